@@ -1,0 +1,98 @@
+/**
+ * Per-isolate caches on the gateway's hot path. They are keyed by the D1 binding object so that
+ * each environment (and each isolated test file) has its own.
+ *
+ * - API keys: SHA-256 → record, 30 s; unknown hashes are remembered for 10 s.
+ * - Organizations' plans and slugs (for JWT and external callers): 60 s.
+ * - Signing keys: see KeyRing. Rate-limit leases: see LeaseLimiter.
+ *
+ * A change made in this isolate (revoking a key, changing a role or plan) clears the entries it
+ * affects at once; other isolates see it within the TTL, and revocation within one lease
+ * (≤ 1 s) because the credential's Durable Object refuses leases for a revoked key.
+ */
+import type { KeyRecord } from "../apikeys/queries";
+import { LeaseLimiter } from "../ratelimit/lease";
+import type { AcquireRequest, RateLimiter } from "../ratelimit/durable-object";
+import { KeyRing } from "./keyring";
+import type { Plan } from "../db/schema";
+
+class TtlCache<V> {
+  private readonly map = new Map<string, { value: V; until: number }>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max = 20_000,
+  ) {}
+  get(key: string, now = Date.now()): V | undefined {
+    const hit = this.map.get(key);
+    if (!hit) return undefined;
+    if (now >= hit.until) {
+      this.map.delete(key);
+      return undefined;
+    }
+    return hit.value;
+  }
+  set(key: string, value: V, now = Date.now()): void {
+    if (this.map.size >= this.max) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
+    }
+    this.map.set(key, { value, until: now + this.ttlMs });
+  }
+  deleteWhere(pred: (value: V, key: string) => boolean): void {
+    for (const [k, v] of this.map) if (pred(v.value, k)) this.map.delete(k);
+  }
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+export class IsolateState {
+  readonly keys = new TtlCache<KeyRecord>(30_000);
+  readonly unknownKeys = new TtlCache<true>(10_000);
+  readonly orgs = new TtlCache<{ id: string; slug: string; plan: Plan }>(60_000);
+  readonly ring = new KeyRing();
+  /** Small records read on warm paths (`/v1/me`'s user and organization), 60 s. */
+  private readonly records = new TtlCache<unknown>(60_000);
+  readonly limiter: LeaseLimiter;
+
+  constructor(ns: DurableObjectNamespace<RateLimiter>) {
+    // Stubs are made per call: a stub belongs to the request that created it.
+    this.limiter = new LeaseLimiter((subject: string, req: AcquireRequest) => ns.get(ns.idFromName(subject)).acquire(req));
+  }
+
+  /** Returns a cached value or loads (and caches) it; null results are not cached. */
+  async cached<T>(key: string, load: () => Promise<T | null>): Promise<T | null> {
+    const hit = this.records.get(key) as T | undefined;
+    if (hit !== undefined) return hit;
+    const value = await load();
+    if (value !== null) this.records.set(key, value);
+    return value;
+  }
+
+  /** Forgets what this isolate knows about a key (revoked) or a user (role changed, removed). */
+  forgetKey(keyId: string): void {
+    this.keys.deleteWhere((r) => r.keyId === keyId);
+    this.limiter.markRevoked(keyId);
+  }
+
+  forgetUser(orgId: string, userId: string): void {
+    this.keys.deleteWhere((r) => r.orgId === orgId && r.userId === userId);
+  }
+
+  forgetOrg(orgId: string): void {
+    this.keys.deleteWhere((r) => r.orgId === orgId);
+    this.orgs.deleteWhere((o) => o.id === orgId);
+    this.records.deleteWhere((_v, k) => k === `org:${orgId}`);
+  }
+}
+
+const states = new WeakMap<D1Database, IsolateState>();
+
+export function isolateState(env: Env): IsolateState {
+  let state = states.get(env.DB);
+  if (!state) {
+    state = new IsolateState(env.RATE_LIMITER);
+    states.set(env.DB, state);
+  }
+  return state;
+}

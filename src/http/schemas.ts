@@ -1,0 +1,41 @@
+/** Schemas and response helpers shared by every route's OpenAPI declaration. */
+import { z } from "@hono/zod-openapi";
+
+export const Problem = z
+  .object({
+    type: z.string().url().openapi({ example: "https://atoll.dev/problems/validation-failed" }),
+    title: z.string().openapi({ example: "Bad request" }),
+    status: z.number().int().openapi({ example: 400 }),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    requestId: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem", { description: "RFC 9457 problem details" });
+
+const problemContent = { "application/problem+json": { schema: Problem } };
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: "Invalid input (the problem lists each field)",
+  401: "Missing, invalid, expired or revoked credential",
+  403: "The credential lacks a scope or role",
+  404: "Not found (also for objects of another organization)",
+  409: "Conflict with existing data",
+  413: "Request body too large",
+  415: "Request body is not JSON",
+  429: "Rate limit reached (see Retry-After)",
+};
+
+/** Problem responses for the given statuses, for a route's `responses`. */
+export function problems(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((s) => [s, { description: DESCRIPTIONS[s] ?? "Error", content: problemContent }]));
+}
+
+/** Security requirement for routes that take any credential. */
+export const AUTHENTICATED: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearerAuth: [] }];
+
+/** Body limit for JSON APIs (bytes). */
+export const JSON_BODY_LIMIT = 64 * 1024;
+
+export const IdParam = (name: string, prefix: string) =>
+  z.string().regex(new RegExp(`^${prefix}_[0-9A-Za-z]{1,40}$`), `must be an id starting with ${prefix}_`).openapi({ param: { name, in: "path" }, example: `${prefix}_3fK9xQ2mL7pR8sT1vW4y` });

@@ -1,0 +1,339 @@
+/** Sign-up, the caller (`/v1/me`), organizations, members, invitations and the audit log. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { actorOf, auditInsert, listAudit } from "../audit/log";
+import { requireOrg, requirePrincipal, type Principal } from "../auth/principal";
+import { isolateState } from "../auth/isolate-state";
+import { defaultKeyExpiry, prepareKey, revokeUserKeysStatement } from "../apikeys/queries";
+import { createRouter } from "../app";
+import { newId, randomBase62 } from "../crypto/encoding";
+import { sha256Hex } from "../crypto/hash";
+import { getDb, isUniqueViolation } from "../db/client";
+import { apiKeys, invitations, memberships, organizations, users, type Role } from "../db/schema";
+import { sql } from "drizzle-orm";
+import { requireJsonBody } from "../http/middleware";
+import { ApiError, badRequest, conflict, forbidden, notFound } from "../http/problem";
+import { AUTHENTICATED, IdParam, JSON_BODY_LIMIT, problems } from "../http/schemas";
+import { revokeCredentials } from "../apikeys/revoke";
+import {
+  AcceptInvitationRequest,
+  AddMemberRequest,
+  AddMemberResponse,
+  AuditEntry,
+  ChangeRoleRequest,
+  Credentials,
+  Me,
+  Member,
+  Organization,
+  SignupRequest,
+  Slug,
+  iso,
+  slugify,
+  toOrganization,
+  toUser,
+} from "./schemas";
+import {
+  acceptInvitationStatement,
+  countOwners,
+  findOpenInvitation,
+  findUserByEmail,
+  getMembership,
+  getOrganization,
+  getUser,
+  listMembers,
+  removeMemberStatement,
+  setRoleStatement,
+  type Batch,
+} from "./queries";
+import { ROLE_SCOPES, canManageMember } from "./scopes";
+
+const INVITATION_TTL_MS = 7 * 24 * 3600_000;
+const jsonBody = [bodyLimit({ maxSize: JSON_BODY_LIMIT, onError: () => { throw new ApiError({ status: 413, type: "payload-too-large", title: "Request body too large", detail: `The body exceeds ${JSON_BODY_LIMIT} bytes.` }); } }), requireJsonBody()] as const;
+export { jsonBody };
+
+export const identity = createRouter();
+
+// --- sign-up -------------------------------------------------------------------------------
+const signup = createRoute({
+  method: "post",
+  path: "/v1/signup",
+  tags: ["Identity"],
+  summary: "Create a user, their organization and its first API key",
+  middleware: [...jsonBody],
+  request: { body: { required: true, content: { "application/json": { schema: SignupRequest } } } },
+  responses: { 201: { description: "Created; the API key is shown only here", content: { "application/json": { schema: Credentials } } }, ...problems(400, 409, 413, 415, 429) },
+});
+
+identity.openapi(signup, async (c) => {
+  const body = c.req.valid("json");
+  const orgName = typeof body.organization === "string" ? body.organization : body.organization.name;
+  const slug = typeof body.organization === "string" || !body.organization.slug ? slugify(orgName) : body.organization.slug;
+  if (!Slug.safeParse(slug).success) {
+    throw badRequest(`Cannot derive a valid slug from "${orgName}"; pass organization.slug (3–39 of a-z, 0-9, -).`, "validation-failed", { errors: [{ path: "organization.slug", message: "invalid slug" }] });
+  }
+  const db = getDb(c.env.DB);
+  const now = Date.now();
+  const user = { id: newId("usr"), email: body.email, name: body.name, createdAt: now };
+  const org = { id: newId("org"), slug, name: orgName, plan: "free" as const, createdAt: now };
+  const key = await prepareKey({ orgId: org.id, userId: user.id, name: "default", scopes: [...ROLE_SCOPES.owner], expiresAt: defaultKeyExpiry(now), now });
+  try {
+    await db.batch([
+      db.insert(users).values(user),
+      db.insert(organizations).values(org),
+      db.insert(memberships).values({ orgId: org.id, userId: user.id, role: "owner", createdAt: now }),
+      db.insert(apiKeys).values(key.row),
+      auditInsert(db, { orgId: org.id, actor: `user:${user.id}`, action: "organization.created", target: org.id, details: { slug }, requestId: c.get("requestId") }, now),
+    ]);
+  } catch (err) {
+    if (isUniqueViolation(err, "users.email")) throw conflict(`A user with email ${body.email} already exists.`, "email-taken");
+    if (isUniqueViolation(err, "organizations.slug")) throw conflict(`The organization slug "${slug}" is taken.`, "slug-taken");
+    throw err;
+  }
+  return c.json(
+    { user: toUser(user), organization: toOrganization(org), role: "owner" as const, apiKey: key.secret, apiKeyId: key.row.id },
+    201,
+  );
+});
+
+// --- the caller ----------------------------------------------------------------------------
+const me = createRoute({
+  method: "get",
+  path: "/v1/me",
+  tags: ["Identity"],
+  summary: "Who is calling: user, organization, role, scopes and how they authenticated",
+  security: AUTHENTICATED,
+  responses: { 200: { description: "The caller", content: { "application/json": { schema: Me } } }, ...problems(401, 429) },
+});
+
+identity.openapi(me, async (c) => {
+  const p = requirePrincipal(c);
+  const state = isolateState(c.env);
+  const db = getDb(c.env.DB);
+  const [user, org] = await Promise.all([
+    p.userId ? state.cached(`user:${p.userId}`, () => getUser(db, p.userId as string)) : null,
+    p.orgId ? state.cached(`org:${p.orgId}`, () => getOrganization(db, p.orgId as string)) : null,
+  ]);
+  return c.json(
+    {
+      method: p.method,
+      subject: p.subject,
+      user: user ? toUser(user) : null,
+      organization: org ? toOrganization(org) : null,
+      role: p.role,
+      scopes: p.scopes,
+      plan: p.plan,
+      keyId: p.keyId,
+      expiresAt: p.expiresAt === null ? null : iso(p.expiresAt),
+    },
+    200,
+  );
+});
+
+// --- organizations and members --------------------------------------------------------------
+const OrgParams = z.object({ orgId: IdParam("orgId", "org") });
+const MemberParams = OrgParams.extend({ userId: IdParam("userId", "usr") });
+
+const getOrg = createRoute({
+  method: "get",
+  path: "/v1/organizations/{orgId}",
+  tags: ["Organizations"],
+  summary: "An organization the caller belongs to",
+  security: AUTHENTICATED,
+  request: { params: OrgParams },
+  responses: { 200: { description: "The organization", content: { "application/json": { schema: Organization } } }, ...problems(400, 401, 403, 404, 429) },
+});
+
+identity.openapi(getOrg, async (c) => {
+  const { orgId } = c.req.valid("param");
+  requireOrg(c, orgId, "org:read");
+  const org = await getOrganization(getDb(c.env.DB), orgId);
+  if (!org) throw notFound("The organization");
+  return c.json(toOrganization(org), 200);
+});
+
+const listMembersRoute = createRoute({
+  method: "get",
+  path: "/v1/organizations/{orgId}/members",
+  tags: ["Organizations"],
+  summary: "Members of the organization and their roles",
+  security: AUTHENTICATED,
+  request: { params: OrgParams },
+  responses: { 200: { description: "Members", content: { "application/json": { schema: z.object({ members: z.array(Member) }) } } }, ...problems(400, 401, 403, 404, 429) },
+});
+
+identity.openapi(listMembersRoute, async (c) => {
+  const { orgId } = c.req.valid("param");
+  requireOrg(c, orgId, "org:read");
+  const rows = await listMembers(getDb(c.env.DB), orgId);
+  return c.json({ members: rows.map((r) => ({ user: toUser(r.user), role: r.role, joinedAt: iso(r.joinedAt) })) }, 200);
+});
+
+const addMember = createRoute({
+  method: "post",
+  path: "/v1/organizations/{orgId}/members",
+  tags: ["Organizations"],
+  summary: "Add a member (creating the user if needed) and return a single-use invitation",
+  security: AUTHENTICATED,
+  middleware: [...jsonBody],
+  request: { params: OrgParams, body: { required: true, content: { "application/json": { schema: AddMemberRequest } } } },
+  responses: { 201: { description: "Added", content: { "application/json": { schema: AddMemberResponse } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+identity.openapi(addMember, async (c) => {
+  const { orgId } = c.req.valid("param");
+  const body = c.req.valid("json");
+  const p = requireOrg(c, orgId, "org:write");
+  assertCanManage(p, null, body.role);
+  const db = getDb(c.env.DB);
+  const now = Date.now();
+  const existing = await findUserByEmail(db, body.email);
+  if (existing && (await getMembership(db, orgId, existing.id))) throw conflict(`${body.email} is already a member.`, "already-member");
+  const user = existing ?? { id: newId("usr"), email: body.email, name: body.name ?? body.email.split("@")[0] ?? body.email, createdAt: now };
+  const token = `ati_${randomBase62(40)}`;
+  const invitation = { id: newId("inv"), orgId, userId: user.id, tokenHash: await sha256Hex(token), createdAt: now, expiresAt: now + INVITATION_TTL_MS };
+  const statements: Batch = [
+    db.insert(memberships).values({ orgId, userId: user.id, role: body.role, createdAt: now }),
+    db.insert(invitations).values(invitation),
+    auditInsert(db, { orgId, actor: actorOf(p), action: "member.added", target: user.id, details: { role: body.role }, requestId: c.get("requestId") }, now),
+  ];
+  if (!existing) statements.unshift(db.insert(users).values(user));
+  try {
+    await db.batch(statements);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`${body.email} was added concurrently; retry.`, "already-member");
+    throw err;
+  }
+  return c.json({ member: { user: toUser(user), role: body.role, joinedAt: iso(now) }, invitation: { token, expiresAt: iso(invitation.expiresAt) } }, 201);
+});
+
+const changeRole = createRoute({
+  method: "patch",
+  path: "/v1/organizations/{orgId}/members/{userId}",
+  tags: ["Organizations"],
+  summary: "Change a member's role",
+  security: AUTHENTICATED,
+  middleware: [...jsonBody],
+  request: { params: MemberParams, body: { required: true, content: { "application/json": { schema: ChangeRoleRequest } } } },
+  responses: { 200: { description: "Updated", content: { "application/json": { schema: Member } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+identity.openapi(changeRole, async (c) => {
+  const { orgId, userId } = c.req.valid("param");
+  const { role } = c.req.valid("json");
+  const p = requireOrg(c, orgId, "org:write");
+  const db = getDb(c.env.DB);
+  const membership = await getMembership(db, orgId, userId);
+  if (!membership) throw notFound("The member");
+  assertCanManage(p, membership.role, role);
+  if (membership.role === "owner" && role !== "owner" && (await countOwners(db, orgId)) <= 1) {
+    throw conflict("An organization needs at least one owner; promote another member first.", "last-owner");
+  }
+  await db.batch([
+    setRoleStatement(db, orgId, userId, role),
+    auditInsert(db, { orgId, actor: actorOf(p), action: "member.role_changed", target: userId, details: { from: membership.role, to: role }, requestId: c.get("requestId") }),
+  ]);
+  isolateState(c.env).forgetUser(orgId, userId);
+  const user = await getUser(db, userId);
+  if (!user) throw notFound("The member");
+  return c.json({ user: toUser(user), role, joinedAt: iso(membership.createdAt) }, 200);
+});
+
+const removeMember = createRoute({
+  method: "delete",
+  path: "/v1/organizations/{orgId}/members/{userId}",
+  tags: ["Organizations"],
+  summary: "Remove a member; their API keys in this organization are revoked",
+  security: AUTHENTICATED,
+  request: { params: MemberParams },
+  responses: { 204: { description: "Removed" }, ...problems(400, 401, 403, 404, 409, 429) },
+});
+
+identity.openapi(removeMember, async (c) => {
+  const { orgId, userId } = c.req.valid("param");
+  const p = requireOrg(c, orgId, "org:write");
+  const db = getDb(c.env.DB);
+  const membership = await getMembership(db, orgId, userId);
+  if (!membership) throw notFound("The member");
+  assertCanManage(p, membership.role, null);
+  if (membership.role === "owner" && (await countOwners(db, orgId)) <= 1) {
+    throw conflict("The last owner cannot be removed.", "last-owner");
+  }
+  const now = Date.now();
+  const [, revoked] = await db.batch([
+    removeMemberStatement(db, orgId, userId),
+    revokeUserKeysStatement(db, orgId, userId, now),
+    auditInsert(db, { orgId, actor: actorOf(p), action: "member.removed", target: userId, requestId: c.get("requestId") }, now),
+  ]);
+  isolateState(c.env).forgetUser(orgId, userId);
+  await revokeCredentials(c.env, revoked.map((r) => r.id));
+  return c.body(null, 204);
+});
+
+function assertCanManage(p: Principal, target: Role | null, next: Role | null): void {
+  if (p.role === "operator") return;
+  if (!canManageMember(p.role, target ?? "member", next)) {
+    throw forbidden(p.role === "member" ? "Only owners and admins manage members." : "Only an owner can grant, change or remove the owner role.");
+  }
+}
+
+// --- invitations ---------------------------------------------------------------------------
+const acceptInvitation = createRoute({
+  method: "post",
+  path: "/v1/invitations/accept",
+  tags: ["Organizations"],
+  summary: "Exchange an invitation token for the member's first API key",
+  middleware: [...jsonBody],
+  request: { body: { required: true, content: { "application/json": { schema: AcceptInvitationRequest } } } },
+  responses: { 201: { description: "Accepted; the API key is shown only here", content: { "application/json": { schema: Credentials } } }, ...problems(400, 404, 413, 415, 429) },
+});
+
+identity.openapi(acceptInvitation, async (c) => {
+  const { token } = c.req.valid("json");
+  const db = getDb(c.env.DB);
+  const now = Date.now();
+  const invitation = await findOpenInvitation(db, await sha256Hex(token), now);
+  if (!invitation) throw notFound("The invitation (or it was used or expired)");
+  const membership = await getMembership(db, invitation.orgId, invitation.userId);
+  const [user, org] = await Promise.all([getUser(db, invitation.userId), getOrganization(db, invitation.orgId)]);
+  if (!membership || !user || !org) throw notFound("The invitation's membership");
+  const key = await prepareKey({ orgId: org.id, userId: user.id, name: "default", scopes: [...ROLE_SCOPES[membership.role]], expiresAt: defaultKeyExpiry(now), now });
+  // One token yields one key: the insert only happens if this batch's guarded update is the one
+  // that marked the invitation accepted (a concurrent acceptance makes both statements no-ops).
+  const k = key.row;
+  const [accepted] = await db.batch([
+    acceptInvitationStatement(db, invitation.id, now),
+    db.run(sql`INSERT INTO api_keys (id, org_id, user_id, name, prefix, hash, scopes, created_at, expires_at, revoked_at)
+      SELECT ${k.id}, ${k.orgId}, ${k.userId}, ${k.name}, ${k.prefix}, ${k.hash}, ${k.scopes}, ${k.createdAt}, ${k.expiresAt ?? null}, NULL
+      WHERE changes() = 1`),
+    auditInsert(db, { orgId: org.id, actor: `user:${user.id}`, action: "invitation.accepted", target: invitation.id, requestId: c.get("requestId") }, now),
+  ]);
+  if (accepted.length === 0) throw notFound("The invitation (or it was used or expired)");
+  return c.json({ user: toUser(user), organization: toOrganization(org), role: membership.role, apiKey: key.secret, apiKeyId: key.row.id as string }, 201);
+});
+
+// --- audit log -----------------------------------------------------------------------------
+const auditRoute = createRoute({
+  method: "get",
+  path: "/v1/organizations/{orgId}/audit-log",
+  tags: ["Organizations"],
+  summary: "The organization's audit log, newest first",
+  security: AUTHENTICATED,
+  request: {
+    params: OrgParams,
+    query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.coerce.number().int().positive().optional() }).strict(),
+  },
+  responses: {
+    200: { description: "Entries", content: { "application/json": { schema: z.object({ entries: z.array(AuditEntry), nextCursor: z.string().nullable() }) } } },
+    ...problems(400, 401, 403, 404, 429),
+  },
+});
+
+identity.openapi(auditRoute, async (c) => {
+  const { orgId } = c.req.valid("param");
+  const { limit, cursor } = c.req.valid("query");
+  requireOrg(c, orgId, "audit:read");
+  const rows = await listAudit(getDb(c.env.DB), orgId, limit, cursor);
+  const entries = rows.map((r) => ({ id: r.id, at: iso(r.at), actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown>, requestId: r.requestId }));
+  const last = rows.at(-1);
+  return c.json({ entries, nextCursor: rows.length === limit && last ? String(last.id) : null }, 200);
+});

@@ -1,0 +1,54 @@
+/**
+ * Atoll's gateway Worker: middleware, one router per domain, the error handler, and the
+ * Worker's exports. Nothing else lives here.
+ */
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import { createRouter } from "./app";
+import { keys } from "./apikeys/routes";
+import { authenticate } from "./auth/authenticate";
+import { health } from "./health/routes";
+import { accessLog, notFoundHandler, onError, requestId } from "./http/middleware";
+import { identity } from "./identity/routes";
+import { oauth } from "./oauth/routes";
+import { operator } from "./operator/routes";
+import { mountOpenApi } from "./portal/openapi";
+import { rateLimit } from "./ratelimit/middleware";
+
+const app = createRouter();
+
+app.use("*", requestId());
+app.use("*", accessLog());
+app.use(
+  "*",
+  cors({
+    origin: (origin, c) => {
+      const allowed = (c.env.ATOLL_CORS_ORIGINS as string).split(",").map((s) => s.trim());
+      return allowed.includes("*") || allowed.includes(origin) ? origin : null;
+    },
+    allowHeaders: ["Authorization", "X-API-Key", "Content-Type", "X-Request-Id"],
+    exposeHeaders: ["X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After"],
+    maxAge: 600,
+  }),
+);
+app.use("*", secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: "cross-origin" }));
+app.use("/v1/*", authenticate());
+app.use("/v1/*", rateLimit("api"));
+app.use("/oauth/token", rateLimit("api"));
+
+app.route("/", health);
+app.route("/", oauth);
+app.route("/", identity);
+app.route("/", keys);
+app.route("/", operator);
+mountOpenApi(app);
+
+app.notFound(notFoundHandler(() => app.routes));
+app.onError(onError);
+
+export { app };
+export { RateLimiter } from "./ratelimit/durable-object";
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

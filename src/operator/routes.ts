@@ -1,0 +1,68 @@
+/** The platform operator's controls (bootstrapped by the ATOLL_OPERATOR_KEY secret). */
+import { createRoute, z } from "@hono/zod-openapi";
+import { actorOf, auditInsert } from "../audit/log";
+import { requireOperator } from "../auth/principal";
+import { isolateState } from "../auth/isolate-state";
+import { rotateSigningKey } from "../auth/signing-keys";
+import { createRouter } from "../app";
+import { getDb } from "../db/client";
+import { conflict, notFound } from "../http/problem";
+import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
+import { jsonBody } from "../identity/routes";
+import { setPlanStatement } from "../identity/queries";
+import { Organization, PlanSchema, toOrganization } from "../identity/schemas";
+
+export const operator = createRouter();
+
+const setPlan = createRoute({
+  method: "put",
+  path: "/v1/operator/organizations/{orgId}/plan",
+  tags: ["Operator"],
+  summary: "Set an organization's plan (and with it, its rate limits)",
+  security: AUTHENTICATED,
+  middleware: [...jsonBody],
+  request: { params: z.object({ orgId: IdParam("orgId", "org") }), body: { required: true, content: { "application/json": { schema: z.object({ plan: PlanSchema }).strict() } } } },
+  responses: { 200: { description: "Updated", content: { "application/json": { schema: Organization } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+});
+
+operator.openapi(setPlan, async (c) => {
+  const p = requireOperator(c);
+  const { orgId } = c.req.valid("param");
+  const { plan } = c.req.valid("json");
+  const db = getDb(c.env.DB);
+  const [updated] = await db.batch([
+    setPlanStatement(db, orgId, plan),
+    auditInsert(db, { orgId, actor: actorOf(p), action: "organization.plan_changed", target: orgId, details: { plan }, requestId: c.get("requestId") }),
+  ]);
+  const org = updated[0];
+  if (!org) throw notFound("The organization");
+  isolateState(c.env).forgetOrg(orgId);
+  return c.json(toOrganization(org), 200);
+});
+
+const rotate = createRoute({
+  method: "post",
+  path: "/v1/operator/signing-keys/rotate",
+  tags: ["Operator"],
+  summary: "Rotate the JWT signing key; the previous key keeps verifying until its tokens expire",
+  security: AUTHENTICATED,
+  request: { query: z.object({ force: z.enum(["true", "false"]).optional() }).strict() },
+  responses: {
+    200: { description: "Rotated", content: { "application/json": { schema: z.object({ kid: z.string(), previous: z.string().nullable() }) } } },
+    ...problems(401, 403, 409, 429),
+  },
+});
+
+operator.openapi(rotate, async (c) => {
+  const p = requireOperator(c);
+  const db = getDb(c.env.DB);
+  const result = await rotateSigningKey(db, c.env.ATOLL_SECRET_KEY, { force: c.req.valid("query").force === "true" });
+  if (!result.ok) {
+    const err = conflict(`The previous key may still have live tokens; rotate again in ${result.retryAfterSec} s (or pass force=true to cut them off).`, "rotation-too-soon");
+    err.extraHeaders["retry-after"] = String(result.retryAfterSec);
+    throw err;
+  }
+  await db.batch([auditInsert(db, { orgId: null, actor: actorOf(p), action: "signing_key.rotated", target: result.kid, details: { previous: result.previous }, requestId: c.get("requestId") })]);
+  isolateState(c.env).ring.invalidate();
+  return c.json({ kid: result.kid, previous: result.previous }, 200);
+});

@@ -1,0 +1,26 @@
+/** The OpenAPI 3.1 document (generated from the route definitions) and the interactive reference. */
+import { Scalar } from "@scalar/hono-api-reference";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../app";
+
+export const OPENAPI_INFO = {
+  title: "Atoll API",
+  version: "0.1.0",
+  description:
+    "The Atoll platform API. Authenticate with an API key (`X-API-Key`) or an access token from `POST /oauth/token` " +
+    "(`Authorization: Bearer`). Every authenticated response carries `RateLimit-Policy` and `RateLimit` headers; a 429 carries `Retry-After`. " +
+    "Errors are RFC 9457 problem documents.",
+};
+
+/** Registers the security schemes and serves `/openapi.json` and `/docs` on `app`. */
+export function mountOpenApi(app: OpenAPIHono<AppEnv>): void {
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "X-API-Key", description: "An Atoll API key (atk_…)" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "An access token from POST /oauth/token (or an API key)" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "clientBasic", { type: "http", scheme: "basic", description: "client_id:client_secret for the token endpoint" });
+  app.doc31("/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: OPENAPI_INFO,
+    servers: [{ url: c.env.ATOLL_ISSUER }],
+  }));
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Atoll API reference" }));
+}
