@@ -22,5 +22,5 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>): void {
     info: OPENAPI_INFO,
     servers: [{ url: c.env.ATOLL_ISSUER }],
   }));
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Atoll API reference" }));
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Atoll API reference", cdn: "/vendor/scalar/standalone.js" }));
 }
