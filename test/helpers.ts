@@ -52,3 +52,12 @@ export async function problem(res: Response): Promise<{ type: string; title: str
   }
   return res.json();
 }
+
+/**
+ * Rate-limit windows are aligned to the minute. A test that counts admissions within one window
+ * waits out the last few seconds of a window rather than straddle two.
+ */
+export async function awayFromWindowEdge(windowMs = 60_000, marginMs = 5_000): Promise<void> {
+  const left = windowMs - (Date.now() % windowMs);
+  if (left < marginMs) await new Promise((r) => setTimeout(r, left + 20));
+}

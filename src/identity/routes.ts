@@ -10,7 +10,7 @@ import { newId, randomBase62 } from "../crypto/encoding";
 import { sha256Hex } from "../crypto/hash";
 import { getDb, isUniqueViolation } from "../db/client";
 import { apiKeys, invitations, memberships, organizations, users, type Role } from "../db/schema";
-import { sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { requireJsonBody } from "../http/middleware";
 import { ApiError, badRequest, conflict, forbidden, notFound } from "../http/problem";
 import { AUTHENTICATED, IdParam, JSON_BODY_LIMIT, problems } from "../http/schemas";
@@ -297,14 +297,30 @@ identity.openapi(acceptInvitation, async (c) => {
   const [user, org] = await Promise.all([getUser(db, invitation.userId), getOrganization(db, invitation.orgId)]);
   if (!membership || !user || !org) throw notFound("The invitation's membership");
   const key = await prepareKey({ orgId: org.id, userId: user.id, name: "default", scopes: [...ROLE_SCOPES[membership.role]], expiresAt: defaultKeyExpiry(now), now });
-  // One token yields one key: the insert only happens if this batch's guarded update is the one
-  // that marked the invitation accepted (a concurrent acceptance makes both statements no-ops).
+  // One token yields one key. D1 runs a batch as one transaction and serialises writers: the key
+  // is inserted only while the invitation is still open, then the invitation is closed. A second,
+  // concurrent acceptance finds it closed: it inserts nothing and its update returns no row.
   const k = key.row;
-  const [accepted] = await db.batch([
+  const open = and(eq(invitations.id, invitation.id), isNull(invitations.acceptedAt));
+  const [, accepted] = await db.batch([
+    db.insert(apiKeys).select(
+      db
+        .select({
+          id: sql<string>`${k.id}`.as("id"),
+          orgId: sql<string>`${k.orgId}`.as("org_id"),
+          userId: sql<string>`${k.userId}`.as("user_id"),
+          name: sql<string>`${k.name}`.as("name"),
+          prefix: sql<string>`${k.prefix}`.as("prefix"),
+          hash: sql<string>`${k.hash}`.as("hash"),
+          scopes: sql<string>`${k.scopes}`.as("scopes"),
+          createdAt: sql<number>`${k.createdAt}`.as("created_at"),
+          expiresAt: sql<number | null>`${k.expiresAt ?? null}`.as("expires_at"),
+          revokedAt: sql<number | null>`NULL`.as("revoked_at"),
+        })
+        .from(invitations)
+        .where(open),
+    ),
     acceptInvitationStatement(db, invitation.id, now),
-    db.run(sql`INSERT INTO api_keys (id, org_id, user_id, name, prefix, hash, scopes, created_at, expires_at, revoked_at)
-      SELECT ${k.id}, ${k.orgId}, ${k.userId}, ${k.name}, ${k.prefix}, ${k.hash}, ${k.scopes}, ${k.createdAt}, ${k.expiresAt ?? null}, NULL
-      WHERE changes() = 1`),
     auditInsert(db, { orgId: org.id, actor: `user:${user.id}`, action: "invitation.accepted", target: invitation.id, requestId: c.get("requestId") }, now),
   ]);
   if (accepted.length === 0) throw notFound("The invitation (or it was used or expired)");

@@ -5,7 +5,7 @@
  * Also the JWKS (`/.well-known/jwks.json`) and authorization-server metadata (RFC 8414).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app";
 import { createRouter } from "../app";
 import { issueAccessToken } from "../auth/access-token";
@@ -48,6 +48,14 @@ const TokenResponse = z
 
 export const oauth = createRouter();
 
+/** RFC 6749 §4.4.2: the request is form-encoded; anything else is an invalid_request. */
+const formOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
+    throw oauthError("invalid_request", "The token request must be application/x-www-form-urlencoded.");
+  }
+  return next();
+};
+
 const token = createRoute({
   method: "post",
   path: "/oauth/token",
@@ -55,6 +63,7 @@ const token = createRoute({
   summary: "Exchange API-key client credentials for a short-lived access token (JWT)",
   description: "RFC 6749 §4.4. Send the credentials in the form body or with HTTP Basic (client_id:client_secret), not both.",
   security: [{}, { clientBasic: [] }] as Array<Record<string, string[]>>,
+  middleware: [formOnly],
   request: { body: { required: true, content: { "application/x-www-form-urlencoded": { schema: TokenRequest } } } },
   responses: {
     200: { description: "An access token", content: { "application/json": { schema: TokenResponse } } },
@@ -83,10 +92,6 @@ function basicCredentials(c: Context<AppEnv>): { id: string; secret: string } | 
 }
 
 oauth.openapi(token, async (c) => {
-  const type = c.req.header("content-type") ?? "";
-  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {
-    throw oauthError("invalid_request", "The token request must be application/x-www-form-urlencoded.");
-  }
   const form = c.req.valid("form");
   if (form.grant_type !== "client_credentials") {
     throw oauthError(form.grant_type ? "unsupported_grant_type" : "invalid_request", form.grant_type ? `grant_type "${form.grant_type}" is not supported; use client_credentials.` : "grant_type is required.");

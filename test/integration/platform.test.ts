@@ -1,0 +1,131 @@
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { app } from "../../src/index";
+import { PUBLIC_PATHS } from "../../src/auth/authenticate";
+import { call, problem, signup, token } from "../helpers";
+
+interface OpenApiDoc {
+  openapi: string;
+  paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+  components: { securitySchemes: Record<string, unknown> };
+}
+
+describe("OpenAPI document", () => {
+  it("is OpenAPI 3.1 with the security schemes", async () => {
+    const doc = (await (await call("/openapi.json")).json()) as OpenApiDoc;
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["apiKey", "bearerAuth", "clientBasic"]);
+  });
+
+  it("describes every route the app serves (and nothing it does not)", async () => {
+    const doc = (await (await call("/openapi.json")).json()) as OpenApiDoc;
+    const served = new Set(
+      app.routes
+        .filter((r) => r.method !== "ALL" && !["/openapi.json", "/docs"].includes(r.path))
+        .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`),
+    );
+    const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)));
+    expect([...served].filter((r) => !documented.has(r))).toEqual([]);
+    expect([...documented].filter((r) => !served.has(r))).toEqual([]);
+  });
+
+  it("declares security on every /v1 route that needs a credential", async () => {
+    const doc = (await (await call("/openapi.json")).json()) as OpenApiDoc;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      if (!path.startsWith("/v1/") || PUBLIC_PATHS.has(path)) continue;
+      for (const [method, op] of Object.entries(ops)) expect(op.security, `${method} ${path}`).toBeTruthy();
+    }
+  });
+
+  it("serves the interactive reference, with its script from this origin", async () => {
+    const res = await call("/docs");
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("/openapi.json");
+    expect(html).toContain('src="/vendor/scalar/standalone.js"');
+  });
+});
+
+describe("gateway middleware", () => {
+  it("generates a request id, or propagates a well-formed one", async () => {
+    const gen = await call("/healthz");
+    expect(gen.headers.get("x-request-id")).toMatch(/^req_/);
+    const prop = await call("/healthz", { headers: { "x-request-id": "trace-123" } });
+    expect(prop.headers.get("x-request-id")).toBe("trace-123");
+    const hostile = await call("/healthz", { headers: { "x-request-id": "a b<script>" } });
+    expect(hostile.headers.get("x-request-id")).toMatch(/^req_/);
+  });
+
+  it("answers CORS preflights for allowed origins only", async () => {
+    const ok = await call("/v1/me", { method: "OPTIONS", headers: { origin: "http://localhost:8787", "access-control-request-method": "GET" } });
+    expect(ok.headers.get("access-control-allow-origin")).toBe("http://localhost:8787");
+    const evil = await call("/v1/me", { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "GET" } });
+    expect(evil.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("sets security headers", async () => {
+    const res = await call("/healthz");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("strict-transport-security")).toContain("max-age");
+  });
+
+  it("answers unknown routes 404 and wrong methods 405 with Allow, as problems", async () => {
+    const nf = await call("/v1/nothing-here");
+    expect(nf.status).toBe(404);
+    expect((await problem(nf)).detail).toContain("/v1/nothing-here");
+    const wrong = await call("/v1/me", { method: "DELETE" });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toContain("GET");
+    await problem(wrong);
+    const wrongParam = await call("/v1/api-keys/key_abc", { method: "GET" });
+    expect(wrongParam.status).toBe(405);
+    expect(wrongParam.headers.get("allow")).toContain("DELETE");
+  });
+
+  it("answers 400 naming the parameter for a malformed path id", async () => {
+    const a = await signup();
+    const res = await call("/v1/organizations/not-an-id", { key: a.apiKey });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await problem(res))).toContain("orgId");
+  });
+
+  it("reports readiness at /healthz", async () => {
+    const res = await call("/healthz");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok" });
+  });
+});
+
+describe("secrets stay out of logs and errors", () => {
+  const lines: string[] = [];
+  const original = { log: console.log, error: console.error, warn: console.warn };
+  beforeEach(() => {
+    lines.length = 0;
+    for (const k of ["log", "error", "warn"] as const) console[k] = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+  });
+  afterEach(() => Object.assign(console, original));
+
+  it("never logs an API key, a token or a client secret", async () => {
+    const a = await signup();
+    const jwt = await token(a);
+    const loggingEnv = { ...env, ATOLL_REQUEST_LOG: "on" };
+    const form = new URLSearchParams({ grant_type: "client_credentials", client_id: a.apiKeyId, client_secret: a.apiKey });
+    await app.request("/oauth/token?client_secret=" + a.apiKey, { method: "POST", body: form, headers: { "content-type": "application/x-www-form-urlencoded" } }, loggingEnv);
+    await app.request("/v1/me", { headers: { "x-api-key": a.apiKey } }, loggingEnv);
+    await app.request("/v1/me", { headers: { authorization: `Bearer ${jwt}` } }, loggingEnv);
+    await app.request("/v1/me", { headers: { "x-api-key": a.apiKey.slice(0, -1) + "0" } }, loggingEnv);
+    const all = lines.join("\n");
+    expect(lines.filter((l) => l.includes('"msg":"request"')).length).toBeGreaterThanOrEqual(4);
+    expect(all).not.toContain(a.apiKey);
+    expect(all).not.toContain(jwt);
+    expect(all).not.toContain(a.apiKey.slice(4, 20));
+  });
+
+  it("answers an internal failure with a generic 500 problem, no stack trace", async () => {
+    const res = await app.request("/v1/me", { headers: { "x-api-key": "atk_" } }, { ...env, DB: undefined as unknown as D1Database });
+    expect(res.status).toBe(500);
+    const body = await res.text();
+    expect(body).not.toMatch(/at \w+ \(|\.ts:\d+/);
+    expect(JSON.parse(body)).toMatchObject({ status: 500, title: "Internal error" });
+  });
+});

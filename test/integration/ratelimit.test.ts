@@ -1,0 +1,94 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { LeaseLimiter } from "../../src/ratelimit/lease";
+import { RateLimiter } from "../../src/ratelimit/durable-object";
+import { OPERATOR_KEY, awayFromWindowEdge, call, problem, signup, token } from "../helpers";
+
+const remote = (subject: string, req: Parameters<RateLimiter["acquire"]>[0]) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(subject)).acquire(req);
+
+describe("RateLimiter Durable Object", () => {
+  beforeEach(() => awayFromWindowEdge());
+
+  it("grants leases from one window and never beyond the limit", async () => {
+    const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("do-unit"));
+    const a = await stub.acquire({ cls: "api", limit: 10, windowMs: 60_000, want: 7 });
+    const b = await stub.acquire({ cls: "api", limit: 10, windowMs: 60_000, want: 7 });
+    const c = await stub.acquire({ cls: "api", limit: 10, windowMs: 60_000, want: 7 });
+    expect([a.granted, b.granted, c.granted]).toEqual([7, 3, 0]);
+    expect(c.resetAt).toBeGreaterThan(Date.now());
+    await runInDurableObject(stub, (instance: RateLimiter) => {
+      expect(instance.inspect().windows.api?.granted).toBe(10);
+    });
+  });
+
+  it("keeps route classes apart and refuses everything once revoked", async () => {
+    const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("do-revoke"));
+    expect((await stub.acquire({ cls: "api", limit: 1, windowMs: 60_000, want: 1 })).granted).toBe(1);
+    expect((await stub.acquire({ cls: "token", limit: 1, windowMs: 60_000, want: 1 })).granted).toBe(1);
+    await stub.revoke();
+    expect(await stub.acquire({ cls: "other", limit: 100, windowMs: 60_000, want: 1 })).toMatchObject({ granted: 0, revoked: true });
+  });
+
+  it("admits exactly 100 of 1,000 concurrent requests, from one isolate or from four", async () => {
+    const one = new LeaseLimiter(remote);
+    const single = await Promise.all(Array.from({ length: 1000 }, () => one.take("exact-1", "api", 100, 60_000)));
+    expect(single.filter((d) => d.allowed)).toHaveLength(100);
+
+    const isolates = Array.from({ length: 4 }, () => new LeaseLimiter(remote));
+    const many = await Promise.all(isolates.flatMap((l) => Array.from({ length: 250 }, () => l.take("exact-4", "api", 100, 60_000))));
+    expect(many.filter((d) => d.allowed)).toHaveLength(100);
+  });
+});
+
+describe("rate limits over HTTP", () => {
+  beforeEach(() => awayFromWindowEdge());
+
+  it("admits exactly the plan's limit under concurrency and answers the rest 429 with headers", async () => {
+    const a = await signup();
+    const results = await Promise.all(Array.from({ length: 300 }, () => call("/v1/me", { key: a.apiKey })));
+    const ok = results.filter((r) => r.status === 200);
+    const limited = results.filter((r) => r.status === 429);
+    expect(ok).toHaveLength(60); // free plan: 60 per minute for "api"
+    expect(limited).toHaveLength(240);
+    expect(ok[0]?.headers.get("ratelimit-policy")).toBe('"api";q=60;w=60');
+    expect(ok[0]?.headers.get("ratelimit")).toMatch(/^"api";r=\d+;t=\d+$/);
+    const refused = limited[0] as Response;
+    expect(refused.headers.get("ratelimit")).toMatch(/^"api";r=0;t=\d+$/);
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    const p = await problem(refused);
+    expect(p).toMatchObject({ status: 429, type: "https://atoll.dev/problems/rate-limited" });
+  });
+
+  it("counts an API key and the JWTs minted from it against one budget", async () => {
+    const a = await signup();
+    const jwt = await token(a);
+    let admitted = 0;
+    for (let i = 0; i < 40; i++) if ((await call("/v1/me", { key: a.apiKey })).status === 200) admitted++;
+    for (let i = 0; i < 40; i++) if ((await call("/v1/me", { token: jwt })).status === 200) admitted++;
+    expect(admitted).toBe(60);
+  });
+
+  it("gives each credential its own budget", async () => {
+    const a = await signup();
+    const second = (await (await call("/v1/api-keys", { method: "POST", key: a.apiKey, json: { name: "second" } })).json()) as { key: string };
+    await Promise.all(Array.from({ length: 70 }, () => call("/v1/me", { key: a.apiKey })));
+    expect((await call("/v1/me", { key: a.apiKey })).status).toBe(429);
+    expect((await call("/v1/me", { key: second.key })).status).toBe(200);
+  });
+
+  it("raises the limit when the operator moves the organization to a bigger plan", async () => {
+    const a = await signup();
+    const res = await call(`/v1/operator/organizations/${a.orgId}/plan`, { method: "PUT", key: OPERATOR_KEY, json: { plan: "pro" } });
+    expect(res.status).toBe(200);
+    const first = await call("/v1/me", { key: a.apiKey });
+    expect(first.headers.get("ratelimit-policy")).toBe('"api";q=1200;w=60');
+  });
+
+  it("limits calls without a credential per client IP", async () => {
+    const res = await call("/v1/signup", { method: "POST", json: {}, headers: { "cf-connecting-ip": "203.0.113.9" } });
+    expect(res.headers.get("ratelimit-policy")).toBe('"anonymous";q=120;w=60');
+  });
+});
