@@ -1,0 +1,43 @@
+// `npm start`: migrations, demo data on first start, and the platform at http://127.0.0.1:8787.
+import { join } from "node:path";
+import { ROOT, readDevVars, seedDemo, startPlatform } from "./local-platform.mjs";
+
+const port = Number(process.env.PORT ?? 8787);
+const credentialsPath = join(ROOT, ".atoll", "local-credentials.json");
+
+console.log("Atoll: applying migrations and starting the local platform…");
+const platform = await startPlatform({ port, inherit: true, logLevel: process.env.ATOLL_LOG_LEVEL ?? "log" });
+let creds;
+try {
+  creds = await seedDemo(platform.url, credentialsPath, readDevVars().ATOLL_OPERATOR_KEY);
+} catch (err) {
+  console.error(`\n${err.message}`);
+  await platform.stop();
+  process.exit(1);
+}
+const u = platform.url;
+console.log(`
+──────────────────────────────────────────────────────────────────────────────
+ Atoll is running at ${u}   (Ctrl-C stops it)
+   API reference   ${u}/docs
+   OpenAPI 3.1     ${u}/openapi.json
+   JWKS            ${u}/.well-known/jwks.json
+   Health          ${u}/healthz
+
+ Demo organization "${creds.organization.slug}"${creds.created ? " (created now)" : ""}
+   API key         ${creds.apiKey}
+   API key id      ${creds.apiKeyId}   (OAuth client_id)
+   Operator key    ${creds.operatorKey}
+ Saved to .atoll/local-credentials.json
+
+ Try:  curl -s ${u}/v1/me -H "X-API-Key: ${creds.apiKey}"
+──────────────────────────────────────────────────────────────────────────────
+`);
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, async () => {
+    await platform.stop();
+    process.exit(0);
+  });
+}
+platform.child.on("exit", (code) => process.exit(code ?? 0));

@@ -1,0 +1,79 @@
+/**
+ * Starts the real local platform (wrangler dev, its own state folder and free ports) plus a
+ * stand-in external identity provider (a JWKS endpoint on loopback), seeds the demo data the way
+ * `npm start` does, and hands the URLs to the tests.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { exportJWK, generateKeyPair } from "jose";
+import { seedDemo, startPlatform } from "../../scripts/local-platform.mjs";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    baseUrl: string;
+    credentialsPath: string;
+    operatorKey: string;
+    idp: { issuer: string; audience: string; privateJwk: Record<string, unknown>; kid: string };
+  }
+}
+
+const OPERATOR_KEY = "e2e-operator-key-0123456789";
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+export default async function setup(project: TestProject) {
+  const state = mkdtempSync(join(tmpdir(), "atoll-e2e-"));
+  // Stand-in identity provider: serves its JWKS (RS256) on loopback.
+  const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
+  const kid = "idp-key-1";
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" };
+  const idpServer: Server = createServer((req, res) => {
+    if (req.url === "/jwks.json") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ keys: [publicJwk] }));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  const idpPort = await freePort();
+  await new Promise<void>((r) => idpServer.listen(idpPort, "127.0.0.1", r));
+  const issuer = `http://127.0.0.1:${idpPort}`;
+
+  const port = await freePort();
+  const platform = await startPlatform({
+    port,
+    inspectorPort: await freePort(),
+    persistTo: state,
+    logLevel: "warn",
+    vars: {
+      ATOLL_OPERATOR_KEY: OPERATOR_KEY,
+      ATOLL_IDP_ISSUER: issuer,
+      ATOLL_IDP_JWKS_URL: `${issuer}/jwks.json`,
+      ATOLL_IDP_AUDIENCE: "atoll-e2e",
+      ATOLL_IDP_ORG_CLAIM: "org",
+      ATOLL_REQUEST_LOG: "on",
+    },
+  });
+  const credentialsPath = join(state, "local-credentials.json");
+  await seedDemo(platform.url, credentialsPath, OPERATOR_KEY);
+
+  project.provide("baseUrl", platform.url);
+  project.provide("credentialsPath", credentialsPath);
+  project.provide("operatorKey", OPERATOR_KEY);
+  project.provide("idp", { issuer, audience: "atoll-e2e", privateJwk: { ...(await exportJWK(privateKey)), kid, alg: "RS256" }, kid });
+
+  return async () => {
+    await platform.stop();
+    await new Promise((r) => idpServer.close(r));
+    rmSync(state, { recursive: true, force: true });
+  };
+}
