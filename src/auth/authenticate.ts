@@ -104,9 +104,18 @@ async function fromBearer(env: Env, state: IsolateState, db: Db, token: string):
     }
     if (iss === idp.issuer) return fromExternalToken(idp, state, db, token);
   }
-  const result = await verifyAccessToken(state.ring, db, { issuer: env.ATOLL_ISSUER, audience: env.ATOLL_AUDIENCE }, token);
-  if (!result.ok) throw unauthorized(result.detail, result.reason);
-  const claims = result.claims;
+  const now = Date.now();
+  let claims = state.verifiedTokens.get(token, now);
+  if (claims && claims.exp * 1000 <= now) {
+    claims = undefined;
+    throw unauthorized("The token has expired.", "expired");
+  }
+  if (!claims) {
+    const result = await verifyAccessToken(state.ring, db, { issuer: env.ATOLL_ISSUER, audience: env.ATOLL_AUDIENCE }, token);
+    if (!result.ok) throw unauthorized(result.detail, result.reason);
+    claims = result.claims;
+    state.verifiedTokens.set(token, claims, now);
+  }
   const org = await lookupOrg(state, db, { id: claims.org });
   if (!org) throw unauthorized("The token's organization no longer exists.", "claims");
   const scopes = effectiveScopes(claims.scope.split(" ").filter(isScope), claims.role);

@@ -4,6 +4,7 @@
  *
  * - API keys: SHA-256 → record, 30 s; unknown hashes are remembered for 10 s.
  * - Organizations' plans and slugs (for JWT and external callers): 60 s.
+ * - Verified access tokens: 60 s (and never past their `exp`).
  * - Signing keys: see KeyRing. Rate-limit leases: see LeaseLimiter.
  *
  * A change made in this isolate (revoking a key, changing a role or plan) clears the entries it
@@ -15,6 +16,7 @@ import { LeaseLimiter } from "../ratelimit/lease";
 import type { AcquireRequest, RateLimiter } from "../ratelimit/durable-object";
 import { KeyRing } from "./keyring";
 import type { Plan } from "../db/schema";
+import type { AccessClaims } from "./access-token";
 
 class TtlCache<V> {
   private readonly map = new Map<string, { value: V; until: number }>();
@@ -50,6 +52,11 @@ export class IsolateState {
   readonly keys = new TtlCache<KeyRecord>(30_000);
   readonly unknownKeys = new TtlCache<true>(10_000);
   readonly orgs = new TtlCache<{ id: string; slug: string; plan: Plan }>(60_000);
+  /**
+   * Access tokens already verified, keyed by the whole token (a token that differs in any byte is
+   * verified afresh). Expiry is re-checked on every hit; revocation is the rate limiter's job.
+   */
+  readonly verifiedTokens = new TtlCache<AccessClaims>(60_000, 10_000);
   readonly ring = new KeyRing();
   /** Small records read on warm paths (`/v1/me`'s user and organization), 60 s. */
   private readonly records = new TtlCache<unknown>(60_000);
@@ -77,6 +84,12 @@ export class IsolateState {
 
   forgetUser(orgId: string, userId: string): void {
     this.keys.deleteWhere((r) => r.orgId === orgId && r.userId === userId);
+  }
+
+  /** After a key rotation in this isolate: forget keys and every token verified with them. */
+  forgetSigningKeys(): void {
+    this.ring.invalidate();
+    this.verifiedTokens.clear();
   }
 
   forgetOrg(orgId: string): void {

@@ -51,21 +51,27 @@ export interface ProblemDocument {
   [extension: string]: unknown;
 }
 
-/** Builds the response for a problem; `requestId` ties it to the logs. */
-export function problemResponse(error: ApiError, requestId: string | undefined, instance?: string): Response {
+/**
+ * Builds the response for a problem; `requestId` ties it to the logs. Takes an ApiError or a
+ * plain ProblemInit (hot paths such as the 429 answer skip creating an Error and its stack).
+ */
+export function problemResponse(problem: ApiError | ProblemInit, requestId: string | undefined, instance?: string): Response {
+  const isError = problem instanceof ApiError;
+  const extensions = isError ? problem.extensions : (problem.extensions ?? {});
+  const detail = problem.detail;
   const body: ProblemDocument = {
-    ...error.extensions,
-    type: PROBLEM_BASE + error.type,
-    title: error.title,
-    status: error.status,
-    ...(error.detail ? { detail: error.detail } : {}),
+    ...extensions,
+    type: PROBLEM_BASE + problem.type,
+    title: problem.title,
+    status: problem.status,
+    ...(detail ? { detail } : {}),
     ...(instance ? { instance } : {}),
     ...(requestId ? { requestId } : {}),
   };
-  const headers = new Headers(error.extraHeaders);
+  const headers = new Headers(isError ? problem.extraHeaders : problem.headers);
   headers.set("content-type", PROBLEM_CONTENT_TYPE);
   if (requestId) headers.set("x-request-id", requestId);
-  return new Response(JSON.stringify(body), { status: error.status, headers });
+  return new Response(JSON.stringify(body), { status: problem.status, headers });
 }
 
 const GENERIC_TITLES: Partial<Record<number, [string, string]>> = {

@@ -63,6 +63,6 @@ operator.openapi(rotate, async (c) => {
     throw err;
   }
   await db.batch([auditInsert(db, { orgId: null, actor: actorOf(p), action: "signing_key.rotated", target: result.kid, details: { previous: result.previous }, requestId: c.get("requestId") })]);
-  isolateState(c.env).ring.invalidate();
+  isolateState(c.env).forgetSigningKeys();
   return c.json({ kid: result.kid, previous: result.previous }, 200);
 });

@@ -7,7 +7,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../app";
 import { isolateState } from "../auth/isolate-state";
-import { ApiError, unauthorized } from "../http/problem";
+import { ApiError, problemResponse, unauthorized } from "../http/problem";
 import { DEFAULT_ANONYMOUS_LIMIT, limitFor, parseLimit, rateLimitHeaders, type Limit, type RouteClass } from "./policy";
 
 export function clientIp(c: Context<AppEnv>): string {
@@ -41,15 +41,20 @@ export function rateLimit(cls: Exclude<RouteClass, "anonymous">): MiddlewareHand
             headers: { "retry-after": "1" },
           });
         case "limited": {
+          // The refusal path is hot under abuse: answer directly, without throwing.
           const headers = rateLimitHeaders(routeClass, limit, 0, decision.resetAt, now);
           const retryAfter = Math.max(1, Math.ceil((decision.resetAt - now) / 1000));
-          throw new ApiError({
-            status: 429,
-            type: "rate-limited",
-            title: "Too many requests",
-            detail: `The limit of ${limit.quota} requests per ${limit.windowSec} s for "${routeClass}" is reached; retry in ${retryAfter} s.`,
-            headers: { ...headers, "retry-after": String(retryAfter) },
-          });
+          return problemResponse(
+            {
+              status: 429,
+              type: "rate-limited",
+              title: "Too many requests",
+              detail: `The limit of ${limit.quota} requests per ${limit.windowSec} s for "${routeClass}" is reached; retry in ${retryAfter} s.`,
+              headers: { ...headers, "retry-after": String(retryAfter) },
+            },
+            c.get("requestId"),
+            c.req.path,
+          );
         }
       }
     }
