@@ -1,7 +1,11 @@
 /** The OpenAPI 3.1 document (generated from the route definitions) and the interactive reference. */
 import { Scalar } from "@scalar/hono-api-reference";
+// Scalar's browser bundle, copied from node_modules by scripts/assets.mjs (see there).
+import scalarBundle from "../../.generated/scalar-standalone.txt";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../app";
+
+const SCALAR_PATH = "/docs/scalar.js";
 
 export const OPENAPI_INFO = {
   title: "Atoll API",
@@ -22,5 +26,10 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>): void {
     info: OPENAPI_INFO,
     servers: [{ url: c.env.ATOLL_ISSUER }],
   }));
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Atoll API reference", cdn: "/vendor/scalar/standalone.js" }));
+  app.get(SCALAR_PATH, (c) => {
+    c.header("content-type", "text/javascript; charset=utf-8");
+    c.header("cache-control", "public, max-age=86400");
+    return c.body(scalarBundle);
+  });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Atoll API reference", cdn: SCALAR_PATH }));
 }

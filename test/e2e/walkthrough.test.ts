@@ -20,7 +20,7 @@ describe("README walkthrough against the running platform", () => {
     expect(doc.servers[0]?.url).toBe(base);
     const page = await fetch(`${base}/docs`);
     expect(page.headers.get("content-type")).toContain("text/html");
-    const script = await fetch(`${base}/vendor/scalar/standalone.js`);
+    const script = await fetch(`${base}/docs/scalar.js`);
     expect(script.status).toBe(200);
     expect((await script.text()).length).toBeGreaterThan(100_000);
   });
