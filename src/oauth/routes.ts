@@ -6,6 +6,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../app";
 import { createRouter } from "../app";
 import { issueAccessToken } from "../auth/access-token";
@@ -63,7 +64,7 @@ const token = createRoute({
   summary: "Exchange API-key client credentials for a short-lived access token (JWT)",
   description: "RFC 6749 §4.4. Send the credentials in the form body or with HTTP Basic (client_id:client_secret), not both.",
   security: [{}, { clientBasic: [] }] as Array<Record<string, string[]>>,
-  middleware: [formOnly],
+  middleware: [formOnly, bodyLimit({ maxSize: 8 * 1024, onError: () => { throw oauthError("invalid_request", "The token request body exceeds 8 KiB."); } })],
   request: { body: { required: true, content: { "application/x-www-form-urlencoded": { schema: TokenRequest } } } },
   responses: {
     200: { description: "An access token", content: { "application/json": { schema: TokenResponse } } },

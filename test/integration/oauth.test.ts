@@ -71,6 +71,12 @@ describe("POST /oauth/token (client credentials)", () => {
     expect(both.status).toBe(400);
   });
 
+  it("refuses an oversized token request before parsing it", async () => {
+    const res = await call("/oauth/token", form({ grant_type: "client_credentials", client_id: "key_x", client_secret: "x".repeat(9000) }));
+    expect(res.status).toBe(400);
+    expect((await problem(res)).error).toBe("invalid_request");
+  });
+
   it("refuses a revoked key as a client", async () => {
     const a = await signup();
     await call(`/v1/api-keys/${a.apiKeyId}`, { method: "DELETE", key: a.apiKey });
