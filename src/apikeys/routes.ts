@@ -7,7 +7,7 @@ import { getDb } from "../db/client";
 import { apiKeys, type ApiKeyRow } from "../db/schema";
 import { badRequest, forbidden, notFound } from "../http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
-import { jsonBody } from "../identity/routes";
+import { jsonBody } from "../http/middleware";
 import { ScopeSchema, iso } from "../identity/schemas";
 import { scopesBeyond } from "../identity/scopes";
 import { MAX_KEY_LIFETIME_MS, defaultKeyExpiry, findKeyById, listKeys, prepareKey, revokeKeyStatement } from "./queries";

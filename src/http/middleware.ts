@@ -2,7 +2,9 @@
 import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
 import type { AppEnv } from "../app";
 import { randomBase62 } from "../crypto/encoding";
+import { bodyLimit } from "hono/body-limit";
 import { ApiError, problemResponse, toApiError } from "./problem";
+import { JSON_BODY_LIMIT } from "./schemas";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -92,3 +94,14 @@ export function notFoundHandler(routes: () => readonly { method: string; path: s
     return problemResponse(new ApiError({ status: 404, type: "not-found", title: "Not found", detail: `No route matches ${c.req.method} ${c.req.path}.` }), requestId, c.req.path);
   };
 }
+
+/** Middleware for routes that take a JSON body: size limit (before parsing), then content type. */
+export const jsonBody = [
+  bodyLimit({
+    maxSize: JSON_BODY_LIMIT,
+    onError: () => {
+      throw new ApiError({ status: 413, type: "payload-too-large", title: "Request body too large", detail: `The body exceeds ${JSON_BODY_LIMIT} bytes.` });
+    },
+  }),
+  requireJsonBody(),
+] as const;

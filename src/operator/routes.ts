@@ -8,7 +8,7 @@ import { createRouter } from "../app";
 import { getDb } from "../db/client";
 import { conflict, notFound } from "../http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
-import { jsonBody } from "../identity/routes";
+import { jsonBody } from "../http/middleware";
 import { setPlanStatement } from "../identity/queries";
 import { Organization, PlanSchema, toOrganization } from "../identity/schemas";
 

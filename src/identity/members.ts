@@ -1,0 +1,260 @@
+/** Organizations: members and their roles, invitations, and the audit log. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { actorOf, auditInsert, listAudit } from "../audit/log";
+import { isolateState } from "../auth/isolate-state";
+import { requireOrg, type Principal } from "../auth/principal";
+import { defaultKeyExpiry, prepareKey, revokeUserKeysStatement } from "../apikeys/queries";
+import { revokeCredentials } from "../apikeys/revoke";
+import { createRouter } from "../app";
+import { newId, randomBase62 } from "../crypto/encoding";
+import { sha256Hex } from "../crypto/hash";
+import { getDb, isUniqueViolation } from "../db/client";
+import { apiKeys, invitations, memberships, users, type Role } from "../db/schema";
+import { jsonBody } from "../http/middleware";
+import { conflict, forbidden, notFound } from "../http/problem";
+import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
+import {
+  acceptInvitationStatement,
+  countOwners,
+  findOpenInvitation,
+  findUserByEmail,
+  getMembership,
+  getOrganization,
+  getUser,
+  listMembers,
+  removeMemberStatement,
+  setRoleStatement,
+  type Batch,
+} from "./queries";
+import { AcceptInvitationRequest, AddMemberRequest, AddMemberResponse, AuditEntry, ChangeRoleRequest, Credentials, Member, Organization, iso, toOrganization, toUser } from "./schemas";
+import { ROLE_SCOPES, canManageMember } from "./scopes";
+
+const INVITATION_TTL_MS = 7 * 24 * 3600_000;
+
+export const members = createRouter();
+
+// --- organizations and members --------------------------------------------------------------
+const OrgParams = z.object({ orgId: IdParam("orgId", "org") });
+const MemberParams = OrgParams.extend({ userId: IdParam("userId", "usr") });
+
+const getOrg = createRoute({
+  method: "get",
+  path: "/v1/organizations/{orgId}",
+  tags: ["Organizations"],
+  summary: "An organization the caller belongs to",
+  security: AUTHENTICATED,
+  request: { params: OrgParams },
+  responses: { 200: { description: "The organization", content: { "application/json": { schema: Organization } } }, ...problems(400, 401, 403, 404, 429) },
+});
+
+members.openapi(getOrg, async (c) => {
+  const { orgId } = c.req.valid("param");
+  requireOrg(c, orgId, "org:read");
+  const org = await getOrganization(getDb(c.env.DB), orgId);
+  if (!org) throw notFound("The organization");
+  return c.json(toOrganization(org), 200);
+});
+
+const listMembersRoute = createRoute({
+  method: "get",
+  path: "/v1/organizations/{orgId}/members",
+  tags: ["Organizations"],
+  summary: "Members of the organization and their roles",
+  security: AUTHENTICATED,
+  request: { params: OrgParams },
+  responses: { 200: { description: "Members", content: { "application/json": { schema: z.object({ members: z.array(Member) }) } } }, ...problems(400, 401, 403, 404, 429) },
+});
+
+members.openapi(listMembersRoute, async (c) => {
+  const { orgId } = c.req.valid("param");
+  requireOrg(c, orgId, "org:read");
+  const rows = await listMembers(getDb(c.env.DB), orgId);
+  return c.json({ members: rows.map((r) => ({ user: toUser(r.user), role: r.role, joinedAt: iso(r.joinedAt) })) }, 200);
+});
+
+const addMember = createRoute({
+  method: "post",
+  path: "/v1/organizations/{orgId}/members",
+  tags: ["Organizations"],
+  summary: "Add a member (creating the user if needed) and return a single-use invitation",
+  security: AUTHENTICATED,
+  middleware: [...jsonBody],
+  request: { params: OrgParams, body: { required: true, content: { "application/json": { schema: AddMemberRequest } } } },
+  responses: { 201: { description: "Added", content: { "application/json": { schema: AddMemberResponse } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+members.openapi(addMember, async (c) => {
+  const { orgId } = c.req.valid("param");
+  const body = c.req.valid("json");
+  const p = requireOrg(c, orgId, "org:write");
+  assertCanManage(p, null, body.role);
+  const db = getDb(c.env.DB);
+  const now = Date.now();
+  const existing = await findUserByEmail(db, body.email);
+  if (existing && (await getMembership(db, orgId, existing.id))) throw conflict(`${body.email} is already a member.`, "already-member");
+  const user = existing ?? { id: newId("usr"), email: body.email, name: body.name ?? body.email.split("@")[0] ?? body.email, createdAt: now };
+  const token = `ati_${randomBase62(40)}`;
+  const invitation = { id: newId("inv"), orgId, userId: user.id, tokenHash: await sha256Hex(token), createdAt: now, expiresAt: now + INVITATION_TTL_MS };
+  const statements: Batch = [
+    db.insert(memberships).values({ orgId, userId: user.id, role: body.role, createdAt: now }),
+    db.insert(invitations).values(invitation),
+    auditInsert(db, { orgId, actor: actorOf(p), action: "member.added", target: user.id, details: { role: body.role }, requestId: c.get("requestId") }, now),
+  ];
+  if (!existing) statements.unshift(db.insert(users).values(user));
+  try {
+    await db.batch(statements);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`${body.email} was added concurrently; retry.`, "already-member");
+    throw err;
+  }
+  return c.json({ member: { user: toUser(user), role: body.role, joinedAt: iso(now) }, invitation: { token, expiresAt: iso(invitation.expiresAt) } }, 201);
+});
+
+const changeRole = createRoute({
+  method: "patch",
+  path: "/v1/organizations/{orgId}/members/{userId}",
+  tags: ["Organizations"],
+  summary: "Change a member's role",
+  security: AUTHENTICATED,
+  middleware: [...jsonBody],
+  request: { params: MemberParams, body: { required: true, content: { "application/json": { schema: ChangeRoleRequest } } } },
+  responses: { 200: { description: "Updated", content: { "application/json": { schema: Member } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+members.openapi(changeRole, async (c) => {
+  const { orgId, userId } = c.req.valid("param");
+  const { role } = c.req.valid("json");
+  const p = requireOrg(c, orgId, "org:write");
+  const db = getDb(c.env.DB);
+  const membership = await getMembership(db, orgId, userId);
+  if (!membership) throw notFound("The member");
+  assertCanManage(p, membership.role, role);
+  if (membership.role === "owner" && role !== "owner" && (await countOwners(db, orgId)) <= 1) {
+    throw conflict("An organization needs at least one owner; promote another member first.", "last-owner");
+  }
+  await db.batch([
+    setRoleStatement(db, orgId, userId, role),
+    auditInsert(db, { orgId, actor: actorOf(p), action: "member.role_changed", target: userId, details: { from: membership.role, to: role }, requestId: c.get("requestId") }),
+  ]);
+  isolateState(c.env).forgetUser(orgId, userId);
+  const user = await getUser(db, userId);
+  if (!user) throw notFound("The member");
+  return c.json({ user: toUser(user), role, joinedAt: iso(membership.createdAt) }, 200);
+});
+
+const removeMember = createRoute({
+  method: "delete",
+  path: "/v1/organizations/{orgId}/members/{userId}",
+  tags: ["Organizations"],
+  summary: "Remove a member; their API keys in this organization are revoked",
+  security: AUTHENTICATED,
+  request: { params: MemberParams },
+  responses: { 204: { description: "Removed" }, ...problems(400, 401, 403, 404, 409, 429) },
+});
+
+members.openapi(removeMember, async (c) => {
+  const { orgId, userId } = c.req.valid("param");
+  const p = requireOrg(c, orgId, "org:write");
+  const db = getDb(c.env.DB);
+  const membership = await getMembership(db, orgId, userId);
+  if (!membership) throw notFound("The member");
+  assertCanManage(p, membership.role, null);
+  if (membership.role === "owner" && (await countOwners(db, orgId)) <= 1) {
+    throw conflict("The last owner cannot be removed.", "last-owner");
+  }
+  const now = Date.now();
+  const [, revoked] = await db.batch([
+    removeMemberStatement(db, orgId, userId),
+    revokeUserKeysStatement(db, orgId, userId, now),
+    auditInsert(db, { orgId, actor: actorOf(p), action: "member.removed", target: userId, requestId: c.get("requestId") }, now),
+  ]);
+  isolateState(c.env).forgetUser(orgId, userId);
+  await revokeCredentials(c.env, revoked.map((r) => r.id));
+  return c.body(null, 204);
+});
+
+function assertCanManage(p: Principal, target: Role | null, next: Role | null): void {
+  if (p.role === "operator") return;
+  if (!canManageMember(p.role, target ?? "member", next)) {
+    throw forbidden(p.role === "member" ? "Only owners and admins manage members." : "Only an owner can grant, change or remove the owner role.");
+  }
+}
+
+// --- invitations ---------------------------------------------------------------------------
+const acceptInvitation = createRoute({
+  method: "post",
+  path: "/v1/invitations/accept",
+  tags: ["Organizations"],
+  summary: "Exchange an invitation token for the member's first API key",
+  middleware: [...jsonBody],
+  request: { body: { required: true, content: { "application/json": { schema: AcceptInvitationRequest } } } },
+  responses: { 201: { description: "Accepted; the API key is shown only here", content: { "application/json": { schema: Credentials } } }, ...problems(400, 404, 413, 415, 429) },
+});
+
+members.openapi(acceptInvitation, async (c) => {
+  const { token } = c.req.valid("json");
+  const db = getDb(c.env.DB);
+  const now = Date.now();
+  const invitation = await findOpenInvitation(db, await sha256Hex(token), now);
+  if (!invitation) throw notFound("The invitation (or it was used or expired)");
+  const membership = await getMembership(db, invitation.orgId, invitation.userId);
+  const [user, org] = await Promise.all([getUser(db, invitation.userId), getOrganization(db, invitation.orgId)]);
+  if (!membership || !user || !org) throw notFound("The invitation's membership");
+  const key = await prepareKey({ orgId: org.id, userId: user.id, name: "default", scopes: [...ROLE_SCOPES[membership.role]], expiresAt: defaultKeyExpiry(now), now });
+  // One token yields one key. D1 runs a batch as one transaction and serialises writers: the key
+  // is inserted only while the invitation is still open, then the invitation is closed. A second,
+  // concurrent acceptance finds it closed: it inserts nothing and its update returns no row.
+  const k = key.row;
+  const open = and(eq(invitations.id, invitation.id), isNull(invitations.acceptedAt));
+  const [, accepted] = await db.batch([
+    db.insert(apiKeys).select(
+      db
+        .select({
+          id: sql<string>`${k.id}`.as("id"),
+          orgId: sql<string>`${k.orgId}`.as("org_id"),
+          userId: sql<string>`${k.userId}`.as("user_id"),
+          name: sql<string>`${k.name}`.as("name"),
+          prefix: sql<string>`${k.prefix}`.as("prefix"),
+          hash: sql<string>`${k.hash}`.as("hash"),
+          scopes: sql<string>`${k.scopes}`.as("scopes"),
+          createdAt: sql<number>`${k.createdAt}`.as("created_at"),
+          expiresAt: sql<number | null>`${k.expiresAt ?? null}`.as("expires_at"),
+          revokedAt: sql<number | null>`NULL`.as("revoked_at"),
+        })
+        .from(invitations)
+        .where(open),
+    ),
+    acceptInvitationStatement(db, invitation.id, now),
+    auditInsert(db, { orgId: org.id, actor: `user:${user.id}`, action: "invitation.accepted", target: invitation.id, requestId: c.get("requestId") }, now),
+  ]);
+  if (accepted.length === 0) throw notFound("The invitation (or it was used or expired)");
+  return c.json({ user: toUser(user), organization: toOrganization(org), role: membership.role, apiKey: key.secret, apiKeyId: key.row.id as string }, 201);
+});
+
+// --- audit log -----------------------------------------------------------------------------
+const auditRoute = createRoute({
+  method: "get",
+  path: "/v1/organizations/{orgId}/audit-log",
+  tags: ["Organizations"],
+  summary: "The organization's audit log, newest first",
+  security: AUTHENTICATED,
+  request: {
+    params: OrgParams,
+    query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.coerce.number().int().positive().optional() }).strict(),
+  },
+  responses: {
+    200: { description: "Entries", content: { "application/json": { schema: z.object({ entries: z.array(AuditEntry), nextCursor: z.string().nullable() }) } } },
+    ...problems(400, 401, 403, 404, 429),
+  },
+});
+
+members.openapi(auditRoute, async (c) => {
+  const { orgId } = c.req.valid("param");
+  const { limit, cursor } = c.req.valid("query");
+  requireOrg(c, orgId, "audit:read");
+  const rows = await listAudit(getDb(c.env.DB), orgId, limit, cursor);
+  const entries = rows.map((r) => ({ id: r.id, at: iso(r.at), actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown>, requestId: r.requestId }));
+  const last = rows.at(-1);
+  return c.json({ entries, nextCursor: rows.length === limit && last ? String(last.id) : null }, 200);
+});
