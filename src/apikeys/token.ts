@@ -7,6 +7,7 @@
  * - the checksum lets the gateway refuse a mistyped or made-up key without a lookup;
  * - 32 base62 characters carry ~190 bits of entropy, so a plain SHA-256 is a safe storage hash.
  */
+import { crc32String } from "../crypto/crc32";
 import { base62, randomBase62 } from "../crypto/encoding";
 
 export const API_KEY_PREFIX = "atk_";
@@ -16,23 +17,8 @@ export const API_KEY_LENGTH = API_KEY_PREFIX.length + RANDOM_LENGTH + CHECKSUM_L
 /** How many leading characters are stored and shown so that a user can tell keys apart. */
 export const DISPLAY_PREFIX_LENGTH = API_KEY_PREFIX.length + 8;
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-export function crc32(text: string): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < text.length; i++) {
-    crc = (CRC_TABLE[(crc ^ text.charCodeAt(i)) & 0xff] ?? 0) ^ (crc >>> 8);
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
+/** CRC-32 of the key's body (re-exported for tests). */
+export const crc32 = crc32String;
 
 function checksum(body: string): string {
   return base62(crc32(body), CHECKSUM_LENGTH);

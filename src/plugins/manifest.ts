@@ -1,0 +1,114 @@
+/**
+ * The plugin manifest (`manifest.json`), validated by zod and published as JSON Schema at
+ * GET /schemas/manifest.json. Pure: no I/O.
+ */
+import { z } from "zod";
+import semver from "semver";
+import { checkPermissions } from "./permissions";
+
+/** Platform plugin API versions this platform runs. */
+export const SUPPORTED_API_VERSIONS = ["1"] as const;
+/** Platform caps on what a manifest may ask for. */
+export const LIMIT_CAPS = { cpuMs: 1_000, subrequests: 50, requestsPerMinute: 100_000 } as const;
+export const DEFAULT_LIMITS = { cpuMs: 50, subrequests: 10 } as const;
+
+const NAME = /^@([a-z0-9](?:[a-z0-9-]{1,37}[a-z0-9]))\/([a-z0-9][a-z0-9._-]{0,63})$/;
+const MODULE_PATH = /^(?!\/)(?!.*\.\.)[A-Za-z0-9_./-]{1,200}\.(?:m?js)$/;
+
+const Route = z
+  .object({
+    method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"]).default("ANY"),
+    path: z.string().regex(/^\/[A-Za-z0-9_\-./:{}*]*$/, "must be an absolute path like /charges/{id}").max(200),
+    summary: z.string().max(200).optional(),
+  })
+  .strict();
+
+const Pricing = z
+  .object({
+    model: z.enum(["free", "one-time", "subscription", "usage"]),
+    /** Integer minor units (cents): never a float. */
+    amount: z.number().int().nonnegative().max(100_000_000).optional(),
+    currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD").optional(),
+    interval: z.enum(["month", "year"]).optional(),
+    unit: z.string().max(50).optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.model !== "free" && (p.amount === undefined || !p.currency)) ctx.addIssue({ code: "custom", message: "paid pricing needs amount (minor units) and currency" });
+    if (p.model === "subscription" && !p.interval) ctx.addIssue({ code: "custom", path: ["interval"], message: "subscriptions need an interval" });
+  });
+
+export const Manifest = z
+  .object({
+    name: z.string().regex(NAME, "must be a scoped name, @publisher/name, lower-case"),
+    version: z
+      .string()
+      .max(64)
+      .refine((v) => semver.valid(v) === v, "must be a semantic version such as 1.2.3"),
+    description: z.string().min(1).max(500),
+    author: z.union([z.string().min(1).max(200), z.object({ name: z.string().min(1).max(200), email: z.string().email().optional(), url: z.string().url().optional() }).strict()]),
+    kind: z.enum(["plugin", "app", "template"]),
+    entry: z.string().regex(MODULE_PATH, "must be a relative .js or .mjs path inside the package"),
+    apiVersion: z.string().refine((v) => (SUPPORTED_API_VERSIONS as readonly string[]).includes(v), {
+      message: `is not supported by this platform; supported: ${SUPPORTED_API_VERSIONS.join(", ")}`,
+    }),
+    permissions: z
+      .array(z.string().max(300))
+      .max(50)
+      .default([])
+      .superRefine((perms, ctx) => {
+        for (const p of checkPermissions(perms)) ctx.addIssue({ code: "custom", message: `${p.permission}: ${p.reason}`, params: { permission: p.permission } });
+      }),
+    routes: z.array(Route).max(100).default([]),
+    config: z.record(z.string(), z.unknown()).optional().describe("JSON Schema of the installation settings; properties marked writeOnly are secrets"),
+    limits: z
+      .object({
+        cpuMs: z.number().int().min(1).max(LIMIT_CAPS.cpuMs).optional(),
+        subrequests: z.number().int().min(1).max(LIMIT_CAPS.subrequests).optional(),
+        requestsPerMinute: z.number().int().min(1).max(LIMIT_CAPS.requestsPerMinute).optional(),
+      })
+      .strict()
+      .default({}),
+    pricing: Pricing.default({ model: "free" }),
+    category: z.string().min(1).max(50).default("other"),
+    keywords: z.array(z.string().min(1).max(50)).max(20).default([]),
+    icon: z.string().max(500).optional(),
+    homepage: z.string().url().max(500).optional(),
+    license: z.string().min(1).max(100).default("UNLICENSED"),
+  })
+  .strict();
+
+export type Manifest = z.infer<typeof Manifest>;
+export type ManifestInput = z.input<typeof Manifest>;
+
+export type ManifestResult = { ok: true; manifest: Manifest } | { ok: false; errors: { path: string; message: string }[] };
+
+/** Validates a parsed manifest; errors name the field and the reason. */
+export function validateManifest(value: unknown): ManifestResult {
+  const r = Manifest.safeParse(value);
+  if (r.success) return { ok: true, manifest: r.data };
+  return { ok: false, errors: r.error.issues.map((i) => ({ path: i.path.map(String).join(".") || "(manifest)", message: i.message })) };
+}
+
+/** The scope (publisher slug) and short name of a manifest name. */
+export function splitName(name: string): { scope: string; short: string } | null {
+  const m = NAME.exec(name);
+  return m?.[1] && m[2] ? { scope: m[1], short: m[2] } : null;
+}
+
+/** The manifest as JSON Schema (draft 2020-12), for editors and third-party tooling. */
+export function manifestJsonSchema(): Record<string, unknown> {
+  return {
+    $id: "https://atoll.dev/schemas/manifest.json",
+    title: "Atoll plugin manifest",
+    ...z.toJSONSchema(Manifest, { io: "input", unrepresentable: "any" }),
+  };
+}
+
+/** Effective runtime limits: the manifest's, capped by the platform. */
+export function effectiveLimits(m: Manifest): { cpuMs: number; subrequests: number } {
+  return {
+    cpuMs: Math.min(m.limits.cpuMs ?? DEFAULT_LIMITS.cpuMs, LIMIT_CAPS.cpuMs),
+    subrequests: Math.min(m.limits.subrequests ?? DEFAULT_LIMITS.subrequests, LIMIT_CAPS.subrequests),
+  };
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { effectiveLimits, manifestJsonSchema, splitName, validateManifest } from "../../src/plugins/manifest";
+
+export const base = {
+  name: "@acme/hello",
+  version: "1.0.0",
+  description: "Says hello",
+  author: "Acme",
+  kind: "plugin",
+  entry: "index.js",
+  apiVersion: "1",
+};
+
+describe("manifest validation", () => {
+  it("accepts a minimal manifest and fills defaults", () => {
+    const r = validateManifest(base);
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.manifest).toMatchObject({ permissions: [], routes: [], pricing: { model: "free" }, license: "UNLICENSED" });
+  });
+
+  it.each([
+    ["an unscoped name", { name: "hello" }, "name"],
+    ["upper case in the name", { name: "@Acme/hello" }, "name"],
+    ["a non-semver version", { version: "1.0" }, "version"],
+    ["an unknown kind", { kind: "daemon" }, "kind"],
+    ["an entry outside the package", { entry: "../evil.js" }, "entry"],
+    ["a forbidden permission", { permissions: ["network:169.254.169.254"] }, "permissions"],
+    ["an unknown field", { backdoor: true }, "(manifest)"],
+    ["float money", { pricing: { model: "one-time", amount: 9.99, currency: "USD" } }, "pricing.amount"],
+    ["a limit above the platform cap", { limits: { cpuMs: 60_000 } }, "limits.cpuMs"],
+  ])("refuses %s, naming the field", (_label, patch, field) => {
+    const r = validateManifest({ ...base, ...patch });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => e.path)).toContain(field);
+  });
+
+  it("refuses an unsupported apiVersion with the supported ones", () => {
+    const r = validateManifest({ ...base, apiVersion: "99" });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors[0]?.message).toMatch(/not supported.*supported: 1/);
+  });
+
+  it("names the offending permission", () => {
+    const r = validateManifest({ ...base, permissions: ["storage", "network:localhost"] });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors[0]?.message).toContain("network:localhost");
+  });
+
+  it("caps runtime limits", () => {
+    const r = validateManifest({ ...base, limits: { cpuMs: 200 } });
+    expect(r.ok && effectiveLimits(r.manifest)).toEqual({ cpuMs: 200, subrequests: 10 });
+  });
+
+  it("splits a scoped name", () => {
+    expect(splitName("@acme/hello")).toEqual({ scope: "acme", short: "hello" });
+  });
+
+  it("is published as JSON Schema", () => {
+    const schema = manifestJsonSchema() as { properties: Record<string, unknown>; required: string[] };
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(["name", "version", "permissions", "limits", "pricing"]));
+    expect(schema.required).toEqual(expect.arrayContaining(["name", "version", "entry", "apiVersion"]));
+  });
+});
