@@ -13,6 +13,9 @@ import { identity } from "./identity/routes";
 import { members } from "./identity/members";
 import { oauth } from "./oauth/routes";
 import { operator } from "./operator/routes";
+import { documentProxy, proxy } from "./gateway/plugin-proxy";
+import { installationsRouter } from "./installations/routes";
+import { pluginsRouter } from "./plugins/routes";
 import { mountOpenApi } from "./portal/openapi";
 import { rateLimit } from "./ratelimit/middleware";
 
@@ -35,6 +38,8 @@ app.use(
 app.use("*", secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: "cross-origin" }));
 app.use("/v1/*", authenticate());
 app.use("/v1/*", rateLimit("api"));
+app.use("/p/*", authenticate());
+app.use("/p/*", rateLimit("plugin"));
 app.use("/oauth/token", rateLimit("api"));
 
 app.route("/", health);
@@ -43,6 +48,10 @@ app.route("/", identity);
 app.route("/", members);
 app.route("/", keys);
 app.route("/", operator);
+app.route("/", pluginsRouter);
+app.route("/", installationsRouter);
+app.route("/", proxy);
+documentProxy(app.openAPIRegistry);
 mountOpenApi(app);
 
 app.notFound(notFoundHandler(() => app.routes));
@@ -50,6 +59,8 @@ app.onError(onError);
 
 export { app };
 export { RateLimiter } from "./ratelimit/durable-object";
+export { InstallationStore, PluginStorage } from "./runtime/storage";
+export { Egress } from "./runtime/egress";
 
 export default {
   fetch: app.fetch,

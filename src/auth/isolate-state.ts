@@ -17,6 +17,9 @@ import type { AcquireRequest, RateLimiter } from "../ratelimit/durable-object";
 import { KeyRing } from "./keyring";
 import type { Plan } from "../db/schema";
 import type { AccessClaims } from "./access-token";
+import type { Db } from "../db/client";
+import { loadSpec } from "../installations/queries";
+import type { PluginSpec } from "../runtime/spec";
 
 class TtlCache<V> {
   private readonly map = new Map<string, { value: V; until: number }>();
@@ -65,6 +68,22 @@ export class IsolateState {
   constructor(ns: DurableObjectNamespace<RateLimiter>) {
     // Stubs are made per call: a stub belongs to the request that created it.
     this.limiter = new LeaseLimiter((subject: string, req: AcquireRequest) => ns.get(ns.idFromName(subject)).acquire(req));
+  }
+
+  /** Installations' runtime specs (secrets decrypted, memory only), 10 s. */
+  private readonly specs = new TtlCache<PluginSpec>(10_000, 5_000);
+
+  /** The spec of an active installation, cached: the plugin call's warm path reads no D1. */
+  async installationSpec(db: Db, secretKey: string, installationId: string): Promise<PluginSpec | null> {
+    const hit = this.specs.get(installationId);
+    if (hit) return hit;
+    const spec = await loadSpec(db, secretKey, installationId);
+    if (spec) this.specs.set(installationId, spec);
+    return spec;
+  }
+
+  forgetInstallation(installationId: string): void {
+    this.specs.deleteWhere((_v, k) => k === installationId);
   }
 
   /** Returns a cached value or loads (and caches) it; null results are not cached. */

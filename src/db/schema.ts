@@ -107,3 +107,61 @@ export type SigningKeyRow = typeof signingKeys.$inferSelect;
 export type AuditRow = typeof auditLog.$inferSelect;
 export type Plan = OrganizationRow["plan"];
 export type Role = MembershipRow["role"];
+
+/** A plugin, app or template: a scoped name owned by the publishing organization. */
+export const plugins = sqliteTable("plugins", {
+  id: text("id").primaryKey(),
+  /** `@scope/name`; the scope is the publishing organization's slug. */
+  name: text("name").notNull().unique(),
+  orgId: text("org_id").notNull().references(() => organizations.id),
+  kind: text("kind", { enum: ["plugin", "app", "template"] }).notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** One published version; immutable once written (never overwritten, only yanked). */
+export const pluginVersions = sqliteTable(
+  "plugin_versions",
+  {
+    id: text("id").primaryKey(),
+    pluginId: text("plugin_id").notNull().references(() => plugins.id),
+    version: text("version").notNull(),
+    /** SHA-256 (hex) of the package bytes; the R2 key is derived from it. */
+    sha256: text("sha256").notNull(),
+    size: integer("size").notNull(),
+    /** The validated manifest, JSON. */
+    manifest: text("manifest").notNull(),
+    status: text("status", { enum: ["published", "yanked"] }).notNull().default("published"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("plugin_versions_plugin_version").on(t.pluginId, t.version), index("plugin_versions_sha").on(t.sha256)],
+);
+
+/** A plugin installed into an organization's environment. */
+export const installations = sqliteTable(
+  "installations",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => organizations.id),
+    pluginId: text("plugin_id").notNull().references(() => plugins.id),
+    versionId: text("version_id").notNull().references(() => pluginVersions.id),
+    environment: text("environment", { enum: ["development", "staging", "production"] }).notNull(),
+    /** JSON array of granted permission strings. */
+    grants: text("grants").notNull(),
+    /** JSON object of non-secret settings. */
+    config: text("config").notNull().default("{}"),
+    /** AES-GCM encrypted JSON object of secrets (secrets:<NAME> values and writeOnly settings). */
+    secretsEnc: text("secrets_enc"),
+    status: text("status", { enum: ["active", "uninstalled"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("installations_one_active").on(t.orgId, t.pluginId, t.environment).where(sql`status = 'active'`),
+    index("installations_org").on(t.orgId, t.status),
+  ],
+);
+
+export type PluginRow = typeof plugins.$inferSelect;
+export type PluginVersionRow = typeof pluginVersions.$inferSelect;
+export type InstallationRow = typeof installations.$inferSelect;
+export type Environment = InstallationRow["environment"];

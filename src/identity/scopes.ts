@@ -10,6 +10,10 @@ export const SCOPES = {
   "keys:read": "List API keys",
   "keys:write": "Create and revoke API keys",
   "audit:read": "Read the organization's audit log",
+  "plugins:publish": "Publish plugin packages under the organization's scope",
+  "installations:read": "List and read installations",
+  "installations:write": "Install, configure and uninstall plugins",
+  "plugins:call": "Call installed plugins (execute and their endpoints)",
 } as const;
 
 export type Scope = keyof typeof SCOPES;
@@ -18,7 +22,7 @@ export const ALL_SCOPES = Object.keys(SCOPES) as Scope[];
 export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
   owner: ALL_SCOPES,
   admin: ALL_SCOPES,
-  member: ["org:read", "keys:read", "keys:write"],
+  member: ["org:read", "keys:read", "keys:write", "installations:read", "plugins:call"],
 };
 
 export function isScope(value: string): value is Scope {

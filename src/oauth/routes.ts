@@ -17,7 +17,7 @@ import { sha256Hex } from "../crypto/hash";
 import { getDb } from "../db/client";
 import { ApiError } from "../http/problem";
 import { problems } from "../http/schemas";
-import { effectiveScopes, isScope } from "../identity/scopes";
+import { ALL_SCOPES, effectiveScopes, isScope } from "../identity/scopes";
 import { limitFor, rateLimitHeaders } from "../ratelimit/policy";
 import { principalFromKey } from "../auth/authenticate";
 
@@ -185,7 +185,7 @@ oauth.openapi(metadata, (c) => {
       grant_types_supported: ["client_credentials"],
       token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
       response_types_supported: ["token"],
-      scopes_supported: ["org:read", "org:write", "keys:read", "keys:write", "audit:read"],
+      scopes_supported: ALL_SCOPES,
     },
     200,
   );

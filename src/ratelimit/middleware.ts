@@ -8,7 +8,7 @@ import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../app";
 import { isolateState } from "../auth/isolate-state";
 import { ApiError, problemResponse, unauthorized } from "../http/problem";
-import { DEFAULT_ANONYMOUS_LIMIT, limitFor, parseLimit, rateLimitHeaders, type Limit, type RouteClass } from "./policy";
+import { DEFAULT_ANONYMOUS_LIMIT, limitFor, parseLimit, rateLimitHeaders, type Limit, type PlanClass, type RouteClass } from "./policy";
 
 export function clientIp(c: Context<AppEnv>): string {
   return c.req.header("cf-connecting-ip") ?? c.req.header("x-real-ip") ?? "local";
@@ -18,7 +18,7 @@ export function clientIp(c: Context<AppEnv>): string {
  * Limits the request in `cls` (for authenticated callers) or as anonymous (no principal).
  * `subjectOverride` keys anonymous limits by something other than the IP (e.g. a client id).
  */
-export function rateLimit(cls: Exclude<RouteClass, "anonymous">): MiddlewareHandler<AppEnv> {
+export function rateLimit(cls: PlanClass): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!matchedRoutes(c).some((r) => r.method !== "ALL")) return next();
     const principal = c.get("principal");

@@ -9,7 +9,7 @@
  */
 import type { Plan } from "../db/schema";
 
-export type RouteClass = "api" | "token" | "anonymous";
+export type RouteClass = "api" | "token" | "plugin" | "installation" | "anonymous";
 export type LimitPlan = Plan | "operator";
 
 export interface Limit {
@@ -19,17 +19,23 @@ export interface Limit {
 }
 
 /** The documented plan table (README "Rate limits"). */
-export const PLANS: Record<LimitPlan, Record<Exclude<RouteClass, "anonymous">, Limit>> = {
-  free: { api: { quota: 60, windowSec: 60 }, token: { quota: 10, windowSec: 60 } },
-  pro: { api: { quota: 1_200, windowSec: 60 }, token: { quota: 60, windowSec: 60 } },
-  enterprise: { api: { quota: 100_000, windowSec: 60 }, token: { quota: 600, windowSec: 60 } },
-  operator: { api: { quota: 100_000, windowSec: 60 }, token: { quota: 600, windowSec: 60 } },
+export const PLANS: Record<LimitPlan, Record<PlanClass, Limit>> = {
+  free: { api: { quota: 60, windowSec: 60 }, token: { quota: 10, windowSec: 60 }, plugin: { quota: 600, windowSec: 60 } },
+  pro: { api: { quota: 1_200, windowSec: 60 }, token: { quota: 60, windowSec: 60 }, plugin: { quota: 6_000, windowSec: 60 } },
+  enterprise: { api: { quota: 100_000, windowSec: 60 }, token: { quota: 600, windowSec: 60 }, plugin: { quota: 200_000, windowSec: 60 } },
+  operator: { api: { quota: 100_000, windowSec: 60 }, token: { quota: 600, windowSec: 60 }, plugin: { quota: 200_000, windowSec: 60 } },
 };
+
+/** Route classes whose limits come from the plan (the others: per IP, per installation). */
+export type PlanClass = "api" | "token" | "plugin";
+
+/** An installation's own limit when its manifest declares none (requests per minute, all callers). */
+export const DEFAULT_INSTALLATION_LIMIT: Limit = { quota: 100_000, windowSec: 60 };
 
 /** Calls without a credential (sign-up, token requests) are limited per client IP. */
 export const DEFAULT_ANONYMOUS_LIMIT: Limit = { quota: 120, windowSec: 60 };
 
-export function limitFor(plan: LimitPlan, cls: Exclude<RouteClass, "anonymous">): Limit {
+export function limitFor(plan: LimitPlan, cls: PlanClass): Limit {
   return PLANS[plan][cls];
 }
 

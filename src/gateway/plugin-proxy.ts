@@ -1,0 +1,89 @@
+/**
+ * `{endpoint}/…`: plugin traffic. The gateway has already authenticated and rate-limited the
+ * caller (per credential, class "plugin"); here it checks the installation belongs to the caller,
+ * applies the installation's own limit, strips the caller's credentials, adds who is calling, and
+ * forwards to the plugin's isolate. Warm path: no D1 (the installation spec is cached).
+ */
+import { z } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import type { Context } from "hono";
+import { createRouter, type AppEnv } from "../app";
+import { isolateState } from "../auth/isolate-state";
+import { requireScope } from "../auth/principal";
+import { getDb } from "../db/client";
+import { ApiError, notFound, problemResponse } from "../http/problem";
+import { problems } from "../http/schemas";
+import { DEFAULT_INSTALLATION_LIMIT, rateLimitHeaders } from "../ratelimit/policy";
+import { invokePlugin, pluginHost, pluginRequest } from "../runtime/invoke";
+
+export const PLUGIN_BODY_LIMIT = 10 * 1024 * 1024;
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+const INSTALLATION_ID = /^ins_[0-9A-Za-z]{1,40}$/;
+
+export const proxy = createRouter();
+
+async function forward(c: Context<AppEnv>): Promise<Response> {
+  const id = c.req.param("installationId") ?? "";
+  if (!INSTALLATION_ID.test(id)) throw notFound("The installation");
+  const p = requireScope(c, "plugins:call");
+  const state = isolateState(c.env);
+  const spec = await state.installationSpec(getDb(c.env.DB), c.env.ATOLL_SECRET_KEY, id);
+  if (!spec || (p.role !== "operator" && spec.orgId !== p.orgId)) throw notFound("The installation");
+
+  const limit = spec.requestsPerMinute ? { quota: spec.requestsPerMinute, windowSec: 60 } : DEFAULT_INSTALLATION_LIMIT;
+  const decision = await state.limiter.take(`inst:${id}`, "installation", limit.quota, limit.windowSec * 1000);
+  if (!decision.allowed) {
+    const now = Date.now();
+    const resetAt = decision.reason === "limited" ? decision.resetAt : now + 1000;
+    const retry = String(Math.max(1, Math.ceil((resetAt - now) / 1000)));
+    return problemResponse(
+      { status: 429, type: "rate-limited", title: "Too many requests", detail: `${spec.plugin} accepts ${limit.quota} requests per minute for this installation.`, headers: { ...rateLimitHeaders("installation", limit, 0, resetAt, now), "retry-after": retry } },
+      c.get("requestId"),
+      c.req.path,
+    );
+  }
+
+  const prefix = `/p/${id}`;
+  const path = c.req.path.slice(prefix.length) || "/";
+  if (path.startsWith("/__atoll")) throw notFound("The route");
+  const search = new URL(c.req.url).search;
+  const req = pluginRequest(spec, { orgId: spec.orgId, subject: p.subject, requestId: c.get("requestId") }, path + search, {
+    method: c.req.method,
+    headers: c.req.raw.headers,
+    body: c.req.method === "GET" || c.req.method === "HEAD" ? null : c.req.raw.body,
+  });
+  const { response, elapsedMs } = await invokePlugin(pluginHost(c), spec, req);
+  response.headers.set("x-atoll-plugin-time", String(elapsedMs));
+  if (elapsedMs > spec.limits.cpuMs) {
+    const warning = `this call took ${elapsedMs} ms; the plugin's production CPU limit is ${spec.limits.cpuMs} ms`;
+    response.headers.set("x-atoll-limit-warning", warning);
+    console.warn(JSON.stringify({ level: "warn", msg: "plugin call over its CPU limit", installationId: id, plugin: spec.plugin, elapsedMs, cpuMs: spec.limits.cpuMs, requestId: c.get("requestId") }));
+  }
+  return response;
+}
+
+const limitBody = bodyLimit({
+  maxSize: PLUGIN_BODY_LIMIT,
+  onError: () => {
+    throw new ApiError({ status: 413, type: "payload-too-large", title: "Request body too large", detail: `Plugin requests are at most ${PLUGIN_BODY_LIMIT} bytes.` });
+  },
+});
+
+proxy.on(METHODS, "/p/:installationId", limitBody, forward);
+proxy.on(METHODS, "/p/:installationId/*", limitBody, forward);
+
+/** Documents the endpoint routes (the handler is registered above; OpenAPI cannot say "any path"). */
+export function documentProxy(registry: ReturnType<typeof createRouter>["openAPIRegistry"]): void {
+  for (const method of ["get", "post", "put", "patch", "delete"] as const) {
+    registry.registerPath({
+      method,
+      path: "/p/{installationId}/{path}",
+      tags: ["Plugin endpoints"],
+      summary: "Call an installed plugin's own routes",
+      description: "Everything after the installation's endpoint is the plugin's path. The caller's credentials are stripped; the plugin receives x-atoll-installation, x-atoll-organization, x-atoll-subject, x-atoll-request-id and x-atoll-environment. Each plugin's routes are listed in its manifest.",
+      security: [{ apiKey: [] }, { bearerAuth: [] }],
+      request: { params: z.object({ installationId: z.string().openapi({ example: "ins_3fK9xQ2mL7pR8sT1vW4y" }), path: z.string().openapi({ description: "The plugin's path; may contain slashes" }) }) },
+      responses: { 200: { description: "The plugin's response" }, ...problems(401, 403, 404, 413, 429), 502: { description: "The plugin failed" }, 504: { description: "The plugin exceeded its limits or timed out" } },
+    });
+  }
+}

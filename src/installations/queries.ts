@@ -1,0 +1,87 @@
+/** Data access for plugins, versions and installations. */
+import { and, desc, eq } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { installations, pluginVersions, plugins, type InstallationRow, type PluginRow, type PluginVersionRow } from "../db/schema";
+import { decryptString } from "../crypto/aead";
+import { effectiveLimits, type Manifest } from "../plugins/manifest";
+import type { PluginSpec } from "../runtime/spec";
+
+export async function findPluginByName(db: Db, name: string): Promise<PluginRow | null> {
+  const [row] = await db.select().from(plugins).where(eq(plugins.name, name)).limit(1);
+  return row ?? null;
+}
+
+export async function listVersions(db: Db, pluginId: string): Promise<PluginVersionRow[]> {
+  return db.select().from(pluginVersions).where(eq(pluginVersions.pluginId, pluginId)).orderBy(desc(pluginVersions.createdAt)).limit(500);
+}
+
+export async function findVersion(db: Db, pluginId: string, version: string): Promise<PluginVersionRow | null> {
+  const [row] = await db.select().from(pluginVersions).where(and(eq(pluginVersions.pluginId, pluginId), eq(pluginVersions.version, version))).limit(1);
+  return row ?? null;
+}
+
+export async function getInstallation(db: Db, id: string): Promise<InstallationRow | null> {
+  const [row] = await db.select().from(installations).where(eq(installations.id, id)).limit(1);
+  return row ?? null;
+}
+
+export async function findActiveInstallation(db: Db, orgId: string, pluginId: string, environment: InstallationRow["environment"]): Promise<InstallationRow | null> {
+  const [row] = await db
+    .select()
+    .from(installations)
+    .where(and(eq(installations.orgId, orgId), eq(installations.pluginId, pluginId), eq(installations.environment, environment), eq(installations.status, "active")))
+    .limit(1);
+  return row ?? null;
+}
+
+export async function listInstallations(db: Db, orgId: string) {
+  return db
+    .select({ installation: installations, plugin: plugins.name, version: pluginVersions.version })
+    .from(installations)
+    .innerJoin(plugins, eq(plugins.id, installations.pluginId))
+    .innerJoin(pluginVersions, eq(pluginVersions.id, installations.versionId))
+    .where(and(eq(installations.orgId, orgId), eq(installations.status, "active")))
+    .orderBy(desc(installations.createdAt))
+    .limit(500);
+}
+
+/** Builds the runtime spec of an active installation (secrets decrypted), or null. */
+export async function loadSpec(db: Db, secretKey: string, installationId: string): Promise<PluginSpec | null> {
+  const [row] = await db
+    .select({ installation: installations, plugin: plugins.name, version: pluginVersions })
+    .from(installations)
+    .innerJoin(plugins, eq(plugins.id, installations.pluginId))
+    .innerJoin(pluginVersions, eq(pluginVersions.id, installations.versionId))
+    .where(and(eq(installations.id, installationId), eq(installations.status, "active")))
+    .limit(1);
+  if (!row) return null;
+  const manifest = JSON.parse(row.version.manifest) as Manifest;
+  const sealed: SealedValues = row.installation.secretsEnc
+    ? (JSON.parse(await decryptString(secretKey, row.installation.secretsEnc, `installation:${installationId}`)) as SealedValues)
+    : { secrets: {}, config: {} };
+  return specFrom(row.installation, row.plugin, row.version, manifest, sealed);
+}
+
+/** What an installation keeps encrypted: `secrets:<NAME>` values and writeOnly config settings. */
+export interface SealedValues {
+  secrets: Record<string, string>;
+  config: Record<string, unknown>;
+}
+
+export function specFrom(inst: InstallationRow, plugin: string, version: PluginVersionRow, manifest: Manifest, sealed: SealedValues): PluginSpec {
+  return {
+    installationId: inst.id,
+    orgId: inst.orgId,
+    environment: inst.environment,
+    plugin,
+    version: version.version,
+    sha256: version.sha256,
+    entry: manifest.entry,
+    grants: JSON.parse(inst.grants) as string[],
+    config: { ...(JSON.parse(inst.config) as Record<string, unknown>), ...sealed.config },
+    secrets: sealed.secrets,
+    limits: effectiveLimits(manifest),
+    requestsPerMinute: manifest.limits.requestsPerMinute ?? null,
+    revision: inst.updatedAt,
+  };
+}

@@ -1,0 +1,265 @@
+/** Installing plugins into an organization's environment, executing them, and uninstalling. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import semver from "semver";
+import type { Context } from "hono";
+import { actorOf, auditInsert } from "../audit/log";
+import { isolateState } from "../auth/isolate-state";
+import { requireScope, type Principal } from "../auth/principal";
+import { createRouter, type AppEnv } from "../app";
+import { encryptString } from "../crypto/aead";
+import { newId } from "../crypto/encoding";
+import { getDb, isUniqueViolation } from "../db/client";
+import { installations, type Environment, type InstallationRow } from "../db/schema";
+import { jsonBody } from "../http/middleware";
+import { ApiError, badRequest, conflict, notFound } from "../http/problem";
+import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
+import { iso } from "../identity/schemas";
+import type { Manifest } from "../plugins/manifest";
+import { compareGrants, describePermission } from "../plugins/permissions";
+import { callLifecycle, pluginHost, type Caller } from "../runtime/invoke";
+import { checkSecrets, redactConfig, validateConfig } from "./config";
+import { findActiveInstallation, findPluginByName, findVersion, getInstallation, listInstallations, listVersions, specFrom, type SealedValues } from "./queries";
+import type { PluginSpec } from "../runtime/spec";
+
+export const installationsRouter = createRouter();
+
+const EnvironmentSchema = z.enum(["development", "staging", "production"]).openapi("Environment");
+
+const Installation = z
+  .object({
+    id: z.string(),
+    plugin: z.string(),
+    version: z.string(),
+    environment: EnvironmentSchema,
+    grants: z.array(z.object({ permission: z.string(), allows: z.string() })),
+    config: z.record(z.string(), z.unknown()).openapi({ description: "Settings; writeOnly (secret) settings are never returned" }),
+    endpoint: z.string().openapi({ description: "Absolute path on the gateway; any method on {endpoint}/… reaches the plugin's routes", example: "/p/ins_3fK9xQ2mL7pR8sT1vW4y" }),
+    createdAt: z.string().datetime(),
+  })
+  .openapi("Installation");
+
+const InstallRequest = z
+  .object({
+    plugin: z.string().max(120).openapi({ example: "@acme/hello" }),
+    version: z.string().max(64).optional().openapi({ description: "Defaults to the latest published version" }),
+    environment: EnvironmentSchema.default("development"),
+    config: z.record(z.string(), z.unknown()).default({}),
+    secrets: z.record(z.string(), z.string().max(4096)).default({}),
+    grants: z.array(z.string().max(300)).max(50).openapi({ description: "Must be exactly the permissions the manifest declares" }),
+  })
+  .strict()
+  .openapi("InstallRequest", { example: { plugin: "@acme/hello", environment: "development", config: { greeting: "Hi" }, grants: ["storage"] } });
+
+export const endpointOf = (id: string) => `/p/${id}`;
+
+function toInstallation(row: InstallationRow, plugin: string, version: string, manifest: Manifest) {
+  return {
+    id: row.id,
+    plugin,
+    version,
+    environment: row.environment,
+    grants: (JSON.parse(row.grants) as string[]).map((permission) => ({ permission, allows: describePermission(permission) })),
+    config: redactConfig(manifest.config, JSON.parse(row.config) as Record<string, unknown>),
+    endpoint: endpointOf(row.id),
+    createdAt: iso(row.createdAt),
+  };
+}
+
+const callerOf = (c: Context<AppEnv>, p: Principal, orgId: string): Caller => ({ orgId, subject: p.subject, requestId: c.get("requestId") });
+
+const install = createRoute({
+  method: "post",
+  path: "/v1/installations",
+  tags: ["Installations"],
+  summary: "Install a plugin into an environment (calls its initialize)",
+  security: AUTHENTICATED,
+  middleware: [...jsonBody],
+  request: { body: { required: true, content: { "application/json": { schema: InstallRequest } } } },
+  responses: { 201: { description: "Installed", content: { "application/json": { schema: Installation } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429), 502: { description: "The plugin's initialize failed" } },
+});
+
+installationsRouter.openapi(install, async (c) => {
+  const p = requireScope(c, "installations:write");
+  if (!p.orgId) throw badRequest("Only an organization installs plugins.");
+  const body = c.req.valid("json");
+  const db = getDb(c.env.DB);
+  const plugin = await findPluginByName(db, body.plugin);
+  if (!plugin) throw notFound(`The plugin ${body.plugin}`);
+  const version = body.version
+    ? await findVersion(db, plugin.id, body.version)
+    : ((await listVersions(db, plugin.id)).filter((v) => v.status === "published").sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null);
+  if (!version || version.status !== "published") throw notFound(`${body.plugin}@${body.version ?? "latest"}`);
+  const manifest = JSON.parse(version.manifest) as Manifest;
+
+  const { missing, undeclared } = compareGrants(manifest.permissions, body.grants);
+  if (missing.length > 0 || undeclared.length > 0) {
+    const errors = [...missing.map((m) => ({ path: "grants", message: `missing ${m} (${describePermission(m)})` })), ...undeclared.map((u) => ({ path: "grants", message: `${u} is not declared by the plugin` }))];
+    throw badRequest(missing.length > 0 ? `The install must grant every declared permission; missing: ${missing.join(", ")}.` : `Grants not declared by the plugin: ${undeclared.join(", ")}.`, "grants-mismatch", { errors });
+  }
+  const config = validateConfig(manifest.config, body.config);
+  if (!config.ok) throw badRequest(`The configuration is invalid: ${config.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, "validation-failed", { errors: config.errors });
+  const secretErrors = checkSecrets(body.grants, body.secrets);
+  if (secretErrors.length > 0) throw badRequest(`The secrets do not match the grants: ${secretErrors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, "validation-failed", { errors: secretErrors });
+  if (await findActiveInstallation(db, p.orgId, plugin.id, body.environment)) {
+    throw conflict(`${body.plugin} is already installed in ${body.environment}; upgrade or uninstall it first.`, "already-installed");
+  }
+
+  const now = Date.now();
+  const id = newId("ins");
+  const sealed: SealedValues = { secrets: body.secrets, config: config.sealedConfig };
+  const hasSealed = Object.keys(body.secrets).length > 0 || Object.keys(config.sealedConfig).length > 0;
+  const row: InstallationRow = {
+    id,
+    orgId: p.orgId,
+    pluginId: plugin.id,
+    versionId: version.id,
+    environment: body.environment as Environment,
+    grants: JSON.stringify(body.grants),
+    config: JSON.stringify(config.plain),
+    secretsEnc: hasSealed ? await encryptString(c.env.ATOLL_SECRET_KEY, JSON.stringify(sealed), `installation:${id}`) : null,
+    status: "active",
+    createdAt: now,
+    updatedAt: now,
+  };
+  const spec = specFrom(row, plugin.name, version, manifest, sealed);
+  const host = pluginHost(c);
+  // initialize runs before anything is stored: a failing plugin leaves no installation behind.
+  const init = await callLifecycle(host, spec, callerOf(c, p, p.orgId), "initialize", { installationId: id, config: spec.config, environment: spec.environment });
+  if (init.implemented && (init.status < 200 || init.status >= 300)) {
+    throw new ApiError({ status: 502, type: "plugin-initialize-failed", title: "Plugin initialize failed", detail: `The plugin's initialize answered ${init.status}${describeBody(init.body)}.` });
+  }
+  try {
+    await db.batch([
+      db.insert(installations).values(row),
+      auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "installation.created", target: id, details: { plugin: plugin.name, version: version.version, environment: row.environment, grants: body.grants }, requestId: c.get("requestId") }, now),
+    ]);
+  } catch (err) {
+    await callLifecycle(host, spec, callerOf(c, p, p.orgId), "cleanup", { installationId: id }).catch(() => undefined);
+    if (isUniqueViolation(err)) throw conflict(`${body.plugin} was installed in ${body.environment} concurrently.`, "already-installed");
+    throw err;
+  }
+  return c.json(toInstallation(row, plugin.name, version.version, manifest), 201);
+});
+
+function describeBody(body: unknown): string {
+  if (body && typeof body === "object" && "error" in body) return `: ${String((body as { error: unknown }).error).slice(0, 200)}`;
+  return "";
+}
+
+const list = createRoute({
+  method: "get",
+  path: "/v1/installations",
+  tags: ["Installations"],
+  summary: "The organization's active installations",
+  security: AUTHENTICATED,
+  responses: { 200: { description: "Installations", content: { "application/json": { schema: z.object({ installations: z.array(Installation) }) } } }, ...problems(401, 403, 429) },
+});
+
+installationsRouter.openapi(list, async (c) => {
+  const p = requireScope(c, "installations:read");
+  if (!p.orgId) return c.json({ installations: [] }, 200);
+  const rows = await listInstallations(getDb(c.env.DB), p.orgId);
+  const db = getDb(c.env.DB);
+  const out = [];
+  for (const r of rows) {
+    const version = await findVersion(db, r.installation.pluginId, r.version);
+    out.push(toInstallation(r.installation, r.plugin, r.version, JSON.parse(version?.manifest ?? "{}") as Manifest));
+  }
+  return c.json({ installations: out }, 200);
+});
+
+const Params = z.object({ installationId: IdParam("installationId", "ins") });
+
+/** The caller's active installation with its spec, or 404 (also for other organizations'). */
+async function ownedInstallation(c: Context<AppEnv>, p: Principal, id: string) {
+  const db = getDb(c.env.DB);
+  const row = await getInstallation(db, id);
+  if (!row || row.status !== "active" || (p.role !== "operator" && row.orgId !== p.orgId)) throw notFound("The installation");
+  const spec = await isolateState(c.env).installationSpec(db, c.env.ATOLL_SECRET_KEY, id);
+  if (!spec) throw notFound("The installation");
+  return { row, spec };
+}
+
+const get = createRoute({
+  method: "get",
+  path: "/v1/installations/{installationId}",
+  tags: ["Installations"],
+  summary: "One installation",
+  security: AUTHENTICATED,
+  request: { params: Params },
+  responses: { 200: { description: "The installation", content: { "application/json": { schema: Installation } } }, ...problems(400, 401, 403, 404, 429) },
+});
+
+installationsRouter.openapi(get, async (c) => {
+  const p = requireScope(c, "installations:read");
+  const { row, spec } = await ownedInstallation(c, p, c.req.valid("param").installationId);
+  const version = await findVersion(getDb(c.env.DB), row.pluginId, spec.version);
+  return c.json(toInstallation(row, spec.plugin, spec.version, JSON.parse(version?.manifest ?? "{}") as Manifest), 200);
+});
+
+const uninstall = createRoute({
+  method: "delete",
+  path: "/v1/installations/{installationId}",
+  tags: ["Installations"],
+  summary: "Uninstall: calls the plugin's cleanup, then removes the installation and its data",
+  security: AUTHENTICATED,
+  request: { params: Params },
+  responses: { 204: { description: "Uninstalled" }, ...problems(400, 401, 403, 404, 429) },
+});
+
+installationsRouter.openapi(uninstall, async (c) => {
+  const p = requireScope(c, "installations:write");
+  const { row, spec } = await ownedInstallation(c, p, c.req.valid("param").installationId);
+  let cleanup = "ok";
+  try {
+    const r = await callLifecycle(pluginHost(c), spec, callerOf(c, p, row.orgId), "cleanup", { installationId: row.id });
+    cleanup = !r.implemented ? "not-implemented" : r.status < 300 ? "ok" : `failed-${r.status}`;
+  } catch (err) {
+    // A broken plugin cannot keep an organization from uninstalling it; the outcome is audited.
+    cleanup = err instanceof ApiError ? err.type : "error";
+  }
+  const db = getDb(c.env.DB);
+  const now = Date.now();
+  await db.batch([
+    db.update(installations).set({ status: "uninstalled", updatedAt: now, secretsEnc: null }).where(eq(installations.id, row.id)),
+    auditInsert(db, { orgId: row.orgId, actor: actorOf(p), action: "installation.removed", target: row.id, details: { plugin: spec.plugin, cleanup }, requestId: c.get("requestId") }, now),
+  ]);
+  isolateState(c.env).forgetInstallation(row.id);
+  await c.env.INSTALLATION_STORE.get(c.env.INSTALLATION_STORE.idFromName(row.id)).clear();
+  return c.body(null, 204);
+});
+
+const execute = createRoute({
+  method: "post",
+  path: "/v1/installations/{installationId}/execute",
+  tags: ["Installations"],
+  summary: "Run the plugin's execute(input)",
+  security: AUTHENTICATED,
+  middleware: [...jsonBody],
+  request: { params: Params, body: { required: true, content: { "application/json": { schema: z.object({ input: z.unknown() }).strict().openapi("ExecuteRequest") } } } },
+  responses: {
+    200: { description: "The plugin's output", content: { "application/json": { schema: z.object({ output: z.unknown() }).openapi("ExecuteResponse") } } },
+    ...problems(400, 401, 403, 404, 413, 415, 429),
+    501: { description: "The plugin does not implement execute" },
+    502: { description: "The plugin failed or answered garbage" },
+    504: { description: "The plugin exceeded its limits or timed out" },
+  },
+});
+
+installationsRouter.openapi(execute, async (c) => {
+  const p = requireScope(c, "plugins:call");
+  const { row, spec } = await ownedInstallation(c, p, c.req.valid("param").installationId);
+  const { input } = c.req.valid("json");
+  const r = await callLifecycle(pluginHost(c), spec, callerOf(c, p, row.orgId), "execute", { input });
+  if (!r.implemented) throw new ApiError({ status: 501, type: "plugin-no-execute", title: "Not implemented", detail: `${spec.plugin} does not implement execute.` });
+  if (r.status < 200 || r.status >= 300) {
+    throw new ApiError({ status: 502, type: "plugin-error", title: "Plugin failed", detail: `The plugin's execute answered ${r.status}${describeBody(r.body)}.` });
+  }
+  if (!r.body || typeof r.body !== "object" || !("output" in r.body)) {
+    throw new ApiError({ status: 502, type: "plugin-bad-response", title: "Plugin answered garbage", detail: "The plugin's execute answer has no output." });
+  }
+  return c.json({ output: (r.body as { output: unknown }).output }, 200);
+});
+
+export type { PluginSpec };

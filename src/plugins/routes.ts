@@ -1,0 +1,187 @@
+/** Publishing packages (the minimal path; the marketplace adds review and search) and the manifest schema. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import semver from "semver";
+import { actorOf, auditInsert } from "../audit/log";
+import { requireScope } from "../auth/principal";
+import { createRouter } from "../app";
+import { newId } from "../crypto/encoding";
+import { getDb, isUniqueViolation } from "../db/client";
+import { pluginVersions, plugins } from "../db/schema";
+import { ApiError, badRequest, conflict, forbidden, notFound } from "../http/problem";
+import { AUTHENTICATED, problems } from "../http/schemas";
+import { getOrganization, type Batch } from "../identity/queries";
+import { iso } from "../identity/schemas";
+import { findPluginByName, listVersions } from "../installations/queries";
+import { PACKAGE_LIMITS, readPackage } from "../packages/archive";
+import { describePermission } from "./permissions";
+import { manifestJsonSchema, splitName, type Manifest } from "./manifest";
+import { packageKey, sha256OfBytes } from "../runtime/packages";
+import { PLUGIN_COMPATIBILITY_DATE } from "../runtime/spec";
+
+export const pluginsRouter = createRouter();
+
+const tooLarge = () => new ApiError({ status: 413, type: "package-too-large", title: "Package too large", detail: `Packages are at most ${PACKAGE_LIMITS.maxPackageBytes} bytes.` });
+
+export const PublishedVersion = z
+  .object({
+    plugin: z.string().openapi({ example: "@acme/hello" }),
+    version: z.string().openapi({ example: "1.0.0" }),
+    kind: z.enum(["plugin", "app", "template"]),
+    sha256: z.string(),
+    size: z.number().int(),
+    permissions: z.array(z.object({ permission: z.string(), allows: z.string() })),
+    createdAt: z.string().datetime(),
+  })
+  .openapi("PublishedVersion");
+
+const publish = createRoute({
+  method: "post",
+  path: "/v1/packages",
+  tags: ["Plugins"],
+  summary: "Publish a plugin package (a zip with manifest.json at its root)",
+  description: `Body: the zip, Content-Type application/zip, at most ${PACKAGE_LIMITS.maxPackageBytes} bytes. The name's scope must be the caller's organization; the version must be new and greater than every published one.`,
+  security: AUTHENTICATED,
+  request: { body: { required: true, content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } } } },
+  responses: { 201: { description: "Published", content: { "application/json": { schema: PublishedVersion } } }, ...problems(400, 401, 403, 409, 413, 415, 429) },
+});
+
+pluginsRouter.openapi(publish, async (c) => {
+  const p = requireScope(c, "plugins:publish");
+  if (!p.orgId) throw forbidden("Only an organization publishes plugins.");
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/(zip|x-zip-compressed|octet-stream)\s*(;|$)/i.test(type)) {
+    throw new ApiError({ status: 415, type: "unsupported-media-type", title: "Unsupported media type", detail: "Send the package as application/zip." });
+  }
+  if (Number(c.req.header("content-length") ?? "0") > PACKAGE_LIMITS.maxPackageBytes) throw tooLarge();
+  const bytes = await readCapped(c.req.raw, PACKAGE_LIMITS.maxPackageBytes);
+  const read = readPackage(bytes);
+  if (!read.ok) {
+    if (read.reason === "too-large") throw new ApiError({ status: 413, type: "package-too-large", title: "Package too large", detail: read.detail });
+    throw badRequest(read.detail, `package-${read.reason}`, read.reason === "manifest" && read.errors ? { errors: read.errors } : undefined);
+  }
+  const { manifest, modules } = read.contents;
+  const db = getDb(c.env.DB);
+  const org = await getOrganization(db, p.orgId);
+  const scope = splitName(manifest.name)?.scope;
+  if (!org || scope !== org.slug) throw forbidden(`${manifest.name} is outside your scope: your organization publishes as @${org?.slug ?? "?"}/….`);
+
+  const existing = await findPluginByName(db, manifest.name);
+  if (existing) {
+    if (existing.orgId !== p.orgId) throw forbidden(`${manifest.name} belongs to another organization.`);
+    const versions = await listVersions(db, existing.id);
+    if (versions.some((v) => v.version === manifest.version)) throw conflict(`${manifest.name}@${manifest.version} is already published; versions are immutable.`, "version-exists");
+    const highest = versions.map((v) => v.version).sort(semver.rcompare)[0];
+    if (highest && !semver.gt(manifest.version, highest)) throw conflict(`${manifest.version} is not greater than the latest published version ${highest}.`, "version-not-newer");
+  }
+  await assertModulesLoad(c.env.LOADER, manifest, modules);
+
+  const sha256 = await sha256OfBytes(bytes);
+  const now = Date.now();
+  const pluginId = existing?.id ?? newId("plg");
+  // Content-addressed: the same bytes always land on the same key, so a retry is harmless.
+  await c.env.PACKAGES.put(packageKey(sha256), bytes, { customMetadata: { plugin: manifest.name, version: manifest.version }, sha256 });
+  try {
+    const statements: Batch = [
+      db.insert(pluginVersions).values({ id: newId("ver"), pluginId, version: manifest.version, sha256, size: bytes.length, manifest: JSON.stringify(manifest), status: "published", createdAt: now }),
+      auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "plugin.published", target: manifest.name, details: { version: manifest.version, sha256 }, requestId: c.get("requestId") }, now),
+    ];
+    if (!existing) statements.unshift(db.insert(plugins).values({ id: pluginId, name: manifest.name, orgId: p.orgId, kind: manifest.kind, createdAt: now }));
+    await db.batch(statements);
+  } catch (err) {
+    const stillUsed = await db.select({ id: pluginVersions.id }).from(pluginVersions).where(eq(pluginVersions.sha256, sha256)).limit(1);
+    if (stillUsed.length === 0) await c.env.PACKAGES.delete(packageKey(sha256));
+    if (isUniqueViolation(err)) throw conflict(`${manifest.name}@${manifest.version} was published concurrently.`, "version-exists");
+    throw err;
+  }
+  return c.json(publishedVersion(manifest, sha256, bytes.length, now), 201);
+});
+
+export function publishedVersion(manifest: Manifest, sha256: string, size: number, createdAt: number) {
+  return {
+    plugin: manifest.name,
+    version: manifest.version,
+    kind: manifest.kind,
+    sha256,
+    size,
+    permissions: manifest.permissions.map((permission) => ({ permission, allows: describePermission(permission) })),
+    createdAt: iso(createdAt),
+  };
+}
+
+/** Reads a request body, refusing (413) as soon as it passes `max` bytes. */
+async function readCapped(req: Request, max: number): Promise<Uint8Array<ArrayBuffer>> {
+  if (!req.body) throw badRequest("The request has no body.");
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Loads the modules in a throwaway isolate with no bindings and no network: a module that does
+ * not parse, fails at import, or has no fetch handler is refused before anything is stored.
+ */
+async function assertModulesLoad(loader: WorkerLoader, manifest: Manifest, modules: Record<string, string>): Promise<void> {
+  try {
+    const worker = loader.load({ compatibilityDate: PLUGIN_COMPATIBILITY_DATE, mainModule: manifest.entry, modules, env: {}, globalOutbound: null });
+    const res = await worker.getEntrypoint().fetch("https://plugin.atoll.internal/__atoll/probe", { method: "HEAD" });
+    await res.body?.cancel();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw badRequest(`The package's modules do not load: ${message.slice(0, 300)}`, "package-module-error");
+  }
+}
+
+const Versions = z
+  .object({ name: z.string(), kind: z.string(), versions: z.array(z.object({ version: z.string(), sha256: z.string(), size: z.number().int(), status: z.string(), createdAt: z.string().datetime() })) })
+  .openapi("PluginVersions");
+
+const getPlugin = createRoute({
+  method: "get",
+  path: "/v1/plugins/{scope}/{name}",
+  tags: ["Plugins"],
+  summary: "A published plugin and its versions",
+  security: AUTHENTICATED,
+  request: { params: z.object({ scope: z.string().regex(/^@[a-z0-9-]{3,39}$/).openapi({ param: { name: "scope", in: "path" }, example: "@acme" }), name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).openapi({ param: { name: "name", in: "path" }, example: "hello" }) }) },
+  responses: { 200: { description: "The plugin", content: { "application/json": { schema: Versions } } }, ...problems(400, 401, 404, 429) },
+});
+
+pluginsRouter.openapi(getPlugin, async (c) => {
+  requireScope(c, "installations:read");
+  const { scope, name } = c.req.valid("param");
+  const db = getDb(c.env.DB);
+  const plugin = await findPluginByName(db, `${scope}/${name}`);
+  if (!plugin) throw notFound(`${scope}/${name}`);
+  const versions = await listVersions(db, plugin.id);
+  return c.json({ name: plugin.name, kind: plugin.kind, versions: versions.map((v) => ({ version: v.version, sha256: v.sha256, size: v.size, status: v.status, createdAt: iso(v.createdAt) })) }, 200);
+});
+
+const schemaRoute = createRoute({
+  method: "get",
+  path: "/schemas/manifest.json",
+  tags: ["Plugins"],
+  summary: "The plugin manifest as JSON Schema",
+  responses: { 200: { description: "JSON Schema (draft 2020-12)", content: { "application/json": { schema: z.record(z.string(), z.unknown()).openapi("ManifestSchema") } } } },
+});
+
+pluginsRouter.openapi(schemaRoute, (c) => {
+  c.header("cache-control", "public, max-age=300");
+  return c.json(manifestJsonSchema() as Record<string, never>, 200);
+});

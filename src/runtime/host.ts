@@ -1,0 +1,14 @@
+/**
+ * One interface over the backends that run plugin isolates. The gateway never knows which serves:
+ * - `loader`: the Worker Loader binding in this process (tests; usable in production too);
+ * - `service`: the separate plugin-host Worker (locally, so that a spinning plugin cannot freeze
+ *   the gateway: local workerd enforces no CPU limit and runs one thread);
+ * - `dispatch`: a Workers for Platforms dispatch namespace (production).
+ */
+import type { PluginSpec } from "./spec";
+
+export interface PluginHost {
+  readonly kind: "loader" | "service" | "dispatch";
+  /** Sends `request` to the installation's isolate. Rejects when the plugin throws or cannot run. */
+  fetch(spec: PluginSpec, request: Request): Promise<Response>;
+}

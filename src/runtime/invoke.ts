@@ -1,0 +1,124 @@
+/**
+ * Calling a plugin: builds the request the plugin sees (caller credentials stripped, trusted
+ * identity headers added), enforces a deadline, caps and sanitises the response, and turns every
+ * way a plugin can fail into a problem that names the cause. A failing plugin never affects the
+ * gateway or other plugins.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../app";
+import { ApiError } from "../http/problem";
+import type { PluginHost } from "./host";
+import { LoaderHost, type HostExports } from "./loader-host";
+import { PackageIntegrityError } from "./packages";
+import type { PluginSpec } from "./spec";
+
+/** Reserved paths of the plugin lifecycle (the SDK implements them). */
+export const LIFECYCLE = { initialize: "/__atoll/initialize", execute: "/__atoll/execute", cleanup: "/__atoll/cleanup" } as const;
+export const PLUGIN_ORIGIN = "https://plugin.atoll.internal";
+export const MAX_PLUGIN_RESPONSE_BYTES = 5 * 1024 * 1024;
+/** Wall-clock deadline of one plugin call (the CPU limit is enforced by the isolate's host). */
+export const PLUGIN_DEADLINE_MS = 10_000;
+
+const STRIPPED_REQUEST_HEADERS = ["authorization", "cookie", "x-api-key", "cf-connecting-ip", "x-real-ip"];
+
+export interface Caller {
+  orgId: string;
+  subject: string;
+  requestId: string;
+}
+
+/** Picks the configured backend. */
+export function pluginHost(c: Context<AppEnv>): PluginHost {
+  switch (c.env.ATOLL_PLUGIN_BACKEND) {
+    case "loader":
+    default:
+      return new LoaderHost(c.env.LOADER, c.env.PACKAGES, c.executionCtx.exports as unknown as HostExports);
+  }
+}
+
+/** The request the plugin receives. */
+export function pluginRequest(spec: PluginSpec, caller: Caller, path: string, init: { method: string; headers?: Headers; body?: BodyInit | null }): Request {
+  const headers = new Headers(init.headers);
+  for (const name of [...headers.keys()]) {
+    if (STRIPPED_REQUEST_HEADERS.includes(name) || name.startsWith("x-atoll-")) headers.delete(name);
+  }
+  headers.set("x-atoll-installation", spec.installationId);
+  headers.set("x-atoll-organization", caller.orgId);
+  headers.set("x-atoll-subject", caller.subject);
+  headers.set("x-atoll-request-id", caller.requestId);
+  headers.set("x-atoll-environment", spec.environment);
+  return new Request(PLUGIN_ORIGIN + path, { method: init.method, headers, body: init.body ?? null });
+}
+
+function pluginProblem(status: 502 | 504, type: string, title: string, detail: string, internal?: string): ApiError {
+  return new ApiError({ status, type, title, detail, ...(internal ? { internal } : {}) });
+}
+
+/** Calls the plugin; a thrown ApiError names the cause (502 plugin error, 504 limit or timeout). */
+export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: Request, deadlineMs = PLUGIN_DEADLINE_MS): Promise<{ response: Response; elapsedMs: number }> {
+  const started = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), deadlineMs);
+  });
+  let outcome: Response | "timeout";
+  try {
+    outcome = await Promise.race([host.fetch(spec, request), deadline]);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof PackageIntegrityError) {
+      throw pluginProblem(502, "plugin-integrity", "Plugin refused", "The plugin's package failed its integrity check and was not run.", message);
+    }
+    if (/exceeded (its )?cpu|cpu time limit|exceeded.*limit|subrequest/i.test(message)) {
+      throw pluginProblem(504, "plugin-limit", "Plugin exceeded its limits", `The plugin exceeded its limits (${spec.limits.cpuMs} ms CPU, ${spec.limits.subrequests} subrequests).`, message);
+    }
+    throw pluginProblem(502, "plugin-error", "Plugin failed", `The plugin threw an error: ${message.slice(0, 300)}`, message);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+  if (outcome === "timeout") {
+    throw pluginProblem(504, "plugin-timeout", "Plugin timed out", `The plugin did not answer within ${deadlineMs} ms.`);
+  }
+  return { response: sanitise(outcome), elapsedMs: Date.now() - started };
+}
+
+/** Strips cookies the plugin tries to set for the platform and caps the body size. */
+export function sanitise(res: Response): Response {
+  const headers = new Headers(res.headers);
+  headers.delete("set-cookie");
+  const declared = Number(headers.get("content-length") ?? "0");
+  if (declared > MAX_PLUGIN_RESPONSE_BYTES) {
+    throw pluginProblem(502, "plugin-response-too-large", "Plugin response too large", `The plugin's response exceeds ${MAX_PLUGIN_RESPONSE_BYTES} bytes.`);
+  }
+  let body = res.body;
+  if (body) {
+    let seen = 0;
+    body = body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          seen += chunk.byteLength;
+          if (seen > MAX_PLUGIN_RESPONSE_BYTES) controller.error(new Error("plugin response too large"));
+          else controller.enqueue(chunk);
+        },
+      }),
+    );
+  }
+  return new Response(body, { status: res.status, statusText: res.statusText, headers });
+}
+
+/** Calls a lifecycle hook with a JSON body; 404 means the plugin does not implement it. */
+export async function callLifecycle(host: PluginHost, spec: PluginSpec, caller: Caller, hook: keyof typeof LIFECYCLE, payload: unknown): Promise<{ implemented: boolean; status: number; body: unknown }> {
+  const req = pluginRequest(spec, caller, LIFECYCLE[hook], { method: "POST", headers: new Headers({ "content-type": "application/json" }), body: JSON.stringify(payload) });
+  const { response } = await invokePlugin(host, spec, req);
+  const text = await response.text();
+  if (response.status === 404) return { implemented: false, status: 404, body: null };
+  let body: unknown = null;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw pluginProblem(502, "plugin-bad-response", "Plugin answered garbage", `The plugin's ${hook} answer is not JSON.`);
+    }
+  }
+  return { implemented: true, status: response.status, body };
+}

@@ -1,0 +1,57 @@
+/**
+ * Runs plugins through the Worker Loader binding. Each installation revision gets its own isolate
+ * (id: package SHA-256 + installation + revision) with only the bindings its grants allow:
+ * `STORAGE` (storage), `SECRETS` (secrets:<NAME>), `ATOLL` (installation facts and config), and
+ * `globalOutbound` set to the egress gate (network:<host>) or `null` (no network at all). The
+ * platform's own bindings (D1, R2, Durable Objects) are never passed.
+ */
+import { parseAll } from "../plugins/permissions";
+import type { PluginHost } from "./host";
+import { loadModules } from "./packages";
+import { PLUGIN_COMPATIBILITY_DATE, isolateId, type PluginSpec } from "./spec";
+
+/** The entrypoints of this Worker that plugins may be handed (ctx.exports). */
+export interface HostExports {
+  Egress: (opts: { props: { installationId: string; hosts: string[] } }) => Fetcher;
+  PluginStorage: (opts: { props: { installationId: string } }) => Fetcher;
+}
+
+/** The plugin's `env`: only what its grants allow. */
+export function pluginEnv(spec: PluginSpec, exports: HostExports): Record<string, unknown> {
+  const perms = parseAll(spec.grants);
+  const env: Record<string, unknown> = {
+    ATOLL: { installationId: spec.installationId, plugin: spec.plugin, version: spec.version, environment: spec.environment, config: spec.config },
+  };
+  if (perms.some((p) => p.kind === "storage")) env.STORAGE = exports.PluginStorage({ props: { installationId: spec.installationId } });
+  const secretNames = perms.flatMap((p) => (p.kind === "secrets" ? [p.name] : []));
+  if (secretNames.length > 0) env.SECRETS = Object.fromEntries(secretNames.filter((n) => n in spec.secrets).map((n) => [n, spec.secrets[n]]));
+  return env;
+}
+
+export function networkHosts(spec: PluginSpec): string[] {
+  return parseAll(spec.grants).flatMap((p) => (p.kind === "network" ? [p.host] : []));
+}
+
+export class LoaderHost implements PluginHost {
+  readonly kind = "loader" as const;
+
+  constructor(
+    private readonly loader: WorkerLoader,
+    private readonly packages: R2Bucket,
+    private readonly exports: HostExports,
+  ) {}
+
+  fetch(spec: PluginSpec, request: Request): Promise<Response> {
+    const worker = this.loader.get(isolateId(spec), async () => {
+      const hosts = networkHosts(spec);
+      return {
+        compatibilityDate: PLUGIN_COMPATIBILITY_DATE,
+        mainModule: spec.entry,
+        modules: await loadModules(this.packages, spec.sha256),
+        env: pluginEnv(spec, this.exports),
+        globalOutbound: hosts.length > 0 ? this.exports.Egress({ props: { installationId: spec.installationId, hosts } }) : null,
+      };
+    });
+    return worker.getEntrypoint(undefined, { limits: { cpuMs: spec.limits.cpuMs, subRequests: spec.limits.subrequests } }).fetch(request);
+  }
+}

@@ -1,0 +1,32 @@
+/** What a plugin host needs to run one installation (built from D1, cached per isolate). */
+import type { Environment } from "../db/schema";
+
+export interface PluginSpec {
+  installationId: string;
+  orgId: string;
+  environment: Environment;
+  plugin: string;
+  version: string;
+  /** SHA-256 of the package: the code. */
+  sha256: string;
+  entry: string;
+  grants: string[];
+  config: Record<string, unknown>;
+  /** Granted secrets only, decrypted. Never logged, never returned. */
+  secrets: Record<string, string>;
+  limits: { cpuMs: number; subrequests: number };
+  requestsPerMinute: number | null;
+  /** Changes whenever the installation changes (config, version), so a new isolate is used. */
+  revision: number;
+}
+
+/** Compatibility date plugin isolates run with (bounded by the bundled workerd). */
+export const PLUGIN_COMPATIBILITY_DATE = "2026-11-01";
+
+/**
+ * The isolate id: the package's SHA-256 (one id always means one code) plus the installation and
+ * its revision (its bindings: grants, config, secrets). A new version never shares an isolate.
+ */
+export function isolateId(spec: Pick<PluginSpec, "sha256" | "installationId" | "revision">): string {
+  return `${spec.sha256}:${spec.installationId}:${spec.revision}`;
+}
