@@ -1,5 +1,15 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { createServer } from "node:net";
 import { defineConfig } from "vitest/config";
+
+/** A free loopback port, chosen once per run (the Stripe stand-in of the workers tests). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /**
  * Two projects:
@@ -9,6 +19,8 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
+  process.env.ATOLL_TEST_STRIPE_PORT ??= String(await freePort());
+  const stripe = `http://127.0.0.1:${process.env.ATOLL_TEST_STRIPE_PORT}`;
   return {
     test: {
       projects: [
@@ -23,6 +35,7 @@ export default defineConfig(async () => {
                   ATOLL_SECRET_KEY: "dGVzdC1vbmx5LXNlY3JldC1rZXktMzItYnl0ZXMtb2s",
                   ATOLL_OPERATOR_KEY: "test-operator-key-0123456789",
                   ATOLL_REQUEST_LOG: "off",
+                  ATOLL_EGRESS_OVERRIDES: JSON.stringify({ "api.stripe.com": stripe }),
                 },
               },
             }),
@@ -31,6 +44,7 @@ export default defineConfig(async () => {
             name: "workers",
             include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
             setupFiles: ["./test/setup.ts"],
+            globalSetup: ["./test/workers-global-setup.ts"],
           },
         },
         {

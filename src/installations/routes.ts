@@ -241,6 +241,7 @@ const execute = createRoute({
   responses: {
     200: { description: "The plugin's output", content: { "application/json": { schema: z.object({ output: z.unknown() }).openapi("ExecuteResponse") } } },
     ...problems(400, 401, 403, 404, 413, 415, 429),
+    422: { description: "The plugin refused the input (its message is in detail)" },
     501: { description: "The plugin does not implement execute" },
     502: { description: "The plugin failed or answered garbage" },
     504: { description: "The plugin exceeded its limits or timed out" },
@@ -253,6 +254,10 @@ installationsRouter.openapi(execute, async (c) => {
   const { input } = c.req.valid("json");
   const r = await callLifecycle(pluginHost(c), spec, callerOf(c, p, row.orgId), "execute", { input });
   if (!r.implemented) throw new ApiError({ status: 501, type: "plugin-no-execute", title: "Not implemented", detail: `${spec.plugin} does not implement execute.` });
+  if (r.status >= 400 && r.status < 500) {
+    // The plugin refused the input: that is the caller's problem, in the plugin's words.
+    throw new ApiError({ status: 422, type: "plugin-rejected-input", title: "The plugin refused the input", detail: `${spec.plugin} answered ${r.status}${describeBody(r.body)}.` });
+  }
   if (r.status < 200 || r.status >= 300) {
     throw new ApiError({ status: 502, type: "plugin-error", title: "Plugin failed", detail: `The plugin's execute answered ${r.status}${describeBody(r.body)}.` });
   }

@@ -1,0 +1,70 @@
+/** The CLI's client of the platform API (publish, install, look up). */
+import { CliError } from "./build";
+
+export interface Target {
+  url: string;
+  key: string;
+}
+
+interface Problem {
+  title?: string;
+  detail?: string;
+  errors?: { path: string; message: string }[];
+}
+
+async function call<T>(t: Target, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+  let res: Response;
+  try {
+    res = await fetch(t.url.replace(/\/$/, "") + path, { ...init, headers: { "x-api-key": t.key, ...(init.headers as Record<string, string>) } });
+  } catch (err) {
+    throw new CliError(`cannot reach ${t.url}: ${(err as Error).message} (is the platform running? npm start)`);
+  }
+  const text = await res.text();
+  const body = (text ? JSON.parse(text) : null) as T;
+  return { status: res.status, body };
+}
+
+function fail(what: string, status: number, p: Problem | null): never {
+  const lines = [`${what} failed (${status}): ${p?.detail ?? p?.title ?? "no detail"}`];
+  for (const e of p?.errors ?? []) lines.push(`  - ${e.path}: ${e.message}`);
+  throw new CliError(lines.join("\n"));
+}
+
+export async function publish(t: Target, bytes: Uint8Array): Promise<{ plugin: string; version: string; sha256: string; size: number }> {
+  const r = await call<{ plugin: string; version: string; sha256: string; size: number } & Problem>(t, "/v1/packages", { method: "POST", headers: { "content-type": "application/zip" }, body: bytes as Uint8Array<ArrayBuffer> });
+  if (r.status !== 201) fail("publish", r.status, r.body);
+  return r.body;
+}
+
+export async function latestVersion(t: Target, name: string): Promise<string | null> {
+  const [scope, short] = name.split("/");
+  const r = await call<{ versions: { version: string }[] }>(t, `/v1/plugins/${scope}/${short}`);
+  if (r.status === 404) return null;
+  if (r.status !== 200) fail("looking up the plugin", r.status, r.body as Problem);
+  return r.body.versions[0]?.version ?? null;
+}
+
+export interface InstallationInfo {
+  id: string;
+  plugin: string;
+  version: string;
+  environment: string;
+  endpoint: string;
+}
+
+export async function installations(t: Target): Promise<InstallationInfo[]> {
+  const r = await call<{ installations: InstallationInfo[] }>(t, "/v1/installations");
+  if (r.status !== 200) fail("listing installations", r.status, r.body as Problem);
+  return r.body.installations;
+}
+
+export async function uninstall(t: Target, id: string): Promise<void> {
+  const r = await call<Problem>(t, `/v1/installations/${id}`, { method: "DELETE" });
+  if (r.status !== 204) fail("uninstall", r.status, r.body);
+}
+
+export async function install(t: Target, body: { plugin: string; version?: string; environment?: string; config?: unknown; secrets?: Record<string, string>; grants: string[] }): Promise<InstallationInfo> {
+  const r = await call<InstallationInfo & Problem>(t, "/v1/installations", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  if (r.status !== 201) fail("install", r.status, r.body);
+  return r.body;
+}

@@ -1,0 +1,159 @@
+/**
+ * The `atoll` command for plugin developers.
+ *
+ *   atoll init <dir> [--scope <org-slug>]        a new plugin from the hello template
+ *   atoll build <dir>                            bundle, validate, package, hash
+ *   atoll publish <dir|zip> [--url U] [--key K]  upload to the platform
+ *   atoll dev <dir> [--url U] [--key K]          build, publish, install, print the endpoint; rebuild on change
+ *
+ * --url/--key default to $ATOLL_URL/$ATOLL_API_KEY, then to .atoll/local-credentials.json (npm start).
+ */
+import { cpSync, existsSync, readFileSync, watch, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import semver from "semver";
+import { CliError, buildPlugin, readManifest } from "./build";
+import { install, installations, latestVersion, publish, uninstall, type Target } from "./client";
+import { projectRoot } from "./root";
+
+const ROOT = projectRoot();
+const out = (line: string) => process.stdout.write(line + "\n");
+const step = (line: string) => out(`• ${line}`);
+
+function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string> } {
+  const positional: string[] = [];
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a.startsWith("--")) {
+      const [k, v] = a.slice(2).split("=", 2) as [string, string | undefined];
+      flags[k] = v ?? (argv[i + 1] && !argv[i + 1]?.startsWith("--") ? (argv[++i] as string) : "true");
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function localCredentials(): { url: string; apiKey: string; organization: { slug: string } } | null {
+  for (const dir of [process.cwd(), ROOT]) {
+    const p = join(dir, ".atoll", "local-credentials.json");
+    if (existsSync(p)) return JSON.parse(readFileSync(p, "utf8"));
+  }
+  return null;
+}
+
+function target(flags: Record<string, string>): Target {
+  const local = localCredentials();
+  const url = flags.url ?? process.env.ATOLL_URL ?? local?.url;
+  const key = flags.key ?? process.env.ATOLL_API_KEY ?? local?.apiKey;
+  if (!url || !key) throw new CliError("no platform to talk to: pass --url and --key (or ATOLL_URL and ATOLL_API_KEY), or run npm start first");
+  return { url, key };
+}
+
+async function init(dir: string | undefined, flags: Record<string, string>): Promise<void> {
+  if (!dir) throw new CliError("usage: atoll init <dir> [--scope <org-slug>]");
+  const target = resolve(dir);
+  if (existsSync(target)) throw new CliError(`${dir} already exists`);
+  const scope = flags.scope ?? localCredentials()?.organization.slug ?? "my-org";
+  const short = basename(target).toLowerCase().replace(/[^a-z0-9._-]/g, "-");
+  cpSync(join(ROOT, "plugins", "hello"), target, { recursive: true, filter: (src) => !src.includes(`${join("hello", "dist")}`) && !src.endsWith("conformance.json") });
+  const manifestPath = join(target, "manifest.json");
+  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as Record<string, unknown>;
+  manifest.name = `@${scope}/${short}`;
+  manifest.version = "0.1.0";
+  manifest.description = `${short}: an Atoll plugin`;
+  writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
+  writeFileSync(join(target, "atoll.dev.json"), JSON.stringify({ config: { greeting: "Hello" }, secrets: {} }, null, 2) + "\n");
+  readManifest(target);
+  step(`created ${dir} (@${scope}/${short}) from the hello template`);
+  out(`  next: npx atoll dev ${dir}`);
+}
+
+async function buildCmd(dir: string | undefined): Promise<void> {
+  if (!dir) throw new CliError("usage: atoll build <dir>");
+  step(`building ${dir}`);
+  const r = await buildPlugin(dir, { log: (l) => step(l) });
+  step(`manifest ok: ${r.manifest.name}@${r.manifest.version}`);
+  out(`  ${r.zipPath}\n  size    ${r.bytes.length} bytes\n  sha256  ${r.sha256}`);
+}
+
+async function publishCmd(what: string | undefined, flags: Record<string, string>): Promise<void> {
+  if (!what) throw new CliError("usage: atoll publish <dir|zip> [--url U] [--key K]");
+  const t = target(flags);
+  const bytes = what.endsWith(".zip") ? new Uint8Array(readFileSync(what)) : (await buildPlugin(what, { log: step })).bytes;
+  step(`publishing to ${t.url}`);
+  const r = await publish(t, bytes);
+  step(`published ${r.plugin}@${r.version} (${r.size} bytes, sha256 ${r.sha256.slice(0, 16)}…)`);
+}
+
+/** Build, publish under a fresh dev version, (re)install into development, print the endpoint. */
+export async function devOnce(dir: string, t: Target, log: (line: string) => void = step): Promise<{ endpoint: string; version: string; installationId: string }> {
+  const manifest = readManifest(dir);
+  const latest = await latestVersion(t, manifest.name);
+  const version = latest && !semver.gt(manifest.version, latest) ? (semver.inc(latest, "prerelease", "dev") as string) : manifest.version;
+  const built = await buildPlugin(dir, { version, log });
+  log(`publishing ${manifest.name}@${version}`);
+  await publish(t, built.bytes);
+  for (const i of await installations(t)) {
+    if (i.plugin === manifest.name && i.environment === "development") {
+      log(`replacing installation ${i.id} (${i.version})`);
+      await uninstall(t, i.id);
+    }
+  }
+  const devFile = join(dir, "atoll.dev.json");
+  const dev = existsSync(devFile) ? (JSON.parse(readFileSync(devFile, "utf8")) as { config?: unknown; secrets?: Record<string, string> }) : {};
+  const inst = await install(t, { plugin: manifest.name, version, environment: "development", config: dev.config ?? {}, secrets: dev.secrets ?? {}, grants: manifest.permissions });
+  return { endpoint: t.url.replace(/\/$/, "") + inst.endpoint, version, installationId: inst.id };
+}
+
+async function devCmd(dir: string | undefined, flags: Record<string, string>): Promise<void> {
+  if (!dir) throw new CliError("usage: atoll dev <dir> [--url U] [--key K]");
+  const t = target(flags);
+  const run = async () => {
+    try {
+      const r = await devOnce(dir, t);
+      out(`\n  ready: ${r.endpoint}   (${r.version})\n  try:   curl -s ${r.endpoint}/ -H "X-API-Key: ${t.key.slice(0, 12)}…"\n`);
+    } catch (err) {
+      out(`✗ ${(err as Error).message}`);
+    }
+  };
+  await run();
+  if (flags.once === "true") return;
+  step(`watching ${join(dir, "src")} and manifest.json (Ctrl-C stops)`);
+  let timer: NodeJS.Timeout | undefined;
+  const again = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void run(), 200);
+  };
+  watch(join(dir, "src"), { recursive: true }, again);
+  watch(join(dir, "manifest.json"), again);
+  await new Promise(() => undefined);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { positional, flags } = parseArgs(rest);
+  try {
+    switch (command) {
+      case "init":
+        await init(positional[0], flags);
+        return 0;
+      case "build":
+        await buildCmd(positional[0]);
+        return 0;
+      case "publish":
+        await publishCmd(positional[0], flags);
+        return 0;
+      case "dev":
+        await devCmd(positional[0], flags);
+        return 0;
+      default:
+        out("usage: atoll <init|build|publish|dev> …\n  init <dir>        a new plugin from the hello template\n  build <dir>       bundle, validate, package, hash\n  publish <dir|zip> upload to the platform (--url, --key)\n  dev <dir>         build, publish, install, print the endpoint; rebuild on change");
+        return command ? 2 : 0;
+    }
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`✗ ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The Atoll plugin SDK. A plugin is a Worker module; `definePlugin` turns a few functions and
+ * itty-router routes into one, and implements the platform's lifecycle protocol:
+ *
+ *   POST /__atoll/initialize  { installationId, config, environment }  → 204   (on install)
+ *   POST /__atoll/execute     { input }                                 → { output }
+ *   POST /__atoll/cleanup     { installationId }                        → 204   (on uninstall)
+ *
+ * Everything else goes to the plugin's routes. This module imports nothing of the platform.
+ *
+ * @example
+ * import { definePlugin } from "@atoll/sdk";
+ * export default definePlugin<{ greeting: string }>({
+ *   routes: (router) => router.get("/hello/:name", (req, ctx) => ({ message: `${ctx.config.greeting}, ${req.params.name}!` })),
+ *   execute: (input: { name: string }, ctx) => `${ctx.config.greeting}, ${input.name}!`,
+ * });
+ */
+import { AutoRouter, type IRequest, type RouterType } from "itty-router";
+
+/** The installation's key-value store (granted by the `storage` permission). */
+export interface StorageBinding {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  list(prefix?: string, limit?: number): Promise<string[]>;
+}
+
+/** What the platform passes to every plugin isolate. */
+export interface AtollEnv {
+  ATOLL: { installationId: string; plugin: string; version: string; environment: string; config: Record<string, unknown> };
+  STORAGE?: StorageBinding;
+  SECRETS?: Record<string, string>;
+}
+
+/** Who is calling, from headers only the platform can set. */
+export interface Caller {
+  organization: string;
+  subject: string;
+  requestId: string;
+}
+
+export interface PluginContext<Config> {
+  config: Config;
+  installationId: string;
+  environment: string;
+  caller: Caller | null;
+  /** JSON helpers over the installation's store; throws if `storage` was not granted. */
+  storage: {
+    get<T>(key: string): Promise<T | null>;
+    put(key: string, value: unknown): Promise<void>;
+    delete(key: string): Promise<boolean>;
+    list(prefix?: string, limit?: number): Promise<string[]>;
+  };
+  /** A granted secret (`secrets:<NAME>`); throws if it was not granted. */
+  secret(name: string): string;
+  /** The Worker's ExecutionContext (waitUntil). */
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export type RouteHandler<Config> = (request: IRequest, ctx: PluginContext<Config>) => unknown;
+
+export interface PluginDefinition<Config, Input, Output> {
+  initialize?(ctx: PluginContext<Config>): void | Promise<void>;
+  execute?(input: Input, ctx: PluginContext<Config>): Output | Promise<Output>;
+  cleanup?(ctx: PluginContext<Config>): void | Promise<void>;
+  /** Declare routes on the router: `router.get("/path", (req, ctx) => …)`. Return values become JSON. */
+  routes?(router: RouterType<IRequest, [PluginContext<Config>]>): void;
+}
+
+/** Errors a plugin throws deliberately, with the status to answer. */
+export class PluginError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: body === undefined ? {} : { "content-type": "application/json" } });
+}
+
+function contextFor<Config>(request: Request, env: AtollEnv, exec: ExecutionContext): PluginContext<Config> {
+  const h = request.headers;
+  const org = h.get("x-atoll-organization");
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new PluginError(500, `${what} was not granted to this plugin`);
+    return value;
+  };
+  return {
+    config: (env.ATOLL?.config ?? {}) as Config,
+    installationId: env.ATOLL?.installationId ?? "",
+    environment: env.ATOLL?.environment ?? "development",
+    caller: org ? { organization: org, subject: h.get("x-atoll-subject") ?? "", requestId: h.get("x-atoll-request-id") ?? "" } : null,
+    storage: {
+      async get<T>(key: string) {
+        const v = await need(env.STORAGE, "storage").get(key);
+        return v === null ? null : (JSON.parse(v) as T);
+      },
+      put: (key, value) => need(env.STORAGE, "storage").put(key, JSON.stringify(value)),
+      delete: (key) => need(env.STORAGE, "storage").delete(key),
+      list: (prefix, limit) => need(env.STORAGE, "storage").list(prefix, limit),
+    },
+    secret: (name) => need(env.SECRETS?.[name], `secrets:${name}`),
+    waitUntil: (p) => exec.waitUntil(p),
+  };
+}
+
+/** Builds the plugin's Worker module. */
+export function definePlugin<Config = Record<string, unknown>, Input = unknown, Output = unknown>(def: PluginDefinition<Config, Input, Output>): ExportedHandler<AtollEnv> {
+  const router = AutoRouter<IRequest, [PluginContext<Config>]>({
+    catch: (err) => (err instanceof PluginError ? json(err.status, { error: err.message }) : json(500, { error: err instanceof Error ? err.message : "plugin error" })),
+  });
+  def.routes?.(router);
+  return {
+    async fetch(request, env, exec) {
+      const url = new URL(request.url);
+      const ctx = contextFor<Config>(request, env, exec);
+      try {
+        switch (url.pathname) {
+          case "/__atoll/initialize":
+            if (!def.initialize) return json(404, { error: "initialize not implemented" });
+            await def.initialize(ctx);
+            return json(204, undefined);
+          case "/__atoll/execute": {
+            if (!def.execute) return json(404, { error: "execute not implemented" });
+            const body = (await request.json()) as { input: Input };
+            return json(200, { output: await def.execute(body.input, ctx) });
+          }
+          case "/__atoll/cleanup":
+            if (!def.cleanup) return json(404, { error: "cleanup not implemented" });
+            await def.cleanup(ctx);
+            return json(204, undefined);
+          default:
+            return await router.fetch(request, ctx);
+        }
+      } catch (err) {
+        if (err instanceof PluginError) return json(err.status, { error: err.message });
+        return json(500, { error: err instanceof Error ? err.message : "plugin error" });
+      }
+    },
+  };
+}
+
+export type { IRequest, RouterType };

@@ -1,0 +1,8 @@
+/** Values the Node-side global setups hand to the tests (vitest's provide/inject). */
+export {};
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    plugins: Record<string, { zipBase64: string; manifest: { name: string; version: string; permissions: string[] }; conformance: { config: Record<string, unknown>; secrets: Record<string, string>; execute?: { input: unknown; output?: unknown }; get?: { path: string; status: number } } }>;
+  }
+}
