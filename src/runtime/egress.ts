@@ -39,4 +39,11 @@ export class Egress extends WorkerEntrypoint<Env, EgressProps> {
     }
     throw new Error("Atoll refused this request: too many redirects");
   }
+
+  /** Raw TCP from a plugin (`connect()` from cloudflare:sockets) is never allowed. */
+  override connect(socket: Socket): void {
+    console.warn(JSON.stringify({ level: "warn", msg: "plugin socket refused", installationId: this.ctx.props.installationId }));
+    void socket.close();
+    throw new Error("Atoll refused this connection: plugins may not open raw sockets");
+  }
 }

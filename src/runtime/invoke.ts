@@ -9,7 +9,7 @@ import type { AppEnv } from "../app";
 import { ApiError } from "../http/problem";
 import type { PluginHost } from "./host";
 import { LoaderHost, type HostExports } from "./loader-host";
-import { PackageIntegrityError } from "./packages";
+import { INTEGRITY_MARK, PackageIntegrityError } from "./packages";
 import type { PluginSpec } from "./spec";
 
 /** Reserved paths of the plugin lifecycle (the SDK implements them). */
@@ -66,7 +66,7 @@ export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: 
     outcome = await Promise.race([host.fetch(spec, request), deadline]);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof PackageIntegrityError) {
+    if (err instanceof PackageIntegrityError || message.includes(INTEGRITY_MARK)) {
       throw pluginProblem(502, "plugin-integrity", "Plugin refused", "The plugin's package failed its integrity check and was not run.", message);
     }
     if (/exceeded (its )?cpu|cpu time limit|exceeded.*limit|subrequest/i.test(message)) {
@@ -113,6 +113,9 @@ export async function callLifecycle(host: PluginHost, spec: PluginSpec, caller: 
   const text = await response.text();
   if (response.status === 404) return { implemented: false, status: 404, body: null };
   let body: unknown = null;
+  const isJson = /^application\/(?:[\w.+-]+\+)?json/i.test(response.headers.get("content-type") ?? "");
+  // initialize and cleanup only need a status; a plain Worker may answer them with any body.
+  if (hook !== "execute" && !isJson) return { implemented: true, status: response.status, body: null };
   if (text) {
     try {
       body = JSON.parse(text);

@@ -7,7 +7,14 @@ import { readPackage } from "../packages/archive";
 
 export const packageKey = (sha256: string) => `packages/sha256/${sha256}.zip`;
 
-export class PackageIntegrityError extends Error {}
+/** Marks integrity failures in the message too: it crosses the Worker Loader boundary as text. */
+export const INTEGRITY_MARK = "[atoll:integrity]";
+
+export class PackageIntegrityError extends Error {
+  constructor(message: string) {
+    super(`${INTEGRITY_MARK} ${message}`);
+  }
+}
 
 const cache = new Map<string, Record<string, string>>();
 const MAX_CACHED = 50;
