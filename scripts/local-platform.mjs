@@ -5,6 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { prepareAssets } from "./assets.mjs";
+import { startStripeStandIn } from "./standins/stripe.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -44,50 +45,146 @@ export function wranglerSync(args, { quiet = true } = {}) {
   return r.stdout;
 }
 
-/**
- * Starts the platform. Options: port, persistTo (state folder; default .wrangler/state),
- * vars (extra [vars] overrides), logLevel, inherit (stream wrangler's output to this terminal).
- * Resolves once /healthz answers 200.
- * @param {{ port?: number, persistTo?: string, vars?: Record<string, string>, logLevel?: string, inherit?: boolean, inspectorPort?: number }} [options]
- */
-export async function startPlatform({ port = 8787, persistTo, vars = {}, logLevel = "info", inherit = false, inspectorPort } = {}) {
-  ensureDevVars();
-  prepareAssets();
-  const persist = persistTo ? ["--persist-to", persistTo] : [];
-  wranglerSync(["d1", "migrations", "apply", "DB", "--local", ...persist]);
-  const varArgs = Object.entries({ ATOLL_ISSUER: `http://127.0.0.1:${port}`, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--log-level", logLevel, "--show-interactive-dev-session=false", ...persist, ...varArgs];
-  if (inspectorPort) args.push("--inspector-port", String(inspectorPort));
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: wranglerEnv(), stdio: ["ignore", inherit ? "inherit" : "pipe", inherit ? "inherit" : "pipe"], detached: false });
-  let output = "";
-  if (!inherit) {
-    child.stdout.on("data", (d) => (output = (output + d).slice(-20_000)));
-    child.stderr.on("data", (d) => (output = (output + d).slice(-20_000)));
-  }
-  const url = `http://127.0.0.1:${port}`;
+async function waitHealthy(url, child, output, what) {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}:\n${output()}`);
     try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.status === 200) break;
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (res.status === 200) return;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
-      child.kill("SIGTERM");
-      throw new Error(`the platform did not become healthy within 60 s:\n${output}`);
+      killGroup(child, "SIGKILL");
+      throw new Error(`${what} did not become healthy within 60 s:\n${output()}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  const stop = () =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once("exit", () => resolve());
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
+}
+
+function spawnWrangler(args, inherit, label) {
+  // Its own process group, so that stopping it also stops the workerd it starts.
+  const child = spawn(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  const onData = (stream) => (d) => {
+    output = (output + d).slice(-20_000);
+    if (!inherit) return;
+    // The supervisor's pings would drown everything else.
+    const text = String(d).split("\n").filter((line) => !line.includes("/__host/health")).join("\n");
+    if (text.trim()) stream.write(label ? text.replace(/^(?=.)/gm, label) : text);
+  };
+  child.stdout.on("data", onData(process.stdout));
+  child.stderr.on("data", onData(process.stderr));
+  return { child, output: () => output };
+}
+
+/** Signals a child's whole process group (wrangler and its workerd). */
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function stopChild(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      killGroup(child, "SIGKILL");
+      return resolve();
+    }
+    child.once("exit", () => {
+      killGroup(child, "SIGKILL");
+      resolve();
     });
-  return { url, child, stop, output: () => output };
+    killGroup(child, "SIGTERM");
+    setTimeout(() => killGroup(child, "SIGKILL"), 5_000).unref();
+  });
+}
+
+/**
+ * Starts the platform: the Stripe stand-in, the plugin host (a separate workerd process that runs
+ * plugin isolates), and the gateway. Options: port (gateway; the host uses port+1 unless hostPort),
+ * persistTo (state folder; default .wrangler/state), vars (extra [vars] for the gateway),
+ * logLevel, inherit (stream output to this terminal), pluginBackend ("service" | "loader").
+ * A supervisor pings the plugin host every 2 s and recycles it when it stops answering (a
+ * plugin spinning its CPU), so the next plugin call works. Resolves once both answer.
+ * @param {{ port?: number, hostPort?: number, persistTo?: string, vars?: Record<string, string>, logLevel?: string, inherit?: boolean, inspectorPort?: number, hostInspectorPort?: number, pluginBackend?: string }} [options]
+ */
+export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {}, logLevel = "info", inherit = false, inspectorPort, hostInspectorPort, pluginBackend = "service" } = {}) {
+  ensureDevVars();
+  prepareAssets();
+  const devVars = readDevVars();
+  const persist = ["--persist-to", persistTo ?? join(ROOT, ".wrangler", "state")];
+  wranglerSync(["d1", "migrations", "apply", "DB", "--local", ...persist]);
+  const stripe = await startStripeStandIn({ port: 0 });
+  const overrides = JSON.stringify({ "api.stripe.com": stripe.url });
+  const hPort = hostPort ?? port + 1;
+  const hostSecret = vars.ATOLL_HOST_SECRET ?? devVars.ATOLL_HOST_SECRET ?? "local-plugin-host-secret-change-me";
+
+  const hostArgs = ["dev", "-c", "src/plugin-host/wrangler.toml", "--ip", "127.0.0.1", "--port", String(hPort), "--log-level", logLevel, "--show-interactive-dev-session=false", ...persist, "--var", `ATOLL_EGRESS_OVERRIDES:${overrides}`, "--var", `ATOLL_HOST_SECRET:${hostSecret}`];
+  if (hostInspectorPort) hostArgs.push("--inspector-port", String(hostInspectorPort));
+  const hostUrl = `http://127.0.0.1:${hPort}`;
+  let host = null;
+  let restarts = 0;
+  const startHost = async () => {
+    host = spawnWrangler(hostArgs, inherit, "[plugin-host] ");
+    await waitHealthy(`${hostUrl}/__host/health`, host.child, host.output, "the plugin host");
+  };
+  if (pluginBackend === "service") await startHost();
+
+  const gatewayVars = {
+    ATOLL_ISSUER: `http://127.0.0.1:${port}`,
+    ATOLL_PLUGIN_BACKEND: pluginBackend,
+    ATOLL_PLUGIN_HOST_URL: hostUrl,
+    ATOLL_EGRESS_OVERRIDES: overrides,
+    ATOLL_HOST_SECRET: hostSecret,
+    ...vars,
+  };
+  const varArgs = Object.entries(gatewayVars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--log-level", logLevel, "--show-interactive-dev-session=false", ...persist, ...varArgs];
+  if (inspectorPort) args.push("--inspector-port", String(inspectorPort));
+  // Started after the host: two wrangler processes started at the same instant collide on a port.
+  const gateway = spawnWrangler(args, inherit, "");
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(`${url}/healthz`, gateway.child, gateway.output, "wrangler dev");
+
+  // Supervisor: a plugin host that misses 2 pings in a row (each 1.5 s) is recycled.
+  let misses = 0;
+  let recycling = false;
+  const supervisor = setInterval(async () => {
+    if (!host || recycling) return;
+    try {
+      const res = await fetch(`${hostUrl}/__host/health`, { signal: AbortSignal.timeout(1_500) });
+      misses = res.status === 200 ? 0 : misses + 1;
+    } catch {
+      misses += 1;
+    }
+    if (misses >= 2) {
+      recycling = true;
+      misses = 0;
+      restarts += 1;
+      process.stderr.write(`[supervisor] the plugin host stopped answering (a plugin is spinning?): recycling it (restart ${restarts})\n`);
+      const dead = new Promise((r) => host.child.once("exit", r));
+      killGroup(host.child, "SIGKILL");
+      await dead;
+      try {
+        await startHost();
+      } catch (err) {
+        process.stderr.write(`[supervisor] restarting the plugin host failed: ${err.message}\n`);
+      }
+      recycling = false;
+    }
+  }, 2_000);
+  supervisor.unref();
+
+  const stop = async () => {
+    clearInterval(supervisor);
+    await Promise.all([stopChild(gateway.child), host ? stopChild(host.child) : undefined]);
+    await stripe.close();
+  };
+  return { url, hostUrl, child: gateway.child, stop, output: gateway.output, stripe, restarts: () => restarts };
 }
 
 export const DEMO = { email: "demo@atoll.local", name: "Demo Developer", organization: { name: "Demo", slug: "demo" } };
@@ -119,6 +216,15 @@ export async function seedDemo(url, credentialsPath, operatorKey) {
     apiKeyId: body.apiKeyId,
     operatorKey,
   };
+  // The example plugins, built and published by the project's own CLI, installed into "development".
+  const endpoints = {};
+  for (const name of ["hello", "payment-gateway", "advanced-analytics"]) {
+    const r = spawnSync(process.execPath, [join(ROOT, "bin", "atoll.mjs"), "dev", join(ROOT, "plugins", name), "--once", "--url", url, "--key", body.apiKey], { cwd: ROOT, encoding: "utf8" });
+    const m = /ready: (\S+)/.exec(r.stdout ?? "");
+    if (r.status !== 0 || !m) throw new Error(`publishing the demo plugin ${name} failed:\n${r.stdout}\n${r.stderr}`);
+    endpoints[name] = m[1];
+  }
+  creds.plugins = endpoints;
   mkdirSync(dirname(credentialsPath), { recursive: true });
   writeFileSync(credentialsPath, JSON.stringify(creds, null, 2) + "\n", { mode: 0o600 });
   return { ...creds, created: true };

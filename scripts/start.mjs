@@ -6,7 +6,7 @@ const port = Number(process.env.PORT ?? 8787);
 const credentialsPath = join(ROOT, ".atoll", "local-credentials.json");
 
 console.log("Atoll: applying migrations and starting the local platform…");
-const platform = await startPlatform({ port, inherit: true, logLevel: process.env.ATOLL_LOG_LEVEL ?? "log" });
+const platform = await startPlatform({ port, inherit: true, logLevel: process.env.ATOLL_LOG_LEVEL ?? "log", pluginBackend: process.env.ATOLL_PLUGIN_BACKEND ?? "service" });
 let creds;
 try {
   creds = await seedDemo(platform.url, credentialsPath, readDevVars().ATOLL_OPERATOR_KEY);
@@ -29,6 +29,7 @@ console.log(`
    API key id      ${creds.apiKeyId}   (OAuth client_id)
    Operator key    ${creds.operatorKey}
  Saved to .atoll/local-credentials.json
+${Object.entries(creds.plugins ?? {}).map(([name, endpoint]) => ` Plugin ${name.padEnd(19)} ${endpoint}`).join("\n")}
 
  Try:  curl -s ${u}/v1/me -H "X-API-Key: ${creds.apiKey}"
 ──────────────────────────────────────────────────────────────────────────────

@@ -14,7 +14,7 @@ import { getDb } from "../db/client";
 import { ApiError, notFound, problemResponse } from "../http/problem";
 import { problems } from "../http/schemas";
 import { DEFAULT_INSTALLATION_LIMIT, rateLimitHeaders } from "../ratelimit/policy";
-import { invokePlugin, pluginHost, pluginRequest } from "../runtime/invoke";
+import { invokePlugin, pluginDeadline, pluginHost, pluginRequest } from "../runtime/invoke";
 
 export const PLUGIN_BODY_LIMIT = 10 * 1024 * 1024;
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -52,7 +52,7 @@ async function forward(c: Context<AppEnv>): Promise<Response> {
     headers: c.req.raw.headers,
     body: c.req.method === "GET" || c.req.method === "HEAD" ? null : c.req.raw.body,
   });
-  const { response, elapsedMs } = await invokePlugin(pluginHost(c), spec, req);
+  const { response, elapsedMs } = await invokePlugin(pluginHost(c), spec, req, pluginDeadline(c.env));
   response.headers.set("x-atoll-plugin-time", String(elapsedMs));
   if (elapsedMs > spec.limits.cpuMs) {
     const warning = `this call took ${elapsedMs} ms; the plugin's production CPU limit is ${spec.limits.cpuMs} ms`;

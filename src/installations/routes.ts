@@ -17,7 +17,7 @@ import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
 import { iso } from "../identity/schemas";
 import type { Manifest } from "../plugins/manifest";
 import { compareGrants, describePermission } from "../plugins/permissions";
-import { callLifecycle, pluginHost, type Caller } from "../runtime/invoke";
+import { callLifecycle, pluginDeadline, pluginHost, type Caller } from "../runtime/invoke";
 import { checkSecrets, redactConfig, validateConfig } from "./config";
 import { findActiveInstallation, findPluginByName, findVersion, getInstallation, listInstallations, listVersions, specFrom, type SealedValues } from "./queries";
 import type { PluginSpec } from "../runtime/spec";
@@ -125,7 +125,7 @@ installationsRouter.openapi(install, async (c) => {
   const spec = specFrom(row, plugin.name, version, manifest, sealed);
   const host = pluginHost(c);
   // initialize runs before anything is stored: a failing plugin leaves no installation behind.
-  const init = await callLifecycle(host, spec, callerOf(c, p, p.orgId), "initialize", { installationId: id, config: spec.config, environment: spec.environment });
+  const init = await callLifecycle(host, spec, callerOf(c, p, p.orgId), "initialize", { installationId: id, config: spec.config, environment: spec.environment }, pluginDeadline(c.env));
   if (init.implemented && (init.status < 200 || init.status >= 300)) {
     throw new ApiError({ status: 502, type: "plugin-initialize-failed", title: "Plugin initialize failed", detail: `The plugin's initialize answered ${init.status}${describeBody(init.body)}.` });
   }
@@ -212,8 +212,9 @@ installationsRouter.openapi(uninstall, async (c) => {
   const p = requireScope(c, "installations:write");
   const { row, spec } = await ownedInstallation(c, p, c.req.valid("param").installationId);
   let cleanup = "ok";
+  const host = pluginHost(c);
   try {
-    const r = await callLifecycle(pluginHost(c), spec, callerOf(c, p, row.orgId), "cleanup", { installationId: row.id });
+    const r = await callLifecycle(host, spec, callerOf(c, p, row.orgId), "cleanup", { installationId: row.id }, pluginDeadline(c.env));
     cleanup = !r.implemented ? "not-implemented" : r.status < 300 ? "ok" : `failed-${r.status}`;
   } catch (err) {
     // A broken plugin cannot keep an organization from uninstalling it; the outcome is audited.
@@ -226,7 +227,7 @@ installationsRouter.openapi(uninstall, async (c) => {
     auditInsert(db, { orgId: row.orgId, actor: actorOf(p), action: "installation.removed", target: row.id, details: { plugin: spec.plugin, cleanup }, requestId: c.get("requestId") }, now),
   ]);
   isolateState(c.env).forgetInstallation(row.id);
-  await c.env.INSTALLATION_STORE.get(c.env.INSTALLATION_STORE.idFromName(row.id)).clear();
+  await host.clearStorage(row.id);
   return c.body(null, 204);
 });
 
@@ -252,7 +253,7 @@ installationsRouter.openapi(execute, async (c) => {
   const p = requireScope(c, "plugins:call");
   const { row, spec } = await ownedInstallation(c, p, c.req.valid("param").installationId);
   const { input } = c.req.valid("json");
-  const r = await callLifecycle(pluginHost(c), spec, callerOf(c, p, row.orgId), "execute", { input });
+  const r = await callLifecycle(pluginHost(c), spec, callerOf(c, p, row.orgId), "execute", { input }, pluginDeadline(c.env));
   if (!r.implemented) throw new ApiError({ status: 501, type: "plugin-no-execute", title: "Not implemented", detail: `${spec.plugin} does not implement execute.` });
   if (r.status >= 400 && r.status < 500) {
     // The plugin refused the input: that is the caller's problem, in the plugin's words.

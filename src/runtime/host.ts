@@ -11,4 +11,6 @@ export interface PluginHost {
   readonly kind: "loader" | "service" | "dispatch";
   /** Sends `request` to the installation's isolate. Rejects when the plugin throws or cannot run. */
   fetch(spec: PluginSpec, request: Request): Promise<Response>;
+  /** Deletes an installation's storage (on uninstall), wherever the backend keeps it. */
+  clearStorage(installationId: string): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { ApiError } from "../http/problem";
 import type { PluginHost } from "./host";
 import { LoaderHost, type HostExports } from "./loader-host";
 import { INTEGRITY_MARK, PackageIntegrityError } from "./packages";
+import { HOST_UNREACHABLE, ServiceHost } from "./service-host";
 import type { PluginSpec } from "./spec";
 
 /** Reserved paths of the plugin lifecycle (the SDK implements them). */
@@ -30,10 +31,18 @@ export interface Caller {
 /** Picks the configured backend. */
 export function pluginHost(c: Context<AppEnv>): PluginHost {
   switch (c.env.ATOLL_PLUGIN_BACKEND) {
+    case "service":
+      return new ServiceHost(c.env.ATOLL_PLUGIN_HOST_URL, c.env.ATOLL_HOST_SECRET ?? "");
     case "loader":
     default:
-      return new LoaderHost(c.env.LOADER, c.env.PACKAGES, c.executionCtx.exports as unknown as HostExports);
+      return new LoaderHost(c.env.LOADER, c.env.PACKAGES, c.executionCtx.exports as unknown as HostExports, c.env.INSTALLATION_STORE);
   }
+}
+
+/** The deadline of one plugin call: ATOLL_PLUGIN_DEADLINE_MS, default PLUGIN_DEADLINE_MS. */
+export function pluginDeadline(env: Env): number {
+  const ms = Number(env.ATOLL_PLUGIN_DEADLINE_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : PLUGIN_DEADLINE_MS;
 }
 
 /** The request the plugin receives. */
@@ -68,6 +77,9 @@ export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: 
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof PackageIntegrityError || message.includes(INTEGRITY_MARK)) {
       throw pluginProblem(502, "plugin-integrity", "Plugin refused", "The plugin's package failed its integrity check and was not run.", message);
+    }
+    if (message.startsWith(HOST_UNREACHABLE)) {
+      throw pluginProblem(504, "plugin-timeout", "Plugin timed out", "The plugin stopped answering (its isolate host was recycled); the next call starts it afresh.", message);
     }
     if (/exceeded (its )?cpu|cpu time limit|exceeded.*limit|subrequest/i.test(message)) {
       throw pluginProblem(504, "plugin-limit", "Plugin exceeded its limits", `The plugin exceeded its limits (${spec.limits.cpuMs} ms CPU, ${spec.limits.subrequests} subrequests).`, message);
@@ -107,9 +119,9 @@ export function sanitise(res: Response): Response {
 }
 
 /** Calls a lifecycle hook with a JSON body; 404 means the plugin does not implement it. */
-export async function callLifecycle(host: PluginHost, spec: PluginSpec, caller: Caller, hook: keyof typeof LIFECYCLE, payload: unknown): Promise<{ implemented: boolean; status: number; body: unknown }> {
+export async function callLifecycle(host: PluginHost, spec: PluginSpec, caller: Caller, hook: keyof typeof LIFECYCLE, payload: unknown, deadlineMs = PLUGIN_DEADLINE_MS): Promise<{ implemented: boolean; status: number; body: unknown }> {
   const req = pluginRequest(spec, caller, LIFECYCLE[hook], { method: "POST", headers: new Headers({ "content-type": "application/json" }), body: JSON.stringify(payload) });
-  const { response } = await invokePlugin(host, spec, req);
+  const { response } = await invokePlugin(host, spec, req, deadlineMs);
   const text = await response.text();
   if (response.status === 404) return { implemented: false, status: 404, body: null };
   let body: unknown = null;

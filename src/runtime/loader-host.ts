@@ -7,6 +7,7 @@
  */
 import { parseAll } from "../plugins/permissions";
 import type { PluginHost } from "./host";
+import type { InstallationStore } from "./storage";
 import { loadModules } from "./packages";
 import { PLUGIN_COMPATIBILITY_DATE, isolateId, type PluginSpec } from "./spec";
 
@@ -39,7 +40,12 @@ export class LoaderHost implements PluginHost {
     private readonly loader: WorkerLoader,
     private readonly packages: R2Bucket,
     private readonly exports: HostExports,
+    private readonly store?: DurableObjectNamespace<InstallationStore>,
   ) {}
+
+  async clearStorage(installationId: string): Promise<void> {
+    if (this.store) await this.store.get(this.store.idFromName(installationId)).clear();
+  }
 
   fetch(spec: PluginSpec, request: Request): Promise<Response> {
     const worker = this.loader.get(isolateId(spec), async () => {

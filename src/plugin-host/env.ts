@@ -1,0 +1,15 @@
+/**
+ * The plugin host's bindings (src/plugin-host/wrangler.toml). Written by hand rather than by
+ * `wrangler types`: a second generated file would redeclare the global Cloudflare namespace that
+ * the gateway's worker-configuration.d.ts owns. The host's wrangler.toml is checked against this
+ * interface by test/integration/plugin-host.test.ts.
+ */
+import type { InstallationStore } from "../runtime/storage";
+
+export interface HostEnv {
+  PACKAGES: R2Bucket;
+  LOADER: WorkerLoader;
+  INSTALLATION_STORE: DurableObjectNamespace<InstallationStore>;
+  ATOLL_EGRESS_OVERRIDES: string;
+  ATOLL_HOST_SECRET: string;
+}
