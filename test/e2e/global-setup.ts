@@ -52,6 +52,8 @@ export default async function setup(project: TestProject) {
   const platform = await startPlatform({
     port,
     inspectorPort: await freePort(),
+    hostPort: await freePort(),
+    hostInspectorPort: await freePort(),
     persistTo: state,
     logLevel: "warn",
     vars: {
@@ -61,6 +63,7 @@ export default async function setup(project: TestProject) {
       ATOLL_IDP_AUDIENCE: "atoll-e2e",
       ATOLL_IDP_ORG_CLAIM: "org",
       ATOLL_REQUEST_LOG: "on",
+      ATOLL_PLUGIN_DEADLINE_MS: "2000",
     },
   });
   const credentialsPath = join(state, "local-credentials.json");
