@@ -8,6 +8,7 @@ import type { ProvidedContext } from "vitest";
 import type { TestProject } from "vitest/node";
 import { buildPlugin } from "../src/cli/build";
 import { startStripeStandIn } from "../scripts/standins/stripe.mjs";
+import { startCloudflareApiStandIn } from "../scripts/standins/cloudflare-api.mjs";
 
 export default async function setup(project: TestProject) {
   const root = join(import.meta.dirname, "..");
@@ -23,5 +24,10 @@ export default async function setup(project: TestProject) {
   }
   project.provide("plugins", plugins);
   const stripe = await startStripeStandIn({ port: Number(process.env.ATOLL_TEST_STRIPE_PORT) });
-  return () => stripe.close();
+  const cf = await startCloudflareApiStandIn({ port: 0 });
+  project.provide("cloudflareApi", { url: cf.url, token: cf.token });
+  return async () => {
+    await stripe.close();
+    await cf.close();
+  };
 }

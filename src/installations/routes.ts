@@ -18,6 +18,7 @@ import { iso } from "../identity/schemas";
 import type { Manifest } from "../plugins/manifest";
 import { compareGrants, describePermission } from "../plugins/permissions";
 import { callLifecycle, pluginDeadline, pluginHost, type Caller } from "../runtime/invoke";
+import type { PluginHost } from "../runtime/host";
 import { checkSecrets, redactConfig, validateConfig } from "./config";
 import { findActiveInstallation, findPluginByName, findVersion, getInstallation, listInstallations, listVersions, specFrom, type SealedValues } from "./queries";
 import type { PluginSpec } from "../runtime/spec";
@@ -124,9 +125,11 @@ installationsRouter.openapi(install, async (c) => {
   };
   const spec = specFrom(row, plugin.name, version, manifest, sealed);
   const host = pluginHost(c);
+  await prepareHost(host, spec);
   // initialize runs before anything is stored: a failing plugin leaves no installation behind.
   const init = await callLifecycle(host, spec, callerOf(c, p, p.orgId), "initialize", { installationId: id, config: spec.config, environment: spec.environment }, pluginDeadline(c.env));
   if (init.implemented && (init.status < 200 || init.status >= 300)) {
+    await host.retire?.(spec).catch(() => undefined);
     throw new ApiError({ status: 502, type: "plugin-initialize-failed", title: "Plugin initialize failed", detail: `The plugin's initialize answered ${init.status}${describeBody(init.body)}.` });
   }
   try {
@@ -136,11 +139,22 @@ installationsRouter.openapi(install, async (c) => {
     ]);
   } catch (err) {
     await callLifecycle(host, spec, callerOf(c, p, p.orgId), "cleanup", { installationId: id }).catch(() => undefined);
+    await host.retire?.(spec).catch(() => undefined);
     if (isUniqueViolation(err)) throw conflict(`${body.plugin} was installed in ${body.environment} concurrently.`, "already-installed");
     throw err;
   }
   return c.json(toInstallation(row, plugin.name, version.version, manifest), 201);
 });
+
+/** Lets the backend make the installation runnable (the dispatch backend uploads its Worker). */
+async function prepareHost(host: PluginHost, spec: PluginSpec): Promise<void> {
+  if (!host.prepare) return;
+  try {
+    await host.prepare(spec);
+  } catch (err) {
+    throw new ApiError({ status: 502, type: "plugin-deploy-failed", title: "Plugin could not be deployed", detail: "The plugin's Worker could not be deployed; try again.", internal: err instanceof Error ? err.message : String(err) });
+  }
+}
 
 function describeBody(body: unknown): string {
   if (body && typeof body === "object" && "error" in body) return `: ${String((body as { error: unknown }).error).slice(0, 200)}`;
@@ -228,6 +242,7 @@ installationsRouter.openapi(uninstall, async (c) => {
   ]);
   isolateState(c.env).forgetInstallation(row.id);
   await host.clearStorage(row.id);
+  await host.retire?.(spec).catch((err: unknown) => console.error(JSON.stringify({ level: "error", msg: "retiring a plugin script failed", installationId: row.id, error: String(err) })));
   return c.body(null, 204);
 });
 
@@ -267,5 +282,3 @@ installationsRouter.openapi(execute, async (c) => {
   }
   return c.json({ output: (r.body as { output: unknown }).output }, 200);
 });
-
-export type { PluginSpec };

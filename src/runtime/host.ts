@@ -13,4 +13,8 @@ export interface PluginHost {
   fetch(spec: PluginSpec, request: Request): Promise<Response>;
   /** Deletes an installation's storage (on uninstall), wherever the backend keeps it. */
   clearStorage(installationId: string): Promise<void>;
+  /** Makes an installation runnable before its first call (the dispatch backend uploads it). */
+  prepare?(spec: PluginSpec): Promise<void>;
+  /** Releases what `prepare` made (after uninstall). */
+  retire?(spec: PluginSpec): Promise<void>;
 }

@@ -11,6 +11,8 @@ import type { PluginHost } from "./host";
 import { LoaderHost, type HostExports } from "./loader-host";
 import { INTEGRITY_MARK, PackageIntegrityError } from "./packages";
 import { HOST_UNREACHABLE, ServiceHost } from "./service-host";
+import { ScriptsApi } from "./cloudflare-api";
+import { DispatchHost } from "./dispatch-host";
 import type { PluginSpec } from "./spec";
 
 /** Reserved paths of the plugin lifecycle (the SDK implements them). */
@@ -33,6 +35,11 @@ export function pluginHost(c: Context<AppEnv>): PluginHost {
   switch (c.env.ATOLL_PLUGIN_BACKEND) {
     case "service":
       return new ServiceHost(c.env.ATOLL_PLUGIN_HOST_URL, c.env.ATOLL_HOST_SECRET ?? "");
+    case "dispatch": {
+      if (!c.env.DISPATCHER) throw new ApiError({ status: 503, type: "unavailable", title: "Service unavailable", detail: "Plugins cannot run right now.", internal: "ATOLL_PLUGIN_BACKEND=dispatch without a DISPATCHER binding" });
+      const api = new ScriptsApi(c.env.ATOLL_CF_API_BASE, c.env.ATOLL_CF_ACCOUNT_ID, c.env.ATOLL_DISPATCH_NAMESPACE, c.env.ATOLL_CF_API_TOKEN ?? "");
+      return new DispatchHost(c.env.DISPATCHER, api, c.env.PACKAGES, c.env.INSTALLATION_STORE);
+    }
     case "loader":
     default:
       return new LoaderHost(c.env.LOADER, c.env.PACKAGES, c.executionCtx.exports as unknown as HostExports, c.env.INSTALLATION_STORE);

@@ -29,7 +29,16 @@ export interface StorageBinding {
 export interface AtollEnv {
   ATOLL: { installationId: string; plugin: string; version: string; environment: string; config: Record<string, unknown> };
   STORAGE?: StorageBinding;
+  /** Granted secrets (Worker Loader backends). */
   SECRETS?: Record<string, string>;
+  /** Granted secrets as one JSON secret binding (the production dispatch backend). */
+  ATOLL_SECRETS?: string;
+}
+
+function secretsOf(env: AtollEnv): Record<string, string> {
+  if (env.SECRETS) return env.SECRETS;
+  if (env.ATOLL_SECRETS) return JSON.parse(env.ATOLL_SECRETS) as Record<string, string>;
+  return {};
 }
 
 /** Who is calling, from headers only the platform can set. */
@@ -102,7 +111,7 @@ function contextFor<Config>(request: Request, env: AtollEnv, exec: ExecutionCont
       delete: (key) => need(env.STORAGE, "storage").delete(key),
       list: (prefix, limit) => need(env.STORAGE, "storage").list(prefix, limit),
     },
-    secret: (name) => need(env.SECRETS?.[name], `secrets:${name}`),
+    secret: (name) => need(secretsOf(env)[name], `secrets:${name}`),
     waitUntil: (p) => exec.waitUntil(p),
   };
 }
