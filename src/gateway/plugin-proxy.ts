@@ -22,6 +22,15 @@ const INSTALLATION_ID = /^ins_[0-9A-Za-z]{1,40}$/;
 
 export const proxy = createRouter();
 
+const lastWarned = new Map<string, number>();
+function shouldLog(installationId: string, now = Date.now()): boolean {
+  const last = lastWarned.get(installationId) ?? 0;
+  if (now - last < 60_000) return false;
+  if (lastWarned.size > 10_000) lastWarned.clear();
+  lastWarned.set(installationId, now);
+  return true;
+}
+
 async function forward(c: Context<AppEnv>): Promise<Response> {
   const id = c.req.param("installationId") ?? "";
   if (!INSTALLATION_ID.test(id)) throw notFound("The installation");
@@ -57,7 +66,9 @@ async function forward(c: Context<AppEnv>): Promise<Response> {
   if (elapsedMs > spec.limits.cpuMs) {
     const warning = `this call took ${elapsedMs} ms; the plugin's production CPU limit is ${spec.limits.cpuMs} ms`;
     response.headers.set("x-atoll-limit-warning", warning);
-    console.warn(JSON.stringify({ level: "warn", msg: "plugin call over its CPU limit", installationId: id, plugin: spec.plugin, elapsedMs, cpuMs: spec.limits.cpuMs, requestId: c.get("requestId") }));
+    // Logged at most once a minute per installation: a slow plugin under load must not turn
+    // every request into a log write.
+    if (shouldLog(id)) console.warn(JSON.stringify({ level: "warn", msg: "plugin call over its CPU limit", installationId: id, plugin: spec.plugin, elapsedMs, cpuMs: spec.limits.cpuMs, requestId: c.get("requestId") }));
   }
   return response;
 }

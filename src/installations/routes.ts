@@ -266,7 +266,10 @@ const execute = createRoute({
 
 installationsRouter.openapi(execute, async (c) => {
   const p = requireScope(c, "plugins:call");
-  const { row, spec } = await ownedInstallation(c, p, c.req.valid("param").installationId);
+  // Warm path: the cached spec only (no D1), as for the plugin's own routes.
+  const spec = await isolateState(c.env).installationSpec(getDb(c.env.DB), c.env.ATOLL_SECRET_KEY, c.req.valid("param").installationId);
+  if (!spec || (p.role !== "operator" && spec.orgId !== p.orgId)) throw notFound("The installation");
+  const row = { orgId: spec.orgId };
   const { input } = c.req.valid("json");
   const r = await callLifecycle(pluginHost(c), spec, callerOf(c, p, row.orgId), "execute", { input }, pluginDeadline(c.env));
   if (!r.implemented) throw new ApiError({ status: 501, type: "plugin-no-execute", title: "Not implemented", detail: `${spec.plugin} does not implement execute.` });

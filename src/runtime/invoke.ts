@@ -19,6 +19,7 @@ import type { PluginSpec } from "./spec";
 export const LIFECYCLE = { initialize: "/__atoll/initialize", execute: "/__atoll/execute", cleanup: "/__atoll/cleanup" } as const;
 export const PLUGIN_ORIGIN = "https://plugin.atoll.internal";
 export const MAX_PLUGIN_RESPONSE_BYTES = 5 * 1024 * 1024;
+const SMALL_BODY_BYTES = 64 * 1024;
 /** Wall-clock deadline of one plugin call (the CPU limit is enforced by the isolate's host). */
 export const PLUGIN_DEADLINE_MS = 10_000;
 
@@ -88,7 +89,8 @@ export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: 
     if (message.startsWith(HOST_UNREACHABLE)) {
       throw pluginProblem(504, "plugin-timeout", "Plugin timed out", "The plugin stopped answering (its isolate host was recycled); the next call starts it afresh.", message);
     }
-    if (/exceeded (its )?cpu|cpu time limit|exceeded.*limit|subrequest/i.test(message)) {
+    // workerd's own words when an isolate hits its limits.
+    if (/exceeded (its )?CPU|CPU time limit|too many subrequests|exceeded (its )?memory/i.test(message)) {
       throw pluginProblem(504, "plugin-limit", "Plugin exceeded its limits", `The plugin exceeded its limits (${spec.limits.cpuMs} ms CPU, ${spec.limits.subrequests} subrequests).`, message);
     }
     throw pluginProblem(502, "plugin-error", "Plugin failed", `The plugin threw an error: ${message.slice(0, 300)}`, message);
@@ -98,32 +100,46 @@ export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: 
   if (outcome === "timeout") {
     throw pluginProblem(504, "plugin-timeout", "Plugin timed out", `The plugin did not answer within ${deadlineMs} ms.`);
   }
-  return { response: sanitise(outcome), elapsedMs: Date.now() - started };
+  return { response: await sanitise(outcome), elapsedMs: Date.now() - started };
 }
 
-/** Strips cookies the plugin tries to set for the platform and caps the body size. */
-export function sanitise(res: Response): Response {
+/**
+ * Strips cookies the plugin tries to set for the platform and caps the body size. A body with a
+ * declared length within the cap passes through untouched (the runtime holds it to that length);
+ * any other body is read up to the cap.
+ */
+export async function sanitise(res: Response): Promise<Response> {
   const headers = new Headers(res.headers);
   headers.delete("set-cookie");
-  const declared = Number(headers.get("content-length") ?? "0");
-  if (declared > MAX_PLUGIN_RESPONSE_BYTES) {
-    throw pluginProblem(502, "plugin-response-too-large", "Plugin response too large", `The plugin's response exceeds ${MAX_PLUGIN_RESPONSE_BYTES} bytes.`);
+  const declared = headers.get("content-length");
+  if (declared !== null && Number(declared) > MAX_PLUGIN_RESPONSE_BYTES) throw tooLarge();
+  if (!res.body) return new Response(null, { status: res.status, statusText: res.statusText, headers });
+  // Small bodies are read whole: one buffer is cheaper than piping another isolate's stream.
+  if (declared !== null && Number(declared) <= SMALL_BODY_BYTES) return new Response(await res.arrayBuffer(), { status: res.status, statusText: res.statusText, headers });
+  if (declared !== null) return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_PLUGIN_RESPONSE_BYTES) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
   }
-  let body = res.body;
-  if (body) {
-    let seen = 0;
-    body = body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          seen += chunk.byteLength;
-          if (seen > MAX_PLUGIN_RESPONSE_BYTES) controller.error(new Error("plugin response too large"));
-          else controller.enqueue(chunk);
-        },
-      }),
-    );
+  const body = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.byteLength;
   }
   return new Response(body, { status: res.status, statusText: res.statusText, headers });
 }
+
+const tooLarge = () => pluginProblem(502, "plugin-response-too-large", "Plugin response too large", `The plugin's response exceeds ${MAX_PLUGIN_RESPONSE_BYTES} bytes.`);
 
 /** Calls a lifecycle hook with a JSON body; 404 means the plugin does not implement it. */
 export async function callLifecycle(host: PluginHost, spec: PluginSpec, caller: Caller, hook: keyof typeof LIFECYCLE, payload: unknown, deadlineMs = PLUGIN_DEADLINE_MS): Promise<{ implemented: boolean; status: number; body: unknown }> {

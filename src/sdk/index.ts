@@ -15,7 +15,7 @@
  *   execute: (input: { name: string }, ctx) => `${ctx.config.greeting}, ${input.name}!`,
  * });
  */
-import { AutoRouter, type IRequest, type RouterType } from "itty-router";
+import { Router, type IRequest, type RouterType } from "itty-router";
 
 /** The installation's key-value store (granted by the `storage` permission). */
 export interface StorageBinding {
@@ -118,8 +118,10 @@ function contextFor<Config>(request: Request, env: AtollEnv, exec: ExecutionCont
 
 /** Builds the plugin's Worker module. */
 export function definePlugin<Config = Record<string, unknown>, Input = unknown, Output = unknown>(def: PluginDefinition<Config, Input, Output>): ExportedHandler<AtollEnv> {
-  const router = AutoRouter<IRequest, [PluginContext<Config>]>({
+  // itty's small Router (not AutoRouter): return values become JSON, no match is a 404.
+  const router = Router<IRequest, [PluginContext<Config>]>({
     catch: (err) => (err instanceof PluginError ? json(err.status, { error: err.message }) : json(500, { error: err instanceof Error ? err.message : "plugin error" })),
+    finally: [(res: unknown) => (res instanceof Response ? res : res === undefined ? json(404, { error: "not found" }) : json(200, res))],
   });
   def.routes?.(router);
   return {

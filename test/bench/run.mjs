@@ -4,13 +4,14 @@
 //
 // Scenarios are interleaved over several rounds (bare, jwt, apikey, …, bare, jwt, …) and each
 // figure is the median of its rounds, so drift on the machine hits every scenario alike.
-// Env: BENCH_DURATION (s per scenario per round, default 5), BENCH_ROUNDS (default 3),
+// Env: BENCH_PLUGIN_BACKEND (loader | service; default loader), BENCH_DURATION (s per scenario per round, default 5), BENCH_ROUNDS (default 3),
 // BENCH_CONNECTIONS (default 10), BENCH_CLIENT (wrk | autocannon; default wrk when installed).
 // wrk (Debian: apt-get install wrk) is the better load generator on a 2-core machine: it costs
 // far less CPU per request than autocannon, which runs in Node beside workerd.
 import autocannon from "autocannon";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { strFromU8, strToU8, unzipSync, zipSync } from "fflate";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,27 +57,33 @@ function runAutocannon(url, opts, expectStatus) {
 function runWrk(url, opts, expectStatus) {
   // A Lua script sends the scenario's requests in rotation and counts the expected status.
   const reqs = opts.requests ?? [{ method: "GET", path: new URL(opts.url).pathname, headers: opts.headers ?? {} }];
-  const lua = join(luaDir, "scenario.lua");
+  const script = join(luaDir, "scenario.lua");
   const host = new URL(url).host;
-  const lines = reqs.map((r, i) => `reqs[${i + 1}] = wrk.format("${r.method}", "${r.path}", {${Object.entries({ Host: host, ...(r.headers ?? {}) }).map(([k, v]) => `["${k}"] = "${v}"`).join(", ")}})`);
+  const lua = (v) => JSON.stringify(v); // a JSON string literal is a valid Lua string literal here (no control characters)
+  const lines = reqs.map((r, i) => `reqs[${i + 1}] = wrk.format(${lua(r.method)}, ${lua(r.path)}, {${Object.entries({ Host: host, ...(r.headers ?? {}) }).map(([k, v]) => `[${lua(k)}] = ${lua(v)}`).join(", ")}}${r.body ? `, ${lua(r.body)}` : ""})`);
   writeFileSync(
-    lua,
+    script,
     `reqs = {}\n${lines.join("\n")}\nlocal i = 0\nrequest = function() i = i % #reqs + 1; return reqs[i] end\n` +
-      `local okc = 0\nresponse = function(status) if status == ${expectStatus} then okc = okc + 1 end end\n` +
-      `done = function(summary, latency, requests) io.write(string.format("ATOLL %d %d %.3f %.3f\\n", summary.requests, 0, latency:percentile(50) / 1000, latency:percentile(99) / 1000)) end\n`,
+      `local okc = 0\nlocal firstBad = nil\nresponse = function(status, headers, body) if status == ${expectStatus} then okc = okc + 1 elseif firstBad == nil then firstBad = status .. " " .. string.sub(body or "", 1, 200) end end\n` +
+      `done = function(summary, latency, requests) io.write(string.format("ATOLL %d %d %.3f %.3f\\n", summary.requests, 0, latency:percentile(50) / 1000, latency:percentile(99) / 1000)) if firstBad then io.write("UNEXPECTED " .. firstBad .. "\\n") end end\n`,
   );
-  const out = execFileSync("wrk", ["-t1", `-c${connections}`, `-d${opts.duration ?? duration}s`, "-s", lua, new URL(url).origin], { encoding: "utf8" });
+  const out = execFileSync("wrk", ["-t1", `-c${connections}`, `-d${opts.duration ?? duration}s`, "-s", script, new URL(url).origin], { encoding: "utf8" });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const m = /ATOLL (\d+) \d+ ([\d.]+) ([\d.]+)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const total = Number(m?.[1] ?? 0);
+  const unexpected = /UNEXPECTED (.*)/.exec(out)?.[1];
+  if (unexpected) console.log(`    (unexpected answer: ${unexpected})`);
   return { rps, p50: Number(m?.[2] ?? 0), p99: Number(m?.[3] ?? 0), total, ok: expectStatus === 200 ? total - non2xx : non2xx, errors: 0 };
 }
 
 const state = mkdtempSync(join(tmpdir(), "atoll-bench-"));
 const port = await freePort();
 console.log(`Starting the platform (logging off) on port ${port}…`);
-const platform = await startPlatform({ port, inspectorPort: await freePort(), persistTo: state, logLevel: "error", vars: { ATOLL_REQUEST_LOG: "off", ATOLL_OPERATOR_KEY: OPERATOR, ATOLL_ANON_RATE_LIMIT: "100000/60" } });
+// "loader" runs plugin isolates in the gateway's process, as production's dispatch namespace runs
+// them beside the dispatcher; "service" measures the local two-process setup of npm start.
+const pluginBackend = process.env.BENCH_PLUGIN_BACKEND ?? "loader";
+const platform = await startPlatform({ port, hostPort: await freePort(), inspectorPort: await freePort(), hostInspectorPort: await freePort(), persistTo: state, logLevel: "error", pluginBackend, vars: { ATOLL_REQUEST_LOG: "off", ATOLL_OPERATOR_KEY: OPERATOR, ATOLL_ANON_RATE_LIMIT: "100000/60" } });
 const url = platform.url;
 try {
   // A bench organization on the enterprise plan (so that admitted requests are measured) and a
@@ -90,6 +97,43 @@ try {
     body: new URLSearchParams({ grant_type: "client_credentials", client_id: jwtKey.id, client_secret: jwtKey.key }),
   });
   const { access_token: jwt } = await tokenRes.json();
+  // The hello plugin, built by the CLI and published under the bench organization's scope.
+  const built = spawnSync(process.execPath, [join(ROOT, "bin", "atoll.mjs"), "build", join(ROOT, "plugins", "hello")], { encoding: "utf8" });
+  if (built.status !== 0) throw new Error(`building hello failed: ${built.stderr}`);
+  const helloZip = new Uint8Array(readFileSync(join(ROOT, "plugins", "hello", "dist", "hello-1.0.0.zip")));
+  const repack = (version, salt) => {
+    const files = unzipSync(helloZip);
+    const m = JSON.parse(strFromU8(files["manifest.json"]));
+    files["manifest.json"] = strToU8(JSON.stringify({ ...m, name: "@bench/hello", version }));
+    files["index.js"] = strToU8(strFromU8(files["index.js"]) + `\n// ${salt}\n`);
+    return zipSync(files);
+  };
+  const keyHeaders = { "x-api-key": org.apiKey };
+  const publishHello = async (version, salt) => {
+    const r = await fetch(`${url}/v1/packages`, { method: "POST", headers: { ...keyHeaders, "content-type": "application/zip" }, body: repack(version, salt) });
+    if (r.status !== 201) throw new Error(`publish: ${r.status} ${await r.text()}`);
+  };
+  const installHello = async (version, environment) => {
+    const r = await fetch(`${url}/v1/installations`, { method: "POST", headers: { ...keyHeaders, "content-type": "application/json" }, body: JSON.stringify({ plugin: "@bench/hello", version, environment, grants: ["storage"] }) });
+    if (r.status !== 201) throw new Error(`install: ${r.status} ${await r.text()}`);
+    return r.json();
+  };
+  // Cold load: the first request after installing a package the gateway has never loaded
+  // (a new SHA-256 each time: R2 read, hash check, unzip, new isolate).
+  const cold = [];
+  for (let i = 1; i <= 5; i++) {
+    await publishHello(`0.0.${i}`, `cold-${i}-${Date.now()}`);
+    const inst = await installHello(`0.0.${i}`, "staging");
+    const t0 = performance.now();
+    const r = await fetch(`${url}${inst.endpoint}/hello/cold`, { headers: keyHeaders });
+    await r.arrayBuffer();
+    cold.push(performance.now() - t0);
+    await fetch(`${url}/v1/installations/${inst.id}`, { method: "DELETE", headers: keyHeaders });
+  }
+  await publishHello("1.0.0", "warm");
+  const warm = await installHello("1.0.0", "production");
+  for (let i = 0; i < 20; i++) await (await fetch(`${url}${warm.endpoint}/hello/warm`, { headers: keyHeaders })).arrayBuffer();
+
   const free = await post(url, "/v1/signup", { email: "free@atoll.local", name: "Free", organization: { name: "Free", slug: "free-bench" } });
   for (let i = 0; i < 61; i++) await (await fetch(`${url}/v1/me`, { headers: { "x-api-key": free.apiKey } })).arrayBuffer();
 
@@ -97,6 +141,8 @@ try {
     { name: "bare", what: "GET /healthz (no auth)", opts: { url: `${url}/healthz` } },
     { name: "jwt", what: "GET /v1/me, Bearer JWT (EdDSA verify + lease rate limit)", opts: { url: `${url}/v1/me`, headers: { authorization: `Bearer ${jwt}` } } },
     { name: "apikey", what: "GET /v1/me, X-API-Key (checksum + SHA-256 + cache + lease rate limit)", opts: { url: `${url}/v1/me`, headers: { "x-api-key": org.apiKey } } },
+    { name: "plugin-route", what: "GET {endpoint}/hello/:name on a warm plugin (auth + limits + isolate)", opts: { url: `${url}${warm.endpoint}/hello/bench`, headers: { "x-api-key": org.apiKey } } },
+    { name: "execute", what: "POST /v1/installations/{id}/execute on a warm plugin", opts: { url: `${url}/v1/installations/${warm.id}/execute`, method: "POST", headers: { "x-api-key": org.apiKey, "content-type": "application/json" }, body: JSON.stringify({ input: { name: "bench" } }) } },
     { name: "ratelimited", what: "GET /v1/me on an exhausted free key (429 path)", opts: { url: `${url}/v1/me`, headers: { "x-api-key": free.apiKey } }, expect: 429 },
     {
       name: "mixed",
@@ -146,8 +192,12 @@ try {
   for (const r of results) {
     console.log(`${r.name.padEnd(12)} ${String(r.requestsPerSec).padStart(7)} ${String(r.p50ms).padStart(8)} ${String(r.p99ms).padStart(7)}  ${r.ratioToBare.toFixed(2).padStart(5)}  ${r.expectedStatusShare}`);
   }
-  const goals = { jwt: 0.9, ratelimited: 0.85, apikey: 0.85 };
-  console.log("\nGoals: JWT route ≥ 0.90 of bare; rate-limited route ≥ 0.85 of bare (every authenticated route is rate-limited).");
+  const coldSorted = [...cold].sort((a, b) => a - b);
+  const coldLoad = { samples: cold.map((x) => +x.toFixed(1)), medianMs: +coldSorted[Math.floor(cold.length / 2)].toFixed(1), maxMs: +coldSorted.at(-1).toFixed(1) };
+  console.log(`\ncold load (first request after installing a never-loaded package): median ${coldLoad.medianMs} ms, max ${coldLoad.maxMs} ms (${coldLoad.samples.join(", ")})`);
+  const goals = { jwt: 0.9, ratelimited: 0.85, apikey: 0.85, "plugin-route": 0.8 };
+  console.log(`\nGoals: JWT route ≥ 0.90 of bare; rate-limited route ≥ 0.85; warm plugin route ≥ 0.80; cold load ≤ 50 ms (plugin backend: ${pluginBackend}).`);
+  console.log(`  cold load: ${coldLoad.medianMs} ms ${coldLoad.medianMs <= 50 ? "meets" : "misses"} 50`);
   for (const [name, goal] of Object.entries(goals)) {
     const r = results.find((x) => x.name === name);
     console.log(`  ${name}: ${r.ratioToBare} ${r.ratioToBare >= goal ? "meets" : "misses"} ${goal}`);
@@ -155,7 +205,7 @@ try {
   const out = join(ROOT, "test", "bench", "results");
   mkdirSync(out, { recursive: true });
   const file = join(out, "latest.json");
-  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), client, connections, durationSec: duration, rounds, node: process.version, results }, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), client, pluginBackend, coldLoad, connections, durationSec: duration, rounds, node: process.version, results }, null, 2) + "\n");
   console.log(`\nWritten to ${file}`);
 } finally {
   await platform.stop();
