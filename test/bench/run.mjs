@@ -56,7 +56,7 @@ function runAutocannon(url, opts, expectStatus) {
 
 function runWrk(url, opts, expectStatus) {
   // A Lua script sends the scenario's requests in rotation and counts the expected status.
-  const reqs = opts.requests ?? [{ method: "GET", path: new URL(opts.url).pathname, headers: opts.headers ?? {} }];
+  const reqs = opts.requests ?? [{ method: opts.method ?? "GET", path: new URL(opts.url).pathname, headers: opts.headers ?? {}, body: opts.body }];
   const script = join(luaDir, "scenario.lua");
   const host = new URL(url).host;
   const lua = (v) => JSON.stringify(v); // a JSON string literal is a valid Lua string literal here (no control characters)
@@ -64,7 +64,7 @@ function runWrk(url, opts, expectStatus) {
   writeFileSync(
     script,
     `reqs = {}\n${lines.join("\n")}\nlocal i = 0\nrequest = function() i = i % #reqs + 1; return reqs[i] end\n` +
-      `local okc = 0\nlocal firstBad = nil\nresponse = function(status, headers, body) if status == ${expectStatus} then okc = okc + 1 elseif firstBad == nil then firstBad = status .. " " .. string.sub(body or "", 1, 200) end end\n` +
+      `local okc = 0\nlocal firstBad = nil\nresponse = function(status, headers, body) if status == ${expectStatus} then okc = okc + 1 elseif firstBad == nil then firstBad = status .. " " .. string.sub(body or "", 1, 200); io.write("UNEXPECTED " .. firstBad .. "\\n") end end\n` +
       `done = function(summary, latency, requests) io.write(string.format("ATOLL %d %d %.3f %.3f\\n", summary.requests, 0, latency:percentile(50) / 1000, latency:percentile(99) / 1000)) if firstBad then io.write("UNEXPECTED " .. firstBad .. "\\n") end end\n`,
   );
   const out = execFileSync("wrk", ["-t1", `-c${connections}`, `-d${opts.duration ?? duration}s`, "-s", script, new URL(url).origin], { encoding: "utf8" });
@@ -72,6 +72,7 @@ function runWrk(url, opts, expectStatus) {
   const m = /ATOLL (\d+) \d+ ([\d.]+) ([\d.]+)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const total = Number(m?.[1] ?? 0);
+  if (!m) console.log(`    (wrk printed no summary line:)\n${out}`);
   const unexpected = /UNEXPECTED (.*)/.exec(out)?.[1];
   if (unexpected) console.log(`    (unexpected answer: ${unexpected})`);
   return { rps, p50: Number(m?.[2] ?? 0), p99: Number(m?.[3] ?? 0), total, ok: expectStatus === 200 ? total - non2xx : non2xx, errors: 0 };
@@ -158,6 +159,15 @@ try {
     },
   ];
 
+  // Each scenario must answer what it is meant to measure before it is measured.
+  for (const s of scenarios) {
+    for (const r of s.opts.requests ?? [{ method: s.opts.method ?? "GET", path: new URL(s.opts.url).pathname, headers: s.opts.headers, body: s.opts.body }]) {
+      const res = await fetch(url + r.path, { method: r.method, headers: r.headers, body: r.body });
+      const expected = s.expect ?? 200;
+      if (res.status !== expected) throw new Error(`scenario ${s.name}: ${r.method} ${r.path} answered ${res.status}, not ${expected}: ${(await res.text()).slice(0, 300)}`);
+      await res.arrayBuffer();
+    }
+  }
   const samples = new Map(scenarios.map((s) => [s.name, []]));
   for (const s of scenarios) await run(s.opts.url, { ...s.opts, duration: 2 }, s.expect); // warm-up
   for (let round = 1; round <= rounds; round++) {
