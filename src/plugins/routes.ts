@@ -10,6 +10,7 @@ import { getDb, isUniqueViolation } from "../db/client";
 import { pluginVersions, plugins } from "../db/schema";
 import { ApiError, badRequest, conflict, forbidden, notFound } from "../http/problem";
 import { AUTHENTICATED, problems } from "../http/schemas";
+import { readCapped } from "../http/body";
 import { getOrganization, type Batch } from "../identity/queries";
 import { iso } from "../identity/schemas";
 import { findPluginByName, listVersions } from "../installations/queries";
@@ -54,7 +55,8 @@ pluginsRouter.openapi(publish, async (c) => {
     throw new ApiError({ status: 415, type: "unsupported-media-type", title: "Unsupported media type", detail: "Send the package as application/zip." });
   }
   if (Number(c.req.header("content-length") ?? "0") > PACKAGE_LIMITS.maxPackageBytes) throw tooLarge();
-  const bytes = await readCapped(c.req.raw, PACKAGE_LIMITS.maxPackageBytes);
+  if (!c.req.raw.body) throw badRequest("The request has no body.");
+  const bytes = await readCapped(c.req.raw.body, PACKAGE_LIMITS.maxPackageBytes, tooLarge);
   const read = readPackage(bytes);
   if (!read.ok) {
     if (read.reason === "too-large") throw new ApiError({ status: 413, type: "package-too-large", title: "Package too large", detail: read.detail });
@@ -107,31 +109,6 @@ export function publishedVersion(manifest: Manifest, sha256: string, size: numbe
     permissions: manifest.permissions.map((permission) => ({ permission, allows: describePermission(permission) })),
     createdAt: iso(createdAt),
   };
-}
-
-/** Reads a request body, refusing (413) as soon as it passes `max` bytes. */
-async function readCapped(req: Request, max: number): Promise<Uint8Array<ArrayBuffer>> {
-  if (!req.body) throw badRequest("The request has no body.");
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
 }
 
 /**

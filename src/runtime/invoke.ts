@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app";
 import { ApiError } from "../http/problem";
+import { readCapped } from "../http/body";
 import type { PluginHost } from "./host";
 import { LoaderHost, type HostExports } from "./loader-host";
 import { INTEGRITY_MARK, PackageIntegrityError } from "./packages";
@@ -19,7 +20,6 @@ import type { PluginSpec } from "./spec";
 export const LIFECYCLE = { initialize: "/__atoll/initialize", execute: "/__atoll/execute", cleanup: "/__atoll/cleanup" } as const;
 export const PLUGIN_ORIGIN = "https://plugin.atoll.internal";
 export const MAX_PLUGIN_RESPONSE_BYTES = 5 * 1024 * 1024;
-const SMALL_BODY_BYTES = 64 * 1024;
 /** Wall-clock deadline of one plugin call (the CPU limit is enforced by the isolate's host). */
 export const PLUGIN_DEADLINE_MS = 10_000;
 
@@ -114,28 +114,8 @@ export async function sanitise(res: Response): Promise<Response> {
   const declared = headers.get("content-length");
   if (declared !== null && Number(declared) > MAX_PLUGIN_RESPONSE_BYTES) throw tooLarge();
   if (!res.body) return new Response(null, { status: res.status, statusText: res.statusText, headers });
-  // Small bodies are read whole: one buffer is cheaper than piping another isolate's stream.
-  if (declared !== null && Number(declared) <= SMALL_BODY_BYTES) return new Response(await res.arrayBuffer(), { status: res.status, statusText: res.statusText, headers });
   if (declared !== null) return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > MAX_PLUGIN_RESPONSE_BYTES) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    body.set(c, at);
-    at += c.byteLength;
-  }
+  const body = await readCapped(res.body, MAX_PLUGIN_RESPONSE_BYTES, tooLarge);
   return new Response(body, { status: res.status, statusText: res.statusText, headers });
 }
 

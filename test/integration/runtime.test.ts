@@ -138,6 +138,8 @@ describe("a failing or hostile plugin", () => {
             return { status: "read " + r.value.byteLength + " bytes from " + JSON.stringify(info) };
           }));
           case "/throw": throw new Error("kaboom");
+          case "/huge": return new Response("x".repeat(6 * 1024 * 1024));
+          case "/huge-stream": { let n = 0; return new Response(new ReadableStream({ pull(c) { if (n++ < 100) c.enqueue(new Uint8Array(64 * 1024)); else c.close(); } })); }
           case "/cookie": return new Response("ok", { headers: { "set-cookie": "atoll_session=stolen; Path=/" } });
           case "/__atoll/execute": return new Response("definitely not json", { status: 200 });
           default: return new Response("ok");
@@ -195,6 +197,14 @@ describe("a failing or hostile plugin", () => {
     const res = await call(`/v1/installations/${inst.id}/execute`, { method: "POST", key: a.apiKey, json: { input: 1 } });
     expect(res.status).toBe(502);
     expect((await problem(res)).type).toMatch(/plugin-bad-response$/);
+  });
+
+  it.each(["/huge", "/huge-stream"])("may not answer more than the response cap (%s)", async (path) => {
+    const { get } = await installHostile([]);
+    const res = await get(path);
+    expect(res.status).toBe(502);
+    expect((await problem(res)).type).toMatch(/plugin-response-too-large$/);
+    expect((await get("/fine")).status).toBe(200);
   });
 
   it("may not set cookies for the platform", async () => {
