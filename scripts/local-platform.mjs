@@ -1,6 +1,7 @@
 // Starts the whole platform locally (wrangler dev on workerd: D1, R2 and Durable Objects on disk)
 // and seeds demo data. Used by `npm start`, the end-to-end tests and the benchmark.
 import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -185,6 +186,35 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
     await stripe.close();
   };
   return { url, hostUrl, child: gateway.child, stop, output: gateway.output, stripe, restarts: () => restarts };
+}
+
+/** `n` distinct free loopback ports (all held open until every one is chosen). */
+export async function freePorts(n) {
+  const servers = [];
+  for (let i = 0; i < n; i++) {
+    const server = createServer();
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    servers.push(server);
+  }
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+/**
+ * startPlatform on fresh free ports, retried when a port was taken between choosing and binding
+ * (other test processes start servers at the same time).
+ * @param {Parameters<typeof startPlatform>[0]} [options]
+ */
+export async function startPlatformOnFreePorts(options = {}) {
+  for (let attempt = 1; ; attempt++) {
+    const [port, hostPort, inspectorPort, hostInspectorPort] = await freePorts(4);
+    try {
+      return await startPlatform({ ...options, port, hostPort, inspectorPort, hostInspectorPort });
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/i.test(String(err?.message))) throw err;
+    }
+  }
 }
 
 export const DEMO = { email: "demo@atoll.local", name: "Demo Developer", organization: { name: "Demo", slug: "demo" } };

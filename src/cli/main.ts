@@ -104,13 +104,28 @@ export async function devOnce(dir: string, t: Target, log: (line: string) => voi
   return { endpoint: t.url.replace(/\/$/, "") + inst.endpoint, version, installationId: inst.id };
 }
 
+/** Calls the plugin's root once and reports its time, and whether production's CPU limit would bite. */
+async function probe(endpoint: string, t: Target): Promise<void> {
+  try {
+    const res = await fetch(`${endpoint}/`, { headers: { "x-api-key": t.key } });
+    await res.arrayBuffer();
+    out(`  probe: GET / answered ${res.status} in ${res.headers.get("x-atoll-plugin-time") ?? "?"} ms`);
+    const warning = res.headers.get("x-atoll-limit-warning");
+    if (warning) out(`  ⚠ ${warning}: in production this call would be stopped`);
+  } catch (err) {
+    out(`  probe failed: ${(err as Error).message}`);
+  }
+  out("");
+}
+
 async function devCmd(dir: string | undefined, flags: Record<string, string>): Promise<void> {
   if (!dir) throw new CliError("usage: atoll dev <dir> [--url U] [--key K]");
   const t = target(flags);
   const run = async () => {
     try {
       const r = await devOnce(dir, t);
-      out(`\n  ready: ${r.endpoint}   (${r.version})\n  try:   curl -s ${r.endpoint}/ -H "X-API-Key: ${t.key.slice(0, 12)}…"\n`);
+      out(`\n  ready: ${r.endpoint}   (${r.version})\n  try:   curl -s ${r.endpoint}/ -H "X-API-Key: ${t.key.slice(0, 12)}…"`);
+      await probe(r.endpoint, t);
     } catch (err) {
       out(`✗ ${(err as Error).message}`);
     }

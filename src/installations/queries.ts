@@ -36,7 +36,7 @@ export async function findActiveInstallation(db: Db, orgId: string, pluginId: st
 
 export async function listInstallations(db: Db, orgId: string) {
   return db
-    .select({ installation: installations, plugin: plugins.name, version: pluginVersions.version })
+    .select({ installation: installations, plugin: plugins.name, version: pluginVersions.version, manifest: pluginVersions.manifest })
     .from(installations)
     .innerJoin(plugins, eq(plugins.id, installations.pluginId))
     .innerJoin(pluginVersions, eq(pluginVersions.id, installations.versionId))

@@ -174,13 +174,7 @@ installationsRouter.openapi(list, async (c) => {
   const p = requireScope(c, "installations:read");
   if (!p.orgId) return c.json({ installations: [] }, 200);
   const rows = await listInstallations(getDb(c.env.DB), p.orgId);
-  const db = getDb(c.env.DB);
-  const out = [];
-  for (const r of rows) {
-    const version = await findVersion(db, r.installation.pluginId, r.version);
-    out.push(toInstallation(r.installation, r.plugin, r.version, JSON.parse(version?.manifest ?? "{}") as Manifest));
-  }
-  return c.json({ installations: out }, 200);
+  return c.json({ installations: rows.map((r) => toInstallation(r.installation, r.plugin, r.version, JSON.parse(r.manifest) as Manifest)) }, 200);
 });
 
 const Params = z.object({ installationId: IdParam("installationId", "ins") });

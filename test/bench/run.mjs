@@ -12,23 +12,15 @@ import autocannon from "autocannon";
 import { execFileSync, spawnSync } from "node:child_process";
 import { strFromU8, strToU8, unzipSync, zipSync } from "fflate";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, startPlatform } from "../../scripts/local-platform.mjs";
+import { ROOT, startPlatformOnFreePorts } from "../../scripts/local-platform.mjs";
 
 const duration = Number(process.env.BENCH_DURATION ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const OPERATOR = "bench-operator-key-0123456789";
 
-async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function post(url, path, body, headers = {}) {
   const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
@@ -79,12 +71,11 @@ function runWrk(url, opts, expectStatus) {
 }
 
 const state = mkdtempSync(join(tmpdir(), "atoll-bench-"));
-const port = await freePort();
-console.log(`Starting the platform (logging off) on port ${port}…`);
+console.log("Starting the platform (logging off)…");
 // "loader" runs plugin isolates in the gateway's process, as production's dispatch namespace runs
 // them beside the dispatcher; "service" measures the local two-process setup of npm start.
 const pluginBackend = process.env.BENCH_PLUGIN_BACKEND ?? "loader";
-const platform = await startPlatform({ port, hostPort: await freePort(), inspectorPort: await freePort(), hostInspectorPort: await freePort(), persistTo: state, logLevel: "error", pluginBackend, vars: { ATOLL_REQUEST_LOG: "off", ATOLL_OPERATOR_KEY: OPERATOR, ATOLL_ANON_RATE_LIMIT: "100000/60" } });
+const platform = await startPlatformOnFreePorts({ persistTo: state, logLevel: "error", pluginBackend, vars: { ATOLL_REQUEST_LOG: "off", ATOLL_OPERATOR_KEY: OPERATOR, ATOLL_ANON_RATE_LIMIT: "100000/60" } });
 const url = platform.url;
 try {
   // A bench organization on the enterprise plan (so that admitted requests are measured) and a

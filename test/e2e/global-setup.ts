@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { exportJWK, generateKeyPair } from "jose";
-import { seedDemo, startPlatform } from "../../scripts/local-platform.mjs";
+import { seedDemo, startPlatformOnFreePorts } from "../../scripts/local-platform.mjs";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -48,12 +48,7 @@ export default async function setup(project: TestProject) {
   await new Promise<void>((r) => idpServer.listen(idpPort, "127.0.0.1", r));
   const issuer = `http://127.0.0.1:${idpPort}`;
 
-  const port = await freePort();
-  const platform = await startPlatform({
-    port,
-    inspectorPort: await freePort(),
-    hostPort: await freePort(),
-    hostInspectorPort: await freePort(),
+  const platform = await startPlatformOnFreePorts({
     persistTo: state,
     logLevel: "warn",
     vars: {

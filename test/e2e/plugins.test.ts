@@ -59,6 +59,7 @@ describe("a newcomer with the CLI", () => {
     const res = await fetch(`${endpoint}/hello/World`, { headers: key });
     expect(await res.json()).toEqual({ message: "Hello, World!" });
     expect(Date.now() - started).toBeLessThan(60_000);
+    expect(dev.stdout).toMatch(/probe: GET \/ answered 200 in \d+ ms/);
     // A second dev run publishes a new dev version and replaces the installation.
     const again = atoll("dev", "my-plugin", "--once");
     expect(again.stdout).toMatch(/0\.1\.1-dev\.0/);
