@@ -42,3 +42,13 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   });
 }
 platform.child.on("exit", (code) => process.exit(code ?? 0));
+
+// If whoever started us goes away without a signal reaching us (npm killed with SIGTERM does not
+// forward it through its shell), stop the platform rather than leave workerd holding the ports.
+const parent = process.ppid;
+setInterval(async () => {
+  if (process.ppid !== parent) {
+    await platform.stop();
+    process.exit(0);
+  }
+}, 2_000).unref();
