@@ -16,6 +16,7 @@ import { operator } from "./operator/routes";
 import { documentProxy, proxy } from "./gateway/plugin-proxy";
 import { installationsRouter } from "./installations/routes";
 import { pluginsRouter } from "./plugins/routes";
+import { marketplace } from "./marketplace/routes";
 import { mountOpenApi } from "./portal/openapi";
 import { rateLimit } from "./ratelimit/middleware";
 
@@ -49,6 +50,7 @@ app.route("/", members);
 app.route("/", keys);
 app.route("/", operator);
 app.route("/", pluginsRouter);
+app.route("/", marketplace);
 app.route("/", installationsRouter);
 app.route("/", proxy);
 documentProxy(app.openAPIRegistry);

@@ -24,6 +24,12 @@ import { eq } from "drizzle-orm";
 
 /** Paths under /v1 that need no credential. */
 export const PUBLIC_PATHS = new Set(["/v1/signup", "/v1/invitations/accept"]);
+/** Prefixes under /v1 that anyone may read (GET): the marketplace storefront. */
+export const PUBLIC_READ_PREFIXES = ["/v1/marketplace/"];
+
+export function isPublic(method: string, path: string): boolean {
+  return PUBLIC_PATHS.has(path) || ((method === "GET" || method === "HEAD") && PUBLIC_READ_PREFIXES.some((p) => path.startsWith(p)));
+}
 
 type Credential = { kind: "key"; value: string } | { kind: "bearer"; value: string };
 
@@ -40,7 +46,7 @@ function readCredential(headers: { get(name: string): string | null }): Credenti
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     c.set("principal", null);
-    if (PUBLIC_PATHS.has(c.req.path)) return next();
+    if (isPublic(c.req.method, c.req.path)) return next();
     // No handler for this method and path: let the not-found handler answer 404/405 precisely.
     if (!matchedRoutes(c).some((r) => r.method !== "ALL")) return next();
     const credential = readCredential(c.req.raw.headers);

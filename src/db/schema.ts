@@ -109,14 +109,37 @@ export type Plan = OrganizationRow["plan"];
 export type Role = MembershipRow["role"];
 
 /** A plugin, app or template: a scoped name owned by the publishing organization. */
-export const plugins = sqliteTable("plugins", {
-  id: text("id").primaryKey(),
-  /** `@scope/name`; the scope is the publishing organization's slug. */
-  name: text("name").notNull().unique(),
-  orgId: text("org_id").notNull().references(() => organizations.id),
-  kind: text("kind", { enum: ["plugin", "app", "template"] }).notNull(),
-  createdAt: integer("created_at").notNull(),
-});
+export const plugins = sqliteTable(
+  "plugins",
+  {
+    id: text("id").primaryKey(),
+    /** `@scope/name`; the scope is the publishing organization's slug. */
+    name: text("name").notNull().unique(),
+    orgId: text("org_id").notNull().references(() => organizations.id),
+    kind: text("kind", { enum: ["plugin", "app", "template"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    // The marketplace listing, refreshed from the latest published version's manifest.
+    displayName: text("display_name").notNull().default(""),
+    summary: text("summary").notNull().default(""),
+    description: text("description").notNull().default(""),
+    category: text("category").notNull().default("other"),
+    /** Space-separated, for full-text search. */
+    keywords: text("keywords").notNull().default(""),
+    icon: text("icon"),
+    homepage: text("homepage"),
+    /** The pricing object of the manifest, JSON. */
+    pricing: text("pricing").notNull().default('{"model":"free"}'),
+    pricingModel: text("pricing_model").notNull().default("free"),
+    latestVersion: text("latest_version"),
+    /** Listed in browse and search once a version is published (and the listing not suspended). */
+    listed: integer("listed", { mode: "boolean" }).notNull().default(false),
+    installCount: integer("install_count").notNull().default(0),
+    ratingCount: integer("rating_count").notNull().default(0),
+    ratingSum: integer("rating_sum").notNull().default(0),
+    updatedAt: integer("updated_at").notNull().default(0),
+  },
+  (t) => [index("plugins_browse").on(t.listed, t.kind, t.category)],
+);
 
 /** One published version; immutable once written (never overwritten, only yanked). */
 export const pluginVersions = sqliteTable(

@@ -20,6 +20,7 @@ import { compareGrants, describePermission } from "../plugins/permissions";
 import { callLifecycle, pluginDeadline, pluginHost, type Caller } from "../runtime/invoke";
 import type { PluginHost } from "../runtime/host";
 import { checkSecrets, redactConfig, validateConfig } from "./config";
+import { installCountStatement } from "../marketplace/queries";
 import { findActiveInstallation, findPluginByName, findVersion, getInstallation, listInstallations, listVersions, specFrom, type SealedValues } from "./queries";
 import type { PluginSpec } from "../runtime/spec";
 
@@ -135,6 +136,7 @@ installationsRouter.openapi(install, async (c) => {
   try {
     await db.batch([
       db.insert(installations).values(row),
+      installCountStatement(db, plugin.id, 1),
       auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "installation.created", target: id, details: { plugin: plugin.name, version: version.version, environment: row.environment, grants: body.grants }, requestId: c.get("requestId") }, now),
     ]);
   } catch (err) {
@@ -232,6 +234,7 @@ installationsRouter.openapi(uninstall, async (c) => {
   const now = Date.now();
   await db.batch([
     db.update(installations).set({ status: "uninstalled", updatedAt: now, secretsEnc: null }).where(eq(installations.id, row.id)),
+    installCountStatement(db, row.pluginId, -1),
     auditInsert(db, { orgId: row.orgId, actor: actorOf(p), action: "installation.removed", target: row.id, details: { plugin: spec.plugin, cleanup }, requestId: c.get("requestId") }, now),
   ]);
   isolateState(c.env).forgetInstallation(row.id);

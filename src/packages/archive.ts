@@ -29,6 +29,8 @@ export interface PackageContents {
   manifest: Manifest;
   /** ES modules by path (`.js`/`.mjs`), as source text. */
   modules: Record<string, string>;
+  /** README.md at the root (the listing's description), if any, at most 64 KiB. */
+  readme: string | null;
   /** Every file in the archive, with its inflated size. */
   files: { path: string; size: number }[];
 }
@@ -138,5 +140,7 @@ export function readPackage(bytes: Uint8Array): PackageResult {
   if (!(manifest.entry in modules)) {
     return { ok: false, reason: "missing-module", detail: `manifest.json names entry "${manifest.entry}", which is not in the package.` };
   }
-  return { ok: true, contents: { manifest, modules, files: entries.filter((e) => !e.name.endsWith("/")).map((e) => ({ path: e.name, size: e.size })) } };
+  const readmeBytes = files["README.md"];
+  const readme = readmeBytes ? strFromU8(readmeBytes.subarray(0, 64 * 1024)) : null;
+  return { ok: true, contents: { manifest, modules, readme, files: entries.filter((e) => !e.name.endsWith("/")).map((e) => ({ path: e.name, size: e.size })) } };
 }

@@ -6,6 +6,21 @@ import { z } from "zod";
 import semver from "semver";
 import { checkPermissions } from "./permissions";
 
+/** The marketplace's categories (a fixed, documented set). */
+export const CATEGORIES = {
+  analytics: "Analytics",
+  automation: "Automation",
+  communication: "Communication",
+  crm: "CRM & sales",
+  "developer-tools": "Developer tools",
+  marketing: "Marketing",
+  payments: "Payments & billing",
+  productivity: "Productivity",
+  security: "Security",
+  other: "Other",
+} as const;
+export type Category = keyof typeof CATEGORIES;
+
 /** Platform plugin API versions this platform runs. */
 export const SUPPORTED_API_VERSIONS = ["1"] as const;
 /** Platform caps on what a manifest may ask for. */
@@ -70,7 +85,8 @@ export const Manifest = z
       .strict()
       .default({}),
     pricing: Pricing.default({ model: "free" }),
-    category: z.string().min(1).max(50).default("other"),
+    category: z.enum(Object.keys(CATEGORIES) as [Category, ...Category[]]).default("other"),
+    displayName: z.string().min(1).max(80).optional(),
     keywords: z.array(z.string().min(1).max(50)).max(20).default([]),
     icon: z.string().max(500).optional(),
     homepage: z.string().url().max(500).optional(),

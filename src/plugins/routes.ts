@@ -18,6 +18,7 @@ import { PACKAGE_LIMITS, readPackage } from "../packages/archive";
 import { describePermission } from "./permissions";
 import { manifestJsonSchema, splitName, type Manifest } from "./manifest";
 import { packageKey, sha256OfBytes } from "../runtime/packages";
+import { refreshListingStatements } from "../marketplace/queries";
 import { PLUGIN_COMPATIBILITY_DATE } from "../runtime/spec";
 
 export const pluginsRouter = createRouter();
@@ -62,7 +63,7 @@ pluginsRouter.openapi(publish, async (c) => {
     if (read.reason === "too-large") throw new ApiError({ status: 413, type: "package-too-large", title: "Package too large", detail: read.detail });
     throw badRequest(read.detail, `package-${read.reason}`, read.reason === "manifest" && read.errors ? { errors: read.errors } : undefined);
   }
-  const { manifest, modules } = read.contents;
+  const { manifest, modules, readme } = read.contents;
   const db = getDb(c.env.DB);
   const org = await getOrganization(db, p.orgId);
   const scope = splitName(manifest.name)?.scope;
@@ -85,10 +86,11 @@ pluginsRouter.openapi(publish, async (c) => {
   await c.env.PACKAGES.put(packageKey(sha256), bytes, { customMetadata: { plugin: manifest.name, version: manifest.version }, sha256 });
   try {
     const statements: Batch = [
+      ...refreshListingStatements(db, pluginId, manifest, readme, now),
       db.insert(pluginVersions).values({ id: newId("ver"), pluginId, version: manifest.version, sha256, size: bytes.length, manifest: JSON.stringify(manifest), status: "published", createdAt: now }),
       auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "plugin.published", target: manifest.name, details: { version: manifest.version, sha256 }, requestId: c.get("requestId") }, now),
     ];
-    if (!existing) statements.unshift(db.insert(plugins).values({ id: pluginId, name: manifest.name, orgId: p.orgId, kind: manifest.kind, createdAt: now }));
+    if (!existing) statements.unshift(db.insert(plugins).values({ id: pluginId, name: manifest.name, orgId: p.orgId, kind: manifest.kind, createdAt: now, updatedAt: now }));
     await db.batch(statements);
   } catch (err) {
     const stillUsed = await db.select({ id: pluginVersions.id }).from(pluginVersions).where(eq(pluginVersions.sha256, sha256)).limit(1);
