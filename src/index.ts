@@ -17,6 +17,7 @@ import { documentProxy, proxy } from "./gateway/plugin-proxy";
 import { installationsRouter } from "./installations/routes";
 import { pluginsRouter } from "./plugins/routes";
 import { marketplace } from "./marketplace/routes";
+import { review } from "./marketplace/review";
 import { mountOpenApi } from "./portal/openapi";
 import { rateLimit } from "./ratelimit/middleware";
 
@@ -51,6 +52,7 @@ app.route("/", keys);
 app.route("/", operator);
 app.route("/", pluginsRouter);
 app.route("/", marketplace);
+app.route("/", review);
 app.route("/", installationsRouter);
 app.route("/", proxy);
 documentProxy(app.openAPIRegistry);

@@ -137,8 +137,12 @@ export const plugins = sqliteTable(
     ratingCount: integer("rating_count").notNull().default(0),
     ratingSum: integer("rating_sum").notNull().default(0),
     updatedAt: integer("updated_at").notNull().default(0),
+    /** The name reduced to its visual skeleton, to refuse confusable names (`@dem0/he11o`). */
+    nameSkeleton: text("name_skeleton").notNull().default(""),
+    /** An operator suspended the listing: hidden from browse, no new installs. */
+    suspendedAt: integer("suspended_at"),
   },
-  (t) => [index("plugins_browse").on(t.listed, t.kind, t.category)],
+  (t) => [index("plugins_browse").on(t.listed, t.kind, t.category), index("plugins_skeleton").on(t.nameSkeleton)],
 );
 
 /** One published version; immutable once written (never overwritten, only yanked). */
@@ -153,10 +157,16 @@ export const pluginVersions = sqliteTable(
     size: integer("size").notNull(),
     /** The validated manifest, JSON. */
     manifest: text("manifest").notNull(),
-    status: text("status", { enum: ["published", "yanked"] }).notNull().default("published"),
+    /** draft → in_review → published | rejected; an operator may suspend; a publisher may yank. */
+    status: text("status", { enum: ["draft", "in_review", "published", "rejected", "suspended", "yanked"] }).notNull().default("published"),
+    /** The package's README.md (the listing's description), if any. */
+    readme: text("readme"),
+    /** Why it was rejected or suspended (shown to the publisher). */
+    reviewNote: text("review_note"),
+    reviewedAt: integer("reviewed_at"),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [uniqueIndex("plugin_versions_plugin_version").on(t.pluginId, t.version), index("plugin_versions_sha").on(t.sha256)],
+  (t) => [uniqueIndex("plugin_versions_plugin_version").on(t.pluginId, t.version), index("plugin_versions_sha").on(t.sha256), index("plugin_versions_status").on(t.status, t.createdAt)],
 );
 
 /** A plugin installed into an organization's environment. */

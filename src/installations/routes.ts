@@ -88,6 +88,7 @@ installationsRouter.openapi(install, async (c) => {
   const db = getDb(c.env.DB);
   const plugin = await findPluginByName(db, body.plugin);
   if (!plugin) throw notFound(`The plugin ${body.plugin}`);
+  if (plugin.suspendedAt !== null) throw new ApiError({ status: 403, type: "listing-suspended", title: "Forbidden", detail: `${body.plugin} is suspended by the platform operator and cannot be installed.` });
   const version = body.version
     ? await findVersion(db, plugin.id, body.version)
     : ((await listVersions(db, plugin.id)).filter((v) => v.status === "published").sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null);

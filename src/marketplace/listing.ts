@@ -51,3 +51,19 @@ export function decodeCursor(cursor: string, fingerprint: string): number | null
     return null;
   }
 }
+
+/**
+ * A name's visual skeleton: lower-case, separators dropped, look-alike characters folded
+ * (0→o, 1/i→l, 3→e, 5→s, rn→m, vv→w). Two listings with one skeleton are confusable.
+ */
+export function nameSkeleton(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/[@/._-]/g, "")
+    .replace(/rn/g, "m")
+    .replace(/vv/g, "w")
+    .replace(/0/g, "o")
+    .replace(/[1i]/g, "l")
+    .replace(/3/g, "e")
+    .replace(/5/g, "s");
+}

@@ -1,5 +1,6 @@
 /** Data access for marketplace listings (the plugins table) and their full-text index. */
 import { and, eq, sql, type SQL } from "drizzle-orm";
+import semver from "semver";
 import type { Db } from "../db/client";
 import { plugins, type PluginRow } from "../db/schema";
 import type { Manifest } from "../plugins/manifest";
@@ -14,6 +15,24 @@ export function refreshListingStatements(db: Db, pluginId: string, manifest: Man
     db.delete(listingsFts).where(eq(listingsFts.pluginId, pluginId)),
     db.insert(listingsFts).values({ pluginId, name: manifest.name, displayName: f.displayName, summary: f.summary, description: f.description, keywords: f.keywords }),
   ] as const;
+}
+
+/** Statements that take a listing out of browse and search (nothing published, or suspended). */
+export function unlistStatements(db: Db, pluginId: string, now: number) {
+  return [
+    db.update(plugins).set({ listed: false, latestVersion: null, updatedAt: now }).where(eq(plugins.id, pluginId)),
+    db.delete(listingsFts).where(eq(listingsFts.pluginId, pluginId)),
+  ] as const;
+}
+
+/**
+ * The statements that bring a listing in line with its versions after `changed` takes effect:
+ * listed from the highest published version, or unlisted when none is (or it is suspended).
+ */
+export function listingStatements(db: Db, plugin: PluginRow, versions: { version: string; status: string; manifest: string; readme: string | null }[], now: number) {
+  const published = versions.filter((v) => v.status === "published").sort((a, b) => semver.rcompare(a.version, b.version))[0];
+  if (!published || plugin.suspendedAt !== null) return unlistStatements(db, plugin.id, now);
+  return refreshListingStatements(db, plugin.id, JSON.parse(published.manifest) as Manifest, published.readme, now);
 }
 
 export function installCountStatement(db: Db, pluginId: string, delta: 1 | -1) {

@@ -19,6 +19,8 @@ import { describePermission } from "./permissions";
 import { manifestJsonSchema, splitName, type Manifest } from "./manifest";
 import { packageKey, sha256OfBytes } from "../runtime/packages";
 import { refreshListingStatements } from "../marketplace/queries";
+import { nameSkeleton } from "../marketplace/listing";
+import { and, ne } from "drizzle-orm";
 import { PLUGIN_COMPATIBILITY_DATE } from "../runtime/spec";
 
 export const pluginsRouter = createRouter();
@@ -33,6 +35,7 @@ export const PublishedVersion = z
     sha256: z.string(),
     size: z.number().int(),
     permissions: z.array(z.object({ permission: z.string(), allows: z.string() })),
+    status: z.enum(["draft", "in_review", "published", "rejected", "suspended", "yanked"]).optional(),
     createdAt: z.string().datetime(),
   })
   .openapi("PublishedVersion");
@@ -70,6 +73,12 @@ pluginsRouter.openapi(publish, async (c) => {
   if (!org || scope !== org.slug) throw forbidden(`${manifest.name} is outside your scope: your organization publishes as @${org?.slug ?? "?"}/….`);
 
   const existing = await findPluginByName(db, manifest.name);
+  if (!existing) {
+    // Automatic check at submit: a new name may not look like another listing's.
+    const skeleton = nameSkeleton(manifest.name);
+    const [lookalike] = await db.select({ name: plugins.name }).from(plugins).where(and(eq(plugins.nameSkeleton, skeleton), ne(plugins.name, manifest.name))).limit(1);
+    if (lookalike) throw conflict(`${manifest.name} is too easily confused with the existing listing ${lookalike.name}; choose another name.`, "confusable-name");
+  }
   if (existing) {
     if (existing.orgId !== p.orgId) throw forbidden(`${manifest.name} belongs to another organization.`);
     const versions = await listVersions(db, existing.id);
@@ -80,17 +89,20 @@ pluginsRouter.openapi(publish, async (c) => {
   await assertModulesLoad(c.env.LOADER, manifest, modules);
 
   const sha256 = await sha256OfBytes(bytes);
+  // Local development may auto-approve (ATOLL_AUTO_APPROVE, on in the demo); otherwise the
+  // version waits in the operator's review queue and the listing is unchanged until approved.
+  const status = autoApprove(c.env) ? ("published" as const) : ("in_review" as const);
   const now = Date.now();
   const pluginId = existing?.id ?? newId("plg");
   // Content-addressed: the same bytes always land on the same key, so a retry is harmless.
   await c.env.PACKAGES.put(packageKey(sha256), bytes, { customMetadata: { plugin: manifest.name, version: manifest.version }, sha256 });
   try {
     const statements: Batch = [
-      ...refreshListingStatements(db, pluginId, manifest, readme, now),
-      db.insert(pluginVersions).values({ id: newId("ver"), pluginId, version: manifest.version, sha256, size: bytes.length, manifest: JSON.stringify(manifest), status: "published", createdAt: now }),
-      auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "plugin.published", target: manifest.name, details: { version: manifest.version, sha256 }, requestId: c.get("requestId") }, now),
+      db.insert(pluginVersions).values({ id: newId("ver"), pluginId, version: manifest.version, sha256, size: bytes.length, manifest: JSON.stringify(manifest), readme, status, createdAt: now, ...(status === "published" ? { reviewedAt: now } : {}) }),
+      auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: status === "published" ? "plugin.published" : "plugin.submitted", target: manifest.name, details: { version: manifest.version, sha256 }, requestId: c.get("requestId") }, now),
     ];
-    if (!existing) statements.unshift(db.insert(plugins).values({ id: pluginId, name: manifest.name, orgId: p.orgId, kind: manifest.kind, createdAt: now, updatedAt: now }));
+    if (status === "published" && !existing?.suspendedAt) statements.push(...refreshListingStatements(db, pluginId, manifest, readme, now));
+    if (!existing) statements.unshift(db.insert(plugins).values({ id: pluginId, name: manifest.name, orgId: p.orgId, kind: manifest.kind, createdAt: now, updatedAt: now, nameSkeleton: nameSkeleton(manifest.name) }));
     await db.batch(statements);
   } catch (err) {
     const stillUsed = await db.select({ id: pluginVersions.id }).from(pluginVersions).where(eq(pluginVersions.sha256, sha256)).limit(1);
@@ -98,8 +110,13 @@ pluginsRouter.openapi(publish, async (c) => {
     if (isUniqueViolation(err)) throw conflict(`${manifest.name}@${manifest.version} was published concurrently.`, "version-exists");
     throw err;
   }
-  return c.json(publishedVersion(manifest, sha256, bytes.length, now), 201);
+  return c.json({ ...publishedVersion(manifest, sha256, bytes.length, now), status }, 201);
 });
+
+/** Whether new versions are published without review (a documented local-development setting). */
+export function autoApprove(env: Env): boolean {
+  return env.ATOLL_AUTO_APPROVE === "true";
+}
 
 export function publishedVersion(manifest: Manifest, sha256: string, size: number, createdAt: number) {
   return {
@@ -129,7 +146,7 @@ async function assertModulesLoad(loader: WorkerLoader, manifest: Manifest, modul
 }
 
 const Versions = z
-  .object({ name: z.string(), kind: z.string(), versions: z.array(z.object({ version: z.string(), sha256: z.string(), size: z.number().int(), status: z.string(), createdAt: z.string().datetime() })) })
+  .object({ name: z.string(), kind: z.string(), versions: z.array(z.object({ version: z.string(), sha256: z.string(), size: z.number().int(), status: z.string(), reviewNote: z.string().nullable(), createdAt: z.string().datetime() })) })
   .openapi("PluginVersions");
 
 const getPlugin = createRoute({
@@ -149,7 +166,7 @@ pluginsRouter.openapi(getPlugin, async (c) => {
   const plugin = await findPluginByName(db, `${scope}/${name}`);
   if (!plugin) throw notFound(`${scope}/${name}`);
   const versions = await listVersions(db, plugin.id);
-  return c.json({ name: plugin.name, kind: plugin.kind, versions: versions.map((v) => ({ version: v.version, sha256: v.sha256, size: v.size, status: v.status, createdAt: iso(v.createdAt) })) }, 200);
+  return c.json({ name: plugin.name, kind: plugin.kind, versions: versions.map((v) => ({ version: v.version, sha256: v.sha256, size: v.size, status: v.status, reviewNote: v.reviewNote, createdAt: iso(v.createdAt) })) }, 200);
 });
 
 const schemaRoute = createRoute({
