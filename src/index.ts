@@ -18,6 +18,7 @@ import { installationsRouter } from "./installations/routes";
 import { pluginsRouter } from "./plugins/routes";
 import { marketplace } from "./marketplace/routes";
 import { review } from "./marketplace/review";
+import { ratingsRouter } from "./ratings/routes";
 import { mountOpenApi } from "./portal/openapi";
 import { rateLimit } from "./ratelimit/middleware";
 
@@ -53,6 +54,7 @@ app.route("/", operator);
 app.route("/", pluginsRouter);
 app.route("/", marketplace);
 app.route("/", review);
+app.route("/", ratingsRouter);
 app.route("/", installationsRouter);
 app.route("/", proxy);
 documentProxy(app.openAPIRegistry);

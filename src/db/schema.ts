@@ -198,3 +198,39 @@ export type PluginRow = typeof plugins.$inferSelect;
 export type PluginVersionRow = typeof pluginVersions.$inferSelect;
 export type InstallationRow = typeof installations.$inferSelect;
 export type Environment = InstallationRow["environment"];
+
+/** One rating per user per listing (a second one updates it), with an optional review. */
+export const ratings = sqliteTable(
+  "ratings",
+  {
+    id: text("id").primaryKey(),
+    pluginId: text("plugin_id").notNull().references(() => plugins.id),
+    userId: text("user_id").notNull().references(() => users.id),
+    orgId: text("org_id").notNull().references(() => organizations.id),
+    stars: integer("stars").notNull(),
+    review: text("review"),
+    /** The publisher's reply (at most one). */
+    reply: text("reply"),
+    repliedAt: integer("replied_at"),
+    /** Hidden by an operator (abusive): neither shown nor counted. */
+    hidden: integer("hidden", { mode: "boolean" }).notNull().default(false),
+    reportCount: integer("report_count").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("ratings_one_per_user").on(t.pluginId, t.userId), index("ratings_listing").on(t.pluginId, t.hidden, t.updatedAt)],
+);
+
+/** Who reported which review (one report per user per review). */
+export const ratingReports = sqliteTable(
+  "rating_reports",
+  {
+    ratingId: text("rating_id").notNull().references(() => ratings.id),
+    userId: text("user_id").notNull().references(() => users.id),
+    reason: text("reason"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ratingId, t.userId] })],
+);
+
+export type RatingRow = typeof ratings.$inferSelect;
