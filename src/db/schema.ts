@@ -234,3 +234,21 @@ export const ratingReports = sqliteTable(
 );
 
 export type RatingRow = typeof ratings.$inferSelect;
+
+/** An installation's history: installed, upgraded, downgraded, reconfigured, uninstalled. */
+export const installationEvents = sqliteTable(
+  "installation_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    installationId: text("installation_id").notNull(),
+    orgId: text("org_id").notNull(),
+    action: text("action", { enum: ["installed", "upgraded", "downgraded", "reconfigured", "uninstalled"] }).notNull(),
+    fromVersion: text("from_version"),
+    toVersion: text("to_version"),
+    /** JSON array of the grants after the change. */
+    grants: text("grants"),
+    actor: text("actor").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("installation_events_inst").on(t.installationId, t.id)],
+);

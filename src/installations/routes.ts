@@ -10,7 +10,7 @@ import { createRouter, type AppEnv } from "../app";
 import { encryptString } from "../crypto/aead";
 import { newId } from "../crypto/encoding";
 import { getDb, isUniqueViolation } from "../db/client";
-import { installations, type Environment, type InstallationRow } from "../db/schema";
+import { installationEvents, installations, type Environment, type InstallationRow } from "../db/schema";
 import { jsonBody } from "../http/middleware";
 import { ApiError, badRequest, conflict, notFound } from "../http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
@@ -28,7 +28,7 @@ export const installationsRouter = createRouter();
 
 const EnvironmentSchema = z.enum(["development", "staging", "production"]).openapi("Environment");
 
-const Installation = z
+export const Installation = z
   .object({
     id: z.string(),
     plugin: z.string(),
@@ -55,7 +55,7 @@ const InstallRequest = z
 
 export const endpointOf = (id: string) => `/p/${id}`;
 
-function toInstallation(row: InstallationRow, plugin: string, version: string, manifest: Manifest) {
+export function toInstallation(row: InstallationRow, plugin: string, version: string, manifest: Manifest) {
   return {
     id: row.id,
     plugin,
@@ -68,7 +68,7 @@ function toInstallation(row: InstallationRow, plugin: string, version: string, m
   };
 }
 
-const callerOf = (c: Context<AppEnv>, p: Principal, orgId: string): Caller => ({ orgId, subject: p.subject, requestId: c.get("requestId") });
+export const callerOf = (c: Context<AppEnv>, p: Principal, orgId: string): Caller => ({ orgId, subject: p.subject, requestId: c.get("requestId") });
 
 const install = createRoute({
   method: "post",
@@ -138,6 +138,7 @@ installationsRouter.openapi(install, async (c) => {
     await db.batch([
       db.insert(installations).values(row),
       installCountStatement(db, plugin.id, 1),
+      db.insert(installationEvents).values({ installationId: id, orgId: p.orgId, action: "installed", toVersion: version.version, grants: row.grants, actor: actorOf(p), at: now }),
       auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "installation.created", target: id, details: { plugin: plugin.name, version: version.version, environment: row.environment, grants: body.grants }, requestId: c.get("requestId") }, now),
     ]);
   } catch (err) {
@@ -150,7 +151,7 @@ installationsRouter.openapi(install, async (c) => {
 });
 
 /** Lets the backend make the installation runnable (the dispatch backend uploads its Worker). */
-async function prepareHost(host: PluginHost, spec: PluginSpec): Promise<void> {
+export async function prepareHost(host: PluginHost, spec: PluginSpec): Promise<void> {
   if (!host.prepare) return;
   try {
     await host.prepare(spec);
@@ -159,7 +160,7 @@ async function prepareHost(host: PluginHost, spec: PluginSpec): Promise<void> {
   }
 }
 
-function describeBody(body: unknown): string {
+export function describeBody(body: unknown): string {
   if (body && typeof body === "object" && "error" in body) return `: ${String((body as { error: unknown }).error).slice(0, 200)}`;
   return "";
 }
@@ -183,7 +184,7 @@ installationsRouter.openapi(list, async (c) => {
 const Params = z.object({ installationId: IdParam("installationId", "ins") });
 
 /** The caller's active installation with its spec, or 404 (also for other organizations'). */
-async function ownedInstallation(c: Context<AppEnv>, p: Principal, id: string) {
+export async function ownedInstallation(c: Context<AppEnv>, p: Principal, id: string) {
   const db = getDb(c.env.DB);
   const row = await getInstallation(db, id);
   if (!row || row.status !== "active" || (p.role !== "operator" && row.orgId !== p.orgId)) throw notFound("The installation");
@@ -236,6 +237,7 @@ installationsRouter.openapi(uninstall, async (c) => {
   await db.batch([
     db.update(installations).set({ status: "uninstalled", updatedAt: now, secretsEnc: null }).where(eq(installations.id, row.id)),
     installCountStatement(db, row.pluginId, -1),
+    db.insert(installationEvents).values({ installationId: row.id, orgId: row.orgId, action: "uninstalled", fromVersion: spec.version, actor: actorOf(p), at: now }),
     auditInsert(db, { orgId: row.orgId, actor: actorOf(p), action: "installation.removed", target: row.id, details: { plugin: spec.plugin, cleanup }, requestId: c.get("requestId") }, now),
   ]);
   isolateState(c.env).forgetInstallation(row.id);
