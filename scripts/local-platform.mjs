@@ -217,6 +217,47 @@ export async function startPlatformOnFreePorts(options = {}) {
   }
 }
 
+const CATALOGUE = [
+  { name: "invoice-mailer", kind: "app", category: "payments", description: "Emails every customer their invoice on the first of the month, with a payment link.", keywords: ["invoices", "email", "billing"], pricing: { model: "subscription", amount: 1900, currency: "USD", interval: "month" } },
+  { name: "uptime-pager", kind: "app", category: "developer-tools", description: "Checks your endpoints every minute and pages the on-call person when one goes down.", keywords: ["uptime", "monitoring", "alerts"], pricing: { model: "usage", amount: 1, currency: "USD", unit: "check" } },
+  { name: "crm-sync", kind: "plugin", category: "crm", description: "Keeps contacts and deals in sync between Salesforce and HubSpot, both ways.", keywords: ["salesforce", "hubspot", "sync", "contacts"], pricing: { model: "subscription", amount: 4900, currency: "USD", interval: "month" } },
+  { name: "slack-digest", kind: "plugin", category: "communication", description: "Posts a daily digest of your key metrics to a Slack channel.", keywords: ["slack", "digest", "metrics"], pricing: { model: "free" } },
+  { name: "storefront-starter", kind: "template", category: "productivity", description: "A starter for a plugin with a settings page, storage and a webhook route.", keywords: ["template", "starter", "webhook"], pricing: { model: "free" } },
+  { name: "dashboard-starter", kind: "template", category: "analytics", description: "A starter for analytics dashboards built on the advanced-analytics plugin.", keywords: ["template", "dashboard", "charts"], pricing: { model: "one-time", amount: 2500, currency: "USD" } },
+];
+
+/** A few more listings of several kinds and categories, from a second publisher, and ratings. */
+async function seedCatalogue(url, demoKey) {
+  const { strToU8, zipSync } = await import("fflate");
+  const signup = await fetch(`${url}/v1/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "hello@acme-tools.example", name: "Acme Tools", organization: { name: "Acme Tools", slug: "acme-tools" } }) });
+  if (signup.status !== 201) throw new Error(`seeding the catalogue publisher failed: ${signup.status} ${await signup.text()}`);
+  const acme = await signup.json();
+  const post = (path, key, body, type = "application/json") => fetch(`${url}${path}`, { method: path.endsWith("/rating") ? "PUT" : "POST", headers: { "x-api-key": key, "content-type": type }, body: type === "application/json" ? JSON.stringify(body) : body });
+  for (const item of CATALOGUE) {
+    const manifest = { name: `@acme-tools/${item.name}`, version: "1.0.0", description: item.description, author: "Acme Tools", kind: item.kind, entry: "index.js", apiVersion: "1", category: item.category, keywords: item.keywords, pricing: item.pricing, license: "MIT" };
+    const readme = `# ${item.name}\n\n${item.description}\n`;
+    const zip = zipSync({ "manifest.json": strToU8(JSON.stringify(manifest)), "index.js": strToU8(`export default { fetch() { return Response.json({ listing: ${JSON.stringify(manifest.name)} }); } };`), "README.md": strToU8(readme) });
+    const res = await post("/v1/packages", acme.apiKey, zip, "application/zip");
+    if (res.status !== 201) throw new Error(`seeding ${manifest.name} failed: ${res.status} ${await res.text()}`);
+  }
+  // Acme installs the demo plugins it rates; the demo organization rates what it installed.
+  for (const [plugin, grants] of [["@demo/hello", ["storage"]], ["@demo/advanced-analytics", []]]) {
+    const res = await post("/v1/installations", acme.apiKey, { plugin, grants });
+    if (res.status !== 201) throw new Error(`seeding an install of ${plugin} failed: ${res.status} ${await res.text()}`);
+  }
+  const ratings = [
+    ["@demo/hello", demoKey, 5, "The clearest starting point for a first plugin."],
+    ["@demo/hello", acme.apiKey, 4, "Simple and well documented."],
+    ["@demo/advanced-analytics", demoKey, 4, "Percentiles and a trend line in one call."],
+    ["@demo/advanced-analytics", acme.apiKey, 5, null],
+    ["@demo/payment-gateway", demoKey, 5, "Idempotency keys done right."],
+  ];
+  for (const [plugin, key, stars, review] of ratings) {
+    const res = await post(`/v1/marketplace/listings/${plugin}/rating`, key, { stars, ...(review ? { review } : {}) });
+    if (res.status !== 200) throw new Error(`seeding a rating of ${plugin} failed: ${res.status} ${await res.text()}`);
+  }
+}
+
 export const DEMO = { email: "demo@atoll.local", name: "Demo Developer", organization: { name: "Demo", slug: "demo" } };
 
 /**
@@ -255,6 +296,7 @@ export async function seedDemo(url, credentialsPath, operatorKey) {
     endpoints[name] = m[1];
   }
   creds.plugins = endpoints;
+  await seedCatalogue(url, body.apiKey);
   mkdirSync(dirname(credentialsPath), { recursive: true });
   writeFileSync(credentialsPath, JSON.stringify(creds, null, 2) + "\n", { mode: 0o600 });
   return { ...creds, created: true };
