@@ -44,6 +44,8 @@ app.use("/v1/*", authenticate());
 app.use("/v1/*", rateLimit("api"));
 app.use("/p/*", authenticate());
 app.use("/p/*", rateLimit("plugin"));
+app.use("/apps/*", authenticate());
+app.use("/apps/*", rateLimit("plugin"));
 app.use("/oauth/token", rateLimit("api"));
 
 app.route("/", health);

@@ -82,6 +82,11 @@ export class IsolateState {
     return spec;
   }
 
+  /** Forgets app endpoint → installation mappings (an app was installed or removed here). */
+  forgetApps(): void {
+    this.records.deleteWhere((_v, k) => k.startsWith("app:"));
+  }
+
   forgetInstallation(installationId: string): void {
     this.specs.deleteWhere((_v, k) => k === installationId);
   }

@@ -15,6 +15,7 @@ import { ApiError, notFound, problemResponse } from "../http/problem";
 import { problems } from "../http/schemas";
 import { DEFAULT_INSTALLATION_LIMIT, rateLimitHeaders } from "../ratelimit/policy";
 import { invokePlugin, pluginDeadline, pluginHost, pluginRequest } from "../runtime/invoke";
+import { findAppInstallation } from "../installations/queries";
 
 export const PLUGIN_BODY_LIMIT = 10 * 1024 * 1024;
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -31,9 +32,22 @@ function shouldLog(installationId: string, now = Date.now()): boolean {
   return true;
 }
 
-async function forward(c: Context<AppEnv>): Promise<Response> {
+function forward(c: Context<AppEnv>): Promise<Response> {
   const id = c.req.param("installationId") ?? "";
   if (!INSTALLATION_ID.test(id)) throw notFound("The installation");
+  return forwardTo(c, id, `/p/${id}`);
+}
+
+/** `/apps/{organization}/{environment}/{app}/…`: an installed app at its own endpoint. */
+async function forwardApp(c: Context<AppEnv>): Promise<Response> {
+  const { organization: org = "", environment = "", app = "" } = c.req.param();
+  const id = await isolateState(c.env).cached(`app:${org}/${environment}/${app}`, () => findAppInstallation(getDb(c.env.DB), org, environment, app));
+  if (!id) throw notFound("The app");
+  return forwardTo(c, id, `/apps/${org}/${environment}/${app}`);
+}
+
+/** Forwards the request to installation `id`; `prefix` is the part of the path that names it. */
+async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promise<Response> {
   const p = requireScope(c, "plugins:call");
   const state = isolateState(c.env);
   const spec = await state.installationSpec(getDb(c.env.DB), c.env.ATOLL_SECRET_KEY, id);
@@ -52,7 +66,6 @@ async function forward(c: Context<AppEnv>): Promise<Response> {
     );
   }
 
-  const prefix = `/p/${id}`;
   const path = c.req.path.slice(prefix.length) || "/";
   if (path.startsWith("/__atoll")) throw notFound("The route");
   const search = new URL(c.req.url).search;
@@ -82,10 +95,22 @@ const limitBody = bodyLimit({
 
 proxy.on(METHODS, "/p/:installationId", limitBody, forward);
 proxy.on(METHODS, "/p/:installationId/*", limitBody, forward);
+proxy.on(METHODS, "/apps/:organization/:environment/:app", limitBody, forwardApp);
+proxy.on(METHODS, "/apps/:organization/:environment/:app/*", limitBody, forwardApp);
 
 /** Documents the endpoint routes (the handler is registered above; OpenAPI cannot say "any path"). */
 export function documentProxy(registry: ReturnType<typeof createRouter>["openAPIRegistry"]): void {
   for (const method of ["get", "post", "put", "patch", "delete"] as const) {
+    registry.registerPath({
+      method,
+      path: "/apps/{organization}/{environment}/{app}/{path}",
+      tags: ["Plugin endpoints"],
+      summary: "Call an installed app at its own endpoint",
+      description: "An app (a listing of kind app) installed into an environment answers here; {app} is its short name. Same authentication, limits and headers as /p/{installationId}/{path}.",
+      security: [{ apiKey: [] }, { bearerAuth: [] }],
+      request: { params: z.object({ organization: z.string(), environment: z.enum(["development", "staging", "production"]), app: z.string(), path: z.string() }) },
+      responses: { 200: { description: "The app's response" }, ...problems(401, 403, 404, 413, 429), 502: { description: "The app failed" }, 504: { description: "The app exceeded its limits or timed out" } },
+    });
     registry.registerPath({
       method,
       path: "/p/{installationId}/{path}",

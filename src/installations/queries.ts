@@ -1,5 +1,5 @@
 /** Data access for plugins, versions and installations. */
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { installations, pluginVersions, plugins, type InstallationRow, type PluginRow, type PluginVersionRow } from "../db/schema";
 import { decryptString } from "../crypto/aead";
@@ -84,4 +84,16 @@ export function specFrom(inst: InstallationRow, plugin: string, version: PluginV
     requestsPerMinute: manifest.limits.requestsPerMinute ?? null,
     revision: inst.updatedAt,
   };
+}
+
+/** The active installation of app `app` (short name) in an organization's environment. */
+export async function findAppInstallation(db: Db, orgSlug: string, environment: string, app: string): Promise<string | null> {
+  const [row] = await db.all<{ id: string }>(sql`
+    SELECT i.id FROM installations i
+    JOIN organizations o ON o.id = i.org_id
+    JOIN plugins p ON p.id = i.plugin_id
+    WHERE o.slug = ${orgSlug} AND i.environment = ${environment} AND i.status = 'active' AND p.kind = 'app'
+      AND substr(p.name, instr(p.name, '/') + 1) = ${app}
+    LIMIT 1`);
+  return row?.id ?? null;
 }

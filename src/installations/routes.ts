@@ -21,7 +21,8 @@ import { callLifecycle, pluginDeadline, pluginHost, type Caller } from "../runti
 import type { PluginHost } from "../runtime/host";
 import { checkSecrets, redactConfig, validateConfig } from "./config";
 import { installCountStatement } from "../marketplace/queries";
-import { findActiveInstallation, findPluginByName, findVersion, getInstallation, listInstallations, listVersions, specFrom, type SealedValues } from "./queries";
+import { findActiveInstallation, findAppInstallation, findPluginByName, findVersion, getInstallation, listInstallations, listVersions, specFrom, type SealedValues } from "./queries";
+import { getOrganization } from "../identity/queries";
 import type { PluginSpec } from "../runtime/spec";
 
 export const installationsRouter = createRouter();
@@ -55,7 +56,13 @@ const InstallRequest = z
 
 export const endpointOf = (id: string) => `/p/${id}`;
 
-export function toInstallation(row: InstallationRow, plugin: string, version: string, manifest: Manifest) {
+/** Apps answer at `/apps/{organization}/{environment}/{app}`; everything else at `/p/{id}`. */
+export function endpointFor(row: Pick<InstallationRow, "id" | "environment">, plugin: string, kind: string | undefined, orgSlug: string | null): string {
+  if (kind === "app" && orgSlug) return `/apps/${orgSlug}/${row.environment}/${plugin.split("/")[1] ?? plugin}`;
+  return endpointOf(row.id);
+}
+
+export function toInstallation(row: InstallationRow, plugin: string, version: string, manifest: Manifest, orgSlug: string | null = null) {
   return {
     id: row.id,
     plugin,
@@ -63,7 +70,7 @@ export function toInstallation(row: InstallationRow, plugin: string, version: st
     environment: row.environment,
     grants: (JSON.parse(row.grants) as string[]).map((permission) => ({ permission, allows: describePermission(permission) })),
     config: redactConfig(manifest.config, JSON.parse(row.config) as Record<string, unknown>),
-    endpoint: endpointOf(row.id),
+    endpoint: endpointFor(row, plugin, manifest.kind, orgSlug),
     createdAt: iso(row.createdAt),
   };
 }
@@ -104,6 +111,10 @@ installationsRouter.openapi(install, async (c) => {
   if (!config.ok) throw badRequest(`The configuration is invalid: ${config.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, "validation-failed", { errors: config.errors });
   const secretErrors = checkSecrets(body.grants, body.secrets);
   if (secretErrors.length > 0) throw badRequest(`The secrets do not match the grants: ${secretErrors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, "validation-failed", { errors: secretErrors });
+  const org = await getOrganization(db, p.orgId);
+  if (plugin.kind === "app" && org && (await findAppInstallation(db, org.slug, body.environment, plugin.name.split("/")[1] ?? ""))) {
+    throw conflict(`An app named "${plugin.name.split("/")[1]}" is already installed in ${body.environment}; its endpoint would clash.`, "app-name-taken");
+  }
   if (await findActiveInstallation(db, p.orgId, plugin.id, body.environment)) {
     throw conflict(`${body.plugin} is already installed in ${body.environment}; upgrade or uninstall it first.`, "already-installed");
   }
@@ -147,7 +158,8 @@ installationsRouter.openapi(install, async (c) => {
     if (isUniqueViolation(err)) throw conflict(`${body.plugin} was installed in ${body.environment} concurrently.`, "already-installed");
     throw err;
   }
-  return c.json(toInstallation(row, plugin.name, version.version, manifest), 201);
+  isolateState(c.env).forgetApps();
+  return c.json(toInstallation(row, plugin.name, version.version, manifest, org?.slug ?? null), 201);
 });
 
 /** Lets the backend make the installation runnable (the dispatch backend uploads its Worker). */
@@ -178,7 +190,8 @@ installationsRouter.openapi(list, async (c) => {
   const p = requireScope(c, "installations:read");
   if (!p.orgId) return c.json({ installations: [] }, 200);
   const rows = await listInstallations(getDb(c.env.DB), p.orgId);
-  return c.json({ installations: rows.map((r) => toInstallation(r.installation, r.plugin, r.version, JSON.parse(r.manifest) as Manifest)) }, 200);
+  const slug = (await getOrganization(getDb(c.env.DB), p.orgId))?.slug ?? null;
+  return c.json({ installations: rows.map((r) => toInstallation(r.installation, r.plugin, r.version, JSON.parse(r.manifest) as Manifest, slug)) }, 200);
 });
 
 const Params = z.object({ installationId: IdParam("installationId", "ins") });
@@ -207,7 +220,8 @@ installationsRouter.openapi(get, async (c) => {
   const p = requireScope(c, "installations:read");
   const { row, spec } = await ownedInstallation(c, p, c.req.valid("param").installationId);
   const version = await findVersion(getDb(c.env.DB), row.pluginId, spec.version);
-  return c.json(toInstallation(row, spec.plugin, spec.version, JSON.parse(version?.manifest ?? "{}") as Manifest), 200);
+  const slug = (await getOrganization(getDb(c.env.DB), row.orgId))?.slug ?? null;
+  return c.json(toInstallation(row, spec.plugin, spec.version, JSON.parse(version?.manifest ?? "{}") as Manifest, slug), 200);
 });
 
 const uninstall = createRoute({
@@ -241,6 +255,7 @@ installationsRouter.openapi(uninstall, async (c) => {
     auditInsert(db, { orgId: row.orgId, actor: actorOf(p), action: "installation.removed", target: row.id, details: { plugin: spec.plugin, cleanup }, requestId: c.get("requestId") }, now),
   ]);
   isolateState(c.env).forgetInstallation(row.id);
+  isolateState(c.env).forgetApps();
   await host.clearStorage(row.id);
   await host.retire?.(spec).catch((err: unknown) => console.error(JSON.stringify({ level: "error", msg: "retiring a plugin script failed", installationId: row.id, error: String(err) })));
   return c.body(null, 204);

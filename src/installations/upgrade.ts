@@ -22,6 +22,7 @@ import { compareGrants, describePermission } from "../plugins/permissions";
 import { callLifecycle, pluginDeadline, pluginHost } from "../runtime/invoke";
 import { checkSecrets, validateConfig } from "./config";
 import { findVersion, specFrom, type SealedValues } from "./queries";
+import { getOrganization } from "../identity/queries";
 import { Installation, callerOf, describeBody, ownedInstallation, prepareHost, toInstallation } from "./routes";
 
 export const upgradeRouter = createRouter();
@@ -107,7 +108,8 @@ upgradeRouter.openapi(change, async (c) => {
   }
   isolateState(c.env).forgetInstallation(row.id);
   await host.retire?.(current).catch(() => undefined);
-  return c.json(toInstallation(next, current.plugin, target.version, manifest), 200);
+  const slug = (await getOrganization(db, row.orgId))?.slug ?? null;
+  return c.json(toInstallation(next, current.plugin, target.version, manifest, slug), 200);
 });
 
 const history = createRoute({
