@@ -236,7 +236,13 @@ async function seedCatalogue(url, demoKey) {
   for (const item of CATALOGUE) {
     const manifest = { name: `@acme-tools/${item.name}`, version: "1.0.0", description: item.description, author: "Acme Tools", kind: item.kind, entry: "index.js", apiVersion: "1", category: item.category, keywords: item.keywords, pricing: item.pricing, license: "MIT" };
     const readme = `# ${item.name}\n\n${item.description}\n`;
-    const zip = zipSync({ "manifest.json": strToU8(JSON.stringify(manifest)), "index.js": strToU8(`export default { fetch() { return Response.json({ listing: ${JSON.stringify(manifest.name)} }); } };`), "README.md": strToU8(readme) });
+    const files = { "manifest.json": strToU8(JSON.stringify(manifest)), "index.js": strToU8(`export default { fetch() { return Response.json({ listing: ${JSON.stringify(manifest.name)} }); } };`), "README.md": strToU8(readme) };
+    if (item.kind === "template") {
+      // The starter project `atoll init --template` unpacks: the hello plugin's sources.
+      for (const f of ["manifest.json", "src/index.ts", "atoll.dev.json"]) files[`template/${f}`] = new Uint8Array(readFileSync(join(ROOT, "plugins", "hello", f)));
+      files["template/README.md"] = strToU8(readme);
+    }
+    const zip = zipSync(files);
     const res = await post("/v1/packages", acme.apiKey, zip, "application/zip");
     if (res.status !== 201) throw new Error(`seeding ${manifest.name} failed: ${res.status} ${await res.text()}`);
   }

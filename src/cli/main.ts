@@ -8,8 +8,9 @@
  *
  * --url/--key default to $ATOLL_URL/$ATOLL_API_KEY, then to .atoll/local-credentials.json (npm start).
  */
-import { cpSync, existsSync, readFileSync, watch, writeFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { cpSync, existsSync, mkdirSync, readFileSync, watch, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { unzipSync } from "fflate";
 import semver from "semver";
 import { CliError, buildPlugin, readManifest } from "./build";
 import { install, installations, latestVersion, publish, uninstall, type Target } from "./client";
@@ -48,22 +49,52 @@ function target(flags: Record<string, string>): Target {
   return { url, key };
 }
 
+/** Unpacks a marketplace template's `template/` folder into `target`. */
+async function fromTemplate(name: string, target: string, flags: Record<string, string>): Promise<void> {
+  const m = /^(@[a-z0-9-]+)\/([a-z0-9][a-z0-9._-]*)$/.exec(name);
+  if (!m) throw new CliError(`--template takes a listing name such as @acme-tools/storefront-starter, not "${name}"`);
+  const url = flags.url ?? process.env.ATOLL_URL ?? localCredentials()?.url;
+  if (!url) throw new CliError("--template needs the platform: pass --url (or run npm start first)");
+  step(`downloading ${name} from ${url}`);
+  let res: Response;
+  try {
+    res = await fetch(`${url.replace(/\/$/, "")}/v1/marketplace/listings/${m[1]}/${m[2]}/package`);
+  } catch (err) {
+    throw new CliError(`cannot reach ${url}: ${(err as Error).message}`);
+  }
+  if (res.status !== 200) {
+    const problem = (await res.json().catch(() => null)) as { detail?: string } | null;
+    throw new CliError(`cannot download ${name}: ${problem?.detail ?? res.status}`);
+  }
+  const files = unzipSync(new Uint8Array(await res.arrayBuffer()));
+  const starter = Object.entries(files).filter(([path]) => path.startsWith("template/") && !path.endsWith("/"));
+  if (starter.length === 0) throw new CliError(`${name} has no template/ folder to start from`);
+  for (const [path, bytes] of starter) {
+    const out = join(target, path.slice("template/".length));
+    if (!out.startsWith(target)) throw new CliError(`${name} contains an unsafe path: ${path}`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, bytes);
+  }
+}
+
 async function init(dir: string | undefined, flags: Record<string, string>): Promise<void> {
-  if (!dir) throw new CliError("usage: atoll init <dir> [--scope <org-slug>]");
+  if (!dir) throw new CliError("usage: atoll init <dir> [--scope <org-slug>] [--template @scope/name]");
   const target = resolve(dir);
   if (existsSync(target)) throw new CliError(`${dir} already exists`);
   const scope = flags.scope ?? localCredentials()?.organization.slug ?? "my-org";
   const short = basename(target).toLowerCase().replace(/[^a-z0-9._-]/g, "-");
-  cpSync(join(ROOT, "plugins", "hello"), target, { recursive: true, filter: (src) => !src.includes(`${join("hello", "dist")}`) && !src.endsWith("conformance.json") });
+  if (flags.template) await fromTemplate(flags.template, target, flags);
+  else cpSync(join(ROOT, "plugins", "hello"), target, { recursive: true, filter: (src) => !src.includes(`${join("hello", "dist")}`) && !src.endsWith("conformance.json") });
   const manifestPath = join(target, "manifest.json");
   const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as Record<string, unknown>;
   manifest.name = `@${scope}/${short}`;
   manifest.version = "0.1.0";
+  manifest.kind = "plugin";
   manifest.description = `${short}: an Atoll plugin`;
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
-  writeFileSync(join(target, "atoll.dev.json"), JSON.stringify({ config: { greeting: "Hello" }, secrets: {} }, null, 2) + "\n");
+  if (!existsSync(join(target, "atoll.dev.json"))) writeFileSync(join(target, "atoll.dev.json"), JSON.stringify({ config: {}, secrets: {} }, null, 2) + "\n");
   readManifest(target);
-  step(`created ${dir} (@${scope}/${short}) from the hello template`);
+  step(`created ${dir} (@${scope}/${short}) from ${flags.template ?? "the hello template"}`);
   out(`  next: npx atoll dev ${dir}`);
 }
 
@@ -161,7 +192,7 @@ export async function main(argv: string[]): Promise<number> {
         await devCmd(positional[0], flags);
         return 0;
       default:
-        out("usage: atoll <init|build|publish|dev> …\n  init <dir>        a new plugin from the hello template\n  build <dir>       bundle, validate, package, hash\n  publish <dir|zip> upload to the platform (--url, --key)\n  dev <dir>         build, publish, install, print the endpoint; rebuild on change");
+        out("usage: atoll <init|build|publish|dev> …\n  init <dir>        a new plugin from the hello template (or --template @scope/name from the marketplace)\n  build <dir>       bundle, validate, package, hash\n  publish <dir|zip> upload to the platform (--url, --key)\n  dev <dir>         build, publish, install, print the endpoint; rebuild on change");
         return command ? 2 : 0;
     }
   } catch (err) {

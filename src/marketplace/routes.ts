@@ -2,7 +2,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../app";
 import { getDb } from "../db/client";
-import { badRequest, notFound } from "../http/problem";
+import { badRequest, forbidden, notFound } from "../http/problem";
+import { packageKey } from "../runtime/packages";
 import { problems } from "../http/schemas";
 import { iso } from "../identity/schemas";
 import { listVersions } from "../installations/queries";
@@ -164,4 +165,33 @@ marketplace.openapi(getListing, async (c) => {
     },
     200,
   );
+});
+
+const templatePackage = createRoute({
+  method: "get",
+  path: "/v1/marketplace/listings/{scope}/{name}/package",
+  tags: ["Marketplace"],
+  summary: "Download a free template's latest package (what `atoll init --template` unpacks)",
+  request: { params: getListing.request.params },
+  responses: {
+    200: { description: "The package (zip); the starter project is under template/", content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } } },
+    ...problems(400, 403, 404, 429),
+  },
+});
+
+marketplace.openapi(templatePackage, async (c) => {
+  const { scope, name } = c.req.valid("param");
+  const db = getDb(c.env.DB);
+  const p = await findListedPlugin(db, `${scope}/${name}`);
+  if (!p || p.kind !== "template") throw notFound(`The template ${scope}/${name}`);
+  if (p.pricingModel !== "free") throw forbidden(`${p.name} is a paid template; buying listings arrives with the revenue issue.`);
+  const version = (await listVersions(db, p.id)).find((v) => v.version === p.latestVersion && v.status === "published");
+  const object = version ? await c.env.PACKAGES.get(packageKey(version.sha256)) : null;
+  if (!version || !object) throw notFound(`The package of ${p.name}`);
+  return c.body(object.body, 200, {
+    "content-type": "application/zip",
+    "content-disposition": `attachment; filename="${name}-${version.version}.zip"`,
+    "x-atoll-sha256": version.sha256,
+    "cache-control": "public, max-age=300",
+  }) as never;
 });

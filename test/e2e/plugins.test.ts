@@ -65,6 +65,19 @@ describe("a newcomer with the CLI", () => {
     expect(again.stdout).toMatch(/0\.1\.1-dev\.0/);
   });
 
+  it("starts from a marketplace template", async () => {
+    const init = atoll("init", "from-template", "--scope", creds.organization.slug, "--template", "@acme-tools/storefront-starter");
+    expect(init.status, init.stderr).toBe(0);
+    expect(init.stdout).toContain("from @acme-tools/storefront-starter");
+    const dev = atoll("dev", "from-template", "--once");
+    expect(dev.status, dev.stdout + dev.stderr).toBe(0);
+    const endpoint = /ready: (\S+)/.exec(dev.stdout)?.[1];
+    expect((await fetch(`${endpoint}/hello/T`, { headers: key })).status).toBe(200);
+    const missing = atoll("init", "nope", "--template", "@acme-tools/no-such-template");
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/cannot download/);
+  });
+
   it("explains a broken manifest and a failed bundle", () => {
     const init = atoll("init", "broken", "--scope", creds.organization.slug);
     expect(init.status).toBe(0);
