@@ -21,6 +21,8 @@ export const organizations = sqliteTable("organizations", {
   name: text("name").notNull(),
   plan: text("plan", { enum: ["free", "pro", "enterprise"] }).notNull().default("free"),
   createdAt: integer("created_at").notNull(),
+  /** A publisher the operator has verified (shown on its listings). Only an operator sets it. */
+  verified: integer("verified", { mode: "boolean" }).notNull().default(false),
 });
 
 export const memberships = sqliteTable(

@@ -17,7 +17,7 @@ export const User = z
   .object({ id: z.string(), email: z.string(), name: z.string(), createdAt: z.string().datetime() })
   .openapi("User");
 export const Organization = z
-  .object({ id: z.string(), slug: z.string(), name: z.string(), plan: PlanSchema, createdAt: z.string().datetime() })
+  .object({ id: z.string(), slug: z.string(), name: z.string(), plan: PlanSchema, verified: z.boolean().openapi({ description: "A publisher verified by the platform operator" }), createdAt: z.string().datetime() })
   .openapi("Organization");
 export const Member = z
   .object({ user: User, role: RoleSchema, joinedAt: z.string().datetime() })
@@ -83,7 +83,7 @@ export const AuditEntry = z
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const toUser = (u: Pick<UserRow, "id" | "email" | "name" | "createdAt">) => ({ id: u.id, email: u.email, name: u.name, createdAt: iso(u.createdAt) });
-export const toOrganization = (o: OrganizationRow) => ({ id: o.id, slug: o.slug, name: o.name, plan: o.plan, createdAt: iso(o.createdAt) });
+export const toOrganization = (o: Pick<OrganizationRow, "id" | "slug" | "name" | "plan" | "createdAt"> & { verified?: boolean }) => ({ id: o.id, slug: o.slug, name: o.name, plan: o.plan, verified: o.verified ?? false, createdAt: iso(o.createdAt) });
 
 /** Derives a slug from an organization name ("Acme Corp." → "acme-corp"). */
 export function slugify(name: string): string {

@@ -67,6 +67,7 @@ export interface ListingRow {
   rating_sum: number;
   created_at: number;
   org_slug: string;
+  org_verified: number;
 }
 
 /** One page of listings (limit + 1 rows are read to know whether another page follows). */
@@ -85,7 +86,7 @@ export async function searchListings(db: Db, p: SearchParams): Promise<ListingRo
         : p.sort === "newest"
           ? sql`p.created_at DESC, p.id`
           : sql`p.install_count DESC, p.id`;
-  const columns = sql`p.id, p.name, p.kind, p.display_name, p.summary, p.category, p.icon, p.pricing, p.latest_version, p.install_count, p.rating_count, p.rating_sum, p.created_at, o.slug AS org_slug`;
+  const columns = sql`p.id, p.name, p.kind, p.display_name, p.summary, p.category, p.icon, p.pricing, p.latest_version, p.install_count, p.rating_count, p.rating_sum, p.created_at, o.slug AS org_slug, o.verified AS org_verified`;
   const query = p.match
     ? sql`SELECT ${columns}, bm25(listings_fts, 0.0, 10.0, 8.0, 4.0, 1.0, 3.0) AS rank
           FROM listings_fts JOIN plugins p ON p.id = listings_fts.plugin_id JOIN organizations o ON o.id = p.org_id
@@ -105,4 +106,13 @@ export async function categoryCounts(db: Db): Promise<Record<string, number>> {
 export async function findListedPlugin(db: Db, name: string): Promise<PluginRow | null> {
   const [row] = await db.select().from(plugins).where(and(eq(plugins.name, name), eq(plugins.listed, true))).limit(1);
   return row ?? null;
+}
+
+/** Active installs per version of one listing. */
+export async function installsPerVersion(db: Db, pluginId: string): Promise<Record<string, number>> {
+  const rows = await db.all<{ version: string; n: number }>(sql`
+    SELECT v.version AS version, count(i.id) AS n FROM plugin_versions v
+    LEFT JOIN installations i ON i.version_id = v.id AND i.status = 'active'
+    WHERE v.plugin_id = ${pluginId} GROUP BY v.id`);
+  return Object.fromEntries(rows.map((r) => [r.version, r.n]));
 }

@@ -10,7 +10,8 @@ import { listVersions } from "../installations/queries";
 import { CATEGORIES, type Manifest } from "../plugins/manifest";
 import { describePermission } from "../plugins/permissions";
 import { SEARCH_LIMITS, decodeCursor, encodeCursor, ftsQuery } from "./listing";
-import { categoryCounts, findListedPlugin, searchListings, type ListingRow, type Sort } from "./queries";
+import { categoryCounts, findListedPlugin, installsPerVersion, searchListings, type ListingRow, type Sort } from "./queries";
+import { getOrganization } from "../identity/queries";
 
 export const marketplace = createRouter();
 
@@ -28,6 +29,7 @@ const ListingSummary = z
     pricing: Pricing,
     latestVersion: z.string().nullable(),
     publisher: z.string(),
+    publisherVerified: z.boolean(),
     installs: z.number().int(),
     rating: RatingSummary,
     createdAt: z.string().datetime(),
@@ -47,6 +49,7 @@ function toSummary(r: ListingRow) {
     pricing: JSON.parse(r.pricing) as z.infer<typeof Pricing>,
     latestVersion: r.latest_version,
     publisher: r.org_slug,
+    publisherVerified: r.org_verified === 1,
     installs: r.install_count,
     rating: rating(r.rating_count, r.rating_sum),
     createdAt: iso(r.created_at),
@@ -116,7 +119,7 @@ const Listing = ListingSummary.extend({
   keywords: z.array(z.string()),
   permissions: z.array(z.object({ permission: z.string(), allows: z.string() })),
   routes: z.array(z.object({ method: z.string(), path: z.string(), summary: z.string().optional() })),
-  versions: z.array(z.object({ version: z.string(), createdAt: z.string().datetime() })),
+  versions: z.array(z.object({ version: z.string(), installs: z.number().int(), createdAt: z.string().datetime() })),
 }).openapi("Listing");
 
 const getListing = createRoute({
@@ -138,7 +141,8 @@ marketplace.openapi(getListing, async (c) => {
   const db = getDb(c.env.DB);
   const p = await findListedPlugin(db, `${scope}/${name}`);
   if (!p) throw notFound(`The listing ${scope}/${name}`);
-  const versions = (await listVersions(db, p.id)).filter((v) => v.status === "published");
+  const [all, perVersion, org] = await Promise.all([listVersions(db, p.id), installsPerVersion(db, p.id), getOrganization(db, p.orgId)]);
+  const versions = all.filter((v) => v.status === "published");
   const latest = versions.find((v) => v.version === p.latestVersion);
   const manifest = latest ? (JSON.parse(latest.manifest) as Manifest) : null;
   c.header("cache-control", "public, max-age=30");
@@ -156,12 +160,13 @@ marketplace.openapi(getListing, async (c) => {
       pricing: JSON.parse(p.pricing) as z.infer<typeof Pricing>,
       latestVersion: p.latestVersion,
       publisher: scope.slice(1),
+      publisherVerified: org?.verified ?? false,
       installs: p.installCount,
       rating: rating(p.ratingCount, p.ratingSum),
       createdAt: iso(p.createdAt),
       permissions: (manifest?.permissions ?? []).map((permission) => ({ permission, allows: describePermission(permission) })),
       routes: (manifest?.routes ?? []).map((r) => ({ method: r.method, path: r.path, ...(r.summary ? { summary: r.summary } : {}) })),
-      versions: versions.map((v) => ({ version: v.version, createdAt: iso(v.createdAt) })),
+      versions: versions.map((v) => ({ version: v.version, installs: perVersion[v.version] ?? 0, createdAt: iso(v.createdAt) })),
     },
     200,
   );

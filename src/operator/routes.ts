@@ -5,6 +5,8 @@ import { requireOperator } from "../auth/principal";
 import { isolateState } from "../auth/isolate-state";
 import { rotateSigningKey } from "../auth/signing-keys";
 import { createRouter } from "../app";
+import { eq } from "drizzle-orm";
+import { organizations } from "../db/schema";
 import { getDb } from "../db/client";
 import { conflict, notFound } from "../http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
@@ -65,4 +67,30 @@ operator.openapi(rotate, async (c) => {
   await db.batch([auditInsert(db, { orgId: null, actor: actorOf(p), action: "signing_key.rotated", target: result.kid, details: { previous: result.previous }, requestId: c.get("requestId") })]);
   isolateState(c.env).forgetSigningKeys();
   return c.json({ kid: result.kid, previous: result.previous }, 200);
+});
+
+const verify = createRoute({
+  method: "put",
+  path: "/v1/operator/organizations/{orgId}/verified",
+  tags: ["Operator"],
+  summary: "Mark a publisher verified (or not); shown on its listings",
+  security: AUTHENTICATED,
+  middleware: [...jsonBody],
+  request: { params: z.object({ orgId: IdParam("orgId", "org") }), body: { required: true, content: { "application/json": { schema: z.object({ verified: z.boolean() }).strict() } } } },
+  responses: { 200: { description: "Updated", content: { "application/json": { schema: Organization } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+});
+
+operator.openapi(verify, async (c) => {
+  const p = requireOperator(c);
+  const { orgId } = c.req.valid("param");
+  const { verified } = c.req.valid("json");
+  const db = getDb(c.env.DB);
+  const [updated] = await db.batch([
+    db.update(organizations).set({ verified }).where(eq(organizations.id, orgId)).returning(),
+    auditInsert(db, { orgId, actor: actorOf(p), action: verified ? "organization.verified" : "organization.unverified", target: orgId, requestId: c.get("requestId") }),
+  ]);
+  const org = updated[0];
+  if (!org) throw notFound("The organization");
+  isolateState(c.env).forgetOrg(orgId);
+  return c.json(toOrganization(org), 200);
 });

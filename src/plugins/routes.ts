@@ -165,7 +165,11 @@ pluginsRouter.openapi(getPlugin, async (c) => {
   const db = getDb(c.env.DB);
   const plugin = await findPluginByName(db, `${scope}/${name}`);
   if (!plugin) throw notFound(`${scope}/${name}`);
-  const versions = await listVersions(db, plugin.id);
+  // Drafts, versions in review and review notes are the publisher's business only.
+  const p = c.get("principal");
+  const own = p?.role === "operator" || p?.orgId === plugin.orgId;
+  const versions = (await listVersions(db, plugin.id)).filter((v) => own || v.status === "published").map((v) => (own ? v : { ...v, reviewNote: null }));
+  if (versions.length === 0) throw notFound(`${scope}/${name}`);
   return c.json({ name: plugin.name, kind: plugin.kind, versions: versions.map((v) => ({ version: v.version, sha256: v.sha256, size: v.size, status: v.status, reviewNote: v.reviewNote, createdAt: iso(v.createdAt) })) }, 200);
 });
 

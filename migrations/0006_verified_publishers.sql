@@ -1,0 +1,1 @@
+ALTER TABLE `organizations` ADD `verified` integer DEFAULT false NOT NULL;
