@@ -6,7 +6,9 @@ const port = Number(process.env.PORT ?? 8787);
 const credentialsPath = join(ROOT, ".atoll", "local-credentials.json");
 
 console.log("Atoll: applying migrations and starting the local platform…");
-const platform = await startPlatform({ port, inherit: true, logLevel: process.env.ATOLL_LOG_LEVEL ?? "log", pluginBackend: process.env.ATOLL_PLUGIN_BACKEND ?? "service" });
+// ATOLL_AUTO_APPROVE=false npm start: new versions wait for the operator's review, as in production.
+const vars = process.env.ATOLL_AUTO_APPROVE ? { ATOLL_AUTO_APPROVE: process.env.ATOLL_AUTO_APPROVE } : {};
+const platform = await startPlatform({ port, inherit: true, vars, logLevel: process.env.ATOLL_LOG_LEVEL ?? "log", pluginBackend: process.env.ATOLL_PLUGIN_BACKEND ?? "service" });
 let creds;
 try {
   creds = await seedDemo(platform.url, credentialsPath, readDevVars().ATOLL_OPERATOR_KEY);

@@ -30,8 +30,8 @@ function fail(what: string, status: number, p: Problem | null): never {
   throw new CliError(lines.join("\n"));
 }
 
-export async function publish(t: Target, bytes: Uint8Array): Promise<{ plugin: string; version: string; sha256: string; size: number }> {
-  const r = await call<{ plugin: string; version: string; sha256: string; size: number } & Problem>(t, "/v1/packages", { method: "POST", headers: { "content-type": "application/zip" }, body: bytes as Uint8Array<ArrayBuffer> });
+export async function publish(t: Target, bytes: Uint8Array): Promise<{ plugin: string; version: string; sha256: string; size: number; status?: string }> {
+  const r = await call<{ plugin: string; version: string; sha256: string; size: number; status?: string } & Problem>(t, "/v1/packages", { method: "POST", headers: { "content-type": "application/zip" }, body: bytes as Uint8Array<ArrayBuffer> });
   if (r.status !== 201) fail("publish", r.status, r.body);
   return r.body;
 }

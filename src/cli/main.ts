@@ -112,7 +112,7 @@ async function publishCmd(what: string | undefined, flags: Record<string, string
   const bytes = what.endsWith(".zip") ? new Uint8Array(readFileSync(what)) : (await buildPlugin(what, { log: step })).bytes;
   step(`publishing to ${t.url}`);
   const r = await publish(t, bytes);
-  step(`published ${r.plugin}@${r.version} (${r.size} bytes, sha256 ${r.sha256.slice(0, 16)}…)`);
+  step(`${r.status === "in_review" ? "submitted for review" : "published"}: ${r.plugin}@${r.version} (${r.size} bytes, sha256 ${r.sha256.slice(0, 16)}…)`);
 }
 
 /** Build, publish under a fresh dev version, (re)install into development, print the endpoint. */
