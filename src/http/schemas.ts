@@ -39,3 +39,9 @@ export const JSON_BODY_LIMIT = 64 * 1024;
 
 export const IdParam = (name: string, prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}_[0-9A-Za-z]{1,40}$`), `must be an id starting with ${prefix}_`).openapi({ param: { name, in: "path" }, example: `${prefix}_3fK9xQ2mL7pR8sT1vW4y` });
+
+/** Path parameters naming a listing: `/{scope}/{name}` as in `@demo/hello`. */
+export const ListingParams = z.object({
+  scope: z.string().regex(/^@[a-z0-9-]{3,39}$/, "must be @ followed by an organization slug").openapi({ param: { name: "scope", in: "path" }, example: "@demo" }),
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be a plugin name").openapi({ param: { name: "name", in: "path" }, example: "hello" }),
+});

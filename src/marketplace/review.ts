@@ -14,7 +14,7 @@ import { getDb } from "../db/client";
 import { pluginVersions, plugins, type PluginVersionRow } from "../db/schema";
 import { jsonBody } from "../http/middleware";
 import { conflict, notFound } from "../http/problem";
-import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
+import { AUTHENTICATED, IdParam, ListingParams, problems } from "../http/schemas";
 import { iso } from "../identity/schemas";
 import { findPluginByName, listVersions } from "../installations/queries";
 import type { Manifest } from "../plugins/manifest";
@@ -108,10 +108,6 @@ review.openapi(decide, async (c) => {
   return c.json({ plugin: row.plugin.name, version: row.v.version, status, reviewNote: reason ?? null }, 200);
 });
 
-const ListingParams = z.object({
-  scope: z.string().regex(/^@[a-z0-9-]{3,39}$/).openapi({ param: { name: "scope", in: "path" }, example: "@demo" }),
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).openapi({ param: { name: "name", in: "path" }, example: "hello" }),
-});
 
 const suspendListing = createRoute({
   method: "put",

@@ -4,7 +4,7 @@ import { createRouter } from "../app";
 import { getDb } from "../db/client";
 import { badRequest, forbidden, notFound } from "../http/problem";
 import { packageKey } from "../runtime/packages";
-import { problems } from "../http/schemas";
+import { ListingParams, problems } from "../http/schemas";
 import { iso } from "../identity/schemas";
 import { listVersions } from "../installations/queries";
 import { CATEGORIES, type Manifest } from "../plugins/manifest";
@@ -127,12 +127,7 @@ const getListing = createRoute({
   path: "/v1/marketplace/listings/{scope}/{name}",
   tags: ["Marketplace"],
   summary: "A listing with its latest version, what its permissions allow, rating summary and installs",
-  request: {
-    params: z.object({
-      scope: z.string().regex(/^@[a-z0-9-]{3,39}$/).openapi({ param: { name: "scope", in: "path" }, example: "@demo" }),
-      name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).openapi({ param: { name: "name", in: "path" }, example: "hello" }),
-    }),
-  },
+  request: { params: ListingParams },
   responses: { 200: { description: "The listing", content: { "application/json": { schema: Listing } } }, ...problems(400, 404, 429) },
 });
 
@@ -177,7 +172,7 @@ const templatePackage = createRoute({
   path: "/v1/marketplace/listings/{scope}/{name}/package",
   tags: ["Marketplace"],
   summary: "Download a free template's latest package (what `atoll init --template` unpacks)",
-  request: { params: getListing.request.params },
+  request: { params: ListingParams },
   responses: {
     200: { description: "The package (zip); the starter project is under template/", content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } } },
     ...problems(400, 403, 404, 429),

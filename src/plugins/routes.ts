@@ -9,7 +9,7 @@ import { newId } from "../crypto/encoding";
 import { getDb, isUniqueViolation } from "../db/client";
 import { pluginVersions, plugins } from "../db/schema";
 import { ApiError, badRequest, conflict, forbidden, notFound } from "../http/problem";
-import { AUTHENTICATED, problems } from "../http/schemas";
+import { AUTHENTICATED, ListingParams, problems } from "../http/schemas";
 import { readCapped } from "../http/body";
 import { getOrganization, type Batch } from "../identity/queries";
 import { iso } from "../identity/schemas";
@@ -155,7 +155,7 @@ const getPlugin = createRoute({
   tags: ["Plugins"],
   summary: "A published plugin and its versions",
   security: AUTHENTICATED,
-  request: { params: z.object({ scope: z.string().regex(/^@[a-z0-9-]{3,39}$/).openapi({ param: { name: "scope", in: "path" }, example: "@acme" }), name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).openapi({ param: { name: "name", in: "path" }, example: "hello" }) }) },
+  request: { params: ListingParams },
   responses: { 200: { description: "The plugin", content: { "application/json": { schema: Versions } } }, ...problems(400, 401, 404, 429) },
 });
 

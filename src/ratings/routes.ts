@@ -14,17 +14,13 @@ import { getDb, isUniqueViolation } from "../db/client";
 import { installations, plugins, ratingReports, ratings, users, type PluginRow } from "../db/schema";
 import { jsonBody } from "../http/middleware";
 import { ApiError, badRequest, conflict, forbidden, notFound } from "../http/problem";
-import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
+import { AUTHENTICATED, IdParam, ListingParams, problems } from "../http/schemas";
 import { iso } from "../identity/schemas";
 import { findListedPlugin } from "../marketplace/queries";
 import type { Db } from "../db/client";
 
 export const ratingsRouter = createRouter();
 
-const ListingParams = z.object({
-  scope: z.string().regex(/^@[a-z0-9-]{3,39}$/).openapi({ param: { name: "scope", in: "path" }, example: "@demo" }),
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).openapi({ param: { name: "name", in: "path" }, example: "hello" }),
-});
 const RatingParams = ListingParams.extend({ ratingId: IdParam("ratingId", "rat") });
 
 const Review = z
