@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { exportJWK, generateKeyPair } from "jose";
-import { seedDemo, startPlatformOnFreePorts } from "../../scripts/local-platform.mjs";
+import { freePorts, seedDemo, startPlatformOnFreePorts } from "../../scripts/local-platform.mjs";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -22,13 +22,6 @@ declare module "vitest" {
 
 const OPERATOR_KEY = "e2e-operator-key-0123456789";
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 export default async function setup(project: TestProject) {
   const state = mkdtempSync(join(tmpdir(), "atoll-e2e-"));
@@ -44,7 +37,7 @@ export default async function setup(project: TestProject) {
       res.writeHead(404).end();
     }
   });
-  const idpPort = await freePort();
+  const [idpPort] = await freePorts(1);
   await new Promise<void>((r) => idpServer.listen(idpPort, "127.0.0.1", r));
   const issuer = `http://127.0.0.1:${idpPort}`;
 
