@@ -22,6 +22,9 @@ import { review } from "./marketplace/review";
 import { ratingsRouter } from "./ratings/routes";
 import { mountOpenApi } from "./portal/openapi";
 import { rateLimit } from "./ratelimit/middleware";
+import { revenueRouter } from "./revenue/routes";
+import { payoutRouter } from "./revenue/payout-routes";
+import { scheduled } from "./revenue/scheduled";
 
 const app = createRouter();
 
@@ -60,6 +63,8 @@ app.route("/", review);
 app.route("/", ratingsRouter);
 app.route("/", installationsRouter);
 app.route("/", upgradeRouter);
+app.route("/", revenueRouter);
+app.route("/", payoutRouter);
 app.route("/", proxy);
 documentProxy(app.openAPIRegistry);
 mountOpenApi(app);
@@ -74,4 +79,5 @@ export { Egress } from "./runtime/egress";
 
 export default {
   fetch: app.fetch,
+  scheduled,
 } satisfies ExportedHandler<Env>;

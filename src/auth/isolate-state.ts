@@ -87,6 +87,11 @@ export class IsolateState {
     this.records.deleteWhere((_v, k) => k.startsWith("app:"));
   }
 
+  /** Forgets cached entitlements to paid listings (a purchase, refund or cancellation here). */
+  forgetEntitlements(orgId: string): void {
+    this.records.deleteWhere((_v, k) => k.startsWith(`entitled:${orgId}:`));
+  }
+
   forgetInstallation(installationId: string): void {
     this.specs.deleteWhere((_v, k) => k === installationId);
   }

@@ -4,7 +4,7 @@
  * strings (`usr_…`, `org_…`, `key_…`) so that a leaked id says what it is.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
@@ -23,6 +23,12 @@ export const organizations = sqliteTable("organizations", {
   createdAt: integer("created_at").notNull(),
   /** A publisher the operator has verified (shown on its listings). Only an operator sets it. */
   verified: integer("verified", { mode: "boolean" }).notNull().default(false),
+  /** Platform fee in basis points for this publisher's listings (null: the default, 1,000). */
+  feeBps: integer("fee_bps"),
+  /** Where payouts go: the provider's connected-account id (`acct_…`). */
+  payoutAccount: text("payout_account"),
+  /** The payment method purchases are charged to: the provider's token or id (`tok_…`, `pm_…`). */
+  paymentMethod: text("payment_method"),
 });
 
 export const memberships = sqliteTable(
@@ -143,6 +149,8 @@ export const plugins = sqliteTable(
     nameSkeleton: text("name_skeleton").notNull().default(""),
     /** An operator suspended the listing: hidden from browse, no new installs. */
     suspendedAt: integer("suspended_at"),
+    /** Platform fee in basis points for this listing (null: the publisher's, else the default). */
+    feeBps: integer("fee_bps"),
   },
   (t) => [index("plugins_browse").on(t.listed, t.kind, t.category), index("plugins_skeleton").on(t.nameSkeleton)],
 );
@@ -254,3 +262,235 @@ export const installationEvents = sqliteTable(
   },
   (t) => [index("installation_events_inst").on(t.installationId, t.id)],
 );
+
+/** Platform-wide settings an operator changes at run time (e.g. the payment processor). */
+export const platformSettings = sqliteTable("platform_settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Ledger accounts, one per kind, owner and currency (see src/revenue/ledger.ts). */
+export const ledgerAccounts = sqliteTable("ledger_accounts", {
+  id: text("id").primaryKey(),
+  kind: text("kind", { enum: ["buyer_clearing", "platform_revenue", "refunds", "developer_payable", "payouts_in_transit"] }).notNull(),
+  orgId: text("org_id"),
+  currency: text("currency").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * A journal transaction. Append-only: triggers refuse UPDATE and DELETE, and refuse the insert
+ * of a transaction whose entries (inserted first, in the same batch) do not sum to zero.
+ */
+export const ledgerTransactions = sqliteTable(
+  "ledger_transactions",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["purchase", "renewal", "usage", "refund", "payout", "payout_settled", "payout_failed"] }).notNull(),
+    currency: text("currency").notNull(),
+    /** The purchase, refund or payout it records. */
+    reference: text("reference").notNull(),
+    memo: text("memo").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("ledger_transactions_reference").on(t.reference), index("ledger_transactions_created").on(t.createdAt)],
+);
+
+/** One side of a transaction: signed minor units, debit > 0, credit < 0. Append-only. */
+export const ledgerEntries = sqliteTable(
+  "ledger_entries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    txnId: text("txn_id").notNull(),
+    accountId: text("account_id").notNull(),
+    amount: integer("amount").notNull(),
+    currency: text("currency").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("ledger_entries_account").on(t.accountId, t.id), index("ledger_entries_txn").on(t.txnId)],
+);
+
+/** A monthly, yearly or usage-billed subscription to a listing. */
+export const subscriptions = sqliteTable(
+  "subscriptions",
+  {
+    id: text("id").primaryKey(),
+    buyerOrgId: text("buyer_org_id").notNull().references(() => organizations.id),
+    pluginId: text("plugin_id").notNull().references(() => plugins.id),
+    publisherOrgId: text("publisher_org_id").notNull().references(() => organizations.id),
+    billing: text("billing", { enum: ["month", "year", "usage"] }).notNull(),
+    /** Price per period, or per `per` calls for usage billing; minor units. */
+    amount: integer("amount").notNull(),
+    currency: text("currency").notNull(),
+    per: integer("per"),
+    feeBps: integer("fee_bps").notNull(),
+    /** active → past_due (a renewal failed; retried) → canceled (unpaid) | ended (cancelled at period end). */
+    status: text("status", { enum: ["active", "past_due", "canceled", "ended"] }).notNull(),
+    /** The number of the current period (1 = the first, paid at purchase). */
+    period: integer("period").notNull().default(1),
+    currentPeriodStart: integer("current_period_start").notNull(),
+    currentPeriodEnd: integer("current_period_end").notNull(),
+    cancelAtPeriodEnd: integer("cancel_at_period_end", { mode: "boolean" }).notNull().default(false),
+    failedAttempts: integer("failed_attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at"),
+    lastError: text("last_error"),
+    /** Usage billing: calls and amount billed so far, and the hour billed through. */
+    usageCalls: integer("usage_calls").notNull().default(0),
+    usageBilled: integer("usage_billed").notNull().default(0),
+    usageThrough: integer("usage_through"),
+    createdAt: integer("created_at").notNull(),
+    endedAt: integer("ended_at"),
+  },
+  (t) => [
+    uniqueIndex("subscriptions_one_live").on(t.buyerOrgId, t.pluginId).where(sql`status IN ('active', 'past_due')`),
+    index("subscriptions_due").on(t.status, t.currentPeriodEnd),
+    index("subscriptions_publisher").on(t.publisherOrgId, t.createdAt),
+  ],
+);
+
+/** A charge: a one-time purchase, a subscription period or a usage bill. */
+export const purchases = sqliteTable(
+  "purchases",
+  {
+    id: text("id").primaryKey(),
+    buyerOrgId: text("buyer_org_id").notNull().references(() => organizations.id),
+    pluginId: text("plugin_id").notNull().references(() => plugins.id),
+    publisherOrgId: text("publisher_org_id").notNull().references(() => organizations.id),
+    kind: text("kind", { enum: ["one_time", "subscription", "usage"] }).notNull(),
+    subscriptionId: text("subscription_id"),
+    /** Subscription period number, or for usage the hour billed through. */
+    period: integer("period"),
+    amount: integer("amount").notNull(),
+    currency: text("currency").notNull(),
+    feeBps: integer("fee_bps").notNull(),
+    fee: integer("fee").notNull(),
+    share: integer("share").notNull(),
+    refundedAmount: integer("refunded_amount").notNull().default(0),
+    refundedFee: integer("refunded_fee").notNull().default(0),
+    status: text("status", { enum: ["succeeded", "partially_refunded", "refunded"] }).notNull(),
+    providerChargeId: text("provider_charge_id").unique(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("purchases_subscription_period").on(t.subscriptionId, t.period),
+    index("purchases_buyer").on(t.buyerOrgId, t.createdAt),
+    index("purchases_publisher").on(t.publisherOrgId, t.createdAt),
+    index("purchases_created").on(t.createdAt),
+    check("purchases_amounts", sql`amount >= 0 AND fee >= 0 AND share >= 0 AND fee + share = amount AND refunded_amount >= 0 AND refunded_amount <= amount AND refunded_fee <= fee`),
+  ],
+);
+
+/** A (partial) refund; `seq` numbers a purchase's refunds so two concurrent ones cannot both land. */
+export const refunds = sqliteTable(
+  "refunds",
+  {
+    id: text("id").primaryKey(),
+    purchaseId: text("purchase_id").notNull().references(() => purchases.id),
+    seq: integer("seq").notNull(),
+    amount: integer("amount").notNull(),
+    fee: integer("fee").notNull(),
+    share: integer("share").notNull(),
+    currency: text("currency").notNull(),
+    /** pending: claimed, sent to the provider, outcome not yet recorded; succeeded: in the ledger. */
+    status: text("status", { enum: ["pending", "succeeded"] }).notNull(),
+    /** The idempotency key the provider got, so any later request can finish a pending refund. */
+    providerKey: text("provider_key").notNull(),
+    providerRefundId: text("provider_refund_id"),
+    reason: text("reason"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("refunds_purchase_seq").on(t.purchaseId, t.seq), index("refunds_created").on(t.createdAt)],
+);
+
+/** A payout of a developer's payable balance in one currency. */
+export const payouts = sqliteTable(
+  "payouts",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => organizations.id),
+    currency: text("currency").notNull(),
+    amount: integer("amount").notNull(),
+    /** in_transit → paid | failed (the money returns to the payable). */
+    status: text("status", { enum: ["in_transit", "paid", "failed"] }).notNull(),
+    destination: text("destination").notNull(),
+    providerTransferId: text("provider_transfer_id"),
+    failureReason: text("failure_reason"),
+    runId: text("run_id"),
+    createdAt: integer("created_at").notNull(),
+    settledAt: integer("settled_at"),
+  },
+  (t) => [index("payouts_org").on(t.orgId, t.createdAt), index("payouts_status").on(t.status)],
+);
+
+/**
+ * Which payout covers which transaction on a developer's payable account: the payout's
+ * statement. The primary key makes it impossible for two payouts to cover one transaction.
+ */
+export const payoutItems = sqliteTable(
+  "payout_items",
+  {
+    txnId: text("txn_id").notNull(),
+    accountId: text("account_id").notNull(),
+    payoutId: text("payout_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.txnId, t.accountId] }), index("payout_items_payout").on(t.payoutId)],
+);
+
+/**
+ * Idempotency keys of money-moving requests (Stripe's semantics): the first request with a key
+ * stores its response; the same key and body replay it; the same key with another body is 422.
+ */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    /** Who sent it: an organization id, or `operator`. */
+    owner: text("owner").notNull(),
+    key: text("key").notNull(),
+    /** `POST /v1/purchases`: a key is bound to one endpoint. */
+    endpoint: text("endpoint").notNull(),
+    /** SHA-256 of the canonical request body. */
+    requestHash: text("request_hash").notNull(),
+    status: text("status", { enum: ["in_progress", "done"] }).notNull(),
+    responseStatus: integer("response_status"),
+    responseBody: text("response_body"),
+    lockedAt: integer("locked_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.owner, t.key] }), index("idempotency_keys_created").on(t.createdAt)],
+);
+
+/** Payment-provider events already processed (webhook deliveries arrive more than once). */
+export const providerEvents = sqliteTable("provider_events", {
+  id: text("id").primaryKey(),
+  type: text("type").notNull(),
+  receivedAt: integer("received_at").notNull(),
+});
+
+/** Plugin calls per installation, rolled up per hour and per day by the gateway's meter. */
+export const usageRollups = sqliteTable(
+  "usage_rollups",
+  {
+    installationId: text("installation_id").notNull(),
+    orgId: text("org_id").notNull(),
+    pluginId: text("plugin_id").notNull(),
+    granularity: text("granularity", { enum: ["hour", "day"] }).notNull(),
+    /** Start of the hour or UTC day, epoch ms. */
+    bucket: integer("bucket").notNull(),
+    calls: integer("calls").notNull().default(0),
+    clientErrors: integer("client_errors").notNull().default(0),
+    serverErrors: integer("server_errors").notNull().default(0),
+    latencyMsSum: integer("latency_ms_sum").notNull().default(0),
+    latencyMsMax: integer("latency_ms_max").notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.installationId, t.granularity, t.bucket] }),
+    index("usage_rollups_plugin").on(t.pluginId, t.granularity, t.bucket),
+    index("usage_rollups_org").on(t.orgId, t.granularity, t.bucket),
+  ],
+);
+
+export type PurchaseRow = typeof purchases.$inferSelect;
+export type SubscriptionRow = typeof subscriptions.$inferSelect;
+export type RefundRow = typeof refunds.$inferSelect;
+export type PayoutRow = typeof payouts.$inferSelect;

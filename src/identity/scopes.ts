@@ -14,6 +14,8 @@ export const SCOPES = {
   "installations:read": "List and read installations",
   "installations:write": "Install, configure and uninstall plugins",
   "plugins:call": "Call installed plugins (execute and their endpoints)",
+  "billing:read": "See purchases, subscriptions, revenue, balances, payouts and analytics",
+  "billing:write": "Buy listings, cancel subscriptions, refund sales, request payouts, set payment and payout accounts",
 } as const;
 
 export type Scope = keyof typeof SCOPES;

@@ -74,6 +74,8 @@ export function specFrom(inst: InstallationRow, plugin: string, version: PluginV
     orgId: inst.orgId,
     environment: inst.environment,
     plugin,
+    pluginId: inst.pluginId,
+    paid: manifest.pricing.model !== "free",
     version: version.version,
     sha256: version.sha256,
     entry: manifest.entry,

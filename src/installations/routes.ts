@@ -23,6 +23,7 @@ import { checkSecrets, redactConfig, validateConfig } from "./config";
 import { installCountStatement } from "../marketplace/queries";
 import { findActiveInstallation, findAppInstallation, findPluginByName, findVersion, getInstallation, listInstallations, listVersions, specFrom, type SealedValues } from "./queries";
 import { getOrganization } from "../identity/queries";
+import { hasEntitlement, paymentRequired } from "../revenue/purchases";
 import type { PluginSpec } from "../runtime/spec";
 
 export const installationsRouter = createRouter();
@@ -96,6 +97,7 @@ installationsRouter.openapi(install, async (c) => {
   const plugin = await findPluginByName(db, body.plugin);
   if (!plugin) throw notFound(`The plugin ${body.plugin}`);
   if (plugin.suspendedAt !== null) throw new ApiError({ status: 403, type: "listing-suspended", title: "Forbidden", detail: `${body.plugin} is suspended by the platform operator and cannot be installed.` });
+  if (!(await hasEntitlement(db, p.orgId, plugin))) throw paymentRequired(plugin.name);
   const version = body.version
     ? await findVersion(db, plugin.id, body.version)
     : ((await listVersions(db, plugin.id)).filter((v) => v.status === "published").sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null);

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import semver from "semver";
+import { isCurrency, minimumCharge } from "../revenue/money";
 import { checkPermissions } from "./permissions";
 
 /** The marketplace's categories (a fixed, documented set). */
@@ -46,11 +47,19 @@ const Pricing = z
     currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD").optional(),
     interval: z.enum(["month", "year"]).optional(),
     unit: z.string().max(50).optional(),
+    /** Usage pricing: `amount` is the price of this many calls (default 1,000). */
+    per: z.number().int().min(1).max(1_000_000_000).optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
     if (p.model !== "free" && (p.amount === undefined || !p.currency)) ctx.addIssue({ code: "custom", message: "paid pricing needs amount (minor units) and currency" });
+    if (p.currency && !isCurrency(p.currency)) ctx.addIssue({ code: "custom", path: ["currency"], message: `${p.currency} is not an ISO 4217 currency` });
+    else if (p.currency && p.amount !== undefined && (p.model === "one-time" || p.model === "subscription") && p.amount < minimumCharge(p.currency)) {
+      ctx.addIssue({ code: "custom", path: ["amount"], message: `is below the smallest charge in ${p.currency} (${minimumCharge(p.currency)} minor units); amounts are minor units (cents), not whole units` });
+    }
+    if (p.model === "usage" && p.amount === 0) ctx.addIssue({ code: "custom", path: ["amount"], message: "usage pricing needs a positive price" });
     if (p.model === "subscription" && !p.interval) ctx.addIssue({ code: "custom", path: ["interval"], message: "subscriptions need an interval" });
+    if (p.model !== "usage" && p.per !== undefined) ctx.addIssue({ code: "custom", path: ["per"], message: "only usage pricing has a per-calls unit" });
   });
 
 export const Manifest = z

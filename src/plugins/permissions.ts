@@ -7,7 +7,7 @@
  *   secrets:<NAME>          the installation's secret of that name
  *   events:<topic>          receive platform events of that topic
  *   integrations:<provider> call a connected third-party service through the platform
- *   payments                the payment capability
+ *   payments                the payment capability (may serve as the platform's processor)
  */
 export const INTEGRATION_PROVIDERS = ["salesforce", "hubspot", "slack", "zapier", "crm"] as const;
 
@@ -116,6 +116,6 @@ export function describePermission(value: string): string {
     case "integrations":
       return `may call your connected ${p.permission.provider} account through Atoll`;
     case "payments":
-      return "may take payments";
+      return "may act as the platform's payment processor: charges, refunds and payouts for purchases";
   }
 }

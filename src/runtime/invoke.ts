@@ -31,19 +31,24 @@ export interface Caller {
   requestId: string;
 }
 
-/** Picks the configured backend. */
+/** Picks the configured backend for a request. */
 export function pluginHost(c: Context<AppEnv>): PluginHost {
-  switch (c.env.ATOLL_PLUGIN_BACKEND) {
+  return hostFor(c.env, c.executionCtx.exports as unknown as HostExports);
+}
+
+/** Picks the configured backend; `exports` are the Worker's own (ctx.exports), for scheduled jobs too. */
+export function hostFor(env: Env, exports: HostExports): PluginHost {
+  switch (env.ATOLL_PLUGIN_BACKEND) {
     case "service":
-      return new ServiceHost(c.env.ATOLL_PLUGIN_HOST_URL, c.env.ATOLL_HOST_SECRET ?? "");
+      return new ServiceHost(env.ATOLL_PLUGIN_HOST_URL, env.ATOLL_HOST_SECRET ?? "");
     case "dispatch": {
-      if (!c.env.DISPATCHER) throw new ApiError({ status: 503, type: "unavailable", title: "Service unavailable", detail: "Plugins cannot run right now.", internal: "ATOLL_PLUGIN_BACKEND=dispatch without a DISPATCHER binding" });
-      const api = new ScriptsApi(c.env.ATOLL_CF_API_BASE, c.env.ATOLL_CF_ACCOUNT_ID, c.env.ATOLL_DISPATCH_NAMESPACE, c.env.ATOLL_CF_API_TOKEN ?? "");
-      return new DispatchHost(c.env.DISPATCHER, api, c.env.PACKAGES, c.env.INSTALLATION_STORE);
+      if (!env.DISPATCHER) throw new ApiError({ status: 503, type: "unavailable", title: "Service unavailable", detail: "Plugins cannot run right now.", internal: "ATOLL_PLUGIN_BACKEND=dispatch without a DISPATCHER binding" });
+      const api = new ScriptsApi(env.ATOLL_CF_API_BASE, env.ATOLL_CF_ACCOUNT_ID, env.ATOLL_DISPATCH_NAMESPACE, env.ATOLL_CF_API_TOKEN ?? "");
+      return new DispatchHost(env.DISPATCHER, api, env.PACKAGES, env.INSTALLATION_STORE);
     }
     case "loader":
     default:
-      return new LoaderHost(c.env.LOADER, c.env.PACKAGES, c.executionCtx.exports as unknown as HostExports, c.env.INSTALLATION_STORE);
+      return new LoaderHost(env.LOADER, env.PACKAGES, exports, env.INSTALLATION_STORE);
   }
 }
 

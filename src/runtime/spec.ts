@@ -6,6 +6,10 @@ export interface PluginSpec {
   orgId: string;
   environment: Environment;
   plugin: string;
+  /** The listing's id (usage metering and billing key on it). */
+  pluginId: string;
+  /** The listing is paid: calls need the organization's purchase or subscription. */
+  paid: boolean;
   version: string;
   /** SHA-256 of the package: the code. */
   sha256: string;

@@ -1,0 +1,68 @@
+/**
+ * The ledger in D1: posting journals as batch statements and reading balances. Balances are
+ * derived from the entries (an indexed SUM), so they cannot drift from them.
+ */
+import { and, eq, inArray, like, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { newId } from "../crypto/encoding";
+import type { Db } from "../db/client";
+import { ledgerAccounts, ledgerEntries, ledgerTransactions } from "../db/schema";
+import { parseAccount, type Journal } from "./ledger";
+
+export type Statement = BatchItem<"sqlite">;
+
+/**
+ * The statements that post a journal: its accounts (created on first use), its entries, then
+ * its header, which the database refuses unless the entries balance. Run them inside the same
+ * `db.batch()` as the business rows they account for, so both land or neither does.
+ */
+export function postStatements(db: Db, j: Journal, now: number, txnId = newId("txn")): { txnId: string; statements: Statement[] } {
+  const accounts = [...new Set(j.entries.map((e) => e.account))].map((id) => {
+    const a = parseAccount(id);
+    return { id, kind: a.kind, orgId: a.orgId, currency: a.currency, createdAt: now };
+  });
+  return {
+    txnId,
+    statements: [
+      db.insert(ledgerAccounts).values(accounts).onConflictDoNothing(),
+      db.insert(ledgerEntries).values(j.entries.map((e) => ({ txnId, accountId: e.account, amount: e.amount, currency: j.currency, createdAt: now }))),
+      db.insert(ledgerTransactions).values({ id: txnId, kind: j.kind, currency: j.currency, reference: j.reference, memo: j.memo, createdAt: now }),
+    ],
+  };
+}
+
+/** The balance of each account (signed: debit > 0), optionally only accounts with a prefix. */
+export async function balances(db: Db, prefix?: string): Promise<Map<string, number>> {
+  const rows = await db
+    .select({ account: ledgerEntries.accountId, balance: sql<number>`SUM(${ledgerEntries.amount})` })
+    .from(ledgerEntries)
+    .where(prefix ? like(ledgerEntries.accountId, `${prefix}%`) : undefined)
+    .groupBy(ledgerEntries.accountId);
+  return new Map(rows.map((r) => [r.account, Number(r.balance)]));
+}
+
+/** One account's balance (0 when it has no entries). */
+export async function balanceOf(db: Db, accountId: string): Promise<number> {
+  const [row] = await db.select({ balance: sql<number>`COALESCE(SUM(${ledgerEntries.amount}), 0)` }).from(ledgerEntries).where(eq(ledgerEntries.accountId, accountId));
+  return Number(row?.balance ?? 0);
+}
+
+/** Every transaction with its entries (for audits and the property test). */
+export async function transactionsWithEntries(db: Db, txnIds?: string[]) {
+  const txns = await db.select().from(ledgerTransactions).where(txnIds ? inArray(ledgerTransactions.id, txnIds) : undefined);
+  const entries = await db.select().from(ledgerEntries).where(txnIds ? inArray(ledgerEntries.txnId, txnIds) : undefined);
+  const byTxn = new Map<string, (typeof entries)[number][]>();
+  for (const e of entries) byTxn.set(e.txnId, [...(byTxn.get(e.txnId) ?? []), e]);
+  return txns.map((t) => ({ ...t, entries: byTxn.get(t.id) ?? [] }));
+}
+
+/** Transactions on an account, newest first. */
+export async function accountEntries(db: Db, accountId: string, limit = 100) {
+  return db
+    .select({ txnId: ledgerEntries.txnId, amount: ledgerEntries.amount, createdAt: ledgerEntries.createdAt, kind: ledgerTransactions.kind, reference: ledgerTransactions.reference, memo: ledgerTransactions.memo })
+    .from(ledgerEntries)
+    .innerJoin(ledgerTransactions, eq(ledgerTransactions.id, ledgerEntries.txnId))
+    .where(and(eq(ledgerEntries.accountId, accountId)))
+    .orderBy(sql`${ledgerEntries.id} DESC`)
+    .limit(limit);
+}

@@ -1,0 +1,30 @@
+/**
+ * The Cron Triggers (wrangler.toml [triggers]): hourly renewals and usage billing (plus pruning
+ * expired idempotency keys), daily payouts. Each job is idempotent, so a trigger that fires
+ * twice, or overlaps a run started by an operator, moves money once.
+ */
+import { getDb } from "../db/client";
+import { hostFor, pluginDeadline } from "../runtime/invoke";
+import type { HostExports } from "../runtime/loader-host";
+import { pruneIdempotencyKeys } from "./idempotency";
+import { runPayouts } from "./payouts";
+import { PluginProcessor } from "./processor";
+import { renewDue } from "./subscriptions";
+import { billUsage } from "./usage-billing";
+
+export const PAYOUT_CRON = "0 3 * * *";
+
+export async function scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+  const db = getDb(env.DB);
+  const processor = new PluginProcessor(db, env.ATOLL_SECRET_KEY, hostFor(env, ctx.exports as unknown as HostExports), `cron-${controller.scheduledTime}`, pluginDeadline(env));
+  const now = controller.scheduledTime;
+  if (controller.cron === PAYOUT_CRON) {
+    const run = await runPayouts(db, processor, { now });
+    console.log(JSON.stringify({ level: "info", msg: "payout run", runId: run.runId, paid: run.paid.length, skipped: run.skipped.length, retried: run.retried.length }));
+    return;
+  }
+  const renewals = await renewDue(db, processor, now);
+  const usage = await billUsage(db, processor, now);
+  const pruned = await pruneIdempotencyKeys(db, now);
+  console.log(JSON.stringify({ level: "info", msg: "billing run", renewals: renewals.outcomes, usageCharged: usage.filter((u) => u.status === "charged").length, prunedKeys: pruned }));
+}
