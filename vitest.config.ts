@@ -35,6 +35,7 @@ export default defineConfig(async () => {
                   ATOLL_SECRET_KEY: "dGVzdC1vbmx5LXNlY3JldC1rZXktMzItYnl0ZXMtb2s",
                   ATOLL_OPERATOR_KEY: "test-operator-key-0123456789",
                   ATOLL_REQUEST_LOG: "off",
+                  ATOLL_METER_FLUSH_MS: "200",
                   ATOLL_EGRESS_OVERRIDES: JSON.stringify({ "api.stripe.com": stripe }),
                 },
               },
