@@ -25,6 +25,7 @@ import { rateLimit } from "./ratelimit/middleware";
 import { revenueRouter } from "./revenue/routes";
 import { payoutRouter } from "./revenue/payout-routes";
 import { scheduled } from "./revenue/scheduled";
+import { analyticsRouter } from "./analytics/routes";
 
 const app = createRouter();
 
@@ -65,6 +66,7 @@ app.route("/", installationsRouter);
 app.route("/", upgradeRouter);
 app.route("/", revenueRouter);
 app.route("/", payoutRouter);
+app.route("/", analyticsRouter);
 app.route("/", proxy);
 documentProxy(app.openAPIRegistry);
 mountOpenApi(app);

@@ -3,7 +3,7 @@
  * operator's controls (payment processor, fees, payout and billing runs).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq, like, sql } from "drizzle-orm";
+import { eq, like, sql } from "drizzle-orm";
 import { actorOf, auditInsert } from "../audit/log";
 import { requireOperator, requireScope } from "../auth/principal";
 import { createRouter } from "../app";
@@ -272,8 +272,3 @@ payoutRouter.openapi(billingRun, async (c) => {
     return { status: 200, body: { renewals: await renewDue(db, processor), usage: await billUsage(db, processor) } };
   });
 });
-
-/** Developer balances for the operator's view (used by analytics too). */
-export async function payableTotals(db: ReturnType<typeof getDb>) {
-  return db.select({ account: ledgerEntries.accountId, balance: sql<number>`SUM(${ledgerEntries.amount})` }).from(ledgerEntries).where(and(like(ledgerEntries.accountId, "developer_payable:%"))).groupBy(ledgerEntries.accountId);
-}

@@ -86,7 +86,7 @@ class ProviderStandIn implements PaymentProcessor {
 
 const db = getDb(env.DB);
 let listings: PluginRow[] = [];
-let buyers: { id: string }[] = [];
+let buyers: (typeof organizations.$inferInsert & { id: string })[] = [];
 
 beforeAll(async () => {
   const sellers = [await publisher("ps"), await publisher("ps"), await publisher("ps")];
