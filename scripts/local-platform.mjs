@@ -246,7 +246,11 @@ async function seedCatalogue(url, demoKey) {
     const res = await post("/v1/packages", acme.apiKey, zip, "application/zip");
     if (res.status !== 201) throw new Error(`seeding ${manifest.name} failed: ${res.status} ${await res.text()}`);
   }
-  // Acme installs the demo plugins it rates; the demo organization rates what it installed.
+  // Acme installs the demo plugins it rates (buying the paid one); the demo organization rates what it installed.
+  const pm = await fetch(`${url}/v1/billing/payment-method`, { method: "PUT", headers: { "x-api-key": acme.apiKey, "content-type": "application/json" }, body: JSON.stringify({ paymentMethod: "tok_visa" }) });
+  if (pm.status !== 200) throw new Error(`seeding acme's payment method failed: ${pm.status} ${await pm.text()}`);
+  const bought = await fetch(`${url}/v1/purchases`, { method: "POST", headers: { "x-api-key": acme.apiKey, "content-type": "application/json", "idempotency-key": "seed-acme-advanced-analytics" }, body: JSON.stringify({ listing: "@demo/advanced-analytics" }) });
+  if (bought.status !== 201) throw new Error(`seeding acme's purchase failed: ${bought.status} ${await bought.text()}`);
   for (const [plugin, grants] of [["@demo/hello", ["storage"]], ["@demo/advanced-analytics", []]]) {
     const res = await post("/v1/installations", acme.apiKey, { plugin, grants });
     if (res.status !== 201) throw new Error(`seeding an install of ${plugin} failed: ${res.status} ${await res.text()}`);
@@ -262,6 +266,26 @@ async function seedCatalogue(url, demoKey) {
     const res = await post(`/v1/marketplace/listings/${plugin}/rating`, key, { stars, ...(review ? { review } : {}) });
     if (res.status !== 200) throw new Error(`seeding a rating of ${plugin} failed: ${res.status} ${await res.text()}`);
   }
+}
+
+/**
+ * Money: a platform organization installs the payment-gateway plugin (granted `payments`, talking
+ * to the Stripe stand-in) and the operator makes it the payment processor; the demo developer
+ * gets a payout account; a tenant organization (`globex`) gets a card to buy with.
+ */
+async function seedRevenue(url, demoKey, operatorKey) {
+  const json = (key, method, path, body, extra = {}) => fetch(`${url}${path}`, { method, headers: { "x-api-key": key, "content-type": "application/json", ...extra }, body: JSON.stringify(body) });
+  const expect = async (res, status, what) => {
+    if (res.status !== status) throw new Error(`seeding ${what} failed: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  const platform = await expect(await fetch(`${url}/v1/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "payments@atoll.local", name: "Atoll Payments", organization: { name: "Atoll Platform", slug: "atoll-platform" } }) }), 201, "the platform organization");
+  const inst = await expect(await json(platform.apiKey, "POST", "/v1/installations", { plugin: "@demo/payment-gateway", environment: "production", grants: ["network:api.stripe.com", "secrets:PAYMENT_API_KEY", "storage", "payments"], secrets: { PAYMENT_API_KEY: "sk_test_atoll_platform" } }), 201, "the payment processor install");
+  await expect(await json(operatorKey, "PUT", "/v1/operator/payments", { installationId: inst.id }), 200, "the payment processor");
+  await expect(await json(demoKey, "PUT", "/v1/revenue/payout-account", { account: "acct_demo0000000001" }), 200, "the demo payout account");
+  const tenant = await expect(await fetch(`${url}/v1/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "admin@globex.example", name: "Globex Admin", organization: { name: "Globex", slug: "globex" } }) }), 201, "the tenant organization");
+  await expect(await json(tenant.apiKey, "PUT", "/v1/billing/payment-method", { paymentMethod: "tok_visa" }), 200, "the tenant's payment method");
+  return { organization: tenant.organization, apiKey: tenant.apiKey };
 }
 
 export const DEMO = { email: "demo@atoll.local", name: "Demo Developer", organization: { name: "Demo", slug: "demo" } };
@@ -302,6 +326,7 @@ export async function seedDemo(url, credentialsPath, operatorKey) {
     endpoints[name] = m[1];
   }
   creds.plugins = endpoints;
+  creds.tenant = await seedRevenue(url, body.apiKey, operatorKey);
   await seedCatalogue(url, body.apiKey);
   mkdirSync(dirname(credentialsPath), { recursive: true });
   writeFileSync(credentialsPath, JSON.stringify(creds, null, 2) + "\n", { mode: 0o600 });

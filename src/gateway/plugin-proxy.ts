@@ -103,8 +103,14 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
 
 /** Counts the call for usage analytics and billing (written after the response). */
 function meter(c: Context<AppEnv>, spec: PluginSpec, status: number, latencyMs: number): void {
+  let ctx: ExecutionContext;
+  try {
+    ctx = c.executionCtx;
+  } catch {
+    return; // app.request() in tests: no ExecutionContext, nothing to flush with
+  }
   const flushMs = Number(c.env.ATOLL_METER_FLUSH_MS) || undefined;
-  meterCall(c.env.DB, getDb(c.env.DB), (p) => c.executionCtx.waitUntil(p), { installationId: spec.installationId, orgId: spec.orgId, pluginId: spec.pluginId, status, latencyMs, at: Date.now() }, flushMs);
+  meterCall(c.env.DB, getDb(c.env.DB), (p) => ctx.waitUntil(p), { installationId: spec.installationId, orgId: spec.orgId, pluginId: spec.pluginId, status, latencyMs, at: Date.now() }, flushMs);
 }
 
 /** The organization's purchase or subscription of a paid listing (cached per isolate like specs). */

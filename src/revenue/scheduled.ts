@@ -16,7 +16,7 @@ export const PAYOUT_CRON = "0 3 * * *";
 
 export async function scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
   const db = getDb(env.DB);
-  const processor = new PluginProcessor(db, env.ATOLL_SECRET_KEY, hostFor(env, ctx.exports as unknown as HostExports), `cron-${controller.scheduledTime}`, pluginDeadline(env));
+  const processor = new PluginProcessor(db, env.ATOLL_SECRET_KEY, hostFor(env, () => ctx.exports as unknown as HostExports), `cron-${controller.scheduledTime}`, pluginDeadline(env));
   const now = controller.scheduledTime;
   if (controller.cron === PAYOUT_CRON) {
     const run = await runPayouts(db, processor, { now });

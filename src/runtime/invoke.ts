@@ -33,11 +33,12 @@ export interface Caller {
 
 /** Picks the configured backend for a request. */
 export function pluginHost(c: Context<AppEnv>): PluginHost {
-  return hostFor(c.env, c.executionCtx.exports as unknown as HostExports);
+  // Read lazily: only the loader backend needs the Worker's exports (and app.request() has none).
+  return hostFor(c.env, () => c.executionCtx.exports as unknown as HostExports);
 }
 
 /** Picks the configured backend; `exports` are the Worker's own (ctx.exports), for scheduled jobs too. */
-export function hostFor(env: Env, exports: HostExports): PluginHost {
+export function hostFor(env: Env, exports: () => HostExports): PluginHost {
   switch (env.ATOLL_PLUGIN_BACKEND) {
     case "service":
       return new ServiceHost(env.ATOLL_PLUGIN_HOST_URL, env.ATOLL_HOST_SECRET ?? "");
@@ -48,7 +49,7 @@ export function hostFor(env: Env, exports: HostExports): PluginHost {
     }
     case "loader":
     default:
-      return new LoaderHost(env.LOADER, env.PACKAGES, exports, env.INSTALLATION_STORE);
+      return new LoaderHost(env.LOADER, env.PACKAGES, exports(), env.INSTALLATION_STORE);
   }
 }
 

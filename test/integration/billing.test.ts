@@ -12,7 +12,7 @@ import { examplePackage, installPlugin, publishZip, publisher, repack } from "..
 import { balanceOf, buy, buyer, ledgerInvariants, seller, setupPayments, type Seller } from "../revenue-helpers";
 
 const db = getDb(env.DB);
-const processor = () => new PluginProcessor(db, env.ATOLL_SECRET_KEY, hostFor(env, exports as unknown as HostExports), "test", 10_000);
+const processor = () => new PluginProcessor(db, env.ATOLL_SECRET_KEY, hostFor(env, () => exports as unknown as HostExports), "test", 10_000);
 
 type Sub = { id: string; status: string; period: number; currentPeriodEnd: string; failedAttempts: number; usage: { calls: number; billed: number } | null };
 async function subscription(account: { apiKey: string }, id: string): Promise<Sub> {

@@ -97,7 +97,7 @@ describe("dispatch-namespace backend", () => {
     await publishZip(a, examplePackage("payment-gateway", a.slug));
     const { ns, calls } = standInDispatcher();
     const e = dispatchEnv(ns);
-    const res = await app.request(req(a, "/v1/installations", { method: "POST", json: { plugin: `@${a.slug}/payment-gateway`, grants: ["network:api.stripe.com", "secrets:PAYMENT_API_KEY", "storage"], secrets: { PAYMENT_API_KEY: "sk_test_dispatch" } } }), undefined, e);
+    const res = await app.request(req(a, "/v1/installations", { method: "POST", json: { plugin: `@${a.slug}/payment-gateway`, grants: ["network:api.stripe.com", "secrets:PAYMENT_API_KEY", "storage", "payments"], secrets: { PAYMENT_API_KEY: "sk_test_dispatch" } } }), undefined, e);
     expect(res.status).toBe(201);
     const inst = (await res.json()) as { id: string; createdAt: string };
     const script = await uploaded(scriptName({ installationId: inst.id, revision: Date.parse(inst.createdAt) }));
