@@ -103,7 +103,7 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
 
 /** Counts the call for usage analytics and billing (written after the response). */
 function meter(c: Context<AppEnv>, spec: PluginSpec, status: number, latencyMs: number): void {
-  let ctx: ExecutionContext;
+  let ctx: Context<AppEnv>["executionCtx"];
   try {
     ctx = c.executionCtx;
   } catch {
