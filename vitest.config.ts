@@ -36,6 +36,7 @@ export default defineConfig(async () => {
                   ATOLL_OPERATOR_KEY: "test-operator-key-0123456789",
                   ATOLL_REQUEST_LOG: "off",
                   ATOLL_METER_FLUSH_MS: "200",
+                  ATOLL_PAYMENTS_WEBHOOK_SECRET: "whsec_test_only_secret",
                   ATOLL_EGRESS_OVERRIDES: JSON.stringify({ "api.stripe.com": stripe }),
                 },
               },

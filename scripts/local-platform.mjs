@@ -2,7 +2,7 @@
 // and seeds demo data. Used by `npm start`, the end-to-end tests and the benchmark.
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { prepareAssets } from "./assets.mjs";
@@ -23,10 +23,15 @@ export function wranglerEnv(extra = {}) {
   };
 }
 
-/** Creates .dev.vars from .dev.vars.example on a fresh clone. */
+/** Creates .dev.vars from .dev.vars.example on a fresh clone; adds secrets a newer example introduced. */
 export function ensureDevVars() {
   const target = join(ROOT, ".dev.vars");
-  if (!existsSync(target)) copyFileSync(join(ROOT, ".dev.vars.example"), target);
+  const example = join(ROOT, ".dev.vars.example");
+  if (!existsSync(target)) return copyFileSync(example, target);
+  const have = readFileSync(target, "utf8");
+  const names = new Set(have.split("\n").map((l) => l.split("=")[0]?.trim()));
+  const missing = readFileSync(example, "utf8").split("\n").filter((l) => /^[A-Z_]+=/.test(l) && !names.has(l.split("=")[0]));
+  if (missing.length > 0) appendFileSync(target, (have.endsWith("\n") ? "" : "\n") + missing.join("\n") + "\n");
 }
 
 export function readDevVars() {

@@ -26,6 +26,7 @@ import { revenueRouter } from "./revenue/routes";
 import { payoutRouter } from "./revenue/payout-routes";
 import { scheduled } from "./revenue/scheduled";
 import { analyticsRouter } from "./analytics/routes";
+import { webhookRouter } from "./revenue/webhook";
 
 const app = createRouter();
 
@@ -67,6 +68,7 @@ app.route("/", upgradeRouter);
 app.route("/", revenueRouter);
 app.route("/", payoutRouter);
 app.route("/", analyticsRouter);
+app.route("/", webhookRouter);
 app.route("/", proxy);
 documentProxy(app.openAPIRegistry);
 mountOpenApi(app);

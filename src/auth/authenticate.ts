@@ -23,7 +23,8 @@ import type { Principal } from "./principal";
 import { eq } from "drizzle-orm";
 
 /** Paths under /v1 that need no credential. */
-export const PUBLIC_PATHS = new Set(["/v1/signup", "/v1/invitations/accept"]);
+/** Public: sign-up, invitations, and the payment provider's webhook (it proves itself with a signature). */
+export const PUBLIC_PATHS = new Set(["/v1/signup", "/v1/invitations/accept", "/v1/payments/webhook"]);
 /** Prefixes under /v1 that anyone may read (GET): the marketplace storefront. */
 export const PUBLIC_READ_PREFIXES = ["/v1/marketplace/"];
 

@@ -27,6 +27,8 @@ export interface RefundInput {
   actor: string;
   requestId?: string;
   now?: number;
+  /** The refund already happened at the provider (its webhook told us): record it, do not send it. */
+  providerRefundId?: string;
 }
 
 /** A pending refund older than this is presumed abandoned; any later request finishes it. */
@@ -80,7 +82,7 @@ async function freshPurchase(db: Db, id: string): Promise<PurchaseRow | null> {
 /** Sends a claimed refund to the provider and records the outcome. */
 async function complete(db: Db, processor: PaymentProcessor, row: RefundRow, input: RefundInput, now: number): Promise<{ refund: RefundRow; purchase: PurchaseRow }> {
   const p = (await freshPurchase(db, row.purchaseId)) ?? input.purchase;
-  const result = await processor.refund({ charge: p.providerChargeId ?? "", amount: row.amount, idempotencyKey: row.providerKey });
+  const result = input.providerRefundId ? ({ ok: true, value: { id: input.providerRefundId } } as const) : await processor.refund({ charge: p.providerChargeId ?? "", amount: row.amount, idempotencyKey: row.providerKey });
   if (!result.ok) {
     // Refused by the provider: nothing moved, so the claim goes (an outage keeps it pending).
     if (result.reason !== "unavailable") await db.delete(refunds).where(and(eq(refunds.id, row.id), eq(refunds.status, "pending")));

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { OPERATOR_KEY, call, problem, type Account } from "../helpers";
 import { installPlugin } from "../plugin-helpers";
+import { signStripe } from "../../src/revenue/stripe-signature";
 import { balanceOf, buy, buyer, ledgerInvariants, newKey, seller, setupPayments, stripeFaults, stripeState, type Seller } from "../revenue-helpers";
 
 type Purchase = { id: string; amount: number; currency: string; fee: number; developerShare: number; status: string; refunded: number; subscription: { id: string; status: string } | null };
@@ -259,5 +260,53 @@ describe("the ledger", () => {
     ).rejects.toThrow(/unbalanced/);
     const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM ledger_entries WHERE txn_id = 'txn_bad'").first<{ n: number }>();
     expect(left?.n).toBe(0);
+  });
+});
+
+describe("POST /v1/payments/webhook", () => {
+  const SECRET = "whsec_test_only_secret";
+  let n = 0;
+  async function deliver(event: Record<string, unknown>, opts: { secret?: string; skew?: number; tamper?: boolean } = {}): Promise<Response> {
+    const body = JSON.stringify(event);
+    const t = Math.floor(Date.now() / 1000) + (opts.skew ?? 0);
+    const sig = await signStripe(opts.secret ?? SECRET, t, body);
+    return call("/v1/payments/webhook", { method: "POST", body: opts.tamper ? body.replace("charge", "chargf") : body, headers: { "content-type": "application/json", "stripe-signature": `t=${t},v1=${sig}` } });
+  }
+  const refunded = (charge: string, amount: number) => ({ id: `evt_test${Date.now()}${++n}`, type: "charge.refunded", data: { object: { id: charge, object: "charge", amount_refunded: amount, refunds: { data: [{ id: `re_ext${n}` }] } } } });
+
+  it("records a refund made at the provider once, whatever the order or repetition of events", async () => {
+    const b = await buyer();
+    const p = (await (await buy(b, dev.subscription)).json()) as Purchase;
+    const chargeId = (await env.DB.prepare("SELECT provider_charge_id AS c FROM purchases WHERE id = ?").bind(p.id).first<{ c: string }>())?.c ?? "";
+    const before = await balanceOf(dev.account);
+
+    const first = refunded(chargeId, 1000);
+    expect(await (await deliver(first)).json()).toMatchObject({ applied: true });
+    expect(await (await deliver(first)).json()).toMatchObject({ duplicate: true });
+    // An older event (less refunded) arriving late changes nothing; a newer one adds the difference.
+    expect(await (await deliver(refunded(chargeId, 500))).json()).toMatchObject({ applied: false });
+    expect(await (await deliver(refunded(chargeId, 2900))).json()).toMatchObject({ applied: true });
+    expect(await (await deliver(refunded(chargeId, 1000))).json()).toMatchObject({ applied: false });
+
+    const row = await env.DB.prepare("SELECT refunded_amount AS r, status FROM purchases WHERE id = ?").bind(p.id).first<{ r: number; status: string }>();
+    expect(row).toEqual({ r: 2900, status: "refunded" });
+    expect((await balanceOf(dev.account)).available).toBe(before.available - 2610);
+    expect(await ledgerInvariants()).toMatchObject({ unbalanced: 0, total: 0 });
+  });
+
+  it.each([
+    ["a wrong secret", { secret: "whsec_wrong" }],
+    ["a tampered body", { tamper: true }],
+    ["a timestamp 301 s old", { skew: -301 }],
+    ["a timestamp 301 s ahead", { skew: 301 }],
+  ])("refuses %s with 400 and applies nothing", async (_what, opts) => {
+    const res = await deliver(refunded("ch_nothing", 100), opts);
+    expect(res.status).toBe(400);
+    expect((await problem(res)).type).toMatch(/signature-invalid$/);
+  });
+
+  it("refuses a signed body that is not an event", async () => {
+    const res = await deliver({ hello: "world" });
+    expect(res.status).toBe(400);
   });
 });
