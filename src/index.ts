@@ -27,6 +27,11 @@ import { payoutRouter } from "./revenue/payout-routes";
 import { scheduled } from "./revenue/scheduled";
 import { analyticsRouter } from "./analytics/routes";
 import { webhookRouter } from "./revenue/webhook";
+import { connectionsRouter } from "./integrations/connections";
+import { webhooksRouter } from "./integrations/webhooks";
+import { zapierRouter } from "./integrations/zapier";
+import { consumeEvents } from "./integrations/events";
+import type { EventMessage } from "./integrations/webhooks";
 
 const app = createRouter();
 
@@ -69,6 +74,9 @@ app.route("/", revenueRouter);
 app.route("/", payoutRouter);
 app.route("/", analyticsRouter);
 app.route("/", webhookRouter);
+app.route("/", connectionsRouter);
+app.route("/", webhooksRouter);
+app.route("/", zapierRouter);
 app.route("/", proxy);
 documentProxy(app.openAPIRegistry);
 mountOpenApi(app);
@@ -80,8 +88,13 @@ export { app };
 export { RateLimiter } from "./ratelimit/durable-object";
 export { InstallationStore, PluginStorage } from "./runtime/storage";
 export { Egress } from "./runtime/egress";
+export { ConnectionBroker } from "./integrations/broker";
+export { IntegrationGate } from "./integrations/gate";
 
 export default {
   fetch: app.fetch,
   scheduled,
+  async queue(batch, env, ctx) {
+    if (batch.queue.startsWith("atoll-events")) return consumeEvents(batch as MessageBatch<EventMessage>, env, ctx);
+  },
 } satisfies ExportedHandler<Env>;

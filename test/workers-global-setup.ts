@@ -9,6 +9,7 @@ import type { TestProject } from "vitest/node";
 import { buildPlugin } from "../src/cli/build";
 import { startStripeStandIn } from "../scripts/standins/stripe.mjs";
 import { startCloudflareApiStandIn } from "../scripts/standins/cloudflare-api.mjs";
+import { startSaasStandIn } from "../scripts/standins/saas.mjs";
 
 export default async function setup(project: TestProject) {
   const root = join(import.meta.dirname, "..");
@@ -26,8 +27,11 @@ export default async function setup(project: TestProject) {
   const stripe = await startStripeStandIn({ port: Number(process.env.ATOLL_TEST_STRIPE_PORT) });
   const cf = await startCloudflareApiStandIn({ port: 0 });
   project.provide("cloudflareApi", { url: cf.url, token: cf.token });
+  const saas = await startSaasStandIn({ port: 0, salesforceTokenTtlMs: 2_000 });
+  project.provide("saas", saas.url);
   return async () => {
     await stripe.close();
     await cf.close();
+    await saas.close();
   };
 }

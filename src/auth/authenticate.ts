@@ -28,8 +28,11 @@ export const PUBLIC_PATHS = new Set(["/v1/signup", "/v1/invitations/accept", "/v
 /** Prefixes under /v1 that anyone may read (GET): the marketplace storefront. */
 export const PUBLIC_READ_PREFIXES = ["/v1/marketplace/"];
 
+/** Providers' webhooks (POST): they prove themselves with a signature, not a credential. */
+export const PUBLIC_POST_PREFIXES = ["/v1/webhooks/"];
+
 export function isPublic(method: string, path: string): boolean {
-  return PUBLIC_PATHS.has(path) || ((method === "GET" || method === "HEAD") && PUBLIC_READ_PREFIXES.some((p) => path.startsWith(p)));
+  return PUBLIC_PATHS.has(path) || ((method === "GET" || method === "HEAD") && PUBLIC_READ_PREFIXES.some((p) => path.startsWith(p))) || (method === "POST" && PUBLIC_POST_PREFIXES.some((p) => path.startsWith(p)));
 }
 
 type Credential = { kind: "key"; value: string } | { kind: "bearer"; value: string };

@@ -494,3 +494,153 @@ export type PurchaseRow = typeof purchases.$inferSelect;
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;
 export type PayoutRow = typeof payouts.$inferSelect;
+
+/** A tenant's connection to a third-party service. Credentials are sealed (AES-GCM, key id kept). */
+export const connections = sqliteTable(
+  "connections",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => organizations.id),
+    provider: text("provider", { enum: ["salesforce", "hubspot", "slack", "generic-crm"] }).notNull(),
+    environment: text("environment", { enum: ["development", "staging", "production"] }).notNull(),
+    name: text("name").notNull(),
+    baseUrl: text("base_url").notNull(),
+    /** active; error (the last refresh failed: reported, retried on use); revoked. */
+    status: text("status", { enum: ["active", "error", "revoked"] }).notNull(),
+    credentialsEnc: text("credentials_enc").notNull(),
+    /** The current grant (access token, expiry, instance URL), sealed. */
+    grantEnc: text("grant_enc"),
+    keyId: text("key_id").notNull(),
+    grantExpiresAt: integer("grant_expires_at"),
+    lastError: text("last_error"),
+    refreshedAt: integer("refreshed_at"),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("connections_org").on(t.orgId, t.provider, t.environment, t.status)],
+);
+
+/** Which subscriber (an installation or a Zapier hook) already received an event: retries skip them. */
+export const eventDeliveries = sqliteTable(
+  "event_deliveries",
+  {
+    eventId: text("event_id").notNull(),
+    target: text("target").notNull(),
+    deliveredAt: integer("delivered_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.target] })],
+);
+
+/** Events from providers (and the platform) an organization can subscribe to: plugins, Zapier hooks, polling. */
+export const integrationEvents = sqliteTable(
+  "integration_events",
+  {
+    /** Derived from the connection and the provider's delivery id: a redelivery is the same row. */
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    environment: text("environment").notNull(),
+    connectionId: text("connection_id"),
+    topic: text("topic").notNull(),
+    /** JSON. */
+    payload: text("payload").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("integration_events_org_topic").on(t.orgId, t.topic, t.createdAt)],
+);
+
+/** Zapier REST-hook subscriptions (Zapier subscribes and unsubscribes them with an API key). */
+export const zapierHooks = sqliteTable(
+  "zapier_hooks",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => organizations.id),
+    topic: text("topic").notNull(),
+    hookUrl: text("hook_url").notNull(),
+    createdAt: integer("created_at").notNull(),
+    removedAt: integer("removed_at"),
+  },
+  (t) => [index("zapier_hooks_org_topic").on(t.orgId, t.topic)],
+);
+
+/** A data sync between two connections. */
+export const syncs = sqliteTable(
+  "syncs",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => organizations.id),
+    sourceId: text("source_id").notNull(),
+    targetId: text("target_id").notNull(),
+    object: text("object").notNull(),
+    /** JSON: the validated mapping. */
+    mapping: text("mapping").notNull(),
+    intervalSeconds: integer("interval_seconds").notNull(),
+    status: text("status", { enum: ["active", "paused"] }).notNull(),
+    /** Where the next run resumes (the source's modification cursor). */
+    cursor: text("cursor"),
+    nextRunAt: integer("next_run_at").notNull(),
+    /** The run that holds the sync (one at a time). */
+    runningRunId: text("running_run_id"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("syncs_due").on(t.status, t.nextRunAt)],
+);
+
+export const syncRuns = sqliteTable(
+  "sync_runs",
+  {
+    id: text("id").primaryKey(),
+    syncId: text("sync_id").notNull(),
+    trigger: text("trigger", { enum: ["schedule", "manual"] }).notNull(),
+    status: text("status", { enum: ["running", "succeeded", "failed", "partial"] }).notNull(),
+    fetched: integer("fetched").notNull().default(0),
+    created: integer("created").notNull().default(0),
+    updated: integer("updated").notNull().default(0),
+    unchanged: integer("unchanged").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    deadLettered: integer("dead_lettered").notNull().default(0),
+    /** Pages done: a resumed run continues from the sync's cursor. */
+    pages: integer("pages").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    error: text("error"),
+    startedAt: integer("started_at").notNull(),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [index("sync_runs_sync").on(t.syncId, t.startedAt)],
+);
+
+/** The external-id map: which target record a source record became, and what was last written. */
+export const syncLinks = sqliteTable(
+  "sync_links",
+  {
+    syncId: text("sync_id").notNull(),
+    sourceRecordId: text("source_record_id").notNull(),
+    targetRecordId: text("target_record_id").notNull(),
+    /** SHA-256 of the mapped fields last written: an unchanged record is not written again. */
+    hash: text("hash").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.syncId, t.sourceRecordId] })],
+);
+
+/** Records that failed to sync: retried with backoff, dead-lettered after MAX attempts. */
+export const syncFailures = sqliteTable(
+  "sync_failures",
+  {
+    syncId: text("sync_id").notNull(),
+    sourceRecordId: text("source_record_id").notNull(),
+    /** JSON: the source record, to retry without refetching. */
+    record: text("record").notNull(),
+    attempts: integer("attempts").notNull(),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    error: text("error").notNull(),
+    /** Dead-lettered: no more automatic retries. */
+    dead: integer("dead", { mode: "boolean" }).notNull().default(false),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.syncId, t.sourceRecordId] }), index("sync_failures_due").on(t.syncId, t.dead, t.nextAttemptAt)],
+);
+
+export type ConnectionRow = typeof connections.$inferSelect;
+export type SyncRow = typeof syncs.$inferSelect;
+export type SyncRunRow = typeof syncRuns.$inferSelect;

@@ -16,6 +16,8 @@ export const SCOPES = {
   "plugins:call": "Call installed plugins (execute and their endpoints)",
   "billing:read": "See purchases, subscriptions, revenue, balances, payouts and analytics",
   "billing:write": "Buy listings, cancel subscriptions, refund sales, request payouts, set payment and payout accounts",
+  "integrations:read": "List connections, syncs, their runs and events",
+  "integrations:write": "Connect and disconnect third-party services, define and run syncs, manage Zapier hooks",
 } as const;
 
 export type Scope = keyof typeof SCOPES;

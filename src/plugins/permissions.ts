@@ -9,7 +9,7 @@
  *   integrations:<provider> call a connected third-party service through the platform
  *   payments                the payment capability (may serve as the platform's processor)
  */
-export const INTEGRATION_PROVIDERS = ["salesforce", "hubspot", "slack", "zapier", "crm"] as const;
+export const INTEGRATION_PROVIDERS = ["salesforce", "hubspot", "slack", "generic-crm"] as const;
 
 export type Permission =
   | { kind: "network"; host: string }

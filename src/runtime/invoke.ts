@@ -17,7 +17,7 @@ import { DispatchHost } from "./dispatch-host";
 import type { PluginSpec } from "./spec";
 
 /** Reserved paths of the plugin lifecycle (the SDK implements them). */
-export const LIFECYCLE = { initialize: "/__atoll/initialize", execute: "/__atoll/execute", cleanup: "/__atoll/cleanup" } as const;
+export const LIFECYCLE = { initialize: "/__atoll/initialize", execute: "/__atoll/execute", cleanup: "/__atoll/cleanup", event: "/__atoll/event" } as const;
 export const PLUGIN_ORIGIN = "https://plugin.atoll.internal";
 export const MAX_PLUGIN_RESPONSE_BYTES = 5 * 1024 * 1024;
 /** Wall-clock deadline of one plugin call (the CPU limit is enforced by the isolate's host). */

@@ -1,7 +1,8 @@
 /**
  * Runs plugins through the Worker Loader binding. Each installation revision gets its own isolate
  * (id: package SHA-256 + installation + revision) with only the bindings its grants allow:
- * `STORAGE` (storage), `SECRETS` (secrets:<NAME>), `ATOLL` (installation facts and config), and
+ * `STORAGE` (storage), `SECRETS` (secrets:<NAME>), `INTEGRATIONS` (integrations:<provider>),
+ * `ATOLL` (installation facts and config), and
  * `globalOutbound` set to the egress gate (network:<host>) or `null` (no network at all). The
  * platform's own bindings (D1, R2, Durable Objects) are never passed.
  */
@@ -15,6 +16,7 @@ import { PLUGIN_COMPATIBILITY_DATE, isolateId, type PluginSpec } from "./spec";
 export interface HostExports {
   Egress: (opts: { props: { installationId: string; hosts: string[] } }) => Fetcher;
   PluginStorage: (opts: { props: { installationId: string } }) => Fetcher;
+  IntegrationGate: (opts: { props: { installationId: string; orgId: string; environment: string; providers: string[] } }) => Fetcher;
 }
 
 /** The plugin's `env`: only what its grants allow. */
@@ -25,6 +27,8 @@ export function pluginEnv(spec: PluginSpec, exports: HostExports): Record<string
   };
   if (perms.some((p) => p.kind === "storage")) env.STORAGE = exports.PluginStorage({ props: { installationId: spec.installationId } });
   const secretNames = perms.flatMap((p) => (p.kind === "secrets" ? [p.name] : []));
+  const providers = perms.flatMap((p) => (p.kind === "integrations" ? [p.provider as string] : []));
+  if (providers.length > 0) env.INTEGRATIONS = exports.IntegrationGate({ props: { installationId: spec.installationId, orgId: spec.orgId, environment: spec.environment, providers } });
   if (secretNames.length > 0) env.SECRETS = Object.fromEntries(secretNames.filter((n) => n in spec.secrets).map((n) => [n, spec.secrets[n]]));
   return env;
 }

@@ -5,6 +5,7 @@
  *   POST /__atoll/initialize  { installationId, config, environment }  → 204   (on install)
  *   POST /__atoll/execute     { input }                                 → { output }
  *   POST /__atoll/cleanup     { installationId }                        → 204   (on uninstall)
+ *   POST /__atoll/event       { id, topic, payload }                    → 204   (events:<topic> granted)
  *
  * Everything else goes to the plugin's routes. This module imports nothing of the platform.
  *
@@ -33,6 +34,19 @@ export interface AtollEnv {
   SECRETS?: Record<string, string>;
   /** Granted secrets as one JSON secret binding (the production dispatch backend). */
   ATOLL_SECRETS?: string;
+  /** Calls to connected providers (granted by integrations:<provider>); credentials are injected by the platform. */
+  INTEGRATIONS?: IntegrationsBinding;
+}
+
+export interface IntegrationsBinding {
+  request(provider: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: Record<string, string>; body: string }>;
+}
+
+/** An event from a connected provider (a webhook), delivered to plugins granted events:<topic>. */
+export interface PluginEvent {
+  id: string;
+  topic: string;
+  payload: unknown;
 }
 
 function secretsOf(env: AtollEnv): Record<string, string> {
@@ -64,6 +78,12 @@ export interface PluginContext<Config> {
   secret(name: string): string;
   /** The Worker's ExecutionContext (waitUntil). */
   waitUntil(promise: Promise<unknown>): void;
+  /**
+   * A connected provider (`integrations:<provider>` granted), e.g. `ctx.integration("slack")
+   * .fetch("/api/chat.postMessage", { method: "POST", body: JSON.stringify({ channel, text }) })`.
+   * The organization's connection for this environment is used; the plugin never sees its token.
+   */
+  integration(provider: string): { fetch(path: string, init?: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Response> };
 }
 
 export type RouteHandler<Config> = (request: IRequest, ctx: PluginContext<Config>) => unknown;
@@ -74,6 +94,8 @@ export interface PluginDefinition<Config, Input, Output> {
   cleanup?(ctx: PluginContext<Config>): void | Promise<void>;
   /** Declare routes on the router: `router.get("/path", (req, ctx) => …)`. Return values become JSON. */
   routes?(router: RouterType<IRequest, [PluginContext<Config>]>): void;
+  /** Handlers of provider events by topic (`slack.app_mention`, `hubspot.contact.creation`, …). */
+  events?: Record<string, (event: PluginEvent, ctx: PluginContext<Config>) => unknown>;
 }
 
 /** Errors a plugin throws deliberately, with the status to answer. */
@@ -113,6 +135,12 @@ function contextFor<Config>(request: Request, env: AtollEnv, exec: ExecutionCont
     },
     secret: (name) => need(secretsOf(env)[name], `secrets:${name}`),
     waitUntil: (p) => exec.waitUntil(p),
+    integration: (provider) => ({
+      async fetch(path, init = {}) {
+        const r = await need(env.INTEGRATIONS, `integrations:${provider}`).request(provider, path, init);
+        return new Response(r.body, { status: r.status, headers: r.headers });
+      },
+    }),
   };
 }
 
@@ -138,6 +166,13 @@ export function definePlugin<Config = Record<string, unknown>, Input = unknown, 
             if (!def.execute) return json(404, { error: "execute not implemented" });
             const body = (await request.json()) as { input: Input };
             return json(200, { output: await def.execute(body.input, ctx) });
+          }
+          case "/__atoll/event": {
+            const event = (await request.json()) as PluginEvent;
+            const handler = def.events?.[event.topic];
+            if (!handler) return json(404, { error: `no handler for ${event.topic}` });
+            await handler(event, ctx);
+            return json(204, undefined);
           }
           case "/__atoll/cleanup":
             if (!def.cleanup) return json(404, { error: "cleanup not implemented" });

@@ -1,0 +1,136 @@
+/**
+ * One ConnectionBroker Durable Object per connection: the only place a connection's token is
+ * used. It refreshes the grant before it expires (and after a 401), and a refresh is
+ * single-flight — concurrent requests wait for the same one, so two never race a refresh. A
+ * failed refresh marks the connection `error` with the provider's reason (reported by the API).
+ */
+import { DurableObject } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { getDb } from "../db/client";
+import { connections, type ConnectionRow } from "../db/schema";
+import { connectorFor } from "./connectors";
+import type { Grant } from "./connectors/types";
+import { z } from "zod";
+import { providerRequest, type ProviderResult } from "./http";
+import { open, seal } from "./vault";
+
+/** Refresh this long before the grant's expiry. */
+export const REFRESH_MARGIN_MS = 60_000;
+export const MAX_FORWARD_BYTES = 1024 * 1024;
+
+/** A provider call as it crosses RPC: plain data only. */
+export interface RawCall {
+  path: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs?: number;
+  retries?: number;
+}
+
+export interface Forwarded {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export class ConnectionBroker extends DurableObject<Env> {
+  private grant: Grant | null = null;
+  private refreshing: Promise<Grant> | null = null;
+  /** Refreshes done by this object (tests read it to prove single-flight). */
+  private refreshes = 0;
+
+  private async row(id: string): Promise<ConnectionRow> {
+    const [row] = await getDb(this.env.DB).select().from(connections).where(eq(connections.id, id));
+    if (!row || row.status === "revoked") throw new Error("connection revoked");
+    return row;
+  }
+
+  private async credentials(row: ConnectionRow): Promise<Record<string, string>> {
+    return open<Record<string, string>>(this.env, row.id, "credentials", row.credentialsEnc, row.keyId);
+  }
+
+  /** The current grant, refreshed first when it is about to expire. */
+  private async currentGrant(row: ConnectionRow, force = false): Promise<Grant> {
+    if (!force && !this.grant && row.grantEnc) this.grant = await open<Grant>(this.env, row.id, "grant", row.grantEnc, row.keyId);
+    const fresh = this.grant && (this.grant.expiresAt === null || this.grant.expiresAt - REFRESH_MARGIN_MS > Date.now());
+    if (!force && fresh && this.grant) return this.grant;
+    this.refreshing ??= this.refresh(row).finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async refresh(row: ConnectionRow): Promise<Grant> {
+    const connector = connectorFor(row.provider);
+    if (!connector) throw new Error(`unknown provider ${row.provider}`);
+    this.refreshes += 1;
+    const creds = await this.credentials(row);
+    const res = await connector.authenticate(row.baseUrl, creds);
+    const db = getDb(this.env.DB);
+    if (!res.ok) {
+      await db.update(connections).set({ status: "error", lastError: `${connector.label} refused the refresh: ${res.message}`.slice(0, 300) }).where(eq(connections.id, row.id));
+      throw new Error(`refresh failed: ${res.message}`);
+    }
+    this.grant = res.data;
+    const sealed = await seal(this.env, row.id, "grant", res.data);
+    // Credentials are re-sealed too, so a key rotation completes as connections are used.
+    const creds2 = await seal(this.env, row.id, "credentials", creds);
+    await db.update(connections).set({ grantEnc: sealed.enc, credentialsEnc: creds2.enc, keyId: sealed.keyId, grantExpiresAt: res.data.expiresAt, refreshedAt: Date.now(), status: "active", lastError: null }).where(eq(connections.id, row.id));
+    return res.data;
+  }
+
+  /**
+   * A provider call with the credentials injected (connectors and sync use it). The body comes
+   * back as parsed JSON; the caller validates it (zod schemas do not cross RPC): see `sender`.
+   */
+  async request(connectionId: string, call: RawCall): Promise<ProviderResult<unknown>> {
+    const row = await this.row(connectionId);
+    const connector = connectorFor(row.provider);
+    if (!connector) throw new Error(`unknown provider ${row.provider}`);
+    const creds = await this.credentials(row);
+    const secrets = Object.values(creds);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const grant = await this.currentGrant(row, attempt === 1);
+      const origin = grant.instanceUrl ?? row.baseUrl;
+      const res = await providerRequest({ ...call, url: `${origin}${call.path}`, headers: { accept: "application/json", ...(call.headers ?? {}), ...connector.authorize(grant) }, schema: z.unknown(), errorMessage: connector.errorMessage, secrets: [...secrets, grant.accessToken] });
+      // A refused token: refresh once and retry (Salesforce sessions expire without notice).
+      if (!res.ok && res.reason === "auth" && attempt === 0) continue;
+      return res.ok ? { ok: true, status: res.status, data: res.data, headers: new Headers() } : res;
+    }
+    throw new Error("unreachable");
+  }
+
+  /** A plugin's raw request (integrations:<provider>), credentials injected, body capped. */
+  async forward(connectionId: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Forwarded> {
+    const row = await this.row(connectionId);
+    const connector = connectorFor(row.provider);
+    if (!connector) throw new Error(`unknown provider ${row.provider}`);
+    if (!/^\/[^\s]*$/.test(path) || path.startsWith("//")) return { status: 400, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: "path must be absolute, like /api/chat.postMessage" }) };
+    const creds = await this.credentials(row);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const grant = await this.currentGrant(row, attempt === 1);
+      const headers = { ...(init.headers ?? {}) };
+      for (const h of Object.keys(headers)) if (/^(authorization|cookie|host)$/i.test(h)) delete headers[h];
+      const res = await fetch(`${grant.instanceUrl ?? row.baseUrl}${path}`, { method: init.method ?? "GET", headers: { ...headers, ...connector.authorize(grant) }, ...(init.body !== undefined ? { body: init.body } : {}), redirect: "manual" });
+      if (res.status === 401 && attempt === 0) continue;
+      const text = await res.text();
+      if (text.length > MAX_FORWARD_BYTES) return { status: 502, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: `the provider's answer is larger than ${MAX_FORWARD_BYTES} bytes` }) };
+      // Whatever the provider echoes, the connection's own secrets never reach the plugin.
+      let body = text;
+      for (const s of [...Object.values(creds), grant.accessToken]) if (s.length >= 8) body = body.split(s).join("[redacted]");
+      return { status: res.status, headers: { "content-type": res.headers.get("content-type") ?? "application/json" }, body };
+    }
+    throw new Error("unreachable");
+  }
+
+  /** Forgets the cached grant (the connection was revoked or its credentials changed). */
+  forget(): number {
+    this.grant = null;
+    return this.refreshes;
+  }
+
+  refreshCount(): number {
+    return this.refreshes;
+  }
+}

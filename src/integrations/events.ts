@@ -1,0 +1,86 @@
+/**
+ * The events queue's consumer: each event goes to every plugin installed in its organization
+ * and environment with `events:<topic>` granted (through the plugin's `/__atoll/event`), and to
+ * every Zapier hook subscribed to the topic. Each subscriber that took it is remembered
+ * (event_deliveries), so a retried message only goes to those that failed; Zapier's documented
+ * `410 Gone` unsubscribes a hook.
+ */
+import { and, eq, isNull } from "drizzle-orm";
+import { getDb, type Db } from "../db/client";
+import { eventDeliveries, installations, integrationEvents, zapierHooks } from "../db/schema";
+import { loadSpec } from "../installations/queries";
+import { LIFECYCLE, hostFor, invokePlugin, pluginDeadline, pluginRequest } from "../runtime/invoke";
+import type { HostExports } from "../runtime/loader-host";
+import { providerRequest } from "./http";
+import { z } from "zod";
+import type { EventMessage } from "./webhooks";
+
+export interface DeliveryReport {
+  delivered: string[];
+  failed: { target: string; reason: string }[];
+}
+
+async function delivered(db: Db, eventId: string): Promise<Set<string>> {
+  const rows = await db.select({ target: eventDeliveries.target }).from(eventDeliveries).where(eq(eventDeliveries.eventId, eventId));
+  return new Set(rows.map((r) => r.target));
+}
+
+/** Delivers one event to whoever has not received it yet. */
+export async function deliverEvent(env: Env, exports: () => HostExports, eventId: string, allowHttpHooks: boolean): Promise<DeliveryReport> {
+  const db = getDb(env.DB);
+  const [event] = await db.select().from(integrationEvents).where(eq(integrationEvents.id, eventId));
+  const report: DeliveryReport = { delivered: [], failed: [] };
+  if (!event) return report;
+  const done = await delivered(db, eventId);
+  const mark = (target: string) => db.insert(eventDeliveries).values({ eventId, target, deliveredAt: Date.now() }).onConflictDoNothing();
+  const envelope = { id: event.id, topic: event.topic, payload: JSON.parse(event.payload) as unknown, createdAt: new Date(event.createdAt).toISOString() };
+
+  const active = await db.select({ id: installations.id, grants: installations.grants }).from(installations).where(and(eq(installations.orgId, event.orgId), eq(installations.environment, event.environment as "production"), eq(installations.status, "active")));
+  for (const inst of active.filter((i) => (JSON.parse(i.grants) as string[]).includes(`events:${event.topic}`))) {
+    const target = `ins:${inst.id}`;
+    if (done.has(target)) continue;
+    try {
+      const spec = await loadSpec(db, env.ATOLL_SECRET_KEY, inst.id);
+      if (!spec) continue;
+      const req = pluginRequest(spec, { orgId: spec.orgId, subject: "platform:events", requestId: `evt-${event.id}` }, LIFECYCLE.event, { method: "POST", headers: new Headers({ "content-type": "application/json" }), body: JSON.stringify(envelope) });
+      const { response } = await invokePlugin(hostFor(env, exports), spec, req, pluginDeadline(env));
+      await response.body?.cancel();
+      if (response.status >= 500) throw new Error(`the plugin answered ${response.status}`);
+      await mark(target);
+      report.delivered.push(target);
+    } catch (err) {
+      report.failed.push({ target, reason: err instanceof Error ? err.message.slice(0, 200) : String(err) });
+    }
+  }
+
+  const hooks = await db.select().from(zapierHooks).where(and(eq(zapierHooks.orgId, event.orgId), eq(zapierHooks.topic, event.topic), isNull(zapierHooks.removedAt)));
+  for (const hook of hooks) {
+    const target = `hook:${hook.id}`;
+    if (done.has(target)) continue;
+    if (!allowHttpHooks && !hook.hookUrl.startsWith("https://")) continue;
+    const res = await providerRequest({ url: hook.hookUrl, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(envelope), schema: z.unknown(), retries: 1, timeoutMs: 10_000 });
+    if (!res.ok && res.status === 410) {
+      await db.update(zapierHooks).set({ removedAt: Date.now() }).where(eq(zapierHooks.id, hook.id));
+      continue;
+    }
+    if (!res.ok) {
+      report.failed.push({ target, reason: res.message });
+      continue;
+    }
+    await mark(target);
+    report.delivered.push(target);
+  }
+  return report;
+}
+
+/** The Worker's queue handler for atoll-events. */
+export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
+  for (const msg of batch.messages) {
+    const report = await deliverEvent(env, () => ctx.exports as unknown as HostExports, msg.body.eventId, env.ATOLL_INTEGRATIONS_ALLOW_HTTP === "true");
+    if (report.failed.length > 0) {
+      console.warn(JSON.stringify({ level: "warn", msg: "event delivery failed; retrying", eventId: msg.body.eventId, failed: report.failed }));
+      msg.retry({ delaySeconds: Math.min(300, 2 ** msg.attempts) });
+    } else msg.ack();
+  }
+}
+
