@@ -30,6 +30,8 @@ import { webhookRouter } from "./revenue/webhook";
 import { connectionsRouter } from "./integrations/connections";
 import { webhooksRouter } from "./integrations/webhooks";
 import { zapierRouter } from "./integrations/zapier";
+import { syncRouter } from "./integrations/sync-routes";
+import { SYNC_CRON, consumeSync, enqueueDueSyncs, type SyncMessage } from "./integrations/sync";
 import { consumeEvents } from "./integrations/events";
 import type { EventMessage } from "./integrations/webhooks";
 
@@ -77,6 +79,7 @@ app.route("/", webhookRouter);
 app.route("/", connectionsRouter);
 app.route("/", webhooksRouter);
 app.route("/", zapierRouter);
+app.route("/", syncRouter);
 app.route("/", proxy);
 documentProxy(app.openAPIRegistry);
 mountOpenApi(app);
@@ -93,8 +96,15 @@ export { IntegrationGate } from "./integrations/gate";
 
 export default {
   fetch: app.fetch,
-  scheduled,
+  async scheduled(controller, env, ctx) {
+    if (controller.cron === SYNC_CRON) {
+      await enqueueDueSyncs(env, controller.scheduledTime);
+      return;
+    }
+    await scheduled(controller, env, ctx);
+  },
   async queue(batch, env, ctx) {
     if (batch.queue.startsWith("atoll-events")) return consumeEvents(batch as MessageBatch<EventMessage>, env, ctx);
+    if (batch.queue.startsWith("atoll-sync")) return consumeSync(batch as MessageBatch<SyncMessage>, env);
   },
 } satisfies ExportedHandler<Env>;

@@ -11,8 +11,8 @@
 //   /crm         a generic CRM: client-credentials token (expires_in), contacts with
 //                `updated_since` + cursor, PUT upsert by external id.
 // Test control (not part of any provider): POST /__standin/faults {"provider","status","count",
-// "retryAfter","malformed","delayMs"} makes the next `count` API calls of that provider fail that
-// way; POST /__standin/<provider>/contacts creates or edits a record as if a user did it in the
+// "retryAfter","malformed","delayMs","match"} makes the next `count` API calls of that provider
+// (whose path contains `match`, if given) fail that way; POST /__standin/<provider>/contacts creates or edits a record as if a user did it in the
 // provider's UI; GET /__standin/state returns everything.
 import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
@@ -36,8 +36,8 @@ export function startSaasStandIn({ port = 0, host = "127.0.0.1", salesforceToken
   };
 
   /** Applies an injected fault for this provider, if any; returns true when it answered. */
-  function fault(provider, res) {
-    const f = state.faults.find((x) => x.provider === provider && x.count > 0);
+  function fault(provider, res, path = "") {
+    const f = state.faults.find((x) => x.provider === provider && x.count > 0 && (!x.match || decodeURIComponent(path).includes(x.match)));
     if (!f) return false;
     f.count -= 1;
     const answer = () => {
@@ -67,7 +67,7 @@ export function startSaasStandIn({ port = 0, host = "127.0.0.1", salesforceToken
     const exp = auth ? sf.tokens.get(auth) : undefined;
     if (!exp || exp < Date.now()) return send(res, 401, [{ message: "Session expired or invalid", errorCode: "INVALID_SESSION_ID" }]);
     sf.requests += 1;
-    if (fault("salesforce", res)) return;
+    if (fault("salesforce", res, url.pathname + url.search)) return;
     const base = "/services/data/v59.0";
     if (path === `${base}/query` && req.method === "GET") {
       const q = url.searchParams.get("q") ?? "";
@@ -104,7 +104,7 @@ export function startSaasStandIn({ port = 0, host = "127.0.0.1", salesforceToken
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     if (!auth || !hs.tokens.has(auth)) return send(res, 401, { status: "error", message: "Authentication credentials not found.", correlationId: id("", 8), category: "INVALID_AUTHENTICATION" });
     hs.requests += 1;
-    if (fault("hubspot", res)) return;
+    if (fault("hubspot", res, url.pathname)) return;
     if (path === "/account-info/v3/details") return send(res, 200, { portalId: 4242, timeZone: "UTC", uiDomain: "app.hubspot.com", dataHostingLocation: "na1" });
     if (path === "/crm/v3/objects/contacts/search" && req.method === "POST") {
       const q = JSON.parse(body || "{}");

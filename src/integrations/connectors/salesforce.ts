@@ -25,7 +25,7 @@ export const salesforce: Connector<z.infer<typeof Credentials>> = {
   label: "Salesforce",
   credentials: Credentials,
   defaultBaseUrl: "https://login.salesforce.com",
-  objects: { contacts: { fields: FIELDS, source: true, target: true } },
+  objects: { contacts: { fields: FIELDS, source: true, target: true, required: ["LastName"] } },
   async authenticate(baseUrl, c, fetchImpl) {
     const res = await providerRequest(
       {

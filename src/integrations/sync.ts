@@ -1,0 +1,200 @@
+/**
+ * Data sync, run durably on a Queue, one page per message: a run claims its sync (one run at a
+ * time), retries due failed records, fetches the next page of changes from the source after the
+ * sync's cursor, maps each record and upserts it into the target keyed by the source id (the
+ * target's external-id field), then checkpoints the cursor. The external-id map (`sync_links`)
+ * remembers what was written: an unchanged record is not written again, so a page processed
+ * twice — a run interrupted before its checkpoint — never duplicates or rewrites anything.
+ * Records that fail are retried with backoff and dead-lettered after MAX_ATTEMPTS. A provider
+ * outage or rate limit stops the page and retries the message later (Retry-After honoured).
+ */
+import { and, asc, desc, eq, isNull, lte, sql } from "drizzle-orm";
+import { newId } from "../crypto/encoding";
+import { sha256Hex } from "../crypto/hash";
+import { getDb, type Db } from "../db/client";
+import { connections, syncFailures, syncLinks, syncRuns, syncs, type SyncRow, type SyncRunRow } from "../db/schema";
+import { connectorFor } from "./connectors";
+import type { ChangedRecord } from "./connectors/types";
+import { sender } from "./connections";
+import { applyMapping, type MappingRule } from "./mapping";
+import { open } from "./vault";
+
+export const PAGE_SIZE = 50;
+export const MAX_ATTEMPTS = 5;
+export const MAX_RUN_ATTEMPTS = 8;
+export const MIN_INTERVAL_SECONDS = 60;
+/** Every minute the Cron Trigger starts the syncs that are due. */
+export const SYNC_CRON = "* * * * *";
+
+export interface SyncMessage {
+  syncId: string;
+  runId: string;
+}
+
+/** Delay before a failed record's next attempt: 1, 2, 4, 8 … minutes. */
+export const recordBackoffMs = (attempts: number) => 60_000 * 2 ** Math.max(0, attempts - 1);
+
+/** Claims the sync for a new run (none running) and returns the run, or null. */
+export async function startRun(db: Db, sync: SyncRow, trigger: "schedule" | "manual", now = Date.now()): Promise<SyncRunRow | null> {
+  const run: SyncRunRow = { id: newId("run"), syncId: sync.id, trigger, status: "running", fetched: 0, created: 0, updated: 0, unchanged: 0, failed: 0, deadLettered: 0, pages: 0, attempts: 0, error: null, startedAt: now, finishedAt: null };
+  const claimed = await db.update(syncs).set({ runningRunId: run.id, updatedAt: now }).where(and(eq(syncs.id, sync.id), isNull(syncs.runningRunId))).run();
+  if (claimed.meta.changes !== 1) return null;
+  await db.insert(syncRuns).values(run);
+  return run;
+}
+
+/** The Cron Trigger: starts a run of every active sync that is due, and queues its first page. */
+export async function enqueueDueSyncs(env: Env, now = Date.now()): Promise<string[]> {
+  const db = getDb(env.DB);
+  const due = await db.select().from(syncs).where(and(eq(syncs.status, "active"), lte(syncs.nextRunAt, now), isNull(syncs.runningRunId))).orderBy(asc(syncs.nextRunAt)).limit(100);
+  const started: string[] = [];
+  for (const s of due) {
+    const run = await startRun(db, s, "schedule", now);
+    if (!run) continue;
+    await env.SYNC_QUEUE.send({ syncId: s.id, runId: run.id } satisfies SyncMessage);
+    started.push(run.id);
+  }
+  // A run whose worker vanished (no progress for an hour) releases its sync.
+  await db.update(syncs).set({ runningRunId: null }).where(and(sql`${syncs.runningRunId} IS NOT NULL`, lte(syncs.updatedAt, now - 3_600_000)));
+  return started;
+}
+
+export type PageOutcome = { kind: "more" } | { kind: "done" } | { kind: "retry"; delayMs: number; reason: string } | { kind: "stopped"; reason: string };
+
+async function finish(db: Db, sync: SyncRow, run: SyncRunRow, status: SyncRunRow["status"], error: string | null, now: number): Promise<void> {
+  await db.batch([
+    db.update(syncRuns).set({ status, error, finishedAt: now }).where(eq(syncRuns.id, run.id)),
+    db.update(syncs).set({ runningRunId: null, nextRunAt: now + sync.intervalSeconds * 1000, updatedAt: now }).where(and(eq(syncs.id, sync.id), eq(syncs.runningRunId, run.id))),
+  ]);
+}
+
+/** Processes one page of a run. The queue consumer calls it; tests call it directly. */
+export async function runPage(env: Env, msg: SyncMessage, now = Date.now()): Promise<PageOutcome> {
+  const db = getDb(env.DB);
+  const [sync] = await db.select().from(syncs).where(eq(syncs.id, msg.syncId));
+  const [run] = await db.select().from(syncRuns).where(eq(syncRuns.id, msg.runId));
+  if (!sync || !run || run.status !== "running" || sync.runningRunId !== run.id) return { kind: "stopped", reason: "the run is not current" };
+  if (sync.status === "paused") {
+    await finish(db, sync, run, run.failed > 0 ? "partial" : "succeeded", "paused", now);
+    return { kind: "stopped", reason: "paused" };
+  }
+  const [source] = await db.select().from(connections).where(eq(connections.id, sync.sourceId));
+  const [target] = await db.select().from(connections).where(eq(connections.id, sync.targetId));
+  const from = source && connectorFor(source.provider);
+  const to = target && connectorFor(target.provider);
+  if (!source || !target || !from?.fetchChanged || !to?.upsert || source.status === "revoked" || target.status === "revoked") {
+    await finish(db, sync, run, "failed", "a connection of this sync was revoked", now);
+    return { kind: "stopped", reason: "connection revoked" };
+  }
+  const required = to.objects[sync.object]?.required ?? [];
+  const rules = JSON.parse(sync.mapping) as MappingRule[];
+  const counts = { fetched: 0, created: 0, updated: 0, unchanged: 0, failed: 0, deadLettered: 0 };
+  const sendTarget = sender(env, target.id);
+  const sourceCreds = await open<Record<string, string>>(env, source.id, "credentials", source.credentialsEnc, source.keyId);
+  const targetCreds = await open<Record<string, string>>(env, target.id, "credentials", target.credentialsEnc, target.keyId);
+
+  /** Writes one record; returns "outage" when the target is unavailable (stop the page). */
+  const write = async (rec: ChangedRecord, attemptsBefore: number): Promise<"ok" | "failed" | { outage: string; delayMs: number }> => {
+    const applied = applyMapping(rules, { id: rec.id, modifiedAt: rec.modifiedAt, ...rec.data }, required);
+    let error: string | null = applied.ok ? null : applied.error;
+    if (applied.ok) {
+      const hash = await sha256Hex(JSON.stringify(applied.fields));
+      const [link] = await db.select().from(syncLinks).where(and(eq(syncLinks.syncId, sync.id), eq(syncLinks.sourceRecordId, rec.id)));
+      if (link?.hash === hash) {
+        counts.unchanged += 1;
+        await db.delete(syncFailures).where(and(eq(syncFailures.syncId, sync.id), eq(syncFailures.sourceRecordId, rec.id)));
+        return "ok";
+      }
+      const res = await to.upsert!(sendTarget, sync.object, `${source.provider}-${rec.id}`, applied.fields, targetCreds);
+      if (!res.ok && (res.reason === "unavailable" || res.reason === "rate_limited" || res.reason === "auth")) return { outage: `${to.label}: ${res.message}`, delayMs: res.reason === "rate_limited" ? res.retryAfterMs : 30_000 };
+      if (res.ok) {
+        counts[res.data.created ? "created" : "updated"] += 1;
+        await db.batch([
+          db.insert(syncLinks).values({ syncId: sync.id, sourceRecordId: rec.id, targetRecordId: res.data.id, hash, updatedAt: now }).onConflictDoUpdate({ target: [syncLinks.syncId, syncLinks.sourceRecordId], set: { targetRecordId: res.data.id, hash, updatedAt: now } }),
+          db.delete(syncFailures).where(and(eq(syncFailures.syncId, sync.id), eq(syncFailures.sourceRecordId, rec.id))),
+        ]);
+        return "ok";
+      }
+      error = `${to.label}: ${res.message}`;
+    }
+    const attempts = attemptsBefore + 1;
+    const dead = attempts >= MAX_ATTEMPTS;
+    counts.failed += 1;
+    if (dead) counts.deadLettered += 1;
+    await db
+      .insert(syncFailures)
+      .values({ syncId: sync.id, sourceRecordId: rec.id, record: JSON.stringify(rec), attempts, nextAttemptAt: now + recordBackoffMs(attempts), error: (error ?? "failed").slice(0, 300), dead, updatedAt: now })
+      .onConflictDoUpdate({ target: [syncFailures.syncId, syncFailures.sourceRecordId], set: { record: JSON.stringify(rec), attempts, nextAttemptAt: now + recordBackoffMs(attempts), error: (error ?? "failed").slice(0, 300), dead, updatedAt: now } });
+    return "failed";
+  };
+  const outage = async (reason: string, delayMs: number): Promise<PageOutcome> => {
+    const attempts = run.attempts + 1;
+    await db.update(syncRuns).set({ attempts, error: reason.slice(0, 300), ...bump(counts) }).where(eq(syncRuns.id, run.id));
+    if (attempts >= MAX_RUN_ATTEMPTS) {
+      await finish(db, sync, { ...run, attempts }, "failed", `gave up after ${attempts} attempts: ${reason}`.slice(0, 300), now);
+      return { kind: "stopped", reason };
+    }
+    await db.update(syncs).set({ updatedAt: now }).where(eq(syncs.id, sync.id));
+    return { kind: "retry", delayMs, reason };
+  };
+
+  // 1. Failed records whose retry is due.
+  const due = await db.select().from(syncFailures).where(and(eq(syncFailures.syncId, sync.id), eq(syncFailures.dead, false), lte(syncFailures.nextAttemptAt, now))).limit(20);
+  for (const f of due) {
+    const w = await write(JSON.parse(f.record) as ChangedRecord, f.attempts);
+    if (typeof w === "object") return outage(w.outage, w.delayMs);
+  }
+
+  // 2. The next page of changes.
+  const page = await from.fetchChanged(sender(env, source.id), sync.object, sync.cursor, PAGE_SIZE, sourceCreds);
+  if (!page.ok) {
+    if (page.reason === "rate_limited") return outage(`${from.label} rate limit: ${page.message}`, page.retryAfterMs);
+    if (page.reason === "unavailable" || page.reason === "malformed") return outage(`${from.label}: ${page.message}`, 30_000);
+    await finish(db, sync, run, "failed", `${from.label}: ${page.message}`.slice(0, 300), now);
+    return { kind: "stopped", reason: page.message };
+  }
+  counts.fetched = page.data.records.length;
+  for (const rec of page.data.records) {
+    const [failure] = await db.select({ attempts: syncFailures.attempts, dead: syncFailures.dead }).from(syncFailures).where(and(eq(syncFailures.syncId, sync.id), eq(syncFailures.sourceRecordId, rec.id)));
+    if (failure?.dead) continue; // dead-lettered: not retried until the record changes again
+    const w = await write(rec, failure?.attempts ?? 0);
+    if (typeof w === "object") return outage(w.outage, w.delayMs);
+  }
+  // 3. Checkpoint: the cursor moves only once the whole page is written (or parked as a failure).
+  await db.batch([
+    db.update(syncs).set({ cursor: page.data.cursor, updatedAt: now }).where(and(eq(syncs.id, sync.id), eq(syncs.runningRunId, run.id))),
+    db.update(syncRuns).set({ ...bump(counts), pages: sql`${syncRuns.pages} + 1`, attempts: 0 }).where(eq(syncRuns.id, run.id)),
+  ]);
+  if (!page.data.done) return { kind: "more" };
+  const [after] = await db.select().from(syncRuns).where(eq(syncRuns.id, run.id));
+  await finish(db, sync, run, (after?.failed ?? 0) > 0 ? "partial" : "succeeded", null, now);
+  return { kind: "done" };
+}
+
+function bump(c: { fetched: number; created: number; updated: number; unchanged: number; failed: number; deadLettered: number }) {
+  return {
+    fetched: sql`${syncRuns.fetched} + ${c.fetched}`,
+    created: sql`${syncRuns.created} + ${c.created}`,
+    updated: sql`${syncRuns.updated} + ${c.updated}`,
+    unchanged: sql`${syncRuns.unchanged} + ${c.unchanged}`,
+    failed: sql`${syncRuns.failed} + ${c.failed}`,
+    deadLettered: sql`${syncRuns.deadLettered} + ${c.deadLettered}`,
+  };
+}
+
+/** The sync queue's consumer: one page per message, the next page as a new message. */
+export async function consumeSync(batch: MessageBatch<SyncMessage>, env: Env): Promise<void> {
+  for (const msg of batch.messages) {
+    const outcome = await runPage(env, msg.body);
+    if (outcome.kind === "more") await env.SYNC_QUEUE.send(msg.body);
+    if (outcome.kind === "retry") {
+      msg.retry({ delaySeconds: Math.min(43_200, Math.max(1, Math.ceil(outcome.delayMs / 1000))) });
+      continue;
+    }
+    msg.ack();
+  }
+}
+
+export async function recentRuns(db: Db, syncId: string, limit = 20): Promise<SyncRunRow[]> {
+  return db.select().from(syncRuns).where(eq(syncRuns.syncId, syncId)).orderBy(desc(syncRuns.startedAt)).limit(limit);
+}
