@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { prepareAssets } from "./assets.mjs";
 import { startStripeStandIn } from "./standins/stripe.mjs";
+import { startSaasStandIn } from "./standins/saas.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -118,18 +119,21 @@ function stopChild(child) {
  * plugin spinning its CPU), so the next plugin call works. Resolves once both answer.
  * @param {{ port?: number, hostPort?: number, persistTo?: string, vars?: Record<string, string>, logLevel?: string, inherit?: boolean, inspectorPort?: number, hostInspectorPort?: number, pluginBackend?: string }} [options]
  */
-export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {}, logLevel = "info", inherit = false, inspectorPort, hostInspectorPort, pluginBackend = "service" } = {}) {
+export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {}, logLevel = "info", inherit = false, inspectorPort, hostInspectorPort, pluginBackend = "service", saasPort } = {}) {
   ensureDevVars();
   prepareAssets();
   const devVars = readDevVars();
   const persist = ["--persist-to", persistTo ?? join(ROOT, ".wrangler", "state")];
   wranglerSync(["d1", "migrations", "apply", "DB", "--local", ...persist]);
   const stripe = await startStripeStandIn({ port: 0 });
+  // The SaaS providers' stand-ins (Salesforce, HubSpot, Slack, Zapier, a generic CRM): on 8791
+  // for npm start (the README's examples use it), on a free port otherwise.
+  const saas = await startSaasStandIn({ port: saasPort ?? (port === 8787 ? 8791 : 0) });
   const overrides = JSON.stringify({ "api.stripe.com": stripe.url });
   const hPort = hostPort ?? port + 1;
   const hostSecret = vars.ATOLL_HOST_SECRET ?? devVars.ATOLL_HOST_SECRET ?? "local-plugin-host-secret-change-me";
 
-  const hostArgs = ["dev", "-c", "src/plugin-host/wrangler.toml", "--ip", "127.0.0.1", "--port", String(hPort), "--log-level", logLevel, "--show-interactive-dev-session=false", ...persist, "--var", `ATOLL_EGRESS_OVERRIDES:${overrides}`, "--var", `ATOLL_HOST_SECRET:${hostSecret}`];
+  const hostArgs = ["dev", "-c", "src/plugin-host/wrangler.toml", "--ip", "127.0.0.1", "--port", String(hPort), "--log-level", logLevel, "--show-interactive-dev-session=false", ...persist, "--var", `ATOLL_EGRESS_OVERRIDES:${overrides}`, "--var", `ATOLL_HOST_SECRET:${hostSecret}`, "--var", `ATOLL_GATEWAY_URL:http://127.0.0.1:${port}`];
   if (hostInspectorPort) hostArgs.push("--inspector-port", String(hostInspectorPort));
   const hostUrl = `http://127.0.0.1:${hPort}`;
   let host = null;
@@ -189,8 +193,9 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
     clearInterval(supervisor);
     await Promise.all([stopChild(gateway.child), host ? stopChild(host.child) : undefined]);
     await stripe.close();
+    await saas.close();
   };
-  return { url, hostUrl, child: gateway.child, stop, output: gateway.output, stripe, restarts: () => restarts };
+  return { url, hostUrl, child: gateway.child, stop, output: gateway.output, stripe, saas, restarts: () => restarts };
 }
 
 /** `n` distinct free loopback ports (all held open until every one is chosen). */
@@ -324,7 +329,7 @@ export async function seedDemo(url, credentialsPath, operatorKey) {
   };
   // The example plugins, built and published by the project's own CLI, installed into "development".
   const endpoints = {};
-  for (const name of ["hello", "payment-gateway", "advanced-analytics"]) {
+  for (const name of ["hello", "payment-gateway", "advanced-analytics", "slack-responder"]) {
     const r = spawnSync(process.execPath, [join(ROOT, "bin", "atoll.mjs"), "dev", join(ROOT, "plugins", name), "--once", "--url", url, "--key", body.apiKey], { cwd: ROOT, encoding: "utf8" });
     const m = /ready: (\S+)/.exec(r.stdout ?? "");
     if (r.status !== 0 || !m) throw new Error(`publishing the demo plugin ${name} failed:\n${r.stdout}\n${r.stderr}`);

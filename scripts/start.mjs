@@ -25,6 +25,7 @@ console.log(`
    OpenAPI 3.1     ${u}/openapi.json
    JWKS            ${u}/.well-known/jwks.json
    Health          ${u}/healthz
+   Stand-ins       ${platform.saas.url}/{salesforce,hubspot,slack,zapier,crm}   (third-party providers)
 
  Demo organization "${creds.organization.slug}"${creds.created ? " (created now)" : ""}
    API key         ${creds.apiKey}

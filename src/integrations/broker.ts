@@ -50,11 +50,16 @@ export class ConnectionBroker extends DurableObject<Env> {
     return open<Record<string, string>>(this.env, row.id, "credentials", row.credentialsEnc, row.keyId);
   }
 
-  /** The current grant, refreshed first when it is about to expire. */
-  private async currentGrant(row: ConnectionRow, force = false): Promise<Grant> {
-    if (!force && !this.grant && row.grantEnc) this.grant = await open<Grant>(this.env, row.id, "grant", row.grantEnc, row.keyId);
+  /**
+   * The current grant, refreshed first when it is about to expire — or when the provider refused
+   * `refusedToken`, unless another request has already replaced that token (then the new one is
+   * used: ten requests refused at once cause one refresh, not ten).
+   */
+  private async currentGrant(row: ConnectionRow, refusedToken?: string): Promise<Grant> {
+    if (!this.grant && row.grantEnc) this.grant = await open<Grant>(this.env, row.id, "grant", row.grantEnc, row.keyId);
+    if (refusedToken !== undefined && this.grant && this.grant.accessToken !== refusedToken) return this.grant;
     const fresh = this.grant && (this.grant.expiresAt === null || this.grant.expiresAt - REFRESH_MARGIN_MS > Date.now());
-    if (!force && fresh && this.grant) return this.grant;
+    if (refusedToken === undefined && fresh && this.grant) return this.grant;
     this.refreshing ??= this.refresh(row).finally(() => {
       this.refreshing = null;
     });
@@ -90,12 +95,16 @@ export class ConnectionBroker extends DurableObject<Env> {
     if (!connector) throw new Error(`unknown provider ${row.provider}`);
     const creds = await this.credentials(row);
     const secrets = Object.values(creds);
+    let refused: string | undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const grant = await this.currentGrant(row, attempt === 1);
+      const grant = await this.currentGrant(row, refused);
       const origin = grant.instanceUrl ?? row.baseUrl;
       const res = await providerRequest({ ...call, url: `${origin}${call.path}`, headers: { accept: "application/json", ...(call.headers ?? {}), ...connector.authorize(grant) }, schema: z.unknown(), errorMessage: connector.errorMessage, secrets: [...secrets, grant.accessToken] });
       // A refused token: refresh once and retry (Salesforce sessions expire without notice).
-      if (!res.ok && res.reason === "auth" && attempt === 0) continue;
+      if (!res.ok && res.reason === "auth" && attempt === 0) {
+        refused = grant.accessToken;
+        continue;
+      }
       return res.ok ? { ok: true, status: res.status, data: res.data, headers: new Headers() } : res;
     }
     throw new Error("unreachable");
@@ -108,12 +117,17 @@ export class ConnectionBroker extends DurableObject<Env> {
     if (!connector) throw new Error(`unknown provider ${row.provider}`);
     if (!/^\/[^\s]*$/.test(path) || path.startsWith("//")) return { status: 400, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: "path must be absolute, like /api/chat.postMessage" }) };
     const creds = await this.credentials(row);
+    let refused: string | undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const grant = await this.currentGrant(row, attempt === 1);
+      const grant = await this.currentGrant(row, refused);
       const headers = { ...(init.headers ?? {}) };
       for (const h of Object.keys(headers)) if (/^(authorization|cookie|host)$/i.test(h)) delete headers[h];
       const res = await fetch(`${grant.instanceUrl ?? row.baseUrl}${path}`, { method: init.method ?? "GET", headers: { ...headers, ...connector.authorize(grant) }, ...(init.body !== undefined ? { body: init.body } : {}), redirect: "manual" });
-      if (res.status === 401 && attempt === 0) continue;
+      if (res.status === 401 && attempt === 0) {
+        refused = grant.accessToken;
+        await res.body?.cancel();
+        continue;
+      }
       const text = await res.text();
       if (text.length > MAX_FORWARD_BYTES) return { status: 502, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: `the provider's answer is larger than ${MAX_FORWARD_BYTES} bytes` }) };
       // Whatever the provider echoes, the connection's own secrets never reach the plugin.

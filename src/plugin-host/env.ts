@@ -12,4 +12,6 @@ export interface HostEnv {
   INSTALLATION_STORE: DurableObjectNamespace<InstallationStore>;
   ATOLL_EGRESS_OVERRIDES: string;
   ATOLL_HOST_SECRET: string;
+  /** The gateway, for the IntegrationGate bridge (plugins' integrations:<provider> calls). */
+  ATOLL_GATEWAY_URL: string;
 }

@@ -16,6 +16,7 @@ import type { HostEnv } from "./env";
 
 export { Egress } from "../runtime/egress";
 export { InstallationStore, PluginStorage } from "../runtime/storage";
+export { HostIntegrationGate as IntegrationGate } from "./integration-bridge";
 
 export default {
   async fetch(request, env, ctx): Promise<Response> {
