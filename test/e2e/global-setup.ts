@@ -43,7 +43,7 @@ export default async function setup(project: TestProject) {
 
   const platform = await startPlatformOnFreePorts({
     persistTo: state,
-    logLevel: "warn",
+    logLevel: process.env.ATOLL_E2E_LOG ?? "warn",
     vars: {
       ATOLL_OPERATOR_KEY: OPERATOR_KEY,
       ATOLL_IDP_ISSUER: issuer,

@@ -83,7 +83,8 @@ describe("integrations, as the README walks them", () => {
 
     const reply = await until(async () => (await state()).slack.messages.find((m) => m.channel === channel));
     expect(reply.text).toBe("Got it, <@U42>: “ship it”");
-    const hook = await until(async () => (await state()).zapier.hooks.find((h) => h.path === hookPath));
+    // The stand-in records the path below its /zapier prefix.
+    const hook = await until(async () => (await state()).zapier.hooks.find((h) => `/zapier${h.path}` === hookPath));
     expect(hook.body.topic).toBe("slack.app_mention");
   });
 });

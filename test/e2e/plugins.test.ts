@@ -33,7 +33,7 @@ async function publishRaw(name: string, source: string, manifest: Record<string,
 
 describe("the demo plugins", () => {
   it("are installed and answer through the plugin host", async () => {
-    expect(Object.keys(creds.plugins).sort()).toEqual(["advanced-analytics", "hello", "payment-gateway"]);
+    expect(Object.keys(creds.plugins).sort()).toEqual(["advanced-analytics", "hello", "payment-gateway", "slack-responder"]);
     const hello = await fetch(`${creds.plugins.hello}/hello/Ada`, { headers: key });
     expect(await hello.json()).toEqual({ message: "Hello, Ada!" });
     const stats = await fetch(`${creds.plugins["advanced-analytics"]}/stats`, { method: "POST", headers: key, body: JSON.stringify({ values: [1, 2, 3] }) });
