@@ -15,13 +15,14 @@ const creds = JSON.parse(readFileSync(inject("credentialsPath"), "utf8")) as { a
 const headers = { "x-api-key": creds.apiKey, "content-type": "application/json" };
 const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
 
-async function until<T>(probe: () => Promise<T | null | undefined>, ms = 15_000): Promise<T> {
+/** Polls gently: the demo key is on the free plan (60 API calls a minute) and later files use it too. */
+async function until<T>(probe: () => Promise<T | null | undefined>, ms = 15_000, every = 400): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await probe();
     if (v) return v;
     if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, every));
   }
 }
 const state = async () => (await fetch(`${saas}/__standin/state`)).json() as Promise<{ salesforce: { contacts: { Atoll_External_Id__c: string; Title?: string; Email?: string }[] }; slack: { messages: { channel: string; text: string }[] }; zapier: { hooks: { path: string; body: { topic: string } }[] } }>;
