@@ -55,7 +55,12 @@ export default async function setup(project: TestProject) {
     },
   });
   const credentialsPath = join(state, "local-credentials.json");
-  await seedDemo(platform.url, credentialsPath, OPERATOR_KEY);
+  const demo = await seedDemo(platform.url, credentialsPath, OPERATOR_KEY);
+  // Every e2e file drives the demo organization's key; on the free plan (60 calls a minute) files
+  // that happen to run within the same minute would starve each other. The rate-limit behaviour
+  // itself is tested with fresh free-plan keys.
+  const plan = await fetch(`${platform.url}/v1/operator/organizations/${demo.organization.id}/plan`, { method: "PUT", headers: { "x-api-key": OPERATOR_KEY, "content-type": "application/json" }, body: JSON.stringify({ plan: "pro" }) });
+  if (plan.status !== 200) throw new Error(`setting the demo plan failed: ${plan.status}`);
 
   project.provide("baseUrl", platform.url);
   project.provide("saas", platform.saas.url);

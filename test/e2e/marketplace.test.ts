@@ -45,7 +45,9 @@ describe("the marketplace, as the README walks it", () => {
     const ratings = await json<{ count: number; reviews: { review: string }[] }>(await fetch(`${base}/v1/marketplace/listings/@demo/advanced-analytics/ratings`));
     expect(ratings.reviews.map((r) => r.review)).toContain("From the e2e walkthrough");
     expect((await fetch(`${base}/v1/installations/${inst.id}`, { method: "DELETE", headers: key })).status).toBe(204);
-    const history = await json<{ events: { action: string }[] }>(await fetch(`${base}/v1/installations/${inst.id}/history`, { headers: key }));
+    const historyRes = await fetch(`${base}/v1/installations/${inst.id}/history`, { headers: key });
+    expect(historyRes.status, await historyRes.clone().text()).toBe(200);
+    const history = await json<{ events: { action: string }[] }>(historyRes);
     expect(history.events.map((e) => e.action)).toEqual(["installed", "upgraded", "uninstalled"]);
   });
 });
