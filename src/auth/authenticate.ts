@@ -26,7 +26,7 @@ import { eq } from "drizzle-orm";
 /** Public: sign-up, invitations, and the payment provider's webhook (it proves itself with a signature). */
 export const PUBLIC_PATHS = new Set(["/v1/signup", "/v1/invitations/accept", "/v1/payments/webhook"]);
 /** Prefixes under /v1 that anyone may read (GET): the marketplace storefront. */
-export const PUBLIC_READ_PREFIXES = ["/v1/marketplace/"];
+export const PUBLIC_READ_PREFIXES = ["/v1/marketplace/", "/v1/portal/"];
 
 /** Providers' webhooks (POST): they prove themselves with a signature, not a credential. */
 export const PUBLIC_POST_PREFIXES = ["/v1/webhooks/"];

@@ -4,6 +4,8 @@ import { Scalar } from "@scalar/hono-api-reference";
 import scalarBundle from "../../.generated/scalar-standalone.txt";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../app";
+import { mountSdks } from "./sdk/routes";
+import { withOperationIds, type OpenApiDocument } from "./sdk/spec";
 
 const SCALAR_PATH = "/docs/scalar.js";
 
@@ -21,11 +23,11 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "X-API-Key", description: "An Atoll API key (atk_…)" });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "An access token from POST /oauth/token (or an API key)" });
   app.openAPIRegistry.registerComponent("securitySchemes", "clientBasic", { type: "http", scheme: "basic", description: "client_id:client_secret for the token endpoint" });
-  app.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: OPENAPI_INFO,
-    servers: [{ url: c.env.ATOLL_ISSUER }],
-  }));
+  // The document is built once per isolate (routes do not change at run time), with operationIds.
+  let doc: OpenApiDocument | null = null;
+  const document = (env: Env): OpenApiDocument => (doc ??= withOperationIds(app.getOpenAPI31Document({ openapi: "3.1.0", info: OPENAPI_INFO, servers: [{ url: env.ATOLL_ISSUER }] }) as unknown as OpenApiDocument));
+  mountSdks(app, document);
+  app.get("/openapi.json", (c) => c.json(document(c.env)));
   app.get(SCALAR_PATH, (c) => {
     c.header("content-type", "text/javascript; charset=utf-8");
     c.header("cache-control", "public, max-age=86400");
