@@ -17,7 +17,7 @@ export function pyType(s: JsonSchema | undefined): string {
   if (!s) return "Any";
   if (s.$ref) return `"${refName(s.$ref)}"`;
   const { schema, nullable } = nullability(s);
-  const base = pyBase(schema);
+  const base = schema.$ref ? `"${refName(schema.$ref)}"` : pyBase(schema);
   return nullable ? `Optional[${base}]` : base;
 }
 

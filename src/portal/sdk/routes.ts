@@ -17,11 +17,12 @@ import { pluginDocument } from "./plugin-document";
 import { pythonSdk } from "./python";
 import { withOperationIds, type OpenApiDocument } from "./spec";
 import { typescriptSdk } from "./typescript";
+import { javaSdk } from "./java";
 
-export const LANGUAGES = ["typescript", "python"] as const;
+export const LANGUAGES = ["typescript", "python", "java"] as const;
 type Language = (typeof LANGUAGES)[number];
 
-const GENERATORS: Record<Language, (doc: OpenApiDocument, pkg: { name: string; baseUrl: string }) => Record<string, string>> = { typescript: typescriptSdk, python: pythonSdk };
+const GENERATORS: Record<Language, (doc: OpenApiDocument, pkg: { name: string; baseUrl: string }) => Record<string, string>> = { typescript: typescriptSdk, python: pythonSdk, java: javaSdk };
 
 const cache = new Map<string, Uint8Array>();
 
@@ -44,7 +45,7 @@ export function mountSdks(app: OpenAPIHono<AppEnv>, document: (env: Env) => Open
     path: "/v1/portal/sdks/{language}",
     tags: ["Developer portal"],
     summary: "Download a generated client library (zip) for the platform API, or for a plugin's API",
-    description: "TypeScript (fetch, no dependencies) or Python (standard library): typed models, one method per operation, API-key and OAuth client-credentials auth, retries on 429/5xx honouring Retry-After, cursor pagination, problem documents as typed errors, a README with examples.",
+    description: "TypeScript (fetch, no dependencies), Python (standard library) or Java 17 (java.net.http): typed models, one method per operation, API-key and OAuth client-credentials auth, retries on 429/5xx honouring Retry-After, cursor pagination, problem documents as typed errors, a README with examples.",
     request: {
       params: z.object({ language: z.enum(LANGUAGES).openapi({ param: { name: "language", in: "path" } }) }),
       query: z.object({ plugin: z.string().regex(/^@[a-z0-9-]{3,39}\/[a-z0-9][a-z0-9._-]{0,63}$/, "must be a listing name such as @demo/hello").optional() }).strict(),

@@ -144,8 +144,22 @@ export function schemasOf(doc: OpenApiDocument): [string, JsonSchema][] {
   return Object.entries(doc.components?.schemas ?? {}).map(([name, s]) => [pascal(name), s]);
 }
 
+/** `allOf: [{$ref}, {property-less object}]` (how a nullable reference is written) is the reference. */
+function simplify(s: JsonSchema): JsonSchema {
+  if (s.allOf && !s.properties) {
+    const refs = s.allOf.filter((x) => x.$ref);
+    if (refs.length === 1 && s.allOf.every((x) => x.$ref || (!x.properties && !x.allOf && !x.anyOf && !x.oneOf))) return refs[0] as JsonSchema;
+  }
+  return s;
+}
+
 /** A schema's types, `null` split off (3.1 `type: [x, "null"]`, `anyOf` with null, or `nullable`). */
-export function nullability(s: JsonSchema): { schema: JsonSchema; nullable: boolean } {
+export function nullability(input: JsonSchema): { schema: JsonSchema; nullable: boolean } {
+  const r = nullabilityOf(input);
+  return { schema: simplify(r.schema), nullable: r.nullable };
+}
+
+function nullabilityOf(s: JsonSchema): { schema: JsonSchema; nullable: boolean } {
   if (Array.isArray(s.type) && s.type.includes("null")) {
     const rest = s.type.filter((t) => t !== "null");
     return { schema: { ...s, type: rest.length === 1 ? rest[0] : rest }, nullable: true };

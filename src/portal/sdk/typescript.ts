@@ -13,7 +13,7 @@ export function tsType(s: JsonSchema | undefined, depth = 0): string {
   if (!s) return "unknown";
   if (s.$ref) return refName(s.$ref);
   const { schema, nullable } = nullability(s);
-  const base = tsBase(schema, depth);
+  const base = schema.$ref ? refName(schema.$ref) : tsBase(schema, depth);
   return nullable ? `${base} | null` : base;
 }
 
