@@ -2,7 +2,7 @@
 // and seeds demo data. Used by `npm start`, the end-to-end tests and the benchmark.
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { prepareAssets } from "./assets.mjs";
@@ -296,6 +296,24 @@ async function seedRevenue(url, demoKey, operatorKey) {
   const tenant = await expect(await fetch(`${url}/v1/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "admin@globex.example", name: "Globex Admin", organization: { name: "Globex", slug: "globex" } }) }), 201, "the tenant organization");
   await expect(await json(tenant.apiKey, "PUT", "/v1/billing/payment-method", { paymentMethod: "tok_visa" }), 200, "the tenant's payment method");
   return { organization: tenant.organization, apiKey: tenant.apiKey };
+}
+
+/** Parses a tutorial file: `---` front matter (key: value) and the markdown after it. */
+export function readTutorial(text) {
+  const m = /^---\n([\s\S]*?)\n---\n+([\s\S]*)$/.exec(text);
+  if (!m) throw new Error("a tutorial starts with --- front matter ---");
+  const meta = Object.fromEntries(m[1].split("\n").map((l) => l.split(/:\s*/, 2).map((x) => x.trim())));
+  return { slug: meta.slug, title: meta.title, difficulty: meta.difficulty, order: Number(meta.order), tags: (meta.tags ?? "").split(",").map((t) => t.trim()).filter(Boolean), markdown: m[2] };
+}
+
+/** Publishes docs/tutorials/*.md through the operator API (a PUT per tutorial: safe on every start). */
+export async function seedTutorials(url, operatorKey) {
+  const dir = join(ROOT, "docs", "tutorials");
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".md")).sort()) {
+    const t = readTutorial(readFileSync(join(dir, file), "utf8"));
+    const res = await fetch(`${url}/v1/portal/tutorials/${t.slug}`, { method: "PUT", headers: { "x-api-key": operatorKey, "content-type": "application/json" }, body: JSON.stringify({ title: t.title, difficulty: t.difficulty, order: t.order, tags: t.tags, markdown: t.markdown }) });
+    if (res.status !== 200 && res.status !== 201) throw new Error(`seeding the tutorial ${file} failed: ${res.status} ${await res.text()}`);
+  }
 }
 
 export const DEMO = { email: "demo@atoll.local", name: "Demo Developer", organization: { name: "Demo", slug: "demo" } };

@@ -1,6 +1,6 @@
 // `npm start`: migrations, demo data on first start, and the platform at http://127.0.0.1:8787.
 import { join } from "node:path";
-import { ROOT, readDevVars, seedDemo, startPlatform } from "./local-platform.mjs";
+import { ROOT, readDevVars, seedDemo, seedTutorials, startPlatform } from "./local-platform.mjs";
 
 const port = Number(process.env.PORT ?? 8787);
 const credentialsPath = join(ROOT, ".atoll", "local-credentials.json");
@@ -12,6 +12,7 @@ const platform = await startPlatform({ port, inherit: true, vars, logLevel: proc
 let creds;
 try {
   creds = await seedDemo(platform.url, credentialsPath, readDevVars().ATOLL_OPERATOR_KEY);
+  await seedTutorials(platform.url, readDevVars().ATOLL_OPERATOR_KEY);
 } catch (err) {
   console.error(`\n${err.message}`);
   await platform.stop();

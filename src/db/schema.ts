@@ -644,3 +644,25 @@ export const syncFailures = sqliteTable(
 export type ConnectionRow = typeof connections.$inferSelect;
 export type SyncRow = typeof syncs.$inferSelect;
 export type SyncRunRow = typeof syncRuns.$inferSelect;
+
+/** Developer-portal tutorials (the sketch's `create_tutorial`), written by operators. */
+export const tutorials = sqliteTable(
+  "tutorials",
+  {
+    slug: text("slug").primaryKey(),
+    title: text("title").notNull(),
+    difficulty: text("difficulty", { enum: ["beginner", "intermediate", "advanced"] }).notNull(),
+    position: integer("position").notNull(),
+    /** JSON array of tags. */
+    tags: text("tags").notNull(),
+    summary: text("summary").notNull(),
+    markdown: text("markdown").notNull(),
+    /** Rendered when written (markdown-it, raw HTML escaped, unsafe links refused). */
+    html: text("html").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("tutorials_order").on(t.position)],
+);
+
+export type TutorialRow = typeof tutorials.$inferSelect;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { exportJWK, generateKeyPair } from "jose";
-import { freePorts, seedDemo, startPlatformOnFreePorts } from "../../scripts/local-platform.mjs";
+import { freePorts, seedDemo, seedTutorials, startPlatformOnFreePorts } from "../../scripts/local-platform.mjs";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -56,6 +56,7 @@ export default async function setup(project: TestProject) {
   });
   const credentialsPath = join(state, "local-credentials.json");
   const demo = await seedDemo(platform.url, credentialsPath, OPERATOR_KEY);
+  await seedTutorials(platform.url, OPERATOR_KEY);
   // Every e2e file drives the demo organization's key; on the free plan (60 calls a minute) files
   // that happen to run within the same minute would starve each other. The rate-limit behaviour
   // itself is tested with fresh free-plan keys.

@@ -1,0 +1,32 @@
+/**
+ * Markdown to safe HTML for tutorials: markdown-it with raw HTML disabled (any tag in the source
+ * is escaped, never passed through), its link validation (javascript:, vbscript:, file: and data:
+ * URLs other than images are refused), and external links opened without an opener reference.
+ */
+import MarkdownIt from "markdown-it";
+
+const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
+
+const defaultLinkOpen = md.renderer.rules.link_open ?? ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
+md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
+  const token = tokens[idx];
+  const href = token?.attrGet("href") ?? "";
+  if (token && /^https?:\/\//i.test(href)) {
+    token.attrSet("rel", "noopener noreferrer nofollow");
+  }
+  return defaultLinkOpen(tokens, idx, options, env, self);
+};
+
+export function renderMarkdown(source: string): string {
+  return md.render(source);
+}
+
+/** The first paragraph as plain text, for listings. */
+export function summaryOf(source: string, max = 240): string {
+  const para = source
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .find((p) => p && !p.startsWith("#") && !p.startsWith("```") && !p.startsWith("|") && !p.startsWith(">"));
+  const text = (para ?? "").replace(/`([^`]*)`/g, "$1").replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/[*_]/g, "").replace(/\s+/g, " ");
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
