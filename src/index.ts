@@ -33,6 +33,7 @@ import { zapierRouter } from "./integrations/zapier";
 import { syncRouter } from "./integrations/sync-routes";
 import { hostBridge } from "./integrations/host-bridge";
 import { tutorialsRouter } from "./portal/tutorials";
+import { htmlNotFound, wantsHtml, webRouter } from "./web/router";
 import { SYNC_CRON, consumeSync, enqueueDueSyncs, type SyncMessage } from "./integrations/sync";
 import { consumeEvents } from "./integrations/events";
 import type { EventMessage } from "./integrations/webhooks";
@@ -88,7 +89,11 @@ app.route("/", proxy);
 documentProxy(app.openAPIRegistry);
 mountOpenApi(app);
 
-app.notFound(notFoundHandler(() => app.routes));
+// The web UI: pages are clients of the API above, called in-process.
+app.route("/", webRouter((req, env, ctx) => app.fetch(req, env, ctx)));
+
+const apiNotFound = notFoundHandler(() => app.routes);
+app.notFound((c) => (wantsHtml(c) ? htmlNotFound(c) : apiNotFound(c)));
 app.onError(onError);
 
 export { app };

@@ -666,3 +666,19 @@ export const tutorials = sqliteTable(
 );
 
 export type TutorialRow = typeof tutorials.$inferSelect;
+
+/**
+ * Web UI sessions: the cookie holds a random id, only its SHA-256 is stored; the API key the user
+ * signed in with is sealed (AES-GCM, bound to the session). `csrf` is the session's form token.
+ */
+export const webSessions = sqliteTable(
+  "web_sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    keyEnc: text("key_enc").notNull(),
+    csrf: text("csrf").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("web_sessions_expiry").on(t.expiresAt)],
+);

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { app } from "../../src/index";
+import { WEB_PATHS } from "../../src/web/router";
 import { isPublic } from "../../src/auth/authenticate";
 import { call, problem, signup, token } from "../helpers";
 
@@ -21,8 +22,9 @@ describe("OpenAPI document", () => {
     const doc = (await (await call("/openapi.json")).json()) as OpenApiDoc;
     const served = new Set(
       app.routes
-        // /__host/integrations is the local plugin host's loopback bridge (host secret), not the API.
-        .filter((r) => r.method !== "ALL" && !["/openapi.json", "/docs", "/docs/scalar.js", "/__host/integrations"].includes(r.path))
+        // /__host/integrations is the local plugin host's loopback bridge (host secret), and the
+        // web UI's pages are HTML, not API.
+        .filter((r) => r.method !== "ALL" && !["/openapi.json", "/docs", "/docs/scalar.js", "/__host/integrations", ...WEB_PATHS].includes(r.path))
         // The plugin endpoint's own root (/p/{id}) is documented by /p/{id}/{path}; HEAD and
         // OPTIONS are not listed.
         .filter((r) => !["/p/:installationId", "/apps/:organization/:environment/:app"].includes(r.path) && !["HEAD", "OPTIONS"].includes(r.method))

@@ -1,0 +1,155 @@
+/**
+ * The web UI, server-rendered by the Worker (Hono JSX): marketplace, listing pages, sign-in,
+ * the developer portal. Pages are clients of the platform API (called in-process with the
+ * session's key), so every rule the API enforces applies here too. Forms work without
+ * JavaScript; state-changing ones carry the session's CSRF token. CSP allows nothing inline.
+ */
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../app";
+import { renderMarkdown } from "../portal/markdown";
+import { callApi, problemText, type AppFetch } from "./api";
+import type { Viewer } from "./layout";
+import { ListingPage, NotFoundPage, Portal, SignIn, Storefront, TutorialPage, type ListingCard, type ListingPageData } from "./pages";
+import { createSession, csrfOk, endSession, readSession, type Session } from "./session";
+import { CSS } from "./styles";
+
+export const WEB_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/** Paths the UI serves (the OpenAPI coverage test leaves them out: they are pages, not API). */
+export const WEB_PATHS = ["/", "/assets/app.css", "/signin", "/signout", "/portal", "/portal/tutorials/:slug", "/listings/:scope/:name", "/listings/:scope/:name/install", "/listings/:scope/:name/rate"];
+
+interface Me {
+  user: { name: string } | null;
+  organization: { slug: string } | null;
+  role: string;
+}
+
+export function webRouter(appFetch: AppFetch) {
+  const web = new Hono<AppEnv>();
+
+  web.use("*", async (c, next) => {
+    await next();
+    if ((c.res.headers.get("content-type") ?? "").startsWith("text/html")) {
+      c.res.headers.set("content-security-policy", WEB_CSP);
+      c.res.headers.set("cache-control", "no-store");
+      c.res.headers.set("referrer-policy", "same-origin");
+    }
+  });
+
+  /** Who is looking: the session (if any) and what the API says about its key. */
+  async function viewer(c: Context<AppEnv>): Promise<{ viewer: Viewer; session: Session | null }> {
+    const session = await readSession(c);
+    if (!session) return { viewer: { signedIn: false }, session: null };
+    const me = await callApi<Me>(c, appFetch, "/v1/me", { key: session.apiKey });
+    if (me.status !== 200) return { viewer: { signedIn: false }, session: null };
+    return { viewer: { signedIn: true, name: me.data.user?.name ?? "", org: me.data.organization?.slug ?? "", operator: me.data.role === "operator", csrf: session.csrf }, session };
+  }
+
+  web.get("/assets/app.css", (c) => c.body(CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
+
+  web.get("/", async (c) => {
+    const { viewer: v } = await viewer(c);
+    const allowed = ["q", "category", "kind", "pricing", "sort", "cursor"];
+    const q = Object.fromEntries(Object.entries(c.req.query()).filter(([k, val]) => allowed.includes(k) && val !== ""));
+    const [listings, cats] = await Promise.all([callApi<{ listings: ListingCard[]; nextCursor: string | null }>(c, appFetch, `/v1/marketplace/listings?${new URLSearchParams({ limit: "24", ...q })}`), callApi<{ categories: { id: string; label: string; listings: number }[] }>(c, appFetch, "/v1/marketplace/categories")]);
+    const error = listings.status === 200 ? undefined : problemText(listings);
+    return c.html(<Storefront viewer={v} q={q} listings={listings.data?.listings ?? []} categories={cats.data?.categories ?? []} next={listings.data?.nextCursor ?? null} {...(error ? { error } : {})} />);
+  });
+
+  async function listingPage(c: Context<AppEnv>, extra: { notice?: string; error?: string; fieldErrors?: Record<string, string>; status?: 200 | 400 | 402 | 403 | 409 } = {}) {
+    const { viewer: v } = await viewer(c);
+    const { scope = "", name = "" } = c.req.param();
+    const listing = await callApi<ListingPageData>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}`);
+    if (listing.status !== 200) return c.html(<NotFoundPage viewer={v} />, 404);
+    const ratings = await callApi<{ average: number | null; count: number; distribution: Record<string, number>; reviews: { stars: number; review: string | null; reply?: string | null }[] }>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}/ratings?limit=20`);
+    const data = { ...listing.data, descriptionHtml: renderMarkdown(listing.data.description ?? "") };
+    return c.html(<ListingPage viewer={v} listing={data} ratings={ratings.data ?? { average: null, count: 0, distribution: {}, reviews: [] }} notice={extra.notice} error={extra.error} fieldErrors={extra.fieldErrors ?? {}} />, extra.status ?? 200);
+  }
+
+  web.get("/listings/:scope/:name", (c) => listingPage(c, { ...(c.req.query("notice") ? { notice: c.req.query("notice") as string } : {}) }));
+
+  web.post("/listings/:scope/:name/install", async (c) => {
+    const session = await readSession(c);
+    const form = await c.req.parseBody({ all: true });
+    if (!session) return c.redirect(`/signin?next=${encodeURIComponent(c.req.path.replace(/\/install$/, ""))}`, 303);
+    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    const { scope = "", name = "" } = c.req.param();
+    const grants = ([] as unknown[]).concat(form.grants ?? []).filter((g): g is string => typeof g === "string");
+    const environment = typeof form.environment === "string" ? form.environment : "development";
+    const res = await callApi<{ id: string; endpoint: string; environment: string }>(c, appFetch, "/v1/installations", { method: "POST", key: session.apiKey, json: { plugin: `${scope}/${name}`, environment, grants } });
+    if (res.status === 201) return c.redirect(`/listings/${scope}/${name}?notice=${encodeURIComponent(`Installed into ${res.data.environment}: ${res.data.endpoint}`)}`, 303);
+    const p = res.data as unknown as { type?: string };
+    const grantsProblem = p?.type?.endsWith("grants-mismatch");
+    return listingPage(c, { ...(grantsProblem ? { fieldErrors: { grants: problemText(res) } } : { error: problemText(res) }), status: res.status === 402 ? 402 : res.status === 409 ? 409 : res.status === 403 ? 403 : 400 });
+  });
+
+  web.post("/listings/:scope/:name/rate", async (c) => {
+    const session = await readSession(c);
+    const form = await c.req.parseBody();
+    if (!session) return c.redirect("/signin", 303);
+    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    const { scope = "", name = "" } = c.req.param();
+    const stars = Number(form.stars);
+    if (!Number.isInteger(stars) || stars < 1 || stars > 5) return listingPage(c, { fieldErrors: { stars: "Choose from 1 to 5 stars." }, status: 400 });
+    const review = typeof form.review === "string" && form.review.trim() ? form.review.trim() : undefined;
+    const res = await callApi(c, appFetch, `/v1/marketplace/listings/${scope}/${name}/rating`, { method: "PUT", key: session.apiKey, json: { stars, ...(review ? { review } : {}) } });
+    if (res.status === 200) return c.redirect(`/listings/${scope}/${name}?notice=${encodeURIComponent("Thanks: your rating is saved.")}`, 303);
+    return listingPage(c, { fieldErrors: { stars: problemText(res) }, status: res.status === 403 ? 403 : 400 });
+  });
+
+  web.get("/signin", async (c) => {
+    const { viewer: v } = await viewer(c);
+    return c.html(<SignIn viewer={v} next={safeNext(c.req.query("next"))} />);
+  });
+
+  web.post("/signin", async (c) => {
+    const form = await c.req.parseBody();
+    const key = typeof form.apiKey === "string" ? form.apiKey.trim() : "";
+    const next = safeNext(typeof form.next === "string" ? form.next : undefined);
+    const me = key ? await callApi<Me>(c, appFetch, "/v1/me", { key }) : { status: 400, data: null };
+    if (me.status !== 200) return c.html(<SignIn viewer={{ signedIn: false }} next={next} error={key ? "That API key is not valid (revoked, expired or mistyped)." : "Enter an API key."} />, 400);
+    await createSession(c, key);
+    return c.redirect(next, 303);
+  });
+
+  web.post("/signout", async (c) => {
+    const session = await readSession(c);
+    const form = await c.req.parseBody();
+    if (session && !(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    await endSession(c);
+    return c.redirect("/", 303);
+  });
+
+  web.get("/portal", async (c) => {
+    const { viewer: v } = await viewer(c);
+    const list = await callApi<{ tutorials: { slug: string; title: string; difficulty: string; summary: string }[] }>(c, appFetch, "/v1/portal/tutorials");
+    return c.html(<Portal viewer={v} tutorials={list.data?.tutorials ?? []} />);
+  });
+
+  web.get("/portal/tutorials/:slug", async (c) => {
+    const { viewer: v } = await viewer(c);
+    const t = await callApi<{ title: string; difficulty: string; html: string }>(c, appFetch, `/v1/portal/tutorials/${encodeURIComponent(c.req.param("slug"))}`);
+    if (t.status !== 200) return c.html(<NotFoundPage viewer={v} />, 404);
+    return c.html(<TutorialPage viewer={v} title={t.data.title} difficulty={t.data.difficulty} html={t.data.html} />);
+  });
+
+  return web;
+}
+
+/** Only same-site paths are followed after sign-in (no open redirect). */
+export function safeNext(next: string | undefined): string {
+  return next && /^\/(?!\/)[\w\-./@%?=&]*$/.test(next) ? next : "/";
+}
+
+/** A friendly HTML 404 for browsers on non-API paths. */
+export function wantsHtml(c: Context<AppEnv>): boolean {
+  const p = c.req.path;
+  return (c.req.header("accept") ?? "").includes("text/html") && !/^\/(v1|p|apps|oauth|\.well-known|schemas|__host)(\/|$)/.test(p);
+}
+
+export async function htmlNotFound(c: Context<AppEnv>): Promise<Response> {
+  const session = await readSession(c).catch(() => null);
+  const res = await c.html(<NotFoundPage viewer={{ signedIn: Boolean(session), ...(session ? { csrf: session.csrf } : {}) }} />, 404);
+  res.headers.set("content-security-policy", WEB_CSP);
+  return res;
+}

@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { call, signup } from "../helpers";
+import { examplePackage, publishZip, publisher } from "../plugin-helpers";
+
+const html = (path: string, init: RequestInit & { cookie?: string } = {}) => {
+  const headers = new Headers(init.headers);
+  headers.set("accept", "text/html");
+  if (init.cookie) headers.set("cookie", init.cookie);
+  return call(path, { ...init, headers, redirect: "manual" });
+};
+
+async function signIn(apiKey: string): Promise<{ cookie: string; csrf: string }> {
+  const res = await html("/signin", { method: "POST", body: new URLSearchParams({ apiKey, next: "/" }), headers: { "content-type": "application/x-www-form-urlencoded" } });
+  expect(res.status).toBe(303);
+  const setCookie = res.headers.get("set-cookie") ?? "";
+  expect(setCookie).toMatch(/atoll_session=[0-9A-Za-z]{40}/);
+  expect(setCookie).toMatch(/HttpOnly/i);
+  expect(setCookie).toMatch(/Secure/i);
+  expect(setCookie).toMatch(/SameSite=Lax/i);
+  const cookie = setCookie.split(";")[0] ?? "";
+  const page = await (await html("/", { cookie })).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
+  expect(csrf).not.toBe("");
+  return { cookie, csrf };
+}
+
+describe("the web UI", () => {
+  it("renders the storefront with a strict CSP and no inline script or style", async () => {
+    const a = await publisher("web");
+    expect((await publishZip(a, examplePackage("hello", a.slug))).status).toBe(201);
+    const res = await html(`/?q=${encodeURIComponent("smallest")}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-security-policy")).toMatch(/default-src 'self'.*script-src 'self'/);
+    const body = await res.text();
+    expect(body).toContain(`href="/listings/@${a.slug}/hello"`);
+    expect(body).not.toMatch(/<script|style="/);
+    expect(body).toMatch(/<label for="q">Search<\/label>/);
+  });
+
+  it("escapes whatever a publisher or searcher writes", async () => {
+    const res = await html(`/?q=${encodeURIComponent('"><script>alert(1)</script>')}`);
+    const body = await res.text();
+    expect(body).not.toContain("<script>alert(1)</script>");
+    expect(body).toContain("&lt;script&gt;");
+  });
+
+  it("signs in with an API key into an HttpOnly, Secure, SameSite session, and refuses a bad key next to the field", async () => {
+    const a = await signup("webin");
+    const bad = await html("/signin", { method: "POST", body: new URLSearchParams({ apiKey: "atk_nope" }), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/id="apiKey-error"[^>]*>That API key is not valid/);
+    const { cookie } = await signIn(a.apiKey);
+    expect(await (await html("/", { cookie })).text()).toContain(a.slug);
+  });
+
+  it("installs from the listing page with the CSRF token, and refuses a form without it", async () => {
+    const pub = await publisher("webpub");
+    expect((await publishZip(pub, examplePackage("hello", pub.slug))).status).toBe(201);
+    const buyer = await signup("webbuy");
+    const { cookie, csrf } = await signIn(buyer.apiKey);
+    const path = `/listings/@${pub.slug}/hello/install`;
+    const form = (fields: Record<string, string | string[]>) => {
+      const b = new URLSearchParams();
+      for (const [k, v] of Object.entries(fields)) for (const x of ([] as string[]).concat(v)) b.append(k, x);
+      return html(path, { method: "POST", cookie, body: b, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    };
+    expect((await form({ environment: "staging", grants: "storage" })).status).toBe(403);
+    const missing = await form({ csrf, environment: "staging" });
+    expect(missing.status).toBe(400);
+    expect(await missing.text()).toMatch(/id="grants-error"[^>]*>The install must grant every declared permission/);
+    const ok = await form({ csrf, environment: "staging", grants: "storage" });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get("location")).toMatch(/notice=Installed/);
+    const list = (await (await call("/v1/installations", { key: buyer.apiKey })).json()) as { installations: { plugin: string; environment: string }[] };
+    expect(list.installations).toEqual([expect.objectContaining({ plugin: `@${pub.slug}/hello`, environment: "staging" })]);
+  });
+
+  it("answers a missing page with a friendly 404, and an API path with a problem document", async () => {
+    const page = await html("/no/such/page");
+    expect(page.status).toBe(404);
+    expect(await page.text()).toContain("This page does not exist");
+    const api = await html("/v1/no-such-thing");
+    expect(api.headers.get("content-type")).toMatch(/problem\+json/);
+  });
+
+  it("does not follow an off-site next after sign-in", async () => {
+    const a = await signup("webnext");
+    const res = await html("/signin", { method: "POST", body: new URLSearchParams({ apiKey: a.apiKey, next: "//evil.example/x" }), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(res.headers.get("location")).toBe("/");
+  });
+});
