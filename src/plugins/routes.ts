@@ -91,7 +91,7 @@ pluginsRouter.openapi(publish, async (c) => {
   const sha256 = await sha256OfBytes(bytes);
   // Local development may auto-approve (ATOLL_AUTO_APPROVE, on in the demo); otherwise the
   // version waits in the operator's review queue and the listing is unchanged until approved.
-  const status = autoApprove(c.env) ? ("published" as const) : ("in_review" as const);
+  const status = autoApprove(c.env, org?.verified ?? false) ? ("published" as const) : ("in_review" as const);
   const now = Date.now();
   const pluginId = existing?.id ?? newId("plg");
   // Content-addressed: the same bytes always land on the same key, so a retry is harmless.
@@ -113,9 +113,12 @@ pluginsRouter.openapi(publish, async (c) => {
   return c.json({ ...publishedVersion(manifest, sha256, bytes.length, now), status }, 201);
 });
 
-/** Whether new versions are published without review (a documented local-development setting). */
-export function autoApprove(env: Env): boolean {
-  return env.ATOLL_AUTO_APPROVE === "true";
+/**
+ * Whether a new version is published without review: ATOLL_AUTO_APPROVE "true" (local
+ * development: everyone), "verified" (publishers the operator verified), anything else: no one.
+ */
+export function autoApprove(env: Env, publisherVerified: boolean): boolean {
+  return env.ATOLL_AUTO_APPROVE === "true" || (env.ATOLL_AUTO_APPROVE === "verified" && publisherVerified);
 }
 
 export function publishedVersion(manifest: Manifest, sha256: string, size: number, createdAt: number) {

@@ -12,11 +12,12 @@ import type { Viewer } from "./layout";
 import { ListingPage, NotFoundPage, Portal, SignIn, Storefront, TutorialPage, type ListingCard, type ListingPageData } from "./pages";
 import { createSession, csrfOk, endSession, readSession, type Session } from "./session";
 import { CSS } from "./styles";
+import { OperatorPage, PublisherDashboard, SignUp, TenantDashboard, Welcome, type InstallationView, type Report } from "./dashboards";
 
 export const WEB_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /** Paths the UI serves (the OpenAPI coverage test leaves them out: they are pages, not API). */
-export const WEB_PATHS = ["/", "/assets/app.css", "/signin", "/signout", "/portal", "/portal/tutorials/:slug", "/listings/:scope/:name", "/listings/:scope/:name/install", "/listings/:scope/:name/rate"];
+export const WEB_PATHS = ["/", "/assets/app.css", "/signin", "/signout", "/signup", "/portal", "/portal/tutorials/:slug", "/listings/:scope/:name", "/listings/:scope/:name/install", "/listings/:scope/:name/rate", "/dashboard", "/dashboard/installations/:id/:action{uninstall|upgrade}", "/publisher", "/operator", "/operator/versions/:id/decision", "/operator/suspend"];
 
 interface Me {
   user: { name: string } | null;
@@ -118,6 +119,116 @@ export function webRouter(appFetch: AppFetch) {
     if (session && !(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
     await endSession(c);
     return c.redirect("/", 303);
+  });
+
+  web.get("/signup", async (c) => {
+    const { viewer: v } = await viewer(c);
+    return c.html(<SignUp viewer={v} values={{}} errors={{}} />);
+  });
+
+  web.post("/signup", async (c) => {
+    const form = await c.req.parseBody();
+    const values = Object.fromEntries(["name", "email", "organization", "slug"].map((k) => [k, typeof form[k] === "string" ? (form[k] as string).trim() : ""]));
+    const res = await callApi<{ apiKey: string; organization: { slug: string } }>(c, appFetch, "/v1/signup", { method: "POST", json: { email: values.email, name: values.name, organization: { name: values.organization, slug: values.slug } } });
+    if (res.status === 201) {
+      const session = await createSession(c, res.data.apiKey);
+      return c.html(<Welcome viewer={{ signedIn: true, name: values.name ?? "", org: res.data.organization.slug, csrf: session.csrf }} apiKey={res.data.apiKey} org={res.data.organization.slug} />, 201);
+    }
+    // The API's field errors go next to their fields ("organization.slug" → slug).
+    const p = res.data as unknown as { errors?: { path: string; message: string }[]; type?: string };
+    const errors: Record<string, string> = {};
+    for (const e of p?.errors ?? []) errors[e.path.replace(/^organization\.slug$/, "slug").replace(/^organization(\.name)?$/, "organization")] = e.message;
+    if (p?.type?.endsWith("email-taken") || /email/i.test(problemText(res)) && res.status === 409) errors.email = problemText(res);
+    if (p?.type?.endsWith("slug-taken") || (/slug|handle/i.test(problemText(res)) && res.status === 409)) errors.slug = problemText(res);
+    return c.html(<SignUp viewer={{ signedIn: false }} values={values} errors={errors} {...(Object.keys(errors).length === 0 ? { error: problemText(res) } : {})} />, res.status === 409 ? 409 : 400);
+  });
+
+  /** Pages that need a session: the viewer and the session, or a redirect to sign in. */
+  async function signedIn(c: Context<AppEnv>): Promise<{ viewer: Viewer; session: Session } | Response> {
+    const r = await viewer(c);
+    if (!r.session) return c.redirect(`/signin?next=${encodeURIComponent(c.req.path)}`, 303);
+    return { viewer: r.viewer, session: r.session };
+  }
+
+  async function tenantPage(c: Context<AppEnv>, extra: { notice?: string; error?: string } = {}) {
+    const s = await signedIn(c);
+    if (s instanceof Response) return s;
+    const key = s.session.apiKey;
+    const [inst, keys, conns] = await Promise.all([
+      callApi<{ installations: InstallationView[] }>(c, appFetch, "/v1/installations", { key }),
+      callApi<{ keys: { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }[] }>(c, appFetch, "/v1/api-keys", { key }),
+      callApi<{ connections: { id: string; provider: string; environment: string; status: string; name: string }[] }>(c, appFetch, "/v1/connections", { key }),
+    ]);
+    return c.html(<TenantDashboard viewer={s.viewer} installations={inst.data?.installations ?? []} keys={keys.data?.keys ?? []} connections={conns.data?.connections ?? []} notice={extra.notice ?? c.req.query("notice")} error={extra.error} />, extra.error ? 400 : 200);
+  }
+
+  web.get("/dashboard", (c) => tenantPage(c));
+
+  web.post("/dashboard/installations/:id/:action{uninstall|upgrade}", async (c) => {
+    const session = await readSession(c);
+    const form = await c.req.parseBody();
+    if (!session) return c.redirect("/signin?next=/dashboard", 303);
+    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    const id = c.req.param("id");
+    if (!/^ins_[0-9A-Za-z]{1,40}$/.test(id)) return tenantPage(c, { error: "That installation does not exist." });
+    if (c.req.param("action") === "uninstall") {
+      const res = await callApi(c, appFetch, `/v1/installations/${id}`, { method: "DELETE", key: session.apiKey });
+      return res.status === 204 ? c.redirect(`/dashboard?notice=${encodeURIComponent("Uninstalled.")}`, 303) : tenantPage(c, { error: problemText(res) });
+    }
+    const version = typeof form.version === "string" ? form.version.trim() : "";
+    if (!version) return tenantPage(c, { error: "Enter the version to change to." });
+    const res = await callApi<{ version: string }>(c, appFetch, `/v1/installations/${id}`, { method: "PATCH", key: session.apiKey, json: { version } });
+    return res.status === 200 ? c.redirect(`/dashboard?notice=${encodeURIComponent(`Now on ${res.data.version}.`)}`, 303) : tenantPage(c, { error: problemText(res) });
+  });
+
+  web.get("/publisher", async (c) => {
+    const s = await signedIn(c);
+    if (s instanceof Response) return s;
+    const key = s.session.apiKey;
+    const [report, balance, payouts] = await Promise.all([
+      callApi<Report>(c, appFetch, "/v1/analytics/report", { key }),
+      callApi<{ balances: { currency: string; available: number; paidOut: number }[] }>(c, appFetch, "/v1/revenue/balance", { key }),
+      callApi<{ payouts: { id: string; amount: number; currency: string; status: string; createdAt: string }[] }>(c, appFetch, "/v1/revenue/payouts", { key }),
+    ]);
+    const empty: Report = { metrics: { revenue: [], activeInstalls: 0, installs: 0, apiCalls: 0, mrr: [] }, topPlugins: { byInstalls: [] }, topApps: { byInstalls: [] }, growthTrends: { daily: [] } };
+    const r = report.status === 200 ? report.data : empty;
+    const listings = [...r.topPlugins.byInstalls, ...r.topApps.byInstalls].map((l) => l.listing);
+    const versions = await Promise.all(listings.map(async (listing) => ({ listing, versions: (await callApi<{ versions: { version: string; status: string; reviewNote: string | null }[] }>(c, appFetch, `/v1/plugins/${listing}`, { key })).data?.versions ?? [] })));
+    return c.html(<PublisherDashboard viewer={s.viewer} report={r} versions={versions} balances={balance.data?.balances ?? []} payouts={payouts.data?.payouts ?? []} />);
+  });
+
+  async function operatorPage(c: Context<AppEnv>, extra: { notice?: string; error?: string } = {}) {
+    const s = await signedIn(c);
+    if (s instanceof Response) return s;
+    if (!s.viewer.operator) return c.html(<NotFoundPage viewer={s.viewer} />, 404);
+    const key = s.session.apiKey;
+    const [queue, report] = await Promise.all([callApi<{ versions: { versionId: string; plugin: string; version: string; permissions: { permission: string; allows: string }[]; submittedAt: string }[] }>(c, appFetch, "/v1/operator/review-queue", { key }), callApi<Report>(c, appFetch, "/v1/analytics/report", { key })]);
+    return c.html(<OperatorPage viewer={s.viewer} queue={queue.data?.versions ?? []} report={report.data} notice={extra.notice ?? c.req.query("notice")} error={extra.error} />, extra.error ? 400 : 200);
+  }
+
+  web.get("/operator", (c) => operatorPage(c));
+
+  web.post("/operator/versions/:id/decision", async (c) => {
+    const session = await readSession(c);
+    const form = await c.req.parseBody();
+    if (!session) return c.redirect("/signin?next=/operator", 303);
+    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    const decision = form.decision === "reject" ? "reject" : "approve";
+    const reason = typeof form.reason === "string" && form.reason.trim() ? form.reason.trim() : undefined;
+    if (decision === "reject" && !reason) return operatorPage(c, { error: "A rejection needs a reason: the publisher reads it." });
+    const res = await callApi<{ plugin: string; version: string; status: string }>(c, appFetch, `/v1/operator/versions/${encodeURIComponent(c.req.param("id"))}/decision`, { method: "POST", key: session.apiKey, json: { decision, ...(reason ? { reason } : {}) } });
+    return res.status === 200 ? c.redirect(`/operator?notice=${encodeURIComponent(`${res.data.plugin}@${res.data.version} is ${res.data.status}.`)}`, 303) : operatorPage(c, { error: problemText(res) });
+  });
+
+  web.post("/operator/suspend", async (c) => {
+    const session = await readSession(c);
+    const form = await c.req.parseBody();
+    if (!session) return c.redirect("/signin?next=/operator", 303);
+    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    const listing = typeof form.listing === "string" ? form.listing.trim() : "";
+    if (!/^@[a-z0-9-]{3,39}\/[a-z0-9][a-z0-9._-]{0,63}$/.test(listing)) return operatorPage(c, { error: "Name a listing as @scope/name." });
+    const res = await callApi(c, appFetch, `/v1/operator/listings/${listing}/suspension`, { method: "PUT", key: session.apiKey, json: { suspended: true, reason: typeof form.reason === "string" && form.reason.trim() ? form.reason.trim() : "suspended by the operator" } });
+    return res.status === 200 ? c.redirect(`/operator?notice=${encodeURIComponent(`${listing} is suspended.`)}`, 303) : operatorPage(c, { error: problemText(res) });
   });
 
   web.get("/portal", async (c) => {

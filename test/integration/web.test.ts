@@ -89,3 +89,29 @@ describe("the web UI", () => {
     expect(res.headers.get("location")).toBe("/");
   });
 });
+
+describe("the web UI's signed-in pages", () => {
+  it("signs up a newcomer, shows the key once and signs them in", async () => {
+    const tag = `n${Date.now()}`;
+    const res = await html("/signup", { method: "POST", body: new URLSearchParams({ name: "Newcomer", email: `${tag}@example.test`, organization: "Newco", slug: `newco-${tag}` }), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("set-cookie")).toMatch(/atoll_session=/);
+    expect(await res.text()).toMatch(/value="atk_[0-9A-Za-z]+"/);
+    const again = await html("/signup", { method: "POST", body: new URLSearchParams({ name: "Newcomer", email: "not-an-email", organization: "Newco", slug: "x" }), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(again.status).toBe(400);
+    expect(await again.text()).toMatch(/id="email-error"/);
+  });
+
+  it("sends anonymous visitors of dashboards to sign in, and hides the operator page from tenants", async () => {
+    expect((await html("/dashboard")).headers.get("location")).toBe("/signin?next=%2Fdashboard");
+    const a = await signup("webop");
+    const { cookie } = await signIn(a.apiKey);
+    expect((await html("/operator", { cookie })).status).toBe(404);
+    const dash = await html("/dashboard", { cookie });
+    expect(dash.status).toBe(200);
+    expect(await dash.text()).toContain("API keys");
+    const pub = await html("/publisher", { cookie });
+    expect(pub.status).toBe(200);
+    expect(await pub.text()).toContain('id="installs-chart"');
+  });
+});

@@ -1,0 +1,320 @@
+/** Signed-in pages: sign-up, the tenant admin's dashboard, the publisher's and the operator's. */
+import { BarChart } from "./chart";
+import { Layout, type Viewer } from "./layout";
+
+const money = (amount: number, currency: string) => {
+  const e = ["JPY", "KRW", "VND", "CLP", "ISK"].includes(currency) ? 0 : ["KWD", "BHD", "OMR", "JOD", "TND", "IQD", "LYD"].includes(currency) ? 3 : 2;
+  const sign = amount < 0 ? "-" : "";
+  const a = Math.abs(amount);
+  return `${sign}${e === 0 ? a : `${Math.floor(a / 10 ** e)}.${String(a % 10 ** e).padStart(e, "0")}`} ${currency}`;
+};
+
+const Csrf = (props: { viewer: Viewer }) => <input type="hidden" name="csrf" value={props.viewer.csrf ?? ""} />;
+
+export function SignUp(props: { viewer: Viewer; values: Record<string, string>; errors: Record<string, string>; error?: string | undefined }) {
+  const field = (id: string, label: string, type = "text", extra: Record<string, string> = {}) => (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <input id={id} name={id} type={type} value={props.values[id] ?? ""} required aria-invalid={props.errors[id] ? "true" : undefined} aria-describedby={props.errors[id] ? `${id}-error` : undefined} {...extra} />
+      {props.errors[id] ? (
+        <p class="error" id={`${id}-error`}>
+          {props.errors[id]}
+        </p>
+      ) : null}
+    </div>
+  );
+  return (
+    <Layout title="Create an organization" viewer={props.viewer} alert={props.error}>
+      <h1>Create an organization</h1>
+      <p>Your organization installs plugins and can publish its own. You get an API key, shown once.</p>
+      <form method="post" action="/signup">
+        {field("name", "Your name")}
+        {field("email", "Email", "email", { autocomplete: "email" })}
+        {field("organization", "Organization name")}
+        {field("slug", "Organization handle (lower-case, used in @handle/plugin names)", "text", { pattern: "[a-z0-9][a-z0-9-]{1,37}[a-z0-9]" })}
+        <p>
+          <button type="submit">Create</button>
+        </p>
+      </form>
+    </Layout>
+  );
+}
+
+export function Welcome(props: { viewer: Viewer; apiKey: string; org: string }) {
+  return (
+    <Layout title="Welcome" viewer={props.viewer}>
+      <h1>Welcome to Atoll, {props.org}</h1>
+      <p>This is your API key. It is shown only now: keep it somewhere safe. You are signed in with it.</p>
+      <p>
+        <label for="new-key">API key</label>
+        <input id="new-key" readonly value={props.apiKey} size={48} />
+      </p>
+      <p>
+        <a class="button" href="/">
+          Browse the marketplace
+        </a>
+      </p>
+    </Layout>
+  );
+}
+
+export interface InstallationView {
+  id: string;
+  plugin: string;
+  version: string;
+  environment: string;
+  grants: { permission: string; allows: string }[];
+  endpoint: string;
+  createdAt: string;
+}
+
+export function TenantDashboard(props: { viewer: Viewer; installations: InstallationView[]; keys: { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }[]; connections: { id: string; provider: string; environment: string; status: string; name: string }[]; notice?: string | undefined; error?: string | undefined }) {
+  const envs = ["production", "staging", "development"];
+  return (
+    <Layout title="Dashboard" viewer={props.viewer} notice={props.notice} alert={props.error}>
+      <h1>Dashboard</h1>
+      <p>
+        <a href="/publisher">Publisher dashboard</a> · <a href="/portal">Developer portal</a>
+      </p>
+      <h2 id="installations">Installations</h2>
+      {envs.map((env) => {
+        const rows = props.installations.filter((i) => i.environment === env);
+        return (
+          <section aria-labelledby={`env-${env}`}>
+            <h3 id={`env-${env}`}>{env}</h3>
+            {rows.length === 0 ? (
+              <p class="muted">Nothing installed.</p>
+            ) : (
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Plugin</th>
+                    <th scope="col">Version</th>
+                    <th scope="col">Granted</th>
+                    <th scope="col">Endpoint</th>
+                    <th scope="col">Actions</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map((i) => (
+                    <tr>
+                      <td>
+                        <a href={`/listings/${i.plugin}`}>{i.plugin}</a>
+                      </td>
+                      <td>{i.version}</td>
+                      <td>
+                        {i.grants.length === 0 ? (
+                          <span class="muted">nothing</span>
+                        ) : (
+                          <ul>
+                            {i.grants.map((g) => (
+                              <li>
+                                <code>{g.permission}</code> — {g.allows}
+                              </li>
+                            ))}
+                          </ul>
+                        )}
+                      </td>
+                      <td>
+                        <code>{i.endpoint}</code>
+                      </td>
+                      <td>
+                        <form method="post" action={`/dashboard/installations/${i.id}/upgrade`}>
+                          <Csrf viewer={props.viewer} />
+                          <label for={`v-${i.id}`}>Version</label> <input id={`v-${i.id}`} name="version" size={8} placeholder={i.version} />{" "}
+                          <button class="secondary" type="submit">
+                            Change
+                          </button>
+                        </form>
+                        <form method="post" action={`/dashboard/installations/${i.id}/uninstall`}>
+                          <Csrf viewer={props.viewer} />
+                          <button class="danger" type="submit" aria-label={`Uninstall ${i.plugin} from ${env}`}>
+                            Uninstall
+                          </button>
+                        </form>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </section>
+        );
+      })}
+      <h2 id="keys">API keys</h2>
+      <table aria-labelledby="keys">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Key</th>
+            <th scope="col">Created</th>
+            <th scope="col">State</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.keys.map((k) => (
+            <tr>
+              <td>{k.name}</td>
+              <td>
+                <code>{k.prefix}…</code>
+              </td>
+              <td>{k.createdAt.slice(0, 10)}</td>
+              <td>{k.revokedAt ? "revoked" : "active"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2 id="connections">Connections</h2>
+      {props.connections.length === 0 ? <p class="muted">No third-party services connected.</p> : null}
+      <ul aria-labelledby="connections">
+        {props.connections.map((c) => (
+          <li>
+            {c.name} ({c.provider}, {c.environment}) — {c.status}
+          </li>
+        ))}
+      </ul>
+    </Layout>
+  );
+}
+
+export interface Report {
+  metrics: { revenue: { currency: string; gross: number; net: number; developerShare: number }[]; activeInstalls: number; installs: number; apiCalls: number; mrr: { currency: string; amount: number }[] };
+  topPlugins: { byInstalls: { listing: string; installs: number; rating: number | null }[] };
+  topApps: { byInstalls: { listing: string; installs: number; rating: number | null }[] };
+  growthTrends: { daily: { period: string; installs: number; uninstalls: number; apiCalls: number; revenue: { currency: string; net: number }[] }[] };
+}
+
+export function PublisherDashboard(props: { viewer: Viewer; report: Report; versions: { listing: string; versions: { version: string; status: string; reviewNote: string | null }[] }[]; balances: { currency: string; available: number; paidOut: number }[]; payouts: { id: string; amount: number; currency: string; status: string; createdAt: string }[] }) {
+  const daily = props.report.growthTrends.daily;
+  const currencies = [...new Set(daily.flatMap((d) => d.revenue.map((r) => r.currency)))];
+  return (
+    <Layout title="Publisher" viewer={props.viewer}>
+      <h1>Publisher dashboard</h1>
+      <p class="muted">The last 30 days, for your organization's listings.</p>
+      <BarChart id="installs-chart" title="Installs per day" points={daily.map((d) => ({ label: d.period, value: d.installs }))} />
+      {currencies.map((cur) => (
+        <BarChart id={`revenue-chart-${cur}`} title={`Revenue per day (${cur})`} points={daily.map((d) => ({ label: d.period, value: d.revenue.find((r) => r.currency === cur)?.net ?? 0 }))} format={(n) => money(n, cur)} />
+      ))}
+      <h2 id="listings">Listings</h2>
+      <table aria-labelledby="listings">
+        <thead>
+          <tr>
+            <th scope="col">Listing</th>
+            <th scope="col">Installs</th>
+            <th scope="col">Versions (review state)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {[...props.report.topPlugins.byInstalls, ...props.report.topApps.byInstalls].map((l) => (
+            <tr>
+              <td>
+                <a href={`/listings/${l.listing}`}>{l.listing}</a>
+              </td>
+              <td>{l.installs}</td>
+              <td>
+                {(props.versions.find((v) => v.listing === l.listing)?.versions ?? []).map((v) => (
+                  <span class="tag">
+                    {v.version}: {v.status}
+                    {v.reviewNote ? ` (${v.reviewNote})` : ""}
+                  </span>
+                ))}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2 id="balance">Balance and payouts</h2>
+      <ul aria-labelledby="balance">
+        {props.balances.map((b) => (
+          <li>
+            {money(b.available, b.currency)} available · {money(b.paidOut, b.currency)} paid out
+          </li>
+        ))}
+      </ul>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Payout</th>
+            <th scope="col">Amount</th>
+            <th scope="col">Status</th>
+            <th scope="col">Date</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.payouts.map((p) => (
+            <tr>
+              <td>
+                <code>{p.id}</code>
+              </td>
+              <td>{money(p.amount, p.currency)}</td>
+              <td>{p.status}</td>
+              <td>{p.createdAt.slice(0, 10)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Layout>
+  );
+}
+
+export function OperatorPage(props: { viewer: Viewer; queue: { versionId: string; plugin: string; version: string; permissions: { permission: string; allows: string }[]; submittedAt: string }[]; report: Report; notice?: string | undefined; error?: string | undefined }) {
+  const daily = props.report.growthTrends.daily;
+  return (
+    <Layout title="Operator" viewer={props.viewer} notice={props.notice} alert={props.error}>
+      <h1>Operator</h1>
+      <h2 id="queue">Review queue</h2>
+      {props.queue.length === 0 ? <p class="muted">Nothing waits for review.</p> : null}
+      <ul aria-labelledby="queue">
+        {props.queue.map((q) => (
+          <li>
+            <strong>
+              {q.plugin}@{q.version}
+            </strong>{" "}
+            <span class="muted">submitted {q.submittedAt.slice(0, 10)}</span>
+            <ul>
+              {q.permissions.map((p) => (
+                <li>
+                  <code>{p.permission}</code> — {p.allows}
+                </li>
+              ))}
+            </ul>
+            <form method="post" action={`/operator/versions/${q.versionId}/decision`}>
+              <Csrf viewer={props.viewer} />
+              <label for={`reason-${q.versionId}`}>Reason (for a rejection)</label> <input id={`reason-${q.versionId}`} name="reason" maxlength={1000} />{" "}
+              <button type="submit" name="decision" value="approve" aria-label={`Approve ${q.plugin}@${q.version}`}>
+                Approve
+              </button>{" "}
+              <button class="danger" type="submit" name="decision" value="reject" aria-label={`Reject ${q.plugin}@${q.version}`}>
+                Reject
+              </button>
+            </form>
+          </li>
+        ))}
+      </ul>
+      <h2 id="report">Ecosystem (30 days)</h2>
+      <p>
+        {props.report.metrics.activeInstalls} active installs · {props.report.metrics.installs} installs · {props.report.metrics.apiCalls} API calls ·{" "}
+        {props.report.metrics.revenue.map((r) => `${money(r.net, r.currency)} net`).join(", ") || "no revenue"}
+      </p>
+      <BarChart id="platform-installs" title="Installs per day" points={daily.map((d) => ({ label: d.period, value: d.installs }))} />
+      <BarChart id="platform-calls" title="Plugin calls per day" points={daily.map((d) => ({ label: d.period, value: d.apiCalls }))} />
+      <h2 id="moderation">Moderation</h2>
+      <form method="post" action="/operator/suspend">
+        <Csrf viewer={props.viewer} />
+        <div class="field">
+          <label for="listing">Listing to suspend (@scope/name)</label>
+          <input id="listing" name="listing" pattern="@[a-z0-9-]+/[a-z0-9._-]+" required />
+        </div>
+        <div class="field">
+          <label for="suspend-reason">Reason</label>
+          <input id="suspend-reason" name="reason" required maxlength={1000} />
+        </div>
+        <p>
+          <button class="danger" type="submit">
+            Suspend
+          </button>
+        </p>
+      </form>
+    </Layout>
+  );
+}
