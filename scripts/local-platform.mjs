@@ -237,11 +237,17 @@ const CATALOGUE = [
 ];
 
 /** A few more listings of several kinds and categories, from a second publisher, and ratings. */
-async function seedCatalogue(url, demoKey) {
+async function verifyPublisher(url, operatorKey, orgId) {
+  const res = await fetch(`${url}/v1/operator/organizations/${orgId}/verified`, { method: "PUT", headers: { "x-api-key": operatorKey, "content-type": "application/json" }, body: JSON.stringify({ verified: true }) });
+  if (res.status !== 200) throw new Error(`verifying a demo publisher failed: ${res.status} ${await res.text()}`);
+}
+
+async function seedCatalogue(url, demoKey, operatorKey) {
   const { strToU8, zipSync } = await import("fflate");
   const signup = await fetch(`${url}/v1/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "hello@acme-tools.example", name: "Acme Tools", organization: { name: "Acme Tools", slug: "acme-tools" } }) });
   if (signup.status !== 201) throw new Error(`seeding the catalogue publisher failed: ${signup.status} ${await signup.text()}`);
   const acme = await signup.json();
+  await verifyPublisher(url, operatorKey, acme.organization.id);
   const post = (path, key, body, type = "application/json") => fetch(`${url}${path}`, { method: path.endsWith("/rating") ? "PUT" : "POST", headers: { "x-api-key": key, "content-type": type }, body: type === "application/json" ? JSON.stringify(body) : body });
   for (const item of CATALOGUE) {
     const manifest = { name: `@acme-tools/${item.name}`, version: "1.0.0", description: item.description, author: "Acme Tools", kind: item.kind, entry: "index.js", apiVersion: "1", category: item.category, keywords: item.keywords, pricing: item.pricing, license: "MIT" };
@@ -337,6 +343,9 @@ export async function seedDemo(url, credentialsPath, operatorKey) {
   }
   if (res.status !== 201) throw new Error(`seeding the demo organization failed: ${res.status} ${await res.text()}`);
   const body = await res.json();
+  // The demo publishers are verified, so their versions skip review where the platform only
+  // auto-approves verified publishers (ATOLL_AUTO_APPROVE=verified).
+  await verifyPublisher(url, operatorKey, body.organization.id);
   const creds = {
     url,
     organization: body.organization,
@@ -355,7 +364,7 @@ export async function seedDemo(url, credentialsPath, operatorKey) {
   }
   creds.plugins = endpoints;
   creds.tenant = await seedRevenue(url, body.apiKey, operatorKey);
-  await seedCatalogue(url, body.apiKey);
+  await seedCatalogue(url, body.apiKey, operatorKey);
   mkdirSync(dirname(credentialsPath), { recursive: true });
   writeFileSync(credentialsPath, JSON.stringify(creds, null, 2) + "\n", { mode: 0o600 });
   return { ...creds, created: true };

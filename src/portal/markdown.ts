@@ -17,8 +17,9 @@ md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
   return defaultLinkOpen(tokens, idx, options, env, self);
 };
 
+/** Code blocks scroll sideways: they are focusable so keyboard users can scroll them (WCAG). */
 export function renderMarkdown(source: string): string {
-  return md.render(source);
+  return md.render(source).replace(/<pre>/g, '<pre tabindex="0">');
 }
 
 /** The first paragraph as plain text, for listings. */

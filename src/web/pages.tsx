@@ -232,7 +232,7 @@ export function ListingPage(props: {
               const n = dist[String(s)] ?? 0;
               return (
                 <li class="bar">
-                  <span>{s} stars</span>
+                  <span>{`${s} star${s === 1 ? "" : "s"}`}</span>
                   <svg width="120" height="10" role="img" aria-label={`${n} rating${n === 1 ? "" : "s"} of ${s} stars`}>
                     <rect width="120" height="10" rx="5" fill="#f3f5f8" stroke="#d5dae1" />
                     <rect width={String(Math.round((n / total) * 120))} height="10" rx="5" fill="#0b57d0" />

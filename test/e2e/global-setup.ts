@@ -52,6 +52,9 @@ export default async function setup(project: TestProject) {
       ATOLL_IDP_ORG_CLAIM: "org",
       ATOLL_REQUEST_LOG: "on",
       ATOLL_PLUGIN_DEADLINE_MS: "2000",
+      // Only verified publishers (the seeded demo ones) skip review: the browser test's operator
+      // approves a newcomer's version.
+      ATOLL_AUTO_APPROVE: "verified",
     },
   });
   const credentialsPath = join(state, "local-credentials.json");

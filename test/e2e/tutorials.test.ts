@@ -37,7 +37,7 @@ describe("the tutorials, followed end to end", async () => {
 
   it.each(Object.keys(EXPECTED))("%s", async (slug) => {
     const t = (await (await fetch(`${base}/v1/portal/tutorials/${slug}`)).json()) as { markdown: string; html: string };
-    expect(t.html).toContain("<pre><code");
+    expect(t.html).toContain('<pre tabindex="0"><code');
     const work = mkdtempSync(join(tmpdir(), `atoll-tutorial-${slug}-`));
     const bin = join(work, ".bin");
     spawnSync("mkdir", ["-p", bin]);
