@@ -138,3 +138,24 @@ describe("secrets stay out of logs and errors", () => {
     expect(JSON.parse(body)).toMatchObject({ status: 500, title: "Internal error" });
   });
 });
+
+describe("OpenAPI completeness", () => {
+  it("gives every operation an id, problem answers, and the rate-limit headers on authenticated ones", async () => {
+    const doc = (await (await call("/openapi.json")).json()) as { paths: Record<string, Record<string, { operationId?: string; security?: unknown[]; responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }> }>> };
+    const ids = new Set<string>();
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(op.operationId, `${method} ${path}`).toBeTruthy();
+        expect(ids.has(op.operationId ?? "")).toBe(false);
+        ids.add(op.operationId ?? "");
+        const errors = Object.entries(op.responses).filter(([code]) => /^4\d\d$/.test(code));
+        for (const [, r] of errors) if (r.content) expect(Object.keys(r.content)).toContain("application/problem+json");
+        if ((op.security ?? []).length > 0) {
+          const ok = Object.entries(op.responses).find(([code]) => /^2\d\d$/.test(code));
+          expect(Object.keys(ok?.[1].headers ?? {}), `${method} ${path}`).toEqual(expect.arrayContaining(["RateLimit", "RateLimit-Policy"]));
+          if (op.responses["429"]) expect(Object.keys(op.responses["429"].headers ?? {})).toContain("Retry-After");
+        }
+      }
+    }
+  });
+});

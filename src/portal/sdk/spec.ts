@@ -97,10 +97,28 @@ export function operationIdOf(method: string, path: string): string {
   return method.toLowerCase() + segments.join("");
 }
 
-/** Adds operationIds where a route has none (the document generators and Scalar use them). */
+const RATE_HEADERS = {
+  RateLimit: { description: 'The caller\'s remaining quota (IETF draft): "api";r=57;t=42', schema: { type: "string" } },
+  "RateLimit-Policy": { description: 'The quota and window: "api";q=60;w=60', schema: { type: "string" } },
+};
+
+/**
+ * Adds operationIds where a route has none (the document generators and Scalar use them), and
+ * documents the rate-limit headers: every authenticated answer carries RateLimit and
+ * RateLimit-Policy; a 429 also Retry-After.
+ */
 export function withOperationIds<T extends OpenApiDocument>(doc: T): T {
   for (const [path, ops] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(ops)) if (METHODS.includes(method as (typeof METHODS)[number]) && !op.operationId) op.operationId = operationIdOf(method, path);
+    for (const [method, op] of Object.entries(ops)) {
+      if (!METHODS.includes(method as (typeof METHODS)[number])) continue;
+      if (!op.operationId) op.operationId = operationIdOf(method, path);
+      if (!(op.security ?? []).length) continue;
+      for (const [code, res] of Object.entries(op.responses ?? {})) {
+        const r = res as { headers?: Record<string, unknown> };
+        if (/^2\d\d$/.test(code)) r.headers = { ...RATE_HEADERS, ...(r.headers ?? {}) };
+        if (code === "429") r.headers = { ...RATE_HEADERS, "Retry-After": { description: "Seconds until the window resets", schema: { type: "integer" } }, ...(r.headers ?? {}) };
+      }
+    }
   }
   return doc;
 }
