@@ -244,7 +244,7 @@ export function PublisherDashboard(props: { viewer: Viewer; report: Report; vers
           {props.payouts.map((p) => (
             <tr>
               <td>
-                <code>{p.id}</code>
+                <a href={`/publisher/payouts/${p.id}`}>{p.id}</a>
               </td>
               <td>{money(p.amount, p.currency)}</td>
               <td>{p.status}</td>
@@ -315,6 +315,49 @@ export function OperatorPage(props: { viewer: Viewer; queue: { versionId: string
           </button>
         </p>
       </form>
+    </Layout>
+  );
+}
+
+export function StatementPage(props: { viewer: Viewer; payout: { id: string; amount: number; currency: string; status: string; createdAt: string; statement: { transaction: string; kind: string; reference: string; memo: string; amount: number; at: string }[]; total: number } }) {
+  const p = props.payout;
+  return (
+    <Layout title={`Payout ${p.id}`} viewer={props.viewer}>
+      <p>
+        <a href="/publisher">Publisher dashboard</a> › Payout
+      </p>
+      <h1>Payout statement</h1>
+      <p>
+        <code>{p.id}</code> · {money(p.amount, p.currency)} · {p.status} · {p.createdAt.slice(0, 10)}
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Date</th>
+            <th scope="col">Kind</th>
+            <th scope="col">What</th>
+            <th scope="col">Amount</th>
+          </tr>
+        </thead>
+        <tbody>
+          {p.statement.map((l) => (
+            <tr>
+              <td>{l.at.slice(0, 10)}</td>
+              <td>{l.kind}</td>
+              <td>{l.memo}</td>
+              <td>{money(l.amount, p.currency)}</td>
+            </tr>
+          ))}
+        </tbody>
+        <tfoot>
+          <tr>
+            <th scope="row" colspan={3}>
+              Balance after the payout
+            </th>
+            <td>{money(p.total, p.currency)}</td>
+          </tr>
+        </tfoot>
+      </table>
     </Layout>
   );
 }

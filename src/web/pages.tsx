@@ -167,6 +167,12 @@ export function ListingPage(props: {
               ))}
             </ul>
           )}
+          <h2 id="developers">For developers</h2>
+          <p>
+            <a href={`/v1/marketplace/listings/${l.name}/openapi.json`}>This plugin's API reference (OpenAPI)</a> · Client libraries:{" "}
+            <a href={`/v1/portal/sdks/typescript?plugin=${encodeURIComponent(l.name)}`}>TypeScript</a>, <a href={`/v1/portal/sdks/python?plugin=${encodeURIComponent(l.name)}`}>Python</a>,{" "}
+            <a href={`/v1/portal/sdks/java?plugin=${encodeURIComponent(l.name)}`}>Java</a>
+          </p>
           <h2 id="versions">Versions</h2>
           <table aria-labelledby="versions">
             <thead>

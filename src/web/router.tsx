@@ -12,12 +12,12 @@ import type { Viewer } from "./layout";
 import { ListingPage, NotFoundPage, Portal, SignIn, Storefront, TutorialPage, type ListingCard, type ListingPageData } from "./pages";
 import { createSession, csrfOk, endSession, readSession, type Session } from "./session";
 import { CSS } from "./styles";
-import { OperatorPage, PublisherDashboard, SignUp, TenantDashboard, Welcome, type InstallationView, type Report } from "./dashboards";
+import { OperatorPage, PublisherDashboard, SignUp, StatementPage, TenantDashboard, Welcome, type InstallationView, type Report } from "./dashboards";
 
 export const WEB_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /** Paths the UI serves (the OpenAPI coverage test leaves them out: they are pages, not API). */
-export const WEB_PATHS = ["/", "/assets/app.css", "/signin", "/signout", "/signup", "/portal", "/portal/tutorials/:slug", "/listings/:scope/:name", "/listings/:scope/:name/install", "/listings/:scope/:name/rate", "/dashboard", "/dashboard/installations/:id/:action{uninstall|upgrade}", "/publisher", "/operator", "/operator/versions/:id/decision", "/operator/suspend"];
+export const WEB_PATHS = ["/", "/assets/app.css", "/signin", "/signout", "/signup", "/portal", "/portal/tutorials/:slug", "/listings/:scope/:name", "/listings/:scope/:name/install", "/listings/:scope/:name/rate", "/dashboard", "/dashboard/installations/:id/:action{uninstall|upgrade}", "/publisher", "/publisher/payouts/:id", "/operator", "/operator/versions/:id/decision", "/operator/suspend"];
 
 interface Me {
   user: { name: string } | null;
@@ -195,6 +195,15 @@ export function webRouter(appFetch: AppFetch) {
     const listings = [...r.topPlugins.byInstalls, ...r.topApps.byInstalls].map((l) => l.listing);
     const versions = await Promise.all(listings.map(async (listing) => ({ listing, versions: (await callApi<{ versions: { version: string; status: string; reviewNote: string | null }[] }>(c, appFetch, `/v1/plugins/${listing}`, { key })).data?.versions ?? [] })));
     return c.html(<PublisherDashboard viewer={s.viewer} report={r} versions={versions} balances={balance.data?.balances ?? []} payouts={payouts.data?.payouts ?? []} />);
+  });
+
+  web.get("/publisher/payouts/:id", async (c) => {
+    const s = await signedIn(c);
+    if (s instanceof Response) return s;
+    const id = c.req.param("id");
+    const r = /^po_[0-9A-Za-z]{1,40}$/.test(id) ? await callApi<{ id: string; amount: number; currency: string; status: string; createdAt: string; statement: { transaction: string; kind: string; reference: string; memo: string; amount: number; at: string }[]; total: number }>(c, appFetch, `/v1/revenue/payouts/${id}`, { key: s.session.apiKey }) : null;
+    if (!r || r.status !== 200) return c.html(<NotFoundPage viewer={s.viewer} />, 404);
+    return c.html(<StatementPage viewer={s.viewer} payout={r.data} />);
   });
 
   async function operatorPage(c: Context<AppEnv>, extra: { notice?: string; error?: string } = {}) {

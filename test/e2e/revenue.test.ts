@@ -37,6 +37,7 @@ describe("revenue, as the README walks it", () => {
 
     const refunded = await fetch(`${base}/v1/purchases/${purchase.id}/refunds`, { method: "POST", headers: money(creds.apiKey), body: JSON.stringify({ reason: "customer changed their mind" }) });
     expect(refunded.status).toBe(201);
+    const refund = (await refunded.json()) as { id: string };
     expect((await balance()).available).toBe(start.available);
 
     const run = await fetch(`${base}/v1/operator/payouts/run`, { method: "POST", headers: money(creds.operatorKey) });
@@ -51,11 +52,13 @@ describe("revenue, as the README walks it", () => {
 
     const statement = (await (await fetch(`${base}/v1/revenue/payouts/${payout?.payoutId}`, { headers: as(creds.apiKey) })).json()) as { statement: { kind: string; reference: string; amount: number }[]; total: number };
     expect(statement.statement.find((l) => l.reference === purchase.id)).toMatchObject({ kind: "purchase", amount: 2610 });
-    expect(statement.statement.find((l) => l.kind === "refund")?.amount).toBe(-2610);
+    // Other files' sales and refunds of the demo's listings may be on the same statement.
+    expect(statement.statement.find((l) => l.reference === refund.id)).toMatchObject({ kind: "refund", amount: -2610 });
     expect(statement.total).toBe(0);
 
     const csv = await (await fetch(`${base}/v1/analytics/report`, { headers: as(creds.operatorKey, { accept: "text/csv" }) })).text();
-    expect(csv).toContain("revenue,,refunds,USD,2900");
+    // At least this refund (other files may have refunded demo sales too).
+    expect(Number(/^revenue,,refunds,USD,(\d+)$/m.exec(csv)?.[1])).toBeGreaterThanOrEqual(2900);
     const json = (await (await fetch(`${base}/v1/analytics/report`, { headers: as(creds.operatorKey) })).json()) as { metrics: { revenue: { currency: string; gross: number }[] }; topPlugins: { byRevenue: { listing: string }[] } };
     expect(json.metrics.revenue.find((r) => r.currency === "USD")?.gross).toBeGreaterThanOrEqual(5800);
     expect(json.topPlugins.byRevenue[0]?.listing).toBe("@demo/advanced-analytics");

@@ -115,3 +115,23 @@ describe("the web UI's signed-in pages", () => {
     expect(await pub.text()).toContain('id="installs-chart"');
   });
 });
+
+describe("the publisher's payout statement page", () => {
+  it("lists the transactions a payout covers", async () => {
+    const { setupPayments, seller, buyer, buy, newKey } = await import("../revenue-helpers");
+    await setupPayments();
+    const d = await seller("webpay");
+    expect((await buy(await buyer(), d.subscription)).status).toBe(201);
+    const po = (await (await call("/v1/revenue/payouts", { method: "POST", key: d.account.apiKey, json: { currency: "USD" }, headers: { "idempotency-key": newKey() } })).json()) as { id: string };
+    const { cookie } = await signIn(d.account.apiKey);
+    const pub = await (await html("/publisher", { cookie })).text();
+    expect(pub).toContain(`href="/publisher/payouts/${po.id}"`);
+    const page = await html(`/publisher/payouts/${po.id}`, { cookie });
+    expect(page.status).toBe(200);
+    const body = await page.text();
+    expect(body).toContain("26.10 USD");
+    expect(body).toMatch(/<td>purchase<\/td>/);
+    const stranger = await signup("webpay2");
+    expect((await html(`/publisher/payouts/${po.id}`, { cookie: (await signIn(stranger.apiKey)).cookie })).status).toBe(404);
+  });
+});
