@@ -68,7 +68,7 @@ export interface InstallationView {
   createdAt: string;
 }
 
-export function TenantDashboard(props: { viewer: Viewer; installations: InstallationView[]; keys: { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }[]; connections: { id: string; provider: string; environment: string; status: string; name: string }[]; notice?: string | undefined; error?: string | undefined }) {
+export function TenantDashboard(props: { viewer: Viewer; installations: InstallationView[]; keys: { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }[]; connections: { id: string; provider: string; environment: string; status: string; name: string }[]; notice?: string | undefined; error?: string | undefined; newKey?: string | undefined; keyError?: string | undefined }) {
   const envs = ["production", "staging", "development"];
   return (
     <Layout title="Dashboard" viewer={props.viewer} notice={props.notice} alert={props.error}>
@@ -142,6 +142,11 @@ export function TenantDashboard(props: { viewer: Viewer; installations: Installa
         );
       })}
       <h2 id="keys">API keys</h2>
+      {props.newKey ? (
+        <p class="notice" role="status">
+          <label for="created-key">Your new key (shown only now)</label> <input id="created-key" readonly value={props.newKey} size={48} />
+        </p>
+      ) : null}
       <table aria-labelledby="keys">
         <thead>
           <tr>
@@ -149,6 +154,7 @@ export function TenantDashboard(props: { viewer: Viewer; installations: Installa
             <th scope="col">Key</th>
             <th scope="col">Created</th>
             <th scope="col">State</th>
+            <th scope="col">Actions</th>
           </tr>
         </thead>
         <tbody>
@@ -160,19 +166,53 @@ export function TenantDashboard(props: { viewer: Viewer; installations: Installa
               </td>
               <td>{k.createdAt.slice(0, 10)}</td>
               <td>{k.revokedAt ? "revoked" : "active"}</td>
+              <td>
+                {k.revokedAt ? null : (
+                  <form method="post" action={`/dashboard/keys/${k.id}/revoke`}>
+                    <Csrf viewer={props.viewer} />
+                    <button class="danger" type="submit" aria-label={`Revoke the key ${k.name}`}>
+                      Revoke
+                    </button>
+                  </form>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
+      <form method="post" action="/dashboard/keys">
+        <Csrf viewer={props.viewer} />
+        <div class="field">
+          <label for="key-name">New key's name</label>
+          <input id="key-name" name="name" required maxlength={100} aria-invalid={props.keyError ? "true" : undefined} aria-describedby={props.keyError ? "key-name-error" : undefined} />
+          {props.keyError ? (
+            <p class="error" id="key-name-error">
+              {props.keyError}
+            </p>
+          ) : null}
+        </div>
+        <p>
+          <button type="submit">Create a key</button>
+        </p>
+      </form>
       <h2 id="connections">Connections</h2>
       {props.connections.length === 0 ? <p class="muted">No third-party services connected.</p> : null}
       <ul aria-labelledby="connections">
         {props.connections.map((c) => (
           <li>
             {c.name} ({c.provider}, {c.environment}) — {c.status}
+            {c.status === "revoked" ? null : (
+              <form class="inline" method="post" action={`/dashboard/connections/${c.id}/disconnect`}>
+                <Csrf viewer={props.viewer} />{" "}
+                <button class="secondary" type="submit" aria-label={`Disconnect ${c.name} (${c.environment})`}>
+                  Disconnect
+                </button>
+              </form>
+            )}
           </li>
         ))}
       </ul>
+      <p class="muted">Connect services with POST /v1/connections (see the tutorial "Connecting HubSpot and Slack").</p>
     </Layout>
   );
 }

@@ -17,7 +17,7 @@ import { OperatorPage, PublisherDashboard, SignUp, StatementPage, TenantDashboar
 export const WEB_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /** Paths the UI serves (the OpenAPI coverage test leaves them out: they are pages, not API). */
-export const WEB_PATHS = ["/", "/assets/app.css", "/signin", "/signout", "/signup", "/portal", "/portal/tutorials/:slug", "/listings/:scope/:name", "/listings/:scope/:name/install", "/listings/:scope/:name/rate", "/dashboard", "/dashboard/installations/:id/:action{uninstall|upgrade}", "/publisher", "/publisher/payouts/:id", "/operator", "/operator/versions/:id/decision", "/operator/suspend"];
+export const WEB_PATHS = ["/", "/assets/app.css", "/signin", "/signout", "/signup", "/portal", "/portal/tutorials/:slug", "/listings/:scope/:name", "/listings/:scope/:name/install", "/listings/:scope/:name/rate", "/dashboard", "/dashboard/installations/:id/:action{uninstall|upgrade}", "/dashboard/keys", "/dashboard/keys/:id/revoke", "/dashboard/connections/:id/disconnect", "/publisher", "/publisher/payouts/:id", "/operator", "/operator/versions/:id/decision", "/operator/suspend"];
 
 interface Me {
   user: { name: string } | null;
@@ -150,7 +150,7 @@ export function webRouter(appFetch: AppFetch) {
     return { viewer: r.viewer, session: r.session };
   }
 
-  async function tenantPage(c: Context<AppEnv>, extra: { notice?: string; error?: string } = {}) {
+  async function tenantPage(c: Context<AppEnv>, extra: { notice?: string; error?: string; newKey?: string; keyError?: string } = {}) {
     const s = await signedIn(c);
     if (s instanceof Response) return s;
     const key = s.session.apiKey;
@@ -159,10 +159,52 @@ export function webRouter(appFetch: AppFetch) {
       callApi<{ keys: { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }[] }>(c, appFetch, "/v1/api-keys", { key }),
       callApi<{ connections: { id: string; provider: string; environment: string; status: string; name: string }[] }>(c, appFetch, "/v1/connections", { key }),
     ]);
-    return c.html(<TenantDashboard viewer={s.viewer} installations={inst.data?.installations ?? []} keys={keys.data?.keys ?? []} connections={conns.data?.connections ?? []} notice={extra.notice ?? c.req.query("notice")} error={extra.error} />, extra.error ? 400 : 200);
+    return c.html(<TenantDashboard viewer={s.viewer} installations={inst.data?.installations ?? []} keys={keys.data?.keys ?? []} connections={conns.data?.connections ?? []} notice={extra.notice ?? c.req.query("notice")} error={extra.error} newKey={extra.newKey} keyError={extra.keyError} />, extra.error || extra.keyError ? 400 : extra.newKey ? 201 : 200);
   }
 
   web.get("/dashboard", (c) => tenantPage(c));
+
+  /** A signed-in form post with a valid CSRF token: the session and the form, or the answer to send. */
+  async function formPost(c: Context<AppEnv>): Promise<{ session: Session; form: Record<string, string | File> } | Response> {
+    const session = await readSession(c);
+    const form = await c.req.parseBody();
+    if (!session) return c.redirect(`/signin?next=${encodeURIComponent("/dashboard")}`, 303);
+    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    return { session, form };
+  }
+
+  web.post("/dashboard/keys", async (c) => {
+    const f = await formPost(c);
+    if (f instanceof Response) return f;
+    const name = typeof f.form.name === "string" ? f.form.name.trim() : "";
+    if (!name) return tenantPage(c, { keyError: "Give the key a name (what uses it)." });
+    const res = await callApi<{ key: string }>(c, appFetch, "/v1/api-keys", { method: "POST", key: f.session.apiKey, json: { name } });
+    return res.status === 201 ? tenantPage(c, { newKey: res.data.key }) : tenantPage(c, { keyError: problemText(res) });
+  });
+
+  web.post("/dashboard/keys/:id/revoke", async (c) => {
+    const f = await formPost(c);
+    if (f instanceof Response) return f;
+    const id = c.req.param("id");
+    if (!/^key_[0-9A-Za-z]{1,40}$/.test(id)) return tenantPage(c, { error: "That key does not exist." });
+    const res = await callApi(c, appFetch, `/v1/api-keys/${id}`, { method: "DELETE", key: f.session.apiKey });
+    if (res.status !== 204) return tenantPage(c, { error: problemText(res) });
+    // Revoking the key this session signed in with ends the session.
+    if ((await callApi(c, appFetch, "/v1/me", { key: f.session.apiKey })).status !== 200) {
+      await endSession(c);
+      return c.redirect("/signin", 303);
+    }
+    return c.redirect(`/dashboard?notice=${encodeURIComponent("The key is revoked.")}`, 303);
+  });
+
+  web.post("/dashboard/connections/:id/disconnect", async (c) => {
+    const f = await formPost(c);
+    if (f instanceof Response) return f;
+    const id = c.req.param("id");
+    if (!/^con_[0-9A-Za-z]{1,40}$/.test(id)) return tenantPage(c, { error: "That connection does not exist." });
+    const res = await callApi(c, appFetch, `/v1/connections/${id}`, { method: "DELETE", key: f.session.apiKey });
+    return res.status === 204 ? c.redirect(`/dashboard?notice=${encodeURIComponent("Disconnected: its credentials are destroyed.")}`, 303) : tenantPage(c, { error: problemText(res) });
+  });
 
   web.post("/dashboard/installations/:id/:action{uninstall|upgrade}", async (c) => {
     const session = await readSession(c);

@@ -135,3 +135,24 @@ describe("the publisher's payout statement page", () => {
     expect((await html(`/publisher/payouts/${po.id}`, { cookie: (await signIn(stranger.apiKey)).cookie })).status).toBe(404);
   });
 });
+
+describe("the tenant dashboard's keys and connections", () => {
+  it("creates a key (shown once), revokes it, and refuses a nameless one next to the field", async () => {
+    const a = await signup("webkeys");
+    const { cookie, csrf } = await signIn(a.apiKey);
+    const post = (path: string, fields: Record<string, string>) => html(path, { method: "POST", cookie, body: new URLSearchParams(fields), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const bad = await post("/dashboard/keys", { csrf, name: " " });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/id="key-name-error"/);
+    const made = await post("/dashboard/keys", { csrf, name: "ci" });
+    expect(made.status).toBe(201);
+    const key = /id="created-key" readonly="" value="(atk_[0-9A-Za-z]+)"/.exec(await made.text())?.[1] ?? "";
+    expect(key).toMatch(/^atk_/);
+    expect((await call("/v1/me", { key })).status).toBe(200);
+    const keys = (await (await call("/v1/api-keys", { key: a.apiKey })).json()) as { keys: { id: string; name: string }[] };
+    const ci = keys.keys.find((k) => k.name === "ci");
+    expect((await post(`/dashboard/keys/${ci?.id}/revoke`, { csrf })).status).toBe(303);
+    expect((await call("/v1/me", { key })).status).toBe(401);
+    expect((await post(`/dashboard/keys/${ci?.id}/revoke`, {})).status).toBe(403);
+  });
+});
