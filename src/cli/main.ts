@@ -58,7 +58,10 @@ async function fromTemplate(name: string, target: string, flags: Record<string, 
   step(`downloading ${name} from ${url}`);
   let res: Response;
   try {
-    res = await fetch(`${url.replace(/\/$/, "")}/v1/marketplace/listings/${m[1]}/${m[2]}/package`);
+    // With a key, the organization's route serves paid templates it bought too; without, free ones.
+    const key = flags.key ?? process.env.ATOLL_API_KEY ?? localCredentials()?.apiKey;
+    const base = url.replace(/\/$/, "");
+    res = key ? await fetch(`${base}/v1/templates/${m[1]}/${m[2]}/package`, { headers: { "x-api-key": key } }) : await fetch(`${base}/v1/marketplace/listings/${m[1]}/${m[2]}/package`);
   } catch (err) {
     throw new CliError(`cannot reach ${url}: ${(err as Error).message}`);
   }

@@ -1,10 +1,14 @@
 /** The marketplace: browse and full-text search of listings, categories, a listing's page. Public. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../app";
+import type { Context } from "hono";
+import { createRouter, type AppEnv } from "../app";
+import { requireScope } from "../auth/principal";
+import type { PluginRow } from "../db/schema";
+import { hasEntitlement, paymentRequired } from "../revenue/purchases";
 import { getDb } from "../db/client";
-import { badRequest, forbidden, notFound } from "../http/problem";
+import { ApiError, badRequest, notFound } from "../http/problem";
 import { packageKey } from "../runtime/packages";
-import { ListingParams, problems } from "../http/schemas";
+import { AUTHENTICATED, ListingParams, problems } from "../http/schemas";
 import { iso } from "../identity/schemas";
 import { listVersions } from "../installations/queries";
 import { CATEGORIES, type Manifest } from "../plugins/manifest";
@@ -175,16 +179,13 @@ const templatePackage = createRoute({
   request: { params: ListingParams },
   responses: {
     200: { description: "The package (zip); the starter project is under template/", content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } } },
-    ...problems(400, 403, 404, 429),
+    ...problems(400, 402, 404, 429),
   },
 });
 
-marketplace.openapi(templatePackage, async (c) => {
-  const { scope, name } = c.req.valid("param");
+/** The latest published package of a template listing, as a download. */
+async function templateZip(c: Context<AppEnv>, p: PluginRow, name: string): Promise<Response> {
   const db = getDb(c.env.DB);
-  const p = await findListedPlugin(db, `${scope}/${name}`);
-  if (!p || p.kind !== "template") throw notFound(`The template ${scope}/${name}`);
-  if (p.pricingModel !== "free") throw forbidden(`${p.name} is a paid template; buying listings arrives with the revenue issue.`);
   const version = (await listVersions(db, p.id)).find((v) => v.version === p.latestVersion && v.status === "published");
   const object = version ? await c.env.PACKAGES.get(packageKey(version.sha256)) : null;
   if (!version || !object) throw notFound(`The package of ${p.name}`);
@@ -192,6 +193,36 @@ marketplace.openapi(templatePackage, async (c) => {
     "content-type": "application/zip",
     "content-disposition": `attachment; filename="${name}-${version.version}.zip"`,
     "x-atoll-sha256": version.sha256,
-    "cache-control": "public, max-age=300",
-  }) as never;
+    "cache-control": p.pricingModel === "free" ? "public, max-age=300" : "private, no-store",
+  });
+}
+
+marketplace.openapi(templatePackage, async (c) => {
+  const { scope, name } = c.req.valid("param");
+  const p = await findListedPlugin(getDb(c.env.DB), `${scope}/${name}`);
+  if (!p || p.kind !== "template") throw notFound(`The template ${scope}/${name}`);
+  if (p.pricingModel !== "free") throw new ApiError({ status: 402, type: "purchase-required", title: "Payment required", detail: `${p.name} is a paid template: buy it (POST /v1/purchases), then download it with your API key from GET /v1/templates/${scope}/${name}/package.` });
+  return templateZip(c, p, name) as never;
+});
+
+const boughtTemplate = createRoute({
+  method: "get",
+  path: "/v1/templates/{scope}/{name}/package",
+  tags: ["Marketplace"],
+  summary: "Download a template your organization may use: free, its own, or bought",
+  security: AUTHENTICATED,
+  request: { params: ListingParams },
+  responses: {
+    200: { description: "The package (zip)", content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } } },
+    ...problems(400, 401, 402, 403, 404, 429),
+  },
+});
+
+marketplace.openapi(boughtTemplate, async (c) => {
+  const principal = requireScope(c, "installations:read");
+  const { scope, name } = c.req.valid("param");
+  const p = await findListedPlugin(getDb(c.env.DB), `${scope}/${name}`);
+  if (!p || p.kind !== "template") throw notFound(`The template ${scope}/${name}`);
+  if (!principal.orgId || !(await hasEntitlement(getDb(c.env.DB), principal.orgId, p))) throw paymentRequired(p.name);
+  return templateZip(c, p, name) as never;
 });
