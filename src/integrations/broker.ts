@@ -93,21 +93,23 @@ export class ConnectionBroker extends DurableObject<Env> {
     const row = await this.row(connectionId);
     const connector = connectorFor(row.provider);
     if (!connector) throw new Error(`unknown provider ${row.provider}`);
-    const creds = await this.credentials(row);
-    const secrets = Object.values(creds);
-    let refused: string | undefined;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const grant = await this.currentGrant(row, refused);
-      const origin = grant.instanceUrl ?? row.baseUrl;
-      const res = await providerRequest({ ...call, url: `${origin}${call.path}`, headers: { accept: "application/json", ...(call.headers ?? {}), ...connector.authorize(grant) }, schema: z.unknown(), errorMessage: connector.errorMessage, secrets: [...secrets, grant.accessToken] });
-      // A refused token: refresh once and retry (Salesforce sessions expire without notice).
-      if (!res.ok && res.reason === "auth" && attempt === 0) {
-        refused = grant.accessToken;
-        continue;
-      }
-      return res.ok ? { ok: true, status: res.status, data: res.data, headers: new Headers() } : res;
-    }
-    throw new Error("unreachable");
+    const secrets = Object.values(await this.credentials(row));
+    return this.withGrant(row, async (grant) => {
+      const res = await providerRequest({ ...call, url: `${grant.instanceUrl ?? row.baseUrl}${call.path}`, headers: { accept: "application/json", ...(call.headers ?? {}), ...connector.authorize(grant) }, schema: z.unknown(), errorMessage: connector.errorMessage, secrets: [...secrets, grant.accessToken] });
+      return { refused: !res.ok && res.reason === "auth", value: res.ok ? { ok: true as const, status: res.status, data: res.data, headers: new Headers() } : res };
+    });
+  }
+
+  /**
+   * Runs `attempt` with the current grant; if the provider refused the token, once more with a
+   * refreshed one (Salesforce sessions expire without notice).
+   */
+  private async withGrant<T>(row: ConnectionRow, attempt: (grant: Grant) => Promise<{ refused: boolean; value: T }>): Promise<T> {
+    const grant = await this.currentGrant(row);
+    const first = await attempt(grant);
+    if (!first.refused) return first.value;
+    // Refreshes only if no concurrent request has already replaced the refused token.
+    return (await attempt(await this.currentGrant(row, grant.accessToken))).value;
   }
 
   /** A plugin's raw request (integrations:<provider>), credentials injected, body capped. */
@@ -117,25 +119,12 @@ export class ConnectionBroker extends DurableObject<Env> {
     if (!connector) throw new Error(`unknown provider ${row.provider}`);
     if (!/^\/[^\s]*$/.test(path) || path.startsWith("//")) return { status: 400, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: "path must be absolute, like /api/chat.postMessage" }) };
     const creds = await this.credentials(row);
-    let refused: string | undefined;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const grant = await this.currentGrant(row, refused);
+    return this.withGrant(row, async (grant) => {
       const headers = { ...(init.headers ?? {}) };
       for (const h of Object.keys(headers)) if (/^(authorization|cookie|host)$/i.test(h)) delete headers[h];
       const res = await fetch(`${grant.instanceUrl ?? row.baseUrl}${path}`, { method: init.method ?? "GET", headers: { ...headers, ...connector.authorize(grant) }, ...(init.body !== undefined ? { body: init.body } : {}), redirect: "manual" });
-      if (res.status === 401 && attempt === 0) {
-        refused = grant.accessToken;
-        await res.body?.cancel();
-        continue;
-      }
-      const text = await res.text();
-      if (text.length > MAX_FORWARD_BYTES) return { status: 502, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: `the provider's answer is larger than ${MAX_FORWARD_BYTES} bytes` }) };
-      // Whatever the provider echoes, the connection's own secrets never reach the plugin.
-      let body = text;
-      for (const s of [...Object.values(creds), grant.accessToken]) if (s.length >= 8) body = body.split(s).join("[redacted]");
-      return { status: res.status, headers: { "content-type": res.headers.get("content-type") ?? "application/json" }, body };
-    }
-    throw new Error("unreachable");
+      return { refused: res.status === 401, value: await forwarded(res, creds, grant) };
+    });
   }
 
   /** Forgets the cached grant (the connection was revoked or its credentials changed). */
@@ -147,4 +136,13 @@ export class ConnectionBroker extends DurableObject<Env> {
   refreshCount(): number {
     return this.refreshes;
   }
+}
+
+/** The plugin's copy of a provider answer: capped, and without the connection's own secrets. */
+async function forwarded(res: Response, creds: Record<string, string>, grant: Grant): Promise<Forwarded> {
+  const text = await res.text();
+  if (text.length > MAX_FORWARD_BYTES) return { status: 502, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: `the provider's answer is larger than ${MAX_FORWARD_BYTES} bytes` }) };
+  let body = text;
+  for (const s of [...Object.values(creds), grant.accessToken]) if (s.length >= 8) body = body.split(s).join("[redacted]");
+  return { status: res.status, headers: { "content-type": res.headers.get("content-type") ?? "application/json" }, body };
 }

@@ -7,22 +7,12 @@
  * - HubSpot v3: `X-HubSpot-Signature-v3: <base64 HMAC-SHA256(clientSecret, method + uri + body + ts)>`,
  *   `X-HubSpot-Request-Timestamp` in milliseconds (https://developers.hubspot.com/docs/api/webhooks/validating-requests).
  */
-import { toHex, utf8 } from "../crypto/encoding";
+import { toHex } from "../crypto/encoding";
+import { hmacSha256 as hmac, secretsEqual } from "../crypto/hash";
 
 export const WINDOW_SECONDS = 300;
 
 export type Verdict = { ok: true } | { ok: false; reason: "missing" | "malformed" | "outside-window" | "mismatch" };
-
-async function hmac(secret: string, message: string): Promise<Uint8Array<ArrayBuffer>> {
-  const key = await crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message)));
-}
-
-function equal(a: string, b: string): boolean {
-  const x = utf8(a);
-  const y = utf8(b);
-  return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
-}
 
 function inWindow(tsSeconds: number, nowSeconds: number): boolean {
   return Math.abs(nowSeconds - tsSeconds) <= WINDOW_SECONDS;
@@ -36,7 +26,7 @@ export async function verifySlack(secret: string, headers: { signature?: string 
   if (!headers.signature || !headers.timestamp) return { ok: false, reason: "missing" };
   if (!/^\d{1,12}$/.test(headers.timestamp) || !/^v0=[0-9a-f]{64}$/.test(headers.signature)) return { ok: false, reason: "malformed" };
   if (!inWindow(Number(headers.timestamp), nowSeconds)) return { ok: false, reason: "outside-window" };
-  return equal(await slackSignature(secret, headers.timestamp, body), headers.signature) ? { ok: true } : { ok: false, reason: "mismatch" };
+  return (await secretsEqual(await slackSignature(secret, headers.timestamp, body), headers.signature)) ? { ok: true } : { ok: false, reason: "mismatch" };
 }
 
 export async function hubspotSignature(secret: string, method: string, uri: string, body: string, timestampMs: string): Promise<string> {
@@ -50,5 +40,5 @@ export async function verifyHubspot(secret: string, req: { method: string; uri: 
   if (!req.signature || !req.timestamp) return { ok: false, reason: "missing" };
   if (!/^\d{1,15}$/.test(req.timestamp) || !/^[A-Za-z0-9+/]{43}=$/.test(req.signature)) return { ok: false, reason: "malformed" };
   if (!inWindow(Math.floor(Number(req.timestamp) / 1000), Math.floor(nowMs / 1000))) return { ok: false, reason: "outside-window" };
-  return equal(await hubspotSignature(secret, req.method, req.uri, body, req.timestamp), req.signature) ? { ok: true } : { ok: false, reason: "mismatch" };
+  return (await secretsEqual(await hubspotSignature(secret, req.method, req.uri, body, req.timestamp), req.signature)) ? { ok: true } : { ok: false, reason: "mismatch" };
 }

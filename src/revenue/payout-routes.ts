@@ -18,7 +18,7 @@ import { idempotentResponse } from "./idempotency";
 import { BPS, format, isCurrency } from "./money";
 import { PAYMENTS_SETTING } from "./processor";
 import { getPayout, listPayouts, payOut, payoutMinimum, runPayouts, statementOf, uncoveredPayables } from "./payouts";
-import { processorFor } from "./routes";
+import { billingPrincipal, processorFor } from "./routes";
 import { renewDue } from "./subscriptions";
 import { billUsage } from "./usage-billing";
 
@@ -47,11 +47,7 @@ const StatementLine = z.object({ transaction: z.string(), kind: z.string(), refe
 
 const toPayout = (p: PayoutRow) => ({ id: p.id, currency: p.currency, amount: p.amount, display: format(p.amount, p.currency), status: p.status, destination: `${p.destination.slice(0, 8)}…`, failureReason: p.failureReason, createdAt: iso(p.createdAt), settledAt: p.settledAt ? iso(p.settledAt) : null });
 
-function developer(c: Parameters<typeof requireScope>[0], write: boolean) {
-  const p = requireScope(c, write ? "billing:write" : "billing:read");
-  if (!p.orgId) throw badRequest("Only an organization has a revenue balance.");
-  return { ...p, orgId: p.orgId };
-}
+const developer = (c: Parameters<typeof billingPrincipal>[0], write: boolean) => billingPrincipal(c, write, "Only an organization has a revenue balance.");
 
 const balance = createRoute({
   method: "get",

@@ -110,11 +110,13 @@ export function toPurchase(p: PurchaseRow, listing: string, sub: SubscriptionRow
 
 const toRefund = (r: RefundRow) => ({ id: r.id, purchase: r.purchaseId, amount: r.amount, currency: r.currency, fee: r.fee, developerShare: r.share, reason: r.reason, createdAt: iso(r.createdAt) });
 
-function buyer(c: Context<AppEnv>, write: boolean): Principal & { orgId: string } {
+/** The caller, acting for its organization with billing:read (or billing:write). */
+export function billingPrincipal(c: Context<AppEnv>, write: boolean, refusal = "Only an organization buys and sells listings."): Principal & { orgId: string } {
   const p = requireScope(c, write ? "billing:write" : "billing:read");
-  if (!p.orgId) throw badRequest("Only an organization buys and sells listings.");
+  if (!p.orgId) throw badRequest(refusal);
   return p as Principal & { orgId: string };
 }
+const buyer = (c: Context<AppEnv>, write: boolean) => billingPrincipal(c, write);
 
 const PurchaseRequest = z
   .object({

@@ -1,13 +1,7 @@
 /** Signed-in pages: sign-up, the tenant admin's dashboard, the publisher's and the operator's. */
 import { BarChart } from "./chart";
 import { Layout, type Viewer } from "./layout";
-
-const money = (amount: number, currency: string) => {
-  const e = ["JPY", "KRW", "VND", "CLP", "ISK"].includes(currency) ? 0 : ["KWD", "BHD", "OMR", "JOD", "TND", "IQD", "LYD"].includes(currency) ? 3 : 2;
-  const sign = amount < 0 ? "-" : "";
-  const a = Math.abs(amount);
-  return `${sign}${e === 0 ? a : `${Math.floor(a / 10 ** e)}.${String(a % 10 ** e).padStart(e, "0")}`} ${currency}`;
-};
+import { format as money } from "../revenue/money";
 
 const Csrf = (props: { viewer: Viewer }) => <input type="hidden" name="csrf" value={props.viewer.csrf ?? ""} />;
 

@@ -1,6 +1,7 @@
 /** Marketplace, listing, sign-in and portal pages (server-rendered; no script needed). */
 import { raw } from "hono/html";
 import { Layout, type Viewer } from "./layout";
+import { format, isCurrency } from "../revenue/money";
 
 export interface ListingCard {
   name: string;
@@ -16,10 +17,8 @@ export interface ListingCard {
 }
 
 export function price(p: ListingCard["pricing"]): string {
-  if (p.model === "free" || p.amount === undefined || !p.currency) return "Free";
-  const e = ["JPY", "KRW", "VND", "CLP", "ISK"].includes(p.currency) ? 0 : ["KWD", "BHD", "OMR", "JOD", "TND", "IQD", "LYD"].includes(p.currency) ? 3 : 2;
-  const amount = e === 0 ? String(p.amount) : `${Math.floor(p.amount / 10 ** e)}.${String(p.amount % 10 ** e).padStart(e, "0")}`;
-  return `${amount} ${p.currency}${p.model === "subscription" ? ` / ${p.interval ?? "month"}` : p.model === "usage" ? " per use" : ""}`;
+  if (p.model === "free" || p.amount === undefined || !p.currency || !isCurrency(p.currency)) return "Free";
+  return `${format(p.amount, p.currency)}${p.model === "subscription" ? ` / ${p.interval ?? "month"}` : p.model === "usage" ? " per use" : ""}`;
 }
 
 function stars(r: { average: number | null; count: number }): string {

@@ -46,6 +46,18 @@ export function webRouter(appFetch: AppFetch) {
     return { viewer: { signedIn: true, name: me.data.user?.name ?? "", org: me.data.organization?.slug ?? "", operator: me.data.role === "operator", csrf: session.csrf }, session };
   }
 
+  /**
+   * A signed-in form post carrying the session's CSRF token: the session and the form, or the
+   * answer to send (to sign in first: `signinUrl`; a missing or wrong token: 403).
+   */
+  async function formPost(c: Context<AppEnv>, signinUrl: string): Promise<{ session: Session; form: Record<string, unknown> } | Response> {
+    const session = await readSession(c);
+    const form: Record<string, unknown> = await c.req.parseBody({ all: true });
+    if (!session) return c.redirect(signinUrl, 303);
+    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    return { session, form };
+  }
+
   web.get("/assets/app.css", (c) => c.body(CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
 
   web.get("/", async (c) => {
@@ -60,9 +72,11 @@ export function webRouter(appFetch: AppFetch) {
   async function listingPage(c: Context<AppEnv>, extra: { notice?: string; error?: string; fieldErrors?: Record<string, string>; status?: 200 | 400 | 402 | 403 | 409 } = {}) {
     const { viewer: v } = await viewer(c);
     const { scope = "", name = "" } = c.req.param();
-    const listing = await callApi<ListingPageData>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}`);
+    const [listing, ratings] = await Promise.all([
+      callApi<ListingPageData>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}`),
+      callApi<{ average: number | null; count: number; distribution: Record<string, number>; reviews: { stars: number; review: string | null; reply?: string | null }[] }>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}/ratings?limit=20`),
+    ]);
     if (listing.status !== 200) return c.html(<NotFoundPage viewer={v} />, 404);
-    const ratings = await callApi<{ average: number | null; count: number; distribution: Record<string, number>; reviews: { stars: number; review: string | null; reply?: string | null }[] }>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}/ratings?limit=20`);
     const data = { ...listing.data, descriptionHtml: renderMarkdown(listing.data.description ?? "") };
     return c.html(<ListingPage viewer={v} listing={data} ratings={ratings.data ?? { average: null, count: 0, distribution: {}, reviews: [] }} notice={extra.notice} error={extra.error} fieldErrors={extra.fieldErrors ?? {}} />, extra.status ?? 200);
   }
@@ -70,10 +84,9 @@ export function webRouter(appFetch: AppFetch) {
   web.get("/listings/:scope/:name", (c) => listingPage(c, { ...(c.req.query("notice") ? { notice: c.req.query("notice") as string } : {}) }));
 
   web.post("/listings/:scope/:name/install", async (c) => {
-    const session = await readSession(c);
-    const form = await c.req.parseBody({ all: true });
-    if (!session) return c.redirect(`/signin?next=${encodeURIComponent(c.req.path.replace(/\/install$/, ""))}`, 303);
-    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    const f = await formPost(c, `/signin?next=${encodeURIComponent(c.req.path.replace(/\/install$/, ""))}`);
+    if (f instanceof Response) return f;
+    const { session, form } = f;
     const { scope = "", name = "" } = c.req.param();
     const grants = ([] as unknown[]).concat(form.grants ?? []).filter((g): g is string => typeof g === "string");
     const environment = typeof form.environment === "string" ? form.environment : "development";
@@ -85,10 +98,9 @@ export function webRouter(appFetch: AppFetch) {
   });
 
   web.post("/listings/:scope/:name/rate", async (c) => {
-    const session = await readSession(c);
-    const form = await c.req.parseBody();
-    if (!session) return c.redirect("/signin", 303);
-    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    const f = await formPost(c, "/signin");
+    if (f instanceof Response) return f;
+    const { session, form } = f;
     const { scope = "", name = "" } = c.req.param();
     const stars = Number(form.stars);
     if (!Number.isInteger(stars) || stars < 1 || stars > 5) return listingPage(c, { fieldErrors: { stars: "Choose from 1 to 5 stars." }, status: 400 });
@@ -164,17 +176,8 @@ export function webRouter(appFetch: AppFetch) {
 
   web.get("/dashboard", (c) => tenantPage(c));
 
-  /** A signed-in form post with a valid CSRF token: the session and the form, or the answer to send. */
-  async function formPost(c: Context<AppEnv>): Promise<{ session: Session; form: Record<string, string | File> } | Response> {
-    const session = await readSession(c);
-    const form = await c.req.parseBody();
-    if (!session) return c.redirect(`/signin?next=${encodeURIComponent("/dashboard")}`, 303);
-    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
-    return { session, form };
-  }
-
   web.post("/dashboard/keys", async (c) => {
-    const f = await formPost(c);
+    const f = await formPost(c, "/signin?next=%2Fdashboard");
     if (f instanceof Response) return f;
     const name = typeof f.form.name === "string" ? f.form.name.trim() : "";
     if (!name) return tenantPage(c, { keyError: "Give the key a name (what uses it)." });
@@ -183,7 +186,7 @@ export function webRouter(appFetch: AppFetch) {
   });
 
   web.post("/dashboard/keys/:id/revoke", async (c) => {
-    const f = await formPost(c);
+    const f = await formPost(c, "/signin?next=%2Fdashboard");
     if (f instanceof Response) return f;
     const id = c.req.param("id");
     if (!/^key_[0-9A-Za-z]{1,40}$/.test(id)) return tenantPage(c, { error: "That key does not exist." });
@@ -198,7 +201,7 @@ export function webRouter(appFetch: AppFetch) {
   });
 
   web.post("/dashboard/connections/:id/disconnect", async (c) => {
-    const f = await formPost(c);
+    const f = await formPost(c, "/signin?next=%2Fdashboard");
     if (f instanceof Response) return f;
     const id = c.req.param("id");
     if (!/^con_[0-9A-Za-z]{1,40}$/.test(id)) return tenantPage(c, { error: "That connection does not exist." });
@@ -207,10 +210,9 @@ export function webRouter(appFetch: AppFetch) {
   });
 
   web.post("/dashboard/installations/:id/:action{uninstall|upgrade}", async (c) => {
-    const session = await readSession(c);
-    const form = await c.req.parseBody();
-    if (!session) return c.redirect("/signin?next=/dashboard", 303);
-    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    const f = await formPost(c, "/signin?next=/dashboard");
+    if (f instanceof Response) return f;
+    const { session, form } = f;
     const id = c.req.param("id");
     if (!/^ins_[0-9A-Za-z]{1,40}$/.test(id)) return tenantPage(c, { error: "That installation does not exist." });
     if (c.req.param("action") === "uninstall") {
@@ -260,10 +262,9 @@ export function webRouter(appFetch: AppFetch) {
   web.get("/operator", (c) => operatorPage(c));
 
   web.post("/operator/versions/:id/decision", async (c) => {
-    const session = await readSession(c);
-    const form = await c.req.parseBody();
-    if (!session) return c.redirect("/signin?next=/operator", 303);
-    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    const f = await formPost(c, "/signin?next=/operator");
+    if (f instanceof Response) return f;
+    const { session, form } = f;
     const decision = form.decision === "reject" ? "reject" : "approve";
     const reason = typeof form.reason === "string" && form.reason.trim() ? form.reason.trim() : undefined;
     if (decision === "reject" && !reason) return operatorPage(c, { error: "A rejection needs a reason: the publisher reads it." });
@@ -272,10 +273,9 @@ export function webRouter(appFetch: AppFetch) {
   });
 
   web.post("/operator/suspend", async (c) => {
-    const session = await readSession(c);
-    const form = await c.req.parseBody();
-    if (!session) return c.redirect("/signin?next=/operator", 303);
-    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    const f = await formPost(c, "/signin?next=/operator");
+    if (f instanceof Response) return f;
+    const { session, form } = f;
     const listing = typeof form.listing === "string" ? form.listing.trim() : "";
     if (!/^@[a-z0-9-]{3,39}\/[a-z0-9][a-z0-9._-]{0,63}$/.test(listing)) return operatorPage(c, { error: "Name a listing as @scope/name." });
     const res = await callApi(c, appFetch, `/v1/operator/listings/${listing}/suspension`, { method: "PUT", key: session.apiKey, json: { suspended: true, reason: typeof form.reason === "string" && form.reason.trim() ? form.reason.trim() : "suspended by the operator" } });

@@ -26,20 +26,17 @@ export const salesforce: Connector<z.infer<typeof Credentials>> = {
   credentials: Credentials,
   defaultBaseUrl: "https://login.salesforce.com",
   objects: { contacts: { fields: FIELDS, source: true, target: true, required: ["LastName"] } },
-  async authenticate(baseUrl, c, fetchImpl) {
-    const res = await providerRequest(
-      {
-        url: `${baseUrl}/services/oauth2/token`,
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-        body: new URLSearchParams({ grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret }).toString(),
-        schema: Token,
-        errorMessage: (b) => (b && typeof b === "object" && "error" in b ? `${String((b as { error: unknown }).error)}: ${String((b as { error_description?: unknown }).error_description ?? "")}` : undefined),
-        secrets: [c.clientSecret],
-        retries: 1,
-      },
-      fetchImpl ? { fetch: fetchImpl, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random } : undefined,
-    );
+  async authenticate(baseUrl, c) {
+    const res = await providerRequest({
+      url: `${baseUrl}/services/oauth2/token`,
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      body: new URLSearchParams({ grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret }).toString(),
+      schema: Token,
+      errorMessage: (b) => (b && typeof b === "object" && "error" in b ? `${String((b as { error: unknown }).error)}: ${String((b as { error_description?: unknown }).error_description ?? "")}` : undefined),
+      secrets: [c.clientSecret],
+      retries: 1,
+    });
     // Salesforce answers a bad client with 400 invalid_client: that is a credential problem.
     if (!res.ok) return res.reason === "invalid" ? { ...res, reason: "auth" } : res;
     return { ...res, data: { accessToken: res.data.access_token, expiresAt: null, instanceUrl: res.data.instance_url } };

@@ -67,7 +67,7 @@ export interface Connector<C extends Record<string, string>> {
   defaultBaseUrl: string;
   /** Records this connector syncs, with their fields (mappings are checked against them). */
   objects: Record<string, { fields: readonly string[]; source: boolean; target: boolean; required?: readonly string[] }>;
-  authenticate(baseUrl: string, credentials: C, fetchImpl?: typeof fetch): Promise<ProviderResult<Grant>>;
+  authenticate(baseUrl: string, credentials: C): Promise<ProviderResult<Grant>>;
   /** The header that carries the grant. */
   authorize(grant: Grant): Record<string, string>;
   /** The provider's error text in an error body. */

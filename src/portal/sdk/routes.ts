@@ -57,7 +57,8 @@ export function mountSdks(app: OpenAPIHono<AppEnv>, document: (env: Env) => Open
     const { plugin } = c.req.valid("query");
     const doc = plugin ? await pluginDoc(c.env, plugin) : document(c.env);
     const name = plugin ? `${plugin.replace("@", "").replace("/", "-")}-client` : "atoll-client";
-    const cacheKey = `${language}:${plugin ?? ""}:${doc.info.version}:${JSON.stringify(doc).length}`;
+    // The platform's document is fixed per deployment; a plugin's is fixed per published version.
+    const cacheKey = `${language}:${plugin ?? ""}:${doc.info.version}`;
     let bytes = cache.get(cacheKey);
     if (!bytes) {
       bytes = zip(`${name}-${language}`, GENERATORS[language](withOperationIds(structuredClone(doc)), { name, baseUrl: c.env.ATOLL_ISSUER }));
