@@ -20,6 +20,7 @@ import { eq } from "drizzle-orm";
 import { plugins } from "../db/schema";
 import { meterCall } from "../metering/meter";
 import { hasEntitlement, paymentRequired } from "../revenue/purchases";
+import { pluginPath } from "../runtime/plugin-path";
 import type { PluginSpec } from "../runtime/spec";
 
 export const PLUGIN_BODY_LIMIT = 10 * 1024 * 1024;
@@ -58,6 +59,8 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
   const spec = await state.installationSpec(getDb(c.env.DB), c.env.ATOLL_SECRET_KEY, id);
   if (!spec || (p.role !== "operator" && spec.orgId !== p.orgId)) throw notFound("The installation");
 
+  const path = callerPath(c, prefix);
+
   const limit = spec.requestsPerMinute ? { quota: spec.requestsPerMinute, windowSec: 60 } : DEFAULT_INSTALLATION_LIMIT;
   const decision = await state.limiter.take(`inst:${id}`, "installation", limit.quota, limit.windowSec * 1000);
   if (!decision.allowed) {
@@ -71,8 +74,6 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
     );
   }
 
-  const path = c.req.path.slice(prefix.length) || "/";
-  if (path.startsWith("/__atoll")) throw notFound("The route");
   if (spec.paid && !(await state.cached(`entitled:${spec.orgId}:${spec.pluginId}`, () => entitled(c, spec)))) throw paymentRequired(spec.plugin);
   const search = new URL(c.req.url).search;
   const req = pluginRequest(spec, { orgId: spec.orgId, subject: p.subject, requestId: c.get("requestId") }, path + search, {
@@ -99,6 +100,21 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
     if (shouldLog(id)) console.warn(JSON.stringify({ level: "warn", msg: "plugin call over its CPU limit", installationId: id, plugin: spec.plugin, elapsedMs, cpuMs: spec.limits.cpuMs, requestId: c.get("requestId") }));
   }
   return response;
+}
+
+/**
+ * The plugin's part of the caller's path, exactly as sent (still percent-encoded), checked by
+ * plugin-path.ts: lifecycle paths and every form that a parser could turn into one are refused.
+ */
+function callerPath(c: Context<AppEnv>, prefix: string): string {
+  const raw = new URL(c.req.url).pathname;
+  if (!raw.startsWith(prefix)) throw notFound("The route");
+  const checked = pluginPath(raw.slice(prefix.length));
+  if (!checked.ok) {
+    if (checked.reason.includes("__atoll")) throw notFound("The route");
+    throw new ApiError({ status: 400, type: "invalid-plugin-path", title: "Invalid path", detail: `This path cannot be sent to a plugin: ${checked.reason}.` });
+  }
+  return checked.path;
 }
 
 /** Counts the call for usage analytics and billing (written after the response). */
@@ -143,7 +159,7 @@ export function documentProxy(registry: ReturnType<typeof createRouter>["openAPI
       description: "An app (a listing of kind app) installed into an environment answers here; {app} is its short name. Same authentication, limits and headers as /p/{installationId}/{path}.",
       security: [{ apiKey: [] }, { bearerAuth: [] }],
       request: { params: z.object({ organization: z.string(), environment: z.enum(["development", "staging", "production"]), app: z.string(), path: z.string() }) },
-      responses: { 200: { description: "The app's response" }, ...problems(401, 403, 404, 413, 429), 502: { description: "The app failed" }, 504: { description: "The app exceeded its limits or timed out" } },
+      responses: { 200: { description: "The app's response" }, ...problems(400, 401, 403, 404, 413, 429), 502: { description: "The app failed" }, 504: { description: "The app exceeded its limits or timed out" } },
     });
     registry.registerPath({
       method,
@@ -153,7 +169,7 @@ export function documentProxy(registry: ReturnType<typeof createRouter>["openAPI
       description: "Everything after the installation's endpoint is the plugin's path. The caller's credentials are stripped; the plugin receives x-atoll-installation, x-atoll-organization, x-atoll-subject, x-atoll-request-id and x-atoll-environment. Each plugin's routes are listed in its manifest.",
       security: [{ apiKey: [] }, { bearerAuth: [] }],
       request: { params: z.object({ installationId: z.string().openapi({ example: "ins_3fK9xQ2mL7pR8sT1vW4y" }), path: z.string().openapi({ description: "The plugin's path; may contain slashes" }) }) },
-      responses: { 200: { description: "The plugin's response" }, ...problems(401, 403, 404, 413, 429), 502: { description: "The plugin failed" }, 504: { description: "The plugin exceeded its limits or timed out" } },
+      responses: { 200: { description: "The plugin's response" }, ...problems(400, 401, 403, 404, 413, 429), 502: { description: "The plugin failed" }, 504: { description: "The plugin exceeded its limits or timed out" } },
     });
   }
 }

@@ -1,18 +1,24 @@
 /**
  * The local plugin host Worker (see wrangler.toml beside this file). It answers only the gateway:
  *
- *   POST /__host/invoke/<plugin path>   run the plugin request (spec in x-atoll-host-spec)
- *   POST /__host/clear/<installationId> delete an installation's storage (uninstall)
- *   GET  /__host/health                 liveness, for the supervisor
+ *   POST /__host/invoke   run one plugin call (a sealed `invoke` message in x-atoll-host-auth)
+ *   POST /__host/clear    delete one installation's storage (a sealed `clear` message)
+ *   GET  /__host/health   liveness, for the supervisor
  *
- * Every call carries x-atoll-host-secret (ATOLL_HOST_SECRET), compared in constant time.
+ * Messages are sealed by the gateway with the host secret (random per start, see host-auth.ts):
+ * what runs — spec, method, path, query — comes from the sealed message only, never from the
+ * request line. The plugin's URL is built from fields on the fixed plugin origin. Headers starting
+ * x-atoll-host- are stripped from plugin responses; the host's own failures carry the message's
+ * nonce, which plugin code never sees.
  */
-import { secretsEqual } from "../crypto/hash";
-import { fromBase64Url } from "../crypto/encoding";
 import { LoaderHost, type HostExports } from "../runtime/loader-host";
-import type { PluginSpec } from "../runtime/spec";
-import { HOST_ERROR_HEADER, HOST_SECRET_HEADER, HOST_SPEC_HEADER } from "../runtime/service-host";
+import { open } from "../runtime/host-auth";
+import { PackageIntegrityError } from "../runtime/packages";
+import { pluginUrl } from "../runtime/plugin-path";
+import { HOST_AUTH_HEADER, HOST_ERROR_HEADER, HOST_HEADER_PREFIX, type HostFailure } from "../runtime/service-host";
+import { PLUGIN_ORIGIN } from "../runtime/spec";
 import type { HostEnv } from "./env";
+import { rememberGrant } from "./integration-bridge";
 
 export { Egress } from "../runtime/egress";
 export { InstallationStore, PluginStorage } from "../runtime/storage";
@@ -22,27 +28,36 @@ export default {
   async fetch(request, env, ctx): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/__host/health") return Response.json({ status: "ok" });
-    const presented = request.headers.get(HOST_SECRET_HEADER) ?? "";
-    if (!env.ATOLL_HOST_SECRET || !(await secretsEqual(presented, env.ATOLL_HOST_SECRET))) return new Response("forbidden", { status: 403 });
+    const token = request.headers.get(HOST_AUTH_HEADER);
 
-    const clear = /^\/__host\/clear\/(ins_[0-9A-Za-z]+)$/.exec(url.pathname);
-    if (clear?.[1] && request.method === "POST") {
-      await env.INSTALLATION_STORE.get(env.INSTALLATION_STORE.idFromName(clear[1])).clear();
+    if (url.pathname === "/__host/clear" && request.method === "POST") {
+      const opened = await open(env.ATOLL_HOST_SECRET, token, "clear");
+      if (!opened.ok) return new Response("forbidden", { status: 403 });
+      await env.INSTALLATION_STORE.get(env.INSTALLATION_STORE.idFromName(opened.message.installationId)).clear();
       return new Response(null, { status: 204 });
     }
-    if (!url.pathname.startsWith("/__host/invoke/")) return new Response("not found", { status: 404 });
+    if (url.pathname !== "/__host/invoke") return new Response("not found", { status: 404 });
+    const opened = await open(env.ATOLL_HOST_SECRET, token, "invoke");
+    if (!opened.ok) return new Response("forbidden", { status: 403 });
+    const { spec, method, path, search, nonce, grant } = opened.message;
+    if (request.method !== method) return new Response("forbidden", { status: 403 });
+    if (grant) rememberGrant(spec.installationId, grant);
 
-    const spec = JSON.parse(new TextDecoder().decode(fromBase64Url(request.headers.get(HOST_SPEC_HEADER) ?? ""))) as PluginSpec;
     const headers = new Headers(request.headers);
-    for (const h of [HOST_SECRET_HEADER, HOST_SPEC_HEADER, "host"]) headers.delete(h);
-    const pluginUrl = new URL(url.pathname.slice("/__host/invoke".length) + url.search, "https://plugin.atoll.internal");
-    const pluginRequest = new Request(pluginUrl, { method: request.method, headers, body: request.body });
+    for (const name of [...headers.keys()]) if (name.startsWith(HOST_HEADER_PREFIX)) headers.delete(name);
+    headers.delete("host");
+    const pluginRequest = new Request(pluginUrl(PLUGIN_ORIGIN, path, search), { method, headers, body: method === "GET" || method === "HEAD" ? null : request.body });
     const host = new LoaderHost(env.LOADER, env.PACKAGES, ctx.exports as unknown as HostExports);
+    let res: Response;
     try {
-      return await host.fetch(spec, pluginRequest);
+      res = await host.fetch(spec, pluginRequest);
     } catch (err) {
       // The plugin threw (or could not be loaded): tell the gateway, which names the cause.
-      return new Response(err instanceof Error ? err.message : String(err), { status: 502, headers: { [HOST_ERROR_HEADER]: "1" } });
+      const failure: HostFailure = { kind: err instanceof PackageIntegrityError ? "integrity" : "error", message: err instanceof Error ? err.message : String(err) };
+      return Response.json(failure, { status: 502, headers: { [HOST_ERROR_HEADER]: nonce } });
     }
+    const out = new Headers(res.headers);
+    for (const name of [...out.keys()]) if (name.startsWith(HOST_HEADER_PREFIX)) out.delete(name);
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
   },
 } satisfies ExportedHandler<HostEnv>;

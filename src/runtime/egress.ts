@@ -1,37 +1,49 @@
 /**
  * The egress gate: every outbound `fetch` of a plugin isolate with a `network:` grant goes
- * through here (`globalOutbound`). Refusals are thrown into the plugin and logged; redirects are
- * followed by hand so that each hop is checked again.
+ * through here (`globalOutbound`). Each hop is rebuilt on the granted host's fixed origin
+ * (`egressTarget`), so plugin input never chooses where a connection goes; redirects are followed
+ * by hand so that each hop is checked again; every hop spends one of the call's subrequests.
+ * Refusals are thrown into the plugin and logged.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { checkEgress, parseOverrides } from "./egress-policy";
+import { SubrequestBudgets, egressTarget, parseOverrides } from "./egress-policy";
 
 export interface EgressProps {
   installationId: string;
   hosts: string[];
+  /** The isolate's id: the key of its subrequest budget. */
+  isolate: string;
 }
 
 const MAX_REDIRECTS = 5;
 
+/** Budgets of the isolates this process runs (begun and ended by the host around each call). */
+export const subrequestBudgets = new SubrequestBudgets();
+
 export class Egress extends WorkerEntrypoint<Env, EgressProps> {
   override async fetch(request: Request): Promise<Response> {
-    const { hosts, installationId } = this.ctx.props;
+    const { hosts, installationId, isolate } = this.ctx.props;
     const overrides = parseOverrides(this.env.ATOLL_EGRESS_OVERRIDES);
     let req = request;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const url = new URL(req.url);
-      const decision = checkEgress(url, hosts);
+      const decision = egressTarget(url, hosts, overrides);
       if (!decision.ok) {
         console.warn(JSON.stringify({ level: "warn", msg: "plugin egress refused", installationId, host: url.hostname, reason: decision.reason }));
         throw new Error(`Atoll refused this request: ${decision.reason}`);
       }
-      const override = overrides[url.hostname];
-      const target = override ? new URL(url.pathname + url.search, override) : url;
-      const res = await fetch(new Request(target, req), { redirect: "manual" });
+      if (!subrequestBudgets.spend(isolate)) {
+        console.warn(JSON.stringify({ level: "warn", msg: "plugin subrequest limit reached", installationId }));
+        throw new Error("Atoll refused this request: the plugin's subrequest limit for this call is reached (limits.subrequests)");
+      }
+      const res = await fetch(new Request(decision.target, req), { redirect: "manual" });
       const location = res.headers.get("location");
       if (res.status >= 300 && res.status < 400 && location) {
+        // Resolved against the URL the plugin asked for (its granted host), then checked and
+        // rebuilt again like any other hop.
         const next = new URL(location, url);
         const keepBody = res.status === 307 || res.status === 308;
+        await res.body?.cancel();
         req = new Request(next, { method: keepBody ? req.method : "GET", headers: req.headers, body: keepBody ? req.body : null });
         continue;
       }

@@ -7,21 +7,24 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app";
 import { ApiError } from "../http/problem";
-import { readCapped } from "../http/body";
 import type { PluginHost } from "./host";
 import { LoaderHost, type HostExports } from "./loader-host";
-import { INTEGRITY_MARK, PackageIntegrityError } from "./packages";
-import { HOST_UNREACHABLE, ServiceHost } from "./service-host";
+import { PackageIntegrityError } from "./packages";
+import { pluginUrl } from "./plugin-path";
+import { HostUnreachableError, ServiceHost } from "./service-host";
 import { ScriptsApi } from "./cloudflare-api";
 import { DispatchHost } from "./dispatch-host";
-import type { PluginSpec } from "./spec";
+import { PLUGIN_ORIGIN, type PluginSpec } from "./spec";
+
+export { PLUGIN_ORIGIN };
 
 /** Reserved paths of the plugin lifecycle (the SDK implements them). */
 export const LIFECYCLE = { initialize: "/__atoll/initialize", execute: "/__atoll/execute", cleanup: "/__atoll/cleanup", event: "/__atoll/event" } as const;
-export const PLUGIN_ORIGIN = "https://plugin.atoll.internal";
 export const MAX_PLUGIN_RESPONSE_BYTES = 5 * 1024 * 1024;
 /** Wall-clock deadline of one plugin call (the CPU limit is enforced by the isolate's host). */
 export const PLUGIN_DEADLINE_MS = 10_000;
+/** Longest pause allowed between two chunks of a plugin's response body. */
+export const PLUGIN_IDLE_MS = 2_000;
 
 const STRIPPED_REQUEST_HEADERS = ["authorization", "cookie", "x-api-key", "cf-connecting-ip", "x-real-ip"];
 
@@ -59,7 +62,7 @@ export function pluginDeadline(env: Env): number {
   return Number.isFinite(ms) && ms > 0 ? ms : PLUGIN_DEADLINE_MS;
 }
 
-/** The request the plugin receives. */
+/** The request the plugin receives; `path` (with its query string) must already be checked (plugin-path.ts). */
 export function pluginRequest(spec: PluginSpec, caller: Caller, path: string, init: { method: string; headers?: Headers; body?: BodyInit | null }): Request {
   const headers = new Headers(init.headers);
   for (const name of [...headers.keys()]) {
@@ -70,16 +73,24 @@ export function pluginRequest(spec: PluginSpec, caller: Caller, path: string, in
   headers.set("x-atoll-subject", caller.subject);
   headers.set("x-atoll-request-id", caller.requestId);
   headers.set("x-atoll-environment", spec.environment);
-  return new Request(PLUGIN_ORIGIN + path, { method: init.method, headers, body: init.body ?? null });
+  const q = path.indexOf("?");
+  const url = q < 0 ? pluginUrl(PLUGIN_ORIGIN, path) : pluginUrl(PLUGIN_ORIGIN, path.slice(0, q), path.slice(q));
+  return new Request(url, { method: init.method, headers, body: init.body ?? null });
 }
 
 function pluginProblem(status: 502 | 504, type: string, title: string, detail: string, internal?: string): ApiError {
   return new ApiError({ status, type, title, detail, ...(internal ? { internal } : {}) });
 }
 
-/** Calls the plugin; a thrown ApiError names the cause (502 plugin error, 504 limit or timeout). */
+/**
+ * Calls the plugin; a thrown ApiError names the cause (502 plugin error, 504 limit or timeout).
+ * The deadline covers the whole response, body included, and the body may not pause longer than
+ * PLUGIN_IDLE_MS between chunks: a plugin that trickles its answer is cut off like one that never
+ * answers. Failures are classified by their type (set by the platform), never by their text.
+ */
 export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: Request, deadlineMs = PLUGIN_DEADLINE_MS): Promise<{ response: Response; elapsedMs: number }> {
   const started = Date.now();
+  const deadlineAt = started + deadlineMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), deadlineMs);
@@ -89,10 +100,10 @@ export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: 
     outcome = await Promise.race([host.fetch(spec, request), deadline]);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof PackageIntegrityError || message.includes(INTEGRITY_MARK)) {
+    if (err instanceof PackageIntegrityError) {
       throw pluginProblem(502, "plugin-integrity", "Plugin refused", "The plugin's package failed its integrity check and was not run.", message);
     }
-    if (message.startsWith(HOST_UNREACHABLE)) {
+    if (err instanceof HostUnreachableError) {
       throw pluginProblem(504, "plugin-timeout", "Plugin timed out", "The plugin stopped answering (its isolate host was recycled); the next call starts it afresh.", message);
     }
     // workerd's own words when an isolate hits its limits.
@@ -106,24 +117,68 @@ export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: 
   if (outcome === "timeout") {
     throw pluginProblem(504, "plugin-timeout", "Plugin timed out", `The plugin did not answer within ${deadlineMs} ms.`);
   }
-  return { response: await sanitise(outcome), elapsedMs: Date.now() - started };
+  return { response: await sanitise(outcome, deadlineAt, deadlineMs), elapsedMs: Date.now() - started };
 }
 
 /**
- * Strips cookies the plugin tries to set for the platform and caps the body size. A body with a
- * declared length within the cap passes through untouched (the runtime holds it to that length);
- * any other body is read up to the cap.
+ * Strips cookies the plugin tries to set for the platform and reads the body whole, within the
+ * size cap and the call's deadline (with an idle timeout between chunks).
  */
-export async function sanitise(res: Response): Promise<Response> {
+export async function sanitise(res: Response, deadlineAt = Date.now() + PLUGIN_DEADLINE_MS, deadlineMs = PLUGIN_DEADLINE_MS): Promise<Response> {
   const headers = new Headers(res.headers);
   headers.delete("set-cookie");
   const declared = headers.get("content-length");
-  if (declared !== null && Number(declared) > MAX_PLUGIN_RESPONSE_BYTES) throw tooLarge();
+  if (declared !== null && Number(declared) > MAX_PLUGIN_RESPONSE_BYTES) {
+    await res.body?.cancel();
+    throw tooLarge();
+  }
   if (!res.body) return new Response(null, { status: res.status, statusText: res.statusText, headers });
-  if (declared !== null) return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
-  const body = await readCapped(res.body, MAX_PLUGIN_RESPONSE_BYTES, tooLarge);
+  const body = await readWithin(res.body, deadlineAt, deadlineMs);
+  headers.delete("content-length");
   return new Response(body, { status: res.status, statusText: res.statusText, headers });
 }
+
+/** Reads a body up to the size cap, before `deadlineAt`, with at most PLUGIN_IDLE_MS between chunks. */
+async function readWithin(stream: ReadableStream<Uint8Array>, deadlineAt: number, deadlineMs: number): Promise<Uint8Array<ArrayBuffer>> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    for (;;) {
+      const wait = Math.min(PLUGIN_IDLE_MS, deadlineAt - Date.now());
+      if (wait <= 0) throw slowBody(deadlineMs);
+      const next = await Promise.race([
+        reader.read(),
+        new Promise<"timeout">((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), wait);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (next === "timeout") throw slowBody(deadlineMs);
+      if (next.done) break;
+      total += next.value.byteLength;
+      if (total > MAX_PLUGIN_RESPONSE_BYTES) throw tooLarge();
+      chunks.push(next.value);
+    }
+  } catch (err) {
+    clearTimeout(timer);
+    void reader.cancel().catch(() => undefined);
+    if (err instanceof ApiError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw pluginProblem(502, "plugin-error", "Plugin failed", `The plugin's response body failed: ${message.slice(0, 300)}`, message);
+  }
+  if (chunks.length === 1 && chunks[0]?.byteLength === total) return chunks[0] as Uint8Array<ArrayBuffer>;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+const slowBody = (deadlineMs: number) => pluginProblem(504, "plugin-timeout", "Plugin timed out", `The plugin did not finish its answer within ${deadlineMs} ms (or paused it longer than ${PLUGIN_IDLE_MS} ms).`);
 
 const tooLarge = () => pluginProblem(502, "plugin-response-too-large", "Plugin response too large", `The plugin's response exceeds ${MAX_PLUGIN_RESPONSE_BYTES} bytes.`);
 

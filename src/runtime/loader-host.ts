@@ -7,14 +7,15 @@
  * platform's own bindings (D1, R2, Durable Objects) are never passed.
  */
 import { parseAll } from "../plugins/permissions";
+import { subrequestBudgets, type EgressProps } from "./egress";
 import type { PluginHost } from "./host";
 import type { InstallationStore } from "./storage";
-import { loadModules } from "./packages";
+import { PackageIntegrityError, loadModules } from "./packages";
 import { PLUGIN_COMPATIBILITY_DATE, isolateId, type PluginSpec } from "./spec";
 
 /** The entrypoints of this Worker that plugins may be handed (ctx.exports). */
 export interface HostExports {
-  Egress: (opts: { props: { installationId: string; hosts: string[] } }) => Fetcher;
+  Egress: (opts: { props: EgressProps }) => Fetcher;
   PluginStorage: (opts: { props: { installationId: string } }) => Fetcher;
   IntegrationGate: (opts: { props: { installationId: string; orgId: string; environment: string; providers: string[] } }) => Fetcher;
 }
@@ -51,17 +52,39 @@ export class LoaderHost implements PluginHost {
     if (this.store) await this.store.get(this.store.idFromName(installationId)).clear();
   }
 
-  fetch(spec: PluginSpec, request: Request): Promise<Response> {
-    const worker = this.loader.get(isolateId(spec), async () => {
+  /**
+   * Runs the call. Integrity failures are recognised by where they happened (loading this
+   * isolate's package), never by the text of an error: a plugin's own error message cannot pass
+   * for one. The call's subrequest budget lasts until the plugin's response headers arrive.
+   */
+  async fetch(spec: PluginSpec, request: Request): Promise<Response> {
+    const id = isolateId(spec);
+    let integrity: PackageIntegrityError | undefined;
+    const worker = this.loader.get(id, async () => {
       const hosts = networkHosts(spec);
+      let modules: Record<string, string>;
+      try {
+        modules = await loadModules(this.packages, spec.sha256);
+      } catch (err) {
+        if (err instanceof PackageIntegrityError) integrity = err;
+        throw err;
+      }
       return {
         compatibilityDate: PLUGIN_COMPATIBILITY_DATE,
         mainModule: spec.entry,
-        modules: await loadModules(this.packages, spec.sha256),
+        modules,
         env: pluginEnv(spec, this.exports),
-        globalOutbound: hosts.length > 0 ? this.exports.Egress({ props: { installationId: spec.installationId, hosts } }) : null,
+        globalOutbound: hosts.length > 0 ? this.exports.Egress({ props: { installationId: spec.installationId, hosts, isolate: id } }) : null,
       };
     });
-    return worker.getEntrypoint(undefined, { limits: { cpuMs: spec.limits.cpuMs, subRequests: spec.limits.subrequests } }).fetch(request);
+    const end = subrequestBudgets.begin(id, spec.limits.subrequests);
+    try {
+      return await worker.getEntrypoint(undefined, { limits: { cpuMs: spec.limits.cpuMs, subRequests: spec.limits.subrequests } }).fetch(request);
+    } catch (err) {
+      if (integrity) throw integrity;
+      throw err;
+    } finally {
+      end();
+    }
   }
 }

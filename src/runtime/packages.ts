@@ -7,14 +7,11 @@ import { readPackage } from "../packages/archive";
 
 export const packageKey = (sha256: string) => `packages/sha256/${sha256}.zip`;
 
-/** Marks integrity failures in the message too: it crosses the Worker Loader boundary as text. */
-export const INTEGRITY_MARK = "[atoll:integrity]";
-
-export class PackageIntegrityError extends Error {
-  constructor(message: string) {
-    super(`${INTEGRITY_MARK} ${message}`);
-  }
-}
+/**
+ * A package that cannot be loaded as published. Recognised by its type where it is thrown (the
+ * loader backend records it), never by its text, so a plugin's error message cannot pass for one.
+ */
+export class PackageIntegrityError extends Error {}
 
 const cache = new Map<string, Record<string, string>>();
 const MAX_CACHED = 50;

@@ -1,16 +1,35 @@
 /**
  * The `service` backend: plugin isolates run in the separate local plugin-host Worker
- * (src/plugin-host), reached over loopback HTTP with a shared secret. The spec (including the
- * installation's secrets) travels only over 127.0.0.1.
+ * (src/plugin-host), reached over loopback HTTP. Every request carries one sealed message
+ * (host-auth.ts) naming exactly what to run; the spec (including the installation's secrets)
+ * travels only over 127.0.0.1. The host reports its own failures with the message's nonce, so a
+ * plugin's response headers can never pass for a host signal.
  */
-import { toBase64Url, utf8 } from "../crypto/encoding";
+import { randomBase62 } from "../crypto/encoding";
 import type { PluginHost } from "./host";
+import { GRANT_TTL_MS, INVOKE_TTL_MS, seal } from "./host-auth";
+import { PackageIntegrityError } from "./packages";
+import { parseAll } from "../plugins/permissions";
 import type { PluginSpec } from "./spec";
 
-export const HOST_SECRET_HEADER = "x-atoll-host-secret";
-export const HOST_SPEC_HEADER = "x-atoll-host-spec";
+export const HOST_AUTH_HEADER = "x-atoll-host-auth";
 export const HOST_ERROR_HEADER = "x-atoll-host-error";
+/** Every header the host uses to talk to the gateway starts so; plugin responses never carry one. */
+export const HOST_HEADER_PREFIX = "x-atoll-host-";
 export const HOST_UNREACHABLE = "the plugin host is not reachable";
+
+/** The host did not answer (it is down or being recycled). */
+export class HostUnreachableError extends Error {
+  constructor(detail: string) {
+    super(`${HOST_UNREACHABLE}: ${detail}`);
+  }
+}
+
+/** What the host says when it could not run a call (its body, with the nonce in HOST_ERROR_HEADER). */
+export interface HostFailure {
+  kind: "integrity" | "error";
+  message: string;
+}
 
 export class ServiceHost implements PluginHost {
   readonly kind = "service" as const;
@@ -22,27 +41,38 @@ export class ServiceHost implements PluginHost {
 
   async fetch(spec: PluginSpec, request: Request): Promise<Response> {
     const url = new URL(request.url);
+    const now = Date.now();
+    const nonce = randomBase62(16);
+    const integrations = parseAll(spec.grants).some((p) => p.kind === "integrations");
+    const grant = integrations ? await seal(this.secret, { kind: "grant", exp: now + GRANT_TTL_MS, installationId: spec.installationId, revision: spec.revision }) : undefined;
+    const auth = await seal(this.secret, { kind: "invoke", exp: now + INVOKE_TTL_MS, nonce, method: request.method, path: url.pathname, search: url.search, spec, ...(grant ? { grant } : {}) });
     const headers = new Headers(request.headers);
-    headers.set(HOST_SECRET_HEADER, this.secret);
-    headers.set(HOST_SPEC_HEADER, toBase64Url(utf8(JSON.stringify(spec))));
+    for (const name of [...headers.keys()]) if (name.startsWith(HOST_HEADER_PREFIX)) headers.delete(name);
+    headers.set(HOST_AUTH_HEADER, auth);
     // Loopback: no compression between gateway and host (the gateway's own response is encoded
     // for its client as usual); otherwise a gzip content-encoding would leak to clients that never
     // asked for it.
     headers.set("accept-encoding", "identity");
     let res: Response;
     try {
-      res = await fetch(`${this.baseUrl}/__host/invoke${url.pathname}${url.search}`, { method: request.method, headers, body: request.body, redirect: "manual" });
+      res = await fetch(`${this.baseUrl}/__host/invoke`, { method: request.method, headers, body: request.body, redirect: "manual" });
     } catch (err) {
-      throw new Error(`${HOST_UNREACHABLE}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new HostUnreachableError(err instanceof Error ? err.message : String(err));
     }
-    if (res.headers.get(HOST_ERROR_HEADER)) throw new Error(await res.text());
+    if (res.headers.get(HOST_ERROR_HEADER) === nonce) {
+      const failure = (await res.json().catch(() => ({ kind: "error", message: "the plugin host failed" }))) as HostFailure;
+      if (failure.kind === "integrity") throw new PackageIntegrityError(failure.message);
+      throw new Error(String(failure.message));
+    }
     const out = new Headers(res.headers);
+    for (const name of [...out.keys()]) if (name.startsWith(HOST_HEADER_PREFIX)) out.delete(name);
     out.delete("content-encoding");
     return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
   }
 
   async clearStorage(installationId: string): Promise<void> {
-    const res = await fetch(`${this.baseUrl}/__host/clear/${installationId}`, { method: "POST", headers: { [HOST_SECRET_HEADER]: this.secret } });
+    const auth = await seal(this.secret, { kind: "clear", exp: Date.now() + INVOKE_TTL_MS, installationId });
+    const res = await fetch(`${this.baseUrl}/__host/clear`, { method: "POST", headers: { [HOST_AUTH_HEADER]: auth } });
     if (res.status !== 204) throw new Error(`the plugin host could not clear storage: ${res.status}`);
   }
 }

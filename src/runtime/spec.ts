@@ -24,6 +24,9 @@ export interface PluginSpec {
   revision: number;
 }
 
+/** The origin of every URL a plugin receives (fixed: callers choose only the path and query). */
+export const PLUGIN_ORIGIN = "https://plugin.atoll.internal";
+
 /** Compatibility date plugin isolates run with (bounded by the bundled workerd). */
 export const PLUGIN_COMPATIBILITY_DATE = "2026-11-01";
 

@@ -8,6 +8,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { app } from "../../src/index";
 import { scriptName } from "../../src/runtime/dispatch-host";
+import { subrequestBudgets } from "../../src/runtime/egress";
 import { examplePackage, publishZip, publisher, rawPackage } from "../plugin-helpers";
 import type { Account } from "../helpers";
 
@@ -46,9 +47,15 @@ function standInDispatcher() {
             mainModule: script.metadata.main_module,
             modules: script.modules,
             env: bindings,
-            globalOutbound: hosts.length ? exports.Egress({ props: { installationId: String(options.outbound?.installationId), hosts } }) : null,
+            globalOutbound: hosts.length ? exports.Egress({ props: { installationId: String(options.outbound?.installationId), hosts, isolate: `dispatch:${name}` } }) : null,
           }));
-          return worker.getEntrypoint().fetch(new Request(input, init));
+          // Cloudflare enforces limits.subRequests per call; the stand-in does it with the egress gate's budgets.
+          const end = subrequestBudgets.begin(`dispatch:${name}`, Number(options.limits?.subRequests ?? 50));
+          try {
+            return await worker.getEntrypoint().fetch(new Request(input, init));
+          } finally {
+            end();
+          }
         },
       };
     },

@@ -1,0 +1,86 @@
+/**
+ * Sealed messages between the gateway and the local plugin host (pure: WebCrypto only, no I/O).
+ *
+ * The host secret is random per start and never travels: each message carries a payload and an
+ * HMAC-SHA256 over it, and the receiver opens it only if the MAC, the kind and the expiry hold.
+ * What a message may do comes from its sealed payload alone:
+ * - `invoke`: run exactly this spec, method, path and query (expires in seconds; its nonce is what
+ *   the host echoes when it reports its own failure, so plugin output cannot forge that signal);
+ * - `clear`: delete exactly this installation's storage;
+ * - `grant`: the host may make integration calls for this installation at this revision, until it
+ *   expires; the gateway derives organization, environment and providers from the installation.
+ */
+import { fromBase64Url, toBase64Url, utf8 } from "../crypto/encoding";
+import type { PluginSpec } from "./spec";
+
+export interface InvokeMessage {
+  kind: "invoke";
+  exp: number;
+  nonce: string;
+  method: string;
+  path: string;
+  search: string;
+  spec: PluginSpec;
+  /** A sealed `grant` for the host's integration bridge (only when the spec grants integrations). */
+  grant?: string;
+}
+export interface ClearMessage {
+  kind: "clear";
+  exp: number;
+  installationId: string;
+}
+export interface GrantMessage {
+  kind: "grant";
+  exp: number;
+  installationId: string;
+  revision: number;
+}
+export type HostMessage = InvokeMessage | ClearMessage | GrantMessage;
+
+export type Opened<M> = { ok: true; message: M } | { ok: false; reason: "missing" | "malformed" | "bad-mac" | "wrong-kind" | "expired" };
+
+export const INVOKE_TTL_MS = 30_000;
+export const GRANT_TTL_MS = 5 * 60_000;
+
+const keys = new Map<string, Promise<CryptoKey>>();
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    if (keys.size > 8) keys.clear();
+    key = crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+/** `payload.mac`, both base64url. Refuses to seal with an empty secret. */
+export async function seal(secret: string, message: HostMessage): Promise<string> {
+  if (!secret) throw new Error("no host secret is configured");
+  const payload = toBase64Url(utf8(JSON.stringify(message)));
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), utf8(payload)));
+  return `${payload}.${toBase64Url(mac)}`;
+}
+
+/** Opens a sealed message of `kind`; constant-time MAC check (WebCrypto verify) before parsing. */
+export async function open<K extends HostMessage["kind"]>(secret: string, token: string | null | undefined, kind: K, now = Date.now()): Promise<Opened<Extract<HostMessage, { kind: K }>>> {
+  if (!token || !secret) return { ok: false, reason: "missing" };
+  const dot = token.indexOf(".");
+  if (dot <= 0 || dot !== token.lastIndexOf(".") || token.length > 256 * 1024) return { ok: false, reason: "malformed" };
+  const payload = token.slice(0, dot);
+  let mac: Uint8Array<ArrayBuffer>;
+  try {
+    mac = fromBase64Url(token.slice(dot + 1));
+  } catch {
+    return { ok: false, reason: "malformed" };
+  }
+  if (!(await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, utf8(payload)))) return { ok: false, reason: "bad-mac" };
+  let message: HostMessage;
+  try {
+    message = JSON.parse(new TextDecoder().decode(fromBase64Url(payload))) as HostMessage;
+  } catch {
+    return { ok: false, reason: "malformed" };
+  }
+  if (message.kind !== kind) return { ok: false, reason: "wrong-kind" };
+  if (typeof message.exp !== "number" || message.exp < now) return { ok: false, reason: "expired" };
+  return { ok: true, message: message as Extract<HostMessage, { kind: K }> };
+}
