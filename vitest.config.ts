@@ -1,4 +1,5 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { defineConfig } from "vitest/config";
 
@@ -37,6 +38,8 @@ export default defineConfig(async () => {
                   ATOLL_REQUEST_LOG: "off",
                   ATOLL_METER_FLUSH_MS: "200",
                   ATOLL_PAYMENTS_WEBHOOK_SECRET: "whsec_test_only_secret",
+                  // Random per run, like npm start's: the gateway↔host secret is never a constant.
+                  ATOLL_HOST_SECRET: randomBytes(32).toString("base64url"),
                   ATOLL_EGRESS_OVERRIDES: JSON.stringify({ "api.stripe.com": stripe }),
                 },
               },

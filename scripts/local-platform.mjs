@@ -1,6 +1,7 @@
 // Starts the whole platform locally (wrangler dev on workerd: D1, R2 and Durable Objects on disk)
 // and seeds demo data. Used by `npm start`, the end-to-end tests and the benchmark.
 import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -70,15 +71,20 @@ async function waitHealthy(url, child, output, what) {
   }
 }
 
-function spawnWrangler(args, inherit, label) {
-  // Its own process group, so that stopping it also stops the workerd it starts.
-  const child = spawn(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+/**
+ * Serves one Worker in a child process of its own (scripts/serve-worker.mjs), its own process
+ * group so that stopping it also stops the workerd it starts. Options, secrets included, go over
+ * the child's standard input, never on a command line.
+ */
+function spawnWorker(options, inherit, label) {
+  const child = spawn(process.execPath, [join(ROOT, "scripts", "serve-worker.mjs")], { cwd: ROOT, env: wranglerEnv(), stdio: ["pipe", "pipe", "pipe"], detached: true });
+  child.stdin.end(JSON.stringify(options));
   let output = "";
   const onData = (stream) => (d) => {
     output = (output + d).slice(-20_000);
     if (!inherit) return;
     // The supervisor's pings would drown everything else.
-    const text = String(d).split("\n").filter((line) => !line.includes("/__host/health")).join("\n");
+    const text = String(d).split("\n").filter((line) => !line.includes("/__host/health") && !/^ready http/.test(line)).join("\n");
     if (text.trim()) stream.write(label ? text.replace(/^(?=.)/gm, label) : text);
   };
   child.stdout.on("data", onData(process.stdout));
@@ -131,34 +137,55 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
   const saas = await startSaasStandIn({ port: saasPort ?? (port === 8787 ? 8791 : 0) });
   const overrides = JSON.stringify({ "api.stripe.com": stripe.url });
   const hPort = hostPort ?? port + 1;
-  const hostSecret = vars.ATOLL_HOST_SECRET ?? devVars.ATOLL_HOST_SECRET ?? "local-plugin-host-secret-change-me";
+  // Random per start, handed to both processes over stdin: never a constant, never in `ps`.
+  const hostSecret = randomBytes(32).toString("base64url");
+  const persistTo_ = persistTo ?? join(ROOT, ".wrangler", "state");
+  // Inspector ports only when a developer asks (ATOLL_INSPECT=1): an inspector is an
+  // unauthenticated console on a Worker and its secrets.
+  const inspect = process.env.ATOLL_INSPECT === "1" || process.env.ATOLL_INSPECT === "true";
 
-  const hostArgs = ["dev", "-c", "src/plugin-host/wrangler.toml", "--ip", "127.0.0.1", "--port", String(hPort), "--log-level", logLevel, "--show-interactive-dev-session=false", ...persist, "--var", `ATOLL_EGRESS_OVERRIDES:${overrides}`, "--var", `ATOLL_HOST_SECRET:${hostSecret}`, "--var", `ATOLL_GATEWAY_URL:http://127.0.0.1:${port}`];
-  if (hostInspectorPort) hostArgs.push("--inspector-port", String(hostInspectorPort));
+  const hostOptions = {
+    config: join(ROOT, "src", "plugin-host", "wrangler.toml"),
+    port: hPort,
+    persist: persistTo_,
+    logLevel,
+    vars: { ATOLL_EGRESS_OVERRIDES: overrides, ATOLL_GATEWAY_URL: `http://127.0.0.1:${port}` },
+    secrets: { ATOLL_HOST_SECRET: hostSecret },
+    ...(inspect ? { inspectorPort: hostInspectorPort ?? 9230 } : {}),
+  };
   const hostUrl = `http://127.0.0.1:${hPort}`;
   let host = null;
   let restarts = 0;
   const startHost = async () => {
-    host = spawnWrangler(hostArgs, inherit, "[plugin-host] ");
+    host = spawnWorker(hostOptions, inherit, "[plugin-host] ");
     await waitHealthy(`${hostUrl}/__host/health`, host.child, host.output, "the plugin host");
   };
   if (pluginBackend === "service") await startHost();
 
-  const gatewayVars = {
+  const { ATOLL_HOST_SECRET: _ignored, ...gatewayVars } = {
     ATOLL_ISSUER: `http://127.0.0.1:${port}`,
     ATOLL_PLUGIN_BACKEND: pluginBackend,
     ATOLL_PLUGIN_HOST_URL: hostUrl,
     ATOLL_EGRESS_OVERRIDES: overrides,
-    ATOLL_HOST_SECRET: hostSecret,
     ...vars,
   };
-  const varArgs = Object.entries(gatewayVars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--log-level", logLevel, "--show-interactive-dev-session=false", ...persist, ...varArgs];
-  if (inspectorPort) args.push("--inspector-port", String(inspectorPort));
-  // Started after the host: two wrangler processes started at the same instant collide on a port.
-  const gateway = spawnWrangler(args, inherit, "");
+  // Secrets the caller passes (tests, the bench) travel like the host secret: over stdin.
+  const secretNames = ["ATOLL_SECRET_KEY", "ATOLL_OPERATOR_KEY", "ATOLL_PAYMENTS_WEBHOOK_SECRET"];
+  const gatewaySecrets = { ATOLL_HOST_SECRET: hostSecret, ...Object.fromEntries(secretNames.filter((n) => n in gatewayVars).map((n) => [n, gatewayVars[n]])) };
+  for (const n of secretNames) delete gatewayVars[n];
+  const gatewayOptions = {
+    config: join(ROOT, "wrangler.toml"),
+    port,
+    persist: persistTo_,
+    logLevel,
+    vars: gatewayVars,
+    secrets: gatewaySecrets,
+    ...(inspect ? { inspectorPort: inspectorPort ?? 9229 } : {}),
+  };
+  // Started after the host: two workerd processes started at the same instant collide on a port.
+  const gateway = spawnWorker(gatewayOptions, inherit, "");
   const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(`${url}/healthz`, gateway.child, gateway.output, "wrangler dev");
+  await waitHealthy(`${url}/healthz`, gateway.child, gateway.output, "the gateway");
 
   // Supervisor: a plugin host that misses 2 pings in a row (each 1.5 s) is recycled.
   let misses = 0;

@@ -1,0 +1,38 @@
+// Serves one Worker locally (workerd through wrangler's programmatic API), for the local platform.
+// Options arrive as one JSON document on standard input — never on the command line, where `ps`
+// would show the secrets among them:
+//   { config, port, persist, logLevel, vars: { NAME: "text" }, secrets: { NAME: "text" }, inspectorPort? }
+// Unlike `wrangler dev`, this opens no V8 inspector port unless `inspectorPort` is given (a
+// developer asks for one with ATOLL_INSPECT=1 npm start): an inspector is an unauthenticated
+// console on the Worker and its secrets. Prints "ready <url>" once serving; SIGTERM stops it.
+import { readFileSync } from "node:fs";
+
+const options = JSON.parse(readFileSync(0, "utf8"));
+process.env.WRANGLER_LOG ??= options.logLevel ?? "log";
+const { unstable_startWorker } = await import("wrangler");
+
+const bindings = {
+  ...Object.fromEntries(Object.entries(options.vars ?? {}).map(([name, value]) => [name, { type: "plain_text", value: String(value) }])),
+  ...Object.fromEntries(Object.entries(options.secrets ?? {}).map(([name, value]) => [name, { type: "secret_text", value: String(value) }])),
+};
+const worker = await unstable_startWorker({
+  config: options.config,
+  bindings,
+  dev: {
+    server: { hostname: "127.0.0.1", port: options.port },
+    inspector: options.inspectorPort ? { hostname: "127.0.0.1", port: options.inspectorPort } : false,
+    persist: options.persist,
+    watch: false,
+  },
+});
+await worker.ready;
+console.log(`ready ${await worker.url}`);
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  await worker.dispose().catch(() => undefined);
+  process.exit(0);
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
