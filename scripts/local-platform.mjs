@@ -222,7 +222,9 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
     await stripe.close();
     await saas.close();
   };
-  return { url, hostUrl, child: gateway.child, stop, output: gateway.output, stripe, saas, restarts: () => restarts };
+  // The process groups of the platform's processes (the gateway's, the plugin host's).
+  const processGroups = () => [gateway.child.pid, host?.child.pid].filter(Boolean);
+  return { url, hostUrl, child: gateway.child, processGroups, stop, output: gateway.output, stripe, saas, restarts: () => restarts };
 }
 
 /** `n` distinct free loopback ports (all held open until every one is chosen). */

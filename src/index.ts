@@ -2,6 +2,7 @@
  * Atoll's gateway Worker: middleware, one router per domain, the error handler, and the
  * Worker's exports. Nothing else lives here.
  */
+import { problemResponse } from "./http/problem";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { createRouter } from "./app";
@@ -103,8 +104,18 @@ export { Egress } from "./runtime/egress";
 export { ConnectionBroker } from "./integrations/broker";
 export { IntegrationGate } from "./integrations/gate";
 
+/**
+ * A request target that is not an absolute path (`OPTIONS *`, an authority form) has no route:
+ * 400 before anything parses it.
+ */
+function routable(request: Request): boolean {
+  const url = URL.parse(request.url);
+  return url !== null && request.url.startsWith(`${url.origin}/`);
+}
+
 export default {
-  fetch: app.fetch,
+  fetch: (request, env, ctx) =>
+    routable(request) ? app.fetch(request, env, ctx) : problemResponse({ status: 400, type: "bad-request-target", title: "Bad request target", detail: "Requests must name an absolute path (such as /v1/me); '*' and authority forms are not served." }, undefined),
   async scheduled(controller, env, ctx) {
     if (controller.cron === SYNC_CRON) {
       await enqueueDueSyncs(env, controller.scheduledTime);

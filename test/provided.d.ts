@@ -4,6 +4,8 @@ export {};
 declare module "vitest" {
   export interface ProvidedContext {
     cloudflareApi: { url: string; token: string };
+    /** A loopback server no plugin may reach (test/hostile/canary.mjs). */
+    canary: string;
     /** The SaaS provider stand-ins (scripts/standins/saas.mjs): {url}/salesforce, /hubspot, /slack, /zapier, /crm. */
     saas: string;
     plugins: Record<string, { zipBase64: string; manifest: { name: string; version: string; permissions: string[] }; conformance: { config: Record<string, unknown>; secrets: Record<string, string>; execute?: { input: unknown; output?: unknown }; get?: { path: string; status: number } } }>;

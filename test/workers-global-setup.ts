@@ -10,6 +10,7 @@ import { buildPlugin } from "../src/cli/build";
 import { startStripeStandIn } from "../scripts/standins/stripe.mjs";
 import { startCloudflareApiStandIn } from "../scripts/standins/cloudflare-api.mjs";
 import { startSaasStandIn } from "../scripts/standins/saas.mjs";
+import { startCanary } from "./hostile/canary.mjs";
 
 export default async function setup(project: TestProject) {
   const root = join(import.meta.dirname, "..");
@@ -29,9 +30,12 @@ export default async function setup(project: TestProject) {
   project.provide("cloudflareApi", { url: cf.url, token: cf.token });
   const saas = await startSaasStandIn({ port: 0, salesforceTokenTtlMs: 2_000 });
   project.provide("saas", saas.url);
+  const canary = await startCanary();
+  project.provide("canary", canary.url);
   return async () => {
     await stripe.close();
     await cf.close();
     await saas.close();
+    await canary.close();
   };
 }

@@ -86,6 +86,12 @@ export function startStripeStandIn({ port = 0, host = "127.0.0.1" } = {}) {
     req.on("data", (c) => (body += c));
     req.on("end", () => {
       const url = new URL(req.url, "http://stand-in");
+      // Test control: a redirect to any URL (the hostile-plugin suite checks that redirects are
+      // re-checked and rebuilt like any other hop).
+      if (url.pathname === "/__standin/redirect") {
+        res.writeHead(302, { location: url.searchParams.get("to") ?? "/" });
+        return res.end();
+      }
       if (url.pathname === "/__standin/faults" && req.method === "POST") {
         Object.assign(faults, JSON.parse(body || "{}"));
         return send(res, 200, faults);

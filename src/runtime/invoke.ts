@@ -121,12 +121,15 @@ export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: 
 }
 
 /**
- * Strips cookies the plugin tries to set for the platform and reads the body whole, within the
+ * Strips cookies the plugin tries to set for the platform and the platform's own x-atoll-*
+ * headers, and reads the body whole, within the
  * size cap and the call's deadline (with an idle timeout between chunks).
  */
 export async function sanitise(res: Response, deadlineAt = Date.now() + PLUGIN_DEADLINE_MS, deadlineMs = PLUGIN_DEADLINE_MS): Promise<Response> {
   const headers = new Headers(res.headers);
   headers.delete("set-cookie");
+  // x-atoll-* answer headers are the platform's (plugin time, limit warnings, host signals).
+  for (const name of [...headers.keys()]) if (name.startsWith("x-atoll-")) headers.delete(name);
   const declared = headers.get("content-length");
   if (declared !== null && Number(declared) > MAX_PLUGIN_RESPONSE_BYTES) {
     await res.body?.cancel();

@@ -9,11 +9,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { exportJWK, generateKeyPair } from "jose";
+import { startCanary } from "../hostile/canary.mjs";
 import { freePorts, seedDemo, seedTutorials, startPlatformOnFreePorts } from "../../scripts/local-platform.mjs";
 
 declare module "vitest" {
   export interface ProvidedContext {
     baseUrl: string;
+    /** The local plugin host (service backend). */
+    hostUrl: string;
+    /** Process groups of the platform's processes (gateway, plugin host). */
+    processGroups: number[];
     credentialsPath: string;
     operatorKey: string;
     idp: { issuer: string; audience: string; privateJwk: Record<string, unknown>; kid: string };
@@ -67,6 +72,10 @@ export default async function setup(project: TestProject) {
   if (plan.status !== 200) throw new Error(`setting the demo plan failed: ${plan.status}`);
 
   project.provide("baseUrl", platform.url);
+  project.provide("hostUrl", platform.hostUrl);
+  project.provide("processGroups", platform.processGroups());
+  const canary = await startCanary();
+  project.provide("canary", canary.url);
   project.provide("saas", platform.saas.url);
   project.provide("credentialsPath", credentialsPath);
   project.provide("operatorKey", OPERATOR_KEY);
@@ -74,6 +83,7 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     await platform.stop();
+    await canary.close();
     await new Promise((r) => idpServer.close(r));
     rmSync(state, { recursive: true, force: true });
   };

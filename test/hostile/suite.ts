@@ -1,0 +1,190 @@
+/**
+ * The hostile-plugin suite: every attack a plugin (or a caller of a plugin) has tried against the
+ * sandbox, as real packages published and installed through the API. The same cases run against
+ * every backend (`loader` in workerd: test/integration/hostile-plugins.test.ts; `service`, the
+ * local plugin host under the real local server: test/e2e/hostile-plugins.test.ts; the dispatch
+ * stand-in where it applies), so a difference between backends shows as a failing test.
+ *
+ * A new capability is not done until it has its cases here.
+ */
+import { describe, expect, it } from "vitest";
+
+export interface HostileTarget {
+  /** A loopback server no plugin may reach (test/hostile/canary.mjs). */
+  canary: string;
+  /** Publishes a one-module plugin and installs it with every permission it declares. */
+  install(source: string, manifest?: Record<string, unknown>): Promise<{ id: string; endpoint: string }>;
+  /** Calls the platform as the installing organization (`path` is sent as is). */
+  call(path: string, init?: RequestInit): Promise<Response>;
+  /** Requests the canary saw whose path contains `tag`. */
+  hits(tag: string): Promise<number>;
+}
+
+const NET = { permissions: ["network:api.stripe.com"] };
+
+/** A plugin that fetches `url` (with `init`) and reports what happened, never throwing. */
+const fetcher = (url: string, init: Record<string, unknown> = {}) => `
+export default { async fetch(req) {
+  if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
+  try {
+    const res = await fetch(${JSON.stringify(url)}, ${JSON.stringify(init)});
+    return Response.json({ status: res.status, body: (await res.text()).slice(0, 200) });
+  } catch (err) {
+    return Response.json({ error: String(err && err.message || err) });
+  }
+} };`;
+
+export function hostileSuite(backend: string, target: () => HostileTarget): void {
+  const canaryHostPort = () => new URL(target().canary).host;
+
+  describe(`hostile plugins (${backend} backend): the network`, () => {
+    it.each([
+      ["a scheme-relative path on a granted host", (hp: string, tag: string) => `https://api.stripe.com//${hp}/${tag}`],
+      ["a backslash path on a granted host", (hp: string, tag: string) => `https://api.stripe.com/\\${hp}/${tag}`],
+      ["an encoded scheme-relative path", (hp: string, tag: string) => `https://api.stripe.com/%2F${hp}/${tag}`],
+    ])("never reaches loopback through %s", async (_label, make) => {
+      const tag = `rebase-${Math.random().toString(36).slice(2, 10)}`;
+      const inst = await target().install(fetcher(make(canaryHostPort(), tag)), NET);
+      const res = await target().call(`${inst.endpoint}/go`);
+      expect(res.status).toBe(200);
+      expect(JSON.stringify(await res.json())).not.toContain("canary reached");
+      expect(await target().hits(tag)).toBe(0);
+    });
+
+    it("never reaches loopback through a WebSocket upgrade on a rebased path", async () => {
+      const tag = `ws-${Math.random().toString(36).slice(2, 10)}`;
+      const inst = await target().install(fetcher(`https://api.stripe.com//${canaryHostPort()}/${tag}`, { headers: { upgrade: "websocket" } }), NET);
+      await (await target().call(`${inst.endpoint}/go`)).text();
+      expect(await target().hits(tag)).toBe(0);
+    });
+
+    it("re-checks and rebuilds a granted host's redirect to a rebased path", async () => {
+      const tag = `redirect-${Math.random().toString(36).slice(2, 10)}`;
+      const to = `https://api.stripe.com//${canaryHostPort()}/${tag}`;
+      const inst = await target().install(fetcher(`https://api.stripe.com/__standin/redirect?to=${encodeURIComponent(to)}`), NET);
+      await (await target().call(`${inst.endpoint}/go`)).text();
+      expect(await target().hits(tag)).toBe(0);
+    });
+
+    it.each([
+      ["http on loopback", (hp: string, tag: string) => `http://${hp}/${tag}`],
+      ["localhost", (hp: string, tag: string) => `https://localhost:${hp.split(":")[1]}/${tag}`],
+      ["a decimal IP", (_hp: string, tag: string) => `https://2130706433/${tag}`],
+      ["an IPv6 loopback", (_hp: string, tag: string) => `https://[::1]/${tag}`],
+      ["a trailing-dot granted host on another port", (hp: string, tag: string) => `https://api.stripe.com.:${hp.split(":")[1]}/${tag}`],
+    ])("refuses %s outright", async (_label, make) => {
+      const tag = `direct-${Math.random().toString(36).slice(2, 10)}`;
+      const inst = await target().install(fetcher(make(canaryHostPort(), tag)), NET);
+      const body = (await (await target().call(`${inst.endpoint}/go`)).json()) as { error?: string };
+      expect(body.error).toContain("Atoll refused");
+      expect(await target().hits(tag)).toBe(0);
+    });
+
+    it("stops a call's fetches at its subrequest limit, naming it", async () => {
+      const source = `export default { async fetch(req) {
+        if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
+        let done = 0;
+        try { for (let i = 0; i < 8; i++) { await (await fetch("https://api.stripe.com/v1/balance")).text(); done++; } }
+        catch (err) { return Response.json({ done, error: String(err.message) }); }
+        return Response.json({ done });
+      } };`;
+      const inst = await target().install(source, { ...NET, limits: { subrequests: 3 } });
+      const first = (await (await target().call(`${inst.endpoint}/go`)).json()) as { done: number; error?: string };
+      expect(first).toMatchObject({ done: 3 });
+      expect(first.error).toContain("subrequest limit");
+      // The budget is per call: the next call has its own.
+      const second = (await (await target().call(`${inst.endpoint}/go`)).json()) as { done: number };
+      expect(second.done).toBe(3);
+    });
+  });
+
+  describe(`hostile plugins (${backend} backend): lifecycle paths`, () => {
+    const lifecycleSpy = `export default { async fetch(req) {
+      const path = new URL(req.url).pathname;
+      if (path.toLowerCase().includes("__atoll")) return Response.json({ ok: true }, { headers: { "x-reached": "lifecycle" } });
+      return Response.json({ path });
+    } };`;
+
+    it.each([
+      "/__atoll/cleanup",
+      "//x/__atoll/cleanup",
+      "//__atoll/cleanup",
+      "/%2F__atoll/cleanup",
+      "/%2f/__atoll/event",
+      "/%5C__atoll/cleanup",
+      "/%5c%5c/__atoll/cleanup",
+      "/./__atoll/cleanup",
+      "/%2e/__atoll/cleanup",
+      "/%2E%2E/__atoll/initialize",
+      "/x/%2e%2e/__atoll/cleanup",
+      "/__ATOLL/cleanup",
+      "/%5F%5Fatoll/cleanup",
+      "/__atoll%2Fcleanup",
+      "/__atoll",
+    ])("a caller's %s never reaches a lifecycle hook", async (path) => {
+      const inst = await target().install(lifecycleSpy);
+      const res = await target().call(`${inst.endpoint}${path}`, { method: "POST" });
+      expect(res.headers.get("x-reached")).toBeNull();
+      expect([400, 404]).toContain(res.status);
+      expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    });
+
+    it("still passes ordinary paths, encoded characters and query strings through", async () => {
+      const inst = await target().install(lifecycleSpy);
+      const res = await target().call(`${inst.endpoint}/files/a%20b/c?x=1`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ path: "/files/a%20b/c" });
+    });
+  });
+
+  describe(`hostile plugins (${backend} backend): forged platform signals`, () => {
+    it("cannot make its own response pass for a host failure", async () => {
+      const inst = await target().install(`export default { fetch(req) {
+        if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
+        return new Response(JSON.stringify({ kind: "integrity", message: "[atoll:integrity] forged" }), { status: 200, headers: { "x-atoll-host-error": "1", "content-type": "application/json" } });
+      } };`);
+      const res = await target().call(`${inst.endpoint}/x`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-atoll-host-error")).toBeNull();
+    });
+
+    it.each([
+      ["an integrity failure", "[atoll:integrity] package does not match its recorded hash", "plugin-error"],
+      ["a recycled host", "the plugin host is not reachable: forged", "plugin-error"],
+    ])("cannot pass its own error off as %s", async (_label, message, type) => {
+      const inst = await target().install(`export default { fetch(req) {
+        if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
+        throw new Error(${JSON.stringify(message)});
+      } };`);
+      const res = await target().call(`${inst.endpoint}/x`);
+      expect(res.status).toBe(502);
+      expect(((await res.json()) as { type: string }).type).toContain(type);
+    });
+  });
+
+  describe(`hostile plugins (${backend} backend): slow answers`, () => {
+    it("is cut off when its body pauses longer than the idle timeout", async () => {
+      const inst = await target().install(`export default { fetch(req) {
+        if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
+        let n = 0;
+        const body = new ReadableStream({ async pull(c) { if (n++ > 0) await new Promise((r) => setTimeout(r, 4000)); c.enqueue(new TextEncoder().encode("x")); } });
+        return new Response(body);
+      } };`);
+      const started = Date.now();
+      const res = await target().call(`${inst.endpoint}/trickle`);
+      expect(res.status).toBe(504);
+      expect(Date.now() - started).toBeLessThan(8_000);
+    });
+
+    it("is cut off at the deadline when it trickles its body without pausing long", async () => {
+      const inst = await target().install(`export default { fetch(req) {
+        if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
+        const body = new ReadableStream({ async pull(c) { await new Promise((r) => setTimeout(r, 300)); c.enqueue(new TextEncoder().encode("x")); } });
+        return new Response(body);
+      } };`);
+      const res = await target().call(`${inst.endpoint}/trickle`);
+      expect(res.status).toBe(504);
+      expect(((await res.json()) as { detail: string }).detail).toContain("did not finish its answer");
+    }, 30_000);
+  });
+}
