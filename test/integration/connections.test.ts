@@ -181,10 +181,3 @@ describe("Zapier REST hooks", () => {
     expect((await call("/v1/zapier/hooks", { method: "POST", key: a.apiKey, json: { hookUrl: "https://hooks.zapier.com/x", event: "Slack Message!" } })).status).toBe(400);
   });
 });
-
-describe("POST /__host/integrations (the plugin host's loopback bridge)", () => {
-  it("refuses a caller without the host secret", async () => {
-    const res = await call("/__host/integrations", { method: "POST", json: { props: { installationId: "ins_x", orgId: "org_x", environment: "production", providers: ["slack"] }, provider: "slack", path: "/api/auth.test", init: {} }, headers: { "x-atoll-host-secret": "wrong" } });
-    expect(res.status).toBe(403);
-  });
-});
