@@ -1,0 +1,106 @@
+/** The sandbox's pure trust-boundary modules: egress targets, caller paths, sealed host messages. */
+import { describe, expect, it } from "vitest";
+import { outboundFetch } from "../../src/outbound/index";
+import { SubrequestBudgets, egressTarget } from "../../src/runtime/egress-policy";
+import { open, seal } from "../../src/runtime/host-auth";
+import { pluginPath, pluginUrl } from "../../src/runtime/plugin-path";
+
+describe("egressTarget", () => {
+  it.each([
+    "https://api.stripe.com//127.0.0.1:8787/healthz",
+    "https://api.stripe.com/\\127.0.0.1:8787/healthz",
+    "https://api.stripe.com//evil.example/x",
+    "https://api.stripe.com/%2F%2Fevil.example/x",
+    "https://api.stripe.com/..//evil.example/x",
+  ])("keeps %s on the granted origin", (input) => {
+    const t = egressTarget(new URL(input), ["api.stripe.com"]);
+    expect(t.ok).toBe(true);
+    if (t.ok) expect(t.target.origin).toBe("https://api.stripe.com");
+  });
+
+  it("uses the override's origin for a granted host, never one from the path", () => {
+    const t = egressTarget(new URL("https://api.stripe.com//127.0.0.1:8787/healthz?x=1"), ["api.stripe.com"], { "api.stripe.com": "http://127.0.0.1:9000" });
+    expect(t.ok && t.target.href).toBe("http://127.0.0.1:9000//127.0.0.1:8787/healthz?x=1");
+  });
+
+  it("refuses what the policy refuses", () => {
+    expect(egressTarget(new URL("https://evil.example/"), ["api.stripe.com"]).ok).toBe(false);
+    expect(egressTarget(new URL("http://api.stripe.com/"), ["api.stripe.com"]).ok).toBe(false);
+  });
+});
+
+describe("the production outbound Worker", () => {
+  it("fetches a rebased path on the granted origin, not on loopback", async () => {
+    const seen: string[] = [];
+    const fake = (async (req: Request) => {
+      seen.push(req.url);
+      return new Response("ok");
+    }) as typeof fetch;
+    await outboundFetch(new Request("https://api.stripe.com//127.0.0.1:8787/healthz"), { hosts: "api.stripe.com" }, fake);
+    expect(seen).toEqual(["https://api.stripe.com//127.0.0.1:8787/healthz"]);
+    expect(new URL(seen[0] ?? "").host).toBe("api.stripe.com");
+  });
+});
+
+describe("SubrequestBudgets", () => {
+  it("gives each call its cap, shares it among concurrent calls, and refuses outside calls", () => {
+    const b = new SubrequestBudgets();
+    expect(b.spend("i")).toBe(false);
+    const end1 = b.begin("i", 2);
+    expect([b.spend("i"), b.spend("i"), b.spend("i")]).toEqual([true, true, false]);
+    const end2 = b.begin("i", 2);
+    expect([b.spend("i"), b.spend("i"), b.spend("i")]).toEqual([true, true, false]);
+    end1();
+    end1();
+    end2();
+    expect(b.spend("i")).toBe(false);
+    const end3 = b.begin("i", 1);
+    expect(b.spend("i")).toBe(true);
+    end3();
+  });
+});
+
+describe("pluginPath", () => {
+  it.each(["/", "", "/hello/Ada", "/files/a%20b/c", "/trailing/", "/%E2%9C%93", "/atoll/__atoll"])("passes %s", (p) => {
+    expect(pluginPath(p).ok).toBe(true);
+  });
+  it.each([
+    "//x/__atoll/cleanup", "/a//b", "/\\__atoll", "/%2F__atoll", "/%2f", "/%5C", "/%5c", "/.", "/..", "/%2e", "/%2E%2e",
+    "/a/./b", "/__atoll/cleanup", "/__ATOLL/x", "/%5F%5Fatoll/x", "/__atoll%2Fcleanup", "/__atollx", "/%00", "/%0a", "/%zz", "x",
+  ])("refuses %s", (p) => {
+    expect(pluginPath(p).ok).toBe(false);
+  });
+  it("builds the plugin URL from fields on the fixed origin", () => {
+    expect(pluginUrl("https://plugin.atoll.internal", "//evil.example/x", "?q=1").href).toBe("https://plugin.atoll.internal//evil.example/x?q=1");
+  });
+});
+
+describe("sealed host messages", () => {
+  const secret = "s".repeat(43);
+  const msg = { kind: "clear" as const, exp: Date.now() + 10_000, installationId: "ins_a" };
+
+  it("opens what was sealed with the same secret", async () => {
+    const opened = await open(secret, await seal(secret, msg), "clear");
+    expect(opened).toEqual({ ok: true, message: msg });
+  });
+
+  it.each([
+    ["another secret", async () => open("t".repeat(43), await seal(secret, msg), "clear"), "bad-mac"],
+    ["a changed payload", async () => {
+      const [, mac] = (await seal(secret, msg)).split(".");
+      const forged = btoa(JSON.stringify({ ...msg, installationId: "ins_b" })).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+      return open(secret, `${forged}.${mac}`, "clear");
+    }, "bad-mac"],
+    ["another kind", async () => open(secret, await seal(secret, msg), "invoke"), "wrong-kind"],
+    ["an expired message", async () => open(secret, await seal(secret, { ...msg, exp: Date.now() - 1 }), "clear"), "expired"],
+    ["garbage", async () => open(secret, "not a token", "clear"), "malformed"],
+    ["nothing", async () => open(secret, null, "clear"), "missing"],
+    ["an empty secret", async () => open("", "a.b", "clear"), "missing"],
+  ])("refuses %s", async (_label, attempt, reason) => {
+    expect(await attempt()).toEqual({ ok: false, reason });
+  });
+
+  it("refuses to seal without a secret", async () => {
+    await expect(seal("", msg)).rejects.toThrow();
+  });
+});
