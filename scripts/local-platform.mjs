@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { prepareAssets } from "./assets.mjs";
@@ -78,7 +78,10 @@ async function waitHealthy(url, child, output, what) {
  */
 function spawnWorker(options, inherit, label) {
   const child = spawn(process.execPath, [join(ROOT, "scripts", "serve-worker.mjs")], { cwd: ROOT, env: wranglerEnv(), stdio: ["pipe", "pipe", "pipe"], detached: true });
-  child.stdin.end(JSON.stringify(options));
+  // The first line carries the options; the pipe then stays open, and its closing (this process
+  // ending in any way, kill -9 included) stops the child.
+  child.stdin.write(JSON.stringify(options) + "\n");
+  child.stdin.on("error", () => undefined);
   let output = "";
   const onData = (stream) => (d) => {
     output = (output + d).slice(-20_000);
@@ -130,6 +133,7 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
   prepareAssets();
   const devVars = readDevVars();
   const persist = ["--persist-to", persistTo ?? join(ROOT, ".wrangler", "state")];
+  await assertPortsFree(pluginBackend === "service" ? [port, hostPort ?? port + 1] : [port]);
   wranglerSync(["d1", "migrations", "apply", "DB", "--local", ...persist]);
   const stripe = await startStripeStandIn({ port: 0 });
   // The SaaS providers' stand-ins (Salesforce, HubSpot, Slack, Zapier, a generic CRM): on 8791
@@ -225,6 +229,49 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
   // The process groups of the platform's processes (the gateway's, the plugin host's).
   const processGroups = () => [gateway.child.pid, host?.child.pid].filter(Boolean);
   return { url, hostUrl, child: gateway.child, processGroups, stop, output: gateway.output, stripe, saas, restarts: () => restarts };
+}
+
+/** Which process listens on a loopback TCP port (Linux /proc), or null. */
+function portHolder(port) {
+  try {
+    const inodes = new Set();
+    for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+      for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
+        const cols = line.trim().split(/\s+/);
+        if (cols[3] === "0A" && parseInt(cols[1]?.split(":")[1] ?? "", 16) === port) inodes.add(cols[9]);
+      }
+    }
+    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      try {
+        for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+          if (m && inodes.has(m[1])) return `pid ${pid} (${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 120)})`;
+        }
+      } catch {
+        // gone, or not ours to read
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return null;
+}
+
+/** Throws, naming the holder, when a port is already taken (before anything is started). */
+async function assertPortsFree(ports) {
+  for (const port of ports) {
+    const server = createServer();
+    const error = await new Promise((resolve) => {
+      server.once("error", resolve);
+      server.listen(port, "127.0.0.1", () => resolve(null));
+    });
+    if (!error) {
+      await new Promise((resolve) => server.close(resolve));
+      continue;
+    }
+    const holder = portHolder(port);
+    throw new Error(`Address already in use: port ${port} is held by ${holder ?? "another process"}. Stop it (an earlier \`npm start\`?) or choose another port with PORT=…`);
+  }
 }
 
 /** `n` distinct free loopback ports (all held open until every one is chosen). */

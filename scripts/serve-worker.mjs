@@ -1,13 +1,28 @@
 // Serves one Worker locally (workerd through wrangler's programmatic API), for the local platform.
-// Options arrive as one JSON document on standard input — never on the command line, where `ps`
-// would show the secrets among them:
+// Options arrive as the first line of standard input — never on the command line, where `ps`
+// would show the secrets among them. Standard input then stays open: when it closes, the process
+// that started this one is gone (however it ended, kill -9 included), and this Worker stops too.
 //   { config, port, persist, logLevel, vars: { NAME: "text" }, secrets: { NAME: "text" }, inspectorPort? }
 // Unlike `wrangler dev`, this opens no V8 inspector port unless `inspectorPort` is given (a
 // developer asks for one with ATOLL_INSPECT=1 npm start): an inspector is an unauthenticated
 // console on the Worker and its secrets. Prints "ready <url>" once serving; SIGTERM stops it.
-import { readFileSync } from "node:fs";
-
-const options = JSON.parse(readFileSync(0, "utf8"));
+const options = await new Promise((resolve, reject) => {
+  let buffered = "";
+  const onData = (chunk) => {
+    buffered += chunk;
+    const newline = buffered.indexOf("\n");
+    if (newline < 0) return;
+    process.stdin.off("data", onData);
+    try {
+      resolve(JSON.parse(buffered.slice(0, newline)));
+    } catch (err) {
+      reject(err);
+    }
+  };
+  process.stdin.setEncoding("utf8");
+  process.stdin.on("data", onData);
+  process.stdin.once("end", () => reject(new Error("no options on standard input")));
+});
 process.env.WRANGLER_LOG ??= options.logLevel ?? "log";
 const { unstable_startWorker } = await import("wrangler");
 
@@ -36,3 +51,7 @@ const stop = async () => {
 };
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
+// The parent's end closes our standard input.
+process.stdin.on("end", stop);
+process.stdin.on("close", stop);
+process.stdin.resume();

@@ -8,7 +8,13 @@ const credentialsPath = join(ROOT, ".atoll", "local-credentials.json");
 console.log("Atoll: applying migrations and starting the local platform…");
 // ATOLL_AUTO_APPROVE=false npm start: new versions wait for the operator's review, as in production.
 const vars = process.env.ATOLL_AUTO_APPROVE ? { ATOLL_AUTO_APPROVE: process.env.ATOLL_AUTO_APPROVE } : {};
-const platform = await startPlatform({ port, inherit: true, vars, logLevel: process.env.ATOLL_LOG_LEVEL ?? "log", pluginBackend: process.env.ATOLL_PLUGIN_BACKEND ?? "service" });
+let platform;
+try {
+  platform = await startPlatform({ port, inherit: true, vars, logLevel: process.env.ATOLL_LOG_LEVEL ?? "log", pluginBackend: process.env.ATOLL_PLUGIN_BACKEND ?? "service" });
+} catch (err) {
+  console.error(`\nAtoll did not start: ${err.message}`);
+  process.exit(1);
+}
 let creds;
 try {
   creds = await seedDemo(platform.url, credentialsPath, readDevVars().ATOLL_OPERATOR_KEY);
