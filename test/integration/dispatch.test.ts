@@ -4,68 +4,13 @@
  * that runs what was uploaded in a Worker Loader isolate, with the bindings from the upload's
  * metadata and the outbound parameters of each dispatch call.
  */
-import { env, exports } from "cloudflare:workers";
-import { describe, expect, inject, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
 import { app } from "../../src/index";
 import { scriptName } from "../../src/runtime/dispatch-host";
-import { subrequestBudgets } from "../../src/runtime/egress";
+import { cf, dispatchEnv, standInDispatcher, uploaded } from "../dispatch-standin";
 import { examplePackage, publishZip, publisher, rawPackage } from "../plugin-helpers";
 import type { Account } from "../helpers";
-
-const cf = inject("cloudflareApi");
-
-interface Uploaded {
-  metadata: { main_module: string; compatibility_date: string; bindings: { type: string; name: string; [k: string]: unknown }[]; tags: string[] };
-  modules: Record<string, string>;
-  moduleTypes: Record<string, string>;
-}
-
-async function uploaded(name: string): Promise<Uploaded | null> {
-  const res = await fetch(`${cf.url}/__standin/scripts/${name}`);
-  return res.status === 200 ? ((await res.json()) as Uploaded) : null;
-}
-
-/** A stand-in DispatchNamespace: runs the uploaded script, recording each get(). */
-function standInDispatcher() {
-  const calls: { name: string; options: { limits?: { cpuMs?: number; subRequests?: number }; outbound?: Record<string, unknown> } }[] = [];
-  const ns = {
-    get(name: string, _args: unknown, options: (typeof calls)[number]["options"]) {
-      calls.push({ name, options });
-      return {
-        async fetch(input: RequestInfo, init?: RequestInit) {
-          const script = await uploaded(name);
-          if (!script) throw new Error(`Worker "${name}" not found in the dispatch namespace`);
-          const bindings: Record<string, unknown> = {};
-          for (const b of script.metadata.bindings) {
-            if (b.type === "json") bindings[b.name] = b.json;
-            else if (b.type === "secret_text" || b.type === "plain_text") bindings[b.name] = b.text;
-            else if (b.type === "service" && b.entrypoint === "PluginStorage") bindings[b.name] = exports.PluginStorage({ props: b.props as { installationId: string } });
-          }
-          const hosts = String(options.outbound?.hosts ?? "").split(",").filter(Boolean);
-          const worker = env.LOADER.get(`dispatch:${name}`, () => ({
-            compatibilityDate: script.metadata.compatibility_date,
-            mainModule: script.metadata.main_module,
-            modules: script.modules,
-            env: bindings,
-            globalOutbound: hosts.length ? exports.Egress({ props: { installationId: String(options.outbound?.installationId), hosts, isolate: `dispatch:${name}` } }) : null,
-          }));
-          // Cloudflare enforces limits.subRequests per call; the stand-in does it with the egress gate's budgets.
-          const end = subrequestBudgets.begin(`dispatch:${name}`, Number(options.limits?.subRequests ?? 50));
-          try {
-            return await worker.getEntrypoint().fetch(new Request(input, init));
-          } finally {
-            end();
-          }
-        },
-      };
-    },
-  };
-  return { ns: ns as unknown as DispatchNamespace, calls };
-}
-
-function dispatchEnv(dispatcher: DispatchNamespace, token = cf.token) {
-  return { ...env, ATOLL_PLUGIN_BACKEND: "dispatch", DISPATCHER: dispatcher, ATOLL_CF_API_BASE: cf.url, ATOLL_CF_ACCOUNT_ID: "acc_test", ATOLL_DISPATCH_NAMESPACE: "atoll-plugins", ATOLL_CF_API_TOKEN: token };
-}
 
 const req = (a: Account, path: string, init: RequestInit & { json?: unknown } = {}) =>
   new Request(`http://atoll.test${path}`, { ...init, headers: { "x-api-key": a.apiKey, ...(init.json !== undefined ? { "content-type": "application/json" } : {}) }, body: init.json !== undefined ? JSON.stringify(init.json) : (init.body ?? null) });
