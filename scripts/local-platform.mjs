@@ -21,6 +21,11 @@ export function wranglerEnv(extra = {}) {
     CLOUDFLARE_CF_FETCH_ENABLED: "false",
     WRANGLER_HIDE_BANNER: "true",
     CI: "true",
+    // Miniflare's local explorer (raw SQL on D1, Durable Object storage, R2 objects) and local
+    // observability store answer /cdn-cgi/local/* on every local Worker with no credential:
+    // anyone on loopback — or a web page's blind POST — could read and write every tenant's data.
+    X_LOCAL_EXPLORER: "false",
+    X_LOCAL_OBSERVABILITY: "false",
     ...extra,
   };
 }

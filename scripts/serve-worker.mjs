@@ -24,6 +24,10 @@ const options = await new Promise((resolve, reject) => {
   process.stdin.once("end", () => reject(new Error("no options on standard input")));
 });
 process.env.WRANGLER_LOG ??= options.logLevel ?? "log";
+// Never the local explorer or observability store (unauthenticated /cdn-cgi/local/* routes onto
+// every tenant's D1 rows, Durable Object storage and R2 objects), whoever starts this script.
+process.env.X_LOCAL_EXPLORER = "false";
+process.env.X_LOCAL_OBSERVABILITY = "false";
 const { unstable_startWorker } = await import("wrangler");
 
 const bindings = {

@@ -6,6 +6,7 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { getDb } from "../db/client";
+import { subrequestBudgets } from "../runtime/egress";
 import type { Forwarded } from "./broker";
 import { brokerFor, findConnection } from "./connections";
 
@@ -14,12 +15,21 @@ export interface GateProps {
   orgId: string;
   environment: string;
   providers: string[];
+  /** The calling isolate (loader backend): each call to a provider spends one of its subrequests. */
+  isolate?: string;
 }
 
 export class IntegrationGate extends WorkerEntrypoint<Env, GateProps> {
   async request(provider: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Forwarded> {
+    const { isolate } = this.ctx.props;
+    if (isolate !== undefined && !subrequestBudgets.spend(isolate)) return subrequestLimitReached();
     return forwardForPlugin(this.env, this.ctx.props, String(provider), String(path), init);
   }
+}
+
+/** What an integration call past the call's subrequest limit answers. */
+export function subrequestLimitReached(): Forwarded {
+  return { status: 429, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: "the plugin's subrequest limit for this call is reached (limits.subrequests)" }) };
 }
 
 export async function forwardForPlugin(env: Env, props: GateProps, provider: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Forwarded> {

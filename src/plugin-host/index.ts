@@ -16,7 +16,7 @@ import { open } from "../runtime/host-auth";
 import { PackageIntegrityError } from "../runtime/packages";
 import { pluginUrl } from "../runtime/plugin-path";
 import { HOST_AUTH_HEADER, HOST_ERROR_HEADER, HOST_HEADER_PREFIX, type HostFailure } from "../runtime/service-host";
-import { PLUGIN_ORIGIN } from "../runtime/spec";
+import { MAX_PLUGIN_HEADER_BYTES, PLUGIN_ORIGIN, headerBytes } from "../runtime/spec";
 import type { HostEnv } from "./env";
 import { rememberGrant } from "./integration-bridge";
 
@@ -39,7 +39,7 @@ export default {
     if (url.pathname !== "/__host/invoke") return new Response("not found", { status: 404 });
     const opened = await open(env.ATOLL_HOST_SECRET, token, "invoke");
     if (!opened.ok) return new Response("forbidden", { status: 403 });
-    const { spec, method, path, search, nonce, grant } = opened.message;
+    const { spec, method, path, search, nonce, grant, deadlineMs } = opened.message;
     if (request.method !== method) return new Response("forbidden", { status: 403 });
     if (grant) rememberGrant(spec.installationId, grant);
 
@@ -47,13 +47,18 @@ export default {
     for (const name of [...headers.keys()]) if (name.startsWith(HOST_HEADER_PREFIX)) headers.delete(name);
     headers.delete("host");
     const pluginRequest = new Request(pluginUrl(PLUGIN_ORIGIN, path, search), { method, headers, body: method === "GET" || method === "HEAD" ? null : request.body });
-    const host = new LoaderHost(env.LOADER, env.PACKAGES, ctx.exports as unknown as HostExports);
+    const host = new LoaderHost(env.LOADER, env.PACKAGES, ctx.exports as unknown as HostExports, undefined, Number(deadlineMs) || undefined);
     let res: Response;
     try {
       res = await host.fetch(spec, pluginRequest);
     } catch (err) {
       // The plugin threw (or could not be loaded): tell the gateway, which names the cause.
       const failure: HostFailure = { kind: err instanceof PackageIntegrityError ? "integrity" : "error", message: err instanceof Error ? err.message : String(err) };
+      return Response.json(failure, { status: 502, headers: { [HOST_ERROR_HEADER]: nonce } });
+    }
+    if (headerBytes(res.headers) > MAX_PLUGIN_HEADER_BYTES) {
+      await res.body?.cancel();
+      const failure: HostFailure = { kind: "headers-too-large", message: "the plugin's response headers are too large" };
       return Response.json(failure, { status: 502, headers: { [HOST_ERROR_HEADER]: nonce } });
     }
     const out = new Headers(res.headers);

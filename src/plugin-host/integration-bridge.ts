@@ -7,10 +7,13 @@
  * plugin sends can name another installation or organization.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { subrequestBudgets } from "../runtime/egress";
 import type { HostEnv } from "./env";
 
 interface GateProps {
   installationId: string;
+  /** The calling isolate: each integration call spends one of its call's subrequests. */
+  isolate: string;
 }
 
 const grants = new Map<string, string>();
@@ -26,6 +29,7 @@ export class HostIntegrationGate extends WorkerEntrypoint<HostEnv, GateProps> {
     const grant = grants.get(this.ctx.props.installationId);
     const refused = (status: number, error: string) => ({ status, headers: { "content-type": "application/json" }, body: JSON.stringify({ error }) });
     if (!grant) return refused(403, "no integration grant for this installation");
+    if (!subrequestBudgets.spend(this.ctx.props.isolate)) return refused(429, "the plugin's subrequest limit for this call is reached (limits.subrequests)");
     const res = await fetch(`${this.env.ATOLL_GATEWAY_URL}/__host/integrations`, {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -63,32 +63,50 @@ export function parseOverrides(value: string | undefined): Record<string, string
 
 /**
  * Subrequest budgets per isolate: each call the host starts adds the plugin's per-call cap; every
- * outbound fetch spends one; when the isolate has no call in flight the budget is reset. With one
- * call at a time this is exactly the per-call cap; with concurrent calls of one installation they
- * share the sum of their caps. Production enforces the cap in the dispatch namespace itself.
+ * outbound fetch (and integration call) spends one; once the isolate has no call in flight the
+ * budget is gone. With one call at a time this is exactly the per-call cap; concurrent calls of
+ * one installation share the sum of their caps. A call counts as in flight until it ends or its
+ * deadline passes, whichever is first: a call abandoned at the deadline (or by its caller) never
+ * runs its end, and must not lend its cap to later calls. Production enforces the cap in the
+ * dispatch namespace itself.
  */
 export class SubrequestBudgets {
-  private readonly budgets = new Map<string, { inflight: number; allowed: number; used: number }>();
+  private readonly budgets = new Map<string, { calls: Map<number, { cap: number; until: number }>; used: number }>();
+  private next = 0;
 
-  begin(key: string, cap: number): () => void {
-    const b = this.budgets.get(key) ?? { inflight: 0, allowed: 0, used: 0 };
-    b.inflight += 1;
-    b.allowed += cap;
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** A call of `key` with `cap` subrequests, in flight for at most `ttlMs` (its deadline). */
+  begin(key: string, cap: number, ttlMs: number): () => void {
+    const b = this.live(key) ?? { calls: new Map(), used: 0 };
+    const id = this.next++;
+    b.calls.set(id, { cap, until: this.now() + ttlMs });
     this.budgets.set(key, b);
-    let ended = false;
     return () => {
-      if (ended) return;
-      ended = true;
-      b.inflight -= 1;
-      if (b.inflight <= 0) this.budgets.delete(key);
+      b.calls.delete(id);
+      if (b.calls.size === 0 && this.budgets.get(key) === b) this.budgets.delete(key);
     };
   }
 
   /** Spends one subrequest; false when the budget is spent (or no call of `key` is in flight). */
   spend(key: string): boolean {
-    const b = this.budgets.get(key);
-    if (!b || b.used >= b.allowed) return false;
+    const b = this.live(key);
+    if (!b) return false;
+    let allowed = 0;
+    for (const call of b.calls.values()) allowed += call.cap;
+    if (b.used >= allowed) return false;
     b.used += 1;
     return true;
+  }
+
+  /** The key's budget without the calls whose time is up; none when no call is left. */
+  private live(key: string) {
+    const b = this.budgets.get(key);
+    if (!b) return undefined;
+    const now = this.now();
+    for (const [id, call] of b.calls) if (call.until <= now) b.calls.delete(id);
+    if (b.calls.size > 0) return b;
+    this.budgets.delete(key);
+    return undefined;
   }
 }

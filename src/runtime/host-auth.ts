@@ -20,6 +20,8 @@ export interface InvokeMessage {
   method: string;
   path: string;
   search: string;
+  /** The gateway's deadline for this call (the host's subrequest budget lasts no longer). */
+  deadlineMs: number;
   spec: PluginSpec;
   /** A sealed `grant` for the host's integration bridge (only when the spec grants integrations). */
   grant?: string;

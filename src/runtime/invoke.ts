@@ -14,7 +14,7 @@ import { pluginUrl } from "./plugin-path";
 import { HostUnreachableError, ServiceHost } from "./service-host";
 import { ScriptsApi } from "./cloudflare-api";
 import { DispatchHost } from "./dispatch-host";
-import { PLUGIN_ORIGIN, type PluginSpec } from "./spec";
+import { MAX_PLUGIN_HEADER_BYTES, PLUGIN_ORIGIN, PluginHeadersTooLargeError, headerBytes, type PluginSpec } from "./spec";
 
 export { PLUGIN_ORIGIN };
 
@@ -44,7 +44,7 @@ export function pluginHost(c: Context<AppEnv>): PluginHost {
 export function hostFor(env: Env, exports: () => HostExports): PluginHost {
   switch (env.ATOLL_PLUGIN_BACKEND) {
     case "service":
-      return new ServiceHost(env.ATOLL_PLUGIN_HOST_URL, env.ATOLL_HOST_SECRET ?? "");
+      return new ServiceHost(env.ATOLL_PLUGIN_HOST_URL, env.ATOLL_HOST_SECRET ?? "", pluginDeadline(env));
     case "dispatch": {
       if (!env.DISPATCHER) throw new ApiError({ status: 503, type: "unavailable", title: "Service unavailable", detail: "Plugins cannot run right now.", internal: "ATOLL_PLUGIN_BACKEND=dispatch without a DISPATCHER binding" });
       const api = new ScriptsApi(env.ATOLL_CF_API_BASE, env.ATOLL_CF_ACCOUNT_ID, env.ATOLL_DISPATCH_NAMESPACE, env.ATOLL_CF_API_TOKEN ?? "");
@@ -52,7 +52,7 @@ export function hostFor(env: Env, exports: () => HostExports): PluginHost {
     }
     case "loader":
     default:
-      return new LoaderHost(env.LOADER, env.PACKAGES, exports(), env.INSTALLATION_STORE);
+      return new LoaderHost(env.LOADER, env.PACKAGES, exports(), env.INSTALLATION_STORE, pluginDeadline(env));
   }
 }
 
@@ -103,11 +103,13 @@ export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: 
     if (err instanceof PackageIntegrityError) {
       throw pluginProblem(502, "plugin-integrity", "Plugin refused", "The plugin's package failed its integrity check and was not run.", message);
     }
+    if (err instanceof PluginHeadersTooLargeError) throw headersTooLarge();
     if (err instanceof HostUnreachableError) {
       throw pluginProblem(504, "plugin-timeout", "Plugin timed out", "The plugin stopped answering (its isolate host was recycled); the next call starts it afresh.", message);
     }
-    // workerd's own words when an isolate hits its limits.
-    if (/exceeded (its )?CPU|CPU time limit|too many subrequests|exceeded (its )?memory/i.test(message)) {
+    // Cloudflare's own words when a user Worker hits its custom limits. Only the dispatch backend
+    // enforces them: elsewhere such a text can only be the plugin's own, and is not believed.
+    if (host.kind === "dispatch" && /exceeded (its )?CPU|CPU time limit|too many subrequests|exceeded (its )?memory/i.test(message)) {
       throw pluginProblem(504, "plugin-limit", "Plugin exceeded its limits", `The plugin exceeded its limits (${spec.limits.cpuMs} ms CPU, ${spec.limits.subrequests} subrequests).`, message);
     }
     throw pluginProblem(502, "plugin-error", "Plugin failed", `The plugin threw an error: ${message.slice(0, 300)}`, message);
@@ -126,6 +128,10 @@ export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: 
  * size cap and the call's deadline (with an idle timeout between chunks).
  */
 export async function sanitise(res: Response, deadlineAt = Date.now() + PLUGIN_DEADLINE_MS, deadlineMs = PLUGIN_DEADLINE_MS): Promise<Response> {
+  if (headerBytes(res.headers) > MAX_PLUGIN_HEADER_BYTES) {
+    await res.body?.cancel();
+    throw headersTooLarge();
+  }
   const headers = new Headers(res.headers);
   headers.delete("set-cookie");
   // x-atoll-* answer headers are the platform's (plugin time, limit warnings, host signals).
@@ -182,6 +188,8 @@ async function readWithin(stream: ReadableStream<Uint8Array>, deadlineAt: number
 }
 
 const slowBody = (deadlineMs: number) => pluginProblem(504, "plugin-timeout", "Plugin timed out", `The plugin did not finish its answer within ${deadlineMs} ms (or paused it longer than ${PLUGIN_IDLE_MS} ms).`);
+
+const headersTooLarge = () => pluginProblem(502, "plugin-response-too-large", "Plugin response too large", `The plugin's response headers exceed ${MAX_PLUGIN_HEADER_BYTES} bytes.`);
 
 const tooLarge = () => pluginProblem(502, "plugin-response-too-large", "Plugin response too large", `The plugin's response exceeds ${MAX_PLUGIN_RESPONSE_BYTES} bytes.`);
 

@@ -17,7 +17,7 @@ import { PLUGIN_COMPATIBILITY_DATE, isolateId, type PluginSpec } from "./spec";
 export interface HostExports {
   Egress: (opts: { props: EgressProps }) => Fetcher;
   PluginStorage: (opts: { props: { installationId: string } }) => Fetcher;
-  IntegrationGate: (opts: { props: { installationId: string; orgId: string; environment: string; providers: string[] } }) => Fetcher;
+  IntegrationGate: (opts: { props: { installationId: string; orgId: string; environment: string; providers: string[]; isolate: string } }) => Fetcher;
 }
 
 /** The plugin's `env`: only what its grants allow. */
@@ -29,7 +29,7 @@ export function pluginEnv(spec: PluginSpec, exports: HostExports): Record<string
   if (perms.some((p) => p.kind === "storage")) env.STORAGE = exports.PluginStorage({ props: { installationId: spec.installationId } });
   const secretNames = perms.flatMap((p) => (p.kind === "secrets" ? [p.name] : []));
   const providers = perms.flatMap((p) => (p.kind === "integrations" ? [p.provider as string] : []));
-  if (providers.length > 0) env.INTEGRATIONS = exports.IntegrationGate({ props: { installationId: spec.installationId, orgId: spec.orgId, environment: spec.environment, providers } });
+  if (providers.length > 0) env.INTEGRATIONS = exports.IntegrationGate({ props: { installationId: spec.installationId, orgId: spec.orgId, environment: spec.environment, providers, isolate: isolateId(spec) } });
   if (secretNames.length > 0) env.SECRETS = Object.fromEntries(secretNames.filter((n) => n in spec.secrets).map((n) => [n, spec.secrets[n]]));
   return env;
 }
@@ -46,6 +46,8 @@ export class LoaderHost implements PluginHost {
     private readonly packages: R2Bucket,
     private readonly exports: HostExports,
     private readonly store?: DurableObjectNamespace<InstallationStore>,
+    /** The gateway's deadline for one call: a call's subrequest budget lasts no longer. */
+    private readonly deadlineMs = 10_000,
   ) {}
 
   async clearStorage(installationId: string): Promise<void> {
@@ -55,7 +57,8 @@ export class LoaderHost implements PluginHost {
   /**
    * Runs the call. Integrity failures are recognised by where they happened (loading this
    * isolate's package), never by the text of an error: a plugin's own error message cannot pass
-   * for one. The call's subrequest budget lasts until the plugin's response headers arrive.
+   * for one. The call's subrequest budget lasts until the plugin's response headers arrive, or
+   * the call's deadline (a call the gateway abandons never reaches its `finally`).
    */
   async fetch(spec: PluginSpec, request: Request): Promise<Response> {
     const id = isolateId(spec);
@@ -77,7 +80,7 @@ export class LoaderHost implements PluginHost {
         globalOutbound: hosts.length > 0 ? this.exports.Egress({ props: { installationId: spec.installationId, hosts, isolate: id } }) : null,
       };
     });
-    const end = subrequestBudgets.begin(id, spec.limits.subrequests);
+    const end = subrequestBudgets.begin(id, spec.limits.subrequests, this.deadlineMs + 1_000);
     try {
       return await worker.getEntrypoint(undefined, { limits: { cpuMs: spec.limits.cpuMs, subRequests: spec.limits.subrequests } }).fetch(request);
     } catch (err) {

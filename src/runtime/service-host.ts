@@ -10,7 +10,7 @@ import type { PluginHost } from "./host";
 import { GRANT_TTL_MS, INVOKE_TTL_MS, seal } from "./host-auth";
 import { PackageIntegrityError } from "./packages";
 import { parseAll } from "../plugins/permissions";
-import type { PluginSpec } from "./spec";
+import { PluginHeadersTooLargeError, type PluginSpec } from "./spec";
 
 export const HOST_AUTH_HEADER = "x-atoll-host-auth";
 export const HOST_ERROR_HEADER = "x-atoll-host-error";
@@ -27,7 +27,7 @@ export class HostUnreachableError extends Error {
 
 /** What the host says when it could not run a call (its body, with the nonce in HOST_ERROR_HEADER). */
 export interface HostFailure {
-  kind: "integrity" | "error";
+  kind: "integrity" | "headers-too-large" | "error";
   message: string;
 }
 
@@ -37,6 +37,7 @@ export class ServiceHost implements PluginHost {
   constructor(
     private readonly baseUrl: string,
     private readonly secret: string,
+    private readonly deadlineMs = 10_000,
   ) {}
 
   async fetch(spec: PluginSpec, request: Request): Promise<Response> {
@@ -45,7 +46,7 @@ export class ServiceHost implements PluginHost {
     const nonce = randomBase62(16);
     const integrations = parseAll(spec.grants).some((p) => p.kind === "integrations");
     const grant = integrations ? await seal(this.secret, { kind: "grant", exp: now + GRANT_TTL_MS, installationId: spec.installationId, revision: spec.revision }) : undefined;
-    const auth = await seal(this.secret, { kind: "invoke", exp: now + INVOKE_TTL_MS, nonce, method: request.method, path: url.pathname, search: url.search, spec, ...(grant ? { grant } : {}) });
+    const auth = await seal(this.secret, { kind: "invoke", exp: now + INVOKE_TTL_MS, nonce, method: request.method, path: url.pathname, search: url.search, deadlineMs: this.deadlineMs, spec, ...(grant ? { grant } : {}) });
     const headers = new Headers(request.headers);
     for (const name of [...headers.keys()]) if (name.startsWith(HOST_HEADER_PREFIX)) headers.delete(name);
     headers.set(HOST_AUTH_HEADER, auth);
@@ -62,6 +63,7 @@ export class ServiceHost implements PluginHost {
     if (res.headers.get(HOST_ERROR_HEADER) === nonce) {
       const failure = (await res.json().catch(() => ({ kind: "error", message: "the plugin host failed" }))) as HostFailure;
       if (failure.kind === "integrity") throw new PackageIntegrityError(failure.message);
+      if (failure.kind === "headers-too-large") throw new PluginHeadersTooLargeError(failure.message);
       throw new Error(String(failure.message));
     }
     const out = new Headers(res.headers);

@@ -37,3 +37,16 @@ export const PLUGIN_COMPATIBILITY_DATE = "2026-11-01";
 export function isolateId(spec: Pick<PluginSpec, "sha256" | "installationId" | "revision">): string {
   return `${spec.sha256}:${spec.installationId}:${spec.revision}`;
 }
+
+/** Most bytes of response headers a plugin may answer with (names and values). */
+export const MAX_PLUGIN_HEADER_BYTES = 32 * 1024;
+
+/** The bytes of a header list, as the cap counts them. */
+export function headerBytes(headers: Headers): number {
+  let n = 0;
+  for (const [name, value] of headers) n += name.length + value.length + 4;
+  return n;
+}
+
+/** A plugin answered with more header bytes than MAX_PLUGIN_HEADER_BYTES. */
+export class PluginHeadersTooLargeError extends Error {}

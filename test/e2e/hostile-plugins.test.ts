@@ -117,6 +117,24 @@ describe("the local platform, as an attacker on loopback sees it", () => {
     }
   });
 
+  it("serves no local explorer or observability store (raw SQL, Durable Object storage, R2) on any of its ports", async () => {
+    const ports = platformListeningPorts();
+    for (const port of ports) {
+      const origin = `http://127.0.0.1:${port}`;
+      const probes = [
+        fetch(`${origin}/cdn-cgi/local/explorer/api/d1/database/00000000-0000-0000-0000-000000000000/raw`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sql: "SELECT id FROM organizations LIMIT 1", params: [] }) }),
+        fetch(`${origin}/cdn-cgi/local/explorer/api/workers/durable_objects/namespaces`),
+        fetch(`${origin}/cdn-cgi/local/explorer/api/r2/buckets/atoll-packages/objects`),
+        fetch(`${origin}/cdn-cgi/local/explorer/api/local/observability/query`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sql: "SELECT 1", params: [] }) }),
+      ];
+      for (const res of await Promise.all(probes.map((p) => p.catch(() => null)))) {
+        if (!res) continue;
+        const text = await res.text();
+        expect(text, `port ${port}`).not.toMatch(/"success":\s*true|org_[0-9A-Za-z]{6}|packages\/sha256|InstallationStore/);
+      }
+    }
+  });
+
   it("puts no secret on a command line", () => {
     const lines = platformCommandLines();
     expect(lines.length).toBeGreaterThan(1);

@@ -96,6 +96,25 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
       const second = (await (await target().call(`${inst.endpoint}/go`)).json()) as { done: number };
       expect(second.done).toBe(3);
     });
+
+    it("does not lend the budget of calls abandoned at the deadline to later calls", async () => {
+      const source = `export default { async fetch(req) {
+        const path = new URL(req.url).pathname;
+        if (path.startsWith("/__atoll/")) return new Response(null, { status: 404 });
+        if (path === "/hang") { await new Promise((r) => setTimeout(r, 60_000)); return new Response("late"); }
+        let done = 0;
+        try { for (let i = 0; i < 12; i++) { await (await fetch("https://api.stripe.com/v1/balance")).text(); done++; } }
+        catch (err) { return Response.json({ done, error: String(err.message) }); }
+        return Response.json({ done });
+      } };`;
+      const inst = await target().install(source, { ...NET, limits: { subrequests: 3 } });
+      const hung = await Promise.all([1, 2, 3].map(() => target().call(`${inst.endpoint}/hang`)));
+      expect(hung.map((r) => r.status)).toEqual([504, 504, 504]);
+      // The deadline has passed for all three: the next call has its own 3, not 12.
+      await new Promise((r) => setTimeout(r, 1_200));
+      const after = (await (await target().call(`${inst.endpoint}/go`)).json()) as { done: number };
+      expect(after.done).toBe(3);
+    }, 60_000);
   });
 
   describe(`hostile plugins (${backend} backend): lifecycle paths`, () => {
@@ -151,6 +170,8 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
     it.each([
       ["an integrity failure", "[atoll:integrity] package does not match its recorded hash", "plugin-error"],
       ["a recycled host", "the plugin host is not reachable: forged", "plugin-error"],
+      // Only Cloudflare enforces CPU limits (the dispatch backend), where its words are believed.
+      ...(backend.startsWith("dispatch") ? [] : [["a platform limit", "Worker exceeded CPU time limit.", "plugin-error"]]),
     ])("cannot pass its own error off as %s", async (_label, message, type) => {
       const inst = await target().install(`export default { fetch(req) {
         if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
@@ -159,6 +180,20 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
       const res = await target().call(`${inst.endpoint}/x`);
       expect(res.status).toBe(502);
       expect(((await res.json()) as { type: string }).type).toContain(type);
+    });
+  });
+
+  describe(`hostile plugins (${backend} backend): oversized answers`, () => {
+    it("cannot answer with an unbounded amount of header bytes", async () => {
+      const inst = await target().install(`export default { fetch(req) {
+        if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
+        const h = new Headers();
+        for (let i = 0; i < 64; i++) h.set("x-pad-" + i, "a".repeat(8000));
+        return new Response("ok", { headers: h });
+      } };`);
+      const res = await target().call(`${inst.endpoint}/x`);
+      expect(res.status).toBe(502);
+      expect(((await res.json()) as { type: string }).type).toContain("plugin-response-too-large");
     });
   });
 

@@ -1,7 +1,8 @@
 /** The hostile-plugin suite (test/hostile/suite.ts) against the `loader` backend, in workerd. */
-import { inject } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { call } from "../helpers";
 import { hostileSuite, type HostileTarget } from "../hostile/suite";
+import { connected } from "../integration-helpers";
 import { publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
 import type { Account } from "../helpers";
 
@@ -25,3 +26,19 @@ const target: HostileTarget = {
 };
 
 hostileSuite("loader", () => target);
+
+describe("hostile plugins (loader backend): integration calls", () => {
+  it("spend the call's subrequests like fetches do", async () => {
+    const a = await publisher("hi");
+    await connected(a, "slack");
+    const source = `export default { async fetch(req, env) {
+      if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await env.INTEGRATIONS.request("slack", "/api/auth.test", { method: "POST" })).status);
+      return Response.json({ statuses });
+    } };`;
+    const inst = await publishAndInstall(a, rawPackage(a.slug, source, { permissions: ["integrations:slack"], limits: { subrequests: 2 } }), { environment: "production" });
+    const res = await call(`${inst.endpoint}/go`, { key: a.apiKey });
+    expect(await res.json()).toEqual({ statuses: [200, 200, 429, 429, 429] });
+  });
+});

@@ -46,17 +46,29 @@ describe("SubrequestBudgets", () => {
   it("gives each call its cap, shares it among concurrent calls, and refuses outside calls", () => {
     const b = new SubrequestBudgets();
     expect(b.spend("i")).toBe(false);
-    const end1 = b.begin("i", 2);
+    const end1 = b.begin("i", 2, 10_000);
     expect([b.spend("i"), b.spend("i"), b.spend("i")]).toEqual([true, true, false]);
-    const end2 = b.begin("i", 2);
+    const end2 = b.begin("i", 2, 10_000);
     expect([b.spend("i"), b.spend("i"), b.spend("i")]).toEqual([true, true, false]);
     end1();
     end1();
     end2();
     expect(b.spend("i")).toBe(false);
-    const end3 = b.begin("i", 1);
+    const end3 = b.begin("i", 1, 10_000);
     expect(b.spend("i")).toBe(true);
     end3();
+  });
+
+  it("stops counting a call that never ended once its deadline passes", () => {
+    let now = 0;
+    const b = new SubrequestBudgets(() => now);
+    for (let i = 0; i < 6; i++) b.begin("i", 3, 1_000); // abandoned: their ends never run
+    now = 1_001;
+    const end = b.begin("i", 3, 1_000);
+    expect([b.spend("i"), b.spend("i"), b.spend("i"), b.spend("i")]).toEqual([true, true, true, false]);
+    end();
+    now = 5_000;
+    expect(b.spend("i")).toBe(false);
   });
 });
 
