@@ -46,7 +46,7 @@ export function standInDispatcher() {
             globalOutbound: hosts.length ? exports.Egress({ props: { installationId: String(options.outbound?.installationId), hosts, isolate: `dispatch:${name}` } }) : null,
           }));
           // Cloudflare enforces limits.subRequests per call; the stand-in does it with the egress gate's budgets.
-          const end = subrequestBudgets.begin(`dispatch:${name}`, Number(options.limits?.subRequests ?? 50), 11_000);
+          const end = subrequestBudgets.begin(`dispatch:${name}`, Number(options.limits?.subRequests ?? 50), 10_000);
           try {
             return await worker.getEntrypoint().fetch(new Request(input, init));
           } finally {

@@ -80,7 +80,7 @@ export class LoaderHost implements PluginHost {
         globalOutbound: hosts.length > 0 ? this.exports.Egress({ props: { installationId: spec.installationId, hosts, isolate: id } }) : null,
       };
     });
-    const end = subrequestBudgets.begin(id, spec.limits.subrequests, this.deadlineMs + 1_000);
+    const end = subrequestBudgets.begin(id, spec.limits.subrequests, this.deadlineMs);
     try {
       return await worker.getEntrypoint(undefined, { limits: { cpuMs: spec.limits.cpuMs, subRequests: spec.limits.subrequests } }).fetch(request);
     } catch (err) {

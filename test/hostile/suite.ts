@@ -111,7 +111,6 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
       const hung = await Promise.all([1, 2, 3].map(() => target().call(`${inst.endpoint}/hang`)));
       expect(hung.map((r) => r.status)).toEqual([504, 504, 504]);
       // The deadline has passed for all three: the next call has its own 3, not 12.
-      await new Promise((r) => setTimeout(r, 1_200));
       const after = (await (await target().call(`${inst.endpoint}/go`)).json()) as { done: number };
       expect(after.done).toBe(3);
     }, 60_000);
