@@ -21,6 +21,7 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   process.env.ATOLL_TEST_STRIPE_PORT ??= String(await freePort());
   const stripe = `http://127.0.0.1:${process.env.ATOLL_TEST_STRIPE_PORT}`;
+  process.env.ATOLL_TEST_MAIL_PORT ??= String(await freePort());
   return {
     test: {
       projects: [
@@ -38,6 +39,7 @@ export default defineConfig(async () => {
                   ATOLL_METER_FLUSH_MS: "200",
                   ATOLL_PAYMENTS_WEBHOOK_SECRET: "whsec_test_only_secret",
                   ATOLL_EGRESS_OVERRIDES: JSON.stringify({ "api.stripe.com": stripe }),
+                  ATOLL_MAIL_URL: `http://127.0.0.1:${process.env.ATOLL_TEST_MAIL_PORT}`,
                 },
               },
             }),

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { prepareAssets } from "./assets.mjs";
 import { startStripeStandIn } from "./standins/stripe.mjs";
 import { startSaasStandIn } from "./standins/saas.mjs";
+import { startMailStandIn } from "./standins/mail.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -129,6 +130,8 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
   // The SaaS providers' stand-ins (Salesforce, HubSpot, Slack, Zapier, a generic CRM): on 8791
   // for npm start (the README's examples use it), on a free port otherwise.
   const saas = await startSaasStandIn({ port: saasPort ?? (port === 8787 ? 8791 : 0) });
+  // The mail stand-in (invitations): its page lists what the platform mailed; 8025 for npm start.
+  const mail = await startMailStandIn({ port: port === 8787 ? 8025 : 0 });
   const overrides = JSON.stringify({ "api.stripe.com": stripe.url });
   const hPort = hostPort ?? port + 1;
   const hostSecret = vars.ATOLL_HOST_SECRET ?? devVars.ATOLL_HOST_SECRET ?? "local-plugin-host-secret-change-me";
@@ -150,6 +153,7 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
     ATOLL_PLUGIN_HOST_URL: hostUrl,
     ATOLL_EGRESS_OVERRIDES: overrides,
     ATOLL_HOST_SECRET: hostSecret,
+    ATOLL_MAIL_URL: mail.url,
     ...vars,
   };
   const varArgs = Object.entries(gatewayVars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
@@ -194,8 +198,9 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
     await Promise.all([stopChild(gateway.child), host ? stopChild(host.child) : undefined]);
     await stripe.close();
     await saas.close();
+    await mail.close();
   };
-  return { url, hostUrl, child: gateway.child, stop, output: gateway.output, stripe, saas, restarts: () => restarts };
+  return { url, hostUrl, child: gateway.child, stop, output: gateway.output, stripe, saas, mail, restarts: () => restarts };
 }
 
 /** `n` distinct free loopback ports (all held open until every one is chosen). */

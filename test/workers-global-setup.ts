@@ -10,6 +10,7 @@ import { buildPlugin } from "../src/cli/build";
 import { startStripeStandIn } from "../scripts/standins/stripe.mjs";
 import { startCloudflareApiStandIn } from "../scripts/standins/cloudflare-api.mjs";
 import { startSaasStandIn } from "../scripts/standins/saas.mjs";
+import { startMailStandIn } from "../scripts/standins/mail.mjs";
 
 export default async function setup(project: TestProject) {
   const root = join(import.meta.dirname, "..");
@@ -29,7 +30,10 @@ export default async function setup(project: TestProject) {
   project.provide("cloudflareApi", { url: cf.url, token: cf.token });
   const saas = await startSaasStandIn({ port: 0, salesforceTokenTtlMs: 2_000 });
   project.provide("saas", saas.url);
+  const mail = await startMailStandIn({ port: Number(process.env.ATOLL_TEST_MAIL_PORT) });
+  project.provide("mail", mail.url);
   return async () => {
+    await mail.close();
     await stripe.close();
     await cf.close();
     await saas.close();
