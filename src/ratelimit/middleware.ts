@@ -9,11 +9,13 @@ import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../app";
 import { isolateState } from "../auth/isolate-state";
 import { ApiError, problemResponse, unauthorized } from "../http/problem";
+import { clientAddress } from "./client-ip";
 import { takePlanQuota } from "./quota";
 import { DEFAULT_ANONYMOUS_LIMIT, limitFor, parseLimit, rateLimitHeaders, type Limit, type PlanClass, type RouteClass } from "./policy";
 
+/** The address anonymous calls are limited by: only what Cloudflare set, or locally the socket's (./client-ip.ts). */
 export function clientIp(c: Context<AppEnv>): string {
-  return c.req.header("cf-connecting-ip") ?? c.req.header("x-real-ip") ?? "local";
+  return clientAddress(c.req.raw.headers, c.env);
 }
 
 /**
