@@ -87,7 +87,7 @@ describe("the web UI", () => {
     expect(await missing.text()).toMatch(/id="grants-error"[^>]*>The install must grant every declared permission/);
     const ok = await form({ csrf, environment: "staging", grants: "storage" });
     expect(ok.status).toBe(303);
-    expect(ok.headers.get("location")).toMatch(/notice=Installed/);
+    expect(ok.headers.get("location")).toMatch(/\?notice=installed-staging$/);
     const list = (await (await call("/v1/installations", { key: buyer.apiKey })).json()) as { installations: { plugin: string; environment: string }[] };
     expect(list.installations).toEqual([expect.objectContaining({ plugin: `@${pub.slug}/hello`, environment: "staging" })]);
   });
