@@ -122,7 +122,8 @@ function invitationMail(env: Env, org: { name: string; slug: string }, inv: { em
   const accept = new URL("/v1/invitations/accept", env.ATOLL_ISSUER).toString();
   return {
     to: inv.email,
-    subject: `Invitation to join ${org.name} on Atoll`,
+    // The organization's name is a tenant's text: no control character reaches a mail header.
+    subject: `Invitation to join ${org.name.replace(/[\u0000-\u001f\u007f]+/g, " ")} on Atoll`,
     text: [
       `You are invited to join the organization "${org.name}" (@${org.slug}) on Atoll as ${inv.role}.`,
       "",
@@ -205,6 +206,15 @@ members.openapi(removeMember, async (c) => {
   return c.body(null, 204);
 });
 
+/** Whether the invitation's inviter (still a member, with a role that may grant its role) still vouches for it. */
+async function inviterMayStillGrant(db: ReturnType<typeof getDb>, inv: { orgId: string; role: Role; invitedBy: string | null }): Promise<boolean> {
+  if (inv.invitedBy === "operator") return true;
+  const userId = /^user:(usr_[0-9A-Za-z]+)$/.exec(inv.invitedBy ?? "")?.[1];
+  if (!userId) return false;
+  const m = await getMembership(db, inv.orgId, userId);
+  return m !== null && canManageMember(m.role, "member", inv.role);
+}
+
 function assertCanManage(p: Principal, target: Role | null, next: Role | null): void {
   if (p.role === "operator") return;
   if (!canManageMember(p.role, target ?? "member", next)) {
@@ -235,6 +245,8 @@ members.openapi(acceptInvitation, async (c) => {
   if (!invitation) throw notFound("The invitation (or it was used or expired)");
   const [existing, org] = await Promise.all([findUserByEmail(db, invitation.email), getOrganization(db, invitation.orgId)]);
   if (!org) throw notFound("The invitation (or it was used or expired)");
+  // The role is granted by the inviter as they are *now*: an invitation outlives no demotion.
+  if (!(await inviterMayStillGrant(db, invitation))) throw notFound("The invitation (or it was used or expired)");
   if (existing) {
     if (!p) throw unauthorized(`${invitation.email} already has an account: accept as that account (send one of its API keys).`, "account-required");
     if (p.userId !== existing.id) throw forbidden("This invitation is addressed to another account.");

@@ -156,4 +156,26 @@ describe("organization members", () => {
     const ok = await call("/v1/invitations/accept", { method: "POST", json: { token: second } });
     expect(((await ok.json()) as { role: string }).role).toBe("member");
   });
+
+  it("voids an invitation whose inviter was demoted below the role it grants", async () => {
+    const owner = await signup();
+    const admin = await invite(owner, "inviter", "admin");
+    const email = unique("accomplice");
+    expect((await call(`/v1/organizations/${owner.orgId}/members`, { method: "POST", key: admin.apiKey, json: { email, role: "admin" } })).status).toBe(201);
+    await call(`/v1/organizations/${owner.orgId}/members/${admin.userId}`, { method: "PATCH", key: owner.apiKey, json: { role: "member" } });
+    const res = await call("/v1/invitations/accept", { method: "POST", json: { token: await mailedToken(email) } });
+    expect(res.status).toBe(404);
+  });
+
+  it("keeps control characters of an organization's name out of the mail's subject", async () => {
+    const tag = Math.random().toString(36).slice(2, 10);
+    const res = await call("/v1/signup", { method: "POST", json: { email: `crlf-${tag}@example.test`, name: "Owner", organization: { name: "Acme\r\nBcc: victim@evil.example", slug: `crlf-${tag}` } } });
+    expect(res.status).toBe(201);
+    const owner = (await res.json()) as { apiKey: string; organization: { id: string } };
+    const email = unique("subject");
+    expect((await call(`/v1/organizations/${owner.organization.id}/members`, { method: "POST", key: owner.apiKey, json: { email } })).status).toBe(201);
+    const subject = (await latestMail(email))?.subject ?? "";
+    expect(subject).toContain("Acme");
+    expect(subject).not.toMatch(/[\r\n]/);
+  });
 });
