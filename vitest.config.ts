@@ -22,6 +22,7 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   process.env.ATOLL_TEST_STRIPE_PORT ??= String(await freePort());
   const stripe = `http://127.0.0.1:${process.env.ATOLL_TEST_STRIPE_PORT}`;
+  process.env.ATOLL_TEST_MAIL_PORT ??= String(await freePort());
   return {
     test: {
       projects: [
@@ -41,6 +42,7 @@ export default defineConfig(async () => {
                   // Random per run, like npm start's: the gateway↔host secret is never a constant.
                   ATOLL_HOST_SECRET: randomBytes(32).toString("base64url"),
                   ATOLL_EGRESS_OVERRIDES: JSON.stringify({ "api.stripe.com": stripe }),
+                  ATOLL_MAIL_URL: `http://127.0.0.1:${process.env.ATOLL_TEST_MAIL_PORT}`,
                 },
               },
             }),

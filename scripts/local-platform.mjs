@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { prepareAssets } from "./assets.mjs";
 import { startStripeStandIn } from "./standins/stripe.mjs";
 import { startSaasStandIn } from "./standins/saas.mjs";
+import { startMailStandIn } from "./standins/mail.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -144,6 +145,8 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
   // The SaaS providers' stand-ins (Salesforce, HubSpot, Slack, Zapier, a generic CRM): on 8791
   // for npm start (the README's examples use it), on a free port otherwise.
   const saas = await startSaasStandIn({ port: saasPort ?? (port === 8787 ? 8791 : 0) });
+  // The mail stand-in (invitations): its page lists what the platform mailed; 8025 for npm start.
+  const mail = await startMailStandIn({ port: port === 8787 ? 8025 : 0 });
   const overrides = JSON.stringify({ "api.stripe.com": stripe.url });
   const hPort = hostPort ?? port + 1;
   // Random per start, handed to both processes over stdin: never a constant, never in `ps`.
@@ -176,6 +179,7 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
     ATOLL_PLUGIN_BACKEND: pluginBackend,
     ATOLL_PLUGIN_HOST_URL: hostUrl,
     ATOLL_EGRESS_OVERRIDES: overrides,
+    ATOLL_MAIL_URL: mail.url,
     ...vars,
   };
   // Secrets the caller passes (tests, the bench) travel like the host secret: over stdin.
@@ -230,10 +234,11 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
     await Promise.all([stopChild(gateway.child), host ? stopChild(host.child) : undefined]);
     await stripe.close();
     await saas.close();
+    await mail.close();
   };
   // The process groups of the platform's processes (the gateway's, the plugin host's).
   const processGroups = () => [gateway.child.pid, host?.child.pid].filter(Boolean);
-  return { url, hostUrl, child: gateway.child, processGroups, stop, output: gateway.output, stripe, saas, restarts: () => restarts };
+  return { url, hostUrl, child: gateway.child, processGroups, stop, output: gateway.output, stripe, saas, mail, restarts: () => restarts };
 }
 
 /** Which process listens on a loopback TCP port (Linux /proc), or null. */

@@ -33,6 +33,7 @@ console.log(`
    JWKS            ${u}/.well-known/jwks.json
    Health          ${u}/healthz
    Stand-ins       ${platform.saas.url}/{salesforce,hubspot,slack,zapier,crm}   (third-party providers)
+   Mail            ${platform.mail.url}   (invitations the platform mailed)
 
  Demo organization "${creds.organization.slug}"${creds.created ? " (created now)" : ""}
    API key         ${creds.apiKey}

@@ -11,6 +11,7 @@ import { startStripeStandIn } from "../scripts/standins/stripe.mjs";
 import { startCloudflareApiStandIn } from "../scripts/standins/cloudflare-api.mjs";
 import { startSaasStandIn } from "../scripts/standins/saas.mjs";
 import { startCanary } from "./hostile/canary.mjs";
+import { startMailStandIn } from "../scripts/standins/mail.mjs";
 
 export default async function setup(project: TestProject) {
   const root = join(import.meta.dirname, "..");
@@ -32,7 +33,10 @@ export default async function setup(project: TestProject) {
   project.provide("saas", saas.url);
   const canary = await startCanary();
   project.provide("canary", canary.url);
+  const mail = await startMailStandIn({ port: Number(process.env.ATOLL_TEST_MAIL_PORT) });
+  project.provide("mail", mail.url);
   return async () => {
+    await mail.close();
     await stripe.close();
     await cf.close();
     await saas.close();

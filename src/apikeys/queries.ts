@@ -1,5 +1,5 @@
 /** Data access for API keys. Functions take `db` so that tests call them directly. */
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiKeys, memberships, organizations, type ApiKeyRow, type Plan, type Role } from "../db/schema";
 import { newId } from "../crypto/encoding";
@@ -28,6 +28,15 @@ export interface KeyRecord {
 }
 
 export async function findKeyByHash(db: Db, hash: string): Promise<KeyRecord | null> {
+  return findKeyRecord(db, eq(apiKeys.hash, hash));
+}
+
+/** The key behind a JWT (its `client_id`), with its holder's membership as it is now. */
+export async function findKeyRecordById(db: Db, keyId: string): Promise<KeyRecord | null> {
+  return findKeyRecord(db, eq(apiKeys.id, keyId));
+}
+
+async function findKeyRecord(db: Db, where: SQL): Promise<KeyRecord | null> {
   const [row] = await db
     .select({
       keyId: apiKeys.id,
@@ -42,7 +51,7 @@ export async function findKeyByHash(db: Db, hash: string): Promise<KeyRecord | n
     .from(apiKeys)
     .innerJoin(organizations, eq(organizations.id, apiKeys.orgId))
     .leftJoin(memberships, and(eq(memberships.orgId, apiKeys.orgId), eq(memberships.userId, apiKeys.userId)))
-    .where(eq(apiKeys.hash, hash))
+    .where(where)
     .limit(1);
   if (!row) return null;
   return { ...row, scopes: JSON.parse(row.scopes) as string[] };

@@ -80,8 +80,9 @@ keys.openapi(create, async (c) => {
     if (expiresAt <= now) throw badRequest("expiresAt must be in the future.", "validation-failed", { errors: [{ path: "expiresAt", message: "must be in the future" }] });
     if (expiresAt - now > MAX_KEY_LIFETIME_MS) throw badRequest("expiresAt may be at most one year away.", "validation-failed", { errors: [{ path: "expiresAt", message: "at most one year away" }] });
   }
-  // A key never outlives the credential that created it.
-  if (p.expiresAt !== null && p.method === "api_key") expiresAt = Math.min(expiresAt, p.expiresAt);
+  // A key never outlives the credential that created it, whatever its form (a key, or a JWT,
+  // which itself never outlives its key): a year-long key cannot be minted from a short-lived one.
+  if (p.expiresAt !== null) expiresAt = Math.min(expiresAt, p.expiresAt);
   const db = getDb(c.env.DB);
   const key = await prepareKey({ orgId: p.orgId, userId: p.userId, name: body.name, scopes, expiresAt, now });
   await db.batch([

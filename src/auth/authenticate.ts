@@ -10,12 +10,12 @@ import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../app";
 import { checkApiKeyFormat, looksLikeApiKey } from "../apikeys/token";
-import { findKeyByHash, type KeyRecord } from "../apikeys/queries";
+import { findKeyByHash, findKeyRecordById, type KeyRecord } from "../apikeys/queries";
 import { sha256Hex, secretsEqual } from "../crypto/hash";
 import { getDb, type Db } from "../db/client";
 import { organizations, type Plan } from "../db/schema";
 import { ApiError, unauthorized } from "../http/problem";
-import { ALL_SCOPES, effectiveScopes, isScope, type Scope } from "../identity/scopes";
+import { ALL_SCOPES, effectiveScopes, type Scope } from "../identity/scopes";
 import { verifyAccessToken } from "./access-token";
 import { idpConfig, verifyExternalToken } from "./external-idp";
 import { isolateState, type IsolateState } from "./isolate-state";
@@ -30,6 +30,12 @@ export const PUBLIC_READ_PREFIXES = ["/v1/marketplace/", "/v1/portal/"];
 
 /** Providers' webhooks (POST): they prove themselves with a signature, not a credential. */
 export const PUBLIC_POST_PREFIXES = ["/v1/webhooks/"];
+
+/**
+ * Public paths that read a credential when one is sent: accepting an invitation addressed to an
+ * existing account needs the caller to be that account.
+ */
+export const OPTIONAL_CREDENTIAL_PATHS = new Set(["/v1/invitations/accept"]);
 
 export function isPublic(method: string, path: string): boolean {
   return PUBLIC_PATHS.has(path) || ((method === "GET" || method === "HEAD") && PUBLIC_READ_PREFIXES.some((p) => path.startsWith(p))) || (method === "POST" && PUBLIC_POST_PREFIXES.some((p) => path.startsWith(p)));
@@ -50,7 +56,8 @@ function readCredential(headers: { get(name: string): string | null }): Credenti
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     c.set("principal", null);
-    if (isPublic(c.req.method, c.req.path)) return next();
+    const optional = OPTIONAL_CREDENTIAL_PATHS.has(c.req.path) && readCredential(c.req.raw.headers) !== null;
+    if (isPublic(c.req.method, c.req.path) && !optional) return next();
     // No handler for this method and path: let the not-found handler answer 404/405 precisely.
     if (!matchedRoutes(c).some((r) => r.method !== "ALL")) return next();
     const credential = readCredential(c.req.raw.headers);
@@ -126,20 +133,33 @@ async function fromBearer(env: Env, state: IsolateState, db: Db, token: string):
     claims = result.claims;
     state.verifiedTokens.set(token, claims, now);
   }
-  const org = await lookupOrg(state, db, { id: claims.org });
-  if (!org) throw unauthorized("The token's organization no longer exists.", "claims");
-  const scopes = effectiveScopes(claims.scope.split(" ").filter(isScope), claims.role);
+  // The token carries who and which key, not what they may do now: the key and its holder's
+  // current role are read (cached, with the same invalidation as API keys), so a demotion, a
+  // removal or a revocation narrows or ends every token minted before it.
+  const record = await lookupKeyById(state, db, claims.client_id);
+  if (record && (record.userId !== claims.sub || record.orgId !== claims.org)) throw unauthorized("The token's claims do not match its key.", "claims");
+  const key = principalFromKey(record, now);
+  const granted = new Set(claims.scope.split(" "));
   return {
     method: "access_token",
     subject: claims.client_id,
     userId: claims.sub,
     orgId: claims.org,
-    role: claims.role,
-    scopes,
-    plan: org.plan,
+    role: key.role,
+    scopes: key.scopes.filter((s) => granted.has(s)),
+    plan: key.plan,
     keyId: claims.client_id,
     expiresAt: claims.exp * 1000,
   };
+}
+
+async function lookupKeyById(state: IsolateState, db: Db, keyId: string): Promise<KeyRecord | null> {
+  const cacheKey = `id:${keyId}`;
+  const cached = state.keys.get(cacheKey);
+  if (cached) return cached;
+  const record = await findKeyRecordById(db, keyId);
+  if (record) state.keys.set(cacheKey, record);
+  return record;
 }
 
 async function fromExternalToken(idp: NonNullable<ReturnType<typeof idpConfig>>, state: IsolateState, db: Db, token: string): Promise<Principal> {

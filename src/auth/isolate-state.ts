@@ -2,7 +2,9 @@
  * Per-isolate caches on the gateway's hot path. They are keyed by the D1 binding object so that
  * each environment (and each isolated test file) has its own.
  *
- * - API keys: SHA-256 → record, 30 s; unknown hashes are remembered for 10 s.
+ * - API keys: SHA-256 → record, 30 s; unknown hashes are remembered for 10 s. The same records by
+ *   key id (`id:…`) serve access tokens, so a token gets its key's revocation, expiry and its
+ *   holder's *current* role, with the same invalidation.
  * - Organizations' plans and slugs (for JWT and external callers): 60 s.
  * - Verified access tokens: 60 s (and never past their `exp`).
  * - Signing keys: see KeyRing. Rate-limit leases: see LeaseLimiter.

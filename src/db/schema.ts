@@ -61,16 +61,30 @@ export const apiKeys = sqliteTable(
   (t) => [index("api_keys_org_idx").on(t.orgId, t.createdAt)],
 );
 
-/** A pending invitation to join an organization; only the token's hash is stored. */
-export const invitations = sqliteTable("invitations", {
-  id: text("id").primaryKey(),
-  orgId: text("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
-  userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
-  tokenHash: text("token_hash").notNull().unique(),
-  createdAt: integer("created_at").notNull(),
-  expiresAt: integer("expires_at").notNull(),
-  acceptedAt: integer("accepted_at"),
-});
+/**
+ * An invitation to join an organization, addressed to an e-mail address with a role. Only the
+ * token's hash is stored; the token is mailed to the invitee. The membership (and the user, for
+ * a new address) is created when the invitee accepts.
+ */
+export const invitations = sqliteTable(
+  "invitations",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    /** Lower-cased, like users.email. */
+    email: text("email").notNull(),
+    role: text("role", { enum: ["owner", "admin", "member"] }).notNull(),
+    /** The inviter's audit actor (`user:…`, `operator`). */
+    invitedBy: text("invited_by"),
+    tokenHash: text("token_hash").notNull().unique(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    acceptedAt: integer("accepted_at"),
+    /** The user who accepted. */
+    acceptedBy: text("accepted_by"),
+  },
+  (t) => [index("invitations_org_email_idx").on(t.orgId, t.email)],
+);
 
 /**
  * JWT signing keys. The private JWK is encrypted with AES-GCM under ATOLL_SECRET_KEY.

@@ -12,7 +12,8 @@ import { sha256Hex } from "../crypto/hash";
 import { getDb, isUniqueViolation } from "../db/client";
 import { apiKeys, invitations, memberships, users, type Role } from "../db/schema";
 import { jsonBody } from "../http/middleware";
-import { conflict, forbidden, notFound } from "../http/problem";
+import { conflict, forbidden, notFound, unauthorized } from "../http/problem";
+import { sendMail } from "../mail/send";
 import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
 import {
   acceptInvitationStatement,
@@ -25,6 +26,7 @@ import {
   listMembers,
   removeMemberStatement,
   setRoleStatement,
+  voidOpenInvitationsStatement,
   type Batch,
 } from "./queries";
 import { AcceptInvitationRequest, AddMemberRequest, AddMemberResponse, AuditEntry, ChangeRoleRequest, Credentials, Member, Organization, iso, toOrganization, toUser } from "./schemas";
@@ -77,11 +79,13 @@ const addMember = createRoute({
   method: "post",
   path: "/v1/organizations/{orgId}/members",
   tags: ["Organizations"],
-  summary: "Add a member (creating the user if needed) and return a single-use invitation",
+  summary: "Invite someone by e-mail: the single-use token is mailed to them, never returned",
+  description:
+    "The invitee accepts at POST /v1/invitations/accept with the mailed token (and, if the address already has an account, authenticated as that account). The membership exists only from then. The answer is the same whether or not the address has an account; a new invitation to the same address replaces an open one.",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
   request: { params: OrgParams, body: { required: true, content: { "application/json": { schema: AddMemberRequest } } } },
-  responses: { 201: { description: "Added", content: { "application/json": { schema: AddMemberResponse } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
+  responses: { 201: { description: "Invited (the mail is sent)", content: { "application/json": { schema: AddMemberResponse } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429, 503) },
 });
 
 members.openapi(addMember, async (c) => {
@@ -91,25 +95,53 @@ members.openapi(addMember, async (c) => {
   assertCanManage(p, null, body.role);
   const db = getDb(c.env.DB);
   const now = Date.now();
+  const org = await getOrganization(db, orgId);
+  if (!org) throw notFound("The organization");
+  // Whether the address is already one of *this* organization's members is the inviter's own
+  // data (they can list members); whether it has an account elsewhere is never revealed.
   const existing = await findUserByEmail(db, body.email);
   if (existing && (await getMembership(db, orgId, existing.id))) throw conflict(`${body.email} is already a member.`, "already-member");
-  const user = existing ?? { id: newId("usr"), email: body.email, name: body.name ?? body.email.split("@")[0] ?? body.email, createdAt: now };
   const token = `ati_${randomBase62(40)}`;
-  const invitation = { id: newId("inv"), orgId, userId: user.id, tokenHash: await sha256Hex(token), createdAt: now, expiresAt: now + INVITATION_TTL_MS };
-  const statements: Batch = [
-    db.insert(memberships).values({ orgId, userId: user.id, role: body.role, createdAt: now }),
+  const invitation = { id: newId("inv"), orgId, email: body.email, role: body.role, invitedBy: actorOf(p), tokenHash: await sha256Hex(token), createdAt: now, expiresAt: now + INVITATION_TTL_MS };
+  await db.batch([
+    voidOpenInvitationsStatement(db, orgId, body.email),
     db.insert(invitations).values(invitation),
-    auditInsert(db, { orgId, actor: actorOf(p), action: "member.added", target: user.id, details: { role: body.role }, requestId: c.get("requestId") }, now),
-  ];
-  if (!existing) statements.unshift(db.insert(users).values(user));
+    auditInsert(db, { orgId, actor: actorOf(p), action: "member.invited", target: invitation.id, details: { email: body.email, role: body.role }, requestId: c.get("requestId") }, now),
+  ]);
   try {
-    await db.batch(statements);
+    await sendMail(c.env, invitationMail(c.env, org, invitation, token));
   } catch (err) {
-    if (isUniqueViolation(err)) throw conflict(`${body.email} was added concurrently; retry.`, "already-member");
+    // Unsent, the token reaches nobody: the invitation is withdrawn rather than left dangling.
+    await db.delete(invitations).where(eq(invitations.id, invitation.id));
     throw err;
   }
-  return c.json({ member: { user: toUser(user), role: body.role, joinedAt: iso(now) }, invitation: { token, expiresAt: iso(invitation.expiresAt) } }, 201);
+  return c.json({ invitation: { id: invitation.id, email: invitation.email, role: invitation.role, expiresAt: iso(invitation.expiresAt) } }, 201);
 });
+
+function invitationMail(env: Env, org: { name: string; slug: string }, inv: { email: string; role: Role; expiresAt: number }, token: string) {
+  const accept = new URL("/v1/invitations/accept", env.ATOLL_ISSUER).toString();
+  return {
+    to: inv.email,
+    // The organization's name is a tenant's text: no control character reaches a mail header.
+    subject: `Invitation to join ${org.name.replace(/[\u0000-\u001f\u007f]+/g, " ")} on Atoll`,
+    text: [
+      `You are invited to join the organization "${org.name}" (@${org.slug}) on Atoll as ${inv.role}.`,
+      "",
+      `Your invitation token (single use, valid until ${iso(inv.expiresAt)}):`,
+      "",
+      `    ${token}`,
+      "",
+      "To accept, create your account and first API key with it:",
+      "",
+      `    curl -X POST ${accept} -H 'content-type: application/json' -d '{"token":"${token}","name":"Your Name"}'`,
+      "",
+      "If you already have an Atoll account with this address, accept as that account: add",
+      `-H "X-API-Key: <one of your API keys>" to the command above.`,
+      "",
+      "If you did not expect this invitation, ignore it: nothing happens unless you accept.",
+    ].join("\n"),
+  };
+}
 
 const changeRole = createRoute({
   method: "patch",
@@ -174,6 +206,15 @@ members.openapi(removeMember, async (c) => {
   return c.body(null, 204);
 });
 
+/** Whether the invitation's inviter (still a member, with a role that may grant its role) still vouches for it. */
+async function inviterMayStillGrant(db: ReturnType<typeof getDb>, inv: { orgId: string; role: Role; invitedBy: string | null }): Promise<boolean> {
+  if (inv.invitedBy === "operator") return true;
+  const userId = /^user:(usr_[0-9A-Za-z]+)$/.exec(inv.invitedBy ?? "")?.[1];
+  if (!userId) return false;
+  const m = await getMembership(db, inv.orgId, userId);
+  return m !== null && canManageMember(m.role, "member", inv.role);
+}
+
 function assertCanManage(p: Principal, target: Role | null, next: Role | null): void {
   if (p.role === "operator") return;
   if (!canManageMember(p.role, target ?? "member", next)) {
@@ -186,28 +227,53 @@ const acceptInvitation = createRoute({
   method: "post",
   path: "/v1/invitations/accept",
   tags: ["Organizations"],
-  summary: "Exchange an invitation token for the member's first API key",
+  summary: "Accept an invitation with the mailed token: join with the invited role and get an API key",
+  description:
+    "The token reaches only the invitee's mailbox. For an address without an account, the token alone creates the account. For an address that already has one, the caller must also authenticate as that account (X-API-Key or Bearer); anyone else is refused.",
+  security: [{}, ...AUTHENTICATED],
   middleware: [...jsonBody],
   request: { body: { required: true, content: { "application/json": { schema: AcceptInvitationRequest } } } },
-  responses: { 201: { description: "Accepted; the API key is shown only here", content: { "application/json": { schema: Credentials } } }, ...problems(400, 404, 413, 415, 429) },
+  responses: { 201: { description: "Accepted; the API key is shown only here", content: { "application/json": { schema: Credentials } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
 });
 
 members.openapi(acceptInvitation, async (c) => {
-  const { token } = c.req.valid("json");
+  const { token, name } = c.req.valid("json");
+  const p = c.get("principal");
   const db = getDb(c.env.DB);
   const now = Date.now();
   const invitation = await findOpenInvitation(db, await sha256Hex(token), now);
   if (!invitation) throw notFound("The invitation (or it was used or expired)");
-  const membership = await getMembership(db, invitation.orgId, invitation.userId);
-  const [user, org] = await Promise.all([getUser(db, invitation.userId), getOrganization(db, invitation.orgId)]);
-  if (!membership || !user || !org) throw notFound("The invitation's membership");
-  const key = await prepareKey({ orgId: org.id, userId: user.id, name: "default", scopes: [...ROLE_SCOPES[membership.role]], expiresAt: defaultKeyExpiry(now), now });
-  // One token yields one key. D1 runs a batch as one transaction and serialises writers: the key
-  // is inserted only while the invitation is still open, then the invitation is closed. A second,
-  // concurrent acceptance finds it closed: it inserts nothing and its update returns no row.
+  const [existing, org] = await Promise.all([findUserByEmail(db, invitation.email), getOrganization(db, invitation.orgId)]);
+  if (!org) throw notFound("The invitation (or it was used or expired)");
+  // The role is granted by the inviter as they are *now*: an invitation outlives no demotion.
+  if (!(await inviterMayStillGrant(db, invitation))) throw notFound("The invitation (or it was used or expired)");
+  if (existing) {
+    if (!p) throw unauthorized(`${invitation.email} already has an account: accept as that account (send one of its API keys).`, "account-required");
+    if (p.userId !== existing.id) throw forbidden("This invitation is addressed to another account.");
+  } else if (p) {
+    throw forbidden("This invitation is addressed to another e-mail address.");
+  }
+  const user = existing ?? { id: newId("usr"), email: invitation.email, name: name ?? invitation.email.split("@")[0] ?? invitation.email, createdAt: now };
+  const role = invitation.role;
+  const key = await prepareKey({ orgId: org.id, userId: user.id, name: "default", scopes: [...ROLE_SCOPES[role]], expiresAt: defaultKeyExpiry(now), now });
+  // One token yields one membership and one key. D1 runs a batch as one transaction and
+  // serialises writers: the membership and the key are inserted only while the invitation is
+  // still open, then it is closed. A concurrent second acceptance finds it closed (its inserts
+  // select nothing and its update returns no row) or fails on the new user's unique e-mail.
   const k = key.row;
   const open = and(eq(invitations.id, invitation.id), isNull(invitations.acceptedAt));
-  const [, accepted] = await db.batch([
+  const statements: Batch = [
+    db.insert(memberships).select(
+      db
+        .select({
+          orgId: sql<string>`${org.id}`.as("org_id"),
+          userId: sql<string>`${user.id}`.as("user_id"),
+          role: sql<Role>`${role}`.as("role"),
+          createdAt: sql<number>`${now}`.as("created_at"),
+        })
+        .from(invitations)
+        .where(open),
+    ),
     db.insert(apiKeys).select(
       db
         .select({
@@ -225,11 +291,22 @@ members.openapi(acceptInvitation, async (c) => {
         .from(invitations)
         .where(open),
     ),
-    acceptInvitationStatement(db, invitation.id, now),
-    auditInsert(db, { orgId: org.id, actor: `user:${user.id}`, action: "invitation.accepted", target: invitation.id, requestId: c.get("requestId") }, now),
-  ]);
+    acceptInvitationStatement(db, invitation.id, user.id, now),
+    auditInsert(db, { orgId: org.id, actor: `user:${user.id}`, action: "invitation.accepted", target: invitation.id, details: { role }, requestId: c.get("requestId") }, now),
+  ];
+  if (!existing) statements.unshift(db.insert(users).values(user));
+  let results: unknown[];
+  try {
+    results = await db.batch(statements);
+  } catch (err) {
+    if (isUniqueViolation(err, "memberships.org_id")) throw conflict("You are already a member of this organization.", "already-member");
+    if (isUniqueViolation(err)) throw notFound("The invitation (or it was used or expired)");
+    throw err;
+  }
+  const accepted = results[existing ? 2 : 3] as { id: string }[];
   if (accepted.length === 0) throw notFound("The invitation (or it was used or expired)");
-  return c.json({ user: toUser(user), organization: toOrganization(org), role: membership.role, apiKey: key.secret, apiKeyId: key.row.id as string }, 201);
+  isolateState(c.env).forgetUser(org.id, user.id);
+  return c.json({ user: toUser(user), organization: toOrganization(org), role, apiKey: key.secret, apiKeyId: k.id as string }, 201);
 });
 
 // --- audit log -----------------------------------------------------------------------------

@@ -63,12 +63,17 @@ export async function findOpenInvitation(db: Db, tokenHash: string, now: number)
 }
 
 /** Marks an invitation used; the `accepted_at IS NULL` guard makes a second use a no-op. */
-export function acceptInvitationStatement(db: Db, invitationId: string, now: number) {
+export function acceptInvitationStatement(db: Db, invitationId: string, userId: string, now: number) {
   return db
     .update(invitations)
-    .set({ acceptedAt: now })
+    .set({ acceptedAt: now, acceptedBy: userId })
     .where(and(eq(invitations.id, invitationId), isNull(invitations.acceptedAt)))
     .returning({ id: invitations.id });
+}
+
+/** Voids the open invitations of `email` to `orgId` (a new invitation replaces them). */
+export function voidOpenInvitationsStatement(db: Db, orgId: string, email: string) {
+  return db.delete(invitations).where(and(eq(invitations.orgId, orgId), eq(invitations.email, email), isNull(invitations.acceptedAt)));
 }
 
 export function setPlanStatement(db: Db, orgId: string, plan: OrganizationRow["plan"]) {

@@ -60,22 +60,35 @@ export const Me = z
   .openapi("Me");
 
 export const AddMemberRequest = z
-  .object({ email: Email, name: DisplayName.optional(), role: RoleSchema.default("member") })
+  .object({ email: Email, role: RoleSchema.default("member") })
   .strict()
-  .openapi("AddMemberRequest", { example: { email: "grace@acme.test", name: "Grace", role: "admin" } });
+  .openapi("AddMemberRequest", { example: { email: "grace@acme.test", role: "admin" } });
+
+export const Invitation = z
+  .object({
+    id: z.string(),
+    email: z.string().openapi({ description: "Where the invitation was mailed" }),
+    role: RoleSchema,
+    expiresAt: z.string().datetime(),
+  })
+  .openapi("Invitation");
 
 export const AddMemberResponse = z
   .object({
-    member: Member,
-    invitation: z.object({
-      token: z.string().openapi({ description: "Single-use; exchange at POST /v1/invitations/accept for an API key. Shown once." }),
-      expiresAt: z.string().datetime(),
+    invitation: Invitation.openapi({
+      description: "The invitation, mailed to the address with a single-use token. The token is never shown to the inviter, and the answer is the same whether or not the address already has an account.",
     }),
   })
   .openapi("AddMemberResponse");
 
 export const ChangeRoleRequest = z.object({ role: RoleSchema }).strict().openapi("ChangeRoleRequest");
-export const AcceptInvitationRequest = z.object({ token: z.string().min(1).max(200) }).strict().openapi("AcceptInvitationRequest");
+export const AcceptInvitationRequest = z
+  .object({
+    token: z.string().min(1).max(200).openapi({ description: "The token from the invitation e-mail" }),
+    name: DisplayName.optional().openapi({ description: "Your name, for a new account (defaults to the address's local part); ignored for an existing one" }),
+  })
+  .strict()
+  .openapi("AcceptInvitationRequest", { example: { token: "ati_…", name: "Grace" } });
 
 export const AuditEntry = z
   .object({ id: z.number().int(), at: z.string().datetime(), actor: z.string(), action: z.string(), target: z.string().nullable(), details: z.record(z.string(), z.unknown()), requestId: z.string().nullable() })

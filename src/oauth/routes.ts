@@ -19,6 +19,7 @@ import { ApiError } from "../http/problem";
 import { problems } from "../http/schemas";
 import { ALL_SCOPES, effectiveScopes, isScope } from "../identity/scopes";
 import { limitFor, rateLimitHeaders } from "../ratelimit/policy";
+import { takePlanQuota } from "../ratelimit/quota";
 import { principalFromKey } from "../auth/authenticate";
 
 type OAuthError = "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope";
@@ -116,9 +117,9 @@ oauth.openapi(token, async (c) => {
     throw oauthError("invalid_client", err instanceof ApiError && err.detail ? err.detail : "The client's key is not usable.", 401);
   }
 
-  // Per-credential limit on token minting, shared by the key across isolates.
+  // Token minting is limited by the organization's plan, one quota for all its keys.
   const limit = limitFor(principal.plan, "token");
-  const decision = await isolateState(c.env).limiter.take(principal.subject, "token", limit.quota, limit.windowSec * 1000);
+  const decision = await takePlanQuota(isolateState(c.env).limiter, principal, "token", limit);
   if (!decision.allowed) {
     if (decision.reason === "revoked") throw oauthError("invalid_client", "The API key has been revoked.", 401);
     const now = Date.now();

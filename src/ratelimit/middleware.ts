@@ -1,6 +1,7 @@
 /**
- * Rate-limit middleware. Authenticated calls are limited per credential subject and route class
- * from the organization's plan; calls without a credential per client IP. Every response carries
+ * Rate-limit middleware. Authenticated calls are limited per route class by the organization's
+ * plan, one quota shared by all its keys and tokens (./quota.ts); calls without a credential per
+ * client IP. Every response carries
  * `RateLimit-Policy` and `RateLimit`; a refusal is a 429 problem with `Retry-After`.
  */
 import type { Context, MiddlewareHandler } from "hono";
@@ -8,10 +9,13 @@ import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../app";
 import { isolateState } from "../auth/isolate-state";
 import { ApiError, problemResponse, unauthorized } from "../http/problem";
+import { clientAddress } from "./client-ip";
+import { takePlanQuota } from "./quota";
 import { DEFAULT_ANONYMOUS_LIMIT, limitFor, parseLimit, rateLimitHeaders, type Limit, type PlanClass, type RouteClass } from "./policy";
 
+/** The address anonymous calls are limited by: only what Cloudflare set, or locally the socket's (./client-ip.ts). */
 export function clientIp(c: Context<AppEnv>): string {
-  return c.req.header("cf-connecting-ip") ?? c.req.header("x-real-ip") ?? "local";
+  return clientAddress(c.req.raw.headers, c.env);
 }
 
 /**
@@ -26,7 +30,8 @@ export function rateLimit(cls: PlanClass): MiddlewareHandler<AppEnv> {
     const routeClass: RouteClass = anonymous ? "anonymous" : cls;
     const limit: Limit = anonymous ? parseLimit(c.env.ATOLL_ANON_RATE_LIMIT, DEFAULT_ANONYMOUS_LIMIT) : limitFor(principal.plan, cls);
     const subject = anonymous ? `ip:${clientIp(c)}` : principal.subject;
-    const decision = await isolateState(c.env).limiter.take(subject, routeClass, limit.quota, limit.windowSec * 1000);
+    const limiter = isolateState(c.env).limiter;
+    const decision = anonymous ? await limiter.take(subject, routeClass, limit.quota, limit.windowSec * 1000) : await takePlanQuota(limiter, principal, routeClass, limit);
     const now = Date.now();
     if (!decision.allowed) {
       switch (decision.reason) {

@@ -1,8 +1,8 @@
 /**
  * Plans, route classes and the rate-limit headers (pure).
  *
- * Limits are per credential (an API key and the JWTs minted from it share one budget) and per
- * route class, in fixed windows. Headers follow the IETF httpapi RateLimit header fields draft:
+ * Limits belong to the organization (all its API keys and the JWTs minted from them share one
+ * budget, see ./quota.ts) and are per route class, in fixed windows. Headers follow the IETF httpapi RateLimit header fields draft:
  *
  *     RateLimit-Policy: "api";q=60;w=60
  *     RateLimit: "api";r=42;t=17

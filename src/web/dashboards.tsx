@@ -5,7 +5,7 @@ import { format as money } from "../revenue/money";
 
 const Csrf = (props: { viewer: Viewer }) => <input type="hidden" name="csrf" value={props.viewer.csrf ?? ""} />;
 
-export function SignUp(props: { viewer: Viewer; values: Record<string, string>; errors: Record<string, string>; error?: string | undefined }) {
+export function SignUp(props: { viewer: Viewer; values: Record<string, string>; errors: Record<string, string>; formToken: string; error?: string | undefined }) {
   const field = (id: string, label: string, type = "text", extra: Record<string, string> = {}) => (
     <div class="field">
       <label for={id}>{label}</label>
@@ -22,6 +22,7 @@ export function SignUp(props: { viewer: Viewer; values: Record<string, string>; 
       <h1>Create an organization</h1>
       <p>Your organization installs plugins and can publish its own. You get an API key, shown once.</p>
       <form method="post" action="/signup">
+        <input type="hidden" name="formToken" value={props.formToken} />
         {field("name", "Your name")}
         {field("email", "Email", "email", { autocomplete: "email" })}
         {field("organization", "Organization name")}

@@ -290,12 +290,13 @@ export function ListingPage(props: {
   );
 }
 
-export function SignIn(props: { viewer: Viewer; next: string; error?: string }) {
+export function SignIn(props: { viewer: Viewer; next: string; formToken: string; error?: string }) {
   return (
     <Layout title="Sign in" viewer={props.viewer}>
       <h1>Sign in</h1>
       <p>Sign in with an API key of your organization (it stays on the server; the browser only gets a session cookie).</p>
       <form method="post" action="/signin">
+        <input type="hidden" name="formToken" value={props.formToken} />
         <input type="hidden" name="next" value={props.next} />
         <div class="field">
           <label for="apiKey">API key</label>

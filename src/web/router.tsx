@@ -11,6 +11,8 @@ import { callApi, problemText, type AppFetch } from "./api";
 import type { Viewer } from "./layout";
 import { ListingPage, NotFoundPage, Portal, SignIn, Storefront, TutorialPage, type ListingCard, type ListingPageData } from "./pages";
 import { createSession, csrfOk, endSession, readSession, type Session } from "./session";
+import { formToken, formTokenOk } from "./form-token";
+import { noticeText, withNotice } from "./notices";
 import { CSS } from "./styles";
 import { OperatorPage, PublisherDashboard, SignUp, StatementPage, TenantDashboard, Welcome, type InstallationView, type Report } from "./dashboards";
 
@@ -51,8 +53,9 @@ export function webRouter(appFetch: AppFetch) {
    * answer to send (to sign in first: `signinUrl`; a missing or wrong token: 403).
    */
   async function formPost(c: Context<AppEnv>, signinUrl: string): Promise<{ session: Session; form: Record<string, unknown> } | Response> {
+    const form = await readForm(c);
+    if (form instanceof Response) return form;
     const session = await readSession(c);
-    const form: Record<string, unknown> = await c.req.parseBody({ all: true });
     if (!session) return c.redirect(signinUrl, 303);
     if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
     return { session, form };
@@ -81,7 +84,10 @@ export function webRouter(appFetch: AppFetch) {
     return c.html(<ListingPage viewer={v} listing={data} ratings={ratings.data ?? { average: null, count: 0, distribution: {}, reviews: [] }} notice={extra.notice} error={extra.error} fieldErrors={extra.fieldErrors ?? {}} />, extra.status ?? 200);
   }
 
-  web.get("/listings/:scope/:name", (c) => listingPage(c, { ...(c.req.query("notice") ? { notice: c.req.query("notice") as string } : {}) }));
+  web.get("/listings/:scope/:name", (c) => {
+    const notice = noticeText(c.req.query("notice"));
+    return listingPage(c, notice ? { notice } : {});
+  });
 
   web.post("/listings/:scope/:name/install", async (c) => {
     const f = await formPost(c, `/signin?next=${encodeURIComponent(c.req.path.replace(/\/install$/, ""))}`);
@@ -91,7 +97,7 @@ export function webRouter(appFetch: AppFetch) {
     const grants = ([] as unknown[]).concat(form.grants ?? []).filter((g): g is string => typeof g === "string");
     const environment = typeof form.environment === "string" ? form.environment : "development";
     const res = await callApi<{ id: string; endpoint: string; environment: string }>(c, appFetch, "/v1/installations", { method: "POST", key: session.apiKey, json: { plugin: `${scope}/${name}`, environment, grants } });
-    if (res.status === 201) return c.redirect(`/listings/${scope}/${name}?notice=${encodeURIComponent(`Installed into ${res.data.environment}: ${res.data.endpoint}`)}`, 303);
+    if (res.status === 201) return c.redirect(withNotice(`/listings/${scope}/${name}`, `installed-${res.data.environment as "development" | "staging" | "production"}`), 303);
     const p = res.data as unknown as { type?: string };
     const grantsProblem = p?.type?.endsWith("grants-mismatch");
     return listingPage(c, { ...(grantsProblem ? { fieldErrors: { grants: problemText(res) } } : { error: problemText(res) }), status: res.status === 402 ? 402 : res.status === 409 ? 409 : res.status === 403 ? 403 : 400 });
@@ -106,28 +112,32 @@ export function webRouter(appFetch: AppFetch) {
     if (!Number.isInteger(stars) || stars < 1 || stars > 5) return listingPage(c, { fieldErrors: { stars: "Choose from 1 to 5 stars." }, status: 400 });
     const review = typeof form.review === "string" && form.review.trim() ? form.review.trim() : undefined;
     const res = await callApi(c, appFetch, `/v1/marketplace/listings/${scope}/${name}/rating`, { method: "PUT", key: session.apiKey, json: { stars, ...(review ? { review } : {}) } });
-    if (res.status === 200) return c.redirect(`/listings/${scope}/${name}?notice=${encodeURIComponent("Thanks: your rating is saved.")}`, 303);
+    if (res.status === 200) return c.redirect(withNotice(`/listings/${scope}/${name}`, "rated"), 303);
     return listingPage(c, { fieldErrors: { stars: problemText(res) }, status: res.status === 403 ? 403 : 400 });
   });
 
   web.get("/signin", async (c) => {
     const { viewer: v } = await viewer(c);
-    return c.html(<SignIn viewer={v} next={safeNext(c.req.query("next"))} />);
+    return c.html(<SignIn viewer={v} next={safeNext(c.req.query("next"))} formToken={await formToken(c)} />);
   });
 
   web.post("/signin", async (c) => {
-    const form = await c.req.parseBody();
-    const key = typeof form.apiKey === "string" ? form.apiKey.trim() : "";
+    const form = await readForm(c);
+    if (form instanceof Response) return form;
     const next = safeNext(typeof form.next === "string" ? form.next : undefined);
+    // Login CSRF: only a form this site served to this browser signs it in.
+    if (!(await formTokenOk(c, form.formToken))) return c.html(<SignIn viewer={{ signedIn: false }} next={next} formToken={await formToken(c)} error="The form expired; enter the key again." />, 403);
+    const key = typeof form.apiKey === "string" ? form.apiKey.trim() : "";
     const me = key ? await callApi<Me>(c, appFetch, "/v1/me", { key }) : { status: 400, data: null };
-    if (me.status !== 200) return c.html(<SignIn viewer={{ signedIn: false }} next={next} error={key ? "That API key is not valid (revoked, expired or mistyped)." : "Enter an API key."} />, 400);
+    if (me.status !== 200) return c.html(<SignIn viewer={{ signedIn: false }} next={next} formToken={await formToken(c)} error={key ? "That API key is not valid (revoked, expired or mistyped)." : "Enter an API key."} />, 400);
     await createSession(c, key);
     return c.redirect(next, 303);
   });
 
   web.post("/signout", async (c) => {
+    const form = await readForm(c);
+    if (form instanceof Response) return form;
     const session = await readSession(c);
-    const form = await c.req.parseBody();
     if (session && !(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
     await endSession(c);
     return c.redirect("/", 303);
@@ -135,11 +145,13 @@ export function webRouter(appFetch: AppFetch) {
 
   web.get("/signup", async (c) => {
     const { viewer: v } = await viewer(c);
-    return c.html(<SignUp viewer={v} values={{}} errors={{}} />);
+    return c.html(<SignUp viewer={v} values={{}} errors={{}} formToken={await formToken(c)} />);
   });
 
   web.post("/signup", async (c) => {
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
+    if (form instanceof Response) return form;
+    if (!(await formTokenOk(c, form.formToken))) return c.html(<SignUp viewer={{ signedIn: false }} values={{}} errors={{}} formToken={await formToken(c)} error="The form expired; fill it in again." />, 403);
     const values = Object.fromEntries(["name", "email", "organization", "slug"].map((k) => [k, typeof form[k] === "string" ? (form[k] as string).trim() : ""]));
     const res = await callApi<{ apiKey: string; organization: { slug: string } }>(c, appFetch, "/v1/signup", { method: "POST", json: { email: values.email, name: values.name, organization: { name: values.organization, slug: values.slug } } });
     if (res.status === 201) {
@@ -152,7 +164,7 @@ export function webRouter(appFetch: AppFetch) {
     for (const e of p?.errors ?? []) errors[e.path.replace(/^organization\.slug$/, "slug").replace(/^organization(\.name)?$/, "organization")] = e.message;
     if (p?.type?.endsWith("email-taken") || /email/i.test(problemText(res)) && res.status === 409) errors.email = problemText(res);
     if (p?.type?.endsWith("slug-taken") || (/slug|handle/i.test(problemText(res)) && res.status === 409)) errors.slug = problemText(res);
-    return c.html(<SignUp viewer={{ signedIn: false }} values={values} errors={errors} {...(Object.keys(errors).length === 0 ? { error: problemText(res) } : {})} />, res.status === 409 ? 409 : 400);
+    return c.html(<SignUp viewer={{ signedIn: false }} values={values} errors={errors} formToken={await formToken(c)} {...(Object.keys(errors).length === 0 ? { error: problemText(res) } : {})} />, res.status === 409 ? 409 : 400);
   });
 
   /** Pages that need a session: the viewer and the session, or a redirect to sign in. */
@@ -171,7 +183,7 @@ export function webRouter(appFetch: AppFetch) {
       callApi<{ keys: { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }[] }>(c, appFetch, "/v1/api-keys", { key }),
       callApi<{ connections: { id: string; provider: string; environment: string; status: string; name: string }[] }>(c, appFetch, "/v1/connections", { key }),
     ]);
-    return c.html(<TenantDashboard viewer={s.viewer} installations={inst.data?.installations ?? []} keys={keys.data?.keys ?? []} connections={conns.data?.connections ?? []} notice={extra.notice ?? c.req.query("notice")} error={extra.error} newKey={extra.newKey} keyError={extra.keyError} />, extra.error || extra.keyError ? 400 : extra.newKey ? 201 : 200);
+    return c.html(<TenantDashboard viewer={s.viewer} installations={inst.data?.installations ?? []} keys={keys.data?.keys ?? []} connections={conns.data?.connections ?? []} notice={extra.notice ?? noticeText(c.req.query("notice"))} error={extra.error} newKey={extra.newKey} keyError={extra.keyError} />, extra.error || extra.keyError ? 400 : extra.newKey ? 201 : 200);
   }
 
   web.get("/dashboard", (c) => tenantPage(c));
@@ -197,7 +209,7 @@ export function webRouter(appFetch: AppFetch) {
       await endSession(c);
       return c.redirect("/signin", 303);
     }
-    return c.redirect(`/dashboard?notice=${encodeURIComponent("The key is revoked.")}`, 303);
+    return c.redirect(withNotice("/dashboard", "key-revoked"), 303);
   });
 
   web.post("/dashboard/connections/:id/disconnect", async (c) => {
@@ -206,7 +218,7 @@ export function webRouter(appFetch: AppFetch) {
     const id = c.req.param("id");
     if (!/^con_[0-9A-Za-z]{1,40}$/.test(id)) return tenantPage(c, { error: "That connection does not exist." });
     const res = await callApi(c, appFetch, `/v1/connections/${id}`, { method: "DELETE", key: f.session.apiKey });
-    return res.status === 204 ? c.redirect(`/dashboard?notice=${encodeURIComponent("Disconnected: its credentials are destroyed.")}`, 303) : tenantPage(c, { error: problemText(res) });
+    return res.status === 204 ? c.redirect(withNotice("/dashboard", "disconnected"), 303) : tenantPage(c, { error: problemText(res) });
   });
 
   web.post("/dashboard/installations/:id/:action{uninstall|upgrade}", async (c) => {
@@ -217,12 +229,12 @@ export function webRouter(appFetch: AppFetch) {
     if (!/^ins_[0-9A-Za-z]{1,40}$/.test(id)) return tenantPage(c, { error: "That installation does not exist." });
     if (c.req.param("action") === "uninstall") {
       const res = await callApi(c, appFetch, `/v1/installations/${id}`, { method: "DELETE", key: session.apiKey });
-      return res.status === 204 ? c.redirect(`/dashboard?notice=${encodeURIComponent("Uninstalled.")}`, 303) : tenantPage(c, { error: problemText(res) });
+      return res.status === 204 ? c.redirect(withNotice("/dashboard", "uninstalled"), 303) : tenantPage(c, { error: problemText(res) });
     }
     const version = typeof form.version === "string" ? form.version.trim() : "";
     if (!version) return tenantPage(c, { error: "Enter the version to change to." });
     const res = await callApi<{ version: string }>(c, appFetch, `/v1/installations/${id}`, { method: "PATCH", key: session.apiKey, json: { version } });
-    return res.status === 200 ? c.redirect(`/dashboard?notice=${encodeURIComponent(`Now on ${res.data.version}.`)}`, 303) : tenantPage(c, { error: problemText(res) });
+    return res.status === 200 ? c.redirect(withNotice("/dashboard", "upgraded"), 303) : tenantPage(c, { error: problemText(res) });
   });
 
   web.get("/publisher", async (c) => {
@@ -256,7 +268,7 @@ export function webRouter(appFetch: AppFetch) {
     if (!s.viewer.operator) return c.html(<NotFoundPage viewer={s.viewer} />, 404);
     const key = s.session.apiKey;
     const [queue, report] = await Promise.all([callApi<{ versions: { versionId: string; plugin: string; version: string; permissions: { permission: string; allows: string }[]; submittedAt: string }[] }>(c, appFetch, "/v1/operator/review-queue", { key }), callApi<Report>(c, appFetch, "/v1/analytics/report", { key })]);
-    return c.html(<OperatorPage viewer={s.viewer} queue={queue.data?.versions ?? []} report={report.data} notice={extra.notice ?? c.req.query("notice")} error={extra.error} />, extra.error ? 400 : 200);
+    return c.html(<OperatorPage viewer={s.viewer} queue={queue.data?.versions ?? []} report={report.data} notice={extra.notice ?? noticeText(c.req.query("notice"))} error={extra.error} />, extra.error ? 400 : 200);
   }
 
   web.get("/operator", (c) => operatorPage(c));
@@ -269,7 +281,7 @@ export function webRouter(appFetch: AppFetch) {
     const reason = typeof form.reason === "string" && form.reason.trim() ? form.reason.trim() : undefined;
     if (decision === "reject" && !reason) return operatorPage(c, { error: "A rejection needs a reason: the publisher reads it." });
     const res = await callApi<{ plugin: string; version: string; status: string }>(c, appFetch, `/v1/operator/versions/${encodeURIComponent(c.req.param("id"))}/decision`, { method: "POST", key: session.apiKey, json: { decision, ...(reason ? { reason } : {}) } });
-    return res.status === 200 ? c.redirect(`/operator?notice=${encodeURIComponent(`${res.data.plugin}@${res.data.version} is ${res.data.status}.`)}`, 303) : operatorPage(c, { error: problemText(res) });
+    return res.status === 200 ? c.redirect(withNotice("/operator", decision === "reject" ? "version-rejected" : "version-approved"), 303) : operatorPage(c, { error: problemText(res) });
   });
 
   web.post("/operator/suspend", async (c) => {
@@ -279,7 +291,7 @@ export function webRouter(appFetch: AppFetch) {
     const listing = typeof form.listing === "string" ? form.listing.trim() : "";
     if (!/^@[a-z0-9-]{3,39}\/[a-z0-9][a-z0-9._-]{0,63}$/.test(listing)) return operatorPage(c, { error: "Name a listing as @scope/name." });
     const res = await callApi(c, appFetch, `/v1/operator/listings/${listing}/suspension`, { method: "PUT", key: session.apiKey, json: { suspended: true, reason: typeof form.reason === "string" && form.reason.trim() ? form.reason.trim() : "suspended by the operator" } });
-    return res.status === 200 ? c.redirect(`/operator?notice=${encodeURIComponent(`${listing} is suspended.`)}`, 303) : operatorPage(c, { error: problemText(res) });
+    return res.status === 200 ? c.redirect(withNotice("/operator", "suspended"), 303) : operatorPage(c, { error: problemText(res) });
   });
 
   web.get("/portal", async (c) => {
@@ -296,6 +308,18 @@ export function webRouter(appFetch: AppFetch) {
   });
 
   return web;
+}
+
+/**
+ * The posted form, or a 400 for a body that cannot be read (a malformed multipart body, a bad
+ * boundary): it is refused before anything else, signed in or not.
+ */
+async function readForm(c: Context<AppEnv>): Promise<Record<string, unknown> | Response> {
+  try {
+    return await c.req.parseBody({ all: true });
+  } catch {
+    return c.text("The form could not be read.", 400);
+  }
 }
 
 /** Only same-site paths are followed after sign-in (no open redirect). */

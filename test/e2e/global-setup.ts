@@ -77,6 +77,7 @@ export default async function setup(project: TestProject) {
   const canary = await startCanary();
   project.provide("canary", canary.url);
   project.provide("saas", platform.saas.url);
+  project.provide("mail", platform.mail.url);
   project.provide("credentialsPath", credentialsPath);
   project.provide("operatorKey", OPERATOR_KEY);
   project.provide("idp", { issuer, audience: "atoll-e2e", privateJwk: { ...(await exportJWK(privateKey)), kid, alg: "RS256" }, kid });

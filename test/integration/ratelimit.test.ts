@@ -3,7 +3,9 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { LeaseLimiter } from "../../src/ratelimit/lease";
 import { RateLimiter } from "../../src/ratelimit/durable-object";
+import { takePlanQuota } from "../../src/ratelimit/quota";
 import { OPERATOR_KEY, awayFromWindowEdge, call, problem, signup, token } from "../helpers";
+import { invite } from "../mail-helpers";
 
 const remote = (subject: string, req: Parameters<RateLimiter["acquire"]>[0]) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(subject)).acquire(req);
 
@@ -39,6 +41,14 @@ describe("RateLimiter Durable Object", () => {
     const many = await Promise.all(isolates.flatMap((l) => Array.from({ length: 250 }, () => l.take("exact-4", "api", 100, 60_000))));
     expect(many.filter((d) => d.allowed)).toHaveLength(100);
   });
+
+  it("admits exactly the organization's quota across six credentials and four isolates", async () => {
+    const isolates = Array.from({ length: 4 }, () => new LeaseLimiter(remote));
+    const quota = { quota: 100, windowSec: 60 };
+    const all = await Promise.all(isolates.flatMap((l) => Array.from({ length: 240 }, (_, i) => takePlanQuota(l, { subject: `exact-org-key-${i % 6}`, orgId: "org_exact" }, "api", quota))));
+    expect(all.filter((d) => d.allowed)).toHaveLength(100);
+    expect(all.filter((d) => !d.allowed && d.reason === "limited")).toHaveLength(860);
+  });
 });
 
 describe("rate limits over HTTP", () => {
@@ -60,7 +70,7 @@ describe("rate limits over HTTP", () => {
     expect(retryAfter).toBeLessThanOrEqual(60);
     const p = await problem(refused);
     expect(p).toMatchObject({ status: 429, type: "https://atoll.dev/problems/rate-limited" });
-  });
+  }, 30_000);
 
   it("counts an API key and the JWTs minted from it against one budget", async () => {
     const a = await signup();
@@ -71,12 +81,34 @@ describe("rate limits over HTTP", () => {
     expect(admitted).toBe(60);
   });
 
-  it("gives each credential its own budget", async () => {
+  it("shares the plan's quota among all the organization's keys, members and tokens", async () => {
     const a = await signup();
-    const second = (await (await call("/v1/api-keys", { method: "POST", key: a.apiKey, json: { name: "second" } })).json()) as { key: string };
-    await Promise.all(Array.from({ length: 70 }, () => call("/v1/me", { key: a.apiKey })));
-    expect((await call("/v1/me", { key: a.apiKey })).status).toBe(429);
-    expect((await call("/v1/me", { key: second.key })).status).toBe(200);
+    const keys = await Promise.all(
+      Array.from({ length: 3 }, async (_, i) => (await (await call("/v1/api-keys", { method: "POST", key: a.apiKey, json: { name: `k${i}` } })).json()) as { id: string; key: string }),
+    );
+    const member = await invite(a, `quota-${Math.random().toString(36).slice(2, 10)}@example.test`, "member");
+    const jwt = await token({ apiKey: keys[0]?.key ?? "", apiKeyId: keys[0]?.id ?? "" });
+    // Six credentials of one organization, each well under the plan: 20 concurrent calls each, one
+    // credential after the other.
+    await awayFromWindowEdge(60_000, 20_000);
+    const credentials: Array<{ key: string } | { token: string }> = [{ key: a.apiKey }, ...keys.map((k) => ({ key: k.key })), { key: member.apiKey }, { token: jwt }];
+    const results: Response[] = [];
+    for (const cred of credentials) results.push(...(await Promise.all(Array.from({ length: 20 }, () => call("/v1/me", cred)))));
+    // Free plan: 60 a minute for the whole organization, of which the setup spent 4 (three key
+    // creations and the invitation); before, each credential had 60 of its own and all 120 passed.
+    const statuses: Record<number, number> = {};
+    for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    expect(statuses).toEqual({ 200: 56, 429: 120 - 56 });
+  }, 30_000);
+
+  it("shares token minting among the organization's keys", async () => {
+    const a = await signup();
+    const second = (await (await call("/v1/api-keys", { method: "POST", key: a.apiKey, json: { name: "second" } })).json()) as { id: string; key: string };
+    const mint = (id: string, secret: string) =>
+      call("/oauth/token", { method: "POST", body: new URLSearchParams({ grant_type: "client_credentials", client_id: id, client_secret: secret }), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const results = await Promise.all([...Array.from({ length: 10 }, () => mint(a.apiKeyId, a.apiKey)), ...Array.from({ length: 10 }, () => mint(second.id, second.key))]);
+    expect(results.filter((r) => r.status === 200)).toHaveLength(10); // free plan: 10 tokens a minute
+    expect(results.filter((r) => r.status === 429)).toHaveLength(10);
   });
 
   it("raises the limit when the operator moves the organization to a bigger plan", async () => {

@@ -9,8 +9,25 @@ const html = (path: string, init: RequestInit & { cookie?: string } = {}) => {
   return call(path, { ...init, headers, redirect: "manual" });
 };
 
+/** What a browser holds after loading a sign-in or sign-up page: its form cookie and the form's token. */
+async function formPage(path: "/signin" | "/signup"): Promise<{ cookie: string; formToken: string }> {
+  const page = await html(path);
+  const cookie = (page.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  expect(cookie).toMatch(/^atoll_form=[0-9A-Za-z]{32}$/);
+  const formToken = /name="formToken" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+  expect(formToken).not.toBe("");
+  return { cookie, formToken };
+}
+
+const form = (fields: Record<string, string>) => ({ body: new URLSearchParams(fields), headers: { "content-type": "application/x-www-form-urlencoded" } });
+
+async function postSignin(fields: Record<string, string>): Promise<Response> {
+  const { cookie, formToken } = await formPage("/signin");
+  return html("/signin", { method: "POST", cookie, ...form({ formToken, ...fields }) });
+}
+
 async function signIn(apiKey: string): Promise<{ cookie: string; csrf: string }> {
-  const res = await html("/signin", { method: "POST", body: new URLSearchParams({ apiKey, next: "/" }), headers: { "content-type": "application/x-www-form-urlencoded" } });
+  const res = await postSignin({ apiKey, next: "/" });
   expect(res.status).toBe(303);
   const setCookie = res.headers.get("set-cookie") ?? "";
   expect(setCookie).toMatch(/atoll_session=[0-9A-Za-z]{40}/);
@@ -46,7 +63,7 @@ describe("the web UI", () => {
 
   it("signs in with an API key into an HttpOnly, Secure, SameSite session, and refuses a bad key next to the field", async () => {
     const a = await signup("webin");
-    const bad = await html("/signin", { method: "POST", body: new URLSearchParams({ apiKey: "atk_nope" }), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const bad = await postSignin({ apiKey: "atk_nope" });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toMatch(/id="apiKey-error"[^>]*>That API key is not valid/);
     const { cookie } = await signIn(a.apiKey);
@@ -70,7 +87,7 @@ describe("the web UI", () => {
     expect(await missing.text()).toMatch(/id="grants-error"[^>]*>The install must grant every declared permission/);
     const ok = await form({ csrf, environment: "staging", grants: "storage" });
     expect(ok.status).toBe(303);
-    expect(ok.headers.get("location")).toMatch(/notice=Installed/);
+    expect(ok.headers.get("location")).toMatch(/\?notice=installed-staging$/);
     const list = (await (await call("/v1/installations", { key: buyer.apiKey })).json()) as { installations: { plugin: string; environment: string }[] };
     expect(list.installations).toEqual([expect.objectContaining({ plugin: `@${pub.slug}/hello`, environment: "staging" })]);
   });
@@ -85,19 +102,68 @@ describe("the web UI", () => {
 
   it("does not follow an off-site next after sign-in", async () => {
     const a = await signup("webnext");
-    const res = await html("/signin", { method: "POST", body: new URLSearchParams({ apiKey: a.apiKey, next: "//evil.example/x" }), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const res = await postSignin({ apiKey: a.apiKey, next: "//evil.example/x" });
     expect(res.headers.get("location")).toBe("/");
   });
+
+  it("refuses a cross-site sign-in (login CSRF): no form token, a token without its cookie, or another browser's token", async () => {
+    const attacker = await signup("webcsrf");
+    const mine = await formPage("/signin");
+    const theirs = await formPage("/signin");
+    for (const init of [
+      form({ apiKey: attacker.apiKey, next: "/" }),
+      form({ apiKey: attacker.apiKey, formToken: mine.formToken }),
+      { cookie: mine.cookie, ...form({ apiKey: attacker.apiKey }) },
+      { cookie: mine.cookie, ...form({ apiKey: attacker.apiKey, formToken: theirs.formToken }) },
+    ]) {
+      const res = await html("/signin", { method: "POST", ...init });
+      expect(res.status).toBe(403);
+      expect(res.headers.get("set-cookie") ?? "").not.toMatch(/atoll_session=[0-9A-Za-z]/);
+    }
+  });
+
+  it("refuses a cross-site sign-up, creating nothing", async () => {
+    const tag = `x${Date.now()}`;
+    const res = await html("/signup", { method: "POST", ...form({ name: "Forged", email: `${tag}@example.test`, organization: "Forged", slug: `forged-${tag}` }) });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("set-cookie") ?? "").not.toMatch(/atoll_session=[0-9A-Za-z]/);
+    const taken = await call("/v1/signup", { method: "POST", json: { email: `${tag}@example.test`, name: "Real", organization: { name: "Real", slug: `forged-${tag}` } } });
+    expect(taken.status).toBe(201);
+  });
+
+  it("prints only notices from its fixed set, never text from the link", async () => {
+    const pub = await publisher("webnote");
+    expect((await publishZip(pub, examplePackage("hello", pub.slug))).status).toBe(201);
+    const path = `/listings/@${pub.slug}/hello`;
+    const forged = await (await html(`${path}?notice=${encodeURIComponent("Your account is suspended: call +1 555 0100")}`)).text();
+    expect(forged).not.toContain("suspended: call");
+    expect(forged).not.toMatch(/class="notice"/);
+    expect(await (await html(`${path}?notice=rated`)).text()).toMatch(/class="notice"[^>]*>Thanks: your rating is saved\./);
+    const { cookie } = await signIn(pub.apiKey);
+    expect(await (await html(`/dashboard?notice=${encodeURIComponent("Send your key to support@evil.example")}`, { cookie })).text()).not.toContain("evil.example");
+    expect(await (await html("/dashboard?notice=key-revoked", { cookie })).text()).toContain("The key is revoked.");
+  });
+
+  it.each(["/listings/@a-b/c/install", "/listings/@a-b/c/rate", "/signin", "/signout", "/signup", "/dashboard/keys", "/dashboard/keys/key_1/revoke", "/dashboard/connections/con_1/disconnect", "/dashboard/installations/ins_1/uninstall", "/operator/versions/ver_1/decision", "/operator/suspend"])(
+    "answers a malformed multipart body to %s with 400, signed in or not",
+    async (path) => {
+      const broken = { body: "--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nunterminated", headers: { "content-type": "multipart/form-data; boundary=x" } };
+      expect((await html(path, { method: "POST", ...broken })).status).toBe(400);
+      const noBoundary = { body: "whatever", headers: { "content-type": "multipart/form-data" } };
+      expect((await html(path, { method: "POST", ...noBoundary })).status).toBe(400);
+    },
+  );
 });
 
 describe("the web UI's signed-in pages", () => {
   it("signs up a newcomer, shows the key once and signs them in", async () => {
     const tag = `n${Date.now()}`;
-    const res = await html("/signup", { method: "POST", body: new URLSearchParams({ name: "Newcomer", email: `${tag}@example.test`, organization: "Newco", slug: `newco-${tag}` }), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const page = await formPage("/signup");
+    const res = await html("/signup", { method: "POST", cookie: page.cookie, ...form({ formToken: page.formToken, name: "Newcomer", email: `${tag}@example.test`, organization: "Newco", slug: `newco-${tag}` }) });
     expect(res.status).toBe(201);
     expect(res.headers.get("set-cookie")).toMatch(/atoll_session=/);
     expect(await res.text()).toMatch(/value="atk_[0-9A-Za-z]+"/);
-    const again = await html("/signup", { method: "POST", body: new URLSearchParams({ name: "Newcomer", email: "not-an-email", organization: "Newco", slug: "x" }), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const again = await html("/signup", { method: "POST", cookie: page.cookie, ...form({ formToken: page.formToken, name: "Newcomer", email: "not-an-email", organization: "Newco", slug: "x" }) });
     expect(again.status).toBe(400);
     expect(await again.text()).toMatch(/id="email-error"/);
   });
