@@ -95,10 +95,14 @@ describe("rate limits over HTTP", () => {
     const results: Response[] = [];
     for (const cred of credentials) results.push(...(await Promise.all(Array.from({ length: 20 }, () => call("/v1/me", cred)))));
     // Free plan: 60 a minute for the whole organization, of which the setup spent 4 (three key
-    // creations and the invitation); before, each credential had 60 of its own and all 120 passed.
+    // creations and the invitation) unless waiting for the window moved it into the previous
+    // minute; before, each credential had 60 of its own and all 120 passed.
     const statuses: Record<number, number> = {};
     for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-    expect(statuses).toEqual({ 200: 56, 429: 120 - 56 });
+    expect(Object.keys(statuses).sort()).toEqual(["200", "429"]);
+    expect(statuses[200]).toBeGreaterThanOrEqual(56);
+    expect(statuses[200]).toBeLessThanOrEqual(60);
+    expect((statuses[200] ?? 0) + (statuses[429] ?? 0)).toBe(120);
   }, 30_000);
 
   it("shares token minting among the organization's keys", async () => {
