@@ -22,6 +22,7 @@ import { review } from "./marketplace/review";
 import { ratingsRouter } from "./ratings/routes";
 import { mountOpenApi } from "./portal/openapi";
 import { rateLimit } from "./ratelimit/middleware";
+import { exceptProviderDeliveries } from "./ratelimit/provider-webhooks";
 import { revenueRouter } from "./revenue/routes";
 import { payoutRouter } from "./revenue/payout-routes";
 import { scheduled } from "./revenue/scheduled";
@@ -56,7 +57,8 @@ app.use(
 );
 app.use("*", secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: "cross-origin" }));
 app.use("/v1/*", authenticate());
-app.use("/v1/*", rateLimit("api"));
+// Provider deliveries have their own classes, taken after the signature check (src/ratelimit/provider-webhooks.ts).
+app.use("/v1/*", exceptProviderDeliveries(rateLimit("api")));
 app.use("/p/*", authenticate());
 app.use("/p/*", rateLimit("plugin"));
 app.use("/apps/*", authenticate());
