@@ -9,6 +9,7 @@ import { keys } from "./apikeys/routes";
 import { authenticate } from "./auth/authenticate";
 import { health } from "./health/routes";
 import { accessLog, notFoundHandler, onError, requestId } from "./http/middleware";
+import { cacheControl } from "./http/cache";
 import { identity } from "./identity/routes";
 import { members } from "./identity/members";
 import { oauth } from "./oauth/routes";
@@ -56,6 +57,9 @@ app.use(
   }),
 );
 app.use("*", secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: "cross-origin" }));
+app.use("/v1/*", cacheControl({ defaultNoStore: true }));
+app.use("/p/*", cacheControl({ defaultNoStore: false }));
+app.use("/apps/*", cacheControl({ defaultNoStore: false }));
 app.use("/v1/*", authenticate());
 // Provider deliveries have their own classes, taken after the signature check (src/ratelimit/provider-webhooks.ts).
 app.use("/v1/*", exceptProviderDeliveries(rateLimit("api")));
