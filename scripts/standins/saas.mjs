@@ -14,15 +14,15 @@
 // "retryAfter","malformed","delayMs","match"} makes the next `count` API calls of that provider
 // (whose path contains `match`, if given) fail that way; POST /__standin/<provider>/contacts creates or edits a record as if a user did it in the
 // provider's UI; GET /__standin/state returns everything; POST /__standin/salesforce/clients
-// {"clientId","clientSecret","instanceUrl"} registers a Salesforce client whose token answer names
-// that instance_url (a hostile "Salesforce"); ANY /__standin/redirect?to=<url>&status=<3xx> answers
+// {"clientId","clientSecret","instanceUrl","tokenDelayMs"} registers a Salesforce client whose token
+// answer names that instance_url (a hostile "Salesforce") and comes after that delay; ANY /__standin/redirect?to=<url>&status=<3xx> answers
 // a redirect there.
 import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
 
 export function startSaasStandIn({ port = 0, host = "127.0.0.1", salesforceTokenTtlMs = 3_600_000 } = {}) {
   const state = {
-    salesforce: { clients: new Map([["sf-client", "sf-secret"]]), instanceUrls: new Map(), tokens: new Map(), contacts: new Map(), requests: 0 },
+    salesforce: { clients: new Map([["sf-client", "sf-secret"]]), instanceUrls: new Map(), tokenDelays: new Map(), tokens: new Map(), contacts: new Map(), requests: 0 },
     hubspot: { tokens: new Set(["pat-na1-standin-token"]), contacts: new Map(), requests: 0 },
     slack: { tokens: new Set(["xoxb-standin-bot-token"]), messages: [] },
     zapier: { hooks: [] },
@@ -64,7 +64,9 @@ export function startSaasStandIn({ port = 0, host = "127.0.0.1", salesforceToken
       if (sf.clients.get(form.get("client_id")) !== form.get("client_secret")) return send(res, 400, { error: "invalid_client", error_description: "invalid client credentials" });
       const token = `00D${id("", 12)}!${id("", 40)}`;
       sf.tokens.set(token, Date.now() + salesforceTokenTtlMs);
-      return send(res, 200, { access_token: token, instance_url: sf.instanceUrls.get(form.get("client_id")) ?? `http://${req.headers.host}/salesforce`, id: "https://login.salesforce.com/id/00Dxx/005xx", token_type: "Bearer", issued_at: String(Date.now()), signature: id("", 20) });
+      const answer = () => send(res, 200, { access_token: token, instance_url: sf.instanceUrls.get(form.get("client_id")) ?? `http://${req.headers.host}/salesforce`, id: "https://login.salesforce.com/id/00Dxx/005xx", token_type: "Bearer", issued_at: String(Date.now()), signature: id("", 20) });
+      const delay = sf.tokenDelays.get(form.get("client_id")) ?? 0;
+      return delay > 0 ? void setTimeout(answer, delay) : answer();
     }
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     const exp = auth ? sf.tokens.get(auth) : undefined;
@@ -198,8 +200,9 @@ export function startSaasStandIn({ port = 0, host = "127.0.0.1", salesforceToken
         }
         if (path === "/state") return send(res, 200, { salesforce: { contacts: [...state.salesforce.contacts.values()], requests: state.salesforce.requests }, hubspot: { contacts: [...state.hubspot.contacts.values()], requests: state.hubspot.requests }, slack: { messages: state.slack.messages }, zapier: { hooks: state.zapier.hooks }, crm: { contacts: [...state.crm.contacts.values()] } });
         if (path === "/salesforce/clients" && req.method === "POST") {
-          const { clientId, clientSecret, instanceUrl } = JSON.parse(body || "{}");
+          const { clientId, clientSecret, instanceUrl, tokenDelayMs } = JSON.parse(body || "{}");
           state.salesforce.clients.set(clientId, clientSecret);
+          state.salesforce.tokenDelays.set(clientId, Number(tokenDelayMs ?? 0));
           if (instanceUrl) state.salesforce.instanceUrls.set(clientId, instanceUrl);
           else state.salesforce.instanceUrls.delete(clientId);
           return send(res, 200, { ok: true });

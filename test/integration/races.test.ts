@@ -5,6 +5,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { OPERATOR_KEY, call } from "../helpers";
+import { connect, standin } from "../integration-helpers";
+import { brokerFor } from "../../src/integrations/connections";
 import { examplePackage, installPlugin, publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
 
 /** A plugin whose cleanup takes a while, as a real one's might (the race window of uninstall). */
@@ -65,4 +67,29 @@ describe("POST /v1/operator/install-counts/recount", () => {
     const again = (await (await call("/v1/operator/install-counts/recount", { method: "POST", key: OPERATOR_KEY })).json()) as { corrected: { plugin: string }[] };
     expect(again.corrected.some((c) => c.plugin === inst.plugin)).toBe(false);
   });
+});
+
+describe("disconnecting during a token refresh", () => {
+  it("keeps the connection revoked: the refresh in flight neither re-saves credentials nor reactivates it", async () => {
+    const a = await publisher("rrev");
+    const client = { clientId: `sf-${crypto.randomUUID()}`, clientSecret: "sf-race-secret" };
+    await standin("/__standin/salesforce/clients", client);
+    const res = await connect(a, "salesforce", { credentials: client });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    // The next token answer takes 1.5 s; the next API call is refused, which starts a refresh.
+    await standin("/__standin/salesforce/clients", { ...client, tokenDelayMs: 1500 });
+    await standin("/__standin/faults", { provider: "salesforce", status: 401, count: 1, match: `race-${id}` });
+    const inFlight = brokerFor(env, id)
+      .request(id, { path: `/services/data/v59.0/query?q=${encodeURIComponent(`SELECT Id FROM Contact WHERE Name = 'race-${id}'`)}`, retries: 0 })
+      .then((r) => ({ ok: r.ok }), (err: unknown) => ({ ok: false, error: String(err) }));
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await call(`/v1/connections/${id}`, { method: "DELETE", key: a.apiKey })).status).toBe(204);
+    expect((await inFlight).ok).toBe(false);
+    const row = await env.DB.prepare("SELECT status, credentials_enc, grant_enc, revoked_at FROM connections WHERE id = ?").bind(id).first<{ status: string; credentials_enc: string; grant_enc: string | null; revoked_at: number | null }>();
+    expect(row).toMatchObject({ status: "revoked", credentials_enc: "", grant_enc: null });
+    expect(row?.revoked_at).not.toBeNull();
+    // And it cannot be used afterwards, even by the broker that refreshed.
+    await expect(brokerFor(env, id).request(id, { path: "/services/data/v59.0/sobjects", retries: 0 })).rejects.toThrow(/revoked/);
+  }, 20_000);
 });
