@@ -168,6 +168,14 @@ export function startSaasStandIn({ port = 0, host = "127.0.0.1", salesforceToken
     if (!auth || !(c.tokens.get(auth) > Date.now())) return send(res, 401, { error: "invalid_token" });
     c.requests += 1;
     if (fault("crm", res)) return;
+    // Misbehaving sources (contactsPath "/endless" or "/endless-records"): a next cursor forever,
+    // with no records, or with a few fresh ones on every page.
+    if (path === "/endless" && req.method === "GET") return send(res, 200, { data: [], next_cursor: "again" });
+    if (path === "/endless-records" && req.method === "GET") {
+      const n = Number(url.searchParams.get("cursor") || 0);
+      const data = Array.from({ length: 5 }, (_, i) => ({ id: `e${n}-${i}`, email: `e${n}-${i}@example.com`, last_name: "Endless", updated_at: new Date(Date.now() - 86_400_000).toISOString() }));
+      return send(res, 200, { data, next_cursor: String(n + 1) });
+    }
     if (path === "/contacts" && req.method === "GET") {
       const since = url.searchParams.get("updated_since") ?? "";
       const offset = Number(url.searchParams.get("cursor") ?? 0);

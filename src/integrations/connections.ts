@@ -34,6 +34,7 @@ export const Connection = z
     lastError: z.string().nullable(),
     webhookUrl: z.string().openapi({ description: "Where the provider sends webhooks for this connection" }),
     refreshedAt: z.string().datetime().nullable(),
+    flag: z.object({ reason: z.string(), at: z.string().datetime() }).nullable().openapi({ description: "Set when the connection misbehaved as a sync source (e.g. paged without progress); cleared by reconnecting" }),
     createdAt: z.string().datetime(),
   })
   .openapi("Connection");
@@ -48,6 +49,7 @@ export const toConnection = (r: ConnectionRow) => ({
   lastError: r.lastError,
   webhookUrl: `/v1/webhooks/${r.id}`,
   refreshedAt: r.refreshedAt ? iso(r.refreshedAt) : null,
+  flag: r.flagReason && r.flaggedAt ? { reason: r.flagReason, at: iso(r.flaggedAt) } : null,
   createdAt: iso(r.createdAt),
 });
 
@@ -151,7 +153,7 @@ connectionsRouter.openapi(create, async (c) => {
   const now = Date.now();
   const creds = await seal(c.env, id, "credentials", parsed.data);
   const grant = await seal(c.env, id, "grant", auth.data);
-  const row: ConnectionRow = { id, orgId: p.orgId, provider: body.provider as ConnectionRow["provider"], environment: body.environment, name: body.name ?? CONNECTORS[body.provider as keyof typeof CONNECTORS].label, baseUrl, status: "active", credentialsEnc: creds.enc, grantEnc: grant.enc, keyId: creds.keyId, grantExpiresAt: auth.data.expiresAt, lastError: null, refreshedAt: now, createdAt: now, revokedAt: null };
+  const row: ConnectionRow = { id, orgId: p.orgId, provider: body.provider as ConnectionRow["provider"], environment: body.environment, name: body.name ?? CONNECTORS[body.provider as keyof typeof CONNECTORS].label, baseUrl, status: "active", credentialsEnc: creds.enc, grantEnc: grant.enc, keyId: creds.keyId, grantExpiresAt: auth.data.expiresAt, lastError: null, refreshedAt: now, createdAt: now, revokedAt: null, flagReason: null, flaggedAt: null };
   const db = getDb(c.env.DB);
   await db.batch([db.insert(connections).values(row), auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "connection.created", target: id, details: { provider: body.provider, environment: body.environment }, requestId: c.get("requestId") }, now)]);
   return c.json(toConnection(row), 201);
