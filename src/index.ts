@@ -10,6 +10,7 @@ import { keys } from "./apikeys/routes";
 import { authenticate } from "./auth/authenticate";
 import { health } from "./health/routes";
 import { accessLog, notFoundHandler, onError, requestId } from "./http/middleware";
+import { cacheControl } from "./http/cache";
 import { identity } from "./identity/routes";
 import { members } from "./identity/members";
 import { oauth } from "./oauth/routes";
@@ -23,6 +24,7 @@ import { review } from "./marketplace/review";
 import { ratingsRouter } from "./ratings/routes";
 import { mountOpenApi } from "./portal/openapi";
 import { rateLimit } from "./ratelimit/middleware";
+import { exceptProviderDeliveries } from "./ratelimit/provider-webhooks";
 import { revenueRouter } from "./revenue/routes";
 import { payoutRouter } from "./revenue/payout-routes";
 import { scheduled } from "./revenue/scheduled";
@@ -56,8 +58,12 @@ app.use(
   }),
 );
 app.use("*", secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: "cross-origin" }));
+app.use("/v1/*", cacheControl({ defaultNoStore: true }));
+app.use("/p/*", cacheControl({ defaultNoStore: false }));
+app.use("/apps/*", cacheControl({ defaultNoStore: false }));
 app.use("/v1/*", authenticate());
-app.use("/v1/*", rateLimit("api"));
+// Provider deliveries have their own classes, taken after the signature check (src/ratelimit/provider-webhooks.ts).
+app.use("/v1/*", exceptProviderDeliveries(rateLimit("api")));
 app.use("/p/*", authenticate());
 app.use("/p/*", rateLimit("plugin"));
 app.use("/apps/*", authenticate());

@@ -13,13 +13,16 @@
 // Test control (not part of any provider): POST /__standin/faults {"provider","status","count",
 // "retryAfter","malformed","delayMs","match"} makes the next `count` API calls of that provider
 // (whose path contains `match`, if given) fail that way; POST /__standin/<provider>/contacts creates or edits a record as if a user did it in the
-// provider's UI; GET /__standin/state returns everything.
+// provider's UI; GET /__standin/state returns everything; POST /__standin/salesforce/clients
+// {"clientId","clientSecret","instanceUrl","tokenDelayMs"} registers a Salesforce client whose token
+// answer names that instance_url (a hostile "Salesforce") and comes after that delay; ANY /__standin/redirect?to=<url>&status=<3xx> answers
+// a redirect there.
 import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
 
 export function startSaasStandIn({ port = 0, host = "127.0.0.1", salesforceTokenTtlMs = 3_600_000 } = {}) {
   const state = {
-    salesforce: { clients: new Map([["sf-client", "sf-secret"]]), tokens: new Map(), contacts: new Map(), requests: 0 },
+    salesforce: { clients: new Map([["sf-client", "sf-secret"]]), instanceUrls: new Map(), tokenDelays: new Map(), tokens: new Map(), contacts: new Map(), requests: 0 },
     hubspot: { tokens: new Set(["pat-na1-standin-token"]), contacts: new Map(), requests: 0 },
     slack: { tokens: new Set(["xoxb-standin-bot-token"]), messages: [] },
     zapier: { hooks: [] },
@@ -61,7 +64,9 @@ export function startSaasStandIn({ port = 0, host = "127.0.0.1", salesforceToken
       if (sf.clients.get(form.get("client_id")) !== form.get("client_secret")) return send(res, 400, { error: "invalid_client", error_description: "invalid client credentials" });
       const token = `00D${id("", 12)}!${id("", 40)}`;
       sf.tokens.set(token, Date.now() + salesforceTokenTtlMs);
-      return send(res, 200, { access_token: token, instance_url: `http://${req.headers.host}/salesforce`, id: "https://login.salesforce.com/id/00Dxx/005xx", token_type: "Bearer", issued_at: String(Date.now()), signature: id("", 20) });
+      const answer = () => send(res, 200, { access_token: token, instance_url: sf.instanceUrls.get(form.get("client_id")) ?? `http://${req.headers.host}/salesforce`, id: "https://login.salesforce.com/id/00Dxx/005xx", token_type: "Bearer", issued_at: String(Date.now()), signature: id("", 20) });
+      const delay = sf.tokenDelays.get(form.get("client_id")) ?? 0;
+      return delay > 0 ? void setTimeout(answer, delay) : answer();
     }
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     const exp = auth ? sf.tokens.get(auth) : undefined;
@@ -163,6 +168,14 @@ export function startSaasStandIn({ port = 0, host = "127.0.0.1", salesforceToken
     if (!auth || !(c.tokens.get(auth) > Date.now())) return send(res, 401, { error: "invalid_token" });
     c.requests += 1;
     if (fault("crm", res)) return;
+    // Misbehaving sources (contactsPath "/endless" or "/endless-records"): a next cursor forever,
+    // with no records, or with a few fresh ones on every page.
+    if (path === "/endless" && req.method === "GET") return send(res, 200, { data: [], next_cursor: "again" });
+    if (path === "/endless-records" && req.method === "GET") {
+      const n = Number(url.searchParams.get("cursor") || 0);
+      const data = Array.from({ length: 5 }, (_, i) => ({ id: `e${n}-${i}`, email: `e${n}-${i}@example.com`, last_name: "Endless", updated_at: new Date(Date.now() - 86_400_000).toISOString() }));
+      return send(res, 200, { data, next_cursor: String(n + 1) });
+    }
     if (path === "/contacts" && req.method === "GET") {
       const since = url.searchParams.get("updated_since") ?? "";
       const offset = Number(url.searchParams.get("cursor") ?? 0);
@@ -194,6 +207,18 @@ export function startSaasStandIn({ port = 0, host = "127.0.0.1", salesforceToken
           return send(res, 200, { ok: true });
         }
         if (path === "/state") return send(res, 200, { salesforce: { contacts: [...state.salesforce.contacts.values()], requests: state.salesforce.requests }, hubspot: { contacts: [...state.hubspot.contacts.values()], requests: state.hubspot.requests }, slack: { messages: state.slack.messages }, zapier: { hooks: state.zapier.hooks }, crm: { contacts: [...state.crm.contacts.values()] } });
+        if (path === "/salesforce/clients" && req.method === "POST") {
+          const { clientId, clientSecret, instanceUrl, tokenDelayMs } = JSON.parse(body || "{}");
+          state.salesforce.clients.set(clientId, clientSecret);
+          state.salesforce.tokenDelays.set(clientId, Number(tokenDelayMs ?? 0));
+          if (instanceUrl) state.salesforce.instanceUrls.set(clientId, instanceUrl);
+          else state.salesforce.instanceUrls.delete(clientId);
+          return send(res, 200, { ok: true });
+        }
+        if (path === "/redirect") {
+          res.writeHead(Number(url.searchParams.get("status") ?? 307), { location: url.searchParams.get("to") ?? "/" });
+          return res.end();
+        }
         if (path === "/hubspot/contacts" && req.method === "POST") {
           const { id: cid, properties } = JSON.parse(body || "{}");
           return send(res, 200, hubspotContact(properties ?? {}, cid ? state.hubspot.contacts.get(cid) : undefined));
@@ -211,7 +236,7 @@ export function startSaasStandIn({ port = 0, host = "127.0.0.1", salesforceToken
       if (provider === "crm") return crm(req, res, path, url, body);
       if (provider === "zapier" && req.method === "POST" && path.startsWith("/hooks/catch/")) {
         if (fault("zapier", res)) return;
-        state.zapier.hooks.push({ path, body: JSON.parse(body || "null"), at: Date.now() });
+        state.zapier.hooks.push({ path, body: JSON.parse(body || "null"), raw: body, signature: req.headers["atoll-signature"] ?? null, at: Date.now() });
         return send(res, 200, { status: "success", attempt: id("", 8), id: id("", 8), request_id: id("", 8) });
       }
       return send(res, 404, { error: "no such stand-in" });

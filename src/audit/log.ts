@@ -1,6 +1,7 @@
 /** The audit log: who did what to which object. Entries never contain secrets. */
 import { and, desc, eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { insertIfPreviousChanged } from "../db/guard";
 import { auditLog, type AuditRow } from "../db/schema";
 import type { Principal } from "../auth/principal";
 
@@ -19,17 +20,27 @@ export function actorOf(p: Principal | null): string {
   return p.userId ? `user:${p.userId}` : p.subject;
 }
 
+const auditValues = (entry: AuditEntry, now: number) => ({
+  at: now,
+  orgId: entry.orgId,
+  actor: entry.actor,
+  action: entry.action,
+  target: entry.target ?? null,
+  details: JSON.stringify(entry.details ?? {}),
+  requestId: entry.requestId ?? null,
+});
+
 /** An insert to put in the same D1 batch as the change it records. */
 export function auditInsert(db: Db, entry: AuditEntry, now = Date.now()) {
-  return db.insert(auditLog).values({
-    at: now,
-    orgId: entry.orgId,
-    actor: entry.actor,
-    action: entry.action,
-    target: entry.target ?? null,
-    details: JSON.stringify(entry.details ?? {}),
-    requestId: entry.requestId ?? null,
-  });
+  return db.insert(auditLog).values(auditValues(entry, now));
+}
+
+/**
+ * The same, written only if the previous statement of the batch changed one row (the guarded
+ * change it records): a request that lost a race leaves no entry (src/db/guard.ts).
+ */
+export function auditInsertIfPreviousChanged(db: Db, entry: AuditEntry, now = Date.now()) {
+  return insertIfPreviousChanged(db, auditLog, auditValues(entry, now));
 }
 
 /** Newest first; `before` is the id of the last entry of the previous page. */

@@ -530,6 +530,9 @@ export const connections = sqliteTable(
     refreshedAt: integer("refreshed_at"),
     createdAt: integer("created_at").notNull(),
     revokedAt: integer("revoked_at"),
+    /** Set when the connection misbehaved as a sync source (paged without progress); see sync.ts. */
+    flagReason: text("flag_reason"),
+    flaggedAt: integer("flagged_at"),
   },
   (t) => [index("connections_org").on(t.orgId, t.provider, t.environment, t.status)],
 );
@@ -615,6 +618,8 @@ export const syncRuns = sqliteTable(
     deadLettered: integer("dead_lettered").notNull().default(0),
     /** Pages done: a resumed run continues from the sync's cursor. */
     pages: integer("pages").notNull().default(0),
+    /** Consecutive pages that brought nothing new but asked for more (a misbehaving source). */
+    emptyPages: integer("empty_pages").notNull().default(0),
     attempts: integer("attempts").notNull().default(0),
     error: text("error"),
     startedAt: integer("started_at").notNull(),

@@ -1,9 +1,10 @@
 /** Installing plugins into an organization's environment, executing them, and uninstalling. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import semver from "semver";
 import type { Context } from "hono";
-import { actorOf, auditInsert } from "../audit/log";
+import { actorOf, auditInsert, auditInsertIfPreviousChanged } from "../audit/log";
+import { insertIfPreviousChanged } from "../db/guard";
 import { isolateState } from "../auth/isolate-state";
 import { requireScope, type Principal } from "../auth/principal";
 import { createRouter, type AppEnv } from "../app";
@@ -250,12 +251,15 @@ installationsRouter.openapi(uninstall, async (c) => {
   }
   const db = getDb(c.env.DB);
   const now = Date.now();
-  await db.batch([
-    db.update(installations).set({ status: "uninstalled", updatedAt: now, secretsEnc: null }).where(eq(installations.id, row.id)),
-    installCountStatement(db, row.pluginId, -1),
-    db.insert(installationEvents).values({ installationId: row.id, orgId: row.orgId, action: "uninstalled", fromVersion: spec.version, actor: actorOf(p), at: now }),
-    auditInsert(db, { orgId: row.orgId, actor: actorOf(p), action: "installation.removed", target: row.id, details: { plugin: spec.plugin, cleanup }, requestId: c.get("requestId") }, now),
+  // Uninstall happens once: the update is guarded on "still active", and the count, the history
+  // event and the audit entry each follow the statement before them (src/db/guard.ts).
+  const [removed] = await db.batch([
+    db.update(installations).set({ status: "uninstalled", updatedAt: now, secretsEnc: null }).where(and(eq(installations.id, row.id), eq(installations.status, "active"))).returning({ id: installations.id }),
+    installCountStatement(db, row.pluginId, -1, true),
+    insertIfPreviousChanged(db, installationEvents, { installationId: row.id, orgId: row.orgId, action: "uninstalled", fromVersion: spec.version, actor: actorOf(p), at: now }),
+    auditInsertIfPreviousChanged(db, { orgId: row.orgId, actor: actorOf(p), action: "installation.removed", target: row.id, details: { plugin: spec.plugin, cleanup }, requestId: c.get("requestId") }, now),
   ]);
+  if (removed.length === 0) throw notFound("The installation");
   isolateState(c.env).forgetInstallation(row.id);
   isolateState(c.env).forgetApps();
   await host.clearStorage(row.id);

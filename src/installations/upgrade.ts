@@ -6,7 +6,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import semver from "semver";
 import { and, asc, eq } from "drizzle-orm";
-import { actorOf, auditInsert } from "../audit/log";
+import { actorOf, auditInsertIfPreviousChanged } from "../audit/log";
+import { insertIfPreviousChanged } from "../db/guard";
 import { isolateState } from "../auth/isolate-state";
 import { requireScope } from "../auth/principal";
 import { createRouter } from "../app";
@@ -99,8 +100,9 @@ upgradeRouter.openapi(change, async (c) => {
   // Guarded on the revision read above: a concurrent change makes this one a no-op (409).
   const [updated] = await db.batch([
     db.update(installations).set({ versionId: next.versionId, grants: next.grants, config: next.config, secretsEnc: next.secretsEnc, updatedAt: now }).where(and(eq(installations.id, row.id), eq(installations.updatedAt, row.updatedAt), eq(installations.status, "active"))).returning({ id: installations.id }),
-    db.insert(installationEvents).values({ installationId: row.id, orgId: row.orgId, action, fromVersion: current.version, toVersion: target.version, grants: next.grants, actor: actorOf(p), at: now }),
-    auditInsert(db, { orgId: row.orgId, actor: actorOf(p), action: `installation.${action}`, target: row.id, details: { from: current.version, to: target.version }, requestId: c.get("requestId") }, now),
+    // History and audit follow the guarded update in the same batch: a loser writes neither.
+    insertIfPreviousChanged(db, installationEvents, { installationId: row.id, orgId: row.orgId, action, fromVersion: current.version, toVersion: target.version, grants: next.grants, actor: actorOf(p), at: now }),
+    auditInsertIfPreviousChanged(db, { orgId: row.orgId, actor: actorOf(p), action: `installation.${action}`, target: row.id, details: { from: current.version, to: target.version }, requestId: c.get("requestId") }, now),
   ]);
   if (updated.length === 0) {
     await host.retire?.(spec).catch(() => undefined);

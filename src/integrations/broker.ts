@@ -5,13 +5,14 @@
  * failed refresh marks the connection `error` with the provider's reason (reported by the API).
  */
 import { DurableObject } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import { getDb } from "../db/client";
 import { connections, type ConnectionRow } from "../db/schema";
 import { connectorFor } from "./connectors";
 import type { Grant } from "./connectors/types";
 import { z } from "zod";
-import { providerRequest, type ProviderResult } from "./http";
+import { egressRefused, providerRequest, type ProviderResult } from "./http";
+import { egressOptions, joinEgressUrl, type EgressVerdict } from "./egress-policy";
 import { open, seal } from "./vault";
 
 /** Refresh this long before the grant's expiry. */
@@ -71,17 +72,24 @@ export class ConnectionBroker extends DurableObject<Env> {
     if (!connector) throw new Error(`unknown provider ${row.provider}`);
     this.refreshes += 1;
     const creds = await this.credentials(row);
-    const res = await connector.authenticate(row.baseUrl, creds);
+    const res = await connector.authenticate(row.baseUrl, creds, egressOptions(this.env));
     const db = getDb(this.env.DB);
+    // Every write below is guarded on "not revoked" in the same statement: a disconnect that lands
+    // while the provider is answering wins, whatever the refresh brings back.
+    const notRevoked = and(eq(connections.id, row.id), ne(connections.status, "revoked"));
     if (!res.ok) {
-      await db.update(connections).set({ status: "error", lastError: `${connector.label} refused the refresh: ${res.message}`.slice(0, 300) }).where(eq(connections.id, row.id));
+      await db.update(connections).set({ status: "error", lastError: `${connector.label} refused the refresh: ${res.message}`.slice(0, 300) }).where(notRevoked);
       throw new Error(`refresh failed: ${res.message}`);
     }
-    this.grant = res.data;
     const sealed = await seal(this.env, row.id, "grant", res.data);
     // Credentials are re-sealed too, so a key rotation completes as connections are used.
     const creds2 = await seal(this.env, row.id, "credentials", creds);
-    await db.update(connections).set({ grantEnc: sealed.enc, credentialsEnc: creds2.enc, keyId: sealed.keyId, grantExpiresAt: res.data.expiresAt, refreshedAt: Date.now(), status: "active", lastError: null }).where(eq(connections.id, row.id));
+    const saved = await db.update(connections).set({ grantEnc: sealed.enc, credentialsEnc: creds2.enc, keyId: sealed.keyId, grantExpiresAt: res.data.expiresAt, refreshedAt: Date.now(), status: "active", lastError: null }).where(notRevoked).run();
+    if (saved.meta.changes !== 1) {
+      this.grant = null;
+      throw new Error("connection revoked");
+    }
+    this.grant = res.data;
     return res.data;
   }
 
@@ -94,8 +102,11 @@ export class ConnectionBroker extends DurableObject<Env> {
     const connector = connectorFor(row.provider);
     if (!connector) throw new Error(`unknown provider ${row.provider}`);
     const secrets = Object.values(await this.credentials(row));
+    const egress = egressOptions(this.env);
     return this.withGrant(row, async (grant) => {
-      const res = await providerRequest({ ...call, url: `${grant.instanceUrl ?? row.baseUrl}${call.path}`, headers: { accept: "application/json", ...(call.headers ?? {}), ...connector.authorize(grant) }, schema: z.unknown(), errorMessage: connector.errorMessage, secrets: [...secrets, grant.accessToken] });
+      const target = apiUrl(row, grant, call.path, egress);
+      if (!target.ok) return { refused: false, value: egressRefused(grant.instanceUrl ?? row.baseUrl, target, grant.instanceUrl ? "the instance_url" : "the base URL") };
+      const res = await providerRequest({ ...call, url: target.url.href, headers: { accept: "application/json", ...(call.headers ?? {}), ...connector.authorize(grant) }, schema: z.unknown(), errorMessage: connector.errorMessage, secrets: [...secrets, grant.accessToken], egress });
       return { refused: !res.ok && res.reason === "auth", value: res.ok ? { ok: true as const, status: res.status, data: res.data, headers: new Headers() } : res };
     });
   }
@@ -119,10 +130,13 @@ export class ConnectionBroker extends DurableObject<Env> {
     if (!connector) throw new Error(`unknown provider ${row.provider}`);
     if (!/^\/[^\s]*$/.test(path) || path.startsWith("//")) return { status: 400, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: "path must be absolute, like /api/chat.postMessage" }) };
     const creds = await this.credentials(row);
+    const egress = egressOptions(this.env);
     return this.withGrant(row, async (grant) => {
+      const target = apiUrl(row, grant, path, egress);
+      if (!target.ok) return { refused: false, value: { status: 502, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: egressRefused(grant.instanceUrl ?? row.baseUrl, target, grant.instanceUrl ? "the instance_url" : "the base URL").message }) } };
       const headers = { ...(init.headers ?? {}) };
       for (const h of Object.keys(headers)) if (/^(authorization|cookie|host)$/i.test(h)) delete headers[h];
-      const res = await fetch(`${grant.instanceUrl ?? row.baseUrl}${path}`, { method: init.method ?? "GET", headers: { ...headers, ...connector.authorize(grant) }, ...(init.body !== undefined ? { body: init.body } : {}), redirect: "manual" });
+      const res = await fetch(target.url.href, { method: init.method ?? "GET", headers: { ...headers, ...connector.authorize(grant) }, ...(init.body !== undefined ? { body: init.body } : {}), redirect: "manual" });
       return { refused: res.status === 401, value: await forwarded(res, creds, grant) };
     });
   }
@@ -136,6 +150,14 @@ export class ConnectionBroker extends DurableObject<Env> {
   refreshCount(): number {
     return this.refreshes;
   }
+}
+
+/**
+ * Where a call goes: the grant's instance URL (a provider-returned URL) or the connection's base
+ * URL, joined with the path and checked by the egress policy now, at the moment of use.
+ */
+function apiUrl(row: ConnectionRow, grant: Grant, path: string, egress: ReturnType<typeof egressOptions>): EgressVerdict {
+  return joinEgressUrl(grant.instanceUrl ?? row.baseUrl, path, egress);
 }
 
 /** The plugin's copy of a provider answer: capped, and without the connection's own secrets. */

@@ -14,6 +14,7 @@ import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
 import { iso } from "../identity/schemas";
 import { CONNECTORS, PROVIDER_IDS, connectorFor } from "./connectors";
 import { seal } from "./vault";
+import { checkEgressUrl, egressOptions, type EgressOptions } from "./egress-policy";
 import type { Call, Send } from "./connectors/types";
 import type { ProviderResult } from "./http";
 
@@ -33,6 +34,7 @@ export const Connection = z
     lastError: z.string().nullable(),
     webhookUrl: z.string().openapi({ description: "Where the provider sends webhooks for this connection" }),
     refreshedAt: z.string().datetime().nullable(),
+    flag: z.object({ reason: z.string(), at: z.string().datetime() }).nullable().openapi({ description: "Set when the connection misbehaved as a sync source (e.g. paged without progress); cleared by reconnecting" }),
     createdAt: z.string().datetime(),
   })
   .openapi("Connection");
@@ -47,6 +49,7 @@ export const toConnection = (r: ConnectionRow) => ({
   lastError: r.lastError,
   webhookUrl: `/v1/webhooks/${r.id}`,
   refreshedAt: r.refreshedAt ? iso(r.refreshedAt) : null,
+  flag: r.flagReason && r.flaggedAt ? { reason: r.flagReason, at: iso(r.flaggedAt) } : null,
   createdAt: iso(r.createdAt),
 });
 
@@ -89,19 +92,16 @@ export async function ownedConnection(c: Context<AppEnv>, p: Principal, id: stri
   return row;
 }
 
-/** https only (or http/loopback when ATOLL_INTEGRATIONS_ALLOW_HTTP is on, for local stand-ins). */
-export function checkBaseUrl(raw: string, allowHttp: boolean): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw badRequest("baseUrl is not a URL.", "validation-failed", { errors: [{ path: "baseUrl", message: "must be an absolute URL" }] });
-  }
-  const bad = (message: string) => badRequest(`baseUrl ${message}.`, "validation-failed", { errors: [{ path: "baseUrl", message }] });
-  if (url.username || url.password) throw bad("must not carry credentials");
-  if (url.search || url.hash) throw bad("must not have a query or fragment");
-  if (url.protocol !== "https:" && !(allowHttp && url.protocol === "http:")) throw bad("must use https");
-  if (!allowHttp && (/^(localhost|.*\.local|.*\.internal)$/i.test(url.hostname) || /^[\d.]+$/.test(url.hostname) || url.hostname.startsWith("["))) throw bad("must be a public host name");
+/**
+ * A base URL a tenant gives: the integrations egress policy (https, public host, default port, no
+ * credentials; http and loopback only with the local setting), and no query or fragment. The same
+ * policy is applied again whenever the URL is used (src/integrations/http.ts, the broker).
+ */
+export function checkBaseUrl(raw: string, egress: EgressOptions): string {
+  const verdict = checkEgressUrl(raw, egress);
+  if (!verdict.ok) throw badRequest(`baseUrl ${verdict.message}.`, "validation-failed", { errors: [{ path: "baseUrl", message: verdict.message }] });
+  const url = verdict.url;
+  if (url.search || url.hash) throw badRequest("baseUrl must not have a query or fragment.", "validation-failed", { errors: [{ path: "baseUrl", message: "must not have a query or fragment" }] });
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }
 
@@ -140,10 +140,12 @@ connectionsRouter.openapi(create, async (c) => {
     throw badRequest(`The ${connector.label} credentials are invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, "validation-failed", { errors });
   }
   if (!body.baseUrl && !connector.defaultBaseUrl) throw badRequest(`${connector.label} connections need a baseUrl.`, "validation-failed", { errors: [{ path: "baseUrl", message: "required for this provider" }] });
-  const baseUrl = checkBaseUrl(body.baseUrl ?? connector.defaultBaseUrl, c.env.ATOLL_INTEGRATIONS_ALLOW_HTTP === "true");
+  const egress = egressOptions(c.env);
+  const baseUrl = checkBaseUrl(body.baseUrl ?? connector.defaultBaseUrl, egress);
 
-  const auth = await connector.authenticate(baseUrl, parsed.data);
+  const auth = await connector.authenticate(baseUrl, parsed.data, egress);
   if (!auth.ok) {
+    if (auth.reason === "egress") throw badRequest(`${connector.label}: ${auth.message}; nothing was stored.`, "egress-refused", { provider: body.provider });
     if (auth.reason === "auth" || auth.reason === "invalid") throw badRequest(`${connector.label} refused the credentials: ${auth.message}`, "provider-refused", { provider: body.provider });
     throw new ApiError({ status: 502, type: "provider-unavailable", title: "Provider unavailable", detail: `${connector.label} did not answer properly (${auth.message}); nothing was stored, try again.` });
   }
@@ -151,7 +153,7 @@ connectionsRouter.openapi(create, async (c) => {
   const now = Date.now();
   const creds = await seal(c.env, id, "credentials", parsed.data);
   const grant = await seal(c.env, id, "grant", auth.data);
-  const row: ConnectionRow = { id, orgId: p.orgId, provider: body.provider as ConnectionRow["provider"], environment: body.environment, name: body.name ?? CONNECTORS[body.provider as keyof typeof CONNECTORS].label, baseUrl, status: "active", credentialsEnc: creds.enc, grantEnc: grant.enc, keyId: creds.keyId, grantExpiresAt: auth.data.expiresAt, lastError: null, refreshedAt: now, createdAt: now, revokedAt: null };
+  const row: ConnectionRow = { id, orgId: p.orgId, provider: body.provider as ConnectionRow["provider"], environment: body.environment, name: body.name ?? CONNECTORS[body.provider as keyof typeof CONNECTORS].label, baseUrl, status: "active", credentialsEnc: creds.enc, grantEnc: grant.enc, keyId: creds.keyId, grantExpiresAt: auth.data.expiresAt, lastError: null, refreshedAt: now, createdAt: now, revokedAt: null, flagReason: null, flaggedAt: null };
   const db = getDb(c.env.DB);
   await db.batch([db.insert(connections).values(row), auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "connection.created", target: id, details: { provider: body.provider, environment: body.environment }, requestId: c.get("requestId") }, now)]);
   return c.json(toConnection(row), 201);

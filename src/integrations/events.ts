@@ -12,6 +12,8 @@ import { loadSpec } from "../installations/queries";
 import { LIFECYCLE, hostFor, invokePlugin, pluginDeadline, pluginRequest } from "../runtime/invoke";
 import type { HostExports } from "../runtime/loader-host";
 import { providerRequest } from "./http";
+import { egressOptions } from "./egress-policy";
+import { HOOK_SIGNATURE_HEADER, hookSecret, signHookDelivery } from "./hook-signature";
 import { z } from "zod";
 import type { EventMessage } from "./webhooks";
 
@@ -54,11 +56,14 @@ export async function deliverEvent(env: Env, exports: () => HostExports, eventId
   }
 
   const hooks = await db.select().from(zapierHooks).where(and(eq(zapierHooks.orgId, event.orgId), eq(zapierHooks.topic, event.topic), isNull(zapierHooks.removedAt)));
+  // The hook URL (stored, perhaps before today's policy) and any redirect are checked at delivery.
+  const egress = { allowLocal: allowHttpHooks && egressOptions(env).allowLocal };
+  const body = JSON.stringify(envelope);
   for (const hook of hooks) {
     const target = `hook:${hook.id}`;
     if (done.has(target)) continue;
-    if (!allowHttpHooks && !hook.hookUrl.startsWith("https://")) continue;
-    const res = await providerRequest({ url: hook.hookUrl, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(envelope), schema: z.unknown(), retries: 1, timeoutMs: 10_000 });
+    const signature = await signHookDelivery(await hookSecret(env.ATOLL_SECRET_KEY, hook.id), body);
+    const res = await providerRequest({ url: hook.hookUrl, method: "POST", headers: { "content-type": "application/json", [HOOK_SIGNATURE_HEADER]: signature, "atoll-event-id": event.id }, body, schema: z.unknown(), retries: 1, timeoutMs: 10_000, egress });
     if (!res.ok && res.status === 410) {
       await db.update(zapierHooks).set({ removedAt: Date.now() }).where(eq(zapierHooks.id, hook.id));
       continue;

@@ -5,13 +5,16 @@
  * Result, never as a provider's raw text with a credential in it (known secrets are redacted).
  */
 import type { z } from "zod";
+import { checkEgressUrl, type EgressOptions, type EgressVerdict } from "./egress-policy";
 
 export type ProviderFailure =
   | { ok: false; reason: "auth"; status: number; message: string }
   | { ok: false; reason: "rate_limited"; status: number; message: string; retryAfterMs: number }
   | { ok: false; reason: "unavailable"; status: number; message: string }
   | { ok: false; reason: "invalid"; status: number; message: string }
-  | { ok: false; reason: "malformed"; status: number; message: string };
+  | { ok: false; reason: "malformed"; status: number; message: string }
+  /** The URL (or a redirect's Location) is outside the integrations egress policy: never fetched. */
+  | { ok: false; reason: "egress"; status: number; message: string };
 
 export type ProviderResult<T> = { ok: true; status: number; data: T; headers: Headers } | ProviderFailure;
 
@@ -30,6 +33,8 @@ export interface ProviderRequest<T> {
   maxBytes?: number;
   /** Values that must never appear in an error message (tokens, secrets). */
   secrets?: string[];
+  /** The egress policy's options: the URL and every redirect are checked before they are fetched. */
+  egress: EgressOptions;
 }
 
 export interface Transport {
@@ -40,7 +45,57 @@ export interface Transport {
 
 export const defaultTransport: Transport = { fetch: (input, init) => fetch(input, init), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random };
 
-export const DEFAULTS = { timeoutMs: 10_000, retries: 3, maxBytes: 2 * 1024 * 1024, baseDelayMs: 250, maxDelayMs: 8_000 } as const;
+export const DEFAULTS = { timeoutMs: 10_000, retries: 3, maxBytes: 2 * 1024 * 1024, baseDelayMs: 250, maxDelayMs: 8_000, maxRedirects: 3 } as const;
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** Where a refused URL pointed, without its credentials, path or query (they may hold secrets). */
+function where(raw: string): string {
+  try {
+    const u = new URL(raw);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "a malformed URL";
+  }
+}
+
+export function egressRefused(raw: string, verdict: Extract<EgressVerdict, { ok: false }>, what = "the URL"): ProviderFailure {
+  return { ok: false, reason: "egress", status: 0, message: `${what} (${where(raw)}) is refused by the integrations egress policy: it ${verdict.message}` };
+}
+
+/**
+ * One fetch, following up to `maxRedirects` redirects itself: each Location is checked by the
+ * egress policy before it is fetched, credentials headers are dropped when the origin changes, and
+ * 303 (and 301/302 after a POST) continue as a body-less GET, as browsers do.
+ */
+async function fetchChecked(t: Transport, req: ProviderRequest<unknown>, signal: AbortSignal): Promise<Response | ProviderFailure> {
+  let url = req.url;
+  let method = req.method ?? "GET";
+  let body = req.body;
+  let headers: Record<string, string> = { ...(req.headers ?? {}) };
+  for (let hop = 0; ; hop++) {
+    const verdict = checkEgressUrl(url, req.egress);
+    if (!verdict.ok) return egressRefused(url, verdict, hop === 0 ? "the URL" : "the redirect target");
+    const res = await t.fetch(verdict.url.href, { method, headers, ...(body !== undefined ? { body } : {}), signal, redirect: "manual" });
+    if (!REDIRECTS.has(res.status)) return res;
+    await res.body?.cancel();
+    const location = res.headers.get("location");
+    if (!location || hop >= DEFAULTS.maxRedirects) return { ok: false, reason: "invalid", status: res.status, message: location ? `more than ${DEFAULTS.maxRedirects} redirects` : `HTTP ${res.status} without a Location` };
+    let next: URL;
+    try {
+      next = new URL(location, verdict.url);
+    } catch {
+      return { ok: false, reason: "invalid", status: res.status, message: "a redirect to a malformed URL" };
+    }
+    if (next.origin !== verdict.url.origin) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !/^(authorization|cookie|proxy-authorization)$/i.test(k)));
+    if (res.status === 303 || ((res.status === 301 || res.status === 302) && method !== "GET" && method !== "HEAD")) {
+      method = "GET";
+      body = undefined;
+      headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !/^content-type$/i.test(k)));
+    }
+    url = next.href;
+  }
+}
 
 /** Milliseconds a `Retry-After` header asks for, or null. */
 export function retryAfterMs(value: string | null, now = Date.now()): number | null {
@@ -101,7 +156,9 @@ export async function providerRequest<T>(req: ProviderRequest<T>, t: Transport =
     let res: Response;
     let text: string | null;
     try {
-      res = await t.fetch(req.url, { method: req.method ?? "GET", headers: req.headers ?? {}, ...(req.body !== undefined ? { body: req.body } : {}), signal: controller.signal, redirect: "manual" });
+      const fetched = await fetchChecked(t, req as ProviderRequest<unknown>, controller.signal);
+      if (!(fetched instanceof Response)) return fetched;
+      res = fetched;
       text = await readCapped(res, maxBytes);
     } catch (err) {
       const timedOut = controller.signal.aborted;

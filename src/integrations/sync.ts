@@ -23,6 +23,23 @@ export const PAGE_SIZE = 50;
 export const MAX_ATTEMPTS = 5;
 export const MAX_RUN_ATTEMPTS = 8;
 export const MIN_INTERVAL_SECONDS = 60;
+/**
+ * Bounds of one run (README "Sync"): a run that reaches one ends `partial` with its cursor kept,
+ * and the next run (the next minute) continues from there. A source that keeps asking for more
+ * while bringing nothing new (no records, or the same cursor) for MAX_EMPTY_PAGES pages in a row
+ * ends the run too, and its connection is flagged.
+ */
+export const RUN_BOUNDS = { pages: 25, records: 500, wallMs: 5 * 60_000 } as const;
+export const MAX_EMPTY_PAGES = 3;
+
+/** Which bound (if any) a run has reached before its next page (pure). */
+export function runBound(run: Pick<SyncRunRow, "pages" | "fetched" | "startedAt">, now: number, bounds: { pages: number; records: number; wallMs: number } = RUN_BOUNDS): string | null {
+  if (run.pages >= bounds.pages) return `${bounds.pages} pages`;
+  if (run.fetched >= bounds.records) return `${bounds.records} records`;
+  if (now - run.startedAt >= bounds.wallMs) return `${Math.round(bounds.wallMs / 1000)} s`;
+  return null;
+}
+
 /** Every minute the Cron Trigger starts the syncs that are due. */
 export const SYNC_CRON = "* * * * *";
 
@@ -36,7 +53,7 @@ export const recordBackoffMs = (attempts: number) => 60_000 * 2 ** Math.max(0, a
 
 /** Claims the sync for a new run (none running) and returns the run, or null. */
 export async function startRun(db: Db, sync: SyncRow, trigger: "schedule" | "manual", now = Date.now()): Promise<SyncRunRow | null> {
-  const run: SyncRunRow = { id: newId("run"), syncId: sync.id, trigger, status: "running", fetched: 0, created: 0, updated: 0, unchanged: 0, failed: 0, deadLettered: 0, pages: 0, attempts: 0, error: null, startedAt: now, finishedAt: null };
+  const run: SyncRunRow = { id: newId("run"), syncId: sync.id, trigger, status: "running", fetched: 0, created: 0, updated: 0, unchanged: 0, failed: 0, deadLettered: 0, pages: 0, emptyPages: 0, attempts: 0, error: null, startedAt: now, finishedAt: null };
   const claimed = await db.update(syncs).set({ runningRunId: run.id, updatedAt: now }).where(and(eq(syncs.id, sync.id), isNull(syncs.runningRunId))).run();
   if (claimed.meta.changes !== 1) return null;
   await db.insert(syncRuns).values(run);
@@ -61,10 +78,10 @@ export async function enqueueDueSyncs(env: Env, now = Date.now()): Promise<strin
 
 export type PageOutcome = { kind: "more" } | { kind: "done" } | { kind: "retry"; delayMs: number; reason: string } | { kind: "stopped"; reason: string };
 
-async function finish(db: Db, sync: SyncRow, run: SyncRunRow, status: SyncRunRow["status"], error: string | null, now: number): Promise<void> {
+async function finish(db: Db, sync: SyncRow, run: SyncRunRow, status: SyncRunRow["status"], error: string | null, now: number, nextRunAt = now + sync.intervalSeconds * 1000): Promise<void> {
   await db.batch([
     db.update(syncRuns).set({ status, error, finishedAt: now }).where(eq(syncRuns.id, run.id)),
-    db.update(syncs).set({ runningRunId: null, nextRunAt: now + sync.intervalSeconds * 1000, updatedAt: now }).where(and(eq(syncs.id, sync.id), eq(syncs.runningRunId, run.id))),
+    db.update(syncs).set({ runningRunId: null, nextRunAt, updatedAt: now }).where(and(eq(syncs.id, sync.id), eq(syncs.runningRunId, run.id))),
   ]);
 }
 
@@ -77,6 +94,12 @@ export async function runPage(env: Env, msg: SyncMessage, now = Date.now()): Pro
   if (sync.status === "paused") {
     await finish(db, sync, run, run.failed > 0 ? "partial" : "succeeded", "paused", now);
     return { kind: "stopped", reason: "paused" };
+  }
+  const bound = runBound(run, now);
+  if (bound) {
+    // Bounded: the cursor is already checkpointed; the next run continues from it at once.
+    await finish(db, sync, run, "partial", `stopped at the run bound (${bound}); the next run continues from the cursor`, now, now);
+    return { kind: "stopped", reason: `bound: ${bound}` };
   }
   const [source] = await db.select().from(connections).where(eq(connections.id, sync.sourceId));
   const [target] = await db.select().from(connections).where(eq(connections.id, sync.targetId));
@@ -161,10 +184,18 @@ export async function runPage(env: Env, msg: SyncMessage, now = Date.now()): Pro
     if (typeof w === "object") return outage(w.outage, w.delayMs);
   }
   // 3. Checkpoint: the cursor moves only once the whole page is written (or parked as a failure).
+  const noProgress = !page.data.done && (page.data.records.length === 0 || page.data.cursor === sync.cursor);
+  const emptyPages = noProgress ? run.emptyPages + 1 : 0;
   await db.batch([
     db.update(syncs).set({ cursor: page.data.cursor, updatedAt: now }).where(and(eq(syncs.id, sync.id), eq(syncs.runningRunId, run.id))),
-    db.update(syncRuns).set({ ...bump(counts), pages: sql`${syncRuns.pages} + 1`, attempts: 0 }).where(eq(syncRuns.id, run.id)),
+    db.update(syncRuns).set({ ...bump(counts), pages: sql`${syncRuns.pages} + 1`, emptyPages, attempts: 0 }).where(eq(syncRuns.id, run.id)),
   ]);
+  if (emptyPages >= MAX_EMPTY_PAGES) {
+    const reason = `${from.label} asked for ${emptyPages} more pages in a row without returning anything new`;
+    await db.update(connections).set({ flagReason: reason, flaggedAt: now }).where(eq(connections.id, source.id));
+    await finish(db, sync, run, "partial", `${reason}; the run was stopped and the connection flagged`.slice(0, 300), now);
+    return { kind: "stopped", reason };
+  }
   if (!page.data.done) return { kind: "more" };
   const [after] = await db.select().from(syncRuns).where(eq(syncRuns.id, run.id));
   await finish(db, sync, run, (after?.failed ?? 0) > 0 ? "partial" : "succeeded", null, now);

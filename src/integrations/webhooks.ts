@@ -17,6 +17,7 @@ import { IdParam, problems } from "../http/schemas";
 import { connectorFor } from "./connectors";
 import { getConnection } from "./connections";
 import { open } from "./vault";
+import { PROVIDER_WEBHOOK_LIMIT, takeDeliveryBudget } from "../ratelimit/provider-webhooks";
 
 export const webhooksRouter = createRouter();
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -35,7 +36,7 @@ const route = createRoute({
   path: "/v1/webhooks/{connectionId}",
   tags: ["Integrations"],
   summary: "Inbound webhooks from a connected provider (signature-verified, de-duplicated, queued)",
-  description: "Public: the provider proves itself with its signature (Slack v0, HubSpot v3). Slack's url_verification handshake is answered with its challenge.",
+  description: "Public: the provider proves itself with its signature (Slack v0, HubSpot v3). Slack's url_verification handshake is answered with its challenge. Rate limit: the `webhook` class, per connection (after the signature check), not the anonymous per-IP one.",
   middleware: [
     bodyLimit({
       maxSize: MAX_WEBHOOK_BYTES,
@@ -45,7 +46,7 @@ const route = createRoute({
     }),
   ],
   request: { params: z.object({ connectionId: IdParam("connectionId", "con") }) },
-  responses: { 200: { description: "Accepted (or the handshake's answer)", content: { "application/json": { schema: z.object({ received: z.number().int(), duplicates: z.number().int() }).or(z.object({ challenge: z.string() })) } } }, ...problems(400, 401, 404, 413, 503) },
+  responses: { 200: { description: "Accepted (or the handshake's answer)", content: { "application/json": { schema: z.object({ received: z.number().int(), duplicates: z.number().int() }).or(z.object({ challenge: z.string() })) } } }, ...problems(400, 401, 404, 413, 429, 503) },
 });
 
 webhooksRouter.openapi(route, async (c) => {
@@ -60,6 +61,7 @@ webhooksRouter.openapi(route, async (c) => {
     console.warn(JSON.stringify({ level: "warn", msg: "webhook refused", connectionId: row.id, provider: row.provider, reason: outcome.reason }));
     throw new ApiError({ status: 401, type: "signature-invalid", title: "Webhook refused", detail: `The request is not a valid ${connector.label} webhook: ${outcome.reason}.` });
   }
+  await takeDeliveryBudget(c, "webhook", `con:${row.id}`, PROVIDER_WEBHOOK_LIMIT);
   if (outcome.kind === "handshake") return c.json(outcome.body as { challenge: string }, 200);
 
   let received = 0;

@@ -16,6 +16,8 @@ import { jsonBody } from "../http/middleware";
 import { badRequest, notFound } from "../http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
 import { iso } from "../identity/schemas";
+import { checkEgressUrl, egressOptions } from "./egress-policy";
+import { hookSecret } from "./hook-signature";
 
 export const zapierRouter = createRouter();
 
@@ -45,18 +47,22 @@ const subscribe = createRoute({
   security: AUTHENTICATED,
   middleware: [...jsonBody],
   request: { body: { required: true, content: { "application/json": { schema: z.object({ hookUrl: z.string().url().max(2000), event: TOPIC }).strict().openapi({ example: { hookUrl: "https://hooks.zapier.com/hooks/standard/123/abc", event: "slack.message" } }) } } } },
-  responses: { 201: { description: "Subscribed", content: { "application/json": { schema: z.object({ id: z.string(), event: z.string(), createdAt: z.string() }) } } }, ...problems(400, 401, 403, 413, 415, 429) },
+  responses: {
+    201: { description: "Subscribed. `signingSecret` (shown once) verifies the `Atoll-Signature` header of every delivery (README \"Zapier\").", content: { "application/json": { schema: z.object({ id: z.string(), event: z.string(), signingSecret: z.string(), createdAt: z.string() }) } } },
+    ...problems(400, 401, 403, 413, 415, 429),
+  },
 });
 
 zapierRouter.openapi(subscribe, async (c) => {
   const p = requireScope(c, "integrations:write");
   if (!p.orgId) throw badRequest("Zapier connects to an organization.");
   const { hookUrl, event } = c.req.valid("json");
-  const url = new URL(hookUrl);
-  if (url.protocol !== "https:" && !(c.env.ATOLL_INTEGRATIONS_ALLOW_HTTP === "true" && url.protocol === "http:")) throw badRequest("hookUrl must use https.", "validation-failed", { errors: [{ path: "hookUrl", message: "must use https" }] });
-  const row = { id: newId("hook"), orgId: p.orgId, topic: event, hookUrl, createdAt: Date.now(), removedAt: null };
+  // The same policy is applied again at each delivery and to each redirect (src/integrations/events.ts).
+  const verdict = checkEgressUrl(hookUrl, egressOptions(c.env));
+  if (!verdict.ok) throw badRequest(`hookUrl ${verdict.message}.`, "validation-failed", { errors: [{ path: "hookUrl", message: verdict.message }] });
+  const row = { id: newId("hook"), orgId: p.orgId, topic: event, hookUrl: verdict.url.href, createdAt: Date.now(), removedAt: null };
   await getDb(c.env.DB).insert(zapierHooks).values(row);
-  return c.json({ id: row.id, event, createdAt: iso(row.createdAt) }, 201);
+  return c.json({ id: row.id, event, signingSecret: await hookSecret(c.env.ATOLL_SECRET_KEY, row.id), createdAt: iso(row.createdAt) }, 201);
 });
 
 const unsubscribe = createRoute({

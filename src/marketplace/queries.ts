@@ -2,6 +2,7 @@
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import semver from "semver";
 import type { Db } from "../db/client";
+import { previousChangedOne } from "../db/guard";
 import { plugins, type PluginRow } from "../db/schema";
 import type { Manifest } from "../plugins/manifest";
 import { listingsFts } from "./fts";
@@ -35,8 +36,25 @@ export function listingStatements(db: Db, plugin: PluginRow, versions: { version
   return refreshListingStatements(db, plugin.id, JSON.parse(published.manifest) as Manifest, published.readme, now);
 }
 
-export function installCountStatement(db: Db, pluginId: string, delta: 1 | -1) {
-  return db.update(plugins).set({ installCount: sql`max(0, ${plugins.installCount} + ${delta})` }).where(eq(plugins.id, pluginId));
+/**
+ * Moves a listing's install count. `guarded`: only if the previous statement of the batch changed
+ * one row (the installation row that justifies it; src/db/guard.ts).
+ */
+export function installCountStatement(db: Db, pluginId: string, delta: 1 | -1, guarded = false) {
+  return db.update(plugins).set({ installCount: sql`max(0, ${plugins.installCount} + ${delta})` }).where(guarded ? and(eq(plugins.id, pluginId), previousChangedOne()) : eq(plugins.id, pluginId));
+}
+
+/**
+ * Recomputes every listing's install count from the active installations (the operator's repair
+ * for counters that drifted); returns the listings it corrected.
+ */
+export async function recountInstalls(db: Db): Promise<{ plugin: string; from: number; to: number }[]> {
+  const actual = sql`(SELECT COUNT(*) FROM installations i WHERE i.plugin_id = ${plugins.id} AND i.status = 'active')`;
+  const drifted = await db.select({ id: plugins.id, plugin: plugins.name, from: plugins.installCount, to: sql<number>`${actual}` }).from(plugins).where(sql`${plugins.installCount} <> ${actual}`);
+  if (drifted.length === 0) return [];
+  // One statement sets every count from the table itself, so an install racing the repair is counted.
+  await db.update(plugins).set({ installCount: sql`${actual}` }).where(sql`${plugins.installCount} <> ${actual}`);
+  return drifted.map((d) => ({ plugin: d.plugin, from: d.from, to: Number(d.to) }));
 }
 
 export type Sort = "relevance" | "installs" | "rating" | "newest";

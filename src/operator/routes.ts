@@ -12,6 +12,7 @@ import { conflict, notFound } from "../http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../http/schemas";
 import { jsonBody } from "../http/middleware";
 import { setPlanStatement } from "../identity/queries";
+import { recountInstalls } from "../marketplace/queries";
 import { Organization, PlanSchema, toOrganization } from "../identity/schemas";
 
 export const operator = createRouter();
@@ -93,4 +94,25 @@ operator.openapi(verify, async (c) => {
   if (!org) throw notFound("The organization");
   isolateState(c.env).forgetOrg(orgId);
   return c.json(toOrganization(org), 200);
+});
+
+const recount = createRoute({
+  method: "post",
+  path: "/v1/operator/install-counts/recount",
+  tags: ["Operator"],
+  summary: "Recompute every listing's public install count from the active installations",
+  description: "Counters move only in the guarded batch of the install or uninstall that justifies them; this repairs any that drifted (e.g. before that guard) and lists what it corrected.",
+  security: AUTHENTICATED,
+  responses: {
+    200: { description: "Recounted", content: { "application/json": { schema: z.object({ corrected: z.array(z.object({ plugin: z.string(), from: z.number().int(), to: z.number().int() })) }) } } },
+    ...problems(401, 403, 429),
+  },
+});
+
+operator.openapi(recount, async (c) => {
+  const p = requireOperator(c);
+  const db = getDb(c.env.DB);
+  const corrected = await recountInstalls(db);
+  if (corrected.length > 0) await db.batch([auditInsert(db, { orgId: null, actor: actorOf(p), action: "install_counts.recounted", details: { corrected: corrected.slice(0, 50) }, requestId: c.get("requestId") })]);
+  return c.json({ corrected }, 200);
 });

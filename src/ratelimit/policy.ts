@@ -9,7 +9,7 @@
  */
 import type { Plan } from "../db/schema";
 
-export type RouteClass = "api" | "token" | "plugin" | "installation" | "anonymous";
+export type RouteClass = "api" | "token" | "plugin" | "installation" | "anonymous" | "webhook" | "payments-webhook";
 export type LimitPlan = Plan | "operator";
 
 export interface Limit {

@@ -17,6 +17,7 @@ import { problems } from "../http/schemas";
 import { refund } from "./refunds";
 import { processorFor } from "./routes";
 import { verifyStripe } from "./stripe-signature";
+import { PAYMENTS_WEBHOOK_LIMIT, takeDeliveryBudget } from "../ratelimit/provider-webhooks";
 
 export const webhookRouter = createRouter();
 
@@ -43,7 +44,7 @@ const route = createRoute({
       },
     }),
   ],
-  responses: { 200: { description: "Received", content: { "application/json": { schema: z.object({ received: z.boolean(), duplicate: z.boolean(), applied: z.boolean() }) } } }, ...problems(400, 413, 503) },
+  responses: { 200: { description: "Received", content: { "application/json": { schema: z.object({ received: z.boolean(), duplicate: z.boolean(), applied: z.boolean() }) } } }, ...problems(400, 413, 429, 503) },
 });
 
 webhookRouter.openapi(route, async (c) => {
@@ -52,6 +53,7 @@ webhookRouter.openapi(route, async (c) => {
   const raw = await c.req.text();
   const check = await verifyStripe(secret, c.req.header("stripe-signature"), raw);
   if (!check.ok) throw badRequest(`The Stripe-Signature header is ${check.reason === "outside-window" ? "outside the 5-minute window" : check.reason}.`, "signature-invalid", { reason: check.reason });
+  await takeDeliveryBudget(c, "payments-webhook", "payments", PAYMENTS_WEBHOOK_LIMIT);
   let parsed: z.infer<typeof Event>;
   try {
     parsed = Event.parse(JSON.parse(raw));

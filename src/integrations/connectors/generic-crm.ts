@@ -21,8 +21,8 @@ export const genericCrm: Connector<{ clientId: string; clientSecret: string; tok
   credentials: Credentials,
   defaultBaseUrl: "",
   objects: { contacts: { fields: ["email", "first_name", "last_name", "phone", "company", "title"], source: true, target: true } },
-  async authenticate(baseUrl, c) {
-    const res = await providerRequest({ url: `${baseUrl}${c.tokenPath}`, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret }), schema: Token, errorMessage: genericCrm.errorMessage, secrets: [c.clientSecret], retries: 1 });
+  async authenticate(baseUrl, c, egress) {
+    const res = await providerRequest({ url: `${baseUrl}${c.tokenPath}`, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret }), schema: Token, errorMessage: genericCrm.errorMessage, secrets: [c.clientSecret], egress, retries: 1 });
     if (!res.ok) return res;
     return { ...res, data: { accessToken: res.data.access_token, expiresAt: res.data.expires_in ? Date.now() + res.data.expires_in * 1000 : null } };
   },

@@ -26,8 +26,8 @@ export const hubspot: Connector<z.infer<typeof Credentials>> = {
   credentials: Credentials,
   defaultBaseUrl: "https://api.hubapi.com",
   objects: { contacts: { fields: FIELDS, source: true, target: false } },
-  async authenticate(baseUrl, c) {
-    const res = await providerRequest({ url: `${baseUrl}/account-info/v3/details`, headers: { authorization: `Bearer ${c.accessToken}` }, schema: Account, errorMessage: hubspot.errorMessage, secrets: [c.accessToken], retries: 1 });
+  async authenticate(baseUrl, c, egress) {
+    const res = await providerRequest({ url: `${baseUrl}/account-info/v3/details`, headers: { authorization: `Bearer ${c.accessToken}` }, schema: Account, errorMessage: hubspot.errorMessage, secrets: [c.accessToken], egress, retries: 1 });
     if (!res.ok) return res;
     return { ...res, data: { accessToken: c.accessToken, expiresAt: null } };
   },

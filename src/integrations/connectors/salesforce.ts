@@ -5,7 +5,8 @@
  * external-id field (`PATCH /sobjects/Contact/Atoll_External_Id__c/{id}`).
  */
 import { z } from "zod";
-import { providerRequest } from "../http";
+import { checkEgressUrl } from "../egress-policy";
+import { egressRefused, providerRequest } from "../http";
 import type { Connector } from "./types";
 
 export const API = "/services/data/v59.0";
@@ -26,7 +27,7 @@ export const salesforce: Connector<z.infer<typeof Credentials>> = {
   credentials: Credentials,
   defaultBaseUrl: "https://login.salesforce.com",
   objects: { contacts: { fields: FIELDS, source: true, target: true, required: ["LastName"] } },
-  async authenticate(baseUrl, c) {
+  async authenticate(baseUrl, c, egress) {
     const res = await providerRequest({
       url: `${baseUrl}/services/oauth2/token`,
       method: "POST",
@@ -36,9 +37,14 @@ export const salesforce: Connector<z.infer<typeof Credentials>> = {
       errorMessage: (b) => (b && typeof b === "object" && "error" in b ? `${String((b as { error: unknown }).error)}: ${String((b as { error_description?: unknown }).error_description ?? "")}` : undefined),
       secrets: [c.clientSecret],
       retries: 1,
+      egress,
     });
     // Salesforce answers a bad client with 400 invalid_client: that is a credential problem.
     if (!res.ok) return res.reason === "invalid" ? { ...res, reason: "auth" } : res;
+    // The instance URL is the provider's to name, so it passes the same policy as a base URL (and
+    // again at every use, in the broker: a grant stored earlier gains nothing either).
+    const instance = checkEgressUrl(res.data.instance_url, egress);
+    if (!instance.ok) return egressRefused(res.data.instance_url, instance, "the token answer's instance_url");
     return { ...res, data: { accessToken: res.data.access_token, expiresAt: null, instanceUrl: res.data.instance_url } };
   },
   authorize: (g) => ({ authorization: `Bearer ${g.accessToken}` }),

@@ -27,8 +27,8 @@ export const slack: Connector<z.infer<typeof Credentials>> = {
   credentials: Credentials,
   defaultBaseUrl: "https://slack.com",
   objects: {},
-  async authenticate(baseUrl, c) {
-    const res = await providerRequest({ url: `${baseUrl}/api/auth.test`, method: "POST", headers: { authorization: `Bearer ${c.botToken}` }, schema: AuthTest, secrets: [c.botToken, c.signingSecret], retries: 1 });
+  async authenticate(baseUrl, c, egress) {
+    const res = await providerRequest({ url: `${baseUrl}/api/auth.test`, method: "POST", headers: { authorization: `Bearer ${c.botToken}` }, schema: AuthTest, secrets: [c.botToken, c.signingSecret], egress, retries: 1 });
     if (!res.ok) return res;
     if (!res.data.ok) return { ok: false, reason: "auth", status: 200, message: res.data.error ?? "invalid_auth" };
     return { ...res, data: { accessToken: c.botToken, expiresAt: null } };

@@ -5,6 +5,7 @@
  * Object per connection) signs with the current credentials and retries after a refresh.
  */
 import type { z } from "zod";
+import type { EgressOptions } from "../egress-policy";
 import type { ProviderRequest, ProviderResult } from "../http";
 
 export type ProviderId = "salesforce" | "hubspot" | "slack" | "generic-crm";
@@ -18,7 +19,7 @@ export interface Grant {
 }
 
 /** A provider request without credentials; `path` is relative to the API origin. */
-export type Call<T> = Omit<ProviderRequest<T>, "url" | "secrets"> & { path: string };
+export type Call<T> = Omit<ProviderRequest<T>, "url" | "secrets" | "egress"> & { path: string };
 export type Send = <T>(call: Call<T>) => Promise<ProviderResult<T>>;
 
 export interface ChangedRecord {
@@ -67,7 +68,8 @@ export interface Connector<C extends Record<string, string>> {
   defaultBaseUrl: string;
   /** Records this connector syncs, with their fields (mappings are checked against them). */
   objects: Record<string, { fields: readonly string[]; source: boolean; target: boolean; required?: readonly string[] }>;
-  authenticate(baseUrl: string, credentials: C): Promise<ProviderResult<Grant>>;
+  /** `egress`: the policy's options; a URL the provider returns (an instance URL) is checked too. */
+  authenticate(baseUrl: string, credentials: C, egress: EgressOptions): Promise<ProviderResult<Grant>>;
   /** The header that carries the grant. */
   authorize(grant: Grant): Record<string, string>;
   /** The provider's error text in an error body. */
