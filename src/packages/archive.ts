@@ -17,7 +17,7 @@ export const PACKAGE_LIMITS = {
   maxTotalBytes: 20 * 1024 * 1024,
   maxFileBytes: 5 * 1024 * 1024,
   /** All modules (.js/.mjs) together, inflated: the gateway parses every one at publish. */
-  maxModuleBytes: 5 * 1024 * 1024,
+  maxModuleBytes: 4 * 1024 * 1024,
   maxEntries: 200,
   maxNameLength: 200,
   /** An entry inflates to at most this many times its compressed size (real code: 3–10×)... */

@@ -74,6 +74,15 @@ describe("package archive", () => {
     expect(readPackage(zip)).toMatchObject({ ok: false, reason: "corrupt" });
   });
 
+  it("refuses more module source than the gateway parses at publish", () => {
+    // Incompressible text, so the ratio limits do not answer first.
+    const random = new Uint8Array(PACKAGE_LIMITS.maxModuleBytes / 4);
+    for (let at = 0; at < random.length; at += 65536) crypto.getRandomValues(random.subarray(at, at + 65536));
+    const half = Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("");
+    const zip = pkg({ "manifest.json": JSON.stringify(manifest), "index.js": js, "a.js": `// ${half}`, "b.mjs": `// ${half}` });
+    expect(readPackage(zip)).toMatchObject({ ok: false, reason: "too-large", detail: expect.stringMatching(/modules inflate to/) });
+  });
+
   it("refuses too many entries and oversized packages", () => {
     const many = Object.fromEntries(Array.from({ length: PACKAGE_LIMITS.maxEntries + 1 }, (_, i) => [`f${i}.txt`, "x"]));
     expect(readPackage(pkg({ "manifest.json": JSON.stringify(manifest), "index.js": js, ...many }))).toMatchObject({ ok: false, reason: "too-large" });
