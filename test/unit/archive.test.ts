@@ -115,6 +115,55 @@ function zeroRuns(runs: number): Uint8Array {
   return out.subarray(0, (bit + 7) >> 3);
 }
 
+/** Canonical Huffman codes for the given code lengths (RFC 1951, 3.2.2). */
+function canonical(lengths: number[]): number[] {
+  const count = new Array<number>(16).fill(0);
+  for (const l of lengths) if (l) count[l]!++;
+  const next = new Array<number>(16).fill(0);
+  for (let bits = 1, code = 0; bits < 16; bits++) next[bits] = code = (code + count[bits - 1]!) << 1;
+  return lengths.map((l) => (l ? next[l]!++ : -1));
+}
+
+/**
+ * `count` valid, empty dynamic-Huffman blocks (about 21 bytes each, no output): a literal code
+ * whose longest code is 15 bits, so every block makes a naive inflater build a 32K-entry table.
+ */
+function emptyDynamicBlocks(count: number): Uint8Array {
+  const out = new Uint8Array(count * 22 + 8);
+  let bit = 0;
+  const put = (value: number, n: number) => {
+    for (let i = 0; i < n; i++, bit++) if ((value >> i) & 1) out[bit >> 3]! |= 1 << (bit & 7);
+  };
+  const code = (value: number, n: number) => {
+    for (let i = n - 1; i >= 0; i--, bit++) if ((value >> i) & 1) out[bit >> 3]! |= 1 << (bit & 7);
+  };
+  // Literal/length lengths: symbols 0–13 get 2–15 bits, 14 gets 15, end-of-block (256) 1 bit.
+  const literal = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15, ...new Array<number>(241).fill(0), 1];
+  const literalCodes = canonical(literal);
+  // Code-length alphabet: 1–15 and 18 (a run of zeros), 4 bits each.
+  const clLengths = new Array<number>(19).fill(0);
+  for (let l = 1; l <= 15; l++) clLengths[l] = 4;
+  clLengths[18] = 4;
+  const clCodes = canonical(clLengths);
+  const order = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+  for (let b = 0; b < count; b++) {
+    put(b === count - 1 ? 1 : 0, 1);
+    put(2, 2); // dynamic Huffman
+    put(0, 5); // 257 literal/length codes
+    put(1, 5); // 2 distance codes
+    put(15, 4); // 19 code-length codes
+    for (const sym of order) put(clLengths[sym]!, 3);
+    for (const l of literal.slice(0, 15)) code(clCodes[l]!, 4);
+    code(clCodes[18]!, 4);
+    put(138 - 11, 7);
+    code(clCodes[18]!, 4);
+    put(103 - 11, 7);
+    for (let i = 0; i < 3; i++) code(clCodes[1]!, 4); // end-of-block and the two distances: 1 bit
+    code(literalCodes[256]!, 1);
+  }
+  return out.subarray(0, (bit + 7) >> 3);
+}
+
 interface RawEntry {
   name: string;
   /** 0 stored, 8 deflate. */
@@ -201,6 +250,19 @@ describe("package archive: decompression bombs (CPU)", () => {
     expect(r).toMatchObject({ ok: false, reason: "corrupt", detail: expect.stringMatching(/bomb\.bin.*more than its declared 100 bytes/) });
     // Generous: decoding the whole stream takes seconds; stopping at the declared size, milliseconds.
     expect(elapsed).toBeLessThan(1_000);
+  });
+
+  it("refuses a stream of empty deflate blocks (no output, a Huffman table build each) without decoding it all", () => {
+    // About 1 MB of valid deflate that produces nothing: a naive inflater spends tens of seconds.
+    const data = emptyDynamicBlocks(50_000);
+    expect(data.length).toBeGreaterThan(1_000_000);
+    const started = Date.now();
+    const r = readPackage(rawZip([...honestFiles(), { name: "blocks.bin", method: 8, data, size: 0, crc: 0 }]));
+    const elapsed = Date.now() - started;
+    expect(r).toMatchObject({ ok: false, reason: "corrupt", detail: expect.stringMatching(/blocks\.bin.*more than 64 deflate blocks/) });
+    expect(elapsed).toBeLessThan(1_000);
+    // A few such blocks are still a valid (empty) entry.
+    expect(readPackage(rawZip([...honestFiles(), { name: "few.bin", method: 8, data: emptyDynamicBlocks(3), size: 0, crc: 0 }]))).toMatchObject({ ok: true });
   });
 
   it("refuses an entry that honestly declares a compression ratio no real file has", () => {
