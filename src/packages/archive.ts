@@ -105,9 +105,9 @@ export function unsafePath(name: string): string | null {
 }
 
 /**
- * Where each entry's compressed data lies, from its local header. Every entry must sit before
- * the central directory and no two may share bytes (an overlapping-entry bomb inflates the same
- * data many times), and the local header must name the same file as the central directory.
+ * Where each entry's compressed data lies, from its local header. Every entry must lie inside
+ * the archive and no two may share bytes (an overlapping-entry bomb inflates the same data many
+ * times), and the local header must name the same file as the central directory.
  */
 function locateData(bytes: Uint8Array, entries: CentralEntry[]): { ok: true; data: (Uint8Array | null)[] } | { ok: false; reason: "corrupt"; detail: string } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
