@@ -4,6 +4,7 @@
  * `secrets:<NAME>` values checked against the granted permissions.
  */
 import { Validator } from "@cfworker/json-schema";
+import { checkConfigSchema, describeSchemaRefusal, overlongArray } from "../plugins/config-schema";
 import { parseAll } from "../plugins/permissions";
 
 export type ConfigResult =
@@ -14,6 +15,11 @@ export function validateConfig(schema: Record<string, unknown> | undefined, conf
   if (!schema) {
     return Object.keys(config).length === 0 ? { ok: true, plain: {}, sealedConfig: {} } : { ok: false, errors: [{ path: "config", message: "this plugin takes no configuration" }] };
   }
+  // Publish refuses schemas outside the subset; this also covers versions stored before it did.
+  const supported = checkConfigSchema(schema);
+  if (!supported.ok) return { ok: false, errors: [{ path: "config", message: `the plugin's configuration schema is not supported (${describeSchemaRefusal(supported)}); the publisher must release a new version` }] };
+  const overlong = overlongArray(schema, config);
+  if (overlong) return { ok: false, errors: [{ path: overlong, message: "has more items than the schema allows (maxItems)" }] };
   const result = new Validator(schema as never, "2020-12", false).validate(config);
   if (!result.valid) {
     const errors = result.errors

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import semver from "semver";
 import { isCurrency, minimumCharge } from "../revenue/money";
+import { checkConfigSchema, describeSchemaRefusal } from "./config-schema";
 import { checkPermissions } from "./permissions";
 
 /** The marketplace's categories (a fixed, documented set). */
@@ -84,7 +85,14 @@ export const Manifest = z
         for (const p of checkPermissions(perms)) ctx.addIssue({ code: "custom", message: `${p.permission}: ${p.reason}`, params: { permission: p.permission } });
       }),
     routes: z.array(Route).max(100).default([]),
-    config: z.record(z.string(), z.unknown()).optional().describe("JSON Schema of the installation settings; properties marked writeOnly are secrets"),
+    config: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .superRefine((schema, ctx) => {
+        const r = schema === undefined ? null : checkConfigSchema(schema);
+        if (r && !r.ok) ctx.addIssue({ code: "custom", message: describeSchemaRefusal(r), params: { keyword: r.keyword, pointer: r.pointer } });
+      })
+      .describe("JSON Schema of the installation settings, in the subset of docs/trust-model.md; properties marked writeOnly are secrets"),
     limits: z
       .object({
         cpuMs: z.number().int().min(1).max(LIMIT_CAPS.cpuMs).optional(),

@@ -15,13 +15,13 @@ import { getOrganization, type Batch } from "../identity/queries";
 import { iso } from "../identity/schemas";
 import { findPluginByName, listVersions } from "../installations/queries";
 import { PACKAGE_LIMITS, readPackage } from "../packages/archive";
+import { checkModules } from "../packages/modules";
 import { describePermission } from "./permissions";
 import { manifestJsonSchema, splitName, type Manifest } from "./manifest";
 import { packageKey, sha256OfBytes } from "../runtime/packages";
 import { refreshListingStatements } from "../marketplace/queries";
 import { nameSkeleton } from "../marketplace/listing";
 import { and, ne } from "drizzle-orm";
-import { PLUGIN_COMPATIBILITY_DATE } from "../runtime/spec";
 
 export const pluginsRouter = createRouter();
 
@@ -86,7 +86,9 @@ pluginsRouter.openapi(publish, async (c) => {
     const highest = versions.map((v) => v.version).sort(semver.rcompare)[0];
     if (highest && !semver.gt(manifest.version, highest)) throw conflict(`${manifest.version} is not greater than the latest published version ${highest}.`, "version-not-newer");
   }
-  await assertModulesLoad(c.env.LOADER, manifest, modules);
+  // Parsed, never run: publisher code executes only inside a plugin isolate, under its limits.
+  const checked = checkModules(modules, manifest.entry);
+  if (!checked.ok) throw badRequest(`The package's modules do not load: ${checked.module}: ${checked.error}`, "package-module-error");
 
   const sha256 = await sha256OfBytes(bytes);
   // Local development may auto-approve (ATOLL_AUTO_APPROVE, on in the demo); otherwise the
@@ -131,21 +133,6 @@ export function publishedVersion(manifest: Manifest, sha256: string, size: numbe
     permissions: manifest.permissions.map((permission) => ({ permission, allows: describePermission(permission) })),
     createdAt: iso(createdAt),
   };
-}
-
-/**
- * Loads the modules in a throwaway isolate with no bindings and no network: a module that does
- * not parse, fails at import, or has no fetch handler is refused before anything is stored.
- */
-async function assertModulesLoad(loader: WorkerLoader, manifest: Manifest, modules: Record<string, string>): Promise<void> {
-  try {
-    const worker = loader.load({ compatibilityDate: PLUGIN_COMPATIBILITY_DATE, mainModule: manifest.entry, modules, env: {}, globalOutbound: null });
-    const res = await worker.getEntrypoint().fetch("https://plugin.atoll.internal/__atoll/probe", { method: "HEAD" });
-    await res.body?.cancel();
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw badRequest(`The package's modules do not load: ${message.slice(0, 300)}`, "package-module-error");
-  }
 }
 
 const Versions = z
