@@ -25,6 +25,8 @@ export const organizations = sqliteTable("organizations", {
   verified: integer("verified", { mode: "boolean" }).notNull().default(false),
   /** Platform fee in basis points for this publisher's listings (null: the default, 1,000). */
   feeBps: integer("fee_bps"),
+  /** Hours this publisher's earnings are held before payout (null: the default, 336 = 14 days). */
+  payoutHoldHours: integer("payout_hold_hours"),
   /** Where payouts go: the provider's connected-account id (`acct_…`). */
   payoutAccount: text("payout_account"),
   /** The payment method purchases are charged to: the provider's token or id (`tok_…`, `pm_…`). */
@@ -151,8 +153,12 @@ export const plugins = sqliteTable(
     suspendedAt: integer("suspended_at"),
     /** Platform fee in basis points for this listing (null: the publisher's, else the default). */
     feeBps: integer("fee_bps"),
+    /** Hours a sale's earnings are held before they can be paid out (null: the publisher's, else the default). */
+    payoutHoldHours: integer("payout_hold_hours"),
+    /** The display name reduced to its visual skeleton, to refuse borrowed display names. */
+    displaySkeleton: text("display_skeleton").notNull().default(""),
   },
-  (t) => [index("plugins_browse").on(t.listed, t.kind, t.category), index("plugins_skeleton").on(t.nameSkeleton)],
+  (t) => [index("plugins_browse").on(t.listed, t.kind, t.category), index("plugins_skeleton").on(t.nameSkeleton), index("plugins_display_skeleton").on(t.displaySkeleton)],
 );
 
 /** One published version; immutable once written (never overwritten, only yanked). */
@@ -293,6 +299,8 @@ export const ledgerTransactions = sqliteTable(
     reference: text("reference").notNull(),
     memo: text("memo").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** When a sale's earnings become payable (null: at once); a refund of a held sale shares its sale's. */
+    availableAt: integer("available_at"),
   },
   (t) => [index("ledger_transactions_reference").on(t.reference), index("ledger_transactions_created").on(t.createdAt)],
 );
