@@ -17,3 +17,10 @@ UPDATE `plugins` SET `display_skeleton` =
     'rn', 'm'), 'vv', 'w'), '0', 'o'), '1', 'l'), 'i', 'l'), '3', 'e'), '5', 's');
 --> statement-breakpoint
 CREATE INDEX `plugins_display_skeleton` ON `plugins` (`display_skeleton`);
+--> statement-breakpoint
+-- The part of a refund's developer share booked to refund_losses (a forced refund beyond the balance).
+ALTER TABLE `refunds` ADD `loss` integer DEFAULT 0 NOT NULL;
+--> statement-breakpoint
+-- Never holds a row: a batch ends with `INSERT INTO ledger_guard SELECT NULL WHERE <rule broken>`,
+-- so a payout or refund that would leave a developer's balance short rolls back as a whole.
+CREATE TABLE `ledger_guard` (`refused` text NOT NULL);

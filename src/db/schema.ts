@@ -279,7 +279,7 @@ export const platformSettings = sqliteTable("platform_settings", {
 /** Ledger accounts, one per kind, owner and currency (see src/revenue/ledger.ts). */
 export const ledgerAccounts = sqliteTable("ledger_accounts", {
   id: text("id").primaryKey(),
-  kind: text("kind", { enum: ["buyer_clearing", "platform_revenue", "refunds", "developer_payable", "payouts_in_transit"] }).notNull(),
+  kind: text("kind", { enum: ["buyer_clearing", "platform_revenue", "refunds", "developer_payable", "payouts_in_transit", "refund_losses"] }).notNull(),
   orgId: text("org_id"),
   currency: text("currency").notNull(),
   createdAt: integer("created_at").notNull(),
@@ -399,6 +399,8 @@ export const refunds = sqliteTable(
     amount: integer("amount").notNull(),
     fee: integer("fee").notNull(),
     share: integer("share").notNull(),
+    /** The part of `share` the developer's balance could not cover, booked to refund_losses (forced refunds only). */
+    loss: integer("loss").notNull().default(0),
     currency: text("currency").notNull(),
     /** pending: claimed, sent to the provider, outcome not yet recorded; succeeded: in the ledger. */
     status: text("status", { enum: ["pending", "succeeded"] }).notNull(),
@@ -430,6 +432,9 @@ export const payouts = sqliteTable(
   },
   (t) => [index("payouts_org").on(t.orgId, t.createdAt), index("payouts_status").on(t.status)],
 );
+
+/** Never holds a row: the target of the guard statement that rolls back a batch leaving a balance short (ledger-store.ts). */
+export const ledgerGuard = sqliteTable("ledger_guard", { refused: text("refused").notNull() });
 
 /**
  * Which payout covers which transaction on a developer's payable account: the payout's
