@@ -255,5 +255,5 @@ describe("the ledger under 10,000 random operations", () => {
     expect(counts["refund-forced"] ?? 0).toBeGreaterThan(OPERATIONS / 100);
     expect(counts["refused-422-balance"] ?? 0).toBeGreaterThan(OPERATIONS / 1000);
     expect([...lost.results].some((l) => l.loss > 0)).toBe(true);
-  }, 240_000);
+  }, 480_000);
 });
