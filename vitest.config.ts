@@ -38,6 +38,9 @@ export default defineConfig(async () => {
                   ATOLL_OPERATOR_KEY: "test-operator-key-0123456789",
                   ATOLL_REQUEST_LOG: "off",
                   ATOLL_METER_FLUSH_MS: "200",
+                  // The production rating rule (the local demo's wrangler.toml relaxes it).
+                  ATOLL_RATING_MIN_HOURS: "24",
+                  ATOLL_RATING_MIN_CALLS: "3",
                   ATOLL_PAYMENTS_WEBHOOK_SECRET: "whsec_test_only_secret",
                   // Random per run, like npm start's: the gateway↔host secret is never a constant.
                   ATOLL_HOST_SECRET: randomBytes(32).toString("base64url"),

@@ -357,12 +357,12 @@ async function seedCatalogue(url, demoKey, operatorKey) {
     const res = await post("/v1/installations", acme.apiKey, { plugin, grants });
     if (res.status !== 201) throw new Error(`seeding an install of ${plugin} failed: ${res.status} ${await res.text()}`);
   }
+  // Ratings come from organizations that use a listing, never its publisher (the demo's wrangler.toml
+  // lets them rate without the day and the 3 calls production asks for); globex and the platform
+  // organization rate in seedRevenue.
   const ratings = [
-    ["@demo/hello", demoKey, 5, "The clearest starting point for a first plugin."],
     ["@demo/hello", acme.apiKey, 4, "Simple and well documented."],
-    ["@demo/advanced-analytics", demoKey, 4, "Percentiles and a trend line in one call."],
-    ["@demo/advanced-analytics", acme.apiKey, 5, null],
-    ["@demo/payment-gateway", demoKey, 5, "Idempotency keys done right."],
+    ["@demo/advanced-analytics", acme.apiKey, 5, "Percentiles and a trend line in one call."],
   ];
   for (const [plugin, key, stars, review] of ratings) {
     const res = await post(`/v1/marketplace/listings/${plugin}/rating`, key, { stars, ...(review ? { review } : {}) });
@@ -375,7 +375,7 @@ async function seedCatalogue(url, demoKey, operatorKey) {
  * to the Stripe stand-in) and the operator makes it the payment processor; the demo developer
  * gets a payout account; a tenant organization (`globex`) gets a card to buy with.
  */
-async function seedRevenue(url, demoKey, operatorKey) {
+async function seedRevenue(url, demoKey, operatorKey, demoOrgId) {
   const json = (key, method, path, body, extra = {}) => fetch(`${url}${path}`, { method, headers: { "x-api-key": key, "content-type": "application/json", ...extra }, body: JSON.stringify(body) });
   const expect = async (res, status, what) => {
     if (res.status !== status) throw new Error(`seeding ${what} failed: ${res.status} ${await res.text()}`);
@@ -385,8 +385,15 @@ async function seedRevenue(url, demoKey, operatorKey) {
   const inst = await expect(await json(platform.apiKey, "POST", "/v1/installations", { plugin: "@demo/payment-gateway", environment: "production", grants: ["network:api.stripe.com", "secrets:PAYMENT_API_KEY", "storage", "payments"], secrets: { PAYMENT_API_KEY: "sk_test_atoll_platform" } }), 201, "the payment processor install");
   await expect(await json(operatorKey, "PUT", "/v1/operator/payments", { installationId: inst.id }), 200, "the payment processor");
   await expect(await json(demoKey, "PUT", "/v1/revenue/payout-account", { account: "acct_demo0000000001" }), 200, "the demo payout account");
+  // The demo's operator lifts the demo publisher's payout hold (14 days by default) so that the
+  // README's walkthrough can pay out a sale at once.
+  await expect(await json(operatorKey, "PUT", "/v1/operator/payout-holds", { organization: demoOrgId, hours: 0 }), 200, "the demo publisher's payout hold");
+  // The platform organization uses the payment gateway, and rates it (a publisher never rates its own).
+  await expect(await json(platform.apiKey, "PUT", "/v1/marketplace/listings/@demo/payment-gateway/rating", { stars: 5, review: "Idempotency keys done right." }), 200, "a rating of the payment gateway");
   const tenant = await expect(await fetch(`${url}/v1/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "admin@globex.example", name: "Globex Admin", organization: { name: "Globex", slug: "globex" } }) }), 201, "the tenant organization");
   await expect(await json(tenant.apiKey, "PUT", "/v1/billing/payment-method", { paymentMethod: "tok_visa" }), 200, "the tenant's payment method");
+  await expect(await json(tenant.apiKey, "POST", "/v1/installations", { plugin: "@demo/hello", grants: ["storage"] }), 201, "the tenant's install of hello");
+  await expect(await json(tenant.apiKey, "PUT", "/v1/marketplace/listings/@demo/hello/rating", { stars: 5, review: "The clearest starting point for a first plugin." }), 200, "the tenant's rating of hello");
   return { organization: tenant.organization, apiKey: tenant.apiKey };
 }
 
@@ -449,7 +456,7 @@ export async function seedDemo(url, credentialsPath, operatorKey) {
     endpoints[name] = m[1];
   }
   creds.plugins = endpoints;
-  creds.tenant = await seedRevenue(url, body.apiKey, operatorKey);
+  creds.tenant = await seedRevenue(url, body.apiKey, operatorKey, body.organization.id);
   await seedCatalogue(url, body.apiKey, operatorKey);
   mkdirSync(dirname(credentialsPath), { recursive: true });
   writeFileSync(credentialsPath, JSON.stringify(creds, null, 2) + "\n", { mode: 0o600 });

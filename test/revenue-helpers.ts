@@ -35,9 +35,17 @@ export interface Seller {
   free: string;
 }
 
-/** A developer selling a subscription, a one-time and a free listing, with a payout account. */
-export async function seller(prefix = "dev", oneTime: { amount: number; currency: string } = { amount: 1000, currency: "USD" }): Promise<Seller> {
+/**
+ * A developer selling a subscription, a one-time and a free listing, with a payout account. Its
+ * payout hold is `holdHours` (default 0, set by the operator, so that tests of payouts need not
+ * wait 14 days; null keeps the platform's default hold).
+ */
+export async function seller(prefix = "dev", oneTime: { amount: number; currency: string } = { amount: 1000, currency: "USD" }, holdHours: number | null = 0): Promise<Seller> {
   const account = await publisher(prefix);
+  if (holdHours !== null) {
+    const hold = await call("/v1/operator/payout-holds", { method: "PUT", key: OPERATOR_KEY, json: { organization: account.orgId, hours: holdHours } });
+    if (hold.status !== 200) throw new Error(`payout hold: ${await hold.text()}`);
+  }
   const sub = examplePackage("advanced-analytics", account.slug);
   const pub = await publishZip(account, sub);
   if (pub.status !== 201) throw new Error(`publish: ${await pub.text()}`);
@@ -65,10 +73,10 @@ export function buy(account: Account, listing: string, key: string | null = newK
   return call("/v1/purchases", { method: "POST", key: account.apiKey, json: { listing, ...extra }, headers: key ? { "idempotency-key": key } : {} });
 }
 
-export async function balanceOf(account: Account, currency = "USD"): Promise<{ available: number; inTransit: number; paidOut: number; earned: number; refunded: number }> {
+export async function balanceOf(account: Account, currency = "USD"): Promise<{ available: number; held: number; inTransit: number; paidOut: number; earned: number; refunded: number }> {
   const res = await call("/v1/revenue/balance", { key: account.apiKey });
-  const body = (await res.json()) as { balances: { currency: string; available: number; inTransit: number; paidOut: number; earned: number; refunded: number }[] };
-  return body.balances.find((b) => b.currency === currency) ?? { available: 0, inTransit: 0, paidOut: 0, earned: 0, refunded: 0 };
+  const body = (await res.json()) as { balances: { currency: string; available: number; held: number; inTransit: number; paidOut: number; earned: number; refunded: number }[] };
+  return body.balances.find((b) => b.currency === currency) ?? { available: 0, held: 0, inTransit: 0, paidOut: 0, earned: 0, refunded: 0 };
 }
 
 /** Every ledger invariant: each transaction balances, the whole ledger sums to zero. */

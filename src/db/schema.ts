@@ -25,6 +25,8 @@ export const organizations = sqliteTable("organizations", {
   verified: integer("verified", { mode: "boolean" }).notNull().default(false),
   /** Platform fee in basis points for this publisher's listings (null: the default, 1,000). */
   feeBps: integer("fee_bps"),
+  /** Hours this publisher's earnings are held before payout (null: the default, 336 = 14 days). */
+  payoutHoldHours: integer("payout_hold_hours"),
   /** Where payouts go: the provider's connected-account id (`acct_…`). */
   payoutAccount: text("payout_account"),
   /** The payment method purchases are charged to: the provider's token or id (`tok_…`, `pm_…`). */
@@ -165,8 +167,12 @@ export const plugins = sqliteTable(
     suspendedAt: integer("suspended_at"),
     /** Platform fee in basis points for this listing (null: the publisher's, else the default). */
     feeBps: integer("fee_bps"),
+    /** Hours a sale's earnings are held before they can be paid out (null: the publisher's, else the default). */
+    payoutHoldHours: integer("payout_hold_hours"),
+    /** The display name reduced to its visual skeleton, to refuse borrowed display names. */
+    displaySkeleton: text("display_skeleton").notNull().default(""),
   },
-  (t) => [index("plugins_browse").on(t.listed, t.kind, t.category), index("plugins_skeleton").on(t.nameSkeleton)],
+  (t) => [index("plugins_browse").on(t.listed, t.kind, t.category), index("plugins_skeleton").on(t.nameSkeleton), index("plugins_display_skeleton").on(t.displaySkeleton)],
 );
 
 /** One published version; immutable once written (never overwritten, only yanked). */
@@ -287,7 +293,7 @@ export const platformSettings = sqliteTable("platform_settings", {
 /** Ledger accounts, one per kind, owner and currency (see src/revenue/ledger.ts). */
 export const ledgerAccounts = sqliteTable("ledger_accounts", {
   id: text("id").primaryKey(),
-  kind: text("kind", { enum: ["buyer_clearing", "platform_revenue", "refunds", "developer_payable", "payouts_in_transit"] }).notNull(),
+  kind: text("kind", { enum: ["buyer_clearing", "platform_revenue", "refunds", "developer_payable", "payouts_in_transit", "refund_losses"] }).notNull(),
   orgId: text("org_id"),
   currency: text("currency").notNull(),
   createdAt: integer("created_at").notNull(),
@@ -307,6 +313,8 @@ export const ledgerTransactions = sqliteTable(
     reference: text("reference").notNull(),
     memo: text("memo").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** When a sale's earnings become payable (null: at once); a refund of a held sale shares its sale's. */
+    availableAt: integer("available_at"),
   },
   (t) => [index("ledger_transactions_reference").on(t.reference), index("ledger_transactions_created").on(t.createdAt)],
 );
@@ -405,6 +413,8 @@ export const refunds = sqliteTable(
     amount: integer("amount").notNull(),
     fee: integer("fee").notNull(),
     share: integer("share").notNull(),
+    /** The part of `share` the developer's balance could not cover, booked to refund_losses (forced refunds only). */
+    loss: integer("loss").notNull().default(0),
     currency: text("currency").notNull(),
     /** pending: claimed, sent to the provider, outcome not yet recorded; succeeded: in the ledger. */
     status: text("status", { enum: ["pending", "succeeded"] }).notNull(),
@@ -436,6 +446,9 @@ export const payouts = sqliteTable(
   },
   (t) => [index("payouts_org").on(t.orgId, t.createdAt), index("payouts_status").on(t.status)],
 );
+
+/** Never holds a row: the target of the guard statement that rolls back a batch leaving a balance short (ledger-store.ts). */
+export const ledgerGuard = sqliteTable("ledger_guard", { refused: text("refused").notNull() });
 
 /**
  * Which payout covers which transaction on a developer's payable account: the payout's

@@ -16,12 +16,8 @@ import { problems } from "../http/schemas";
 import { DEFAULT_INSTALLATION_LIMIT, rateLimitHeaders } from "../ratelimit/policy";
 import { invokePlugin, pluginDeadline, pluginHost, pluginRequest } from "../runtime/invoke";
 import { findAppInstallation } from "../installations/queries";
-import { eq } from "drizzle-orm";
-import { plugins } from "../db/schema";
-import { meterCall } from "../metering/meter";
-import { hasEntitlement, paymentRequired } from "../revenue/purchases";
+import { tilled, tillOf } from "../metering/till";
 import { pluginPath } from "../runtime/plugin-path";
-import type { PluginSpec } from "../runtime/spec";
 
 export const PLUGIN_BODY_LIMIT = 10 * 1024 * 1024;
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -74,23 +70,14 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
     );
   }
 
-  if (spec.paid && !(await state.cached(`entitled:${spec.orgId}:${spec.pluginId}`, () => entitled(c, spec)))) throw paymentRequired(spec.plugin);
   const search = new URL(c.req.url).search;
   const req = pluginRequest(spec, { orgId: spec.orgId, subject: p.subject, requestId: c.get("requestId") }, path + search, {
     method: c.req.method,
     headers: c.req.raw.headers,
     body: c.req.method === "GET" || c.req.method === "HEAD" ? null : c.req.raw.body,
   });
-  const started = Date.now();
-  let outcome: Awaited<ReturnType<typeof invokePlugin>>;
-  try {
-    outcome = await invokePlugin(pluginHost(c), spec, req, pluginDeadline(c.env));
-  } catch (err) {
-    meter(c, spec, err instanceof ApiError ? err.status : 500, Date.now() - started);
-    throw err;
-  }
-  const { response, elapsedMs } = outcome;
-  meter(c, spec, response.status, elapsedMs);
+  // The till: the paid-listing check and the meter, as for execute and events.
+  const { response, elapsedMs } = await tilled(tillOf(c), spec, () => invokePlugin(pluginHost(c), spec, req, pluginDeadline(c.env)), (o) => o.response.status);
   response.headers.set("x-atoll-plugin-time", String(elapsedMs));
   if (elapsedMs > spec.limits.cpuMs) {
     const warning = `this call took ${elapsedMs} ms; the plugin's production CPU limit is ${spec.limits.cpuMs} ms`;
@@ -115,25 +102,6 @@ function callerPath(c: Context<AppEnv>, prefix: string): string {
     throw new ApiError({ status: 400, type: "invalid-plugin-path", title: "Invalid path", detail: `This path cannot be sent to a plugin: ${checked.reason}.` });
   }
   return checked.path;
-}
-
-/** Counts the call for usage analytics and billing (written after the response). */
-function meter(c: Context<AppEnv>, spec: PluginSpec, status: number, latencyMs: number): void {
-  let ctx: Context<AppEnv>["executionCtx"];
-  try {
-    ctx = c.executionCtx;
-  } catch {
-    return; // app.request() in tests: no ExecutionContext, nothing to flush with
-  }
-  const flushMs = Number(c.env.ATOLL_METER_FLUSH_MS) || undefined;
-  meterCall(c.env.DB, getDb(c.env.DB), (p) => ctx.waitUntil(p), { installationId: spec.installationId, orgId: spec.orgId, pluginId: spec.pluginId, status, latencyMs, at: Date.now() }, flushMs);
-}
-
-/** The organization's purchase or subscription of a paid listing (cached per isolate like specs). */
-async function entitled(c: Context<AppEnv>, spec: PluginSpec): Promise<true | null> {
-  const db = getDb(c.env.DB);
-  const [listing] = await db.select({ id: plugins.id, orgId: plugins.orgId, pricingModel: plugins.pricingModel }).from(plugins).where(eq(plugins.id, spec.pluginId));
-  return listing && (await hasEntitlement(db, spec.orgId, listing)) ? true : null;
 }
 
 const limitBody = bodyLimit({

@@ -19,6 +19,7 @@ import { iso } from "../identity/schemas";
 import type { Manifest } from "../plugins/manifest";
 import { compareGrants, describePermission } from "../plugins/permissions";
 import { callLifecycle, pluginDeadline, pluginHost, type Caller } from "../runtime/invoke";
+import { tilled, tillOf } from "../metering/till";
 import type { PluginHost } from "../runtime/host";
 import { checkSecrets, redactConfig, validateConfig } from "./config";
 import { installCountStatement } from "../marketplace/queries";
@@ -277,7 +278,7 @@ const execute = createRoute({
   request: { params: Params, body: { required: true, content: { "application/json": { schema: z.object({ input: z.unknown() }).strict().openapi("ExecuteRequest") } } } },
   responses: {
     200: { description: "The plugin's output", content: { "application/json": { schema: z.object({ output: z.unknown() }).openapi("ExecuteResponse") } } },
-    ...problems(400, 401, 403, 404, 413, 415, 429),
+    ...problems(400, 401, 402, 403, 404, 413, 415, 429),
     422: { description: "The plugin refused the input (its message is in detail)" },
     501: { description: "The plugin does not implement execute" },
     502: { description: "The plugin failed or answered garbage" },
@@ -292,7 +293,8 @@ installationsRouter.openapi(execute, async (c) => {
   if (!spec || (p.role !== "operator" && spec.orgId !== p.orgId)) throw notFound("The installation");
   const row = { orgId: spec.orgId };
   const { input } = c.req.valid("json");
-  const r = await callLifecycle(pluginHost(c), spec, callerOf(c, p, row.orgId), "execute", { input }, pluginDeadline(c.env));
+  // The till: the same paid-listing check and meter as the plugin's routes.
+  const r = await tilled(tillOf(c), spec, () => callLifecycle(pluginHost(c), spec, callerOf(c, p, row.orgId), "execute", { input }, pluginDeadline(c.env)), (x) => x.status);
   if (!r.implemented) throw new ApiError({ status: 501, type: "plugin-no-execute", title: "Not implemented", detail: `${spec.plugin} does not implement execute.` });
   if (r.status >= 400 && r.status < 500) {
     // The plugin refused the input: that is the caller's problem, in the plugin's words.

@@ -11,6 +11,8 @@ import { eventDeliveries, installations, integrationEvents, zapierHooks } from "
 import { loadSpec } from "../installations/queries";
 import { LIFECYCLE, hostFor, invokePlugin, pluginDeadline, pluginRequest } from "../runtime/invoke";
 import type { HostExports } from "../runtime/loader-host";
+import { ApiError } from "../http/problem";
+import { tilled, type Till } from "../metering/till";
 import { providerRequest } from "./http";
 import { egressOptions } from "./egress-policy";
 import { HOOK_SIGNATURE_HEADER, hookSecret, signHookDelivery } from "./hook-signature";
@@ -27,8 +29,11 @@ async function delivered(db: Db, eventId: string): Promise<Set<string>> {
   return new Set(rows.map((r) => r.target));
 }
 
-/** Delivers one event to whoever has not received it yet. */
-export async function deliverEvent(env: Env, exports: () => HostExports, eventId: string, allowHttpHooks: boolean): Promise<DeliveryReport> {
+/**
+ * Delivers one event to whoever has not received it yet. A plugin receives it through the till
+ * (src/metering/till.ts): a paid listing the organization no longer has is skipped, not retried.
+ */
+export async function deliverEvent(env: Env, exports: () => HostExports, eventId: string, allowHttpHooks: boolean, waitUntil: Till["waitUntil"] = null): Promise<DeliveryReport> {
   const db = getDb(env.DB);
   const [event] = await db.select().from(integrationEvents).where(eq(integrationEvents.id, eventId));
   const report: DeliveryReport = { delivered: [], failed: [] };
@@ -45,7 +50,13 @@ export async function deliverEvent(env: Env, exports: () => HostExports, eventId
       const spec = await loadSpec(db, env.ATOLL_SECRET_KEY, inst.id);
       if (!spec) continue;
       const req = pluginRequest(spec, { orgId: spec.orgId, subject: "platform:events", requestId: `evt-${event.id}` }, LIFECYCLE.event, { method: "POST", headers: new Headers({ "content-type": "application/json" }), body: JSON.stringify(envelope) });
-      const { response } = await invokePlugin(hostFor(env, exports), spec, req, pluginDeadline(env));
+      let response: Response;
+      try {
+        ({ response } = await tilled({ env, waitUntil }, spec, () => invokePlugin(hostFor(env, exports), spec, req, pluginDeadline(env)), (o) => o.response.status));
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 402) continue;
+        throw err;
+      }
       await response.body?.cancel();
       if (response.status >= 500) throw new Error(`the plugin answered ${response.status}`);
       await mark(target);
@@ -81,7 +92,7 @@ export async function deliverEvent(env: Env, exports: () => HostExports, eventId
 /** The Worker's queue handler for atoll-events. */
 export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
   for (const msg of batch.messages) {
-    const report = await deliverEvent(env, () => ctx.exports as unknown as HostExports, msg.body.eventId, env.ATOLL_INTEGRATIONS_ALLOW_HTTP === "true");
+    const report = await deliverEvent(env, () => ctx.exports as unknown as HostExports, msg.body.eventId, env.ATOLL_INTEGRATIONS_ALLOW_HTTP === "true", (p) => ctx.waitUntil(p));
     if (report.failed.length > 0) {
       console.warn(JSON.stringify({ level: "warn", msg: "event delivery failed; retrying", eventId: msg.body.eventId, failed: report.failed }));
       msg.retry({ delaySeconds: Math.min(300, 2 ** msg.attempts) });

@@ -67,3 +67,22 @@ export function nameSkeleton(name: string): string {
     .replace(/3/g, "e")
     .replace(/5/g, "s");
 }
+
+/** Letters of other scripts drawn like Latin ones (Cyrillic, Greek), folded before comparing. */
+const LOOKALIKES: Readonly<Record<string, string>> = {
+  а: "a", в: "b", е: "e", ё: "e", к: "k", м: "m", н: "h", о: "o", р: "p", с: "c", т: "t", у: "y", х: "x", ѕ: "s", і: "i", ї: "i", ј: "j", ԁ: "d", ɡ: "g", ո: "n", ս: "u",
+  α: "a", β: "b", ε: "e", η: "n", ι: "i", κ: "k", μ: "u", ν: "v", ο: "o", ρ: "p", τ: "t", υ: "u", χ: "x", ω: "w",
+};
+
+/**
+ * A display name's visual skeleton: compatibility-normalised, accents and other marks dropped,
+ * look-alike letters of other scripts folded to Latin, everything but letters and digits dropped,
+ * then folded like package names. "Advanced Analytics", "advanced-analytics" and
+ * "Аdvаnced Αnalytіcs" (Cyrillic and Greek letters) share one. Empty for a name with no letters.
+ *
+ * @example displaySkeleton("Advanced Analytics") === displaySkeleton("ADVANCED  ANALYT1CS") // true
+ */
+export function displaySkeleton(displayName: string): string {
+  const folded = [...displayName.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase()].map((ch) => LOOKALIKES[ch] ?? ch).join("");
+  return nameSkeleton(folded.replace(/[^a-z0-9]/g, ""));
+}

@@ -6,13 +6,13 @@ import { previousChangedOne } from "../db/guard";
 import { plugins, type PluginRow } from "../db/schema";
 import type { Manifest } from "../plugins/manifest";
 import { listingsFts } from "./fts";
-import { listingFields } from "./listing";
+import { displaySkeleton, listingFields } from "./listing";
 
 /** Statements that refresh a listing and its search entry; run them in the publish batch. */
 export function refreshListingStatements(db: Db, pluginId: string, manifest: Manifest, readme: string | null, now: number) {
   const f = listingFields(manifest, readme);
   return [
-    db.update(plugins).set({ ...f, latestVersion: manifest.version, listed: true, updatedAt: now }).where(eq(plugins.id, pluginId)),
+    db.update(plugins).set({ ...f, displaySkeleton: displaySkeleton(f.displayName), latestVersion: manifest.version, listed: true, updatedAt: now }).where(eq(plugins.id, pluginId)),
     db.delete(listingsFts).where(eq(listingsFts.pluginId, pluginId)),
     db.insert(listingsFts).values({ pluginId, name: manifest.name, displayName: f.displayName, summary: f.summary, description: f.description, keywords: f.keywords }),
   ] as const;

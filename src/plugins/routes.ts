@@ -20,7 +20,7 @@ import { describePermission } from "./permissions";
 import { manifestJsonSchema, splitName, type Manifest } from "./manifest";
 import { packageKey, sha256OfBytes } from "../runtime/packages";
 import { refreshListingStatements } from "../marketplace/queries";
-import { nameSkeleton } from "../marketplace/listing";
+import { displaySkeleton, nameSkeleton } from "../marketplace/listing";
 import { and, ne } from "drizzle-orm";
 
 export const pluginsRouter = createRouter();
@@ -78,6 +78,13 @@ pluginsRouter.openapi(publish, async (c) => {
     const skeleton = nameSkeleton(manifest.name);
     const [lookalike] = await db.select({ name: plugins.name }).from(plugins).where(and(eq(plugins.nameSkeleton, skeleton), ne(plugins.name, manifest.name))).limit(1);
     if (lookalike) throw conflict(`${manifest.name} is too easily confused with the existing listing ${lookalike.name}; choose another name.`, "confusable-name");
+  }
+  if (manifest.displayName !== undefined) {
+    // A display name of the publisher's choosing may not look like another publisher's listing's
+    // (a default one is derived from the listing's own package name, checked above).
+    const shown = displaySkeleton(manifest.displayName);
+    const [borrowed] = shown ? await db.select({ name: plugins.name, displayName: plugins.displayName }).from(plugins).where(and(eq(plugins.displaySkeleton, shown), ne(plugins.orgId, p.orgId))).limit(1) : [];
+    if (borrowed) throw conflict(`The display name "${manifest.displayName}" is too easily confused with "${borrowed.displayName}" of the listing ${borrowed.name}, another publisher's; choose another display name.`, "confusable-display-name");
   }
   if (existing) {
     if (existing.orgId !== p.orgId) throw forbidden(`${manifest.name} belongs to another organization.`);

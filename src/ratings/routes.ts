@@ -1,6 +1,7 @@
 /**
  * Ratings and reviews: 1–5 stars, one per user per listing (a second call updates it), only from
- * users whose organization installed the listing (verified usage, against review bombing); the
+ * users whose organization has used the listing for a while (eligibility.ts: not its publisher,
+ * an installation active a day with a few calls), and one rating per organization counts; the
  * listing's summary is recomputed for that listing in the same batch as every change. Publishers
  * reply once; users report; an operator hides abusive reviews (hidden ones neither show nor count).
  */
@@ -11,13 +12,14 @@ import { requireOperator, requireScope } from "../auth/principal";
 import { createRouter } from "../app";
 import { newId } from "../crypto/encoding";
 import { getDb, isUniqueViolation } from "../db/client";
-import { installations, plugins, ratingReports, ratings, users, type PluginRow } from "../db/schema";
+import { plugins, ratingReports, ratings, users, type PluginRow } from "../db/schema";
 import { jsonBody } from "../http/middleware";
 import { ApiError, badRequest, conflict, forbidden, notFound } from "../http/problem";
 import { AUTHENTICATED, IdParam, ListingParams, problems } from "../http/schemas";
 import { iso } from "../identity/schemas";
 import { findListedPlugin } from "../marketplace/queries";
 import type { Db } from "../db/client";
+import { countedRatings, ratingEligibility, ratingRule, type Eligibility, type RatingRule } from "./eligibility";
 
 export const ratingsRouter = createRouter();
 
@@ -32,8 +34,8 @@ function summaryStatement(db: Db, pluginId: string) {
   return db
     .update(plugins)
     .set({
-      ratingCount: sql`(SELECT count(*) FROM ratings WHERE plugin_id = ${pluginId} AND hidden = 0)`,
-      ratingSum: sql`(SELECT coalesce(sum(stars), 0) FROM ratings WHERE plugin_id = ${pluginId} AND hidden = 0)`,
+      ratingCount: sql`(SELECT count(*) FROM (${countedRatings(pluginId)}))`,
+      ratingSum: sql`(SELECT coalesce(sum(stars), 0) FROM (${countedRatings(pluginId)}))`,
     })
     .where(eq(plugins.id, pluginId));
 }
@@ -62,8 +64,9 @@ ratingsRouter.openapi(rate, async (c) => {
   const { stars, review } = c.req.valid("json");
   const db = getDb(c.env.DB);
   const plugin = await listingOr404(db, scope, name);
-  const [installed] = await db.select({ id: installations.id }).from(installations).where(and(eq(installations.orgId, p.orgId), eq(installations.pluginId, plugin.id))).limit(1);
-  if (!installed) throw new ApiError({ status: 403, type: "rating-needs-install", title: "Forbidden", detail: `Only users whose organization installed ${plugin.name} can rate it.` });
+  const rule = ratingRule(c.env);
+  const eligible = await ratingEligibility(db, rule, p.orgId, plugin);
+  if (!eligible.ok) throw refusal(plugin.name, rule, eligible);
   const now = Date.now();
   const id = newId("rat");
   await db.batch([
@@ -78,6 +81,20 @@ ratingsRouter.openapi(rate, async (c) => {
   if (!row) throw notFound("The rating");
   return c.json(toReview(row.r, row.author), 200);
 });
+
+function refusal(listing: string, rule: RatingRule, e: Exclude<Eligibility, { ok: true }>): ApiError {
+  const needs = `an installation active for ${rule.minHours} h that called it ${rule.minCalls} times`;
+  switch (e.reason) {
+    case "own-listing":
+      return new ApiError({ status: 403, type: "rating-own-listing", title: "Forbidden", detail: `${listing} is your organization's own listing; its ratings come from the organizations that use it.` });
+    case "no-install":
+      return new ApiError({ status: 403, type: "rating-needs-install", title: "Forbidden", detail: `Only users whose organization installed ${listing} can rate it.` });
+    case "too-recent":
+      return new ApiError({ status: 403, type: "rating-needs-usage", title: "Forbidden", detail: `A rating of ${listing} needs ${needs}; your installation is ${e.hours ?? 0} h old.` });
+    case "too-few-calls":
+      return new ApiError({ status: 403, type: "rating-needs-usage", title: "Forbidden", detail: `A rating of ${listing} needs ${needs}; your organization called it ${e.calls ?? 0} times.` });
+  }
+}
 
 function toReview(r: typeof ratings.$inferSelect, author: string) {
   return { id: r.id, stars: r.stars, review: r.review, author, reply: r.reply, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt) };
@@ -103,7 +120,7 @@ ratingsRouter.openapi(list, async (c) => {
   const { limit, cursor } = c.req.valid("query");
   const db = getDb(c.env.DB);
   const plugin = await listingOr404(db, scope, name);
-  const dist = await db.all<{ stars: number; n: number }>(sql`SELECT stars, count(*) AS n FROM ratings WHERE plugin_id = ${plugin.id} AND hidden = 0 GROUP BY stars`);
+  const dist = await db.all<{ stars: number; n: number }>(sql`SELECT stars, count(*) AS n FROM (${countedRatings(plugin.id)}) GROUP BY stars`);
   const distribution: Record<string, number> = { "1": 0, "2": 0, "3": 0, "4": 0, "5": 0 };
   for (const d of dist) distribution[String(d.stars)] = d.n;
   const offset = cursor ?? 0;

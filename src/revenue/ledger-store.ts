@@ -6,8 +6,8 @@ import { and, eq, inArray, like, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { newId } from "../crypto/encoding";
 import type { Db } from "../db/client";
-import { ledgerAccounts, ledgerEntries, ledgerTransactions } from "../db/schema";
-import { parseAccount, type Journal } from "./ledger";
+import { ledgerAccounts, ledgerEntries, ledgerGuard, ledgerTransactions } from "../db/schema";
+import { account, parseAccount, type Journal } from "./ledger";
 
 export type Statement = BatchItem<"sqlite">;
 
@@ -26,7 +26,7 @@ export function postStatements(db: Db, j: Journal, now: number, txnId = newId("t
     statements: [
       db.insert(ledgerAccounts).values(accounts).onConflictDoNothing(),
       db.insert(ledgerEntries).values(j.entries.map((e) => ({ txnId, accountId: e.account, amount: e.amount, currency: j.currency, createdAt: now }))),
-      db.insert(ledgerTransactions).values({ id: txnId, kind: j.kind, currency: j.currency, reference: j.reference, memo: j.memo, createdAt: now }),
+      db.insert(ledgerTransactions).values({ id: txnId, kind: j.kind, currency: j.currency, reference: j.reference, memo: j.memo, createdAt: now, availableAt: j.availableAt ?? null }),
     ],
   };
 }
@@ -65,4 +65,34 @@ export async function accountEntries(db: Db, accountId: string, limit = 100) {
     .where(and(eq(ledgerEntries.accountId, accountId)))
     .orderBy(sql`${ledgerEntries.id} DESC`)
     .limit(limit);
+}
+
+/**
+ * What a developer's balance can still give back, as SQL: what the platform owes it (held or
+ * available, not yet in a payout) less the developer's part of refunds in progress.
+ */
+function recoverableSql(orgId: string, currency: string) {
+  return sql`((SELECT -COALESCE(SUM(amount), 0) FROM ledger_entries WHERE account_id = ${account.developerPayable(orgId, currency)})
+    - (SELECT COALESCE(SUM(r.share - r.loss), 0) FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE r.status = 'pending' AND p.publisher_org_id = ${orgId} AND r.currency = ${currency}))`;
+}
+
+/** The developer's recoverable balance in one currency (negative: it owes the platform). */
+export async function recoverable(db: Db, orgId: string, currency: string): Promise<number> {
+  const [row] = await db.all<{ v: number }>(sql`SELECT ${recoverableSql(orgId, currency)} AS v`);
+  return Number(row?.v ?? 0);
+}
+
+/**
+ * A batch item that aborts its batch unless, after the batch's earlier statements, the
+ * developer's recoverable balance is still ≥ 0: put it last in a payout's or a publisher's
+ * refund's batch, so a concurrent payout and refund cannot both spend the same balance.
+ */
+export function recoverableGuard(db: Db, orgId: string, currency: string): Statement {
+  return db.insert(ledgerGuard).select(sql`SELECT NULL AS refused WHERE ${recoverableSql(orgId, currency)} < 0`);
+}
+
+/** Whether a batch failed on recoverableGuard. */
+export function isGuardRefusal(err: unknown): boolean {
+  const text = err instanceof Error ? `${err.message} ${String(err.cause ?? "")}` : String(err);
+  return /NOT NULL constraint failed: ledger_guard/.test(text);
 }

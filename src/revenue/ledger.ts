@@ -10,12 +10,18 @@
  * | `refunds:CUR`                   | debit  | fees given back by refunds (contra-revenue)      |
  * | `developer_payable:ORG:CUR`     | credit | what the platform owes a developer               |
  * | `payouts_in_transit:CUR`        | credit | payouts sent to the provider, not yet settled    |
+ * | `refund_losses:CUR`             | debit  | developer shares the platform refunded and could |
+ * |                                 |        | not recover (operator- or provider-forced)       |
+ *
+ * A sale's transaction carries `availableAt`: its earnings are payable from then on (the payout
+ * hold, src/revenue/recovery.ts); a refund of a sale still on hold carries the sale's, so the two
+ * are released together.
  *
  * Corrections never edit entries: they are new transactions (the database refuses UPDATE and
  * DELETE of entries and transactions, and refuses an unbalanced transaction).
  */
 
-export type AccountKind = "buyer_clearing" | "platform_revenue" | "refunds" | "developer_payable" | "payouts_in_transit";
+export type AccountKind = "buyer_clearing" | "platform_revenue" | "refunds" | "developer_payable" | "payouts_in_transit" | "refund_losses";
 
 export interface Entry {
   account: string;
@@ -32,6 +38,8 @@ export interface Journal {
   reference: string;
   memo: string;
   entries: Entry[];
+  /** When the developer's part becomes payable (epoch ms); absent: at once. */
+  availableAt?: number;
 }
 
 export const account = {
@@ -40,6 +48,7 @@ export const account = {
   refunds: (currency: string) => `refunds:${currency}`,
   developerPayable: (orgId: string, currency: string) => `developer_payable:${orgId}:${currency}`,
   payoutsInTransit: (currency: string) => `payouts_in_transit:${currency}`,
+  refundLosses: (currency: string) => `refund_losses:${currency}`,
 } as const;
 
 /** The kind, owner and currency of an account id. */
@@ -63,26 +72,47 @@ export function assertBalanced(j: Journal): Journal {
 }
 
 /** Drops zero entries (a 1-cent sale has a zero fee) while keeping the transaction balanced. */
-function journal(kind: TransactionKind, currency: string, reference: string, memo: string, entries: Entry[]): Journal {
-  return assertBalanced({ kind, currency, reference, memo, entries: entries.filter((e) => e.amount !== 0) });
+function journal(kind: TransactionKind, currency: string, reference: string, memo: string, entries: Entry[], availableAt?: number): Journal {
+  return assertBalanced({ kind, currency, reference, memo, entries: entries.filter((e) => e.amount !== 0), ...(availableAt !== undefined ? { availableAt } : {}) });
 }
 
-/** A sale: the buyer's money arrives in clearing, split between the fee and the developer. */
-export function saleJournal(kind: "purchase" | "renewal" | "usage", sale: { id: string; currency: string; amount: number; fee: number; share: number; developerOrgId: string }, memo: string): Journal {
-  return journal(kind, sale.currency, sale.id, memo, [
-    { account: account.buyerClearing(sale.currency), amount: sale.amount },
-    { account: account.platformRevenue(sale.currency), amount: -sale.fee },
-    { account: account.developerPayable(sale.developerOrgId, sale.currency), amount: -sale.share },
-  ]);
+/** A sale: the buyer's money arrives in clearing, split between the fee and the developer (payable from `availableAt`). */
+export function saleJournal(kind: "purchase" | "renewal" | "usage", sale: { id: string; currency: string; amount: number; fee: number; share: number; developerOrgId: string; availableAt?: number }, memo: string): Journal {
+  return journal(
+    kind,
+    sale.currency,
+    sale.id,
+    memo,
+    [
+      { account: account.buyerClearing(sale.currency), amount: sale.amount },
+      { account: account.platformRevenue(sale.currency), amount: -sale.fee },
+      { account: account.developerPayable(sale.developerOrgId, sale.currency), amount: -sale.share },
+    ],
+    sale.availableAt,
+  );
 }
 
-/** A refund: money leaves clearing; the developer's share and the platform's fee come back. */
-export function refundJournal(refund: { id: string; currency: string; amount: number; fee: number; share: number; developerOrgId: string }, memo: string): Journal {
-  return journal("refund", refund.currency, refund.id, memo, [
-    { account: account.buyerClearing(refund.currency), amount: -refund.amount },
-    { account: account.refunds(refund.currency), amount: refund.fee },
-    { account: account.developerPayable(refund.developerOrgId, refund.currency), amount: refund.share },
-  ]);
+/**
+ * A refund: money leaves clearing; the platform's fee and the developer's share come back — the
+ * part of the share the developer's balance could not cover (`loss`, only on a forced refund)
+ * is booked to refund_losses instead.
+ */
+export function refundJournal(refund: { id: string; currency: string; amount: number; fee: number; share: number; loss?: number; developerOrgId: string; availableAt?: number }, memo: string): Journal {
+  const loss = refund.loss ?? 0;
+  if (!Number.isSafeInteger(loss) || loss < 0 || loss > refund.share) throw new Error("ledger: a refund's loss is part of its share");
+  return journal(
+    "refund",
+    refund.currency,
+    refund.id,
+    memo,
+    [
+      { account: account.buyerClearing(refund.currency), amount: -refund.amount },
+      { account: account.refunds(refund.currency), amount: refund.fee },
+      { account: account.developerPayable(refund.developerOrgId, refund.currency), amount: refund.share - loss },
+      { account: account.refundLosses(refund.currency), amount: loss },
+    ],
+    refund.availableAt,
+  );
 }
 
 /** A payout leaves the developer's payable for the provider. */

@@ -17,6 +17,7 @@ import { loadSpec } from "../installations/queries";
 import { idempotentResponse } from "./idempotency";
 import { BPS, format, isCurrency } from "./money";
 import { PAYMENTS_SETTING } from "./processor";
+import { MAX_PAYOUT_HOLD_HOURS } from "./recovery";
 import { getPayout, listPayouts, payOut, payoutMinimum, runPayouts, statementOf, uncoveredPayables } from "./payouts";
 import { billingPrincipal, processorFor } from "./routes";
 import { renewDue } from "./subscriptions";
@@ -29,7 +30,8 @@ const IDEMPOTENCY = z.object({ "idempotency-key": z.string().max(255).optional()
 const Balance = z
   .object({
     currency: z.string(),
-    available: z.number().int().openapi({ description: "Owed to the developer and not yet paid out (minor units); negative after refunds of paid-out sales, recovered from later earnings" }),
+    available: z.number().int().openapi({ description: "Owed to the developer, past its payout hold and not yet paid out (minor units); negative after refunds of paid-out sales, which blocks payouts until later earnings recover it" }),
+    held: z.number().int().openapi({ description: "Earnings still in their payout hold (the refund window), not yet payable" }),
     inTransit: z.number().int(),
     paidOut: z.number().int(),
     earned: z.number().int().openapi({ description: "Lifetime share of sales" }),
@@ -61,23 +63,26 @@ const balance = createRoute({
 payoutRouter.openapi(balance, async (c) => {
   const p = developer(c, false);
   const db = getDb(c.env.DB);
+  const now = Date.now();
+  const heldSql = sql<number>`CASE WHEN ${ledgerTransactions.availableAt} > ${now} THEN 1 ELSE 0 END`;
   const byKind = await db
-    .select({ account: ledgerEntries.accountId, kind: ledgerTransactions.kind, sum: sql<number>`SUM(${ledgerEntries.amount})` })
+    .select({ account: ledgerEntries.accountId, kind: ledgerTransactions.kind, held: heldSql, sum: sql<number>`SUM(${ledgerEntries.amount})` })
     .from(ledgerEntries)
     .innerJoin(ledgerTransactions, eq(ledgerTransactions.id, ledgerEntries.txnId))
     .where(like(ledgerEntries.accountId, `developer_payable:${p.orgId}:%`))
-    .groupBy(ledgerEntries.accountId, ledgerTransactions.kind);
+    .groupBy(ledgerEntries.accountId, ledgerTransactions.kind, heldSql);
   const payoutSums = await db.select({ currency: payouts.currency, status: payouts.status, sum: sql<number>`SUM(${payouts.amount})` }).from(payouts).where(eq(payouts.orgId, p.orgId)).groupBy(payouts.currency, payouts.status);
   const out = new Map<string, z.infer<typeof Balance>>();
   const get = (currency: string) => {
     let b = out.get(currency);
-    if (!b) out.set(currency, (b = { currency, available: 0, inTransit: 0, paidOut: 0, earned: 0, refunded: 0, minimumPayout: payoutMinimum(currency), display: "" }));
+    if (!b) out.set(currency, (b = { currency, available: 0, held: 0, inTransit: 0, paidOut: 0, earned: 0, refunded: 0, minimumPayout: payoutMinimum(currency), display: "" }));
     return b;
   };
   for (const r of byKind) {
     const b = get(r.account.split(":")[2] ?? "");
     const v = -Number(r.sum);
-    b.available += v;
+    if (Number(r.held) === 1) b.held += v;
+    else b.available += v;
     if (r.kind === "purchase" || r.kind === "renewal" || r.kind === "usage") b.earned += v;
     if (r.kind === "refund") b.refunded -= v;
   }
@@ -230,6 +235,43 @@ payoutRouter.openapi(setFee, async (c) => {
     ? db.update(plugins).set({ feeBps: body.feeBps }).where(eq(plugins.name, body.listing)).returning({ id: plugins.id })
     : db.update(organizations).set({ feeBps: body.feeBps }).where(eq(organizations.id, body.organization ?? "")).returning({ id: organizations.id });
   const [rows] = await db.batch([update, auditInsert(db, { orgId: null, actor: actorOf(p), action: "operator.fee_set", target: body.listing ?? body.organization ?? null, details: { feeBps: body.feeBps }, requestId: c.get("requestId") })]);
+  if (rows.length === 0) throw notFound(body.listing ? `The listing ${body.listing}` : "The organization");
+  return c.json(body, 200);
+});
+
+const setHold = createRoute({
+  method: "put",
+  path: "/v1/operator/payout-holds",
+  tags: ["Operator"],
+  summary: "Set how long new sales' earnings of a listing or of a publisher's listings are held before payout (hours); null restores the default (336 = 14 days)",
+  description: "The hold should cover the refund window: a refund within it is always covered by the sale itself. It applies to sales made after the change.",
+  security: AUTHENTICATED,
+  middleware: [...jsonBody],
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .object({ listing: z.string().max(120).optional(), organization: IdParam("organization", "org").optional(), hours: z.number().int("must be a whole number of hours").min(0).max(MAX_PAYOUT_HOLD_HOURS).nullable() })
+            .strict()
+            .refine((b) => (b.listing === undefined) !== (b.organization === undefined), "name exactly one of listing or organization")
+            .openapi({ example: { listing: "@demo/advanced-analytics", hours: 720 } }),
+        },
+      },
+    },
+  },
+  responses: { 200: { description: "Set", content: { "application/json": { schema: z.object({ listing: z.string().optional(), organization: z.string().optional(), hours: z.number().int().nullable() }) } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+});
+
+payoutRouter.openapi(setHold, async (c) => {
+  const p = requireOperator(c);
+  const body = c.req.valid("json");
+  const db = getDb(c.env.DB);
+  const update = body.listing
+    ? db.update(plugins).set({ payoutHoldHours: body.hours }).where(eq(plugins.name, body.listing)).returning({ id: plugins.id })
+    : db.update(organizations).set({ payoutHoldHours: body.hours }).where(eq(organizations.id, body.organization ?? "")).returning({ id: organizations.id });
+  const [rows] = await db.batch([update, auditInsert(db, { orgId: null, actor: actorOf(p), action: "operator.payout_hold_set", target: body.listing ?? body.organization ?? null, details: { hours: body.hours }, requestId: c.get("requestId") })]);
   if (rows.length === 0) throw notFound(body.listing ? `The listing ${body.listing}` : "The organization");
   return c.json(body, 200);
 });

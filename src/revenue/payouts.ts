@@ -6,14 +6,14 @@
  * clearing (paid) or in transit → payable (failed: the money returns). A transfer whose outcome
  * is unknown stays in transit and is retried with the same idempotency key by the next run.
  */
-import { and, desc, eq, isNull, like, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, like, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { ledgerEntries, ledgerTransactions, organizations, payoutItems, payouts, type PayoutRow } from "../db/schema";
 import { ApiError, badRequest } from "../http/problem";
 import { isUniqueViolation } from "../db/client";
 import { newId } from "../crypto/encoding";
 import { account, parseAccount, payoutFailedJournal, payoutJournal, payoutSettledJournal } from "./ledger";
-import { postStatements, type Statement } from "./ledger-store";
+import { isGuardRefusal, postStatements, recoverableGuard, type Statement } from "./ledger-store";
 import { format, minimumCharge } from "./money";
 import type { PaymentProcessor } from "./processor";
 
@@ -31,13 +31,17 @@ export interface Payable {
   txnIds: string[];
 }
 
-/** Each developer's uncovered payable transactions, per currency (optionally one organization). */
-export async function uncoveredPayables(db: Db, orgId?: string): Promise<Payable[]> {
+/**
+ * Each developer's uncovered payable transactions, per currency (optionally one organization):
+ * only those released by `now` (a sale on hold, and a refund of it, wait for its availableAt).
+ */
+export async function uncoveredPayables(db: Db, orgId?: string, now = Date.now()): Promise<Payable[]> {
   const rows = await db
     .select({ accountId: ledgerEntries.accountId, txnId: ledgerEntries.txnId, amount: sql<number>`SUM(${ledgerEntries.amount})` })
     .from(ledgerEntries)
+    .innerJoin(ledgerTransactions, eq(ledgerTransactions.id, ledgerEntries.txnId))
     .leftJoin(payoutItems, and(eq(payoutItems.txnId, ledgerEntries.txnId), eq(payoutItems.accountId, ledgerEntries.accountId)))
-    .where(and(like(ledgerEntries.accountId, orgId ? `developer_payable:${orgId}:%` : "developer_payable:%"), isNull(payoutItems.txnId)))
+    .where(and(like(ledgerEntries.accountId, orgId ? `developer_payable:${orgId}:%` : "developer_payable:%"), isNull(payoutItems.txnId), or(isNull(ledgerTransactions.availableAt), lte(ledgerTransactions.availableAt, now))))
     .groupBy(ledgerEntries.accountId, ledgerEntries.txnId);
   const byAccount = new Map<string, Payable>();
   for (const r of rows) {
@@ -61,7 +65,10 @@ export async function payOut(db: Db, processor: PaymentProcessor, p: Payable, op
   const now = opts.now ?? Date.now();
   const minimum = opts.minimum ?? payoutMinimum(p.currency);
   if (p.amount < minimum) {
-    throw new ApiError({ status: 422, type: "payout-below-minimum", title: "Payout below the minimum", detail: `The payable balance is ${format(p.amount, p.currency)}; payouts start at ${format(minimum, p.currency)}.`, extensions: { balance: p.amount, minimum } });
+    // Earnings on hold are not in p.amount; a negative balance (refunds of paid-out sales) is
+    // recovered from later earnings before anything is paid again.
+    const why = p.amount < 0 ? " (negative: refunds of sales already paid out are recovered from later earnings first)" : "";
+    throw new ApiError({ status: 422, type: "payout-below-minimum", title: "Payout below the minimum", detail: `The available balance is ${format(p.amount, p.currency)}${why}; payouts start at ${format(minimum, p.currency)}. Earnings become available when their payout hold ends.`, extensions: { balance: p.amount, minimum } });
   }
   const [org] = await db.select({ payoutAccount: organizations.payoutAccount }).from(organizations).where(eq(organizations.id, p.orgId));
   if (!org?.payoutAccount) throw badRequest("The organization has no payout account; set one with PUT /v1/revenue/payout-account.", "payout-account-required");
@@ -75,11 +82,14 @@ export async function payOut(db: Db, processor: PaymentProcessor, p: Payable, op
     // D1 binds at most 100 parameters per statement: 33 rows of 3 per insert.
     ...chunk([...p.txnIds, txnId], 33).map((ids) => db.insert(payoutItems).values(ids.map((t) => ({ txnId: t, accountId: p.accountId, payoutId: id })))),
     ...postStatements(db, journal, now, txnId).statements,
+    // Refunds in progress have reserved part of the balance: never pay that out.
+    recoverableGuard(db, p.orgId, p.currency),
   ];
   try {
     await db.batch(statements as [Statement, ...Statement[]]);
   } catch (err) {
     if (isUniqueViolation(err)) return { orgId: p.orgId, currency: p.currency, amount: p.amount, status: "skipped", reason: "covered by a concurrent payout" };
+    if (isGuardRefusal(err)) return { orgId: p.orgId, currency: p.currency, amount: p.amount, status: "skipped", reason: "a refund in progress has reserved part of the balance; retried by the next run" };
     throw err;
   }
   return settle(db, processor, row, now);
@@ -126,7 +136,7 @@ export async function runPayouts(db: Db, processor: PaymentProcessor, opts: { no
 
   const paid: PayoutOutcome[] = [];
   const skipped: PayoutOutcome[] = [];
-  for (const p of await uncoveredPayables(db)) {
+  for (const p of await uncoveredPayables(db, undefined, now)) {
     if (p.amount < payoutMinimum(p.currency)) {
       if (p.amount !== 0) skipped.push({ orgId: p.orgId, currency: p.currency, amount: p.amount, status: "skipped", reason: `below the minimum of ${format(payoutMinimum(p.currency), p.currency)}` });
       continue;

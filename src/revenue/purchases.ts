@@ -16,6 +16,7 @@ import { saleJournal } from "./ledger";
 import { postStatements, type Statement } from "./ledger-store";
 import { DEFAULT_FEE_BPS, splitSale } from "./money";
 import { failureProblem, type PaymentProcessor } from "./processor";
+import { availableAt, payoutHoldHours } from "./recovery";
 
 export interface Pricing {
   model: "free" | "one-time" | "subscription" | "usage";
@@ -30,6 +31,12 @@ export async function feeBpsFor(db: Db, listing: Pick<PluginRow, "feeBps" | "org
   if (listing.feeBps !== null) return listing.feeBps;
   const [org] = await db.select({ feeBps: organizations.feeBps }).from(organizations).where(eq(organizations.id, listing.orgId));
   return org?.feeBps ?? DEFAULT_FEE_BPS;
+}
+
+/** When a sale of the listing made at `now` becomes payable: after its payout hold (src/revenue/recovery.ts). */
+export async function saleAvailableAt(db: Db, pluginId: string, now: number): Promise<number> {
+  const [row] = await db.select({ listing: plugins.payoutHoldHours, publisher: organizations.payoutHoldHours }).from(plugins).innerJoin(organizations, eq(organizations.id, plugins.orgId)).where(eq(plugins.id, pluginId));
+  return availableAt(now, payoutHoldHours(row?.listing ?? null, row?.publisher ?? null));
 }
 
 /** Adds one billing interval (calendar month or year, in UTC; the 31st clamps to the month's end). */
@@ -180,7 +187,7 @@ export async function purchase(db: Db, processor: PaymentProcessor, input: Purch
   if (sub) statements.push(db.insert(subscriptions).values(sub));
   statements.push(db.insert(purchases).values(row));
   if (charged > 0) {
-    const journal = saleJournal("purchase", { id: purchaseId, currency, amount: charged, fee: split.fee, share: split.share, developerOrgId: listing.orgId }, `${listing.name} bought by ${buyerOrgId}`);
+    const journal = saleJournal("purchase", { id: purchaseId, currency, amount: charged, fee: split.fee, share: split.share, developerOrgId: listing.orgId, availableAt: await saleAvailableAt(db, listing.id, now) }, `${listing.name} bought by ${buyerOrgId}`);
     statements.push(...postStatements(db, journal, now, `txn_${purchaseId}`).statements);
   }
   statements.push(auditInsert(db, { orgId: buyerOrgId, actor: input.actor, action: "purchase.created", target: purchaseId, details: { listing: listing.name, amount: charged, currency, kind }, ...(input.requestId ? { requestId: input.requestId } : {}) }, now));

@@ -6,13 +6,14 @@
  */
 import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { purchases, refunds, subscriptions, type PurchaseRow, type RefundRow } from "../db/schema";
+import { ledgerTransactions, purchases, refunds, subscriptions, type PurchaseRow, type RefundRow } from "../db/schema";
 import { ApiError, badRequest, conflict } from "../http/problem";
 import { auditInsert } from "../audit/log";
 import { isUniqueViolation } from "../db/client";
 import { sha256Hex } from "../crypto/hash";
 import { refundJournal } from "./ledger";
-import { postStatements, type Statement } from "./ledger-store";
+import { isGuardRefusal, postStatements, recoverable, recoverableGuard, type Statement } from "./ledger-store";
+import { refundRecovery } from "./recovery";
 import { format, splitRefund } from "./money";
 import { failureProblem, type PaymentProcessor } from "./processor";
 
@@ -63,16 +64,34 @@ export async function refund(db: Db, processor: PaymentProcessor, input: RefundI
       throw new ApiError({ status: 422, type: "refund-exceeds-payment", title: "Refund too large", detail: `At most ${format(left, p.currency)} (${left} minor units) of this purchase can still be refunded.`, extensions: { refundable: left } });
     }
     const split = splitRefund({ amount: p.amount, fee: p.fee }, { amount: p.refundedAmount, fee: p.refundedFee }, amount);
+    // The operator's and the provider's refunds cannot be refused; a publisher's must be covered.
+    const forced = input.owner === "operator" || input.owner === "provider";
+    const recovery = refundRecovery(split.share, await recoverable(db, p.publisherOrgId, p.currency), forced);
+    if (!recovery.ok) throw exceedsBalance(p, split.share, recovery.recoverable);
     const seq = (await db.select({ id: refunds.id }).from(refunds).where(eq(refunds.purchaseId, p.id))).length + 1;
-    row = { id, purchaseId: p.id, seq, amount, fee: split.fee, share: split.share, currency: p.currency, status: "pending", providerKey: `atoll:refund:${input.owner}:${input.key}`, providerRefundId: null, reason: input.reason ?? null, createdAt: now };
+    const claimed: RefundRow = { id, purchaseId: p.id, seq, amount, fee: split.fee, share: split.share, loss: recovery.loss, currency: p.currency, status: "pending", providerKey: `atoll:refund:${input.owner}:${input.key}`, providerRefundId: null, reason: input.reason ?? null, createdAt: now };
     try {
-      await db.insert(refunds).values(row);
+      // The pending row reserves its share of the balance; the guard refuses it if a concurrent
+      // payout or refund spent that balance first.
+      await db.batch(forced ? [db.insert(refunds).values(claimed)] : [db.insert(refunds).values(claimed), recoverableGuard(db, p.publisherOrgId, p.currency)]);
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict("Another refund of this purchase happened at the same time; read the purchase and retry.", "refund-in-progress");
+      if (isGuardRefusal(err)) throw exceedsBalance(p, split.share, Math.max(0, await recoverable(db, p.publisherOrgId, p.currency)));
       throw err;
     }
+    row = claimed;
   }
   return complete(db, processor, row, input, now);
+}
+
+function exceedsBalance(p: PurchaseRow, share: number, recoverableShare: number): ApiError {
+  return new ApiError({
+    status: 422,
+    type: "refund-exceeds-balance",
+    title: "Refund exceeds the publisher's balance",
+    detail: `This refund takes back ${format(share, p.currency)} of the publisher's earnings, but its balance can cover only ${format(recoverableShare, p.currency)} (the rest was paid out). Refund less, or ask the platform operator to refund it.`,
+    extensions: { recoverable: recoverableShare },
+  });
 }
 
 async function freshPurchase(db: Db, id: string): Promise<PurchaseRow | null> {
@@ -91,7 +110,10 @@ async function complete(db: Db, processor: PaymentProcessor, row: RefundRow, inp
   const done: RefundRow = { ...row, status: "succeeded", providerRefundId: result.value.id };
   const refunded = p.refundedAmount + row.amount;
   const updated: PurchaseRow = { ...p, refundedAmount: refunded, refundedFee: p.refundedFee + row.fee, status: refunded === p.amount ? "refunded" : "partially_refunded" };
-  const journal = refundJournal({ id: row.id, currency: row.currency, amount: row.amount, fee: row.fee, share: row.share, developerOrgId: p.publisherOrgId }, `refund of ${p.id}${row.reason ? `: ${row.reason}` : ""}`.slice(0, 300));
+  // A refund of a sale still on hold is released with it (so the two net out, never blocking other earnings).
+  const [sale] = await db.select({ availableAt: ledgerTransactions.availableAt }).from(ledgerTransactions).where(eq(ledgerTransactions.id, `txn_${p.id}`));
+  const held = sale?.availableAt != null && sale.availableAt > now ? { availableAt: sale.availableAt } : {};
+  const journal = refundJournal({ id: row.id, currency: row.currency, amount: row.amount, fee: row.fee, share: row.share, loss: row.loss, developerOrgId: p.publisherOrgId, ...held }, `refund of ${p.id}${row.reason ? `: ${row.reason}` : ""}`.slice(0, 300));
   const statements: Statement[] = [
     db.update(refunds).set({ status: "succeeded", providerRefundId: result.value.id }).where(and(eq(refunds.id, row.id), eq(refunds.status, "pending"))),
     // Guarded on what we read; the ledger txn id is the refund's, so it is posted at most once.

@@ -16,7 +16,7 @@ import { saleJournal } from "./ledger";
 import { postStatements, type Statement } from "./ledger-store";
 import { splitSale } from "./money";
 import type { PaymentProcessor } from "./processor";
-import { addInterval, paymentMethodOf } from "./purchases";
+import { addInterval, paymentMethodOf, saleAvailableAt } from "./purchases";
 
 /** Delays before the 2nd, 3rd and 4th attempt of a declined renewal (Stripe-like dunning). */
 export const RETRY_DELAYS_MS = [24 * 3_600_000, 3 * 24 * 3_600_000, 5 * 24 * 3_600_000];
@@ -105,7 +105,7 @@ export async function renewOne(db: Db, processor: PaymentProcessor, sub: Subscri
   // The new period starts where the last ended (a late run does not shift the calendar).
   const start = sub.currentPeriodEnd;
   const interval = sub.billing === "year" ? "year" : "month";
-  const journal = saleJournal("renewal", { id: purchaseId, currency: sub.currency, amount: sub.amount, fee: split.fee, share: split.share, developerOrgId: sub.publisherOrgId }, `${listing?.name ?? sub.pluginId} period ${next}`);
+  const journal = saleJournal("renewal", { id: purchaseId, currency: sub.currency, amount: sub.amount, fee: split.fee, share: split.share, developerOrgId: sub.publisherOrgId, availableAt: await saleAvailableAt(db, sub.pluginId, now) }, `${listing?.name ?? sub.pluginId} period ${next}`);
   const statements: Statement[] = [
     db.insert(purchases).values(row),
     db.update(subscriptions).set({ status: "active", period: next, currentPeriodStart: start, currentPeriodEnd: addInterval(start, interval), failedAttempts: 0, nextAttemptAt: null, lastError: null }).where(guard),

@@ -16,7 +16,7 @@ import { saleJournal } from "./ledger";
 import { postStatements, type Statement } from "./ledger-store";
 import { minimumCharge, splitSale, usageOwed } from "./money";
 import type { PaymentProcessor } from "./processor";
-import { paymentMethodOf } from "./purchases";
+import { paymentMethodOf, saleAvailableAt } from "./purchases";
 
 /** An hour is billed once this long has passed after its end (isolates flush within seconds). */
 export const SETTLE_MS = 5 * 60_000;
@@ -66,7 +66,7 @@ async function billOne(db: Db, processor: PaymentProcessor, sub: SubscriptionRow
   const split = splitSale(amount, sub.feeBps);
   const id = `pur_${sub.id.slice(4)}u${through}`;
   const purchase: PurchaseRow = { id, buyerOrgId: sub.buyerOrgId, pluginId: sub.pluginId, publisherOrgId: sub.publisherOrgId, kind: "usage", subscriptionId: sub.id, period: through, amount, currency: sub.currency, feeBps: sub.feeBps, fee: split.fee, share: split.share, refundedAmount: 0, refundedFee: 0, status: "succeeded", providerChargeId: result.value.id, createdAt: Date.now() };
-  const journal = saleJournal("usage", { id, currency: sub.currency, amount, fee: split.fee, share: split.share, developerOrgId: sub.publisherOrgId }, `${listing?.name ?? sub.pluginId} usage through ${new Date(through).toISOString()}`);
+  const journal = saleJournal("usage", { id, currency: sub.currency, amount, fee: split.fee, share: split.share, developerOrgId: sub.publisherOrgId, availableAt: await saleAvailableAt(db, sub.pluginId, purchase.createdAt) }, `${listing?.name ?? sub.pluginId} usage through ${new Date(through).toISOString()}`);
   const statements: Statement[] = [
     db.insert(purchases).values(purchase),
     db.update(subscriptions).set({ usageCalls: totalCalls, usageBilled: sub.usageBilled + amount, usageThrough: through, status: ended ? "ended" : "active", failedAttempts: 0, lastError: null }).where(guard),

@@ -40,10 +40,13 @@ describe("the marketplace, as the README walks it", () => {
     expect(pub.status).toBe(201);
     const up = await fetch(`${base}/v1/installations/${inst.id}`, { method: "PATCH", headers: key, body: JSON.stringify({ version: "1.1.0" }) });
     expect(await json<{ version: string }>(up)).toMatchObject({ version: "1.1.0" });
+    // The publisher cannot rate its own listing, even with an installation of it.
     const rated = await fetch(`${base}/v1/marketplace/listings/@demo/advanced-analytics/rating`, { method: "PUT", headers: key, body: JSON.stringify({ stars: 5, review: "From the e2e walkthrough" }) });
-    expect(rated.status).toBe(200);
+    expect(rated.status).toBe(403);
+    expect(((await rated.json()) as { type: string }).type).toMatch(/rating-own-listing$/);
     const ratings = await json<{ count: number; reviews: { review: string }[] }>(await fetch(`${base}/v1/marketplace/listings/@demo/advanced-analytics/ratings`));
-    expect(ratings.reviews.map((r) => r.review)).toContain("From the e2e walkthrough");
+    expect(ratings.reviews.map((r) => r.review)).toContain("Percentiles and a trend line in one call.");
+    expect(ratings.reviews.map((r) => r.review)).not.toContain("From the e2e walkthrough");
     expect((await fetch(`${base}/v1/installations/${inst.id}`, { method: "DELETE", headers: key })).status).toBe(204);
     const historyRes = await fetch(`${base}/v1/installations/${inst.id}/history`, { headers: key });
     expect(historyRes.status, await historyRes.clone().text()).toBe(200);

@@ -15,7 +15,13 @@ describe("one organization against another's objects", () => {
     const name = `@${owner.slug}/hello`;
     // A version waiting for review (drafts are the owner's business).
     await app.request("http://atoll.test/v1/packages", { method: "POST", body: examplePackage("hello", owner.slug, "1.1.0"), headers: { "x-api-key": owner.apiKey, "content-type": "application/zip" } }, { ...env, ATOLL_AUTO_APPROVE: "false" });
-    await call(`/v1/marketplace/listings/${name}/rating`, { method: "PUT", key: owner.apiKey, json: { stars: 4, review: "mine" } });
+    // A user of another organization reviews it (after a day's use: the rating rule).
+    const fan = await publisher("fan");
+    const used = (await (await call("/v1/installations", { method: "POST", key: fan.apiKey, json: { plugin: name, grants: ["storage"] } })).json()) as { id: string; endpoint: string };
+    for (let i = 0; i < 3; i++) await call(`${used.endpoint}/hello/f${i}`, { key: fan.apiKey });
+    await env.DB.prepare("UPDATE installations SET created_at = created_at - 90000000 WHERE id = ?").bind(used.id).run();
+    for (let i = 0; i < 60 && ((await env.DB.prepare("SELECT SUM(calls) AS n FROM usage_rollups WHERE installation_id = ? AND granularity = 'day'").bind(used.id).first<{ n: number | null }>())?.n ?? 0) < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await call(`/v1/marketplace/listings/${name}/rating`, { method: "PUT", key: fan.apiKey, json: { stars: 4, review: "mine" } })).status).toBe(200);
     const ratingId = ((await (await call(`/v1/marketplace/listings/${name}/ratings`)).json()) as { reviews: { id: string }[] }).reviews[0]?.id;
 
     const intruder = await publisher("int");

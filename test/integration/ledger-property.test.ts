@@ -1,11 +1,16 @@
 /**
  * Property test: 10,000 random operations — purchases (some retried with the same key, some
- * declined, some whose provider response is lost and then retried), refunds (partial, full, too
- * large), renewals (some declined), payouts (some to accounts the provider refuses) — against the
+ * declined, some whose provider response is lost and then retried), refunds by the publisher
+ * (partial, full, too large, beyond what its balance can recover) and forced by the operator,
+ * renewals (some declined), payouts (some to accounts the provider refuses), and the collusion
+ * sequence (buy, pay out at once, refund in full) — with three payout holds (none, a day, the
+ * default 14 days), against the
  * real D1 ledger. The payment provider is an in-process stand-in of the processor interface with
  * its own books and Stripe's idempotency semantics, so that 10,000 operations run in seconds.
  * Afterwards: every transaction balances, the ledger sums to zero, no balance is negative where
- * it must not be, and the ledger's clearing account equals the provider's own net balance.
+ * it must not be, and the ledger's clearing account equals the provider's own net balance; no
+ * developer ever owes the platform, no payout covers earnings still on hold, and refund_losses
+ * holds exactly the forced refunds' unrecovered shares.
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -85,6 +90,8 @@ class ProviderStandIn implements PaymentProcessor {
 }
 
 const db = getDb(env.DB);
+/** Developer accounts with a debit balance: a developer owing the platform. */
+const OWING = "SELECT account_id FROM ledger_entries WHERE account_id LIKE 'developer_payable:%' GROUP BY account_id HAVING SUM(amount) > 0";
 let listings: PluginRow[] = [];
 let buyers: (typeof organizations.$inferInsert & { id: string })[] = [];
 
@@ -107,6 +114,9 @@ beforeAll(async () => {
   await call("/v1/operator/fees", { method: "PUT", key: OPERATOR_KEY, json: { organization: sellers[1]?.orgId, feeBps: 3333 } });
   await call("/v1/operator/fees", { method: "PUT", key: OPERATOR_KEY, json: { listing: `@${sellers[2]?.slug}/prop-4`, feeBps: 1 } });
   for (const [i, s] of sellers.entries()) await db.update(organizations).set({ payoutAccount: i === 2 ? "acct_flaky" : `acct_${i}` }).where(eq(organizations.id, s.orgId));
+  // Payout holds: none, a day, and the platform's default (14 days).
+  await call("/v1/operator/payout-holds", { method: "PUT", key: OPERATOR_KEY, json: { organization: sellers[0]?.orgId, hours: 0 } });
+  await call("/v1/operator/payout-holds", { method: "PUT", key: OPERATOR_KEY, json: { organization: sellers[1]?.orgId, hours: 24 } });
   listings = await db.select().from(plugins).where(inArray(plugins.orgId, sellers.map((s) => s.orgId)));
   // Buyers are plain organization rows with a payment method (the purchase functions are called directly).
   buyers = Array.from({ length: 300 }, (_, i) => ({ id: `org_propbuyer${i}`, slug: `prop-buyer-${i}`, name: `Buyer ${i}`, plan: "free" as const, createdAt: 0, paymentMethod: "tok_visa" }));
@@ -128,7 +138,18 @@ describe("the ledger under 10,000 random operations", () => {
       now += Math.floor(rnd() * 6 * 3_600_000);
       const r = rnd();
       try {
-        if (r < 0.4) {
+        if (r < 0.02) {
+          // Collusion: buy, pay out at once, then the seller refunds the buyer in full.
+          const listing = pick(listings);
+          provider.fault = "none";
+          const res = await purchase(db, provider, { buyerOrgId: pick(buyers).id, listing, pricing: JSON.parse(listing.pricing) as Pricing, paymentMethod: null, key: `c${++keyN}`, actor: "test", now });
+          purchaseIds.push(res.purchase.id);
+          count("purchase");
+          await runPayouts(db, provider, { now, staleMs: 0 });
+          count("payout-run");
+          await refund(db, provider, { purchase: res.purchase, owner: res.purchase.publisherOrgId, key: `cr${++keyN}`, actor: "test", now });
+          count("collusion-refunded");
+        } else if (r < 0.4) {
           const b = pick(buyers);
           const listing = pick(listings);
           const key = `k${++keyN}`;
@@ -157,14 +178,16 @@ describe("the ledger under 10,000 random operations", () => {
           const amount = rnd() < 0.3 ? undefined : 1 + Math.floor(rnd() * Math.max(1, left + 2));
           provider.fault = rnd() < 0.05 ? "lose" : "none";
           const key = `r${++keyN}`;
-          const attempt = () => refund(db, provider, { purchase: p, ...(amount !== undefined ? { amount } : {}), owner: p.publisherOrgId, key, actor: "test", now });
+          // Mostly the publisher's; now and then forced by the operator (a chargeback, say).
+          const owner = rnd() < 0.15 ? "operator" : p.publisherOrgId;
+          const attempt = () => refund(db, provider, { purchase: p, ...(amount !== undefined ? { amount } : {}), owner, key, actor: "test", now });
           try {
             await attempt();
           } catch (e) {
             if (e instanceof ApiError && e.status === 503) await attempt();
             else throw e;
           }
-          count("refund");
+          count(owner === "operator" ? "refund-forced" : "refund");
         } else if (r < 0.75) {
           const [sub] = await db.select().from(subscriptions).where(inArray(subscriptions.status, ["active", "past_due"])).limit(1).offset(Math.floor(rnd() * 20));
           if (sub) await cancelSubscription(db, sub, "test", now);
@@ -181,8 +204,10 @@ describe("the ledger under 10,000 random operations", () => {
         }
       } catch (e) {
         if (!(e instanceof ApiError) || e.status >= 500) throw e;
-        count(`refused-${e.status}`);
+        count(`refused-${e.status}${e.type.endsWith("refund-exceeds-balance") ? "-balance" : ""}`);
       }
+      // No developer ever owes the platform: refunds beyond the balance were refused or forced.
+      if (op % 250 === 0) expect((await env.DB.prepare(OWING).all()).results).toEqual([]);
     }
     // Settle whatever an outage left in transit.
     await runPayouts(db, provider, { now: now + 1, staleMs: 0 });
@@ -213,9 +238,22 @@ describe("the ledger under 10,000 random operations", () => {
     // 4. Purchases agree with their refunds; no refund exceeds its purchase.
     const mismatched = await env.DB.prepare("SELECT p.id FROM purchases p LEFT JOIN refunds r ON r.purchase_id = p.id AND r.status = 'succeeded' GROUP BY p.id HAVING COALESCE(SUM(r.amount), 0) != p.refunded_amount OR p.refunded_amount > p.amount").all();
     expect(mismatched.results).toEqual([]);
+    // 5. Holds and recovery: nobody owes the platform; no payout covered earnings still on hold;
+    // refund_losses is exactly the forced refunds' unrecovered shares (and never negative).
+    expect((await env.DB.prepare(OWING).all()).results).toEqual([]);
+    const early = await env.DB.prepare("SELECT i.txn_id FROM payout_items i JOIN ledger_transactions t ON t.id = i.txn_id JOIN payouts p ON p.id = i.payout_id WHERE t.available_at > p.created_at").all();
+    expect(early.results).toEqual([]);
+    const lost = await env.DB.prepare("SELECT currency, SUM(loss) AS loss FROM refunds WHERE status = 'succeeded' GROUP BY currency").all<{ currency: string; loss: number }>();
+    for (const { currency, loss } of lost.results) expect(all.get(`refund_losses:${currency}`) ?? 0).toBe(loss);
+    for (const [acct, v] of all) if (acct.startsWith("refund_losses:")) expect(v).toBeGreaterThanOrEqual(0);
+
     // The run exercised every path, not just refusals.
-    expect(counts.purchase ?? 0).toBeGreaterThan(2000);
-    expect(counts.refund ?? 0).toBeGreaterThan(1000);
-    expect(counts["payout-run"] ?? 0).toBeGreaterThan(300);
-  }, 240_000);
+    expect(counts.purchase ?? 0).toBeGreaterThan(OPERATIONS / 5);
+    expect(counts.refund ?? 0).toBeGreaterThan(OPERATIONS / 10);
+    expect(counts["payout-run"] ?? 0).toBeGreaterThan(OPERATIONS * 0.03);
+    expect(counts["collusion-refunded"] ?? 0).toBeGreaterThan(OPERATIONS / 200);
+    expect(counts["refund-forced"] ?? 0).toBeGreaterThan(OPERATIONS / 100);
+    expect(counts["refused-422-balance"] ?? 0).toBeGreaterThan(OPERATIONS / 1000);
+    expect([...lost.results].some((l) => l.loss > 0)).toBe(true);
+  }, 480_000);
 });

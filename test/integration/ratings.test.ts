@@ -1,5 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { OPERATOR_KEY, call, problem } from "../helpers";
+import { OPERATOR_KEY, call, problem, type Account } from "../helpers";
 import { examplePackage, publishZip, publisher } from "../plugin-helpers";
 
 interface Ratings {
@@ -10,18 +11,99 @@ interface Ratings {
   nextCursor: string | null;
 }
 
+/** The organization installs the listing; returns the installation. */
+async function install(a: Account, name: string): Promise<{ id: string; endpoint: string }> {
+  const inst = await call("/v1/installations", { method: "POST", key: a.apiKey, json: { plugin: name, grants: ["storage"] } });
+  expect(inst.status).toBe(201);
+  return (await inst.json()) as { id: string; endpoint: string };
+}
+
+/** Real calls through the plugin's route, then waits for the meter to write them. */
+async function use(a: Account, inst: { id: string; endpoint: string }, calls: number): Promise<void> {
+  const before = (await env.DB.prepare("SELECT COALESCE(SUM(calls), 0) AS n FROM usage_rollups WHERE installation_id = ? AND granularity = 'day'").bind(inst.id).first<{ n: number }>())?.n ?? 0;
+  for (let i = 0; i < calls; i++) expect((await call(`${inst.endpoint}/hello/r${i}`, { key: a.apiKey })).status).toBe(200);
+  for (let i = 0; i < 60; i++) {
+    const n = (await env.DB.prepare("SELECT COALESCE(SUM(calls), 0) AS n FROM usage_rollups WHERE installation_id = ? AND granularity = 'day'").bind(inst.id).first<{ n: number }>())?.n ?? 0;
+    if (n >= before + calls) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("the meter did not write the calls");
+}
+
+/** A day passes (the installation's creation moves 25 hours back: tests cannot wait a day). */
+async function aDayLater(inst: { id: string }): Promise<void> {
+  await env.DB.prepare("UPDATE installations SET created_at = created_at - ? WHERE id = ?").bind(25 * 3_600_000, inst.id).run();
+}
+
+/** An organization that has used the listing long and often enough to rate it. */
+async function eligibleUser(name: string, prefix = "usr"): Promise<Account> {
+  const user = await publisher(prefix);
+  const inst = await install(user, name);
+  await use(user, inst, 3);
+  await aDayLater(inst);
+  return user;
+}
+
 async function setup() {
   const pub = await publisher("pub");
   expect((await publishZip(pub, examplePackage("hello", pub.slug))).status).toBe(201);
   const name = `@${pub.slug}/hello`;
-  const user = await publisher("usr");
-  // The user's organization installs the listing (the publisher's copy).
-  const inst = await call("/v1/installations", { method: "POST", key: user.apiKey, json: { plugin: name, grants: ["storage"] } });
-  expect(inst.status).toBe(201);
+  const user = await eligibleUser(name);
   const rate = (key: string, json: unknown) => call(`/v1/marketplace/listings/${name}/rating`, { method: "PUT", key, json });
   const summary = async () => (await (await call(`/v1/marketplace/listings/${name}/ratings`)).json()) as Ratings;
   return { pub, user, name, rate, summary };
 }
+
+async function invite(owner: Account, email: string): Promise<string> {
+  const res = await call(`/v1/organizations/${owner.orgId}/members`, { method: "POST", key: owner.apiKey, json: { email, role: "member" } });
+  expect(res.status).toBe(201);
+  const body = (await res.json()) as { invitation: { token: string } };
+  const accepted = await call("/v1/invitations/accept", { method: "POST", json: { token: body.invitation.token } });
+  expect(accepted.status).toBe(201);
+  return ((await accepted.json()) as { apiKey: string }).apiKey;
+}
+
+describe("rating stuffing", () => {
+  it("refuses the listing's own publisher, even with an installation in use", async () => {
+    const { pub, name, rate, summary } = await setup();
+    const own = await install(pub, name);
+    await use(pub, own, 3);
+    await aDayLater(own);
+    const res = await rate(pub.apiKey, { stars: 5, review: "Best plugin ever" });
+    expect(res.status).toBe(403);
+    expect((await problem(res)).type).toMatch(/rating-own-listing$/);
+    expect(await summary()).toMatchObject({ count: 0, average: null, reviews: [] });
+  });
+
+  it("needs an installation active a day that called the listing three times", async () => {
+    const { name, rate } = await setup();
+    const fresh = await publisher("new");
+    const inst = await install(fresh, name);
+    const idle = await rate(fresh.apiKey, { stars: 5 });
+    expect(idle.status).toBe(403);
+    expect((await problem(idle)).type).toMatch(/rating-needs-usage$/);
+    await use(fresh, inst, 3);
+    // Used, but installed a moment ago.
+    const recent = await rate(fresh.apiKey, { stars: 5 });
+    expect(recent.status).toBe(403);
+    expect((await problem(recent)).detail).toMatch(/0 h old/);
+    await aDayLater(inst);
+    expect((await rate(fresh.apiKey, { stars: 5 })).status).toBe(200);
+  });
+
+  it("counts one rating per organization, however many members review", async () => {
+    const { user, rate, summary } = await setup();
+    expect((await rate(user.apiKey, { stars: 2, review: "Meh." })).status).toBe(200);
+    // The owner invites members who each rate 5: their reviews show, the average does not move.
+    for (const email of ["sock1@example.test", "sock2@example.test", "sock3@example.test"]) {
+      const key = await invite(user, `${Date.now()}-${email}`);
+      expect((await rate(key, { stars: 5, review: `Amazing (${email})` })).status).toBe(200);
+    }
+    const s = await summary();
+    expect(s).toMatchObject({ average: 2, count: 1, distribution: { "2": 1, "5": 0 } });
+    expect(s.reviews).toHaveLength(4);
+  });
+});
 
 describe("ratings and reviews", () => {
   it("takes one rating per user, updates it on a second call, and keeps the summary consistent", async () => {
@@ -67,8 +149,7 @@ describe("ratings and reviews", () => {
 
   it("takes reports once per user, and an operator hides a review from view and from the average", async () => {
     const { user, rate, summary, name } = await setup();
-    const other = await publisher("oth");
-    await call("/v1/installations", { method: "POST", key: other.apiKey, json: { plugin: name, grants: ["storage"] } });
+    const other = await eligibleUser(name, "oth");
     await rate(user.apiKey, { stars: 1, review: "abusive text" });
     await rate(other.apiKey, { stars: 5, review: "Great" });
     expect((await summary()).average).toBe(3);

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/index";
 import { OPERATOR_KEY, call, problem, type Account } from "../helpers";
-import { examplePackage, installPlugin, publishAndInstall, publishZip, publisher } from "../plugin-helpers";
+import { examplePackage, installPlugin, publishAndInstall, publishZip, publisher, repack } from "../plugin-helpers";
 
 /** The app with operator review on (the demo auto-approves). */
 const reviewed = { ...env, ATOLL_AUTO_APPROVE: "false" };
@@ -65,6 +65,30 @@ describe("review workflow", () => {
     const res = await publishZip(fake, examplePackage("hello", fake.slug));
     expect(res.status).toBe(409);
     expect((await problem(res)).detail).toContain(`@${real.slug}/hello`);
+  });
+
+  it("refuses a display name confusable with another publisher's listing, in any spelling or script", async () => {
+    const stamp = Date.now().toString(36);
+    const named = (a: Account, short: string, displayName: string) => repack(examplePackage("hello", a.slug), (m) => ({ ...m, name: `@${a.slug}/${short}`, displayName }));
+    const real = await publisher("dn");
+    expect((await publishZip(real, named(real, `ledger-${stamp}`, `Ledger Lens ${stamp}`))).status).toBe(201);
+    const thief = await publisher("dn");
+    // Copied, re-cased and re-spaced, Cyrillic/Greek look-alikes, digits for letters, accents.
+    for (const borrowed of [`Ledger Lens ${stamp}`, `LEDGER-LENS ${stamp.toUpperCase()}`, `Lеdgеr Lеns ${stamp}`.replace("L", "Ⅼ"), `Ledger Lens ${stamp}`.replace(/e/g, "3"), `Lédger Lens ${stamp}`, `Lеdger Lens ${stamp}`]) {
+      const res = await publishZip(thief, named(thief, `mine-${Math.random().toString(36).slice(2, 8)}`, borrowed));
+      expect(res.status, borrowed).toBe(409);
+      const p = await problem(res);
+      expect(p.type).toMatch(/confusable-display-name$/);
+      expect(p.detail).toContain(`@${real.slug}/ledger-${stamp}`);
+    }
+    // A listing's default display name (from its package name) is borrowed the same way.
+    expect((await publishZip(real, examplePackage("advanced-analytics", real.slug))).status).toBe(201);
+    expect((await publishZip(thief, named(thief, `aa-${stamp}`, "Advanced Analytics"))).status).toBe(409);
+    // Its own name stays its own: a new version, and another listing of the same publisher.
+    expect((await publishZip(real, repack(named(real, `ledger-${stamp}`, `Ledger Lens ${stamp}`), (m) => ({ ...m, version: "1.0.1" })))).status).toBe(201);
+    expect((await publishZip(real, named(real, `ledger-pro-${stamp}`, `Ledger Lens ${stamp}`))).status).toBe(201);
+    // A name of its own is fine.
+    expect((await publishZip(thief, named(thief, `own-${stamp}`, `Thief's Own ${stamp}`))).status).toBe(201);
   });
 });
 
