@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { OPERATOR_KEY, call, problem, type Account } from "../helpers";
+import { invite as inviteMember } from "../mail-helpers";
 import { examplePackage, publishZip, publisher } from "../plugin-helpers";
 
 interface Ratings {
@@ -54,13 +55,9 @@ async function setup() {
   return { pub, user, name, rate, summary };
 }
 
+/** A new member of the owner's organization, who accepted the mailed invitation; its API key. */
 async function invite(owner: Account, email: string): Promise<string> {
-  const res = await call(`/v1/organizations/${owner.orgId}/members`, { method: "POST", key: owner.apiKey, json: { email, role: "member" } });
-  expect(res.status).toBe(201);
-  const body = (await res.json()) as { invitation: { token: string } };
-  const accepted = await call("/v1/invitations/accept", { method: "POST", json: { token: body.invitation.token } });
-  expect(accepted.status).toBe(201);
-  return ((await accepted.json()) as { apiKey: string }).apiKey;
+  return (await inviteMember(owner, email)).apiKey;
 }
 
 describe("rating stuffing", () => {
