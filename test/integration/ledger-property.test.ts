@@ -125,7 +125,7 @@ beforeAll(async () => {
   for (let i = 0; i < buyers.length; i += 10) await db.insert(organizations).values(buyers.slice(i, i + 10));
 }, 60_000);
 
-describe("the ledger under 10,000 random operations", () => {
+describe(`the ledger under ${OPERATIONS.toLocaleString("en")} random operations`, () => {
   it("balances every transaction, sums to zero, keeps balances in range and matches the provider", async () => {
     const rnd = mulberry32(SEED);
     const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
