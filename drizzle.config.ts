@@ -3,6 +3,6 @@ import { defineConfig } from "drizzle-kit";
 /** `npm run db:generate` writes numbered SQL migrations that `wrangler d1 migrations apply` runs. */
 export default defineConfig({
   dialect: "sqlite",
-  schema: "./src/db/schema.ts",
+  schema: "./src/platform/db/schema.ts",
   out: "./migrations",
 });

@@ -157,7 +157,7 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
   const inspect = process.env.ATOLL_INSPECT === "1" || process.env.ATOLL_INSPECT === "true";
 
   const hostOptions = {
-    config: join(ROOT, "src", "plugin-host", "wrangler.toml"),
+    config: join(ROOT, "workers", "plugin-host", "wrangler.toml"),
     port: hPort,
     persist: persistTo_,
     logLevel,
@@ -450,7 +450,7 @@ export async function seedDemo(url, credentialsPath, operatorKey) {
   // The example plugins, built and published by the project's own CLI, installed into "development".
   const endpoints = {};
   for (const name of ["hello", "payment-gateway", "advanced-analytics", "slack-responder"]) {
-    const r = spawnSync(process.execPath, [join(ROOT, "bin", "atoll.mjs"), "dev", join(ROOT, "plugins", name), "--once", "--url", url, "--key", body.apiKey], { cwd: ROOT, encoding: "utf8" });
+    const r = spawnSync(process.execPath, [join(ROOT, "packages", "cli", "bin", "atoll.mjs"), "dev", join(ROOT, "plugins", name), "--once", "--url", url, "--key", body.apiKey], { cwd: ROOT, encoding: "utf8" });
     const m = /ready: (\S+)/.exec(r.stdout ?? "");
     if (r.status !== 0 || !m) throw new Error(`publishing the demo plugin ${name} failed:\n${r.stdout}\n${r.stderr}`);
     endpoints[name] = m[1];

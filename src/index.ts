@@ -2,44 +2,44 @@
  * Atoll's gateway Worker: middleware, one router per domain, the error handler, and the
  * Worker's exports. Nothing else lives here.
  */
-import { problemResponse } from "./http/problem";
+import { problemResponse } from "./platform/http/problem";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
-import { createRouter } from "./app";
-import { keys } from "./apikeys/routes";
-import { authenticate } from "./auth/authenticate";
-import { health } from "./health/routes";
-import { accessLog, notFoundHandler, onError, requestId } from "./http/middleware";
-import { cacheControl } from "./http/cache";
-import { identity } from "./identity/routes";
-import { members } from "./identity/members";
-import { oauth } from "./oauth/routes";
-import { operator } from "./operator/routes";
-import { documentProxy, proxy } from "./gateway/plugin-proxy";
-import { installationsRouter } from "./installations/routes";
-import { upgradeRouter } from "./installations/upgrade";
-import { pluginsRouter } from "./plugins/routes";
-import { marketplace } from "./marketplace/routes";
-import { review } from "./marketplace/review";
-import { ratingsRouter } from "./ratings/routes";
+import { createRouter } from "./platform/http/router";
+import { keys } from "./access/routes/api-keys.routes";
+import { authenticate } from "./access/authenticate";
+import { health } from "./platform/health.routes";
+import { accessLog, notFoundHandler, onError, requestId } from "./platform/http/middleware";
+import { cacheControl } from "./platform/http/cache";
+import { identity } from "./access/routes/signup-me.routes";
+import { members } from "./access/routes/members.routes";
+import { oauth } from "./access/routes/oauth.routes";
+import { operator } from "./access/routes/operator.routes";
+import { documentProxy, proxy } from "./gateway/proxy.routes";
+import { installationsRouter } from "./installations/installations.routes";
+import { upgradeRouter } from "./installations/upgrade.routes";
+import { pluginsRouter } from "./catalog/publish.routes";
+import { marketplace } from "./catalog/listings.routes";
+import { review } from "./catalog/review.routes";
+import { ratingsRouter } from "./catalog/ratings.routes";
 import { mountOpenApi } from "./portal/openapi";
-import { rateLimit } from "./ratelimit/middleware";
-import { exceptProviderDeliveries } from "./ratelimit/provider-webhooks";
-import { revenueRouter } from "./revenue/routes";
-import { payoutRouter } from "./revenue/payout-routes";
+import { rateLimit } from "./access/ratelimit/middleware";
+import { exceptProviderDeliveries } from "./access/ratelimit/provider-webhooks";
+import { revenueRouter } from "./revenue/purchases.routes";
+import { payoutRouter } from "./revenue/payouts.routes";
 import { scheduled } from "./revenue/scheduled";
-import { analyticsRouter } from "./analytics/routes";
-import { webhookRouter } from "./revenue/webhook";
-import { connectionsRouter } from "./integrations/connections";
-import { webhooksRouter } from "./integrations/webhooks";
-import { zapierRouter } from "./integrations/zapier";
-import { syncRouter } from "./integrations/sync-routes";
-import { hostBridge } from "./integrations/host-bridge";
-import { tutorialsRouter } from "./portal/tutorials";
-import { htmlNotFound, wantsHtml, webRouter } from "./web/router";
+import { analyticsRouter } from "./revenue/analytics/analytics.routes";
+import { webhookRouter } from "./revenue/webhook.routes";
+import { connectionsRouter } from "./integrations/connections.routes";
+import { webhooksRouter } from "./integrations/webhooks.routes";
+import { zapierRouter } from "./integrations/zapier.routes";
+import { syncRouter } from "./integrations/sync.routes";
+import { hostBridge } from "./integrations/host-bridge.routes";
+import { tutorialsRouter } from "./portal/tutorials.routes";
+import { htmlNotFound, wantsHtml, webRouter } from "./web/web.routes";
 import { SYNC_CRON, consumeSync, enqueueDueSyncs, type SyncMessage } from "./integrations/sync";
 import { consumeEvents } from "./integrations/events";
-import type { EventMessage } from "./integrations/webhooks";
+import type { EventMessage } from "./integrations/webhooks.routes";
 
 const app = createRouter();
 
@@ -62,7 +62,7 @@ app.use("/v1/*", cacheControl({ defaultNoStore: true }));
 app.use("/p/*", cacheControl({ defaultNoStore: false }));
 app.use("/apps/*", cacheControl({ defaultNoStore: false }));
 app.use("/v1/*", authenticate());
-// Provider deliveries have their own classes, taken after the signature check (src/ratelimit/provider-webhooks.ts).
+// Provider deliveries have their own classes, taken after the signature check (src/access/ratelimit/provider-webhooks.ts).
 app.use("/v1/*", exceptProviderDeliveries(rateLimit("api")));
 app.use("/p/*", authenticate());
 app.use("/p/*", rateLimit("plugin"));
@@ -104,7 +104,7 @@ app.notFound((c) => (wantsHtml(c) ? htmlNotFound(c) : apiNotFound(c)));
 app.onError(onError);
 
 export { app };
-export { RateLimiter } from "./ratelimit/durable-object";
+export { RateLimiter } from "./access/ratelimit/durable-object";
 export { InstallationStore, PluginStorage } from "./runtime/storage";
 export { Egress } from "./runtime/egress";
 export { ConnectionBroker } from "./integrations/broker";

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProvidedContext } from "vitest";
 import type { TestProject } from "vitest/node";
-import { buildPlugin } from "../src/cli/build";
+import { buildPlugin } from "../packages/cli/src/build";
 import { startStripeStandIn } from "../scripts/standins/stripe.mjs";
 import { startCloudflareApiStandIn } from "../scripts/standins/cloudflare-api.mjs";
 import { startSaasStandIn } from "../scripts/standins/saas.mjs";

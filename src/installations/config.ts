@@ -4,8 +4,8 @@
  * `secrets:<NAME>` values checked against the granted permissions.
  */
 import { Validator } from "@cfworker/json-schema";
-import { checkConfigSchema, describeSchemaRefusal, overlongArray } from "../plugins/config-schema";
-import { parseAll } from "../plugins/permissions";
+import { checkConfigSchema, describeSchemaRefusal, overlongArray } from "../contract/config-schema";
+import { parseAll } from "../contract/permissions";
 
 export type ConfigResult =
   | { ok: true; plain: Record<string, unknown>; sealedConfig: Record<string, unknown> }

@@ -1,9 +1,9 @@
 /** Data access for plugins, versions and installations. */
 import { and, desc, eq, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { installations, pluginVersions, plugins, type InstallationRow, type PluginRow, type PluginVersionRow } from "../db/schema";
-import { decryptString } from "../crypto/aead";
-import { effectiveLimits, type Manifest } from "../plugins/manifest";
+import type { Db } from "../platform/db/client";
+import { installations, pluginVersions, plugins, type InstallationRow, type PluginRow, type PluginVersionRow } from "../platform/db/schema";
+import { decryptString } from "../platform/crypto/aead";
+import { effectiveLimits, type Manifest } from "../contract/manifest";
 import type { PluginSpec } from "../runtime/spec";
 
 export async function findPluginByName(db: Db, name: string): Promise<PluginRow | null> {

@@ -6,8 +6,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, ne } from "drizzle-orm";
-import { getDb } from "../db/client";
-import { connections, type ConnectionRow } from "../db/schema";
+import { getDb } from "../platform/db/client";
+import { connections, type ConnectionRow } from "../platform/db/schema";
 import { connectorFor } from "./connectors";
 import type { Grant } from "./connectors/types";
 import { z } from "zod";

@@ -6,18 +6,18 @@
  * `410 Gone` unsubscribes a hook.
  */
 import { and, eq, isNull } from "drizzle-orm";
-import { getDb, type Db } from "../db/client";
-import { eventDeliveries, installations, integrationEvents, zapierHooks } from "../db/schema";
+import { getDb, type Db } from "../platform/db/client";
+import { eventDeliveries, installations, integrationEvents, zapierHooks } from "../platform/db/schema";
 import { loadSpec } from "../installations/queries";
 import { LIFECYCLE, hostFor, invokePlugin, pluginDeadline, pluginRequest } from "../runtime/invoke";
 import type { HostExports } from "../runtime/loader-host";
-import { ApiError } from "../http/problem";
-import { tilled, type Till } from "../metering/till";
+import { ApiError } from "../platform/http/problem";
+import { tilled, type Till } from "../revenue/till";
 import { providerRequest } from "./http";
 import { egressOptions } from "./egress-policy";
 import { HOOK_SIGNATURE_HEADER, hookSecret, signHookDelivery } from "./hook-signature";
 import { z } from "zod";
-import type { EventMessage } from "./webhooks";
+import type { EventMessage } from "./webhooks.routes";
 
 export interface DeliveryReport {
   delivered: string[];
@@ -31,7 +31,7 @@ async function delivered(db: Db, eventId: string): Promise<Set<string>> {
 
 /**
  * Delivers one event to whoever has not received it yet. A plugin receives it through the till
- * (src/metering/till.ts): a paid listing the organization no longer has is skipped, not retried.
+ * (src/revenue/till.ts): a paid listing the organization no longer has is skipped, not retried.
  */
 export async function deliverEvent(env: Env, exports: () => HostExports, eventId: string, allowHttpHooks: boolean, waitUntil: Till["waitUntil"] = null): Promise<DeliveryReport> {
   const db = getDb(env.DB);

@@ -5,10 +5,10 @@
  * the connection's broker injects it.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { getDb } from "../db/client";
+import { getDb } from "../platform/db/client";
 import { subrequestBudgets } from "../runtime/egress";
 import type { Forwarded } from "./broker";
-import { brokerFor, findConnection } from "./connections";
+import { brokerFor, findConnection } from "./connections.routes";
 
 export interface GateProps {
   installationId: string;

@@ -8,8 +8,8 @@
  * and refuses timestamps more than five minutes away. The secret is derived from the platform key
  * and the hook id, so it is never stored (rotating ATOLL_SECRET_KEY rotates every hook's secret).
  */
-import { toBase64Url, toHex } from "../crypto/encoding";
-import { hmacSha256, secretsEqual } from "../crypto/hash";
+import { toBase64Url, toHex } from "../platform/crypto/encoding";
+import { hmacSha256, secretsEqual } from "../platform/crypto/hash";
 
 export const HOOK_SIGNATURE_HEADER = "atoll-signature";
 export const HOOK_SIGNATURE_TOLERANCE_SECONDS = 300;

@@ -7,8 +7,8 @@
  * - HubSpot v3: `X-HubSpot-Signature-v3: <base64 HMAC-SHA256(clientSecret, method + uri + body + ts)>`,
  *   `X-HubSpot-Request-Timestamp` in milliseconds (https://developers.hubspot.com/docs/api/webhooks/validating-requests).
  */
-import { toHex } from "../crypto/encoding";
-import { hmacSha256 as hmac, secretsEqual } from "../crypto/hash";
+import { toHex } from "../platform/crypto/encoding";
+import { hmacSha256 as hmac, secretsEqual } from "../platform/crypto/hash";
 
 export const WINDOW_SECONDS = 300;
 

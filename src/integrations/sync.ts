@@ -9,13 +9,13 @@
  * outage or rate limit stops the page and retries the message later (Retry-After honoured).
  */
 import { and, asc, desc, eq, isNull, lte, sql } from "drizzle-orm";
-import { newId } from "../crypto/encoding";
-import { sha256Hex } from "../crypto/hash";
-import { getDb, type Db } from "../db/client";
-import { connections, syncFailures, syncLinks, syncRuns, syncs, type SyncRow, type SyncRunRow } from "../db/schema";
+import { newId } from "../platform/crypto/encoding";
+import { sha256Hex } from "../platform/crypto/hash";
+import { getDb, type Db } from "../platform/db/client";
+import { connections, syncFailures, syncLinks, syncRuns, syncs, type SyncRow, type SyncRunRow } from "../platform/db/schema";
 import { connectorFor } from "./connectors";
 import type { ChangedRecord } from "./connectors/types";
-import { sender } from "./connections";
+import { sender } from "./connections.routes";
 import { applyMapping, type MappingRule } from "./mapping";
 import { open } from "./vault";
 

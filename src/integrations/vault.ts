@@ -4,8 +4,8 @@
  * and stamped with a key id so a rotation can keep the previous key (ATOLL_VAULT_PREVIOUS_KEY)
  * until everything is re-sealed.
  */
-import { decryptString, encryptString } from "../crypto/aead";
-import { sha256Hex } from "../crypto/hash";
+import { decryptString, encryptString } from "../platform/crypto/aead";
+import { sha256Hex } from "../platform/crypto/hash";
 
 export async function keyIdOf(key: string): Promise<string> {
   return (await sha256Hex(`atoll-vault:${key}`)).slice(0, 12);

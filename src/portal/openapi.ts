@@ -3,9 +3,9 @@ import { Scalar } from "@scalar/hono-api-reference";
 // Scalar's browser bundle, copied from node_modules by scripts/assets.mjs (see there).
 import scalarBundle from "../../.generated/scalar-standalone.txt";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../app";
-import { mountSdks } from "./sdk/routes";
-import { withOperationIds, type OpenApiDocument } from "./sdk/spec";
+import type { AppEnv } from "../platform/http/router";
+import { mountSdks } from "./codegen/routes";
+import { withOperationIds, type OpenApiDocument } from "./codegen/spec";
 
 const SCALAR_PATH = "/docs/scalar.js";
 

@@ -12,11 +12,11 @@
  */
 import { and, eq, lt } from "drizzle-orm";
 import type { Context } from "hono";
-import type { AppEnv } from "../app";
-import { sha256Hex } from "../crypto/hash";
-import type { Db } from "../db/client";
-import { idempotencyKeys } from "../db/schema";
-import { ApiError, PROBLEM_CONTENT_TYPE, problemResponse, toApiError } from "../http/problem";
+import type { AppEnv } from "../platform/http/router";
+import { sha256Hex } from "../platform/crypto/hash";
+import type { Db } from "../platform/db/client";
+import { idempotencyKeys } from "../platform/db/schema";
+import { ApiError, PROBLEM_CONTENT_TYPE, problemResponse, toApiError } from "../platform/http/problem";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 /** A run that holds a key longer than this is presumed dead; its key can be taken over. */

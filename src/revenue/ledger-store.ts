@@ -4,9 +4,9 @@
  */
 import { and, eq, inArray, like, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { newId } from "../crypto/encoding";
-import type { Db } from "../db/client";
-import { ledgerAccounts, ledgerEntries, ledgerGuard, ledgerTransactions } from "../db/schema";
+import { newId } from "../platform/crypto/encoding";
+import type { Db } from "../platform/db/client";
+import { ledgerAccounts, ledgerEntries, ledgerGuard, ledgerTransactions } from "../platform/db/schema";
 import { account, parseAccount, type Journal } from "./ledger";
 
 export type Statement = BatchItem<"sqlite">;

@@ -7,11 +7,11 @@
  * is unknown stays in transit and is retried with the same idempotency key by the next run.
  */
 import { and, desc, eq, isNull, like, lte, or, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { ledgerEntries, ledgerTransactions, organizations, payoutItems, payouts, type PayoutRow } from "../db/schema";
-import { ApiError, badRequest } from "../http/problem";
-import { isUniqueViolation } from "../db/client";
-import { newId } from "../crypto/encoding";
+import type { Db } from "../platform/db/client";
+import { ledgerEntries, ledgerTransactions, organizations, payoutItems, payouts, type PayoutRow } from "../platform/db/schema";
+import { ApiError, badRequest } from "../platform/http/problem";
+import { isUniqueViolation } from "../platform/db/client";
+import { newId } from "../platform/crypto/encoding";
 import { account, parseAccount, payoutFailedJournal, payoutJournal, payoutSettledJournal } from "./ledger";
 import { isGuardRefusal, postStatements, recoverableGuard, type Statement } from "./ledger-store";
 import { format, minimumCharge } from "./money";

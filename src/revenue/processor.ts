@@ -8,10 +8,10 @@
  */
 import { z } from "zod";
 import { eq } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { platformSettings } from "../db/schema";
+import type { Db } from "../platform/db/client";
+import { platformSettings } from "../platform/db/schema";
 import { loadSpec } from "../installations/queries";
-import { ApiError, toApiError } from "../http/problem";
+import { ApiError, toApiError } from "../platform/http/problem";
 import { invokePlugin, pluginRequest } from "../runtime/invoke";
 import type { PluginHost } from "../runtime/host";
 

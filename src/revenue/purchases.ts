@@ -5,13 +5,13 @@
  * idempotency key derived from the caller's, and its rows land in one D1 batch.
  */
 import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { organizations, plugins, purchases, subscriptions, type PluginRow, type PurchaseRow, type SubscriptionRow } from "../db/schema";
-import { ApiError, badRequest, conflict, forbidden } from "../http/problem";
-import { isUniqueViolation } from "../db/client";
-import { auditInsert } from "../audit/log";
-import { newId } from "../crypto/encoding";
-import { sha256Hex } from "../crypto/hash";
+import type { Db } from "../platform/db/client";
+import { organizations, plugins, purchases, subscriptions, type PluginRow, type PurchaseRow, type SubscriptionRow } from "../platform/db/schema";
+import { ApiError, badRequest, conflict, forbidden } from "../platform/http/problem";
+import { isUniqueViolation } from "../platform/db/client";
+import { auditInsert } from "../access/audit";
+import { newId } from "../platform/crypto/encoding";
+import { sha256Hex } from "../platform/crypto/hash";
 import { saleJournal } from "./ledger";
 import { postStatements, type Statement } from "./ledger-store";
 import { DEFAULT_FEE_BPS, splitSale } from "./money";

@@ -5,12 +5,12 @@
  * a full refund both are back to where they were before the sale.
  */
 import { and, asc, eq } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { ledgerTransactions, purchases, refunds, subscriptions, type PurchaseRow, type RefundRow } from "../db/schema";
-import { ApiError, badRequest, conflict } from "../http/problem";
-import { auditInsert } from "../audit/log";
-import { isUniqueViolation } from "../db/client";
-import { sha256Hex } from "../crypto/hash";
+import type { Db } from "../platform/db/client";
+import { ledgerTransactions, purchases, refunds, subscriptions, type PurchaseRow, type RefundRow } from "../platform/db/schema";
+import { ApiError, badRequest, conflict } from "../platform/http/problem";
+import { auditInsert } from "../access/audit";
+import { isUniqueViolation } from "../platform/db/client";
+import { sha256Hex } from "../platform/crypto/hash";
 import { refundJournal } from "./ledger";
 import { isGuardRefusal, postStatements, recoverable, recoverableGuard, type Statement } from "./ledger-store";
 import { refundRecovery } from "./recovery";

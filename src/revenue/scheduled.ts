@@ -3,7 +3,7 @@
  * expired idempotency keys), daily payouts. Each job is idempotent, so a trigger that fires
  * twice, or overlaps a run started by an operator, moves money once.
  */
-import { getDb } from "../db/client";
+import { getDb } from "../platform/db/client";
 import { hostFor, pluginDeadline } from "../runtime/invoke";
 import type { HostExports } from "../runtime/loader-host";
 import { pruneIdempotencyKeys } from "./idempotency";

@@ -3,8 +3,8 @@
  * `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">[,v1=…]`, checked
  * over the raw bytes with a constant-time comparison and a timestamp window in both directions.
  */
-import { toHex } from "../crypto/encoding";
-import { hmacSha256, secretsEqual } from "../crypto/hash";
+import { toHex } from "../platform/crypto/encoding";
+import { hmacSha256, secretsEqual } from "../platform/crypto/hash";
 
 export const TOLERANCE_SECONDS = 300;
 

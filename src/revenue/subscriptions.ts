@@ -7,11 +7,11 @@
  * cancelled by its buyer ends at the end of the period it paid for.
  */
 import { and, asc, eq, inArray, lte, or } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { plugins, purchases, subscriptions, type PurchaseRow, type SubscriptionRow } from "../db/schema";
-import { conflict } from "../http/problem";
-import { isUniqueViolation } from "../db/client";
-import { auditInsert } from "../audit/log";
+import type { Db } from "../platform/db/client";
+import { plugins, purchases, subscriptions, type PurchaseRow, type SubscriptionRow } from "../platform/db/schema";
+import { conflict } from "../platform/http/problem";
+import { isUniqueViolation } from "../platform/db/client";
+import { auditInsert } from "../access/audit";
 import { saleJournal } from "./ledger";
 import { postStatements, type Statement } from "./ledger-store";
 import { splitSale } from "./money";

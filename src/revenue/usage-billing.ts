@@ -8,10 +8,10 @@
  * subscription and the hour billed through, so a run repeated or run twice bills once.
  */
 import { and, eq, gte, inArray, lt, or, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { plugins, purchases, subscriptions, usageRollups, type PurchaseRow, type SubscriptionRow } from "../db/schema";
-import { isUniqueViolation } from "../db/client";
-import { HOUR_MS } from "../metering/meter";
+import type { Db } from "../platform/db/client";
+import { plugins, purchases, subscriptions, usageRollups, type PurchaseRow, type SubscriptionRow } from "../platform/db/schema";
+import { isUniqueViolation } from "../platform/db/client";
+import { HOUR_MS } from "./meter";
 import { saleJournal } from "./ledger";
 import { postStatements, type Statement } from "./ledger-store";
 import { minimumCharge, splitSale, usageOwed } from "./money";

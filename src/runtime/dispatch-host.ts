@@ -6,7 +6,7 @@
  * props). Calls go through `DISPATCHER.get(name, {}, { limits, outbound })`: the platform's caps
  * on CPU and subrequests, and the outbound Worker's parameters (the granted hosts).
  */
-import { parseAll } from "../plugins/permissions";
+import { parseAll } from "../contract/permissions";
 import type { ScriptBinding, ScriptsApi } from "./cloudflare-api";
 import type { PluginHost } from "./host";
 import { networkHosts } from "./loader-host";

@@ -10,7 +10,7 @@
  * - `grant`: the host may make integration calls for this installation at this revision, until it
  *   expires; the gateway derives organization, environment and providers from the installation.
  */
-import { fromBase64Url, toBase64Url, utf8 } from "../crypto/encoding";
+import { fromBase64Url, toBase64Url, utf8 } from "../platform/crypto/encoding";
 import type { PluginSpec } from "./spec";
 
 export interface InvokeMessage {

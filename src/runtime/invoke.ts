@@ -5,8 +5,8 @@
  * gateway or other plugins.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../app";
-import { ApiError } from "../http/problem";
+import type { AppEnv } from "../platform/http/router";
+import { ApiError } from "../platform/http/problem";
 import type { PluginHost } from "./host";
 import { LoaderHost, type HostExports } from "./loader-host";
 import { PackageIntegrityError } from "./packages";

@@ -6,7 +6,7 @@
  * `globalOutbound` set to the egress gate (network:<host>) or `null` (no network at all). The
  * platform's own bindings (D1, R2, Durable Objects) are never passed.
  */
-import { parseAll } from "../plugins/permissions";
+import { parseAll } from "../contract/permissions";
 import { subrequestBudgets, type EgressProps } from "./egress";
 import type { PluginHost } from "./host";
 import type { InstallationStore } from "./storage";

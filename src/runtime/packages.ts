@@ -2,8 +2,8 @@
  * Plugin packages in R2, content-addressed: `packages/sha256/<hex>.zip`. Every load re-hashes the
  * bytes and refuses a package whose hash no longer matches the one recorded at publish.
  */
-import { toHex } from "../crypto/encoding";
-import { readPackage } from "../packages/archive";
+import { toHex } from "../platform/crypto/encoding";
+import { readPackage } from "../contract/package";
 
 export const packageKey = (sha256: string) => `packages/sha256/${sha256}.zip`;
 

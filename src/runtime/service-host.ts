@@ -5,11 +5,11 @@
  * travels only over 127.0.0.1. The host reports its own failures with the message's nonce, so a
  * plugin's response headers can never pass for a host signal.
  */
-import { randomBase62 } from "../crypto/encoding";
+import { randomBase62 } from "../platform/crypto/encoding";
 import type { PluginHost } from "./host";
 import { GRANT_TTL_MS, INVOKE_TTL_MS, seal } from "./host-auth";
 import { PackageIntegrityError } from "./packages";
-import { parseAll } from "../plugins/permissions";
+import { parseAll } from "../contract/permissions";
 import { PluginHeadersTooLargeError, type PluginSpec } from "./spec";
 
 export const HOST_AUTH_HEADER = "x-atoll-host-auth";

@@ -1,5 +1,5 @@
 /** What a plugin host needs to run one installation (built from D1, cached per isolate). */
-import type { Environment } from "../db/schema";
+import type { Environment } from "../platform/db/schema";
 
 export interface PluginSpec {
   installationId: string;

@@ -1,6 +1,6 @@
 /** The UI is a client of the platform API: pages call it in-process with the session's key. */
 import type { Context } from "hono";
-import type { AppEnv } from "../app";
+import type { AppEnv } from "../platform/http/router";
 
 export type AppFetch = (req: Request, env: Env, ctx: Context<AppEnv>["executionCtx"]) => Response | Promise<Response>;
 

@@ -8,9 +8,9 @@
  */
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
-import type { AppEnv } from "../app";
-import { randomBase62, toBase64Url } from "../crypto/encoding";
-import { hmacSha256, secretsEqual } from "../crypto/hash";
+import type { AppEnv } from "../platform/http/router";
+import { randomBase62, toBase64Url } from "../platform/crypto/encoding";
+import { hmacSha256, secretsEqual } from "../platform/crypto/hash";
 
 export const FORM_COOKIE = "atoll_form";
 const COOKIE_PATTERN = /^[0-9A-Za-z]{32}$/;

@@ -6,12 +6,12 @@
 import { and, eq, gt, lt } from "drizzle-orm";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { AppEnv } from "../app";
-import { decryptString, encryptString } from "../crypto/aead";
-import { randomBase62 } from "../crypto/encoding";
-import { secretsEqual, sha256Hex } from "../crypto/hash";
-import { getDb } from "../db/client";
-import { webSessions } from "../db/schema";
+import type { AppEnv } from "../platform/http/router";
+import { decryptString, encryptString } from "../platform/crypto/aead";
+import { randomBase62 } from "../platform/crypto/encoding";
+import { secretsEqual, sha256Hex } from "../platform/crypto/hash";
+import { getDb } from "../platform/db/client";
+import { webSessions } from "../platform/db/schema";
 
 export const COOKIE = "atoll_session";
 export const SESSION_MS = 8 * 3_600_000;

@@ -93,7 +93,7 @@ try {
   });
   const { access_token: jwt } = await tokenRes.json();
   // The hello plugin, built by the CLI and published under the bench organization's scope.
-  const built = spawnSync(process.execPath, [join(ROOT, "bin", "atoll.mjs"), "build", join(ROOT, "plugins", "hello")], { encoding: "utf8" });
+  const built = spawnSync(process.execPath, [join(ROOT, "packages", "cli", "bin", "atoll.mjs"), "build", join(ROOT, "plugins", "hello")], { encoding: "utf8" });
   if (built.status !== 0) throw new Error(`building hello failed: ${built.stderr}`);
   const helloZip = new Uint8Array(readFileSync(join(ROOT, "plugins", "hello", "dist", "hello-1.0.0.zip")));
   const repack = (version, salt) => {

@@ -18,7 +18,7 @@ const work = mkdtempSync(join(tmpdir(), "atoll-cli-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function atoll(...args: string[]) {
-  return spawnSync(process.execPath, [join(root, "bin", "atoll.mjs"), ...args], { cwd: work, encoding: "utf8", env: { ...process.env, ATOLL_URL: base, ATOLL_API_KEY: creds.apiKey } });
+  return spawnSync(process.execPath, [join(root, "packages", "cli", "bin", "atoll.mjs"), ...args], { cwd: work, encoding: "utf8", env: { ...process.env, ATOLL_URL: base, ATOLL_API_KEY: creds.apiKey } });
 }
 
 async function publishRaw(name: string, source: string, manifest: Record<string, unknown> = {}) {

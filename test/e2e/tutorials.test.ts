@@ -41,7 +41,7 @@ describe("the tutorials, followed end to end", async () => {
     const work = mkdtempSync(join(tmpdir(), `atoll-tutorial-${slug}-`));
     const bin = join(work, ".bin");
     spawnSync("mkdir", ["-p", bin]);
-    writeFileSync(join(bin, "atoll"), `#!/bin/sh\nexec "${process.execPath}" "${join(root, "bin", "atoll.mjs")}" "$@"\n`);
+    writeFileSync(join(bin, "atoll"), `#!/bin/sh\nexec "${process.execPath}" "${join(root, "packages", "cli", "bin", "atoll.mjs")}" "$@"\n`);
     chmodSync(join(bin, "atoll"), 0o755);
     const script = `set -euo pipefail\n${shellBlocks(t.markdown)}\n`;
     const run = spawnSync("bash", ["-c", script], {

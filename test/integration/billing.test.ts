@@ -1,13 +1,13 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call } from "../helpers";
-import { getDb } from "../../src/db/client";
+import { getDb } from "../../src/platform/db/client";
 import { hostFor } from "../../src/runtime/invoke";
 import type { HostExports } from "../../src/runtime/loader-host";
 import { PluginProcessor } from "../../src/revenue/processor";
 import { RETRY_DELAYS_MS, renewDue } from "../../src/revenue/subscriptions";
 import { billUsage, SETTLE_MS } from "../../src/revenue/usage-billing";
-import { HOUR_MS } from "../../src/metering/meter";
+import { HOUR_MS } from "../../src/revenue/meter";
 import { examplePackage, installPlugin, publishZip, publisher, repack } from "../plugin-helpers";
 import { balanceOf, buy, buyer, ledgerInvariants, seller, setupPayments, type Seller } from "../revenue-helpers";
 

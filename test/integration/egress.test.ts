@@ -9,7 +9,7 @@ import { app } from "../../src/index";
 import { BASE, call, problem } from "../helpers";
 import { publisher } from "../plugin-helpers";
 import { CREDENTIALS, connect, connected, saas, standin, until } from "../integration-helpers";
-import { brokerFor } from "../../src/integrations/connections";
+import { brokerFor } from "../../src/integrations/connections.routes";
 import { deliverEvent } from "../../src/integrations/events";
 import { seal } from "../../src/integrations/vault";
 import { hookSignature } from "../../src/integrations/hook-signature";

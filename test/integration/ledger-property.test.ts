@@ -15,9 +15,9 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { OPERATOR_KEY, call } from "../helpers";
-import { getDb } from "../../src/db/client";
-import { organizations, plugins, subscriptions, type PluginRow } from "../../src/db/schema";
-import { ApiError } from "../../src/http/problem";
+import { getDb } from "../../src/platform/db/client";
+import { organizations, plugins, subscriptions, type PluginRow } from "../../src/platform/db/schema";
+import { ApiError } from "../../src/platform/http/problem";
 import { balances } from "../../src/revenue/ledger-store";
 import type { ChargeRequest, PaymentProcessor, RefundRequest, Result, TransferRequest } from "../../src/revenue/processor";
 import { getPurchase, purchase, type Pricing } from "../../src/revenue/purchases";

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { app } from "../../src/index";
-import { WEB_PATHS } from "../../src/web/router";
-import { isPublic } from "../../src/auth/authenticate";
+import { WEB_PATHS } from "../../src/web/web.routes";
+import { isPublic } from "../../src/access/authenticate";
 import { call, problem, signup, token } from "../helpers";
 
 interface OpenApiDoc {

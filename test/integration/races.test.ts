@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { OPERATOR_KEY, call } from "../helpers";
 import { connect, standin } from "../integration-helpers";
-import { brokerFor } from "../../src/integrations/connections";
+import { brokerFor } from "../../src/integrations/connections.routes";
 import { examplePackage, installPlugin, publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
 
 /** A plugin whose cleanup takes a while, as a real one's might (the race window of uninstall). */

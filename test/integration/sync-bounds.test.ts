@@ -10,8 +10,8 @@ import { call, type Account } from "../helpers";
 import { publisher } from "../plugin-helpers";
 import { CREDENTIALS, connect, connected, until } from "../integration-helpers";
 import { MAX_EMPTY_PAGES, RUN_BOUNDS, enqueueDueSyncs, runBound } from "../../src/integrations/sync";
-import { getDb } from "../../src/db/client";
-import { syncs } from "../../src/db/schema";
+import { getDb } from "../../src/platform/db/client";
+import { syncs } from "../../src/platform/db/schema";
 
 type Run = { id: string; status: string; pages: number; fetched: number; error: string | null };
 const db = getDb(env.DB);

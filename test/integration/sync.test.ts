@@ -4,8 +4,8 @@ import { call, problem, type Account } from "../helpers";
 import { publisher } from "../plugin-helpers";
 import { connected, standin, until } from "../integration-helpers";
 import { enqueueDueSyncs, runPage, startRun, MAX_ATTEMPTS, recordBackoffMs } from "../../src/integrations/sync";
-import { getDb } from "../../src/db/client";
-import { syncs } from "../../src/db/schema";
+import { getDb } from "../../src/platform/db/client";
+import { syncs } from "../../src/platform/db/schema";
 import { eq } from "drizzle-orm";
 
 type SfContact = { Id: string; Atoll_External_Id__c: string; Email?: string; FirstName?: string; LastName: string; Title?: string; SystemModstamp: string };

@@ -78,7 +78,7 @@ describe("POST /v1/installations/{id}/execute passes the till", () => {
     expect((await event(1)).delivered).toEqual([`ins:${inst.id}`]);
     // The subscription ends (cancelled, its period over): events stop, and are not retried.
     await env.DB.prepare("UPDATE subscriptions SET status = 'ended' WHERE id = ?").bind(sub.id).run();
-    const { isolateState } = await import("../../src/auth/isolate-state");
+    const { isolateState } = await import("../../src/access/credential-cache");
     isolateState(env).forgetEntitlements(b.orgId);
     expect(await event(2)).toEqual({ delivered: [], failed: [] });
   });

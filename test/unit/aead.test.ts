@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decryptString, encryptString } from "../../src/crypto/aead";
+import { decryptString, encryptString } from "../../src/platform/crypto/aead";
 
 const SECRET = "dGVzdC1vbmx5LXNlY3JldC1rZXktMzItYnl0ZXMtb2s";
 

@@ -1,7 +1,7 @@
 import { strToU8, zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
-import { crc32Bytes } from "../../src/crypto/crc32";
-import { PACKAGE_LIMITS, readPackage } from "../../src/packages/archive";
+import { crc32Bytes } from "../../src/contract/crc32";
+import { PACKAGE_LIMITS, readPackage } from "../../src/contract/package";
 
 const manifest = { name: "@acme/hello", version: "1.0.0", description: "d", author: "a", kind: "plugin", entry: "index.js", apiVersion: "1" };
 const js = "export default { fetch() { return new Response('hi'); } };";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LOCAL_ADDRESS, clientAddress, ipv6Prefix64 } from "../../src/ratelimit/client-ip";
+import { LOCAL_ADDRESS, clientAddress, ipv6Prefix64 } from "../../src/access/ratelimit/client-ip";
 
 const production = { ATOLL_ENV: "production" };
 const local = { ATOLL_ENV: "development" };

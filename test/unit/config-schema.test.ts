@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { validateConfig } from "../../src/installations/config";
-import { CONFIG_SCHEMA_LIMITS, checkConfigSchema, overlongArray } from "../../src/plugins/config-schema";
+import { CONFIG_SCHEMA_LIMITS, checkConfigSchema, overlongArray } from "../../src/contract/config-schema";
 
 const obj = (properties: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ type: "object", properties, ...extra });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { displaySkeleton } from "../../src/marketplace/listing";
+import { displaySkeleton } from "../../src/catalog/listing";
 
 describe("displaySkeleton", () => {
   it.each([

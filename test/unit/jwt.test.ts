@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from "jose";
-import { PLATFORM_ALGORITHMS, verifyJwt, type VerifyOptions } from "../../src/auth/jwt";
-import { toBase64Url, utf8, fromBase64Url } from "../../src/crypto/encoding";
+import { PLATFORM_ALGORITHMS, verifyJwt, type VerifyOptions } from "../../src/access/tokens/jwt";
+import { toBase64Url, utf8, fromBase64Url } from "../../src/platform/crypto/encoding";
 
 const ISS = "https://atoll.test";
 const AUD = "atoll-api";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { LeaseLimiter, type Remote } from "../../src/ratelimit/lease";
-import type { AcquireResponse } from "../../src/ratelimit/durable-object";
-import { grant, type WindowState } from "../../src/ratelimit/window";
+import { LeaseLimiter, type Remote } from "../../src/access/ratelimit/lease";
+import type { AcquireResponse } from "../../src/access/ratelimit/durable-object";
+import { grant, type WindowState } from "../../src/access/ratelimit/window";
 
 /** A stand-in for the Durable Object with the same accounting (grant) and a controllable clock. */
 function fakeDo(clock: { now: number }) {

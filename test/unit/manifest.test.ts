@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { effectiveLimits, manifestJsonSchema, splitName, validateManifest } from "../../src/plugins/manifest";
+import { effectiveLimits, manifestJsonSchema, splitName, validateManifest } from "../../src/contract/manifest";
 
 export const base = {
   name: "@acme/hello",

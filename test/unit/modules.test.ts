@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkModules, resolveSpecifier } from "../../src/packages/modules";
+import { checkModules, resolveSpecifier } from "../../src/catalog/modules";
 
 const handler = "export default { fetch() { return new Response('ok'); } };";
 

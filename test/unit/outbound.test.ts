@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { outboundFetch } from "../../src/outbound/index";
+import { outboundFetch } from "../../workers/outbound/src/index";
 import { checkEgress } from "../../src/runtime/egress-policy";
 
 describe("egress policy", () => {

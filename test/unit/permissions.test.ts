@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkPermissions, compareGrants, describePermission, hostProblem, parsePermission } from "../../src/plugins/permissions";
+import { checkPermissions, compareGrants, describePermission, hostProblem, parsePermission } from "../../src/contract/permissions";
 
 describe("permission vocabulary", () => {
   it.each([

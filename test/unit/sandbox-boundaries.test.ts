@@ -1,6 +1,6 @@
 /** The sandbox's pure trust-boundary modules: egress targets, caller paths, sealed host messages. */
 import { describe, expect, it } from "vitest";
-import { outboundFetch } from "../../src/outbound/index";
+import { outboundFetch } from "../../workers/outbound/src/index";
 import { SubrequestBudgets, egressTarget } from "../../src/runtime/egress-policy";
 import { open, seal } from "../../src/runtime/host-auth";
 import { pluginPath, pluginUrl } from "../../src/runtime/plugin-path";

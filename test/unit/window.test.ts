@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { grant, type WindowState } from "../../src/ratelimit/window";
+import { grant, type WindowState } from "../../src/access/ratelimit/window";
 
 const W = 60_000;
 const req = (want: number, extra: Partial<Parameters<typeof grant>[1]> = {}) => ({ limit: 10, windowMs: W, want, ...extra });

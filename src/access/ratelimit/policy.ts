@@ -1,0 +1,57 @@
+/**
+ * Plans, route classes and the rate-limit headers (pure).
+ *
+ * Limits belong to the organization (all its API keys and the JWTs minted from them share one
+ * budget, see ./quota.ts) and are per route class, in fixed windows. Headers follow the IETF httpapi RateLimit header fields draft:
+ *
+ *     RateLimit-Policy: "api";q=60;w=60
+ *     RateLimit: "api";r=42;t=17
+ */
+import type { Plan } from "../../platform/db/schema";
+
+export type RouteClass = "api" | "token" | "plugin" | "installation" | "anonymous" | "webhook" | "payments-webhook";
+export type LimitPlan = Plan | "operator";
+
+export interface Limit {
+  /** Requests admitted per window. */
+  quota: number;
+  windowSec: number;
+}
+
+/** The documented plan table (README "Rate limits"). */
+export const PLANS: Record<LimitPlan, Record<PlanClass, Limit>> = {
+  free: { api: { quota: 60, windowSec: 60 }, token: { quota: 10, windowSec: 60 }, plugin: { quota: 600, windowSec: 60 } },
+  pro: { api: { quota: 1_200, windowSec: 60 }, token: { quota: 60, windowSec: 60 }, plugin: { quota: 6_000, windowSec: 60 } },
+  enterprise: { api: { quota: 100_000, windowSec: 60 }, token: { quota: 600, windowSec: 60 }, plugin: { quota: 200_000, windowSec: 60 } },
+  operator: { api: { quota: 100_000, windowSec: 60 }, token: { quota: 600, windowSec: 60 }, plugin: { quota: 200_000, windowSec: 60 } },
+};
+
+/** Route classes whose limits come from the plan (the others: per IP, per installation). */
+export type PlanClass = "api" | "token" | "plugin";
+
+/** An installation's own limit when its manifest declares none (requests per minute, all callers). */
+export const DEFAULT_INSTALLATION_LIMIT: Limit = { quota: 100_000, windowSec: 60 };
+
+/** Calls without a credential (sign-up, token requests) are limited per client IP. */
+export const DEFAULT_ANONYMOUS_LIMIT: Limit = { quota: 120, windowSec: 60 };
+
+export function limitFor(plan: LimitPlan, cls: PlanClass): Limit {
+  return PLANS[plan][cls];
+}
+
+/** Parses `ATOLL_ANON_RATE_LIMIT` ("<quota>/<windowSec>"), falling back to the default. */
+export function parseLimit(value: string | undefined, fallback: Limit): Limit {
+  const m = value ? /^(\d{1,7})\/(\d{1,5})$/.exec(value.trim()) : null;
+  if (!m) return fallback;
+  const quota = Number(m[1]);
+  const windowSec = Number(m[2]);
+  return quota > 0 && windowSec > 0 ? { quota, windowSec } : fallback;
+}
+
+export function rateLimitHeaders(cls: RouteClass, limit: Limit, remaining: number, resetAt: number, now: number): Record<string, string> {
+  const t = Math.max(0, Math.ceil((resetAt - now) / 1000));
+  return {
+    "ratelimit-policy": `"${cls}";q=${limit.quota};w=${limit.windowSec}`,
+    ratelimit: `"${cls}";r=${Math.max(0, remaining)};t=${t}`,
+  };
+}

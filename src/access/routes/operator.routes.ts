@@ -1,0 +1,118 @@
+/** The platform operator's controls (bootstrapped by the ATOLL_OPERATOR_KEY secret). */
+import { createRoute, z } from "@hono/zod-openapi";
+import { actorOf, auditInsert } from "../audit";
+import { requireOperator } from "../principal";
+import { isolateState } from "../credential-cache";
+import { rotateSigningKey } from "../tokens/signing-keys";
+import { createRouter } from "../../platform/http/router";
+import { eq } from "drizzle-orm";
+import { organizations } from "../../platform/db/schema";
+import { getDb } from "../../platform/db/client";
+import { conflict, notFound } from "../../platform/http/problem";
+import { AUTHENTICATED, IdParam, problems } from "../../platform/http/schemas";
+import { jsonBody } from "../../platform/http/middleware";
+import { setPlanStatement } from "../queries";
+import { recountInstalls } from "../../catalog/queries";
+import { Organization, PlanSchema, toOrganization } from "../schemas";
+
+export const operator = createRouter();
+
+const setPlan = createRoute({
+  method: "put",
+  path: "/v1/operator/organizations/{orgId}/plan",
+  tags: ["Operator"],
+  summary: "Set an organization's plan (and with it, its rate limits)",
+  security: AUTHENTICATED,
+  middleware: [...jsonBody],
+  request: { params: z.object({ orgId: IdParam("orgId", "org") }), body: { required: true, content: { "application/json": { schema: z.object({ plan: PlanSchema }).strict() } } } },
+  responses: { 200: { description: "Updated", content: { "application/json": { schema: Organization } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+});
+
+operator.openapi(setPlan, async (c) => {
+  const p = requireOperator(c);
+  const { orgId } = c.req.valid("param");
+  const { plan } = c.req.valid("json");
+  const db = getDb(c.env.DB);
+  const [updated] = await db.batch([
+    setPlanStatement(db, orgId, plan),
+    auditInsert(db, { orgId, actor: actorOf(p), action: "organization.plan_changed", target: orgId, details: { plan }, requestId: c.get("requestId") }),
+  ]);
+  const org = updated[0];
+  if (!org) throw notFound("The organization");
+  isolateState(c.env).forgetOrg(orgId);
+  return c.json(toOrganization(org), 200);
+});
+
+const rotate = createRoute({
+  method: "post",
+  path: "/v1/operator/signing-keys/rotate",
+  tags: ["Operator"],
+  summary: "Rotate the JWT signing key; the previous key keeps verifying until its tokens expire",
+  security: AUTHENTICATED,
+  request: { query: z.object({ force: z.enum(["true", "false"]).optional() }).strict() },
+  responses: {
+    200: { description: "Rotated", content: { "application/json": { schema: z.object({ kid: z.string(), previous: z.string().nullable() }) } } },
+    ...problems(401, 403, 409, 429),
+  },
+});
+
+operator.openapi(rotate, async (c) => {
+  const p = requireOperator(c);
+  const db = getDb(c.env.DB);
+  const result = await rotateSigningKey(db, c.env.ATOLL_SECRET_KEY, { force: c.req.valid("query").force === "true" });
+  if (!result.ok) {
+    const err = conflict(`The previous key may still have live tokens; rotate again in ${result.retryAfterSec} s (or pass force=true to cut them off).`, "rotation-too-soon");
+    err.extraHeaders["retry-after"] = String(result.retryAfterSec);
+    throw err;
+  }
+  await db.batch([auditInsert(db, { orgId: null, actor: actorOf(p), action: "signing_key.rotated", target: result.kid, details: { previous: result.previous }, requestId: c.get("requestId") })]);
+  isolateState(c.env).forgetSigningKeys();
+  return c.json({ kid: result.kid, previous: result.previous }, 200);
+});
+
+const verify = createRoute({
+  method: "put",
+  path: "/v1/operator/organizations/{orgId}/verified",
+  tags: ["Operator"],
+  summary: "Mark a publisher verified (or not); shown on its listings",
+  security: AUTHENTICATED,
+  middleware: [...jsonBody],
+  request: { params: z.object({ orgId: IdParam("orgId", "org") }), body: { required: true, content: { "application/json": { schema: z.object({ verified: z.boolean() }).strict() } } } },
+  responses: { 200: { description: "Updated", content: { "application/json": { schema: Organization } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+});
+
+operator.openapi(verify, async (c) => {
+  const p = requireOperator(c);
+  const { orgId } = c.req.valid("param");
+  const { verified } = c.req.valid("json");
+  const db = getDb(c.env.DB);
+  const [updated] = await db.batch([
+    db.update(organizations).set({ verified }).where(eq(organizations.id, orgId)).returning(),
+    auditInsert(db, { orgId, actor: actorOf(p), action: verified ? "organization.verified" : "organization.unverified", target: orgId, requestId: c.get("requestId") }),
+  ]);
+  const org = updated[0];
+  if (!org) throw notFound("The organization");
+  isolateState(c.env).forgetOrg(orgId);
+  return c.json(toOrganization(org), 200);
+});
+
+const recount = createRoute({
+  method: "post",
+  path: "/v1/operator/install-counts/recount",
+  tags: ["Operator"],
+  summary: "Recompute every listing's public install count from the active installations",
+  description: "Counters move only in the guarded batch of the install or uninstall that justifies them; this repairs any that drifted (e.g. before that guard) and lists what it corrected.",
+  security: AUTHENTICATED,
+  responses: {
+    200: { description: "Recounted", content: { "application/json": { schema: z.object({ corrected: z.array(z.object({ plugin: z.string(), from: z.number().int(), to: z.number().int() })) }) } } },
+    ...problems(401, 403, 429),
+  },
+});
+
+operator.openapi(recount, async (c) => {
+  const p = requireOperator(c);
+  const db = getDb(c.env.DB);
+  const corrected = await recountInstalls(db);
+  if (corrected.length > 0) await db.batch([auditInsert(db, { orgId: null, actor: actorOf(p), action: "install_counts.recounted", details: { corrected: corrected.slice(0, 50) }, requestId: c.get("requestId") })]);
+  return c.json({ corrected }, 200);
+});

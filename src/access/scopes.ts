@@ -1,0 +1,53 @@
+/**
+ * Roles and scopes (pure). A credential's effective scopes are the scopes it was given,
+ * intersected with what the holder's role allows *now*: demoting a user narrows their keys at once.
+ */
+import type { Role } from "../platform/db/schema";
+
+export const SCOPES = {
+  "org:read": "Read the organization, its members and its plan",
+  "org:write": "Invite, change and remove members",
+  "keys:read": "List API keys",
+  "keys:write": "Create and revoke API keys",
+  "audit:read": "Read the organization's audit log",
+  "plugins:publish": "Publish plugin packages under the organization's scope",
+  "installations:read": "List and read installations",
+  "installations:write": "Install, configure and uninstall plugins",
+  "plugins:call": "Call installed plugins (execute and their endpoints)",
+  "billing:read": "See purchases, subscriptions, revenue, balances, payouts and analytics",
+  "billing:write": "Buy listings, cancel subscriptions, refund sales, request payouts, set payment and payout accounts",
+  "integrations:read": "List connections, syncs, their runs and events",
+  "integrations:write": "Connect and disconnect third-party services, define and run syncs, manage Zapier hooks",
+} as const;
+
+export type Scope = keyof typeof SCOPES;
+export const ALL_SCOPES = Object.keys(SCOPES) as Scope[];
+
+export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
+  owner: ALL_SCOPES,
+  admin: ALL_SCOPES,
+  member: ["org:read", "keys:read", "keys:write", "installations:read", "plugins:call"],
+};
+
+export function isScope(value: string): value is Scope {
+  return Object.hasOwn(SCOPES, value);
+}
+
+/** The scopes a credential may use: its own, limited by the role its holder has now. */
+export function effectiveScopes(granted: readonly string[], role: Role): Scope[] {
+  const allowed = new Set<string>(ROLE_SCOPES[role]);
+  return granted.filter((s): s is Scope => isScope(s) && allowed.has(s));
+}
+
+/** Scopes in `requested` that the caller may not hand out (used to refuse privilege escalation). */
+export function scopesBeyond(requested: readonly string[], held: readonly string[]): string[] {
+  const have = new Set(held);
+  return requested.filter((s) => !have.has(s));
+}
+
+/** Whether `actor` may give `target` role `next` (or remove them, when `next` is null). */
+export function canManageMember(actor: Role, target: Role, next: Role | null): boolean {
+  if (actor === "member") return false;
+  if (actor === "admin") return target !== "owner" && next !== "owner";
+  return true;
+}

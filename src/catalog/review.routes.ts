@@ -1,0 +1,170 @@
+/**
+ * Review and moderation: the operator's queue and decisions on versions (approve, reject with a
+ * reason, suspend), suspending a whole listing, and a publisher yanking a version. Every decision
+ * brings the listing in line (listed from the highest published version) in the same D1 batch.
+ * Yanked and suspended versions leave browse and new installs; existing installs keep running
+ * and their history stays.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, desc, eq } from "drizzle-orm";
+import { actorOf, auditInsert } from "../access/audit";
+import { requireOperator, requireScope } from "../access/principal";
+import { createRouter } from "../platform/http/router";
+import { getDb } from "../platform/db/client";
+import { pluginVersions, plugins, type PluginVersionRow } from "../platform/db/schema";
+import { jsonBody } from "../platform/http/middleware";
+import { conflict, notFound } from "../platform/http/problem";
+import { AUTHENTICATED, IdParam, ListingParams, problems } from "../platform/http/schemas";
+import { iso } from "../access/schemas";
+import { findPluginByName, listVersions } from "../installations/queries";
+import type { Manifest } from "../contract/manifest";
+import { describePermission } from "../contract/permissions";
+import { listingStatements } from "./queries";
+
+export const review = createRouter();
+
+type Status = PluginVersionRow["status"];
+/** Which decisions may move a version from which state. */
+const TRANSITIONS: Record<"approve" | "reject" | "suspend", Status[]> = {
+  approve: ["in_review", "suspended"],
+  reject: ["in_review"],
+  suspend: ["published"],
+};
+const TARGET: Record<keyof typeof TRANSITIONS, Status> = { approve: "published", reject: "rejected", suspend: "suspended" };
+
+const QueueItem = z
+  .object({ versionId: z.string(), plugin: z.string(), version: z.string(), kind: z.string(), sha256: z.string(), size: z.number().int(), permissions: z.array(z.object({ permission: z.string(), allows: z.string() })), submittedAt: z.string().datetime() })
+  .openapi("ReviewQueueItem");
+
+const queue = createRoute({
+  method: "get",
+  path: "/v1/operator/review-queue",
+  tags: ["Operator"],
+  summary: "Versions waiting for review, oldest first",
+  security: AUTHENTICATED,
+  responses: { 200: { description: "The queue", content: { "application/json": { schema: z.object({ versions: z.array(QueueItem) }) } } }, ...problems(401, 403, 429) },
+});
+
+review.openapi(queue, async (c) => {
+  requireOperator(c);
+  const rows = await getDb(c.env.DB)
+    .select({ v: pluginVersions, name: plugins.name, kind: plugins.kind })
+    .from(pluginVersions)
+    .innerJoin(plugins, eq(plugins.id, pluginVersions.pluginId))
+    .where(eq(pluginVersions.status, "in_review"))
+    .orderBy(pluginVersions.createdAt)
+    .limit(200);
+  return c.json(
+    {
+      versions: rows.map((r) => ({
+        versionId: r.v.id,
+        plugin: r.name,
+        version: r.v.version,
+        kind: r.kind,
+        sha256: r.v.sha256,
+        size: r.v.size,
+        permissions: (JSON.parse(r.v.manifest) as Manifest).permissions.map((permission) => ({ permission, allows: describePermission(permission) })),
+        submittedAt: iso(r.v.createdAt),
+      })),
+    },
+    200,
+  );
+});
+
+const Decision = z
+  .object({ decision: z.enum(["approve", "reject", "suspend"]), reason: z.string().trim().min(1).max(1000).optional() })
+  .strict()
+  .refine((d) => d.decision === "approve" || d.reason, { message: "reject and suspend need a reason", path: ["reason"] })
+  .openapi("ReviewDecision", { example: { decision: "reject", reason: "The plugin asks for network access it does not use." } });
+
+const decide = createRoute({
+  method: "post",
+  path: "/v1/operator/versions/{versionId}/decision",
+  tags: ["Operator"],
+  summary: "Approve, reject (with a reason) or suspend a version",
+  security: AUTHENTICATED,
+  middleware: [...jsonBody],
+  request: { params: z.object({ versionId: IdParam("versionId", "ver") }), body: { required: true, content: { "application/json": { schema: Decision } } } },
+  responses: { 200: { description: "The version's new status", content: { "application/json": { schema: z.object({ plugin: z.string(), version: z.string(), status: z.string(), reviewNote: z.string().nullable() }) } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+review.openapi(decide, async (c) => {
+  const p = requireOperator(c);
+  const { versionId } = c.req.valid("param");
+  const { decision, reason } = c.req.valid("json");
+  const db = getDb(c.env.DB);
+  const [row] = await db.select({ v: pluginVersions, plugin: plugins }).from(pluginVersions).innerJoin(plugins, eq(plugins.id, pluginVersions.pluginId)).where(eq(pluginVersions.id, versionId)).limit(1);
+  if (!row) throw notFound("The version");
+  if (!TRANSITIONS[decision].includes(row.v.status)) throw conflict(`A ${row.v.status} version cannot be ${decision}d.`, "invalid-transition");
+  const now = Date.now();
+  const status = TARGET[decision];
+  const versions = (await listVersions(db, row.plugin.id)).map((v) => (v.id === versionId ? { ...v, status } : v));
+  // The guarded update makes a concurrent decision on the same version a no-op.
+  await db.batch([
+    db.update(pluginVersions).set({ status, reviewNote: reason ?? null, reviewedAt: now }).where(and(eq(pluginVersions.id, versionId), eq(pluginVersions.status, row.v.status))),
+    ...listingStatements(db, row.plugin, versions, now),
+    auditInsert(db, { orgId: row.plugin.orgId, actor: actorOf(p), action: `plugin.version_${status}`, target: `${row.plugin.name}@${row.v.version}`, details: reason ? { reason } : {}, requestId: c.get("requestId") }, now),
+  ]);
+  return c.json({ plugin: row.plugin.name, version: row.v.version, status, reviewNote: reason ?? null }, 200);
+});
+
+
+const suspendListing = createRoute({
+  method: "put",
+  path: "/v1/operator/listings/{scope}/{name}/suspension",
+  tags: ["Operator"],
+  summary: "Suspend a listing (hidden, no new installs; existing installs keep running) or lift the suspension",
+  security: AUTHENTICATED,
+  middleware: [...jsonBody],
+  request: { params: ListingParams, body: { required: true, content: { "application/json": { schema: z.object({ suspended: z.boolean(), reason: z.string().trim().min(1).max(1000).optional() }).strict().openapi("Suspension") } } } },
+  responses: { 200: { description: "The listing's state", content: { "application/json": { schema: z.object({ name: z.string(), suspended: z.boolean(), listed: z.boolean() }) } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+});
+
+review.openapi(suspendListing, async (c) => {
+  const p = requireOperator(c);
+  const { scope, name } = c.req.valid("param");
+  const { suspended, reason } = c.req.valid("json");
+  const db = getDb(c.env.DB);
+  const plugin = await findPluginByName(db, `${scope}/${name}`);
+  if (!plugin) throw notFound(`The listing ${scope}/${name}`);
+  const now = Date.now();
+  const updated = { ...plugin, suspendedAt: suspended ? now : null };
+  const versions = await listVersions(db, plugin.id);
+  await db.batch([
+    db.update(plugins).set({ suspendedAt: updated.suspendedAt }).where(eq(plugins.id, plugin.id)),
+    ...listingStatements(db, updated, versions, now),
+    auditInsert(db, { orgId: plugin.orgId, actor: actorOf(p), action: suspended ? "listing.suspended" : "listing.reinstated", target: plugin.name, details: reason ? { reason } : {}, requestId: c.get("requestId") }, now),
+  ]);
+  const listed = !suspended && versions.some((v) => v.status === "published");
+  return c.json({ name: plugin.name, suspended, listed }, 200);
+});
+
+const yank = createRoute({
+  method: "post",
+  path: "/v1/plugins/{scope}/{name}/versions/{version}/yank",
+  tags: ["Plugins"],
+  summary: "Yank a published version: gone from browse and new installs; existing installs keep working",
+  security: AUTHENTICATED,
+  request: { params: ListingParams.extend({ version: z.string().max(64).openapi({ param: { name: "version", in: "path" }, example: "1.0.0" }) }) },
+  responses: { 200: { description: "Yanked", content: { "application/json": { schema: z.object({ plugin: z.string(), version: z.string(), status: z.literal("yanked") }) } } }, ...problems(400, 401, 403, 404, 409, 429) },
+});
+
+review.openapi(yank, async (c) => {
+  const p = requireScope(c, "plugins:publish");
+  const { scope, name, version } = c.req.valid("param");
+  const db = getDb(c.env.DB);
+  const plugin = await findPluginByName(db, `${scope}/${name}`);
+  if (!plugin || (p.role !== "operator" && plugin.orgId !== p.orgId)) throw notFound(`The plugin ${scope}/${name}`);
+  const all = await db.select().from(pluginVersions).where(eq(pluginVersions.pluginId, plugin.id)).orderBy(desc(pluginVersions.createdAt));
+  const target = all.find((v) => v.version === version);
+  if (!target) throw notFound(`${plugin.name}@${version}`);
+  if (target.status !== "published") throw conflict(`Only a published version can be yanked; ${version} is ${target.status}.`, "invalid-transition");
+  const now = Date.now();
+  const versions = all.map((v) => (v.id === target.id ? { ...v, status: "yanked" as const } : v));
+  await db.batch([
+    db.update(pluginVersions).set({ status: "yanked" }).where(and(eq(pluginVersions.id, target.id), eq(pluginVersions.status, "published"))),
+    ...listingStatements(db, plugin, versions, now),
+    auditInsert(db, { orgId: plugin.orgId, actor: actorOf(p), action: "plugin.version_yanked", target: `${plugin.name}@${version}`, requestId: c.get("requestId") }, now),
+  ]);
+  return c.json({ plugin: plugin.name, version, status: "yanked" as const }, 200);
+});

@@ -1,0 +1,143 @@
+/**
+ * `{endpoint}/…`: plugin traffic. The gateway has already authenticated and rate-limited the
+ * caller (per credential, class "plugin"); here it checks the installation belongs to the caller,
+ * applies the installation's own limit, strips the caller's credentials, adds who is calling, and
+ * forwards to the plugin's isolate. Warm path: no D1 (the installation spec is cached).
+ */
+import { z } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import type { Context } from "hono";
+import { createRouter, type AppEnv } from "../platform/http/router";
+import { isolateState } from "../access/credential-cache";
+import { requireScope } from "../access/principal";
+import { getDb } from "../platform/db/client";
+import { ApiError, notFound, problemResponse } from "../platform/http/problem";
+import { problems } from "../platform/http/schemas";
+import { DEFAULT_INSTALLATION_LIMIT, rateLimitHeaders } from "../access/ratelimit/policy";
+import { invokePlugin, pluginDeadline, pluginHost, pluginRequest } from "../runtime/invoke";
+import { findAppInstallation } from "../installations/queries";
+import { tilled, tillOf } from "../revenue/till";
+import { pluginPath } from "../runtime/plugin-path";
+
+export const PLUGIN_BODY_LIMIT = 10 * 1024 * 1024;
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+const INSTALLATION_ID = /^ins_[0-9A-Za-z]{1,40}$/;
+
+export const proxy = createRouter();
+
+const lastWarned = new Map<string, number>();
+function shouldLog(installationId: string, now = Date.now()): boolean {
+  const last = lastWarned.get(installationId) ?? 0;
+  if (now - last < 60_000) return false;
+  if (lastWarned.size > 10_000) lastWarned.clear();
+  lastWarned.set(installationId, now);
+  return true;
+}
+
+function forward(c: Context<AppEnv>): Promise<Response> {
+  const id = c.req.param("installationId") ?? "";
+  if (!INSTALLATION_ID.test(id)) throw notFound("The installation");
+  return forwardTo(c, id, `/p/${id}`);
+}
+
+/** `/apps/{organization}/{environment}/{app}/…`: an installed app at its own endpoint. */
+async function forwardApp(c: Context<AppEnv>): Promise<Response> {
+  const { organization: org = "", environment = "", app = "" } = c.req.param();
+  const id = await isolateState(c.env).cached(`app:${org}/${environment}/${app}`, () => findAppInstallation(getDb(c.env.DB), org, environment, app));
+  if (!id) throw notFound("The app");
+  return forwardTo(c, id, `/apps/${org}/${environment}/${app}`);
+}
+
+/** Forwards the request to installation `id`; `prefix` is the part of the path that names it. */
+async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promise<Response> {
+  const p = requireScope(c, "plugins:call");
+  const state = isolateState(c.env);
+  const spec = await state.installationSpec(getDb(c.env.DB), c.env.ATOLL_SECRET_KEY, id);
+  if (!spec || (p.role !== "operator" && spec.orgId !== p.orgId)) throw notFound("The installation");
+
+  const path = callerPath(c, prefix);
+
+  const limit = spec.requestsPerMinute ? { quota: spec.requestsPerMinute, windowSec: 60 } : DEFAULT_INSTALLATION_LIMIT;
+  const decision = await state.limiter.take(`inst:${id}`, "installation", limit.quota, limit.windowSec * 1000);
+  if (!decision.allowed) {
+    const now = Date.now();
+    const resetAt = decision.reason === "limited" ? decision.resetAt : now + 1000;
+    const retry = String(Math.max(1, Math.ceil((resetAt - now) / 1000)));
+    return problemResponse(
+      { status: 429, type: "rate-limited", title: "Too many requests", detail: `${spec.plugin} accepts ${limit.quota} requests per minute for this installation.`, headers: { ...rateLimitHeaders("installation", limit, 0, resetAt, now), "retry-after": retry } },
+      c.get("requestId"),
+      c.req.path,
+    );
+  }
+
+  const search = new URL(c.req.url).search;
+  const req = pluginRequest(spec, { orgId: spec.orgId, subject: p.subject, requestId: c.get("requestId") }, path + search, {
+    method: c.req.method,
+    headers: c.req.raw.headers,
+    body: c.req.method === "GET" || c.req.method === "HEAD" ? null : c.req.raw.body,
+  });
+  // The till: the paid-listing check and the meter, as for execute and events.
+  const { response, elapsedMs } = await tilled(tillOf(c), spec, () => invokePlugin(pluginHost(c), spec, req, pluginDeadline(c.env)), (o) => o.response.status);
+  response.headers.set("x-atoll-plugin-time", String(elapsedMs));
+  if (elapsedMs > spec.limits.cpuMs) {
+    const warning = `this call took ${elapsedMs} ms; the plugin's production CPU limit is ${spec.limits.cpuMs} ms`;
+    response.headers.set("x-atoll-limit-warning", warning);
+    // Logged at most once a minute per installation: a slow plugin under load must not turn
+    // every request into a log write.
+    if (shouldLog(id)) console.warn(JSON.stringify({ level: "warn", msg: "plugin call over its CPU limit", installationId: id, plugin: spec.plugin, elapsedMs, cpuMs: spec.limits.cpuMs, requestId: c.get("requestId") }));
+  }
+  return response;
+}
+
+/**
+ * The plugin's part of the caller's path, exactly as sent (still percent-encoded), checked by
+ * plugin-path.ts: lifecycle paths and every form that a parser could turn into one are refused.
+ */
+function callerPath(c: Context<AppEnv>, prefix: string): string {
+  const raw = new URL(c.req.url).pathname;
+  if (!raw.startsWith(prefix)) throw notFound("The route");
+  const checked = pluginPath(raw.slice(prefix.length));
+  if (!checked.ok) {
+    if (checked.reason.includes("__atoll")) throw notFound("The route");
+    throw new ApiError({ status: 400, type: "invalid-plugin-path", title: "Invalid path", detail: `This path cannot be sent to a plugin: ${checked.reason}.` });
+  }
+  return checked.path;
+}
+
+const limitBody = bodyLimit({
+  maxSize: PLUGIN_BODY_LIMIT,
+  onError: () => {
+    throw new ApiError({ status: 413, type: "payload-too-large", title: "Request body too large", detail: `Plugin requests are at most ${PLUGIN_BODY_LIMIT} bytes.` });
+  },
+});
+
+proxy.on(METHODS, "/p/:installationId", limitBody, forward);
+proxy.on(METHODS, "/p/:installationId/*", limitBody, forward);
+proxy.on(METHODS, "/apps/:organization/:environment/:app", limitBody, forwardApp);
+proxy.on(METHODS, "/apps/:organization/:environment/:app/*", limitBody, forwardApp);
+
+/** Documents the endpoint routes (the handler is registered above; OpenAPI cannot say "any path"). */
+export function documentProxy(registry: ReturnType<typeof createRouter>["openAPIRegistry"]): void {
+  for (const method of ["get", "post", "put", "patch", "delete"] as const) {
+    registry.registerPath({
+      method,
+      path: "/apps/{organization}/{environment}/{app}/{path}",
+      tags: ["Plugin endpoints"],
+      summary: "Call an installed app at its own endpoint",
+      description: "An app (a listing of kind app) installed into an environment answers here; {app} is its short name. Same authentication, limits and headers as /p/{installationId}/{path}.",
+      security: [{ apiKey: [] }, { bearerAuth: [] }],
+      request: { params: z.object({ organization: z.string(), environment: z.enum(["development", "staging", "production"]), app: z.string(), path: z.string() }) },
+      responses: { 200: { description: "The app's response" }, ...problems(400, 401, 403, 404, 413, 429), 502: { description: "The app failed" }, 504: { description: "The app exceeded its limits or timed out" } },
+    });
+    registry.registerPath({
+      method,
+      path: "/p/{installationId}/{path}",
+      tags: ["Plugin endpoints"],
+      summary: "Call an installed plugin's own routes",
+      description: "Everything after the installation's endpoint is the plugin's path. The caller's credentials are stripped; the plugin receives x-atoll-installation, x-atoll-organization, x-atoll-subject, x-atoll-request-id and x-atoll-environment. Each plugin's routes are listed in its manifest.",
+      security: [{ apiKey: [] }, { bearerAuth: [] }],
+      request: { params: z.object({ installationId: z.string().openapi({ example: "ins_3fK9xQ2mL7pR8sT1vW4y" }), path: z.string().openapi({ description: "The plugin's path; may contain slashes" }) }) },
+      responses: { 200: { description: "The plugin's response" }, ...problems(400, 401, 403, 404, 413, 429), 502: { description: "The plugin failed" }, 504: { description: "The plugin exceeded its limits or timed out" } },
+    });
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The app's types and the router factory every domain uses, so that validation failures and
+ * OpenAPI generation behave the same everywhere.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Principal } from "../../access/principal";
+import { badRequest } from "./problem";
+
+export interface AppVariables {
+  requestId: string;
+  principal: Principal | null;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: AppVariables;
+}
+
+/** A router whose zod validation failures become 400 problem documents naming each field. */
+export function createRouter(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const errors = result.error.issues.map((issue) => ({
+          path: issue.path.map(String).join(".") || "(body)",
+          message: issue.message,
+        }));
+        const where = result.target === "json" ? "request body" : result.target === "query" ? "query string" : result.target;
+        throw badRequest(
+          `The ${where} is invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+          "validation-failed",
+          { errors },
+        );
+      }
+      return undefined;
+    },
+  });
+}

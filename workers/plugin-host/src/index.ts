@@ -1,0 +1,68 @@
+/**
+ * The local plugin host Worker (see wrangler.toml beside this file). It answers only the gateway:
+ *
+ *   POST /__host/invoke   run one plugin call (a sealed `invoke` message in x-atoll-host-auth)
+ *   POST /__host/clear    delete one installation's storage (a sealed `clear` message)
+ *   GET  /__host/health   liveness, for the supervisor
+ *
+ * Messages are sealed by the gateway with the host secret (random per start, see host-auth.ts):
+ * what runs — spec, method, path, query — comes from the sealed message only, never from the
+ * request line. The plugin's URL is built from fields on the fixed plugin origin. Headers starting
+ * x-atoll-host- are stripped from plugin responses; the host's own failures carry the message's
+ * nonce, which plugin code never sees.
+ */
+import { LoaderHost, type HostExports } from "../../../src/runtime/loader-host";
+import { open } from "../../../src/runtime/host-auth";
+import { PackageIntegrityError } from "../../../src/runtime/packages";
+import { pluginUrl } from "../../../src/runtime/plugin-path";
+import { HOST_AUTH_HEADER, HOST_ERROR_HEADER, HOST_HEADER_PREFIX, type HostFailure } from "../../../src/runtime/service-host";
+import { MAX_PLUGIN_HEADER_BYTES, PLUGIN_ORIGIN, headerBytes } from "../../../src/runtime/spec";
+import type { HostEnv } from "./env";
+import { rememberGrant } from "./integration-bridge";
+
+export { Egress } from "../../../src/runtime/egress";
+export { InstallationStore, PluginStorage } from "../../../src/runtime/storage";
+export { HostIntegrationGate as IntegrationGate } from "./integration-bridge";
+
+export default {
+  async fetch(request, env, ctx): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === "/__host/health") return Response.json({ status: "ok" });
+    const token = request.headers.get(HOST_AUTH_HEADER);
+
+    if (url.pathname === "/__host/clear" && request.method === "POST") {
+      const opened = await open(env.ATOLL_HOST_SECRET, token, "clear");
+      if (!opened.ok) return new Response("forbidden", { status: 403 });
+      await env.INSTALLATION_STORE.get(env.INSTALLATION_STORE.idFromName(opened.message.installationId)).clear();
+      return new Response(null, { status: 204 });
+    }
+    if (url.pathname !== "/__host/invoke") return new Response("not found", { status: 404 });
+    const opened = await open(env.ATOLL_HOST_SECRET, token, "invoke");
+    if (!opened.ok) return new Response("forbidden", { status: 403 });
+    const { spec, method, path, search, nonce, grant, deadlineMs } = opened.message;
+    if (request.method !== method) return new Response("forbidden", { status: 403 });
+    if (grant) rememberGrant(spec.installationId, grant);
+
+    const headers = new Headers(request.headers);
+    for (const name of [...headers.keys()]) if (name.startsWith(HOST_HEADER_PREFIX)) headers.delete(name);
+    headers.delete("host");
+    const pluginRequest = new Request(pluginUrl(PLUGIN_ORIGIN, path, search), { method, headers, body: method === "GET" || method === "HEAD" ? null : request.body });
+    const host = new LoaderHost(env.LOADER, env.PACKAGES, ctx.exports as unknown as HostExports, undefined, Number(deadlineMs) || undefined);
+    let res: Response;
+    try {
+      res = await host.fetch(spec, pluginRequest);
+    } catch (err) {
+      // The plugin threw (or could not be loaded): tell the gateway, which names the cause.
+      const failure: HostFailure = { kind: err instanceof PackageIntegrityError ? "integrity" : "error", message: err instanceof Error ? err.message : String(err) };
+      return Response.json(failure, { status: 502, headers: { [HOST_ERROR_HEADER]: nonce } });
+    }
+    if (headerBytes(res.headers) > MAX_PLUGIN_HEADER_BYTES) {
+      await res.body?.cancel();
+      const failure: HostFailure = { kind: "headers-too-large", message: "the plugin's response headers are too large" };
+      return Response.json(failure, { status: 502, headers: { [HOST_ERROR_HEADER]: nonce } });
+    }
+    const out = new Headers(res.headers);
+    for (const name of [...out.keys()]) if (name.startsWith(HOST_HEADER_PREFIX)) out.delete(name);
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
+  },
+} satisfies ExportedHandler<HostEnv>;
