@@ -1,109 +1,11 @@
 /**
- * Atoll's gateway Worker: middleware, one router per domain, the error handler, and the
- * Worker's exports. Nothing else lives here.
+ * Atoll's gateway Worker: its exports only. The app is built in app.ts; cron and queue jobs are
+ * in jobs.ts; Durable Objects and entrypoints live in their domains.
  */
+import { app } from "./app";
+import { queue, scheduled } from "./jobs";
 import { problemResponse } from "./platform/http/problem";
-import { cors } from "hono/cors";
-import { secureHeaders } from "hono/secure-headers";
-import { createRouter } from "./platform/http/router";
-import { keys } from "./access/routes/api-keys.routes";
-import { authenticate } from "./access/authenticate";
-import { health } from "./platform/health.routes";
-import { accessLog, notFoundHandler, onError, requestId } from "./platform/http/middleware";
-import { cacheControl } from "./platform/http/cache";
-import { identity } from "./access/routes/signup-me.routes";
-import { members } from "./access/routes/members.routes";
-import { oauth } from "./access/routes/oauth.routes";
-import { operator } from "./access/routes/operator.routes";
-import { documentProxy, proxy } from "./gateway/proxy.routes";
-import { installationsRouter } from "./installations/installations.routes";
-import { upgradeRouter } from "./installations/upgrade.routes";
-import { pluginsRouter } from "./catalog/publish.routes";
-import { marketplace } from "./catalog/listings.routes";
-import { review } from "./catalog/review.routes";
-import { ratingsRouter } from "./catalog/ratings.routes";
-import { mountOpenApi } from "./portal/openapi";
-import { rateLimit } from "./access/ratelimit/middleware";
-import { exceptProviderDeliveries } from "./access/ratelimit/provider-webhooks";
-import { revenueRouter } from "./revenue/purchases.routes";
-import { payoutRouter } from "./revenue/payouts.routes";
-import { scheduled } from "./revenue/scheduled";
-import { analyticsRouter } from "./revenue/analytics/analytics.routes";
-import { webhookRouter } from "./revenue/webhook.routes";
-import { connectionsRouter } from "./integrations/connections.routes";
-import { webhooksRouter } from "./integrations/webhooks.routes";
-import { zapierRouter } from "./integrations/zapier.routes";
-import { syncRouter } from "./integrations/sync.routes";
-import { hostBridge } from "./integrations/host-bridge.routes";
-import { tutorialsRouter } from "./portal/tutorials.routes";
-import { htmlNotFound, wantsHtml, webRouter } from "./web/web.routes";
-import { SYNC_CRON, consumeSync, enqueueDueSyncs, type SyncMessage } from "./integrations/sync";
-import { consumeEvents } from "./integrations/events";
-import type { EventMessage } from "./integrations/webhooks.routes";
 
-const app = createRouter();
-
-app.use("*", requestId());
-app.use("*", accessLog());
-app.use(
-  "*",
-  cors({
-    origin: (origin, c) => {
-      const allowed = (c.env.ATOLL_CORS_ORIGINS as string).split(",").map((s) => s.trim());
-      return allowed.includes("*") || allowed.includes(origin) ? origin : null;
-    },
-    allowHeaders: ["Authorization", "X-API-Key", "Content-Type", "X-Request-Id"],
-    exposeHeaders: ["X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After"],
-    maxAge: 600,
-  }),
-);
-app.use("*", secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: "cross-origin" }));
-app.use("/v1/*", cacheControl({ defaultNoStore: true }));
-app.use("/p/*", cacheControl({ defaultNoStore: false }));
-app.use("/apps/*", cacheControl({ defaultNoStore: false }));
-app.use("/v1/*", authenticate());
-// Provider deliveries have their own classes, taken after the signature check (src/access/ratelimit/provider-webhooks.ts).
-app.use("/v1/*", exceptProviderDeliveries(rateLimit("api")));
-app.use("/p/*", authenticate());
-app.use("/p/*", rateLimit("plugin"));
-app.use("/apps/*", authenticate());
-app.use("/apps/*", rateLimit("plugin"));
-app.use("/oauth/token", rateLimit("api"));
-
-app.route("/", health);
-app.route("/", oauth);
-app.route("/", identity);
-app.route("/", members);
-app.route("/", keys);
-app.route("/", operator);
-app.route("/", pluginsRouter);
-app.route("/", marketplace);
-app.route("/", review);
-app.route("/", ratingsRouter);
-app.route("/", installationsRouter);
-app.route("/", upgradeRouter);
-app.route("/", revenueRouter);
-app.route("/", payoutRouter);
-app.route("/", analyticsRouter);
-app.route("/", webhookRouter);
-app.route("/", connectionsRouter);
-app.route("/", webhooksRouter);
-app.route("/", zapierRouter);
-app.route("/", syncRouter);
-app.route("/", hostBridge);
-app.route("/", tutorialsRouter);
-app.route("/", proxy);
-documentProxy(app.openAPIRegistry);
-mountOpenApi(app);
-
-// The web UI: pages are clients of the API above, called in-process.
-app.route("/", webRouter((req, env, ctx) => app.fetch(req, env, ctx)));
-
-const apiNotFound = notFoundHandler(() => app.routes);
-app.notFound((c) => (wantsHtml(c) ? htmlNotFound(c) : apiNotFound(c)));
-app.onError(onError);
-
-export { app };
 export { RateLimiter } from "./access/ratelimit/durable-object";
 export { InstallationStore, PluginStorage } from "./runtime/storage";
 export { Egress } from "./runtime/egress";
@@ -122,15 +24,6 @@ function routable(request: Request): boolean {
 export default {
   fetch: (request, env, ctx) =>
     routable(request) ? app.fetch(request, env, ctx) : problemResponse({ status: 400, type: "bad-request-target", title: "Bad request target", detail: "Requests must name an absolute path (such as /v1/me); '*' and authority forms are not served." }, undefined),
-  async scheduled(controller, env, ctx) {
-    if (controller.cron === SYNC_CRON) {
-      await enqueueDueSyncs(env, controller.scheduledTime);
-      return;
-    }
-    await scheduled(controller, env, ctx);
-  },
-  async queue(batch, env, ctx) {
-    if (batch.queue.startsWith("atoll-events")) return consumeEvents(batch as MessageBatch<EventMessage>, env, ctx);
-    if (batch.queue.startsWith("atoll-sync")) return consumeSync(batch as MessageBatch<SyncMessage>, env);
-  },
+  scheduled,
+  queue,
 } satisfies ExportedHandler<Env>;

@@ -1,6 +1,7 @@
 /**
- * Per-isolate caches on the gateway's hot path. They are keyed by the D1 binding object so that
- * each environment (and each isolated test file) has its own.
+ * The credential half of the gateway's per-isolate caches (plugin specs and app endpoints live in
+ * runtime/resolve.ts, entitlements in revenue/entitlements.ts). Keyed by the D1 binding object so
+ * that each environment (and each isolated test file) has its own.
  *
  * - API keys: SHA-256 → record, 30 s; unknown hashes are remembered for 10 s. The same records by
  *   key id (`id:…`) serve access tokens, so a token gets its key's revocation, expiry and its
@@ -19,39 +20,8 @@ import type { AcquireRequest, RateLimiter } from "./ratelimit/durable-object";
 import { KeyRing } from "./tokens/keyring";
 import type { Plan } from "../platform/db/schema";
 import type { AccessClaims } from "./tokens/access-token";
-import type { Db } from "../platform/db/client";
-import { loadSpec } from "../installations/queries";
-import type { PluginSpec } from "../runtime/spec";
+import { TtlCache } from "../platform/cache";
 
-class TtlCache<V> {
-  private readonly map = new Map<string, { value: V; until: number }>();
-  constructor(
-    private readonly ttlMs: number,
-    private readonly max = 20_000,
-  ) {}
-  get(key: string, now = Date.now()): V | undefined {
-    const hit = this.map.get(key);
-    if (!hit) return undefined;
-    if (now >= hit.until) {
-      this.map.delete(key);
-      return undefined;
-    }
-    return hit.value;
-  }
-  set(key: string, value: V, now = Date.now()): void {
-    if (this.map.size >= this.max) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
-    }
-    this.map.set(key, { value, until: now + this.ttlMs });
-  }
-  deleteWhere(pred: (value: V, key: string) => boolean): void {
-    for (const [k, v] of this.map) if (pred(v.value, k)) this.map.delete(k);
-  }
-  clear(): void {
-    this.map.clear();
-  }
-}
 
 export class IsolateState {
   readonly keys = new TtlCache<KeyRecord>(30_000);
@@ -70,32 +40,6 @@ export class IsolateState {
   constructor(ns: DurableObjectNamespace<RateLimiter>) {
     // Stubs are made per call: a stub belongs to the request that created it.
     this.limiter = new LeaseLimiter((subject: string, req: AcquireRequest) => ns.get(ns.idFromName(subject)).acquire(req));
-  }
-
-  /** Installations' runtime specs (secrets decrypted, memory only), 10 s. */
-  private readonly specs = new TtlCache<PluginSpec>(10_000, 5_000);
-
-  /** The spec of an active installation, cached: the plugin call's warm path reads no D1. */
-  async installationSpec(db: Db, secretKey: string, installationId: string): Promise<PluginSpec | null> {
-    const hit = this.specs.get(installationId);
-    if (hit) return hit;
-    const spec = await loadSpec(db, secretKey, installationId);
-    if (spec) this.specs.set(installationId, spec);
-    return spec;
-  }
-
-  /** Forgets app endpoint → installation mappings (an app was installed or removed here). */
-  forgetApps(): void {
-    this.records.deleteWhere((_v, k) => k.startsWith("app:"));
-  }
-
-  /** Forgets cached entitlements to paid listings (a purchase, refund or cancellation here). */
-  forgetEntitlements(orgId: string): void {
-    this.records.deleteWhere((_v, k) => k.startsWith(`entitled:${orgId}:`));
-  }
-
-  forgetInstallation(installationId: string): void {
-    this.specs.deleteWhere((_v, k) => k === installationId);
   }
 
   /** Returns a cached value or loads (and caches) it; null results are not cached. */

@@ -6,6 +6,13 @@ import { forbidden, notFound, unauthorized } from "../platform/http/problem";
 import type { Scope } from "./scopes";
 import type { LimitPlan } from "./ratelimit/policy";
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** Set by `authenticate()` on every request it sees: null for an anonymous caller. */
+    principal: Principal | null;
+  }
+}
+
 export type AuthMethod = "api_key" | "access_token" | "operator_key" | "external_token";
 
 export interface Principal {

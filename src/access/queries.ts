@@ -1,10 +1,8 @@
 /** Data access for users, organizations, memberships and invitations. */
 import { and, eq, isNull, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../platform/db/client";
 import { invitations, memberships, organizations, users, type OrganizationRow, type Role, type UserRow } from "../platform/db/schema";
 
-export type Batch = [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
 
 export async function getOrganization(db: Db, orgId: string): Promise<OrganizationRow | null> {
   const [row] = await db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1);

@@ -1,6 +1,7 @@
 /** Wire schemas of the identity domain. Rows are mapped to these; a new column never leaks. */
 import { z } from "@hono/zod-openapi";
 import type { OrganizationRow, UserRow } from "../platform/db/schema";
+import { iso } from "../platform/http/schemas";
 import { ALL_SCOPES } from "./scopes";
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{1,37}[a-z0-9])$/;
@@ -94,7 +95,6 @@ export const AuditEntry = z
   .object({ id: z.number().int(), at: z.string().datetime(), actor: z.string(), action: z.string(), target: z.string().nullable(), details: z.record(z.string(), z.unknown()), requestId: z.string().nullable() })
   .openapi("AuditEntry");
 
-export const iso = (ms: number) => new Date(ms).toISOString();
 export const toUser = (u: Pick<UserRow, "id" | "email" | "name" | "createdAt">) => ({ id: u.id, email: u.email, name: u.name, createdAt: iso(u.createdAt) });
 export const toOrganization = (o: Pick<OrganizationRow, "id" | "slug" | "name" | "plan" | "createdAt"> & { verified?: boolean }) => ({ id: o.id, slug: o.slug, name: o.name, plan: o.plan, verified: o.verified ?? false, createdAt: iso(o.createdAt) });
 

@@ -1,9 +1,9 @@
 /** Data access for marketplace listings (the plugins table) and their full-text index. */
-import { and, eq, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import semver from "semver";
 import type { Db } from "../platform/db/client";
 import { previousChangedOne } from "../platform/db/guard";
-import { plugins, type PluginRow } from "../platform/db/schema";
+import { pluginVersions, plugins, type PluginRow, type PluginVersionRow } from "../platform/db/schema";
 import type { Manifest } from "../contract/manifest";
 import { listingsFts } from "./fts";
 import { displaySkeleton, listingFields } from "./listing";
@@ -133,4 +133,18 @@ export async function installsPerVersion(db: Db, pluginId: string): Promise<Reco
     LEFT JOIN installations i ON i.version_id = v.id AND i.status = 'active'
     WHERE v.plugin_id = ${pluginId} GROUP BY v.id`);
   return Object.fromEntries(rows.map((r) => [r.version, r.n]));
+}
+
+export async function findPluginByName(db: Db, name: string): Promise<PluginRow | null> {
+  const [row] = await db.select().from(plugins).where(eq(plugins.name, name)).limit(1);
+  return row ?? null;
+}
+
+export async function listVersions(db: Db, pluginId: string): Promise<PluginVersionRow[]> {
+  return db.select().from(pluginVersions).where(eq(pluginVersions.pluginId, pluginId)).orderBy(desc(pluginVersions.createdAt)).limit(500);
+}
+
+export async function findVersion(db: Db, pluginId: string, version: string): Promise<PluginVersionRow | null> {
+  const [row] = await db.select().from(pluginVersions).where(and(eq(pluginVersions.pluginId, pluginId), eq(pluginVersions.version, version))).limit(1);
+  return row ?? null;
 }

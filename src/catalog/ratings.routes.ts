@@ -16,7 +16,7 @@ import { plugins, ratingReports, ratings, users, type PluginRow } from "../platf
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, conflict, forbidden, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, ListingParams, problems } from "../platform/http/schemas";
-import { iso } from "../access/schemas";
+import { iso } from "../platform/http/schemas";
 import { findListedPlugin } from "./queries";
 import type { Db } from "../platform/db/client";
 import { countedRatings, ratingEligibility, ratingRule, type Eligibility, type RatingRule } from "./rating-eligibility";

@@ -15,8 +15,8 @@ import { pluginVersions, plugins, type PluginVersionRow } from "../platform/db/s
 import { jsonBody } from "../platform/http/middleware";
 import { conflict, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, ListingParams, problems } from "../platform/http/schemas";
-import { iso } from "../access/schemas";
-import { findPluginByName, listVersions } from "../installations/queries";
+import { iso } from "../platform/http/schemas";
+import { findPluginByName, listVersions } from "./queries";
 import type { Manifest } from "../contract/manifest";
 import { describePermission } from "../contract/permissions";
 import { listingStatements } from "./queries";

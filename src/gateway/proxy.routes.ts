@@ -10,12 +10,11 @@ import type { Context } from "hono";
 import { createRouter, type AppEnv } from "../platform/http/router";
 import { isolateState } from "../access/credential-cache";
 import { requireScope } from "../access/principal";
-import { getDb } from "../platform/db/client";
 import { ApiError, notFound, problemResponse } from "../platform/http/problem";
 import { problems } from "../platform/http/schemas";
-import { DEFAULT_INSTALLATION_LIMIT, rateLimitHeaders } from "../access/ratelimit/policy";
+import { DEFAULT_INSTALLATION_LIMIT, tooManyRequests } from "../access/ratelimit/policy";
 import { invokePlugin, pluginDeadline, pluginHost, pluginRequest } from "../runtime/invoke";
-import { findAppInstallation } from "../installations/queries";
+import { appInstallation, installationSpec } from "../runtime/resolve";
 import { tilled, tillOf } from "../revenue/till";
 import { pluginPath } from "../runtime/plugin-path";
 
@@ -43,7 +42,7 @@ function forward(c: Context<AppEnv>): Promise<Response> {
 /** `/apps/{organization}/{environment}/{app}/…`: an installed app at its own endpoint. */
 async function forwardApp(c: Context<AppEnv>): Promise<Response> {
   const { organization: org = "", environment = "", app = "" } = c.req.param();
-  const id = await isolateState(c.env).cached(`app:${org}/${environment}/${app}`, () => findAppInstallation(getDb(c.env.DB), org, environment, app));
+  const id = await appInstallation(c.env, org, environment, app);
   if (!id) throw notFound("The app");
   return forwardTo(c, id, `/apps/${org}/${environment}/${app}`);
 }
@@ -51,23 +50,17 @@ async function forwardApp(c: Context<AppEnv>): Promise<Response> {
 /** Forwards the request to installation `id`; `prefix` is the part of the path that names it. */
 async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promise<Response> {
   const p = requireScope(c, "plugins:call");
-  const state = isolateState(c.env);
-  const spec = await state.installationSpec(getDb(c.env.DB), c.env.ATOLL_SECRET_KEY, id);
+  const spec = await installationSpec(c.env, id);
   if (!spec || (p.role !== "operator" && spec.orgId !== p.orgId)) throw notFound("The installation");
 
   const path = callerPath(c, prefix);
 
   const limit = spec.requestsPerMinute ? { quota: spec.requestsPerMinute, windowSec: 60 } : DEFAULT_INSTALLATION_LIMIT;
-  const decision = await state.limiter.take(`inst:${id}`, "installation", limit.quota, limit.windowSec * 1000);
+  const decision = await isolateState(c.env).limiter.take(`inst:${id}`, "installation", limit.quota, limit.windowSec * 1000);
   if (!decision.allowed) {
     const now = Date.now();
     const resetAt = decision.reason === "limited" ? decision.resetAt : now + 1000;
-    const retry = String(Math.max(1, Math.ceil((resetAt - now) / 1000)));
-    return problemResponse(
-      { status: 429, type: "rate-limited", title: "Too many requests", detail: `${spec.plugin} accepts ${limit.quota} requests per minute for this installation.`, headers: { ...rateLimitHeaders("installation", limit, 0, resetAt, now), "retry-after": retry } },
-      c.get("requestId"),
-      c.req.path,
-    );
+    return problemResponse(tooManyRequests("installation", limit, resetAt, now, `${spec.plugin} accepts ${limit.quota} requests per minute for this installation.`), c.get("requestId"), c.req.path);
   }
 
   const search = new URL(c.req.url).search;

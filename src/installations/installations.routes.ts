@@ -5,7 +5,6 @@ import semver from "semver";
 import type { Context } from "hono";
 import { actorOf, auditInsert, auditInsertIfPreviousChanged } from "../access/audit";
 import { insertIfPreviousChanged } from "../platform/db/guard";
-import { isolateState } from "../access/credential-cache";
 import { requireScope, type Principal } from "../access/principal";
 import { createRouter, type AppEnv } from "../platform/http/router";
 import { encryptString } from "../platform/crypto/aead";
@@ -15,7 +14,7 @@ import { installationEvents, installations, type Environment, type InstallationR
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, conflict, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
-import { iso } from "../access/schemas";
+import { iso } from "../platform/http/schemas";
 import type { Manifest } from "../contract/manifest";
 import { compareGrants, describePermission } from "../contract/permissions";
 import { callLifecycle, pluginDeadline, pluginHost, type Caller } from "../runtime/invoke";
@@ -23,9 +22,11 @@ import { tilled, tillOf } from "../revenue/till";
 import type { PluginHost } from "../runtime/host";
 import { checkSecrets, redactConfig, validateConfig } from "./config";
 import { installCountStatement } from "../catalog/queries";
-import { findActiveInstallation, findAppInstallation, findPluginByName, findVersion, getInstallation, listInstallations, listVersions, specFrom, type SealedValues } from "./queries";
+import { findPluginByName, findVersion, listVersions } from "../catalog/queries";
+import { findAppInstallation, forgetApps, forgetInstallation, installationSpec, specFrom, type SealedValues } from "../runtime/resolve";
+import { findActiveInstallation, getInstallation, listInstallations } from "./queries";
 import { getOrganization } from "../access/queries";
-import { hasEntitlement, paymentRequired } from "../revenue/purchases";
+import { hasEntitlement, paymentRequired } from "../revenue/entitlements";
 import type { PluginSpec } from "../runtime/spec";
 
 export const installationsRouter = createRouter();
@@ -162,7 +163,7 @@ installationsRouter.openapi(install, async (c) => {
     if (isUniqueViolation(err)) throw conflict(`${body.plugin} was installed in ${body.environment} concurrently.`, "already-installed");
     throw err;
   }
-  isolateState(c.env).forgetApps();
+  forgetApps(c.env);
   return c.json(toInstallation(row, plugin.name, version.version, manifest, org?.slug ?? null), 201);
 });
 
@@ -205,7 +206,7 @@ export async function ownedInstallation(c: Context<AppEnv>, p: Principal, id: st
   const db = getDb(c.env.DB);
   const row = await getInstallation(db, id);
   if (!row || row.status !== "active" || (p.role !== "operator" && row.orgId !== p.orgId)) throw notFound("The installation");
-  const spec = await isolateState(c.env).installationSpec(db, c.env.ATOLL_SECRET_KEY, id);
+  const spec = await installationSpec(c.env, id);
   if (!spec) throw notFound("The installation");
   return { row, spec };
 }
@@ -261,8 +262,8 @@ installationsRouter.openapi(uninstall, async (c) => {
     auditInsertIfPreviousChanged(db, { orgId: row.orgId, actor: actorOf(p), action: "installation.removed", target: row.id, details: { plugin: spec.plugin, cleanup }, requestId: c.get("requestId") }, now),
   ]);
   if (removed.length === 0) throw notFound("The installation");
-  isolateState(c.env).forgetInstallation(row.id);
-  isolateState(c.env).forgetApps();
+  forgetInstallation(c.env, row.id);
+  forgetApps(c.env);
   await host.clearStorage(row.id);
   await host.retire?.(spec).catch((err: unknown) => console.error(JSON.stringify({ level: "error", msg: "retiring a plugin script failed", installationId: row.id, error: String(err) })));
   return c.body(null, 204);
@@ -289,7 +290,7 @@ const execute = createRoute({
 installationsRouter.openapi(execute, async (c) => {
   const p = requireScope(c, "plugins:call");
   // Warm path: the cached spec only (no D1), as for the plugin's own routes.
-  const spec = await isolateState(c.env).installationSpec(getDb(c.env.DB), c.env.ATOLL_SECRET_KEY, c.req.valid("param").installationId);
+  const spec = await installationSpec(c.env, c.req.valid("param").installationId);
   if (!spec || (p.role !== "operator" && spec.orgId !== p.orgId)) throw notFound("The installation");
   const row = { orgId: spec.orgId };
   const { input } = c.req.valid("json");

@@ -8,7 +8,6 @@ import semver from "semver";
 import { and, asc, eq } from "drizzle-orm";
 import { actorOf, auditInsertIfPreviousChanged } from "../access/audit";
 import { insertIfPreviousChanged } from "../platform/db/guard";
-import { isolateState } from "../access/credential-cache";
 import { requireScope } from "../access/principal";
 import { createRouter } from "../platform/http/router";
 import { decryptString, encryptString } from "../platform/crypto/aead";
@@ -17,12 +16,13 @@ import { installationEvents, installations } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
-import { iso } from "../access/schemas";
+import { iso } from "../platform/http/schemas";
 import type { Manifest } from "../contract/manifest";
 import { compareGrants, describePermission } from "../contract/permissions";
 import { callLifecycle, pluginDeadline, pluginHost } from "../runtime/invoke";
 import { checkSecrets, validateConfig } from "./config";
-import { findVersion, specFrom, type SealedValues } from "./queries";
+import { findVersion } from "../catalog/queries";
+import { forgetInstallation, specFrom, type SealedValues } from "../runtime/resolve";
 import { getOrganization } from "../access/queries";
 import { Installation, callerOf, describeBody, ownedInstallation, prepareHost, toInstallation } from "./installations.routes";
 
@@ -108,7 +108,7 @@ upgradeRouter.openapi(change, async (c) => {
     await host.retire?.(spec).catch(() => undefined);
     throw new ApiError({ status: 409, type: "conflict", title: "Conflict", detail: "The installation changed meanwhile; read it again and retry." });
   }
-  isolateState(c.env).forgetInstallation(row.id);
+  forgetInstallation(c.env, row.id);
   await host.retire?.(current).catch(() => undefined);
   const slug = (await getOrganization(db, row.orgId))?.slug ?? null;
   return c.json(toInstallation(next, current.plugin, target.version, manifest, slug), 200);

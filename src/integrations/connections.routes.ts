@@ -11,7 +11,7 @@ import { connections, type ConnectionRow } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
-import { iso } from "../access/schemas";
+import { iso } from "../platform/http/schemas";
 import { CONNECTORS, PROVIDER_IDS, connectorFor } from "./connectors";
 import { seal } from "./vault";
 import { checkEgressUrl, egressOptions, type EgressOptions } from "./egress-policy";

@@ -8,7 +8,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { getDb, type Db } from "../platform/db/client";
 import { eventDeliveries, installations, integrationEvents, zapierHooks } from "../platform/db/schema";
-import { loadSpec } from "../installations/queries";
+import { loadSpec } from "../runtime/resolve";
 import { LIFECYCLE, hostFor, invokePlugin, pluginDeadline, pluginRequest } from "../runtime/invoke";
 import type { HostExports } from "../runtime/loader-host";
 import { ApiError } from "../platform/http/problem";

@@ -5,11 +5,10 @@
  * come from that installation as the gateway knows it, never from the request. Outside /v1: no API
  * credential, no API rate limit — only a holder of a current grant may call it.
  */
+import { installationSpec } from "../runtime/resolve";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../platform/http/router";
-import { isolateState } from "../access/credential-cache";
-import { getDb } from "../platform/db/client";
 import { parseAll } from "../contract/permissions";
 import { open } from "../runtime/host-auth";
 import { forwardForPlugin } from "./gate";
@@ -29,7 +28,7 @@ hostBridge.post("/__host/integrations", async (c) => {
   const { grant, provider, path, init } = parsed.data;
   const opened = await open(c.env.ATOLL_HOST_SECRET ?? "", grant, "grant");
   if (!opened.ok) return c.json({ error: "forbidden" }, 403);
-  const spec = await isolateState(c.env).installationSpec(getDb(c.env.DB), c.env.ATOLL_SECRET_KEY, opened.message.installationId);
+  const spec = await installationSpec(c.env, opened.message.installationId);
   if (!spec || spec.revision !== opened.message.revision) return c.json({ error: "forbidden" }, 403);
   const providers = parseAll(spec.grants).flatMap((p) => (p.kind === "integrations" ? [p.provider as string] : []));
   return c.json(await forwardForPlugin(c.env, { installationId: spec.installationId, orgId: spec.orgId, environment: spec.environment, providers }, provider, path, init), 200);

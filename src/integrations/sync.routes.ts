@@ -11,7 +11,7 @@ import { syncFailures, syncs, type SyncRow, type SyncRunRow } from "../platform/
 import { jsonBody } from "../platform/http/middleware";
 import { badRequest, conflict, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
-import { iso } from "../access/schemas";
+import { iso } from "../platform/http/schemas";
 import { connectorFor } from "./connectors";
 import { getConnection } from "./connections.routes";
 import { Mapping, checkMapping, type MappingRule } from "./mapping";

@@ -15,7 +15,7 @@ import { integrationEvents, organizations, zapierHooks } from "../platform/db/sc
 import { jsonBody } from "../platform/http/middleware";
 import { badRequest, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
-import { iso } from "../access/schemas";
+import { iso } from "../platform/http/schemas";
 import { checkEgressUrl, egressOptions } from "./egress-policy";
 import { hookSecret } from "./hook-signature";
 

@@ -9,7 +9,7 @@ import { tutorials, type TutorialRow } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { notFound } from "../platform/http/problem";
 import { AUTHENTICATED, problems } from "../platform/http/schemas";
-import { iso } from "../access/schemas";
+import { iso } from "../platform/http/schemas";
 import { renderMarkdown, summaryOf } from "./markdown";
 
 export const tutorialsRouter = createRouter();

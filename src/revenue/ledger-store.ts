@@ -2,14 +2,12 @@
  * The ledger in D1: posting journals as batch statements and reading balances. Balances are
  * derived from the entries (an indexed SUM), so they cannot drift from them.
  */
-import { and, eq, inArray, like, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
+import { eq, like, sql } from "drizzle-orm";
 import { newId } from "../platform/crypto/encoding";
-import type { Db } from "../platform/db/client";
+import type { Db, Statement } from "../platform/db/client";
 import { ledgerAccounts, ledgerEntries, ledgerGuard, ledgerTransactions } from "../platform/db/schema";
 import { account, parseAccount, type Journal } from "./ledger";
 
-export type Statement = BatchItem<"sqlite">;
 
 /**
  * The statements that post a journal: its accounts (created on first use), its entries, then
@@ -45,26 +43,6 @@ export async function balances(db: Db, prefix?: string): Promise<Map<string, num
 export async function balanceOf(db: Db, accountId: string): Promise<number> {
   const [row] = await db.select({ balance: sql<number>`COALESCE(SUM(${ledgerEntries.amount}), 0)` }).from(ledgerEntries).where(eq(ledgerEntries.accountId, accountId));
   return Number(row?.balance ?? 0);
-}
-
-/** Every transaction with its entries (for audits and the property test). */
-export async function transactionsWithEntries(db: Db, txnIds?: string[]) {
-  const txns = await db.select().from(ledgerTransactions).where(txnIds ? inArray(ledgerTransactions.id, txnIds) : undefined);
-  const entries = await db.select().from(ledgerEntries).where(txnIds ? inArray(ledgerEntries.txnId, txnIds) : undefined);
-  const byTxn = new Map<string, (typeof entries)[number][]>();
-  for (const e of entries) byTxn.set(e.txnId, [...(byTxn.get(e.txnId) ?? []), e]);
-  return txns.map((t) => ({ ...t, entries: byTxn.get(t.id) ?? [] }));
-}
-
-/** Transactions on an account, newest first. */
-export async function accountEntries(db: Db, accountId: string, limit = 100) {
-  return db
-    .select({ txnId: ledgerEntries.txnId, amount: ledgerEntries.amount, createdAt: ledgerEntries.createdAt, kind: ledgerTransactions.kind, reference: ledgerTransactions.reference, memo: ledgerTransactions.memo })
-    .from(ledgerEntries)
-    .innerJoin(ledgerTransactions, eq(ledgerTransactions.id, ledgerEntries.txnId))
-    .where(and(eq(ledgerEntries.accountId, accountId)))
-    .orderBy(sql`${ledgerEntries.id} DESC`)
-    .limit(limit);
 }
 
 /**

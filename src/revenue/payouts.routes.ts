@@ -12,8 +12,8 @@ import { ledgerEntries, ledgerTransactions, organizations, payouts, platformSett
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
-import { iso } from "../access/schemas";
-import { loadSpec } from "../installations/queries";
+import { iso } from "../platform/http/schemas";
+import { loadSpec } from "../runtime/resolve";
 import { idempotentResponse } from "./idempotency";
 import { BPS, format, isCurrency } from "./money";
 import { PAYMENTS_SETTING } from "./processor";

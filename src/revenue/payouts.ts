@@ -7,13 +7,13 @@
  * is unknown stays in transit and is retried with the same idempotency key by the next run.
  */
 import { and, desc, eq, isNull, like, lte, or, sql } from "drizzle-orm";
-import type { Db } from "../platform/db/client";
+import type { Batch, Db, Statement } from "../platform/db/client";
 import { ledgerEntries, ledgerTransactions, organizations, payoutItems, payouts, type PayoutRow } from "../platform/db/schema";
 import { ApiError, badRequest } from "../platform/http/problem";
 import { isUniqueViolation } from "../platform/db/client";
 import { newId } from "../platform/crypto/encoding";
 import { account, parseAccount, payoutFailedJournal, payoutJournal, payoutSettledJournal } from "./ledger";
-import { isGuardRefusal, postStatements, recoverableGuard, type Statement } from "./ledger-store";
+import { isGuardRefusal, postStatements, recoverableGuard } from "./ledger-store";
 import { format, minimumCharge } from "./money";
 import type { PaymentProcessor } from "./processor";
 
@@ -86,7 +86,7 @@ export async function payOut(db: Db, processor: PaymentProcessor, p: Payable, op
     recoverableGuard(db, p.orgId, p.currency),
   ];
   try {
-    await db.batch(statements as [Statement, ...Statement[]]);
+    await db.batch(statements as Batch);
   } catch (err) {
     if (isUniqueViolation(err)) return { orgId: p.orgId, currency: p.currency, amount: p.amount, status: "skipped", reason: "covered by a concurrent payout" };
     if (isGuardRefusal(err)) return { orgId: p.orgId, currency: p.currency, amount: p.amount, status: "skipped", reason: "a refund in progress has reserved part of the balance; retried by the next run" };
@@ -111,7 +111,7 @@ export async function settle(db: Db, processor: PaymentProcessor, row: PayoutRow
         ...postStatements(db, payoutFailedJournal({ ...row, developerOrgId: row.orgId }, result.message), now, closing).statements,
       ];
   try {
-    await db.batch(statements as [Statement, ...Statement[]]);
+    await db.batch(statements as Batch);
   } catch (err) {
     // Another run closed it first (the closing transaction id is unique).
     if (!/UNIQUE|PRIMARY/.test(String(err instanceof Error ? `${err.message} ${String(err.cause ?? "")}` : err))) throw err;

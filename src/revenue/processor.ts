@@ -10,7 +10,7 @@ import { z } from "zod";
 import { eq } from "drizzle-orm";
 import type { Db } from "../platform/db/client";
 import { platformSettings } from "../platform/db/schema";
-import { loadSpec } from "../installations/queries";
+import { loadSpec } from "../runtime/resolve";
 import { ApiError, toApiError } from "../platform/http/problem";
 import { invokePlugin, pluginRequest } from "../runtime/invoke";
 import type { PluginHost } from "../runtime/host";

@@ -2,19 +2,19 @@
  * Buying: purchases, subscriptions, refunds and the buyer's payment method. Every money-moving
  * endpoint requires an Idempotency-Key (src/revenue/idempotency.ts).
  */
+import { forgetEntitlements } from "./entitlements";
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { actorOf, auditInsert } from "../access/audit";
 import { requireScope, type Principal } from "../access/principal";
-import { isolateState } from "../access/credential-cache";
 import { createRouter, type AppEnv } from "../platform/http/router";
 import { getDb } from "../platform/db/client";
 import { organizations, plugins, type PurchaseRow, type RefundRow, type SubscriptionRow } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
-import { iso } from "../access/schemas";
+import { iso } from "../platform/http/schemas";
 import { pluginDeadline, pluginHost } from "../runtime/invoke";
 import { idempotentResponse } from "./idempotency";
 import { format, MAX_AMOUNT } from "./money";
@@ -149,7 +149,7 @@ revenueRouter.openapi(create, async (c) => {
     const [listing] = await db.select().from(plugins).where(eq(plugins.name, body.listing));
     if (!listing || !listing.listed) throw notFound(`The listing ${body.listing}`);
     const result = await purchase(db, processorFor(c), { buyerOrgId: p.orgId, listing, pricing: JSON.parse(listing.pricing) as Pricing, paymentMethod: body.paymentMethod ?? null, key, actor: actorOf(p), requestId: c.get("requestId") });
-    isolateState(c.env).forgetEntitlements(p.orgId);
+    forgetEntitlements(c.env, p.orgId);
     return { status: 201, body: toPurchase(result.purchase, listing.name, result.subscription) };
   });
 });
@@ -232,7 +232,7 @@ revenueRouter.openapi(refundRoute, async (c) => {
   const owner = p.role === "operator" ? "operator" : (p.orgId ?? "");
   return idempotentResponse(c, db, owner, { purchase: row.id, ...body }, async (key) => {
     const result = await refund(db, processorFor(c), { purchase: row, ...(body.amount !== undefined ? { amount: body.amount } : {}), ...(body.reason ? { reason: body.reason } : {}), owner, key, actor: actorOf(p), requestId: c.get("requestId") });
-    isolateState(c.env).forgetEntitlements(row.buyerOrgId);
+    forgetEntitlements(c.env, row.buyerOrgId);
     return { status: 201, body: { ...toRefund(result.refund), purchase: toPurchase(result.purchase, listing, await subscriptionOf(db, row.subscriptionId)) } };
   });
 });
@@ -268,7 +268,7 @@ revenueRouter.openapi(cancel, async (c) => {
   const sub = await subscriptionOf(db, c.req.valid("param").subscriptionId);
   if (!sub || sub.buyerOrgId !== p.orgId) throw notFound("The subscription");
   const updated = await cancelSubscription(db, sub, actorOf(p));
-  isolateState(c.env).forgetEntitlements(p.orgId);
+  forgetEntitlements(c.env, p.orgId);
   const [listing] = await db.select({ name: plugins.name }).from(plugins).where(eq(plugins.id, sub.pluginId));
   return c.json(toSubscription(updated, listing?.name ?? sub.pluginId), 200);
 });

@@ -4,8 +4,8 @@
  * and a PaymentProcessor so tests call them directly; every charge carries a provider
  * idempotency key derived from the caller's, and its rows land in one D1 batch.
  */
-import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
-import type { Db } from "../platform/db/client";
+import { and, desc, eq, inArray, lt, or } from "drizzle-orm";
+import type { Db, Statement } from "../platform/db/client";
 import { organizations, plugins, purchases, subscriptions, type PluginRow, type PurchaseRow, type SubscriptionRow } from "../platform/db/schema";
 import { ApiError, badRequest, conflict, forbidden } from "../platform/http/problem";
 import { isUniqueViolation } from "../platform/db/client";
@@ -13,7 +13,8 @@ import { auditInsert } from "../access/audit";
 import { newId } from "../platform/crypto/encoding";
 import { sha256Hex } from "../platform/crypto/hash";
 import { saleJournal } from "./ledger";
-import { postStatements, type Statement } from "./ledger-store";
+import { postStatements } from "./ledger-store";
+import { hasEntitlement } from "./entitlements";
 import { DEFAULT_FEE_BPS, splitSale } from "./money";
 import { failureProblem, type PaymentProcessor } from "./processor";
 import { availableAt, payoutHoldHours } from "./recovery";
@@ -48,33 +49,6 @@ export function addInterval(at: number, interval: "month" | "year", n = 1): numb
   target.setUTCDate(Math.min(d.getUTCDate(), lastDay));
   return target.getTime();
 }
-
-/** Whether the organization may install and call a listing: free, its own, or paid for. */
-export async function hasEntitlement(db: Db, orgId: string, listing: Pick<PluginRow, "id" | "orgId" | "pricingModel">, now = Date.now()): Promise<boolean> {
-  if (listing.pricingModel === "free" || listing.orgId === orgId) return true;
-  const [owned] = await db
-    .select({ id: purchases.id })
-    .from(purchases)
-    .where(and(eq(purchases.buyerOrgId, orgId), eq(purchases.pluginId, listing.id), eq(purchases.kind, "one_time"), inArray(purchases.status, ["succeeded", "partially_refunded"])))
-    .limit(1);
-  if (owned) return true;
-  const [sub] = await db
-    .select({ id: subscriptions.id })
-    .from(subscriptions)
-    .where(
-      and(
-        eq(subscriptions.buyerOrgId, orgId),
-        eq(subscriptions.pluginId, listing.id),
-        // past_due keeps access while the renewal is retried (a grace period).
-        or(eq(subscriptions.status, "past_due"), and(eq(subscriptions.status, "active"), or(eq(subscriptions.billing, "usage"), sql`${subscriptions.currentPeriodEnd} > ${now}`))),
-      ),
-    )
-    .limit(1);
-  return Boolean(sub);
-}
-
-export const paymentRequired = (listing: string) =>
-  new ApiError({ status: 402, type: "purchase-required", title: "Payment required", detail: `${listing} is a paid listing; buy it first with POST /v1/purchases {"listing":"${listing}"}.` });
 
 export interface PurchaseInput {
   buyerOrgId: string;

@@ -5,14 +5,14 @@
  * a full refund both are back to where they were before the sale.
  */
 import { and, asc, eq } from "drizzle-orm";
-import type { Db } from "../platform/db/client";
+import type { Batch, Db, Statement } from "../platform/db/client";
 import { ledgerTransactions, purchases, refunds, subscriptions, type PurchaseRow, type RefundRow } from "../platform/db/schema";
 import { ApiError, badRequest, conflict } from "../platform/http/problem";
 import { auditInsert } from "../access/audit";
 import { isUniqueViolation } from "../platform/db/client";
 import { sha256Hex } from "../platform/crypto/hash";
 import { refundJournal } from "./ledger";
-import { isGuardRefusal, postStatements, recoverable, recoverableGuard, type Statement } from "./ledger-store";
+import { isGuardRefusal, postStatements, recoverable, recoverableGuard } from "./ledger-store";
 import { refundRecovery } from "./recovery";
 import { format, splitRefund } from "./money";
 import { failureProblem, type PaymentProcessor } from "./processor";
@@ -129,7 +129,7 @@ async function complete(db: Db, processor: PaymentProcessor, row: RefundRow, inp
     statements.push(db.update(subscriptions).set({ status: "canceled", endedAt: now, lastError: "refunded" }).where(and(eq(subscriptions.id, p.subscriptionId), eq(subscriptions.period, p.period ?? -1))));
   }
   try {
-    await db.batch(statements as [Statement, ...Statement[]]);
+    await db.batch(statements as Batch);
   } catch (err) {
     // Recorded by a concurrent request finishing the same refund: answer with what is stored.
     const [existing] = await db.select().from(refunds).where(eq(refunds.id, row.id));

@@ -12,17 +12,21 @@ import { PluginProcessor } from "./processor";
 import { renewDue } from "./subscriptions";
 import { billUsage } from "./usage-billing";
 
-export const PAYOUT_CRON = "0 3 * * *";
+function processorFor(controller: ScheduledController, env: Env, ctx: ExecutionContext): PluginProcessor {
+  return new PluginProcessor(getDb(env.DB), env.ATOLL_SECRET_KEY, hostFor(env, () => ctx.exports as unknown as HostExports), `cron-${controller.scheduledTime}`, pluginDeadline(env));
+}
 
-export async function scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+/** Daily: pays developers what is due (src/jobs.ts schedules it). */
+export async function payoutJob(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+  const run = await runPayouts(getDb(env.DB), processorFor(controller, env, ctx), { now: controller.scheduledTime });
+  console.log(JSON.stringify({ level: "info", msg: "payout run", runId: run.runId, paid: run.paid.length, skipped: run.skipped.length, retried: run.retried.length }));
+}
+
+/** Hourly: renewals, usage billing, and pruning expired idempotency keys. */
+export async function billingJob(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
   const db = getDb(env.DB);
-  const processor = new PluginProcessor(db, env.ATOLL_SECRET_KEY, hostFor(env, () => ctx.exports as unknown as HostExports), `cron-${controller.scheduledTime}`, pluginDeadline(env));
+  const processor = processorFor(controller, env, ctx);
   const now = controller.scheduledTime;
-  if (controller.cron === PAYOUT_CRON) {
-    const run = await runPayouts(db, processor, { now });
-    console.log(JSON.stringify({ level: "info", msg: "payout run", runId: run.runId, paid: run.paid.length, skipped: run.skipped.length, retried: run.retried.length }));
-    return;
-  }
   const renewals = await renewDue(db, processor, now);
   const usage = await billUsage(db, processor, now);
   const pruned = await pruneIdempotencyKeys(db, now);

@@ -6,6 +6,7 @@
  * and is retried after RETRY_DELAYS_MS; after the last retry it is canceled. A subscription
  * cancelled by its buyer ends at the end of the period it paid for.
  */
+import type { Statement } from "../platform/db/client";
 import { and, asc, eq, inArray, lte, or } from "drizzle-orm";
 import type { Db } from "../platform/db/client";
 import { plugins, purchases, subscriptions, type PurchaseRow, type SubscriptionRow } from "../platform/db/schema";
@@ -13,7 +14,7 @@ import { conflict } from "../platform/http/problem";
 import { isUniqueViolation } from "../platform/db/client";
 import { auditInsert } from "../access/audit";
 import { saleJournal } from "./ledger";
-import { postStatements, type Statement } from "./ledger-store";
+import { postStatements } from "./ledger-store";
 import { splitSale } from "./money";
 import type { PaymentProcessor } from "./processor";
 import { addInterval, paymentMethodOf, saleAvailableAt } from "./purchases";

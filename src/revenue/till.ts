@@ -6,14 +6,11 @@
  * Lifecycle hooks the platform itself calls (initialize, cleanup) and the payment processor
  * are not the organization's use and do not pass here.
  */
-import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/http/router";
-import { isolateState } from "../access/credential-cache";
 import { getDb } from "../platform/db/client";
-import { plugins } from "../platform/db/schema";
 import { ApiError } from "../platform/http/problem";
-import { hasEntitlement, paymentRequired } from "./purchases";
+import { entitledToRun, paymentRequired } from "./entitlements";
 import type { PluginSpec } from "../runtime/spec";
 import { meterCall } from "./meter";
 
@@ -36,12 +33,7 @@ export function tillOf(c: Context<AppEnv>): Till {
 /** Throws 402 unless the installation's organization may run the listing (cached per isolate like specs). */
 export async function admit(till: Till, spec: PluginSpec): Promise<void> {
   if (!spec.paid) return;
-  const ok = await isolateState(till.env).cached(`entitled:${spec.orgId}:${spec.pluginId}`, async () => {
-    const db = getDb(till.env.DB);
-    const [listing] = await db.select({ id: plugins.id, orgId: plugins.orgId, pricingModel: plugins.pricingModel }).from(plugins).where(eq(plugins.id, spec.pluginId));
-    return listing && (await hasEntitlement(db, spec.orgId, listing)) ? true : null;
-  });
-  if (!ok) throw paymentRequired(spec.plugin);
+  if (!(await entitledToRun(till.env, spec))) throw paymentRequired(spec.plugin);
 }
 
 /** Counts one run (written after the response, off the request's path). */

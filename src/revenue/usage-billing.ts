@@ -7,13 +7,14 @@
  * fraction is lost (what is still below the minimum when a subscription ends is waived). The charge's idempotency key and the purchase row are keyed by the
  * subscription and the hour billed through, so a run repeated or run twice bills once.
  */
+import type { Statement } from "../platform/db/client";
 import { and, eq, gte, inArray, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../platform/db/client";
 import { plugins, purchases, subscriptions, usageRollups, type PurchaseRow, type SubscriptionRow } from "../platform/db/schema";
 import { isUniqueViolation } from "../platform/db/client";
 import { HOUR_MS } from "./meter";
 import { saleJournal } from "./ledger";
-import { postStatements, type Statement } from "./ledger-store";
+import { postStatements } from "./ledger-store";
 import { minimumCharge, splitSale, usageOwed } from "./money";
 import type { PaymentProcessor } from "./processor";
 import { paymentMethodOf, saleAvailableAt } from "./purchases";

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app } from "../../src/index";
+import { app } from "../../src/app";
 import { OPERATOR_KEY, call } from "../helpers";
 import { examplePackage, publishAndInstall, publishZip, publisher } from "../plugin-helpers";
 

@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app } from "../../src/index";
+import { app } from "../../src/app";
 import { scriptName } from "../../src/runtime/dispatch-host";
 import { cf, dispatchEnv, standInDispatcher, uploaded } from "../dispatch-standin";
 import { examplePackage, publishZip, publisher, rawPackage } from "../plugin-helpers";

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app } from "../../src/index";
+import { app } from "../../src/app";
 import { BASE, call, problem } from "../helpers";
 import { publisher } from "../plugin-helpers";
 import { CREDENTIALS, connect, connected, saas, standin, until } from "../integration-helpers";

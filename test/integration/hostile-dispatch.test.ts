@@ -5,7 +5,7 @@
  * limit is enforced per call as Cloudflare does.
  */
 import { inject } from "vitest";
-import { app } from "../../src/index";
+import { app } from "../../src/app";
 import type { Account } from "../helpers";
 import { dispatchEnv, standInDispatcher } from "../dispatch-standin";
 import { hostileSuite, type HostileTarget } from "../hostile/suite";

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { app } from "../../src/index";
+import { app } from "../../src/app";
 import { WEB_PATHS } from "../../src/web/web.routes";
 import { isPublic } from "../../src/access/authenticate";
 import { call, problem, signup, token } from "../helpers";

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app } from "../../src/index";
+import { app } from "../../src/app";
 import { OPERATOR_KEY, call, problem, type Account } from "../helpers";
 import { examplePackage, installPlugin, publishAndInstall, publishZip, publisher, repack } from "../plugin-helpers";
 

@@ -3,6 +3,7 @@
  * same meter. A refunded plugin stops running everywhere; every call of a usage-priced plugin
  * is counted, whichever way it came in.
  */
+import { forgetEntitlements } from "../../src/revenue/entitlements";
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, type Account } from "../helpers";
@@ -78,8 +79,7 @@ describe("POST /v1/installations/{id}/execute passes the till", () => {
     expect((await event(1)).delivered).toEqual([`ins:${inst.id}`]);
     // The subscription ends (cancelled, its period over): events stop, and are not retried.
     await env.DB.prepare("UPDATE subscriptions SET status = 'ended' WHERE id = ?").bind(sub.id).run();
-    const { isolateState } = await import("../../src/access/credential-cache");
-    isolateState(env).forgetEntitlements(b.orgId);
+    forgetEntitlements(env, b.orgId);
     expect(await event(2)).toEqual({ delivered: [], failed: [] });
   });
 });

@@ -11,17 +11,14 @@ import { isolateState } from "../credential-cache";
 import { ApiError, problemResponse, unauthorized } from "../../platform/http/problem";
 import { clientAddress } from "./client-ip";
 import { takePlanQuota } from "./quota";
-import { DEFAULT_ANONYMOUS_LIMIT, limitFor, parseLimit, rateLimitHeaders, type Limit, type PlanClass, type RouteClass } from "./policy";
+import { DEFAULT_ANONYMOUS_LIMIT, limitFor, parseLimit, rateLimitHeaders, tooManyRequests, type Limit, type PlanClass, type RouteClass } from "./policy";
 
 /** The address anonymous calls are limited by: only what Cloudflare set, or locally the socket's (./client-ip.ts). */
 export function clientIp(c: Context<AppEnv>): string {
   return clientAddress(c.req.raw.headers, c.env);
 }
 
-/**
- * Limits the request in `cls` (for authenticated callers) or as anonymous (no principal).
- * `subjectOverride` keys anonymous limits by something other than the IP (e.g. a client id).
- */
+/** Limits the request in `cls` (for authenticated callers) or as anonymous (no principal), per client IP. */
 export function rateLimit(cls: PlanClass): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!matchedRoutes(c).some((r) => r.method !== "ALL")) return next();
@@ -47,19 +44,7 @@ export function rateLimit(cls: PlanClass): MiddlewareHandler<AppEnv> {
           });
         case "limited": {
           // The refusal path is hot under abuse: answer directly, without throwing.
-          const headers = rateLimitHeaders(routeClass, limit, 0, decision.resetAt, now);
-          const retryAfter = Math.max(1, Math.ceil((decision.resetAt - now) / 1000));
-          return problemResponse(
-            {
-              status: 429,
-              type: "rate-limited",
-              title: "Too many requests",
-              detail: `The limit of ${limit.quota} requests per ${limit.windowSec} s for "${routeClass}" is reached; retry in ${retryAfter} s.`,
-              headers: { ...headers, "retry-after": String(retryAfter) },
-            },
-            c.get("requestId"),
-            c.req.path,
-          );
+          return problemResponse(tooManyRequests(routeClass, limit, decision.resetAt, now), c.get("requestId"), c.req.path);
         }
       }
     }

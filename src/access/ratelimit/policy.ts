@@ -7,6 +7,7 @@
  *     RateLimit-Policy: "api";q=60;w=60
  *     RateLimit: "api";r=42;t=17
  */
+import type { ProblemInit } from "../../platform/http/problem";
 import type { Plan } from "../../platform/db/schema";
 
 export type RouteClass = "api" | "token" | "plugin" | "installation" | "anonymous" | "webhook" | "payments-webhook";
@@ -53,5 +54,21 @@ export function rateLimitHeaders(cls: RouteClass, limit: Limit, remaining: numbe
   return {
     "ratelimit-policy": `"${cls}";q=${limit.quota};w=${limit.windowSec}`,
     ratelimit: `"${cls}";r=${Math.max(0, remaining)};t=${t}`,
+  };
+}
+
+/**
+ * The one 429: a `rate-limited` problem with the RateLimit headers and Retry-After (whole seconds,
+ * at least 1). `what` completes "The limit of …" (e.g. `60 requests per 60 s for "api"`).
+ * Callers on the hot refusal path answer it with problemResponse() instead of throwing it.
+ */
+export function tooManyRequests(cls: RouteClass, limit: Limit, resetAt: number, now: number, detail?: string): ProblemInit {
+  const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
+  return {
+    status: 429,
+    type: "rate-limited",
+    title: "Too many requests",
+    detail: `${detail ?? `The limit of ${limit.quota} requests per ${limit.windowSec} s for "${cls}" is reached.`} Retry in ${retryAfter} s.`,
+    headers: { ...rateLimitHeaders(cls, limit, 0, resetAt, now), "retry-after": String(retryAfter) },
   };
 }

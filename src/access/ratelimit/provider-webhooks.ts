@@ -9,7 +9,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../platform/http/router";
 import { isolateState } from "../credential-cache";
 import { ApiError } from "../../platform/http/problem";
-import { rateLimitHeaders, type Limit } from "./policy";
+import { rateLimitHeaders, tooManyRequests, type Limit } from "./policy";
 
 /** Per connection: bursts of a busy Slack workspace or a HubSpot batch fit comfortably. */
 export const PROVIDER_WEBHOOK_LIMIT: Limit = { quota: 1_200, windowSec: 60 };
@@ -36,12 +36,5 @@ export async function takeDeliveryBudget(c: Context<AppEnv>, cls: "webhook" | "p
     return;
   }
   if (decision.reason !== "limited") throw new ApiError({ status: 503, type: "rate-limiter-unavailable", title: "Service unavailable", detail: "The rate limiter could not be reached; try again shortly.", headers: { "retry-after": "1" } });
-  const retryAfter = Math.max(1, Math.ceil((decision.resetAt - now) / 1000));
-  throw new ApiError({
-    status: 429,
-    type: "rate-limited",
-    title: "Too many requests",
-    detail: `The limit of ${limit.quota} deliveries per ${limit.windowSec} s for "${cls}" is reached; retry in ${retryAfter} s.`,
-    headers: { ...rateLimitHeaders(cls, limit, 0, decision.resetAt, now), "retry-after": String(retryAfter) },
-  });
+  throw new ApiError(tooManyRequests(cls, limit, decision.resetAt, now, `The limit of ${limit.quota} deliveries per ${limit.windowSec} s for "${cls}" is reached.`));
 }

@@ -1,4 +1,5 @@
 /** Organizations: members and their roles, invitations, and the audit log. */
+import type { Batch } from "../../platform/db/client";
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { actorOf, auditInsert, listAudit } from "../audit";
@@ -27,9 +28,9 @@ import {
   removeMemberStatement,
   setRoleStatement,
   voidOpenInvitationsStatement,
-  type Batch,
 } from "../queries";
-import { AcceptInvitationRequest, AddMemberRequest, AddMemberResponse, AuditEntry, ChangeRoleRequest, Credentials, Member, Organization, iso, toOrganization, toUser } from "../schemas";
+import { AcceptInvitationRequest, AddMemberRequest, AddMemberResponse, AuditEntry, ChangeRoleRequest, Credentials, Member, Organization, toOrganization, toUser } from "../schemas";
+import { iso } from "../../platform/http/schemas";
 import { ROLE_SCOPES, canManageMember } from "../scopes";
 
 const INVITATION_TTL_MS = 7 * 24 * 3600_000;

@@ -12,7 +12,8 @@ import { jsonBody } from "../../platform/http/middleware";
 import { badRequest, conflict } from "../../platform/http/problem";
 import { AUTHENTICATED, problems } from "../../platform/http/schemas";
 import { getOrganization, getUser } from "../queries";
-import { Credentials, Me, SignupRequest, Slug, iso, slugify, toOrganization, toUser } from "../schemas";
+import { Credentials, Me, SignupRequest, Slug, slugify, toOrganization, toUser } from "../schemas";
+import { iso } from "../../platform/http/schemas";
 import { ROLE_SCOPES } from "../scopes";
 
 export const identity = createRouter();

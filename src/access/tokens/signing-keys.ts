@@ -3,7 +3,7 @@
  * under ATOLL_SECRET_KEY. One key is `current` (it signs); `previous` keys still verify, so tokens
  * signed before a rotation stay valid until they expire. See README "Key rotation".
  */
-import { and, eq, inArray, isNotNull, lt } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from "jose";
 import { decryptString, encryptString } from "../../platform/crypto/aead";
@@ -93,9 +93,4 @@ export async function rotateSigningKey(db: DrizzleD1Database, secret: string, op
     db.insert(signingKeys).values(row),
   ]);
   return { ok: true, kid: row.kid, previous: current?.kid ?? null };
-}
-
-/** Retired keys older than a week can be deleted; exported for a scheduled clean-up. */
-export async function purgeRetiredKeys(db: DrizzleD1Database, olderThan: number): Promise<void> {
-  await db.delete(signingKeys).where(and(eq(signingKeys.status, "retired"), isNotNull(signingKeys.demotedAt), lt(signingKeys.demotedAt, olderThan)));
 }

@@ -1,6 +1,11 @@
+import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 
 export type Db = DrizzleD1Database;
+
+/** One statement of a D1 batch (`db.batch`), and a non-empty batch of them: the only batch types. */
+export type Statement = BatchItem<"sqlite">;
+export type Batch = [Statement, ...Statement[]];
 
 const cache = new WeakMap<D1Database, Db>();
 

@@ -1,14 +1,13 @@
 /**
  * The app's types and the router factory every domain uses, so that validation failures and
- * OpenAPI generation behave the same everywhere.
+ * OpenAPI generation behave the same everywhere. Domains add their own context variables with
+ * `declare module "hono" { interface ContextVariableMap … }` (the caller's `principal`: access/principal.ts).
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Principal } from "../../access/principal";
 import { badRequest } from "./problem";
 
 export interface AppVariables {
   requestId: string;
-  principal: Principal | null;
 }
 
 export interface AppEnv {

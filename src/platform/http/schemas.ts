@@ -45,3 +45,6 @@ export const ListingParams = z.object({
   scope: z.string().regex(/^@[a-z0-9-]{3,39}$/, "must be @ followed by an organization slug").openapi({ param: { name: "scope", in: "path" }, example: "@demo" }),
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be a plugin name").openapi({ param: { name: "name", in: "path" }, example: "hello" }),
 });
+
+/** A millisecond timestamp as an RFC 3339 (ISO 8601, UTC) string, as every response carries it. */
+export const iso = (ms: number) => new Date(ms).toISOString();

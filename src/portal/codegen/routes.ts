@@ -8,7 +8,7 @@ import { strToU8, zipSync } from "fflate";
 import semver from "semver";
 import type { AppEnv } from "../../platform/http/router";
 import { getDb } from "../../platform/db/client";
-import { listVersions } from "../../installations/queries";
+import { listVersions } from "../../catalog/queries";
 import { findListedPlugin } from "../../catalog/queries";
 import { badRequest, notFound } from "../../platform/http/problem";
 import { ListingParams, problems } from "../../platform/http/schemas";

@@ -1,0 +1,46 @@
+/**
+ * What the Worker runs without a request: the Cron Triggers (wrangler.toml `[triggers]`) and the
+ * queue consumers, each named once. A cron or queue not in these tables logs an error and does
+ * nothing — a new trigger must be added here on purpose, it never falls through to another job.
+ */
+import { consumeEvents } from "./integrations/events";
+import { consumeSync, enqueueDueSyncs, type SyncMessage } from "./integrations/sync";
+import type { EventMessage } from "./integrations/webhooks.routes";
+import { billingJob, payoutJob } from "./revenue/scheduled";
+
+type CronJob = (controller: ScheduledController, env: Env, ctx: ExecutionContext) => Promise<void>;
+type QueueJob = (batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext) => Promise<void>;
+
+export const CRONS: Readonly<Record<string, CronJob>> = {
+  /** Every minute: start the integration syncs that are due. */
+  "* * * * *": async (controller, env) => void (await enqueueDueSyncs(env, controller.scheduledTime)),
+  /** Hourly: renewals, usage billing, pruning idempotency keys. */
+  "0 * * * *": billingJob,
+  /** Daily at 03:00 UTC: developer payouts. */
+  "0 3 * * *": payoutJob,
+};
+
+export const QUEUES: Readonly<Record<string, QueueJob>> = {
+  "atoll-events": (batch, env, ctx) => consumeEvents(batch as MessageBatch<EventMessage>, env, ctx),
+  "atoll-sync": (batch, env) => consumeSync(batch as MessageBatch<SyncMessage>, env),
+};
+
+export async function scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+  const job = Object.hasOwn(CRONS, controller.cron) ? CRONS[controller.cron] : undefined;
+  if (!job) {
+    console.error(JSON.stringify({ level: "error", msg: "unknown cron: nothing ran", cron: controller.cron }));
+    return;
+  }
+  await job(controller, env, ctx);
+}
+
+export async function queue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
+  const job = Object.hasOwn(QUEUES, batch.queue) ? QUEUES[batch.queue] : undefined;
+  if (!job) {
+    // Not acknowledged: the messages are retried, then dead-lettered, rather than lost.
+    console.error(JSON.stringify({ level: "error", msg: "unknown queue: nothing ran", queue: batch.queue, messages: batch.messages.length }));
+    batch.retryAll();
+    return;
+  }
+  await job(batch, env, ctx);
+}

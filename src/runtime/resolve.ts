@@ -1,0 +1,102 @@
+/**
+ * Resolving a call to what runs: an installation's runtime spec (secrets decrypted, memory only)
+ * and an app endpoint's installation, each cached per isolate so that the plugin call's warm path
+ * reads no D1. A change made in this isolate (install, configure, upgrade, uninstall) forgets
+ * what it affects at once; other isolates see it within the TTL (10 s for specs, 60 s for apps).
+ */
+import { and, eq, sql } from "drizzle-orm";
+import { effectiveLimits, type Manifest } from "../contract/manifest";
+import { TtlCache, perBinding } from "../platform/cache";
+import { decryptString } from "../platform/crypto/aead";
+import { getDb, type Db } from "../platform/db/client";
+import { installations, pluginVersions, plugins, type InstallationRow, type PluginVersionRow } from "../platform/db/schema";
+import type { PluginSpec } from "./spec";
+
+const specCache = (env: Env) => perBinding(env.DB, "specs", () => new TtlCache<PluginSpec>(10_000, 5_000));
+const appCache = (env: Env) => perBinding(env.DB, "apps", () => new TtlCache<string>(60_000));
+
+/** The spec of an active installation, cached. */
+export async function installationSpec(env: Env, installationId: string): Promise<PluginSpec | null> {
+  const cache = specCache(env);
+  const hit = cache.get(installationId);
+  if (hit) return hit;
+  const spec = await loadSpec(getDb(env.DB), env.ATOLL_SECRET_KEY, installationId);
+  if (spec) cache.set(installationId, spec);
+  return spec;
+}
+
+/** Forgets an installation's cached spec (it was configured, upgraded or removed here). */
+export function forgetInstallation(env: Env, installationId: string): void {
+  specCache(env).deleteWhere((_v, k) => k === installationId);
+}
+
+/** The installation serving `/apps/{org}/{environment}/{app}`, cached (a miss is not cached). */
+export async function appInstallation(env: Env, orgSlug: string, environment: string, app: string): Promise<string | null> {
+  const cache = appCache(env);
+  const key = `${orgSlug}/${environment}/${app}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const id = await findAppInstallation(getDb(env.DB), orgSlug, environment, app);
+  if (id) cache.set(key, id);
+  return id;
+}
+
+/** Forgets app endpoint → installation mappings (an app was installed or removed here). */
+export function forgetApps(env: Env): void {
+  appCache(env).clear();
+}
+
+/** Builds the runtime spec of an active installation (secrets decrypted), or null. */
+export async function loadSpec(db: Db, secretKey: string, installationId: string): Promise<PluginSpec | null> {
+  const [row] = await db
+    .select({ installation: installations, plugin: plugins.name, version: pluginVersions })
+    .from(installations)
+    .innerJoin(plugins, eq(plugins.id, installations.pluginId))
+    .innerJoin(pluginVersions, eq(pluginVersions.id, installations.versionId))
+    .where(and(eq(installations.id, installationId), eq(installations.status, "active")))
+    .limit(1);
+  if (!row) return null;
+  const manifest = JSON.parse(row.version.manifest) as Manifest;
+  const sealed: SealedValues = row.installation.secretsEnc
+    ? (JSON.parse(await decryptString(secretKey, row.installation.secretsEnc, `installation:${installationId}`)) as SealedValues)
+    : { secrets: {}, config: {} };
+  return specFrom(row.installation, row.plugin, row.version, manifest, sealed);
+}
+
+/** What an installation keeps encrypted: `secrets:<NAME>` values and writeOnly config settings. */
+export interface SealedValues {
+  secrets: Record<string, string>;
+  config: Record<string, unknown>;
+}
+
+export function specFrom(inst: InstallationRow, plugin: string, version: PluginVersionRow, manifest: Manifest, sealed: SealedValues): PluginSpec {
+  return {
+    installationId: inst.id,
+    orgId: inst.orgId,
+    environment: inst.environment,
+    plugin,
+    pluginId: inst.pluginId,
+    paid: manifest.pricing.model !== "free",
+    version: version.version,
+    sha256: version.sha256,
+    entry: manifest.entry,
+    grants: JSON.parse(inst.grants) as string[],
+    config: { ...(JSON.parse(inst.config) as Record<string, unknown>), ...sealed.config },
+    secrets: sealed.secrets,
+    limits: effectiveLimits(manifest),
+    requestsPerMinute: manifest.limits.requestsPerMinute ?? null,
+    revision: inst.updatedAt,
+  };
+}
+
+/** The active installation of app `app` (short name) in an organization's environment. */
+export async function findAppInstallation(db: Db, orgSlug: string, environment: string, app: string): Promise<string | null> {
+  const [row] = await db.all<{ id: string }>(sql`
+    SELECT i.id FROM installations i
+    JOIN organizations o ON o.id = i.org_id
+    JOIN plugins p ON p.id = i.plugin_id
+    WHERE o.slug = ${orgSlug} AND i.environment = ${environment} AND i.status = 'active' AND p.kind = 'app'
+      AND substr(p.name, instr(p.name, '/') + 1) = ${app}
+    LIMIT 1`);
+  return row?.id ?? null;
+}
