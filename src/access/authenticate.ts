@@ -6,7 +6,8 @@
  * Warm path: no D1 access (API keys and org plans are cached; JWTs are verified in memory).
  */
 import { decodeJwt } from "jose";
-import type { MiddlewareHandler } from "hono";
+import type { RouteConfig } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../platform/http/router";
 import { checkApiKeyFormat, looksLikeApiKey } from "./tokens/api-key";
@@ -21,24 +22,36 @@ import { idpConfig, verifyExternalToken } from "./tokens/external-idp";
 import { isolateState, type IsolateState } from "./credential-cache";
 import type { Principal } from "./principal";
 import { eq } from "drizzle-orm";
-
-/** Paths under /v1 that need no credential. */
-/** Public: sign-up, invitations, and the payment provider's webhook (it proves itself with a signature). */
-export const PUBLIC_PATHS = new Set(["/v1/signup", "/v1/invitations/accept", "/v1/payments/webhook"]);
-/** Prefixes under /v1 that anyone may read (GET): the marketplace storefront. */
-export const PUBLIC_READ_PREFIXES = ["/v1/marketplace/", "/v1/portal/"];
-
-/** Providers' webhooks (POST): they prove themselves with a signature, not a credential. */
-export const PUBLIC_POST_PREFIXES = ["/v1/webhooks/"];
+import { AUTHENTICATED } from "../platform/http/schemas";
 
 /**
- * Public paths that read a credential when one is sent: accepting an invitation addressed to an
- * existing account needs the caller to be that account.
+ * Which routes need no credential is declared by each route, in its router:
+ * `createRoute(publicRoute({…}))` (or `optionalCredentialRoute`). That sets its OpenAPI `security`
+ * and puts a marker middleware first in its handler chain, which authenticate() looks for among
+ * the routes the request matched. Every other route behind authenticate() needs a credential.
  */
-export const OPTIONAL_CREDENTIAL_PATHS = new Set(["/v1/invitations/accept"]);
+const anonymousAccess: MiddlewareHandler<AppEnv> = (_c, next) => next();
+const optionalCredentialAccess: MiddlewareHandler<AppEnv> = (_c, next) => next();
 
-export function isPublic(method: string, path: string): boolean {
-  return PUBLIC_PATHS.has(path) || ((method === "GET" || method === "HEAD") && PUBLIC_READ_PREFIXES.some((p) => path.startsWith(p))) || (method === "POST" && PUBLIC_POST_PREFIXES.some((p) => path.startsWith(p)));
+type Route = Omit<RouteConfig, "path"> & { path: string };
+const withMarker = (marker: MiddlewareHandler<AppEnv>, middleware: RouteConfig["middleware"]): MiddlewareHandler[] => [marker as MiddlewareHandler, ...(middleware === undefined ? [] : Array.isArray(middleware) ? middleware : [middleware])];
+
+/** A route anyone may call without a credential (it proves itself otherwise, e.g. by a signature, or is a public read). */
+export function publicRoute<R extends Route>(route: R): R {
+  return { ...route, security: [], middleware: withMarker(anonymousAccess, route.middleware) };
+}
+
+/** A public route that reads a credential when one is sent (accepting an invitation as an existing account). */
+export function optionalCredentialRoute<R extends Route>(route: R): R {
+  return { ...route, security: [{}, ...AUTHENTICATED], middleware: withMarker(optionalCredentialAccess, route.middleware) };
+}
+
+/** How the route this request matched declared its access. */
+export function declaredAccess(c: Context<AppEnv>): "public" | "optional" | "credential" {
+  const handlers = matchedRoutes(c).map((r) => r.handler);
+  if (handlers.includes(optionalCredentialAccess)) return "optional";
+  if (handlers.includes(anonymousAccess)) return "public";
+  return "credential";
 }
 
 type Credential = { kind: "key"; value: string } | { kind: "bearer"; value: string };
@@ -56,8 +69,8 @@ function readCredential(headers: { get(name: string): string | null }): Credenti
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     c.set("principal", null);
-    const optional = OPTIONAL_CREDENTIAL_PATHS.has(c.req.path) && readCredential(c.req.raw.headers) !== null;
-    if (isPublic(c.req.method, c.req.path) && !optional) return next();
+    const access = declaredAccess(c);
+    if (access === "public" || (access === "optional" && readCredential(c.req.raw.headers) === null)) return next();
     // No handler for this method and path: let the not-found handler answer 404/405 precisely.
     if (!matchedRoutes(c).some((r) => r.method !== "ALL")) return next();
     const credential = readCredential(c.req.raw.headers);

@@ -16,6 +16,7 @@ import { describePermission } from "../contract/permissions";
 import { SEARCH_LIMITS, decodeCursor, encodeCursor, ftsQuery } from "./listing";
 import { categoryCounts, findListedPlugin, installsPerVersion, searchListings, type ListingRow, type Sort } from "./queries";
 import { getOrganization } from "../access/queries";
+import { publicRoute } from "../access/authenticate";
 
 export const marketplace = createRouter();
 
@@ -75,7 +76,7 @@ const SearchQuery = z
   })
   .strict();
 
-const search = createRoute({
+const search = createRoute(publicRoute({
   method: "get",
   path: "/v1/marketplace/listings",
   tags: ["Marketplace"],
@@ -85,7 +86,7 @@ const search = createRoute({
     200: { description: "A page of listings", content: { "application/json": { schema: z.object({ listings: z.array(ListingSummary), nextCursor: z.string().nullable() }).openapi("ListingPage") } } },
     ...problems(400, 429),
   },
-});
+}));
 
 marketplace.openapi(search, async (c) => {
   const q = c.req.valid("query");
@@ -103,13 +104,13 @@ marketplace.openapi(search, async (c) => {
   return c.json({ listings: page.map(toSummary), nextCursor: next }, 200);
 });
 
-const categories = createRoute({
+const categories = createRoute(publicRoute({
   method: "get",
   path: "/v1/marketplace/categories",
   tags: ["Marketplace"],
   summary: "The categories, with how many listings each has",
   responses: { 200: { description: "Categories", content: { "application/json": { schema: z.object({ categories: z.array(z.object({ id: z.string(), name: z.string(), listings: z.number().int() })) }).openapi("Categories") } } } },
-});
+}));
 
 marketplace.openapi(categories, async (c) => {
   const counts = await categoryCounts(getDb(c.env.DB));
@@ -126,14 +127,14 @@ const Listing = ListingSummary.extend({
   versions: z.array(z.object({ version: z.string(), installs: z.number().int(), createdAt: z.string().datetime() })),
 }).openapi("Listing");
 
-const getListing = createRoute({
+const getListing = createRoute(publicRoute({
   method: "get",
   path: "/v1/marketplace/listings/{scope}/{name}",
   tags: ["Marketplace"],
   summary: "A listing with its latest version, what its permissions allow, rating summary and installs",
   request: { params: ListingParams },
   responses: { 200: { description: "The listing", content: { "application/json": { schema: Listing } } }, ...problems(400, 404, 429) },
-});
+}));
 
 marketplace.openapi(getListing, async (c) => {
   const { scope, name } = c.req.valid("param");
@@ -171,7 +172,7 @@ marketplace.openapi(getListing, async (c) => {
   );
 });
 
-const templatePackage = createRoute({
+const templatePackage = createRoute(publicRoute({
   method: "get",
   path: "/v1/marketplace/listings/{scope}/{name}/package",
   tags: ["Marketplace"],
@@ -181,7 +182,7 @@ const templatePackage = createRoute({
     200: { description: "The package (zip); the starter project is under template/", content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } } },
     ...problems(400, 402, 404, 429),
   },
-});
+}));
 
 /** The latest published package of a template listing, as a download. */
 async function templateZip(c: Context<AppEnv>, p: PluginRow, name: string): Promise<Response> {

@@ -10,8 +10,9 @@
  * segments applied, never above the root.
  */
 import { parse, type Identifier, type Literal, type Program } from "acorn";
+import type { Result } from "../contract/result";
 
-export type ModuleCheck = { ok: true } | { ok: false; module: string; error: string };
+export type ModuleCheck = Result<{}, { module: string; error: string }>;
 
 /** Specifier prefixes the runtime provides itself. */
 export const BUILTIN_PREFIXES = ["cloudflare:", "node:"] as const;

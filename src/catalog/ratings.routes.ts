@@ -20,6 +20,7 @@ import { iso } from "../platform/http/schemas";
 import { findListedPlugin } from "./queries";
 import type { Db } from "../platform/db/client";
 import { countedRatings, ratingEligibility, ratingRule, type Eligibility, type RatingRule } from "./rating-eligibility";
+import { publicRoute } from "../access/authenticate";
 
 export const ratingsRouter = createRouter();
 
@@ -100,7 +101,7 @@ function toReview(r: typeof ratings.$inferSelect, author: string) {
   return { id: r.id, stars: r.stars, review: r.review, author, reply: r.reply, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt) };
 }
 
-const list = createRoute({
+const list = createRoute(publicRoute({
   method: "get",
   path: "/v1/marketplace/listings/{scope}/{name}/ratings",
   tags: ["Ratings"],
@@ -113,7 +114,7 @@ const list = createRoute({
     },
     ...problems(400, 404, 429),
   },
-});
+}));
 
 ratingsRouter.openapi(list, async (c) => {
   const { scope, name } = c.req.valid("param");

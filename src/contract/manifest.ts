@@ -4,9 +4,10 @@
  */
 import { z } from "zod";
 import semver from "semver";
-import { isCurrency, minimumCharge } from "../revenue/money";
+import { isCurrency, minimumCharge } from "./currency";
 import { checkConfigSchema, describeSchemaRefusal } from "./config-schema";
 import { checkPermissions } from "./permissions";
+import type { Result } from "./result";
 
 /** The marketplace's categories (a fixed, documented set). */
 export const CATEGORIES = {
@@ -114,7 +115,7 @@ export const Manifest = z
 export type Manifest = z.infer<typeof Manifest>;
 export type ManifestInput = z.input<typeof Manifest>;
 
-export type ManifestResult = { ok: true; manifest: Manifest } | { ok: false; errors: { path: string; message: string }[] };
+export type ManifestResult = Result<{ manifest: Manifest }, { errors: { path: string; message: string }[] }>;
 
 /** Validates a parsed manifest; errors name the field and the reason. */
 export function validateManifest(value: unknown): ManifestResult {

@@ -10,6 +10,7 @@ import { strFromU8 } from "fflate";
 import { ZStream, Z_BLOCK, Z_OK, Z_STREAM_END, zlibInflate, zlibInflateInit2 } from "pako";
 import { crc32Bytes } from "./crc32";
 import { validateManifest, type Manifest } from "./manifest";
+import type { Result } from "./result";
 
 export const PACKAGE_LIMITS = {
   /** Whole package, compressed (also enforced on the request body before anything is read). */
@@ -46,7 +47,7 @@ export interface PackageContents {
   files: { path: string; size: number }[];
 }
 
-export type PackageResult = { ok: true; contents: PackageContents } | ({ ok: false } & PackageFailure);
+export type PackageResult = Result<{ contents: PackageContents }, PackageFailure>;
 
 interface CentralEntry {
   name: string;

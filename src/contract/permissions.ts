@@ -9,14 +9,18 @@
  *   integrations:<provider> call a connected third-party service through the platform
  *   payments                the payment capability (may serve as the platform's processor)
  */
-export const INTEGRATION_PROVIDERS = ["salesforce", "hubspot", "slack", "generic-crm"] as const;
+import type { Result } from "./result";
+
+/** The third-party providers Atoll connects to: the one list (permissions, connectors, the API's Provider enum). */
+export const PROVIDERS = ["salesforce", "hubspot", "slack", "generic-crm"] as const;
+export type ProviderId = (typeof PROVIDERS)[number];
 
 export type Permission =
   | { kind: "network"; host: string }
   | { kind: "storage" }
   | { kind: "secrets"; name: string }
   | { kind: "events"; topic: string }
-  | { kind: "integrations"; provider: (typeof INTEGRATION_PROVIDERS)[number] }
+  | { kind: "integrations"; provider: ProviderId }
   | { kind: "payments" };
 
 export type PermissionProblem = { permission: string; reason: string };
@@ -26,7 +30,7 @@ const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
 const TOPIC = /^[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*){0,4}$/;
 
 /** Parses one permission string; the reason says what is wrong in words a publisher understands. */
-export function parsePermission(value: string): { ok: true; permission: Permission } | { ok: false; reason: string } {
+export function parsePermission(value: string): Result<{ permission: Permission }> {
   const i = value.indexOf(":");
   const kind = i < 0 ? value : value.slice(0, i);
   const arg = i < 0 ? null : value.slice(i + 1);
@@ -44,8 +48,8 @@ export function parsePermission(value: string): { ok: true; permission: Permissi
     case "events":
       return arg && TOPIC.test(arg) ? { ok: true, permission: { kind, topic: arg } } : { ok: false, reason: "event topics are dotted lower-case names (events:installation.created)" };
     case "integrations": {
-      const provider = INTEGRATION_PROVIDERS.find((p) => p === arg);
-      return provider ? { ok: true, permission: { kind, provider } } : { ok: false, reason: `unknown provider; one of ${INTEGRATION_PROVIDERS.join(", ")}` };
+      const provider = PROVIDERS.find((p) => p === arg);
+      return provider ? { ok: true, permission: { kind, provider } } : { ok: false, reason: `unknown provider; one of ${PROVIDERS.join(", ")}` };
     }
     default:
       return { ok: false, reason: `unknown permission "${kind}"; known: network, storage, secrets, events, integrations, payments` };

@@ -20,7 +20,7 @@ import type { ProviderResult } from "./http";
 
 export const connectionsRouter = createRouter();
 
-const ProviderSchema = z.enum(PROVIDER_IDS as [string, ...string[]]).openapi("Provider");
+const ProviderSchema = z.enum(PROVIDER_IDS).openapi("Provider");
 const EnvironmentSchema = z.enum(["development", "staging", "production"]);
 
 export const Connection = z
@@ -153,7 +153,7 @@ connectionsRouter.openapi(create, async (c) => {
   const now = Date.now();
   const creds = await seal(c.env, id, "credentials", parsed.data);
   const grant = await seal(c.env, id, "grant", auth.data);
-  const row: ConnectionRow = { id, orgId: p.orgId, provider: body.provider as ConnectionRow["provider"], environment: body.environment, name: body.name ?? CONNECTORS[body.provider as keyof typeof CONNECTORS].label, baseUrl, status: "active", credentialsEnc: creds.enc, grantEnc: grant.enc, keyId: creds.keyId, grantExpiresAt: auth.data.expiresAt, lastError: null, refreshedAt: now, createdAt: now, revokedAt: null, flagReason: null, flaggedAt: null };
+  const row: ConnectionRow = { id, orgId: p.orgId, provider: body.provider, environment: body.environment, name: body.name ?? CONNECTORS[body.provider].label, baseUrl, status: "active", credentialsEnc: creds.enc, grantEnc: grant.enc, keyId: creds.keyId, grantExpiresAt: auth.data.expiresAt, lastError: null, refreshedAt: now, createdAt: now, revokedAt: null, flagReason: null, flaggedAt: null };
   const db = getDb(c.env.DB);
   await db.batch([db.insert(connections).values(row), auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "connection.created", target: id, details: { provider: body.provider, environment: body.environment }, requestId: c.get("requestId") }, now)]);
   return c.json(toConnection(row), 201);

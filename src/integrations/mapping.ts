@@ -5,6 +5,7 @@
  * A mapping is validated against the fields the connectors declare before a sync is created.
  */
 import { z } from "zod";
+import type { Result } from "../contract/result";
 
 const PATH = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+){0,4}$/, "must be a field name or a dotted path");
 
@@ -60,7 +61,7 @@ function formatDate(value: string, format: "iso" | "date" | "epoch-ms"): string 
   return format === "iso" ? d.toISOString() : format === "date" ? d.toISOString().slice(0, 10) : String(d.getTime());
 }
 
-export type Applied = { ok: true; fields: Record<string, string> } | { ok: false; error: string };
+export type Applied = Result<{ fields: Record<string, string> }, { error: string }>;
 
 /** The target fields for one source record. */
 export function applyMapping(rules: MappingRule[], record: Record<string, unknown>, requiredTarget: readonly string[] = []): Applied {

@@ -18,6 +18,7 @@ import { connectorFor } from "./connectors";
 import { getConnection } from "./connections.routes";
 import { open } from "./vault";
 import { PROVIDER_WEBHOOK_LIMIT, takeDeliveryBudget } from "../access/ratelimit/provider-webhooks";
+import { publicRoute } from "../access/authenticate";
 
 export const webhooksRouter = createRouter();
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -31,7 +32,7 @@ export async function eventId(connectionId: string, deliveryId: string): Promise
   return `iev_${(await sha256Hex(`${connectionId}\n${deliveryId}`)).slice(0, 32)}`;
 }
 
-const route = createRoute({
+const route = createRoute(publicRoute({
   method: "post",
   path: "/v1/webhooks/{connectionId}",
   tags: ["Integrations"],
@@ -47,7 +48,7 @@ const route = createRoute({
   ],
   request: { params: z.object({ connectionId: IdParam("connectionId", "con") }) },
   responses: { 200: { description: "Accepted (or the handshake's answer)", content: { "application/json": { schema: z.object({ received: z.number().int(), duplicates: z.number().int() }).or(z.object({ challenge: z.string() })) } } }, ...problems(400, 401, 404, 413, 429, 503) },
-});
+}));
 
 webhooksRouter.openapi(route, async (c) => {
   const db = getDb(c.env.DB);

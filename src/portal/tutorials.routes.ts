@@ -11,6 +11,7 @@ import { notFound } from "../platform/http/problem";
 import { AUTHENTICATED, problems } from "../platform/http/schemas";
 import { iso } from "../platform/http/schemas";
 import { renderMarkdown, summaryOf } from "./markdown";
+import { publicRoute } from "../access/authenticate";
 
 export const tutorialsRouter = createRouter();
 
@@ -31,14 +32,14 @@ export async function getTutorial(db: ReturnType<typeof getDb>, slug: string): P
   return (await db.select().from(tutorials).where(eq(tutorials.slug, slug)))[0] ?? null;
 }
 
-const list = createRoute({
+const list = createRoute(publicRoute({
   method: "get",
   path: "/v1/portal/tutorials",
   tags: ["Developer portal"],
   summary: "Tutorials, in reading order (optionally one difficulty or tag)",
   request: { query: z.object({ difficulty: Difficulty.optional(), tag: z.string().max(40).optional() }).strict() },
   responses: { 200: { description: "Tutorials", content: { "application/json": { schema: z.object({ tutorials: z.array(Summary) }) } } }, ...problems(400, 429) },
-});
+}));
 
 tutorialsRouter.openapi(list, async (c) => {
   const q = c.req.valid("query");
@@ -48,14 +49,14 @@ tutorialsRouter.openapi(list, async (c) => {
 
 const SlugParams = z.object({ slug: Slug.openapi({ param: { name: "slug", in: "path" }, example: "your-first-plugin" }) });
 
-const getOne = createRoute({
+const getOne = createRoute(publicRoute({
   method: "get",
   path: "/v1/portal/tutorials/{slug}",
   tags: ["Developer portal"],
   summary: "A tutorial: its markdown and the rendered, safe HTML",
   request: { params: SlugParams },
   responses: { 200: { description: "The tutorial", content: { "application/json": { schema: Tutorial } } }, ...problems(400, 404, 429) },
-});
+}));
 
 tutorialsRouter.openapi(getOne, async (c) => {
   const t = await getTutorial(getDb(c.env.DB), c.req.valid("param").slug);

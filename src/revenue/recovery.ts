@@ -7,6 +7,7 @@
  * operator's (or the payment provider's) refund cannot be refused: the part of the developer's
  * share the balance cannot cover is the platform's loss, booked to `refund_losses:CUR`.
  */
+import type { Result } from "../contract/result";
 
 /** The default payout hold: 14 days, the refund window buyers are told about. */
 export const DEFAULT_PAYOUT_HOLD_HOURS = 14 * 24;
@@ -24,7 +25,7 @@ export function availableAt(now: number, holdHours: number): number {
   return now + holdHours * HOUR_MS;
 }
 
-export type Recovery = { ok: true; recovered: number; loss: number } | { ok: false; reason: "exceeds-balance"; recoverable: number };
+export type Recovery = Result<{ recovered: number; loss: number }, { reason: "exceeds-balance"; recoverable: number }>;
 
 /**
  * How a refund's developer share is covered, given the developer's recoverable balance (which

@@ -5,10 +5,11 @@
  */
 import { toHex } from "../platform/crypto/encoding";
 import { hmacSha256, secretsEqual } from "../platform/crypto/hash";
+import type { Result } from "../contract/result";
 
 export const TOLERANCE_SECONDS = 300;
 
-export type SignatureCheck = { ok: true; timestamp: number } | { ok: false; reason: "missing" | "malformed" | "outside-window" | "mismatch" };
+export type SignatureCheck = Result<{ timestamp: number }, { reason: "missing" | "malformed" | "outside-window" | "mismatch" }>;
 
 export async function signStripe(secret: string, timestamp: number, payload: string): Promise<string> {
   return toHex(await hmacSha256(secret, `${timestamp}.${payload}`));

@@ -18,6 +18,7 @@ import { refund } from "./refunds";
 import { processorFor } from "./purchases.routes";
 import { verifyStripe } from "./stripe-signature";
 import { PAYMENTS_WEBHOOK_LIMIT, takeDeliveryBudget } from "../access/ratelimit/provider-webhooks";
+import { publicRoute } from "../access/authenticate";
 
 export const webhookRouter = createRouter();
 
@@ -31,7 +32,7 @@ const RefundedCharge = z.object({
   refunds: z.object({ data: z.array(z.object({ id: z.string().max(120) })) }).optional(),
 });
 
-const route = createRoute({
+const route = createRoute(publicRoute({
   method: "post",
   path: WEBHOOK_PATH,
   tags: ["Revenue"],
@@ -45,7 +46,7 @@ const route = createRoute({
     }),
   ],
   responses: { 200: { description: "Received", content: { "application/json": { schema: z.object({ received: z.boolean(), duplicate: z.boolean(), applied: z.boolean() }) } } }, ...problems(400, 413, 429, 503) },
-});
+}));
 
 webhookRouter.openapi(route, async (c) => {
   const secret = c.env.ATOLL_PAYMENTS_WEBHOOK_SECRET;

@@ -6,6 +6,7 @@
  * props). Calls go through `DISPATCHER.get(name, {}, { limits, outbound })`: the platform's caps
  * on CPU and subrequests, and the outbound Worker's parameters (the granted hosts).
  */
+import { BINDINGS, type InstallationFacts } from "../contract/protocol";
 import { parseAll } from "../contract/permissions";
 import type { ScriptBinding, ScriptsApi } from "./cloudflare-api";
 import type { PluginHost } from "./host";
@@ -23,14 +24,14 @@ export function scriptName(spec: Pick<PluginSpec, "installationId" | "revision">
 export function scriptBindings(spec: PluginSpec, platformService: string): ScriptBinding[] {
   const perms = parseAll(spec.grants);
   const bindings: ScriptBinding[] = [
-    { type: "json", name: "ATOLL", json: { installationId: spec.installationId, plugin: spec.plugin, version: spec.version, environment: spec.environment, config: spec.config } },
+    { type: "json", name: BINDINGS.facts, json: { installationId: spec.installationId, plugin: spec.plugin, version: spec.version, environment: spec.environment, config: spec.config } satisfies InstallationFacts },
   ];
   if (perms.some((p) => p.kind === "storage")) {
-    bindings.push({ type: "service", name: "STORAGE", service: platformService, entrypoint: "PluginStorage", props: { installationId: spec.installationId } });
+    bindings.push({ type: "service", name: BINDINGS.storage, service: platformService, entrypoint: "PluginStorage", props: { installationId: spec.installationId } });
   }
   const secrets = perms.flatMap((p) => (p.kind === "secrets" && p.name in spec.secrets ? [p.name] : []));
   if (secrets.length > 0) {
-    bindings.push({ type: "secret_text", name: "ATOLL_SECRETS", text: JSON.stringify(Object.fromEntries(secrets.map((n) => [n, spec.secrets[n]]))) });
+    bindings.push({ type: "secret_text", name: BINDINGS.secretsText, text: JSON.stringify(Object.fromEntries(secrets.map((n) => [n, spec.secrets[n]]))) });
   }
   return bindings;
 }

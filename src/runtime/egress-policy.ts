@@ -9,7 +9,8 @@
  * or a local stand-in's origin from ATOLL_EGRESS_OVERRIDES) and copies only the path and query onto
  * it, as fields. No path form (`//host`, `/\host`, encoded slashes) can change where it goes.
  */
-export type EgressDecision = { ok: true } | { ok: false; reason: string };
+import type { Result } from "../contract/result";
+export type EgressDecision = Result;
 
 export function checkEgress(url: URL, grantedHosts: readonly string[]): EgressDecision {
   if (url.protocol !== "https:") return { ok: false, reason: `only https is allowed (got ${url.protocol})` };
@@ -21,7 +22,7 @@ export function checkEgress(url: URL, grantedHosts: readonly string[]): EgressDe
   return { ok: true };
 }
 
-export type EgressTarget = { ok: true; target: URL } | { ok: false; reason: string };
+export type EgressTarget = Result<{ target: URL }>;
 
 /**
  * The URL an egress gate fetches for a plugin's `url`: checked against the grants, then rebuilt on

@@ -12,6 +12,7 @@
  */
 import { fromBase64Url, toBase64Url, utf8 } from "../platform/crypto/encoding";
 import type { PluginSpec } from "./spec";
+import type { Result } from "../contract/result";
 
 export interface InvokeMessage {
   kind: "invoke";
@@ -39,7 +40,7 @@ export interface GrantMessage {
 }
 export type HostMessage = InvokeMessage | ClearMessage | GrantMessage;
 
-export type Opened<M> = { ok: true; message: M } | { ok: false; reason: "missing" | "malformed" | "bad-mac" | "wrong-kind" | "expired" };
+export type Opened<M> = Result<{ message: M }, { reason: "missing" | "malformed" | "bad-mac" | "wrong-kind" | "expired" }>;
 
 export const INVOKE_TTL_MS = 30_000;
 export const GRANT_TTL_MS = 5 * 60_000;

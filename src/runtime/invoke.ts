@@ -4,6 +4,7 @@
  * way a plugin can fail into a problem that names the cause. A failing plugin never affects the
  * gateway or other plugins.
  */
+import { CALL_HEADERS, LIFECYCLE, PLATFORM_HEADER_PREFIX } from "../contract/protocol";
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/http/router";
 import { ApiError } from "../platform/http/problem";
@@ -19,7 +20,7 @@ import { MAX_PLUGIN_HEADER_BYTES, PLUGIN_ORIGIN, PluginHeadersTooLargeError, hea
 export { PLUGIN_ORIGIN };
 
 /** Reserved paths of the plugin lifecycle (the SDK implements them). */
-export const LIFECYCLE = { initialize: "/__atoll/initialize", execute: "/__atoll/execute", cleanup: "/__atoll/cleanup", event: "/__atoll/event" } as const;
+export { LIFECYCLE };
 export const MAX_PLUGIN_RESPONSE_BYTES = 5 * 1024 * 1024;
 /** Wall-clock deadline of one plugin call (the CPU limit is enforced by the isolate's host). */
 export const PLUGIN_DEADLINE_MS = 10_000;
@@ -66,13 +67,13 @@ export function pluginDeadline(env: Env): number {
 export function pluginRequest(spec: PluginSpec, caller: Caller, path: string, init: { method: string; headers?: Headers; body?: BodyInit | null }): Request {
   const headers = new Headers(init.headers);
   for (const name of [...headers.keys()]) {
-    if (STRIPPED_REQUEST_HEADERS.includes(name) || name.startsWith("x-atoll-")) headers.delete(name);
+    if (STRIPPED_REQUEST_HEADERS.includes(name) || name.startsWith(PLATFORM_HEADER_PREFIX)) headers.delete(name);
   }
-  headers.set("x-atoll-installation", spec.installationId);
-  headers.set("x-atoll-organization", caller.orgId);
-  headers.set("x-atoll-subject", caller.subject);
-  headers.set("x-atoll-request-id", caller.requestId);
-  headers.set("x-atoll-environment", spec.environment);
+  headers.set(CALL_HEADERS.installation, spec.installationId);
+  headers.set(CALL_HEADERS.organization, caller.orgId);
+  headers.set(CALL_HEADERS.subject, caller.subject);
+  headers.set(CALL_HEADERS.requestId, caller.requestId);
+  headers.set(CALL_HEADERS.environment, spec.environment);
   const q = path.indexOf("?");
   const url = q < 0 ? pluginUrl(PLUGIN_ORIGIN, path) : pluginUrl(PLUGIN_ORIGIN, path.slice(0, q), path.slice(q));
   return new Request(url, { method: init.method, headers, body: init.body ?? null });
@@ -135,7 +136,7 @@ export async function sanitise(res: Response, deadlineAt = Date.now() + PLUGIN_D
   const headers = new Headers(res.headers);
   headers.delete("set-cookie");
   // x-atoll-* answer headers are the platform's (plugin time, limit warnings, host signals).
-  for (const name of [...headers.keys()]) if (name.startsWith("x-atoll-")) headers.delete(name);
+  for (const name of [...headers.keys()]) if (name.startsWith(PLATFORM_HEADER_PREFIX)) headers.delete(name);
   const declared = headers.get("content-length");
   if (declared !== null && Number(declared) > MAX_PLUGIN_RESPONSE_BYTES) {
     await res.body?.cancel();

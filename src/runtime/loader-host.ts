@@ -6,6 +6,7 @@
  * `globalOutbound` set to the egress gate (network:<host>) or `null` (no network at all). The
  * platform's own bindings (D1, R2, Durable Objects) are never passed.
  */
+import { BINDINGS, type InstallationFacts } from "../contract/protocol";
 import { parseAll } from "../contract/permissions";
 import { subrequestBudgets, type EgressProps } from "./egress";
 import type { PluginHost } from "./host";
@@ -23,14 +24,13 @@ export interface HostExports {
 /** The plugin's `env`: only what its grants allow. */
 export function pluginEnv(spec: PluginSpec, exports: HostExports): Record<string, unknown> {
   const perms = parseAll(spec.grants);
-  const env: Record<string, unknown> = {
-    ATOLL: { installationId: spec.installationId, plugin: spec.plugin, version: spec.version, environment: spec.environment, config: spec.config },
-  };
-  if (perms.some((p) => p.kind === "storage")) env.STORAGE = exports.PluginStorage({ props: { installationId: spec.installationId } });
+  const facts: InstallationFacts = { installationId: spec.installationId, plugin: spec.plugin, version: spec.version, environment: spec.environment, config: spec.config };
+  const env: Record<string, unknown> = { [BINDINGS.facts]: facts };
+  if (perms.some((p) => p.kind === "storage")) env[BINDINGS.storage] = exports.PluginStorage({ props: { installationId: spec.installationId } });
   const secretNames = perms.flatMap((p) => (p.kind === "secrets" ? [p.name] : []));
   const providers = perms.flatMap((p) => (p.kind === "integrations" ? [p.provider as string] : []));
-  if (providers.length > 0) env.INTEGRATIONS = exports.IntegrationGate({ props: { installationId: spec.installationId, orgId: spec.orgId, environment: spec.environment, providers, isolate: isolateId(spec) } });
-  if (secretNames.length > 0) env.SECRETS = Object.fromEntries(secretNames.filter((n) => n in spec.secrets).map((n) => [n, spec.secrets[n]]));
+  if (providers.length > 0) env[BINDINGS.integrations] = exports.IntegrationGate({ props: { installationId: spec.installationId, orgId: spec.orgId, environment: spec.environment, providers, isolate: isolateId(spec) } });
+  if (secretNames.length > 0) env[BINDINGS.secrets] = Object.fromEntries(secretNames.filter((n) => n in spec.secrets).map((n) => [n, spec.secrets[n]]));
   return env;
 }
 

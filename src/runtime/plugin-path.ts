@@ -7,7 +7,8 @@
  * backslashes, no encoded slash, backslash or dot segment, and no first segment that reads
  * `__atoll` in any case or encoding.
  */
-export type PluginPath = { ok: true; path: string } | { ok: false; reason: string };
+import type { Result } from "../contract/result";
+export type PluginPath = Result<{ path: string }>;
 
 export const RESERVED_PREFIX = "__atoll";
 

@@ -1,7 +1,7 @@
 /** Signed-in pages: sign-up, the tenant admin's dashboard, the publisher's and the operator's. */
 import { BarChart } from "./chart";
 import { Layout, type Viewer } from "./layout";
-import { format as money } from "../revenue/money";
+import { format as money } from "../contract/currency";
 
 const Csrf = (props: { viewer: Viewer }) => <input type="hidden" name="csrf" value={props.viewer.csrf ?? ""} />;
 

@@ -1,7 +1,7 @@
 /** Marketplace, listing, sign-in and portal pages (server-rendered; no script needed). */
 import { raw } from "hono/html";
 import { Layout, type Viewer } from "./layout";
-import { format, isCurrency } from "../revenue/money";
+import { format, isCurrency } from "../contract/currency";
 
 export interface ListingCard {
   name: string;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_FEE_BPS, exponent, format, isCurrency, minimumCharge, splitRefund, splitSale, usageOwed } from "../../src/revenue/money";
+import { exponent, format, isCurrency, minimumCharge } from "../../src/contract/currency";
+import { DEFAULT_FEE_BPS, splitRefund, splitSale, usageOwed } from "../../src/revenue/money";
 import { assertBalanced, refundJournal, saleJournal } from "../../src/revenue/ledger";
 
 describe("currencies", () => {

@@ -1,13 +1,8 @@
 /**
  * The Atoll plugin SDK. A plugin is a Worker module; `definePlugin` turns a few functions and
- * itty-router routes into one, and implements the platform's lifecycle protocol:
- *
- *   POST /__atoll/initialize  { installationId, config, environment }  → 204   (on install)
- *   POST /__atoll/execute     { input }                                 → { output }
- *   POST /__atoll/cleanup     { installationId }                        → 204   (on uninstall)
- *   POST /__atoll/event       { id, topic, payload }                    → 204   (events:<topic> granted)
- *
- * Everything else goes to the plugin's routes. This module imports nothing of the platform.
+ * itty-router routes into one, and answers the platform's lifecycle protocol (the lifecycle
+ * paths, headers and bindings of src/contract/protocol.ts). Everything else goes to the plugin's
+ * routes. It imports only the plugin contract, never the platform.
  *
  * @example
  * import { definePlugin } from "@atoll/sdk";
@@ -17,6 +12,7 @@
  * });
  */
 import { Router, type IRequest, type RouterType } from "itty-router";
+import { CALL_HEADERS, LIFECYCLE, type InstallationFacts } from "../../../src/contract/protocol";
 
 /** The installation's key-value store (granted by the `storage` permission). */
 export interface StorageBinding {
@@ -28,7 +24,7 @@ export interface StorageBinding {
 
 /** What the platform passes to every plugin isolate. */
 export interface AtollEnv {
-  ATOLL: { installationId: string; plugin: string; version: string; environment: string; config: Record<string, unknown> };
+  ATOLL: InstallationFacts;
   STORAGE?: StorageBinding;
   /** Granted secrets (Worker Loader backends). */
   SECRETS?: Record<string, string>;
@@ -114,7 +110,7 @@ function json(status: number, body: unknown): Response {
 
 function contextFor<Config>(request: Request, env: AtollEnv, exec: ExecutionContext): PluginContext<Config> {
   const h = request.headers;
-  const org = h.get("x-atoll-organization");
+  const org = h.get(CALL_HEADERS.organization);
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new PluginError(500, `${what} was not granted to this plugin`);
     return value;
@@ -123,7 +119,7 @@ function contextFor<Config>(request: Request, env: AtollEnv, exec: ExecutionCont
     config: (env.ATOLL?.config ?? {}) as Config,
     installationId: env.ATOLL?.installationId ?? "",
     environment: env.ATOLL?.environment ?? "development",
-    caller: org ? { organization: org, subject: h.get("x-atoll-subject") ?? "", requestId: h.get("x-atoll-request-id") ?? "" } : null,
+    caller: org ? { organization: org, subject: h.get(CALL_HEADERS.subject) ?? "", requestId: h.get(CALL_HEADERS.requestId) ?? "" } : null,
     storage: {
       async get<T>(key: string) {
         const v = await need(env.STORAGE, "storage").get(key);
@@ -158,23 +154,23 @@ export function definePlugin<Config = Record<string, unknown>, Input = unknown, 
       const ctx = contextFor<Config>(request, env, exec);
       try {
         switch (url.pathname) {
-          case "/__atoll/initialize":
+          case LIFECYCLE.initialize:
             if (!def.initialize) return json(404, { error: "initialize not implemented" });
             await def.initialize(ctx);
             return json(204, undefined);
-          case "/__atoll/execute": {
+          case LIFECYCLE.execute: {
             if (!def.execute) return json(404, { error: "execute not implemented" });
             const body = (await request.json()) as { input: Input };
             return json(200, { output: await def.execute(body.input, ctx) });
           }
-          case "/__atoll/event": {
+          case LIFECYCLE.event: {
             const event = (await request.json()) as PluginEvent;
             const handler = def.events?.[event.topic];
             if (!handler) return json(404, { error: `no handler for ${event.topic}` });
             await handler(event, ctx);
             return json(204, undefined);
           }
-          case "/__atoll/cleanup":
+          case LIFECYCLE.cleanup:
             if (!def.cleanup) return json(404, { error: "cleanup not implemented" });
             await def.cleanup(ctx);
             return json(204, undefined);

@@ -32,6 +32,7 @@ import {
 import { AcceptInvitationRequest, AddMemberRequest, AddMemberResponse, AuditEntry, ChangeRoleRequest, Credentials, Member, Organization, toOrganization, toUser } from "../schemas";
 import { iso } from "../../platform/http/schemas";
 import { ROLE_SCOPES, canManageMember } from "../scopes";
+import { optionalCredentialRoute } from "../authenticate";
 
 const INVITATION_TTL_MS = 7 * 24 * 3600_000;
 
@@ -224,18 +225,17 @@ function assertCanManage(p: Principal, target: Role | null, next: Role | null): 
 }
 
 // --- invitations ---------------------------------------------------------------------------
-const acceptInvitation = createRoute({
+const acceptInvitation = createRoute(optionalCredentialRoute({
   method: "post",
   path: "/v1/invitations/accept",
   tags: ["Organizations"],
   summary: "Accept an invitation with the mailed token: join with the invited role and get an API key",
   description:
     "The token reaches only the invitee's mailbox. For an address without an account, the token alone creates the account. For an address that already has one, the caller must also authenticate as that account (X-API-Key or Bearer); anyone else is refused.",
-  security: [{}, ...AUTHENTICATED],
   middleware: [...jsonBody],
   request: { body: { required: true, content: { "application/json": { schema: AcceptInvitationRequest } } } },
   responses: { 201: { description: "Accepted; the API key is shown only here", content: { "application/json": { schema: Credentials } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
-});
+}));
 
 members.openapi(acceptInvitation, async (c) => {
   const { token, name } = c.req.valid("json");

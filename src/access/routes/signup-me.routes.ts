@@ -15,11 +15,12 @@ import { getOrganization, getUser } from "../queries";
 import { Credentials, Me, SignupRequest, Slug, slugify, toOrganization, toUser } from "../schemas";
 import { iso } from "../../platform/http/schemas";
 import { ROLE_SCOPES } from "../scopes";
+import { publicRoute } from "../authenticate";
 
 export const identity = createRouter();
 
 // --- sign-up -------------------------------------------------------------------------------
-const signup = createRoute({
+const signup = createRoute(publicRoute({
   method: "post",
   path: "/v1/signup",
   tags: ["Identity"],
@@ -27,7 +28,7 @@ const signup = createRoute({
   middleware: [...jsonBody],
   request: { body: { required: true, content: { "application/json": { schema: SignupRequest } } } },
   responses: { 201: { description: "Created; the API key is shown only here", content: { "application/json": { schema: Credentials } } }, ...problems(400, 409, 413, 415, 429) },
-});
+}));
 
 identity.openapi(signup, async (c) => {
   const body = c.req.valid("json");

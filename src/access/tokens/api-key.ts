@@ -9,6 +9,7 @@
  */
 import { crc32String } from "../../contract/crc32";
 import { base62, randomBase62 } from "../../platform/crypto/encoding";
+import type { Result } from "../../contract/result";
 
 export const API_KEY_PREFIX = "atk_";
 const RANDOM_LENGTH = 32;
@@ -30,7 +31,7 @@ export function generateApiKey(): string {
   return body + checksum(body);
 }
 
-export type ApiKeyCheck = { ok: true; displayPrefix: string } | { ok: false; reason: "format" | "checksum" };
+export type ApiKeyCheck = Result<{ displayPrefix: string }, { reason: "format" | "checksum" }>;
 
 /** Checks the format and checksum of a presented key; no lookup, no secret comparison. */
 export function checkApiKeyFormat(key: string): ApiKeyCheck {

@@ -8,6 +8,7 @@
  * the key the `kid` names; then `iss`, `aud`, `exp` (required), `nbf`, `iat`, `sub`, `jti`.
  */
 import { decodeProtectedHeader, errors, jwtVerify, type CryptoKey, type JWTPayload, type ProtectedHeaderParameters } from "jose";
+import type { Result } from "../../contract/result";
 
 export const ACCESS_TOKEN_TYP = "at+jwt"; // RFC 9068
 export const PLATFORM_ALGORITHMS = ["EdDSA", "ES256"] as const;
@@ -30,7 +31,7 @@ export type JwtFailure =
   | "audience"
   | "claims";
 
-export type JwtResult<T> = { ok: true; claims: T; header: ProtectedHeaderParameters } | { ok: false; reason: JwtFailure; detail: string };
+export type JwtResult<T> = Result<{ claims: T; header: ProtectedHeaderParameters }, { reason: JwtFailure; detail: string }>;
 
 export interface VerifyOptions {
   issuer: string;

@@ -12,7 +12,7 @@ export const CONNECTORS: Record<ProviderId, Connector<Record<string, string>>> =
   "generic-crm": genericCrm as unknown as Connector<Record<string, string>>,
 };
 
-export const PROVIDER_IDS = Object.keys(CONNECTORS) as ProviderId[];
+export { PROVIDERS as PROVIDER_IDS } from "../../contract/permissions";
 
 export function connectorFor(provider: string): Connector<Record<string, string>> | null {
   return (CONNECTORS as Record<string, Connector<Record<string, string>>>)[provider] ?? null;

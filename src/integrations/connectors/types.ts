@@ -8,7 +8,8 @@ import type { z } from "zod";
 import type { EgressOptions } from "../egress-policy";
 import type { ProviderRequest, ProviderResult } from "../http";
 
-export type ProviderId = "salesforce" | "hubspot" | "slack" | "generic-crm";
+export type { ProviderId } from "../../contract/permissions";
+import type { ProviderId } from "../../contract/permissions";
 
 /** What authenticating yields. `expiresAt` null: valid until refused. */
 export interface Grant {

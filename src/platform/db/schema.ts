@@ -5,6 +5,7 @@
  */
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { PROVIDERS } from "../../contract/permissions";
 
 export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
@@ -528,7 +529,7 @@ export const connections = sqliteTable(
   {
     id: text("id").primaryKey(),
     orgId: text("org_id").notNull().references(() => organizations.id),
-    provider: text("provider", { enum: ["salesforce", "hubspot", "slack", "generic-crm"] }).notNull(),
+    provider: text("provider", { enum: PROVIDERS }).notNull(),
     environment: text("environment", { enum: ["development", "staging", "production"] }).notNull(),
     name: text("name").notNull(),
     baseUrl: text("base_url").notNull(),

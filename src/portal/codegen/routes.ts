@@ -18,6 +18,7 @@ import { pythonSdk } from "./python";
 import { withOperationIds, type OpenApiDocument } from "./spec";
 import { typescriptSdk } from "./typescript";
 import { javaSdk } from "./java";
+import { publicRoute } from "../../access/authenticate";
 
 export const LANGUAGES = ["typescript", "python", "java"] as const;
 type Language = (typeof LANGUAGES)[number];
@@ -40,7 +41,8 @@ async function pluginDoc(env: Env, name: string): Promise<OpenApiDocument> {
 }
 
 export function mountSdks(app: OpenAPIHono<AppEnv>, document: (env: Env) => OpenApiDocument): void {
-  const sdk = createRoute({
+  const sdk = createRoute(publicRoute({
+  
     method: "get",
     path: "/v1/portal/sdks/{language}",
     tags: ["Developer portal"],
@@ -51,7 +53,7 @@ export function mountSdks(app: OpenAPIHono<AppEnv>, document: (env: Env) => Open
       query: z.object({ plugin: z.string().regex(/^@[a-z0-9-]{3,39}\/[a-z0-9][a-z0-9._-]{0,63}$/, "must be a listing name such as @demo/hello").optional() }).strict(),
     },
     responses: { 200: { description: "The SDK as a zip", content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } } }, ...problems(400, 404, 429) },
-  });
+  }));
   app.openapi(sdk, async (c) => {
     const { language } = c.req.valid("param");
     const { plugin } = c.req.valid("query");
@@ -68,14 +70,15 @@ export function mountSdks(app: OpenAPIHono<AppEnv>, document: (env: Env) => Open
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/zip", "content-disposition": `attachment; filename="${name}-${language}.zip"`, "cache-control": "public, max-age=300" }) as never;
   });
 
-  const reference = createRoute({
+  const reference = createRoute(publicRoute({
+  
     method: "get",
     path: "/v1/marketplace/listings/{scope}/{name}/openapi.json",
     tags: ["Marketplace"],
     summary: "A plugin's own API reference (OpenAPI 3.1), generated from the routes its manifest declares",
     request: { params: ListingParams },
     responses: { 200: { description: "The plugin's OpenAPI document", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } }, ...problems(400, 404, 429) },
-  });
+  }));
   app.openapi(reference, async (c) => {
     const { scope, name } = c.req.valid("param");
     if (!scope.startsWith("@")) throw badRequest("scope must start with @");
