@@ -1,10 +1,12 @@
 // `npm test`: the whole suite, as CI runs it.
 //  1. worker-configuration.d.ts is current (`wrangler types --check`);
-//  2. the type check (platform, tests, scripts);
+//  2. the static checks, two at a time: the type check of every project (platform and workers
+//     tests, end-to-end tests and scripts, the SDK, the CLI and its template, the example plugins),
+//     ESLint, the Prettier format check, and the layering rules (scripts/check-layers.mjs);
 //  3. vitest: unit + integration tests inside workerd, then end-to-end tests against the real
 //     local server over HTTP.
 // Ends with one summary line "Tests: N passed, N failed" and a non-zero exit on any failure.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { prepareAssets } from "./assets.mjs";
@@ -22,8 +24,41 @@ prepareAssets();
 const extra = process.argv.slice(2);
 let ok = run("wrangler types --check (Env is current)", process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "types", "--strict-vars=false", "--check"]);
 if (!ok) console.error("worker-configuration.d.ts is stale: run `npm run cf-typegen` and commit it.");
-ok = run("tsc --noEmit (platform and workers tests)", bin("tsc"), ["--noEmit"]) && ok;
-ok = run("tsc --noEmit -p test/e2e (end-to-end tests, scripts)", bin("tsc"), ["--noEmit", "-p", "test/e2e"]) && ok;
+
+/** Runs the checks two at a time (the machines have two cores); each one's output is printed whole when it ends. */
+async function checks(list) {
+  const results = [];
+  const queue = [...list];
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [label, cmd, args] = next;
+      const started = Date.now();
+      const child = spawn(cmd, args, { cwd: ROOT, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (d) => (output += d));
+      child.stderr.on("data", (d) => (output += d));
+      const code = await new Promise((res) => child.on("close", res));
+      console.log(`\n▶ ${label} (${((Date.now() - started) / 1000).toFixed(0)} s): ${code === 0 ? "ok" : "FAILED"}`);
+      if (code !== 0 || output.trim()) process.stdout.write(output.trim() ? output.trimEnd() + "\n" : "");
+      results.push(code === 0);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return results.every(Boolean);
+}
+const tsc = (project, what) => [`tsc -p ${project} (${what})`, bin("tsc"), ["--noEmit", "-p", project]];
+ok =
+  (await checks([
+    ["eslint (floating promises, type-only imports, unused code)", bin("eslint"), ["--max-warnings=0", "."]],
+    tsc(".", "platform, workers and their tests"),
+    tsc("test/e2e", "end-to-end tests, scripts"),
+    tsc("packages/sdk", "@atoll/sdk"),
+    tsc("packages/cli", "the atoll CLI"),
+    tsc("packages/cli/template", "the atoll init template"),
+    tsc("plugins", "the example plugins"),
+    ["prettier --check (width 100)", bin("prettier"), ["--check", "--log-level=warn", "."]],
+    ["layering (docs/architecture.md)", process.execPath, [join(ROOT, "scripts", "check-layers.mjs")]],
+  ])) && ok;
 
 mkdirSync(join(ROOT, ".tmp"), { recursive: true });
 const report = join(ROOT, ".tmp", "vitest-report.json");

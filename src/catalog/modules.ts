@@ -10,9 +10,9 @@
  * segments applied, never above the root.
  */
 import { parse, type Identifier, type Literal, type Program } from "acorn";
-import type { Result } from "../contract/result";
+import type { NoFields, Result } from "../contract/result";
 
-export type ModuleCheck = Result<{}, { module: string; error: string }>;
+export type ModuleCheck = Result<NoFields, { module: string; error: string }>;
 
 /** Specifier prefixes the runtime provides itself. */
 export const BUILTIN_PREFIXES = ["cloudflare:", "node:"] as const;

@@ -10,7 +10,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../platform/db/client";
 import { installations, usageRollups } from "../platform/db/schema";
-import type { Result } from "../contract/result";
+import type { NoFields, Result } from "../contract/result";
 
 export interface RatingRule {
   minHours: number;
@@ -25,7 +25,7 @@ export function ratingRule(env: { ATOLL_RATING_MIN_HOURS?: string; ATOLL_RATING_
   return { minHours: n(env.ATOLL_RATING_MIN_HOURS, DEFAULT_RATING_RULE.minHours), minCalls: n(env.ATOLL_RATING_MIN_CALLS, DEFAULT_RATING_RULE.minCalls) };
 }
 
-export type Eligibility = Result<{}, { reason: "own-listing" | "no-install" | "too-recent" | "too-few-calls"; hours?: number; calls?: number }>;
+export type Eligibility = Result<NoFields, { reason: "own-listing" | "no-install" | "too-recent" | "too-few-calls"; hours?: number; calls?: number }>;
 
 /** Pure: the decision from what the organization did. */
 export function decide(rule: RatingRule, facts: { ownListing: boolean; installedAt: number | null; calls: number; now: number }): Eligibility {

@@ -7,7 +7,7 @@
  * references (`$ref`, `$defs`: they can recurse), no conditionals or combinators. Depth, size and
  * node count are capped before anything recursive looks at the schema. Pure, no I/O.
  */
-import type { Result } from "./result";
+import type { NoFields, Result } from "./result";
 
 export const CONFIG_SCHEMA_LIMITS = {
   /** Nesting of the schema as JSON (objects and arrays), root = 1. */
@@ -42,7 +42,7 @@ const REFUSED: Record<string, string> = {
   dependencies: "conditionals are not supported",
 };
 
-export type SchemaCheck = Result<{}, { keyword: string; pointer: string; message: string }>;
+export type SchemaCheck = Result<NoFields, { keyword: string; pointer: string; message: string }>;
 
 const escapePointer = (key: string) => key.replace(/~/g, "~0").replace(/\//g, "~1");
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

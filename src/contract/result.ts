@@ -8,8 +8,10 @@
  * type Verdict = Result<{ timestamp: number }, { reason: "missing" | "mismatch" }>;
  * const v: Verdict = good ? ok({ timestamp }) : err({ reason: "mismatch" });
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- `{}`: a success or refusal with no fields
-export type Result<T extends object = {}, E extends object = { reason: string }> = ({ ok: true } & T) | ({ ok: false } & E);
+/** No fields beside `ok`. */
+export type NoFields = Record<never, never>;
+
+export type Result<T extends object = NoFields, E extends object = { reason: string }> = ({ ok: true } & T) | ({ ok: false } & E);
 
 /** A success carrying `fields`. */
 export function ok(): { ok: true };

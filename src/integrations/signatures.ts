@@ -9,11 +9,11 @@
  */
 import { toHex } from "../platform/crypto/encoding";
 import { hmacSha256 as hmac, secretsEqual } from "../platform/crypto/hash";
-import type { Result } from "../contract/result";
+import type { NoFields, Result } from "../contract/result";
 
 export const WINDOW_SECONDS = 300;
 
-export type Verdict = Result<{}, { reason: "missing" | "malformed" | "outside-window" | "mismatch" }>;
+export type Verdict = Result<NoFields, { reason: "missing" | "malformed" | "outside-window" | "mismatch" }>;
 
 function inWindow(tsSeconds: number, nowSeconds: number): boolean {
   return Math.abs(nowSeconds - tsSeconds) <= WINDOW_SECONDS;

@@ -29,7 +29,6 @@ export function pluginPath(raw: string): PluginPath {
     }
     if (/[/\\]/.test(decoded)) return { ok: false, reason: "encoded slashes and backslashes are not allowed in paths" };
     if (decoded === "." || decoded === "..") return { ok: false, reason: "dot segments are not allowed in paths" };
-    // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(decoded)) return { ok: false, reason: "control characters are not allowed in paths" };
     if (i === 0 && decoded.toLowerCase().startsWith(RESERVED_PREFIX)) return { ok: false, reason: "the /__atoll paths are the platform's" };
   }

@@ -44,8 +44,8 @@ export class InstallationStore extends DurableObject<Env> {
   }
 
   /** Uninstall: the installation's data goes with it. */
-  clear(): void {
-    this.ctx.storage.deleteAll();
+  async clear(): Promise<void> {
+    await this.ctx.storage.deleteAll();
     this.sql.exec("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, size INTEGER NOT NULL)");
   }
 }

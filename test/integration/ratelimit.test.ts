@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { LeaseLimiter } from "../../src/access/ratelimit/lease";
-import { RateLimiter } from "../../src/access/ratelimit/durable-object";
+import { type RateLimiter } from "../../src/access/ratelimit/durable-object";
 import { takePlanQuota } from "../../src/access/ratelimit/quota";
 import { OPERATOR_KEY, awayFromWindowEdge, call, problem, signup, token } from "../helpers";
 import { invite } from "../mail-helpers";
