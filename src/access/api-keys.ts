@@ -54,7 +54,7 @@ async function findKeyRecord(db: Db, where: SQL): Promise<KeyRecord | null> {
     .where(where)
     .limit(1);
   if (!row) return null;
-  return { ...row, scopes: JSON.parse(row.scopes) as string[] };
+  return { ...row, scopes: row.scopes };
 }
 
 export async function findKeyById(db: Db, keyId: string): Promise<ApiKeyRow | null> {
@@ -80,7 +80,7 @@ export async function prepareKey(input: { orgId: string; userId: string; name: s
       name: input.name,
       prefix: secret.slice(0, DISPLAY_PREFIX_LENGTH),
       hash: await sha256Hex(secret),
-      scopes: JSON.stringify(input.scopes),
+      scopes: input.scopes,
       createdAt: input.now,
       expiresAt: input.expiresAt,
       revokedAt: null,

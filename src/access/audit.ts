@@ -26,7 +26,7 @@ const auditValues = (entry: AuditEntry, now: number) => ({
   actor: entry.actor,
   action: entry.action,
   target: entry.target ?? null,
-  details: JSON.stringify(entry.details ?? {}),
+  details: entry.details ?? {},
   requestId: entry.requestId ?? null,
 });
 

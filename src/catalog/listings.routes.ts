@@ -11,7 +11,7 @@ import { packageKey } from "../runtime/packages";
 import { AUTHENTICATED, ListingParams, problems } from "../platform/http/schemas";
 import { iso } from "../platform/http/schemas";
 import { listVersions } from "./queries";
-import { CATEGORIES, type Manifest } from "../contract/manifest";
+import { CATEGORIES } from "../contract/manifest";
 import { describePermission } from "../contract/permissions";
 import { SEARCH_LIMITS, decodeCursor, encodeCursor, ftsQuery } from "./listing";
 import { categoryCounts, findListedPlugin, installsPerVersion, searchListings, type ListingRow, type Sort } from "./queries";
@@ -144,7 +144,7 @@ marketplace.openapi(getListing, async (c) => {
   const [all, perVersion, org] = await Promise.all([listVersions(db, p.id), installsPerVersion(db, p.id), getOrganization(db, p.orgId)]);
   const versions = all.filter((v) => v.status === "published");
   const latest = versions.find((v) => v.version === p.latestVersion);
-  const manifest = latest ? (JSON.parse(latest.manifest) as Manifest) : null;
+  const manifest = latest ? (latest.manifest) : null;
   c.header("cache-control", "public, max-age=30");
   return c.json(
     {

@@ -108,7 +108,7 @@ pluginsRouter.openapi(publish, async (c) => {
   await c.env.PACKAGES.put(packageKey(sha256), bytes, { customMetadata: { plugin: manifest.name, version: manifest.version }, sha256 });
   try {
     const statements: Batch = [
-      db.insert(pluginVersions).values({ id: newId("ver"), pluginId, version: manifest.version, sha256, size: bytes.length, manifest: JSON.stringify(manifest), readme, status, createdAt: now, ...(status === "published" ? { reviewedAt: now } : {}) }),
+      db.insert(pluginVersions).values({ id: newId("ver"), pluginId, version: manifest.version, sha256, size: bytes.length, manifest, readme, status, createdAt: now, ...(status === "published" ? { reviewedAt: now } : {}) }),
       auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: status === "published" ? "plugin.published" : "plugin.submitted", target: manifest.name, details: { version: manifest.version, sha256 }, requestId: c.get("requestId") }, now),
     ];
     if (status === "published" && !existing?.suspendedAt) statements.push(...refreshListingStatements(db, pluginId, manifest, readme, now));

@@ -30,10 +30,10 @@ export function unlistStatements(db: Db, pluginId: string, now: number) {
  * The statements that bring a listing in line with its versions after `changed` takes effect:
  * listed from the highest published version, or unlisted when none is (or it is suspended).
  */
-export function listingStatements(db: Db, plugin: PluginRow, versions: { version: string; status: string; manifest: string; readme: string | null }[], now: number) {
+export function listingStatements(db: Db, plugin: PluginRow, versions: { version: string; status: string; manifest: Manifest; readme: string | null }[], now: number) {
   const published = versions.filter((v) => v.status === "published").sort((a, b) => semver.rcompare(a.version, b.version))[0];
   if (!published || plugin.suspendedAt !== null) return unlistStatements(db, plugin.id, now);
-  return refreshListingStatements(db, plugin.id, JSON.parse(published.manifest) as Manifest, published.readme, now);
+  return refreshListingStatements(db, plugin.id, published.manifest, published.readme, now);
 }
 
 /**

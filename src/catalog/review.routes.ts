@@ -17,7 +17,6 @@ import { conflict, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, ListingParams, problems } from "../platform/http/schemas";
 import { iso } from "../platform/http/schemas";
 import { findPluginByName, listVersions } from "./queries";
-import type { Manifest } from "../contract/manifest";
 import { describePermission } from "../contract/permissions";
 import { listingStatements } from "./queries";
 
@@ -63,7 +62,7 @@ review.openapi(queue, async (c) => {
         kind: r.kind,
         sha256: r.v.sha256,
         size: r.v.size,
-        permissions: (JSON.parse(r.v.manifest) as Manifest).permissions.map((permission) => ({ permission, allows: describePermission(permission) })),
+        permissions: (r.v.manifest).permissions.map((permission) => ({ permission, allows: describePermission(permission) })),
         submittedAt: iso(r.v.createdAt),
       })),
     },

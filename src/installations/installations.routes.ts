@@ -72,8 +72,8 @@ export function toInstallation(row: InstallationRow, plugin: string, version: st
     plugin,
     version,
     environment: row.environment,
-    grants: (JSON.parse(row.grants) as string[]).map((permission) => ({ permission, allows: describePermission(permission) })),
-    config: redactConfig(manifest.config, JSON.parse(row.config) as Record<string, unknown>),
+    grants: row.grants.map((permission) => ({ permission, allows: describePermission(permission) })),
+    config: redactConfig(manifest.config, row.config),
     endpoint: endpointFor(row, plugin, manifest.kind, orgSlug),
     createdAt: iso(row.createdAt),
   };
@@ -105,7 +105,7 @@ installationsRouter.openapi(install, async (c) => {
     ? await findVersion(db, plugin.id, body.version)
     : ((await listVersions(db, plugin.id)).filter((v) => v.status === "published").sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null);
   if (!version || version.status !== "published") throw notFound(`${body.plugin}@${body.version ?? "latest"}`);
-  const manifest = JSON.parse(version.manifest) as Manifest;
+  const manifest = version.manifest;
 
   const { missing, undeclared } = compareGrants(manifest.permissions, body.grants);
   if (missing.length > 0 || undeclared.length > 0) {
@@ -134,8 +134,8 @@ installationsRouter.openapi(install, async (c) => {
     pluginId: plugin.id,
     versionId: version.id,
     environment: body.environment as Environment,
-    grants: JSON.stringify(body.grants),
-    config: JSON.stringify(config.plain),
+    grants: body.grants,
+    config: config.plain,
     secretsEnc: hasSealed ? await encryptString(c.env.ATOLL_SECRET_KEY, JSON.stringify(sealed), `installation:${id}`) : null,
     status: "active",
     createdAt: now,
@@ -196,7 +196,7 @@ installationsRouter.openapi(list, async (c) => {
   if (!p.orgId) return c.json({ installations: [] }, 200);
   const rows = await listInstallations(getDb(c.env.DB), p.orgId);
   const slug = (await getOrganization(getDb(c.env.DB), p.orgId))?.slug ?? null;
-  return c.json({ installations: rows.map((r) => toInstallation(r.installation, r.plugin, r.version, JSON.parse(r.manifest) as Manifest, slug)) }, 200);
+  return c.json({ installations: rows.map((r) => toInstallation(r.installation, r.plugin, r.version, r.manifest, slug)) }, 200);
 });
 
 const Params = z.object({ installationId: IdParam("installationId", "ins") });
@@ -226,7 +226,7 @@ installationsRouter.openapi(get, async (c) => {
   const { row, spec } = await ownedInstallation(c, p, c.req.valid("param").installationId);
   const version = await findVersion(getDb(c.env.DB), row.pluginId, spec.version);
   const slug = (await getOrganization(getDb(c.env.DB), row.orgId))?.slug ?? null;
-  return c.json(toInstallation(row, spec.plugin, spec.version, JSON.parse(version?.manifest ?? "{}") as Manifest, slug), 200);
+  return c.json(toInstallation(row, spec.plugin, spec.version, version?.manifest ?? ({} as Manifest), slug), 200);
 });
 
 const uninstall = createRoute({

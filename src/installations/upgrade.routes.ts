@@ -17,7 +17,6 @@ import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
 import { iso } from "../platform/http/schemas";
-import type { Manifest } from "../contract/manifest";
 import { compareGrants, describePermission } from "../contract/permissions";
 import { callLifecycle, pluginDeadline, pluginHost } from "../runtime/invoke";
 import { checkSecrets, validateConfig } from "./config";
@@ -64,9 +63,9 @@ upgradeRouter.openapi(change, async (c) => {
   const targetVersion = body.version ?? current.version;
   const target = await findVersion(db, row.pluginId, targetVersion);
   if (!target || target.status !== "published") throw notFound(`${current.plugin}@${targetVersion} (published)`);
-  const manifest = JSON.parse(target.manifest) as Manifest;
+  const manifest = target.manifest;
 
-  const currentGrants = JSON.parse(row.grants) as string[];
+  const currentGrants = row.grants;
   const grants = body.grants ?? currentGrants;
   const { missing, undeclared } = compareGrants(manifest.permissions, grants);
   if (missing.length > 0 || undeclared.length > 0) {
@@ -77,7 +76,7 @@ upgradeRouter.openapi(change, async (c) => {
     );
   }
   const sealedBefore: SealedValues = row.secretsEnc ? (JSON.parse(await decryptString(c.env.ATOLL_SECRET_KEY, row.secretsEnc, `installation:${row.id}`)) as SealedValues) : { secrets: {}, config: {} };
-  const config = validateConfig(manifest.config, body.config ?? { ...(JSON.parse(row.config) as Record<string, unknown>), ...sealedBefore.config });
+  const config = validateConfig(manifest.config, body.config ?? { ...row.config, ...sealedBefore.config });
   if (!config.ok) throw badRequest(`The configuration is invalid for ${targetVersion}: ${config.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, "validation-failed", { errors: config.errors });
   const granted = new Set(grants.filter((g) => g.startsWith("secrets:")).map((g) => g.slice(8)));
   const secrets = Object.fromEntries(Object.entries({ ...sealedBefore.secrets, ...(body.secrets ?? {}) }).filter(([k]) => granted.has(k)));
@@ -87,7 +86,7 @@ upgradeRouter.openapi(change, async (c) => {
   const now = Math.max(Date.now(), row.updatedAt + 1);
   const sealed: SealedValues = { secrets, config: config.sealedConfig };
   const hasSealed = Object.keys(secrets).length > 0 || Object.keys(config.sealedConfig).length > 0;
-  const next = { ...row, versionId: target.id, grants: JSON.stringify(grants), config: JSON.stringify(config.plain), secretsEnc: hasSealed ? await encryptString(c.env.ATOLL_SECRET_KEY, JSON.stringify(sealed), `installation:${row.id}`) : null, updatedAt: now };
+  const next = { ...row, versionId: target.id, grants, config: config.plain, secretsEnc: hasSealed ? await encryptString(c.env.ATOLL_SECRET_KEY, JSON.stringify(sealed), `installation:${row.id}`) : null, updatedAt: now };
   const spec = specFrom(next, current.plugin, target, manifest, sealed);
   const host = pluginHost(c);
   await prepareHost(host, spec);
@@ -133,5 +132,5 @@ upgradeRouter.openapi(history, async (c) => {
   const db = getDb(c.env.DB);
   const events = await db.select().from(installationEvents).where(eq(installationEvents.installationId, installationId)).orderBy(asc(installationEvents.id)).limit(500);
   if (events.length === 0 || (p.role !== "operator" && events[0]?.orgId !== p.orgId)) throw notFound("The installation");
-  return c.json({ events: events.map((e) => ({ action: e.action, fromVersion: e.fromVersion, toVersion: e.toVersion, grants: e.grants ? (JSON.parse(e.grants) as string[]) : null, actor: e.actor, at: iso(e.at) })) }, 200);
+  return c.json({ events: events.map((e) => ({ action: e.action, fromVersion: e.fromVersion, toVersion: e.toVersion, grants: e.grants ? e.grants : null, actor: e.actor, at: iso(e.at) })) }, 200);
 });

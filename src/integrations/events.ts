@@ -43,7 +43,7 @@ export async function deliverEvent(env: Env, exports: () => HostExports, eventId
   const envelope = { id: event.id, topic: event.topic, payload: JSON.parse(event.payload) as unknown, createdAt: new Date(event.createdAt).toISOString() };
 
   const active = await db.select({ id: installations.id, grants: installations.grants }).from(installations).where(and(eq(installations.orgId, event.orgId), eq(installations.environment, event.environment as "production"), eq(installations.status, "active")));
-  for (const inst of active.filter((i) => (JSON.parse(i.grants) as string[]).includes(`events:${event.topic}`))) {
+  for (const inst of active.filter((i) => i.grants.includes(`events:${event.topic}`))) {
     const target = `ins:${inst.id}`;
     if (done.has(target)) continue;
     try {

@@ -27,7 +27,7 @@ const Sync = z
   .openapi("Sync");
 
 const toRun = (r: SyncRunRow) => ({ id: r.id, trigger: r.trigger, status: r.status, fetched: r.fetched, created: r.created, updated: r.updated, unchanged: r.unchanged, failed: r.failed, deadLettered: r.deadLettered, pages: r.pages, error: r.error, startedAt: iso(r.startedAt), finishedAt: r.finishedAt ? iso(r.finishedAt) : null });
-const toSync = (s: SyncRow) => ({ id: s.id, source: s.sourceId, target: s.targetId, object: s.object, mapping: JSON.parse(s.mapping) as Record<string, unknown>[], intervalSeconds: s.intervalSeconds, status: s.status, cursor: s.cursor, nextRunAt: iso(s.nextRunAt), running: s.runningRunId !== null, createdAt: iso(s.createdAt) });
+const toSync = (s: SyncRow) => ({ id: s.id, source: s.sourceId, target: s.targetId, object: s.object, mapping: s.mapping as Record<string, unknown>[], intervalSeconds: s.intervalSeconds, status: s.status, cursor: s.cursor, nextRunAt: iso(s.nextRunAt), running: s.runningRunId !== null, createdAt: iso(s.createdAt) });
 
 async function ownedSync(c: Context<AppEnv>, p: Principal, id: string): Promise<SyncRow> {
   const [row] = await getDb(c.env.DB).select().from(syncs).where(eq(syncs.id, id));
@@ -89,7 +89,7 @@ syncRouter.openapi(create, async (c) => {
   const errors = checkMapping(body.mapping as MappingRule[], sObj.fields, tObj.fields, tObj.required ?? []);
   if (errors.length > 0) throw badRequest(`The mapping is invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, "validation-failed", { errors });
   const now = Date.now();
-  const row: SyncRow = { id: newId("syn"), orgId: p.orgId, sourceId: source.id, targetId: target.id, object: body.object, mapping: JSON.stringify(body.mapping), intervalSeconds: body.intervalSeconds, status: "active", cursor: null, nextRunAt: now, runningRunId: null, createdAt: now, updatedAt: now };
+  const row: SyncRow = { id: newId("syn"), orgId: p.orgId, sourceId: source.id, targetId: target.id, object: body.object, mapping: body.mapping, intervalSeconds: body.intervalSeconds, status: "active", cursor: null, nextRunAt: now, runningRunId: null, createdAt: now, updatedAt: now };
   await db.batch([db.insert(syncs).values(row), auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "sync.created", target: row.id, details: { source: source.provider, target: target.provider, object: body.object }, requestId: c.get("requestId") }, now)]);
   return c.json(toSync(row), 201);
 });

@@ -110,7 +110,7 @@ export async function runPage(env: Env, msg: SyncMessage, now = Date.now()): Pro
     return { kind: "stopped", reason: "connection revoked" };
   }
   const required = to.objects[sync.object]?.required ?? [];
-  const rules = JSON.parse(sync.mapping) as MappingRule[];
+  const rules = sync.mapping as MappingRule[]; // validated by MappingSchema when the sync was created or changed
   const counts = { fetched: 0, created: 0, updated: 0, unchanged: 0, failed: 0, deadLettered: 0 };
   const sendTarget = sender(env, target.id);
   const sourceCreds = await open<Record<string, string>>(env, source.id, "credentials", source.credentialsEnc, source.keyId);

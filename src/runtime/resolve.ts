@@ -56,7 +56,7 @@ export async function loadSpec(db: Db, secretKey: string, installationId: string
     .where(and(eq(installations.id, installationId), eq(installations.status, "active")))
     .limit(1);
   if (!row) return null;
-  const manifest = JSON.parse(row.version.manifest) as Manifest;
+  const manifest = row.version.manifest;
   const sealed: SealedValues = row.installation.secretsEnc
     ? (JSON.parse(await decryptString(secretKey, row.installation.secretsEnc, `installation:${installationId}`)) as SealedValues)
     : { secrets: {}, config: {} };
@@ -80,8 +80,8 @@ export function specFrom(inst: InstallationRow, plugin: string, version: PluginV
     version: version.version,
     sha256: version.sha256,
     entry: manifest.entry,
-    grants: JSON.parse(inst.grants) as string[],
-    config: { ...(JSON.parse(inst.config) as Record<string, unknown>), ...sealed.config },
+    grants: inst.grants,
+    config: { ...inst.config, ...sealed.config },
     secrets: sealed.secrets,
     limits: effectiveLimits(manifest),
     requestsPerMinute: manifest.limits.requestsPerMinute ?? null,

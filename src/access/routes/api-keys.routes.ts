@@ -45,7 +45,7 @@ function toApiKey(row: ApiKeyRow, now: number) {
     id: row.id,
     name: row.name,
     prefix: row.prefix,
-    scopes: JSON.parse(row.scopes) as string[],
+    scopes: row.scopes,
     userId: row.userId,
     createdAt: iso(row.createdAt),
     expiresAt: row.expiresAt === null ? null : iso(row.expiresAt),

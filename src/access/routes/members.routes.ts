@@ -284,7 +284,7 @@ members.openapi(acceptInvitation, async (c) => {
           name: sql<string>`${k.name}`.as("name"),
           prefix: sql<string>`${k.prefix}`.as("prefix"),
           hash: sql<string>`${k.hash}`.as("hash"),
-          scopes: sql<string>`${k.scopes}`.as("scopes"),
+          scopes: sql<string>`${JSON.stringify(k.scopes)}`.as("scopes"),
           createdAt: sql<number>`${k.createdAt}`.as("created_at"),
           expiresAt: sql<number | null>`${k.expiresAt ?? null}`.as("expires_at"),
           revokedAt: sql<number | null>`NULL`.as("revoked_at"),
@@ -332,7 +332,7 @@ members.openapi(auditRoute, async (c) => {
   const { limit, cursor } = c.req.valid("query");
   requireOrg(c, orgId, "audit:read");
   const rows = await listAudit(getDb(c.env.DB), orgId, limit, cursor);
-  const entries = rows.map((r) => ({ id: r.id, at: iso(r.at), actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown>, requestId: r.requestId }));
+  const entries = rows.map((r) => ({ id: r.id, at: iso(r.at), actor: r.actor, action: r.action, target: r.target, details: r.details, requestId: r.requestId }));
   const last = rows.at(-1);
   return c.json({ entries, nextCursor: rows.length === limit && last ? String(last.id) : null }, 200);
 });

@@ -5,6 +5,7 @@
  */
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { Manifest } from "../../contract/manifest";
 import { PROVIDERS } from "../../contract/permissions";
 
 export const users = sqliteTable("users", {
@@ -55,8 +56,8 @@ export const apiKeys = sqliteTable(
     name: text("name").notNull(),
     prefix: text("prefix").notNull(),
     hash: text("hash").notNull().unique(),
-    /** JSON array of scope strings. */
-    scopes: text("scopes").notNull(),
+    /** JSON array of scope strings (typed here, parsed by drizzle at the read). */
+    scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at"),
     revokedAt: integer("revoked_at"),
@@ -118,7 +119,7 @@ export const auditLog = sqliteTable(
     action: text("action").notNull(),
     target: text("target"),
     /** JSON object with non-secret details. */
-    details: text("details").notNull().default("{}"),
+    details: text("details", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
     requestId: text("request_id"),
   },
   (t) => [index("audit_log_org_idx").on(t.orgId, t.id)],
@@ -187,7 +188,7 @@ export const pluginVersions = sqliteTable(
     sha256: text("sha256").notNull(),
     size: integer("size").notNull(),
     /** The validated manifest, JSON. */
-    manifest: text("manifest").notNull(),
+    manifest: text("manifest", { mode: "json" }).$type<Manifest>().notNull(),
     /** draft → in_review → published | rejected; an operator may suspend; a publisher may yank. */
     status: text("status", { enum: ["draft", "in_review", "published", "rejected", "suspended", "yanked"] }).notNull().default("published"),
     /** The package's README.md (the listing's description), if any. */
@@ -210,9 +211,9 @@ export const installations = sqliteTable(
     versionId: text("version_id").notNull().references(() => pluginVersions.id),
     environment: text("environment", { enum: ["development", "staging", "production"] }).notNull(),
     /** JSON array of granted permission strings. */
-    grants: text("grants").notNull(),
+    grants: text("grants", { mode: "json" }).$type<string[]>().notNull(),
     /** JSON object of non-secret settings. */
-    config: text("config").notNull().default("{}"),
+    config: text("config", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
     /** AES-GCM encrypted JSON object of secrets (secrets:<NAME> values and writeOnly settings). */
     secretsEnc: text("secrets_enc"),
     status: text("status", { enum: ["active", "uninstalled"] }).notNull(),
@@ -277,7 +278,7 @@ export const installationEvents = sqliteTable(
     fromVersion: text("from_version"),
     toVersion: text("to_version"),
     /** JSON array of the grants after the change. */
-    grants: text("grants"),
+    grants: text("grants", { mode: "json" }).$type<string[]>(),
     actor: text("actor").notNull(),
     at: integer("at").notNull(),
   },
@@ -602,8 +603,8 @@ export const syncs = sqliteTable(
     sourceId: text("source_id").notNull(),
     targetId: text("target_id").notNull(),
     object: text("object").notNull(),
-    /** JSON: the validated mapping. */
-    mapping: text("mapping").notNull(),
+    /** JSON: the validated mapping (integrations/mapping.ts MappingRule[]). */
+    mapping: text("mapping", { mode: "json" }).$type<unknown[]>().notNull(),
     intervalSeconds: integer("interval_seconds").notNull(),
     status: text("status", { enum: ["active", "paused"] }).notNull(),
     /** Where the next run resumes (the source's modification cursor). */

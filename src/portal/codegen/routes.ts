@@ -12,7 +12,6 @@ import { listVersions } from "../../catalog/queries";
 import { findListedPlugin } from "../../catalog/queries";
 import { badRequest, notFound } from "../../platform/http/problem";
 import { ListingParams, problems } from "../../platform/http/schemas";
-import type { Manifest } from "../../contract/manifest";
 import { pluginDocument } from "./plugin-document";
 import { pythonSdk } from "./python";
 import { withOperationIds, type OpenApiDocument } from "./spec";
@@ -37,7 +36,7 @@ async function pluginDoc(env: Env, name: string): Promise<OpenApiDocument> {
   if (!p || p.kind === "template") throw notFound(`The plugin ${name}`);
   const version = (await listVersions(db, p.id)).filter((v) => v.status === "published").sort((a, b) => semver.rcompare(a.version, b.version))[0];
   if (!version) throw notFound(`A published version of ${name}`);
-  return pluginDocument(JSON.parse(version.manifest) as Manifest, env.ATOLL_ISSUER);
+  return pluginDocument(version.manifest, env.ATOLL_ISSUER);
 }
 
 export function mountSdks(app: OpenAPIHono<AppEnv>, document: (env: Env) => OpenApiDocument): void {
