@@ -23,6 +23,8 @@ import { countedRatings, ratingEligibility, ratingRule, type Eligibility, type R
 import { publicRoute } from "../access/authenticate";
 
 export const ratingsRouter = createRouter();
+/** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */
+export const ratingsOperatorRoutes = createRouter();
 
 const RatingParams = ListingParams.extend({ ratingId: IdParam("ratingId", "rat") });
 
@@ -212,7 +214,7 @@ ratingsRouter.openapi(report, async (c) => {
 
 const hide = createRoute({
   method: "put",
-  path: "/v1/operator/ratings/{ratingId}/hidden",
+  path: "/ratings/{ratingId}/hidden",
   tags: ["Operator"],
   summary: "Hide (or show again) an abusive review; hidden ratings do not count",
   security: AUTHENTICATED,
@@ -221,7 +223,7 @@ const hide = createRoute({
   responses: { 204: { description: "Done" }, ...problems(400, 401, 403, 404, 413, 415, 429) },
 });
 
-ratingsRouter.openapi(hide, async (c) => {
+ratingsOperatorRoutes.openapi(hide, async (c) => {
   const p = requireOperator(c);
   const { ratingId } = c.req.valid("param");
   const { hidden } = c.req.valid("json");

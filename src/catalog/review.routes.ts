@@ -21,6 +21,8 @@ import { describePermission } from "../contract/permissions";
 import { listingStatements } from "./queries";
 
 export const review = createRouter();
+/** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */
+export const reviewOperatorRoutes = createRouter();
 
 type Status = PluginVersionRow["status"];
 /** Which decisions may move a version from which state. */
@@ -37,14 +39,14 @@ const QueueItem = z
 
 const queue = createRoute({
   method: "get",
-  path: "/v1/operator/review-queue",
+  path: "/review-queue",
   tags: ["Operator"],
   summary: "Versions waiting for review, oldest first",
   security: AUTHENTICATED,
   responses: { 200: { description: "The queue", content: { "application/json": { schema: z.object({ versions: z.array(QueueItem) }) } } }, ...problems(401, 403, 429) },
 });
 
-review.openapi(queue, async (c) => {
+reviewOperatorRoutes.openapi(queue, async (c) => {
   requireOperator(c);
   const rows = await getDb(c.env.DB)
     .select({ v: pluginVersions, name: plugins.name, kind: plugins.kind })
@@ -78,7 +80,7 @@ const Decision = z
 
 const decide = createRoute({
   method: "post",
-  path: "/v1/operator/versions/{versionId}/decision",
+  path: "/versions/{versionId}/decision",
   tags: ["Operator"],
   summary: "Approve, reject (with a reason) or suspend a version",
   security: AUTHENTICATED,
@@ -87,7 +89,7 @@ const decide = createRoute({
   responses: { 200: { description: "The version's new status", content: { "application/json": { schema: z.object({ plugin: z.string(), version: z.string(), status: z.string(), reviewNote: z.string().nullable() }) } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
 });
 
-review.openapi(decide, async (c) => {
+reviewOperatorRoutes.openapi(decide, async (c) => {
   const p = requireOperator(c);
   const { versionId } = c.req.valid("param");
   const { decision, reason } = c.req.valid("json");
@@ -110,7 +112,7 @@ review.openapi(decide, async (c) => {
 
 const suspendListing = createRoute({
   method: "put",
-  path: "/v1/operator/listings/{scope}/{name}/suspension",
+  path: "/listings/{scope}/{name}/suspension",
   tags: ["Operator"],
   summary: "Suspend a listing (hidden, no new installs; existing installs keep running) or lift the suspension",
   security: AUTHENTICATED,
@@ -119,7 +121,7 @@ const suspendListing = createRoute({
   responses: { 200: { description: "The listing's state", content: { "application/json": { schema: z.object({ name: z.string(), suspended: z.boolean(), listed: z.boolean() }) } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
 });
 
-review.openapi(suspendListing, async (c) => {
+reviewOperatorRoutes.openapi(suspendListing, async (c) => {
   const p = requireOperator(c);
   const { scope, name } = c.req.valid("param");
   const { suspended, reason } = c.req.valid("json");

@@ -83,7 +83,7 @@ export const callerOf = (c: Context<AppEnv>, p: Principal, orgId: string): Calle
 
 const install = createRoute({
   method: "post",
-  path: "/v1/installations",
+  path: "/",
   tags: ["Installations"],
   summary: "Install a plugin into an environment (calls its initialize)",
   security: AUTHENTICATED,
@@ -184,7 +184,7 @@ export function describeBody(body: unknown): string {
 
 const list = createRoute({
   method: "get",
-  path: "/v1/installations",
+  path: "/",
   tags: ["Installations"],
   summary: "The organization's active installations",
   security: AUTHENTICATED,
@@ -213,7 +213,7 @@ export async function ownedInstallation(c: Context<AppEnv>, p: Principal, id: st
 
 const get = createRoute({
   method: "get",
-  path: "/v1/installations/{installationId}",
+  path: "/{installationId}",
   tags: ["Installations"],
   summary: "One installation",
   security: AUTHENTICATED,
@@ -231,7 +231,7 @@ installationsRouter.openapi(get, async (c) => {
 
 const uninstall = createRoute({
   method: "delete",
-  path: "/v1/installations/{installationId}",
+  path: "/{installationId}",
   tags: ["Installations"],
   summary: "Uninstall: calls the plugin's cleanup, then removes the installation and its data",
   security: AUTHENTICATED,
@@ -271,7 +271,7 @@ installationsRouter.openapi(uninstall, async (c) => {
 
 const execute = createRoute({
   method: "post",
-  path: "/v1/installations/{installationId}/execute",
+  path: "/{installationId}/execute",
   tags: ["Installations"],
   summary: "Run the plugin's execute(input)",
   security: AUTHENTICATED,

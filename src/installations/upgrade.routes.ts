@@ -31,7 +31,7 @@ const Params = z.object({ installationId: IdParam("installationId", "ins") });
 
 const change = createRoute({
   method: "patch",
-  path: "/v1/installations/{installationId}",
+  path: "/{installationId}",
   tags: ["Installations"],
   summary: "Upgrade or downgrade to another published version, and/or change config, secrets and grants",
   description: "When the target version declares other permissions than the current grants, `grants` must list exactly the new ones (re-grant). Config is validated against the target version's schema; omitted config and secrets are kept.",
@@ -115,7 +115,7 @@ upgradeRouter.openapi(change, async (c) => {
 
 const history = createRoute({
   method: "get",
-  path: "/v1/installations/{installationId}/history",
+  path: "/{installationId}/history",
   tags: ["Installations"],
   summary: "The installation's history, oldest first (kept after uninstall)",
   security: AUTHENTICATED,

@@ -118,7 +118,7 @@ const CreateConnection = z
 
 const create = createRoute({
   method: "post",
-  path: "/v1/connections",
+  path: "/",
   tags: ["Integrations"],
   summary: "Connect a third-party service: authenticates once, then stores the credentials encrypted",
   security: AUTHENTICATED,
@@ -161,7 +161,7 @@ connectionsRouter.openapi(create, async (c) => {
 
 const list = createRoute({
   method: "get",
-  path: "/v1/connections",
+  path: "/",
   tags: ["Integrations"],
   summary: "The organization's connections (never their credentials)",
   security: AUTHENTICATED,
@@ -178,7 +178,7 @@ const Params = z.object({ connectionId: IdParam("connectionId", "con") });
 
 const getOne = createRoute({
   method: "get",
-  path: "/v1/connections/{connectionId}",
+  path: "/{connectionId}",
   tags: ["Integrations"],
   summary: "A connection and its health (status, last error)",
   security: AUTHENTICATED,
@@ -193,7 +193,7 @@ connectionsRouter.openapi(getOne, async (c) => {
 
 const remove = createRoute({
   method: "delete",
-  path: "/v1/connections/{connectionId}",
+  path: "/{connectionId}",
   tags: ["Integrations"],
   summary: "Disconnect: the credentials are destroyed and the connection can no longer be used",
   security: AUTHENTICATED,

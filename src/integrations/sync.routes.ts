@@ -61,7 +61,7 @@ const CreateSync = z
 
 const create = createRoute({
   method: "post",
-  path: "/v1/syncs",
+  path: "/",
   tags: ["Integrations"],
   summary: "Define a sync: records of `object` flow from source to target through the mapping, every intervalSeconds",
   security: AUTHENTICATED,
@@ -96,7 +96,7 @@ syncRouter.openapi(create, async (c) => {
 
 const list = createRoute({
   method: "get",
-  path: "/v1/syncs",
+  path: "/",
   tags: ["Integrations"],
   summary: "The organization's syncs",
   security: AUTHENTICATED,
@@ -113,7 +113,7 @@ const Params = z.object({ syncId: IdParam("syncId", "syn") });
 
 const getOne = createRoute({
   method: "get",
-  path: "/v1/syncs/{syncId}",
+  path: "/{syncId}",
   tags: ["Integrations"],
   summary: "A sync with its recent runs (counts and errors)",
   security: AUTHENTICATED,
@@ -130,7 +130,7 @@ syncRouter.openapi(getOne, async (c) => {
 for (const action of ["pause", "resume"] as const) {
   const route = createRoute({
     method: "post",
-    path: `/v1/syncs/{syncId}/${action}`,
+    path: `/{syncId}/${action}`,
     tags: ["Integrations"],
     summary: action === "pause" ? "Pause: no new runs; a running one stops after its current page" : "Resume a paused sync (it runs at once)",
     security: AUTHENTICATED,
@@ -149,7 +149,7 @@ for (const action of ["pause", "resume"] as const) {
 
 const runNow = createRoute({
   method: "post",
-  path: "/v1/syncs/{syncId}/run",
+  path: "/{syncId}/run",
   tags: ["Integrations"],
   summary: "Run now (queued; 409 while a run is in progress)",
   security: AUTHENTICATED,
@@ -169,7 +169,7 @@ syncRouter.openapi(runNow, async (c) => {
 
 const dead = createRoute({
   method: "get",
-  path: "/v1/syncs/{syncId}/dead-letters",
+  path: "/{syncId}/dead-letters",
   tags: ["Integrations"],
   summary: `Records that failed ${MAX_ATTEMPTS} times and are no longer retried, with their last error`,
   security: AUTHENTICATED,

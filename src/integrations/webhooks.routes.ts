@@ -34,7 +34,7 @@ export async function eventId(connectionId: string, deliveryId: string): Promise
 
 const route = createRoute(publicRoute({
   method: "post",
-  path: "/v1/webhooks/{connectionId}",
+  path: "/{connectionId}",
   tags: ["Integrations"],
   summary: "Inbound webhooks from a connected provider (signature-verified, de-duplicated, queued)",
   description: "Public: the provider proves itself with its signature (Slack v0, HubSpot v3). Slack's url_verification handshake is answered with its challenge. Rate limit: the `webhook` class, per connection (after the signature check), not the anonymous per-IP one.",

@@ -25,7 +25,7 @@ const TOPIC = z.string().regex(/^[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*){0,4}$/, 
 
 const me = createRoute({
   method: "get",
-  path: "/v1/zapier/me",
+  path: "/me",
   tags: ["Zapier"],
   summary: "Zapier's authentication test: who this API key belongs to",
   security: AUTHENTICATED,
@@ -41,7 +41,7 @@ zapierRouter.openapi(me, async (c) => {
 
 const subscribe = createRoute({
   method: "post",
-  path: "/v1/zapier/hooks",
+  path: "/hooks",
   tags: ["Zapier"],
   summary: "Subscribe a Zapier hook URL to a topic (Zapier calls this when a Zap is turned on)",
   security: AUTHENTICATED,
@@ -67,7 +67,7 @@ zapierRouter.openapi(subscribe, async (c) => {
 
 const unsubscribe = createRoute({
   method: "delete",
-  path: "/v1/zapier/hooks/{hookId}",
+  path: "/hooks/{hookId}",
   tags: ["Zapier"],
   summary: "Unsubscribe a hook (Zapier calls this when a Zap is turned off)",
   security: AUTHENTICATED,
@@ -87,7 +87,7 @@ zapierRouter.openapi(unsubscribe, async (c) => {
 
 const poll = createRoute({
   method: "get",
-  path: "/v1/zapier/triggers/{event}",
+  path: "/triggers/{event}",
   tags: ["Zapier"],
   summary: "Polling trigger: recent events of a topic, newest first, with stable ids",
   security: AUTHENTICATED,

@@ -34,7 +34,7 @@ export async function getTutorial(db: ReturnType<typeof getDb>, slug: string): P
 
 const list = createRoute(publicRoute({
   method: "get",
-  path: "/v1/portal/tutorials",
+  path: "/",
   tags: ["Developer portal"],
   summary: "Tutorials, in reading order (optionally one difficulty or tag)",
   request: { query: z.object({ difficulty: Difficulty.optional(), tag: z.string().max(40).optional() }).strict() },
@@ -51,7 +51,7 @@ const SlugParams = z.object({ slug: Slug.openapi({ param: { name: "slug", in: "p
 
 const getOne = createRoute(publicRoute({
   method: "get",
-  path: "/v1/portal/tutorials/{slug}",
+  path: "/{slug}",
   tags: ["Developer portal"],
   summary: "A tutorial: its markdown and the rendered, safe HTML",
   request: { params: SlugParams },
@@ -77,7 +77,7 @@ const Write = z
 
 const put = createRoute({
   method: "put",
-  path: "/v1/portal/tutorials/{slug}",
+  path: "/{slug}",
   tags: ["Developer portal"],
   summary: "Create or replace a tutorial (operator)",
   security: AUTHENTICATED,
@@ -103,7 +103,7 @@ tutorialsRouter.openapi(put, async (c) => {
 
 const remove = createRoute({
   method: "delete",
-  path: "/v1/portal/tutorials/{slug}",
+  path: "/{slug}",
   tags: ["Developer portal"],
   summary: "Delete a tutorial (operator)",
   security: AUTHENTICATED,

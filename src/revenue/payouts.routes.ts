@@ -24,6 +24,8 @@ import { renewDue } from "./subscriptions";
 import { billUsage } from "./usage-billing";
 
 export const payoutRouter = createRouter();
+/** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */
+export const revenueOperatorRoutes = createRouter();
 
 const IDEMPOTENCY = z.object({ "idempotency-key": z.string().max(255).optional().openapi({ description: "Required on money-moving calls (a missing key is a 400 idempotency-key-required)" }) });
 
@@ -179,7 +181,7 @@ payoutRouter.openapi(statement, async (c) => {
 
 const setProcessor = createRoute({
   method: "put",
-  path: "/v1/operator/payments",
+  path: "/payments",
   tags: ["Operator"],
   summary: "Choose the payment processor: an installation granted the payments permission",
   security: AUTHENTICATED,
@@ -188,7 +190,7 @@ const setProcessor = createRoute({
   responses: { 200: { description: "Set", content: { "application/json": { schema: z.object({ installationId: z.string(), plugin: z.string() }) } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
 });
 
-payoutRouter.openapi(setProcessor, async (c) => {
+revenueOperatorRoutes.openapi(setProcessor, async (c) => {
   const p = requireOperator(c);
   const { installationId } = c.req.valid("json");
   const db = getDb(c.env.DB);
@@ -205,7 +207,7 @@ payoutRouter.openapi(setProcessor, async (c) => {
 
 const setFee = createRoute({
   method: "put",
-  path: "/v1/operator/fees",
+  path: "/fees",
   tags: ["Operator"],
   summary: "Set the platform fee (basis points) of a listing or of a publisher's listings; null restores the default",
   security: AUTHENTICATED,
@@ -227,7 +229,7 @@ const setFee = createRoute({
   responses: { 200: { description: "Set", content: { "application/json": { schema: z.object({ listing: z.string().optional(), organization: z.string().optional(), feeBps: z.number().int().nullable() }) } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
 });
 
-payoutRouter.openapi(setFee, async (c) => {
+revenueOperatorRoutes.openapi(setFee, async (c) => {
   const p = requireOperator(c);
   const body = c.req.valid("json");
   const db = getDb(c.env.DB);
@@ -241,7 +243,7 @@ payoutRouter.openapi(setFee, async (c) => {
 
 const setHold = createRoute({
   method: "put",
-  path: "/v1/operator/payout-holds",
+  path: "/payout-holds",
   tags: ["Operator"],
   summary: "Set how long new sales' earnings of a listing or of a publisher's listings are held before payout (hours); null restores the default (336 = 14 days)",
   description: "The hold should cover the refund window: a refund within it is always covered by the sale itself. It applies to sales made after the change.",
@@ -264,7 +266,7 @@ const setHold = createRoute({
   responses: { 200: { description: "Set", content: { "application/json": { schema: z.object({ listing: z.string().optional(), organization: z.string().optional(), hours: z.number().int().nullable() }) } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
 });
 
-payoutRouter.openapi(setHold, async (c) => {
+revenueOperatorRoutes.openapi(setHold, async (c) => {
   const p = requireOperator(c);
   const body = c.req.valid("json");
   const db = getDb(c.env.DB);
@@ -278,7 +280,7 @@ payoutRouter.openapi(setHold, async (c) => {
 
 const payoutRun = createRoute({
   method: "post",
-  path: "/v1/operator/payouts/run",
+  path: "/payouts/run",
   tags: ["Operator"],
   summary: "Run payouts now (the daily Cron Trigger does the same)",
   security: AUTHENTICATED,
@@ -286,7 +288,7 @@ const payoutRun = createRoute({
   responses: { 200: { description: "The run", content: { "application/json": { schema: z.object({ runId: z.string(), paid: z.array(z.record(z.string(), z.unknown())), skipped: z.array(z.record(z.string(), z.unknown())), retried: z.array(z.record(z.string(), z.unknown())) }) } } }, ...problems(400, 401, 403, 409, 422, 429, 503) },
 });
 
-payoutRouter.openapi(payoutRun, async (c) => {
+revenueOperatorRoutes.openapi(payoutRun, async (c) => {
   requireOperator(c);
   const db = getDb(c.env.DB);
   return idempotentResponse(c, db, "operator", {}, async () => ({ status: 200, body: await runPayouts(db, processorFor(c)) }));
@@ -294,7 +296,7 @@ payoutRouter.openapi(payoutRun, async (c) => {
 
 const billingRun = createRoute({
   method: "post",
-  path: "/v1/operator/billing/run",
+  path: "/billing/run",
   tags: ["Operator"],
   summary: "Run subscription renewals and usage billing now (the hourly Cron Trigger does the same)",
   security: AUTHENTICATED,
@@ -302,7 +304,7 @@ const billingRun = createRoute({
   responses: { 200: { description: "The run", content: { "application/json": { schema: z.object({ renewals: z.record(z.string(), z.unknown()), usage: z.array(z.record(z.string(), z.unknown())) }) } } }, ...problems(400, 401, 403, 409, 422, 429, 503) },
 });
 
-payoutRouter.openapi(billingRun, async (c) => {
+revenueOperatorRoutes.openapi(billingRun, async (c) => {
   requireOperator(c);
   const db = getDb(c.env.DB);
   return idempotentResponse(c, db, "operator", {}, async () => {

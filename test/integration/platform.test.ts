@@ -34,6 +34,11 @@ describe("OpenAPI document", () => {
     expect([...documented].filter((r) => !served.has(r))).toEqual([]);
   });
 
+  it("mounts each router once: no served path repeats its prefix (a router mounted at /v1/x declares paths relative to it)", () => {
+    const doubled = app.routes.map((r) => r.path).filter((p) => /^(\/v1\/[^/]+)\/v1\//.test(p) || /^\/v1\/([^/]+)\/\1\//.test(p));
+    expect(doubled).toEqual([]);
+  });
+
   it("declares security on every /v1 route that needs a credential", async () => {
     const doc = (await (await call("/openapi.json")).json()) as OpenApiDoc;
     for (const [path, ops] of Object.entries(doc.paths)) {

@@ -58,7 +58,7 @@ export const keys = createRouter();
 
 const create = createRoute({
   method: "post",
-  path: "/v1/api-keys",
+  path: "/",
   tags: ["API keys"],
   summary: "Create an API key for the caller (the key is shown once)",
   security: AUTHENTICATED,
@@ -96,7 +96,7 @@ keys.openapi(create, async (c) => {
 
 const list = createRoute({
   method: "get",
-  path: "/v1/api-keys",
+  path: "/",
   tags: ["API keys"],
   summary: "List API keys (owners and admins see the organization's, members their own); never the secret",
   security: AUTHENTICATED,
@@ -113,7 +113,7 @@ keys.openapi(list, async (c) => {
 
 const revoke = createRoute({
   method: "delete",
-  path: "/v1/api-keys/{keyId}",
+  path: "/{keyId}",
   tags: ["API keys"],
   summary: "Revoke an API key: it and the tokens minted from it stop working at once",
   security: AUTHENTICATED,

@@ -15,11 +15,12 @@ import { setPlanStatement } from "../queries";
 import { recountInstalls } from "../../catalog/queries";
 import { Organization, PlanSchema, toOrganization } from "../schemas";
 
-export const operator = createRouter();
+/** The platform operator's account routes, mounted under /v1/operator with the other domains' (src/app.ts). */
+export const accessOperatorRoutes = createRouter();
 
 const setPlan = createRoute({
   method: "put",
-  path: "/v1/operator/organizations/{orgId}/plan",
+  path: "/organizations/{orgId}/plan",
   tags: ["Operator"],
   summary: "Set an organization's plan (and with it, its rate limits)",
   security: AUTHENTICATED,
@@ -28,7 +29,7 @@ const setPlan = createRoute({
   responses: { 200: { description: "Updated", content: { "application/json": { schema: Organization } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
 });
 
-operator.openapi(setPlan, async (c) => {
+accessOperatorRoutes.openapi(setPlan, async (c) => {
   const p = requireOperator(c);
   const { orgId } = c.req.valid("param");
   const { plan } = c.req.valid("json");
@@ -45,7 +46,7 @@ operator.openapi(setPlan, async (c) => {
 
 const rotate = createRoute({
   method: "post",
-  path: "/v1/operator/signing-keys/rotate",
+  path: "/signing-keys/rotate",
   tags: ["Operator"],
   summary: "Rotate the JWT signing key; the previous key keeps verifying until its tokens expire",
   security: AUTHENTICATED,
@@ -56,7 +57,7 @@ const rotate = createRoute({
   },
 });
 
-operator.openapi(rotate, async (c) => {
+accessOperatorRoutes.openapi(rotate, async (c) => {
   const p = requireOperator(c);
   const db = getDb(c.env.DB);
   const result = await rotateSigningKey(db, c.env.ATOLL_SECRET_KEY, { force: c.req.valid("query").force === "true" });
@@ -72,7 +73,7 @@ operator.openapi(rotate, async (c) => {
 
 const verify = createRoute({
   method: "put",
-  path: "/v1/operator/organizations/{orgId}/verified",
+  path: "/organizations/{orgId}/verified",
   tags: ["Operator"],
   summary: "Mark a publisher verified (or not); shown on its listings",
   security: AUTHENTICATED,
@@ -81,7 +82,7 @@ const verify = createRoute({
   responses: { 200: { description: "Updated", content: { "application/json": { schema: Organization } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
 });
 
-operator.openapi(verify, async (c) => {
+accessOperatorRoutes.openapi(verify, async (c) => {
   const p = requireOperator(c);
   const { orgId } = c.req.valid("param");
   const { verified } = c.req.valid("json");
@@ -98,7 +99,7 @@ operator.openapi(verify, async (c) => {
 
 const recount = createRoute({
   method: "post",
-  path: "/v1/operator/install-counts/recount",
+  path: "/install-counts/recount",
   tags: ["Operator"],
   summary: "Recompute every listing's public install count from the active installations",
   description: "Counters move only in the guarded batch of the install or uninstall that justifies them; this repairs any that drifted (e.g. before that guard) and lists what it corrected.",
@@ -109,7 +110,7 @@ const recount = createRoute({
   },
 });
 
-operator.openapi(recount, async (c) => {
+accessOperatorRoutes.openapi(recount, async (c) => {
   const p = requireOperator(c);
   const db = getDb(c.env.DB);
   const corrected = await recountInstalls(db);

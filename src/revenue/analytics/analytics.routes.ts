@@ -75,7 +75,7 @@ export const Report = z
 
 const report = createRoute({
   method: "get",
-  path: "/v1/analytics/report",
+  path: "/report",
   tags: ["Analytics"],
   summary: "The ecosystem report for a period (operator: the platform; a publisher: its own listings)",
   description: "JSON by default; `Accept: text/csv` returns the same report as one CSV table (section, dimension, metric, currency, value). Money is integer minor units per currency.",
@@ -101,7 +101,7 @@ const Usage = z.object({ plugin: z.string(), organization: z.string(), installat
 
 const usage = createRoute({
   method: "get",
-  path: "/v1/analytics/usage",
+  path: "/usage",
   tags: ["Analytics"],
   summary: "Plugin calls per installation from the gateway's metering: a tenant's own installations, or (role=publisher) calls to its listings",
   security: AUTHENTICATED,
