@@ -18,7 +18,7 @@ import { AUTHENTICATED, IdParam, ListingParams, problems } from "../platform/htt
 import { iso } from "../platform/http/schemas";
 import { findPluginByName, listVersions } from "./queries";
 import { describePermission } from "../contract/permissions";
-import { listingStatements } from "./queries";
+import { listingStatements, recountInstalls } from "./queries";
 
 export const review = createRouter();
 /** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */
@@ -168,4 +168,25 @@ review.openapi(yank, async (c) => {
     auditInsert(db, { orgId: plugin.orgId, actor: actorOf(p), action: "plugin.version_yanked", target: `${plugin.name}@${version}`, requestId: c.get("requestId") }, now),
   ]);
   return c.json({ plugin: plugin.name, version, status: "yanked" as const }, 200);
+});
+
+const recount = createRoute({
+  method: "post",
+  path: "/install-counts/recount",
+  tags: ["Operator"],
+  summary: "Recompute every listing's public install count from the active installations",
+  description: "Counters move only in the guarded batch of the install or uninstall that justifies them; this repairs any that drifted (e.g. before that guard) and lists what it corrected.",
+  security: AUTHENTICATED,
+  responses: {
+    200: { description: "Recounted", content: { "application/json": { schema: z.object({ corrected: z.array(z.object({ plugin: z.string(), from: z.number().int(), to: z.number().int() })) }) } } },
+    ...problems(401, 403, 429),
+  },
+});
+
+reviewOperatorRoutes.openapi(recount, async (c) => {
+  const p = requireOperator(c);
+  const db = getDb(c.env.DB);
+  const corrected = await recountInstalls(db);
+  if (corrected.length > 0) await db.batch([auditInsert(db, { orgId: null, actor: actorOf(p), action: "install_counts.recounted", details: { corrected: corrected.slice(0, 50) }, requestId: c.get("requestId") })]);
+  return c.json({ corrected }, 200);
 });

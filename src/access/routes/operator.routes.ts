@@ -12,7 +12,6 @@ import { conflict, notFound } from "../../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../../platform/http/schemas";
 import { jsonBody } from "../../platform/http/middleware";
 import { setPlanStatement } from "../queries";
-import { recountInstalls } from "../../catalog/queries";
 import { Organization, PlanSchema, toOrganization } from "../schemas";
 
 /** The platform operator's account routes, mounted under /v1/operator with the other domains' (src/app.ts). */
@@ -95,25 +94,4 @@ accessOperatorRoutes.openapi(verify, async (c) => {
   if (!org) throw notFound("The organization");
   isolateState(c.env).forgetOrg(orgId);
   return c.json(toOrganization(org), 200);
-});
-
-const recount = createRoute({
-  method: "post",
-  path: "/install-counts/recount",
-  tags: ["Operator"],
-  summary: "Recompute every listing's public install count from the active installations",
-  description: "Counters move only in the guarded batch of the install or uninstall that justifies them; this repairs any that drifted (e.g. before that guard) and lists what it corrected.",
-  security: AUTHENTICATED,
-  responses: {
-    200: { description: "Recounted", content: { "application/json": { schema: z.object({ corrected: z.array(z.object({ plugin: z.string(), from: z.number().int(), to: z.number().int() })) }) } } },
-    ...problems(401, 403, 429),
-  },
-});
-
-accessOperatorRoutes.openapi(recount, async (c) => {
-  const p = requireOperator(c);
-  const db = getDb(c.env.DB);
-  const corrected = await recountInstalls(db);
-  if (corrected.length > 0) await db.batch([auditInsert(db, { orgId: null, actor: actorOf(p), action: "install_counts.recounted", details: { corrected: corrected.slice(0, 50) }, requestId: c.get("requestId") })]);
-  return c.json({ corrected }, 200);
 });
