@@ -51,7 +51,12 @@ interface Attempt {
   allowed?: number[];
   /** Whose object it is, for the positive control of reads (the owner unless said). */
   holder?: (v: Victim) => Account;
+  /** A web UI route: sent from a signed-in browser session (cookie and CSRF token), as a form. */
+  web?: true;
 }
+
+/** A web UI refusal: the caller's own dashboard with the error (400) or the not-found page. */
+const WEB = [400, 404];
 
 const PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] as const;
 const OPERATOR = [403];
@@ -108,6 +113,12 @@ const OBJECT_ROUTES: Record<string, Attempt> = {
   "POST /v1/operator/versions/:versionId/decision": { path: (v) => `/v1/operator/versions/${v.versionInReview}/decision`, body: () => ({ decision: "reject", reason: "no" }), allowed: OPERATOR },
   "PUT /v1/operator/listings/:scope/:name/suspension": { path: (v) => `/v1/operator/listings/@${v.plugin.scope}/${v.plugin.name}/suspension`, body: () => ({ suspended: true }), allowed: OPERATOR },
   "PUT /v1/operator/ratings/:ratingId/hidden": { path: (v) => `/v1/operator/ratings/${v.ratingId}/hidden`, body: () => ({ hidden: true }), allowed: OPERATOR },
+  // The web UI, from the intruder's signed-in browser.
+  "POST /dashboard/keys/:id/revoke": { path: (v) => `/dashboard/keys/${v.keyId}/revoke`, web: true, allowed: WEB },
+  "POST /dashboard/connections/:id/disconnect": { path: (v) => `/dashboard/connections/${v.connectionId}/disconnect`, web: true, allowed: WEB },
+  "POST /dashboard/installations/:id/:action{uninstall|upgrade}": { path: (v) => `/dashboard/installations/${v.installationId}/uninstall`, web: true, allowed: WEB },
+  "GET /publisher/payouts/:id": { path: (v) => `/publisher/payouts/${v.payoutId}`, web: true, allowed: WEB },
+  "POST /operator/versions/:id/decision": { path: (v) => `/operator/versions/${v.versionInReview}/decision`, body: () => ({ decision: "reject", reason: "no" }), web: true, allowed: WEB },
   "PUT /v1/portal/tutorials/:slug": { path: (v) => `/v1/portal/tutorials/${v.tutorial}`, body: () => ({ title: "Defaced", difficulty: "beginner", order: 1, tags: [], markdown: "defaced" }), allowed: OPERATOR },
   "DELETE /v1/portal/tutorials/:slug": { path: (v) => `/v1/portal/tutorials/${v.tutorial}`, allowed: OPERATOR },
 };
@@ -128,16 +139,9 @@ const NOT_OBJECT_SCOPED: Record<string, string> = {
   ...Object.fromEntries(
     ["/p/:installationId", "/p/:installationId/*", "/apps/:organization/:environment/:app", "/apps/:organization/:environment/:app/*"].map((p) => [`OPTIONS ${p}`, "a CORS preflight, answered by the CORS middleware before any route or plugin runs"]),
   ),
-  // The web UI's pages are clients of the API routes above: each calls the API in-process with
-  // the session's own key (src/web/router.tsx, callApi), so it passes the same ownership check.
   "GET /listings/:scope/:name": "web: the public listing page",
   "POST /listings/:scope/:name/install": "web: installs into the caller's own organization (POST /v1/installations)",
   "POST /listings/:scope/:name/rate": "web: the caller's own rating (PUT …/rating)",
-  "POST /dashboard/keys/:id/revoke": "web: calls DELETE /v1/api-keys/:keyId with the session's key",
-  "POST /dashboard/connections/:id/disconnect": "web: calls DELETE /v1/connections/:connectionId with the session's key",
-  "POST /dashboard/installations/:id/:action{uninstall|upgrade}": "web: calls DELETE or PATCH /v1/installations/:installationId with the session's key",
-  "GET /publisher/payouts/:id": "web: calls GET /v1/revenue/payouts/:payoutId with the session's key",
-  "POST /operator/versions/:id/decision": "web: calls the operator's decision route with the session's key (403 unless the operator)",
   "GET /portal/tutorials/:slug": "web: a public tutorial page",
 };
 
@@ -173,6 +177,29 @@ describe("the BOLA route table", () => {
     expect(unclassified(grown.routes)).toEqual(["DELETE /v1/installations/:installationId/widgets/:widgetId", "GET /v1/widgets/:widgetId"]);
   });
 });
+
+/** A browser signed in to the web UI with `apiKey`: its session cookie and CSRF token. */
+async function browser(apiKey: string): Promise<{ cookie: string; csrf: string }> {
+  const page = await call("/signin", { headers: { accept: "text/html" } });
+  const formCookie = (page.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  const formToken = /name="formToken" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+  const signedIn = await call("/signin", { method: "POST", redirect: "manual", body: new URLSearchParams({ formToken, apiKey, next: "/" }), headers: { accept: "text/html", cookie: formCookie, "content-type": "application/x-www-form-urlencoded" } });
+  const cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  expect(cookie).toMatch(/^atoll_session=/);
+  const home = await (await call("/dashboard", { headers: { accept: "text/html", cookie } })).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(home)?.[1] ?? "";
+  expect(csrf).not.toBe("");
+  return { cookie, csrf };
+}
+
+/** Sends one attempt with the intruder's credential: an API key, or its browser session for web routes. */
+function send(method: string, path: string, body: unknown, key: string, session: { cookie: string; csrf: string } | null): Promise<Response> {
+  if (!session) return call(path, { method, key, ...(body !== undefined ? { json: body } : {}) });
+  const headers = { accept: "text/html", cookie: session.cookie };
+  if (method === "GET") return call(path, { headers, redirect: "manual" });
+  const form = new URLSearchParams({ csrf: session.csrf, ...((body ?? {}) as Record<string, string>) });
+  return call(path, { method, body: form, redirect: "manual", headers: { ...headers, "content-type": "application/x-www-form-urlencoded" } });
+}
 
 /** Every D1 row, per table, as JSON (the victims' state). */
 async function snapshot(): Promise<Map<string, string[]>> {
@@ -257,19 +284,20 @@ describe("another organization against the victims' objects", () => {
     intruder = await publisher("int");
   }, 60_000);
 
-  it("refuses every object-scoped route (403/404), reveals nothing and changes nothing", async () => {
+  it("refuses every object-scoped route (403/404, a web form's error page), reveals nothing and changes nothing", async () => {
     // Let the victims' own background work (usage flushes) settle before the snapshot.
     await new Promise((r) => setTimeout(r, 600));
+    const session = await browser(intruder.apiKey);
     const before = await snapshot();
     const leaks = [v.owner.email, v.customer.email, v.memberEmail, "victim-app-data", "Original."];
     const failures: string[] = [];
-    for (const [route, attempt] of Object.entries(OBJECT_ROUTES)) {
+    for (const [route, tried] of Object.entries(OBJECT_ROUTES)) {
       const method = route.split(" ")[0] ?? "GET";
-      const path = attempt.path(v);
-      const body = attempt.body?.(v);
-      const res = await call(path, { method, key: intruder.apiKey, ...(body !== undefined ? { json: body } : {}) });
+      const path = tried.path(v);
+      const body = tried.body?.(v);
+      const res = await send(method, path, body, intruder.apiKey, tried.web ? session : null);
       const text = await res.text();
-      const allowed = attempt.allowed ?? [404];
+      const allowed = tried.allowed ?? [404];
       if (!allowed.includes(res.status)) failures.push(`${route} (${method} ${path}) answered ${res.status}: ${text.slice(0, 200)}`);
       for (const leak of leaks) if (text.includes(leak)) failures.push(`${route} revealed ${leak}`);
     }
@@ -291,9 +319,11 @@ describe("another organization against the victims' objects", () => {
 
     // The same reads by the objects' holders succeed: the refusals above are about who asks,
     // not about a wrong path.
-    for (const [route, attempt] of Object.entries(OBJECT_ROUTES)) {
-      if (!route.startsWith("GET ") || attempt.allowed === OPERATOR) continue;
-      const res = await call(attempt.path(v), { key: (attempt.holder?.(v) ?? v.owner).apiKey });
+    const ownerBrowser = await browser(v.owner.apiKey);
+    for (const [route, tried] of Object.entries(OBJECT_ROUTES)) {
+      if (!route.startsWith("GET ") || tried.allowed === OPERATOR) continue;
+      const holder = tried.holder?.(v) ?? v.owner;
+      const res = await send("GET", tried.path(v), undefined, holder.apiKey, tried.web ? ownerBrowser : null);
       if (res.status !== 200) failures.push(`${route} answered its holder ${res.status}`);
     }
     expect(failures).toEqual([]);
