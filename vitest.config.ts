@@ -2,7 +2,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { defineConfig } from "vitest/config";
-import { outboundGuard } from "./test/outbound-guard";
+import { outboundGuard } from "./test/outbound-guard.ts";
 
 /** A free loopback port, chosen once per run (the Stripe stand-in of the workers tests). */
 async function freePort(): Promise<number> {
