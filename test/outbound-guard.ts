@@ -37,8 +37,12 @@ export async function outboundGuard(request: Request): Promise<Response> {
   });
 }
 
-/** Hop-by-hop headers Node's fetch sets itself. */
-const HOP = new Set(["host", "connection", "content-length", "transfer-encoding", "keep-alive"]);
+/**
+ * Hop-by-hop headers Node's fetch sets itself. `upgrade` too: Node's fetch cannot upgrade (a
+ * WebSocket upgrade would hang), so it reaches the stand-in as a plain request — which the
+ * canary still records, so a hostile upgrade test keeps its power.
+ */
+const HOP = new Set(["host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade"]);
 
 /** Re-issues the request from Node (miniflare's Request is another undici's class than Node's fetch takes). */
 async function forward(request: Request): Promise<Response> {
@@ -47,5 +51,13 @@ async function forward(request: Request): Promise<Response> {
     if (!HOP.has(name)) headers.push([name, value]);
   });
   const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
-  return fetch(request.url, { method: request.method, headers, body, redirect: "manual" });
+  const res = await fetch(request.url, { method: request.method, headers, body, redirect: "manual" });
+  // Node's fetch has already decoded the body: its encoding and length headers no longer apply.
+  const out = new Headers(res.headers);
+  for (const name of ["content-encoding", "content-length", "transfer-encoding"]) out.delete(name);
+  if (request.headers.get("upgrade") === null) return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
+  // miniflare writes the answer to an upgrade onto the raw socket: a whole body and a closed
+  // connection, or workerd waits for more (the stand-ins never switch protocols).
+  out.set("connection", "close");
+  return new Response(await res.arrayBuffer(), { status: res.status, headers: out });
 }
