@@ -2,6 +2,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { defineConfig } from "vitest/config";
+import { outboundGuard } from "./test/outbound-guard.ts";
 
 /** A free loopback port, chosen once per run (the Stripe stand-in of the workers tests). */
 async function freePort(): Promise<number> {
@@ -32,6 +33,8 @@ export default defineConfig(async () => {
               wrangler: { configPath: "./wrangler.toml" },
               remoteBindings: false,
               miniflare: {
+                // Outbound network is denied except to the stand-ins the global setup names.
+                outboundService: outboundGuard,
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   ATOLL_SECRET_KEY: "dGVzdC1vbmx5LXNlY3JldC1rZXktMzItYnl0ZXMtb2s",

@@ -12,6 +12,7 @@ import { startCloudflareApiStandIn } from "../scripts/standins/cloudflare-api.mj
 import { startSaasStandIn } from "../scripts/standins/saas.mjs";
 import { startCanary } from "./hostile/canary.mjs";
 import { startMailStandIn } from "../scripts/standins/mail.mjs";
+import { allowOrigin } from "./outbound-guard";
 
 export default async function setup(project: TestProject) {
   const root = join(import.meta.dirname, "..");
@@ -35,6 +36,8 @@ export default async function setup(project: TestProject) {
   project.provide("canary", canary.url);
   const mail = await startMailStandIn({ port: Number(process.env.ATOLL_TEST_MAIL_PORT) });
   project.provide("mail", mail.url);
+  // The only places a workers test (or the code it drives) may reach: see test/outbound-guard.ts.
+  for (const standIn of [stripe.url, cf.url, saas.url, canary.url, mail.url]) allowOrigin(standIn);
   return async () => {
     await mail.close();
     await stripe.close();

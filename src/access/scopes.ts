@@ -21,21 +21,25 @@ export const SCOPES = {
 } as const;
 
 export type Scope = keyof typeof SCOPES;
-export const ALL_SCOPES = Object.keys(SCOPES) as Scope[];
+// Frozen: the tables are shared by every request in the isolate, so no caller can widen them.
+export const ALL_SCOPES = Object.freeze(Object.keys(SCOPES)) as Scope[];
 
-export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
+export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = Object.freeze({
   owner: ALL_SCOPES,
   admin: ALL_SCOPES,
-  member: ["org:read", "keys:read", "keys:write", "installations:read", "plugins:call"],
-};
+  member: Object.freeze(["org:read", "keys:read", "keys:write", "installations:read", "plugins:call"] as const),
+});
 
 export function isScope(value: string): value is Scope {
   return Object.hasOwn(SCOPES, value);
 }
 
-/** The scopes a credential may use: its own, limited by the role its holder has now. */
+/**
+ * The scopes a credential may use: its own, limited by the role its holder has now. A role this
+ * table does not name (a bad row, a prototype key) allows nothing.
+ */
 export function effectiveScopes(granted: readonly string[], role: Role): Scope[] {
-  const allowed = new Set<string>(ROLE_SCOPES[role]);
+  const allowed = new Set<string>(Object.hasOwn(ROLE_SCOPES, role) ? ROLE_SCOPES[role] : []);
   return granted.filter((s): s is Scope => isScope(s) && allowed.has(s));
 }
 
@@ -45,9 +49,13 @@ export function scopesBeyond(requested: readonly string[], held: readonly string
   return requested.filter((s) => !have.has(s));
 }
 
-/** Whether `actor` may give `target` role `next` (or remove them, when `next` is null). */
+/**
+ * Whether `actor` may give `target` role `next` (or remove them, when `next` is null). Owners
+ * may do anything, admins anything not touching the owner role; any other actor (members, and a
+ * role this module does not know) nothing.
+ */
 export function canManageMember(actor: Role, target: Role, next: Role | null): boolean {
-  if (actor === "member") return false;
+  if (actor === "owner") return true;
   if (actor === "admin") return target !== "owner" && next !== "owner";
-  return true;
+  return false;
 }

@@ -1,7 +1,8 @@
 /**
  * Markdown to safe HTML for tutorials: markdown-it with raw HTML disabled (any tag in the source
  * is escaped, never passed through), its link validation (javascript:, vbscript:, file: and data:
- * URLs other than images are refused), and external links opened without an opener reference.
+ * URLs other than images are refused), and external links (any other scheme or origin, as a
+ * browser resolves the href) opened without an opener or referrer, and nofollow.
  */
 import MarkdownIt from "markdown-it";
 
@@ -10,12 +11,21 @@ const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
 const defaultLinkOpen = md.renderer.rules.link_open ?? ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
 md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
   const token = tokens[idx];
-  const href = token?.attrGet("href") ?? "";
-  if (token && /^https?:\/\//i.test(href)) {
+  if (token && isExternal(token.attrGet("href") ?? "")) {
     token.attrSet("rel", "noopener noreferrer nofollow");
   }
   return defaultLinkOpen(tokens, idx, options, env, self);
 };
+
+/**
+ * Whether a link leaves the page's site, as a browser resolves it: any other scheme or origin,
+ * including the forms a prefix check misses (`//host`, `///host`, `http:\\host`). An href the
+ * URL parser refuses counts as external.
+ */
+function isExternal(href: string): boolean {
+  const base = "https://same-site.invalid/";
+  return URL.parse(href, base)?.origin !== new URL(base).origin;
+}
 
 /** Code blocks scroll sideways: they are focusable so keyboard users can scroll them (WCAG). */
 export function renderMarkdown(source: string): string {
