@@ -14,7 +14,7 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { beforeAll, describe, expect, it } from "vitest";
-import { app } from "../../src/index";
+import { app } from "../../src/app";
 import { BASE, call, type Account } from "../helpers";
 import { inject } from "vitest";
 import { invite } from "../mail-helpers";

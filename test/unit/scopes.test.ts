@@ -3,8 +3,8 @@
  * narrow when its holder is demoted, what may be handed out, and who may manage whom.
  */
 import { describe, expect, it } from "vitest";
-import type { Role } from "../../src/db/schema";
-import { ALL_SCOPES, ROLE_SCOPES, SCOPES, canManageMember, effectiveScopes, isScope, scopesBeyond } from "../../src/identity/scopes";
+import type { Role } from "../../src/platform/db/schema";
+import { ALL_SCOPES, ROLE_SCOPES, SCOPES, canManageMember, effectiveScopes, isScope, scopesBeyond } from "../../src/access/scopes";
 
 const MEMBER = ["org:read", "keys:read", "keys:write", "installations:read", "plugins:call"];
 /** Strings that look like scopes or reach Object.prototype: none of them is a scope. */
