@@ -10,7 +10,15 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 export function prepareAssets() {
-  const source = join(root, "node_modules", "@scalar", "api-reference", "dist", "browser", "standalone.js");
+  const source = join(
+    root,
+    "node_modules",
+    "@scalar",
+    "api-reference",
+    "dist",
+    "browser",
+    "standalone.js",
+  );
   const target = join(root, ".generated", "scalar-standalone.txt");
   mkdirSync(dirname(target), { recursive: true });
   copyFileSync(source, target);

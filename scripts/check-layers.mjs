@@ -11,17 +11,75 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SKIP = new Set(["node_modules", "dist", ".wrangler", ".generated"]);
-const DOMAINS = ["access", "catalog", "installations", "runtime", "gateway", "revenue", "integrations", "portal", "web"];
+const DOMAINS = [
+  "access",
+  "catalog",
+  "installations",
+  "runtime",
+  "gateway",
+  "revenue",
+  "integrations",
+  "portal",
+  "web",
+];
 /** What a domain offers the others. Anything else in it is its own business. */
 export const PUBLIC = {
-  access: ["access/principal.ts", "access/authenticate.ts", "access/scopes.ts", "access/audit.ts", "access/queries.ts", "access/schemas.ts", "access/credential-cache.ts", "access/revoke.ts", "access/api-keys.ts", "access/ratelimit/policy.ts", "access/ratelimit/middleware.ts", "access/ratelimit/provider-webhooks.ts", "access/ratelimit/durable-object.ts", "access/tokens/api-key.ts"],
+  access: [
+    "access/principal.ts",
+    "access/authenticate.ts",
+    "access/scopes.ts",
+    "access/audit.ts",
+    "access/queries.ts",
+    "access/schemas.ts",
+    "access/credential-cache.ts",
+    "access/revoke.ts",
+    "access/api-keys.ts",
+    "access/ratelimit/policy.ts",
+    "access/ratelimit/middleware.ts",
+    "access/ratelimit/provider-webhooks.ts",
+    "access/ratelimit/durable-object.ts",
+    "access/tokens/api-key.ts",
+  ],
   catalog: ["catalog/queries.ts", "catalog/listing.ts", "catalog/modules.ts"],
   installations: ["installations/queries.ts", "installations/config.ts"],
-  runtime: ["runtime/resolve.ts", "runtime/invoke.ts", "runtime/spec.ts", "runtime/host.ts", "runtime/loader-host.ts", "runtime/storage.ts", "runtime/egress.ts", "runtime/egress-policy.ts", "runtime/packages.ts", "runtime/plugin-path.ts", "runtime/host-auth.ts", "runtime/service-host.ts"],
+  runtime: [
+    "runtime/resolve.ts",
+    "runtime/invoke.ts",
+    "runtime/spec.ts",
+    "runtime/host.ts",
+    "runtime/loader-host.ts",
+    "runtime/storage.ts",
+    "runtime/egress.ts",
+    "runtime/egress-policy.ts",
+    "runtime/packages.ts",
+    "runtime/plugin-path.ts",
+    "runtime/host-auth.ts",
+    "runtime/service-host.ts",
+  ],
   gateway: [],
-  revenue: ["revenue/entitlements.ts", "revenue/till.ts", "revenue/processor.ts", "revenue/purchases.ts", "revenue/money.ts", "revenue/scheduled.ts"],
-  integrations: ["integrations/events.ts", "integrations/sync.ts", "integrations/broker.ts", "integrations/gate.ts", "integrations/webhooks.routes.ts", "integrations/connectors/index.ts", "integrations/connectors/types.ts"],
-  portal: ["portal/openapi.ts", "portal/markdown.ts", "portal/tutorials.routes.ts", "portal/codegen/routes.ts"],
+  revenue: [
+    "revenue/entitlements.ts",
+    "revenue/till.ts",
+    "revenue/processor.ts",
+    "revenue/purchases.ts",
+    "revenue/money.ts",
+    "revenue/scheduled.ts",
+  ],
+  integrations: [
+    "integrations/events.ts",
+    "integrations/sync.ts",
+    "integrations/broker.ts",
+    "integrations/gate.ts",
+    "integrations/webhooks.routes.ts",
+    "integrations/connectors/index.ts",
+    "integrations/connectors/types.ts",
+  ],
+  portal: [
+    "portal/openapi.ts",
+    "portal/markdown.ts",
+    "portal/tutorials.routes.ts",
+    "portal/codegen/routes.ts",
+  ],
   web: [],
 };
 
@@ -35,7 +93,8 @@ function files(dir, out = []) {
   return out;
 }
 
-const IMPORT = /(?:^|[^\w.])(?:import|export)\s[^;"'`]*?from\s*["']([^"']+)["']|(?:^|[^\w.])import\s*\(\s*["']([^"']+)["']\s*\)|(?:^|[^\w.])import\s+["']([^"']+)["']/gm;
+const IMPORT =
+  /(?:^|[^\w.])(?:import|export)\s[^;"'`]*?from\s*["']([^"']+)["']|(?:^|[^\w.])import\s*\(\s*["']([^"']+)["']\s*\)|(?:^|[^\w.])import\s+["']([^"']+)["']/gm;
 /** Import specifiers of a file, leaving out template literals (generated code in portal/codegen). */
 export function importsOf(text) {
   const code = text.replace(/`(?:\\[\s\S]|\$\{[^}]*\}|[^`\\])*`/g, "``");
@@ -44,35 +103,50 @@ export function importsOf(text) {
 
 const rel = (p) => relative(ROOT, p).split(sep).join("/");
 const breaches = [];
-for (const file of [...files(join(ROOT, "src")), ...files(join(ROOT, "packages")), ...files(join(ROOT, "plugins"))]) {
+for (const file of [
+  ...files(join(ROOT, "src")),
+  ...files(join(ROOT, "packages")),
+  ...files(join(ROOT, "plugins")),
+]) {
   const from = rel(file);
   for (const spec of importsOf(readFileSync(file, "utf8"))) {
     const target = spec.startsWith(".") ? rel(resolve(dirname(file), spec)) : null;
     const bad = (why) => breaches.push(`${from}: imports "${spec}" — ${why}`);
     if (from.startsWith("src/contract/")) {
-      if (target && !target.startsWith("src/contract/")) bad("the contract imports nothing of the repository outside itself");
+      if (target && !target.startsWith("src/contract/"))
+        bad("the contract imports nothing of the repository outside itself");
     } else if (from.startsWith("src/platform/")) {
-      if (target && !target.startsWith("src/platform/") && !target.startsWith("src/contract/")) bad("the platform imports only itself and the contract");
+      if (target && !target.startsWith("src/platform/") && !target.startsWith("src/contract/"))
+        bad("the platform imports only itself and the contract");
     } else if (from.startsWith("packages/")) {
       const own = from.split("/").slice(0, 2).join("/") + "/";
-      if (target && !target.startsWith(own) && !target.startsWith("src/contract/")) bad("a package imports only its own files and src/contract/");
-      if (!target && spec.startsWith("@atoll/") && spec !== "@atoll/sdk") bad("a package may depend on @atoll/sdk only");
+      if (target && !target.startsWith(own) && !target.startsWith("src/contract/"))
+        bad("a package imports only its own files and src/contract/");
+      if (!target && spec.startsWith("@atoll/") && spec !== "@atoll/sdk")
+        bad("a package may depend on @atoll/sdk only");
     } else if (from.startsWith("plugins/")) {
       const own = from.split("/").slice(0, 2).join("/") + "/";
-      if (target && !target.startsWith(own)) bad("a plugin imports only @atoll/sdk and its own files");
-      if (!target && !spec.startsWith("@atoll/sdk") && !spec.startsWith("cloudflare:")) bad("a plugin imports only @atoll/sdk");
+      if (target && !target.startsWith(own))
+        bad("a plugin imports only @atoll/sdk and its own files");
+      if (!target && !spec.startsWith("@atoll/sdk") && !spec.startsWith("cloudflare:"))
+        bad("a plugin imports only @atoll/sdk");
     } else if (from.startsWith("src/") && target?.startsWith("src/")) {
       const [, fromDomain] = from.split("/");
       const [, toDomain] = target.split("/");
       if (DOMAINS.includes(fromDomain) && DOMAINS.includes(toDomain) && fromDomain !== toDomain) {
         const name = target.slice("src/".length).replace(/(\.tsx?)?$/, "");
-        if (!PUBLIC[toDomain].some((p) => p.replace(/\.tsx?$/, "") === name)) bad(`${toDomain}/ is reached only through its public files (${PUBLIC[toDomain].join(", ") || "none"})`);
+        if (!PUBLIC[toDomain].some((p) => p.replace(/\.tsx?$/, "") === name))
+          bad(
+            `${toDomain}/ is reached only through its public files (${PUBLIC[toDomain].join(", ") || "none"})`,
+          );
       }
     }
   }
 }
 if (breaches.length) {
-  console.error(`Layering: ${breaches.length} breach(es) of docs/architecture.md:\n  ${breaches.join("\n  ")}`);
+  console.error(
+    `Layering: ${breaches.length} breach(es) of docs/architecture.md:\n  ${breaches.join("\n  ")}`,
+  );
   process.exit(1);
 }
 console.log("Layering holds: ground floor, packages, plugins and domain boundaries.");

@@ -3,7 +3,16 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { prepareAssets } from "./assets.mjs";
@@ -38,8 +47,11 @@ export function ensureDevVars() {
   if (!existsSync(target)) return copyFileSync(example, target);
   const have = readFileSync(target, "utf8");
   const names = new Set(have.split("\n").map((l) => l.split("=")[0]?.trim()));
-  const missing = readFileSync(example, "utf8").split("\n").filter((l) => /^[A-Z_]+=/.test(l) && !names.has(l.split("=")[0]));
-  if (missing.length > 0) appendFileSync(target, (have.endsWith("\n") ? "" : "\n") + missing.join("\n") + "\n");
+  const missing = readFileSync(example, "utf8")
+    .split("\n")
+    .filter((l) => /^[A-Z_]+=/.test(l) && !names.has(l.split("=")[0]));
+  if (missing.length > 0)
+    appendFileSync(target, (have.endsWith("\n") ? "" : "\n") + missing.join("\n") + "\n");
 }
 
 export function readDevVars() {
@@ -53,8 +65,14 @@ export function readDevVars() {
 
 /** Runs wrangler synchronously (for migrations and type checks); throws with its output on failure. */
 export function wranglerSync(args, { quiet = true } = {}) {
-  const r = spawnSync(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env: wranglerEnv(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  if (r.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
+  const r = spawnSync(process.execPath, [WRANGLER, ...args], {
+    cwd: ROOT,
+    env: wranglerEnv(),
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  if (r.status !== 0)
+    throw new Error(`wrangler ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
   if (!quiet) process.stdout.write(r.stdout);
   return r.stdout;
 }
@@ -62,7 +80,8 @@ export function wranglerSync(args, { quiet = true } = {}) {
 async function waitHealthy(url, child, output, what) {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}:\n${output()}`);
+    if (child.exitCode !== null)
+      throw new Error(`${what} exited with ${child.exitCode}:\n${output()}`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       if (res.status === 200) return;
@@ -83,7 +102,12 @@ async function waitHealthy(url, child, output, what) {
  * the child's standard input, never on a command line.
  */
 function spawnWorker(options, inherit, label) {
-  const child = spawn(process.execPath, [join(ROOT, "scripts", "serve-worker.mjs")], { cwd: ROOT, env: wranglerEnv(), stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const child = spawn(process.execPath, [join(ROOT, "scripts", "serve-worker.mjs")], {
+    cwd: ROOT,
+    env: wranglerEnv(),
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+  });
   // The first line carries the options; the pipe then stays open, and its closing (this process
   // ending in any way, kill -9 included) stops the child.
   child.stdin.write(JSON.stringify(options) + "\n");
@@ -93,7 +117,10 @@ function spawnWorker(options, inherit, label) {
     output = (output + d).slice(-20_000);
     if (!inherit) return;
     // The supervisor's pings would drown everything else.
-    const text = String(d).split("\n").filter((line) => !line.includes("/__host/health") && !/^ready http/.test(line)).join("\n");
+    const text = String(d)
+      .split("\n")
+      .filter((line) => !line.includes("/__host/health") && !/^ready http/.test(line))
+      .join("\n");
     if (text.trim()) stream.write(label ? text.replace(/^(?=.)/gm, label) : text);
   };
   child.stdout.on("data", onData(process.stdout));
@@ -134,7 +161,18 @@ function stopChild(child) {
  * plugin spinning its CPU), so the next plugin call works. Resolves once both answer.
  * @param {{ port?: number, hostPort?: number, persistTo?: string, vars?: Record<string, string>, logLevel?: string, inherit?: boolean, inspectorPort?: number, hostInspectorPort?: number, pluginBackend?: string }} [options]
  */
-export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {}, logLevel = "info", inherit = false, inspectorPort, hostInspectorPort, pluginBackend = "service", saasPort } = {}) {
+export async function startPlatform({
+  port = 8787,
+  hostPort,
+  persistTo,
+  vars = {},
+  logLevel = "info",
+  inherit = false,
+  inspectorPort,
+  hostInspectorPort,
+  pluginBackend = "service",
+  saasPort,
+} = {}) {
   ensureDevVars();
   prepareAssets();
   const devVars = readDevVars();
@@ -184,7 +222,12 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
   };
   // Secrets the caller passes (tests, the bench) travel like the host secret: over stdin.
   const secretNames = ["ATOLL_SECRET_KEY", "ATOLL_OPERATOR_KEY", "ATOLL_PAYMENTS_WEBHOOK_SECRET"];
-  const gatewaySecrets = { ATOLL_HOST_SECRET: hostSecret, ...Object.fromEntries(secretNames.filter((n) => n in gatewayVars).map((n) => [n, gatewayVars[n]])) };
+  const gatewaySecrets = {
+    ATOLL_HOST_SECRET: hostSecret,
+    ...Object.fromEntries(
+      secretNames.filter((n) => n in gatewayVars).map((n) => [n, gatewayVars[n]]),
+    ),
+  };
   for (const n of secretNames) delete gatewayVars[n];
   const gatewayOptions = {
     config: join(ROOT, "wrangler.toml"),
@@ -215,7 +258,9 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
       recycling = true;
       misses = 0;
       restarts += 1;
-      process.stderr.write(`[supervisor] the plugin host stopped answering (a plugin is spinning?): recycling it (restart ${restarts})\n`);
+      process.stderr.write(
+        `[supervisor] the plugin host stopped answering (a plugin is spinning?): recycling it (restart ${restarts})\n`,
+      );
       const dead = new Promise((r) => host.child.once("exit", r));
       killGroup(host.child, "SIGKILL");
       await dead;
@@ -238,7 +283,18 @@ export async function startPlatform({ port = 8787, hostPort, persistTo, vars = {
   };
   // The process groups of the platform's processes (the gateway's, the plugin host's).
   const processGroups = () => [gateway.child.pid, host?.child.pid].filter(Boolean);
-  return { url, hostUrl, child: gateway.child, processGroups, stop, output: gateway.output, stripe, saas, mail, restarts: () => restarts };
+  return {
+    url,
+    hostUrl,
+    child: gateway.child,
+    processGroups,
+    stop,
+    output: gateway.output,
+    stripe,
+    saas,
+    mail,
+    restarts: () => restarts,
+  };
 }
 
 /** Which process listens on a loopback TCP port (Linux /proc), or null. */
@@ -248,14 +304,16 @@ function portHolder(port) {
     for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
       for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
         const cols = line.trim().split(/\s+/);
-        if (cols[3] === "0A" && parseInt(cols[1]?.split(":")[1] ?? "", 16) === port) inodes.add(cols[9]);
+        if (cols[3] === "0A" && parseInt(cols[1]?.split(":")[1] ?? "", 16) === port)
+          inodes.add(cols[9]);
       }
     }
     for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
       try {
         for (const fd of readdirSync(`/proc/${pid}/fd`)) {
           const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-          if (m && inodes.has(m[1])) return `pid ${pid} (${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 120)})`;
+          if (m && inodes.has(m[1]))
+            return `pid ${pid} (${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 120)})`;
         }
       } catch {
         // gone, or not ours to read
@@ -280,7 +338,9 @@ async function assertPortsFree(ports) {
       continue;
     }
     const holder = portHolder(port);
-    throw new Error(`Address already in use: port ${port} is held by ${holder ?? "another process"}. Stop it (an earlier \`npm start\`?) or choose another port with PORT=…`);
+    throw new Error(
+      `Address already in use: port ${port} is held by ${holder ?? "another process"}. Stop it (an earlier \`npm start\`?) or choose another port with PORT=…`,
+    );
   }
 }
 
@@ -314,48 +374,151 @@ export async function startPlatformOnFreePorts(options = {}) {
 }
 
 const CATALOGUE = [
-  { name: "invoice-mailer", kind: "app", category: "payments", description: "Emails every customer their invoice on the first of the month, with a payment link.", keywords: ["invoices", "email", "billing"], pricing: { model: "subscription", amount: 1900, currency: "USD", interval: "month" } },
-  { name: "uptime-pager", kind: "app", category: "developer-tools", description: "Checks your endpoints every minute and pages the on-call person when one goes down.", keywords: ["uptime", "monitoring", "alerts"], pricing: { model: "usage", amount: 1, currency: "USD", unit: "check" } },
-  { name: "crm-sync", kind: "plugin", category: "crm", description: "Keeps contacts and deals in sync between Salesforce and HubSpot, both ways.", keywords: ["salesforce", "hubspot", "sync", "contacts"], pricing: { model: "subscription", amount: 4900, currency: "USD", interval: "month" } },
-  { name: "slack-digest", kind: "plugin", category: "communication", description: "Posts a daily digest of your key metrics to a Slack channel.", keywords: ["slack", "digest", "metrics"], pricing: { model: "free" } },
-  { name: "storefront-starter", kind: "template", category: "productivity", description: "A starter for a plugin with a settings page, storage and a webhook route.", keywords: ["template", "starter", "webhook"], pricing: { model: "free" } },
-  { name: "dashboard-starter", kind: "template", category: "analytics", description: "A starter for analytics dashboards built on the advanced-analytics plugin.", keywords: ["template", "dashboard", "charts"], pricing: { model: "one-time", amount: 2500, currency: "USD" } },
+  {
+    name: "invoice-mailer",
+    kind: "app",
+    category: "payments",
+    description:
+      "Emails every customer their invoice on the first of the month, with a payment link.",
+    keywords: ["invoices", "email", "billing"],
+    pricing: { model: "subscription", amount: 1900, currency: "USD", interval: "month" },
+  },
+  {
+    name: "uptime-pager",
+    kind: "app",
+    category: "developer-tools",
+    description:
+      "Checks your endpoints every minute and pages the on-call person when one goes down.",
+    keywords: ["uptime", "monitoring", "alerts"],
+    pricing: { model: "usage", amount: 1, currency: "USD", unit: "check" },
+  },
+  {
+    name: "crm-sync",
+    kind: "plugin",
+    category: "crm",
+    description: "Keeps contacts and deals in sync between Salesforce and HubSpot, both ways.",
+    keywords: ["salesforce", "hubspot", "sync", "contacts"],
+    pricing: { model: "subscription", amount: 4900, currency: "USD", interval: "month" },
+  },
+  {
+    name: "slack-digest",
+    kind: "plugin",
+    category: "communication",
+    description: "Posts a daily digest of your key metrics to a Slack channel.",
+    keywords: ["slack", "digest", "metrics"],
+    pricing: { model: "free" },
+  },
+  {
+    name: "storefront-starter",
+    kind: "template",
+    category: "productivity",
+    description: "A starter for a plugin with a settings page, storage and a webhook route.",
+    keywords: ["template", "starter", "webhook"],
+    pricing: { model: "free" },
+  },
+  {
+    name: "dashboard-starter",
+    kind: "template",
+    category: "analytics",
+    description: "A starter for analytics dashboards built on the advanced-analytics plugin.",
+    keywords: ["template", "dashboard", "charts"],
+    pricing: { model: "one-time", amount: 2500, currency: "USD" },
+  },
 ];
 
 /** A few more listings of several kinds and categories, from a second publisher, and ratings. */
 async function verifyPublisher(url, operatorKey, orgId) {
-  const res = await fetch(`${url}/v1/operator/organizations/${orgId}/verified`, { method: "PUT", headers: { "x-api-key": operatorKey, "content-type": "application/json" }, body: JSON.stringify({ verified: true }) });
-  if (res.status !== 200) throw new Error(`verifying a demo publisher failed: ${res.status} ${await res.text()}`);
+  const res = await fetch(`${url}/v1/operator/organizations/${orgId}/verified`, {
+    method: "PUT",
+    headers: { "x-api-key": operatorKey, "content-type": "application/json" },
+    body: JSON.stringify({ verified: true }),
+  });
+  if (res.status !== 200)
+    throw new Error(`verifying a demo publisher failed: ${res.status} ${await res.text()}`);
 }
 
 async function seedCatalogue(url, demoKey, operatorKey) {
   const { strToU8, zipSync } = await import("fflate");
-  const signup = await fetch(`${url}/v1/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "hello@acme-tools.example", name: "Acme Tools", organization: { name: "Acme Tools", slug: "acme-tools" } }) });
-  if (signup.status !== 201) throw new Error(`seeding the catalogue publisher failed: ${signup.status} ${await signup.text()}`);
+  const signup = await fetch(`${url}/v1/signup`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      email: "hello@acme-tools.example",
+      name: "Acme Tools",
+      organization: { name: "Acme Tools", slug: "acme-tools" },
+    }),
+  });
+  if (signup.status !== 201)
+    throw new Error(
+      `seeding the catalogue publisher failed: ${signup.status} ${await signup.text()}`,
+    );
   const acme = await signup.json();
   await verifyPublisher(url, operatorKey, acme.organization.id);
-  const post = (path, key, body, type = "application/json") => fetch(`${url}${path}`, { method: path.endsWith("/rating") ? "PUT" : "POST", headers: { "x-api-key": key, "content-type": type }, body: type === "application/json" ? JSON.stringify(body) : body });
+  const post = (path, key, body, type = "application/json") =>
+    fetch(`${url}${path}`, {
+      method: path.endsWith("/rating") ? "PUT" : "POST",
+      headers: { "x-api-key": key, "content-type": type },
+      body: type === "application/json" ? JSON.stringify(body) : body,
+    });
   for (const item of CATALOGUE) {
-    const manifest = { name: `@acme-tools/${item.name}`, version: "1.0.0", description: item.description, author: "Acme Tools", kind: item.kind, entry: "index.js", apiVersion: "1", category: item.category, keywords: item.keywords, pricing: item.pricing, license: "MIT" };
+    const manifest = {
+      name: `@acme-tools/${item.name}`,
+      version: "1.0.0",
+      description: item.description,
+      author: "Acme Tools",
+      kind: item.kind,
+      entry: "index.js",
+      apiVersion: "1",
+      category: item.category,
+      keywords: item.keywords,
+      pricing: item.pricing,
+      license: "MIT",
+    };
     const readme = `# ${item.name}\n\n${item.description}\n`;
-    const files = { "manifest.json": strToU8(JSON.stringify(manifest)), "index.js": strToU8(`export default { fetch() { return Response.json({ listing: ${JSON.stringify(manifest.name)} }); } };`), "README.md": strToU8(readme) };
+    const files = {
+      "manifest.json": strToU8(JSON.stringify(manifest)),
+      "index.js": strToU8(
+        `export default { fetch() { return Response.json({ listing: ${JSON.stringify(manifest.name)} }); } };`,
+      ),
+      "README.md": strToU8(readme),
+    };
     if (item.kind === "template") {
       // The starter project `atoll init --template` unpacks: the hello plugin's sources.
-      for (const f of ["manifest.json", "src/index.ts", "atoll.dev.json"]) files[`template/${f}`] = new Uint8Array(readFileSync(join(ROOT, "plugins", "hello", f)));
+      for (const f of ["manifest.json", "src/index.ts", "atoll.dev.json"])
+        files[`template/${f}`] = new Uint8Array(readFileSync(join(ROOT, "plugins", "hello", f)));
       files["template/README.md"] = strToU8(readme);
     }
     const zip = zipSync(files);
     const res = await post("/v1/packages", acme.apiKey, zip, "application/zip");
-    if (res.status !== 201) throw new Error(`seeding ${manifest.name} failed: ${res.status} ${await res.text()}`);
+    if (res.status !== 201)
+      throw new Error(`seeding ${manifest.name} failed: ${res.status} ${await res.text()}`);
   }
   // Acme installs the demo plugins it rates (buying the paid one); the demo organization rates what it installed.
-  const pm = await fetch(`${url}/v1/billing/payment-method`, { method: "PUT", headers: { "x-api-key": acme.apiKey, "content-type": "application/json" }, body: JSON.stringify({ paymentMethod: "tok_visa" }) });
-  if (pm.status !== 200) throw new Error(`seeding acme's payment method failed: ${pm.status} ${await pm.text()}`);
-  const bought = await fetch(`${url}/v1/purchases`, { method: "POST", headers: { "x-api-key": acme.apiKey, "content-type": "application/json", "idempotency-key": "seed-acme-advanced-analytics" }, body: JSON.stringify({ listing: "@demo/advanced-analytics" }) });
-  if (bought.status !== 201) throw new Error(`seeding acme's purchase failed: ${bought.status} ${await bought.text()}`);
-  for (const [plugin, grants] of [["@demo/hello", ["storage"]], ["@demo/advanced-analytics", []]]) {
+  const pm = await fetch(`${url}/v1/billing/payment-method`, {
+    method: "PUT",
+    headers: { "x-api-key": acme.apiKey, "content-type": "application/json" },
+    body: JSON.stringify({ paymentMethod: "tok_visa" }),
+  });
+  if (pm.status !== 200)
+    throw new Error(`seeding acme's payment method failed: ${pm.status} ${await pm.text()}`);
+  const bought = await fetch(`${url}/v1/purchases`, {
+    method: "POST",
+    headers: {
+      "x-api-key": acme.apiKey,
+      "content-type": "application/json",
+      "idempotency-key": "seed-acme-advanced-analytics",
+    },
+    body: JSON.stringify({ listing: "@demo/advanced-analytics" }),
+  });
+  if (bought.status !== 201)
+    throw new Error(`seeding acme's purchase failed: ${bought.status} ${await bought.text()}`);
+  for (const [plugin, grants] of [
+    ["@demo/hello", ["storage"]],
+    ["@demo/advanced-analytics", []],
+  ]) {
     const res = await post("/v1/installations", acme.apiKey, { plugin, grants });
-    if (res.status !== 201) throw new Error(`seeding an install of ${plugin} failed: ${res.status} ${await res.text()}`);
+    if (res.status !== 201)
+      throw new Error(`seeding an install of ${plugin} failed: ${res.status} ${await res.text()}`);
   }
   // Ratings come from organizations that use a listing, never its publisher (the demo's wrangler.toml
   // lets them rate without the day and the 3 calls production asks for); globex and the platform
@@ -365,8 +528,12 @@ async function seedCatalogue(url, demoKey, operatorKey) {
     ["@demo/advanced-analytics", acme.apiKey, 5, "Percentiles and a trend line in one call."],
   ];
   for (const [plugin, key, stars, review] of ratings) {
-    const res = await post(`/v1/marketplace/listings/${plugin}/rating`, key, { stars, ...(review ? { review } : {}) });
-    if (res.status !== 200) throw new Error(`seeding a rating of ${plugin} failed: ${res.status} ${await res.text()}`);
+    const res = await post(`/v1/marketplace/listings/${plugin}/rating`, key, {
+      stars,
+      ...(review ? { review } : {}),
+    });
+    if (res.status !== 200)
+      throw new Error(`seeding a rating of ${plugin} failed: ${res.status} ${await res.text()}`);
   }
 }
 
@@ -376,24 +543,103 @@ async function seedCatalogue(url, demoKey, operatorKey) {
  * gets a payout account; a tenant organization (`globex`) gets a card to buy with.
  */
 async function seedRevenue(url, demoKey, operatorKey, demoOrgId) {
-  const json = (key, method, path, body, extra = {}) => fetch(`${url}${path}`, { method, headers: { "x-api-key": key, "content-type": "application/json", ...extra }, body: JSON.stringify(body) });
+  const json = (key, method, path, body, extra = {}) =>
+    fetch(`${url}${path}`, {
+      method,
+      headers: { "x-api-key": key, "content-type": "application/json", ...extra },
+      body: JSON.stringify(body),
+    });
   const expect = async (res, status, what) => {
-    if (res.status !== status) throw new Error(`seeding ${what} failed: ${res.status} ${await res.text()}`);
+    if (res.status !== status)
+      throw new Error(`seeding ${what} failed: ${res.status} ${await res.text()}`);
     return res.json();
   };
-  const platform = await expect(await fetch(`${url}/v1/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "payments@atoll.local", name: "Atoll Payments", organization: { name: "Atoll Platform", slug: "atoll-platform" } }) }), 201, "the platform organization");
-  const inst = await expect(await json(platform.apiKey, "POST", "/v1/installations", { plugin: "@demo/payment-gateway", environment: "production", grants: ["network:api.stripe.com", "secrets:PAYMENT_API_KEY", "storage", "payments"], secrets: { PAYMENT_API_KEY: "sk_test_atoll_platform" } }), 201, "the payment processor install");
-  await expect(await json(operatorKey, "PUT", "/v1/operator/payments", { installationId: inst.id }), 200, "the payment processor");
-  await expect(await json(demoKey, "PUT", "/v1/revenue/payout-account", { account: "acct_demo0000000001" }), 200, "the demo payout account");
+  const platform = await expect(
+    await fetch(`${url}/v1/signup`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        email: "payments@atoll.local",
+        name: "Atoll Payments",
+        organization: { name: "Atoll Platform", slug: "atoll-platform" },
+      }),
+    }),
+    201,
+    "the platform organization",
+  );
+  const inst = await expect(
+    await json(platform.apiKey, "POST", "/v1/installations", {
+      plugin: "@demo/payment-gateway",
+      environment: "production",
+      grants: ["network:api.stripe.com", "secrets:PAYMENT_API_KEY", "storage", "payments"],
+      secrets: { PAYMENT_API_KEY: "sk_test_atoll_platform" },
+    }),
+    201,
+    "the payment processor install",
+  );
+  await expect(
+    await json(operatorKey, "PUT", "/v1/operator/payments", { installationId: inst.id }),
+    200,
+    "the payment processor",
+  );
+  await expect(
+    await json(demoKey, "PUT", "/v1/revenue/payout-account", { account: "acct_demo0000000001" }),
+    200,
+    "the demo payout account",
+  );
   // The demo's operator lifts the demo publisher's payout hold (14 days by default) so that the
   // README's walkthrough can pay out a sale at once.
-  await expect(await json(operatorKey, "PUT", "/v1/operator/payout-holds", { organization: demoOrgId, hours: 0 }), 200, "the demo publisher's payout hold");
+  await expect(
+    await json(operatorKey, "PUT", "/v1/operator/payout-holds", {
+      organization: demoOrgId,
+      hours: 0,
+    }),
+    200,
+    "the demo publisher's payout hold",
+  );
   // The platform organization uses the payment gateway, and rates it (a publisher never rates its own).
-  await expect(await json(platform.apiKey, "PUT", "/v1/marketplace/listings/@demo/payment-gateway/rating", { stars: 5, review: "Idempotency keys done right." }), 200, "a rating of the payment gateway");
-  const tenant = await expect(await fetch(`${url}/v1/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "admin@globex.example", name: "Globex Admin", organization: { name: "Globex", slug: "globex" } }) }), 201, "the tenant organization");
-  await expect(await json(tenant.apiKey, "PUT", "/v1/billing/payment-method", { paymentMethod: "tok_visa" }), 200, "the tenant's payment method");
-  await expect(await json(tenant.apiKey, "POST", "/v1/installations", { plugin: "@demo/hello", grants: ["storage"] }), 201, "the tenant's install of hello");
-  await expect(await json(tenant.apiKey, "PUT", "/v1/marketplace/listings/@demo/hello/rating", { stars: 5, review: "The clearest starting point for a first plugin." }), 200, "the tenant's rating of hello");
+  await expect(
+    await json(platform.apiKey, "PUT", "/v1/marketplace/listings/@demo/payment-gateway/rating", {
+      stars: 5,
+      review: "Idempotency keys done right.",
+    }),
+    200,
+    "a rating of the payment gateway",
+  );
+  const tenant = await expect(
+    await fetch(`${url}/v1/signup`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        email: "admin@globex.example",
+        name: "Globex Admin",
+        organization: { name: "Globex", slug: "globex" },
+      }),
+    }),
+    201,
+    "the tenant organization",
+  );
+  await expect(
+    await json(tenant.apiKey, "PUT", "/v1/billing/payment-method", { paymentMethod: "tok_visa" }),
+    200,
+    "the tenant's payment method",
+  );
+  await expect(
+    await json(tenant.apiKey, "POST", "/v1/installations", {
+      plugin: "@demo/hello",
+      grants: ["storage"],
+    }),
+    201,
+    "the tenant's install of hello",
+  );
+  await expect(
+    await json(tenant.apiKey, "PUT", "/v1/marketplace/listings/@demo/hello/rating", {
+      stars: 5,
+      review: "The clearest starting point for a first plugin.",
+    }),
+    200,
+    "the tenant's rating of hello",
+  );
   return { organization: tenant.organization, apiKey: tenant.apiKey };
 }
 
@@ -401,21 +647,50 @@ async function seedRevenue(url, demoKey, operatorKey, demoOrgId) {
 export function readTutorial(text) {
   const m = /^---\n([\s\S]*?)\n---\n+([\s\S]*)$/.exec(text);
   if (!m) throw new Error("a tutorial starts with --- front matter ---");
-  const meta = Object.fromEntries(m[1].split("\n").map((l) => l.split(/:\s*/, 2).map((x) => x.trim())));
-  return { slug: meta.slug, title: meta.title, difficulty: meta.difficulty, order: Number(meta.order), tags: (meta.tags ?? "").split(",").map((t) => t.trim()).filter(Boolean), markdown: m[2] };
+  const meta = Object.fromEntries(
+    m[1].split("\n").map((l) => l.split(/:\s*/, 2).map((x) => x.trim())),
+  );
+  return {
+    slug: meta.slug,
+    title: meta.title,
+    difficulty: meta.difficulty,
+    order: Number(meta.order),
+    tags: (meta.tags ?? "")
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean),
+    markdown: m[2],
+  };
 }
 
 /** Publishes docs/tutorials/*.md through the operator API (a PUT per tutorial: safe on every start). */
 export async function seedTutorials(url, operatorKey) {
   const dir = join(ROOT, "docs", "tutorials");
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".md")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".md"))
+    .sort()) {
     const t = readTutorial(readFileSync(join(dir, file), "utf8"));
-    const res = await fetch(`${url}/v1/portal/tutorials/${t.slug}`, { method: "PUT", headers: { "x-api-key": operatorKey, "content-type": "application/json" }, body: JSON.stringify({ title: t.title, difficulty: t.difficulty, order: t.order, tags: t.tags, markdown: t.markdown }) });
-    if (res.status !== 200 && res.status !== 201) throw new Error(`seeding the tutorial ${file} failed: ${res.status} ${await res.text()}`);
+    const res = await fetch(`${url}/v1/portal/tutorials/${t.slug}`, {
+      method: "PUT",
+      headers: { "x-api-key": operatorKey, "content-type": "application/json" },
+      body: JSON.stringify({
+        title: t.title,
+        difficulty: t.difficulty,
+        order: t.order,
+        tags: t.tags,
+        markdown: t.markdown,
+      }),
+    });
+    if (res.status !== 200 && res.status !== 201)
+      throw new Error(`seeding the tutorial ${file} failed: ${res.status} ${await res.text()}`);
   }
 }
 
-export const DEMO = { email: "demo@atoll.local", name: "Demo Developer", organization: { name: "Demo", slug: "demo" } };
+export const DEMO = {
+  email: "demo@atoll.local",
+  name: "Demo Developer",
+  organization: { name: "Demo", slug: "demo" },
+};
 
 /**
  * Seeds the demo organization through the public API on the first start and writes its
@@ -427,14 +702,19 @@ export async function seedDemo(url, credentialsPath, operatorKey) {
     const me = await fetch(`${url}/v1/me`, { headers: { "x-api-key": saved.apiKey } });
     if (me.status === 200) return { ...saved, url, created: false };
   }
-  const res = await fetch(`${url}/v1/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(DEMO) });
+  const res = await fetch(`${url}/v1/signup`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(DEMO),
+  });
   if (res.status === 409) {
     throw new Error(
       "The local database already has the demo organization, but its credentials file is missing or stale.\n" +
         `Reset local state with \`npm run reset\` (deletes .wrangler/state and .atoll), then \`npm start\` again.`,
     );
   }
-  if (res.status !== 201) throw new Error(`seeding the demo organization failed: ${res.status} ${await res.text()}`);
+  if (res.status !== 201)
+    throw new Error(`seeding the demo organization failed: ${res.status} ${await res.text()}`);
   const body = await res.json();
   // The demo publishers are verified, so their versions skip review where the platform only
   // auto-approves verified publishers (ATOLL_AUTO_APPROVE=verified).
@@ -450,9 +730,23 @@ export async function seedDemo(url, credentialsPath, operatorKey) {
   // The example plugins, built and published by the project's own CLI, installed into "development".
   const endpoints = {};
   for (const name of ["hello", "payment-gateway", "advanced-analytics", "slack-responder"]) {
-    const r = spawnSync(process.execPath, [join(ROOT, "packages", "cli", "bin", "atoll.mjs"), "dev", join(ROOT, "plugins", name), "--once", "--url", url, "--key", body.apiKey], { cwd: ROOT, encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(ROOT, "packages", "cli", "bin", "atoll.mjs"),
+        "dev",
+        join(ROOT, "plugins", name),
+        "--once",
+        "--url",
+        url,
+        "--key",
+        body.apiKey,
+      ],
+      { cwd: ROOT, encoding: "utf8" },
+    );
     const m = /ready: (\S+)/.exec(r.stdout ?? "");
-    if (r.status !== 0 || !m) throw new Error(`publishing the demo plugin ${name} failed:\n${r.stdout}\n${r.stderr}`);
+    if (r.status !== 0 || !m)
+      throw new Error(`publishing the demo plugin ${name} failed:\n${r.stdout}\n${r.stderr}`);
     endpoints[name] = m[1];
   }
   creds.plugins = endpoints;

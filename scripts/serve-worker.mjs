@@ -31,15 +31,27 @@ process.env.X_LOCAL_OBSERVABILITY = "false";
 const { unstable_startWorker } = await import("wrangler");
 
 const bindings = {
-  ...Object.fromEntries(Object.entries(options.vars ?? {}).map(([name, value]) => [name, { type: "plain_text", value: String(value) }])),
-  ...Object.fromEntries(Object.entries(options.secrets ?? {}).map(([name, value]) => [name, { type: "secret_text", value: String(value) }])),
+  ...Object.fromEntries(
+    Object.entries(options.vars ?? {}).map(([name, value]) => [
+      name,
+      { type: "plain_text", value: String(value) },
+    ]),
+  ),
+  ...Object.fromEntries(
+    Object.entries(options.secrets ?? {}).map(([name, value]) => [
+      name,
+      { type: "secret_text", value: String(value) },
+    ]),
+  ),
 };
 const worker = await unstable_startWorker({
   config: options.config,
   bindings,
   dev: {
     server: { hostname: "127.0.0.1", port: options.port },
-    inspector: options.inspectorPort ? { hostname: "127.0.0.1", port: options.inspectorPort } : false,
+    inspector: options.inspectorPort
+      ? { hostname: "127.0.0.1", port: options.inspectorPort }
+      : false,
     persist: options.persist,
     watch: false,
   },

@@ -7,10 +7,18 @@ const credentialsPath = join(ROOT, ".atoll", "local-credentials.json");
 
 console.log("Atoll: applying migrations and starting the local platform…");
 // ATOLL_AUTO_APPROVE=false npm start: new versions wait for the operator's review, as in production.
-const vars = process.env.ATOLL_AUTO_APPROVE ? { ATOLL_AUTO_APPROVE: process.env.ATOLL_AUTO_APPROVE } : {};
+const vars = process.env.ATOLL_AUTO_APPROVE
+  ? { ATOLL_AUTO_APPROVE: process.env.ATOLL_AUTO_APPROVE }
+  : {};
 let platform;
 try {
-  platform = await startPlatform({ port, inherit: true, vars, logLevel: process.env.ATOLL_LOG_LEVEL ?? "log", pluginBackend: process.env.ATOLL_PLUGIN_BACKEND ?? "service" });
+  platform = await startPlatform({
+    port,
+    inherit: true,
+    vars,
+    logLevel: process.env.ATOLL_LOG_LEVEL ?? "log",
+    pluginBackend: process.env.ATOLL_PLUGIN_BACKEND ?? "service",
+  });
 } catch (err) {
   console.error(`\nAtoll did not start: ${err.message}`);
   process.exit(1);
@@ -40,7 +48,9 @@ console.log(`
    API key id      ${creds.apiKeyId}   (OAuth client_id)
    Operator key    ${creds.operatorKey}
  Saved to .atoll/local-credentials.json
-${Object.entries(creds.plugins ?? {}).map(([name, endpoint]) => ` Plugin ${name.padEnd(19)} ${endpoint}`).join("\n")}
+${Object.entries(creds.plugins ?? {})
+  .map(([name, endpoint]) => ` Plugin ${name.padEnd(19)} ${endpoint}`)
+  .join("\n")}
 
  Try:  curl -s ${u}/v1/me -H "X-API-Key: ${creds.apiKey}"
 ──────────────────────────────────────────────────────────────────────────────

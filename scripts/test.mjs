@@ -22,8 +22,14 @@ const run = (label, cmd, args) => {
 ensureDevVars();
 prepareAssets();
 const extra = process.argv.slice(2);
-let ok = run("wrangler types --check (Env is current)", process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "types", "--strict-vars=false", "--check"]);
-if (!ok) console.error("worker-configuration.d.ts is stale: run `npm run cf-typegen` and commit it.");
+let ok = run("wrangler types --check (Env is current)", process.execPath, [
+  join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+  "types",
+  "--strict-vars=false",
+  "--check",
+]);
+if (!ok)
+  console.error("worker-configuration.d.ts is stale: run `npm run cf-typegen` and commit it.");
 
 /** Runs the checks two at a time (the machines have two cores); each one's output is printed whole when it ends. */
 async function checks(list) {
@@ -33,23 +39,38 @@ async function checks(list) {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [label, cmd, args] = next;
       const started = Date.now();
-      const child = spawn(cmd, args, { cwd: ROOT, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(cmd, args, {
+        cwd: ROOT,
+        env: wranglerEnv(),
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let output = "";
       child.stdout.on("data", (d) => (output += d));
       child.stderr.on("data", (d) => (output += d));
       const code = await new Promise((res) => child.on("close", res));
-      console.log(`\n▶ ${label} (${((Date.now() - started) / 1000).toFixed(0)} s): ${code === 0 ? "ok" : "FAILED"}`);
-      if (code !== 0 || output.trim()) process.stdout.write(output.trim() ? output.trimEnd() + "\n" : "");
+      console.log(
+        `\n▶ ${label} (${((Date.now() - started) / 1000).toFixed(0)} s): ${code === 0 ? "ok" : "FAILED"}`,
+      );
+      if (code !== 0 || output.trim())
+        process.stdout.write(output.trim() ? output.trimEnd() + "\n" : "");
       results.push(code === 0);
     }
   };
   await Promise.all([worker(), worker()]);
   return results.every(Boolean);
 }
-const tsc = (project, what) => [`tsc -p ${project} (${what})`, bin("tsc"), ["--noEmit", "-p", project]];
+const tsc = (project, what) => [
+  `tsc -p ${project} (${what})`,
+  bin("tsc"),
+  ["--noEmit", "-p", project],
+];
 ok =
   (await checks([
-    ["eslint (floating promises, type-only imports, unused code)", bin("eslint"), ["--max-warnings=0", "."]],
+    [
+      "eslint (floating promises, type-only imports, unused code)",
+      bin("eslint"),
+      ["--max-warnings=0", "."],
+    ],
     tsc(".", "platform, workers and their tests"),
     tsc("test/e2e", "end-to-end tests, scripts"),
     tsc("packages/sdk", "@atoll/sdk"),
@@ -57,13 +78,24 @@ ok =
     tsc("packages/cli/template", "the atoll init template"),
     tsc("plugins", "the example plugins"),
     ["prettier --check (width 100)", bin("prettier"), ["--check", "--log-level=warn", "."]],
-    ["layering (docs/architecture.md)", process.execPath, [join(ROOT, "scripts", "check-layers.mjs")]],
+    [
+      "layering (docs/architecture.md)",
+      process.execPath,
+      [join(ROOT, "scripts", "check-layers.mjs")],
+    ],
   ])) && ok;
 
 mkdirSync(join(ROOT, ".tmp"), { recursive: true });
 const report = join(ROOT, ".tmp", "vitest-report.json");
 rmSync(report, { force: true });
-ok = run("vitest (workers: unit + integration; e2e: real local server over HTTP)", bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra]) && ok;
+ok =
+  run("vitest (workers: unit + integration; e2e: real local server over HTTP)", bin("vitest"), [
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${report}`,
+    ...extra,
+  ]) && ok;
 
 let passed = 0;
 let failed = 0;

@@ -52,7 +52,10 @@ app.use(
     maxAge: 600,
   }),
 );
-app.use("*", secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: "cross-origin" }));
+app.use(
+  "*",
+  secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: "cross-origin" }),
+);
 app.use("/v1/*", cacheControl({ defaultNoStore: true }));
 app.use("/p/*", cacheControl({ defaultNoStore: false }));
 app.use("/apps/*", cacheControl({ defaultNoStore: false }));
@@ -99,7 +102,10 @@ documentProxy(app.openAPIRegistry);
 mountOpenApi(app);
 
 // The web UI: pages are clients of the API above, called in-process.
-app.route("/", webRouter((req, env, ctx) => app.fetch(req, env, ctx)));
+app.route(
+  "/",
+  webRouter((req, env, ctx) => app.fetch(req, env, ctx)),
+);
 
 const apiNotFound = notFoundHandler(() => app.routes);
 app.notFound((c) => (wantsHtml(c) ? htmlNotFound(c) : apiNotFound(c)));

@@ -23,7 +23,18 @@ function routable(request: Request): boolean {
 
 export default {
   fetch: (request, env, ctx) =>
-    routable(request) ? app.fetch(request, env, ctx) : problemResponse({ status: 400, type: "bad-request-target", title: "Bad request target", detail: "Requests must name an absolute path (such as /v1/me); '*' and authority forms are not served." }, undefined),
+    routable(request)
+      ? app.fetch(request, env, ctx)
+      : problemResponse(
+          {
+            status: 400,
+            type: "bad-request-target",
+            title: "Bad request target",
+            detail:
+              "Requests must name an absolute path (such as /v1/me); '*' and authority forms are not served.",
+          },
+          undefined,
+        ),
   scheduled,
   queue,
 } satisfies ExportedHandler<Env>;

@@ -13,7 +13,8 @@ type QueueJob = (batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext) 
 
 export const CRONS: Readonly<Record<string, CronJob>> = {
   /** Every minute: start the integration syncs that are due. */
-  "* * * * *": async (controller, env) => void (await enqueueDueSyncs(env, controller.scheduledTime)),
+  "* * * * *": async (controller, env) =>
+    void (await enqueueDueSyncs(env, controller.scheduledTime)),
   /** Hourly: renewals, usage billing, pruning idempotency keys. */
   "0 * * * *": billingJob,
   /** Daily at 03:00 UTC: developer payouts. */
@@ -25,20 +26,37 @@ export const QUEUES: Readonly<Record<string, QueueJob>> = {
   "atoll-sync": (batch, env) => consumeSync(batch as MessageBatch<SyncMessage>, env),
 };
 
-export async function scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+export async function scheduled(
+  controller: ScheduledController,
+  env: Env,
+  ctx: ExecutionContext,
+): Promise<void> {
   const job = Object.hasOwn(CRONS, controller.cron) ? CRONS[controller.cron] : undefined;
   if (!job) {
-    console.error(JSON.stringify({ level: "error", msg: "unknown cron: nothing ran", cron: controller.cron }));
+    console.error(
+      JSON.stringify({ level: "error", msg: "unknown cron: nothing ran", cron: controller.cron }),
+    );
     return;
   }
   await job(controller, env, ctx);
 }
 
-export async function queue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
+export async function queue(
+  batch: MessageBatch<unknown>,
+  env: Env,
+  ctx: ExecutionContext,
+): Promise<void> {
   const job = Object.hasOwn(QUEUES, batch.queue) ? QUEUES[batch.queue] : undefined;
   if (!job) {
     // Not acknowledged: the messages are retried, then dead-lettered, rather than lost.
-    console.error(JSON.stringify({ level: "error", msg: "unknown queue: nothing ran", queue: batch.queue, messages: batch.messages.length }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "unknown queue: nothing ran",
+        queue: batch.queue,
+        messages: batch.messages.length,
+      }),
+    );
     batch.retryAll();
     return;
   }

@@ -11,7 +11,12 @@ import { subrequestBudgets } from "../src/runtime/egress";
 export const cf = inject("cloudflareApi");
 
 interface Uploaded {
-  metadata: { main_module: string; compatibility_date: string; bindings: { type: string; name: string; [k: string]: unknown }[]; tags: string[] };
+  metadata: {
+    main_module: string;
+    compatibility_date: string;
+    bindings: { type: string; name: string; [k: string]: unknown }[];
+    tags: string[];
+  };
   modules: Record<string, string>;
   moduleTypes: Record<string, string>;
 }
@@ -23,7 +28,13 @@ export async function uploaded(name: string): Promise<Uploaded | null> {
 
 /** A stand-in DispatchNamespace: runs the uploaded script, recording each get(). */
 export function standInDispatcher() {
-  const calls: { name: string; options: { limits?: { cpuMs?: number; subRequests?: number }; outbound?: Record<string, unknown> } }[] = [];
+  const calls: {
+    name: string;
+    options: {
+      limits?: { cpuMs?: number; subRequests?: number };
+      outbound?: Record<string, unknown>;
+    };
+  }[] = [];
   const ns = {
     get(name: string, _args: unknown, options: (typeof calls)[number]["options"]) {
       calls.push({ name, options });
@@ -35,18 +46,35 @@ export function standInDispatcher() {
           for (const b of script.metadata.bindings) {
             if (b.type === "json") bindings[b.name] = b.json;
             else if (b.type === "secret_text" || b.type === "plain_text") bindings[b.name] = b.text;
-            else if (b.type === "service" && b.entrypoint === "PluginStorage") bindings[b.name] = exports.PluginStorage({ props: b.props as { installationId: string } });
+            else if (b.type === "service" && b.entrypoint === "PluginStorage")
+              bindings[b.name] = exports.PluginStorage({
+                props: b.props as { installationId: string },
+              });
           }
-          const hosts = String(options.outbound?.hosts ?? "").split(",").filter(Boolean);
+          const hosts = String(options.outbound?.hosts ?? "")
+            .split(",")
+            .filter(Boolean);
           const worker = env.LOADER.get(`dispatch:${name}`, () => ({
             compatibilityDate: script.metadata.compatibility_date,
             mainModule: script.metadata.main_module,
             modules: script.modules,
             env: bindings,
-            globalOutbound: hosts.length ? exports.Egress({ props: { installationId: String(options.outbound?.installationId), hosts, isolate: `dispatch:${name}` } }) : null,
+            globalOutbound: hosts.length
+              ? exports.Egress({
+                  props: {
+                    installationId: String(options.outbound?.installationId),
+                    hosts,
+                    isolate: `dispatch:${name}`,
+                  },
+                })
+              : null,
           }));
           // Cloudflare enforces limits.subRequests per call; the stand-in does it with the egress gate's budgets.
-          const end = subrequestBudgets.begin(`dispatch:${name}`, Number(options.limits?.subRequests ?? 50), 10_000);
+          const end = subrequestBudgets.begin(
+            `dispatch:${name}`,
+            Number(options.limits?.subRequests ?? 50),
+            10_000,
+          );
           try {
             return await worker.getEntrypoint().fetch(new Request(input, init));
           } finally {
@@ -60,6 +88,13 @@ export function standInDispatcher() {
 }
 
 export function dispatchEnv(dispatcher: DispatchNamespace, token = cf.token) {
-  return { ...env, ATOLL_PLUGIN_BACKEND: "dispatch", DISPATCHER: dispatcher, ATOLL_CF_API_BASE: cf.url, ATOLL_CF_ACCOUNT_ID: "acc_test", ATOLL_DISPATCH_NAMESPACE: "atoll-plugins", ATOLL_CF_API_TOKEN: token };
+  return {
+    ...env,
+    ATOLL_PLUGIN_BACKEND: "dispatch",
+    DISPATCHER: dispatcher,
+    ATOLL_CF_API_BASE: cf.url,
+    ATOLL_CF_ACCOUNT_ID: "acc_test",
+    ATOLL_DISPATCH_NAMESPACE: "atoll-plugins",
+    ATOLL_CF_API_TOKEN: token,
+  };
 }
-

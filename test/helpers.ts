@@ -4,7 +4,10 @@ import { exports } from "cloudflare:workers";
 export const BASE = "http://atoll.test";
 export const OPERATOR_KEY = "test-operator-key-0123456789";
 
-export function call(path: string, init: RequestInit & { key?: string; token?: string; json?: unknown } = {}): Promise<Response> {
+export function call(
+  path: string,
+  init: RequestInit & { key?: string; token?: string; json?: unknown } = {},
+): Promise<Response> {
   const headers = new Headers(init.headers);
   if (init.key) headers.set("x-api-key", init.key);
   if (init.token) headers.set("authorization", `Bearer ${init.token}`);
@@ -32,23 +35,58 @@ export async function signup(prefix = "t"): Promise<Account> {
   counter += 1;
   const tag = `${prefix}${counter}${Math.random().toString(36).slice(2, 8)}`;
   const email = `${tag}@example.test`;
-  const res = await call("/v1/signup", { method: "POST", json: { email, name: `User ${tag}`, organization: { name: `Org ${tag}`, slug: `org-${tag}` } } });
+  const res = await call("/v1/signup", {
+    method: "POST",
+    json: { email, name: `User ${tag}`, organization: { name: `Org ${tag}`, slug: `org-${tag}` } },
+  });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { apiKey: string; apiKeyId: string; user: { id: string }; organization: { id: string; slug: string } };
-  return { apiKey: body.apiKey, apiKeyId: body.apiKeyId, userId: body.user.id, orgId: body.organization.id, slug: body.organization.slug, email };
+  const body = (await res.json()) as {
+    apiKey: string;
+    apiKeyId: string;
+    user: { id: string };
+    organization: { id: string; slug: string };
+  };
+  return {
+    apiKey: body.apiKey,
+    apiKeyId: body.apiKeyId,
+    userId: body.user.id,
+    orgId: body.organization.id,
+    slug: body.organization.slug,
+    email,
+  };
 }
 
-export async function token(account: Pick<Account, "apiKey" | "apiKeyId">, scope?: string): Promise<string> {
-  const form = new URLSearchParams({ grant_type: "client_credentials", client_id: account.apiKeyId, client_secret: account.apiKey });
+export async function token(
+  account: Pick<Account, "apiKey" | "apiKeyId">,
+  scope?: string,
+): Promise<string> {
+  const form = new URLSearchParams({
+    grant_type: "client_credentials",
+    client_id: account.apiKeyId,
+    client_secret: account.apiKey,
+  });
   if (scope) form.set("scope", scope);
-  const res = await call("/oauth/token", { method: "POST", body: form, headers: { "content-type": "application/x-www-form-urlencoded" } });
+  const res = await call("/oauth/token", {
+    method: "POST",
+    body: form,
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  });
   if (res.status !== 200) throw new Error(`token failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
-export async function problem(res: Response): Promise<{ type: string; title: string; status: number; detail?: string; requestId?: string; [k: string]: unknown }> {
+export async function problem(res: Response): Promise<{
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  requestId?: string;
+  [k: string]: unknown;
+}> {
   if (!res.headers.get("content-type")?.startsWith("application/problem+json")) {
-    throw new Error(`expected a problem document, got ${res.status} ${res.headers.get("content-type")}: ${await res.text()}`);
+    throw new Error(
+      `expected a problem document, got ${res.status} ${res.headers.get("content-type")}: ${await res.text()}`,
+    );
   }
   return res.json();
 }

@@ -31,10 +31,18 @@ export async function outboundGuard(request: Request): Promise<Response> {
   if (allowed().has(origin)) return forward(request);
   const detail = `The workers test project allows outbound requests only to named stand-ins; ${request.method} ${request.url} is not one (name it with allowOrigin in the test setup).`;
   console.error(`[outbound refused] ${request.method} ${request.url}`);
-  return new Response(JSON.stringify({ type: "https://atoll.dev/problems/test-outbound-refused", title: "Outbound request refused in tests", status: REFUSED_STATUS, detail }), {
-    status: REFUSED_STATUS,
-    headers: { "content-type": "application/problem+json", "x-atoll-test-outbound": "refused" },
-  });
+  return new Response(
+    JSON.stringify({
+      type: "https://atoll.dev/problems/test-outbound-refused",
+      title: "Outbound request refused in tests",
+      status: REFUSED_STATUS,
+      detail,
+    }),
+    {
+      status: REFUSED_STATUS,
+      headers: { "content-type": "application/problem+json", "x-atoll-test-outbound": "refused" },
+    },
+  );
 }
 
 /**
@@ -42,7 +50,14 @@ export async function outboundGuard(request: Request): Promise<Response> {
  * WebSocket upgrade would hang), so it reaches the stand-in as a plain request — which the
  * canary still records, so a hostile upgrade test keeps its power.
  */
-const HOP = new Set(["host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade"]);
+const HOP = new Set([
+  "host",
+  "connection",
+  "content-length",
+  "transfer-encoding",
+  "keep-alive",
+  "upgrade",
+]);
 
 /** Re-issues the request from Node (miniflare's Request is another undici's class than Node's fetch takes). */
 async function forward(request: Request): Promise<Response> {
@@ -50,12 +65,19 @@ async function forward(request: Request): Promise<Response> {
   request.headers.forEach((value, name) => {
     if (!HOP.has(name)) headers.push([name, value]);
   });
-  const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
-  const res = await fetch(request.url, { method: request.method, headers, body, redirect: "manual" });
+  const body =
+    request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+  const res = await fetch(request.url, {
+    method: request.method,
+    headers,
+    body,
+    redirect: "manual",
+  });
   // Node's fetch has already decoded the body: its encoding and length headers no longer apply.
   const out = new Headers(res.headers);
   for (const name of ["content-encoding", "content-length", "transfer-encoding"]) out.delete(name);
-  if (request.headers.get("upgrade") === null) return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
+  if (request.headers.get("upgrade") === null)
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
   // miniflare writes the answer to an upgrade onto the raw socket: a whole body and a closed
   // connection, or workerd waits for more (the stand-ins never switch protocols).
   out.set("connection", "close");

@@ -10,6 +10,18 @@ declare module "vitest" {
     saas: string;
     /** The mail stand-in (scripts/standins/mail.mjs, Mailpit's API): where invitations are mailed. */
     mail: string;
-    plugins: Record<string, { zipBase64: string; manifest: { name: string; version: string; permissions: string[] }; conformance: { config: Record<string, unknown>; secrets: Record<string, string>; execute?: { input: unknown; output?: unknown }; get?: { path: string; status: number } } }>;
+    plugins: Record<
+      string,
+      {
+        zipBase64: string;
+        manifest: { name: string; version: string; permissions: string[] };
+        conformance: {
+          config: Record<string, unknown>;
+          secrets: Record<string, string>;
+          execute?: { input: unknown; output?: unknown };
+          get?: { path: string; status: number };
+        };
+      }
+    >;
   }
 }

@@ -17,13 +17,21 @@ import { allowOrigin } from "./outbound-guard";
 export default async function setup(project: TestProject) {
   const root = join(import.meta.dirname, "..");
   const plugins: ProvidedContext["plugins"] = {};
-  for (const name of readdirSync(join(root, "plugins"), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)) {
+  for (const name of readdirSync(join(root, "plugins"), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)) {
     const dir = join(root, "plugins", name);
     const built = await buildPlugin(dir);
     plugins[name] = {
       zipBase64: Buffer.from(built.bytes).toString("base64"),
-      manifest: { name: built.manifest.name, version: built.manifest.version, permissions: built.manifest.permissions },
-      conformance: JSON.parse(readFileSync(join(dir, "conformance.json"), "utf8")) as ProvidedContext["plugins"][string]["conformance"],
+      manifest: {
+        name: built.manifest.name,
+        version: built.manifest.version,
+        permissions: built.manifest.permissions,
+      },
+      conformance: JSON.parse(
+        readFileSync(join(dir, "conformance.json"), "utf8"),
+      ) as ProvidedContext["plugins"][string]["conformance"],
     };
   }
   project.provide("plugins", plugins);

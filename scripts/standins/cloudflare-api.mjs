@@ -4,14 +4,24 @@
 // dispatch namespace can run it, and exposes /__standin/* for tests to inspect.
 import { createServer } from "node:http";
 
-export function startCloudflareApiStandIn({ port = 0, host = "127.0.0.1", token = "test-cf-token" } = {}) {
+export function startCloudflareApiStandIn({
+  port = 0,
+  host = "127.0.0.1",
+  token = "test-cf-token",
+} = {}) {
   const scripts = new Map();
   const log = [];
   const envelope = (res, status, body) => {
     res.writeHead(status, { "content-type": "application/json" });
     res.end(JSON.stringify(body));
   };
-  const fail = (res, status, code, message) => envelope(res, status, { success: false, errors: [{ code, message }], messages: [], result: null });
+  const fail = (res, status, code, message) =>
+    envelope(res, status, {
+      success: false,
+      errors: [{ code, message }],
+      messages: [],
+      result: null,
+    });
   const server = createServer(async (req, res) => {
     const chunks = [];
     for await (const c of req) chunks.push(c);
@@ -19,24 +29,41 @@ export function startCloudflareApiStandIn({ port = 0, host = "127.0.0.1", token 
     const url = new URL(req.url, `http://${host}`);
     if (url.pathname.startsWith("/__standin/")) {
       const m = /^\/__standin\/scripts\/([^/]+)$/.exec(url.pathname);
-      if (m) return scripts.has(m[1]) ? envelope(res, 200, scripts.get(m[1])) : fail(res, 404, 10007, "not found");
+      if (m)
+        return scripts.has(m[1])
+          ? envelope(res, 200, scripts.get(m[1]))
+          : fail(res, 404, 10007, "not found");
       if (url.pathname === "/__standin/log") return envelope(res, 200, log);
       return fail(res, 404, 7003, "No route for that URI");
     }
-    const m = /^\/accounts\/([^/]+)\/workers\/dispatch\/namespaces\/([^/]+)\/scripts\/([^/]+)$/.exec(url.pathname);
-    log.push({ method: req.method, path: url.pathname, authorization: req.headers.authorization ?? null, contentType: req.headers["content-type"] ?? null });
+    const m =
+      /^\/accounts\/([^/]+)\/workers\/dispatch\/namespaces\/([^/]+)\/scripts\/([^/]+)$/.exec(
+        url.pathname,
+      );
+    log.push({
+      method: req.method,
+      path: url.pathname,
+      authorization: req.headers.authorization ?? null,
+      contentType: req.headers["content-type"] ?? null,
+    });
     if (!m) return fail(res, 404, 7003, "No route for that URI");
-    if (req.headers.authorization !== `Bearer ${token}`) return fail(res, 403, 10000, "Authentication error");
+    if (req.headers.authorization !== `Bearer ${token}`)
+      return fail(res, 403, 10000, "Authentication error");
     const [, account, namespace, name] = m;
     if (!/^[a-z0-9-]{1,63}$/.test(name)) return fail(res, 400, 10021, "Script name is invalid");
     if (req.method === "DELETE") {
-      if (!scripts.delete(name)) return fail(res, 404, 10007, "This Worker does not exist on your account.");
+      if (!scripts.delete(name))
+        return fail(res, 404, 10007, "This Worker does not exist on your account.");
       return envelope(res, 200, { success: true, errors: [], messages: [], result: null });
     }
     if (req.method !== "PUT") return fail(res, 405, 10000, "Method not allowed");
     let form;
     try {
-      form = await new Request("http://standin/", { method: "PUT", headers: { "content-type": req.headers["content-type"] ?? "" }, body }).formData();
+      form = await new Request("http://standin/", {
+        method: "PUT",
+        headers: { "content-type": req.headers["content-type"] ?? "" },
+        body,
+      }).formData();
     } catch {
       return fail(res, 400, 10021, "Expected multipart/form-data");
     }
@@ -50,14 +77,27 @@ export function startCloudflareApiStandIn({ port = 0, host = "127.0.0.1", token 
       modules[key] = typeof value === "string" ? value : await value.text();
       moduleTypes[key] = typeof value === "string" ? "text/plain" : value.type;
     }
-    if (!metadata.main_module || !(metadata.main_module in modules)) return fail(res, 400, 10021, "main_module must name an uploaded module part");
+    if (!metadata.main_module || !(metadata.main_module in modules))
+      return fail(res, 400, 10021, "main_module must name an uploaded module part");
     scripts.set(name, { account, namespace, name, metadata, modules, moduleTypes });
-    return envelope(res, 200, { success: true, errors: [], messages: [], result: { id: name, tags: metadata.tags ?? [], created_on: new Date().toISOString() } });
+    return envelope(res, 200, {
+      success: true,
+      errors: [],
+      messages: [],
+      result: { id: name, tags: metadata.tags ?? [], created_on: new Date().toISOString() },
+    });
   });
   return new Promise((resolve) => {
     server.listen(port, host, () => {
       const { port: actual } = server.address();
-      resolve({ url: `http://${host}:${actual}`, port: actual, token, scripts, log, close: () => new Promise((r) => server.close(r)) });
+      resolve({
+        url: `http://${host}:${actual}`,
+        port: actual,
+        token,
+        scripts,
+        log,
+        close: () => new Promise((r) => server.close(r)),
+      });
     });
   });
 }

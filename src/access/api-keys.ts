@@ -1,7 +1,14 @@
 /** Data access for API keys. Functions take `db` so that tests call them directly. */
 import { and, desc, eq, isNull, type SQL } from "drizzle-orm";
 import type { Db } from "../platform/db/client";
-import { apiKeys, memberships, organizations, type ApiKeyRow, type Plan, type Role } from "../platform/db/schema";
+import {
+  apiKeys,
+  memberships,
+  organizations,
+  type ApiKeyRow,
+  type Plan,
+  type Role,
+} from "../platform/db/schema";
 import { newId } from "../platform/crypto/encoding";
 import { sha256Hex } from "../platform/crypto/hash";
 import { DISPLAY_PREFIX_LENGTH, generateApiKey } from "./tokens/api-key";
@@ -50,7 +57,10 @@ async function findKeyRecord(db: Db, where: SQL): Promise<KeyRecord | null> {
     })
     .from(apiKeys)
     .innerJoin(organizations, eq(organizations.id, apiKeys.orgId))
-    .leftJoin(memberships, and(eq(memberships.orgId, apiKeys.orgId), eq(memberships.userId, apiKeys.userId)))
+    .leftJoin(
+      memberships,
+      and(eq(memberships.orgId, apiKeys.orgId), eq(memberships.userId, apiKeys.userId)),
+    )
     .where(where)
     .limit(1);
   if (!row) return null;
@@ -69,7 +79,14 @@ export interface NewKey {
 }
 
 /** Generates a key and the row that stores its hash; the caller inserts it (often in a batch). */
-export async function prepareKey(input: { orgId: string; userId: string; name: string; scopes: string[]; expiresAt: number | null; now: number }): Promise<NewKey> {
+export async function prepareKey(input: {
+  orgId: string;
+  userId: string;
+  name: string;
+  scopes: string[];
+  expiresAt: number | null;
+  now: number;
+}): Promise<NewKey> {
   const secret = generateApiKey();
   return {
     secret,
@@ -89,7 +106,9 @@ export async function prepareKey(input: { orgId: string; userId: string; name: s
 }
 
 export async function listKeys(db: Db, orgId: string, userId: string | null): Promise<ApiKeyRow[]> {
-  const where = userId ? and(eq(apiKeys.orgId, orgId), eq(apiKeys.userId, userId)) : eq(apiKeys.orgId, orgId);
+  const where = userId
+    ? and(eq(apiKeys.orgId, orgId), eq(apiKeys.userId, userId))
+    : eq(apiKeys.orgId, orgId);
   return db.select().from(apiKeys).where(where).orderBy(desc(apiKeys.createdAt)).limit(500);
 }
 

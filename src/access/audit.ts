@@ -44,7 +44,14 @@ export function auditInsertIfPreviousChanged(db: Db, entry: AuditEntry, now = Da
 }
 
 /** Newest first; `before` is the id of the last entry of the previous page. */
-export async function listAudit(db: Db, orgId: string, limit: number, before?: number): Promise<AuditRow[]> {
-  const where = before ? and(eq(auditLog.orgId, orgId), lt(auditLog.id, before)) : eq(auditLog.orgId, orgId);
+export async function listAudit(
+  db: Db,
+  orgId: string,
+  limit: number,
+  before?: number,
+): Promise<AuditRow[]> {
+  const where = before
+    ? and(eq(auditLog.orgId, orgId), lt(auditLog.id, before))
+    : eq(auditLog.orgId, orgId);
   return db.select().from(auditLog).where(where).orderBy(desc(auditLog.id)).limit(limit);
 }

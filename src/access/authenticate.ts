@@ -34,7 +34,13 @@ const anonymousAccess: MiddlewareHandler<AppEnv> = (_c, next) => next();
 const optionalCredentialAccess: MiddlewareHandler<AppEnv> = (_c, next) => next();
 
 type Route = Omit<RouteConfig, "path"> & { path: string };
-const withMarker = (marker: MiddlewareHandler<AppEnv>, middleware: RouteConfig["middleware"]): MiddlewareHandler[] => [marker as MiddlewareHandler, ...(middleware === undefined ? [] : Array.isArray(middleware) ? middleware : [middleware])];
+const withMarker = (
+  marker: MiddlewareHandler<AppEnv>,
+  middleware: RouteConfig["middleware"],
+): MiddlewareHandler[] => [
+  marker as MiddlewareHandler,
+  ...(middleware === undefined ? [] : Array.isArray(middleware) ? middleware : [middleware]),
+];
 
 /** A route anyone may call without a credential (it proves itself otherwise, e.g. by a signature, or is a public read). */
 export function publicRoute<R extends Route>(route: R): R {
@@ -43,7 +49,11 @@ export function publicRoute<R extends Route>(route: R): R {
 
 /** A public route that reads a credential when one is sent (accepting an invitation as an existing account). */
 export function optionalCredentialRoute<R extends Route>(route: R): R {
-  return { ...route, security: [{}, ...AUTHENTICATED], middleware: withMarker(optionalCredentialAccess, route.middleware) };
+  return {
+    ...route,
+    security: [{}, ...AUTHENTICATED],
+    middleware: withMarker(optionalCredentialAccess, route.middleware),
+  };
 }
 
 /** How the route this request matched declared its access. */
@@ -56,7 +66,9 @@ export function declaredAccess(c: Context<AppEnv>): "public" | "optional" | "cre
 
 type Credential = { kind: "key"; value: string } | { kind: "bearer"; value: string };
 
-function readCredential(headers: { get(name: string): string | null }): Credential | null | "bad-scheme" {
+function readCredential(headers: {
+  get(name: string): string | null;
+}): Credential | null | "bad-scheme" {
   const apiKey = headers.get("x-api-key");
   if (apiKey) return { kind: "key", value: apiKey.trim() };
   const authz = headers.get("authorization");
@@ -70,15 +82,26 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     c.set("principal", null);
     const access = declaredAccess(c);
-    if (access === "public" || (access === "optional" && readCredential(c.req.raw.headers) === null)) return next();
+    if (
+      access === "public" ||
+      (access === "optional" && readCredential(c.req.raw.headers) === null)
+    )
+      return next();
     // No handler for this method and path: let the not-found handler answer 404/405 precisely.
     if (!matchedRoutes(c).some((r) => r.method !== "ALL")) return next();
     const credential = readCredential(c.req.raw.headers);
-    if (credential === null) throw unauthorized("Send an API key (X-API-Key) or a bearer token (Authorization: Bearer …).");
-    if (credential === "bad-scheme") throw unauthorized("The Authorization header must use the Bearer scheme.", "scheme");
+    if (credential === null)
+      throw unauthorized(
+        "Send an API key (X-API-Key) or a bearer token (Authorization: Bearer …).",
+      );
+    if (credential === "bad-scheme")
+      throw unauthorized("The Authorization header must use the Bearer scheme.", "scheme");
     const state = isolateState(c.env);
     const db = getDb(c.env.DB);
-    const principal = credential.kind === "key" ? await fromApiKey(c.env, state, db, credential.value) : await fromBearer(c.env, state, db, credential.value);
+    const principal =
+      credential.kind === "key"
+        ? await fromApiKey(c.env, state, db, credential.value)
+        : await fromBearer(c.env, state, db, credential.value);
     c.set("principal", principal);
     return next();
   };
@@ -87,8 +110,14 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
 async function fromApiKey(env: Env, state: IsolateState, db: Db, key: string): Promise<Principal> {
   const format = checkApiKeyFormat(key);
   if (!format.ok) {
-    if (env.ATOLL_OPERATOR_KEY && (await secretsEqual(key, env.ATOLL_OPERATOR_KEY))) return operatorPrincipal();
-    throw unauthorized(format.reason === "checksum" ? "The API key's checksum does not match: it was mistyped or truncated." : "The API key is not in Atoll's format (atk_…).", "malformed");
+    if (env.ATOLL_OPERATOR_KEY && (await secretsEqual(key, env.ATOLL_OPERATOR_KEY)))
+      return operatorPrincipal();
+    throw unauthorized(
+      format.reason === "checksum"
+        ? "The API key's checksum does not match: it was mistyped or truncated."
+        : "The API key is not in Atoll's format (atk_…).",
+      "malformed",
+    );
   }
   const record = await lookupKey(state, db, await sha256Hex(key));
   return principalFromKey(record, Date.now());
@@ -98,8 +127,13 @@ async function fromApiKey(env: Env, state: IsolateState, db: Db, key: string): P
 export function principalFromKey(record: KeyRecord | null, now: number): Principal {
   if (!record) throw unauthorized("The API key is not valid.", "unknown");
   if (record.revokedAt !== null) throw unauthorized("The API key has been revoked.", "revoked");
-  if (record.expiresAt !== null && record.expiresAt <= now) throw unauthorized("The API key has expired.", "expired");
-  if (record.role === null) throw unauthorized("The API key's holder is no longer a member of the organization.", "not-a-member");
+  if (record.expiresAt !== null && record.expiresAt <= now)
+    throw unauthorized("The API key has expired.", "expired");
+  if (record.role === null)
+    throw unauthorized(
+      "The API key's holder is no longer a member of the organization.",
+      "not-a-member",
+    );
   return {
     method: "api_key",
     subject: record.keyId,
@@ -123,7 +157,12 @@ async function lookupKey(state: IsolateState, db: Db, hash: string): Promise<Key
   return record;
 }
 
-async function fromBearer(env: Env, state: IsolateState, db: Db, token: string): Promise<Principal> {
+async function fromBearer(
+  env: Env,
+  state: IsolateState,
+  db: Db,
+  token: string,
+): Promise<Principal> {
   const idp = idpConfig(env);
   if (idp) {
     let iss: unknown;
@@ -141,7 +180,12 @@ async function fromBearer(env: Env, state: IsolateState, db: Db, token: string):
     throw unauthorized("The token has expired.", "expired");
   }
   if (!claims) {
-    const result = await verifyAccessToken(state.ring, db, { issuer: env.ATOLL_ISSUER, audience: env.ATOLL_AUDIENCE }, token);
+    const result = await verifyAccessToken(
+      state.ring,
+      db,
+      { issuer: env.ATOLL_ISSUER, audience: env.ATOLL_AUDIENCE },
+      token,
+    );
     if (!result.ok) throw unauthorized(result.detail, result.reason);
     claims = result.claims;
     state.verifiedTokens.set(token, claims, now);
@@ -150,7 +194,8 @@ async function fromBearer(env: Env, state: IsolateState, db: Db, token: string):
   // current role are read (cached, with the same invalidation as API keys), so a demotion, a
   // removal or a revocation narrows or ends every token minted before it.
   const record = await lookupKeyById(state, db, claims.client_id);
-  if (record && (record.userId !== claims.sub || record.orgId !== claims.org)) throw unauthorized("The token's claims do not match its key.", "claims");
+  if (record && (record.userId !== claims.sub || record.orgId !== claims.org))
+    throw unauthorized("The token's claims do not match its key.", "claims");
   const key = principalFromKey(record, now);
   const granted = new Set(claims.scope.split(" "));
   return {
@@ -166,7 +211,11 @@ async function fromBearer(env: Env, state: IsolateState, db: Db, token: string):
   };
 }
 
-async function lookupKeyById(state: IsolateState, db: Db, keyId: string): Promise<KeyRecord | null> {
+async function lookupKeyById(
+  state: IsolateState,
+  db: Db,
+  keyId: string,
+): Promise<KeyRecord | null> {
   const cacheKey = `id:${keyId}`;
   const cached = state.keys.get(cacheKey);
   if (cached) return cached;
@@ -175,16 +224,31 @@ async function lookupKeyById(state: IsolateState, db: Db, keyId: string): Promis
   return record;
 }
 
-async function fromExternalToken(idp: NonNullable<ReturnType<typeof idpConfig>>, state: IsolateState, db: Db, token: string): Promise<Principal> {
+async function fromExternalToken(
+  idp: NonNullable<ReturnType<typeof idpConfig>>,
+  state: IsolateState,
+  db: Db,
+  token: string,
+): Promise<Principal> {
   let result;
   try {
     result = await verifyExternalToken(idp, token);
   } catch (err) {
-    throw new ApiError({ status: 502, type: "identity-provider-unavailable", title: "Identity provider unavailable", detail: "The external identity provider's keys could not be fetched.", internal: String(err) });
+    throw new ApiError({
+      status: 502,
+      type: "identity-provider-unavailable",
+      title: "Identity provider unavailable",
+      detail: "The external identity provider's keys could not be fetched.",
+      internal: String(err),
+    });
   }
   if (!result.ok) throw unauthorized(result.detail, result.reason);
   const org = await lookupOrg(state, db, { slug: result.claims.orgSlug });
-  if (!org) throw unauthorized(`No organization "${result.claims.orgSlug}" exists for this identity.`, "claims");
+  if (!org)
+    throw unauthorized(
+      `No organization "${result.claims.orgSlug}" exists for this identity.`,
+      "claims",
+    );
   const scopes: Scope[] = ["org:read"];
   return {
     method: "external_token",
@@ -199,7 +263,11 @@ async function fromExternalToken(idp: NonNullable<ReturnType<typeof idpConfig>>,
   };
 }
 
-async function lookupOrg(state: IsolateState, db: Db, by: { id: string } | { slug: string }): Promise<{ id: string; slug: string; plan: Plan } | null> {
+async function lookupOrg(
+  state: IsolateState,
+  db: Db,
+  by: { id: string } | { slug: string },
+): Promise<{ id: string; slug: string; plan: Plan } | null> {
   const cacheKey = "id" in by ? `id:${by.id}` : `slug:${by.slug}`;
   const cached = state.orgs.get(cacheKey);
   if (cached) return cached;
@@ -213,5 +281,15 @@ async function lookupOrg(state: IsolateState, db: Db, by: { id: string } | { slu
 }
 
 function operatorPrincipal(): Principal {
-  return { method: "operator_key", subject: "operator", userId: null, orgId: null, role: "operator", scopes: [...ALL_SCOPES], plan: "operator", keyId: null, expiresAt: null };
+  return {
+    method: "operator_key",
+    subject: "operator",
+    userId: null,
+    orgId: null,
+    role: "operator",
+    scopes: [...ALL_SCOPES],
+    plan: "operator",
+    keyId: null,
+    expiresAt: null,
+  };
 }

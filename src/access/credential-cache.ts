@@ -22,7 +22,6 @@ import type { Plan } from "../platform/db/schema";
 import type { AccessClaims } from "./tokens/access-token";
 import { TtlCache } from "../platform/cache";
 
-
 export class IsolateState {
   readonly keys = new TtlCache<KeyRecord>(30_000);
   readonly unknownKeys = new TtlCache<true>(10_000);
@@ -39,7 +38,9 @@ export class IsolateState {
 
   constructor(ns: DurableObjectNamespace<RateLimiter>) {
     // Stubs are made per call: a stub belongs to the request that created it.
-    this.limiter = new LeaseLimiter((subject: string, req: AcquireRequest) => ns.get(ns.idFromName(subject)).acquire(req));
+    this.limiter = new LeaseLimiter((subject: string, req: AcquireRequest) =>
+      ns.get(ns.idFromName(subject)).acquire(req),
+    );
   }
 
   /** Returns a cached value or loads (and caches) it; null results are not cached. */

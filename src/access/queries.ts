@@ -1,8 +1,15 @@
 /** Data access for users, organizations, memberships and invitations. */
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../platform/db/client";
-import { invitations, memberships, organizations, users, type OrganizationRow, type Role, type UserRow } from "../platform/db/schema";
-
+import {
+  invitations,
+  memberships,
+  organizations,
+  users,
+  type OrganizationRow,
+  type Role,
+  type UserRow,
+} from "../platform/db/schema";
 
 export async function getOrganization(db: Db, orgId: string): Promise<OrganizationRow | null> {
   const [row] = await db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1);
@@ -20,7 +27,11 @@ export async function findUserByEmail(db: Db, email: string): Promise<UserRow | 
 }
 
 export async function getMembership(db: Db, orgId: string, userId: string) {
-  const [row] = await db.select().from(memberships).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId))).limit(1);
+  const [row] = await db
+    .select()
+    .from(memberships)
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)))
+    .limit(1);
   return row ?? null;
 }
 
@@ -43,11 +54,16 @@ export async function countOwners(db: Db, orgId: string): Promise<number> {
 }
 
 export function setRoleStatement(db: Db, orgId: string, userId: string, role: Role) {
-  return db.update(memberships).set({ role }).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+  return db
+    .update(memberships)
+    .set({ role })
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
 }
 
 export function removeMemberStatement(db: Db, orgId: string, userId: string) {
-  return db.delete(memberships).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+  return db
+    .delete(memberships)
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
 }
 
 export async function findOpenInvitation(db: Db, tokenHash: string, now: number) {
@@ -61,7 +77,12 @@ export async function findOpenInvitation(db: Db, tokenHash: string, now: number)
 }
 
 /** Marks an invitation used; the `accepted_at IS NULL` guard makes a second use a no-op. */
-export function acceptInvitationStatement(db: Db, invitationId: string, userId: string, now: number) {
+export function acceptInvitationStatement(
+  db: Db,
+  invitationId: string,
+  userId: string,
+  now: number,
+) {
   return db
     .update(invitations)
     .set({ acceptedAt: now, acceptedBy: userId })
@@ -71,7 +92,15 @@ export function acceptInvitationStatement(db: Db, invitationId: string, userId: 
 
 /** Voids the open invitations of `email` to `orgId` (a new invitation replaces them). */
 export function voidOpenInvitationsStatement(db: Db, orgId: string, email: string) {
-  return db.delete(invitations).where(and(eq(invitations.orgId, orgId), eq(invitations.email, email), isNull(invitations.acceptedAt)));
+  return db
+    .delete(invitations)
+    .where(
+      and(
+        eq(invitations.orgId, orgId),
+        eq(invitations.email, email),
+        isNull(invitations.acceptedAt),
+      ),
+    );
 }
 
 export function setPlanStatement(db: Db, orgId: string, plan: OrganizationRow["plan"]) {

@@ -8,5 +8,7 @@ import { isolateState } from "./credential-cache";
 export async function revokeCredentials(env: Env, keyIds: readonly string[]): Promise<void> {
   const state = isolateState(env);
   for (const id of keyIds) state.forgetKey(id);
-  await Promise.all(keyIds.map((id) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(id)).revoke()));
+  await Promise.all(
+    keyIds.map((id) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(id)).revoke()),
+  );
 }

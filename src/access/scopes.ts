@@ -15,9 +15,11 @@ export const SCOPES = {
   "installations:write": "Install, configure and uninstall plugins",
   "plugins:call": "Call installed plugins (execute and their endpoints)",
   "billing:read": "See purchases, subscriptions, revenue, balances, payouts and analytics",
-  "billing:write": "Buy listings, cancel subscriptions, refund sales, request payouts, set payment and payout accounts",
+  "billing:write":
+    "Buy listings, cancel subscriptions, refund sales, request payouts, set payment and payout accounts",
   "integrations:read": "List connections, syncs, their runs and events",
-  "integrations:write": "Connect and disconnect third-party services, define and run syncs, manage Zapier hooks",
+  "integrations:write":
+    "Connect and disconnect third-party services, define and run syncs, manage Zapier hooks",
 } as const;
 
 export type Scope = keyof typeof SCOPES;
@@ -27,7 +29,13 @@ export const ALL_SCOPES = Object.freeze(Object.keys(SCOPES)) as Scope[];
 export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = Object.freeze({
   owner: ALL_SCOPES,
   admin: ALL_SCOPES,
-  member: Object.freeze(["org:read", "keys:read", "keys:write", "installations:read", "plugins:call"] as const),
+  member: Object.freeze([
+    "org:read",
+    "keys:read",
+    "keys:write",
+    "installations:read",
+    "plugins:call",
+  ] as const),
 });
 
 export function isScope(value: string): value is Scope {

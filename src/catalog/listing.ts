@@ -2,13 +2,23 @@
 import { fromBase64Url, toBase64Url, utf8 } from "../platform/crypto/encoding";
 import type { Manifest } from "../contract/manifest";
 
-export const SEARCH_LIMITS = { defaultLimit: 20, maxLimit: 50, maxOffset: 10_000, maxQueryLength: 200 } as const;
+export const SEARCH_LIMITS = {
+  defaultLimit: 20,
+  maxLimit: 50,
+  maxOffset: 10_000,
+  maxQueryLength: 200,
+} as const;
 
 /** The listing's display fields, from the latest published version's manifest (and README). */
 export function listingFields(manifest: Manifest, readme: string | null) {
   const short = manifest.name.split("/")[1] ?? manifest.name;
   return {
-    displayName: manifest.displayName ?? short.split(/[-_.]/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(" "),
+    displayName:
+      manifest.displayName ??
+      short
+        .split(/[-_.]/)
+        .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+        .join(" "),
     summary: manifest.description,
     description: readme ?? manifest.description,
     category: manifest.category,
@@ -43,8 +53,17 @@ export function encodeCursor(offset: number, fingerprint: string): string {
 
 export function decodeCursor(cursor: string, fingerprint: string): number | null {
   try {
-    const value = JSON.parse(new TextDecoder().decode(fromBase64Url(cursor))) as { o?: unknown; f?: unknown };
-    if (typeof value.o !== "number" || !Number.isInteger(value.o) || value.o < 0 || value.o > SEARCH_LIMITS.maxOffset) return null;
+    const value = JSON.parse(new TextDecoder().decode(fromBase64Url(cursor))) as {
+      o?: unknown;
+      f?: unknown;
+    };
+    if (
+      typeof value.o !== "number" ||
+      !Number.isInteger(value.o) ||
+      value.o < 0 ||
+      value.o > SEARCH_LIMITS.maxOffset
+    )
+      return null;
     if (value.f !== fingerprint) return null;
     return value.o;
   } catch {
@@ -70,8 +89,41 @@ export function nameSkeleton(name: string): string {
 
 /** Letters of other scripts drawn like Latin ones (Cyrillic, Greek), folded before comparing. */
 const LOOKALIKES: Readonly<Record<string, string>> = {
-  а: "a", в: "b", е: "e", ё: "e", к: "k", м: "m", н: "h", о: "o", р: "p", с: "c", т: "t", у: "y", х: "x", ѕ: "s", і: "i", ї: "i", ј: "j", ԁ: "d", ɡ: "g", ո: "n", ս: "u",
-  α: "a", β: "b", ε: "e", η: "n", ι: "i", κ: "k", μ: "u", ν: "v", ο: "o", ρ: "p", τ: "t", υ: "u", χ: "x", ω: "w",
+  а: "a",
+  в: "b",
+  е: "e",
+  ё: "e",
+  к: "k",
+  м: "m",
+  н: "h",
+  о: "o",
+  р: "p",
+  с: "c",
+  т: "t",
+  у: "y",
+  х: "x",
+  ѕ: "s",
+  і: "i",
+  ї: "i",
+  ј: "j",
+  ԁ: "d",
+  ɡ: "g",
+  ո: "n",
+  ս: "u",
+  α: "a",
+  β: "b",
+  ε: "e",
+  η: "n",
+  ι: "i",
+  κ: "k",
+  μ: "u",
+  ν: "v",
+  ο: "o",
+  ρ: "p",
+  τ: "t",
+  υ: "u",
+  χ: "x",
+  ω: "w",
 };
 
 /**
@@ -83,6 +135,8 @@ const LOOKALIKES: Readonly<Record<string, string>> = {
  * @example displaySkeleton("Advanced Analytics") === displaySkeleton("ADVANCED  ANALYT1CS") // true
  */
 export function displaySkeleton(displayName: string): string {
-  const folded = [...displayName.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase()].map((ch) => LOOKALIKES[ch] ?? ch).join("");
+  const folded = [...displayName.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase()]
+    .map((ch) => LOOKALIKES[ch] ?? ch)
+    .join("");
   return nameSkeleton(folded.replace(/[^a-z0-9]/g, ""));
 }

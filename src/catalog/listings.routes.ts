@@ -14,14 +14,30 @@ import { listVersions } from "./queries";
 import { CATEGORIES } from "../contract/manifest";
 import { describePermission } from "../contract/permissions";
 import { SEARCH_LIMITS, decodeCursor, encodeCursor, ftsQuery } from "./listing";
-import { categoryCounts, findListedPlugin, installsPerVersion, searchListings, type ListingRow, type Sort } from "./queries";
+import {
+  categoryCounts,
+  findListedPlugin,
+  installsPerVersion,
+  searchListings,
+  type ListingRow,
+  type Sort,
+} from "./queries";
 import { getOrganization } from "../access/queries";
 import { publicRoute } from "../access/authenticate";
 
 export const marketplace = createRouter();
 
-const Pricing = z.object({ model: z.string(), amount: z.number().int().optional(), currency: z.string().optional(), interval: z.string().optional() }).openapi("Pricing");
-const RatingSummary = z.object({ average: z.number().nullable(), count: z.number().int() }).openapi("RatingSummary");
+const Pricing = z
+  .object({
+    model: z.string(),
+    amount: z.number().int().optional(),
+    currency: z.string().optional(),
+    interval: z.string().optional(),
+  })
+  .openapi("Pricing");
+const RatingSummary = z
+  .object({ average: z.number().nullable(), count: z.number().int() })
+  .openapi("RatingSummary");
 
 const ListingSummary = z
   .object({
@@ -41,7 +57,10 @@ const ListingSummary = z
   })
   .openapi("ListingSummary");
 
-const rating = (count: number, sum: number) => ({ average: count === 0 ? null : Math.round((sum / count) * 100) / 100, count });
+const rating = (count: number, sum: number) => ({
+  average: count === 0 ? null : Math.round((sum / count) * 100) / 100,
+  count,
+});
 
 function toSummary(r: ListingRow) {
   return {
@@ -67,55 +86,130 @@ const SearchQuery = z
   .object({
     q: z.string().max(SEARCH_LIMITS.maxQueryLength).optional(),
     kind: z.enum(["plugin", "app", "template"]).optional(),
-    category: z.enum(categoryKeys).optional().openapi({ description: "One of GET /v1/marketplace/categories" }),
+    category: z
+      .enum(categoryKeys)
+      .optional()
+      .openapi({ description: "One of GET /v1/marketplace/categories" }),
     pricing: z.enum(["free", "paid", "one-time", "subscription", "usage"]).optional(),
     minRating: z.coerce.number().min(1).max(5).optional(),
-    sort: z.enum(["relevance", "installs", "rating", "newest"]).optional().openapi({ description: "Default: relevance with q, installs without" }),
+    sort: z
+      .enum(["relevance", "installs", "rating", "newest"])
+      .optional()
+      .openapi({ description: "Default: relevance with q, installs without" }),
     cursor: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(SEARCH_LIMITS.maxLimit).default(SEARCH_LIMITS.defaultLimit),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(SEARCH_LIMITS.maxLimit)
+      .default(SEARCH_LIMITS.defaultLimit),
   })
   .strict();
 
-const search = createRoute(publicRoute({
-  method: "get",
-  path: "/v1/marketplace/listings",
-  tags: ["Marketplace"],
-  summary: "Browse and search listings (full-text, ranked), with filters, sorts and cursor pagination",
-  request: { query: SearchQuery },
-  responses: {
-    200: { description: "A page of listings", content: { "application/json": { schema: z.object({ listings: z.array(ListingSummary), nextCursor: z.string().nullable() }).openapi("ListingPage") } } },
-    ...problems(400, 429),
-  },
-}));
+const search = createRoute(
+  publicRoute({
+    method: "get",
+    path: "/v1/marketplace/listings",
+    tags: ["Marketplace"],
+    summary:
+      "Browse and search listings (full-text, ranked), with filters, sorts and cursor pagination",
+    request: { query: SearchQuery },
+    responses: {
+      200: {
+        description: "A page of listings",
+        content: {
+          "application/json": {
+            schema: z
+              .object({ listings: z.array(ListingSummary), nextCursor: z.string().nullable() })
+              .openapi("ListingPage"),
+          },
+        },
+      },
+      ...problems(400, 429),
+    },
+  }),
+);
 
 marketplace.openapi(search, async (c) => {
   const q = c.req.valid("query");
   const match = q.q ? ftsQuery(q.q) : null;
   const sort: Sort = q.sort ?? (match ? "relevance" : "installs");
-  if (sort === "relevance" && !match) throw badRequest("sort=relevance needs a search query (q).", "validation-failed", { errors: [{ path: "sort", message: "relevance needs q" }] });
+  if (sort === "relevance" && !match)
+    throw badRequest("sort=relevance needs a search query (q).", "validation-failed", {
+      errors: [{ path: "sort", message: "relevance needs q" }],
+    });
   // The cursor is bound to the query it came from, so it cannot be replayed against another.
-  const fingerprint = JSON.stringify([match, q.kind, q.category, q.pricing, q.minRating, sort, q.limit]);
+  const fingerprint = JSON.stringify([
+    match,
+    q.kind,
+    q.category,
+    q.pricing,
+    q.minRating,
+    sort,
+    q.limit,
+  ]);
   const offset = q.cursor ? decodeCursor(q.cursor, fingerprint) : 0;
-  if (offset === null) throw badRequest("The cursor is malformed or belongs to another query.", "invalid-cursor", { errors: [{ path: "cursor", message: "invalid" }] });
-  const rows = await searchListings(getDb(c.env.DB), { match, kind: q.kind, category: q.category, pricing: q.pricing, minRating: q.minRating, sort, limit: q.limit, offset });
+  if (offset === null)
+    throw badRequest("The cursor is malformed or belongs to another query.", "invalid-cursor", {
+      errors: [{ path: "cursor", message: "invalid" }],
+    });
+  const rows = await searchListings(getDb(c.env.DB), {
+    match,
+    kind: q.kind,
+    category: q.category,
+    pricing: q.pricing,
+    minRating: q.minRating,
+    sort,
+    limit: q.limit,
+    offset,
+  });
   const page = rows.slice(0, q.limit);
-  const next = rows.length > q.limit && offset + q.limit <= SEARCH_LIMITS.maxOffset ? encodeCursor(offset + q.limit, fingerprint) : null;
+  const next =
+    rows.length > q.limit && offset + q.limit <= SEARCH_LIMITS.maxOffset
+      ? encodeCursor(offset + q.limit, fingerprint)
+      : null;
   c.header("cache-control", "public, max-age=30");
   return c.json({ listings: page.map(toSummary), nextCursor: next }, 200);
 });
 
-const categories = createRoute(publicRoute({
-  method: "get",
-  path: "/v1/marketplace/categories",
-  tags: ["Marketplace"],
-  summary: "The categories, with how many listings each has",
-  responses: { 200: { description: "Categories", content: { "application/json": { schema: z.object({ categories: z.array(z.object({ id: z.string(), name: z.string(), listings: z.number().int() })) }).openapi("Categories") } } } },
-}));
+const categories = createRoute(
+  publicRoute({
+    method: "get",
+    path: "/v1/marketplace/categories",
+    tags: ["Marketplace"],
+    summary: "The categories, with how many listings each has",
+    responses: {
+      200: {
+        description: "Categories",
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                categories: z.array(
+                  z.object({ id: z.string(), name: z.string(), listings: z.number().int() }),
+                ),
+              })
+              .openapi("Categories"),
+          },
+        },
+      },
+    },
+  }),
+);
 
 marketplace.openapi(categories, async (c) => {
   const counts = await categoryCounts(getDb(c.env.DB));
   c.header("cache-control", "public, max-age=60");
-  return c.json({ categories: Object.entries(CATEGORIES).map(([id, name]) => ({ id, name, listings: counts[id] ?? 0 })) }, 200);
+  return c.json(
+    {
+      categories: Object.entries(CATEGORIES).map(([id, name]) => ({
+        id,
+        name,
+        listings: counts[id] ?? 0,
+      })),
+    },
+    200,
+  );
 });
 
 const Listing = ListingSummary.extend({
@@ -123,28 +217,42 @@ const Listing = ListingSummary.extend({
   homepage: z.string().nullable(),
   keywords: z.array(z.string()),
   permissions: z.array(z.object({ permission: z.string(), allows: z.string() })),
-  routes: z.array(z.object({ method: z.string(), path: z.string(), summary: z.string().optional() })),
-  versions: z.array(z.object({ version: z.string(), installs: z.number().int(), createdAt: z.string().datetime() })),
+  routes: z.array(
+    z.object({ method: z.string(), path: z.string(), summary: z.string().optional() }),
+  ),
+  versions: z.array(
+    z.object({ version: z.string(), installs: z.number().int(), createdAt: z.string().datetime() }),
+  ),
 }).openapi("Listing");
 
-const getListing = createRoute(publicRoute({
-  method: "get",
-  path: "/v1/marketplace/listings/{scope}/{name}",
-  tags: ["Marketplace"],
-  summary: "A listing with its latest version, what its permissions allow, rating summary and installs",
-  request: { params: ListingParams },
-  responses: { 200: { description: "The listing", content: { "application/json": { schema: Listing } } }, ...problems(400, 404, 429) },
-}));
+const getListing = createRoute(
+  publicRoute({
+    method: "get",
+    path: "/v1/marketplace/listings/{scope}/{name}",
+    tags: ["Marketplace"],
+    summary:
+      "A listing with its latest version, what its permissions allow, rating summary and installs",
+    request: { params: ListingParams },
+    responses: {
+      200: { description: "The listing", content: { "application/json": { schema: Listing } } },
+      ...problems(400, 404, 429),
+    },
+  }),
+);
 
 marketplace.openapi(getListing, async (c) => {
   const { scope, name } = c.req.valid("param");
   const db = getDb(c.env.DB);
   const p = await findListedPlugin(db, `${scope}/${name}`);
   if (!p) throw notFound(`The listing ${scope}/${name}`);
-  const [all, perVersion, org] = await Promise.all([listVersions(db, p.id), installsPerVersion(db, p.id), getOrganization(db, p.orgId)]);
+  const [all, perVersion, org] = await Promise.all([
+    listVersions(db, p.id),
+    installsPerVersion(db, p.id),
+    getOrganization(db, p.orgId),
+  ]);
   const versions = all.filter((v) => v.status === "published");
   const latest = versions.find((v) => v.version === p.latestVersion);
-  const manifest = latest ? (latest.manifest) : null;
+  const manifest = latest ? latest.manifest : null;
   c.header("cache-control", "public, max-age=30");
   return c.json(
     {
@@ -164,30 +272,48 @@ marketplace.openapi(getListing, async (c) => {
       installs: p.installCount,
       rating: rating(p.ratingCount, p.ratingSum),
       createdAt: iso(p.createdAt),
-      permissions: (manifest?.permissions ?? []).map((permission) => ({ permission, allows: describePermission(permission) })),
-      routes: (manifest?.routes ?? []).map((r) => ({ method: r.method, path: r.path, ...(r.summary ? { summary: r.summary } : {}) })),
-      versions: versions.map((v) => ({ version: v.version, installs: perVersion[v.version] ?? 0, createdAt: iso(v.createdAt) })),
+      permissions: (manifest?.permissions ?? []).map((permission) => ({
+        permission,
+        allows: describePermission(permission),
+      })),
+      routes: (manifest?.routes ?? []).map((r) => ({
+        method: r.method,
+        path: r.path,
+        ...(r.summary ? { summary: r.summary } : {}),
+      })),
+      versions: versions.map((v) => ({
+        version: v.version,
+        installs: perVersion[v.version] ?? 0,
+        createdAt: iso(v.createdAt),
+      })),
     },
     200,
   );
 });
 
-const templatePackage = createRoute(publicRoute({
-  method: "get",
-  path: "/v1/marketplace/listings/{scope}/{name}/package",
-  tags: ["Marketplace"],
-  summary: "Download a free template's latest package (what `atoll init --template` unpacks)",
-  request: { params: ListingParams },
-  responses: {
-    200: { description: "The package (zip); the starter project is under template/", content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } } },
-    ...problems(400, 402, 404, 429),
-  },
-}));
+const templatePackage = createRoute(
+  publicRoute({
+    method: "get",
+    path: "/v1/marketplace/listings/{scope}/{name}/package",
+    tags: ["Marketplace"],
+    summary: "Download a free template's latest package (what `atoll init --template` unpacks)",
+    request: { params: ListingParams },
+    responses: {
+      200: {
+        description: "The package (zip); the starter project is under template/",
+        content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } },
+      },
+      ...problems(400, 402, 404, 429),
+    },
+  }),
+);
 
 /** The latest published package of a template listing, as a download. */
 async function templateZip(c: Context<AppEnv>, p: PluginRow, name: string): Promise<Response> {
   const db = getDb(c.env.DB);
-  const version = (await listVersions(db, p.id)).find((v) => v.version === p.latestVersion && v.status === "published");
+  const version = (await listVersions(db, p.id)).find(
+    (v) => v.version === p.latestVersion && v.status === "published",
+  );
   const object = version ? await c.env.PACKAGES.get(packageKey(version.sha256)) : null;
   if (!version || !object) throw notFound(`The package of ${p.name}`);
   return c.body(object.body, 200, {
@@ -202,7 +328,13 @@ marketplace.openapi(templatePackage, async (c) => {
   const { scope, name } = c.req.valid("param");
   const p = await findListedPlugin(getDb(c.env.DB), `${scope}/${name}`);
   if (!p || p.kind !== "template") throw notFound(`The template ${scope}/${name}`);
-  if (p.pricingModel !== "free") throw new ApiError({ status: 402, type: "purchase-required", title: "Payment required", detail: `${p.name} is a paid template: buy it (POST /v1/purchases), then download it with your API key from GET /v1/templates/${scope}/${name}/package.` });
+  if (p.pricingModel !== "free")
+    throw new ApiError({
+      status: 402,
+      type: "purchase-required",
+      title: "Payment required",
+      detail: `${p.name} is a paid template: buy it (POST /v1/purchases), then download it with your API key from GET /v1/templates/${scope}/${name}/package.`,
+    });
   return templateZip(c, p, name) as never;
 });
 
@@ -214,7 +346,10 @@ const boughtTemplate = createRoute({
   security: AUTHENTICATED,
   request: { params: ListingParams },
   responses: {
-    200: { description: "The package (zip)", content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } } },
+    200: {
+      description: "The package (zip)",
+      content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } },
+    },
     ...problems(400, 401, 402, 403, 404, 429),
   },
 });
@@ -224,6 +359,7 @@ marketplace.openapi(boughtTemplate, async (c) => {
   const { scope, name } = c.req.valid("param");
   const p = await findListedPlugin(getDb(c.env.DB), `${scope}/${name}`);
   if (!p || p.kind !== "template") throw notFound(`The template ${scope}/${name}`);
-  if (!principal.orgId || !(await hasEntitlement(getDb(c.env.DB), principal.orgId, p))) throw paymentRequired(p.name);
+  if (!principal.orgId || !(await hasEntitlement(getDb(c.env.DB), principal.orgId, p)))
+    throw paymentRequired(p.name);
   return templateZip(c, p, name) as never;
 });

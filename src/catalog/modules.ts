@@ -33,22 +33,31 @@ interface Summary {
  * builtin, or an error.
  * @example resolveSpecifier("lib/a.js", "../b.js") // { path: "b.js" }
  */
-export function resolveSpecifier(referrer: string, specifier: string): { path: string } | { builtin: string } | { error: string } {
+export function resolveSpecifier(
+  referrer: string,
+  specifier: string,
+): { path: string } | { builtin: string } | { error: string } {
   if (SCHEME.test(specifier)) {
-    return BUILTIN_PREFIXES.some((p) => specifier.startsWith(p)) ? { builtin: specifier } : { error: `imports "${specifier}": only modules in the package and ${BUILTIN_PREFIXES.map((p) => `${p}*`).join(", ")} builtins can be imported` };
+    return BUILTIN_PREFIXES.some((p) => specifier.startsWith(p))
+      ? { builtin: specifier }
+      : {
+          error: `imports "${specifier}": only modules in the package and ${BUILTIN_PREFIXES.map((p) => `${p}*`).join(", ")} builtins can be imported`,
+        };
   }
   const parts = specifier.startsWith("/") ? [] : referrer.split("/").slice(0, -1);
   for (const segment of specifier.split("/")) {
     if (segment === "" || segment === ".") continue;
     if (segment === "..") {
-      if (parts.length === 0) return { error: `imports "${specifier}", which is outside the package` };
+      if (parts.length === 0)
+        return { error: `imports "${specifier}", which is outside the package` };
       parts.pop();
     } else parts.push(segment);
   }
   return { path: parts.join("/") };
 }
 
-const nameOf = (node: Identifier | Literal): string => (node.type === "Identifier" ? node.name : String(node.value));
+const nameOf = (node: Identifier | Literal): string =>
+  node.type === "Identifier" ? node.name : String(node.value);
 
 function summarize(program: Program): Summary {
   const summary: Summary = { specifiers: [], hasDefault: false, defaultFrom: null };
@@ -84,7 +93,12 @@ export function checkModules(modules: Record<string, string>, entry: string): Mo
       program = parse(source, { ecmaVersion: "latest", sourceType: "module" });
     } catch (err) {
       // Acorn reports "message (line:column)"; a stack overflow on absurd nesting lands here too.
-      const message = err instanceof RangeError ? "nested too deeply to parse" : err instanceof Error ? err.message : String(err);
+      const message =
+        err instanceof RangeError
+          ? "nested too deeply to parse"
+          : err instanceof Error
+            ? err.message
+            : String(err);
       return { ok: false, module: path, error: message.slice(0, 300) };
     }
     summaries.set(path, summarize(program));
@@ -93,12 +107,17 @@ export function checkModules(modules: Record<string, string>, entry: string): Mo
     for (const specifier of summary.specifiers) {
       const target = resolveSpecifier(path, specifier);
       if ("error" in target) return { ok: false, module: path, error: target.error };
-      if ("path" in target && !summaries.has(target.path)) return { ok: false, module: path, error: `imports "${specifier}", but ${target.path} is not a module in the package` };
+      if ("path" in target && !summaries.has(target.path))
+        return {
+          ok: false,
+          module: path,
+          error: `imports "${specifier}", but ${target.path} is not a module in the package`,
+        };
     }
   }
   // Follow `export { default } from` to the module that declares it (a cycle declares nothing).
   const seen = new Set<string>();
-  for (let at = entry; ; ) {
+  for (let at = entry; ;) {
     const summary = summaries.get(at);
     if (!summary) return { ok: false, module: entry, error: "is not a module in the package" };
     if (summary.hasDefault) return { ok: true };
@@ -109,5 +128,10 @@ export function checkModules(modules: Record<string, string>, entry: string): Mo
     if ("error" in next) break;
     at = next.path;
   }
-  return { ok: false, module: entry, error: "has no default export: the entry module must export default the plugin's handler (an object with fetch, or a WorkerEntrypoint class)" };
+  return {
+    ok: false,
+    module: entry,
+    error:
+      "has no default export: the entry module must export default the plugin's handler (an object with fetch, or a WorkerEntrypoint class)",
+  };
 }

@@ -3,25 +3,55 @@ import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import semver from "semver";
 import type { Db } from "../platform/db/client";
 import { previousChangedOne } from "../platform/db/guard";
-import { pluginVersions, plugins, type PluginRow, type PluginVersionRow } from "../platform/db/schema";
+import {
+  pluginVersions,
+  plugins,
+  type PluginRow,
+  type PluginVersionRow,
+} from "../platform/db/schema";
 import type { Manifest } from "../contract/manifest";
 import { listingsFts } from "./fts";
 import { displaySkeleton, listingFields } from "./listing";
 
 /** Statements that refresh a listing and its search entry; run them in the publish batch. */
-export function refreshListingStatements(db: Db, pluginId: string, manifest: Manifest, readme: string | null, now: number) {
+export function refreshListingStatements(
+  db: Db,
+  pluginId: string,
+  manifest: Manifest,
+  readme: string | null,
+  now: number,
+) {
   const f = listingFields(manifest, readme);
   return [
-    db.update(plugins).set({ ...f, displaySkeleton: displaySkeleton(f.displayName), latestVersion: manifest.version, listed: true, updatedAt: now }).where(eq(plugins.id, pluginId)),
+    db
+      .update(plugins)
+      .set({
+        ...f,
+        displaySkeleton: displaySkeleton(f.displayName),
+        latestVersion: manifest.version,
+        listed: true,
+        updatedAt: now,
+      })
+      .where(eq(plugins.id, pluginId)),
     db.delete(listingsFts).where(eq(listingsFts.pluginId, pluginId)),
-    db.insert(listingsFts).values({ pluginId, name: manifest.name, displayName: f.displayName, summary: f.summary, description: f.description, keywords: f.keywords }),
+    db.insert(listingsFts).values({
+      pluginId,
+      name: manifest.name,
+      displayName: f.displayName,
+      summary: f.summary,
+      description: f.description,
+      keywords: f.keywords,
+    }),
   ] as const;
 }
 
 /** Statements that take a listing out of browse and search (nothing published, or suspended). */
 export function unlistStatements(db: Db, pluginId: string, now: number) {
   return [
-    db.update(plugins).set({ listed: false, latestVersion: null, updatedAt: now }).where(eq(plugins.id, pluginId)),
+    db
+      .update(plugins)
+      .set({ listed: false, latestVersion: null, updatedAt: now })
+      .where(eq(plugins.id, pluginId)),
     db.delete(listingsFts).where(eq(listingsFts.pluginId, pluginId)),
   ] as const;
 }
@@ -30,8 +60,15 @@ export function unlistStatements(db: Db, pluginId: string, now: number) {
  * The statements that bring a listing in line with its versions after `changed` takes effect:
  * listed from the highest published version, or unlisted when none is (or it is suspended).
  */
-export function listingStatements(db: Db, plugin: PluginRow, versions: { version: string; status: string; manifest: Manifest; readme: string | null }[], now: number) {
-  const published = versions.filter((v) => v.status === "published").sort((a, b) => semver.rcompare(a.version, b.version))[0];
+export function listingStatements(
+  db: Db,
+  plugin: PluginRow,
+  versions: { version: string; status: string; manifest: Manifest; readme: string | null }[],
+  now: number,
+) {
+  const published = versions
+    .filter((v) => v.status === "published")
+    .sort((a, b) => semver.rcompare(a.version, b.version))[0];
   if (!published || plugin.suspendedAt !== null) return unlistStatements(db, plugin.id, now);
   return refreshListingStatements(db, plugin.id, published.manifest, published.readme, now);
 }
@@ -41,19 +78,37 @@ export function listingStatements(db: Db, plugin: PluginRow, versions: { version
  * one row (the installation row that justifies it; src/platform/db/guard.ts).
  */
 export function installCountStatement(db: Db, pluginId: string, delta: 1 | -1, guarded = false) {
-  return db.update(plugins).set({ installCount: sql`max(0, ${plugins.installCount} + ${delta})` }).where(guarded ? and(eq(plugins.id, pluginId), previousChangedOne()) : eq(plugins.id, pluginId));
+  return db
+    .update(plugins)
+    .set({ installCount: sql`max(0, ${plugins.installCount} + ${delta})` })
+    .where(
+      guarded ? and(eq(plugins.id, pluginId), previousChangedOne()) : eq(plugins.id, pluginId),
+    );
 }
 
 /**
  * Recomputes every listing's install count from the active installations (the operator's repair
  * for counters that drifted); returns the listings it corrected.
  */
-export async function recountInstalls(db: Db): Promise<{ plugin: string; from: number; to: number }[]> {
+export async function recountInstalls(
+  db: Db,
+): Promise<{ plugin: string; from: number; to: number }[]> {
   const actual = sql`(SELECT COUNT(*) FROM installations i WHERE i.plugin_id = ${plugins.id} AND i.status = 'active')`;
-  const drifted = await db.select({ id: plugins.id, plugin: plugins.name, from: plugins.installCount, to: sql<number>`${actual}` }).from(plugins).where(sql`${plugins.installCount} <> ${actual}`);
+  const drifted = await db
+    .select({
+      id: plugins.id,
+      plugin: plugins.name,
+      from: plugins.installCount,
+      to: sql<number>`${actual}`,
+    })
+    .from(plugins)
+    .where(sql`${plugins.installCount} <> ${actual}`);
   if (drifted.length === 0) return [];
   // One statement sets every count from the table itself, so an install racing the repair is counted.
-  await db.update(plugins).set({ installCount: sql`${actual}` }).where(sql`${plugins.installCount} <> ${actual}`);
+  await db
+    .update(plugins)
+    .set({ installCount: sql`${actual}` })
+    .where(sql`${plugins.installCount} <> ${actual}`);
   return drifted.map((d) => ({ plugin: d.plugin, from: d.from, to: Number(d.to) }));
 }
 
@@ -95,7 +150,8 @@ export async function searchListings(db: Db, p: SearchParams): Promise<ListingRo
   if (p.category) where.push(sql`p.category = ${p.category}`);
   if (p.pricing === "paid") where.push(sql`p.pricing_model != 'free'`);
   else if (p.pricing) where.push(sql`p.pricing_model = ${p.pricing}`);
-  if (p.minRating !== undefined) where.push(sql`p.rating_count > 0 AND p.rating_sum >= ${p.minRating} * p.rating_count`);
+  if (p.minRating !== undefined)
+    where.push(sql`p.rating_count > 0 AND p.rating_sum >= ${p.minRating} * p.rating_count`);
   const order =
     p.sort === "relevance" && p.match
       ? sql`rank, p.id`
@@ -117,17 +173,26 @@ export async function searchListings(db: Db, p: SearchParams): Promise<ListingRo
 }
 
 export async function categoryCounts(db: Db): Promise<Record<string, number>> {
-  const rows = await db.all<{ category: string; n: number }>(sql`SELECT category, count(*) AS n FROM plugins WHERE listed = 1 GROUP BY category`);
+  const rows = await db.all<{ category: string; n: number }>(
+    sql`SELECT category, count(*) AS n FROM plugins WHERE listed = 1 GROUP BY category`,
+  );
   return Object.fromEntries(rows.map((r) => [r.category, r.n]));
 }
 
 export async function findListedPlugin(db: Db, name: string): Promise<PluginRow | null> {
-  const [row] = await db.select().from(plugins).where(and(eq(plugins.name, name), eq(plugins.listed, true))).limit(1);
+  const [row] = await db
+    .select()
+    .from(plugins)
+    .where(and(eq(plugins.name, name), eq(plugins.listed, true)))
+    .limit(1);
   return row ?? null;
 }
 
 /** Active installs per version of one listing. */
-export async function installsPerVersion(db: Db, pluginId: string): Promise<Record<string, number>> {
+export async function installsPerVersion(
+  db: Db,
+  pluginId: string,
+): Promise<Record<string, number>> {
   const rows = await db.all<{ version: string; n: number }>(sql`
     SELECT v.version AS version, count(i.id) AS n FROM plugin_versions v
     LEFT JOIN installations i ON i.version_id = v.id AND i.status = 'active'
@@ -141,10 +206,23 @@ export async function findPluginByName(db: Db, name: string): Promise<PluginRow 
 }
 
 export async function listVersions(db: Db, pluginId: string): Promise<PluginVersionRow[]> {
-  return db.select().from(pluginVersions).where(eq(pluginVersions.pluginId, pluginId)).orderBy(desc(pluginVersions.createdAt)).limit(500);
+  return db
+    .select()
+    .from(pluginVersions)
+    .where(eq(pluginVersions.pluginId, pluginId))
+    .orderBy(desc(pluginVersions.createdAt))
+    .limit(500);
 }
 
-export async function findVersion(db: Db, pluginId: string, version: string): Promise<PluginVersionRow | null> {
-  const [row] = await db.select().from(pluginVersions).where(and(eq(pluginVersions.pluginId, pluginId), eq(pluginVersions.version, version))).limit(1);
+export async function findVersion(
+  db: Db,
+  pluginId: string,
+  version: string,
+): Promise<PluginVersionRow | null> {
+  const [row] = await db
+    .select()
+    .from(pluginVersions)
+    .where(and(eq(pluginVersions.pluginId, pluginId), eq(pluginVersions.version, version)))
+    .limit(1);
   return row ?? null;
 }

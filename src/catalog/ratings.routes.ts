@@ -19,7 +19,13 @@ import { AUTHENTICATED, IdParam, ListingParams, problems } from "../platform/htt
 import { iso } from "../platform/http/schemas";
 import { findListedPlugin } from "./queries";
 import type { Db } from "../platform/db/client";
-import { countedRatings, ratingEligibility, ratingRule, type Eligibility, type RatingRule } from "./rating-eligibility";
+import {
+  countedRatings,
+  ratingEligibility,
+  ratingRule,
+  type Eligibility,
+  type RatingRule,
+} from "./rating-eligibility";
 import { publicRoute } from "../access/authenticate";
 
 export const ratingsRouter = createRouter();
@@ -29,7 +35,15 @@ export const ratingsOperatorRoutes = createRouter();
 const RatingParams = ListingParams.extend({ ratingId: IdParam("ratingId", "rat") });
 
 const Review = z
-  .object({ id: z.string(), stars: z.number().int(), review: z.string().nullable(), author: z.string(), reply: z.string().nullable(), createdAt: z.string().datetime(), updatedAt: z.string().datetime() })
+  .object({
+    id: z.string(),
+    stars: z.number().int(),
+    review: z.string().nullable(),
+    author: z.string(),
+    reply: z.string().nullable(),
+    createdAt: z.string().datetime(),
+    updatedAt: z.string().datetime(),
+  })
   .openapi("Review");
 
 /** Recomputes one listing's summary from its visible ratings (a batch item). */
@@ -56,8 +70,27 @@ const rate = createRoute({
   summary: "Rate a listing your organization installed (a second call updates your rating)",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { params: ListingParams, body: { required: true, content: { "application/json": { schema: z.object({ stars: z.number().int().min(1).max(5), review: z.string().trim().min(1).max(5000).optional() }).strict().openapi("RatingRequest", { example: { stars: 5, review: "Does what it says." } }) } } } },
-  responses: { 200: { description: "Your rating", content: { "application/json": { schema: Review } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+  request: {
+    params: ListingParams,
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              stars: z.number().int().min(1).max(5),
+              review: z.string().trim().min(1).max(5000).optional(),
+            })
+            .strict()
+            .openapi("RatingRequest", { example: { stars: 5, review: "Does what it says." } }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: { description: "Your rating", content: { "application/json": { schema: Review } } },
+    ...problems(400, 401, 403, 404, 413, 415, 429),
+  },
 });
 
 ratingsRouter.openapi(rate, async (c) => {
@@ -75,55 +108,140 @@ ratingsRouter.openapi(rate, async (c) => {
   await db.batch([
     db
       .insert(ratings)
-      .values({ id, pluginId: plugin.id, userId: p.userId, orgId: p.orgId, stars, review: review ?? null, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: [ratings.pluginId, ratings.userId], set: { stars, review: review ?? null, updatedAt: now } }),
+      .values({
+        id,
+        pluginId: plugin.id,
+        userId: p.userId,
+        orgId: p.orgId,
+        stars,
+        review: review ?? null,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflictDoUpdate({
+        target: [ratings.pluginId, ratings.userId],
+        set: { stars, review: review ?? null, updatedAt: now },
+      }),
     summaryStatement(db, plugin.id),
-    auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "listing.rated", target: plugin.name, details: { stars }, requestId: c.get("requestId") }, now),
+    auditInsert(
+      db,
+      {
+        orgId: p.orgId,
+        actor: actorOf(p),
+        action: "listing.rated",
+        target: plugin.name,
+        details: { stars },
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
   ]);
-  const [row] = await db.select({ r: ratings, author: users.name }).from(ratings).innerJoin(users, eq(users.id, ratings.userId)).where(and(eq(ratings.pluginId, plugin.id), eq(ratings.userId, p.userId))).limit(1);
+  const [row] = await db
+    .select({ r: ratings, author: users.name })
+    .from(ratings)
+    .innerJoin(users, eq(users.id, ratings.userId))
+    .where(and(eq(ratings.pluginId, plugin.id), eq(ratings.userId, p.userId)))
+    .limit(1);
   if (!row) throw notFound("The rating");
   return c.json(toReview(row.r, row.author), 200);
 });
 
-function refusal(listing: string, rule: RatingRule, e: Exclude<Eligibility, { ok: true }>): ApiError {
+function refusal(
+  listing: string,
+  rule: RatingRule,
+  e: Exclude<Eligibility, { ok: true }>,
+): ApiError {
   const needs = `an installation active for ${rule.minHours} h that called it ${rule.minCalls} times`;
   switch (e.reason) {
     case "own-listing":
-      return new ApiError({ status: 403, type: "rating-own-listing", title: "Forbidden", detail: `${listing} is your organization's own listing; its ratings come from the organizations that use it.` });
+      return new ApiError({
+        status: 403,
+        type: "rating-own-listing",
+        title: "Forbidden",
+        detail: `${listing} is your organization's own listing; its ratings come from the organizations that use it.`,
+      });
     case "no-install":
-      return new ApiError({ status: 403, type: "rating-needs-install", title: "Forbidden", detail: `Only users whose organization installed ${listing} can rate it.` });
+      return new ApiError({
+        status: 403,
+        type: "rating-needs-install",
+        title: "Forbidden",
+        detail: `Only users whose organization installed ${listing} can rate it.`,
+      });
     case "too-recent":
-      return new ApiError({ status: 403, type: "rating-needs-usage", title: "Forbidden", detail: `A rating of ${listing} needs ${needs}; your installation is ${e.hours ?? 0} h old.` });
+      return new ApiError({
+        status: 403,
+        type: "rating-needs-usage",
+        title: "Forbidden",
+        detail: `A rating of ${listing} needs ${needs}; your installation is ${e.hours ?? 0} h old.`,
+      });
     case "too-few-calls":
-      return new ApiError({ status: 403, type: "rating-needs-usage", title: "Forbidden", detail: `A rating of ${listing} needs ${needs}; your organization called it ${e.calls ?? 0} times.` });
+      return new ApiError({
+        status: 403,
+        type: "rating-needs-usage",
+        title: "Forbidden",
+        detail: `A rating of ${listing} needs ${needs}; your organization called it ${e.calls ?? 0} times.`,
+      });
   }
 }
 
 function toReview(r: typeof ratings.$inferSelect, author: string) {
-  return { id: r.id, stars: r.stars, review: r.review, author, reply: r.reply, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt) };
+  return {
+    id: r.id,
+    stars: r.stars,
+    review: r.review,
+    author,
+    reply: r.reply,
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+  };
 }
 
-const list = createRoute(publicRoute({
-  method: "get",
-  path: "/v1/marketplace/listings/{scope}/{name}/ratings",
-  tags: ["Ratings"],
-  summary: "A listing's rating summary (average, count, 1–5 distribution) and its reviews, newest first",
-  request: { params: ListingParams, query: z.object({ limit: z.coerce.number().int().min(1).max(50).default(20), cursor: z.coerce.number().int().min(0).max(100_000).optional() }).strict() },
-  responses: {
-    200: {
-      description: "Summary and reviews",
-      content: { "application/json": { schema: z.object({ average: z.number().nullable(), count: z.number().int(), distribution: z.record(z.string(), z.number().int()), reviews: z.array(Review), nextCursor: z.string().nullable() }).openapi("Ratings") } },
+const list = createRoute(
+  publicRoute({
+    method: "get",
+    path: "/v1/marketplace/listings/{scope}/{name}/ratings",
+    tags: ["Ratings"],
+    summary:
+      "A listing's rating summary (average, count, 1–5 distribution) and its reviews, newest first",
+    request: {
+      params: ListingParams,
+      query: z
+        .object({
+          limit: z.coerce.number().int().min(1).max(50).default(20),
+          cursor: z.coerce.number().int().min(0).max(100_000).optional(),
+        })
+        .strict(),
     },
-    ...problems(400, 404, 429),
-  },
-}));
+    responses: {
+      200: {
+        description: "Summary and reviews",
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                average: z.number().nullable(),
+                count: z.number().int(),
+                distribution: z.record(z.string(), z.number().int()),
+                reviews: z.array(Review),
+                nextCursor: z.string().nullable(),
+              })
+              .openapi("Ratings"),
+          },
+        },
+      },
+      ...problems(400, 404, 429),
+    },
+  }),
+);
 
 ratingsRouter.openapi(list, async (c) => {
   const { scope, name } = c.req.valid("param");
   const { limit, cursor } = c.req.valid("query");
   const db = getDb(c.env.DB);
   const plugin = await listingOr404(db, scope, name);
-  const dist = await db.all<{ stars: number; n: number }>(sql`SELECT stars, count(*) AS n FROM (${countedRatings(plugin.id)}) GROUP BY stars`);
+  const dist = await db.all<{ stars: number; n: number }>(
+    sql`SELECT stars, count(*) AS n FROM (${countedRatings(plugin.id)}) GROUP BY stars`,
+  );
   const distribution: Record<string, number> = { "1": 0, "2": 0, "3": 0, "4": 0, "5": 0 };
   for (const d of dist) distribution[String(d.stars)] = d.n;
   const offset = cursor ?? 0;
@@ -131,13 +249,22 @@ ratingsRouter.openapi(list, async (c) => {
     .select({ r: ratings, author: users.name })
     .from(ratings)
     .innerJoin(users, eq(users.id, ratings.userId))
-    .where(and(eq(ratings.pluginId, plugin.id), eq(ratings.hidden, false), sql`${ratings.review} IS NOT NULL`))
+    .where(
+      and(
+        eq(ratings.pluginId, plugin.id),
+        eq(ratings.hidden, false),
+        sql`${ratings.review} IS NOT NULL`,
+      ),
+    )
     .orderBy(desc(ratings.updatedAt), ratings.id)
     .limit(limit + 1)
     .offset(offset);
   return c.json(
     {
-      average: plugin.ratingCount === 0 ? null : Math.round((plugin.ratingSum / plugin.ratingCount) * 100) / 100,
+      average:
+        plugin.ratingCount === 0
+          ? null
+          : Math.round((plugin.ratingSum / plugin.ratingCount) * 100) / 100,
       count: plugin.ratingCount,
       distribution,
       reviews: rows.slice(0, limit).map((r) => toReview(r.r, r.author)),
@@ -148,7 +275,11 @@ ratingsRouter.openapi(list, async (c) => {
 });
 
 async function ratingOf(db: Db, plugin: PluginRow, ratingId: string) {
-  const [r] = await db.select().from(ratings).where(and(eq(ratings.id, ratingId), eq(ratings.pluginId, plugin.id))).limit(1);
+  const [r] = await db
+    .select()
+    .from(ratings)
+    .where(and(eq(ratings.id, ratingId), eq(ratings.pluginId, plugin.id)))
+    .limit(1);
   if (!r) throw notFound("The review");
   return r;
 }
@@ -160,8 +291,21 @@ const reply = createRoute({
   summary: "The publisher's reply to a review (once)",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { params: RatingParams, body: { required: true, content: { "application/json": { schema: z.object({ text: z.string().trim().min(1).max(5000) }).strict() } } } },
-  responses: { 204: { description: "Replied" }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
+  request: {
+    params: RatingParams,
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.object({ text: z.string().trim().min(1).max(5000) }).strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    204: { description: "Replied" },
+    ...problems(400, 401, 403, 404, 409, 413, 415, 429),
+  },
 });
 
 ratingsRouter.openapi(reply, async (c) => {
@@ -170,13 +314,28 @@ ratingsRouter.openapi(reply, async (c) => {
   const { text } = c.req.valid("json");
   const db = getDb(c.env.DB);
   const plugin = await listingOr404(db, scope, name);
-  if (p.role !== "operator" && plugin.orgId !== p.orgId) throw forbidden("Only the listing's publisher replies to its reviews.");
+  if (p.role !== "operator" && plugin.orgId !== p.orgId)
+    throw forbidden("Only the listing's publisher replies to its reviews.");
   const r = await ratingOf(db, plugin, ratingId);
   if (r.review === null) throw badRequest("There is no review text to reply to.");
   const now = Date.now();
   const [done] = await db.batch([
-    db.update(ratings).set({ reply: text, repliedAt: now }).where(and(eq(ratings.id, r.id), sql`${ratings.reply} IS NULL`)).returning({ id: ratings.id }),
-    auditInsert(db, { orgId: plugin.orgId, actor: actorOf(p), action: "review.replied", target: r.id, requestId: c.get("requestId") }, now),
+    db
+      .update(ratings)
+      .set({ reply: text, repliedAt: now })
+      .where(and(eq(ratings.id, r.id), sql`${ratings.reply} IS NULL`))
+      .returning({ id: ratings.id }),
+    auditInsert(
+      db,
+      {
+        orgId: plugin.orgId,
+        actor: actorOf(p),
+        action: "review.replied",
+        target: r.id,
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
   ]);
   if (done.length === 0) throw conflict("This review already has a reply.", "already-replied");
   return c.body(null, 204);
@@ -189,8 +348,21 @@ const report = createRoute({
   summary: "Report a review as abusive (once per user)",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { params: RatingParams, body: { required: true, content: { "application/json": { schema: z.object({ reason: z.string().trim().min(1).max(1000).optional() }).strict() } } } },
-  responses: { 204: { description: "Reported" }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
+  request: {
+    params: RatingParams,
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.object({ reason: z.string().trim().min(1).max(1000).optional() }).strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    204: { description: "Reported" },
+    ...problems(400, 401, 403, 404, 409, 413, 415, 429),
+  },
 });
 
 ratingsRouter.openapi(report, async (c) => {
@@ -202,11 +374,20 @@ ratingsRouter.openapi(report, async (c) => {
   const r = await ratingOf(db, plugin, ratingId);
   try {
     await db.batch([
-      db.insert(ratingReports).values({ ratingId: r.id, userId: p.userId, reason: c.req.valid("json").reason ?? null, createdAt: Date.now() }),
-      db.update(ratings).set({ reportCount: sql`${ratings.reportCount} + 1` }).where(eq(ratings.id, r.id)),
+      db.insert(ratingReports).values({
+        ratingId: r.id,
+        userId: p.userId,
+        reason: c.req.valid("json").reason ?? null,
+        createdAt: Date.now(),
+      }),
+      db
+        .update(ratings)
+        .set({ reportCount: sql`${ratings.reportCount} + 1` })
+        .where(eq(ratings.id, r.id)),
     ]);
   } catch (err) {
-    if (isUniqueViolation(err)) throw conflict("You already reported this review.", "already-reported");
+    if (isUniqueViolation(err))
+      throw conflict("You already reported this review.", "already-reported");
     throw err;
   }
   return c.body(null, 204);
@@ -219,7 +400,13 @@ const hide = createRoute({
   summary: "Hide (or show again) an abusive review; hidden ratings do not count",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { params: z.object({ ratingId: IdParam("ratingId", "rat") }), body: { required: true, content: { "application/json": { schema: z.object({ hidden: z.boolean() }).strict() } } } },
+  request: {
+    params: z.object({ ratingId: IdParam("ratingId", "rat") }),
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ hidden: z.boolean() }).strict() } },
+    },
+  },
   responses: { 204: { description: "Done" }, ...problems(400, 401, 403, 404, 413, 415, 429) },
 });
 
@@ -233,7 +420,13 @@ ratingsOperatorRoutes.openapi(hide, async (c) => {
   await db.batch([
     db.update(ratings).set({ hidden }).where(eq(ratings.id, r.id)),
     summaryStatement(db, r.pluginId),
-    auditInsert(db, { orgId: r.orgId, actor: actorOf(p), action: hidden ? "review.hidden" : "review.shown", target: r.id, requestId: c.get("requestId") }),
+    auditInsert(db, {
+      orgId: r.orgId,
+      actor: actorOf(p),
+      action: hidden ? "review.hidden" : "review.shown",
+      target: r.id,
+      requestId: c.get("requestId"),
+    }),
   ]);
   return c.body(null, 204);
 });

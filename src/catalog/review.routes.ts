@@ -31,10 +31,23 @@ const TRANSITIONS: Record<"approve" | "reject" | "suspend", Status[]> = {
   reject: ["in_review"],
   suspend: ["published"],
 };
-const TARGET: Record<keyof typeof TRANSITIONS, Status> = { approve: "published", reject: "rejected", suspend: "suspended" };
+const TARGET: Record<keyof typeof TRANSITIONS, Status> = {
+  approve: "published",
+  reject: "rejected",
+  suspend: "suspended",
+};
 
 const QueueItem = z
-  .object({ versionId: z.string(), plugin: z.string(), version: z.string(), kind: z.string(), sha256: z.string(), size: z.number().int(), permissions: z.array(z.object({ permission: z.string(), allows: z.string() })), submittedAt: z.string().datetime() })
+  .object({
+    versionId: z.string(),
+    plugin: z.string(),
+    version: z.string(),
+    kind: z.string(),
+    sha256: z.string(),
+    size: z.number().int(),
+    permissions: z.array(z.object({ permission: z.string(), allows: z.string() })),
+    submittedAt: z.string().datetime(),
+  })
   .openapi("ReviewQueueItem");
 
 const queue = createRoute({
@@ -43,7 +56,13 @@ const queue = createRoute({
   tags: ["Operator"],
   summary: "Versions waiting for review, oldest first",
   security: AUTHENTICATED,
-  responses: { 200: { description: "The queue", content: { "application/json": { schema: z.object({ versions: z.array(QueueItem) }) } } }, ...problems(401, 403, 429) },
+  responses: {
+    200: {
+      description: "The queue",
+      content: { "application/json": { schema: z.object({ versions: z.array(QueueItem) }) } },
+    },
+    ...problems(401, 403, 429),
+  },
 });
 
 reviewOperatorRoutes.openapi(queue, async (c) => {
@@ -64,7 +83,10 @@ reviewOperatorRoutes.openapi(queue, async (c) => {
         kind: r.kind,
         sha256: r.v.sha256,
         size: r.v.size,
-        permissions: (r.v.manifest).permissions.map((permission) => ({ permission, allows: describePermission(permission) })),
+        permissions: r.v.manifest.permissions.map((permission) => ({
+          permission,
+          allows: describePermission(permission),
+        })),
         submittedAt: iso(r.v.createdAt),
       })),
     },
@@ -73,10 +95,18 @@ reviewOperatorRoutes.openapi(queue, async (c) => {
 });
 
 const Decision = z
-  .object({ decision: z.enum(["approve", "reject", "suspend"]), reason: z.string().trim().min(1).max(1000).optional() })
+  .object({
+    decision: z.enum(["approve", "reject", "suspend"]),
+    reason: z.string().trim().min(1).max(1000).optional(),
+  })
   .strict()
-  .refine((d) => d.decision === "approve" || d.reason, { message: "reject and suspend need a reason", path: ["reason"] })
-  .openapi("ReviewDecision", { example: { decision: "reject", reason: "The plugin asks for network access it does not use." } });
+  .refine((d) => d.decision === "approve" || d.reason, {
+    message: "reject and suspend need a reason",
+    path: ["reason"],
+  })
+  .openapi("ReviewDecision", {
+    example: { decision: "reject", reason: "The plugin asks for network access it does not use." },
+  });
 
 const decide = createRoute({
   method: "post",
@@ -85,8 +115,26 @@ const decide = createRoute({
   summary: "Approve, reject (with a reason) or suspend a version",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { params: z.object({ versionId: IdParam("versionId", "ver") }), body: { required: true, content: { "application/json": { schema: Decision } } } },
-  responses: { 200: { description: "The version's new status", content: { "application/json": { schema: z.object({ plugin: z.string(), version: z.string(), status: z.string(), reviewNote: z.string().nullable() }) } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
+  request: {
+    params: z.object({ versionId: IdParam("versionId", "ver") }),
+    body: { required: true, content: { "application/json": { schema: Decision } } },
+  },
+  responses: {
+    200: {
+      description: "The version's new status",
+      content: {
+        "application/json": {
+          schema: z.object({
+            plugin: z.string(),
+            version: z.string(),
+            status: z.string(),
+            reviewNote: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 404, 409, 413, 415, 429),
+  },
 });
 
 reviewOperatorRoutes.openapi(decide, async (c) => {
@@ -94,31 +142,82 @@ reviewOperatorRoutes.openapi(decide, async (c) => {
   const { versionId } = c.req.valid("param");
   const { decision, reason } = c.req.valid("json");
   const db = getDb(c.env.DB);
-  const [row] = await db.select({ v: pluginVersions, plugin: plugins }).from(pluginVersions).innerJoin(plugins, eq(plugins.id, pluginVersions.pluginId)).where(eq(pluginVersions.id, versionId)).limit(1);
+  const [row] = await db
+    .select({ v: pluginVersions, plugin: plugins })
+    .from(pluginVersions)
+    .innerJoin(plugins, eq(plugins.id, pluginVersions.pluginId))
+    .where(eq(pluginVersions.id, versionId))
+    .limit(1);
   if (!row) throw notFound("The version");
-  if (!TRANSITIONS[decision].includes(row.v.status)) throw conflict(`A ${row.v.status} version cannot be ${decision}d.`, "invalid-transition");
+  if (!TRANSITIONS[decision].includes(row.v.status))
+    throw conflict(`A ${row.v.status} version cannot be ${decision}d.`, "invalid-transition");
   const now = Date.now();
   const status = TARGET[decision];
-  const versions = (await listVersions(db, row.plugin.id)).map((v) => (v.id === versionId ? { ...v, status } : v));
+  const versions = (await listVersions(db, row.plugin.id)).map((v) =>
+    v.id === versionId ? { ...v, status } : v,
+  );
   // The guarded update makes a concurrent decision on the same version a no-op.
   await db.batch([
-    db.update(pluginVersions).set({ status, reviewNote: reason ?? null, reviewedAt: now }).where(and(eq(pluginVersions.id, versionId), eq(pluginVersions.status, row.v.status))),
+    db
+      .update(pluginVersions)
+      .set({ status, reviewNote: reason ?? null, reviewedAt: now })
+      .where(and(eq(pluginVersions.id, versionId), eq(pluginVersions.status, row.v.status))),
     ...listingStatements(db, row.plugin, versions, now),
-    auditInsert(db, { orgId: row.plugin.orgId, actor: actorOf(p), action: `plugin.version_${status}`, target: `${row.plugin.name}@${row.v.version}`, details: reason ? { reason } : {}, requestId: c.get("requestId") }, now),
+    auditInsert(
+      db,
+      {
+        orgId: row.plugin.orgId,
+        actor: actorOf(p),
+        action: `plugin.version_${status}`,
+        target: `${row.plugin.name}@${row.v.version}`,
+        details: reason ? { reason } : {},
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
   ]);
-  return c.json({ plugin: row.plugin.name, version: row.v.version, status, reviewNote: reason ?? null }, 200);
+  return c.json(
+    { plugin: row.plugin.name, version: row.v.version, status, reviewNote: reason ?? null },
+    200,
+  );
 });
-
 
 const suspendListing = createRoute({
   method: "put",
   path: "/listings/{scope}/{name}/suspension",
   tags: ["Operator"],
-  summary: "Suspend a listing (hidden, no new installs; existing installs keep running) or lift the suspension",
+  summary:
+    "Suspend a listing (hidden, no new installs; existing installs keep running) or lift the suspension",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { params: ListingParams, body: { required: true, content: { "application/json": { schema: z.object({ suspended: z.boolean(), reason: z.string().trim().min(1).max(1000).optional() }).strict().openapi("Suspension") } } } },
-  responses: { 200: { description: "The listing's state", content: { "application/json": { schema: z.object({ name: z.string(), suspended: z.boolean(), listed: z.boolean() }) } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+  request: {
+    params: ListingParams,
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              suspended: z.boolean(),
+              reason: z.string().trim().min(1).max(1000).optional(),
+            })
+            .strict()
+            .openapi("Suspension"),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: "The listing's state",
+      content: {
+        "application/json": {
+          schema: z.object({ name: z.string(), suspended: z.boolean(), listed: z.boolean() }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 404, 413, 415, 429),
+  },
 });
 
 reviewOperatorRoutes.openapi(suspendListing, async (c) => {
@@ -134,7 +233,18 @@ reviewOperatorRoutes.openapi(suspendListing, async (c) => {
   await db.batch([
     db.update(plugins).set({ suspendedAt: updated.suspendedAt }).where(eq(plugins.id, plugin.id)),
     ...listingStatements(db, updated, versions, now),
-    auditInsert(db, { orgId: plugin.orgId, actor: actorOf(p), action: suspended ? "listing.suspended" : "listing.reinstated", target: plugin.name, details: reason ? { reason } : {}, requestId: c.get("requestId") }, now),
+    auditInsert(
+      db,
+      {
+        orgId: plugin.orgId,
+        actor: actorOf(p),
+        action: suspended ? "listing.suspended" : "listing.reinstated",
+        target: plugin.name,
+        details: reason ? { reason } : {},
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
   ]);
   const listed = !suspended && versions.some((v) => v.status === "published");
   return c.json({ name: plugin.name, suspended, listed }, 200);
@@ -144,10 +254,32 @@ const yank = createRoute({
   method: "post",
   path: "/v1/plugins/{scope}/{name}/versions/{version}/yank",
   tags: ["Plugins"],
-  summary: "Yank a published version: gone from browse and new installs; existing installs keep working",
+  summary:
+    "Yank a published version: gone from browse and new installs; existing installs keep working",
   security: AUTHENTICATED,
-  request: { params: ListingParams.extend({ version: z.string().max(64).openapi({ param: { name: "version", in: "path" }, example: "1.0.0" }) }) },
-  responses: { 200: { description: "Yanked", content: { "application/json": { schema: z.object({ plugin: z.string(), version: z.string(), status: z.literal("yanked") }) } } }, ...problems(400, 401, 403, 404, 409, 429) },
+  request: {
+    params: ListingParams.extend({
+      version: z
+        .string()
+        .max(64)
+        .openapi({ param: { name: "version", in: "path" }, example: "1.0.0" }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "Yanked",
+      content: {
+        "application/json": {
+          schema: z.object({
+            plugin: z.string(),
+            version: z.string(),
+            status: z.literal("yanked"),
+          }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 404, 409, 429),
+  },
 });
 
 review.openapi(yank, async (c) => {
@@ -155,17 +287,39 @@ review.openapi(yank, async (c) => {
   const { scope, name, version } = c.req.valid("param");
   const db = getDb(c.env.DB);
   const plugin = await findPluginByName(db, `${scope}/${name}`);
-  if (!plugin || (p.role !== "operator" && plugin.orgId !== p.orgId)) throw notFound(`The plugin ${scope}/${name}`);
-  const all = await db.select().from(pluginVersions).where(eq(pluginVersions.pluginId, plugin.id)).orderBy(desc(pluginVersions.createdAt));
+  if (!plugin || (p.role !== "operator" && plugin.orgId !== p.orgId))
+    throw notFound(`The plugin ${scope}/${name}`);
+  const all = await db
+    .select()
+    .from(pluginVersions)
+    .where(eq(pluginVersions.pluginId, plugin.id))
+    .orderBy(desc(pluginVersions.createdAt));
   const target = all.find((v) => v.version === version);
   if (!target) throw notFound(`${plugin.name}@${version}`);
-  if (target.status !== "published") throw conflict(`Only a published version can be yanked; ${version} is ${target.status}.`, "invalid-transition");
+  if (target.status !== "published")
+    throw conflict(
+      `Only a published version can be yanked; ${version} is ${target.status}.`,
+      "invalid-transition",
+    );
   const now = Date.now();
   const versions = all.map((v) => (v.id === target.id ? { ...v, status: "yanked" as const } : v));
   await db.batch([
-    db.update(pluginVersions).set({ status: "yanked" }).where(and(eq(pluginVersions.id, target.id), eq(pluginVersions.status, "published"))),
+    db
+      .update(pluginVersions)
+      .set({ status: "yanked" })
+      .where(and(eq(pluginVersions.id, target.id), eq(pluginVersions.status, "published"))),
     ...listingStatements(db, plugin, versions, now),
-    auditInsert(db, { orgId: plugin.orgId, actor: actorOf(p), action: "plugin.version_yanked", target: `${plugin.name}@${version}`, requestId: c.get("requestId") }, now),
+    auditInsert(
+      db,
+      {
+        orgId: plugin.orgId,
+        actor: actorOf(p),
+        action: "plugin.version_yanked",
+        target: `${plugin.name}@${version}`,
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
   ]);
   return c.json({ plugin: plugin.name, version, status: "yanked" as const }, 200);
 });
@@ -175,10 +329,22 @@ const recount = createRoute({
   path: "/install-counts/recount",
   tags: ["Operator"],
   summary: "Recompute every listing's public install count from the active installations",
-  description: "Counters move only in the guarded batch of the install or uninstall that justifies them; this repairs any that drifted (e.g. before that guard) and lists what it corrected.",
+  description:
+    "Counters move only in the guarded batch of the install or uninstall that justifies them; this repairs any that drifted (e.g. before that guard) and lists what it corrected.",
   security: AUTHENTICATED,
   responses: {
-    200: { description: "Recounted", content: { "application/json": { schema: z.object({ corrected: z.array(z.object({ plugin: z.string(), from: z.number().int(), to: z.number().int() })) }) } } },
+    200: {
+      description: "Recounted",
+      content: {
+        "application/json": {
+          schema: z.object({
+            corrected: z.array(
+              z.object({ plugin: z.string(), from: z.number().int(), to: z.number().int() }),
+            ),
+          }),
+        },
+      },
+    },
     ...problems(401, 403, 429),
   },
 });
@@ -187,6 +353,15 @@ reviewOperatorRoutes.openapi(recount, async (c) => {
   const p = requireOperator(c);
   const db = getDb(c.env.DB);
   const corrected = await recountInstalls(db);
-  if (corrected.length > 0) await db.batch([auditInsert(db, { orgId: null, actor: actorOf(p), action: "install_counts.recounted", details: { corrected: corrected.slice(0, 50) }, requestId: c.get("requestId") })]);
+  if (corrected.length > 0)
+    await db.batch([
+      auditInsert(db, {
+        orgId: null,
+        actor: actorOf(p),
+        action: "install_counts.recounted",
+        details: { corrected: corrected.slice(0, 50) },
+        requestId: c.get("requestId"),
+      }),
+    ]);
   return c.json({ corrected }, 200);
 });

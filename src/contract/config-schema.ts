@@ -22,14 +22,26 @@ export const CONFIG_SCHEMA_LIMITS = {
 } as const;
 
 /** Formats whose checks in @cfworker/json-schema are anchored regexes without nested quantifiers or plain code. */
-export const CONFIG_FORMATS = ["date", "time", "date-time", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"] as const;
+export const CONFIG_FORMATS = [
+  "date",
+  "time",
+  "date-time",
+  "duration",
+  "email",
+  "hostname",
+  "ipv4",
+  "ipv6",
+  "uuid",
+] as const;
 
 const TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"];
 
 /** Keywords outside the subset, with the reason a publisher is told. */
 const REFUSED: Record<string, string> = {
-  pattern: "regular expressions run on a backtracking engine (exponential on some inputs); use enum, format or length bounds",
-  patternProperties: "regular expressions run on a backtracking engine (exponential on some inputs); list the properties",
+  pattern:
+    "regular expressions run on a backtracking engine (exponential on some inputs); use enum, format or length bounds",
+  patternProperties:
+    "regular expressions run on a backtracking engine (exponential on some inputs); list the properties",
   $ref: "references can recurse; write the schema out",
   $defs: "references can recurse; write the schema out",
   definitions: "references can recurse; write the schema out",
@@ -45,35 +57,74 @@ const REFUSED: Record<string, string> = {
 export type SchemaCheck = Result<NoFields, { keyword: string; pointer: string; message: string }>;
 
 const escapePointer = (key: string) => key.replace(/~/g, "~0").replace(/\//g, "~1");
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /** One line for a refusal: the keyword, its JSON pointer inside the schema, and why. */
-export function describeSchemaRefusal(r: { keyword: string; pointer: string; message: string }): string {
+export function describeSchemaRefusal(r: {
+  keyword: string;
+  pointer: string;
+  message: string;
+}): string {
   return `"${r.keyword}" at ${r.pointer || "/"}: ${r.message}`;
 }
 
 /** Depth and node count, without recursion (a 10,000-deep schema must not overflow the stack). */
 function checkShape(schema: unknown): SchemaCheck {
-  const stack: { value: unknown; pointer: string; key: string; depth: number }[] = [{ value: schema, pointer: "", key: "config", depth: 1 }];
+  const stack: { value: unknown; pointer: string; key: string; depth: number }[] = [
+    { value: schema, pointer: "", key: "config", depth: 1 },
+  ];
   let nodes = 0;
   while (stack.length > 0) {
     const { value, pointer, key, depth } = stack.pop() as (typeof stack)[number];
-    if (++nodes > CONFIG_SCHEMA_LIMITS.maxNodes) return { ok: false, keyword: "config", pointer: "", message: `the schema has more than ${CONFIG_SCHEMA_LIMITS.maxNodes} nodes` };
+    if (++nodes > CONFIG_SCHEMA_LIMITS.maxNodes)
+      return {
+        ok: false,
+        keyword: "config",
+        pointer: "",
+        message: `the schema has more than ${CONFIG_SCHEMA_LIMITS.maxNodes} nodes`,
+      };
     if (typeof value !== "object" || value === null) continue;
-    if (depth > CONFIG_SCHEMA_LIMITS.maxDepth) return { ok: false, keyword: key, pointer, message: `the schema nests deeper than ${CONFIG_SCHEMA_LIMITS.maxDepth} levels` };
-    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
-    for (const [k, v] of entries) stack.push({ value: v, pointer: `${pointer}/${escapePointer(k)}`, key: k, depth: depth + 1 });
+    if (depth > CONFIG_SCHEMA_LIMITS.maxDepth)
+      return {
+        ok: false,
+        keyword: key,
+        pointer,
+        message: `the schema nests deeper than ${CONFIG_SCHEMA_LIMITS.maxDepth} levels`,
+      };
+    const entries = Array.isArray(value)
+      ? value.map((v, i) => [String(i), v] as const)
+      : Object.entries(value);
+    for (const [k, v] of entries)
+      stack.push({ value: v, pointer: `${pointer}/${escapePointer(k)}`, key: k, depth: depth + 1 });
   }
-  if (JSON.stringify(schema).length > CONFIG_SCHEMA_LIMITS.maxBytes) return { ok: false, keyword: "config", pointer: "", message: `the schema is larger than ${CONFIG_SCHEMA_LIMITS.maxBytes} bytes as JSON` };
+  if (JSON.stringify(schema).length > CONFIG_SCHEMA_LIMITS.maxBytes)
+    return {
+      ok: false,
+      keyword: "config",
+      pointer: "",
+      message: `the schema is larger than ${CONFIG_SCHEMA_LIMITS.maxBytes} bytes as JSON`,
+    };
   return { ok: true };
 }
 
 /** A subschema: an object in the subset, or true/false. */
 function checkSubschema(schema: unknown, pointer: string, topProperty: boolean): SchemaCheck {
   if (typeof schema === "boolean") return { ok: true };
-  if (!isObject(schema)) return { ok: false, keyword: pointer.split("/").pop() ?? "", pointer, message: "must be a schema (an object, or true/false)" };
-  const bad = (keyword: string, message: string): SchemaCheck => ({ ok: false, keyword, pointer: `${pointer}/${escapePointer(keyword)}`, message });
+  if (!isObject(schema))
+    return {
+      ok: false,
+      keyword: pointer.split("/").pop() ?? "",
+      pointer,
+      message: "must be a schema (an object, or true/false)",
+    };
+  const bad = (keyword: string, message: string): SchemaCheck => ({
+    ok: false,
+    keyword,
+    pointer: `${pointer}/${escapePointer(keyword)}`,
+    message,
+  });
   for (const [keyword, value] of Object.entries(schema)) {
     switch (keyword) {
       case "title":
@@ -88,43 +139,70 @@ function checkSubschema(schema: unknown, pointer: string, topProperty: boolean):
         break;
       case "writeOnly":
         if (typeof value !== "boolean") return bad(keyword, "must be true or false");
-        if (value && !topProperty) return bad(keyword, "marks a secret only on a property of the top-level object; a nested setting would be stored and returned in plain");
+        if (value && !topProperty)
+          return bad(
+            keyword,
+            "marks a secret only on a property of the top-level object; a nested setting would be stored and returned in plain",
+          );
         break;
       case "type": {
         const types = Array.isArray(value) ? value : [value];
-        if (types.length === 0 || types.some((t) => typeof t !== "string" || !TYPES.includes(t)) || new Set(types).size !== types.length) return bad(keyword, `must be one of ${TYPES.join(", ")}, or a list of them`);
+        if (
+          types.length === 0 ||
+          types.some((t) => typeof t !== "string" || !TYPES.includes(t)) ||
+          new Set(types).size !== types.length
+        )
+          return bad(keyword, `must be one of ${TYPES.join(", ")}, or a list of them`);
         break;
       }
       case "properties": {
         if (!isObject(value)) return bad(keyword, "must be an object of schemas");
         for (const [name, sub] of Object.entries(value)) {
-          if (name === "__proto__") return bad(keyword, 'may not define a property named "__proto__"');
-          const r = checkSubschema(sub, `${pointer}/properties/${escapePointer(name)}`, pointer === "");
+          if (name === "__proto__")
+            return bad(keyword, 'may not define a property named "__proto__"');
+          const r = checkSubschema(
+            sub,
+            `${pointer}/properties/${escapePointer(name)}`,
+            pointer === "",
+          );
           if (!r.ok) return r;
         }
         break;
       }
       case "additionalProperties":
       case "items": {
-        if (keyword === "items" && Array.isArray(value)) return bad(keyword, "must be one schema (tuples are not supported)");
+        if (keyword === "items" && Array.isArray(value))
+          return bad(keyword, "must be one schema (tuples are not supported)");
         const r = checkSubschema(value, `${pointer}/${keyword}`, false);
         if (!r.ok) return r;
         break;
       }
       case "required":
-        if (!Array.isArray(value) || value.some((v) => typeof v !== "string") || new Set(value).size !== value.length) return bad(keyword, "must be a list of distinct property names");
+        if (
+          !Array.isArray(value) ||
+          value.some((v) => typeof v !== "string") ||
+          new Set(value).size !== value.length
+        )
+          return bad(keyword, "must be a list of distinct property names");
         break;
       case "enum":
-        if (!Array.isArray(value) || value.length === 0 || value.length > CONFIG_SCHEMA_LIMITS.maxEnum) return bad(keyword, `must be a list of 1 to ${CONFIG_SCHEMA_LIMITS.maxEnum} values`);
+        if (
+          !Array.isArray(value) ||
+          value.length === 0 ||
+          value.length > CONFIG_SCHEMA_LIMITS.maxEnum
+        )
+          return bad(keyword, `must be a list of 1 to ${CONFIG_SCHEMA_LIMITS.maxEnum} values`);
         break;
       case "minimum":
       case "maximum":
       case "exclusiveMinimum":
       case "exclusiveMaximum":
-        if (typeof value !== "number" || !Number.isFinite(value)) return bad(keyword, "must be a number");
+        if (typeof value !== "number" || !Number.isFinite(value))
+          return bad(keyword, "must be a number");
         break;
       case "multipleOf":
-        if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) return bad(keyword, "must be a number above 0");
+        if (typeof value !== "number" || !Number.isFinite(value) || value <= 0)
+          return bad(keyword, "must be a number above 0");
         break;
       case "minLength":
       case "maxLength":
@@ -134,15 +212,29 @@ function checkSubschema(schema: unknown, pointer: string, topProperty: boolean):
         break;
       case "uniqueItems":
         if (typeof value !== "boolean") return bad(keyword, "must be true or false");
-        if (value && !(isCount(schema.maxItems) && (schema.maxItems as number) <= CONFIG_SCHEMA_LIMITS.maxUniqueItems)) {
-          return bad(keyword, `compares every pair of items, so it needs maxItems of at most ${CONFIG_SCHEMA_LIMITS.maxUniqueItems} beside it`);
+        if (
+          value &&
+          !(
+            isCount(schema.maxItems) &&
+            (schema.maxItems as number) <= CONFIG_SCHEMA_LIMITS.maxUniqueItems
+          )
+        ) {
+          return bad(
+            keyword,
+            `compares every pair of items, so it needs maxItems of at most ${CONFIG_SCHEMA_LIMITS.maxUniqueItems} beside it`,
+          );
         }
         break;
       case "format":
-        if (typeof value !== "string" || !(CONFIG_FORMATS as readonly string[]).includes(value)) return bad(keyword, `must be one of ${CONFIG_FORMATS.join(", ")}`);
+        if (typeof value !== "string" || !(CONFIG_FORMATS as readonly string[]).includes(value))
+          return bad(keyword, `must be one of ${CONFIG_FORMATS.join(", ")}`);
         break;
       default:
-        return bad(keyword, REFUSED[keyword] ?? "is not in the supported subset of JSON Schema (see docs/trust-model.md)");
+        return bad(
+          keyword,
+          REFUSED[keyword] ??
+            "is not in the supported subset of JSON Schema (see docs/trust-model.md)",
+        );
     }
   }
   return { ok: true };
@@ -158,7 +250,13 @@ function checkSubschema(schema: unknown, pointer: string, topProperty: boolean):
 export function checkConfigSchema(schema: unknown): SchemaCheck {
   const shape = checkShape(schema);
   if (!shape.ok) return shape;
-  if (!isObject(schema) || schema.type !== "object") return { ok: false, keyword: "type", pointer: "/type", message: 'the top level must be an object schema (type: "object")' };
+  if (!isObject(schema) || schema.type !== "object")
+    return {
+      ok: false,
+      keyword: "type",
+      pointer: "/type",
+      message: 'the top level must be an object schema (type: "object")',
+    };
   return checkSubschema(schema, "", false);
 }
 
@@ -179,7 +277,11 @@ export function overlongArray(schema: unknown, value: unknown, path = "config"):
   } else if (isObject(value)) {
     const props = isObject(schema.properties) ? schema.properties : {};
     for (const [key, item] of Object.entries(value)) {
-      const found = overlongArray(Object.hasOwn(props, key) ? props[key] : schema.additionalProperties, item, `${path}.${key}`);
+      const found = overlongArray(
+        Object.hasOwn(props, key) ? props[key] : schema.additionalProperties,
+        item,
+        `${path}.${key}`,
+      );
       if (found) return found;
     }
   }

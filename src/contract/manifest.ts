@@ -35,8 +35,13 @@ const MODULE_PATH = /^(?!\/)(?!.*\.\.)[A-Za-z0-9_./-]{1,200}\.(?:m?js)$/;
 
 const Route = z
   .object({
-    method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"]).default("ANY"),
-    path: z.string().regex(/^\/[A-Za-z0-9_\-./:{}*]*$/, "must be an absolute path like /charges/{id}").max(200),
+    method: z
+      .enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"])
+      .default("ANY"),
+    path: z
+      .string()
+      .regex(/^\/[A-Za-z0-9_\-./:{}*]*$/, "must be an absolute path like /charges/{id}")
+      .max(200),
     summary: z.string().max(200).optional(),
   })
   .strict();
@@ -46,7 +51,10 @@ const Pricing = z
     model: z.enum(["free", "one-time", "subscription", "usage"]),
     /** Integer minor units (cents): never a float. */
     amount: z.number().int().nonnegative().max(100_000_000).optional(),
-    currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD").optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD")
+      .optional(),
     interval: z.enum(["month", "year"]).optional(),
     unit: z.string().max(50).optional(),
     /** Usage pricing: `amount` is the price of this many calls (default 1,000). */
@@ -54,14 +62,47 @@ const Pricing = z
   })
   .strict()
   .superRefine((p, ctx) => {
-    if (p.model !== "free" && (p.amount === undefined || !p.currency)) ctx.addIssue({ code: "custom", message: "paid pricing needs amount (minor units) and currency" });
-    if (p.currency && !isCurrency(p.currency)) ctx.addIssue({ code: "custom", path: ["currency"], message: `${p.currency} is not an ISO 4217 currency` });
-    else if (p.currency && p.amount !== undefined && (p.model === "one-time" || p.model === "subscription") && p.amount < minimumCharge(p.currency)) {
-      ctx.addIssue({ code: "custom", path: ["amount"], message: `is below the smallest charge in ${p.currency} (${minimumCharge(p.currency)} minor units); amounts are minor units (cents), not whole units` });
+    if (p.model !== "free" && (p.amount === undefined || !p.currency))
+      ctx.addIssue({
+        code: "custom",
+        message: "paid pricing needs amount (minor units) and currency",
+      });
+    if (p.currency && !isCurrency(p.currency))
+      ctx.addIssue({
+        code: "custom",
+        path: ["currency"],
+        message: `${p.currency} is not an ISO 4217 currency`,
+      });
+    else if (
+      p.currency &&
+      p.amount !== undefined &&
+      (p.model === "one-time" || p.model === "subscription") &&
+      p.amount < minimumCharge(p.currency)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["amount"],
+        message: `is below the smallest charge in ${p.currency} (${minimumCharge(p.currency)} minor units); amounts are minor units (cents), not whole units`,
+      });
     }
-    if (p.model === "usage" && p.amount === 0) ctx.addIssue({ code: "custom", path: ["amount"], message: "usage pricing needs a positive price" });
-    if (p.model === "subscription" && !p.interval) ctx.addIssue({ code: "custom", path: ["interval"], message: "subscriptions need an interval" });
-    if (p.model !== "usage" && p.per !== undefined) ctx.addIssue({ code: "custom", path: ["per"], message: "only usage pricing has a per-calls unit" });
+    if (p.model === "usage" && p.amount === 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["amount"],
+        message: "usage pricing needs a positive price",
+      });
+    if (p.model === "subscription" && !p.interval)
+      ctx.addIssue({
+        code: "custom",
+        path: ["interval"],
+        message: "subscriptions need an interval",
+      });
+    if (p.model !== "usage" && p.per !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["per"],
+        message: "only usage pricing has a per-calls unit",
+      });
   });
 
 export const Manifest = z
@@ -72,18 +113,34 @@ export const Manifest = z
       .max(64)
       .refine((v) => semver.valid(v) === v, "must be a semantic version such as 1.2.3"),
     description: z.string().min(1).max(500),
-    author: z.union([z.string().min(1).max(200), z.object({ name: z.string().min(1).max(200), email: z.string().email().optional(), url: z.string().url().optional() }).strict()]),
+    author: z.union([
+      z.string().min(1).max(200),
+      z
+        .object({
+          name: z.string().min(1).max(200),
+          email: z.string().email().optional(),
+          url: z.string().url().optional(),
+        })
+        .strict(),
+    ]),
     kind: z.enum(["plugin", "app", "template"]),
     entry: z.string().regex(MODULE_PATH, "must be a relative .js or .mjs path inside the package"),
-    apiVersion: z.string().refine((v) => (SUPPORTED_API_VERSIONS as readonly string[]).includes(v), {
-      message: `is not supported by this platform; supported: ${SUPPORTED_API_VERSIONS.join(", ")}`,
-    }),
+    apiVersion: z
+      .string()
+      .refine((v) => (SUPPORTED_API_VERSIONS as readonly string[]).includes(v), {
+        message: `is not supported by this platform; supported: ${SUPPORTED_API_VERSIONS.join(", ")}`,
+      }),
     permissions: z
       .array(z.string().max(300))
       .max(50)
       .default([])
       .superRefine((perms, ctx) => {
-        for (const p of checkPermissions(perms)) ctx.addIssue({ code: "custom", message: `${p.permission}: ${p.reason}`, params: { permission: p.permission } });
+        for (const p of checkPermissions(perms))
+          ctx.addIssue({
+            code: "custom",
+            message: `${p.permission}: ${p.reason}`,
+            params: { permission: p.permission },
+          });
       }),
     routes: z.array(Route).max(100).default([]),
     config: z
@@ -91,9 +148,16 @@ export const Manifest = z
       .optional()
       .superRefine((schema, ctx) => {
         const r = schema === undefined ? null : checkConfigSchema(schema);
-        if (r && !r.ok) ctx.addIssue({ code: "custom", message: describeSchemaRefusal(r), params: { keyword: r.keyword, pointer: r.pointer } });
+        if (r && !r.ok)
+          ctx.addIssue({
+            code: "custom",
+            message: describeSchemaRefusal(r),
+            params: { keyword: r.keyword, pointer: r.pointer },
+          });
       })
-      .describe("JSON Schema of the installation settings, in the subset of docs/trust-model.md; properties marked writeOnly are secrets"),
+      .describe(
+        "JSON Schema of the installation settings, in the subset of docs/trust-model.md; properties marked writeOnly are secrets",
+      ),
     limits: z
       .object({
         cpuMs: z.number().int().min(1).max(LIMIT_CAPS.cpuMs).optional(),
@@ -115,13 +179,22 @@ export const Manifest = z
 export type Manifest = z.infer<typeof Manifest>;
 export type ManifestInput = z.input<typeof Manifest>;
 
-export type ManifestResult = Result<{ manifest: Manifest }, { errors: { path: string; message: string }[] }>;
+export type ManifestResult = Result<
+  { manifest: Manifest },
+  { errors: { path: string; message: string }[] }
+>;
 
 /** Validates a parsed manifest; errors name the field and the reason. */
 export function validateManifest(value: unknown): ManifestResult {
   const r = Manifest.safeParse(value);
   if (r.success) return { ok: true, manifest: r.data };
-  return { ok: false, errors: r.error.issues.map((i) => ({ path: i.path.map(String).join(".") || "(manifest)", message: i.message })) };
+  return {
+    ok: false,
+    errors: r.error.issues.map((i) => ({
+      path: i.path.map(String).join(".") || "(manifest)",
+      message: i.message,
+    })),
+  };
 }
 
 /** The scope (publisher slug) and short name of a manifest name. */
@@ -143,6 +216,9 @@ export function manifestJsonSchema(): Record<string, unknown> {
 export function effectiveLimits(m: Manifest): { cpuMs: number; subrequests: number } {
   return {
     cpuMs: Math.min(m.limits.cpuMs ?? DEFAULT_LIMITS.cpuMs, LIMIT_CAPS.cpuMs),
-    subrequests: Math.min(m.limits.subrequests ?? DEFAULT_LIMITS.subrequests, LIMIT_CAPS.subrequests),
+    subrequests: Math.min(
+      m.limits.subrequests ?? DEFAULT_LIMITS.subrequests,
+      LIMIT_CAPS.subrequests,
+    ),
   };
 }

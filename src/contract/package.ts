@@ -98,10 +98,12 @@ function centralDirectory(bytes: Uint8Array): CentralEntry[] | null {
 
 /** Why an entry name is unsafe (null when it is fine). */
 export function unsafePath(name: string): string | null {
-  if (name.length === 0 || name.length > PACKAGE_LIMITS.maxNameLength) return "name is empty or too long";
+  if (name.length === 0 || name.length > PACKAGE_LIMITS.maxNameLength)
+    return "name is empty or too long";
   if (name.includes("\\") || name.includes("\u0000")) return "backslashes and NUL are not allowed";
   if (name.startsWith("/") || /^[A-Za-z]:/.test(name)) return "absolute paths are not allowed";
-  if (name.split("/").some((part) => part === ".." || part === ".")) return "relative segments (. or ..) are not allowed";
+  if (name.split("/").some((part) => part === ".." || part === "."))
+    return "relative segments (. or ..) are not allowed";
   return null;
 }
 
@@ -110,23 +112,34 @@ export function unsafePath(name: string): string | null {
  * the archive and no two may share bytes (an overlapping-entry bomb inflates the same data many
  * times), and the local header must name the same file as the central directory.
  */
-function locateData(bytes: Uint8Array, entries: CentralEntry[]): { ok: true; data: (Uint8Array | null)[] } | { ok: false; reason: "corrupt"; detail: string } {
+function locateData(
+  bytes: Uint8Array,
+  entries: CentralEntry[],
+): { ok: true; data: (Uint8Array | null)[] } | { ok: false; reason: "corrupt"; detail: string } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const spans: { start: number; end: number; name: string }[] = [];
   const data: (Uint8Array | null)[] = [];
   for (const e of entries) {
-    const bad = (why: string) => ({ ok: false as const, reason: "corrupt" as const, detail: `Entry "${e.name}" ${why}.` });
+    const bad = (why: string) => ({
+      ok: false as const,
+      reason: "corrupt" as const,
+      detail: `Entry "${e.name}" ${why}.`,
+    });
     if (e.flags & 1) return bad("is encrypted");
-    if (e.method !== 0 && e.method !== 8) return bad(`uses compression method ${e.method}; only stored (0) and deflate (8) are read`);
+    if (e.method !== 0 && e.method !== 8)
+      return bad(`uses compression method ${e.method}; only stored (0) and deflate (8) are read`);
     const at = e.localOffset;
-    if (at + 30 > bytes.length || view.getUint32(at, true) !== 0x04034b50) return bad("has no local header where the directory says");
+    if (at + 30 > bytes.length || view.getUint32(at, true) !== 0x04034b50)
+      return bad("has no local header where the directory says");
     const nameLen = view.getUint16(at + 26, true);
     const extraLen = view.getUint16(at + 28, true);
     const start = at + 30 + nameLen + extraLen;
     const end = start + e.compressedSize;
     if (end > bytes.length) return bad("runs past the end of the archive");
-    if (strFromU8(bytes.subarray(at + 30, at + 30 + nameLen)) !== e.name) return bad("has a local header that names another file");
-    if (e.method === 0 && e.compressedSize !== e.size) return bad("is stored but declares two different sizes");
+    if (strFromU8(bytes.subarray(at + 30, at + 30 + nameLen)) !== e.name)
+      return bad("has a local header that names another file");
+    if (e.method === 0 && e.compressedSize !== e.size)
+      return bad("is stored but declares two different sizes");
     spans.push({ start: at, end, name: e.name });
     data.push(e.name.endsWith("/") ? null : bytes.subarray(start, end));
   }
@@ -134,7 +147,12 @@ function locateData(bytes: Uint8Array, entries: CentralEntry[]): { ok: true; dat
   for (let i = 1; i < spans.length; i++) {
     const prev = spans[i - 1] as (typeof spans)[number];
     const next = spans[i] as (typeof spans)[number];
-    if (next.start < prev.end) return { ok: false, reason: "corrupt", detail: `Entries "${prev.name}" and "${next.name}" overlap.` };
+    if (next.start < prev.end)
+      return {
+        ok: false,
+        reason: "corrupt",
+        detail: `Entries "${prev.name}" and "${next.name}" overlap.`,
+      };
   }
   return { ok: true, data };
 }
@@ -170,8 +188,10 @@ function inflateEntry(e: CentralEntry, input: Uint8Array): Uint8Array | string {
     if (strm.next_out > e.size) return `inflates to more than its declared ${e.size} bytes`;
     if (status === Z_STREAM_END) break;
     if (status !== Z_OK) return "is truncated or corrupt";
-    if (strm.data_type & 128 && ++blocks > limit) return `has more than ${limit} deflate blocks for ${e.size} bytes`;
-    if (strm.next_in + strm.next_out === before && !(strm.data_type & 128)) return "is truncated or corrupt";
+    if (strm.data_type & 128 && ++blocks > limit)
+      return `has more than ${limit} deflate blocks for ${e.size} bytes`;
+    if (strm.next_in + strm.next_out === before && !(strm.data_type & 128))
+      return "is truncated or corrupt";
   }
   if (strm.next_out !== e.size) return "does not match its recorded size and checksum";
   return out.subarray(0, e.size);
@@ -179,32 +199,80 @@ function inflateEntry(e: CentralEntry, input: Uint8Array): Uint8Array | string {
 
 export function readPackage(bytes: Uint8Array): PackageResult {
   if (bytes.length > PACKAGE_LIMITS.maxPackageBytes) {
-    return { ok: false, reason: "too-large", detail: `The package is ${bytes.length} bytes; the limit is ${PACKAGE_LIMITS.maxPackageBytes}.` };
+    return {
+      ok: false,
+      reason: "too-large",
+      detail: `The package is ${bytes.length} bytes; the limit is ${PACKAGE_LIMITS.maxPackageBytes}.`,
+    };
   }
   const entries = centralDirectory(bytes);
-  if (!entries) return { ok: false, reason: "corrupt", detail: "The package is not a readable zip archive (no central directory)." };
-  if (entries.length > PACKAGE_LIMITS.maxEntries) return { ok: false, reason: "too-large", detail: `The package has ${entries.length} entries; the limit is ${PACKAGE_LIMITS.maxEntries}.` };
+  if (!entries)
+    return {
+      ok: false,
+      reason: "corrupt",
+      detail: "The package is not a readable zip archive (no central directory).",
+    };
+  if (entries.length > PACKAGE_LIMITS.maxEntries)
+    return {
+      ok: false,
+      reason: "too-large",
+      detail: `The package has ${entries.length} entries; the limit is ${PACKAGE_LIMITS.maxEntries}.`,
+    };
   const seen = new Set<string>();
   let total = 0;
   for (const e of entries) {
     const problem = unsafePath(e.name);
-    if (problem) return { ok: false, reason: "unsafe-path", detail: `Entry "${e.name.slice(0, 100)}": ${problem}.` };
-    if (seen.has(e.name)) return { ok: false, reason: "corrupt", detail: `Entry "${e.name}" appears twice.` };
+    if (problem)
+      return {
+        ok: false,
+        reason: "unsafe-path",
+        detail: `Entry "${e.name.slice(0, 100)}": ${problem}.`,
+      };
+    if (seen.has(e.name))
+      return { ok: false, reason: "corrupt", detail: `Entry "${e.name}" appears twice.` };
     seen.add(e.name);
-    if (e.size > PACKAGE_LIMITS.maxFileBytes) return { ok: false, reason: "too-large", detail: `Entry "${e.name}" inflates to ${e.size} bytes; the limit per file is ${PACKAGE_LIMITS.maxFileBytes}.` };
-    if (e.size > PACKAGE_LIMITS.ratioFreeBytes && e.size > PACKAGE_LIMITS.maxRatio * e.compressedSize) {
-      return { ok: false, reason: "too-large", detail: `Entry "${e.name}" declares ${e.size} bytes from ${e.compressedSize} compressed, a compression ratio above ${PACKAGE_LIMITS.maxRatio}.` };
+    if (e.size > PACKAGE_LIMITS.maxFileBytes)
+      return {
+        ok: false,
+        reason: "too-large",
+        detail: `Entry "${e.name}" inflates to ${e.size} bytes; the limit per file is ${PACKAGE_LIMITS.maxFileBytes}.`,
+      };
+    if (
+      e.size > PACKAGE_LIMITS.ratioFreeBytes &&
+      e.size > PACKAGE_LIMITS.maxRatio * e.compressedSize
+    ) {
+      return {
+        ok: false,
+        reason: "too-large",
+        detail: `Entry "${e.name}" declares ${e.size} bytes from ${e.compressedSize} compressed, a compression ratio above ${PACKAGE_LIMITS.maxRatio}.`,
+      };
     }
     total += e.size;
   }
-  if (total > PACKAGE_LIMITS.maxTotalBytes) return { ok: false, reason: "too-large", detail: `The package inflates to ${total} bytes; the limit is ${PACKAGE_LIMITS.maxTotalBytes}.` };
-  const allowedTotal = Math.max(PACKAGE_LIMITS.ratioFreeTotalBytes, PACKAGE_LIMITS.maxRatio * bytes.length);
+  if (total > PACKAGE_LIMITS.maxTotalBytes)
+    return {
+      ok: false,
+      reason: "too-large",
+      detail: `The package inflates to ${total} bytes; the limit is ${PACKAGE_LIMITS.maxTotalBytes}.`,
+    };
+  const allowedTotal = Math.max(
+    PACKAGE_LIMITS.ratioFreeTotalBytes,
+    PACKAGE_LIMITS.maxRatio * bytes.length,
+  );
   if (total > allowedTotal) {
-    return { ok: false, reason: "too-large", detail: `The package inflates to ${total} bytes, more than ${PACKAGE_LIMITS.maxRatio} times its size (${bytes.length} bytes).` };
+    return {
+      ok: false,
+      reason: "too-large",
+      detail: `The package inflates to ${total} bytes, more than ${PACKAGE_LIMITS.maxRatio} times its size (${bytes.length} bytes).`,
+    };
   }
   const moduleBytes = entries.reduce((n, e) => (/\.m?js$/.test(e.name) ? n + e.size : n), 0);
   if (moduleBytes > PACKAGE_LIMITS.maxModuleBytes) {
-    return { ok: false, reason: "too-large", detail: `The package's modules inflate to ${moduleBytes} bytes; the limit is ${PACKAGE_LIMITS.maxModuleBytes}.` };
+    return {
+      ok: false,
+      reason: "too-large",
+      detail: `The package's modules inflate to ${moduleBytes} bytes; the limit is ${PACKAGE_LIMITS.maxModuleBytes}.`,
+    };
   }
 
   const located = locateData(bytes, entries);
@@ -214,13 +282,24 @@ export function readPackage(bytes: Uint8Array): PackageResult {
   for (const [i, e] of entries.entries()) {
     if (e.name.endsWith("/")) continue;
     const data = inflateEntry(e, located.data[i] as Uint8Array);
-    if (typeof data === "string") return { ok: false, reason: "corrupt", detail: `Entry "${e.name}" ${data}.` };
-    if (crc32Bytes(data) !== e.crc) return { ok: false, reason: "corrupt", detail: `Entry "${e.name}" does not match its recorded size and checksum.` };
+    if (typeof data === "string")
+      return { ok: false, reason: "corrupt", detail: `Entry "${e.name}" ${data}.` };
+    if (crc32Bytes(data) !== e.crc)
+      return {
+        ok: false,
+        reason: "corrupt",
+        detail: `Entry "${e.name}" does not match its recorded size and checksum.`,
+      };
     files[e.name] = data;
   }
 
   const manifestBytes = files["manifest.json"];
-  if (!manifestBytes) return { ok: false, reason: "manifest", detail: "The package has no manifest.json at its root." };
+  if (!manifestBytes)
+    return {
+      ok: false,
+      reason: "manifest",
+      detail: "The package has no manifest.json at its root.",
+    };
   let raw: unknown;
   try {
     raw = JSON.parse(strFromU8(manifestBytes));
@@ -229,7 +308,12 @@ export function readPackage(bytes: Uint8Array): PackageResult {
   }
   const validated = validateManifest(raw);
   if (!validated.ok) {
-    return { ok: false, reason: "manifest", detail: `manifest.json is invalid: ${validated.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, errors: validated.errors };
+    return {
+      ok: false,
+      reason: "manifest",
+      detail: `manifest.json is invalid: ${validated.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+      errors: validated.errors,
+    };
   }
   const manifest = validated.manifest;
   const modules: Record<string, string> = {};
@@ -237,9 +321,23 @@ export function readPackage(bytes: Uint8Array): PackageResult {
     if (/\.m?js$/.test(path)) modules[path] = strFromU8(data);
   }
   if (!(manifest.entry in modules)) {
-    return { ok: false, reason: "missing-module", detail: `manifest.json names entry "${manifest.entry}", which is not in the package.` };
+    return {
+      ok: false,
+      reason: "missing-module",
+      detail: `manifest.json names entry "${manifest.entry}", which is not in the package.`,
+    };
   }
   const readmeBytes = files["README.md"];
   const readme = readmeBytes ? strFromU8(readmeBytes.subarray(0, 64 * 1024)) : null;
-  return { ok: true, contents: { manifest, modules, readme, files: entries.filter((e) => !e.name.endsWith("/")).map((e) => ({ path: e.name, size: e.size })) } };
+  return {
+    ok: true,
+    contents: {
+      manifest,
+      modules,
+      readme,
+      files: entries
+        .filter((e) => !e.name.endsWith("/"))
+        .map((e) => ({ path: e.name, size: e.size })),
+    },
+  };
 }

@@ -37,22 +37,40 @@ export function parsePermission(value: string): Result<{ permission: Permission 
   switch (kind) {
     case "storage":
     case "payments":
-      return arg === null ? { ok: true, permission: { kind } } : { ok: false, reason: `"${kind}" takes no argument` };
+      return arg === null
+        ? { ok: true, permission: { kind } }
+        : { ok: false, reason: `"${kind}" takes no argument` };
     case "network": {
       if (!arg) return { ok: false, reason: "network needs a host, as network:api.example.com" };
       const host = hostProblem(arg);
       return host ? { ok: false, reason: host } : { ok: true, permission: { kind, host: arg } };
     }
     case "secrets":
-      return arg && SECRET_NAME.test(arg) ? { ok: true, permission: { kind, name: arg } } : { ok: false, reason: "secret names are upper-case letters, digits and _, starting with a letter (secrets:API_KEY)" };
+      return arg && SECRET_NAME.test(arg)
+        ? { ok: true, permission: { kind, name: arg } }
+        : {
+            ok: false,
+            reason:
+              "secret names are upper-case letters, digits and _, starting with a letter (secrets:API_KEY)",
+          };
     case "events":
-      return arg && TOPIC.test(arg) ? { ok: true, permission: { kind, topic: arg } } : { ok: false, reason: "event topics are dotted lower-case names (events:installation.created)" };
+      return arg && TOPIC.test(arg)
+        ? { ok: true, permission: { kind, topic: arg } }
+        : {
+            ok: false,
+            reason: "event topics are dotted lower-case names (events:installation.created)",
+          };
     case "integrations": {
       const provider = PROVIDERS.find((p) => p === arg);
-      return provider ? { ok: true, permission: { kind, provider } } : { ok: false, reason: `unknown provider; one of ${PROVIDERS.join(", ")}` };
+      return provider
+        ? { ok: true, permission: { kind, provider } }
+        : { ok: false, reason: `unknown provider; one of ${PROVIDERS.join(", ")}` };
     }
     default:
-      return { ok: false, reason: `unknown permission "${kind}"; known: network, storage, secrets, events, integrations, payments` };
+      return {
+        ok: false,
+        reason: `unknown permission "${kind}"; known: network, storage, secrets, events, integrations, payments`,
+      };
   }
 }
 
@@ -65,12 +83,27 @@ export function hostProblem(host: string): string | null {
   if (host.length > 253) return "host is too long";
   if (host !== host.toLowerCase()) return "hosts are lower-case";
   if (host.includes(":") || host.startsWith("[")) return "hosts carry no port and no IPv6 literal";
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || /^\d+$/.test(host) || /^0x/i.test(host)) return "IP addresses are not allowed; use a host name";
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || /^\d+$/.test(host) || /^0x/i.test(host))
+    return "IP addresses are not allowed; use a host name";
   const labels = host.split(".");
   if (labels.length < 2) return "single-label hosts are not allowed";
   if (!labels.every((l) => HOST_LABEL.test(l))) return "not a valid host name";
   const tld = labels.at(-1) ?? "";
-  if (["localhost", "local", "internal", "lan", "home", "intranet", "corp", "arpa", "test", "invalid", "example"].includes(tld)) {
+  if (
+    [
+      "localhost",
+      "local",
+      "internal",
+      "lan",
+      "home",
+      "intranet",
+      "corp",
+      "arpa",
+      "test",
+      "invalid",
+      "example",
+    ].includes(tld)
+  ) {
     return `".${tld}" names are private or reserved`;
   }
   if (/^\d+$/.test(tld)) return "IP addresses are not allowed; use a host name";
@@ -91,10 +124,16 @@ export function checkPermissions(values: readonly string[]): PermissionProblem[]
 }
 
 /** Compares what an install grants with what the manifest declares. */
-export function compareGrants(declared: readonly string[], granted: readonly string[]): { missing: string[]; undeclared: string[] } {
+export function compareGrants(
+  declared: readonly string[],
+  granted: readonly string[],
+): { missing: string[]; undeclared: string[] } {
   const d = new Set(declared);
   const g = new Set(granted);
-  return { missing: declared.filter((p) => !g.has(p)), undeclared: granted.filter((p) => !d.has(p)) };
+  return {
+    missing: declared.filter((p) => !g.has(p)),
+    undeclared: granted.filter((p) => !d.has(p)),
+  };
 }
 
 export function parseAll(values: readonly string[]): Permission[] {

@@ -11,7 +11,12 @@
  */
 
 /** The lifecycle hooks' paths. */
-export const LIFECYCLE = { initialize: "/__atoll/initialize", execute: "/__atoll/execute", cleanup: "/__atoll/cleanup", event: "/__atoll/event" } as const;
+export const LIFECYCLE = {
+  initialize: "/__atoll/initialize",
+  execute: "/__atoll/execute",
+  cleanup: "/__atoll/cleanup",
+  event: "/__atoll/event",
+} as const;
 export type LifecycleHook = keyof typeof LIFECYCLE;
 
 /** Every header the platform sets starts with this; a caller's or plugin's own are removed. */
@@ -32,7 +37,13 @@ export const CALL_HEADERS = {
  * the granted secrets as `SECRETS` (an object, locally) or `ATOLL_SECRETS` (a JSON `secret_text`,
  * in production).
  */
-export const BINDINGS = { facts: "ATOLL", storage: "STORAGE", integrations: "INTEGRATIONS", secrets: "SECRETS", secretsText: "ATOLL_SECRETS" } as const;
+export const BINDINGS = {
+  facts: "ATOLL",
+  storage: "STORAGE",
+  integrations: "INTEGRATIONS",
+  secrets: "SECRETS",
+  secretsText: "ATOLL_SECRETS",
+} as const;
 
 /** What the `ATOLL` binding holds. */
 export interface InstallationFacts {

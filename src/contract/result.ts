@@ -11,7 +11,8 @@
 /** No fields beside `ok`. */
 export type NoFields = Record<never, never>;
 
-export type Result<T extends object = NoFields, E extends object = { reason: string }> = ({ ok: true } & T) | ({ ok: false } & E);
+export type Result<T extends object = NoFields, E extends object = { reason: string }> =
+  ({ ok: true } & T) | ({ ok: false } & E);
 
 /** A success carrying `fields`. */
 export function ok(): { ok: true };

@@ -51,33 +51,72 @@ async function forwardApp(c: Context<AppEnv>): Promise<Response> {
 async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promise<Response> {
   const p = requireScope(c, "plugins:call");
   const spec = await installationSpec(c.env, id);
-  if (!spec || (p.role !== "operator" && spec.orgId !== p.orgId)) throw notFound("The installation");
+  if (!spec || (p.role !== "operator" && spec.orgId !== p.orgId))
+    throw notFound("The installation");
 
   const path = callerPath(c, prefix);
 
-  const limit = spec.requestsPerMinute ? { quota: spec.requestsPerMinute, windowSec: 60 } : DEFAULT_INSTALLATION_LIMIT;
-  const decision = await isolateState(c.env).limiter.take(`inst:${id}`, "installation", limit.quota, limit.windowSec * 1000);
+  const limit = spec.requestsPerMinute
+    ? { quota: spec.requestsPerMinute, windowSec: 60 }
+    : DEFAULT_INSTALLATION_LIMIT;
+  const decision = await isolateState(c.env).limiter.take(
+    `inst:${id}`,
+    "installation",
+    limit.quota,
+    limit.windowSec * 1000,
+  );
   if (!decision.allowed) {
     const now = Date.now();
     const resetAt = decision.reason === "limited" ? decision.resetAt : now + 1000;
-    return problemResponse(tooManyRequests("installation", limit, resetAt, now, `${spec.plugin} accepts ${limit.quota} requests per minute for this installation.`), c.get("requestId"), c.req.path);
+    return problemResponse(
+      tooManyRequests(
+        "installation",
+        limit,
+        resetAt,
+        now,
+        `${spec.plugin} accepts ${limit.quota} requests per minute for this installation.`,
+      ),
+      c.get("requestId"),
+      c.req.path,
+    );
   }
 
   const search = new URL(c.req.url).search;
-  const req = pluginRequest(spec, { orgId: spec.orgId, subject: p.subject, requestId: c.get("requestId") }, path + search, {
-    method: c.req.method,
-    headers: c.req.raw.headers,
-    body: c.req.method === "GET" || c.req.method === "HEAD" ? null : c.req.raw.body,
-  });
+  const req = pluginRequest(
+    spec,
+    { orgId: spec.orgId, subject: p.subject, requestId: c.get("requestId") },
+    path + search,
+    {
+      method: c.req.method,
+      headers: c.req.raw.headers,
+      body: c.req.method === "GET" || c.req.method === "HEAD" ? null : c.req.raw.body,
+    },
+  );
   // The till: the paid-listing check and the meter, as for execute and events.
-  const { response, elapsedMs } = await tilled(tillOf(c), spec, () => invokePlugin(pluginHost(c), spec, req, pluginDeadline(c.env)), (o) => o.response.status);
+  const { response, elapsedMs } = await tilled(
+    tillOf(c),
+    spec,
+    () => invokePlugin(pluginHost(c), spec, req, pluginDeadline(c.env)),
+    (o) => o.response.status,
+  );
   response.headers.set("x-atoll-plugin-time", String(elapsedMs));
   if (elapsedMs > spec.limits.cpuMs) {
     const warning = `this call took ${elapsedMs} ms; the plugin's production CPU limit is ${spec.limits.cpuMs} ms`;
     response.headers.set("x-atoll-limit-warning", warning);
     // Logged at most once a minute per installation: a slow plugin under load must not turn
     // every request into a log write.
-    if (shouldLog(id)) console.warn(JSON.stringify({ level: "warn", msg: "plugin call over its CPU limit", installationId: id, plugin: spec.plugin, elapsedMs, cpuMs: spec.limits.cpuMs, requestId: c.get("requestId") }));
+    if (shouldLog(id))
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          msg: "plugin call over its CPU limit",
+          installationId: id,
+          plugin: spec.plugin,
+          elapsedMs,
+          cpuMs: spec.limits.cpuMs,
+          requestId: c.get("requestId"),
+        }),
+      );
   }
   return response;
 }
@@ -92,7 +131,12 @@ function callerPath(c: Context<AppEnv>, prefix: string): string {
   const checked = pluginPath(raw.slice(prefix.length));
   if (!checked.ok) {
     if (checked.reason.includes("__atoll")) throw notFound("The route");
-    throw new ApiError({ status: 400, type: "invalid-plugin-path", title: "Invalid path", detail: `This path cannot be sent to a plugin: ${checked.reason}.` });
+    throw new ApiError({
+      status: 400,
+      type: "invalid-plugin-path",
+      title: "Invalid path",
+      detail: `This path cannot be sent to a plugin: ${checked.reason}.`,
+    });
   }
   return checked.path;
 }
@@ -100,7 +144,12 @@ function callerPath(c: Context<AppEnv>, prefix: string): string {
 const limitBody = bodyLimit({
   maxSize: PLUGIN_BODY_LIMIT,
   onError: () => {
-    throw new ApiError({ status: 413, type: "payload-too-large", title: "Request body too large", detail: `Plugin requests are at most ${PLUGIN_BODY_LIMIT} bytes.` });
+    throw new ApiError({
+      status: 413,
+      type: "payload-too-large",
+      title: "Request body too large",
+      detail: `Plugin requests are at most ${PLUGIN_BODY_LIMIT} bytes.`,
+    });
   },
 });
 
@@ -117,20 +166,44 @@ export function documentProxy(registry: ReturnType<typeof createRouter>["openAPI
       path: "/apps/{organization}/{environment}/{app}/{path}",
       tags: ["Plugin endpoints"],
       summary: "Call an installed app at its own endpoint",
-      description: "An app (a listing of kind app) installed into an environment answers here; {app} is its short name. Same authentication, limits and headers as /p/{installationId}/{path}.",
+      description:
+        "An app (a listing of kind app) installed into an environment answers here; {app} is its short name. Same authentication, limits and headers as /p/{installationId}/{path}.",
       security: [{ apiKey: [] }, { bearerAuth: [] }],
-      request: { params: z.object({ organization: z.string(), environment: z.enum(["development", "staging", "production"]), app: z.string(), path: z.string() }) },
-      responses: { 200: { description: "The app's response" }, ...problems(400, 401, 403, 404, 413, 429), 502: { description: "The app failed" }, 504: { description: "The app exceeded its limits or timed out" } },
+      request: {
+        params: z.object({
+          organization: z.string(),
+          environment: z.enum(["development", "staging", "production"]),
+          app: z.string(),
+          path: z.string(),
+        }),
+      },
+      responses: {
+        200: { description: "The app's response" },
+        ...problems(400, 401, 403, 404, 413, 429),
+        502: { description: "The app failed" },
+        504: { description: "The app exceeded its limits or timed out" },
+      },
     });
     registry.registerPath({
       method,
       path: "/p/{installationId}/{path}",
       tags: ["Plugin endpoints"],
       summary: "Call an installed plugin's own routes",
-      description: "Everything after the installation's endpoint is the plugin's path. The caller's credentials are stripped; the plugin receives x-atoll-installation, x-atoll-organization, x-atoll-subject, x-atoll-request-id and x-atoll-environment. Each plugin's routes are listed in its manifest.",
+      description:
+        "Everything after the installation's endpoint is the plugin's path. The caller's credentials are stripped; the plugin receives x-atoll-installation, x-atoll-organization, x-atoll-subject, x-atoll-request-id and x-atoll-environment. Each plugin's routes are listed in its manifest.",
       security: [{ apiKey: [] }, { bearerAuth: [] }],
-      request: { params: z.object({ installationId: z.string().openapi({ example: "ins_3fK9xQ2mL7pR8sT1vW4y" }), path: z.string().openapi({ description: "The plugin's path; may contain slashes" }) }) },
-      responses: { 200: { description: "The plugin's response" }, ...problems(400, 401, 403, 404, 413, 429), 502: { description: "The plugin failed" }, 504: { description: "The plugin exceeded its limits or timed out" } },
+      request: {
+        params: z.object({
+          installationId: z.string().openapi({ example: "ins_3fK9xQ2mL7pR8sT1vW4y" }),
+          path: z.string().openapi({ description: "The plugin's path; may contain slashes" }),
+        }),
+      },
+      responses: {
+        200: { description: "The plugin's response" },
+        ...problems(400, 401, 403, 404, 413, 429),
+        502: { description: "The plugin failed" },
+        504: { description: "The plugin exceeded its limits or timed out" },
+      },
     });
   }
 }

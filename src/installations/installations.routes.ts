@@ -10,7 +10,12 @@ import { createRouter, type AppEnv } from "../platform/http/router";
 import { encryptString } from "../platform/crypto/aead";
 import { newId } from "../platform/crypto/encoding";
 import { getDb, isUniqueViolation } from "../platform/db/client";
-import { installationEvents, installations, type Environment, type InstallationRow } from "../platform/db/schema";
+import {
+  installationEvents,
+  installations,
+  type Environment,
+  type InstallationRow,
+} from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, conflict, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
@@ -23,7 +28,14 @@ import type { PluginHost } from "../runtime/host";
 import { checkSecrets, redactConfig, validateConfig } from "./config";
 import { installCountStatement } from "../catalog/queries";
 import { findPluginByName, findVersion, listVersions } from "../catalog/queries";
-import { findAppInstallation, forgetApps, forgetInstallation, installationSpec, specFrom, type SealedValues } from "../runtime/resolve";
+import {
+  findAppInstallation,
+  forgetApps,
+  forgetInstallation,
+  installationSpec,
+  specFrom,
+  type SealedValues,
+} from "../runtime/resolve";
 import { findActiveInstallation, getInstallation, listInstallations } from "./queries";
 import { getOrganization } from "../access/queries";
 import { hasEntitlement, paymentRequired } from "../revenue/entitlements";
@@ -40,8 +52,14 @@ export const Installation = z
     version: z.string(),
     environment: EnvironmentSchema,
     grants: z.array(z.object({ permission: z.string(), allows: z.string() })),
-    config: z.record(z.string(), z.unknown()).openapi({ description: "Settings; writeOnly (secret) settings are never returned" }),
-    endpoint: z.string().openapi({ description: "Absolute path on the gateway; any method on {endpoint}/… reaches the plugin's routes", example: "/p/ins_3fK9xQ2mL7pR8sT1vW4y" }),
+    config: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "Settings; writeOnly (secret) settings are never returned" }),
+    endpoint: z.string().openapi({
+      description:
+        "Absolute path on the gateway; any method on {endpoint}/… reaches the plugin's routes",
+      example: "/p/ins_3fK9xQ2mL7pR8sT1vW4y",
+    }),
     createdAt: z.string().datetime(),
   })
   .openapi("Installation");
@@ -49,37 +67,70 @@ export const Installation = z
 const InstallRequest = z
   .object({
     plugin: z.string().max(120).openapi({ example: "@acme/hello" }),
-    version: z.string().max(64).optional().openapi({ description: "Defaults to the latest published version" }),
+    version: z
+      .string()
+      .max(64)
+      .optional()
+      .openapi({ description: "Defaults to the latest published version" }),
     environment: EnvironmentSchema.default("development"),
     config: z.record(z.string(), z.unknown()).default({}),
     secrets: z.record(z.string(), z.string().max(4096)).default({}),
-    grants: z.array(z.string().max(300)).max(50).openapi({ description: "Must be exactly the permissions the manifest declares" }),
+    grants: z
+      .array(z.string().max(300))
+      .max(50)
+      .openapi({ description: "Must be exactly the permissions the manifest declares" }),
   })
   .strict()
-  .openapi("InstallRequest", { example: { plugin: "@acme/hello", environment: "development", config: { greeting: "Hi" }, grants: ["storage"] } });
+  .openapi("InstallRequest", {
+    example: {
+      plugin: "@acme/hello",
+      environment: "development",
+      config: { greeting: "Hi" },
+      grants: ["storage"],
+    },
+  });
 
 export const endpointOf = (id: string) => `/p/${id}`;
 
 /** Apps answer at `/apps/{organization}/{environment}/{app}`; everything else at `/p/{id}`. */
-export function endpointFor(row: Pick<InstallationRow, "id" | "environment">, plugin: string, kind: string | undefined, orgSlug: string | null): string {
-  if (kind === "app" && orgSlug) return `/apps/${orgSlug}/${row.environment}/${plugin.split("/")[1] ?? plugin}`;
+export function endpointFor(
+  row: Pick<InstallationRow, "id" | "environment">,
+  plugin: string,
+  kind: string | undefined,
+  orgSlug: string | null,
+): string {
+  if (kind === "app" && orgSlug)
+    return `/apps/${orgSlug}/${row.environment}/${plugin.split("/")[1] ?? plugin}`;
   return endpointOf(row.id);
 }
 
-export function toInstallation(row: InstallationRow, plugin: string, version: string, manifest: Manifest, orgSlug: string | null = null) {
+export function toInstallation(
+  row: InstallationRow,
+  plugin: string,
+  version: string,
+  manifest: Manifest,
+  orgSlug: string | null = null,
+) {
   return {
     id: row.id,
     plugin,
     version,
     environment: row.environment,
-    grants: row.grants.map((permission) => ({ permission, allows: describePermission(permission) })),
+    grants: row.grants.map((permission) => ({
+      permission,
+      allows: describePermission(permission),
+    })),
     config: redactConfig(manifest.config, row.config),
     endpoint: endpointFor(row, plugin, manifest.kind, orgSlug),
     createdAt: iso(row.createdAt),
   };
 }
 
-export const callerOf = (c: Context<AppEnv>, p: Principal, orgId: string): Caller => ({ orgId, subject: p.subject, requestId: c.get("requestId") });
+export const callerOf = (c: Context<AppEnv>, p: Principal, orgId: string): Caller => ({
+  orgId,
+  subject: p.subject,
+  requestId: c.get("requestId"),
+});
 
 const install = createRoute({
   method: "post",
@@ -88,8 +139,14 @@ const install = createRoute({
   summary: "Install a plugin into an environment (calls its initialize)",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { body: { required: true, content: { "application/json": { schema: InstallRequest } } } },
-  responses: { 201: { description: "Installed", content: { "application/json": { schema: Installation } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429), 502: { description: "The plugin's initialize failed" } },
+  request: {
+    body: { required: true, content: { "application/json": { schema: InstallRequest } } },
+  },
+  responses: {
+    201: { description: "Installed", content: { "application/json": { schema: Installation } } },
+    ...problems(400, 401, 403, 404, 409, 413, 415, 429),
+    502: { description: "The plugin's initialize failed" },
+  },
 });
 
 installationsRouter.openapi(install, async (c) => {
@@ -99,35 +156,77 @@ installationsRouter.openapi(install, async (c) => {
   const db = getDb(c.env.DB);
   const plugin = await findPluginByName(db, body.plugin);
   if (!plugin) throw notFound(`The plugin ${body.plugin}`);
-  if (plugin.suspendedAt !== null) throw new ApiError({ status: 403, type: "listing-suspended", title: "Forbidden", detail: `${body.plugin} is suspended by the platform operator and cannot be installed.` });
+  if (plugin.suspendedAt !== null)
+    throw new ApiError({
+      status: 403,
+      type: "listing-suspended",
+      title: "Forbidden",
+      detail: `${body.plugin} is suspended by the platform operator and cannot be installed.`,
+    });
   if (!(await hasEntitlement(db, p.orgId, plugin))) throw paymentRequired(plugin.name);
   const version = body.version
     ? await findVersion(db, plugin.id, body.version)
-    : ((await listVersions(db, plugin.id)).filter((v) => v.status === "published").sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null);
-  if (!version || version.status !== "published") throw notFound(`${body.plugin}@${body.version ?? "latest"}`);
+    : ((await listVersions(db, plugin.id))
+        .filter((v) => v.status === "published")
+        .sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null);
+  if (!version || version.status !== "published")
+    throw notFound(`${body.plugin}@${body.version ?? "latest"}`);
   const manifest = version.manifest;
 
   const { missing, undeclared } = compareGrants(manifest.permissions, body.grants);
   if (missing.length > 0 || undeclared.length > 0) {
-    const errors = [...missing.map((m) => ({ path: "grants", message: `missing ${m} (${describePermission(m)})` })), ...undeclared.map((u) => ({ path: "grants", message: `${u} is not declared by the plugin` }))];
-    throw badRequest(missing.length > 0 ? `The install must grant every declared permission; missing: ${missing.join(", ")}.` : `Grants not declared by the plugin: ${undeclared.join(", ")}.`, "grants-mismatch", { errors });
+    const errors = [
+      ...missing.map((m) => ({
+        path: "grants",
+        message: `missing ${m} (${describePermission(m)})`,
+      })),
+      ...undeclared.map((u) => ({ path: "grants", message: `${u} is not declared by the plugin` })),
+    ];
+    throw badRequest(
+      missing.length > 0
+        ? `The install must grant every declared permission; missing: ${missing.join(", ")}.`
+        : `Grants not declared by the plugin: ${undeclared.join(", ")}.`,
+      "grants-mismatch",
+      { errors },
+    );
   }
   const config = validateConfig(manifest.config, body.config);
-  if (!config.ok) throw badRequest(`The configuration is invalid: ${config.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, "validation-failed", { errors: config.errors });
+  if (!config.ok)
+    throw badRequest(
+      `The configuration is invalid: ${config.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+      "validation-failed",
+      { errors: config.errors },
+    );
   const secretErrors = checkSecrets(body.grants, body.secrets);
-  if (secretErrors.length > 0) throw badRequest(`The secrets do not match the grants: ${secretErrors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, "validation-failed", { errors: secretErrors });
+  if (secretErrors.length > 0)
+    throw badRequest(
+      `The secrets do not match the grants: ${secretErrors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+      "validation-failed",
+      { errors: secretErrors },
+    );
   const org = await getOrganization(db, p.orgId);
-  if (plugin.kind === "app" && org && (await findAppInstallation(db, org.slug, body.environment, plugin.name.split("/")[1] ?? ""))) {
-    throw conflict(`An app named "${plugin.name.split("/")[1]}" is already installed in ${body.environment}; its endpoint would clash.`, "app-name-taken");
+  if (
+    plugin.kind === "app" &&
+    org &&
+    (await findAppInstallation(db, org.slug, body.environment, plugin.name.split("/")[1] ?? ""))
+  ) {
+    throw conflict(
+      `An app named "${plugin.name.split("/")[1]}" is already installed in ${body.environment}; its endpoint would clash.`,
+      "app-name-taken",
+    );
   }
   if (await findActiveInstallation(db, p.orgId, plugin.id, body.environment)) {
-    throw conflict(`${body.plugin} is already installed in ${body.environment}; upgrade or uninstall it first.`, "already-installed");
+    throw conflict(
+      `${body.plugin} is already installed in ${body.environment}; upgrade or uninstall it first.`,
+      "already-installed",
+    );
   }
 
   const now = Date.now();
   const id = newId("ins");
   const sealed: SealedValues = { secrets: body.secrets, config: config.sealedConfig };
-  const hasSealed = Object.keys(body.secrets).length > 0 || Object.keys(config.sealedConfig).length > 0;
+  const hasSealed =
+    Object.keys(body.secrets).length > 0 || Object.keys(config.sealedConfig).length > 0;
   const row: InstallationRow = {
     id,
     orgId: p.orgId,
@@ -136,7 +235,9 @@ installationsRouter.openapi(install, async (c) => {
     environment: body.environment as Environment,
     grants: body.grants,
     config: config.plain,
-    secretsEnc: hasSealed ? await encryptString(c.env.ATOLL_SECRET_KEY, JSON.stringify(sealed), `installation:${id}`) : null,
+    secretsEnc: hasSealed
+      ? await encryptString(c.env.ATOLL_SECRET_KEY, JSON.stringify(sealed), `installation:${id}`)
+      : null,
     status: "active",
     createdAt: now,
     updatedAt: now,
@@ -145,26 +246,71 @@ installationsRouter.openapi(install, async (c) => {
   const host = pluginHost(c);
   await prepareHost(host, spec);
   // initialize runs before anything is stored: a failing plugin leaves no installation behind.
-  const init = await callLifecycle(host, spec, callerOf(c, p, p.orgId), "initialize", { installationId: id, config: spec.config, environment: spec.environment }, pluginDeadline(c.env));
+  const init = await callLifecycle(
+    host,
+    spec,
+    callerOf(c, p, p.orgId),
+    "initialize",
+    { installationId: id, config: spec.config, environment: spec.environment },
+    pluginDeadline(c.env),
+  );
   if (init.implemented && (init.status < 200 || init.status >= 300)) {
     await host.retire?.(spec).catch(() => undefined);
-    throw new ApiError({ status: 502, type: "plugin-initialize-failed", title: "Plugin initialize failed", detail: `The plugin's initialize answered ${init.status}${describeBody(init.body)}.` });
+    throw new ApiError({
+      status: 502,
+      type: "plugin-initialize-failed",
+      title: "Plugin initialize failed",
+      detail: `The plugin's initialize answered ${init.status}${describeBody(init.body)}.`,
+    });
   }
   try {
     await db.batch([
       db.insert(installations).values(row),
       installCountStatement(db, plugin.id, 1),
-      db.insert(installationEvents).values({ installationId: id, orgId: p.orgId, action: "installed", toVersion: version.version, grants: row.grants, actor: actorOf(p), at: now }),
-      auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "installation.created", target: id, details: { plugin: plugin.name, version: version.version, environment: row.environment, grants: body.grants }, requestId: c.get("requestId") }, now),
+      db.insert(installationEvents).values({
+        installationId: id,
+        orgId: p.orgId,
+        action: "installed",
+        toVersion: version.version,
+        grants: row.grants,
+        actor: actorOf(p),
+        at: now,
+      }),
+      auditInsert(
+        db,
+        {
+          orgId: p.orgId,
+          actor: actorOf(p),
+          action: "installation.created",
+          target: id,
+          details: {
+            plugin: plugin.name,
+            version: version.version,
+            environment: row.environment,
+            grants: body.grants,
+          },
+          requestId: c.get("requestId"),
+        },
+        now,
+      ),
     ]);
   } catch (err) {
-    await callLifecycle(host, spec, callerOf(c, p, p.orgId), "cleanup", { installationId: id }).catch(() => undefined);
+    await callLifecycle(host, spec, callerOf(c, p, p.orgId), "cleanup", {
+      installationId: id,
+    }).catch(() => undefined);
     await host.retire?.(spec).catch(() => undefined);
-    if (isUniqueViolation(err)) throw conflict(`${body.plugin} was installed in ${body.environment} concurrently.`, "already-installed");
+    if (isUniqueViolation(err))
+      throw conflict(
+        `${body.plugin} was installed in ${body.environment} concurrently.`,
+        "already-installed",
+      );
     throw err;
   }
   forgetApps(c.env);
-  return c.json(toInstallation(row, plugin.name, version.version, manifest, org?.slug ?? null), 201);
+  return c.json(
+    toInstallation(row, plugin.name, version.version, manifest, org?.slug ?? null),
+    201,
+  );
 });
 
 /** Lets the backend make the installation runnable (the dispatch backend uploads its Worker). */
@@ -173,12 +319,19 @@ export async function prepareHost(host: PluginHost, spec: PluginSpec): Promise<v
   try {
     await host.prepare(spec);
   } catch (err) {
-    throw new ApiError({ status: 502, type: "plugin-deploy-failed", title: "Plugin could not be deployed", detail: "The plugin's Worker could not be deployed; try again.", internal: err instanceof Error ? err.message : String(err) });
+    throw new ApiError({
+      status: 502,
+      type: "plugin-deploy-failed",
+      title: "Plugin could not be deployed",
+      detail: "The plugin's Worker could not be deployed; try again.",
+      internal: err instanceof Error ? err.message : String(err),
+    });
   }
 }
 
 export function describeBody(body: unknown): string {
-  if (body && typeof body === "object" && "error" in body) return `: ${String((body as { error: unknown }).error).slice(0, 200)}`;
+  if (body && typeof body === "object" && "error" in body)
+    return `: ${String((body as { error: unknown }).error).slice(0, 200)}`;
   return "";
 }
 
@@ -188,7 +341,15 @@ const list = createRoute({
   tags: ["Installations"],
   summary: "The organization's active installations",
   security: AUTHENTICATED,
-  responses: { 200: { description: "Installations", content: { "application/json": { schema: z.object({ installations: z.array(Installation) }) } } }, ...problems(401, 403, 429) },
+  responses: {
+    200: {
+      description: "Installations",
+      content: {
+        "application/json": { schema: z.object({ installations: z.array(Installation) }) },
+      },
+    },
+    ...problems(401, 403, 429),
+  },
 });
 
 installationsRouter.openapi(list, async (c) => {
@@ -196,7 +357,14 @@ installationsRouter.openapi(list, async (c) => {
   if (!p.orgId) return c.json({ installations: [] }, 200);
   const rows = await listInstallations(getDb(c.env.DB), p.orgId);
   const slug = (await getOrganization(getDb(c.env.DB), p.orgId))?.slug ?? null;
-  return c.json({ installations: rows.map((r) => toInstallation(r.installation, r.plugin, r.version, r.manifest, slug)) }, 200);
+  return c.json(
+    {
+      installations: rows.map((r) =>
+        toInstallation(r.installation, r.plugin, r.version, r.manifest, slug),
+      ),
+    },
+    200,
+  );
 });
 
 const Params = z.object({ installationId: IdParam("installationId", "ins") });
@@ -205,7 +373,8 @@ const Params = z.object({ installationId: IdParam("installationId", "ins") });
 export async function ownedInstallation(c: Context<AppEnv>, p: Principal, id: string) {
   const db = getDb(c.env.DB);
   const row = await getInstallation(db, id);
-  if (!row || row.status !== "active" || (p.role !== "operator" && row.orgId !== p.orgId)) throw notFound("The installation");
+  if (!row || row.status !== "active" || (p.role !== "operator" && row.orgId !== p.orgId))
+    throw notFound("The installation");
   const spec = await installationSpec(c.env, id);
   if (!spec) throw notFound("The installation");
   return { row, spec };
@@ -218,7 +387,13 @@ const get = createRoute({
   summary: "One installation",
   security: AUTHENTICATED,
   request: { params: Params },
-  responses: { 200: { description: "The installation", content: { "application/json": { schema: Installation } } }, ...problems(400, 401, 403, 404, 429) },
+  responses: {
+    200: {
+      description: "The installation",
+      content: { "application/json": { schema: Installation } },
+    },
+    ...problems(400, 401, 403, 404, 429),
+  },
 });
 
 installationsRouter.openapi(get, async (c) => {
@@ -226,7 +401,10 @@ installationsRouter.openapi(get, async (c) => {
   const { row, spec } = await ownedInstallation(c, p, c.req.valid("param").installationId);
   const version = await findVersion(getDb(c.env.DB), row.pluginId, spec.version);
   const slug = (await getOrganization(getDb(c.env.DB), row.orgId))?.slug ?? null;
-  return c.json(toInstallation(row, spec.plugin, spec.version, version?.manifest ?? ({} as Manifest), slug), 200);
+  return c.json(
+    toInstallation(row, spec.plugin, spec.version, version?.manifest ?? ({} as Manifest), slug),
+    200,
+  );
 });
 
 const uninstall = createRoute({
@@ -245,7 +423,14 @@ installationsRouter.openapi(uninstall, async (c) => {
   let cleanup = "ok";
   const host = pluginHost(c);
   try {
-    const r = await callLifecycle(host, spec, callerOf(c, p, row.orgId), "cleanup", { installationId: row.id }, pluginDeadline(c.env));
+    const r = await callLifecycle(
+      host,
+      spec,
+      callerOf(c, p, row.orgId),
+      "cleanup",
+      { installationId: row.id },
+      pluginDeadline(c.env),
+    );
     cleanup = !r.implemented ? "not-implemented" : r.status < 300 ? "ok" : `failed-${r.status}`;
   } catch (err) {
     // A broken plugin cannot keep an organization from uninstalling it; the outcome is audited.
@@ -256,16 +441,47 @@ installationsRouter.openapi(uninstall, async (c) => {
   // Uninstall happens once: the update is guarded on "still active", and the count, the history
   // event and the audit entry each follow the statement before them (src/platform/db/guard.ts).
   const [removed] = await db.batch([
-    db.update(installations).set({ status: "uninstalled", updatedAt: now, secretsEnc: null }).where(and(eq(installations.id, row.id), eq(installations.status, "active"))).returning({ id: installations.id }),
+    db
+      .update(installations)
+      .set({ status: "uninstalled", updatedAt: now, secretsEnc: null })
+      .where(and(eq(installations.id, row.id), eq(installations.status, "active")))
+      .returning({ id: installations.id }),
     installCountStatement(db, row.pluginId, -1, true),
-    insertIfPreviousChanged(db, installationEvents, { installationId: row.id, orgId: row.orgId, action: "uninstalled", fromVersion: spec.version, actor: actorOf(p), at: now }),
-    auditInsertIfPreviousChanged(db, { orgId: row.orgId, actor: actorOf(p), action: "installation.removed", target: row.id, details: { plugin: spec.plugin, cleanup }, requestId: c.get("requestId") }, now),
+    insertIfPreviousChanged(db, installationEvents, {
+      installationId: row.id,
+      orgId: row.orgId,
+      action: "uninstalled",
+      fromVersion: spec.version,
+      actor: actorOf(p),
+      at: now,
+    }),
+    auditInsertIfPreviousChanged(
+      db,
+      {
+        orgId: row.orgId,
+        actor: actorOf(p),
+        action: "installation.removed",
+        target: row.id,
+        details: { plugin: spec.plugin, cleanup },
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
   ]);
   if (removed.length === 0) throw notFound("The installation");
   forgetInstallation(c.env, row.id);
   forgetApps(c.env);
   await host.clearStorage(row.id);
-  await host.retire?.(spec).catch((err: unknown) => console.error(JSON.stringify({ level: "error", msg: "retiring a plugin script failed", installationId: row.id, error: String(err) })));
+  await host.retire?.(spec).catch((err: unknown) =>
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "retiring a plugin script failed",
+        installationId: row.id,
+        error: String(err),
+      }),
+    ),
+  );
   return c.body(null, 204);
 });
 
@@ -276,9 +492,26 @@ const execute = createRoute({
   summary: "Run the plugin's execute(input)",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { params: Params, body: { required: true, content: { "application/json": { schema: z.object({ input: z.unknown() }).strict().openapi("ExecuteRequest") } } } },
+  request: {
+    params: Params,
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.object({ input: z.unknown() }).strict().openapi("ExecuteRequest"),
+        },
+      },
+    },
+  },
   responses: {
-    200: { description: "The plugin's output", content: { "application/json": { schema: z.object({ output: z.unknown() }).openapi("ExecuteResponse") } } },
+    200: {
+      description: "The plugin's output",
+      content: {
+        "application/json": {
+          schema: z.object({ output: z.unknown() }).openapi("ExecuteResponse"),
+        },
+      },
+    },
     ...problems(400, 401, 402, 403, 404, 413, 415, 429),
     422: { description: "The plugin refused the input (its message is in detail)" },
     501: { description: "The plugin does not implement execute" },
@@ -291,21 +524,56 @@ installationsRouter.openapi(execute, async (c) => {
   const p = requireScope(c, "plugins:call");
   // Warm path: the cached spec only (no D1), as for the plugin's own routes.
   const spec = await installationSpec(c.env, c.req.valid("param").installationId);
-  if (!spec || (p.role !== "operator" && spec.orgId !== p.orgId)) throw notFound("The installation");
+  if (!spec || (p.role !== "operator" && spec.orgId !== p.orgId))
+    throw notFound("The installation");
   const row = { orgId: spec.orgId };
   const { input } = c.req.valid("json");
   // The till: the same paid-listing check and meter as the plugin's routes.
-  const r = await tilled(tillOf(c), spec, () => callLifecycle(pluginHost(c), spec, callerOf(c, p, row.orgId), "execute", { input }, pluginDeadline(c.env)), (x) => x.status);
-  if (!r.implemented) throw new ApiError({ status: 501, type: "plugin-no-execute", title: "Not implemented", detail: `${spec.plugin} does not implement execute.` });
+  const r = await tilled(
+    tillOf(c),
+    spec,
+    () =>
+      callLifecycle(
+        pluginHost(c),
+        spec,
+        callerOf(c, p, row.orgId),
+        "execute",
+        { input },
+        pluginDeadline(c.env),
+      ),
+    (x) => x.status,
+  );
+  if (!r.implemented)
+    throw new ApiError({
+      status: 501,
+      type: "plugin-no-execute",
+      title: "Not implemented",
+      detail: `${spec.plugin} does not implement execute.`,
+    });
   if (r.status >= 400 && r.status < 500) {
     // The plugin refused the input: that is the caller's problem, in the plugin's words.
-    throw new ApiError({ status: 422, type: "plugin-rejected-input", title: "The plugin refused the input", detail: `${spec.plugin} answered ${r.status}${describeBody(r.body)}.` });
+    throw new ApiError({
+      status: 422,
+      type: "plugin-rejected-input",
+      title: "The plugin refused the input",
+      detail: `${spec.plugin} answered ${r.status}${describeBody(r.body)}.`,
+    });
   }
   if (r.status < 200 || r.status >= 300) {
-    throw new ApiError({ status: 502, type: "plugin-error", title: "Plugin failed", detail: `The plugin's execute answered ${r.status}${describeBody(r.body)}.` });
+    throw new ApiError({
+      status: 502,
+      type: "plugin-error",
+      title: "Plugin failed",
+      detail: `The plugin's execute answered ${r.status}${describeBody(r.body)}.`,
+    });
   }
   if (!r.body || typeof r.body !== "object" || !("output" in r.body)) {
-    throw new ApiError({ status: 502, type: "plugin-bad-response", title: "Plugin answered garbage", detail: "The plugin's execute answer has no output." });
+    throw new ApiError({
+      status: 502,
+      type: "plugin-bad-response",
+      title: "Plugin answered garbage",
+      detail: "The plugin's execute answer has no output.",
+    });
   }
   return c.json({ output: (r.body as { output: unknown }).output }, 200);
 });

@@ -23,7 +23,14 @@ import { checkSecrets, validateConfig } from "./config";
 import { findVersion } from "../catalog/queries";
 import { forgetInstallation, specFrom, type SealedValues } from "../runtime/resolve";
 import { getOrganization } from "../access/queries";
-import { Installation, callerOf, describeBody, ownedInstallation, prepareHost, toInstallation } from "./installations.routes";
+import {
+  Installation,
+  callerOf,
+  describeBody,
+  ownedInstallation,
+  prepareHost,
+  toInstallation,
+} from "./installations.routes";
 
 export const upgradeRouter = createRouter();
 
@@ -33,8 +40,10 @@ const change = createRoute({
   method: "patch",
   path: "/{installationId}",
   tags: ["Installations"],
-  summary: "Upgrade or downgrade to another published version, and/or change config, secrets and grants",
-  description: "When the target version declares other permissions than the current grants, `grants` must list exactly the new ones (re-grant). Config is validated against the target version's schema; omitted config and secrets are kept.",
+  summary:
+    "Upgrade or downgrade to another published version, and/or change config, secrets and grants",
+  description:
+    "When the target version declares other permissions than the current grants, `grants` must list exactly the new ones (re-grant). Config is validated against the target version's schema; omitted config and secrets are kept.",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
   request: {
@@ -44,14 +53,26 @@ const change = createRoute({
       content: {
         "application/json": {
           schema: z
-            .object({ version: z.string().max(64).optional(), grants: z.array(z.string().max(300)).max(50).optional(), config: z.record(z.string(), z.unknown()).optional(), secrets: z.record(z.string(), z.string().max(4096)).optional() })
+            .object({
+              version: z.string().max(64).optional(),
+              grants: z.array(z.string().max(300)).max(50).optional(),
+              config: z.record(z.string(), z.unknown()).optional(),
+              secrets: z.record(z.string(), z.string().max(4096)).optional(),
+            })
             .strict()
             .openapi("ChangeInstallation", { example: { version: "1.1.0" } }),
         },
       },
     },
   },
-  responses: { 200: { description: "The installation", content: { "application/json": { schema: Installation } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429), 502: { description: "The new version's initialize failed" } },
+  responses: {
+    200: {
+      description: "The installation",
+      content: { "application/json": { schema: Installation } },
+    },
+    ...problems(400, 401, 403, 404, 409, 413, 415, 429),
+    502: { description: "The new version's initialize failed" },
+  },
 });
 
 upgradeRouter.openapi(change, async (c) => {
@@ -62,7 +83,8 @@ upgradeRouter.openapi(change, async (c) => {
   const db = getDb(c.env.DB);
   const targetVersion = body.version ?? current.version;
   const target = await findVersion(db, row.pluginId, targetVersion);
-  if (!target || target.status !== "published") throw notFound(`${current.plugin}@${targetVersion} (published)`);
+  if (!target || target.status !== "published")
+    throw notFound(`${current.plugin}@${targetVersion} (published)`);
   const manifest = target.manifest;
 
   const currentGrants = row.grants;
@@ -70,42 +92,146 @@ upgradeRouter.openapi(change, async (c) => {
   const { missing, undeclared } = compareGrants(manifest.permissions, grants);
   if (missing.length > 0 || undeclared.length > 0) {
     throw badRequest(
-      missing.length > 0 ? `${targetVersion} needs these permissions granted: ${missing.map((m) => `${m} (${describePermission(m)})`).join(", ")}.` : `Grants not declared by ${targetVersion}: ${undeclared.join(", ")}.`,
+      missing.length > 0
+        ? `${targetVersion} needs these permissions granted: ${missing.map((m) => `${m} (${describePermission(m)})`).join(", ")}.`
+        : `Grants not declared by ${targetVersion}: ${undeclared.join(", ")}.`,
       "grants-mismatch",
-      { errors: [...missing.map((m) => ({ path: "grants", message: `missing ${m}` })), ...undeclared.map((u) => ({ path: "grants", message: `${u} is not declared` }))] },
+      {
+        errors: [
+          ...missing.map((m) => ({ path: "grants", message: `missing ${m}` })),
+          ...undeclared.map((u) => ({ path: "grants", message: `${u} is not declared` })),
+        ],
+      },
     );
   }
-  const sealedBefore: SealedValues = row.secretsEnc ? (JSON.parse(await decryptString(c.env.ATOLL_SECRET_KEY, row.secretsEnc, `installation:${row.id}`)) as SealedValues) : { secrets: {}, config: {} };
-  const config = validateConfig(manifest.config, body.config ?? { ...row.config, ...sealedBefore.config });
-  if (!config.ok) throw badRequest(`The configuration is invalid for ${targetVersion}: ${config.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, "validation-failed", { errors: config.errors });
+  const sealedBefore: SealedValues = row.secretsEnc
+    ? (JSON.parse(
+        await decryptString(c.env.ATOLL_SECRET_KEY, row.secretsEnc, `installation:${row.id}`),
+      ) as SealedValues)
+    : { secrets: {}, config: {} };
+  const config = validateConfig(
+    manifest.config,
+    body.config ?? { ...row.config, ...sealedBefore.config },
+  );
+  if (!config.ok)
+    throw badRequest(
+      `The configuration is invalid for ${targetVersion}: ${config.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+      "validation-failed",
+      { errors: config.errors },
+    );
   const granted = new Set(grants.filter((g) => g.startsWith("secrets:")).map((g) => g.slice(8)));
-  const secrets = Object.fromEntries(Object.entries({ ...sealedBefore.secrets, ...(body.secrets ?? {}) }).filter(([k]) => granted.has(k)));
+  const secrets = Object.fromEntries(
+    Object.entries({ ...sealedBefore.secrets, ...(body.secrets ?? {}) }).filter(([k]) =>
+      granted.has(k),
+    ),
+  );
   const secretErrors = checkSecrets(grants, secrets);
-  if (secretErrors.length > 0) throw badRequest(`The secrets do not match the grants: ${secretErrors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, "validation-failed", { errors: secretErrors });
+  if (secretErrors.length > 0)
+    throw badRequest(
+      `The secrets do not match the grants: ${secretErrors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+      "validation-failed",
+      { errors: secretErrors },
+    );
 
   const now = Math.max(Date.now(), row.updatedAt + 1);
   const sealed: SealedValues = { secrets, config: config.sealedConfig };
   const hasSealed = Object.keys(secrets).length > 0 || Object.keys(config.sealedConfig).length > 0;
-  const next = { ...row, versionId: target.id, grants, config: config.plain, secretsEnc: hasSealed ? await encryptString(c.env.ATOLL_SECRET_KEY, JSON.stringify(sealed), `installation:${row.id}`) : null, updatedAt: now };
+  const next = {
+    ...row,
+    versionId: target.id,
+    grants,
+    config: config.plain,
+    secretsEnc: hasSealed
+      ? await encryptString(
+          c.env.ATOLL_SECRET_KEY,
+          JSON.stringify(sealed),
+          `installation:${row.id}`,
+        )
+      : null,
+    updatedAt: now,
+  };
   const spec = specFrom(next, current.plugin, target, manifest, sealed);
   const host = pluginHost(c);
   await prepareHost(host, spec);
-  const init = await callLifecycle(host, spec, callerOf(c, p, row.orgId), "initialize", { installationId: row.id, config: spec.config, environment: spec.environment, previousVersion: current.version }, pluginDeadline(c.env));
+  const init = await callLifecycle(
+    host,
+    spec,
+    callerOf(c, p, row.orgId),
+    "initialize",
+    {
+      installationId: row.id,
+      config: spec.config,
+      environment: spec.environment,
+      previousVersion: current.version,
+    },
+    pluginDeadline(c.env),
+  );
   if (init.implemented && (init.status < 200 || init.status >= 300)) {
     await host.retire?.(spec).catch(() => undefined);
-    throw new ApiError({ status: 502, type: "plugin-initialize-failed", title: "Plugin initialize failed", detail: `${current.plugin}@${targetVersion} answered ${init.status}${describeBody(init.body)}; the installation is unchanged.` });
+    throw new ApiError({
+      status: 502,
+      type: "plugin-initialize-failed",
+      title: "Plugin initialize failed",
+      detail: `${current.plugin}@${targetVersion} answered ${init.status}${describeBody(init.body)}; the installation is unchanged.`,
+    });
   }
-  const action = target.version === current.version ? "reconfigured" : semver.gt(target.version, current.version) ? "upgraded" : "downgraded";
+  const action =
+    target.version === current.version
+      ? "reconfigured"
+      : semver.gt(target.version, current.version)
+        ? "upgraded"
+        : "downgraded";
   // Guarded on the revision read above: a concurrent change makes this one a no-op (409).
   const [updated] = await db.batch([
-    db.update(installations).set({ versionId: next.versionId, grants: next.grants, config: next.config, secretsEnc: next.secretsEnc, updatedAt: now }).where(and(eq(installations.id, row.id), eq(installations.updatedAt, row.updatedAt), eq(installations.status, "active"))).returning({ id: installations.id }),
+    db
+      .update(installations)
+      .set({
+        versionId: next.versionId,
+        grants: next.grants,
+        config: next.config,
+        secretsEnc: next.secretsEnc,
+        updatedAt: now,
+      })
+      .where(
+        and(
+          eq(installations.id, row.id),
+          eq(installations.updatedAt, row.updatedAt),
+          eq(installations.status, "active"),
+        ),
+      )
+      .returning({ id: installations.id }),
     // History and audit follow the guarded update in the same batch: a loser writes neither.
-    insertIfPreviousChanged(db, installationEvents, { installationId: row.id, orgId: row.orgId, action, fromVersion: current.version, toVersion: target.version, grants: next.grants, actor: actorOf(p), at: now }),
-    auditInsertIfPreviousChanged(db, { orgId: row.orgId, actor: actorOf(p), action: `installation.${action}`, target: row.id, details: { from: current.version, to: target.version }, requestId: c.get("requestId") }, now),
+    insertIfPreviousChanged(db, installationEvents, {
+      installationId: row.id,
+      orgId: row.orgId,
+      action,
+      fromVersion: current.version,
+      toVersion: target.version,
+      grants: next.grants,
+      actor: actorOf(p),
+      at: now,
+    }),
+    auditInsertIfPreviousChanged(
+      db,
+      {
+        orgId: row.orgId,
+        actor: actorOf(p),
+        action: `installation.${action}`,
+        target: row.id,
+        details: { from: current.version, to: target.version },
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
   ]);
   if (updated.length === 0) {
     await host.retire?.(spec).catch(() => undefined);
-    throw new ApiError({ status: 409, type: "conflict", title: "Conflict", detail: "The installation changed meanwhile; read it again and retry." });
+    throw new ApiError({
+      status: 409,
+      type: "conflict",
+      title: "Conflict",
+      detail: "The installation changed meanwhile; read it again and retry.",
+    });
   }
   forgetInstallation(c.env, row.id);
   await host.retire?.(current).catch(() => undefined);
@@ -121,7 +247,27 @@ const history = createRoute({
   security: AUTHENTICATED,
   request: { params: Params },
   responses: {
-    200: { description: "Events", content: { "application/json": { schema: z.object({ events: z.array(z.object({ action: z.string(), fromVersion: z.string().nullable(), toVersion: z.string().nullable(), grants: z.array(z.string()).nullable(), actor: z.string(), at: z.string().datetime() })) }).openapi("InstallationHistory") } } },
+    200: {
+      description: "Events",
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              events: z.array(
+                z.object({
+                  action: z.string(),
+                  fromVersion: z.string().nullable(),
+                  toVersion: z.string().nullable(),
+                  grants: z.array(z.string()).nullable(),
+                  actor: z.string(),
+                  at: z.string().datetime(),
+                }),
+              ),
+            })
+            .openapi("InstallationHistory"),
+        },
+      },
+    },
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -130,7 +276,25 @@ upgradeRouter.openapi(history, async (c) => {
   const p = requireScope(c, "installations:read");
   const { installationId } = c.req.valid("param");
   const db = getDb(c.env.DB);
-  const events = await db.select().from(installationEvents).where(eq(installationEvents.installationId, installationId)).orderBy(asc(installationEvents.id)).limit(500);
-  if (events.length === 0 || (p.role !== "operator" && events[0]?.orgId !== p.orgId)) throw notFound("The installation");
-  return c.json({ events: events.map((e) => ({ action: e.action, fromVersion: e.fromVersion, toVersion: e.toVersion, grants: e.grants ? e.grants : null, actor: e.actor, at: iso(e.at) })) }, 200);
+  const events = await db
+    .select()
+    .from(installationEvents)
+    .where(eq(installationEvents.installationId, installationId))
+    .orderBy(asc(installationEvents.id))
+    .limit(500);
+  if (events.length === 0 || (p.role !== "operator" && events[0]?.orgId !== p.orgId))
+    throw notFound("The installation");
+  return c.json(
+    {
+      events: events.map((e) => ({
+        action: e.action,
+        fromVersion: e.fromVersion,
+        toVersion: e.toVersion,
+        grants: e.grants ? e.grants : null,
+        actor: e.actor,
+        at: iso(e.at),
+      })),
+    },
+    200,
+  );
 });

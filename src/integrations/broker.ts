@@ -48,7 +48,13 @@ export class ConnectionBroker extends DurableObject<Env> {
   }
 
   private async credentials(row: ConnectionRow): Promise<Record<string, string>> {
-    return open<Record<string, string>>(this.env, row.id, "credentials", row.credentialsEnc, row.keyId);
+    return open<Record<string, string>>(
+      this.env,
+      row.id,
+      "credentials",
+      row.credentialsEnc,
+      row.keyId,
+    );
   }
 
   /**
@@ -57,9 +63,13 @@ export class ConnectionBroker extends DurableObject<Env> {
    * used: ten requests refused at once cause one refresh, not ten).
    */
   private async currentGrant(row: ConnectionRow, refusedToken?: string): Promise<Grant> {
-    if (!this.grant && row.grantEnc) this.grant = await open<Grant>(this.env, row.id, "grant", row.grantEnc, row.keyId);
-    if (refusedToken !== undefined && this.grant && this.grant.accessToken !== refusedToken) return this.grant;
-    const fresh = this.grant && (this.grant.expiresAt === null || this.grant.expiresAt - REFRESH_MARGIN_MS > Date.now());
+    if (!this.grant && row.grantEnc)
+      this.grant = await open<Grant>(this.env, row.id, "grant", row.grantEnc, row.keyId);
+    if (refusedToken !== undefined && this.grant && this.grant.accessToken !== refusedToken)
+      return this.grant;
+    const fresh =
+      this.grant &&
+      (this.grant.expiresAt === null || this.grant.expiresAt - REFRESH_MARGIN_MS > Date.now());
     if (refusedToken === undefined && fresh && this.grant) return this.grant;
     this.refreshing ??= this.refresh(row).finally(() => {
       this.refreshing = null;
@@ -78,13 +88,31 @@ export class ConnectionBroker extends DurableObject<Env> {
     // while the provider is answering wins, whatever the refresh brings back.
     const notRevoked = and(eq(connections.id, row.id), ne(connections.status, "revoked"));
     if (!res.ok) {
-      await db.update(connections).set({ status: "error", lastError: `${connector.label} refused the refresh: ${res.message}`.slice(0, 300) }).where(notRevoked);
+      await db
+        .update(connections)
+        .set({
+          status: "error",
+          lastError: `${connector.label} refused the refresh: ${res.message}`.slice(0, 300),
+        })
+        .where(notRevoked);
       throw new Error(`refresh failed: ${res.message}`);
     }
     const sealed = await seal(this.env, row.id, "grant", res.data);
     // Credentials are re-sealed too, so a key rotation completes as connections are used.
     const creds2 = await seal(this.env, row.id, "credentials", creds);
-    const saved = await db.update(connections).set({ grantEnc: sealed.enc, credentialsEnc: creds2.enc, keyId: sealed.keyId, grantExpiresAt: res.data.expiresAt, refreshedAt: Date.now(), status: "active", lastError: null }).where(notRevoked).run();
+    const saved = await db
+      .update(connections)
+      .set({
+        grantEnc: sealed.enc,
+        credentialsEnc: creds2.enc,
+        keyId: sealed.keyId,
+        grantExpiresAt: res.data.expiresAt,
+        refreshedAt: Date.now(),
+        status: "active",
+        lastError: null,
+      })
+      .where(notRevoked)
+      .run();
     if (saved.meta.changes !== 1) {
       this.grant = null;
       throw new Error("connection revoked");
@@ -105,9 +133,34 @@ export class ConnectionBroker extends DurableObject<Env> {
     const egress = egressOptions(this.env);
     return this.withGrant(row, async (grant) => {
       const target = apiUrl(row, grant, call.path, egress);
-      if (!target.ok) return { refused: false, value: egressRefused(grant.instanceUrl ?? row.baseUrl, target, grant.instanceUrl ? "the instance_url" : "the base URL") };
-      const res = await providerRequest({ ...call, url: target.url.href, headers: { accept: "application/json", ...(call.headers ?? {}), ...connector.authorize(grant) }, schema: z.unknown(), errorMessage: connector.errorMessage, secrets: [...secrets, grant.accessToken], egress });
-      return { refused: !res.ok && res.reason === "auth", value: res.ok ? { ok: true as const, status: res.status, data: res.data, headers: new Headers() } : res };
+      if (!target.ok)
+        return {
+          refused: false,
+          value: egressRefused(
+            grant.instanceUrl ?? row.baseUrl,
+            target,
+            grant.instanceUrl ? "the instance_url" : "the base URL",
+          ),
+        };
+      const res = await providerRequest({
+        ...call,
+        url: target.url.href,
+        headers: {
+          accept: "application/json",
+          ...(call.headers ?? {}),
+          ...connector.authorize(grant),
+        },
+        schema: z.unknown(),
+        errorMessage: connector.errorMessage,
+        secrets: [...secrets, grant.accessToken],
+        egress,
+      });
+      return {
+        refused: !res.ok && res.reason === "auth",
+        value: res.ok
+          ? { ok: true as const, status: res.status, data: res.data, headers: new Headers() }
+          : res,
+      };
     });
   }
 
@@ -115,7 +168,10 @@ export class ConnectionBroker extends DurableObject<Env> {
    * Runs `attempt` with the current grant; if the provider refused the token, once more with a
    * refreshed one (Salesforce sessions expire without notice).
    */
-  private async withGrant<T>(row: ConnectionRow, attempt: (grant: Grant) => Promise<{ refused: boolean; value: T }>): Promise<T> {
+  private async withGrant<T>(
+    row: ConnectionRow,
+    attempt: (grant: Grant) => Promise<{ refused: boolean; value: T }>,
+  ): Promise<T> {
     const grant = await this.currentGrant(row);
     const first = await attempt(grant);
     if (!first.refused) return first.value;
@@ -124,19 +180,48 @@ export class ConnectionBroker extends DurableObject<Env> {
   }
 
   /** A plugin's raw request (integrations:<provider>), credentials injected, body capped. */
-  async forward(connectionId: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Forwarded> {
+  async forward(
+    connectionId: string,
+    path: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string },
+  ): Promise<Forwarded> {
     const row = await this.row(connectionId);
     const connector = connectorFor(row.provider);
     if (!connector) throw new Error(`unknown provider ${row.provider}`);
-    if (!/^\/[^\s]*$/.test(path) || path.startsWith("//")) return { status: 400, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: "path must be absolute, like /api/chat.postMessage" }) };
+    if (!/^\/[^\s]*$/.test(path) || path.startsWith("//"))
+      return {
+        status: 400,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ error: "path must be absolute, like /api/chat.postMessage" }),
+      };
     const creds = await this.credentials(row);
     const egress = egressOptions(this.env);
     return this.withGrant(row, async (grant) => {
       const target = apiUrl(row, grant, path, egress);
-      if (!target.ok) return { refused: false, value: { status: 502, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: egressRefused(grant.instanceUrl ?? row.baseUrl, target, grant.instanceUrl ? "the instance_url" : "the base URL").message }) } };
+      if (!target.ok)
+        return {
+          refused: false,
+          value: {
+            status: 502,
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+              error: egressRefused(
+                grant.instanceUrl ?? row.baseUrl,
+                target,
+                grant.instanceUrl ? "the instance_url" : "the base URL",
+              ).message,
+            }),
+          },
+        };
       const headers = { ...(init.headers ?? {}) };
-      for (const h of Object.keys(headers)) if (/^(authorization|cookie|host)$/i.test(h)) delete headers[h];
-      const res = await fetch(target.url.href, { method: init.method ?? "GET", headers: { ...headers, ...connector.authorize(grant) }, ...(init.body !== undefined ? { body: init.body } : {}), redirect: "manual" });
+      for (const h of Object.keys(headers))
+        if (/^(authorization|cookie|host)$/i.test(h)) delete headers[h];
+      const res = await fetch(target.url.href, {
+        method: init.method ?? "GET",
+        headers: { ...headers, ...connector.authorize(grant) },
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        redirect: "manual",
+      });
       return { refused: res.status === 401, value: await forwarded(res, creds, grant) };
     });
   }
@@ -156,15 +241,36 @@ export class ConnectionBroker extends DurableObject<Env> {
  * Where a call goes: the grant's instance URL (a provider-returned URL) or the connection's base
  * URL, joined with the path and checked by the egress policy now, at the moment of use.
  */
-function apiUrl(row: ConnectionRow, grant: Grant, path: string, egress: ReturnType<typeof egressOptions>): EgressVerdict {
+function apiUrl(
+  row: ConnectionRow,
+  grant: Grant,
+  path: string,
+  egress: ReturnType<typeof egressOptions>,
+): EgressVerdict {
   return joinEgressUrl(grant.instanceUrl ?? row.baseUrl, path, egress);
 }
 
 /** The plugin's copy of a provider answer: capped, and without the connection's own secrets. */
-async function forwarded(res: Response, creds: Record<string, string>, grant: Grant): Promise<Forwarded> {
+async function forwarded(
+  res: Response,
+  creds: Record<string, string>,
+  grant: Grant,
+): Promise<Forwarded> {
   const text = await res.text();
-  if (text.length > MAX_FORWARD_BYTES) return { status: 502, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: `the provider's answer is larger than ${MAX_FORWARD_BYTES} bytes` }) };
+  if (text.length > MAX_FORWARD_BYTES)
+    return {
+      status: 502,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        error: `the provider's answer is larger than ${MAX_FORWARD_BYTES} bytes`,
+      }),
+    };
   let body = text;
-  for (const s of [...Object.values(creds), grant.accessToken]) if (s.length >= 8) body = body.split(s).join("[redacted]");
-  return { status: res.status, headers: { "content-type": res.headers.get("content-type") ?? "application/json" }, body };
+  for (const s of [...Object.values(creds), grant.accessToken])
+    if (s.length >= 8) body = body.split(s).join("[redacted]");
+  return {
+    status: res.status,
+    headers: { "content-type": res.headers.get("content-type") ?? "application/json" },
+    body,
+  };
 }

@@ -32,9 +32,14 @@ export const Connection = z
     baseUrl: z.string(),
     status: z.enum(["active", "error", "revoked"]),
     lastError: z.string().nullable(),
-    webhookUrl: z.string().openapi({ description: "Where the provider sends webhooks for this connection" }),
+    webhookUrl: z
+      .string()
+      .openapi({ description: "Where the provider sends webhooks for this connection" }),
     refreshedAt: z.string().datetime().nullable(),
-    flag: z.object({ reason: z.string(), at: z.string().datetime() }).nullable().openapi({ description: "Set when the connection misbehaved as a sync source (e.g. paged without progress); cleared by reconnecting" }),
+    flag: z.object({ reason: z.string(), at: z.string().datetime() }).nullable().openapi({
+      description:
+        "Set when the connection misbehaved as a sync source (e.g. paged without progress); cleared by reconnecting",
+    }),
     createdAt: z.string().datetime(),
   })
   .openapi("Connection");
@@ -65,17 +70,38 @@ export function sender(env: Env, connectionId: string): Send {
     const res = (await broker.request(connectionId, raw)) as ProviderResult<unknown>;
     if (!res.ok) return res;
     const parsed = schema.safeParse(res.data ?? {});
-    if (!parsed.success) return { ok: false, reason: "malformed", status: res.status, message: `unexpected answer: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}` };
+    if (!parsed.success)
+      return {
+        ok: false,
+        reason: "malformed",
+        status: res.status,
+        message: `unexpected answer: ${parsed.error.issues
+          .slice(0, 3)
+          .map((i) => `${i.path.join(".")} ${i.message}`)
+          .join("; ")}`,
+      };
     return { ok: true, status: res.status, data: parsed.data, headers: new Headers() };
   };
 }
 
 /** The organization's usable connection to a provider in an environment (the newest). */
-export async function findConnection(db: Db, orgId: string, provider: string, environment: string): Promise<ConnectionRow | null> {
+export async function findConnection(
+  db: Db,
+  orgId: string,
+  provider: string,
+  environment: string,
+): Promise<ConnectionRow | null> {
   const [row] = await db
     .select()
     .from(connections)
-    .where(and(eq(connections.orgId, orgId), eq(connections.provider, provider as ConnectionRow["provider"]), eq(connections.environment, environment as ConnectionRow["environment"]), eq(connections.status, "active")))
+    .where(
+      and(
+        eq(connections.orgId, orgId),
+        eq(connections.provider, provider as ConnectionRow["provider"]),
+        eq(connections.environment, environment as ConnectionRow["environment"]),
+        eq(connections.status, "active"),
+      ),
+    )
     .orderBy(desc(connections.createdAt))
     .limit(1);
   return row ?? null;
@@ -86,7 +112,11 @@ export async function getConnection(db: Db, id: string): Promise<ConnectionRow |
 }
 
 /** A connection of the caller's organization (others' are 404). */
-export async function ownedConnection(c: Context<AppEnv>, p: Principal, id: string): Promise<ConnectionRow> {
+export async function ownedConnection(
+  c: Context<AppEnv>,
+  p: Principal,
+  id: string,
+): Promise<ConnectionRow> {
   const row = await getConnection(getDb(c.env.DB), id);
   if (!row || (p.role !== "operator" && row.orgId !== p.orgId)) throw notFound("The connection");
   return row;
@@ -99,32 +129,56 @@ export async function ownedConnection(c: Context<AppEnv>, p: Principal, id: stri
  */
 export function checkBaseUrl(raw: string, egress: EgressOptions): string {
   const verdict = checkEgressUrl(raw, egress);
-  if (!verdict.ok) throw badRequest(`baseUrl ${verdict.message}.`, "validation-failed", { errors: [{ path: "baseUrl", message: verdict.message }] });
+  if (!verdict.ok)
+    throw badRequest(`baseUrl ${verdict.message}.`, "validation-failed", {
+      errors: [{ path: "baseUrl", message: verdict.message }],
+    });
   const url = verdict.url;
-  if (url.search || url.hash) throw badRequest("baseUrl must not have a query or fragment.", "validation-failed", { errors: [{ path: "baseUrl", message: "must not have a query or fragment" }] });
+  if (url.search || url.hash)
+    throw badRequest("baseUrl must not have a query or fragment.", "validation-failed", {
+      errors: [{ path: "baseUrl", message: "must not have a query or fragment" }],
+    });
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }
 
 const CreateConnection = z
   .object({
     provider: ProviderSchema,
-    credentials: z.record(z.string(), z.string().max(4096)).openapi({ description: "Per provider — salesforce: clientId, clientSecret; hubspot: accessToken (pat-…), clientSecret? (webhooks); slack: botToken (xoxb-…), signingSecret; generic-crm: clientId, clientSecret, tokenPath?, contactsPath?" }),
+    credentials: z.record(z.string(), z.string().max(4096)).openapi({
+      description:
+        "Per provider — salesforce: clientId, clientSecret; hubspot: accessToken (pat-…), clientSecret? (webhooks); slack: botToken (xoxb-…), signingSecret; generic-crm: clientId, clientSecret, tokenPath?, contactsPath?",
+    }),
     environment: EnvironmentSchema.default("production"),
-    baseUrl: z.string().max(500).optional().openapi({ description: "The provider's API origin: sandboxes, regional instances, local stand-ins. Required for generic-crm." }),
+    baseUrl: z.string().max(500).optional().openapi({
+      description:
+        "The provider's API origin: sandboxes, regional instances, local stand-ins. Required for generic-crm.",
+    }),
     name: z.string().min(1).max(80).optional(),
   })
   .strict()
-  .openapi("CreateConnection", { example: { provider: "slack", credentials: { botToken: "xoxb-…", signingSecret: "…" }, environment: "production" } });
+  .openapi("CreateConnection", {
+    example: {
+      provider: "slack",
+      credentials: { botToken: "xoxb-…", signingSecret: "…" },
+      environment: "production",
+    },
+  });
 
 const create = createRoute({
   method: "post",
   path: "/",
   tags: ["Integrations"],
-  summary: "Connect a third-party service: authenticates once, then stores the credentials encrypted",
+  summary:
+    "Connect a third-party service: authenticates once, then stores the credentials encrypted",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { body: { required: true, content: { "application/json": { schema: CreateConnection } } } },
-  responses: { 201: { description: "Connected", content: { "application/json": { schema: Connection } } }, ...problems(400, 401, 403, 413, 415, 429, 502) },
+  request: {
+    body: { required: true, content: { "application/json": { schema: CreateConnection } } },
+  },
+  responses: {
+    201: { description: "Connected", content: { "application/json": { schema: Connection } } },
+    ...problems(400, 401, 403, 413, 415, 429, 502),
+  },
 });
 
 connectionsRouter.openapi(create, async (c) => {
@@ -136,26 +190,86 @@ connectionsRouter.openapi(create, async (c) => {
   const parsed = connector.credentials.safeParse(body.credentials);
   if (!parsed.success) {
     // Field names and rules only: never the values.
-    const errors = parsed.error.issues.map((i) => ({ path: `credentials.${i.path.join(".")}`, message: i.code === "unrecognized_keys" ? `unknown field(s) for ${connector.label}: ${(i as { keys?: string[] }).keys?.join(", ")}` : i.message }));
-    throw badRequest(`The ${connector.label} credentials are invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, "validation-failed", { errors });
+    const errors = parsed.error.issues.map((i) => ({
+      path: `credentials.${i.path.join(".")}`,
+      message:
+        i.code === "unrecognized_keys"
+          ? `unknown field(s) for ${connector.label}: ${(i as { keys?: string[] }).keys?.join(", ")}`
+          : i.message,
+    }));
+    throw badRequest(
+      `The ${connector.label} credentials are invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+      "validation-failed",
+      { errors },
+    );
   }
-  if (!body.baseUrl && !connector.defaultBaseUrl) throw badRequest(`${connector.label} connections need a baseUrl.`, "validation-failed", { errors: [{ path: "baseUrl", message: "required for this provider" }] });
+  if (!body.baseUrl && !connector.defaultBaseUrl)
+    throw badRequest(`${connector.label} connections need a baseUrl.`, "validation-failed", {
+      errors: [{ path: "baseUrl", message: "required for this provider" }],
+    });
   const egress = egressOptions(c.env);
   const baseUrl = checkBaseUrl(body.baseUrl ?? connector.defaultBaseUrl, egress);
 
   const auth = await connector.authenticate(baseUrl, parsed.data, egress);
   if (!auth.ok) {
-    if (auth.reason === "egress") throw badRequest(`${connector.label}: ${auth.message}; nothing was stored.`, "egress-refused", { provider: body.provider });
-    if (auth.reason === "auth" || auth.reason === "invalid") throw badRequest(`${connector.label} refused the credentials: ${auth.message}`, "provider-refused", { provider: body.provider });
-    throw new ApiError({ status: 502, type: "provider-unavailable", title: "Provider unavailable", detail: `${connector.label} did not answer properly (${auth.message}); nothing was stored, try again.` });
+    if (auth.reason === "egress")
+      throw badRequest(
+        `${connector.label}: ${auth.message}; nothing was stored.`,
+        "egress-refused",
+        { provider: body.provider },
+      );
+    if (auth.reason === "auth" || auth.reason === "invalid")
+      throw badRequest(
+        `${connector.label} refused the credentials: ${auth.message}`,
+        "provider-refused",
+        { provider: body.provider },
+      );
+    throw new ApiError({
+      status: 502,
+      type: "provider-unavailable",
+      title: "Provider unavailable",
+      detail: `${connector.label} did not answer properly (${auth.message}); nothing was stored, try again.`,
+    });
   }
   const id = newId("con");
   const now = Date.now();
   const creds = await seal(c.env, id, "credentials", parsed.data);
   const grant = await seal(c.env, id, "grant", auth.data);
-  const row: ConnectionRow = { id, orgId: p.orgId, provider: body.provider, environment: body.environment, name: body.name ?? CONNECTORS[body.provider].label, baseUrl, status: "active", credentialsEnc: creds.enc, grantEnc: grant.enc, keyId: creds.keyId, grantExpiresAt: auth.data.expiresAt, lastError: null, refreshedAt: now, createdAt: now, revokedAt: null, flagReason: null, flaggedAt: null };
+  const row: ConnectionRow = {
+    id,
+    orgId: p.orgId,
+    provider: body.provider,
+    environment: body.environment,
+    name: body.name ?? CONNECTORS[body.provider].label,
+    baseUrl,
+    status: "active",
+    credentialsEnc: creds.enc,
+    grantEnc: grant.enc,
+    keyId: creds.keyId,
+    grantExpiresAt: auth.data.expiresAt,
+    lastError: null,
+    refreshedAt: now,
+    createdAt: now,
+    revokedAt: null,
+    flagReason: null,
+    flaggedAt: null,
+  };
   const db = getDb(c.env.DB);
-  await db.batch([db.insert(connections).values(row), auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "connection.created", target: id, details: { provider: body.provider, environment: body.environment }, requestId: c.get("requestId") }, now)]);
+  await db.batch([
+    db.insert(connections).values(row),
+    auditInsert(
+      db,
+      {
+        orgId: p.orgId,
+        actor: actorOf(p),
+        action: "connection.created",
+        target: id,
+        details: { provider: body.provider, environment: body.environment },
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
+  ]);
   return c.json(toConnection(row), 201);
 });
 
@@ -165,12 +279,25 @@ const list = createRoute({
   tags: ["Integrations"],
   summary: "The organization's connections (never their credentials)",
   security: AUTHENTICATED,
-  responses: { 200: { description: "Connections", content: { "application/json": { schema: z.object({ connections: z.array(Connection) }) } } }, ...problems(401, 403, 429) },
+  responses: {
+    200: {
+      description: "Connections",
+      content: { "application/json": { schema: z.object({ connections: z.array(Connection) }) } },
+    },
+    ...problems(401, 403, 429),
+  },
 });
 
 connectionsRouter.openapi(list, async (c) => {
   const p = requireScope(c, "integrations:read");
-  const rows = p.orgId ? await getDb(c.env.DB).select().from(connections).where(eq(connections.orgId, p.orgId)).orderBy(desc(connections.createdAt)).limit(200) : [];
+  const rows = p.orgId
+    ? await getDb(c.env.DB)
+        .select()
+        .from(connections)
+        .where(eq(connections.orgId, p.orgId))
+        .orderBy(desc(connections.createdAt))
+        .limit(200)
+    : [];
   return c.json({ connections: rows.map(toConnection) }, 200);
 });
 
@@ -183,7 +310,10 @@ const getOne = createRoute({
   summary: "A connection and its health (status, last error)",
   security: AUTHENTICATED,
   request: { params: Params },
-  responses: { 200: { description: "The connection", content: { "application/json": { schema: Connection } } }, ...problems(400, 401, 403, 404, 429) },
+  responses: {
+    200: { description: "The connection", content: { "application/json": { schema: Connection } } },
+    ...problems(400, 401, 403, 404, 429),
+  },
 });
 
 connectionsRouter.openapi(getOne, async (c) => {
@@ -207,8 +337,22 @@ connectionsRouter.openapi(remove, async (c) => {
   const db = getDb(c.env.DB);
   const now = Date.now();
   await db.batch([
-    db.update(connections).set({ status: "revoked", revokedAt: now, credentialsEnc: "", grantEnc: null }).where(eq(connections.id, row.id)),
-    auditInsert(db, { orgId: row.orgId, actor: actorOf(p), action: "connection.revoked", target: row.id, details: { provider: row.provider }, requestId: c.get("requestId") }, now),
+    db
+      .update(connections)
+      .set({ status: "revoked", revokedAt: now, credentialsEnc: "", grantEnc: null })
+      .where(eq(connections.id, row.id)),
+    auditInsert(
+      db,
+      {
+        orgId: row.orgId,
+        actor: actorOf(p),
+        action: "connection.revoked",
+        target: row.id,
+        details: { provider: row.provider },
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
   ]);
   await brokerFor(c.env, row.id).forget();
   return c.body(null, 204);

@@ -21,9 +21,18 @@
  * exist to map names onto addresses (nip.io, sslip.io, …) are refused by name.
  */
 
-export type EgressRefusal = "not-a-url" | "scheme" | "credentials" | "ip-literal" | "trailing-dot" | "internal-name" | "port" | "not-a-dns-name";
+export type EgressRefusal =
+  | "not-a-url"
+  | "scheme"
+  | "credentials"
+  | "ip-literal"
+  | "trailing-dot"
+  | "internal-name"
+  | "port"
+  | "not-a-dns-name";
 
-export type EgressVerdict = { ok: true; url: URL } | { ok: false; reason: EgressRefusal; message: string };
+export type EgressVerdict =
+  { ok: true; url: URL } | { ok: false; reason: EgressRefusal; message: string };
 
 export interface EgressOptions {
   /** Local stand-ins: http and loopback on any port (ATOLL_INTEGRATIONS_ALLOW_HTTP). */
@@ -31,10 +40,37 @@ export interface EgressOptions {
 }
 
 /** Suffixes that name no public host (RFC 6761, RFC 6762, RFC 8375, common private zones). */
-const INTERNAL_SUFFIXES = ["localhost", "local", "internal", "intranet", "lan", "home", "corp", "private", "localdomain", "home.arpa", "arpa", "test", "example", "invalid", "onion", "alt"];
+const INTERNAL_SUFFIXES = [
+  "localhost",
+  "local",
+  "internal",
+  "intranet",
+  "lan",
+  "home",
+  "corp",
+  "private",
+  "localdomain",
+  "home.arpa",
+  "arpa",
+  "test",
+  "example",
+  "invalid",
+  "onion",
+  "alt",
+];
 
 /** Public wildcard-DNS services whose names resolve to the address they spell. */
-const ADDRESS_DNS = ["nip.io", "sslip.io", "xip.io", "localtest.me", "lvh.me", "vcap.me", "lacolhost.com", "traefik.me", "localhost.run"];
+const ADDRESS_DNS = [
+  "nip.io",
+  "sslip.io",
+  "xip.io",
+  "localtest.me",
+  "lvh.me",
+  "vcap.me",
+  "lacolhost.com",
+  "traefik.me",
+  "localhost.run",
+];
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
@@ -50,11 +86,17 @@ const MESSAGES: Record<EgressRefusal, string> = {
   "not-a-dns-name": "must name a public DNS host",
 };
 
-const refuse = (reason: EgressRefusal): EgressVerdict => ({ ok: false, reason, message: MESSAGES[reason] });
+const refuse = (reason: EgressRefusal): EgressVerdict => ({
+  ok: false,
+  reason,
+  message: MESSAGES[reason],
+});
 
-const isLoopback = (host: string): boolean => host === "localhost" || host === "[::1]" || (IPV4.test(host) && host.startsWith("127."));
+const isLoopback = (host: string): boolean =>
+  host === "localhost" || host === "[::1]" || (IPV4.test(host) && host.startsWith("127."));
 
-const endsWith = (host: string, suffix: string): boolean => host === suffix || host.endsWith(`.${suffix}`);
+const endsWith = (host: string, suffix: string): boolean =>
+  host === suffix || host.endsWith(`.${suffix}`);
 
 /**
  * Checks one URL against the integrations egress policy.
@@ -70,7 +112,8 @@ export function checkEgressUrl(raw: string | URL, options: EgressOptions): Egres
   } catch {
     return refuse("not-a-url");
   }
-  if (url.protocol !== "https:" && !(options.allowLocal && url.protocol === "http:")) return refuse("scheme");
+  if (url.protocol !== "https:" && !(options.allowLocal && url.protocol === "http:"))
+    return refuse("scheme");
   if (url.username !== "" || url.password !== "") return refuse("credentials");
   const host = url.hostname.toLowerCase();
   if (options.allowLocal && isLoopback(host)) return { ok: true, url };
@@ -81,7 +124,11 @@ export function checkEgressUrl(raw: string | URL, options: EgressOptions): Egres
   // The parser turns every IPv4 spelling into dotted decimal; a numeric last label is an address.
   if (IPV4.test(host) || /^(\d+|0x[0-9a-f]*)$/.test(last)) return refuse("ip-literal");
   if (url.port !== "") return refuse("port");
-  if (INTERNAL_SUFFIXES.some((s) => endsWith(host, s)) || ADDRESS_DNS.some((s) => endsWith(host, s))) return refuse("internal-name");
+  if (
+    INTERNAL_SUFFIXES.some((s) => endsWith(host, s)) ||
+    ADDRESS_DNS.some((s) => endsWith(host, s))
+  )
+    return refuse("internal-name");
   if (labels.length < 2 || !labels.every((l) => LABEL.test(l))) return refuse("not-a-dns-name");
   return { ok: true, url };
 }
@@ -93,7 +140,8 @@ export function checkEgressUrl(raw: string | URL, options: EgressOptions): Egres
 export function joinEgressUrl(base: string, path: string, options: EgressOptions): EgressVerdict {
   const origin = checkEgressUrl(base, options);
   if (!origin.ok) return origin;
-  if (!path.startsWith("/") || path.startsWith("//") || path.includes("\\")) return refuse("not-a-url");
+  if (!path.startsWith("/") || path.startsWith("//") || path.includes("\\"))
+    return refuse("not-a-url");
   let joined: URL;
   try {
     joined = new URL(`${origin.url.pathname.replace(/\/+$/, "")}${path}`, origin.url.origin);
@@ -105,6 +153,11 @@ export function joinEgressUrl(base: string, path: string, options: EgressOptions
 }
 
 /** The policy's options from the environment: local stand-ins only by the explicit setting. */
-export function egressOptions(env: { ATOLL_INTEGRATIONS_ALLOW_HTTP?: string; ATOLL_ENV?: string }): EgressOptions {
-  return { allowLocal: env.ATOLL_INTEGRATIONS_ALLOW_HTTP === "true" && env.ATOLL_ENV !== "production" };
+export function egressOptions(env: {
+  ATOLL_INTEGRATIONS_ALLOW_HTTP?: string;
+  ATOLL_ENV?: string;
+}): EgressOptions {
+  return {
+    allowLocal: env.ATOLL_INTEGRATIONS_ALLOW_HTTP === "true" && env.ATOLL_ENV !== "production",
+  };
 }

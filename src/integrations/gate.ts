@@ -20,7 +20,11 @@ export interface GateProps {
 }
 
 export class IntegrationGate extends WorkerEntrypoint<Env, GateProps> {
-  async request(provider: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Forwarded> {
+  async request(
+    provider: string,
+    path: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<Forwarded> {
     const { isolate } = this.ctx.props;
     if (isolate !== undefined && !subrequestBudgets.spend(isolate)) return subrequestLimitReached();
     return forwardForPlugin(this.env, this.ctx.props, String(provider), String(path), init);
@@ -29,15 +33,41 @@ export class IntegrationGate extends WorkerEntrypoint<Env, GateProps> {
 
 /** What an integration call past the call's subrequest limit answers. */
 export function subrequestLimitReached(): Forwarded {
-  return { status: 429, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: "the plugin's subrequest limit for this call is reached (limits.subrequests)" }) };
+  return {
+    status: 429,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      error: "the plugin's subrequest limit for this call is reached (limits.subrequests)",
+    }),
+  };
 }
 
-export async function forwardForPlugin(env: Env, props: GateProps, provider: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Forwarded> {
-  const problem = (status: number, error: string): Forwarded => ({ status, headers: { "content-type": "application/json" }, body: JSON.stringify({ error }) });
-  if (!props.providers.includes(provider)) return problem(403, `integrations:${provider} is not granted to this plugin`);
+export async function forwardForPlugin(
+  env: Env,
+  props: GateProps,
+  provider: string,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string },
+): Promise<Forwarded> {
+  const problem = (status: number, error: string): Forwarded => ({
+    status,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ error }),
+  });
+  if (!props.providers.includes(provider))
+    return problem(403, `integrations:${provider} is not granted to this plugin`);
   const conn = await findConnection(getDb(env.DB), props.orgId, provider, props.environment);
-  if (!conn) return problem(424, `the organization has no active ${provider} connection in ${props.environment}`);
+  if (!conn)
+    return problem(
+      424,
+      `the organization has no active ${provider} connection in ${props.environment}`,
+    );
   const body = typeof init.body === "string" ? init.body : undefined;
-  if (body && body.length > 1024 * 1024) return problem(413, "request bodies to providers are at most 1 MiB");
-  return brokerFor(env, conn.id).forward(conn.id, path, { method: typeof init.method === "string" ? init.method : "GET", headers: init.headers && typeof init.headers === "object" ? init.headers : {}, ...(body !== undefined ? { body } : {}) });
+  if (body && body.length > 1024 * 1024)
+    return problem(413, "request bodies to providers are at most 1 MiB");
+  return brokerFor(env, conn.id).forward(conn.id, path, {
+    method: typeof init.method === "string" ? init.method : "GET",
+    headers: init.headers && typeof init.headers === "object" ? init.headers : {},
+    ...(body !== undefined ? { body } : {}),
+  });
 }

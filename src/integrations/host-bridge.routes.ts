@@ -19,7 +19,14 @@ const Body = z.object({
   grant: z.string().max(4096),
   provider: z.string().max(30),
   path: z.string().max(2000),
-  init: z.object({ method: z.string().max(10).optional(), headers: z.record(z.string(), z.string().max(4096)).optional(), body: z.string().max(1024 * 1024).optional() }),
+  init: z.object({
+    method: z.string().max(10).optional(),
+    headers: z.record(z.string(), z.string().max(4096)).optional(),
+    body: z
+      .string()
+      .max(1024 * 1024)
+      .optional(),
+  }),
 });
 
 hostBridge.post("/__host/integrations", async (c) => {
@@ -29,7 +36,24 @@ hostBridge.post("/__host/integrations", async (c) => {
   const opened = await open(c.env.ATOLL_HOST_SECRET ?? "", grant, "grant");
   if (!opened.ok) return c.json({ error: "forbidden" }, 403);
   const spec = await installationSpec(c.env, opened.message.installationId);
-  if (!spec || spec.revision !== opened.message.revision) return c.json({ error: "forbidden" }, 403);
-  const providers = parseAll(spec.grants).flatMap((p) => (p.kind === "integrations" ? [p.provider as string] : []));
-  return c.json(await forwardForPlugin(c.env, { installationId: spec.installationId, orgId: spec.orgId, environment: spec.environment, providers }, provider, path, init), 200);
+  if (!spec || spec.revision !== opened.message.revision)
+    return c.json({ error: "forbidden" }, 403);
+  const providers = parseAll(spec.grants).flatMap((p) =>
+    p.kind === "integrations" ? [p.provider as string] : [],
+  );
+  return c.json(
+    await forwardForPlugin(
+      c.env,
+      {
+        installationId: spec.installationId,
+        orgId: spec.orgId,
+        environment: spec.environment,
+        providers,
+      },
+      provider,
+      path,
+      init,
+    ),
+    200,
+  );
 });

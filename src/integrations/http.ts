@@ -16,7 +16,8 @@ export type ProviderFailure =
   /** The URL (or a redirect's Location) is outside the integrations egress policy: never fetched. */
   | { ok: false; reason: "egress"; status: number; message: string };
 
-export type ProviderResult<T> = { ok: true; status: number; data: T; headers: Headers } | ProviderFailure;
+export type ProviderResult<T> =
+  { ok: true; status: number; data: T; headers: Headers } | ProviderFailure;
 
 export interface ProviderRequest<T> {
   url: string;
@@ -43,9 +44,20 @@ export interface Transport {
   random: () => number;
 }
 
-export const defaultTransport: Transport = { fetch: (input, init) => fetch(input, init), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random };
+export const defaultTransport: Transport = {
+  fetch: (input, init) => fetch(input, init),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  random: Math.random,
+};
 
-export const DEFAULTS = { timeoutMs: 10_000, retries: 3, maxBytes: 2 * 1024 * 1024, baseDelayMs: 250, maxDelayMs: 8_000, maxRedirects: 3 } as const;
+export const DEFAULTS = {
+  timeoutMs: 10_000,
+  retries: 3,
+  maxBytes: 2 * 1024 * 1024,
+  baseDelayMs: 250,
+  maxDelayMs: 8_000,
+  maxRedirects: 3,
+} as const;
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
@@ -59,8 +71,17 @@ function where(raw: string): string {
   }
 }
 
-export function egressRefused(raw: string, verdict: Extract<EgressVerdict, { ok: false }>, what = "the URL"): ProviderFailure {
-  return { ok: false, reason: "egress", status: 0, message: `${what} (${where(raw)}) is refused by the integrations egress policy: it ${verdict.message}` };
+export function egressRefused(
+  raw: string,
+  verdict: Extract<EgressVerdict, { ok: false }>,
+  what = "the URL",
+): ProviderFailure {
+  return {
+    ok: false,
+    reason: "egress",
+    status: 0,
+    message: `${what} (${where(raw)}) is refused by the integrations egress policy: it ${verdict.message}`,
+  };
 }
 
 /**
@@ -68,30 +89,64 @@ export function egressRefused(raw: string, verdict: Extract<EgressVerdict, { ok:
  * egress policy before it is fetched, credentials headers are dropped when the origin changes, and
  * 303 (and 301/302 after a POST) continue as a body-less GET, as browsers do.
  */
-async function fetchChecked(t: Transport, req: ProviderRequest<unknown>, signal: AbortSignal): Promise<Response | ProviderFailure> {
+async function fetchChecked(
+  t: Transport,
+  req: ProviderRequest<unknown>,
+  signal: AbortSignal,
+): Promise<Response | ProviderFailure> {
   let url = req.url;
   let method = req.method ?? "GET";
   let body = req.body;
   let headers: Record<string, string> = { ...(req.headers ?? {}) };
   for (let hop = 0; ; hop++) {
     const verdict = checkEgressUrl(url, req.egress);
-    if (!verdict.ok) return egressRefused(url, verdict, hop === 0 ? "the URL" : "the redirect target");
-    const res = await t.fetch(verdict.url.href, { method, headers, ...(body !== undefined ? { body } : {}), signal, redirect: "manual" });
+    if (!verdict.ok)
+      return egressRefused(url, verdict, hop === 0 ? "the URL" : "the redirect target");
+    const res = await t.fetch(verdict.url.href, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      signal,
+      redirect: "manual",
+    });
     if (!REDIRECTS.has(res.status)) return res;
     await res.body?.cancel();
     const location = res.headers.get("location");
-    if (!location || hop >= DEFAULTS.maxRedirects) return { ok: false, reason: "invalid", status: res.status, message: location ? `more than ${DEFAULTS.maxRedirects} redirects` : `HTTP ${res.status} without a Location` };
+    if (!location || hop >= DEFAULTS.maxRedirects)
+      return {
+        ok: false,
+        reason: "invalid",
+        status: res.status,
+        message: location
+          ? `more than ${DEFAULTS.maxRedirects} redirects`
+          : `HTTP ${res.status} without a Location`,
+      };
     let next: URL;
     try {
       next = new URL(location, verdict.url);
     } catch {
-      return { ok: false, reason: "invalid", status: res.status, message: "a redirect to a malformed URL" };
+      return {
+        ok: false,
+        reason: "invalid",
+        status: res.status,
+        message: "a redirect to a malformed URL",
+      };
     }
-    if (next.origin !== verdict.url.origin) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !/^(authorization|cookie|proxy-authorization)$/i.test(k)));
-    if (res.status === 303 || ((res.status === 301 || res.status === 302) && method !== "GET" && method !== "HEAD")) {
+    if (next.origin !== verdict.url.origin)
+      headers = Object.fromEntries(
+        Object.entries(headers).filter(
+          ([k]) => !/^(authorization|cookie|proxy-authorization)$/i.test(k),
+        ),
+      );
+    if (
+      res.status === 303 ||
+      ((res.status === 301 || res.status === 302) && method !== "GET" && method !== "HEAD")
+    ) {
       method = "GET";
       body = undefined;
-      headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !/^content-type$/i.test(k)));
+      headers = Object.fromEntries(
+        Object.entries(headers).filter(([k]) => !/^content-type$/i.test(k)),
+      );
     }
     url = next.href;
   }
@@ -106,7 +161,12 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
 }
 
 /** Full-jitter exponential backoff: a random delay in [0, min(max, base × 2^attempt)]. */
-export function backoffMs(attempt: number, random: () => number, base: number = DEFAULTS.baseDelayMs, max: number = DEFAULTS.maxDelayMs): number {
+export function backoffMs(
+  attempt: number,
+  random: () => number,
+  base: number = DEFAULTS.baseDelayMs,
+  max: number = DEFAULTS.maxDelayMs,
+): number {
   return Math.floor(random() * Math.min(max, base * 2 ** attempt));
 }
 
@@ -142,13 +202,22 @@ async function readCapped(res: Response, maxBytes: number): Promise<string | nul
   return new TextDecoder().decode(all);
 }
 
-export async function providerRequest<T>(req: ProviderRequest<T>, t: Transport = defaultTransport): Promise<ProviderResult<T>> {
+export async function providerRequest<T>(
+  req: ProviderRequest<T>,
+  t: Transport = defaultTransport,
+): Promise<ProviderResult<T>> {
   const retries = req.retries ?? DEFAULTS.retries;
   const maxBytes = req.maxBytes ?? DEFAULTS.maxBytes;
-  let last: ProviderFailure = { ok: false, reason: "unavailable", status: 0, message: "no attempt made" };
+  let last: ProviderFailure = {
+    ok: false,
+    reason: "unavailable",
+    status: 0,
+    message: "no attempt made",
+  };
   for (let attempt = 0; attempt <= retries; attempt++) {
     if (attempt > 0) {
-      const wait = last.reason === "rate_limited" ? last.retryAfterMs : backoffMs(attempt - 1, t.random);
+      const wait =
+        last.reason === "rate_limited" ? last.retryAfterMs : backoffMs(attempt - 1, t.random);
       await t.sleep(wait);
     }
     const controller = new AbortController();
@@ -162,12 +231,25 @@ export async function providerRequest<T>(req: ProviderRequest<T>, t: Transport =
       text = await readCapped(res, maxBytes);
     } catch (err) {
       const timedOut = controller.signal.aborted;
-      last = { ok: false, reason: "unavailable", status: 0, message: timedOut ? `no answer within ${req.timeoutMs ?? DEFAULTS.timeoutMs} ms` : redact(err instanceof Error ? err.message : String(err), req.secrets) };
+      last = {
+        ok: false,
+        reason: "unavailable",
+        status: 0,
+        message: timedOut
+          ? `no answer within ${req.timeoutMs ?? DEFAULTS.timeoutMs} ms`
+          : redact(err instanceof Error ? err.message : String(err), req.secrets),
+      };
       continue;
     } finally {
       clearTimeout(timer);
     }
-    if (text === null) return { ok: false, reason: "malformed", status: res.status, message: `the answer is larger than ${maxBytes} bytes` };
+    if (text === null)
+      return {
+        ok: false,
+        reason: "malformed",
+        status: res.status,
+        message: `the answer is larger than ${maxBytes} bytes`,
+      };
     let body: unknown = undefined;
     let parsedOk = true;
     if (text !== "") {
@@ -177,23 +259,60 @@ export async function providerRequest<T>(req: ProviderRequest<T>, t: Transport =
         parsedOk = false;
       }
     }
-    const message = () => redact((parsedOk ? req.errorMessage?.(body) : undefined) ?? `HTTP ${res.status}`, req.secrets);
+    const message = () =>
+      redact(
+        (parsedOk ? req.errorMessage?.(body) : undefined) ?? `HTTP ${res.status}`,
+        req.secrets,
+      );
     if (res.status === 429 || res.status === 503) {
       const after = retryAfterMs(res.headers.get("retry-after"));
       // A wait longer than our cap is the caller's to schedule (a queue retry), not ours to sleep.
-      if (after !== null && after > DEFAULTS.maxDelayMs) return { ok: false, reason: "rate_limited", status: res.status, message: message(), retryAfterMs: after };
-      last = after !== null ? { ok: false, reason: "rate_limited", status: res.status, message: message(), retryAfterMs: after } : { ok: false, reason: "unavailable", status: res.status, message: message() };
+      if (after !== null && after > DEFAULTS.maxDelayMs)
+        return {
+          ok: false,
+          reason: "rate_limited",
+          status: res.status,
+          message: message(),
+          retryAfterMs: after,
+        };
+      last =
+        after !== null
+          ? {
+              ok: false,
+              reason: "rate_limited",
+              status: res.status,
+              message: message(),
+              retryAfterMs: after,
+            }
+          : { ok: false, reason: "unavailable", status: res.status, message: message() };
       continue;
     }
     if (res.status >= 500) {
       last = { ok: false, reason: "unavailable", status: res.status, message: message() };
       continue;
     }
-    if (res.status === 401 || res.status === 403) return { ok: false, reason: "auth", status: res.status, message: message() };
-    if (res.status >= 400) return { ok: false, reason: "invalid", status: res.status, message: message() };
-    if (!parsedOk) return { ok: false, reason: "malformed", status: res.status, message: "the answer is not JSON" };
+    if (res.status === 401 || res.status === 403)
+      return { ok: false, reason: "auth", status: res.status, message: message() };
+    if (res.status >= 400)
+      return { ok: false, reason: "invalid", status: res.status, message: message() };
+    if (!parsedOk)
+      return {
+        ok: false,
+        reason: "malformed",
+        status: res.status,
+        message: "the answer is not JSON",
+      };
     const parsed = req.schema.safeParse(body ?? {});
-    if (!parsed.success) return { ok: false, reason: "malformed", status: res.status, message: `unexpected answer: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}` };
+    if (!parsed.success)
+      return {
+        ok: false,
+        reason: "malformed",
+        status: res.status,
+        message: `unexpected answer: ${parsed.error.issues
+          .slice(0, 3)
+          .map((i) => `${i.path.join(".")} ${i.message}`)
+          .join("; ")}`,
+      };
     return { ok: true, status: res.status, data: parsed.data, headers: res.headers };
   }
   return last;

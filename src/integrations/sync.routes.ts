@@ -20,14 +20,66 @@ import { MAX_ATTEMPTS, MIN_INTERVAL_SECONDS, recentRuns, startRun, type SyncMess
 export const syncRouter = createRouter();
 
 const Run = z
-  .object({ id: z.string(), trigger: z.enum(["schedule", "manual"]), status: z.enum(["running", "succeeded", "failed", "partial"]), fetched: z.number().int(), created: z.number().int(), updated: z.number().int(), unchanged: z.number().int(), failed: z.number().int(), deadLettered: z.number().int(), pages: z.number().int(), error: z.string().nullable(), startedAt: z.string(), finishedAt: z.string().nullable() })
+  .object({
+    id: z.string(),
+    trigger: z.enum(["schedule", "manual"]),
+    status: z.enum(["running", "succeeded", "failed", "partial"]),
+    fetched: z.number().int(),
+    created: z.number().int(),
+    updated: z.number().int(),
+    unchanged: z.number().int(),
+    failed: z.number().int(),
+    deadLettered: z.number().int(),
+    pages: z.number().int(),
+    error: z.string().nullable(),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+  })
   .openapi("SyncRun");
 const Sync = z
-  .object({ id: z.string(), source: z.string(), target: z.string(), object: z.string(), mapping: z.array(z.record(z.string(), z.unknown())), intervalSeconds: z.number().int(), status: z.enum(["active", "paused"]), cursor: z.string().nullable(), nextRunAt: z.string(), running: z.boolean(), createdAt: z.string() })
+  .object({
+    id: z.string(),
+    source: z.string(),
+    target: z.string(),
+    object: z.string(),
+    mapping: z.array(z.record(z.string(), z.unknown())),
+    intervalSeconds: z.number().int(),
+    status: z.enum(["active", "paused"]),
+    cursor: z.string().nullable(),
+    nextRunAt: z.string(),
+    running: z.boolean(),
+    createdAt: z.string(),
+  })
   .openapi("Sync");
 
-const toRun = (r: SyncRunRow) => ({ id: r.id, trigger: r.trigger, status: r.status, fetched: r.fetched, created: r.created, updated: r.updated, unchanged: r.unchanged, failed: r.failed, deadLettered: r.deadLettered, pages: r.pages, error: r.error, startedAt: iso(r.startedAt), finishedAt: r.finishedAt ? iso(r.finishedAt) : null });
-const toSync = (s: SyncRow) => ({ id: s.id, source: s.sourceId, target: s.targetId, object: s.object, mapping: s.mapping as Record<string, unknown>[], intervalSeconds: s.intervalSeconds, status: s.status, cursor: s.cursor, nextRunAt: iso(s.nextRunAt), running: s.runningRunId !== null, createdAt: iso(s.createdAt) });
+const toRun = (r: SyncRunRow) => ({
+  id: r.id,
+  trigger: r.trigger,
+  status: r.status,
+  fetched: r.fetched,
+  created: r.created,
+  updated: r.updated,
+  unchanged: r.unchanged,
+  failed: r.failed,
+  deadLettered: r.deadLettered,
+  pages: r.pages,
+  error: r.error,
+  startedAt: iso(r.startedAt),
+  finishedAt: r.finishedAt ? iso(r.finishedAt) : null,
+});
+const toSync = (s: SyncRow) => ({
+  id: s.id,
+  source: s.sourceId,
+  target: s.targetId,
+  object: s.object,
+  mapping: s.mapping as Record<string, unknown>[],
+  intervalSeconds: s.intervalSeconds,
+  status: s.status,
+  cursor: s.cursor,
+  nextRunAt: iso(s.nextRunAt),
+  running: s.runningRunId !== null,
+  createdAt: iso(s.createdAt),
+});
 
 async function ownedSync(c: Context<AppEnv>, p: Principal, id: string): Promise<SyncRow> {
   const [row] = await getDb(c.env.DB).select().from(syncs).where(eq(syncs.id, id));
@@ -41,7 +93,10 @@ const CreateSync = z
     target: IdParam("target", "con").openapi({ description: "The connection records go to" }),
     object: z.enum(["contacts"]),
     mapping: Mapping,
-    intervalSeconds: z.number().int().max(7 * 86_400),
+    intervalSeconds: z
+      .number()
+      .int()
+      .max(7 * 86_400),
   })
   .strict()
   .openapi("CreateSync", {
@@ -63,34 +118,102 @@ const create = createRoute({
   method: "post",
   path: "/",
   tags: ["Integrations"],
-  summary: "Define a sync: records of `object` flow from source to target through the mapping, every intervalSeconds",
+  summary:
+    "Define a sync: records of `object` flow from source to target through the mapping, every intervalSeconds",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
   request: { body: { required: true, content: { "application/json": { schema: CreateSync } } } },
-  responses: { 201: { description: "Created (first run at once)", content: { "application/json": { schema: Sync } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+  responses: {
+    201: {
+      description: "Created (first run at once)",
+      content: { "application/json": { schema: Sync } },
+    },
+    ...problems(400, 401, 403, 404, 413, 415, 429),
+  },
 });
 
 syncRouter.openapi(create, async (c) => {
   const p = requireScope(c, "integrations:write");
   if (!p.orgId) throw badRequest("Only an organization defines syncs.");
   const body = c.req.valid("json");
-  if (body.intervalSeconds < MIN_INTERVAL_SECONDS) throw badRequest(`intervalSeconds must be at least ${MIN_INTERVAL_SECONDS}.`, "validation-failed", { errors: [{ path: "intervalSeconds", message: `must be at least ${MIN_INTERVAL_SECONDS}` }] });
-  if (body.source === body.target) throw badRequest("source and target must be different connections.");
+  if (body.intervalSeconds < MIN_INTERVAL_SECONDS)
+    throw badRequest(
+      `intervalSeconds must be at least ${MIN_INTERVAL_SECONDS}.`,
+      "validation-failed",
+      {
+        errors: [{ path: "intervalSeconds", message: `must be at least ${MIN_INTERVAL_SECONDS}` }],
+      },
+    );
+  if (body.source === body.target)
+    throw badRequest("source and target must be different connections.");
   const db = getDb(c.env.DB);
-  const [source, target] = [await getConnection(db, body.source), await getConnection(db, body.target)];
-  if (!source || source.orgId !== p.orgId || source.status === "revoked") throw notFound("The source connection");
-  if (!target || target.orgId !== p.orgId || target.status === "revoked") throw notFound("The target connection");
+  const [source, target] = [
+    await getConnection(db, body.source),
+    await getConnection(db, body.target),
+  ];
+  if (!source || source.orgId !== p.orgId || source.status === "revoked")
+    throw notFound("The source connection");
+  if (!target || target.orgId !== p.orgId || target.status === "revoked")
+    throw notFound("The target connection");
   const from = connectorFor(source.provider);
   const to = connectorFor(target.provider);
   const sObj = from?.objects[body.object];
   const tObj = to?.objects[body.object];
-  if (!from?.fetchChanged || !sObj?.source) throw badRequest(`${from?.label ?? source.provider} cannot be the source of ${body.object}.`, "validation-failed", { errors: [{ path: "source", message: "not a source of this object" }] });
-  if (!to?.upsert || !tObj?.target) throw badRequest(`${to?.label ?? target.provider} cannot be the target of ${body.object}.`, "validation-failed", { errors: [{ path: "target", message: "not a target of this object" }] });
-  const errors = checkMapping(body.mapping as MappingRule[], sObj.fields, tObj.fields, tObj.required ?? []);
-  if (errors.length > 0) throw badRequest(`The mapping is invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`, "validation-failed", { errors });
+  if (!from?.fetchChanged || !sObj?.source)
+    throw badRequest(
+      `${from?.label ?? source.provider} cannot be the source of ${body.object}.`,
+      "validation-failed",
+      { errors: [{ path: "source", message: "not a source of this object" }] },
+    );
+  if (!to?.upsert || !tObj?.target)
+    throw badRequest(
+      `${to?.label ?? target.provider} cannot be the target of ${body.object}.`,
+      "validation-failed",
+      { errors: [{ path: "target", message: "not a target of this object" }] },
+    );
+  const errors = checkMapping(
+    body.mapping as MappingRule[],
+    sObj.fields,
+    tObj.fields,
+    tObj.required ?? [],
+  );
+  if (errors.length > 0)
+    throw badRequest(
+      `The mapping is invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+      "validation-failed",
+      { errors },
+    );
   const now = Date.now();
-  const row: SyncRow = { id: newId("syn"), orgId: p.orgId, sourceId: source.id, targetId: target.id, object: body.object, mapping: body.mapping, intervalSeconds: body.intervalSeconds, status: "active", cursor: null, nextRunAt: now, runningRunId: null, createdAt: now, updatedAt: now };
-  await db.batch([db.insert(syncs).values(row), auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "sync.created", target: row.id, details: { source: source.provider, target: target.provider, object: body.object }, requestId: c.get("requestId") }, now)]);
+  const row: SyncRow = {
+    id: newId("syn"),
+    orgId: p.orgId,
+    sourceId: source.id,
+    targetId: target.id,
+    object: body.object,
+    mapping: body.mapping,
+    intervalSeconds: body.intervalSeconds,
+    status: "active",
+    cursor: null,
+    nextRunAt: now,
+    runningRunId: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await db.batch([
+    db.insert(syncs).values(row),
+    auditInsert(
+      db,
+      {
+        orgId: p.orgId,
+        actor: actorOf(p),
+        action: "sync.created",
+        target: row.id,
+        details: { source: source.provider, target: target.provider, object: body.object },
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
+  ]);
   return c.json(toSync(row), 201);
 });
 
@@ -100,12 +223,25 @@ const list = createRoute({
   tags: ["Integrations"],
   summary: "The organization's syncs",
   security: AUTHENTICATED,
-  responses: { 200: { description: "Syncs", content: { "application/json": { schema: z.object({ syncs: z.array(Sync) }) } } }, ...problems(401, 403, 429) },
+  responses: {
+    200: {
+      description: "Syncs",
+      content: { "application/json": { schema: z.object({ syncs: z.array(Sync) }) } },
+    },
+    ...problems(401, 403, 429),
+  },
 });
 
 syncRouter.openapi(list, async (c) => {
   const p = requireScope(c, "integrations:read");
-  const rows = p.orgId ? await getDb(c.env.DB).select().from(syncs).where(eq(syncs.orgId, p.orgId)).orderBy(desc(syncs.createdAt)).limit(200) : [];
+  const rows = p.orgId
+    ? await getDb(c.env.DB)
+        .select()
+        .from(syncs)
+        .where(eq(syncs.orgId, p.orgId))
+        .orderBy(desc(syncs.createdAt))
+        .limit(200)
+    : [];
   return c.json({ syncs: rows.map(toSync) }, 200);
 });
 
@@ -118,7 +254,13 @@ const getOne = createRoute({
   summary: "A sync with its recent runs (counts and errors)",
   security: AUTHENTICATED,
   request: { params: Params },
-  responses: { 200: { description: "The sync", content: { "application/json": { schema: Sync.extend({ runs: z.array(Run) }) } } }, ...problems(400, 401, 403, 404, 429) },
+  responses: {
+    200: {
+      description: "The sync",
+      content: { "application/json": { schema: Sync.extend({ runs: z.array(Run) }) } },
+    },
+    ...problems(400, 401, 403, 404, 429),
+  },
 });
 
 syncRouter.openapi(getOne, async (c) => {
@@ -132,16 +274,25 @@ for (const action of ["pause", "resume"] as const) {
     method: "post",
     path: `/{syncId}/${action}`,
     tags: ["Integrations"],
-    summary: action === "pause" ? "Pause: no new runs; a running one stops after its current page" : "Resume a paused sync (it runs at once)",
+    summary:
+      action === "pause"
+        ? "Pause: no new runs; a running one stops after its current page"
+        : "Resume a paused sync (it runs at once)",
     security: AUTHENTICATED,
     request: { params: Params },
-    responses: { 200: { description: "Done", content: { "application/json": { schema: Sync } } }, ...problems(400, 401, 403, 404, 429) },
+    responses: {
+      200: { description: "Done", content: { "application/json": { schema: Sync } } },
+      ...problems(400, 401, 403, 404, 429),
+    },
   });
   syncRouter.openapi(route, async (c) => {
     const p = requireScope(c, "integrations:write");
     const s = await ownedSync(c, p, c.req.valid("param").syncId);
     const now = Date.now();
-    const patch = action === "pause" ? { status: "paused" as const, updatedAt: now } : { status: "active" as const, nextRunAt: now, updatedAt: now };
+    const patch =
+      action === "pause"
+        ? { status: "paused" as const, updatedAt: now }
+        : { status: "active" as const, nextRunAt: now, updatedAt: now };
     await getDb(c.env.DB).update(syncs).set(patch).where(eq(syncs.id, s.id));
     return c.json(toSync({ ...s, ...patch }), 200);
   });
@@ -154,7 +305,10 @@ const runNow = createRoute({
   summary: "Run now (queued; 409 while a run is in progress)",
   security: AUTHENTICATED,
   request: { params: Params },
-  responses: { 202: { description: "Queued", content: { "application/json": { schema: Run } } }, ...problems(400, 401, 403, 404, 409, 429) },
+  responses: {
+    202: { description: "Queued", content: { "application/json": { schema: Run } } },
+    ...problems(400, 401, 403, 404, 409, 429),
+  },
 });
 
 syncRouter.openapi(runNow, async (c) => {
@@ -174,12 +328,45 @@ const dead = createRoute({
   summary: `Records that failed ${MAX_ATTEMPTS} times and are no longer retried, with their last error`,
   security: AUTHENTICATED,
   request: { params: Params },
-  responses: { 200: { description: "Dead letters", content: { "application/json": { schema: z.object({ deadLetters: z.array(z.object({ sourceRecordId: z.string(), attempts: z.number().int(), error: z.string(), updatedAt: z.string() })) }) } } }, ...problems(400, 401, 403, 404, 429) },
+  responses: {
+    200: {
+      description: "Dead letters",
+      content: {
+        "application/json": {
+          schema: z.object({
+            deadLetters: z.array(
+              z.object({
+                sourceRecordId: z.string(),
+                attempts: z.number().int(),
+                error: z.string(),
+                updatedAt: z.string(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 404, 429),
+  },
 });
 
 syncRouter.openapi(dead, async (c) => {
   const p = requireScope(c, "integrations:read");
   const s = await ownedSync(c, p, c.req.valid("param").syncId);
-  const rows = await getDb(c.env.DB).select().from(syncFailures).where(and(eq(syncFailures.syncId, s.id), eq(syncFailures.dead, true))).limit(200);
-  return c.json({ deadLetters: rows.map((r) => ({ sourceRecordId: r.sourceRecordId, attempts: r.attempts, error: r.error, updatedAt: iso(r.updatedAt) })) }, 200);
+  const rows = await getDb(c.env.DB)
+    .select()
+    .from(syncFailures)
+    .where(and(eq(syncFailures.syncId, s.id), eq(syncFailures.dead, true)))
+    .limit(200);
+  return c.json(
+    {
+      deadLetters: rows.map((r) => ({
+        sourceRecordId: r.sourceRecordId,
+        attempts: r.attempts,
+        error: r.error,
+        updatedAt: iso(r.updatedAt),
+      })),
+    },
+    200,
+  );
 });

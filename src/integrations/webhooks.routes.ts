@@ -32,35 +32,82 @@ export async function eventId(connectionId: string, deliveryId: string): Promise
   return `iev_${(await sha256Hex(`${connectionId}\n${deliveryId}`)).slice(0, 32)}`;
 }
 
-const route = createRoute(publicRoute({
-  method: "post",
-  path: "/{connectionId}",
-  tags: ["Integrations"],
-  summary: "Inbound webhooks from a connected provider (signature-verified, de-duplicated, queued)",
-  description: "Public: the provider proves itself with its signature (Slack v0, HubSpot v3). Slack's url_verification handshake is answered with its challenge. Rate limit: the `webhook` class, per connection (after the signature check), not the anonymous per-IP one.",
-  middleware: [
-    bodyLimit({
-      maxSize: MAX_WEBHOOK_BYTES,
-      onError: () => {
-        throw new ApiError({ status: 413, type: "payload-too-large", title: "Request body too large", detail: `Webhooks are at most ${MAX_WEBHOOK_BYTES} bytes.` });
+const route = createRoute(
+  publicRoute({
+    method: "post",
+    path: "/{connectionId}",
+    tags: ["Integrations"],
+    summary:
+      "Inbound webhooks from a connected provider (signature-verified, de-duplicated, queued)",
+    description:
+      "Public: the provider proves itself with its signature (Slack v0, HubSpot v3). Slack's url_verification handshake is answered with its challenge. Rate limit: the `webhook` class, per connection (after the signature check), not the anonymous per-IP one.",
+    middleware: [
+      bodyLimit({
+        maxSize: MAX_WEBHOOK_BYTES,
+        onError: () => {
+          throw new ApiError({
+            status: 413,
+            type: "payload-too-large",
+            title: "Request body too large",
+            detail: `Webhooks are at most ${MAX_WEBHOOK_BYTES} bytes.`,
+          });
+        },
+      }),
+    ],
+    request: { params: z.object({ connectionId: IdParam("connectionId", "con") }) },
+    responses: {
+      200: {
+        description: "Accepted (or the handshake's answer)",
+        content: {
+          "application/json": {
+            schema: z
+              .object({ received: z.number().int(), duplicates: z.number().int() })
+              .or(z.object({ challenge: z.string() })),
+          },
+        },
       },
-    }),
-  ],
-  request: { params: z.object({ connectionId: IdParam("connectionId", "con") }) },
-  responses: { 200: { description: "Accepted (or the handshake's answer)", content: { "application/json": { schema: z.object({ received: z.number().int(), duplicates: z.number().int() }).or(z.object({ challenge: z.string() })) } } }, ...problems(400, 401, 404, 413, 429, 503) },
-}));
+      ...problems(400, 401, 404, 413, 429, 503),
+    },
+  }),
+);
 
 webhooksRouter.openapi(route, async (c) => {
   const db = getDb(c.env.DB);
   const row = await getConnection(db, c.req.valid("param").connectionId);
   const connector = row ? connectorFor(row.provider) : null;
-  if (!row || row.status === "revoked" || !connector?.webhook) throw notFound("The webhook endpoint");
+  if (!row || row.status === "revoked" || !connector?.webhook)
+    throw notFound("The webhook endpoint");
   const rawBody = await c.req.text();
-  const credentials = await open<Record<string, string>>(c.env, row.id, "credentials", row.credentialsEnc, row.keyId);
-  const outcome = await connector.webhook(credentials, { method: c.req.method, url: c.req.url, headers: c.req.raw.headers, rawBody, now: Date.now() });
+  const credentials = await open<Record<string, string>>(
+    c.env,
+    row.id,
+    "credentials",
+    row.credentialsEnc,
+    row.keyId,
+  );
+  const outcome = await connector.webhook(credentials, {
+    method: c.req.method,
+    url: c.req.url,
+    headers: c.req.raw.headers,
+    rawBody,
+    now: Date.now(),
+  });
   if (outcome.kind === "refused") {
-    console.warn(JSON.stringify({ level: "warn", msg: "webhook refused", connectionId: row.id, provider: row.provider, reason: outcome.reason }));
-    throw new ApiError({ status: 401, type: "signature-invalid", title: "Webhook refused", detail: `The request is not a valid ${connector.label} webhook: ${outcome.reason}.` });
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        msg: "webhook refused",
+        connectionId: row.id,
+        provider: row.provider,
+        reason: outcome.reason,
+      }),
+    );
+    throw new ApiError({
+      status: 401,
+      type: "signature-invalid",
+      title: "Webhook refused",
+      detail: `The request is not a valid ${connector.label} webhook: ${outcome.reason}.`,
+    });
   }
   await takeDeliveryBudget(c, "webhook", `con:${row.id}`, PROVIDER_WEBHOOK_LIMIT);
   if (outcome.kind === "handshake") return c.json(outcome.body as { challenge: string }, 200);
@@ -72,7 +119,15 @@ webhooksRouter.openapi(route, async (c) => {
     const id = await eventId(row.id, e.id);
     const inserted = await db
       .insert(integrationEvents)
-      .values({ id, orgId: row.orgId, environment: row.environment, connectionId: row.id, topic: e.topic, payload: JSON.stringify(e.payload ?? null), createdAt: now })
+      .values({
+        id,
+        orgId: row.orgId,
+        environment: row.environment,
+        connectionId: row.id,
+        topic: e.topic,
+        payload: JSON.stringify(e.payload ?? null),
+        createdAt: now,
+      })
       .onConflictDoNothing()
       .run();
     if (inserted.meta.changes === 0) {
@@ -84,7 +139,13 @@ webhooksRouter.openapi(route, async (c) => {
     } catch (err) {
       // Not queued: forget it, so the provider's retry is not mistaken for a duplicate.
       await db.delete(integrationEvents).where(eq(integrationEvents.id, id));
-      throw new ApiError({ status: 503, type: "unavailable", title: "Service unavailable", detail: "The event could not be queued; it will be accepted on the provider's retry.", internal: String(err) });
+      throw new ApiError({
+        status: 503,
+        type: "unavailable",
+        title: "Service unavailable",
+        detail: "The event could not be queued; it will be accepted on the provider's retry.",
+        internal: String(err),
+      });
     }
     received += 1;
   }

@@ -13,7 +13,12 @@ const route = createRoute({
   tags: ["Health"],
   summary: "Liveness and readiness",
   responses: {
-    200: { description: "Ready", content: { "application/json": { schema: z.object({ status: z.literal("ok") }).openapi("Health") } } },
+    200: {
+      description: "Ready",
+      content: {
+        "application/json": { schema: z.object({ status: z.literal("ok") }).openapi("Health") },
+      },
+    },
     503: { description: "Not ready" },
   },
 });
@@ -25,7 +30,13 @@ health.openapi(route, async (c) => {
       await c.env.DB.prepare("SELECT 1").first();
       checkedAt = now;
     } catch (err) {
-      throw new ApiError({ status: 503, type: "unavailable", title: "Service unavailable", detail: "The database is not reachable.", internal: String(err) });
+      throw new ApiError({
+        status: 503,
+        type: "unavailable",
+        title: "Service unavailable",
+        detail: "The database is not reachable.",
+        internal: String(err),
+      });
     }
   }
   return c.json({ status: "ok" as const }, 200);

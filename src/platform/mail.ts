@@ -13,7 +13,14 @@ export interface Mail {
 }
 
 function mailUnavailable(internal: string): ApiError {
-  return new ApiError({ status: 503, type: "mail-unavailable", title: "Service unavailable", detail: "The invitation could not be mailed; try again shortly.", internal, headers: { "retry-after": "5" } });
+  return new ApiError({
+    status: 503,
+    type: "mail-unavailable",
+    title: "Service unavailable",
+    detail: "The invitation could not be mailed; try again shortly.",
+    internal,
+    headers: { "retry-after": "5" },
+  });
 }
 
 /** Sends one message; throws a 503 ApiError when no mail service is configured or it fails. */
@@ -34,7 +41,12 @@ export async function sendMail(env: Env, mail: Mail): Promise<void> {
     res = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ From: { Email: from, Name: "Atoll" }, To: [{ Email: mail.to, Name: "" }], Subject: mail.subject, Text: mail.text }),
+      body: JSON.stringify({
+        From: { Email: from, Name: "Atoll" },
+        To: [{ Email: mail.to, Name: "" }],
+        Subject: mail.subject,
+        Text: mail.text,
+      }),
       signal: AbortSignal.timeout(5_000),
     });
   } catch (err) {

@@ -8,7 +8,9 @@ import MarkdownIt from "markdown-it";
 
 const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
 
-const defaultLinkOpen = md.renderer.rules.link_open ?? ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
+const defaultLinkOpen =
+  md.renderer.rules.link_open ??
+  ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
 md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
   const token = tokens[idx];
   if (token && isExternal(token.attrGet("href") ?? "")) {
@@ -37,7 +39,14 @@ export function summaryOf(source: string, max = 240): string {
   const para = source
     .split(/\n\s*\n/)
     .map((p) => p.trim())
-    .find((p) => p && !p.startsWith("#") && !p.startsWith("```") && !p.startsWith("|") && !p.startsWith(">"));
-  const text = (para ?? "").replace(/`([^`]*)`/g, "$1").replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/[*_]/g, "").replace(/\s+/g, " ");
+    .find(
+      (p) =>
+        p && !p.startsWith("#") && !p.startsWith("```") && !p.startsWith("|") && !p.startsWith(">"),
+    );
+  const text = (para ?? "")
+    .replace(/`([^`]*)`/g, "$1")
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/[*_]/g, "")
+    .replace(/\s+/g, " ");
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

@@ -20,12 +20,33 @@ export const OPENAPI_INFO = {
 
 /** Registers the security schemes and serves `/openapi.json` and `/docs` on `app`. */
 export function mountOpenApi(app: OpenAPIHono<AppEnv>): void {
-  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "X-API-Key", description: "An Atoll API key (atk_…)" });
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "An access token from POST /oauth/token (or an API key)" });
-  app.openAPIRegistry.registerComponent("securitySchemes", "clientBasic", { type: "http", scheme: "basic", description: "client_id:client_secret for the token endpoint" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "X-API-Key",
+    description: "An Atoll API key (atk_…)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "An access token from POST /oauth/token (or an API key)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "clientBasic", {
+    type: "http",
+    scheme: "basic",
+    description: "client_id:client_secret for the token endpoint",
+  });
   // The document is built once per isolate (routes do not change at run time), with operationIds.
   let doc: OpenApiDocument | null = null;
-  const document = (env: Env): OpenApiDocument => (doc ??= withOperationIds(app.getOpenAPI31Document({ openapi: "3.1.0", info: OPENAPI_INFO, servers: [{ url: env.ATOLL_ISSUER }] }) as unknown as OpenApiDocument));
+  const document = (env: Env): OpenApiDocument =>
+    (doc ??= withOperationIds(
+      app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: OPENAPI_INFO,
+        servers: [{ url: env.ATOLL_ISSUER }],
+      }) as unknown as OpenApiDocument,
+    ));
   mountSdks(app, document);
   app.get("/openapi.json", (c) => c.json(document(c.env)));
   app.get(SCALAR_PATH, (c) => {
@@ -33,5 +54,8 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>): void {
     c.header("cache-control", "public, max-age=86400");
     return c.body(scalarBundle);
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Atoll API reference", cdn: SCALAR_PATH }));
+  app.get(
+    "/docs",
+    Scalar({ url: "/openapi.json", pageTitle: "Atoll API reference", cdn: SCALAR_PATH }),
+  );
 }

@@ -16,7 +16,12 @@ import type { AppEnv } from "../platform/http/router";
 import { sha256Hex } from "../platform/crypto/hash";
 import type { Db } from "../platform/db/client";
 import { idempotencyKeys } from "../platform/db/schema";
-import { ApiError, PROBLEM_CONTENT_TYPE, problemResponse, toApiError } from "../platform/http/problem";
+import {
+  ApiError,
+  PROBLEM_CONTENT_TYPE,
+  problemResponse,
+  toApiError,
+} from "../platform/http/problem";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 /** A run that holds a key longer than this is presumed dead; its key can be taken over. */
@@ -29,7 +34,9 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }
   return JSON.stringify(value) ?? "null";
@@ -39,9 +46,20 @@ export function canonicalJson(value: unknown): string {
 export function idempotencyKeyOf(c: Context<AppEnv>): string {
   const key = c.req.header(IDEMPOTENCY_HEADER);
   if (key === undefined || key === "") {
-    throw new ApiError({ status: 400, type: "idempotency-key-required", title: "Idempotency key required", detail: `Money-moving requests need an ${IDEMPOTENCY_HEADER} header (1–255 printable characters, e.g. a UUID); a retry with the same key never charges twice.` });
+    throw new ApiError({
+      status: 400,
+      type: "idempotency-key-required",
+      title: "Idempotency key required",
+      detail: `Money-moving requests need an ${IDEMPOTENCY_HEADER} header (1–255 printable characters, e.g. a UUID); a retry with the same key never charges twice.`,
+    });
   }
-  if (!KEY.test(key)) throw new ApiError({ status: 400, type: "idempotency-key-invalid", title: "Bad request", detail: `${IDEMPOTENCY_HEADER} must be 1–255 printable ASCII characters without spaces.` });
+  if (!KEY.test(key))
+    throw new ApiError({
+      status: 400,
+      type: "idempotency-key-invalid",
+      title: "Bad request",
+      detail: `${IDEMPOTENCY_HEADER} must be 1–255 printable ASCII characters without spaces.`,
+    });
   return key;
 }
 
@@ -51,7 +69,13 @@ export type Outcome = { status: 200 | 201; body: unknown };
  * Runs `work` at most once per (owner, key). `work` gets the key to derive provider idempotency
  * keys from. Returns the response to send (fresh or replayed).
  */
-export async function idempotent(c: Context<AppEnv>, db: Db, owner: string, body: unknown, work: (key: string) => Promise<Outcome>): Promise<Response> {
+export async function idempotent(
+  c: Context<AppEnv>,
+  db: Db,
+  owner: string,
+  body: unknown,
+  work: (key: string) => Promise<Outcome>,
+): Promise<Response> {
   const key = idempotencyKeyOf(c);
   const endpoint = `${c.req.method} ${c.req.path}`;
   const requestHash = await sha256Hex(`${endpoint}\n${canonicalJson(body)}`);
@@ -67,7 +91,9 @@ export async function idempotent(c: Context<AppEnv>, db: Db, owner: string, body
     const e = toApiError(err);
     if (e.status >= 500 || e.status === 409 || e.status === 429) {
       // Not the caller's fault, or worth retrying: release the key so a retry runs again.
-      await db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.owner, owner), eq(idempotencyKeys.key, key)));
+      await db
+        .delete(idempotencyKeys)
+        .where(and(eq(idempotencyKeys.owner, owner), eq(idempotencyKeys.key, key)));
       throw e;
     }
     const res = problemResponse(e, c.get("requestId"), c.req.path);
@@ -77,19 +103,36 @@ export async function idempotent(c: Context<AppEnv>, db: Db, owner: string, body
     .update(idempotencyKeys)
     .set({ status: "done", responseStatus: outcome.status, responseBody: outcome.body })
     .where(and(eq(idempotencyKeys.owner, owner), eq(idempotencyKeys.key, key)));
-  return new Response(outcome.body, { status: outcome.status, headers: { "content-type": outcome.contentType, "x-request-id": c.get("requestId") } });
+  return new Response(outcome.body, {
+    status: outcome.status,
+    headers: { "content-type": outcome.contentType, "x-request-id": c.get("requestId") },
+  });
 }
 
 /** Takes the key, or answers with the stored response or the right refusal. */
-async function claim(db: Db, k: { owner: string; key: string; endpoint: string; requestHash: string; now: number }): Promise<"claimed" | Response> {
+async function claim(
+  db: Db,
+  k: { owner: string; key: string; endpoint: string; requestHash: string; now: number },
+): Promise<"claimed" | Response> {
   const inserted = await db
     .insert(idempotencyKeys)
-    .values({ owner: k.owner, key: k.key, endpoint: k.endpoint, requestHash: k.requestHash, status: "in_progress", lockedAt: k.now, createdAt: k.now })
+    .values({
+      owner: k.owner,
+      key: k.key,
+      endpoint: k.endpoint,
+      requestHash: k.requestHash,
+      status: "in_progress",
+      lockedAt: k.now,
+      createdAt: k.now,
+    })
     .onConflictDoNothing()
     .run();
   if (inserted.meta.changes === 1) return "claimed";
 
-  const [row] = await db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.owner, k.owner), eq(idempotencyKeys.key, k.key)));
+  const [row] = await db
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.owner, k.owner), eq(idempotencyKeys.key, k.key)));
   if (!row) return claim(db, k); // released between our insert and read: try once more
   if (row.endpoint !== k.endpoint || row.requestHash !== k.requestHash) {
     throw new ApiError({
@@ -100,23 +143,43 @@ async function claim(db: Db, k: { owner: string; key: string; endpoint: string; 
     });
   }
   if (row.status === "done") {
-    const contentType = (row.responseStatus ?? 200) >= 400 ? PROBLEM_CONTENT_TYPE : "application/json";
-    return new Response(row.responseBody, { status: row.responseStatus ?? 200, headers: { "content-type": contentType, "idempotent-replayed": "true" } });
+    const contentType =
+      (row.responseStatus ?? 200) >= 400 ? PROBLEM_CONTENT_TYPE : "application/json";
+    return new Response(row.responseBody, {
+      status: row.responseStatus ?? 200,
+      headers: { "content-type": contentType, "idempotent-replayed": "true" },
+    });
   }
   if (k.now - row.lockedAt > LOCK_MS) {
     const taken = await db
       .update(idempotencyKeys)
       .set({ lockedAt: k.now })
-      .where(and(eq(idempotencyKeys.owner, k.owner), eq(idempotencyKeys.key, k.key), eq(idempotencyKeys.status, "in_progress"), eq(idempotencyKeys.lockedAt, row.lockedAt)))
+      .where(
+        and(
+          eq(idempotencyKeys.owner, k.owner),
+          eq(idempotencyKeys.key, k.key),
+          eq(idempotencyKeys.status, "in_progress"),
+          eq(idempotencyKeys.lockedAt, row.lockedAt),
+        ),
+      )
       .run();
     if (taken.meta.changes === 1) return "claimed";
   }
-  throw new ApiError({ status: 409, type: "idempotency-key-in-use", title: "Request in progress", detail: `A request with this ${IDEMPOTENCY_HEADER} is still being processed; retry shortly.`, headers: { "retry-after": "1" } });
+  throw new ApiError({
+    status: 409,
+    type: "idempotency-key-in-use",
+    title: "Request in progress",
+    detail: `A request with this ${IDEMPOTENCY_HEADER} is still being processed; retry shortly.`,
+    headers: { "retry-after": "1" },
+  });
 }
 
 /** Deletes keys older than KEY_TTL_MS (the scheduled job calls it). */
 export async function pruneIdempotencyKeys(db: Db, now = Date.now()): Promise<number> {
-  const r = await db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, now - KEY_TTL_MS)).run();
+  const r = await db
+    .delete(idempotencyKeys)
+    .where(lt(idempotencyKeys.createdAt, now - KEY_TTL_MS))
+    .run();
   return r.meta.changes;
 }
 
@@ -124,6 +187,12 @@ export async function pruneIdempotencyKeys(db: Db, now = Date.now()): Promise<nu
  * `idempotent` for typed OpenAPI handlers: the response is built here (fresh or replayed), so
  * its type is opaque to the route's response typing, like any raw Response.
  */
-export function idempotentResponse(c: Context<AppEnv>, db: Db, owner: string, body: unknown, work: (key: string) => Promise<Outcome>): Promise<never> {
+export function idempotentResponse(
+  c: Context<AppEnv>,
+  db: Db,
+  owner: string,
+  body: unknown,
+  work: (key: string) => Promise<Outcome>,
+): Promise<never> {
   return idempotent(c, db, owner, body, work) as Promise<never>;
 }

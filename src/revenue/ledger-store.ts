@@ -5,16 +5,25 @@
 import { eq, like, sql } from "drizzle-orm";
 import { newId } from "../platform/crypto/encoding";
 import type { Db, Statement } from "../platform/db/client";
-import { ledgerAccounts, ledgerEntries, ledgerGuard, ledgerTransactions } from "../platform/db/schema";
+import {
+  ledgerAccounts,
+  ledgerEntries,
+  ledgerGuard,
+  ledgerTransactions,
+} from "../platform/db/schema";
 import { account, parseAccount, type Journal } from "./ledger";
-
 
 /**
  * The statements that post a journal: its accounts (created on first use), its entries, then
  * its header, which the database refuses unless the entries balance. Run them inside the same
  * `db.batch()` as the business rows they account for, so both land or neither does.
  */
-export function postStatements(db: Db, j: Journal, now: number, txnId = newId("txn")): { txnId: string; statements: Statement[] } {
+export function postStatements(
+  db: Db,
+  j: Journal,
+  now: number,
+  txnId = newId("txn"),
+): { txnId: string; statements: Statement[] } {
   const accounts = [...new Set(j.entries.map((e) => e.account))].map((id) => {
     const a = parseAccount(id);
     return { id, kind: a.kind, orgId: a.orgId, currency: a.currency, createdAt: now };
@@ -23,8 +32,24 @@ export function postStatements(db: Db, j: Journal, now: number, txnId = newId("t
     txnId,
     statements: [
       db.insert(ledgerAccounts).values(accounts).onConflictDoNothing(),
-      db.insert(ledgerEntries).values(j.entries.map((e) => ({ txnId, accountId: e.account, amount: e.amount, currency: j.currency, createdAt: now }))),
-      db.insert(ledgerTransactions).values({ id: txnId, kind: j.kind, currency: j.currency, reference: j.reference, memo: j.memo, createdAt: now, availableAt: j.availableAt ?? null }),
+      db.insert(ledgerEntries).values(
+        j.entries.map((e) => ({
+          txnId,
+          accountId: e.account,
+          amount: e.amount,
+          currency: j.currency,
+          createdAt: now,
+        })),
+      ),
+      db.insert(ledgerTransactions).values({
+        id: txnId,
+        kind: j.kind,
+        currency: j.currency,
+        reference: j.reference,
+        memo: j.memo,
+        createdAt: now,
+        availableAt: j.availableAt ?? null,
+      }),
     ],
   };
 }
@@ -32,7 +57,10 @@ export function postStatements(db: Db, j: Journal, now: number, txnId = newId("t
 /** The balance of each account (signed: debit > 0), optionally only accounts with a prefix. */
 export async function balances(db: Db, prefix?: string): Promise<Map<string, number>> {
   const rows = await db
-    .select({ account: ledgerEntries.accountId, balance: sql<number>`SUM(${ledgerEntries.amount})` })
+    .select({
+      account: ledgerEntries.accountId,
+      balance: sql<number>`SUM(${ledgerEntries.amount})`,
+    })
     .from(ledgerEntries)
     .where(prefix ? like(ledgerEntries.accountId, `${prefix}%`) : undefined)
     .groupBy(ledgerEntries.accountId);
@@ -41,7 +69,10 @@ export async function balances(db: Db, prefix?: string): Promise<Map<string, num
 
 /** One account's balance (0 when it has no entries). */
 export async function balanceOf(db: Db, accountId: string): Promise<number> {
-  const [row] = await db.select({ balance: sql<number>`COALESCE(SUM(${ledgerEntries.amount}), 0)` }).from(ledgerEntries).where(eq(ledgerEntries.accountId, accountId));
+  const [row] = await db
+    .select({ balance: sql<number>`COALESCE(SUM(${ledgerEntries.amount}), 0)` })
+    .from(ledgerEntries)
+    .where(eq(ledgerEntries.accountId, accountId));
   return Number(row?.balance ?? 0);
 }
 
@@ -66,7 +97,9 @@ export async function recoverable(db: Db, orgId: string, currency: string): Prom
  * refund's batch, so a concurrent payout and refund cannot both spend the same balance.
  */
 export function recoverableGuard(db: Db, orgId: string, currency: string): Statement {
-  return db.insert(ledgerGuard).select(sql`SELECT NULL AS refused WHERE ${recoverableSql(orgId, currency)} < 0`);
+  return db
+    .insert(ledgerGuard)
+    .select(sql`SELECT NULL AS refused WHERE ${recoverableSql(orgId, currency)} < 0`);
 }
 
 /** Whether a batch failed on recoverableGuard. */

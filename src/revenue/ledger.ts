@@ -21,7 +21,13 @@
  * DELETE of entries and transactions, and refuses an unbalanced transaction).
  */
 
-export type AccountKind = "buyer_clearing" | "platform_revenue" | "refunds" | "developer_payable" | "payouts_in_transit" | "refund_losses";
+export type AccountKind =
+  | "buyer_clearing"
+  | "platform_revenue"
+  | "refunds"
+  | "developer_payable"
+  | "payouts_in_transit"
+  | "refund_losses";
 
 export interface Entry {
   account: string;
@@ -29,7 +35,8 @@ export interface Entry {
   amount: number;
 }
 
-export type TransactionKind = "purchase" | "renewal" | "usage" | "refund" | "payout" | "payout_settled" | "payout_failed";
+export type TransactionKind =
+  "purchase" | "renewal" | "usage" | "refund" | "payout" | "payout_settled" | "payout_failed";
 
 export interface Journal {
   kind: TransactionKind;
@@ -52,9 +59,14 @@ export const account = {
 } as const;
 
 /** The kind, owner and currency of an account id. */
-export function parseAccount(id: string): { kind: AccountKind; orgId: string | null; currency: string } {
+export function parseAccount(id: string): {
+  kind: AccountKind;
+  orgId: string | null;
+  currency: string;
+} {
   const parts = id.split(":");
-  if (parts[0] === "developer_payable" && parts.length === 3) return { kind: "developer_payable", orgId: parts[1] ?? null, currency: parts[2] ?? "" };
+  if (parts[0] === "developer_payable" && parts.length === 3)
+    return { kind: "developer_payable", orgId: parts[1] ?? null, currency: parts[2] ?? "" };
   return { kind: parts[0] as AccountKind, orgId: null, currency: parts[1] ?? "" };
 }
 
@@ -63,8 +75,10 @@ export function assertBalanced(j: Journal): Journal {
   if (j.entries.length < 2) throw new Error(`ledger: ${j.kind} needs at least two entries`);
   let sum = 0;
   for (const e of j.entries) {
-    if (!Number.isSafeInteger(e.amount)) throw new Error(`ledger: ${j.kind} has a non-integer amount`);
-    if (!e.account.endsWith(`:${j.currency}`)) throw new Error(`ledger: ${j.kind} mixes currencies`);
+    if (!Number.isSafeInteger(e.amount))
+      throw new Error(`ledger: ${j.kind} has a non-integer amount`);
+    if (!e.account.endsWith(`:${j.currency}`))
+      throw new Error(`ledger: ${j.kind} mixes currencies`);
     sum += e.amount;
   }
   if (sum !== 0) throw new Error(`ledger: ${j.kind} does not balance (off by ${sum})`);
@@ -72,12 +86,38 @@ export function assertBalanced(j: Journal): Journal {
 }
 
 /** Drops zero entries (a 1-cent sale has a zero fee) while keeping the transaction balanced. */
-function journal(kind: TransactionKind, currency: string, reference: string, memo: string, entries: Entry[], availableAt?: number): Journal {
-  return assertBalanced({ kind, currency, reference, memo, entries: entries.filter((e) => e.amount !== 0), ...(availableAt !== undefined ? { availableAt } : {}) });
+function journal(
+  kind: TransactionKind,
+  currency: string,
+  reference: string,
+  memo: string,
+  entries: Entry[],
+  availableAt?: number,
+): Journal {
+  return assertBalanced({
+    kind,
+    currency,
+    reference,
+    memo,
+    entries: entries.filter((e) => e.amount !== 0),
+    ...(availableAt !== undefined ? { availableAt } : {}),
+  });
 }
 
 /** A sale: the buyer's money arrives in clearing, split between the fee and the developer (payable from `availableAt`). */
-export function saleJournal(kind: "purchase" | "renewal" | "usage", sale: { id: string; currency: string; amount: number; fee: number; share: number; developerOrgId: string; availableAt?: number }, memo: string): Journal {
+export function saleJournal(
+  kind: "purchase" | "renewal" | "usage",
+  sale: {
+    id: string;
+    currency: string;
+    amount: number;
+    fee: number;
+    share: number;
+    developerOrgId: string;
+    availableAt?: number;
+  },
+  memo: string,
+): Journal {
   return journal(
     kind,
     sale.currency,
@@ -86,7 +126,10 @@ export function saleJournal(kind: "purchase" | "renewal" | "usage", sale: { id: 
     [
       { account: account.buyerClearing(sale.currency), amount: sale.amount },
       { account: account.platformRevenue(sale.currency), amount: -sale.fee },
-      { account: account.developerPayable(sale.developerOrgId, sale.currency), amount: -sale.share },
+      {
+        account: account.developerPayable(sale.developerOrgId, sale.currency),
+        amount: -sale.share,
+      },
     ],
     sale.availableAt,
   );
@@ -97,9 +140,22 @@ export function saleJournal(kind: "purchase" | "renewal" | "usage", sale: { id: 
  * part of the share the developer's balance could not cover (`loss`, only on a forced refund)
  * is booked to refund_losses instead.
  */
-export function refundJournal(refund: { id: string; currency: string; amount: number; fee: number; share: number; loss?: number; developerOrgId: string; availableAt?: number }, memo: string): Journal {
+export function refundJournal(
+  refund: {
+    id: string;
+    currency: string;
+    amount: number;
+    fee: number;
+    share: number;
+    loss?: number;
+    developerOrgId: string;
+    availableAt?: number;
+  },
+  memo: string,
+): Journal {
   const loss = refund.loss ?? 0;
-  if (!Number.isSafeInteger(loss) || loss < 0 || loss > refund.share) throw new Error("ledger: a refund's loss is part of its share");
+  if (!Number.isSafeInteger(loss) || loss < 0 || loss > refund.share)
+    throw new Error("ledger: a refund's loss is part of its share");
   return journal(
     "refund",
     refund.currency,
@@ -108,7 +164,10 @@ export function refundJournal(refund: { id: string; currency: string; amount: nu
     [
       { account: account.buyerClearing(refund.currency), amount: -refund.amount },
       { account: account.refunds(refund.currency), amount: refund.fee },
-      { account: account.developerPayable(refund.developerOrgId, refund.currency), amount: refund.share - loss },
+      {
+        account: account.developerPayable(refund.developerOrgId, refund.currency),
+        amount: refund.share - loss,
+      },
       { account: account.refundLosses(refund.currency), amount: loss },
     ],
     refund.availableAt,
@@ -116,15 +175,27 @@ export function refundJournal(refund: { id: string; currency: string; amount: nu
 }
 
 /** A payout leaves the developer's payable for the provider. */
-export function payoutJournal(payout: { id: string; currency: string; amount: number; developerOrgId: string }): Journal {
+export function payoutJournal(payout: {
+  id: string;
+  currency: string;
+  amount: number;
+  developerOrgId: string;
+}): Journal {
   return journal("payout", payout.currency, payout.id, `payout ${payout.id}`, [
-    { account: account.developerPayable(payout.developerOrgId, payout.currency), amount: payout.amount },
+    {
+      account: account.developerPayable(payout.developerOrgId, payout.currency),
+      amount: payout.amount,
+    },
     { account: account.payoutsInTransit(payout.currency), amount: -payout.amount },
   ]);
 }
 
 /** The provider paid it: the money leaves the platform's clearing balance. */
-export function payoutSettledJournal(payout: { id: string; currency: string; amount: number }): Journal {
+export function payoutSettledJournal(payout: {
+  id: string;
+  currency: string;
+  amount: number;
+}): Journal {
   return journal("payout_settled", payout.currency, payout.id, `payout ${payout.id} paid`, [
     { account: account.payoutsInTransit(payout.currency), amount: payout.amount },
     { account: account.buyerClearing(payout.currency), amount: -payout.amount },
@@ -132,9 +203,21 @@ export function payoutSettledJournal(payout: { id: string; currency: string; amo
 }
 
 /** The provider refused it: the money goes back to the developer's payable. */
-export function payoutFailedJournal(payout: { id: string; currency: string; amount: number; developerOrgId: string }, reason: string): Journal {
-  return journal("payout_failed", payout.currency, payout.id, `payout ${payout.id} failed: ${reason}`.slice(0, 300), [
-    { account: account.payoutsInTransit(payout.currency), amount: payout.amount },
-    { account: account.developerPayable(payout.developerOrgId, payout.currency), amount: -payout.amount },
-  ]);
+export function payoutFailedJournal(
+  payout: { id: string; currency: string; amount: number; developerOrgId: string },
+  reason: string,
+): Journal {
+  return journal(
+    "payout_failed",
+    payout.currency,
+    payout.id,
+    `payout ${payout.id} failed: ${reason}`.slice(0, 300),
+    [
+      { account: account.payoutsInTransit(payout.currency), amount: payout.amount },
+      {
+        account: account.developerPayable(payout.developerOrgId, payout.currency),
+        amount: -payout.amount,
+      },
+    ],
+  );
 }

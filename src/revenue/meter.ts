@@ -48,7 +48,17 @@ export class Meter {
     const key = `${s.installationId}|${hour}`;
     let c = this.counters.get(key);
     if (!c) {
-      c = { installationId: s.installationId, orgId: s.orgId, pluginId: s.pluginId, hour, calls: 0, clientErrors: 0, serverErrors: 0, latencyMsSum: 0, latencyMsMax: 0 };
+      c = {
+        installationId: s.installationId,
+        orgId: s.orgId,
+        pluginId: s.pluginId,
+        hour,
+        calls: 0,
+        clientErrors: 0,
+        serverErrors: 0,
+        latencyMsSum: 0,
+        latencyMsMax: 0,
+      };
       this.counters.set(key, c);
     }
     c.calls += 1;
@@ -111,7 +121,13 @@ const meters = new WeakMap<D1Database, Meter>();
  * Counts one plugin call. Never awaits on the request's path: the flush runs in `waitUntil`
  * after `flushMs`, and a failed flush is logged, never surfaced to the caller.
  */
-export function meterCall(d1: D1Database, db: Db, waitUntil: (p: Promise<unknown>) => void, sample: CallSample, flushMs = DEFAULT_FLUSH_MS): void {
+export function meterCall(
+  d1: D1Database,
+  db: Db,
+  waitUntil: (p: Promise<unknown>) => void,
+  sample: CallSample,
+  flushMs = DEFAULT_FLUSH_MS,
+): void {
   let meter = meters.get(d1);
   if (!meter) {
     meter = new Meter();
@@ -122,6 +138,14 @@ export function meterCall(d1: D1Database, db: Db, waitUntil: (p: Promise<unknown
   waitUntil(
     new Promise((resolve) => setTimeout(resolve, flushMs))
       .then(() => writeRollups(db, m.drain()))
-      .catch((err: unknown) => console.error(JSON.stringify({ level: "error", msg: "usage flush failed", error: err instanceof Error ? err.message : String(err) }))),
+      .catch((err: unknown) =>
+        console.error(
+          JSON.stringify({
+            level: "error",
+            msg: "usage flush failed",
+            error: err instanceof Error ? err.message : String(err),
+          }),
+        ),
+      ),
   );
 }

@@ -3,7 +3,14 @@
  * so it can be reviewed and tested alone. Every split conserves its total to the minor unit.
  * Currencies themselves (codes, exponents, minimum charges) are part of the plugin contract.
  */
-import { MAX_AMOUNT, exponent, format, isAmount, isCurrency, minimumCharge } from "../contract/currency";
+import {
+  MAX_AMOUNT,
+  exponent,
+  format,
+  isAmount,
+  isCurrency,
+  minimumCharge,
+} from "../contract/currency";
 
 export { MAX_AMOUNT, exponent, format, isAmount, isCurrency, minimumCharge };
 
@@ -31,8 +38,10 @@ export interface Split {
  * @example splitSale(2900, 1000) // { fee: 290, share: 2610 }
  */
 export function splitSale(amount: number, feeBps: number): Split {
-  if (!isAmount(amount)) throw new RangeError("amount must be a non-negative integer of minor units");
-  if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > BPS) throw new RangeError("feeBps must be an integer from 0 to 10000");
+  if (!isAmount(amount))
+    throw new RangeError("amount must be a non-negative integer of minor units");
+  if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > BPS)
+    throw new RangeError("feeBps must be an integer from 0 to 10000");
   const fee = divRound(amount * feeBps, BPS);
   return { fee, share: amount - fee };
 }
@@ -42,8 +51,13 @@ export function splitSale(amount: number, feeBps: number): Split {
  * partial refunds add up exactly: after refunds totalling `refundedBefore + refund`, the fee
  * refunded in total is round(fee × refundedTotal / amount); a full refund returns the whole fee.
  */
-export function splitRefund(sale: { amount: number; fee: number }, refundedBefore: { amount: number; fee: number }, refund: number): Split {
-  if (!isAmount(refund) || refund === 0) throw new RangeError("refund must be a positive integer of minor units");
+export function splitRefund(
+  sale: { amount: number; fee: number },
+  refundedBefore: { amount: number; fee: number },
+  refund: number,
+): Split {
+  if (!isAmount(refund) || refund === 0)
+    throw new RangeError("refund must be a positive integer of minor units");
   const total = refundedBefore.amount + refund;
   if (total > sale.amount) throw new RangeError("refunds cannot exceed the sale");
   const feeTotal = total === sale.amount ? sale.fee : divRound(sale.fee * total, sale.amount);
@@ -57,7 +71,8 @@ export function splitRefund(sale: { amount: number; fee: number }, refundedBefor
  * before, so no fraction of a minor unit is ever lost or charged twice.
  */
 export function usageOwed(calls: number, price: number, per: number): number {
-  if (!Number.isSafeInteger(calls) || calls < 0) throw new RangeError("calls must be a non-negative integer");
+  if (!Number.isSafeInteger(calls) || calls < 0)
+    throw new RangeError("calls must be a non-negative integer");
   if (!Number.isSafeInteger(per) || per < 1) throw new RangeError("per must be a positive integer");
   // BigInt: calls × price may exceed 2^53 for a busy plugin.
   return Number((BigInt(calls) * BigInt(price)) / BigInt(per));

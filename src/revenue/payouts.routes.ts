@@ -8,7 +8,15 @@ import { actorOf, auditInsert } from "../access/audit";
 import { requireOperator, requireScope } from "../access/principal";
 import { createRouter } from "../platform/http/router";
 import { getDb } from "../platform/db/client";
-import { ledgerEntries, ledgerTransactions, organizations, payouts, platformSettings, plugins, type PayoutRow } from "../platform/db/schema";
+import {
+  ledgerEntries,
+  ledgerTransactions,
+  organizations,
+  payouts,
+  platformSettings,
+  plugins,
+  type PayoutRow,
+} from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
@@ -18,7 +26,15 @@ import { idempotentResponse } from "./idempotency";
 import { BPS, format, isCurrency } from "./money";
 import { PAYMENTS_SETTING } from "./processor";
 import { MAX_PAYOUT_HOLD_HOURS } from "./recovery";
-import { getPayout, listPayouts, payOut, payoutMinimum, runPayouts, statementOf, uncoveredPayables } from "./payouts";
+import {
+  getPayout,
+  listPayouts,
+  payOut,
+  payoutMinimum,
+  runPayouts,
+  statementOf,
+  uncoveredPayables,
+} from "./payouts";
 import { billingPrincipal, processorFor } from "./purchases.routes";
 import { renewDue } from "./subscriptions";
 import { billUsage } from "./usage-billing";
@@ -27,13 +43,22 @@ export const payoutRouter = createRouter();
 /** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */
 export const revenueOperatorRoutes = createRouter();
 
-const IDEMPOTENCY = z.object({ "idempotency-key": z.string().max(255).optional().openapi({ description: "Required on money-moving calls (a missing key is a 400 idempotency-key-required)" }) });
+const IDEMPOTENCY = z.object({
+  "idempotency-key": z.string().max(255).optional().openapi({
+    description: "Required on money-moving calls (a missing key is a 400 idempotency-key-required)",
+  }),
+});
 
 const Balance = z
   .object({
     currency: z.string(),
-    available: z.number().int().openapi({ description: "Owed to the developer, past its payout hold and not yet paid out (minor units); negative after refunds of paid-out sales, which blocks payouts until later earnings recover it" }),
-    held: z.number().int().openapi({ description: "Earnings still in their payout hold (the refund window), not yet payable" }),
+    available: z.number().int().openapi({
+      description:
+        "Owed to the developer, past its payout hold and not yet paid out (minor units); negative after refunds of paid-out sales, which blocks payouts until later earnings recover it",
+    }),
+    held: z.number().int().openapi({
+      description: "Earnings still in their payout hold (the refund window), not yet payable",
+    }),
     inTransit: z.number().int(),
     paidOut: z.number().int(),
     earned: z.number().int().openapi({ description: "Lifetime share of sales" }),
@@ -44,14 +69,44 @@ const Balance = z
   .openapi("Balance");
 
 const Payout = z
-  .object({ id: z.string(), currency: z.string(), amount: z.number().int(), display: z.string(), status: z.enum(["in_transit", "paid", "failed"]), destination: z.string(), failureReason: z.string().nullable(), createdAt: z.string().datetime(), settledAt: z.string().datetime().nullable() })
+  .object({
+    id: z.string(),
+    currency: z.string(),
+    amount: z.number().int(),
+    display: z.string(),
+    status: z.enum(["in_transit", "paid", "failed"]),
+    destination: z.string(),
+    failureReason: z.string().nullable(),
+    createdAt: z.string().datetime(),
+    settledAt: z.string().datetime().nullable(),
+  })
   .openapi("Payout");
 
-const StatementLine = z.object({ transaction: z.string(), kind: z.string(), reference: z.string(), memo: z.string(), amount: z.number().int(), at: z.string().datetime() }).openapi("StatementLine");
+const StatementLine = z
+  .object({
+    transaction: z.string(),
+    kind: z.string(),
+    reference: z.string(),
+    memo: z.string(),
+    amount: z.number().int(),
+    at: z.string().datetime(),
+  })
+  .openapi("StatementLine");
 
-const toPayout = (p: PayoutRow) => ({ id: p.id, currency: p.currency, amount: p.amount, display: format(p.amount, p.currency), status: p.status, destination: `${p.destination.slice(0, 8)}…`, failureReason: p.failureReason, createdAt: iso(p.createdAt), settledAt: p.settledAt ? iso(p.settledAt) : null });
+const toPayout = (p: PayoutRow) => ({
+  id: p.id,
+  currency: p.currency,
+  amount: p.amount,
+  display: format(p.amount, p.currency),
+  status: p.status,
+  destination: `${p.destination.slice(0, 8)}…`,
+  failureReason: p.failureReason,
+  createdAt: iso(p.createdAt),
+  settledAt: p.settledAt ? iso(p.settledAt) : null,
+});
 
-const developer = (c: Parameters<typeof billingPrincipal>[0], write: boolean) => billingPrincipal(c, write, "Only an organization has a revenue balance.");
+const developer = (c: Parameters<typeof billingPrincipal>[0], write: boolean) =>
+  billingPrincipal(c, write, "Only an organization has a revenue balance.");
 
 const balance = createRoute({
   method: "get",
@@ -59,7 +114,13 @@ const balance = createRoute({
   tags: ["Revenue"],
   summary: "The organization's earnings as a publisher, per currency",
   security: AUTHENTICATED,
-  responses: { 200: { description: "Balances", content: { "application/json": { schema: z.object({ balances: z.array(Balance) }) } } }, ...problems(401, 403, 429) },
+  responses: {
+    200: {
+      description: "Balances",
+      content: { "application/json": { schema: z.object({ balances: z.array(Balance) }) } },
+    },
+    ...problems(401, 403, 429),
+  },
 });
 
 payoutRouter.openapi(balance, async (c) => {
@@ -68,16 +129,43 @@ payoutRouter.openapi(balance, async (c) => {
   const now = Date.now();
   const heldSql = sql<number>`CASE WHEN ${ledgerTransactions.availableAt} > ${now} THEN 1 ELSE 0 END`;
   const byKind = await db
-    .select({ account: ledgerEntries.accountId, kind: ledgerTransactions.kind, held: heldSql, sum: sql<number>`SUM(${ledgerEntries.amount})` })
+    .select({
+      account: ledgerEntries.accountId,
+      kind: ledgerTransactions.kind,
+      held: heldSql,
+      sum: sql<number>`SUM(${ledgerEntries.amount})`,
+    })
     .from(ledgerEntries)
     .innerJoin(ledgerTransactions, eq(ledgerTransactions.id, ledgerEntries.txnId))
     .where(like(ledgerEntries.accountId, `developer_payable:${p.orgId}:%`))
     .groupBy(ledgerEntries.accountId, ledgerTransactions.kind, heldSql);
-  const payoutSums = await db.select({ currency: payouts.currency, status: payouts.status, sum: sql<number>`SUM(${payouts.amount})` }).from(payouts).where(eq(payouts.orgId, p.orgId)).groupBy(payouts.currency, payouts.status);
+  const payoutSums = await db
+    .select({
+      currency: payouts.currency,
+      status: payouts.status,
+      sum: sql<number>`SUM(${payouts.amount})`,
+    })
+    .from(payouts)
+    .where(eq(payouts.orgId, p.orgId))
+    .groupBy(payouts.currency, payouts.status);
   const out = new Map<string, z.infer<typeof Balance>>();
   const get = (currency: string) => {
     let b = out.get(currency);
-    if (!b) out.set(currency, (b = { currency, available: 0, held: 0, inTransit: 0, paidOut: 0, earned: 0, refunded: 0, minimumPayout: payoutMinimum(currency), display: "" }));
+    if (!b)
+      out.set(
+        currency,
+        (b = {
+          currency,
+          available: 0,
+          held: 0,
+          inTransit: 0,
+          paidOut: 0,
+          earned: 0,
+          refunded: 0,
+          minimumPayout: payoutMinimum(currency),
+          display: "",
+        }),
+      );
     return b;
   };
   for (const r of byKind) {
@@ -93,7 +181,12 @@ payoutRouter.openapi(balance, async (c) => {
     if (r.status === "in_transit") b.inTransit += Number(r.sum);
     if (r.status === "paid") b.paidOut += Number(r.sum);
   }
-  return c.json({ balances: [...out.values()].map((b) => ({ ...b, display: format(b.available, b.currency) })) }, 200);
+  return c.json(
+    {
+      balances: [...out.values()].map((b) => ({ ...b, display: format(b.available, b.currency) })),
+    },
+    200,
+  );
 });
 
 const account = createRoute({
@@ -103,8 +196,32 @@ const account = createRoute({
   summary: "Where payouts go: the payment provider's connected-account id",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { body: { required: true, content: { "application/json": { schema: z.object({ account: z.string().regex(/^acct_[A-Za-z0-9]{4,64}$/, "must be a connected-account id such as acct_1Nv0FGQ9RKHgCVdK") }).strict() } } } },
-  responses: { 200: { description: "Set", content: { "application/json": { schema: z.object({ account: z.string() }) } } }, ...problems(400, 401, 403, 413, 415, 429) },
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              account: z
+                .string()
+                .regex(
+                  /^acct_[A-Za-z0-9]{4,64}$/,
+                  "must be a connected-account id such as acct_1Nv0FGQ9RKHgCVdK",
+                ),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: "Set",
+      content: { "application/json": { schema: z.object({ account: z.string() }) } },
+    },
+    ...problems(400, 401, 403, 413, 415, 429),
+  },
 });
 
 payoutRouter.openapi(account, async (c) => {
@@ -113,7 +230,14 @@ payoutRouter.openapi(account, async (c) => {
   const db = getDb(c.env.DB);
   await db.batch([
     db.update(organizations).set({ payoutAccount: acct }).where(eq(organizations.id, p.orgId)),
-    auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "revenue.payout_account_set", target: p.orgId, details: {}, requestId: c.get("requestId") }),
+    auditInsert(db, {
+      orgId: p.orgId,
+      actor: actorOf(p),
+      action: "revenue.payout_account_set",
+      target: p.orgId,
+      details: {},
+      requestId: c.get("requestId"),
+    }),
   ]);
   return c.json({ account: `${acct.slice(0, 8)}…` }, 200);
 });
@@ -125,19 +249,52 @@ const requestPayout = createRoute({
   summary: "Pay out the available balance in one currency now (at or above the minimum)",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { headers: IDEMPOTENCY, body: { required: true, content: { "application/json": { schema: z.object({ currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD") }).strict() } } } },
-  responses: { 201: { description: "Paid, or failed (the money is back in the balance)", content: { "application/json": { schema: Payout } } }, ...problems(400, 401, 403, 409, 413, 415, 422, 429, 503) },
+  request: {
+    headers: IDEMPOTENCY,
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD"),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    201: {
+      description: "Paid, or failed (the money is back in the balance)",
+      content: { "application/json": { schema: Payout } },
+    },
+    ...problems(400, 401, 403, 409, 413, 415, 422, 429, 503),
+  },
 });
 
 payoutRouter.openapi(requestPayout, async (c) => {
   const p = developer(c, true);
   const { currency } = c.req.valid("json");
-  if (!isCurrency(currency)) throw badRequest(`${currency} is not an ISO 4217 currency.`, "unknown-currency");
+  if (!isCurrency(currency))
+    throw badRequest(`${currency} is not an ISO 4217 currency.`, "unknown-currency");
   const db = getDb(c.env.DB);
   return idempotentResponse(c, db, p.orgId, { currency }, async () => {
-    const payable = (await uncoveredPayables(db, p.orgId)).find((x) => x.currency === currency) ?? { orgId: p.orgId, currency, accountId: `developer_payable:${p.orgId}:${currency}`, amount: 0, txnIds: [] };
+    const payable = (await uncoveredPayables(db, p.orgId)).find((x) => x.currency === currency) ?? {
+      orgId: p.orgId,
+      currency,
+      accountId: `developer_payable:${p.orgId}:${currency}`,
+      amount: 0,
+      txnIds: [],
+    };
     const outcome = await payOut(db, processorFor(c), payable, { runId: null });
-    if (!outcome.payoutId) throw new ApiError({ status: 409, type: "payout-in-progress", title: "Conflict", detail: "Another payout of this balance is in progress." });
+    if (!outcome.payoutId)
+      throw new ApiError({
+        status: 409,
+        type: "payout-in-progress",
+        title: "Conflict",
+        detail: "Another payout of this balance is in progress.",
+      });
     const row = await getPayout(db, outcome.payoutId);
     if (!row) throw notFound("The payout");
     return { status: 201, body: toPayout(row) };
@@ -150,7 +307,13 @@ const listRoute = createRoute({
   tags: ["Revenue"],
   summary: "The organization's payouts, newest first",
   security: AUTHENTICATED,
-  responses: { 200: { description: "Payouts", content: { "application/json": { schema: z.object({ payouts: z.array(Payout) }) } } }, ...problems(401, 403, 429) },
+  responses: {
+    200: {
+      description: "Payouts",
+      content: { "application/json": { schema: z.object({ payouts: z.array(Payout) }) } },
+    },
+    ...problems(401, 403, 429),
+  },
 });
 
 payoutRouter.openapi(listRoute, async (c) => {
@@ -165,7 +328,17 @@ const statement = createRoute({
   summary: "A payout with its statement: every transaction it covers",
   security: AUTHENTICATED,
   request: { params: z.object({ payoutId: IdParam("payoutId", "po") }) },
-  responses: { 200: { description: "The payout and its statement", content: { "application/json": { schema: Payout.extend({ statement: z.array(StatementLine), total: z.number().int() }) } } }, ...problems(400, 401, 403, 404, 429) },
+  responses: {
+    200: {
+      description: "The payout and its statement",
+      content: {
+        "application/json": {
+          schema: Payout.extend({ statement: z.array(StatementLine), total: z.number().int() }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 404, 429),
+  },
 });
 
 payoutRouter.openapi(statement, async (c) => {
@@ -174,7 +347,21 @@ payoutRouter.openapi(statement, async (c) => {
   const row = await getPayout(db, c.req.valid("param").payoutId);
   if (!row || (p.role !== "operator" && row.orgId !== p.orgId)) throw notFound("The payout");
   const lines = await statementOf(db, row);
-  return c.json({ ...toPayout(row), statement: lines.map((l) => ({ transaction: l.txnId, kind: l.kind, reference: l.reference, memo: l.memo, amount: l.amount, at: iso(l.createdAt) })), total: lines.reduce((s, l) => s + l.amount, 0) }, 200);
+  return c.json(
+    {
+      ...toPayout(row),
+      statement: lines.map((l) => ({
+        transaction: l.txnId,
+        kind: l.kind,
+        reference: l.reference,
+        memo: l.memo,
+        amount: l.amount,
+        at: iso(l.createdAt),
+      })),
+      total: lines.reduce((s, l) => s + l.amount, 0),
+    },
+    200,
+  );
 });
 
 // ---- Operator -------------------------------------------------------------------------------
@@ -186,8 +373,27 @@ const setProcessor = createRoute({
   summary: "Choose the payment processor: an installation granted the payments permission",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { body: { required: true, content: { "application/json": { schema: z.object({ installationId: IdParam("installationId", "ins") }).strict() } } } },
-  responses: { 200: { description: "Set", content: { "application/json": { schema: z.object({ installationId: z.string(), plugin: z.string() }) } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.object({ installationId: IdParam("installationId", "ins") }).strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: "Set",
+      content: {
+        "application/json": {
+          schema: z.object({ installationId: z.string(), plugin: z.string() }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 404, 413, 415, 429),
+  },
 });
 
 revenueOperatorRoutes.openapi(setProcessor, async (c) => {
@@ -196,11 +402,28 @@ revenueOperatorRoutes.openapi(setProcessor, async (c) => {
   const db = getDb(c.env.DB);
   const spec = await loadSpec(db, c.env.ATOLL_SECRET_KEY, installationId);
   if (!spec) throw notFound("The installation");
-  if (!spec.grants.includes("payments")) throw badRequest(`${spec.plugin} is not granted the payments permission; install a payment plugin with it.`, "not-a-payment-processor");
+  if (!spec.grants.includes("payments"))
+    throw badRequest(
+      `${spec.plugin} is not granted the payments permission; install a payment plugin with it.`,
+      "not-a-payment-processor",
+    );
   const now = Date.now();
   await db.batch([
-    db.insert(platformSettings).values({ key: PAYMENTS_SETTING, value: installationId, updatedAt: now }).onConflictDoUpdate({ target: platformSettings.key, set: { value: installationId, updatedAt: now } }),
-    auditInsert(db, { orgId: null, actor: actorOf(p), action: "operator.payments_set", target: installationId, details: { plugin: spec.plugin }, requestId: c.get("requestId") }),
+    db
+      .insert(platformSettings)
+      .values({ key: PAYMENTS_SETTING, value: installationId, updatedAt: now })
+      .onConflictDoUpdate({
+        target: platformSettings.key,
+        set: { value: installationId, updatedAt: now },
+      }),
+    auditInsert(db, {
+      orgId: null,
+      actor: actorOf(p),
+      action: "operator.payments_set",
+      target: installationId,
+      details: { plugin: spec.plugin },
+      requestId: c.get("requestId"),
+    }),
   ]);
   return c.json({ installationId, plugin: spec.plugin }, 200);
 });
@@ -209,7 +432,8 @@ const setFee = createRoute({
   method: "put",
   path: "/fees",
   tags: ["Operator"],
-  summary: "Set the platform fee (basis points) of a listing or of a publisher's listings; null restores the default",
+  summary:
+    "Set the platform fee (basis points) of a listing or of a publisher's listings; null restores the default",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
   request: {
@@ -218,15 +442,41 @@ const setFee = createRoute({
       content: {
         "application/json": {
           schema: z
-            .object({ listing: z.string().max(120).optional(), organization: IdParam("organization", "org").optional(), feeBps: z.number().int("must be an integer of basis points").min(0).max(BPS).nullable() })
+            .object({
+              listing: z.string().max(120).optional(),
+              organization: IdParam("organization", "org").optional(),
+              feeBps: z
+                .number()
+                .int("must be an integer of basis points")
+                .min(0)
+                .max(BPS)
+                .nullable(),
+            })
             .strict()
-            .refine((b) => (b.listing === undefined) !== (b.organization === undefined), "name exactly one of listing or organization")
+            .refine(
+              (b) => (b.listing === undefined) !== (b.organization === undefined),
+              "name exactly one of listing or organization",
+            )
             .openapi({ example: { listing: "@demo/advanced-analytics", feeBps: 1500 } }),
         },
       },
     },
   },
-  responses: { 200: { description: "Set", content: { "application/json": { schema: z.object({ listing: z.string().optional(), organization: z.string().optional(), feeBps: z.number().int().nullable() }) } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+  responses: {
+    200: {
+      description: "Set",
+      content: {
+        "application/json": {
+          schema: z.object({
+            listing: z.string().optional(),
+            organization: z.string().optional(),
+            feeBps: z.number().int().nullable(),
+          }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 404, 413, 415, 429),
+  },
 });
 
 revenueOperatorRoutes.openapi(setFee, async (c) => {
@@ -234,10 +484,29 @@ revenueOperatorRoutes.openapi(setFee, async (c) => {
   const body = c.req.valid("json");
   const db = getDb(c.env.DB);
   const update = body.listing
-    ? db.update(plugins).set({ feeBps: body.feeBps }).where(eq(plugins.name, body.listing)).returning({ id: plugins.id })
-    : db.update(organizations).set({ feeBps: body.feeBps }).where(eq(organizations.id, body.organization ?? "")).returning({ id: organizations.id });
-  const [rows] = await db.batch([update, auditInsert(db, { orgId: null, actor: actorOf(p), action: "operator.fee_set", target: body.listing ?? body.organization ?? null, details: { feeBps: body.feeBps }, requestId: c.get("requestId") })]);
-  if (rows.length === 0) throw notFound(body.listing ? `The listing ${body.listing}` : "The organization");
+    ? db
+        .update(plugins)
+        .set({ feeBps: body.feeBps })
+        .where(eq(plugins.name, body.listing))
+        .returning({ id: plugins.id })
+    : db
+        .update(organizations)
+        .set({ feeBps: body.feeBps })
+        .where(eq(organizations.id, body.organization ?? ""))
+        .returning({ id: organizations.id });
+  const [rows] = await db.batch([
+    update,
+    auditInsert(db, {
+      orgId: null,
+      actor: actorOf(p),
+      action: "operator.fee_set",
+      target: body.listing ?? body.organization ?? null,
+      details: { feeBps: body.feeBps },
+      requestId: c.get("requestId"),
+    }),
+  ]);
+  if (rows.length === 0)
+    throw notFound(body.listing ? `The listing ${body.listing}` : "The organization");
   return c.json(body, 200);
 });
 
@@ -245,8 +514,10 @@ const setHold = createRoute({
   method: "put",
   path: "/payout-holds",
   tags: ["Operator"],
-  summary: "Set how long new sales' earnings of a listing or of a publisher's listings are held before payout (hours); null restores the default (336 = 14 days)",
-  description: "The hold should cover the refund window: a refund within it is always covered by the sale itself. It applies to sales made after the change.",
+  summary:
+    "Set how long new sales' earnings of a listing or of a publisher's listings are held before payout (hours); null restores the default (336 = 14 days)",
+  description:
+    "The hold should cover the refund window: a refund within it is always covered by the sale itself. It applies to sales made after the change.",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
   request: {
@@ -255,15 +526,41 @@ const setHold = createRoute({
       content: {
         "application/json": {
           schema: z
-            .object({ listing: z.string().max(120).optional(), organization: IdParam("organization", "org").optional(), hours: z.number().int("must be a whole number of hours").min(0).max(MAX_PAYOUT_HOLD_HOURS).nullable() })
+            .object({
+              listing: z.string().max(120).optional(),
+              organization: IdParam("organization", "org").optional(),
+              hours: z
+                .number()
+                .int("must be a whole number of hours")
+                .min(0)
+                .max(MAX_PAYOUT_HOLD_HOURS)
+                .nullable(),
+            })
             .strict()
-            .refine((b) => (b.listing === undefined) !== (b.organization === undefined), "name exactly one of listing or organization")
+            .refine(
+              (b) => (b.listing === undefined) !== (b.organization === undefined),
+              "name exactly one of listing or organization",
+            )
             .openapi({ example: { listing: "@demo/advanced-analytics", hours: 720 } }),
         },
       },
     },
   },
-  responses: { 200: { description: "Set", content: { "application/json": { schema: z.object({ listing: z.string().optional(), organization: z.string().optional(), hours: z.number().int().nullable() }) } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+  responses: {
+    200: {
+      description: "Set",
+      content: {
+        "application/json": {
+          schema: z.object({
+            listing: z.string().optional(),
+            organization: z.string().optional(),
+            hours: z.number().int().nullable(),
+          }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 404, 413, 415, 429),
+  },
 });
 
 revenueOperatorRoutes.openapi(setHold, async (c) => {
@@ -271,10 +568,29 @@ revenueOperatorRoutes.openapi(setHold, async (c) => {
   const body = c.req.valid("json");
   const db = getDb(c.env.DB);
   const update = body.listing
-    ? db.update(plugins).set({ payoutHoldHours: body.hours }).where(eq(plugins.name, body.listing)).returning({ id: plugins.id })
-    : db.update(organizations).set({ payoutHoldHours: body.hours }).where(eq(organizations.id, body.organization ?? "")).returning({ id: organizations.id });
-  const [rows] = await db.batch([update, auditInsert(db, { orgId: null, actor: actorOf(p), action: "operator.payout_hold_set", target: body.listing ?? body.organization ?? null, details: { hours: body.hours }, requestId: c.get("requestId") })]);
-  if (rows.length === 0) throw notFound(body.listing ? `The listing ${body.listing}` : "The organization");
+    ? db
+        .update(plugins)
+        .set({ payoutHoldHours: body.hours })
+        .where(eq(plugins.name, body.listing))
+        .returning({ id: plugins.id })
+    : db
+        .update(organizations)
+        .set({ payoutHoldHours: body.hours })
+        .where(eq(organizations.id, body.organization ?? ""))
+        .returning({ id: organizations.id });
+  const [rows] = await db.batch([
+    update,
+    auditInsert(db, {
+      orgId: null,
+      actor: actorOf(p),
+      action: "operator.payout_hold_set",
+      target: body.listing ?? body.organization ?? null,
+      details: { hours: body.hours },
+      requestId: c.get("requestId"),
+    }),
+  ]);
+  if (rows.length === 0)
+    throw notFound(body.listing ? `The listing ${body.listing}` : "The organization");
   return c.json(body, 200);
 });
 
@@ -285,23 +601,55 @@ const payoutRun = createRoute({
   summary: "Run payouts now (the daily Cron Trigger does the same)",
   security: AUTHENTICATED,
   request: { headers: IDEMPOTENCY },
-  responses: { 200: { description: "The run", content: { "application/json": { schema: z.object({ runId: z.string(), paid: z.array(z.record(z.string(), z.unknown())), skipped: z.array(z.record(z.string(), z.unknown())), retried: z.array(z.record(z.string(), z.unknown())) }) } } }, ...problems(400, 401, 403, 409, 422, 429, 503) },
+  responses: {
+    200: {
+      description: "The run",
+      content: {
+        "application/json": {
+          schema: z.object({
+            runId: z.string(),
+            paid: z.array(z.record(z.string(), z.unknown())),
+            skipped: z.array(z.record(z.string(), z.unknown())),
+            retried: z.array(z.record(z.string(), z.unknown())),
+          }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 409, 422, 429, 503),
+  },
 });
 
 revenueOperatorRoutes.openapi(payoutRun, async (c) => {
   requireOperator(c);
   const db = getDb(c.env.DB);
-  return idempotentResponse(c, db, "operator", {}, async () => ({ status: 200, body: await runPayouts(db, processorFor(c)) }));
+  return idempotentResponse(c, db, "operator", {}, async () => ({
+    status: 200,
+    body: await runPayouts(db, processorFor(c)),
+  }));
 });
 
 const billingRun = createRoute({
   method: "post",
   path: "/billing/run",
   tags: ["Operator"],
-  summary: "Run subscription renewals and usage billing now (the hourly Cron Trigger does the same)",
+  summary:
+    "Run subscription renewals and usage billing now (the hourly Cron Trigger does the same)",
   security: AUTHENTICATED,
   request: { headers: IDEMPOTENCY },
-  responses: { 200: { description: "The run", content: { "application/json": { schema: z.object({ renewals: z.record(z.string(), z.unknown()), usage: z.array(z.record(z.string(), z.unknown())) }) } } }, ...problems(400, 401, 403, 409, 422, 429, 503) },
+  responses: {
+    200: {
+      description: "The run",
+      content: {
+        "application/json": {
+          schema: z.object({
+            renewals: z.record(z.string(), z.unknown()),
+            usage: z.array(z.record(z.string(), z.unknown())),
+          }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 409, 422, 429, 503),
+  },
 });
 
 revenueOperatorRoutes.openapi(billingRun, async (c) => {
@@ -309,6 +657,9 @@ revenueOperatorRoutes.openapi(billingRun, async (c) => {
   const db = getDb(c.env.DB);
   return idempotentResponse(c, db, "operator", {}, async () => {
     const processor = processorFor(c);
-    return { status: 200, body: { renewals: await renewDue(db, processor), usage: await billUsage(db, processor) } };
+    return {
+      status: 200,
+      body: { renewals: await renewDue(db, processor), usage: await billUsage(db, processor) },
+    };
   });
 });

@@ -15,7 +15,11 @@ import { ApiError, toApiError } from "../platform/http/problem";
 import { invokePlugin, pluginRequest } from "../runtime/invoke";
 import type { PluginHost } from "../runtime/host";
 
-export type Failure = { ok: false; reason: "declined" | "invalid" | "unavailable"; message: string };
+export type Failure = {
+  ok: false;
+  reason: "declined" | "invalid" | "unavailable";
+  message: string;
+};
 export type Result<T> = { ok: true; value: T } | Failure;
 
 export interface ChargeRequest {
@@ -45,7 +49,11 @@ export interface PaymentProcessor {
   transfer(r: TransferRequest): Promise<Result<{ id: string }>>;
 }
 
-const Charge = z.object({ id: z.string().regex(/^ch_\w{1,100}$/), amount: z.number().int(), status: z.string() });
+const Charge = z.object({
+  id: z.string().regex(/^ch_\w{1,100}$/),
+  amount: z.number().int(),
+  status: z.string(),
+});
 const Refund = z.object({ id: z.string().regex(/^re_\w{1,100}$/), amount: z.number().int() });
 const Transfer = z.object({ id: z.string().regex(/^tr_\w{1,100}$/), amount: z.number().int() });
 const PluginFailure = z.object({ error: z.string().max(2000) });
@@ -54,7 +62,10 @@ export const PAYMENTS_SETTING = "payments.installation";
 
 /** The installation serving as the payment processor, if the operator chose one. */
 export async function processorInstallation(db: Db): Promise<string | null> {
-  const [row] = await db.select().from(platformSettings).where(eq(platformSettings.key, PAYMENTS_SETTING));
+  const [row] = await db
+    .select()
+    .from(platformSettings)
+    .where(eq(platformSettings.key, PAYMENTS_SETTING));
   return row?.value ?? null;
 }
 
@@ -62,11 +73,28 @@ export async function processorInstallation(db: Db): Promise<string | null> {
 export function failureProblem(f: Failure, what: string): ApiError {
   switch (f.reason) {
     case "declined":
-      return new ApiError({ status: 402, type: "payment-declined", title: "Payment declined", detail: `The ${what} was declined: ${f.message}` });
+      return new ApiError({
+        status: 402,
+        type: "payment-declined",
+        title: "Payment declined",
+        detail: `The ${what} was declined: ${f.message}`,
+      });
     case "invalid":
-      return new ApiError({ status: 402, type: "payment-failed", title: "Payment failed", detail: `The payment provider refused the ${what}: ${f.message}` });
+      return new ApiError({
+        status: 402,
+        type: "payment-failed",
+        title: "Payment failed",
+        detail: `The payment provider refused the ${what}: ${f.message}`,
+      });
     case "unavailable":
-      return new ApiError({ status: 503, type: "payments-unavailable", title: "Payments unavailable", detail: `The payment provider did not confirm the ${what}; retry with the same Idempotency-Key (nothing will be charged twice).`, headers: { "retry-after": "2" }, internal: f.message });
+      return new ApiError({
+        status: 503,
+        type: "payments-unavailable",
+        title: "Payments unavailable",
+        detail: `The payment provider did not confirm the ${what}; retry with the same Idempotency-Key (nothing will be charged twice).`,
+        headers: { "retry-after": "2" },
+        internal: f.message,
+      });
   }
 }
 
@@ -90,12 +118,39 @@ export class PluginProcessor implements PaymentProcessor {
     return this.call("/transfers", r, Transfer);
   }
 
-  private async call<T extends { id: string }>(path: string, body: unknown, schema: z.ZodType<T>): Promise<Result<{ id: string }>> {
+  private async call<T extends { id: string }>(
+    path: string,
+    body: unknown,
+    schema: z.ZodType<T>,
+  ): Promise<Result<{ id: string }>> {
     const installationId = await processorInstallation(this.db);
-    if (!installationId) throw new ApiError({ status: 503, type: "payments-not-configured", title: "Payments unavailable", detail: "The platform has no payment processor yet; an operator sets one with PUT /v1/operator/payments." });
+    if (!installationId)
+      throw new ApiError({
+        status: 503,
+        type: "payments-not-configured",
+        title: "Payments unavailable",
+        detail:
+          "The platform has no payment processor yet; an operator sets one with PUT /v1/operator/payments.",
+      });
     const spec = await loadSpec(this.db, this.secretKey, installationId);
-    if (!spec || !spec.grants.includes("payments")) throw new ApiError({ status: 503, type: "payments-not-configured", title: "Payments unavailable", detail: "The platform's payment processor is not installed any more.", internal: `processor installation ${installationId} missing or without payments grant` });
-    const req = pluginRequest(spec, { orgId: spec.orgId, subject: "platform:payments", requestId: this.requestId }, path, { method: "POST", headers: new Headers({ "content-type": "application/json" }), body: JSON.stringify(body) });
+    if (!spec || !spec.grants.includes("payments"))
+      throw new ApiError({
+        status: 503,
+        type: "payments-not-configured",
+        title: "Payments unavailable",
+        detail: "The platform's payment processor is not installed any more.",
+        internal: `processor installation ${installationId} missing or without payments grant`,
+      });
+    const req = pluginRequest(
+      spec,
+      { orgId: spec.orgId, subject: "platform:payments", requestId: this.requestId },
+      path,
+      {
+        method: "POST",
+        headers: new Headers({ "content-type": "application/json" }),
+        body: JSON.stringify(body),
+      },
+    );
     let res: Response;
     try {
       res = (await invokePlugin(this.host, spec, req, this.deadlineMs)).response;
@@ -106,15 +161,24 @@ export class PluginProcessor implements PaymentProcessor {
     try {
       json = JSON.parse(await res.text());
     } catch {
-      return { ok: false, reason: "unavailable", message: `processor answered ${res.status} without JSON` };
+      return {
+        ok: false,
+        reason: "unavailable",
+        message: `processor answered ${res.status} without JSON`,
+      };
     }
     if (res.ok) {
       const parsed = schema.safeParse(json);
-      return parsed.success ? { ok: true, value: { id: parsed.data.id } } : { ok: false, reason: "unavailable", message: "processor answered an unexpected body" };
+      return parsed.success
+        ? { ok: true, value: { id: parsed.data.id } }
+        : { ok: false, reason: "unavailable", message: "processor answered an unexpected body" };
     }
-    const message = PluginFailure.safeParse(json).data?.error.replace(/^payment provider: /, "") ?? `status ${res.status}`;
+    const message =
+      PluginFailure.safeParse(json).data?.error.replace(/^payment provider: /, "") ??
+      `status ${res.status}`;
     if (res.status === 402) return { ok: false, reason: "declined", message };
-    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) return { ok: false, reason: "invalid", message };
+    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
+      return { ok: false, reason: "invalid", message };
     return { ok: false, reason: "unavailable", message };
   }
 }

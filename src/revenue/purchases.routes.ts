@@ -10,7 +10,13 @@ import { actorOf, auditInsert } from "../access/audit";
 import { requireScope, type Principal } from "../access/principal";
 import { createRouter, type AppEnv } from "../platform/http/router";
 import { getDb } from "../platform/db/client";
-import { organizations, plugins, type PurchaseRow, type RefundRow, type SubscriptionRow } from "../platform/db/schema";
+import {
+  organizations,
+  plugins,
+  type PurchaseRow,
+  type RefundRow,
+  type SubscriptionRow,
+} from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
@@ -19,7 +25,14 @@ import { pluginDeadline, pluginHost } from "../runtime/invoke";
 import { idempotentResponse } from "./idempotency";
 import { format, MAX_AMOUNT } from "./money";
 import { PluginProcessor } from "./processor";
-import { getPurchase, listPurchases, listSubscriptions, purchase, subscriptionOf, type Pricing } from "./purchases";
+import {
+  getPurchase,
+  listPurchases,
+  listSubscriptions,
+  purchase,
+  subscriptionOf,
+  type Pricing,
+} from "./purchases";
 import { refund, refundsOf } from "./refunds";
 import { cancelSubscription } from "./subscriptions";
 
@@ -27,17 +40,32 @@ export const revenueRouter = createRouter();
 
 /** The payment capability for this request. */
 export function processorFor(c: Context<AppEnv>): PluginProcessor {
-  return new PluginProcessor(getDb(c.env.DB), c.env.ATOLL_SECRET_KEY, pluginHost(c), c.get("requestId"), pluginDeadline(c.env));
+  return new PluginProcessor(
+    getDb(c.env.DB),
+    c.env.ATOLL_SECRET_KEY,
+    pluginHost(c),
+    c.get("requestId"),
+    pluginDeadline(c.env),
+  );
 }
 
-const IDEMPOTENCY = z.object({ "idempotency-key": z.string().max(255).optional().openapi({ description: "Required (a missing key is a 400 idempotency-key-required). The same key and body replay the first response; another body with the same key is 422.", example: "9b2f6c1e-8d4a-4f7e-b1c2-0a7d3e5f6a91" }) });
+const IDEMPOTENCY = z.object({
+  "idempotency-key": z.string().max(255).optional().openapi({
+    description:
+      "Required (a missing key is a 400 idempotency-key-required). The same key and body replay the first response; another body with the same key is 422.",
+    example: "9b2f6c1e-8d4a-4f7e-b1c2-0a7d3e5f6a91",
+  }),
+});
 
 export const Subscription = z
   .object({
     id: z.string(),
     listing: z.string(),
     billing: z.enum(["month", "year", "usage"]),
-    amount: z.number().int().openapi({ description: "Minor units per period (usage: per `per` calls)" }),
+    amount: z
+      .number()
+      .int()
+      .openapi({ description: "Minor units per period (usage: per `per` calls)" }),
     currency: z.string(),
     per: z.number().int().nullable(),
     status: z.enum(["active", "past_due", "canceled", "ended"]),
@@ -56,7 +84,10 @@ export const Purchase = z
     id: z.string(),
     listing: z.string(),
     kind: z.enum(["one_time", "subscription", "usage"]),
-    amount: z.number().int().openapi({ description: "Charged, in minor units (cents; JPY has none)", example: 2900 }),
+    amount: z
+      .number()
+      .int()
+      .openapi({ description: "Charged, in minor units (cents; JPY has none)", example: 2900 }),
     currency: z.string().openapi({ example: "USD" }),
     display: z.string().openapi({ example: "29.00 USD" }),
     status: z.enum(["succeeded", "partially_refunded", "refunded"]),
@@ -69,7 +100,18 @@ export const Purchase = z
   })
   .openapi("Purchase");
 
-export const Refund = z.object({ id: z.string(), purchase: z.string(), amount: z.number().int(), currency: z.string(), fee: z.number().int(), developerShare: z.number().int(), reason: z.string().nullable(), createdAt: z.string().datetime() }).openapi("Refund");
+export const Refund = z
+  .object({
+    id: z.string(),
+    purchase: z.string(),
+    amount: z.number().int(),
+    currency: z.string(),
+    fee: z.number().int(),
+    developerShare: z.number().int(),
+    reason: z.string().nullable(),
+    createdAt: z.string().datetime(),
+  })
+  .openapi("Refund");
 
 export function toSubscription(s: SubscriptionRow, listing: string) {
   return {
@@ -108,10 +150,23 @@ export function toPurchase(p: PurchaseRow, listing: string, sub: SubscriptionRow
   };
 }
 
-const toRefund = (r: RefundRow) => ({ id: r.id, purchase: r.purchaseId, amount: r.amount, currency: r.currency, fee: r.fee, developerShare: r.share, reason: r.reason, createdAt: iso(r.createdAt) });
+const toRefund = (r: RefundRow) => ({
+  id: r.id,
+  purchase: r.purchaseId,
+  amount: r.amount,
+  currency: r.currency,
+  fee: r.fee,
+  developerShare: r.share,
+  reason: r.reason,
+  createdAt: iso(r.createdAt),
+});
 
 /** The caller, acting for its organization with billing:read (or billing:write). */
-export function billingPrincipal(c: Context<AppEnv>, write: boolean, refusal = "Only an organization buys and sells listings."): Principal & { orgId: string } {
+export function billingPrincipal(
+  c: Context<AppEnv>,
+  write: boolean,
+  refusal = "Only an organization buys and sells listings.",
+): Principal & { orgId: string } {
   const p = requireScope(c, write ? "billing:write" : "billing:read");
   if (!p.orgId) throw badRequest(refusal);
   return p as Principal & { orgId: string };
@@ -120,8 +175,20 @@ const buyer = (c: Context<AppEnv>, write: boolean) => billingPrincipal(c, write)
 
 const PurchaseRequest = z
   .object({
-    listing: z.string().regex(/^@[a-z0-9-]{3,39}\/[a-z0-9][a-z0-9._-]{0,63}$/, "must be a listing name such as @demo/advanced-analytics"),
-    paymentMethod: z.string().regex(/^(tok|pm|src|card)_[A-Za-z0-9_]{1,100}$/, "must be a payment-method token such as tok_visa").optional().openapi({ description: "Defaults to the organization's payment method" }),
+    listing: z
+      .string()
+      .regex(
+        /^@[a-z0-9-]{3,39}\/[a-z0-9][a-z0-9._-]{0,63}$/,
+        "must be a listing name such as @demo/advanced-analytics",
+      ),
+    paymentMethod: z
+      .string()
+      .regex(
+        /^(tok|pm|src|card)_[A-Za-z0-9_]{1,100}$/,
+        "must be a payment-method token such as tok_visa",
+      )
+      .optional()
+      .openapi({ description: "Defaults to the organization's payment method" }),
   })
   .strict()
   .openapi("PurchaseRequest", { example: { listing: "@demo/advanced-analytics" } });
@@ -130,11 +197,16 @@ const create = createRoute({
   method: "post",
   path: "/v1/purchases",
   tags: ["Revenue"],
-  summary: "Buy a listing (one-time, or start a subscription); charges through the payment capability",
-  description: "Requires an Idempotency-Key. One-time listings are owned after the purchase; subscriptions charge the first period now and renew on schedule; usage-priced listings charge nothing now and are billed from metered calls.",
+  summary:
+    "Buy a listing (one-time, or start a subscription); charges through the payment capability",
+  description:
+    "Requires an Idempotency-Key. One-time listings are owned after the purchase; subscriptions charge the first period now and renew on schedule; usage-priced listings charge nothing now and are billed from metered calls.",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { headers: IDEMPOTENCY, body: { required: true, content: { "application/json": { schema: PurchaseRequest } } } },
+  request: {
+    headers: IDEMPOTENCY,
+    body: { required: true, content: { "application/json": { schema: PurchaseRequest } } },
+  },
   responses: {
     201: { description: "Bought", content: { "application/json": { schema: Purchase } } },
     ...problems(400, 401, 402, 403, 404, 409, 413, 415, 422, 429, 503),
@@ -148,7 +220,15 @@ revenueRouter.openapi(create, async (c) => {
   return idempotentResponse(c, db, p.orgId, body, async (key) => {
     const [listing] = await db.select().from(plugins).where(eq(plugins.name, body.listing));
     if (!listing || !listing.listed) throw notFound(`The listing ${body.listing}`);
-    const result = await purchase(db, processorFor(c), { buyerOrgId: p.orgId, listing, pricing: JSON.parse(listing.pricing) as Pricing, paymentMethod: body.paymentMethod ?? null, key, actor: actorOf(p), requestId: c.get("requestId") });
+    const result = await purchase(db, processorFor(c), {
+      buyerOrgId: p.orgId,
+      listing,
+      pricing: JSON.parse(listing.pricing) as Pricing,
+      paymentMethod: body.paymentMethod ?? null,
+      key,
+      actor: actorOf(p),
+      requestId: c.get("requestId"),
+    });
     forgetEntitlements(c.env, p.orgId);
     return { status: 201, body: toPurchase(result.purchase, listing.name, result.subscription) };
   });
@@ -160,19 +240,57 @@ const list = createRoute({
   tags: ["Revenue"],
   summary: "Purchases: what the organization bought, or (role=publisher) what it sold",
   security: AUTHENTICATED,
-  request: { query: z.object({ role: z.enum(["buyer", "publisher"]).default("buyer"), limit: z.coerce.number().int().min(1).max(100).default(50), before: z.string().datetime().optional() }).strict() },
-  responses: { 200: { description: "Newest first", content: { "application/json": { schema: z.object({ purchases: z.array(Purchase), next: z.string().nullable() }) } } }, ...problems(400, 401, 403, 429) },
+  request: {
+    query: z
+      .object({
+        role: z.enum(["buyer", "publisher"]).default("buyer"),
+        limit: z.coerce.number().int().min(1).max(100).default(50),
+        before: z.string().datetime().optional(),
+      })
+      .strict(),
+  },
+  responses: {
+    200: {
+      description: "Newest first",
+      content: {
+        "application/json": {
+          schema: z.object({ purchases: z.array(Purchase), next: z.string().nullable() }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 429),
+  },
 });
 
 revenueRouter.openapi(list, async (c) => {
   const p = buyer(c, false);
   const q = c.req.valid("query");
   const db = getDb(c.env.DB);
-  const rows = await listPurchases(db, p.orgId, q.role, q.limit, q.before ? Date.parse(q.before) : undefined);
+  const rows = await listPurchases(
+    db,
+    p.orgId,
+    q.role,
+    q.limit,
+    q.before ? Date.parse(q.before) : undefined,
+  );
   const subs = new Map<string, SubscriptionRow | null>();
-  for (const r of rows) if (r.purchase.subscriptionId && !subs.has(r.purchase.subscriptionId)) subs.set(r.purchase.subscriptionId, await subscriptionOf(db, r.purchase.subscriptionId));
+  for (const r of rows)
+    if (r.purchase.subscriptionId && !subs.has(r.purchase.subscriptionId))
+      subs.set(r.purchase.subscriptionId, await subscriptionOf(db, r.purchase.subscriptionId));
   const last = rows.at(-1);
-  return c.json({ purchases: rows.map((r) => toPurchase(r.purchase, r.listing, r.purchase.subscriptionId ? (subs.get(r.purchase.subscriptionId) ?? null) : null)), next: rows.length === q.limit && last ? iso(last.purchase.createdAt) : null }, 200);
+  return c.json(
+    {
+      purchases: rows.map((r) =>
+        toPurchase(
+          r.purchase,
+          r.listing,
+          r.purchase.subscriptionId ? (subs.get(r.purchase.subscriptionId) ?? null) : null,
+        ),
+      ),
+      next: rows.length === q.limit && last ? iso(last.purchase.createdAt) : null,
+    },
+    200,
+  );
 });
 
 const PurchaseParams = z.object({ purchaseId: IdParam("purchaseId", "pur") });
@@ -181,8 +299,15 @@ const PurchaseParams = z.object({ purchaseId: IdParam("purchaseId", "pur") });
 async function visiblePurchase(c: Context<AppEnv>, p: Principal, id: string) {
   const db = getDb(c.env.DB);
   const row = await getPurchase(db, id);
-  if (!row || (p.role !== "operator" && row.buyerOrgId !== p.orgId && row.publisherOrgId !== p.orgId)) throw notFound("The purchase");
-  const [listing] = await db.select({ name: plugins.name }).from(plugins).where(eq(plugins.id, row.pluginId));
+  if (
+    !row ||
+    (p.role !== "operator" && row.buyerOrgId !== p.orgId && row.publisherOrgId !== p.orgId)
+  )
+    throw notFound("The purchase");
+  const [listing] = await db
+    .select({ name: plugins.name })
+    .from(plugins)
+    .where(eq(plugins.id, row.pluginId));
   return { row, listing: listing?.name ?? row.pluginId };
 }
 
@@ -193,19 +318,37 @@ const getOne = createRoute({
   summary: "A purchase with its refunds",
   security: AUTHENTICATED,
   request: { params: PurchaseParams },
-  responses: { 200: { description: "The purchase", content: { "application/json": { schema: Purchase.extend({ refunds: z.array(Refund) }) } } }, ...problems(400, 401, 403, 404, 429) },
+  responses: {
+    200: {
+      description: "The purchase",
+      content: { "application/json": { schema: Purchase.extend({ refunds: z.array(Refund) }) } },
+    },
+    ...problems(400, 401, 403, 404, 429),
+  },
 });
 
 revenueRouter.openapi(getOne, async (c) => {
   const p = requireScope(c, "billing:read");
   const { row, listing } = await visiblePurchase(c, p, c.req.valid("param").purchaseId);
   const db = getDb(c.env.DB);
-  return c.json({ ...toPurchase(row, listing, await subscriptionOf(db, row.subscriptionId)), refunds: (await refundsOf(db, row.id)).map(toRefund) }, 200);
+  return c.json(
+    {
+      ...toPurchase(row, listing, await subscriptionOf(db, row.subscriptionId)),
+      refunds: (await refundsOf(db, row.id)).map(toRefund),
+    },
+    200,
+  );
 });
 
 const RefundRequest = z
   .object({
-    amount: z.number().int("must be an integer number of minor units (cents)").positive("must be positive").max(MAX_AMOUNT).optional().openapi({ description: "Minor units; omitted: everything not yet refunded" }),
+    amount: z
+      .number()
+      .int("must be an integer number of minor units (cents)")
+      .positive("must be positive")
+      .max(MAX_AMOUNT)
+      .optional()
+      .openapi({ description: "Minor units; omitted: everything not yet refunded" }),
     reason: z.string().min(1).max(300).optional(),
   })
   .strict()
@@ -216,24 +359,60 @@ const refundRoute = createRoute({
   path: "/v1/purchases/{purchaseId}/refunds",
   tags: ["Revenue"],
   summary: "Refund a purchase, fully or partly (its publisher or the operator)",
-  description: "Requires an Idempotency-Key. The developer's share and the platform's fee are reversed in proportion; a full refund ends the access (and a subscription).",
+  description:
+    "Requires an Idempotency-Key. The developer's share and the platform's fee are reversed in proportion; a full refund ends the access (and a subscription).",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { params: PurchaseParams, headers: IDEMPOTENCY, body: { required: true, content: { "application/json": { schema: RefundRequest } } } },
-  responses: { 201: { description: "Refunded", content: { "application/json": { schema: Refund.extend({ purchase: Purchase }) } } }, ...problems(400, 401, 402, 403, 404, 409, 413, 415, 422, 429, 503) },
+  request: {
+    params: PurchaseParams,
+    headers: IDEMPOTENCY,
+    body: { required: true, content: { "application/json": { schema: RefundRequest } } },
+  },
+  responses: {
+    201: {
+      description: "Refunded",
+      content: { "application/json": { schema: Refund.extend({ purchase: Purchase }) } },
+    },
+    ...problems(400, 401, 402, 403, 404, 409, 413, 415, 422, 429, 503),
+  },
 });
 
 revenueRouter.openapi(refundRoute, async (c) => {
   const p = requireScope(c, "billing:write");
   const body = c.req.valid("json");
   const { row, listing } = await visiblePurchase(c, p, c.req.valid("param").purchaseId);
-  if (p.role !== "operator" && row.publisherOrgId !== p.orgId) throw new ApiError({ status: 403, type: "refund-not-allowed", title: "Forbidden", detail: "Refunds are issued by the listing's publisher or the platform operator; ask the publisher." });
+  if (p.role !== "operator" && row.publisherOrgId !== p.orgId)
+    throw new ApiError({
+      status: 403,
+      type: "refund-not-allowed",
+      title: "Forbidden",
+      detail:
+        "Refunds are issued by the listing's publisher or the platform operator; ask the publisher.",
+    });
   const db = getDb(c.env.DB);
   const owner = p.role === "operator" ? "operator" : (p.orgId ?? "");
   return idempotentResponse(c, db, owner, { purchase: row.id, ...body }, async (key) => {
-    const result = await refund(db, processorFor(c), { purchase: row, ...(body.amount !== undefined ? { amount: body.amount } : {}), ...(body.reason ? { reason: body.reason } : {}), owner, key, actor: actorOf(p), requestId: c.get("requestId") });
+    const result = await refund(db, processorFor(c), {
+      purchase: row,
+      ...(body.amount !== undefined ? { amount: body.amount } : {}),
+      ...(body.reason ? { reason: body.reason } : {}),
+      owner,
+      key,
+      actor: actorOf(p),
+      requestId: c.get("requestId"),
+    });
     forgetEntitlements(c.env, row.buyerOrgId);
-    return { status: 201, body: { ...toRefund(result.refund), purchase: toPurchase(result.purchase, listing, await subscriptionOf(db, row.subscriptionId)) } };
+    return {
+      status: 201,
+      body: {
+        ...toRefund(result.refund),
+        purchase: toPurchase(
+          result.purchase,
+          listing,
+          await subscriptionOf(db, row.subscriptionId),
+        ),
+      },
+    };
   });
 });
 
@@ -243,7 +422,15 @@ const subsRoute = createRoute({
   tags: ["Revenue"],
   summary: "Subscriptions the organization holds or (as publisher) sells",
   security: AUTHENTICATED,
-  responses: { 200: { description: "Subscriptions", content: { "application/json": { schema: z.object({ subscriptions: z.array(Subscription) }) } } }, ...problems(401, 403, 429) },
+  responses: {
+    200: {
+      description: "Subscriptions",
+      content: {
+        "application/json": { schema: z.object({ subscriptions: z.array(Subscription) }) },
+      },
+    },
+    ...problems(401, 403, 429),
+  },
 });
 
 revenueRouter.openapi(subsRoute, async (c) => {
@@ -259,7 +446,10 @@ const cancel = createRoute({
   summary: "Cancel a subscription: access continues to the end of the paid period",
   security: AUTHENTICATED,
   request: { params: z.object({ subscriptionId: IdParam("subscriptionId", "sub") }) },
-  responses: { 200: { description: "Cancelled", content: { "application/json": { schema: Subscription } } }, ...problems(400, 401, 403, 404, 409, 429) },
+  responses: {
+    200: { description: "Cancelled", content: { "application/json": { schema: Subscription } } },
+    ...problems(400, 401, 403, 404, 409, 429),
+  },
 });
 
 revenueRouter.openapi(cancel, async (c) => {
@@ -269,7 +459,10 @@ revenueRouter.openapi(cancel, async (c) => {
   if (!sub || sub.buyerOrgId !== p.orgId) throw notFound("The subscription");
   const updated = await cancelSubscription(db, sub, actorOf(p));
   forgetEntitlements(c.env, p.orgId);
-  const [listing] = await db.select({ name: plugins.name }).from(plugins).where(eq(plugins.id, sub.pluginId));
+  const [listing] = await db
+    .select({ name: plugins.name })
+    .from(plugins)
+    .where(eq(plugins.id, sub.pluginId));
   return c.json(toSubscription(updated, listing?.name ?? sub.pluginId), 200);
 });
 
@@ -280,8 +473,25 @@ const setMethod = createRoute({
   summary: "Set the payment method purchases and renewals are charged to (a provider token)",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { body: { required: true, content: { "application/json": { schema: z.object({ paymentMethod: PurchaseRequest.shape.paymentMethod.unwrap() }).strict() } } } },
-  responses: { 200: { description: "Set", content: { "application/json": { schema: z.object({ paymentMethod: z.string() }) } } }, ...problems(400, 401, 403, 413, 415, 429) },
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .object({ paymentMethod: PurchaseRequest.shape.paymentMethod.unwrap() })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: "Set",
+      content: { "application/json": { schema: z.object({ paymentMethod: z.string() }) } },
+    },
+    ...problems(400, 401, 403, 413, 415, 429),
+  },
 });
 
 revenueRouter.openapi(setMethod, async (c) => {
@@ -290,7 +500,14 @@ revenueRouter.openapi(setMethod, async (c) => {
   const db = getDb(c.env.DB);
   await db.batch([
     db.update(organizations).set({ paymentMethod }).where(eq(organizations.id, p.orgId)),
-    auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "billing.payment_method_set", target: p.orgId, details: {}, requestId: c.get("requestId") }),
+    auditInsert(db, {
+      orgId: p.orgId,
+      actor: actorOf(p),
+      action: "billing.payment_method_set",
+      target: p.orgId,
+      details: {},
+      requestId: c.get("requestId"),
+    }),
   ]);
   // A token is a reference, but it is still only shown masked.
   return c.json({ paymentMethod: `${paymentMethod.slice(0, 4)}…${paymentMethod.slice(-4)}` }, 200);

@@ -6,7 +6,15 @@
  */
 import { and, desc, eq, inArray, lt, or } from "drizzle-orm";
 import type { Db, Statement } from "../platform/db/client";
-import { organizations, plugins, purchases, subscriptions, type PluginRow, type PurchaseRow, type SubscriptionRow } from "../platform/db/schema";
+import {
+  organizations,
+  plugins,
+  purchases,
+  subscriptions,
+  type PluginRow,
+  type PurchaseRow,
+  type SubscriptionRow,
+} from "../platform/db/schema";
 import { ApiError, badRequest, conflict, forbidden } from "../platform/http/problem";
 import { isUniqueViolation } from "../platform/db/client";
 import { auditInsert } from "../access/audit";
@@ -28,15 +36,25 @@ export interface Pricing {
 }
 
 /** The platform fee of a listing: its own, else its publisher's, else the default (10%). */
-export async function feeBpsFor(db: Db, listing: Pick<PluginRow, "feeBps" | "orgId">): Promise<number> {
+export async function feeBpsFor(
+  db: Db,
+  listing: Pick<PluginRow, "feeBps" | "orgId">,
+): Promise<number> {
   if (listing.feeBps !== null) return listing.feeBps;
-  const [org] = await db.select({ feeBps: organizations.feeBps }).from(organizations).where(eq(organizations.id, listing.orgId));
+  const [org] = await db
+    .select({ feeBps: organizations.feeBps })
+    .from(organizations)
+    .where(eq(organizations.id, listing.orgId));
   return org?.feeBps ?? DEFAULT_FEE_BPS;
 }
 
 /** When a sale of the listing made at `now` becomes payable: after its payout hold (src/revenue/recovery.ts). */
 export async function saleAvailableAt(db: Db, pluginId: string, now: number): Promise<number> {
-  const [row] = await db.select({ listing: plugins.payoutHoldHours, publisher: organizations.payoutHoldHours }).from(plugins).innerJoin(organizations, eq(organizations.id, plugins.orgId)).where(eq(plugins.id, pluginId));
+  const [row] = await db
+    .select({ listing: plugins.payoutHoldHours, publisher: organizations.payoutHoldHours })
+    .from(plugins)
+    .innerJoin(organizations, eq(organizations.id, plugins.orgId))
+    .where(eq(plugins.id, pluginId));
   return availableAt(now, payoutHoldHours(row?.listing ?? null, row?.publisher ?? null));
 }
 
@@ -44,8 +62,20 @@ export async function saleAvailableAt(db: Db, pluginId: string, now: number): Pr
 export function addInterval(at: number, interval: "month" | "year", n = 1): number {
   const d = new Date(at);
   const months = interval === "year" ? 12 * n : n;
-  const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()));
-  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  const target = new Date(
+    Date.UTC(
+      d.getUTCFullYear(),
+      d.getUTCMonth() + months,
+      1,
+      d.getUTCHours(),
+      d.getUTCMinutes(),
+      d.getUTCSeconds(),
+      d.getUTCMilliseconds(),
+    ),
+  );
+  const lastDay = new Date(
+    Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0),
+  ).getUTCDate();
   target.setUTCDate(Math.min(d.getUTCDate(), lastDay));
   return target.getTime();
 }
@@ -66,23 +96,58 @@ export interface PurchaseInput {
 /** Refusals that need no I/O beyond the listing: free, own, suspended. */
 function checkBuyable(input: PurchaseInput): { amount: number; currency: string } {
   const { listing, pricing, buyerOrgId } = input;
-  if (listing.suspendedAt !== null || !listing.listed) throw forbidden(`${listing.name} is not for sale.`);
-  if (pricing.model === "free" || pricing.amount === undefined || !pricing.currency) throw badRequest(`${listing.name} is free: install it, there is nothing to buy.`, "listing-free");
-  if (listing.orgId === buyerOrgId) throw new ApiError({ status: 403, type: "self-purchase", title: "Forbidden", detail: "A publisher cannot buy its own listing (its installs need no purchase, and self-purchases would inflate revenue)." });
+  if (listing.suspendedAt !== null || !listing.listed)
+    throw forbidden(`${listing.name} is not for sale.`);
+  if (pricing.model === "free" || pricing.amount === undefined || !pricing.currency)
+    throw badRequest(
+      `${listing.name} is free: install it, there is nothing to buy.`,
+      "listing-free",
+    );
+  if (listing.orgId === buyerOrgId)
+    throw new ApiError({
+      status: 403,
+      type: "self-purchase",
+      title: "Forbidden",
+      detail:
+        "A publisher cannot buy its own listing (its installs need no purchase, and self-purchases would inflate revenue).",
+    });
   return { amount: pricing.amount, currency: pricing.currency };
 }
 
 /** Buys a listing. Returns the purchase (and the subscription it started, if any). */
-export async function purchase(db: Db, processor: PaymentProcessor, input: PurchaseInput): Promise<{ purchase: PurchaseRow; subscription: SubscriptionRow | null; replayed: boolean }> {
+export async function purchase(
+  db: Db,
+  processor: PaymentProcessor,
+  input: PurchaseInput,
+): Promise<{ purchase: PurchaseRow; subscription: SubscriptionRow | null; replayed: boolean }> {
   const now = input.now ?? Date.now();
   const { amount, currency } = checkBuyable(input);
   const { listing, pricing, buyerOrgId } = input;
-  const kind = pricing.model === "one-time" ? "one_time" : pricing.model === "subscription" ? "subscription" : "usage";
+  const kind =
+    pricing.model === "one-time"
+      ? "one_time"
+      : pricing.model === "subscription"
+        ? "subscription"
+        : "usage";
 
-  if (kind === "one_time" && (await hasEntitlement(db, buyerOrgId, listing, now))) throw conflict(`Your organization already owns ${listing.name}.`, "already-purchased");
+  if (kind === "one_time" && (await hasEntitlement(db, buyerOrgId, listing, now)))
+    throw conflict(`Your organization already owns ${listing.name}.`, "already-purchased");
   if (kind !== "one_time") {
-    const [live] = await db.select({ id: subscriptions.id }).from(subscriptions).where(and(eq(subscriptions.buyerOrgId, buyerOrgId), eq(subscriptions.pluginId, listing.id), inArray(subscriptions.status, ["active", "past_due"])));
-    if (live) throw conflict(`Your organization already subscribes to ${listing.name} (${live.id}).`, "already-subscribed");
+    const [live] = await db
+      .select({ id: subscriptions.id })
+      .from(subscriptions)
+      .where(
+        and(
+          eq(subscriptions.buyerOrgId, buyerOrgId),
+          eq(subscriptions.pluginId, listing.id),
+          inArray(subscriptions.status, ["active", "past_due"]),
+        ),
+      );
+    if (live)
+      throw conflict(
+        `Your organization already subscribes to ${listing.name} (${live.id}).`,
+        "already-subscribed",
+      );
   }
 
   const feeBps = await feeBpsFor(db, listing);
@@ -121,20 +186,36 @@ export async function purchase(db: Db, processor: PaymentProcessor, input: Purch
   let chargeId: string | null = null;
   if (charged > 0) {
     const source = input.paymentMethod ?? (await paymentMethodOf(db, buyerOrgId));
-    if (!source) throw badRequest("Your organization has no payment method; set one with PUT /v1/billing/payment-method or pass paymentMethod.", "payment-method-required");
+    if (!source)
+      throw badRequest(
+        "Your organization has no payment method; set one with PUT /v1/billing/payment-method or pass paymentMethod.",
+        "payment-method-required",
+      );
     const result = await processor.charge({
       amount: charged,
       currency,
       source,
       description: `${listing.name}${kind === "subscription" ? " (first period)" : ""}`,
-      metadata: { atoll_buyer: buyerOrgId, atoll_listing: listing.name, atoll_purchase: purchaseId },
+      metadata: {
+        atoll_buyer: buyerOrgId,
+        atoll_listing: listing.name,
+        atoll_purchase: purchaseId,
+      },
       idempotencyKey: `atoll:purchase:${buyerOrgId}:${input.key}`,
     });
     if (!result.ok) throw failureProblem(result, "charge");
     chargeId = result.value.id;
     // The provider replayed a charge we already recorded (a retry after a lost response).
-    const [existing] = await db.select().from(purchases).where(eq(purchases.providerChargeId, chargeId));
-    if (existing) return { purchase: existing, subscription: await subscriptionOf(db, existing.subscriptionId), replayed: true };
+    const [existing] = await db
+      .select()
+      .from(purchases)
+      .where(eq(purchases.providerChargeId, chargeId));
+    if (existing)
+      return {
+        purchase: existing,
+        subscription: await subscriptionOf(db, existing.subscriptionId),
+        replayed: true,
+      };
   }
 
   const split = splitSale(charged, feeBps);
@@ -161,24 +242,58 @@ export async function purchase(db: Db, processor: PaymentProcessor, input: Purch
   if (sub) statements.push(db.insert(subscriptions).values(sub));
   statements.push(db.insert(purchases).values(row));
   if (charged > 0) {
-    const journal = saleJournal("purchase", { id: purchaseId, currency, amount: charged, fee: split.fee, share: split.share, developerOrgId: listing.orgId, availableAt: await saleAvailableAt(db, listing.id, now) }, `${listing.name} bought by ${buyerOrgId}`);
+    const journal = saleJournal(
+      "purchase",
+      {
+        id: purchaseId,
+        currency,
+        amount: charged,
+        fee: split.fee,
+        share: split.share,
+        developerOrgId: listing.orgId,
+        availableAt: await saleAvailableAt(db, listing.id, now),
+      },
+      `${listing.name} bought by ${buyerOrgId}`,
+    );
     statements.push(...postStatements(db, journal, now, `txn_${purchaseId}`).statements);
   }
-  statements.push(auditInsert(db, { orgId: buyerOrgId, actor: input.actor, action: "purchase.created", target: purchaseId, details: { listing: listing.name, amount: charged, currency, kind }, ...(input.requestId ? { requestId: input.requestId } : {}) }, now));
+  statements.push(
+    auditInsert(
+      db,
+      {
+        orgId: buyerOrgId,
+        actor: input.actor,
+        action: "purchase.created",
+        target: purchaseId,
+        details: { listing: listing.name, amount: charged, currency, kind },
+        ...(input.requestId ? { requestId: input.requestId } : {}),
+      },
+      now,
+    ),
+  );
   try {
     await db.batch(statements as [Statement, ...Statement[]]);
   } catch (err) {
     // The charge happened but the purchase cannot be recorded (a concurrent purchase of the same
     // listing with another key won): give the money back rather than keep it unaccounted.
-    if (chargeId) await processor.refund({ charge: chargeId, amount: charged, idempotencyKey: `atoll:void:${chargeId}` });
-    if (isUniqueViolation(err)) throw conflict(`Your organization already has ${listing.name}.`, "already-subscribed");
+    if (chargeId)
+      await processor.refund({
+        charge: chargeId,
+        amount: charged,
+        idempotencyKey: `atoll:void:${chargeId}`,
+      });
+    if (isUniqueViolation(err))
+      throw conflict(`Your organization already has ${listing.name}.`, "already-subscribed");
     throw err;
   }
   return { purchase: row, subscription: sub, replayed: false };
 }
 
 export async function paymentMethodOf(db: Db, orgId: string): Promise<string | null> {
-  const [org] = await db.select({ paymentMethod: organizations.paymentMethod }).from(organizations).where(eq(organizations.id, orgId));
+  const [org] = await db
+    .select({ paymentMethod: organizations.paymentMethod })
+    .from(organizations)
+    .where(eq(organizations.id, orgId));
   return org?.paymentMethod ?? null;
 }
 
@@ -194,8 +309,15 @@ export async function getPurchase(db: Db, id: string): Promise<PurchaseRow | nul
 }
 
 /** Purchases an organization made (as buyer) or received (as publisher), newest first. */
-export async function listPurchases(db: Db, orgId: string, role: "buyer" | "publisher", limit: number, before?: number) {
-  const who = role === "buyer" ? eq(purchases.buyerOrgId, orgId) : eq(purchases.publisherOrgId, orgId);
+export async function listPurchases(
+  db: Db,
+  orgId: string,
+  role: "buyer" | "publisher",
+  limit: number,
+  before?: number,
+) {
+  const who =
+    role === "buyer" ? eq(purchases.buyerOrgId, orgId) : eq(purchases.publisherOrgId, orgId);
   return db
     .select({ purchase: purchases, listing: plugins.name })
     .from(purchases)

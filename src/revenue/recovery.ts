@@ -16,7 +16,10 @@ export const MAX_PAYOUT_HOLD_HOURS = 366 * 24;
 const HOUR_MS = 3_600_000;
 
 /** The hold of a sale's earnings: the listing's own, else its publisher's, else the default. */
-export function payoutHoldHours(listingHours: number | null, publisherHours: number | null): number {
+export function payoutHoldHours(
+  listingHours: number | null,
+  publisherHours: number | null,
+): number {
   return listingHours ?? publisherHours ?? DEFAULT_PAYOUT_HOLD_HOURS;
 }
 
@@ -25,7 +28,10 @@ export function availableAt(now: number, holdHours: number): number {
   return now + holdHours * HOUR_MS;
 }
 
-export type Recovery = Result<{ recovered: number; loss: number }, { reason: "exceeds-balance"; recoverable: number }>;
+export type Recovery = Result<
+  { recovered: number; loss: number },
+  { reason: "exceeds-balance"; recoverable: number }
+>;
 
 /**
  * How a refund's developer share is covered, given the developer's recoverable balance (which
@@ -36,9 +42,11 @@ export type Recovery = Result<{ recovered: number; loss: number }, { reason: "ex
  * @example refundRecovery(2610, 900, true)  // { ok: true, recovered: 900, loss: 1710 }
  */
 export function refundRecovery(share: number, recoverable: number, forced: boolean): Recovery {
-  if (!Number.isSafeInteger(share) || share < 0 || !Number.isSafeInteger(recoverable)) throw new RangeError("share and recoverable are integers of minor units");
+  if (!Number.isSafeInteger(share) || share < 0 || !Number.isSafeInteger(recoverable))
+    throw new RangeError("share and recoverable are integers of minor units");
   if (share <= recoverable) return { ok: true, recovered: share, loss: 0 };
-  if (!forced) return { ok: false, reason: "exceeds-balance", recoverable: Math.max(0, recoverable) };
+  if (!forced)
+    return { ok: false, reason: "exceeds-balance", recoverable: Math.max(0, recoverable) };
   const recovered = Math.max(0, recoverable);
   return { ok: true, recovered, loss: share - recovered };
 }

@@ -9,13 +9,25 @@ import type { Result } from "../contract/result";
 
 export const TOLERANCE_SECONDS = 300;
 
-export type SignatureCheck = Result<{ timestamp: number }, { reason: "missing" | "malformed" | "outside-window" | "mismatch" }>;
+export type SignatureCheck = Result<
+  { timestamp: number },
+  { reason: "missing" | "malformed" | "outside-window" | "mismatch" }
+>;
 
-export async function signStripe(secret: string, timestamp: number, payload: string): Promise<string> {
+export async function signStripe(
+  secret: string,
+  timestamp: number,
+  payload: string,
+): Promise<string> {
   return toHex(await hmacSha256(secret, `${timestamp}.${payload}`));
 }
 
-export async function verifyStripe(secret: string, header: string | undefined, payload: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<SignatureCheck> {
+export async function verifyStripe(
+  secret: string,
+  header: string | undefined,
+  payload: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<SignatureCheck> {
   if (!header) return { ok: false, reason: "missing" };
   let timestamp: number | null = null;
   const signatures: string[] = [];
@@ -25,7 +37,8 @@ export async function verifyStripe(secret: string, header: string | undefined, p
     if (k === "v1" && v && /^[0-9a-f]{64}$/.test(v)) signatures.push(v);
   }
   if (timestamp === null || signatures.length === 0) return { ok: false, reason: "malformed" };
-  if (Math.abs(nowSeconds - timestamp) > TOLERANCE_SECONDS) return { ok: false, reason: "outside-window" };
+  if (Math.abs(nowSeconds - timestamp) > TOLERANCE_SECONDS)
+    return { ok: false, reason: "outside-window" };
   const expected = await signStripe(secret, timestamp, payload);
   let match = false;
   // Every candidate is compared (constant time each), so timing does not say which one matched.

@@ -9,7 +9,13 @@
 import type { Statement } from "../platform/db/client";
 import { and, asc, eq, inArray, lte, or } from "drizzle-orm";
 import type { Db } from "../platform/db/client";
-import { plugins, purchases, subscriptions, type PurchaseRow, type SubscriptionRow } from "../platform/db/schema";
+import {
+  plugins,
+  purchases,
+  subscriptions,
+  type PurchaseRow,
+  type SubscriptionRow,
+} from "../platform/db/schema";
 import { conflict } from "../platform/http/problem";
 import { isUniqueViolation } from "../platform/db/client";
 import { auditInsert } from "../access/audit";
@@ -22,7 +28,8 @@ import { addInterval, paymentMethodOf, saleAvailableAt } from "./purchases";
 /** Delays before the 2nd, 3rd and 4th attempt of a declined renewal (Stripe-like dunning). */
 export const RETRY_DELAYS_MS = [24 * 3_600_000, 3 * 24 * 3_600_000, 5 * 24 * 3_600_000];
 
-export type RenewalOutcome = "renewed" | "ended" | "past_due" | "canceled" | "retry_later" | "already_renewed";
+export type RenewalOutcome =
+  "renewed" | "ended" | "past_due" | "canceled" | "retry_later" | "already_renewed";
 
 export interface RenewalReport {
   checked: number;
@@ -30,32 +37,62 @@ export interface RenewalReport {
 }
 
 /** Renews (or ends) every period-billed subscription due at `now`; at most `limit` per run. */
-export async function renewDue(db: Db, processor: PaymentProcessor, now = Date.now(), limit = 200): Promise<RenewalReport> {
+export async function renewDue(
+  db: Db,
+  processor: PaymentProcessor,
+  now = Date.now(),
+  limit = 200,
+): Promise<RenewalReport> {
   const due = await db
     .select()
     .from(subscriptions)
     .where(
       and(
         inArray(subscriptions.billing, ["month", "year"]),
-        or(and(eq(subscriptions.status, "active"), lte(subscriptions.currentPeriodEnd, now)), and(eq(subscriptions.status, "past_due"), lte(subscriptions.nextAttemptAt, now))),
+        or(
+          and(eq(subscriptions.status, "active"), lte(subscriptions.currentPeriodEnd, now)),
+          and(eq(subscriptions.status, "past_due"), lte(subscriptions.nextAttemptAt, now)),
+        ),
       ),
     )
     .orderBy(asc(subscriptions.currentPeriodEnd))
     .limit(limit);
-  const outcomes: Record<RenewalOutcome, number> = { renewed: 0, ended: 0, past_due: 0, canceled: 0, retry_later: 0, already_renewed: 0 };
+  const outcomes: Record<RenewalOutcome, number> = {
+    renewed: 0,
+    ended: 0,
+    past_due: 0,
+    canceled: 0,
+    retry_later: 0,
+    already_renewed: 0,
+  };
   for (const sub of due) outcomes[await renewOne(db, processor, sub, now)] += 1;
   return { checked: due.length, outcomes };
 }
 
 /** Renews one subscription whose period has ended. */
-export async function renewOne(db: Db, processor: PaymentProcessor, sub: SubscriptionRow, now: number): Promise<RenewalOutcome> {
-  const guard = and(eq(subscriptions.id, sub.id), eq(subscriptions.period, sub.period), eq(subscriptions.status, sub.status));
+export async function renewOne(
+  db: Db,
+  processor: PaymentProcessor,
+  sub: SubscriptionRow,
+  now: number,
+): Promise<RenewalOutcome> {
+  const guard = and(
+    eq(subscriptions.id, sub.id),
+    eq(subscriptions.period, sub.period),
+    eq(subscriptions.status, sub.status),
+  );
   if (sub.cancelAtPeriodEnd) {
-    await db.update(subscriptions).set({ status: "ended", endedAt: sub.currentPeriodEnd }).where(guard);
+    await db
+      .update(subscriptions)
+      .set({ status: "ended", endedAt: sub.currentPeriodEnd })
+      .where(guard);
     return "ended";
   }
   const next = sub.period + 1;
-  const [listing] = await db.select({ name: plugins.name }).from(plugins).where(eq(plugins.id, sub.pluginId));
+  const [listing] = await db
+    .select({ name: plugins.name })
+    .from(plugins)
+    .where(eq(plugins.id, sub.pluginId));
   const source = await paymentMethodOf(db, sub.buyerOrgId);
   const result = source
     ? await processor.charge({
@@ -63,7 +100,11 @@ export async function renewOne(db: Db, processor: PaymentProcessor, sub: Subscri
         currency: sub.currency,
         source,
         description: `${listing?.name ?? sub.pluginId} (period ${next})`,
-        metadata: { atoll_buyer: sub.buyerOrgId, atoll_subscription: sub.id, atoll_period: String(next) },
+        metadata: {
+          atoll_buyer: sub.buyerOrgId,
+          atoll_subscription: sub.id,
+          atoll_period: String(next),
+        },
         idempotencyKey: `atoll:renewal:${sub.id}:${next}`,
       })
     : ({ ok: false, reason: "declined", message: "no payment method on file" } as const);
@@ -75,9 +116,34 @@ export async function renewOne(db: Db, processor: PaymentProcessor, sub: Subscri
     await db.batch([
       db
         .update(subscriptions)
-        .set(last ? { status: "canceled", endedAt: now, failedAttempts: attempts, lastError: result.message.slice(0, 300), nextAttemptAt: null } : { status: "past_due", failedAttempts: attempts, lastError: result.message.slice(0, 300), nextAttemptAt: now + (RETRY_DELAYS_MS[attempts - 1] ?? 0) })
+        .set(
+          last
+            ? {
+                status: "canceled",
+                endedAt: now,
+                failedAttempts: attempts,
+                lastError: result.message.slice(0, 300),
+                nextAttemptAt: null,
+              }
+            : {
+                status: "past_due",
+                failedAttempts: attempts,
+                lastError: result.message.slice(0, 300),
+                nextAttemptAt: now + (RETRY_DELAYS_MS[attempts - 1] ?? 0),
+              },
+        )
         .where(guard),
-      auditInsert(db, { orgId: sub.buyerOrgId, actor: "system", action: last ? "subscription.canceled" : "subscription.past_due", target: sub.id, details: { attempt: attempts, reason: result.message.slice(0, 200) } }, now),
+      auditInsert(
+        db,
+        {
+          orgId: sub.buyerOrgId,
+          actor: "system",
+          action: last ? "subscription.canceled" : "subscription.past_due",
+          target: sub.id,
+          details: { attempt: attempts, reason: result.message.slice(0, 200) },
+        },
+        now,
+      ),
     ]);
     return last ? "canceled" : "past_due";
   }
@@ -106,10 +172,33 @@ export async function renewOne(db: Db, processor: PaymentProcessor, sub: Subscri
   // The new period starts where the last ended (a late run does not shift the calendar).
   const start = sub.currentPeriodEnd;
   const interval = sub.billing === "year" ? "year" : "month";
-  const journal = saleJournal("renewal", { id: purchaseId, currency: sub.currency, amount: sub.amount, fee: split.fee, share: split.share, developerOrgId: sub.publisherOrgId, availableAt: await saleAvailableAt(db, sub.pluginId, now) }, `${listing?.name ?? sub.pluginId} period ${next}`);
+  const journal = saleJournal(
+    "renewal",
+    {
+      id: purchaseId,
+      currency: sub.currency,
+      amount: sub.amount,
+      fee: split.fee,
+      share: split.share,
+      developerOrgId: sub.publisherOrgId,
+      availableAt: await saleAvailableAt(db, sub.pluginId, now),
+    },
+    `${listing?.name ?? sub.pluginId} period ${next}`,
+  );
   const statements: Statement[] = [
     db.insert(purchases).values(row),
-    db.update(subscriptions).set({ status: "active", period: next, currentPeriodStart: start, currentPeriodEnd: addInterval(start, interval), failedAttempts: 0, nextAttemptAt: null, lastError: null }).where(guard),
+    db
+      .update(subscriptions)
+      .set({
+        status: "active",
+        period: next,
+        currentPeriodStart: start,
+        currentPeriodEnd: addInterval(start, interval),
+        failedAttempts: 0,
+        nextAttemptAt: null,
+        lastError: null,
+      })
+      .where(guard),
     ...postStatements(db, journal, now, `txn_${purchaseId}`).statements,
   ];
   try {
@@ -122,14 +211,32 @@ export async function renewOne(db: Db, processor: PaymentProcessor, sub: Subscri
 }
 
 /** The buyer cancels: access continues to the end of the paid period, then the subscription ends. */
-export async function cancelSubscription(db: Db, sub: SubscriptionRow, actor: string, now = Date.now()): Promise<SubscriptionRow> {
-  if (sub.status === "ended" || sub.status === "canceled") throw conflict("This subscription has already ended.", "subscription-ended");
+export async function cancelSubscription(
+  db: Db,
+  sub: SubscriptionRow,
+  actor: string,
+  now = Date.now(),
+): Promise<SubscriptionRow> {
+  if (sub.status === "ended" || sub.status === "canceled")
+    throw conflict("This subscription has already ended.", "subscription-ended");
   // Usage subscriptions end at once (the last metered calls are still billed by the next run).
   const immediate = sub.billing === "usage" || sub.status === "past_due";
-  const patch = immediate ? { status: "ended" as const, endedAt: now, cancelAtPeriodEnd: true } : { cancelAtPeriodEnd: true };
+  const patch = immediate
+    ? { status: "ended" as const, endedAt: now, cancelAtPeriodEnd: true }
+    : { cancelAtPeriodEnd: true };
   await db.batch([
     db.update(subscriptions).set(patch).where(eq(subscriptions.id, sub.id)),
-    auditInsert(db, { orgId: sub.buyerOrgId, actor, action: "subscription.cancel", target: sub.id, details: { immediate } }, now),
+    auditInsert(
+      db,
+      {
+        orgId: sub.buyerOrgId,
+        actor,
+        action: "subscription.cancel",
+        target: sub.id,
+        details: { immediate },
+      },
+      now,
+    ),
   ]);
   return { ...sub, ...patch };
 }

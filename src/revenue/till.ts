@@ -40,7 +40,20 @@ export async function admit(till: Till, spec: PluginSpec): Promise<void> {
 export function meter(till: Till, spec: PluginSpec, status: number, latencyMs: number): void {
   if (!till.waitUntil) return;
   const flushMs = Number(till.env.ATOLL_METER_FLUSH_MS) || undefined;
-  meterCall(till.env.DB, getDb(till.env.DB), till.waitUntil, { installationId: spec.installationId, orgId: spec.orgId, pluginId: spec.pluginId, status, latencyMs, at: Date.now() }, flushMs);
+  meterCall(
+    till.env.DB,
+    getDb(till.env.DB),
+    till.waitUntil,
+    {
+      installationId: spec.installationId,
+      orgId: spec.orgId,
+      pluginId: spec.pluginId,
+      status,
+      latencyMs,
+      at: Date.now(),
+    },
+    flushMs,
+  );
 }
 
 /**
@@ -49,7 +62,12 @@ export function meter(till: Till, spec: PluginSpec, status: number, latencyMs: n
  *
  * @example const { response } = await tilled(till, spec, () => invokePlugin(host, spec, req), (o) => o.response.status);
  */
-export async function tilled<T>(till: Till, spec: PluginSpec, run: () => Promise<T>, statusOf: (result: T) => number): Promise<T> {
+export async function tilled<T>(
+  till: Till,
+  spec: PluginSpec,
+  run: () => Promise<T>,
+  statusOf: (result: T) => number,
+): Promise<T> {
   await admit(till, spec);
   const started = Date.now();
   let result: T;

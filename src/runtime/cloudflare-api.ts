@@ -12,7 +12,13 @@
 export type ScriptBinding =
   | { type: "plain_text" | "secret_text"; name: string; text: string }
   | { type: "json"; name: string; json: unknown }
-  | { type: "service"; name: string; service: string; entrypoint?: string; props?: Record<string, unknown> };
+  | {
+      type: "service";
+      name: string;
+      service: string;
+      entrypoint?: string;
+      props?: Record<string, unknown>;
+    };
 
 export interface ScriptUpload {
   mainModule: string;
@@ -44,7 +50,12 @@ export class ScriptsApi {
 
   async upload(name: string, script: ScriptUpload): Promise<void> {
     const form = new FormData();
-    const metadata = { main_module: script.mainModule, compatibility_date: script.compatibilityDate, bindings: script.bindings, tags: script.tags };
+    const metadata = {
+      main_module: script.mainModule,
+      compatibility_date: script.compatibilityDate,
+      bindings: script.bindings,
+      tags: script.tags,
+    };
     form.append("metadata", new Blob([JSON.stringify(metadata)], { type: "application/json" }));
     for (const [path, source] of Object.entries(script.modules)) {
       form.append(path, new File([source], path, { type: "application/javascript+module" }));
@@ -59,9 +70,15 @@ export class ScriptsApi {
   private async call(method: string, name: string, body?: FormData): Promise<void> {
     let res: Response;
     try {
-      res = await this.fetchFn(this.url(name), { method, headers: { authorization: `Bearer ${this.token}` }, ...(body ? { body } : {}) });
+      res = await this.fetchFn(this.url(name), {
+        method,
+        headers: { authorization: `Bearer ${this.token}` },
+        ...(body ? { body } : {}),
+      });
     } catch (err) {
-      throw new CloudflareApiError(`the Cloudflare API is not reachable: ${err instanceof Error ? err.message : String(err)}`);
+      throw new CloudflareApiError(
+        `the Cloudflare API is not reachable: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     let envelope: Envelope | null = null;
     try {
@@ -70,7 +87,8 @@ export class ScriptsApi {
       envelope = null;
     }
     if (!res.ok || !envelope?.success) {
-      const why = envelope?.errors?.map((e) => `${e.code}: ${e.message}`).join("; ") || `HTTP ${res.status}`;
+      const why =
+        envelope?.errors?.map((e) => `${e.code}: ${e.message}`).join("; ") || `HTTP ${res.status}`;
       throw new CloudflareApiError(`the Cloudflare API refused ${method} ${name}: ${why}`);
     }
   }

@@ -24,14 +24,36 @@ export function scriptName(spec: Pick<PluginSpec, "installationId" | "revision">
 export function scriptBindings(spec: PluginSpec, platformService: string): ScriptBinding[] {
   const perms = parseAll(spec.grants);
   const bindings: ScriptBinding[] = [
-    { type: "json", name: BINDINGS.facts, json: { installationId: spec.installationId, plugin: spec.plugin, version: spec.version, environment: spec.environment, config: spec.config } satisfies InstallationFacts },
+    {
+      type: "json",
+      name: BINDINGS.facts,
+      json: {
+        installationId: spec.installationId,
+        plugin: spec.plugin,
+        version: spec.version,
+        environment: spec.environment,
+        config: spec.config,
+      } satisfies InstallationFacts,
+    },
   ];
   if (perms.some((p) => p.kind === "storage")) {
-    bindings.push({ type: "service", name: BINDINGS.storage, service: platformService, entrypoint: "PluginStorage", props: { installationId: spec.installationId } });
+    bindings.push({
+      type: "service",
+      name: BINDINGS.storage,
+      service: platformService,
+      entrypoint: "PluginStorage",
+      props: { installationId: spec.installationId },
+    });
   }
-  const secrets = perms.flatMap((p) => (p.kind === "secrets" && p.name in spec.secrets ? [p.name] : []));
+  const secrets = perms.flatMap((p) =>
+    p.kind === "secrets" && p.name in spec.secrets ? [p.name] : [],
+  );
   if (secrets.length > 0) {
-    bindings.push({ type: "secret_text", name: BINDINGS.secretsText, text: JSON.stringify(Object.fromEntries(secrets.map((n) => [n, spec.secrets[n]]))) });
+    bindings.push({
+      type: "secret_text",
+      name: BINDINGS.secretsText,
+      text: JSON.stringify(Object.fromEntries(secrets.map((n) => [n, spec.secrets[n]]))),
+    });
   }
   return bindings;
 }
@@ -54,15 +76,25 @@ export class DispatchHost implements PluginHost {
       modules: await loadModules(this.packages, spec.sha256),
       compatibilityDate: PLUGIN_COMPATIBILITY_DATE,
       bindings: scriptBindings(spec, this.platformService),
-      tags: ["atoll", `plugin:${spec.plugin}`, `version:${spec.version}`, `installation:${spec.installationId}`, `org:${spec.orgId}`],
+      tags: [
+        "atoll",
+        `plugin:${spec.plugin}`,
+        `version:${spec.version}`,
+        `installation:${spec.installationId}`,
+        `org:${spec.orgId}`,
+      ],
     });
   }
 
   fetch(spec: PluginSpec, request: Request): Promise<Response> {
-    const worker = this.dispatcher.get(scriptName(spec), {}, {
-      limits: { cpuMs: spec.limits.cpuMs, subRequests: spec.limits.subrequests },
-      outbound: { installationId: spec.installationId, hosts: networkHosts(spec).join(",") },
-    });
+    const worker = this.dispatcher.get(
+      scriptName(spec),
+      {},
+      {
+        limits: { cpuMs: spec.limits.cpuMs, subRequests: spec.limits.subrequests },
+        outbound: { installationId: spec.installationId, hosts: networkHosts(spec).join(",") },
+      },
+    );
     return worker.fetch(request);
   }
 

@@ -13,12 +13,16 @@ import type { Result } from "../contract/result";
 export type EgressDecision = Result;
 
 export function checkEgress(url: URL, grantedHosts: readonly string[]): EgressDecision {
-  if (url.protocol !== "https:") return { ok: false, reason: `only https is allowed (got ${url.protocol})` };
-  if (url.username || url.password) return { ok: false, reason: "credentials in URLs are not allowed" };
+  if (url.protocol !== "https:")
+    return { ok: false, reason: `only https is allowed (got ${url.protocol})` };
+  if (url.username || url.password)
+    return { ok: false, reason: "credentials in URLs are not allowed" };
   if (url.port !== "") return { ok: false, reason: "only the default port is allowed" };
   const host = url.hostname.toLowerCase();
-  if (host.startsWith("[") || /^\d+(\.\d+){3}$/.test(host)) return { ok: false, reason: `IP addresses are not reachable (${host})` };
-  if (!grantedHosts.includes(host)) return { ok: false, reason: `${host} is not granted (network:${host})` };
+  if (host.startsWith("[") || /^\d+(\.\d+){3}$/.test(host))
+    return { ok: false, reason: `IP addresses are not reachable (${host})` };
+  if (!grantedHosts.includes(host))
+    return { ok: false, reason: `${host} is not granted (network:${host})` };
   return { ok: true };
 }
 
@@ -29,7 +33,11 @@ export type EgressTarget = Result<{ target: URL }>;
  * the granted host's fixed origin (or its override). The result's origin is always one the
  * platform chose; the plugin controls only the path and the query string.
  */
-export function egressTarget(url: URL, grantedHosts: readonly string[], overrides: Readonly<Record<string, string>> = {}): EgressTarget {
+export function egressTarget(
+  url: URL,
+  grantedHosts: readonly string[],
+  overrides: Readonly<Record<string, string>> = {},
+): EgressTarget {
   const decision = checkEgress(url, grantedHosts);
   if (!decision.ok) return decision;
   const host = url.hostname.toLowerCase();
@@ -46,7 +54,8 @@ export function egressTarget(url: URL, grantedHosts: readonly string[], override
   // Set as fields: a pathname starting with "//" stays a path on this origin.
   target.pathname = url.pathname;
   target.search = url.search;
-  if (target.origin !== new URL(origin ?? `https://${host}`).origin) return { ok: false, reason: "the request's path would leave the granted origin" };
+  if (target.origin !== new URL(origin ?? `https://${host}`).origin)
+    return { ok: false, reason: "the request's path would leave the granted origin" };
   return { ok: true, target };
 }
 
@@ -56,7 +65,11 @@ export function parseOverrides(value: string | undefined): Record<string, string
   try {
     const parsed = JSON.parse(value) as unknown;
     if (!parsed || typeof parsed !== "object") return {};
-    return Object.fromEntries(Object.entries(parsed as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === "string"));
+    return Object.fromEntries(
+      Object.entries(parsed as Record<string, unknown>).filter(
+        (e): e is [string, string] => typeof e[1] === "string",
+      ),
+    );
   } catch {
     return {};
   }
@@ -72,7 +85,10 @@ export function parseOverrides(value: string | undefined): Record<string, string
  * dispatch namespace itself.
  */
 export class SubrequestBudgets {
-  private readonly budgets = new Map<string, { calls: Map<number, { cap: number; until: number }>; used: number }>();
+  private readonly budgets = new Map<
+    string,
+    { calls: Map<number, { cap: number; until: number }>; used: number }
+  >();
   private next = 0;
 
   constructor(private readonly now: () => number = Date.now) {}

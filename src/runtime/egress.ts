@@ -29,12 +29,24 @@ export class Egress extends WorkerEntrypoint<Env, EgressProps> {
       const url = new URL(req.url);
       const decision = egressTarget(url, hosts, overrides);
       if (!decision.ok) {
-        console.warn(JSON.stringify({ level: "warn", msg: "plugin egress refused", installationId, host: url.hostname, reason: decision.reason }));
+        console.warn(
+          JSON.stringify({
+            level: "warn",
+            msg: "plugin egress refused",
+            installationId,
+            host: url.hostname,
+            reason: decision.reason,
+          }),
+        );
         throw new Error(`Atoll refused this request: ${decision.reason}`);
       }
       if (!subrequestBudgets.spend(isolate)) {
-        console.warn(JSON.stringify({ level: "warn", msg: "plugin subrequest limit reached", installationId }));
-        throw new Error("Atoll refused this request: the plugin's subrequest limit for this call is reached (limits.subrequests)");
+        console.warn(
+          JSON.stringify({ level: "warn", msg: "plugin subrequest limit reached", installationId }),
+        );
+        throw new Error(
+          "Atoll refused this request: the plugin's subrequest limit for this call is reached (limits.subrequests)",
+        );
       }
       const res = await fetch(new Request(decision.target, req), { redirect: "manual" });
       const location = res.headers.get("location");
@@ -44,7 +56,11 @@ export class Egress extends WorkerEntrypoint<Env, EgressProps> {
         const next = new URL(location, url);
         const keepBody = res.status === 307 || res.status === 308;
         await res.body?.cancel();
-        req = new Request(next, { method: keepBody ? req.method : "GET", headers: req.headers, body: keepBody ? req.body : null });
+        req = new Request(next, {
+          method: keepBody ? req.method : "GET",
+          headers: req.headers,
+          body: keepBody ? req.body : null,
+        });
         continue;
       }
       return res;
@@ -54,7 +70,13 @@ export class Egress extends WorkerEntrypoint<Env, EgressProps> {
 
   /** Raw TCP from a plugin (`connect()` from cloudflare:sockets) is never allowed. */
   override connect(socket: Socket): void {
-    console.warn(JSON.stringify({ level: "warn", msg: "plugin socket refused", installationId: this.ctx.props.installationId }));
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        msg: "plugin socket refused",
+        installationId: this.ctx.props.installationId,
+      }),
+    );
     void socket.close();
     throw new Error("Atoll refused this connection: plugins may not open raw sockets");
   }

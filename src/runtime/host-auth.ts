@@ -40,7 +40,10 @@ export interface GrantMessage {
 }
 export type HostMessage = InvokeMessage | ClearMessage | GrantMessage;
 
-export type Opened<M> = Result<{ message: M }, { reason: "missing" | "malformed" | "bad-mac" | "wrong-kind" | "expired" }>;
+export type Opened<M> = Result<
+  { message: M },
+  { reason: "missing" | "malformed" | "bad-mac" | "wrong-kind" | "expired" }
+>;
 
 export const INVOKE_TTL_MS = 30_000;
 export const GRANT_TTL_MS = 5 * 60_000;
@@ -50,7 +53,10 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
     if (keys.size > 8) keys.clear();
-    key = crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    key = crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+      "verify",
+    ]);
     keys.set(secret, key);
   }
   return key;
@@ -60,15 +66,23 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 export async function seal(secret: string, message: HostMessage): Promise<string> {
   if (!secret) throw new Error("no host secret is configured");
   const payload = toBase64Url(utf8(JSON.stringify(message)));
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), utf8(payload)));
+  const mac = new Uint8Array(
+    await crypto.subtle.sign("HMAC", await hmacKey(secret), utf8(payload)),
+  );
   return `${payload}.${toBase64Url(mac)}`;
 }
 
 /** Opens a sealed message of `kind`; constant-time MAC check (WebCrypto verify) before parsing. */
-export async function open<K extends HostMessage["kind"]>(secret: string, token: string | null | undefined, kind: K, now = Date.now()): Promise<Opened<Extract<HostMessage, { kind: K }>>> {
+export async function open<K extends HostMessage["kind"]>(
+  secret: string,
+  token: string | null | undefined,
+  kind: K,
+  now = Date.now(),
+): Promise<Opened<Extract<HostMessage, { kind: K }>>> {
   if (!token || !secret) return { ok: false, reason: "missing" };
   const dot = token.indexOf(".");
-  if (dot <= 0 || dot !== token.lastIndexOf(".") || token.length > 256 * 1024) return { ok: false, reason: "malformed" };
+  if (dot <= 0 || dot !== token.lastIndexOf(".") || token.length > 256 * 1024)
+    return { ok: false, reason: "malformed" };
   const payload = token.slice(0, dot);
   let mac: Uint8Array<ArrayBuffer>;
   try {
@@ -76,7 +90,8 @@ export async function open<K extends HostMessage["kind"]>(secret: string, token:
   } catch {
     return { ok: false, reason: "malformed" };
   }
-  if (!(await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, utf8(payload)))) return { ok: false, reason: "bad-mac" };
+  if (!(await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, utf8(payload))))
+    return { ok: false, reason: "bad-mac" };
   let message: HostMessage;
   try {
     message = JSON.parse(new TextDecoder().decode(fromBase64Url(payload))) as HostMessage;

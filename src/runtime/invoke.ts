@@ -15,7 +15,13 @@ import { pluginUrl } from "./plugin-path";
 import { HostUnreachableError, ServiceHost } from "./service-host";
 import { ScriptsApi } from "./cloudflare-api";
 import { DispatchHost } from "./dispatch-host";
-import { MAX_PLUGIN_HEADER_BYTES, PLUGIN_ORIGIN, PluginHeadersTooLargeError, headerBytes, type PluginSpec } from "./spec";
+import {
+  MAX_PLUGIN_HEADER_BYTES,
+  PLUGIN_ORIGIN,
+  PluginHeadersTooLargeError,
+  headerBytes,
+  type PluginSpec,
+} from "./spec";
 
 export { PLUGIN_ORIGIN };
 
@@ -27,7 +33,13 @@ export const PLUGIN_DEADLINE_MS = 10_000;
 /** Longest pause allowed between two chunks of a plugin's response body. */
 export const PLUGIN_IDLE_MS = 2_000;
 
-const STRIPPED_REQUEST_HEADERS = ["authorization", "cookie", "x-api-key", "cf-connecting-ip", "x-real-ip"];
+const STRIPPED_REQUEST_HEADERS = [
+  "authorization",
+  "cookie",
+  "x-api-key",
+  "cf-connecting-ip",
+  "x-real-ip",
+];
 
 export interface Caller {
   orgId: string;
@@ -45,15 +57,37 @@ export function pluginHost(c: Context<AppEnv>): PluginHost {
 export function hostFor(env: Env, exports: () => HostExports): PluginHost {
   switch (env.ATOLL_PLUGIN_BACKEND) {
     case "service":
-      return new ServiceHost(env.ATOLL_PLUGIN_HOST_URL, env.ATOLL_HOST_SECRET ?? "", pluginDeadline(env));
+      return new ServiceHost(
+        env.ATOLL_PLUGIN_HOST_URL,
+        env.ATOLL_HOST_SECRET ?? "",
+        pluginDeadline(env),
+      );
     case "dispatch": {
-      if (!env.DISPATCHER) throw new ApiError({ status: 503, type: "unavailable", title: "Service unavailable", detail: "Plugins cannot run right now.", internal: "ATOLL_PLUGIN_BACKEND=dispatch without a DISPATCHER binding" });
-      const api = new ScriptsApi(env.ATOLL_CF_API_BASE, env.ATOLL_CF_ACCOUNT_ID, env.ATOLL_DISPATCH_NAMESPACE, env.ATOLL_CF_API_TOKEN ?? "");
+      if (!env.DISPATCHER)
+        throw new ApiError({
+          status: 503,
+          type: "unavailable",
+          title: "Service unavailable",
+          detail: "Plugins cannot run right now.",
+          internal: "ATOLL_PLUGIN_BACKEND=dispatch without a DISPATCHER binding",
+        });
+      const api = new ScriptsApi(
+        env.ATOLL_CF_API_BASE,
+        env.ATOLL_CF_ACCOUNT_ID,
+        env.ATOLL_DISPATCH_NAMESPACE,
+        env.ATOLL_CF_API_TOKEN ?? "",
+      );
       return new DispatchHost(env.DISPATCHER, api, env.PACKAGES, env.INSTALLATION_STORE);
     }
     case "loader":
     default:
-      return new LoaderHost(env.LOADER, env.PACKAGES, exports(), env.INSTALLATION_STORE, pluginDeadline(env));
+      return new LoaderHost(
+        env.LOADER,
+        env.PACKAGES,
+        exports(),
+        env.INSTALLATION_STORE,
+        pluginDeadline(env),
+      );
   }
 }
 
@@ -64,10 +98,16 @@ export function pluginDeadline(env: Env): number {
 }
 
 /** The request the plugin receives; `path` (with its query string) must already be checked (plugin-path.ts). */
-export function pluginRequest(spec: PluginSpec, caller: Caller, path: string, init: { method: string; headers?: Headers; body?: BodyInit | null }): Request {
+export function pluginRequest(
+  spec: PluginSpec,
+  caller: Caller,
+  path: string,
+  init: { method: string; headers?: Headers; body?: BodyInit | null },
+): Request {
   const headers = new Headers(init.headers);
   for (const name of [...headers.keys()]) {
-    if (STRIPPED_REQUEST_HEADERS.includes(name) || name.startsWith(PLATFORM_HEADER_PREFIX)) headers.delete(name);
+    if (STRIPPED_REQUEST_HEADERS.includes(name) || name.startsWith(PLATFORM_HEADER_PREFIX))
+      headers.delete(name);
   }
   headers.set(CALL_HEADERS.installation, spec.installationId);
   headers.set(CALL_HEADERS.organization, caller.orgId);
@@ -75,11 +115,20 @@ export function pluginRequest(spec: PluginSpec, caller: Caller, path: string, in
   headers.set(CALL_HEADERS.requestId, caller.requestId);
   headers.set(CALL_HEADERS.environment, spec.environment);
   const q = path.indexOf("?");
-  const url = q < 0 ? pluginUrl(PLUGIN_ORIGIN, path) : pluginUrl(PLUGIN_ORIGIN, path.slice(0, q), path.slice(q));
+  const url =
+    q < 0
+      ? pluginUrl(PLUGIN_ORIGIN, path)
+      : pluginUrl(PLUGIN_ORIGIN, path.slice(0, q), path.slice(q));
   return new Request(url, { method: init.method, headers, body: init.body ?? null });
 }
 
-function pluginProblem(status: 502 | 504, type: string, title: string, detail: string, internal?: string): ApiError {
+function pluginProblem(
+  status: 502 | 504,
+  type: string,
+  title: string,
+  detail: string,
+  internal?: string,
+): ApiError {
   return new ApiError({ status, type, title, detail, ...(internal ? { internal } : {}) });
 }
 
@@ -89,7 +138,12 @@ function pluginProblem(status: 502 | 504, type: string, title: string, detail: s
  * PLUGIN_IDLE_MS between chunks: a plugin that trickles its answer is cut off like one that never
  * answers. Failures are classified by their type (set by the platform), never by their text.
  */
-export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: Request, deadlineMs = PLUGIN_DEADLINE_MS): Promise<{ response: Response; elapsedMs: number }> {
+export async function invokePlugin(
+  host: PluginHost,
+  spec: PluginSpec,
+  request: Request,
+  deadlineMs = PLUGIN_DEADLINE_MS,
+): Promise<{ response: Response; elapsedMs: number }> {
   const started = Date.now();
   const deadlineAt = started + deadlineMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -102,25 +156,62 @@ export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: 
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof PackageIntegrityError) {
-      throw pluginProblem(502, "plugin-integrity", "Plugin refused", "The plugin's package failed its integrity check and was not run.", message);
+      throw pluginProblem(
+        502,
+        "plugin-integrity",
+        "Plugin refused",
+        "The plugin's package failed its integrity check and was not run.",
+        message,
+      );
     }
     if (err instanceof PluginHeadersTooLargeError) throw headersTooLarge();
     if (err instanceof HostUnreachableError) {
-      throw pluginProblem(504, "plugin-timeout", "Plugin timed out", "The plugin stopped answering (its isolate host was recycled); the next call starts it afresh.", message);
+      throw pluginProblem(
+        504,
+        "plugin-timeout",
+        "Plugin timed out",
+        "The plugin stopped answering (its isolate host was recycled); the next call starts it afresh.",
+        message,
+      );
     }
     // Cloudflare's own words when a user Worker hits its custom limits. Only the dispatch backend
     // enforces them: elsewhere such a text can only be the plugin's own, and is not believed.
-    if (host.kind === "dispatch" && /exceeded (its )?CPU|CPU time limit|too many subrequests|exceeded (its )?memory/i.test(message)) {
-      throw pluginProblem(504, "plugin-limit", "Plugin exceeded its limits", `The plugin exceeded its limits (${spec.limits.cpuMs} ms CPU, ${spec.limits.subrequests} subrequests).`, message);
+    if (
+      host.kind === "dispatch" &&
+      /exceeded (its )?CPU|CPU time limit|too many subrequests|exceeded (its )?memory/i.test(
+        message,
+      )
+    ) {
+      throw pluginProblem(
+        504,
+        "plugin-limit",
+        "Plugin exceeded its limits",
+        `The plugin exceeded its limits (${spec.limits.cpuMs} ms CPU, ${spec.limits.subrequests} subrequests).`,
+        message,
+      );
     }
-    throw pluginProblem(502, "plugin-error", "Plugin failed", `The plugin threw an error: ${message.slice(0, 300)}`, message);
+    throw pluginProblem(
+      502,
+      "plugin-error",
+      "Plugin failed",
+      `The plugin threw an error: ${message.slice(0, 300)}`,
+      message,
+    );
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }
   if (outcome === "timeout") {
-    throw pluginProblem(504, "plugin-timeout", "Plugin timed out", `The plugin did not answer within ${deadlineMs} ms.`);
+    throw pluginProblem(
+      504,
+      "plugin-timeout",
+      "Plugin timed out",
+      `The plugin did not answer within ${deadlineMs} ms.`,
+    );
   }
-  return { response: await sanitise(outcome, deadlineAt, deadlineMs), elapsedMs: Date.now() - started };
+  return {
+    response: await sanitise(outcome, deadlineAt, deadlineMs),
+    elapsedMs: Date.now() - started,
+  };
 }
 
 /**
@@ -128,7 +219,11 @@ export async function invokePlugin(host: PluginHost, spec: PluginSpec, request: 
  * headers, and reads the body whole, within the
  * size cap and the call's deadline (with an idle timeout between chunks).
  */
-export async function sanitise(res: Response, deadlineAt = Date.now() + PLUGIN_DEADLINE_MS, deadlineMs = PLUGIN_DEADLINE_MS): Promise<Response> {
+export async function sanitise(
+  res: Response,
+  deadlineAt = Date.now() + PLUGIN_DEADLINE_MS,
+  deadlineMs = PLUGIN_DEADLINE_MS,
+): Promise<Response> {
   if (headerBytes(res.headers) > MAX_PLUGIN_HEADER_BYTES) {
     await res.body?.cancel();
     throw headersTooLarge();
@@ -136,20 +231,26 @@ export async function sanitise(res: Response, deadlineAt = Date.now() + PLUGIN_D
   const headers = new Headers(res.headers);
   headers.delete("set-cookie");
   // x-atoll-* answer headers are the platform's (plugin time, limit warnings, host signals).
-  for (const name of [...headers.keys()]) if (name.startsWith(PLATFORM_HEADER_PREFIX)) headers.delete(name);
+  for (const name of [...headers.keys()])
+    if (name.startsWith(PLATFORM_HEADER_PREFIX)) headers.delete(name);
   const declared = headers.get("content-length");
   if (declared !== null && Number(declared) > MAX_PLUGIN_RESPONSE_BYTES) {
     await res.body?.cancel();
     throw tooLarge();
   }
-  if (!res.body) return new Response(null, { status: res.status, statusText: res.statusText, headers });
+  if (!res.body)
+    return new Response(null, { status: res.status, statusText: res.statusText, headers });
   const body = await readWithin(res.body, deadlineAt, deadlineMs);
   headers.delete("content-length");
   return new Response(body, { status: res.status, statusText: res.statusText, headers });
 }
 
 /** Reads a body up to the size cap, before `deadlineAt`, with at most PLUGIN_IDLE_MS between chunks. */
-async function readWithin(stream: ReadableStream<Uint8Array>, deadlineAt: number, deadlineMs: number): Promise<Uint8Array<ArrayBuffer>> {
+async function readWithin(
+  stream: ReadableStream<Uint8Array>,
+  deadlineAt: number,
+  deadlineMs: number,
+): Promise<Uint8Array<ArrayBuffer>> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -176,9 +277,16 @@ async function readWithin(stream: ReadableStream<Uint8Array>, deadlineAt: number
     void reader.cancel().catch(() => undefined);
     if (err instanceof ApiError) throw err;
     const message = err instanceof Error ? err.message : String(err);
-    throw pluginProblem(502, "plugin-error", "Plugin failed", `The plugin's response body failed: ${message.slice(0, 300)}`, message);
+    throw pluginProblem(
+      502,
+      "plugin-error",
+      "Plugin failed",
+      `The plugin's response body failed: ${message.slice(0, 300)}`,
+      message,
+    );
   }
-  if (chunks.length === 1 && chunks[0]?.byteLength === total) return chunks[0] as Uint8Array<ArrayBuffer>;
+  if (chunks.length === 1 && chunks[0]?.byteLength === total)
+    return chunks[0] as Uint8Array<ArrayBuffer>;
   const out = new Uint8Array(total);
   let at = 0;
   for (const chunk of chunks) {
@@ -188,27 +296,64 @@ async function readWithin(stream: ReadableStream<Uint8Array>, deadlineAt: number
   return out;
 }
 
-const slowBody = (deadlineMs: number) => pluginProblem(504, "plugin-timeout", "Plugin timed out", `The plugin did not finish its answer within ${deadlineMs} ms (or paused it longer than ${PLUGIN_IDLE_MS} ms).`);
+const slowBody = (deadlineMs: number) =>
+  pluginProblem(
+    504,
+    "plugin-timeout",
+    "Plugin timed out",
+    `The plugin did not finish its answer within ${deadlineMs} ms (or paused it longer than ${PLUGIN_IDLE_MS} ms).`,
+  );
 
-const headersTooLarge = () => pluginProblem(502, "plugin-response-too-large", "Plugin response too large", `The plugin's response headers exceed ${MAX_PLUGIN_HEADER_BYTES} bytes.`);
+const headersTooLarge = () =>
+  pluginProblem(
+    502,
+    "plugin-response-too-large",
+    "Plugin response too large",
+    `The plugin's response headers exceed ${MAX_PLUGIN_HEADER_BYTES} bytes.`,
+  );
 
-const tooLarge = () => pluginProblem(502, "plugin-response-too-large", "Plugin response too large", `The plugin's response exceeds ${MAX_PLUGIN_RESPONSE_BYTES} bytes.`);
+const tooLarge = () =>
+  pluginProblem(
+    502,
+    "plugin-response-too-large",
+    "Plugin response too large",
+    `The plugin's response exceeds ${MAX_PLUGIN_RESPONSE_BYTES} bytes.`,
+  );
 
 /** Calls a lifecycle hook with a JSON body; 404 means the plugin does not implement it. */
-export async function callLifecycle(host: PluginHost, spec: PluginSpec, caller: Caller, hook: keyof typeof LIFECYCLE, payload: unknown, deadlineMs = PLUGIN_DEADLINE_MS): Promise<{ implemented: boolean; status: number; body: unknown }> {
-  const req = pluginRequest(spec, caller, LIFECYCLE[hook], { method: "POST", headers: new Headers({ "content-type": "application/json" }), body: JSON.stringify(payload) });
+export async function callLifecycle(
+  host: PluginHost,
+  spec: PluginSpec,
+  caller: Caller,
+  hook: keyof typeof LIFECYCLE,
+  payload: unknown,
+  deadlineMs = PLUGIN_DEADLINE_MS,
+): Promise<{ implemented: boolean; status: number; body: unknown }> {
+  const req = pluginRequest(spec, caller, LIFECYCLE[hook], {
+    method: "POST",
+    headers: new Headers({ "content-type": "application/json" }),
+    body: JSON.stringify(payload),
+  });
   const { response } = await invokePlugin(host, spec, req, deadlineMs);
   const text = await response.text();
   if (response.status === 404) return { implemented: false, status: 404, body: null };
   let body: unknown = null;
-  const isJson = /^application\/(?:[\w.+-]+\+)?json/i.test(response.headers.get("content-type") ?? "");
+  const isJson = /^application\/(?:[\w.+-]+\+)?json/i.test(
+    response.headers.get("content-type") ?? "",
+  );
   // initialize and cleanup only need a status; a plain Worker may answer them with any body.
-  if (hook !== "execute" && !isJson) return { implemented: true, status: response.status, body: null };
+  if (hook !== "execute" && !isJson)
+    return { implemented: true, status: response.status, body: null };
   if (text) {
     try {
       body = JSON.parse(text);
     } catch {
-      throw pluginProblem(502, "plugin-bad-response", "Plugin answered garbage", `The plugin's ${hook} answer is not JSON.`);
+      throw pluginProblem(
+        502,
+        "plugin-bad-response",
+        "Plugin answered garbage",
+        `The plugin's ${hook} answer is not JSON.`,
+      );
     }
   }
   return { implemented: true, status: response.status, body };

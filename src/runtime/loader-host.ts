@@ -18,19 +18,48 @@ import { PLUGIN_COMPATIBILITY_DATE, isolateId, type PluginSpec } from "./spec";
 export interface HostExports {
   Egress: (opts: { props: EgressProps }) => Fetcher;
   PluginStorage: (opts: { props: { installationId: string } }) => Fetcher;
-  IntegrationGate: (opts: { props: { installationId: string; orgId: string; environment: string; providers: string[]; isolate: string } }) => Fetcher;
+  IntegrationGate: (opts: {
+    props: {
+      installationId: string;
+      orgId: string;
+      environment: string;
+      providers: string[];
+      isolate: string;
+    };
+  }) => Fetcher;
 }
 
 /** The plugin's `env`: only what its grants allow. */
 export function pluginEnv(spec: PluginSpec, exports: HostExports): Record<string, unknown> {
   const perms = parseAll(spec.grants);
-  const facts: InstallationFacts = { installationId: spec.installationId, plugin: spec.plugin, version: spec.version, environment: spec.environment, config: spec.config };
+  const facts: InstallationFacts = {
+    installationId: spec.installationId,
+    plugin: spec.plugin,
+    version: spec.version,
+    environment: spec.environment,
+    config: spec.config,
+  };
   const env: Record<string, unknown> = { [BINDINGS.facts]: facts };
-  if (perms.some((p) => p.kind === "storage")) env[BINDINGS.storage] = exports.PluginStorage({ props: { installationId: spec.installationId } });
+  if (perms.some((p) => p.kind === "storage"))
+    env[BINDINGS.storage] = exports.PluginStorage({
+      props: { installationId: spec.installationId },
+    });
   const secretNames = perms.flatMap((p) => (p.kind === "secrets" ? [p.name] : []));
   const providers = perms.flatMap((p) => (p.kind === "integrations" ? [p.provider as string] : []));
-  if (providers.length > 0) env[BINDINGS.integrations] = exports.IntegrationGate({ props: { installationId: spec.installationId, orgId: spec.orgId, environment: spec.environment, providers, isolate: isolateId(spec) } });
-  if (secretNames.length > 0) env[BINDINGS.secrets] = Object.fromEntries(secretNames.filter((n) => n in spec.secrets).map((n) => [n, spec.secrets[n]]));
+  if (providers.length > 0)
+    env[BINDINGS.integrations] = exports.IntegrationGate({
+      props: {
+        installationId: spec.installationId,
+        orgId: spec.orgId,
+        environment: spec.environment,
+        providers,
+        isolate: isolateId(spec),
+      },
+    });
+  if (secretNames.length > 0)
+    env[BINDINGS.secrets] = Object.fromEntries(
+      secretNames.filter((n) => n in spec.secrets).map((n) => [n, spec.secrets[n]]),
+    );
   return env;
 }
 
@@ -77,12 +106,21 @@ export class LoaderHost implements PluginHost {
         mainModule: spec.entry,
         modules,
         env: pluginEnv(spec, this.exports),
-        globalOutbound: hosts.length > 0 ? this.exports.Egress({ props: { installationId: spec.installationId, hosts, isolate: id } }) : null,
+        globalOutbound:
+          hosts.length > 0
+            ? this.exports.Egress({
+                props: { installationId: spec.installationId, hosts, isolate: id },
+              })
+            : null,
       };
     });
     const end = subrequestBudgets.begin(id, spec.limits.subrequests, this.deadlineMs);
     try {
-      return await worker.getEntrypoint(undefined, { limits: { cpuMs: spec.limits.cpuMs, subRequests: spec.limits.subrequests } }).fetch(request);
+      return await worker
+        .getEntrypoint(undefined, {
+          limits: { cpuMs: spec.limits.cpuMs, subRequests: spec.limits.subrequests },
+        })
+        .fetch(request);
     } catch (err) {
       if (integrity) throw integrity;
       throw err;

@@ -21,13 +21,17 @@ export async function sha256OfBytes(bytes: Uint8Array<ArrayBuffer>): Promise<str
 }
 
 /** The package's modules, from memory or from R2 (verified). */
-export async function loadModules(bucket: R2Bucket, sha256: string): Promise<Record<string, string>> {
+export async function loadModules(
+  bucket: R2Bucket,
+  sha256: string,
+): Promise<Record<string, string>> {
   const hit = cache.get(sha256);
   if (hit) return hit;
   const object = await bucket.get(packageKey(sha256));
   if (!object) throw new PackageIntegrityError(`package ${sha256} is missing from storage`);
   const bytes = new Uint8Array(await object.arrayBuffer());
-  if ((await sha256OfBytes(bytes)) !== sha256) throw new PackageIntegrityError(`package ${sha256} does not match its recorded hash`);
+  if ((await sha256OfBytes(bytes)) !== sha256)
+    throw new PackageIntegrityError(`package ${sha256} does not match its recorded hash`);
   const read = readPackage(bytes);
   if (!read.ok) throw new PackageIntegrityError(`package ${sha256} cannot be read: ${read.detail}`);
   if (cache.size >= MAX_CACHED) {

@@ -20,17 +20,22 @@ export function pluginPath(raw: string): PluginPath {
   const segments = path.slice(1).split("/");
   for (let i = 0; i < segments.length; i++) {
     const raw = segments[i] ?? "";
-    if (raw === "" && i < segments.length - 1) return { ok: false, reason: "empty path segments (//) are not allowed" };
+    if (raw === "" && i < segments.length - 1)
+      return { ok: false, reason: "empty path segments (//) are not allowed" };
     let decoded: string;
     try {
       decoded = decodeURIComponent(raw);
     } catch {
       return { ok: false, reason: "the path has a malformed percent-encoding" };
     }
-    if (/[/\\]/.test(decoded)) return { ok: false, reason: "encoded slashes and backslashes are not allowed in paths" };
-    if (decoded === "." || decoded === "..") return { ok: false, reason: "dot segments are not allowed in paths" };
-    if (/[\u0000-\u001f\u007f]/.test(decoded)) return { ok: false, reason: "control characters are not allowed in paths" };
-    if (i === 0 && decoded.toLowerCase().startsWith(RESERVED_PREFIX)) return { ok: false, reason: "the /__atoll paths are the platform's" };
+    if (/[/\\]/.test(decoded))
+      return { ok: false, reason: "encoded slashes and backslashes are not allowed in paths" };
+    if (decoded === "." || decoded === "..")
+      return { ok: false, reason: "dot segments are not allowed in paths" };
+    if (/[\u0000-\u001f\u007f]/.test(decoded))
+      return { ok: false, reason: "control characters are not allowed in paths" };
+    if (i === 0 && decoded.toLowerCase().startsWith(RESERVED_PREFIX))
+      return { ok: false, reason: "the /__atoll paths are the platform's" };
   }
   return { ok: true, path };
 }

@@ -9,14 +9,24 @@ import { effectiveLimits, type Manifest } from "../contract/manifest";
 import { TtlCache, perBinding } from "../platform/cache";
 import { decryptString } from "../platform/crypto/aead";
 import { getDb, type Db } from "../platform/db/client";
-import { installations, pluginVersions, plugins, type InstallationRow, type PluginVersionRow } from "../platform/db/schema";
+import {
+  installations,
+  pluginVersions,
+  plugins,
+  type InstallationRow,
+  type PluginVersionRow,
+} from "../platform/db/schema";
 import type { PluginSpec } from "./spec";
 
-const specCache = (env: Env) => perBinding(env.DB, "specs", () => new TtlCache<PluginSpec>(10_000, 5_000));
+const specCache = (env: Env) =>
+  perBinding(env.DB, "specs", () => new TtlCache<PluginSpec>(10_000, 5_000));
 const appCache = (env: Env) => perBinding(env.DB, "apps", () => new TtlCache<string>(60_000));
 
 /** The spec of an active installation, cached. */
-export async function installationSpec(env: Env, installationId: string): Promise<PluginSpec | null> {
+export async function installationSpec(
+  env: Env,
+  installationId: string,
+): Promise<PluginSpec | null> {
   const cache = specCache(env);
   const hit = cache.get(installationId);
   if (hit) return hit;
@@ -31,7 +41,12 @@ export function forgetInstallation(env: Env, installationId: string): void {
 }
 
 /** The installation serving `/apps/{org}/{environment}/{app}`, cached (a miss is not cached). */
-export async function appInstallation(env: Env, orgSlug: string, environment: string, app: string): Promise<string | null> {
+export async function appInstallation(
+  env: Env,
+  orgSlug: string,
+  environment: string,
+  app: string,
+): Promise<string | null> {
   const cache = appCache(env);
   const key = `${orgSlug}/${environment}/${app}`;
   const hit = cache.get(key);
@@ -47,7 +62,11 @@ export function forgetApps(env: Env): void {
 }
 
 /** Builds the runtime spec of an active installation (secrets decrypted), or null. */
-export async function loadSpec(db: Db, secretKey: string, installationId: string): Promise<PluginSpec | null> {
+export async function loadSpec(
+  db: Db,
+  secretKey: string,
+  installationId: string,
+): Promise<PluginSpec | null> {
   const [row] = await db
     .select({ installation: installations, plugin: plugins.name, version: pluginVersions })
     .from(installations)
@@ -58,7 +77,13 @@ export async function loadSpec(db: Db, secretKey: string, installationId: string
   if (!row) return null;
   const manifest = row.version.manifest;
   const sealed: SealedValues = row.installation.secretsEnc
-    ? (JSON.parse(await decryptString(secretKey, row.installation.secretsEnc, `installation:${installationId}`)) as SealedValues)
+    ? (JSON.parse(
+        await decryptString(
+          secretKey,
+          row.installation.secretsEnc,
+          `installation:${installationId}`,
+        ),
+      ) as SealedValues)
     : { secrets: {}, config: {} };
   return specFrom(row.installation, row.plugin, row.version, manifest, sealed);
 }
@@ -69,7 +94,13 @@ export interface SealedValues {
   config: Record<string, unknown>;
 }
 
-export function specFrom(inst: InstallationRow, plugin: string, version: PluginVersionRow, manifest: Manifest, sealed: SealedValues): PluginSpec {
+export function specFrom(
+  inst: InstallationRow,
+  plugin: string,
+  version: PluginVersionRow,
+  manifest: Manifest,
+  sealed: SealedValues,
+): PluginSpec {
   return {
     installationId: inst.id,
     orgId: inst.orgId,
@@ -90,7 +121,12 @@ export function specFrom(inst: InstallationRow, plugin: string, version: PluginV
 }
 
 /** The active installation of app `app` (short name) in an organization's environment. */
-export async function findAppInstallation(db: Db, orgSlug: string, environment: string, app: string): Promise<string | null> {
+export async function findAppInstallation(
+  db: Db,
+  orgSlug: string,
+  environment: string,
+  app: string,
+): Promise<string | null> {
   const [row] = await db.all<{ id: string }>(sql`
     SELECT i.id FROM installations i
     JOIN organizations o ON o.id = i.org_id

@@ -45,10 +45,28 @@ export class ServiceHost implements PluginHost {
     const now = Date.now();
     const nonce = randomBase62(16);
     const integrations = parseAll(spec.grants).some((p) => p.kind === "integrations");
-    const grant = integrations ? await seal(this.secret, { kind: "grant", exp: now + GRANT_TTL_MS, installationId: spec.installationId, revision: spec.revision }) : undefined;
-    const auth = await seal(this.secret, { kind: "invoke", exp: now + INVOKE_TTL_MS, nonce, method: request.method, path: url.pathname, search: url.search, deadlineMs: this.deadlineMs, spec, ...(grant ? { grant } : {}) });
+    const grant = integrations
+      ? await seal(this.secret, {
+          kind: "grant",
+          exp: now + GRANT_TTL_MS,
+          installationId: spec.installationId,
+          revision: spec.revision,
+        })
+      : undefined;
+    const auth = await seal(this.secret, {
+      kind: "invoke",
+      exp: now + INVOKE_TTL_MS,
+      nonce,
+      method: request.method,
+      path: url.pathname,
+      search: url.search,
+      deadlineMs: this.deadlineMs,
+      spec,
+      ...(grant ? { grant } : {}),
+    });
     const headers = new Headers(request.headers);
-    for (const name of [...headers.keys()]) if (name.startsWith(HOST_HEADER_PREFIX)) headers.delete(name);
+    for (const name of [...headers.keys()])
+      if (name.startsWith(HOST_HEADER_PREFIX)) headers.delete(name);
     headers.set(HOST_AUTH_HEADER, auth);
     // Loopback: no compression between gateway and host (the gateway's own response is encoded
     // for its client as usual); otherwise a gzip content-encoding would leak to clients that never
@@ -56,14 +74,22 @@ export class ServiceHost implements PluginHost {
     headers.set("accept-encoding", "identity");
     let res: Response;
     try {
-      res = await fetch(`${this.baseUrl}/__host/invoke`, { method: request.method, headers, body: request.body, redirect: "manual" });
+      res = await fetch(`${this.baseUrl}/__host/invoke`, {
+        method: request.method,
+        headers,
+        body: request.body,
+        redirect: "manual",
+      });
     } catch (err) {
       throw new HostUnreachableError(err instanceof Error ? err.message : String(err));
     }
     if (res.headers.get(HOST_ERROR_HEADER) === nonce) {
-      const failure = (await res.json().catch(() => ({ kind: "error", message: "the plugin host failed" }))) as HostFailure;
+      const failure = (await res
+        .json()
+        .catch(() => ({ kind: "error", message: "the plugin host failed" }))) as HostFailure;
       if (failure.kind === "integrity") throw new PackageIntegrityError(failure.message);
-      if (failure.kind === "headers-too-large") throw new PluginHeadersTooLargeError(failure.message);
+      if (failure.kind === "headers-too-large")
+        throw new PluginHeadersTooLargeError(failure.message);
       throw new Error(String(failure.message));
     }
     const out = new Headers(res.headers);
@@ -73,8 +99,16 @@ export class ServiceHost implements PluginHost {
   }
 
   async clearStorage(installationId: string): Promise<void> {
-    const auth = await seal(this.secret, { kind: "clear", exp: Date.now() + INVOKE_TTL_MS, installationId });
-    const res = await fetch(`${this.baseUrl}/__host/clear`, { method: "POST", headers: { [HOST_AUTH_HEADER]: auth } });
-    if (res.status !== 204) throw new Error(`the plugin host could not clear storage: ${res.status}`);
+    const auth = await seal(this.secret, {
+      kind: "clear",
+      exp: Date.now() + INVOKE_TTL_MS,
+      installationId,
+    });
+    const res = await fetch(`${this.baseUrl}/__host/clear`, {
+      method: "POST",
+      headers: { [HOST_AUTH_HEADER]: auth },
+    });
+    if (res.status !== 204)
+      throw new Error(`the plugin host could not clear storage: ${res.status}`);
   }
 }

@@ -34,7 +34,9 @@ export const PLUGIN_COMPATIBILITY_DATE = "2026-11-01";
  * The isolate id: the package's SHA-256 (one id always means one code) plus the installation and
  * its revision (its bindings: grants, config, secrets). A new version never shares an isolate.
  */
-export function isolateId(spec: Pick<PluginSpec, "sha256" | "installationId" | "revision">): string {
+export function isolateId(
+  spec: Pick<PluginSpec, "sha256" | "installationId" | "revision">,
+): string {
   return `${spec.sha256}:${spec.installationId}:${spec.revision}`;
 }
 

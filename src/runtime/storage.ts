@@ -5,7 +5,13 @@
  */
 import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 
-export const STORAGE_LIMITS = { maxKeyBytes: 512, maxValueBytes: 128 * 1024, maxKeys: 10_000, maxTotalBytes: 10 * 1024 * 1024, maxList: 1000 } as const;
+export const STORAGE_LIMITS = {
+  maxKeyBytes: 512,
+  maxValueBytes: 128 * 1024,
+  maxKeys: 10_000,
+  maxTotalBytes: 10 * 1024 * 1024,
+  maxList: 1000,
+} as const;
 
 export class StorageLimitError extends Error {}
 
@@ -16,22 +22,40 @@ export class InstallationStore extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql.exec("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, size INTEGER NOT NULL)");
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, size INTEGER NOT NULL)",
+    );
   }
 
   get(key: string): string | null {
-    const row = this.sql.exec<{ value: string }>("SELECT value FROM kv WHERE key = ?", key).toArray()[0];
+    const row = this.sql
+      .exec<{ value: string }>("SELECT value FROM kv WHERE key = ?", key)
+      .toArray()[0];
     return row?.value ?? null;
   }
 
   put(key: string, value: string): void {
-    if (byteLength(key) > STORAGE_LIMITS.maxKeyBytes) throw new StorageLimitError(`keys are at most ${STORAGE_LIMITS.maxKeyBytes} bytes`);
+    if (byteLength(key) > STORAGE_LIMITS.maxKeyBytes)
+      throw new StorageLimitError(`keys are at most ${STORAGE_LIMITS.maxKeyBytes} bytes`);
     const size = byteLength(key) + byteLength(value);
-    if (size > STORAGE_LIMITS.maxValueBytes) throw new StorageLimitError(`values are at most ${STORAGE_LIMITS.maxValueBytes} bytes`);
-    const totals = this.sql.exec<{ n: number; bytes: number | null }>("SELECT count(*) AS n, sum(size) AS bytes FROM kv WHERE key != ?", key).one();
-    if (totals.n + 1 > STORAGE_LIMITS.maxKeys) throw new StorageLimitError(`at most ${STORAGE_LIMITS.maxKeys} keys per installation`);
-    if ((totals.bytes ?? 0) + size > STORAGE_LIMITS.maxTotalBytes) throw new StorageLimitError(`at most ${STORAGE_LIMITS.maxTotalBytes} bytes per installation`);
-    this.sql.exec("INSERT INTO kv (key, value, size) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, size = excluded.size", key, value, size);
+    if (size > STORAGE_LIMITS.maxValueBytes)
+      throw new StorageLimitError(`values are at most ${STORAGE_LIMITS.maxValueBytes} bytes`);
+    const totals = this.sql
+      .exec<{ n: number; bytes: number | null }>(
+        "SELECT count(*) AS n, sum(size) AS bytes FROM kv WHERE key != ?",
+        key,
+      )
+      .one();
+    if (totals.n + 1 > STORAGE_LIMITS.maxKeys)
+      throw new StorageLimitError(`at most ${STORAGE_LIMITS.maxKeys} keys per installation`);
+    if ((totals.bytes ?? 0) + size > STORAGE_LIMITS.maxTotalBytes)
+      throw new StorageLimitError(`at most ${STORAGE_LIMITS.maxTotalBytes} bytes per installation`);
+    this.sql.exec(
+      "INSERT INTO kv (key, value, size) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, size = excluded.size",
+      key,
+      value,
+      size,
+    );
   }
 
   delete(key: string): boolean {
@@ -40,13 +64,23 @@ export class InstallationStore extends DurableObject<Env> {
 
   list(prefix: string, limit: number): string[] {
     const n = Math.min(Math.max(1, limit), STORAGE_LIMITS.maxList);
-    return this.sql.exec<{ key: string }>("SELECT key FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?", prefix, prefix + "\uffff", n).toArray().map((r) => r.key);
+    return this.sql
+      .exec<{ key: string }>(
+        "SELECT key FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?",
+        prefix,
+        prefix + "\uffff",
+        n,
+      )
+      .toArray()
+      .map((r) => r.key);
   }
 
   /** Uninstall: the installation's data goes with it. */
   async clear(): Promise<void> {
     await this.ctx.storage.deleteAll();
-    this.sql.exec("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, size INTEGER NOT NULL)");
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, size INTEGER NOT NULL)",
+    );
   }
 }
 

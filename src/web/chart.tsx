@@ -7,7 +7,12 @@ export interface Point {
   value: number;
 }
 
-export function BarChart(props: { id: string; title: string; points: Point[]; format?: (n: number) => string }) {
+export function BarChart(props: {
+  id: string;
+  title: string;
+  points: Point[];
+  format?: (n: number) => string;
+}) {
   const w = 640;
   const h = 180;
   const pad = 28;
@@ -21,12 +26,40 @@ export function BarChart(props: { id: string; title: string; points: Point[]; fo
       <figcaption id={`${props.id}-caption`}>
         <strong>{props.title}</strong> <span class="muted">(total {fmt(total)})</span>
       </figcaption>
-      <svg class="chart" id={props.id} viewBox={`0 0 ${w} ${h}`} width="100%" height={String(h)} role="img" aria-label={`${props.title}: ${props.points.filter((p) => p.value > 0).map((p) => `${p.label} ${fmt(p.value)}`).join(", ") || "no data"}`} data-total={String(total)}>
-        <line x1={String(pad)} y1={String(h - pad)} x2={String(w - pad)} y2={String(h - pad)} stroke="#8a94a3" />
+      <svg
+        class="chart"
+        id={props.id}
+        viewBox={`0 0 ${w} ${h}`}
+        width="100%"
+        height={String(h)}
+        role="img"
+        aria-label={`${props.title}: ${
+          props.points
+            .filter((p) => p.value > 0)
+            .map((p) => `${p.label} ${fmt(p.value)}`)
+            .join(", ") || "no data"
+        }`}
+        data-total={String(total)}
+      >
+        <line
+          x1={String(pad)}
+          y1={String(h - pad)}
+          x2={String(w - pad)}
+          y2={String(h - pad)}
+          stroke="#8a94a3"
+        />
         {props.points.map((p, i) => {
           const bh = Math.round(((h - pad * 2) * p.value) / max);
           return (
-            <rect x={String(Math.round(pad + i * bw + 1))} y={String(h - pad - bh)} width={String(Math.max(1, Math.floor(bw - 2)))} height={String(bh)} fill="#0b57d0" data-label={p.label} data-value={String(p.value)}>
+            <rect
+              x={String(Math.round(pad + i * bw + 1))}
+              y={String(h - pad - bh)}
+              width={String(Math.max(1, Math.floor(bw - 2)))}
+              height={String(bh)}
+              fill="#0b57d0"
+              data-label={p.label}
+              data-value={String(p.value)}
+            >
               <title>{`${p.label}: ${fmt(p.value)}`}</title>
             </rect>
           );

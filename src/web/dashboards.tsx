@@ -3,13 +3,30 @@ import { BarChart } from "./chart";
 import { Layout, type Viewer } from "./layout";
 import { format as money } from "../contract/currency";
 
-const Csrf = (props: { viewer: Viewer }) => <input type="hidden" name="csrf" value={props.viewer.csrf ?? ""} />;
+const Csrf = (props: { viewer: Viewer }) => (
+  <input type="hidden" name="csrf" value={props.viewer.csrf ?? ""} />
+);
 
-export function SignUp(props: { viewer: Viewer; values: Record<string, string>; errors: Record<string, string>; formToken: string; error?: string | undefined }) {
+export function SignUp(props: {
+  viewer: Viewer;
+  values: Record<string, string>;
+  errors: Record<string, string>;
+  formToken: string;
+  error?: string | undefined;
+}) {
   const field = (id: string, label: string, type = "text", extra: Record<string, string> = {}) => (
     <div class="field">
       <label for={id}>{label}</label>
-      <input id={id} name={id} type={type} value={props.values[id] ?? ""} required aria-invalid={props.errors[id] ? "true" : undefined} aria-describedby={props.errors[id] ? `${id}-error` : undefined} {...extra} />
+      <input
+        id={id}
+        name={id}
+        type={type}
+        value={props.values[id] ?? ""}
+        required
+        aria-invalid={props.errors[id] ? "true" : undefined}
+        aria-describedby={props.errors[id] ? `${id}-error` : undefined}
+        {...extra}
+      />
       {props.errors[id] ? (
         <p class="error" id={`${id}-error`}>
           {props.errors[id]}
@@ -20,13 +37,17 @@ export function SignUp(props: { viewer: Viewer; values: Record<string, string>; 
   return (
     <Layout title="Create an organization" viewer={props.viewer} alert={props.error}>
       <h1>Create an organization</h1>
-      <p>Your organization installs plugins and can publish its own. You get an API key, shown once.</p>
+      <p>
+        Your organization installs plugins and can publish its own. You get an API key, shown once.
+      </p>
       <form method="post" action="/signup">
         <input type="hidden" name="formToken" value={props.formToken} />
         {field("name", "Your name")}
         {field("email", "Email", "email", { autocomplete: "email" })}
         {field("organization", "Organization name")}
-        {field("slug", "Organization handle (lower-case, used in @handle/plugin names)", "text", { pattern: "[a-z0-9][a-z0-9-]{1,37}[a-z0-9]" })}
+        {field("slug", "Organization handle (lower-case, used in @handle/plugin names)", "text", {
+          pattern: "[a-z0-9][a-z0-9-]{1,37}[a-z0-9]",
+        })}
         <p>
           <button type="submit">Create</button>
         </p>
@@ -39,7 +60,10 @@ export function Welcome(props: { viewer: Viewer; apiKey: string; org: string }) 
   return (
     <Layout title="Welcome" viewer={props.viewer}>
       <h1>Welcome to Atoll, {props.org}</h1>
-      <p>This is your API key. It is shown only now: keep it somewhere safe. You are signed in with it.</p>
+      <p>
+        This is your API key. It is shown only now: keep it somewhere safe. You are signed in with
+        it.
+      </p>
       <p>
         <label for="new-key">API key</label>
         <input id="new-key" readonly value={props.apiKey} size={48} />
@@ -63,7 +87,22 @@ export interface InstallationView {
   createdAt: string;
 }
 
-export function TenantDashboard(props: { viewer: Viewer; installations: InstallationView[]; keys: { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }[]; connections: { id: string; provider: string; environment: string; status: string; name: string }[]; notice?: string | undefined; error?: string | undefined; newKey?: string | undefined; keyError?: string | undefined }) {
+export function TenantDashboard(props: {
+  viewer: Viewer;
+  installations: InstallationView[];
+  keys: { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }[];
+  connections: {
+    id: string;
+    provider: string;
+    environment: string;
+    status: string;
+    name: string;
+  }[];
+  notice?: string | undefined;
+  error?: string | undefined;
+  newKey?: string | undefined;
+  keyError?: string | undefined;
+}) {
   const envs = ["production", "staging", "development"];
   return (
     <Layout title="Dashboard" viewer={props.viewer} notice={props.notice} alert={props.error}>
@@ -116,14 +155,19 @@ export function TenantDashboard(props: { viewer: Viewer; installations: Installa
                       <td>
                         <form method="post" action={`/dashboard/installations/${i.id}/upgrade`}>
                           <Csrf viewer={props.viewer} />
-                          <label for={`v-${i.id}`}>Version</label> <input id={`v-${i.id}`} name="version" size={8} placeholder={i.version} />{" "}
+                          <label for={`v-${i.id}`}>Version</label>{" "}
+                          <input id={`v-${i.id}`} name="version" size={8} placeholder={i.version} />{" "}
                           <button class="secondary" type="submit">
                             Change
                           </button>
                         </form>
                         <form method="post" action={`/dashboard/installations/${i.id}/uninstall`}>
                           <Csrf viewer={props.viewer} />
-                          <button class="danger" type="submit" aria-label={`Uninstall ${i.plugin} from ${env}`}>
+                          <button
+                            class="danger"
+                            type="submit"
+                            aria-label={`Uninstall ${i.plugin} from ${env}`}
+                          >
                             Uninstall
                           </button>
                         </form>
@@ -139,7 +183,8 @@ export function TenantDashboard(props: { viewer: Viewer; installations: Installa
       <h2 id="keys">API keys</h2>
       {props.newKey ? (
         <p class="notice" role="status">
-          <label for="created-key">Your new key (shown only now)</label> <input id="created-key" readonly value={props.newKey} size={48} />
+          <label for="created-key">Your new key (shown only now)</label>{" "}
+          <input id="created-key" readonly value={props.newKey} size={48} />
         </p>
       ) : null}
       <table aria-labelledby="keys">
@@ -179,7 +224,14 @@ export function TenantDashboard(props: { viewer: Viewer; installations: Installa
         <Csrf viewer={props.viewer} />
         <div class="field">
           <label for="key-name">New key's name</label>
-          <input id="key-name" name="name" required maxlength={100} aria-invalid={props.keyError ? "true" : undefined} aria-describedby={props.keyError ? "key-name-error" : undefined} />
+          <input
+            id="key-name"
+            name="name"
+            required
+            maxlength={100}
+            aria-invalid={props.keyError ? "true" : undefined}
+            aria-describedby={props.keyError ? "key-name-error" : undefined}
+          />
           {props.keyError ? (
             <p class="error" id="key-name-error">
               {props.keyError}
@@ -191,15 +243,25 @@ export function TenantDashboard(props: { viewer: Viewer; installations: Installa
         </p>
       </form>
       <h2 id="connections">Connections</h2>
-      {props.connections.length === 0 ? <p class="muted">No third-party services connected.</p> : null}
+      {props.connections.length === 0 ? (
+        <p class="muted">No third-party services connected.</p>
+      ) : null}
       <ul aria-labelledby="connections">
         {props.connections.map((c) => (
           <li>
             {c.name} ({c.provider}, {c.environment}) — {c.status}
             {c.status === "revoked" ? null : (
-              <form class="inline" method="post" action={`/dashboard/connections/${c.id}/disconnect`}>
+              <form
+                class="inline"
+                method="post"
+                action={`/dashboard/connections/${c.id}/disconnect`}
+              >
                 <Csrf viewer={props.viewer} />{" "}
-                <button class="secondary" type="submit" aria-label={`Disconnect ${c.name} (${c.environment})`}>
+                <button
+                  class="secondary"
+                  type="submit"
+                  aria-label={`Disconnect ${c.name} (${c.environment})`}
+                >
                   Disconnect
                 </button>
               </form>
@@ -207,28 +269,66 @@ export function TenantDashboard(props: { viewer: Viewer; installations: Installa
           </li>
         ))}
       </ul>
-      <p class="muted">Connect services with POST /v1/connections (see the tutorial "Connecting HubSpot and Slack").</p>
+      <p class="muted">
+        Connect services with POST /v1/connections (see the tutorial "Connecting HubSpot and
+        Slack").
+      </p>
     </Layout>
   );
 }
 
 export interface Report {
-  metrics: { revenue: { currency: string; gross: number; net: number; developerShare: number }[]; activeInstalls: number; installs: number; apiCalls: number; mrr: { currency: string; amount: number }[] };
+  metrics: {
+    revenue: { currency: string; gross: number; net: number; developerShare: number }[];
+    activeInstalls: number;
+    installs: number;
+    apiCalls: number;
+    mrr: { currency: string; amount: number }[];
+  };
   topPlugins: { byInstalls: { listing: string; installs: number; rating: number | null }[] };
   topApps: { byInstalls: { listing: string; installs: number; rating: number | null }[] };
-  growthTrends: { daily: { period: string; installs: number; uninstalls: number; apiCalls: number; revenue: { currency: string; net: number }[] }[] };
+  growthTrends: {
+    daily: {
+      period: string;
+      installs: number;
+      uninstalls: number;
+      apiCalls: number;
+      revenue: { currency: string; net: number }[];
+    }[];
+  };
 }
 
-export function PublisherDashboard(props: { viewer: Viewer; report: Report; versions: { listing: string; versions: { version: string; status: string; reviewNote: string | null }[] }[]; balances: { currency: string; available: number; paidOut: number }[]; payouts: { id: string; amount: number; currency: string; status: string; createdAt: string }[] }) {
+export function PublisherDashboard(props: {
+  viewer: Viewer;
+  report: Report;
+  versions: {
+    listing: string;
+    versions: { version: string; status: string; reviewNote: string | null }[];
+  }[];
+  balances: { currency: string; available: number; paidOut: number }[];
+  payouts: { id: string; amount: number; currency: string; status: string; createdAt: string }[];
+}) {
   const daily = props.report.growthTrends.daily;
   const currencies = [...new Set(daily.flatMap((d) => d.revenue.map((r) => r.currency)))];
   return (
     <Layout title="Publisher" viewer={props.viewer}>
       <h1>Publisher dashboard</h1>
       <p class="muted">The last 30 days, for your organization's listings.</p>
-      <BarChart id="installs-chart" title="Installs per day" points={daily.map((d) => ({ label: d.period, value: d.installs }))} />
+      <BarChart
+        id="installs-chart"
+        title="Installs per day"
+        points={daily.map((d) => ({ label: d.period, value: d.installs }))}
+      />
       {currencies.map((cur) => (
-        <BarChart id={`revenue-chart-${cur}`} title={`Revenue per day (${cur})`} points={daily.map((d) => ({ label: d.period, value: d.revenue.find((r) => r.currency === cur)?.net ?? 0 }))} format={(n) => money(n, cur)} />
+        <BarChart
+          id={`revenue-chart-${cur}`}
+          title={`Revenue per day (${cur})`}
+          points={daily.map((d) => ({
+            label: d.period,
+            value: d.revenue.find((r) => r.currency === cur)?.net ?? 0,
+          }))}
+          format={(n) => money(n, cur)}
+        />
       ))}
       <h2 id="listings">Listings</h2>
       <table aria-labelledby="listings">
@@ -292,7 +392,19 @@ export function PublisherDashboard(props: { viewer: Viewer; report: Report; vers
   );
 }
 
-export function OperatorPage(props: { viewer: Viewer; queue: { versionId: string; plugin: string; version: string; permissions: { permission: string; allows: string }[]; submittedAt: string }[]; report: Report; notice?: string | undefined; error?: string | undefined }) {
+export function OperatorPage(props: {
+  viewer: Viewer;
+  queue: {
+    versionId: string;
+    plugin: string;
+    version: string;
+    permissions: { permission: string; allows: string }[];
+    submittedAt: string;
+  }[];
+  report: Report;
+  notice?: string | undefined;
+  error?: string | undefined;
+}) {
   const daily = props.report.growthTrends.daily;
   return (
     <Layout title="Operator" viewer={props.viewer} notice={props.notice} alert={props.error}>
@@ -315,11 +427,23 @@ export function OperatorPage(props: { viewer: Viewer; queue: { versionId: string
             </ul>
             <form method="post" action={`/operator/versions/${q.versionId}/decision`}>
               <Csrf viewer={props.viewer} />
-              <label for={`reason-${q.versionId}`}>Reason (for a rejection)</label> <input id={`reason-${q.versionId}`} name="reason" maxlength={1000} />{" "}
-              <button type="submit" name="decision" value="approve" aria-label={`Approve ${q.plugin}@${q.version}`}>
+              <label for={`reason-${q.versionId}`}>Reason (for a rejection)</label>{" "}
+              <input id={`reason-${q.versionId}`} name="reason" maxlength={1000} />{" "}
+              <button
+                type="submit"
+                name="decision"
+                value="approve"
+                aria-label={`Approve ${q.plugin}@${q.version}`}
+              >
                 Approve
               </button>{" "}
-              <button class="danger" type="submit" name="decision" value="reject" aria-label={`Reject ${q.plugin}@${q.version}`}>
+              <button
+                class="danger"
+                type="submit"
+                name="decision"
+                value="reject"
+                aria-label={`Reject ${q.plugin}@${q.version}`}
+              >
                 Reject
               </button>
             </form>
@@ -328,11 +452,21 @@ export function OperatorPage(props: { viewer: Viewer; queue: { versionId: string
       </ul>
       <h2 id="report">Ecosystem (30 days)</h2>
       <p>
-        {props.report.metrics.activeInstalls} active installs · {props.report.metrics.installs} installs · {props.report.metrics.apiCalls} API calls ·{" "}
-        {props.report.metrics.revenue.map((r) => `${money(r.net, r.currency)} net`).join(", ") || "no revenue"}
+        {props.report.metrics.activeInstalls} active installs · {props.report.metrics.installs}{" "}
+        installs · {props.report.metrics.apiCalls} API calls ·{" "}
+        {props.report.metrics.revenue.map((r) => `${money(r.net, r.currency)} net`).join(", ") ||
+          "no revenue"}
       </p>
-      <BarChart id="platform-installs" title="Installs per day" points={daily.map((d) => ({ label: d.period, value: d.installs }))} />
-      <BarChart id="platform-calls" title="Plugin calls per day" points={daily.map((d) => ({ label: d.period, value: d.apiCalls }))} />
+      <BarChart
+        id="platform-installs"
+        title="Installs per day"
+        points={daily.map((d) => ({ label: d.period, value: d.installs }))}
+      />
+      <BarChart
+        id="platform-calls"
+        title="Plugin calls per day"
+        points={daily.map((d) => ({ label: d.period, value: d.apiCalls }))}
+      />
       <h2 id="moderation">Moderation</h2>
       <form method="post" action="/operator/suspend">
         <Csrf viewer={props.viewer} />
@@ -354,7 +488,25 @@ export function OperatorPage(props: { viewer: Viewer; queue: { versionId: string
   );
 }
 
-export function StatementPage(props: { viewer: Viewer; payout: { id: string; amount: number; currency: string; status: string; createdAt: string; statement: { transaction: string; kind: string; reference: string; memo: string; amount: number; at: string }[]; total: number } }) {
+export function StatementPage(props: {
+  viewer: Viewer;
+  payout: {
+    id: string;
+    amount: number;
+    currency: string;
+    status: string;
+    createdAt: string;
+    statement: {
+      transaction: string;
+      kind: string;
+      reference: string;
+      memo: string;
+      amount: number;
+      at: string;
+    }[];
+    total: number;
+  };
+}) {
   const p = props.payout;
   return (
     <Layout title={`Payout ${p.id}`} viewer={props.viewer}>
@@ -363,7 +515,8 @@ export function StatementPage(props: { viewer: Viewer; payout: { id: string; amo
       </p>
       <h1>Payout statement</h1>
       <p>
-        <code>{p.id}</code> · {money(p.amount, p.currency)} · {p.status} · {p.createdAt.slice(0, 10)}
+        <code>{p.id}</code> · {money(p.amount, p.currency)} · {p.status} ·{" "}
+        {p.createdAt.slice(0, 10)}
       </p>
       <table>
         <thead>

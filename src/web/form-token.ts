@@ -24,7 +24,13 @@ export async function formToken(c: Context<AppEnv>): Promise<string> {
   let cookie = getCookie(c, FORM_COOKIE);
   if (!cookie || !COOKIE_PATTERN.test(cookie)) {
     cookie = randomBase62(32);
-    setCookie(c, FORM_COOKIE, cookie, { httpOnly: true, secure: true, sameSite: "Lax", path: "/", maxAge: 12 * 3600 });
+    setCookie(c, FORM_COOKIE, cookie, {
+      httpOnly: true,
+      secure: true,
+      sameSite: "Lax",
+      path: "/",
+      maxAge: 12 * 3600,
+    });
   }
   return tokenFor(c, cookie);
 }
@@ -32,6 +38,7 @@ export async function formToken(c: Context<AppEnv>): Promise<string> {
 /** Whether a posted pre-session form carries the token that matches this browser's cookie. */
 export async function formTokenOk(c: Context<AppEnv>, token: unknown): Promise<boolean> {
   const cookie = getCookie(c, FORM_COOKIE);
-  if (!cookie || !COOKIE_PATTERN.test(cookie) || typeof token !== "string" || token.length === 0) return false;
+  if (!cookie || !COOKIE_PATTERN.test(cookie) || typeof token !== "string" || token.length === 0)
+    return false;
   return secretsEqual(token, await tokenFor(c, cookie));
 }

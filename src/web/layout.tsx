@@ -9,7 +9,13 @@ export interface Viewer {
   csrf?: string;
 }
 
-export function Layout(props: { title: string; viewer: Viewer; children: Child; notice?: string | undefined; alert?: string | undefined }) {
+export function Layout(props: {
+  title: string;
+  viewer: Viewer;
+  children: Child;
+  notice?: string | undefined;
+  alert?: string | undefined;
+}) {
   const v = props.viewer;
   return (
     <html lang="en">
@@ -53,7 +59,9 @@ export function Layout(props: { title: string; viewer: Viewer; children: Child; 
           <div class="who">
             {v.signedIn ? (
               <>
-                <span class="muted">{v.operator ? "Operator" : `${v.name ?? ""} · ${v.org ?? ""}`}</span>
+                <span class="muted">
+                  {v.operator ? "Operator" : `${v.name ?? ""} · ${v.org ?? ""}`}
+                </span>
                 <form class="inline" method="post" action="/signout">
                   <input type="hidden" name="csrf" value={v.csrf ?? ""} />
                   <button class="secondary" type="submit">

@@ -21,7 +21,9 @@ export type NoticeCode = keyof typeof NOTICES;
 
 /** The text of a notice code, or nothing for any other value. */
 export function noticeText(code: string | undefined): string | undefined {
-  return code !== undefined && Object.hasOwn(NOTICES, code) ? NOTICES[code as NoticeCode] : undefined;
+  return code !== undefined && Object.hasOwn(NOTICES, code)
+    ? NOTICES[code as NoticeCode]
+    : undefined;
 }
 
 /** `path` with the notice's code in its query. */

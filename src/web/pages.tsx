@@ -17,15 +17,25 @@ export interface ListingCard {
 }
 
 export function price(p: ListingCard["pricing"]): string {
-  if (p.model === "free" || p.amount === undefined || !p.currency || !isCurrency(p.currency)) return "Free";
+  if (p.model === "free" || p.amount === undefined || !p.currency || !isCurrency(p.currency))
+    return "Free";
   return `${format(p.amount, p.currency)}${p.model === "subscription" ? ` / ${p.interval ?? "month"}` : p.model === "usage" ? " per use" : ""}`;
 }
 
 function stars(r: { average: number | null; count: number }): string {
-  return r.average === null ? "No ratings yet" : `${r.average.toFixed(1)} of 5 (${r.count} rating${r.count === 1 ? "" : "s"})`;
+  return r.average === null
+    ? "No ratings yet"
+    : `${r.average.toFixed(1)} of 5 (${r.count} rating${r.count === 1 ? "" : "s"})`;
 }
 
-export function Storefront(props: { viewer: Viewer; q: Record<string, string>; listings: ListingCard[]; categories: { id: string; label: string; listings: number }[]; next: string | null; error?: string }) {
+export function Storefront(props: {
+  viewer: Viewer;
+  q: Record<string, string>;
+  listings: ListingCard[];
+  categories: { id: string; label: string; listings: number }[];
+  next: string | null;
+  error?: string;
+}) {
   const q = props.q;
   const sel = (name: string, value: string) => (q[name] ?? "") === value;
   return (
@@ -34,7 +44,14 @@ export function Storefront(props: { viewer: Viewer; q: Record<string, string>; l
       <form class="search" method="get" action="/" role="search">
         <div>
           <label for="q">Search</label>
-          <input id="q" name="q" type="search" value={q.q ?? ""} placeholder="percentiles, slack, payments…" maxlength={100} />
+          <input
+            id="q"
+            name="q"
+            type="search"
+            value={q.q ?? ""}
+            placeholder="percentiles, slack, payments…"
+            maxlength={100}
+          />
         </div>
         <div>
           <label for="category">Category</label>
@@ -73,7 +90,12 @@ export function Storefront(props: { viewer: Viewer; q: Record<string, string>; l
         <div>
           <label for="sort">Sort by</label>
           <select id="sort" name="sort">
-            {[["relevance", "Relevance"], ["installs", "Installs"], ["rating", "Rating"], ["newest", "Newest"]].map(([v, l]) => (
+            {[
+              ["relevance", "Relevance"],
+              ["installs", "Installs"],
+              ["rating", "Rating"],
+              ["newest", "Newest"],
+            ].map(([v, l]) => (
               <option value={v} selected={sel("sort", v ?? "")}>
                 {l}
               </option>
@@ -88,7 +110,10 @@ export function Storefront(props: { viewer: Viewer; q: Record<string, string>; l
           .filter((c) => c.listings > 0)
           .map((c) => (
             <li>
-              <a class="tag" href={`/?category=${encodeURIComponent(c.id)}`}>{`${c.label} (${c.listings})`}</a>
+              <a
+                class="tag"
+                href={`/?category=${encodeURIComponent(c.id)}`}
+              >{`${c.label} (${c.listings})`}</a>
             </li>
           ))}
       </ul>
@@ -115,7 +140,9 @@ export function Storefront(props: { viewer: Viewer; q: Record<string, string>; l
       </ul>
       {props.next ? (
         <p>
-          <a href={`/?${new URLSearchParams({ ...q, cursor: props.next }).toString()}`}>More results</a>
+          <a href={`/?${new URLSearchParams({ ...q, cursor: props.next }).toString()}`}>
+            More results
+          </a>
         </p>
       ) : null}
     </Layout>
@@ -134,7 +161,12 @@ export interface ListingPageData extends ListingCard {
 export function ListingPage(props: {
   viewer: Viewer;
   listing: ListingPageData;
-  ratings: { average: number | null; count: number; distribution: Record<string, number>; reviews: { stars: number; review: string | null; reply?: string | null; updatedAt?: string }[] };
+  ratings: {
+    average: number | null;
+    count: number;
+    distribution: Record<string, number>;
+    reviews: { stars: number; review: string | null; reply?: string | null; updatedAt?: string }[];
+  };
   notice?: string | undefined;
   error?: string | undefined;
   fieldErrors?: Record<string, string>;
@@ -144,7 +176,12 @@ export function ListingPage(props: {
   const total = Math.max(1, props.ratings.count);
   const fe = props.fieldErrors ?? {};
   return (
-    <Layout title={l.displayName || l.name} viewer={props.viewer} notice={props.notice} alert={props.error}>
+    <Layout
+      title={l.displayName || l.name}
+      viewer={props.viewer}
+      notice={props.notice}
+      alert={props.error}
+    >
       <h1>{l.displayName || l.name}</h1>
       <p class="muted">
         {l.name} · version {l.latestVersion ?? "—"} · by {l.publisher}
@@ -168,8 +205,14 @@ export function ListingPage(props: {
           )}
           <h2 id="developers">For developers</h2>
           <p>
-            <a href={`/v1/marketplace/listings/${l.name}/openapi.json`}>This plugin's API reference (OpenAPI)</a> · Client libraries:{" "}
-            <a href={`/v1/portal/sdks/typescript?plugin=${encodeURIComponent(l.name)}`}>TypeScript</a>, <a href={`/v1/portal/sdks/python?plugin=${encodeURIComponent(l.name)}`}>Python</a>,{" "}
+            <a href={`/v1/marketplace/listings/${l.name}/openapi.json`}>
+              This plugin's API reference (OpenAPI)
+            </a>{" "}
+            · Client libraries:{" "}
+            <a href={`/v1/portal/sdks/typescript?plugin=${encodeURIComponent(l.name)}`}>
+              TypeScript
+            </a>
+            , <a href={`/v1/portal/sdks/python?plugin=${encodeURIComponent(l.name)}`}>Python</a>,{" "}
             <a href={`/v1/portal/sdks/java?plugin=${encodeURIComponent(l.name)}`}>Java</a>
           </p>
           <h2 id="versions">Versions</h2>
@@ -227,7 +270,8 @@ export function ListingPage(props: {
             </form>
           ) : (
             <p>
-              <a href={`/signin?next=${encodeURIComponent(`/listings/${l.name}`)}`}>Sign in</a> to install it.
+              <a href={`/signin?next=${encodeURIComponent(`/listings/${l.name}`)}`}>Sign in</a> to
+              install it.
             </p>
           )}
           <h2 id="ratings">Ratings</h2>
@@ -238,9 +282,19 @@ export function ListingPage(props: {
               return (
                 <li class="bar">
                   <span>{`${s} star${s === 1 ? "" : "s"}`}</span>
-                  <svg width="120" height="10" role="img" aria-label={`${n} rating${n === 1 ? "" : "s"} of ${s} stars`}>
+                  <svg
+                    width="120"
+                    height="10"
+                    role="img"
+                    aria-label={`${n} rating${n === 1 ? "" : "s"} of ${s} stars`}
+                  >
                     <rect width="120" height="10" rx="5" fill="#f3f5f8" stroke="#d5dae1" />
-                    <rect width={String(Math.round((n / total) * 120))} height="10" rx="5" fill="#0b57d0" />
+                    <rect
+                      width={String(Math.round((n / total) * 120))}
+                      height="10"
+                      rx="5"
+                      fill="#0b57d0"
+                    />
                   </svg>
                   <span>{n}</span>
                 </li>
@@ -252,7 +306,11 @@ export function ListingPage(props: {
               <input type="hidden" name="csrf" value={props.viewer.csrf ?? ""} />
               <div class="field">
                 <label for="stars">Your rating</label>
-                <select id="stars" name="stars" aria-describedby={fe.stars ? "stars-error" : undefined}>
+                <select
+                  id="stars"
+                  name="stars"
+                  aria-describedby={fe.stars ? "stars-error" : undefined}
+                >
                   {[5, 4, 3, 2, 1].map((s) => (
                     <option value={String(s)}>{`${s} star${s === 1 ? "" : "s"}`}</option>
                   ))}
@@ -275,7 +333,9 @@ export function ListingPage(props: {
         </aside>
       </div>
       <h2 id="reviews">Reviews</h2>
-      {props.ratings.reviews.filter((r) => r.review).length === 0 ? <p class="muted">No reviews yet.</p> : null}
+      {props.ratings.reviews.filter((r) => r.review).length === 0 ? (
+        <p class="muted">No reviews yet.</p>
+      ) : null}
       <ul aria-labelledby="reviews">
         {props.ratings.reviews
           .filter((r) => r.review)
@@ -294,13 +354,25 @@ export function SignIn(props: { viewer: Viewer; next: string; formToken: string;
   return (
     <Layout title="Sign in" viewer={props.viewer}>
       <h1>Sign in</h1>
-      <p>Sign in with an API key of your organization (it stays on the server; the browser only gets a session cookie).</p>
+      <p>
+        Sign in with an API key of your organization (it stays on the server; the browser only gets
+        a session cookie).
+      </p>
       <form method="post" action="/signin">
         <input type="hidden" name="formToken" value={props.formToken} />
         <input type="hidden" name="next" value={props.next} />
         <div class="field">
           <label for="apiKey">API key</label>
-          <input id="apiKey" name="apiKey" type="password" autocomplete="off" required size={48} aria-describedby={props.error ? "apiKey-error" : undefined} aria-invalid={props.error ? "true" : undefined} />
+          <input
+            id="apiKey"
+            name="apiKey"
+            type="password"
+            autocomplete="off"
+            required
+            size={48}
+            aria-describedby={props.error ? "apiKey-error" : undefined}
+            aria-invalid={props.error ? "true" : undefined}
+          />
           {props.error ? (
             <p class="error" id="apiKey-error">
               {props.error}
@@ -318,13 +390,17 @@ export function SignIn(props: { viewer: Viewer; next: string; formToken: string;
   );
 }
 
-export function Portal(props: { viewer: Viewer; tutorials: { slug: string; title: string; difficulty: string; summary: string }[] }) {
+export function Portal(props: {
+  viewer: Viewer;
+  tutorials: { slug: string; title: string; difficulty: string; summary: string }[];
+}) {
   return (
     <Layout title="Developers" viewer={props.viewer}>
       <h1>Developers</h1>
       <p>
-        Build plugins with the SDK and the <code>atoll</code> CLI, call the platform from anywhere. The <a href="/docs">API reference</a> is generated from the
-        same schemas the gateway validates with (<a href="/openapi.json">OpenAPI 3.1</a>).
+        Build plugins with the SDK and the <code>atoll</code> CLI, call the platform from anywhere.
+        The <a href="/docs">API reference</a> is generated from the same schemas the gateway
+        validates with (<a href="/openapi.json">OpenAPI 3.1</a>).
       </p>
       <h2 id="sdks">Client libraries</h2>
       <ul aria-labelledby="sdks">
@@ -342,7 +418,8 @@ export function Portal(props: { viewer: Viewer; tutorials: { slug: string; title
       <ol aria-labelledby="tutorials">
         {props.tutorials.map((t) => (
           <li>
-            <a href={`/portal/tutorials/${t.slug}`}>{t.title}</a> <span class="tag">{t.difficulty}</span>
+            <a href={`/portal/tutorials/${t.slug}`}>{t.title}</a>{" "}
+            <span class="tag">{t.difficulty}</span>
             <p class="muted">{t.summary}</p>
           </li>
         ))}
@@ -351,7 +428,12 @@ export function Portal(props: { viewer: Viewer; tutorials: { slug: string; title
   );
 }
 
-export function TutorialPage(props: { viewer: Viewer; title: string; difficulty: string; html: string }) {
+export function TutorialPage(props: {
+  viewer: Viewer;
+  title: string;
+  difficulty: string;
+  html: string;
+}) {
   return (
     <Layout title={props.title} viewer={props.viewer}>
       <p>
@@ -371,7 +453,8 @@ export function NotFoundPage(props: { viewer: Viewer }) {
     <Layout title="Not found" viewer={props.viewer}>
       <h1>This page does not exist</h1>
       <p>
-        The address may be mistyped, or the listing was removed. Try the <a href="/">marketplace</a> or the <a href="/portal">developer portal</a>.
+        The address may be mistyped, or the listing was removed. Try the <a href="/">marketplace</a>{" "}
+        or the <a href="/portal">developer portal</a>.
       </p>
     </Layout>
   );

@@ -28,10 +28,22 @@ export async function createSession(c: Context<AppEnv>, apiKey: string): Promise
   const now = Date.now();
   const db = getDb(c.env.DB);
   await db.batch([
-    db.insert(webSessions).values({ idHash, keyEnc: await encryptString(c.env.ATOLL_SECRET_KEY, apiKey, `web-session:${idHash}`), csrf, createdAt: now, expiresAt: now + SESSION_MS }),
+    db.insert(webSessions).values({
+      idHash,
+      keyEnc: await encryptString(c.env.ATOLL_SECRET_KEY, apiKey, `web-session:${idHash}`),
+      csrf,
+      createdAt: now,
+      expiresAt: now + SESSION_MS,
+    }),
     db.delete(webSessions).where(lt(webSessions.expiresAt, now)),
   ]);
-  setCookie(c, COOKIE, id, { httpOnly: true, secure: true, sameSite: "Lax", path: "/", maxAge: SESSION_MS / 1000 });
+  setCookie(c, COOKIE, id, {
+    httpOnly: true,
+    secure: true,
+    sameSite: "Lax",
+    path: "/",
+    maxAge: SESSION_MS / 1000,
+  });
   return { apiKey, csrf };
 }
 
@@ -39,10 +51,16 @@ export async function readSession(c: Context<AppEnv>): Promise<Session | null> {
   const id = getCookie(c, COOKIE);
   if (!id || !/^[0-9A-Za-z]{40}$/.test(id)) return null;
   const idHash = await sha256Hex(id);
-  const [row] = await getDb(c.env.DB).select().from(webSessions).where(and(eq(webSessions.idHash, idHash), gt(webSessions.expiresAt, Date.now())));
+  const [row] = await getDb(c.env.DB)
+    .select()
+    .from(webSessions)
+    .where(and(eq(webSessions.idHash, idHash), gt(webSessions.expiresAt, Date.now())));
   if (!row) return null;
   try {
-    return { apiKey: await decryptString(c.env.ATOLL_SECRET_KEY, row.keyEnc, `web-session:${idHash}`), csrf: row.csrf };
+    return {
+      apiKey: await decryptString(c.env.ATOLL_SECRET_KEY, row.keyEnc, `web-session:${idHash}`),
+      csrf: row.csrf,
+    };
   } catch {
     return null;
   }
@@ -50,11 +68,19 @@ export async function readSession(c: Context<AppEnv>): Promise<Session | null> {
 
 export async function endSession(c: Context<AppEnv>): Promise<void> {
   const id = getCookie(c, COOKIE);
-  if (id) await getDb(c.env.DB).delete(webSessions).where(eq(webSessions.idHash, await sha256Hex(id)));
+  if (id)
+    await getDb(c.env.DB)
+      .delete(webSessions)
+      .where(eq(webSessions.idHash, await sha256Hex(id)));
   deleteCookie(c, COOKIE, { path: "/", secure: true });
 }
 
 /** A form's CSRF token matches the session's (constant time). */
 export async function csrfOk(session: Session | null, token: unknown): Promise<boolean> {
-  return Boolean(session && typeof token === "string" && token.length > 0 && (await secretsEqual(token, session.csrf)));
+  return Boolean(
+    session &&
+    typeof token === "string" &&
+    token.length > 0 &&
+    (await secretsEqual(token, session.csrf)),
+  );
 }

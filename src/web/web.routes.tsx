@@ -9,17 +9,57 @@ import type { AppEnv } from "../platform/http/router";
 import { renderMarkdown } from "../portal/markdown";
 import { callApi, problemText, type AppFetch } from "./api";
 import type { Viewer } from "./layout";
-import { ListingPage, NotFoundPage, Portal, SignIn, Storefront, TutorialPage, type ListingCard, type ListingPageData } from "./pages";
+import {
+  ListingPage,
+  NotFoundPage,
+  Portal,
+  SignIn,
+  Storefront,
+  TutorialPage,
+  type ListingCard,
+  type ListingPageData,
+} from "./pages";
 import { createSession, csrfOk, endSession, readSession, type Session } from "./session";
 import { formToken, formTokenOk } from "./form-token";
 import { noticeText, withNotice } from "./notices";
 import { CSS } from "./styles";
-import { OperatorPage, PublisherDashboard, SignUp, StatementPage, TenantDashboard, Welcome, type InstallationView, type Report } from "./dashboards";
+import {
+  OperatorPage,
+  PublisherDashboard,
+  SignUp,
+  StatementPage,
+  TenantDashboard,
+  Welcome,
+  type InstallationView,
+  type Report,
+} from "./dashboards";
 
-export const WEB_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+export const WEB_CSP =
+  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /** Paths the UI serves (the OpenAPI coverage test leaves them out: they are pages, not API). */
-export const WEB_PATHS = ["/", "/assets/app.css", "/signin", "/signout", "/signup", "/portal", "/portal/tutorials/:slug", "/listings/:scope/:name", "/listings/:scope/:name/install", "/listings/:scope/:name/rate", "/dashboard", "/dashboard/installations/:id/:action{uninstall|upgrade}", "/dashboard/keys", "/dashboard/keys/:id/revoke", "/dashboard/connections/:id/disconnect", "/publisher", "/publisher/payouts/:id", "/operator", "/operator/versions/:id/decision", "/operator/suspend"];
+export const WEB_PATHS = [
+  "/",
+  "/assets/app.css",
+  "/signin",
+  "/signout",
+  "/signup",
+  "/portal",
+  "/portal/tutorials/:slug",
+  "/listings/:scope/:name",
+  "/listings/:scope/:name/install",
+  "/listings/:scope/:name/rate",
+  "/dashboard",
+  "/dashboard/installations/:id/:action{uninstall|upgrade}",
+  "/dashboard/keys",
+  "/dashboard/keys/:id/revoke",
+  "/dashboard/connections/:id/disconnect",
+  "/publisher",
+  "/publisher/payouts/:id",
+  "/operator",
+  "/operator/versions/:id/decision",
+  "/operator/suspend",
+];
 
 interface Me {
   user: { name: string } | null;
@@ -45,43 +85,109 @@ export function webRouter(appFetch: AppFetch) {
     if (!session) return { viewer: { signedIn: false }, session: null };
     const me = await callApi<Me>(c, appFetch, "/v1/me", { key: session.apiKey });
     if (me.status !== 200) return { viewer: { signedIn: false }, session: null };
-    return { viewer: { signedIn: true, name: me.data.user?.name ?? "", org: me.data.organization?.slug ?? "", operator: me.data.role === "operator", csrf: session.csrf }, session };
+    return {
+      viewer: {
+        signedIn: true,
+        name: me.data.user?.name ?? "",
+        org: me.data.organization?.slug ?? "",
+        operator: me.data.role === "operator",
+        csrf: session.csrf,
+      },
+      session,
+    };
   }
 
   /**
    * A signed-in form post carrying the session's CSRF token: the session and the form, or the
    * answer to send (to sign in first: `signinUrl`; a missing or wrong token: 403).
    */
-  async function formPost(c: Context<AppEnv>, signinUrl: string): Promise<{ session: Session; form: Record<string, unknown> } | Response> {
+  async function formPost(
+    c: Context<AppEnv>,
+    signinUrl: string,
+  ): Promise<{ session: Session; form: Record<string, unknown> } | Response> {
     const form = await readForm(c);
     if (form instanceof Response) return form;
     const session = await readSession(c);
     if (!session) return c.redirect(signinUrl, 303);
-    if (!(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    if (!(await csrfOk(session, form.csrf)))
+      return c.text("The form expired; reload the page and try again.", 403);
     return { session, form };
   }
 
-  web.get("/assets/app.css", (c) => c.body(CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
+  web.get("/assets/app.css", (c) =>
+    c.body(CSS, 200, {
+      "content-type": "text/css; charset=utf-8",
+      "cache-control": "public, max-age=3600",
+    }),
+  );
 
   web.get("/", async (c) => {
     const { viewer: v } = await viewer(c);
     const allowed = ["q", "category", "kind", "pricing", "sort", "cursor"];
-    const q = Object.fromEntries(Object.entries(c.req.query()).filter(([k, val]) => allowed.includes(k) && val !== ""));
-    const [listings, cats] = await Promise.all([callApi<{ listings: ListingCard[]; nextCursor: string | null }>(c, appFetch, `/v1/marketplace/listings?${new URLSearchParams({ limit: "24", ...q })}`), callApi<{ categories: { id: string; label: string; listings: number }[] }>(c, appFetch, "/v1/marketplace/categories")]);
+    const q = Object.fromEntries(
+      Object.entries(c.req.query()).filter(([k, val]) => allowed.includes(k) && val !== ""),
+    );
+    const [listings, cats] = await Promise.all([
+      callApi<{ listings: ListingCard[]; nextCursor: string | null }>(
+        c,
+        appFetch,
+        `/v1/marketplace/listings?${new URLSearchParams({ limit: "24", ...q })}`,
+      ),
+      callApi<{ categories: { id: string; label: string; listings: number }[] }>(
+        c,
+        appFetch,
+        "/v1/marketplace/categories",
+      ),
+    ]);
     const error = listings.status === 200 ? undefined : problemText(listings);
-    return c.html(<Storefront viewer={v} q={q} listings={listings.data?.listings ?? []} categories={cats.data?.categories ?? []} next={listings.data?.nextCursor ?? null} {...(error ? { error } : {})} />);
+    return c.html(
+      <Storefront
+        viewer={v}
+        q={q}
+        listings={listings.data?.listings ?? []}
+        categories={cats.data?.categories ?? []}
+        next={listings.data?.nextCursor ?? null}
+        {...(error ? { error } : {})}
+      />,
+    );
   });
 
-  async function listingPage(c: Context<AppEnv>, extra: { notice?: string; error?: string; fieldErrors?: Record<string, string>; status?: 200 | 400 | 402 | 403 | 409 } = {}) {
+  async function listingPage(
+    c: Context<AppEnv>,
+    extra: {
+      notice?: string;
+      error?: string;
+      fieldErrors?: Record<string, string>;
+      status?: 200 | 400 | 402 | 403 | 409;
+    } = {},
+  ) {
     const { viewer: v } = await viewer(c);
     const { scope = "", name = "" } = c.req.param();
     const [listing, ratings] = await Promise.all([
       callApi<ListingPageData>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}`),
-      callApi<{ average: number | null; count: number; distribution: Record<string, number>; reviews: { stars: number; review: string | null; reply?: string | null }[] }>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}/ratings?limit=20`),
+      callApi<{
+        average: number | null;
+        count: number;
+        distribution: Record<string, number>;
+        reviews: { stars: number; review: string | null; reply?: string | null }[];
+      }>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}/ratings?limit=20`),
     ]);
     if (listing.status !== 200) return c.html(<NotFoundPage viewer={v} />, 404);
-    const data = { ...listing.data, descriptionHtml: renderMarkdown(listing.data.description ?? "") };
-    return c.html(<ListingPage viewer={v} listing={data} ratings={ratings.data ?? { average: null, count: 0, distribution: {}, reviews: [] }} notice={extra.notice} error={extra.error} fieldErrors={extra.fieldErrors ?? {}} />, extra.status ?? 200);
+    const data = {
+      ...listing.data,
+      descriptionHtml: renderMarkdown(listing.data.description ?? ""),
+    };
+    return c.html(
+      <ListingPage
+        viewer={v}
+        listing={data}
+        ratings={ratings.data ?? { average: null, count: 0, distribution: {}, reviews: [] }}
+        notice={extra.notice}
+        error={extra.error}
+        fieldErrors={extra.fieldErrors ?? {}}
+      />,
+      extra.status ?? 200,
+    );
   }
 
   web.get("/listings/:scope/:name", (c) => {
@@ -90,17 +196,43 @@ export function webRouter(appFetch: AppFetch) {
   });
 
   web.post("/listings/:scope/:name/install", async (c) => {
-    const f = await formPost(c, `/signin?next=${encodeURIComponent(c.req.path.replace(/\/install$/, ""))}`);
+    const f = await formPost(
+      c,
+      `/signin?next=${encodeURIComponent(c.req.path.replace(/\/install$/, ""))}`,
+    );
     if (f instanceof Response) return f;
     const { session, form } = f;
     const { scope = "", name = "" } = c.req.param();
-    const grants = ([] as unknown[]).concat(form.grants ?? []).filter((g): g is string => typeof g === "string");
+    const grants = ([] as unknown[])
+      .concat(form.grants ?? [])
+      .filter((g): g is string => typeof g === "string");
     const environment = typeof form.environment === "string" ? form.environment : "development";
-    const res = await callApi<{ id: string; endpoint: string; environment: string }>(c, appFetch, "/v1/installations", { method: "POST", key: session.apiKey, json: { plugin: `${scope}/${name}`, environment, grants } });
-    if (res.status === 201) return c.redirect(withNotice(`/listings/${scope}/${name}`, `installed-${res.data.environment as "development" | "staging" | "production"}`), 303);
+    const res = await callApi<{ id: string; endpoint: string; environment: string }>(
+      c,
+      appFetch,
+      "/v1/installations",
+      {
+        method: "POST",
+        key: session.apiKey,
+        json: { plugin: `${scope}/${name}`, environment, grants },
+      },
+    );
+    if (res.status === 201)
+      return c.redirect(
+        withNotice(
+          `/listings/${scope}/${name}`,
+          `installed-${res.data.environment as "development" | "staging" | "production"}`,
+        ),
+        303,
+      );
     const p = res.data as unknown as { type?: string };
     const grantsProblem = p?.type?.endsWith("grants-mismatch");
-    return listingPage(c, { ...(grantsProblem ? { fieldErrors: { grants: problemText(res) } } : { error: problemText(res) }), status: res.status === 402 ? 402 : res.status === 409 ? 409 : res.status === 403 ? 403 : 400 });
+    return listingPage(c, {
+      ...(grantsProblem
+        ? { fieldErrors: { grants: problemText(res) } }
+        : { error: problemText(res) }),
+      status: res.status === 402 ? 402 : res.status === 409 ? 409 : res.status === 403 ? 403 : 400,
+    });
   });
 
   web.post("/listings/:scope/:name/rate", async (c) => {
@@ -109,16 +241,28 @@ export function webRouter(appFetch: AppFetch) {
     const { session, form } = f;
     const { scope = "", name = "" } = c.req.param();
     const stars = Number(form.stars);
-    if (!Number.isInteger(stars) || stars < 1 || stars > 5) return listingPage(c, { fieldErrors: { stars: "Choose from 1 to 5 stars." }, status: 400 });
-    const review = typeof form.review === "string" && form.review.trim() ? form.review.trim() : undefined;
-    const res = await callApi(c, appFetch, `/v1/marketplace/listings/${scope}/${name}/rating`, { method: "PUT", key: session.apiKey, json: { stars, ...(review ? { review } : {}) } });
-    if (res.status === 200) return c.redirect(withNotice(`/listings/${scope}/${name}`, "rated"), 303);
-    return listingPage(c, { fieldErrors: { stars: problemText(res) }, status: res.status === 403 ? 403 : 400 });
+    if (!Number.isInteger(stars) || stars < 1 || stars > 5)
+      return listingPage(c, { fieldErrors: { stars: "Choose from 1 to 5 stars." }, status: 400 });
+    const review =
+      typeof form.review === "string" && form.review.trim() ? form.review.trim() : undefined;
+    const res = await callApi(c, appFetch, `/v1/marketplace/listings/${scope}/${name}/rating`, {
+      method: "PUT",
+      key: session.apiKey,
+      json: { stars, ...(review ? { review } : {}) },
+    });
+    if (res.status === 200)
+      return c.redirect(withNotice(`/listings/${scope}/${name}`, "rated"), 303);
+    return listingPage(c, {
+      fieldErrors: { stars: problemText(res) },
+      status: res.status === 403 ? 403 : 400,
+    });
   });
 
   web.get("/signin", async (c) => {
     const { viewer: v } = await viewer(c);
-    return c.html(<SignIn viewer={v} next={safeNext(c.req.query("next"))} formToken={await formToken(c)} />);
+    return c.html(
+      <SignIn viewer={v} next={safeNext(c.req.query("next"))} formToken={await formToken(c)} />,
+    );
   });
 
   web.post("/signin", async (c) => {
@@ -126,10 +270,32 @@ export function webRouter(appFetch: AppFetch) {
     if (form instanceof Response) return form;
     const next = safeNext(typeof form.next === "string" ? form.next : undefined);
     // Login CSRF: only a form this site served to this browser signs it in.
-    if (!(await formTokenOk(c, form.formToken))) return c.html(<SignIn viewer={{ signedIn: false }} next={next} formToken={await formToken(c)} error="The form expired; enter the key again." />, 403);
+    if (!(await formTokenOk(c, form.formToken)))
+      return c.html(
+        <SignIn
+          viewer={{ signedIn: false }}
+          next={next}
+          formToken={await formToken(c)}
+          error="The form expired; enter the key again."
+        />,
+        403,
+      );
     const key = typeof form.apiKey === "string" ? form.apiKey.trim() : "";
-    const me = key ? await callApi<Me>(c, appFetch, "/v1/me", { key }) : { status: 400, data: null };
-    if (me.status !== 200) return c.html(<SignIn viewer={{ signedIn: false }} next={next} formToken={await formToken(c)} error={key ? "That API key is not valid (revoked, expired or mistyped)." : "Enter an API key."} />, 400);
+    const me = key
+      ? await callApi<Me>(c, appFetch, "/v1/me", { key })
+      : { status: 400, data: null };
+    if (me.status !== 200)
+      return c.html(
+        <SignIn
+          viewer={{ signedIn: false }}
+          next={next}
+          formToken={await formToken(c)}
+          error={
+            key ? "That API key is not valid (revoked, expired or mistyped)." : "Enter an API key."
+          }
+        />,
+        400,
+      );
     await createSession(c, key);
     return c.redirect(next, 303);
   });
@@ -138,7 +304,8 @@ export function webRouter(appFetch: AppFetch) {
     const form = await readForm(c);
     if (form instanceof Response) return form;
     const session = await readSession(c);
-    if (session && !(await csrfOk(session, form.csrf))) return c.text("The form expired; reload the page and try again.", 403);
+    if (session && !(await csrfOk(session, form.csrf)))
+      return c.text("The form expired; reload the page and try again.", 403);
     await endSession(c);
     return c.redirect("/", 303);
   });
@@ -151,39 +318,133 @@ export function webRouter(appFetch: AppFetch) {
   web.post("/signup", async (c) => {
     const form = await readForm(c);
     if (form instanceof Response) return form;
-    if (!(await formTokenOk(c, form.formToken))) return c.html(<SignUp viewer={{ signedIn: false }} values={{}} errors={{}} formToken={await formToken(c)} error="The form expired; fill it in again." />, 403);
-    const values = Object.fromEntries(["name", "email", "organization", "slug"].map((k) => [k, typeof form[k] === "string" ? (form[k] as string).trim() : ""]));
-    const res = await callApi<{ apiKey: string; organization: { slug: string } }>(c, appFetch, "/v1/signup", { method: "POST", json: { email: values.email, name: values.name, organization: { name: values.organization, slug: values.slug } } });
+    if (!(await formTokenOk(c, form.formToken)))
+      return c.html(
+        <SignUp
+          viewer={{ signedIn: false }}
+          values={{}}
+          errors={{}}
+          formToken={await formToken(c)}
+          error="The form expired; fill it in again."
+        />,
+        403,
+      );
+    const values = Object.fromEntries(
+      ["name", "email", "organization", "slug"].map((k) => [
+        k,
+        typeof form[k] === "string" ? (form[k] as string).trim() : "",
+      ]),
+    );
+    const res = await callApi<{ apiKey: string; organization: { slug: string } }>(
+      c,
+      appFetch,
+      "/v1/signup",
+      {
+        method: "POST",
+        json: {
+          email: values.email,
+          name: values.name,
+          organization: { name: values.organization, slug: values.slug },
+        },
+      },
+    );
     if (res.status === 201) {
       const session = await createSession(c, res.data.apiKey);
-      return c.html(<Welcome viewer={{ signedIn: true, name: values.name ?? "", org: res.data.organization.slug, csrf: session.csrf }} apiKey={res.data.apiKey} org={res.data.organization.slug} />, 201);
+      return c.html(
+        <Welcome
+          viewer={{
+            signedIn: true,
+            name: values.name ?? "",
+            org: res.data.organization.slug,
+            csrf: session.csrf,
+          }}
+          apiKey={res.data.apiKey}
+          org={res.data.organization.slug}
+        />,
+        201,
+      );
     }
     // The API's field errors go next to their fields ("organization.slug" → slug).
-    const p = res.data as unknown as { errors?: { path: string; message: string }[]; type?: string };
+    const p = res.data as unknown as {
+      errors?: { path: string; message: string }[];
+      type?: string;
+    };
     const errors: Record<string, string> = {};
-    for (const e of p?.errors ?? []) errors[e.path.replace(/^organization\.slug$/, "slug").replace(/^organization(\.name)?$/, "organization")] = e.message;
-    if (p?.type?.endsWith("email-taken") || /email/i.test(problemText(res)) && res.status === 409) errors.email = problemText(res);
-    if (p?.type?.endsWith("slug-taken") || (/slug|handle/i.test(problemText(res)) && res.status === 409)) errors.slug = problemText(res);
-    return c.html(<SignUp viewer={{ signedIn: false }} values={values} errors={errors} formToken={await formToken(c)} {...(Object.keys(errors).length === 0 ? { error: problemText(res) } : {})} />, res.status === 409 ? 409 : 400);
+    for (const e of p?.errors ?? [])
+      errors[
+        e.path
+          .replace(/^organization\.slug$/, "slug")
+          .replace(/^organization(\.name)?$/, "organization")
+      ] = e.message;
+    if (p?.type?.endsWith("email-taken") || (/email/i.test(problemText(res)) && res.status === 409))
+      errors.email = problemText(res);
+    if (
+      p?.type?.endsWith("slug-taken") ||
+      (/slug|handle/i.test(problemText(res)) && res.status === 409)
+    )
+      errors.slug = problemText(res);
+    return c.html(
+      <SignUp
+        viewer={{ signedIn: false }}
+        values={values}
+        errors={errors}
+        formToken={await formToken(c)}
+        {...(Object.keys(errors).length === 0 ? { error: problemText(res) } : {})}
+      />,
+      res.status === 409 ? 409 : 400,
+    );
   });
 
   /** Pages that need a session: the viewer and the session, or a redirect to sign in. */
-  async function signedIn(c: Context<AppEnv>): Promise<{ viewer: Viewer; session: Session } | Response> {
+  async function signedIn(
+    c: Context<AppEnv>,
+  ): Promise<{ viewer: Viewer; session: Session } | Response> {
     const r = await viewer(c);
     if (!r.session) return c.redirect(`/signin?next=${encodeURIComponent(c.req.path)}`, 303);
     return { viewer: r.viewer, session: r.session };
   }
 
-  async function tenantPage(c: Context<AppEnv>, extra: { notice?: string; error?: string; newKey?: string; keyError?: string } = {}) {
+  async function tenantPage(
+    c: Context<AppEnv>,
+    extra: { notice?: string; error?: string; newKey?: string; keyError?: string } = {},
+  ) {
     const s = await signedIn(c);
     if (s instanceof Response) return s;
     const key = s.session.apiKey;
     const [inst, keys, conns] = await Promise.all([
       callApi<{ installations: InstallationView[] }>(c, appFetch, "/v1/installations", { key }),
-      callApi<{ keys: { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }[] }>(c, appFetch, "/v1/api-keys", { key }),
-      callApi<{ connections: { id: string; provider: string; environment: string; status: string; name: string }[] }>(c, appFetch, "/v1/connections", { key }),
+      callApi<{
+        keys: {
+          id: string;
+          name: string;
+          prefix: string;
+          createdAt: string;
+          revokedAt: string | null;
+        }[];
+      }>(c, appFetch, "/v1/api-keys", { key }),
+      callApi<{
+        connections: {
+          id: string;
+          provider: string;
+          environment: string;
+          status: string;
+          name: string;
+        }[];
+      }>(c, appFetch, "/v1/connections", { key }),
     ]);
-    return c.html(<TenantDashboard viewer={s.viewer} installations={inst.data?.installations ?? []} keys={keys.data?.keys ?? []} connections={conns.data?.connections ?? []} notice={extra.notice ?? noticeText(c.req.query("notice"))} error={extra.error} newKey={extra.newKey} keyError={extra.keyError} />, extra.error || extra.keyError ? 400 : extra.newKey ? 201 : 200);
+    return c.html(
+      <TenantDashboard
+        viewer={s.viewer}
+        installations={inst.data?.installations ?? []}
+        keys={keys.data?.keys ?? []}
+        connections={conns.data?.connections ?? []}
+        notice={extra.notice ?? noticeText(c.req.query("notice"))}
+        error={extra.error}
+        newKey={extra.newKey}
+        keyError={extra.keyError}
+      />,
+      extra.error || extra.keyError ? 400 : extra.newKey ? 201 : 200,
+    );
   }
 
   web.get("/dashboard", (c) => tenantPage(c));
@@ -193,16 +454,26 @@ export function webRouter(appFetch: AppFetch) {
     if (f instanceof Response) return f;
     const name = typeof f.form.name === "string" ? f.form.name.trim() : "";
     if (!name) return tenantPage(c, { keyError: "Give the key a name (what uses it)." });
-    const res = await callApi<{ key: string }>(c, appFetch, "/v1/api-keys", { method: "POST", key: f.session.apiKey, json: { name } });
-    return res.status === 201 ? tenantPage(c, { newKey: res.data.key }) : tenantPage(c, { keyError: problemText(res) });
+    const res = await callApi<{ key: string }>(c, appFetch, "/v1/api-keys", {
+      method: "POST",
+      key: f.session.apiKey,
+      json: { name },
+    });
+    return res.status === 201
+      ? tenantPage(c, { newKey: res.data.key })
+      : tenantPage(c, { keyError: problemText(res) });
   });
 
   web.post("/dashboard/keys/:id/revoke", async (c) => {
     const f = await formPost(c, "/signin?next=%2Fdashboard");
     if (f instanceof Response) return f;
     const id = c.req.param("id");
-    if (!/^key_[0-9A-Za-z]{1,40}$/.test(id)) return tenantPage(c, { error: "That key does not exist." });
-    const res = await callApi(c, appFetch, `/v1/api-keys/${id}`, { method: "DELETE", key: f.session.apiKey });
+    if (!/^key_[0-9A-Za-z]{1,40}$/.test(id))
+      return tenantPage(c, { error: "That key does not exist." });
+    const res = await callApi(c, appFetch, `/v1/api-keys/${id}`, {
+      method: "DELETE",
+      key: f.session.apiKey,
+    });
     if (res.status !== 204) return tenantPage(c, { error: problemText(res) });
     // Revoking the key this session signed in with ends the session.
     if ((await callApi(c, appFetch, "/v1/me", { key: f.session.apiKey })).status !== 200) {
@@ -216,9 +487,15 @@ export function webRouter(appFetch: AppFetch) {
     const f = await formPost(c, "/signin?next=%2Fdashboard");
     if (f instanceof Response) return f;
     const id = c.req.param("id");
-    if (!/^con_[0-9A-Za-z]{1,40}$/.test(id)) return tenantPage(c, { error: "That connection does not exist." });
-    const res = await callApi(c, appFetch, `/v1/connections/${id}`, { method: "DELETE", key: f.session.apiKey });
-    return res.status === 204 ? c.redirect(withNotice("/dashboard", "disconnected"), 303) : tenantPage(c, { error: problemText(res) });
+    if (!/^con_[0-9A-Za-z]{1,40}$/.test(id))
+      return tenantPage(c, { error: "That connection does not exist." });
+    const res = await callApi(c, appFetch, `/v1/connections/${id}`, {
+      method: "DELETE",
+      key: f.session.apiKey,
+    });
+    return res.status === 204
+      ? c.redirect(withNotice("/dashboard", "disconnected"), 303)
+      : tenantPage(c, { error: problemText(res) });
   });
 
   web.post("/dashboard/installations/:id/:action{uninstall|upgrade}", async (c) => {
@@ -226,15 +503,27 @@ export function webRouter(appFetch: AppFetch) {
     if (f instanceof Response) return f;
     const { session, form } = f;
     const id = c.req.param("id");
-    if (!/^ins_[0-9A-Za-z]{1,40}$/.test(id)) return tenantPage(c, { error: "That installation does not exist." });
+    if (!/^ins_[0-9A-Za-z]{1,40}$/.test(id))
+      return tenantPage(c, { error: "That installation does not exist." });
     if (c.req.param("action") === "uninstall") {
-      const res = await callApi(c, appFetch, `/v1/installations/${id}`, { method: "DELETE", key: session.apiKey });
-      return res.status === 204 ? c.redirect(withNotice("/dashboard", "uninstalled"), 303) : tenantPage(c, { error: problemText(res) });
+      const res = await callApi(c, appFetch, `/v1/installations/${id}`, {
+        method: "DELETE",
+        key: session.apiKey,
+      });
+      return res.status === 204
+        ? c.redirect(withNotice("/dashboard", "uninstalled"), 303)
+        : tenantPage(c, { error: problemText(res) });
     }
     const version = typeof form.version === "string" ? form.version.trim() : "";
     if (!version) return tenantPage(c, { error: "Enter the version to change to." });
-    const res = await callApi<{ version: string }>(c, appFetch, `/v1/installations/${id}`, { method: "PATCH", key: session.apiKey, json: { version } });
-    return res.status === 200 ? c.redirect(withNotice("/dashboard", "upgraded"), 303) : tenantPage(c, { error: problemText(res) });
+    const res = await callApi<{ version: string }>(c, appFetch, `/v1/installations/${id}`, {
+      method: "PATCH",
+      key: session.apiKey,
+      json: { version },
+    });
+    return res.status === 200
+      ? c.redirect(withNotice("/dashboard", "upgraded"), 303)
+      : tenantPage(c, { error: problemText(res) });
   });
 
   web.get("/publisher", async (c) => {
@@ -243,21 +532,74 @@ export function webRouter(appFetch: AppFetch) {
     const key = s.session.apiKey;
     const [report, balance, payouts] = await Promise.all([
       callApi<Report>(c, appFetch, "/v1/analytics/report", { key }),
-      callApi<{ balances: { currency: string; available: number; paidOut: number }[] }>(c, appFetch, "/v1/revenue/balance", { key }),
-      callApi<{ payouts: { id: string; amount: number; currency: string; status: string; createdAt: string }[] }>(c, appFetch, "/v1/revenue/payouts", { key }),
+      callApi<{ balances: { currency: string; available: number; paidOut: number }[] }>(
+        c,
+        appFetch,
+        "/v1/revenue/balance",
+        { key },
+      ),
+      callApi<{
+        payouts: {
+          id: string;
+          amount: number;
+          currency: string;
+          status: string;
+          createdAt: string;
+        }[];
+      }>(c, appFetch, "/v1/revenue/payouts", { key }),
     ]);
-    const empty: Report = { metrics: { revenue: [], activeInstalls: 0, installs: 0, apiCalls: 0, mrr: [] }, topPlugins: { byInstalls: [] }, topApps: { byInstalls: [] }, growthTrends: { daily: [] } };
+    const empty: Report = {
+      metrics: { revenue: [], activeInstalls: 0, installs: 0, apiCalls: 0, mrr: [] },
+      topPlugins: { byInstalls: [] },
+      topApps: { byInstalls: [] },
+      growthTrends: { daily: [] },
+    };
     const r = report.status === 200 ? report.data : empty;
     const listings = [...r.topPlugins.byInstalls, ...r.topApps.byInstalls].map((l) => l.listing);
-    const versions = await Promise.all(listings.map(async (listing) => ({ listing, versions: (await callApi<{ versions: { version: string; status: string; reviewNote: string | null }[] }>(c, appFetch, `/v1/plugins/${listing}`, { key })).data?.versions ?? [] })));
-    return c.html(<PublisherDashboard viewer={s.viewer} report={r} versions={versions} balances={balance.data?.balances ?? []} payouts={payouts.data?.payouts ?? []} />);
+    const versions = await Promise.all(
+      listings.map(async (listing) => ({
+        listing,
+        versions:
+          (
+            await callApi<{
+              versions: { version: string; status: string; reviewNote: string | null }[];
+            }>(c, appFetch, `/v1/plugins/${listing}`, { key })
+          ).data?.versions ?? [],
+      })),
+    );
+    return c.html(
+      <PublisherDashboard
+        viewer={s.viewer}
+        report={r}
+        versions={versions}
+        balances={balance.data?.balances ?? []}
+        payouts={payouts.data?.payouts ?? []}
+      />,
+    );
   });
 
   web.get("/publisher/payouts/:id", async (c) => {
     const s = await signedIn(c);
     if (s instanceof Response) return s;
     const id = c.req.param("id");
-    const r = /^po_[0-9A-Za-z]{1,40}$/.test(id) ? await callApi<{ id: string; amount: number; currency: string; status: string; createdAt: string; statement: { transaction: string; kind: string; reference: string; memo: string; amount: number; at: string }[]; total: number }>(c, appFetch, `/v1/revenue/payouts/${id}`, { key: s.session.apiKey }) : null;
+    const r = /^po_[0-9A-Za-z]{1,40}$/.test(id)
+      ? await callApi<{
+          id: string;
+          amount: number;
+          currency: string;
+          status: string;
+          createdAt: string;
+          statement: {
+            transaction: string;
+            kind: string;
+            reference: string;
+            memo: string;
+            amount: number;
+            at: string;
+          }[];
+          total: number;
+        }>(c, appFetch, `/v1/revenue/payouts/${id}`, { key: s.session.apiKey })
+      : null;
     if (!r || r.status !== 200) return c.html(<NotFoundPage viewer={s.viewer} />, 404);
     return c.html(<StatementPage viewer={s.viewer} payout={r.data} />);
   });
@@ -267,8 +609,28 @@ export function webRouter(appFetch: AppFetch) {
     if (s instanceof Response) return s;
     if (!s.viewer.operator) return c.html(<NotFoundPage viewer={s.viewer} />, 404);
     const key = s.session.apiKey;
-    const [queue, report] = await Promise.all([callApi<{ versions: { versionId: string; plugin: string; version: string; permissions: { permission: string; allows: string }[]; submittedAt: string }[] }>(c, appFetch, "/v1/operator/review-queue", { key }), callApi<Report>(c, appFetch, "/v1/analytics/report", { key })]);
-    return c.html(<OperatorPage viewer={s.viewer} queue={queue.data?.versions ?? []} report={report.data} notice={extra.notice ?? noticeText(c.req.query("notice"))} error={extra.error} />, extra.error ? 400 : 200);
+    const [queue, report] = await Promise.all([
+      callApi<{
+        versions: {
+          versionId: string;
+          plugin: string;
+          version: string;
+          permissions: { permission: string; allows: string }[];
+          submittedAt: string;
+        }[];
+      }>(c, appFetch, "/v1/operator/review-queue", { key }),
+      callApi<Report>(c, appFetch, "/v1/analytics/report", { key }),
+    ]);
+    return c.html(
+      <OperatorPage
+        viewer={s.viewer}
+        queue={queue.data?.versions ?? []}
+        report={report.data}
+        notice={extra.notice ?? noticeText(c.req.query("notice"))}
+        error={extra.error}
+      />,
+      extra.error ? 400 : 200,
+    );
   }
 
   web.get("/operator", (c) => operatorPage(c));
@@ -278,10 +640,22 @@ export function webRouter(appFetch: AppFetch) {
     if (f instanceof Response) return f;
     const { session, form } = f;
     const decision = form.decision === "reject" ? "reject" : "approve";
-    const reason = typeof form.reason === "string" && form.reason.trim() ? form.reason.trim() : undefined;
-    if (decision === "reject" && !reason) return operatorPage(c, { error: "A rejection needs a reason: the publisher reads it." });
-    const res = await callApi<{ plugin: string; version: string; status: string }>(c, appFetch, `/v1/operator/versions/${encodeURIComponent(c.req.param("id"))}/decision`, { method: "POST", key: session.apiKey, json: { decision, ...(reason ? { reason } : {}) } });
-    return res.status === 200 ? c.redirect(withNotice("/operator", decision === "reject" ? "version-rejected" : "version-approved"), 303) : operatorPage(c, { error: problemText(res) });
+    const reason =
+      typeof form.reason === "string" && form.reason.trim() ? form.reason.trim() : undefined;
+    if (decision === "reject" && !reason)
+      return operatorPage(c, { error: "A rejection needs a reason: the publisher reads it." });
+    const res = await callApi<{ plugin: string; version: string; status: string }>(
+      c,
+      appFetch,
+      `/v1/operator/versions/${encodeURIComponent(c.req.param("id"))}/decision`,
+      { method: "POST", key: session.apiKey, json: { decision, ...(reason ? { reason } : {}) } },
+    );
+    return res.status === 200
+      ? c.redirect(
+          withNotice("/operator", decision === "reject" ? "version-rejected" : "version-approved"),
+          303,
+        )
+      : operatorPage(c, { error: problemText(res) });
   });
 
   web.post("/operator/suspend", async (c) => {
@@ -289,22 +663,48 @@ export function webRouter(appFetch: AppFetch) {
     if (f instanceof Response) return f;
     const { session, form } = f;
     const listing = typeof form.listing === "string" ? form.listing.trim() : "";
-    if (!/^@[a-z0-9-]{3,39}\/[a-z0-9][a-z0-9._-]{0,63}$/.test(listing)) return operatorPage(c, { error: "Name a listing as @scope/name." });
-    const res = await callApi(c, appFetch, `/v1/operator/listings/${listing}/suspension`, { method: "PUT", key: session.apiKey, json: { suspended: true, reason: typeof form.reason === "string" && form.reason.trim() ? form.reason.trim() : "suspended by the operator" } });
-    return res.status === 200 ? c.redirect(withNotice("/operator", "suspended"), 303) : operatorPage(c, { error: problemText(res) });
+    if (!/^@[a-z0-9-]{3,39}\/[a-z0-9][a-z0-9._-]{0,63}$/.test(listing))
+      return operatorPage(c, { error: "Name a listing as @scope/name." });
+    const res = await callApi(c, appFetch, `/v1/operator/listings/${listing}/suspension`, {
+      method: "PUT",
+      key: session.apiKey,
+      json: {
+        suspended: true,
+        reason:
+          typeof form.reason === "string" && form.reason.trim()
+            ? form.reason.trim()
+            : "suspended by the operator",
+      },
+    });
+    return res.status === 200
+      ? c.redirect(withNotice("/operator", "suspended"), 303)
+      : operatorPage(c, { error: problemText(res) });
   });
 
   web.get("/portal", async (c) => {
     const { viewer: v } = await viewer(c);
-    const list = await callApi<{ tutorials: { slug: string; title: string; difficulty: string; summary: string }[] }>(c, appFetch, "/v1/portal/tutorials");
+    const list = await callApi<{
+      tutorials: { slug: string; title: string; difficulty: string; summary: string }[];
+    }>(c, appFetch, "/v1/portal/tutorials");
     return c.html(<Portal viewer={v} tutorials={list.data?.tutorials ?? []} />);
   });
 
   web.get("/portal/tutorials/:slug", async (c) => {
     const { viewer: v } = await viewer(c);
-    const t = await callApi<{ title: string; difficulty: string; html: string }>(c, appFetch, `/v1/portal/tutorials/${encodeURIComponent(c.req.param("slug"))}`);
+    const t = await callApi<{ title: string; difficulty: string; html: string }>(
+      c,
+      appFetch,
+      `/v1/portal/tutorials/${encodeURIComponent(c.req.param("slug"))}`,
+    );
     if (t.status !== 200) return c.html(<NotFoundPage viewer={v} />, 404);
-    return c.html(<TutorialPage viewer={v} title={t.data.title} difficulty={t.data.difficulty} html={t.data.html} />);
+    return c.html(
+      <TutorialPage
+        viewer={v}
+        title={t.data.title}
+        difficulty={t.data.difficulty}
+        html={t.data.html}
+      />,
+    );
   });
 
   return web;
@@ -330,12 +730,20 @@ export function safeNext(next: string | undefined): string {
 /** A friendly HTML 404 for browsers on non-API paths. */
 export function wantsHtml(c: Context<AppEnv>): boolean {
   const p = c.req.path;
-  return (c.req.header("accept") ?? "").includes("text/html") && !/^\/(v1|p|apps|oauth|\.well-known|schemas|__host)(\/|$)/.test(p);
+  return (
+    (c.req.header("accept") ?? "").includes("text/html") &&
+    !/^\/(v1|p|apps|oauth|\.well-known|schemas|__host)(\/|$)/.test(p)
+  );
 }
 
 export async function htmlNotFound(c: Context<AppEnv>): Promise<Response> {
   const session = await readSession(c).catch(() => null);
-  const res = await c.html(<NotFoundPage viewer={{ signedIn: Boolean(session), ...(session ? { csrf: session.csrf } : {}) }} />, 404);
+  const res = await c.html(
+    <NotFoundPage
+      viewer={{ signedIn: Boolean(session), ...(session ? { csrf: session.csrf } : {}) }}
+    />,
+    404,
+  );
   res.headers.set("content-security-policy", WEB_CSP);
   return res;
 }

@@ -6,13 +6,33 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { wranglerSync } from "../../scripts/local-platform.mjs";
 
-const WORDS = `invoice billing payment subscription checkout refund tax receipt ledger payout analytics dashboard metric chart report funnel cohort retention churn forecast crm contact lead deal pipeline account opportunity sync salesforce hubspot slack zapier webhook email newsletter campaign marketing seo social calendar meeting schedule task project kanban sprint issue ticket support helpdesk chat bot notification alert monitor uptime log trace security audit compliance backup export import csv spreadsheet pdf document signature form survey feedback review rating inventory order shipping warehouse product catalog store cart coupon discount loyalty reward translation localization image video upload storage search index cache queue worker cron automation workflow trigger integration api gateway auth login sso identity permission role team workspace`.split(" ");
-const CATEGORIES = ["analytics", "automation", "communication", "crm", "developer-tools", "marketing", "payments", "productivity", "security", "other"];
-const PRICING = ['{"model":"free"}', '{"model":"free"}', '{"model":"subscription","amount":900,"currency":"USD","interval":"month"}', '{"model":"one-time","amount":2500,"currency":"USD"}', '{"model":"usage","amount":1,"currency":"USD","unit":"call"}'];
+const WORDS =
+  `invoice billing payment subscription checkout refund tax receipt ledger payout analytics dashboard metric chart report funnel cohort retention churn forecast crm contact lead deal pipeline account opportunity sync salesforce hubspot slack zapier webhook email newsletter campaign marketing seo social calendar meeting schedule task project kanban sprint issue ticket support helpdesk chat bot notification alert monitor uptime log trace security audit compliance backup export import csv spreadsheet pdf document signature form survey feedback review rating inventory order shipping warehouse product catalog store cart coupon discount loyalty reward translation localization image video upload storage search index cache queue worker cron automation workflow trigger integration api gateway auth login sso identity permission role team workspace`.split(
+    " ",
+  );
+const CATEGORIES = [
+  "analytics",
+  "automation",
+  "communication",
+  "crm",
+  "developer-tools",
+  "marketing",
+  "payments",
+  "productivity",
+  "security",
+  "other",
+];
+const PRICING = [
+  '{"model":"free"}',
+  '{"model":"free"}',
+  '{"model":"subscription","amount":900,"currency":"USD","interval":"month"}',
+  '{"model":"one-time","amount":2500,"currency":"USD"}',
+  '{"model":"usage","amount":1,"currency":"USD","unit":"call"}',
+];
 
 function rng(seed) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 const sqlStr = (v) => `'${String(v).replace(/'/g, "''")}'`;
 
@@ -35,7 +55,11 @@ export function seedCatalogue({ persistTo, count = 10_000, dir }) {
     const id = `plg_bench${String(i).padStart(12, "0")}`;
     const short = `${pick(WORDS)}-${pick(WORDS)}-${i}`;
     const name = `@${slug}/${short}`;
-    const display = short.split("-").slice(0, 2).map((w) => w[0].toUpperCase() + w.slice(1)).join(" ");
+    const display = short
+      .split("-")
+      .slice(0, 2)
+      .map((w) => w[0].toUpperCase() + w.slice(1))
+      .join(" ");
     const summary = `${words(3)} for teams: ${words(8)}`;
     const description = `# ${display}\n\n${words(60)}`;
     const keywords = words(4);
@@ -43,13 +67,23 @@ export function seedCatalogue({ persistTo, count = 10_000, dir }) {
     const model = JSON.parse(pricing).model;
     const ratingCount = Math.floor(rand() * 50);
     const ratingSum = ratingCount * (1 + Math.floor(rand() * 5));
-    rows.push(`(${sqlStr(id)},${sqlStr(name)},${sqlStr(orgId)},${sqlStr(pick(["plugin", "plugin", "plugin", "app", "template"]))},${now - i * 60_000},${sqlStr(display)},${sqlStr(summary)},${sqlStr(description)},${sqlStr(pick(CATEGORIES))},${sqlStr(keywords)},${sqlStr(pricing)},${sqlStr(model)},'1.0.0',1,${Math.floor(rand() * 5000)},${ratingCount},${ratingSum},${now})`);
-    fts.push(`(${sqlStr(id)},${sqlStr(name)},${sqlStr(display)},${sqlStr(summary)},${sqlStr(description)},${sqlStr(keywords)})`);
+    rows.push(
+      `(${sqlStr(id)},${sqlStr(name)},${sqlStr(orgId)},${sqlStr(pick(["plugin", "plugin", "plugin", "app", "template"]))},${now - i * 60_000},${sqlStr(display)},${sqlStr(summary)},${sqlStr(description)},${sqlStr(pick(CATEGORIES))},${sqlStr(keywords)},${sqlStr(pricing)},${sqlStr(model)},'1.0.0',1,${Math.floor(rand() * 5000)},${ratingCount},${ratingSum},${now})`,
+    );
+    fts.push(
+      `(${sqlStr(id)},${sqlStr(name)},${sqlStr(display)},${sqlStr(summary)},${sqlStr(description)},${sqlStr(keywords)})`,
+    );
   }
-  const chunks = [`INSERT INTO organizations (id, slug, name, plan, created_at) VALUES ('${orgId}', '${slug}', 'Catalogue', 'free', ${now});`];
+  const chunks = [
+    `INSERT INTO organizations (id, slug, name, plan, created_at) VALUES ('${orgId}', '${slug}', 'Catalogue', 'free', ${now});`,
+  ];
   for (let i = 0; i < rows.length; i += 50) {
-    chunks.push(`INSERT INTO plugins (id,name,org_id,kind,created_at,display_name,summary,description,category,keywords,pricing,pricing_model,latest_version,listed,install_count,rating_count,rating_sum,updated_at) VALUES ${rows.slice(i, i + 50).join(",")};`);
-    chunks.push(`INSERT INTO listings_fts (plugin_id,name,display_name,summary,description,keywords) VALUES ${fts.slice(i, i + 50).join(",")};`);
+    chunks.push(
+      `INSERT INTO plugins (id,name,org_id,kind,created_at,display_name,summary,description,category,keywords,pricing,pricing_model,latest_version,listed,install_count,rating_count,rating_sum,updated_at) VALUES ${rows.slice(i, i + 50).join(",")};`,
+    );
+    chunks.push(
+      `INSERT INTO listings_fts (plugin_id,name,display_name,summary,description,keywords) VALUES ${fts.slice(i, i + 50).join(",")};`,
+    );
   }
   const file = join(dir, "catalogue.sql");
   writeFileSync(file, chunks.join("\n"));
@@ -89,7 +123,12 @@ export async function benchSearch(url, n = 200) {
       count = body.listings.length;
     }
     times.sort((a, b) => a - b);
-    results[name] = { path, results: count, p50ms: +percentile(times, 50).toFixed(2), p95ms: +percentile(times, 95).toFixed(2) };
+    results[name] = {
+      path,
+      results: count,
+      p50ms: +percentile(times, 50).toFixed(2),
+      p95ms: +percentile(times, 95).toFixed(2),
+    };
   }
   return results;
 }

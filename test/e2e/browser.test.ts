@@ -19,9 +19,15 @@ const operatorKey = inject("operatorKey");
 const creds = JSON.parse(readFileSync(inject("credentialsPath"), "utf8")) as { apiKey: string };
 const root = join(import.meta.dirname, "..", "..");
 const shots = join(root, ".tmp", "screenshots");
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const axeSource = readFileSync(
+  createRequire(import.meta.url).resolve("axe-core/axe.min.js"),
+  "utf8",
+);
 const present = existsSync(CHROMIUM);
-if (!present) console.warn(`${CHROMIUM} is not installed here: the browser tests are skipped (apt-get install chromium; .ci/run does)`);
+if (!present)
+  console.warn(
+    `${CHROMIUM} is not installed here: the browser tests are skipped (apt-get install chromium; .ci/run does)`,
+  );
 
 let contexts: BrowserContext[] = [];
 
@@ -30,7 +36,15 @@ async function context(): Promise<BrowserContext> {
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
     // axe-core is injected as a script; the pages' CSP (checked by the workers tests) would refuse it.
     bypassCSP: true,
     viewport: { width: 1280, height: 900 },
@@ -45,9 +59,24 @@ async function check(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   await page.addScriptTag({ content: axeSource });
   const violations = (await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (ctx: Document, opts: unknown) => Promise<{ violations: { id: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const axe = (
+      globalThis as unknown as {
+        axe: {
+          run: (
+            ctx: Document,
+            opts: unknown,
+          ) => Promise<{
+            violations: { id: string; help: string; nodes: { target: string[] }[] }[];
+          }>;
+        };
+      }
+    ).axe;
     const r = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
-    return r.violations.map((v) => ({ id: v.id, help: v.help, targets: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) }));
+    return r.violations.map((v) => ({
+      id: v.id,
+      help: v.help,
+      targets: v.nodes.map((n) => n.target.join(" ")).slice(0, 3),
+    }));
   })) as { id: string; help: string; targets: string[] }[];
   expect(violations, `${name}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
 }
@@ -93,7 +122,9 @@ describe.skipIf(!present)("the web UI in Chromium", () => {
     await page.getByLabel("Environment").selectOption("staging");
     await page.getByRole("checkbox", { name: "storage" }).check();
     await page.getByRole("button", { name: /^Install/ }).click();
-    await expect.poll(() => page.getByRole("status").textContent()).toMatch(/Installed into staging/);
+    await expect
+      .poll(() => page.getByRole("status").textContent())
+      .toMatch(/Installed into staging/);
 
     await page.getByLabel("Your rating").selectOption("5");
     await page.getByLabel("Review (optional)").fill(`Clear and small (${tag})`);
@@ -103,7 +134,12 @@ describe.skipIf(!present)("the web UI in Chromium", () => {
 
     await page.getByRole("link", { name: "Dashboard" }).click();
     await check(page, "06-dashboard");
-    expect(await page.getByRole("region", { name: "staging" }).getByRole("link", { name: "@demo/hello" }).count()).toBe(1);
+    expect(
+      await page
+        .getByRole("region", { name: "staging" })
+        .getByRole("link", { name: "@demo/hello" })
+        .count(),
+    ).toBe(1);
   });
 
   it("the publisher sees the install in its dashboard chart", async () => {
@@ -120,10 +156,35 @@ describe.skipIf(!present)("the web UI in Chromium", () => {
   it("the operator approves a version waiting for review", async () => {
     // A newcomer (not verified) publishes: the version waits for review.
     const tag = `r${Date.now()}`;
-    const signup = (await (await fetch(`${base}/v1/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: `${tag}@example.test`, name: "Reviewed", organization: { name: "Reviewed", slug: `rev-${tag}` } }) })).json()) as { apiKey: string };
-    const manifest = { name: `@rev-${tag}/counter`, version: "1.0.0", description: "Counts.", author: "tests", kind: "plugin", entry: "index.js", apiVersion: "1" };
-    const zip = zipSync({ "manifest.json": strToU8(JSON.stringify(manifest)), "index.js": strToU8("export default { fetch() { return Response.json({ ok: true }); } };") });
-    const pub = await fetch(`${base}/v1/packages`, { method: "POST", headers: { "x-api-key": signup.apiKey, "content-type": "application/zip" }, body: zip });
+    const signup = (await (
+      await fetch(`${base}/v1/signup`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          email: `${tag}@example.test`,
+          name: "Reviewed",
+          organization: { name: "Reviewed", slug: `rev-${tag}` },
+        }),
+      })
+    ).json()) as { apiKey: string };
+    const manifest = {
+      name: `@rev-${tag}/counter`,
+      version: "1.0.0",
+      description: "Counts.",
+      author: "tests",
+      kind: "plugin",
+      entry: "index.js",
+      apiVersion: "1",
+    };
+    const zip = zipSync({
+      "manifest.json": strToU8(JSON.stringify(manifest)),
+      "index.js": strToU8("export default { fetch() { return Response.json({ ok: true }); } };"),
+    });
+    const pub = await fetch(`${base}/v1/packages`, {
+      method: "POST",
+      headers: { "x-api-key": signup.apiKey, "content-type": "application/zip" },
+      body: zip,
+    });
     expect(((await pub.json()) as { status: string }).status).toBe("in_review");
 
     const page = await (await context()).newPage();
@@ -132,8 +193,12 @@ describe.skipIf(!present)("the web UI in Chromium", () => {
     await check(page, "08-operator");
     await page.getByRole("button", { name: `Approve @rev-${tag}/counter@1.0.0` }).click();
     // Notices are fixed texts (no text from the link reaches the notice box).
-    await expect.poll(() => page.getByRole("status").textContent()).toMatch(/The version is approved/);
-    expect(await page.getByRole("button", { name: `Approve @rev-${tag}/counter@1.0.0` }).count()).toBe(0);
+    await expect
+      .poll(() => page.getByRole("status").textContent())
+      .toMatch(/The version is approved/);
+    expect(
+      await page.getByRole("button", { name: `Approve @rev-${tag}/counter@1.0.0` }).count(),
+    ).toBe(0);
     const listing = await fetch(`${base}/v1/marketplace/listings/@rev-${tag}/counter`);
     expect(listing.status).toBe(200);
   });

@@ -9,7 +9,10 @@ const base = inject("baseUrl");
 const idp = inject("idp");
 let slug = "";
 
-async function idpToken(claims: Record<string, unknown>, opts: { kid?: string; audience?: string; issuer?: string; expiresIn?: string } = {}) {
+async function idpToken(
+  claims: Record<string, unknown>,
+  opts: { kid?: string; audience?: string; issuer?: string; expiresIn?: string } = {},
+) {
   const key = await importJWK(idp.privateJwk as JWK, "RS256");
   return new SignJWT({ org: slug, ...claims })
     .setProtectedHeader({ alg: "RS256", kid: opts.kid ?? idp.kid })
@@ -26,17 +29,33 @@ beforeAll(async () => {
   const res = await fetch(`${base}/v1/signup`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email: `${slug}@example.test`, name: "IdP org owner", organization: { name: "IdP Org", slug } }),
+    body: JSON.stringify({
+      email: `${slug}@example.test`,
+      name: "IdP org owner",
+      organization: { name: "IdP Org", slug },
+    }),
   });
   expect(res.status).toBe(201);
 });
 
 describe("external identity provider", () => {
   it("accepts a token it signed, for the organization in its org claim", async () => {
-    const res = await fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${await idpToken({})}` } });
+    const res = await fetch(`${base}/v1/me`, {
+      headers: { authorization: `Bearer ${await idpToken({})}` },
+    });
     expect(res.status).toBe(200);
-    const me = (await res.json()) as { method: string; subject: string; organization: { slug: string }; role: string };
-    expect(me).toMatchObject({ method: "external_token", subject: "idp:external-user-42", organization: { slug }, role: "member" });
+    const me = (await res.json()) as {
+      method: string;
+      subject: string;
+      organization: { slug: string };
+      role: string;
+    };
+    expect(me).toMatchObject({
+      method: "external_token",
+      subject: "idp:external-user-42",
+      organization: { slug },
+      role: "member",
+    });
   });
 
   it.each([
@@ -45,13 +64,22 @@ describe("external identity provider", () => {
     ["an organization that does not exist", { org: "no-such-org-xyz" }, {}],
     ["an expired token", {}, { expiresIn: "-1m" }],
   ])("refuses %s", async (_label, claims, opts) => {
-    const res = await fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${await idpToken(claims, opts)}` } });
+    const res = await fetch(`${base}/v1/me`, {
+      headers: { authorization: `Bearer ${await idpToken(claims, opts)}` },
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
   });
 
   it("does not let an external token act beyond reading its organization", async () => {
-    const res = await fetch(`${base}/v1/api-keys`, { method: "POST", headers: { authorization: `Bearer ${await idpToken({})}`, "content-type": "application/json" }, body: JSON.stringify({ name: "x" }) });
+    const res = await fetch(`${base}/v1/api-keys`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${await idpToken({})}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ name: "x" }),
+    });
     expect(res.status).toBe(403);
   });
 });

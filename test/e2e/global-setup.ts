@@ -10,7 +10,12 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { exportJWK, generateKeyPair } from "jose";
 import { startCanary } from "../hostile/canary.mjs";
-import { freePorts, seedDemo, seedTutorials, startPlatformOnFreePorts } from "../../scripts/local-platform.mjs";
+import {
+  freePorts,
+  seedDemo,
+  seedTutorials,
+  startPlatformOnFreePorts,
+} from "../../scripts/local-platform.mjs";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -26,7 +31,6 @@ declare module "vitest" {
 }
 
 const OPERATOR_KEY = "e2e-operator-key-0123456789";
-
 
 export default async function setup(project: TestProject) {
   const state = mkdtempSync(join(tmpdir(), "atoll-e2e-"));
@@ -68,7 +72,14 @@ export default async function setup(project: TestProject) {
   // Every e2e file drives the demo organization's key; on the free plan (60 calls a minute) files
   // that happen to run within the same minute would starve each other. The rate-limit behaviour
   // itself is tested with fresh free-plan keys.
-  const plan = await fetch(`${platform.url}/v1/operator/organizations/${demo.organization.id}/plan`, { method: "PUT", headers: { "x-api-key": OPERATOR_KEY, "content-type": "application/json" }, body: JSON.stringify({ plan: "pro" }) });
+  const plan = await fetch(
+    `${platform.url}/v1/operator/organizations/${demo.organization.id}/plan`,
+    {
+      method: "PUT",
+      headers: { "x-api-key": OPERATOR_KEY, "content-type": "application/json" },
+      body: JSON.stringify({ plan: "pro" }),
+    },
+  );
   if (plan.status !== 200) throw new Error(`setting the demo plan failed: ${plan.status}`);
 
   project.provide("baseUrl", platform.url);
@@ -80,7 +91,12 @@ export default async function setup(project: TestProject) {
   project.provide("mail", platform.mail.url);
   project.provide("credentialsPath", credentialsPath);
   project.provide("operatorKey", OPERATOR_KEY);
-  project.provide("idp", { issuer, audience: "atoll-e2e", privateJwk: { ...(await exportJWK(privateKey)), kid, alg: "RS256" }, kid });
+  project.provide("idp", {
+    issuer,
+    audience: "atoll-e2e",
+    privateJwk: { ...(await exportJWK(privateKey)), kid, alg: "RS256" },
+    kid,
+  });
 
   return async () => {
     await platform.stop();

@@ -19,32 +19,75 @@ let slug = "";
 
 beforeAll(async () => {
   const tag = `hostile${Math.random().toString(36).slice(2, 8)}`;
-  const res = await fetch(`${base}/v1/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: `${tag}@example.test`, name: tag, organization: { name: tag, slug: tag } }) });
+  const res = await fetch(`${base}/v1/signup`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      email: `${tag}@example.test`,
+      name: tag,
+      organization: { name: tag, slug: tag },
+    }),
+  });
   const body = (await res.json()) as { apiKey: string; organization: { id: string; slug: string } };
   apiKey = body.apiKey;
   slug = body.organization.slug;
   // Verified, so that its packages skip review under the harness's ATOLL_AUTO_APPROVE=verified.
-  await fetch(`${base}/v1/operator/organizations/${body.organization.id}/verified`, { method: "PUT", headers: { "x-api-key": operatorKey, "content-type": "application/json" }, body: JSON.stringify({ verified: true }) });
-  await fetch(`${base}/v1/operator/organizations/${body.organization.id}/plan`, { method: "PUT", headers: { "x-api-key": operatorKey, "content-type": "application/json" }, body: JSON.stringify({ plan: "enterprise" }) });
+  await fetch(`${base}/v1/operator/organizations/${body.organization.id}/verified`, {
+    method: "PUT",
+    headers: { "x-api-key": operatorKey, "content-type": "application/json" },
+    body: JSON.stringify({ verified: true }),
+  });
+  await fetch(`${base}/v1/operator/organizations/${body.organization.id}/plan`, {
+    method: "PUT",
+    headers: { "x-api-key": operatorKey, "content-type": "application/json" },
+    body: JSON.stringify({ plan: "enterprise" }),
+  });
 });
 
 const target: HostileTarget = {
   canary,
   async install(source, manifest = {}) {
-    const m = { name: `@${slug}/raw-${Math.random().toString(36).slice(2, 8)}`, version: "1.0.0", description: "hostile", author: "e2e", kind: "plugin", entry: "index.js", apiVersion: "1", ...manifest };
-    const zip = zipSync({ "manifest.json": strToU8(JSON.stringify(m)), "index.js": strToU8(source) });
-    const pub = await fetch(`${base}/v1/packages`, { method: "POST", headers: { "x-api-key": apiKey, "content-type": "application/zip" }, body: zip });
+    const m = {
+      name: `@${slug}/raw-${Math.random().toString(36).slice(2, 8)}`,
+      version: "1.0.0",
+      description: "hostile",
+      author: "e2e",
+      kind: "plugin",
+      entry: "index.js",
+      apiVersion: "1",
+      ...manifest,
+    };
+    const zip = zipSync({
+      "manifest.json": strToU8(JSON.stringify(m)),
+      "index.js": strToU8(source),
+    });
+    const pub = await fetch(`${base}/v1/packages`, {
+      method: "POST",
+      headers: { "x-api-key": apiKey, "content-type": "application/zip" },
+      body: zip,
+    });
     if (pub.status !== 201) throw new Error(`publish: ${pub.status} ${await pub.text()}`);
     const grants = (m as { permissions?: string[] }).permissions ?? [];
-    const inst = await fetch(`${base}/v1/installations`, { method: "POST", headers: { "x-api-key": apiKey, "content-type": "application/json" }, body: JSON.stringify({ plugin: m.name, grants }) });
+    const inst = await fetch(`${base}/v1/installations`, {
+      method: "POST",
+      headers: { "x-api-key": apiKey, "content-type": "application/json" },
+      body: JSON.stringify({ plugin: m.name, grants }),
+    });
     if (inst.status !== 201) throw new Error(`install: ${inst.status} ${await inst.text()}`);
     return (await inst.json()) as { id: string; endpoint: string };
   },
   call(path, init = {}) {
-    return fetch(`${base}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), "x-api-key": apiKey } });
+    return fetch(`${base}${path}`, {
+      ...init,
+      headers: { ...(init.headers as Record<string, string> | undefined), "x-api-key": apiKey },
+    });
   },
   async hits(tag) {
-    return ((await (await fetch(`${canary}/__canary/hits?tag=${encodeURIComponent(tag)}`)).json()) as { hits: number }).hits;
+    return (
+      (await (await fetch(`${canary}/__canary/hits?tag=${encodeURIComponent(tag)}`)).json()) as {
+        hits: number;
+      }
+    ).hits;
   },
 };
 
@@ -54,7 +97,11 @@ hostileSuite("service", () => target);
 function raw(url: string, requestLine: string): Promise<string> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(`${requestLine}\r\nHost: ${hostname}:${port}\r\nx-api-key: ${apiKey}\r\nConnection: close\r\n\r\n`));
+    const socket = connect(Number(port), hostname, () =>
+      socket.write(
+        `${requestLine}\r\nHost: ${hostname}:${port}\r\nx-api-key: ${apiKey}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
     let out = "";
     socket.on("data", (d) => (out += d));
     socket.on("end", () => resolve(out));
@@ -85,7 +132,8 @@ function platformListeningPorts(): number[] {
   for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols[3] === "0A" && cols[9] && inodes.has(cols[9])) ports.push(parseInt(cols[1]?.split(":")[1] ?? "0", 16));
+      if (cols[3] === "0A" && cols[9] && inodes.has(cols[9]))
+        ports.push(parseInt(cols[1]?.split(":")[1] ?? "0", 16));
     }
   }
   return [...new Set(ports)];
@@ -98,7 +146,8 @@ function platformCommandLines(): string[] {
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      if (groups.has(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]))) out.push(readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " "));
+      if (groups.has(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2])))
+        out.push(readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " "));
     } catch {
       // gone
     }
@@ -111,7 +160,9 @@ describe("the local platform, as an attacker on loopback sees it", () => {
     const ports = platformListeningPorts();
     expect(ports.length).toBeGreaterThan(1);
     for (const port of ports) {
-      const res = await fetch(`http://127.0.0.1:${port}/json/version`, { signal: AbortSignal.timeout(3_000) }).catch(() => null);
+      const res = await fetch(`http://127.0.0.1:${port}/json/version`, {
+        signal: AbortSignal.timeout(3_000),
+      }).catch(() => null);
       const text = res ? await res.text() : "";
       expect(text, `port ${port}`).not.toMatch(/webSocketDebuggerUrl|V8-Version|Protocol-Version/);
     }
@@ -122,15 +173,28 @@ describe("the local platform, as an attacker on loopback sees it", () => {
     for (const port of ports) {
       const origin = `http://127.0.0.1:${port}`;
       const probes = [
-        fetch(`${origin}/cdn-cgi/local/explorer/api/d1/database/00000000-0000-0000-0000-000000000000/raw`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sql: "SELECT id FROM organizations LIMIT 1", params: [] }) }),
+        fetch(
+          `${origin}/cdn-cgi/local/explorer/api/d1/database/00000000-0000-0000-0000-000000000000/raw`,
+          {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ sql: "SELECT id FROM organizations LIMIT 1", params: [] }),
+          },
+        ),
         fetch(`${origin}/cdn-cgi/local/explorer/api/workers/durable_objects/namespaces`),
         fetch(`${origin}/cdn-cgi/local/explorer/api/r2/buckets/atoll-packages/objects`),
-        fetch(`${origin}/cdn-cgi/local/explorer/api/local/observability/query`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sql: "SELECT 1", params: [] }) }),
+        fetch(`${origin}/cdn-cgi/local/explorer/api/local/observability/query`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ sql: "SELECT 1", params: [] }),
+        }),
       ];
       for (const res of await Promise.all(probes.map((p) => p.catch(() => null)))) {
         if (!res) continue;
         const text = await res.text();
-        expect(text, `port ${port}`).not.toMatch(/"success":\s*true|org_[0-9A-Za-z]{6}|packages\/sha256|InstallationStore/);
+        expect(text, `port ${port}`).not.toMatch(
+          /"success":\s*true|org_[0-9A-Za-z]{6}|packages\/sha256|InstallationStore/,
+        );
       }
     }
   });
@@ -145,23 +209,60 @@ describe("the local platform, as an attacker on loopback sees it", () => {
   });
 
   it("has a plugin host that refuses the old constant secret and any unsealed or forged message", async () => {
-    const attempts: Record<string, string>[] = [{ "x-atoll-host-secret": "local-plugin-host-secret-change-me" }, { "x-atoll-host-auth": "e30.AAAA" }, {}];
+    const attempts: Record<string, string>[] = [
+      { "x-atoll-host-secret": "local-plugin-host-secret-change-me" },
+      { "x-atoll-host-auth": "e30.AAAA" },
+      {},
+    ];
     for (const headers of attempts) {
-      expect((await fetch(`${hostUrl}/__host/invoke`, { method: "POST", headers })).status).toBe(403);
-      expect((await fetch(`${hostUrl}/__host/clear`, { method: "POST", headers })).status).toBe(403);
+      expect((await fetch(`${hostUrl}/__host/invoke`, { method: "POST", headers })).status).toBe(
+        403,
+      );
+      expect((await fetch(`${hostUrl}/__host/clear`, { method: "POST", headers })).status).toBe(
+        403,
+      );
     }
     // The old request shape (installation and organization in the path and body) reaches nothing.
-    expect((await fetch(`${hostUrl}/__host/clear/ins_abc`, { method: "POST", headers: { "x-atoll-host-secret": "local-plugin-host-secret-change-me" } })).status).toBe(404);
+    expect(
+      (
+        await fetch(`${hostUrl}/__host/clear/ins_abc`, {
+          method: "POST",
+          headers: { "x-atoll-host-secret": "local-plugin-host-secret-change-me" },
+        })
+      ).status,
+    ).toBe(404);
   });
 
   it("has a gateway integration bridge that takes no organization or providers from its caller", async () => {
     const res = await fetch(`${base}/__host/integrations`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-atoll-host-secret": "local-plugin-host-secret-change-me" },
-      body: JSON.stringify({ props: { installationId: "ins_x", orgId: "org_x", environment: "production", providers: ["slack"] }, provider: "slack", path: "/api/auth.test", init: {} }),
+      headers: {
+        "content-type": "application/json",
+        "x-atoll-host-secret": "local-plugin-host-secret-change-me",
+      },
+      body: JSON.stringify({
+        props: {
+          installationId: "ins_x",
+          orgId: "org_x",
+          environment: "production",
+          providers: ["slack"],
+        },
+        provider: "slack",
+        path: "/api/auth.test",
+        init: {},
+      }),
     });
     expect([400, 403]).toContain(res.status);
-    const forged = await fetch(`${base}/__host/integrations`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ grant: "e30.AAAA", provider: "slack", path: "/api/auth.test", init: {} }) });
+    const forged = await fetch(`${base}/__host/integrations`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        grant: "e30.AAAA",
+        provider: "slack",
+        path: "/api/auth.test",
+        init: {},
+      }),
+    });
     expect(forged.status).toBe(403);
   });
 
@@ -177,8 +278,14 @@ describe("the local platform, as an attacker on loopback sees it", () => {
   });
 
   it("sends no raw backslash or double-slash request target to a lifecycle hook", async () => {
-    const inst = await target.install(`export default { fetch(req) { const p = new URL(req.url).pathname; return p.toLowerCase().includes("__atoll") ? Response.json({ ok: true }, { headers: { "x-reached": "lifecycle" } }) : Response.json({ p }); } };`);
-    for (const path of [`${inst.endpoint}/\\__atoll/cleanup`, `${inst.endpoint}//x/__atoll/cleanup`, `${inst.endpoint}/..%2F__atoll/cleanup`]) {
+    const inst = await target.install(
+      `export default { fetch(req) { const p = new URL(req.url).pathname; return p.toLowerCase().includes("__atoll") ? Response.json({ ok: true }, { headers: { "x-reached": "lifecycle" } }) : Response.json({ p }); } };`,
+    );
+    for (const path of [
+      `${inst.endpoint}/\\__atoll/cleanup`,
+      `${inst.endpoint}//x/__atoll/cleanup`,
+      `${inst.endpoint}/..%2F__atoll/cleanup`,
+    ]) {
       const answer = await raw(base, `POST ${path} HTTP/1.1`);
       expect(answer.toLowerCase()).not.toContain("x-reached");
     }

@@ -27,7 +27,10 @@ describe("the local platform's processes", () => {
     const script = `import { startPlatformOnFreePorts } from ${JSON.stringify(join(root, "scripts", "local-platform.mjs"))};
       const p = await startPlatformOnFreePorts({ persistTo: ${JSON.stringify(state)}, logLevel: "warn" });
       console.log("UP " + p.url + " " + p.hostUrl); setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const urls = await new Promise<string[]>((resolve, reject) => {
       let out = "";
       child.stdout.on("data", (d) => {
@@ -42,7 +45,11 @@ describe("the local platform's processes", () => {
     expect(await answers(`${host}/__host/health`)).toBe(true);
     child.kill("SIGKILL");
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && ((await answers(`${gateway}/healthz`)) || (await answers(`${host}/__host/health`)))) await new Promise((r) => setTimeout(r, 250));
+    while (
+      Date.now() < deadline &&
+      ((await answers(`${gateway}/healthz`)) || (await answers(`${host}/__host/health`)))
+    )
+      await new Promise((r) => setTimeout(r, 250));
     expect(await answers(`${gateway}/healthz`)).toBe(false);
     expect(await answers(`${host}/__host/health`)).toBe(false);
   }, 120_000);
@@ -52,7 +59,12 @@ describe("the local platform's processes", () => {
     await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const r = spawnSync(process.execPath, [join(root, "scripts", "start.mjs")], { cwd: root, env: { ...process.env, PORT: String(port) }, encoding: "utf8", timeout: 60_000 });
+      const r = spawnSync(process.execPath, [join(root, "scripts", "start.mjs")], {
+        cwd: root,
+        env: { ...process.env, PORT: String(port) },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
       expect(r.status).toBe(1);
       expect(r.stderr).toContain(`port ${port} is held by pid ${process.pid}`);
       expect(r.stdout).not.toContain("Atoll is running");

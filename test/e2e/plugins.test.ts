@@ -11,37 +11,76 @@ import { strToU8, zipSync } from "fflate";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
 const base = inject("baseUrl");
-const creds = JSON.parse(readFileSync(inject("credentialsPath"), "utf8")) as { apiKey: string; organization: { slug: string }; plugins: Record<string, string> };
+const creds = JSON.parse(readFileSync(inject("credentialsPath"), "utf8")) as {
+  apiKey: string;
+  organization: { slug: string };
+  plugins: Record<string, string>;
+};
 const key = { "x-api-key": creds.apiKey };
 const root = join(import.meta.dirname, "..", "..");
 const work = mkdtempSync(join(tmpdir(), "atoll-cli-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function atoll(...args: string[]) {
-  return spawnSync(process.execPath, [join(root, "packages", "cli", "bin", "atoll.mjs"), ...args], { cwd: work, encoding: "utf8", env: { ...process.env, ATOLL_URL: base, ATOLL_API_KEY: creds.apiKey } });
+  return spawnSync(process.execPath, [join(root, "packages", "cli", "bin", "atoll.mjs"), ...args], {
+    cwd: work,
+    encoding: "utf8",
+    env: { ...process.env, ATOLL_URL: base, ATOLL_API_KEY: creds.apiKey },
+  });
 }
 
 async function publishRaw(name: string, source: string, manifest: Record<string, unknown> = {}) {
-  const m: Record<string, unknown> & { name: string } = { name: `@${creds.organization.slug}/${name}`, version: "1.0.0", description: "e2e", author: "e2e", kind: "plugin", entry: "index.js", apiVersion: "1", ...manifest };
+  const m: Record<string, unknown> & { name: string } = {
+    name: `@${creds.organization.slug}/${name}`,
+    version: "1.0.0",
+    description: "e2e",
+    author: "e2e",
+    kind: "plugin",
+    entry: "index.js",
+    apiVersion: "1",
+    ...manifest,
+  };
   const zip = zipSync({ "manifest.json": strToU8(JSON.stringify(m)), "index.js": strToU8(source) });
-  const pub = await fetch(`${base}/v1/packages`, { method: "POST", headers: { ...key, "content-type": "application/zip" }, body: zip });
+  const pub = await fetch(`${base}/v1/packages`, {
+    method: "POST",
+    headers: { ...key, "content-type": "application/zip" },
+    body: zip,
+  });
   expect(pub.status).toBe(201);
-  const inst = await fetch(`${base}/v1/installations`, { method: "POST", headers: { ...key, "content-type": "application/json" }, body: JSON.stringify({ plugin: m.name, grants: m.permissions ?? [] }) });
+  const inst = await fetch(`${base}/v1/installations`, {
+    method: "POST",
+    headers: { ...key, "content-type": "application/json" },
+    body: JSON.stringify({ plugin: m.name, grants: m.permissions ?? [] }),
+  });
   expect(inst.status).toBe(201);
   return (await inst.json()) as { id: string; endpoint: string };
 }
 
 describe("the demo plugins", () => {
   it("are installed and answer through the plugin host", async () => {
-    expect(Object.keys(creds.plugins).sort()).toEqual(["advanced-analytics", "hello", "payment-gateway", "slack-responder"]);
+    expect(Object.keys(creds.plugins).sort()).toEqual([
+      "advanced-analytics",
+      "hello",
+      "payment-gateway",
+      "slack-responder",
+    ]);
     const hello = await fetch(`${creds.plugins.hello}/hello/Ada`, { headers: key });
     expect(await hello.json()).toEqual({ message: "Hello, Ada!" });
-    const stats = await fetch(`${creds.plugins["advanced-analytics"]}/stats`, { method: "POST", headers: key, body: JSON.stringify({ values: [1, 2, 3] }) });
+    const stats = await fetch(`${creds.plugins["advanced-analytics"]}/stats`, {
+      method: "POST",
+      headers: key,
+      body: JSON.stringify({ values: [1, 2, 3] }),
+    });
     expect(await stats.json()).toMatchObject({ count: 3, mean: 2 });
     const charge = await fetch(`${creds.plugins["payment-gateway"]}/charges`, {
       method: "POST",
       headers: { ...key, "content-type": "application/json" },
-      body: JSON.stringify({ amount: 1999, currency: "usd", source: "tok_visa", idempotencyKey: `e2e-${Date.now()}` }),
+      body: JSON.stringify({
+        amount: 1999,
+        currency: "usd",
+        source: "tok_visa",
+        idempotencyKey: `e2e-${Date.now()}`,
+      }),
     });
     expect(await charge.json()).toMatchObject({ amount: 1999, status: "succeeded" });
   });
@@ -66,7 +105,14 @@ describe("a newcomer with the CLI", () => {
   });
 
   it("starts from a marketplace template", async () => {
-    const init = atoll("init", "from-template", "--scope", creds.organization.slug, "--template", "@acme-tools/storefront-starter");
+    const init = atoll(
+      "init",
+      "from-template",
+      "--scope",
+      creds.organization.slug,
+      "--template",
+      "@acme-tools/storefront-starter",
+    );
     expect(init.status, init.stderr).toBe(0);
     expect(init.stdout).toContain("from @acme-tools/storefront-starter");
     const dev = atoll("dev", "from-template", "--once");
@@ -81,7 +127,11 @@ describe("a newcomer with the CLI", () => {
   it("explains a broken manifest and a failed bundle", () => {
     const init = atoll("init", "broken", "--scope", creds.organization.slug);
     expect(init.status).toBe(0);
-    spawnSync("sh", ["-c", `sed -i 's/"apiVersion": "1"/"apiVersion": "9"/' broken/manifest.json`], { cwd: work });
+    spawnSync(
+      "sh",
+      ["-c", `sed -i 's/"apiVersion": "1"/"apiVersion": "9"/' broken/manifest.json`],
+      { cwd: work },
+    );
     const build = atoll("build", "broken");
     expect(build.status).toBe(1);
     expect(build.stderr).toMatch(/apiVersion: .*not supported/);
@@ -90,7 +140,11 @@ describe("a newcomer with the CLI", () => {
 
 describe("a plugin that misbehaves at runtime", () => {
   it("spinning its CPU gets a 504 at the deadline while the gateway stays responsive, and is recycled", async () => {
-    const spin = await publishRaw("spinner", `export default { fetch(req) { if (new URL(req.url).pathname === "/spin") { const end = Date.now() + 60000; while (Date.now() < end) {} } return new Response("fine"); } }`, { limits: { cpuMs: 50 } });
+    const spin = await publishRaw(
+      "spinner",
+      `export default { fetch(req) { if (new URL(req.url).pathname === "/spin") { const end = Date.now() + 60000; while (Date.now() < end) {} } return new Response("fine"); } }`,
+      { limits: { cpuMs: 50 } },
+    );
     const started = Date.now();
     const pending = fetch(`${base}${spin.endpoint}/spin`, { headers: key });
     await new Promise((r) => setTimeout(r, 500));
@@ -106,7 +160,9 @@ describe("a plugin that misbehaves at runtime", () => {
     const deadline = Date.now() + 20_000;
     let ok = false;
     while (!ok && Date.now() < deadline) {
-      const r = await fetch(`${creds.plugins.hello}/hello/again`, { headers: key }).catch(() => null);
+      const r = await fetch(`${creds.plugins.hello}/hello/again`, { headers: key }).catch(
+        () => null,
+      );
       ok = r?.status === 200;
       if (!ok) await new Promise((r2) => setTimeout(r2, 500));
     }
@@ -114,7 +170,11 @@ describe("a plugin that misbehaves at runtime", () => {
   });
 
   it("warns the author when a call takes longer than its production CPU limit", async () => {
-    const slow = await publishRaw("slowpoke", `export default { async fetch() { const end = Date.now() + 120; while (Date.now() < end) {} return new Response("slow"); } }`, { limits: { cpuMs: 20 } });
+    const slow = await publishRaw(
+      "slowpoke",
+      `export default { async fetch() { const end = Date.now() + 120; while (Date.now() < end) {} return new Response("slow"); } }`,
+      { limits: { cpuMs: 20 } },
+    );
     const res = await fetch(`${base}${slow.endpoint}/`, { headers: key });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-atoll-limit-warning")).toMatch(/CPU limit is 20 ms/);

@@ -13,7 +13,10 @@ import { unzipSync } from "fflate";
 import { describe, expect, inject, it } from "vitest";
 
 const base = inject("baseUrl");
-const creds = JSON.parse(readFileSync(inject("credentialsPath"), "utf8")) as { apiKey: string; apiKeyId: string };
+const creds = JSON.parse(readFileSync(inject("credentialsPath"), "utf8")) as {
+  apiKey: string;
+  apiKeyId: string;
+};
 const root = join(import.meta.dirname, "..", "..");
 
 async function download(language: string, query = ""): Promise<string> {
@@ -32,7 +35,10 @@ async function download(language: string, query = ""): Promise<string> {
 const has = (cmd: string) => {
   const ok = spawnSync(cmd, ["--version"], { encoding: "utf8" }).status === 0;
   // CI installs them (.ci/run); elsewhere a missing toolchain skips its test, and says so.
-  if (!ok) console.warn(`${cmd} is not installed here: its SDK test is skipped (apt-get install ${cmd === "javac" ? "openjdk-17-jdk-headless" : "python3"})`);
+  if (!ok)
+    console.warn(
+      `${cmd} is not installed here: its SDK test is skipped (apt-get install ${cmd === "javac" ? "openjdk-17-jdk-headless" : "python3"})`,
+    );
   return ok;
 };
 
@@ -62,21 +68,58 @@ try {
 console.log(JSON.stringify({ org: me.organization?.slug, org2: me2.organization?.slug, pages, names: names.length, problem }));
 `,
     );
-    const tsc = spawnSync(join(root, "node_modules", ".bin", "tsc"), ["--noEmit", "--strict", "--target", "ES2022", "--module", "NodeNext", "--moduleResolution", "NodeNext", "--allowImportingTsExtensions", "--skipLibCheck", "--types", "node", "--typeRoots", join(root, "node_modules", "@types"), "check.ts"], { cwd: dir, encoding: "utf8" });
+    const tsc = spawnSync(
+      join(root, "node_modules", ".bin", "tsc"),
+      [
+        "--noEmit",
+        "--strict",
+        "--target",
+        "ES2022",
+        "--module",
+        "NodeNext",
+        "--moduleResolution",
+        "NodeNext",
+        "--allowImportingTsExtensions",
+        "--skipLibCheck",
+        "--types",
+        "node",
+        "--typeRoots",
+        join(root, "node_modules", "@types"),
+        "check.ts",
+      ],
+      { cwd: dir, encoding: "utf8" },
+    );
     expect(tsc.stdout + tsc.stderr).toBe("");
     writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
-    const run = spawnSync(process.execPath, ["check.ts"], { cwd: dir, encoding: "utf8", env: { ...process.env, ATOLL_URL: base, ATOLL_API_KEY: creds.apiKey, ATOLL_KEY_ID: creds.apiKeyId } });
+    const run = spawnSync(process.execPath, ["check.ts"], {
+      cwd: dir,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        ATOLL_URL: base,
+        ATOLL_API_KEY: creds.apiKey,
+        ATOLL_KEY_ID: creds.apiKeyId,
+      },
+    });
     expect(run.stderr.replace(/.*ExperimentalWarning.*\n?|.*--trace-warnings.*\n?/g, "")).toBe("");
-    expect(JSON.parse(run.stdout)).toEqual({ org: "demo", org2: "demo", pages: 3, names: 6, problem: "404 not-found" });
+    expect(JSON.parse(run.stdout)).toEqual({
+      org: "demo",
+      org2: "demo",
+      pages: 3,
+      names: 6,
+      problem: "404 not-found",
+    });
   });
 });
 
 describe("the Python SDK", () => {
-  it.skipIf(!has("python3"))("runs under python3 (standard library only) against the platform", async () => {
-    const dir = join(await download("python"), "atoll-client-python");
-    writeFileSync(
-      join(dir, "check.py"),
-      `import json, os
+  it.skipIf(!has("python3"))(
+    "runs under python3 (standard library only) against the platform",
+    async () => {
+      const dir = join(await download("python"), "atoll-client-python");
+      writeFileSync(
+        join(dir, "check.py"),
+        `import json, os
 from atoll import Atoll, AtollError
 by_key = Atoll(os.environ["ATOLL_URL"], api_key=os.environ["ATOLL_API_KEY"])
 by_token = Atoll(os.environ["ATOLL_URL"], client_id=os.environ["ATOLL_KEY_ID"], client_secret=os.environ["ATOLL_API_KEY"])
@@ -94,19 +137,37 @@ except AtollError as err:
     problem = f"{err.status} {err.type}"
 print(json.dumps({"org": me["organization"]["slug"], "org2": me2["organization"]["slug"], "pages": pages, "names": names, "problem": problem}))
 `,
-    );
-    const run = spawnSync("python3", ["-E", "-s", "check.py"], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "", ATOLL_URL: base, ATOLL_API_KEY: creds.apiKey, ATOLL_KEY_ID: creds.apiKeyId } });
-    expect(run.stderr).toBe("");
-    expect(JSON.parse(run.stdout)).toEqual({ org: "demo", org2: "demo", pages: 3, names: 6, problem: "404 not-found" });
-  });
+      );
+      const run = spawnSync("python3", ["-E", "-s", "check.py"], {
+        cwd: dir,
+        encoding: "utf8",
+        env: {
+          PATH: process.env.PATH ?? "",
+          ATOLL_URL: base,
+          ATOLL_API_KEY: creds.apiKey,
+          ATOLL_KEY_ID: creds.apiKeyId,
+        },
+      });
+      expect(run.stderr).toBe("");
+      expect(JSON.parse(run.stdout)).toEqual({
+        org: "demo",
+        org2: "demo",
+        pages: 3,
+        names: 6,
+        problem: "404 not-found",
+      });
+    },
+  );
 });
 
 describe("the Java SDK", () => {
-  it.skipIf(!has("javac"))("compiles with javac (JDK 17, java.net.http) and works against the platform", async () => {
-    const dir = join(await download("java"), "atoll-client-java");
-    writeFileSync(
-      join(dir, "Check.java"),
-      `import dev.atoll.client.*;
+  it.skipIf(!has("javac"))(
+    "compiles with javac (JDK 17, java.net.http) and works against the platform",
+    async () => {
+      const dir = join(await download("java"), "atoll-client-java");
+      writeFileSync(
+        join(dir, "Check.java"),
+        `import dev.atoll.client.*;
 import java.util.Map;
 
 public class Check {
@@ -132,21 +193,49 @@ public class Check {
   }
 }
 `,
-    );
-    const files = execFileSync("find", ["src", "-name", "*.java"], { cwd: dir, encoding: "utf8" }).trim().split("\n");
-    const javac = spawnSync("javac", ["-d", "out", "--release", "17", "-Xlint:none", ...files, "Check.java"], { cwd: dir, encoding: "utf8" });
-    expect(javac.stderr).toBe("");
-    const run = spawnSync("java", ["-cp", "out", "Check"], { cwd: dir, encoding: "utf8", env: { ...process.env, ATOLL_URL: base, ATOLL_API_KEY: creds.apiKey, ATOLL_KEY_ID: creds.apiKeyId } });
-    expect(run.stderr).toBe("");
-    expect(JSON.parse(run.stdout)).toEqual({ org: "demo", org2: "demo", pages: 3, names: 6, problem: "404 not-found" });
-  }, 60_000);
+      );
+      const files = execFileSync("find", ["src", "-name", "*.java"], { cwd: dir, encoding: "utf8" })
+        .trim()
+        .split("\n");
+      const javac = spawnSync(
+        "javac",
+        ["-d", "out", "--release", "17", "-Xlint:none", ...files, "Check.java"],
+        { cwd: dir, encoding: "utf8" },
+      );
+      expect(javac.stderr).toBe("");
+      const run = spawnSync("java", ["-cp", "out", "Check"], {
+        cwd: dir,
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          ATOLL_URL: base,
+          ATOLL_API_KEY: creds.apiKey,
+          ATOLL_KEY_ID: creds.apiKeyId,
+        },
+      });
+      expect(run.stderr).toBe("");
+      expect(JSON.parse(run.stdout)).toEqual({
+        org: "demo",
+        org2: "demo",
+        pages: 3,
+        names: 6,
+        problem: "404 not-found",
+      });
+    },
+    60_000,
+  );
 });
 
 describe("a plugin's SDK and reference", () => {
   it("generates a client from the routes a plugin declares", async () => {
-    const doc = (await (await fetch(`${base}/v1/marketplace/listings/@demo/hello/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    const doc = (await (
+      await fetch(`${base}/v1/marketplace/listings/@demo/hello/openapi.json`)
+    ).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toContain("/p/{installationId}/hello/{name}");
-    const dir = join(await download("typescript", "?plugin=@demo/hello"), "demo-hello-client-typescript");
+    const dir = join(
+      await download("typescript", "?plugin=@demo/hello"),
+      "demo-hello-client-typescript",
+    );
     const index = readFileSync(join(dir, "src", "index.ts"), "utf8");
     expect(index).toMatch(/getHelloByName\(installationId: string, name: string/);
   });

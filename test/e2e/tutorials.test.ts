@@ -12,16 +12,34 @@ import { describe, expect, inject, it } from "vitest";
 
 const base = inject("baseUrl");
 const saas = inject("saas");
-const creds = JSON.parse(readFileSync(inject("credentialsPath"), "utf8")) as { apiKey: string; tenant: { apiKey: string } };
+const creds = JSON.parse(readFileSync(inject("credentialsPath"), "utf8")) as {
+  apiKey: string;
+  tenant: { apiKey: string };
+};
 const operatorKey = inject("operatorKey");
 const root = join(import.meta.dirname, "..", "..");
 
 const EXPECTED: Record<string, RegExp[]> = {
   "your-first-plugin": [/"message":"Hello, World!"/, /the new version answers/],
-  "permissions-and-secrets": [/refused: grants missing/, /the secret is not in any answer/, /succeeded/, /uninstalled/],
+  "permissions-and-secrets": [
+    /refused: grants missing/,
+    /the secret is not in any answer/,
+    /succeeded/,
+    /uninstalled/,
+  ],
   "publishing-and-review": [/^1\.1\.0$/m, /1\.1\.0 yanked/, /suspended: hidden/],
-  "selling-your-plugin": [/payment required/, /^1350$/m, /replayed the same purchase/, /^450$/m, /partially_refunded/],
-  "connecting-hubspot-and-slack": [/connected con_/, /the contact is in Salesforce/, /slack-responder answered/],
+  "selling-your-plugin": [
+    /payment required/,
+    /^1350$/m,
+    /replayed the same purchase/,
+    /^450$/m,
+    /partially_refunded/,
+  ],
+  "connecting-hubspot-and-slack": [
+    /connected con_/,
+    /the contact is in Salesforce/,
+    /slack-responder answered/,
+  ],
 };
 
 function shellBlocks(markdown: string): string {
@@ -29,28 +47,48 @@ function shellBlocks(markdown: string): string {
 }
 
 describe("the tutorials, followed end to end", async () => {
-  const list = (await (await fetch(`${base}/v1/portal/tutorials`)).json()) as { tutorials: { slug: string; title: string }[] };
+  const list = (await (await fetch(`${base}/v1/portal/tutorials`)).json()) as {
+    tutorials: { slug: string; title: string }[];
+  };
 
   it("are the five in reading order", () => {
     expect(list.tutorials.map((t) => t.slug)).toEqual(Object.keys(EXPECTED));
   });
 
-  it.each(Object.keys(EXPECTED))("%s", async (slug) => {
-    const t = (await (await fetch(`${base}/v1/portal/tutorials/${slug}`)).json()) as { markdown: string; html: string };
-    expect(t.html).toContain('<pre tabindex="0"><code');
-    const work = mkdtempSync(join(tmpdir(), `atoll-tutorial-${slug}-`));
-    const bin = join(work, ".bin");
-    spawnSync("mkdir", ["-p", bin]);
-    writeFileSync(join(bin, "atoll"), `#!/bin/sh\nexec "${process.execPath}" "${join(root, "packages", "cli", "bin", "atoll.mjs")}" "$@"\n`);
-    chmodSync(join(bin, "atoll"), 0o755);
-    const script = `set -euo pipefail\n${shellBlocks(t.markdown)}\n`;
-    const run = spawnSync("bash", ["-c", script], {
-      cwd: work,
-      encoding: "utf8",
-      timeout: 120_000,
-      env: { PATH: `${bin}:${join(root, "node_modules", ".bin")}:${process.env.PATH ?? ""}`, HOME: work, ATOLL: base, KEY: creds.apiKey, OPERATOR_KEY: operatorKey, TENANT: creds.tenant.apiKey, SAAS: saas },
-    });
-    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
-    for (const marker of EXPECTED[slug] ?? []) expect(run.stdout).toMatch(marker);
-  }, 150_000);
+  it.each(Object.keys(EXPECTED))(
+    "%s",
+    async (slug) => {
+      const t = (await (await fetch(`${base}/v1/portal/tutorials/${slug}`)).json()) as {
+        markdown: string;
+        html: string;
+      };
+      expect(t.html).toContain('<pre tabindex="0"><code');
+      const work = mkdtempSync(join(tmpdir(), `atoll-tutorial-${slug}-`));
+      const bin = join(work, ".bin");
+      spawnSync("mkdir", ["-p", bin]);
+      writeFileSync(
+        join(bin, "atoll"),
+        `#!/bin/sh\nexec "${process.execPath}" "${join(root, "packages", "cli", "bin", "atoll.mjs")}" "$@"\n`,
+      );
+      chmodSync(join(bin, "atoll"), 0o755);
+      const script = `set -euo pipefail\n${shellBlocks(t.markdown)}\n`;
+      const run = spawnSync("bash", ["-c", script], {
+        cwd: work,
+        encoding: "utf8",
+        timeout: 120_000,
+        env: {
+          PATH: `${bin}:${join(root, "node_modules", ".bin")}:${process.env.PATH ?? ""}`,
+          HOME: work,
+          ATOLL: base,
+          KEY: creds.apiKey,
+          OPERATOR_KEY: operatorKey,
+          TENANT: creds.tenant.apiKey,
+          SAAS: saas,
+        },
+      });
+      expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+      for (const marker of EXPECTED[slug] ?? []) expect(run.stdout).toMatch(marker);
+    },
+    150_000,
+  );
 });

@@ -15,7 +15,9 @@ async function json<T>(res: Response): Promise<T> {
 describe("README walkthrough against the running platform", () => {
   it("serves health, OpenAPI, the docs page and its script", async () => {
     expect(await json(await fetch(`${base}/healthz`))).toEqual({ status: "ok" });
-    const doc = await json<{ openapi: string; servers: { url: string }[] }>(await fetch(`${base}/openapi.json`));
+    const doc = await json<{ openapi: string; servers: { url: string }[] }>(
+      await fetch(`${base}/openapi.json`),
+    );
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.servers[0]?.url).toBe(base);
     const page = await fetch(`${base}/docs`);
@@ -26,7 +28,10 @@ describe("README walkthrough against the running platform", () => {
   });
 
   it("seeded the demo organization and wrote working credentials", async () => {
-    const creds = JSON.parse(readFileSync(inject("credentialsPath"), "utf8")) as { apiKey: string; organization: { slug: string } };
+    const creds = JSON.parse(readFileSync(inject("credentialsPath"), "utf8")) as {
+      apiKey: string;
+      organization: { slug: string };
+    };
     expect(creds.organization.slug).toBe("demo");
     const me = await fetch(`${base}/v1/me`, { headers: { "x-api-key": creds.apiKey } });
     expect(me.status).toBe(200);
@@ -37,7 +42,11 @@ describe("README walkthrough against the running platform", () => {
     const signup = await fetch(`${base}/v1/signup`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email, name: "Walker", organization: { name: "Walkers", slug: `walkers-${Date.now()}` } }),
+      body: JSON.stringify({
+        email,
+        name: "Walker",
+        organization: { name: "Walkers", slug: `walkers-${Date.now()}` },
+      }),
     });
     expect(signup.status).toBe(201);
     const { apiKey, apiKeyId } = await json<{ apiKey: string; apiKeyId: string }>(signup);
@@ -50,18 +59,34 @@ describe("README walkthrough against the running platform", () => {
     const tokenRes = await fetch(`${base}/oauth/token`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: apiKeyId, client_secret: apiKey }),
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: apiKeyId,
+        client_secret: apiKey,
+      }),
     });
     expect(tokenRes.status).toBe(200);
     const { access_token } = await json<{ access_token: string }>(tokenRes);
-    const meJwt = await json<{ method: string; user: { email: string } }>(await fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${access_token}` } }));
+    const meJwt = await json<{ method: string; user: { email: string } }>(
+      await fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${access_token}` } }),
+    );
     expect(meJwt).toMatchObject({ method: "access_token", user: { email } });
 
-    expect((await fetch(`${base}/v1/api-keys/${apiKeyId}`, { method: "DELETE", headers: { "x-api-key": apiKey } })).status).toBe(204);
+    expect(
+      (
+        await fetch(`${base}/v1/api-keys/${apiKeyId}`, {
+          method: "DELETE",
+          headers: { "x-api-key": apiKey },
+        })
+      ).status,
+    ).toBe(204);
     const refused = await fetch(`${base}/v1/me`, { headers: { "x-api-key": apiKey } });
     expect(refused.status).toBe(401);
     expect(refused.headers.get("content-type")).toBe("application/problem+json");
-    expect((await fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${access_token}` } })).status).toBe(401);
+    expect(
+      (await fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${access_token}` } }))
+        .status,
+    ).toBe(401);
   });
 
   it("hits the rate limit and answers 429 with RateLimit and Retry-After headers", async () => {
@@ -71,7 +96,11 @@ describe("README walkthrough against the running platform", () => {
     const signup = await fetch(`${base}/v1/signup`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email: `limit-${Date.now()}@example.test`, name: "L", organization: `Limit ${Date.now()}` }),
+      body: JSON.stringify({
+        email: `limit-${Date.now()}@example.test`,
+        name: "L",
+        organization: `Limit ${Date.now()}`,
+      }),
     });
     const { apiKey } = await json<{ apiKey: string }>(signup);
     const statuses = await Promise.all(
@@ -92,7 +121,14 @@ describe("README walkthrough against the running platform", () => {
     const cases: [RequestInit & { path?: string }, number][] = [
       [{ method: "POST", headers: { "content-type": "application/json" }, body: "{" }, 400],
       [{ method: "POST", headers: { "content-type": "text/plain" }, body: "hi" }, 415],
-      [{ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "a@b.test" }) }, 400],
+      [
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: "a@b.test" }),
+        },
+        400,
+      ],
       [{ method: "PUT", headers: { "content-type": "application/json" }, body: "{}" }, 405],
     ];
     for (const [init, status] of cases) {

@@ -13,7 +13,10 @@ export interface HostileTarget {
   /** A loopback server no plugin may reach (test/hostile/canary.mjs). */
   canary: string;
   /** Publishes a one-module plugin and installs it with every permission it declares. */
-  install(source: string, manifest?: Record<string, unknown>): Promise<{ id: string; endpoint: string }>;
+  install(
+    source: string,
+    manifest?: Record<string, unknown>,
+  ): Promise<{ id: string; endpoint: string }>;
   /** Calls the platform as the installing organization (`path` is sent as is). */
   call(path: string, init?: RequestInit): Promise<Response>;
   /** Requests the canary saw whose path contains `tag`. */
@@ -39,9 +42,18 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
 
   describe(`hostile plugins (${backend} backend): the network`, () => {
     it.each([
-      ["a scheme-relative path on a granted host", (hp: string, tag: string) => `https://api.stripe.com//${hp}/${tag}`],
-      ["a backslash path on a granted host", (hp: string, tag: string) => `https://api.stripe.com/\\${hp}/${tag}`],
-      ["an encoded scheme-relative path", (hp: string, tag: string) => `https://api.stripe.com/%2F${hp}/${tag}`],
+      [
+        "a scheme-relative path on a granted host",
+        (hp: string, tag: string) => `https://api.stripe.com//${hp}/${tag}`,
+      ],
+      [
+        "a backslash path on a granted host",
+        (hp: string, tag: string) => `https://api.stripe.com/\\${hp}/${tag}`,
+      ],
+      [
+        "an encoded scheme-relative path",
+        (hp: string, tag: string) => `https://api.stripe.com/%2F${hp}/${tag}`,
+      ],
     ])("never reaches loopback through %s", async (_label, make) => {
       const tag = `rebase-${Math.random().toString(36).slice(2, 10)}`;
       const inst = await target().install(fetcher(make(canaryHostPort(), tag)), NET);
@@ -53,7 +65,12 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
 
     it("never reaches loopback through a WebSocket upgrade on a rebased path", async () => {
       const tag = `ws-${Math.random().toString(36).slice(2, 10)}`;
-      const inst = await target().install(fetcher(`https://api.stripe.com//${canaryHostPort()}/${tag}`, { headers: { upgrade: "websocket" } }), NET);
+      const inst = await target().install(
+        fetcher(`https://api.stripe.com//${canaryHostPort()}/${tag}`, {
+          headers: { upgrade: "websocket" },
+        }),
+        NET,
+      );
       await (await target().call(`${inst.endpoint}/go`)).text();
       expect(await target().hits(tag)).toBe(0);
     });
@@ -61,7 +78,10 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
     it("re-checks and rebuilds a granted host's redirect to a rebased path", async () => {
       const tag = `redirect-${Math.random().toString(36).slice(2, 10)}`;
       const to = `https://api.stripe.com//${canaryHostPort()}/${tag}`;
-      const inst = await target().install(fetcher(`https://api.stripe.com/__standin/redirect?to=${encodeURIComponent(to)}`), NET);
+      const inst = await target().install(
+        fetcher(`https://api.stripe.com/__standin/redirect?to=${encodeURIComponent(to)}`),
+        NET,
+      );
       await (await target().call(`${inst.endpoint}/go`)).text();
       expect(await target().hits(tag)).toBe(0);
     });
@@ -71,11 +91,16 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
       ["localhost", (hp: string, tag: string) => `https://localhost:${hp.split(":")[1]}/${tag}`],
       ["a decimal IP", (_hp: string, tag: string) => `https://2130706433/${tag}`],
       ["an IPv6 loopback", (_hp: string, tag: string) => `https://[::1]/${tag}`],
-      ["a trailing-dot granted host on another port", (hp: string, tag: string) => `https://api.stripe.com.:${hp.split(":")[1]}/${tag}`],
+      [
+        "a trailing-dot granted host on another port",
+        (hp: string, tag: string) => `https://api.stripe.com.:${hp.split(":")[1]}/${tag}`,
+      ],
     ])("refuses %s outright", async (_label, make) => {
       const tag = `direct-${Math.random().toString(36).slice(2, 10)}`;
       const inst = await target().install(fetcher(make(canaryHostPort(), tag)), NET);
-      const body = (await (await target().call(`${inst.endpoint}/go`)).json()) as { error?: string };
+      const body = (await (await target().call(`${inst.endpoint}/go`)).json()) as {
+        error?: string;
+      };
       expect(body.error).toContain("Atoll refused");
       expect(await target().hits(tag)).toBe(0);
     });
@@ -89,11 +114,16 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
         return Response.json({ done });
       } };`;
       const inst = await target().install(source, { ...NET, limits: { subrequests: 3 } });
-      const first = (await (await target().call(`${inst.endpoint}/go`)).json()) as { done: number; error?: string };
+      const first = (await (await target().call(`${inst.endpoint}/go`)).json()) as {
+        done: number;
+        error?: string;
+      };
       expect(first).toMatchObject({ done: 3 });
       expect(first.error).toContain("subrequest limit");
       // The budget is per call: the next call has its own.
-      const second = (await (await target().call(`${inst.endpoint}/go`)).json()) as { done: number };
+      const second = (await (await target().call(`${inst.endpoint}/go`)).json()) as {
+        done: number;
+      };
       expect(second.done).toBe(3);
     });
 
@@ -167,10 +197,16 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
     });
 
     it.each([
-      ["an integrity failure", "[atoll:integrity] package does not match its recorded hash", "plugin-error"],
+      [
+        "an integrity failure",
+        "[atoll:integrity] package does not match its recorded hash",
+        "plugin-error",
+      ],
       ["a recycled host", "the plugin host is not reachable: forged", "plugin-error"],
       // Only Cloudflare enforces CPU limits (the dispatch backend), where its words are believed.
-      ...(backend.startsWith("dispatch") ? [] : [["a platform limit", "Worker exceeded CPU time limit.", "plugin-error"]]),
+      ...(backend.startsWith("dispatch")
+        ? []
+        : [["a platform limit", "Worker exceeded CPU time limit.", "plugin-error"]]),
     ])("cannot pass its own error off as %s", async (_label, message, type) => {
       const inst = await target().install(`export default { fetch(req) {
         if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
@@ -218,7 +254,9 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
       } };`);
       const res = await target().call(`${inst.endpoint}/trickle`);
       expect(res.status).toBe(504);
-      expect(((await res.json()) as { detail: string }).detail).toContain("did not finish its answer");
+      expect(((await res.json()) as { detail: string }).detail).toContain(
+        "did not finish its answer",
+      );
     }, 30_000);
   });
 }

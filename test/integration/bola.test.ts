@@ -14,15 +14,55 @@ describe("one organization against another's objects", () => {
     const inst = await publishAndInstall(owner, examplePackage("hello", owner.slug, "1.0.0"));
     const name = `@${owner.slug}/hello`;
     // A version waiting for review (drafts are the owner's business).
-    await app.request("http://atoll.test/v1/packages", { method: "POST", body: examplePackage("hello", owner.slug, "1.1.0"), headers: { "x-api-key": owner.apiKey, "content-type": "application/zip" } }, { ...env, ATOLL_AUTO_APPROVE: "false" });
+    await app.request(
+      "http://atoll.test/v1/packages",
+      {
+        method: "POST",
+        body: examplePackage("hello", owner.slug, "1.1.0"),
+        headers: { "x-api-key": owner.apiKey, "content-type": "application/zip" },
+      },
+      { ...env, ATOLL_AUTO_APPROVE: "false" },
+    );
     // A user of another organization reviews it (after a day's use: the rating rule).
     const fan = await publisher("fan");
-    const used = (await (await call("/v1/installations", { method: "POST", key: fan.apiKey, json: { plugin: name, grants: ["storage"] } })).json()) as { id: string; endpoint: string };
+    const used = (await (
+      await call("/v1/installations", {
+        method: "POST",
+        key: fan.apiKey,
+        json: { plugin: name, grants: ["storage"] },
+      })
+    ).json()) as { id: string; endpoint: string };
     for (let i = 0; i < 3; i++) await call(`${used.endpoint}/hello/f${i}`, { key: fan.apiKey });
-    await env.DB.prepare("UPDATE installations SET created_at = created_at - 90000000 WHERE id = ?").bind(used.id).run();
-    for (let i = 0; i < 60 && ((await env.DB.prepare("SELECT SUM(calls) AS n FROM usage_rollups WHERE installation_id = ? AND granularity = 'day'").bind(used.id).first<{ n: number | null }>())?.n ?? 0) < 3; i++) await new Promise((r) => setTimeout(r, 100));
-    expect((await call(`/v1/marketplace/listings/${name}/rating`, { method: "PUT", key: fan.apiKey, json: { stars: 4, review: "mine" } })).status).toBe(200);
-    const ratingId = ((await (await call(`/v1/marketplace/listings/${name}/ratings`)).json()) as { reviews: { id: string }[] }).reviews[0]?.id;
+    await env.DB.prepare("UPDATE installations SET created_at = created_at - 90000000 WHERE id = ?")
+      .bind(used.id)
+      .run();
+    for (
+      let i = 0;
+      i < 60 &&
+      ((
+        await env.DB.prepare(
+          "SELECT SUM(calls) AS n FROM usage_rollups WHERE installation_id = ? AND granularity = 'day'",
+        )
+          .bind(used.id)
+          .first<{ n: number | null }>()
+      )?.n ?? 0) < 3;
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
+    expect(
+      (
+        await call(`/v1/marketplace/listings/${name}/rating`, {
+          method: "PUT",
+          key: fan.apiKey,
+          json: { stars: 4, review: "mine" },
+        })
+      ).status,
+    ).toBe(200);
+    const ratingId = (
+      (await (await call(`/v1/marketplace/listings/${name}/ratings`)).json()) as {
+        reviews: { id: string }[];
+      }
+    ).reviews[0]?.id;
 
     const intruder = await publisher("int");
     const k = intruder.apiKey;
@@ -34,7 +74,12 @@ describe("one organization against another's objects", () => {
       ["GET", `/v1/installations/${inst.id}/history`],
       ["GET", `${inst.endpoint}/hello/x`],
       ["POST", `/v1/plugins/${name}/versions/1.0.0/yank`],
-      ["POST", `/v1/marketplace/listings/${name}/ratings/${ratingId}/reply`, { text: "not yours" }, [403]],
+      [
+        "POST",
+        `/v1/marketplace/listings/${name}/ratings/${ratingId}/reply`,
+        { text: "not yours" },
+        [403],
+      ],
       ["PUT", `/v1/operator/listings/${name}/suspension`, { suspended: true }, [403]],
       ["PUT", `/v1/operator/organizations/${owner.orgId}/verified`, { verified: true }, [403]],
       ["GET", `/v1/organizations/${owner.orgId}/audit-log`],
@@ -44,13 +89,20 @@ describe("one organization against another's objects", () => {
       expect(allowed, `${method} ${path} answered ${res.status}`).toContain(res.status);
     }
     // The intruder sees only the published version of the owner's plugin, without review notes.
-    const versions = (await (await call(`/v1/plugins/${name}`, { key: k })).json()) as { versions: { version: string; status: string }[] };
+    const versions = (await (await call(`/v1/plugins/${name}`, { key: k })).json()) as {
+      versions: { version: string; status: string }[];
+    };
     expect(versions.versions.map((v) => v.status)).toEqual(["published"]);
-    const ownView = (await (await call(`/v1/plugins/${name}`, { key: owner.apiKey })).json()) as { versions: { status: string }[] };
+    const ownView = (await (await call(`/v1/plugins/${name}`, { key: owner.apiKey })).json()) as {
+      versions: { status: string }[];
+    };
     expect(ownView.versions.map((v) => v.status).sort()).toEqual(["in_review", "published"]);
     // Nothing changed.
     expect((await call(`${inst.endpoint}/hello/x`, { key: owner.apiKey })).status).toBe(200);
-    expect(((await (await call(`/v1/marketplace/listings/${name}`)).json()) as { latestVersion: string }).latestVersion).toBe("1.0.0");
+    expect(
+      ((await (await call(`/v1/marketplace/listings/${name}`)).json()) as { latestVersion: string })
+        .latestVersion,
+    ).toBe("1.0.0");
   });
 });
 
@@ -59,12 +111,26 @@ describe("verified publishers and per-version installs", () => {
     const a = await publisher("v");
     await publishAndInstall(a, examplePackage("hello", a.slug, "1.0.0"));
     await publishZip(a, examplePackage("hello", a.slug, "1.1.0"));
-    const res = await call(`/v1/operator/organizations/${a.orgId}/verified`, { method: "PUT", key: OPERATOR_KEY, json: { verified: true } });
+    const res = await call(`/v1/operator/organizations/${a.orgId}/verified`, {
+      method: "PUT",
+      key: OPERATOR_KEY,
+      json: { verified: true },
+    });
     expect(await res.json()).toMatchObject({ verified: true });
-    const page = (await (await call(`/v1/marketplace/listings/@${a.slug}/hello`)).json()) as { publisherVerified: boolean; versions: { version: string; installs: number }[] };
+    const page = (await (await call(`/v1/marketplace/listings/@${a.slug}/hello`)).json()) as {
+      publisherVerified: boolean;
+      versions: { version: string; installs: number }[];
+    };
     expect(page.publisherVerified).toBe(true);
-    expect(page.versions).toEqual(expect.arrayContaining([expect.objectContaining({ version: "1.0.0", installs: 1 }), expect.objectContaining({ version: "1.1.0", installs: 0 })]));
-    const search = (await (await call(`/v1/marketplace/listings?q=${a.slug}`)).json()) as { listings: { publisherVerified: boolean }[] };
+    expect(page.versions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ version: "1.0.0", installs: 1 }),
+        expect.objectContaining({ version: "1.1.0", installs: 0 }),
+      ]),
+    );
+    const search = (await (await call(`/v1/marketplace/listings?q=${a.slug}`)).json()) as {
+      listings: { publisherVerified: boolean }[];
+    };
     expect(search.listings[0]?.publisherVerified).toBe(true);
   });
 });

@@ -26,15 +26,26 @@ describe("Cache-Control", () => {
   });
 
   it("never lets a shared cache keep a refused credential or a sign-up's new key", async () => {
-    expect((await call("/v1/me", { key: "atoll_live_not-a-real-key" })).headers.get("cache-control")).toBe("private, no-store");
-    const res = await call("/v1/signup", { method: "POST", json: { email: `cc${Date.now()}@example.test`, name: "C C", organization: { name: "CC", slug: `cc-${Date.now()}` } } });
+    expect(
+      (await call("/v1/me", { key: "atoll_live_not-a-real-key" })).headers.get("cache-control"),
+    ).toBe("private, no-store");
+    const res = await call("/v1/signup", {
+      method: "POST",
+      json: {
+        email: `cc${Date.now()}@example.test`,
+        name: "C C",
+        organization: { name: "CC", slug: `cc-${Date.now()}` },
+      },
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
 
   it("marks an authenticated plugin answer private, no-store whatever the plugin says", async () => {
     const a = await publisher("ccp");
-    const inst = await publishAndInstall(a, examplePackage("hello", a.slug, "1.0.0"), { config: { greeting: "Hi" } });
+    const inst = await publishAndInstall(a, examplePackage("hello", a.slug, "1.0.0"), {
+      config: { greeting: "Hi" },
+    });
     const res = await call(`${inst.endpoint}/hello/Ada`, { key: a.apiKey });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("private, no-store");

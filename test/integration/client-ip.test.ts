@@ -6,10 +6,15 @@ describe("the anonymous per-IP limit", () => {
     await awayFromWindowEdge();
     const spoofed = (i: number): Record<string, string> => {
       const ip = `198.51.${Math.floor(i / 250)}.${i % 250}`;
-      return [{ "cf-connecting-ip": ip }, { "x-real-ip": ip }, { "x-forwarded-for": ip }][i % 3] as Record<string, string>;
+      return [{ "cf-connecting-ip": ip }, { "x-real-ip": ip }, { "x-forwarded-for": ip }][
+        i % 3
+      ] as Record<string, string>;
     };
     const statuses: number[] = [];
-    for (let i = 0; i < 125; i++) statuses.push((await call("/v1/signup", { method: "POST", json: {}, headers: spoofed(i) })).status);
+    for (let i = 0; i < 125; i++)
+      statuses.push(
+        (await call("/v1/signup", { method: "POST", json: {}, headers: spoofed(i) })).status,
+      );
     // 120 a minute per address (ATOLL_ANON_RATE_LIMIT); every one of these came from the same socket.
     expect(statuses.filter((s) => s === 429)).toHaveLength(5);
     expect(statuses.slice(0, 120).every((s) => s === 400)).toBe(true);

@@ -19,19 +19,29 @@ describe.each(Object.keys(plugins))("plugin %s", (name) => {
 
   it("publishes, installs, executes, serves its routes and uninstalls", async () => {
     const a = await publisher("c");
-    const inst = await publishAndInstall(a, examplePackage(name, a.slug), { config: fixture.conformance.config, secrets: fixture.conformance.secrets });
+    const inst = await publishAndInstall(a, examplePackage(name, a.slug), {
+      config: fixture.conformance.config,
+      secrets: fixture.conformance.secrets,
+    });
     if (fixture.conformance.execute) {
-      const res = await call(`/v1/installations/${inst.id}/execute`, { method: "POST", key: a.apiKey, json: { input: fixture.conformance.execute.input } });
+      const res = await call(`/v1/installations/${inst.id}/execute`, {
+        method: "POST",
+        key: a.apiKey,
+        json: { input: fixture.conformance.execute.input },
+      });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { output: unknown };
       expect(body).toHaveProperty("output");
-      if (fixture.conformance.execute.output !== undefined) expect(body.output).toEqual(fixture.conformance.execute.output);
+      if (fixture.conformance.execute.output !== undefined)
+        expect(body.output).toEqual(fixture.conformance.execute.output);
     }
     if (fixture.conformance.get) {
       const res = await call(`${inst.endpoint}${fixture.conformance.get.path}`, { key: a.apiKey });
       expect(res.status).toBe(fixture.conformance.get.status);
     }
-    expect((await call(`/v1/installations/${inst.id}`, { method: "DELETE", key: a.apiKey })).status).toBe(204);
+    expect(
+      (await call(`/v1/installations/${inst.id}`, { method: "DELETE", key: a.apiKey })).status,
+    ).toBe(204);
     expect((await call(`${inst.endpoint}/`, { key: a.apiKey })).status).toBe(404);
   });
 });
@@ -39,15 +49,29 @@ describe.each(Object.keys(plugins))("plugin %s", (name) => {
 describe("payment-gateway against the Stripe stand-in", () => {
   async function setup() {
     const a = await publisher("pay");
-    const inst = await publishAndInstall(a, examplePackage("payment-gateway", a.slug), { secrets: { PAYMENT_API_KEY: "sk_test_demo_123" } });
-    const charge = (input: Record<string, unknown>) => call(`/v1/installations/${inst.id}/execute`, { method: "POST", key: a.apiKey, json: { input } });
+    const inst = await publishAndInstall(a, examplePackage("payment-gateway", a.slug), {
+      secrets: { PAYMENT_API_KEY: "sk_test_demo_123" },
+    });
+    const charge = (input: Record<string, unknown>) =>
+      call(`/v1/installations/${inst.id}/execute`, {
+        method: "POST",
+        key: a.apiKey,
+        json: { input },
+      });
     return { a, inst, charge };
   }
 
   it("charges once per idempotency key, with the installation's secret", async () => {
     const { a, inst, charge } = await setup();
-    const input = { amount: 2500, currency: "usd", source: "tok_visa", idempotencyKey: "order-42-attempt" };
-    const first = (await (await charge(input)).json()) as { output: { id: string; amount: number; status: string } };
+    const input = {
+      amount: 2500,
+      currency: "usd",
+      source: "tok_visa",
+      idempotencyKey: "order-42-attempt",
+    };
+    const first = (await (await charge(input)).json()) as {
+      output: { id: string; amount: number; status: string };
+    };
     expect(first.output).toMatchObject({ amount: 2500, status: "succeeded" });
     const retry = (await (await charge(input)).json()) as { output: { id: string } };
     expect(retry.output.id).toBe(first.output.id);
@@ -57,8 +81,21 @@ describe("payment-gateway against the Stripe stand-in", () => {
 
   it.each([
     ["no idempotency key", { amount: 2500, currency: "usd", source: "tok_visa" }, /idempotencyKey/],
-    ["a float amount", { amount: 25.5, currency: "usd", source: "tok_visa", idempotencyKey: "k-12345678" }, /integer/],
-    ["a declined card", { amount: 2500, currency: "usd", source: "tok_chargeDeclined", idempotencyKey: "k-declined-1" }, /declined/],
+    [
+      "a float amount",
+      { amount: 25.5, currency: "usd", source: "tok_visa", idempotencyKey: "k-12345678" },
+      /integer/,
+    ],
+    [
+      "a declined card",
+      {
+        amount: 2500,
+        currency: "usd",
+        source: "tok_chargeDeclined",
+        idempotencyKey: "k-declined-1",
+      },
+      /declined/,
+    ],
   ])("refuses %s as the caller's error (422)", async (_label, input, message) => {
     const { charge } = await setup();
     const res = await charge(input);

@@ -11,16 +11,41 @@ import { CREDENTIALS, connected } from "../integration-helpers";
 import { slackSignature } from "../../src/integrations/signatures";
 import { signStripe } from "../../src/revenue/stripe-signature";
 
-async function handshake(connectionId: string, ip: string, secret: string = CREDENTIALS.slack.signingSecret): Promise<Response> {
+async function handshake(
+  connectionId: string,
+  ip: string,
+  secret: string = CREDENTIALS.slack.signingSecret,
+): Promise<Response> {
   const raw = JSON.stringify({ type: "url_verification", challenge: `c${Math.random()}` });
   const ts = String(Math.floor(Date.now() / 1000));
-  return call(`/v1/webhooks/${connectionId}`, { method: "POST", body: raw, headers: { "content-type": "application/json", "cf-connecting-ip": ip, "x-slack-signature": await slackSignature(secret, ts, raw), "x-slack-request-timestamp": ts } });
+  return call(`/v1/webhooks/${connectionId}`, {
+    method: "POST",
+    body: raw,
+    headers: {
+      "content-type": "application/json",
+      "cf-connecting-ip": ip,
+      "x-slack-signature": await slackSignature(secret, ts, raw),
+      "x-slack-request-timestamp": ts,
+    },
+  });
 }
 
 async function paymentsEvent(ip: string): Promise<Response> {
-  const raw = JSON.stringify({ id: `evt_limits${Date.now()}${Math.floor(Math.random() * 1e6)}`, type: "customer.created", data: { object: {} } });
+  const raw = JSON.stringify({
+    id: `evt_limits${Date.now()}${Math.floor(Math.random() * 1e6)}`,
+    type: "customer.created",
+    data: { object: {} },
+  });
   const ts = Math.floor(Date.now() / 1000);
-  return call("/v1/payments/webhook", { method: "POST", body: raw, headers: { "content-type": "application/json", "cf-connecting-ip": ip, "stripe-signature": `t=${ts},v1=${await signStripe(env.ATOLL_PAYMENTS_WEBHOOK_SECRET, ts, raw)}` } });
+  return call("/v1/payments/webhook", {
+    method: "POST",
+    body: raw,
+    headers: {
+      "content-type": "application/json",
+      "cf-connecting-ip": ip,
+      "stripe-signature": `t=${ts},v1=${await signStripe(env.ATOLL_PAYMENTS_WEBHOOK_SECRET, ts, raw)}`,
+    },
+  });
 }
 
 async function burst(n: number, one: () => Promise<Response>, concurrency = 40): Promise<number[]> {
@@ -50,14 +75,22 @@ describe("provider delivery rate limits", () => {
     expect(pay.status).toBe(200);
     expect(pay.headers.get("ratelimit-policy")).toBe('"payments-webhook";q=3000;w=60');
     // Sign-up from that address still has its anonymous budget: deliveries did not spend it.
-    const anon = await call("/v1/signup", { method: "POST", json: {}, headers: { "cf-connecting-ip": ip } });
+    const anon = await call("/v1/signup", {
+      method: "POST",
+      json: {},
+      headers: { "cf-connecting-ip": ip },
+    });
     expect(anon.status).not.toBe(429);
   }, 30_000);
 
   it("admits exactly the connection's budget under concurrency, then answers 429 with Retry-After", async () => {
     await awayFromWindowEdge(60_000, 20_000);
     const c = await connected(await publisher("whx"), "slack");
-    const statuses = await burst(1_210, () => handshake(c.id, `203.0.113.${Math.floor(Math.random() * 250)}`), 60);
+    const statuses = await burst(
+      1_210,
+      () => handshake(c.id, `203.0.113.${Math.floor(Math.random() * 250)}`),
+      60,
+    );
     expect(statuses.filter((s) => s === 200)).toHaveLength(1_200);
     expect(statuses.filter((s) => s === 429)).toHaveLength(10);
     const refused = await handshake(c.id, "203.0.113.1");
@@ -68,7 +101,9 @@ describe("provider delivery rate limits", () => {
   it("checks the signature first: forged deliveries are refused and spend nothing of the connection's budget", async () => {
     await awayFromWindowEdge();
     const c = await connected(await publisher("whf"), "slack");
-    const forged = await burst(50, () => handshake(c.id, "192.0.2.50", "not-the-signing-secret-at-all"));
+    const forged = await burst(50, () =>
+      handshake(c.id, "192.0.2.50", "not-the-signing-secret-at-all"),
+    );
     expect(forged.every((s) => s === 401)).toBe(true);
     const ok = await handshake(c.id, "192.0.2.50");
     expect(ok.status).toBe(200);

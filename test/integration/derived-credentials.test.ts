@@ -9,17 +9,34 @@ describe("access tokens follow the member's current role", () => {
     const owner = await signup();
     const admin = await invite(owner, unique("admin"), "admin");
     const jwt = await token(admin);
-    expect(((await (await call("/v1/me", { token: jwt })).json()) as { role: string }).role).toBe("admin");
-    const demote = await call(`/v1/organizations/${owner.orgId}/members/${admin.userId}`, { method: "PATCH", key: owner.apiKey, json: { role: "member" } });
+    expect(((await (await call("/v1/me", { token: jwt })).json()) as { role: string }).role).toBe(
+      "admin",
+    );
+    const demote = await call(`/v1/organizations/${owner.orgId}/members/${admin.userId}`, {
+      method: "PATCH",
+      key: owner.apiKey,
+      json: { role: "member" },
+    });
     expect(demote.status).toBe(200);
 
-    const me = (await (await call("/v1/me", { token: jwt })).json()) as { role: string; scopes: string[] };
+    const me = (await (await call("/v1/me", { token: jwt })).json()) as {
+      role: string;
+      scopes: string[];
+    };
     expect(me.role).toBe("member");
     expect(me.scopes).not.toContain("org:write");
-    const addAdmin = await call(`/v1/organizations/${owner.orgId}/members`, { method: "POST", token: jwt, json: { email: unique("accomplice"), role: "admin" } });
+    const addAdmin = await call(`/v1/organizations/${owner.orgId}/members`, {
+      method: "POST",
+      token: jwt,
+      json: { email: unique("accomplice"), role: "admin" },
+    });
     expect(addAdmin.status).toBe(403);
     await problem(addAdmin);
-    const key = await call("/v1/api-keys", { method: "POST", token: jwt, json: { name: "escape", scopes: ["org:write"] } });
+    const key = await call("/v1/api-keys", {
+      method: "POST",
+      token: jwt,
+      json: { name: "escape", scopes: ["org:write"] },
+    });
     expect(key.status).toBe(403);
   });
 
@@ -28,7 +45,14 @@ describe("access tokens follow the member's current role", () => {
     const m = await invite(owner, unique("leaver"), "member");
     const jwt = await token(m);
     expect((await call("/v1/me", { token: jwt })).status).toBe(200);
-    expect((await call(`/v1/organizations/${owner.orgId}/members/${m.userId}`, { method: "DELETE", key: owner.apiKey })).status).toBe(204);
+    expect(
+      (
+        await call(`/v1/organizations/${owner.orgId}/members/${m.userId}`, {
+          method: "DELETE",
+          key: owner.apiKey,
+        })
+      ).status,
+    ).toBe(204);
     expect((await call("/v1/me", { token: jwt })).status).toBe(401);
   });
 });
@@ -36,7 +60,11 @@ describe("access tokens follow the member's current role", () => {
 describe("derived credentials never outlive or out-scope their parent", () => {
   async function shortKey(account: { apiKey: string }, minutes: number, scopes?: string[]) {
     const expiresAt = new Date(Date.now() + minutes * 60_000).toISOString();
-    const res = await call("/v1/api-keys", { method: "POST", key: account.apiKey, json: { name: "short", expiresAt, ...(scopes ? { scopes } : {}) } });
+    const res = await call("/v1/api-keys", {
+      method: "POST",
+      key: account.apiKey,
+      json: { name: "short", expiresAt, ...(scopes ? { scopes } : {}) },
+    });
     expect(res.status).toBe(201);
     return (await res.json()) as { id: string; key: string; expiresAt: string };
   }
@@ -44,8 +72,16 @@ describe("derived credentials never outlive or out-scope their parent", () => {
   it("a JWT minted from a 2-minute key expires with the key", async () => {
     const a = await signup();
     const k = await shortKey(a, 2);
-    const form = new URLSearchParams({ grant_type: "client_credentials", client_id: k.id, client_secret: k.key });
-    const res = await call("/oauth/token", { method: "POST", body: form, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const form = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: k.id,
+      client_secret: k.key,
+    });
+    const res = await call("/oauth/token", {
+      method: "POST",
+      body: form,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { expires_in: number }).expires_in).toBeLessThanOrEqual(120);
   });
@@ -55,7 +91,10 @@ describe("derived credentials never outlive or out-scope their parent", () => {
     const k = await shortKey(a, 2);
     const jwt = await token({ apiKey: k.key, apiKeyId: k.id });
     const me = (await (await call("/v1/me", { token: jwt })).json()) as { expiresAt: string };
-    for (const body of [{ name: "year" }, { name: "year", expiresAt: new Date(Date.now() + 360 * 86_400_000).toISOString() }]) {
+    for (const body of [
+      { name: "year" },
+      { name: "year", expiresAt: new Date(Date.now() + 360 * 86_400_000).toISOString() },
+    ]) {
       const res = await call("/v1/api-keys", { method: "POST", token: jwt, json: body });
       expect(res.status).toBe(201);
       const derived = (await res.json()) as { expiresAt: string };
@@ -67,10 +106,21 @@ describe("derived credentials never outlive or out-scope their parent", () => {
   it("a key created through a narrowed JWT gets no scope beyond the JWT's", async () => {
     const a = await signup();
     const jwt = await token(a, "keys:write org:read");
-    const wider = await call("/v1/api-keys", { method: "POST", token: jwt, json: { name: "wider", scopes: ["org:read", "billing:write"] } });
+    const wider = await call("/v1/api-keys", {
+      method: "POST",
+      token: jwt,
+      json: { name: "wider", scopes: ["org:read", "billing:write"] },
+    });
     expect(wider.status).toBe(403);
-    const dflt = await call("/v1/api-keys", { method: "POST", token: jwt, json: { name: "default" } });
+    const dflt = await call("/v1/api-keys", {
+      method: "POST",
+      token: jwt,
+      json: { name: "default" },
+    });
     expect(dflt.status).toBe(201);
-    expect(((await dflt.json()) as { scopes: string[] }).scopes.sort()).toEqual(["keys:write", "org:read"]);
+    expect(((await dflt.json()) as { scopes: string[] }).scopes.sort()).toEqual([
+      "keys:write",
+      "org:read",
+    ]);
   });
 });

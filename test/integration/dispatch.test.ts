@@ -13,7 +13,14 @@ import { examplePackage, publishZip, publisher, rawPackage } from "../plugin-hel
 import type { Account } from "../helpers";
 
 const req = (a: Account, path: string, init: RequestInit & { json?: unknown } = {}) =>
-  new Request(`http://atoll.test${path}`, { ...init, headers: { "x-api-key": a.apiKey, ...(init.json !== undefined ? { "content-type": "application/json" } : {}) }, body: init.json !== undefined ? JSON.stringify(init.json) : (init.body ?? null) });
+  new Request(`http://atoll.test${path}`, {
+    ...init,
+    headers: {
+      "x-api-key": a.apiKey,
+      ...(init.json !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    body: init.json !== undefined ? JSON.stringify(init.json) : (init.body ?? null),
+  });
 
 describe("dispatch-namespace backend", () => {
   it("uploads each installation as a user Worker with its bindings, limits and tags, and dispatches to it", async () => {
@@ -21,26 +28,71 @@ describe("dispatch-namespace backend", () => {
     await publishZip(a, examplePackage("hello", a.slug));
     const { ns, calls } = standInDispatcher();
     const e = dispatchEnv(ns);
-    const res = await app.request(req(a, "/v1/installations", { method: "POST", json: { plugin: `@${a.slug}/hello`, grants: ["storage"], config: { greeting: "Ahoy" } } }), undefined, e);
+    const res = await app.request(
+      req(a, "/v1/installations", {
+        method: "POST",
+        json: { plugin: `@${a.slug}/hello`, grants: ["storage"], config: { greeting: "Ahoy" } },
+      }),
+      undefined,
+      e,
+    );
     expect(res.status).toBe(201);
     const inst = (await res.json()) as { id: string; endpoint: string; createdAt: string };
     const name = scriptName({ installationId: inst.id, revision: Date.parse(inst.createdAt) });
     const script = await uploaded(name);
-    expect(script?.metadata).toMatchObject({ main_module: "index.js", compatibility_date: "2026-11-01" });
-    expect(script?.metadata.tags).toEqual(expect.arrayContaining(["atoll", `plugin:@${a.slug}/hello`, `installation:${inst.id}`, `org:${a.orgId}`]));
-    expect(script?.metadata.bindings.map((b) => `${b.type}:${b.name}`).sort()).toEqual(["json:ATOLL", "service:STORAGE"]);
-    expect(script?.metadata.bindings.find((b) => b.name === "STORAGE")).toMatchObject({ service: "atoll", entrypoint: "PluginStorage", props: { installationId: inst.id } });
+    expect(script?.metadata).toMatchObject({
+      main_module: "index.js",
+      compatibility_date: "2026-11-01",
+    });
+    expect(script?.metadata.tags).toEqual(
+      expect.arrayContaining([
+        "atoll",
+        `plugin:@${a.slug}/hello`,
+        `installation:${inst.id}`,
+        `org:${a.orgId}`,
+      ]),
+    );
+    expect(script?.metadata.bindings.map((b) => `${b.type}:${b.name}`).sort()).toEqual([
+      "json:ATOLL",
+      "service:STORAGE",
+    ]);
+    expect(script?.metadata.bindings.find((b) => b.name === "STORAGE")).toMatchObject({
+      service: "atoll",
+      entrypoint: "PluginStorage",
+      props: { installationId: inst.id },
+    });
     expect(script?.moduleTypes["index.js"]).toBe("application/javascript+module");
-    const log = (await (await fetch(`${cf.url}/__standin/log`)).json()) as { authorization: string; contentType: string }[];
+    const log = (await (await fetch(`${cf.url}/__standin/log`)).json()) as {
+      authorization: string;
+      contentType: string;
+    }[];
     expect(log.at(-1)?.authorization).toBe(`Bearer ${cf.token}`);
     expect(log.at(-1)?.contentType).toMatch(/^multipart\/form-data; boundary=/);
 
     const hello = await app.request(req(a, `${inst.endpoint}/hello/Ada`), undefined, e);
     expect(await hello.json()).toEqual({ message: "Ahoy, Ada!" });
-    expect(await (await app.request(req(a, `${inst.endpoint}/visits`, { method: "POST" }), undefined, e)).json()).toEqual({ visits: 1 });
-    expect(calls.at(-1)).toMatchObject({ name, options: { limits: { cpuMs: 20, subRequests: 5 }, outbound: { installationId: inst.id, hosts: "" } } });
+    expect(
+      await (
+        await app.request(req(a, `${inst.endpoint}/visits`, { method: "POST" }), undefined, e)
+      ).json(),
+    ).toEqual({ visits: 1 });
+    expect(calls.at(-1)).toMatchObject({
+      name,
+      options: {
+        limits: { cpuMs: 20, subRequests: 5 },
+        outbound: { installationId: inst.id, hosts: "" },
+      },
+    });
 
-    expect((await app.request(req(a, `/v1/installations/${inst.id}`, { method: "DELETE" }), undefined, e)).status).toBe(204);
+    expect(
+      (
+        await app.request(
+          req(a, `/v1/installations/${inst.id}`, { method: "DELETE" }),
+          undefined,
+          e,
+        )
+      ).status,
+    ).toBe(204);
     expect(await uploaded(name)).toBeNull();
   });
 
@@ -49,26 +101,67 @@ describe("dispatch-namespace backend", () => {
     await publishZip(a, examplePackage("payment-gateway", a.slug));
     const { ns, calls } = standInDispatcher();
     const e = dispatchEnv(ns);
-    const res = await app.request(req(a, "/v1/installations", { method: "POST", json: { plugin: `@${a.slug}/payment-gateway`, grants: ["network:api.stripe.com", "secrets:PAYMENT_API_KEY", "storage", "payments"], secrets: { PAYMENT_API_KEY: "sk_test_dispatch" } } }), undefined, e);
+    const res = await app.request(
+      req(a, "/v1/installations", {
+        method: "POST",
+        json: {
+          plugin: `@${a.slug}/payment-gateway`,
+          grants: ["network:api.stripe.com", "secrets:PAYMENT_API_KEY", "storage", "payments"],
+          secrets: { PAYMENT_API_KEY: "sk_test_dispatch" },
+        },
+      }),
+      undefined,
+      e,
+    );
     expect(res.status).toBe(201);
     const inst = (await res.json()) as { id: string; createdAt: string };
-    const script = await uploaded(scriptName({ installationId: inst.id, revision: Date.parse(inst.createdAt) }));
+    const script = await uploaded(
+      scriptName({ installationId: inst.id, revision: Date.parse(inst.createdAt) }),
+    );
     const secret = script?.metadata.bindings.find((b) => b.name === "ATOLL_SECRETS");
     expect(secret).toMatchObject({ type: "secret_text" });
     expect(JSON.parse(String(secret?.text))).toEqual({ PAYMENT_API_KEY: "sk_test_dispatch" });
-    const charge = await app.request(req(a, `/v1/installations/${inst.id}/execute`, { method: "POST", json: { input: { amount: 1200, currency: "usd", source: "tok_visa", idempotencyKey: "dispatch-0001" } } }), undefined, e);
+    const charge = await app.request(
+      req(a, `/v1/installations/${inst.id}/execute`, {
+        method: "POST",
+        json: {
+          input: {
+            amount: 1200,
+            currency: "usd",
+            source: "tok_visa",
+            idempotencyKey: "dispatch-0001",
+          },
+        },
+      }),
+      undefined,
+      e,
+    );
     expect(charge.status).toBe(200);
-    expect(calls.at(-1)?.options.outbound).toEqual({ installationId: inst.id, hosts: "api.stripe.com" });
+    expect(calls.at(-1)?.options.outbound).toEqual({
+      installationId: inst.id,
+      hosts: "api.stripe.com",
+    });
   });
 
   it("refuses the install and stores nothing when the API refuses the upload", async () => {
     const a = await publisher("d");
-    const pub = (await (await publishZip(a, rawPackage(a.slug, "export default { fetch() { return new Response('x') } }"))).json()) as { plugin: string };
+    const pub = (await (
+      await publishZip(
+        a,
+        rawPackage(a.slug, "export default { fetch() { return new Response('x') } }"),
+      )
+    ).json()) as { plugin: string };
     const { ns } = standInDispatcher();
-    const res = await app.request(req(a, "/v1/installations", { method: "POST", json: { plugin: pub.plugin, grants: [] } }), undefined, dispatchEnv(ns, "wrong-token"));
+    const res = await app.request(
+      req(a, "/v1/installations", { method: "POST", json: { plugin: pub.plugin, grants: [] } }),
+      undefined,
+      dispatchEnv(ns, "wrong-token"),
+    );
     expect(res.status).toBe(502);
     expect(((await res.json()) as { type: string }).type).toMatch(/plugin-deploy-failed$/);
-    const rows = await env.DB.prepare("SELECT count(*) AS n FROM installations WHERE org_id = ?").bind(a.orgId).first<{ n: number }>();
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM installations WHERE org_id = ?")
+      .bind(a.orgId)
+      .first<{ n: number }>();
     expect(rows?.n).toBe(0);
   });
 });

@@ -16,7 +16,15 @@ let account: Account | undefined;
 const { ns } = standInDispatcher();
 const e = dispatchEnv(ns);
 
-const request = (a: Account, path: string, init: RequestInit = {}) => app.request(new Request(`http://atoll.test${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), "x-api-key": a.apiKey } }), undefined, e);
+const request = (a: Account, path: string, init: RequestInit = {}) =>
+  app.request(
+    new Request(`http://atoll.test${path}`, {
+      ...init,
+      headers: { ...(init.headers as Record<string, string> | undefined), "x-api-key": a.apiKey },
+    }),
+    undefined,
+    e,
+  );
 
 const target: HostileTarget = {
   canary,
@@ -24,8 +32,15 @@ const target: HostileTarget = {
     account ??= await publisher("hd");
     const pub = await publishZip(account, rawPackage(account.slug, source, manifest));
     if (pub.status !== 201) throw new Error(`publish: ${pub.status} ${await pub.text()}`);
-    const { plugin, permissions } = (await pub.json()) as { plugin: string; permissions: { permission: string }[] };
-    const res = await request(account, "/v1/installations", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ plugin, grants: permissions.map((p) => p.permission) }) });
+    const { plugin, permissions } = (await pub.json()) as {
+      plugin: string;
+      permissions: { permission: string }[];
+    };
+    const res = await request(account, "/v1/installations", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ plugin, grants: permissions.map((p) => p.permission) }),
+    });
     if (res.status !== 201) throw new Error(`install: ${res.status} ${await res.text()}`);
     return (await res.json()) as { id: string; endpoint: string };
   },
@@ -34,7 +49,11 @@ const target: HostileTarget = {
     return request(account, path, init);
   },
   async hits(tag) {
-    return ((await (await fetch(`${canary}/__canary/hits?tag=${encodeURIComponent(tag)}`)).json()) as { hits: number }).hits;
+    return (
+      (await (await fetch(`${canary}/__canary/hits?tag=${encodeURIComponent(tag)}`)).json()) as {
+        hits: number;
+      }
+    ).hits;
   },
 };
 

@@ -37,7 +37,14 @@ describe("hostile plugins (loader backend): integration calls", () => {
       for (let i = 0; i < 5; i++) statuses.push((await env.INTEGRATIONS.request("slack", "/api/auth.test", { method: "POST" })).status);
       return Response.json({ statuses });
     } };`;
-    const inst = await publishAndInstall(a, rawPackage(a.slug, source, { permissions: ["integrations:slack"], limits: { subrequests: 2 } }), { environment: "production" });
+    const inst = await publishAndInstall(
+      a,
+      rawPackage(a.slug, source, {
+        permissions: ["integrations:slack"],
+        limits: { subrequests: 2 },
+      }),
+      { environment: "production" },
+    );
     const res = await call(`${inst.endpoint}/go`, { key: a.apiKey });
     expect(await res.json()).toEqual({ statuses: [200, 200, 429, 429, 429] });
   });

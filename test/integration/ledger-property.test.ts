@@ -16,10 +16,21 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { OPERATOR_KEY, call } from "../helpers";
 import { getDb } from "../../src/platform/db/client";
-import { organizations, plugins, subscriptions, type PluginRow } from "../../src/platform/db/schema";
+import {
+  organizations,
+  plugins,
+  subscriptions,
+  type PluginRow,
+} from "../../src/platform/db/schema";
 import { ApiError } from "../../src/platform/http/problem";
 import { balances } from "../../src/revenue/ledger-store";
-import type { ChargeRequest, PaymentProcessor, RefundRequest, Result, TransferRequest } from "../../src/revenue/processor";
+import type {
+  ChargeRequest,
+  PaymentProcessor,
+  RefundRequest,
+  Result,
+  TransferRequest,
+} from "../../src/revenue/processor";
 import { getPurchase, purchase, type Pricing } from "../../src/revenue/purchases";
 import { refund } from "../../src/revenue/refunds";
 import { cancelSubscription, renewDue } from "../../src/revenue/subscriptions";
@@ -58,10 +69,17 @@ class ProviderStandIn implements PaymentProcessor {
     if (mode === "down") return { ok: false, reason: "unavailable", message: "provider down" };
     const prior = this.seen.get(key);
     if (prior) return prior;
-    const result = mode === "decline" ? ({ ok: false, reason: "declined", message: "card declined" } as const) : mode === "invalid" ? ({ ok: false, reason: "invalid", message: "no such destination" } as const) : run();
+    const result =
+      mode === "decline"
+        ? ({ ok: false, reason: "declined", message: "card declined" } as const)
+        : mode === "invalid"
+          ? ({ ok: false, reason: "invalid", message: "no such destination" } as const)
+          : run();
     this.seen.set(key, result);
     // Lost: it happened at the provider, but the answer never arrives.
-    return mode === "lose" ? { ok: false, reason: "unavailable", message: "response lost" } : result;
+    return mode === "lose"
+      ? { ok: false, reason: "unavailable", message: "response lost" }
+      : result;
   }
   private move(currency: string, delta: number) {
     this.net.set(currency, (this.net.get(currency) ?? 0) + delta);
@@ -77,7 +95,8 @@ class ProviderStandIn implements PaymentProcessor {
   async refund(r: RefundRequest) {
     return this.once(r.idempotencyKey, () => {
       const c = this.charged.get(r.charge);
-      if (!c || c.refunded + r.amount > c.amount) return { ok: false, reason: "invalid", message: "refund exceeds charge" };
+      if (!c || c.refunded + r.amount > c.amount)
+        return { ok: false, reason: "invalid", message: "refund exceeds charge" };
       c.refunded += r.amount;
       this.move(c.currency, -r.amount);
       return { ok: true, value: { id: `re_${++this.n}` } };
@@ -93,7 +112,8 @@ class ProviderStandIn implements PaymentProcessor {
 
 const db = getDb(env.DB);
 /** Developer accounts with a debit balance: a developer owing the platform. */
-const OWING = "SELECT account_id FROM ledger_entries WHERE account_id LIKE 'developer_payable:%' GROUP BY account_id HAVING SUM(amount) > 0";
+const OWING =
+  "SELECT account_id FROM ledger_entries WHERE account_id LIKE 'developer_payable:%' GROUP BY account_id HAVING SUM(amount) > 0";
 let listings: PluginRow[] = [];
 let buyers: (typeof organizations.$inferInsert & { id: string })[] = [];
 
@@ -109,20 +129,63 @@ beforeAll(async () => {
   ];
   for (const [i, [s, pricing]] of specs.entries()) {
     const seller = sellers[s] as Account;
-    const res = await publishZip(seller, repack(examplePackage("hello", seller.slug), (m) => ({ ...m, name: `@${seller.slug}/prop-${i}`, pricing })));
+    const res = await publishZip(
+      seller,
+      repack(examplePackage("hello", seller.slug), (m) => ({
+        ...m,
+        name: `@${seller.slug}/prop-${i}`,
+        pricing,
+      })),
+    );
     if (res.status !== 201) throw new Error(await res.text());
   }
   // Uneven fees make rounding matter.
-  await call("/v1/operator/fees", { method: "PUT", key: OPERATOR_KEY, json: { organization: sellers[1]?.orgId, feeBps: 3333 } });
-  await call("/v1/operator/fees", { method: "PUT", key: OPERATOR_KEY, json: { listing: `@${sellers[2]?.slug}/prop-4`, feeBps: 1 } });
-  for (const [i, s] of sellers.entries()) await db.update(organizations).set({ payoutAccount: i === 2 ? "acct_flaky" : `acct_${i}` }).where(eq(organizations.id, s.orgId));
+  await call("/v1/operator/fees", {
+    method: "PUT",
+    key: OPERATOR_KEY,
+    json: { organization: sellers[1]?.orgId, feeBps: 3333 },
+  });
+  await call("/v1/operator/fees", {
+    method: "PUT",
+    key: OPERATOR_KEY,
+    json: { listing: `@${sellers[2]?.slug}/prop-4`, feeBps: 1 },
+  });
+  for (const [i, s] of sellers.entries())
+    await db
+      .update(organizations)
+      .set({ payoutAccount: i === 2 ? "acct_flaky" : `acct_${i}` })
+      .where(eq(organizations.id, s.orgId));
   // Payout holds: none, a day, and the platform's default (14 days).
-  await call("/v1/operator/payout-holds", { method: "PUT", key: OPERATOR_KEY, json: { organization: sellers[0]?.orgId, hours: 0 } });
-  await call("/v1/operator/payout-holds", { method: "PUT", key: OPERATOR_KEY, json: { organization: sellers[1]?.orgId, hours: 24 } });
-  listings = await db.select().from(plugins).where(inArray(plugins.orgId, sellers.map((s) => s.orgId)));
+  await call("/v1/operator/payout-holds", {
+    method: "PUT",
+    key: OPERATOR_KEY,
+    json: { organization: sellers[0]?.orgId, hours: 0 },
+  });
+  await call("/v1/operator/payout-holds", {
+    method: "PUT",
+    key: OPERATOR_KEY,
+    json: { organization: sellers[1]?.orgId, hours: 24 },
+  });
+  listings = await db
+    .select()
+    .from(plugins)
+    .where(
+      inArray(
+        plugins.orgId,
+        sellers.map((s) => s.orgId),
+      ),
+    );
   // Buyers are plain organization rows with a payment method (the purchase functions are called directly).
-  buyers = Array.from({ length: 300 }, (_, i) => ({ id: `org_propbuyer${i}`, slug: `prop-buyer-${i}`, name: `Buyer ${i}`, plan: "free" as const, createdAt: 0, paymentMethod: "tok_visa" }));
-  for (let i = 0; i < buyers.length; i += 10) await db.insert(organizations).values(buyers.slice(i, i + 10));
+  buyers = Array.from({ length: 300 }, (_, i) => ({
+    id: `org_propbuyer${i}`,
+    slug: `prop-buyer-${i}`,
+    name: `Buyer ${i}`,
+    plan: "free" as const,
+    createdAt: 0,
+    paymentMethod: "tok_visa",
+  }));
+  for (let i = 0; i < buyers.length; i += 10)
+    await db.insert(organizations).values(buyers.slice(i, i + 10));
 }, 60_000);
 
 describe(`the ledger under ${OPERATIONS.toLocaleString("en")} random operations`, () => {
@@ -144,20 +207,44 @@ describe(`the ledger under ${OPERATIONS.toLocaleString("en")} random operations`
           // Collusion: buy, pay out at once, then the seller refunds the buyer in full.
           const listing = pick(listings);
           provider.fault = "none";
-          const res = await purchase(db, provider, { buyerOrgId: pick(buyers).id, listing, pricing: JSON.parse(listing.pricing) as Pricing, paymentMethod: null, key: `c${++keyN}`, actor: "test", now });
+          const res = await purchase(db, provider, {
+            buyerOrgId: pick(buyers).id,
+            listing,
+            pricing: JSON.parse(listing.pricing) as Pricing,
+            paymentMethod: null,
+            key: `c${++keyN}`,
+            actor: "test",
+            now,
+          });
           purchaseIds.push(res.purchase.id);
           count("purchase");
           await runPayouts(db, provider, { now, staleMs: 0 });
           count("payout-run");
-          await refund(db, provider, { purchase: res.purchase, owner: res.purchase.publisherOrgId, key: `cr${++keyN}`, actor: "test", now });
+          await refund(db, provider, {
+            purchase: res.purchase,
+            owner: res.purchase.publisherOrgId,
+            key: `cr${++keyN}`,
+            actor: "test",
+            now,
+          });
           count("collusion-refunded");
         } else if (r < 0.4) {
           const b = pick(buyers);
           const listing = pick(listings);
           const key = `k${++keyN}`;
           const fault = rnd();
-          provider.fault = fault < 0.05 ? "decline" : fault < 0.1 ? "lose" : fault < 0.13 ? "down" : "none";
-          const attempt = () => purchase(db, provider, { buyerOrgId: b.id, listing, pricing: JSON.parse(listing.pricing) as Pricing, paymentMethod: null, key, actor: "test", now });
+          provider.fault =
+            fault < 0.05 ? "decline" : fault < 0.1 ? "lose" : fault < 0.13 ? "down" : "none";
+          const attempt = () =>
+            purchase(db, provider, {
+              buyerOrgId: b.id,
+              listing,
+              pricing: JSON.parse(listing.pricing) as Pricing,
+              paymentMethod: null,
+              key,
+              actor: "test",
+              now,
+            });
           let res;
           try {
             res = await attempt();
@@ -182,7 +269,15 @@ describe(`the ledger under ${OPERATIONS.toLocaleString("en")} random operations`
           const key = `r${++keyN}`;
           // Mostly the publisher's; now and then forced by the operator (a chargeback, say).
           const owner = rnd() < 0.15 ? "operator" : p.publisherOrgId;
-          const attempt = () => refund(db, provider, { purchase: p, ...(amount !== undefined ? { amount } : {}), owner, key, actor: "test", now });
+          const attempt = () =>
+            refund(db, provider, {
+              purchase: p,
+              ...(amount !== undefined ? { amount } : {}),
+              owner,
+              key,
+              actor: "test",
+              now,
+            });
           try {
             await attempt();
           } catch (e) {
@@ -191,7 +286,12 @@ describe(`the ledger under ${OPERATIONS.toLocaleString("en")} random operations`
           }
           count(owner === "operator" ? "refund-forced" : "refund");
         } else if (r < 0.75) {
-          const [sub] = await db.select().from(subscriptions).where(inArray(subscriptions.status, ["active", "past_due"])).limit(1).offset(Math.floor(rnd() * 20));
+          const [sub] = await db
+            .select()
+            .from(subscriptions)
+            .where(inArray(subscriptions.status, ["active", "past_due"]))
+            .limit(1)
+            .offset(Math.floor(rnd() * 20));
           if (sub) await cancelSubscription(db, sub, "test", now);
           count("cancel");
         } else if (r < 0.95) {
@@ -216,13 +316,21 @@ describe(`the ledger under ${OPERATIONS.toLocaleString("en")} random operations`
     console.log(JSON.stringify({ seed: SEED, operations: OPERATIONS, counts }));
 
     // 1. Every transaction balances; the ledger sums to zero.
-    const unbalanced = await env.DB.prepare("SELECT t.id FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id GROUP BY t.id HAVING SUM(e.amount) != 0 OR COUNT(*) < 2").all();
+    const unbalanced = await env.DB.prepare(
+      "SELECT t.id FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id GROUP BY t.id HAVING SUM(e.amount) != 0 OR COUNT(*) < 2",
+    ).all();
     expect(unbalanced.results).toEqual([]);
-    const orphans = await env.DB.prepare("SELECT COUNT(*) AS n FROM ledger_entries e LEFT JOIN ledger_transactions t ON t.id = e.txn_id WHERE t.id IS NULL").first<{ n: number }>();
+    const orphans = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM ledger_entries e LEFT JOIN ledger_transactions t ON t.id = e.txn_id WHERE t.id IS NULL",
+    ).first<{ n: number }>();
     expect(orphans?.n).toBe(0);
     const all = await balances(db);
     const byCurrency = new Map<string, number>();
-    for (const [acct, v] of all) byCurrency.set(acct.split(":").at(-1) ?? "", (byCurrency.get(acct.split(":").at(-1) ?? "") ?? 0) + v);
+    for (const [acct, v] of all)
+      byCurrency.set(
+        acct.split(":").at(-1) ?? "",
+        (byCurrency.get(acct.split(":").at(-1) ?? "") ?? 0) + v,
+      );
     for (const [, total] of byCurrency) expect(total).toBe(0);
 
     // 2. Balances stay on their side: revenue credit, refunds debit, nothing left in transit.
@@ -232,22 +340,35 @@ describe(`the ledger under ${OPERATIONS.toLocaleString("en")} random operations`
       if (acct.startsWith("payouts_in_transit:")) expect(v).toBe(0);
     }
     // A platform never gives back more fee than it took, per currency.
-    for (const [acct, v] of all) if (acct.startsWith("refunds:")) expect(v).toBeLessThanOrEqual(-(all.get(acct.replace("refunds:", "platform_revenue:")) ?? 0));
+    for (const [acct, v] of all)
+      if (acct.startsWith("refunds:"))
+        expect(v).toBeLessThanOrEqual(
+          -(all.get(acct.replace("refunds:", "platform_revenue:")) ?? 0),
+        );
 
     // 3. The ledger's clearing account is exactly the provider's balance, per currency.
-    for (const [currency, net] of provider.net) expect(all.get(`buyer_clearing:${currency}`) ?? 0).toBe(net);
+    for (const [currency, net] of provider.net)
+      expect(all.get(`buyer_clearing:${currency}`) ?? 0).toBe(net);
 
     // 4. Purchases agree with their refunds; no refund exceeds its purchase.
-    const mismatched = await env.DB.prepare("SELECT p.id FROM purchases p LEFT JOIN refunds r ON r.purchase_id = p.id AND r.status = 'succeeded' GROUP BY p.id HAVING COALESCE(SUM(r.amount), 0) != p.refunded_amount OR p.refunded_amount > p.amount").all();
+    const mismatched = await env.DB.prepare(
+      "SELECT p.id FROM purchases p LEFT JOIN refunds r ON r.purchase_id = p.id AND r.status = 'succeeded' GROUP BY p.id HAVING COALESCE(SUM(r.amount), 0) != p.refunded_amount OR p.refunded_amount > p.amount",
+    ).all();
     expect(mismatched.results).toEqual([]);
     // 5. Holds and recovery: nobody owes the platform; no payout covered earnings still on hold;
     // refund_losses is exactly the forced refunds' unrecovered shares (and never negative).
     expect((await env.DB.prepare(OWING).all()).results).toEqual([]);
-    const early = await env.DB.prepare("SELECT i.txn_id FROM payout_items i JOIN ledger_transactions t ON t.id = i.txn_id JOIN payouts p ON p.id = i.payout_id WHERE t.available_at > p.created_at").all();
+    const early = await env.DB.prepare(
+      "SELECT i.txn_id FROM payout_items i JOIN ledger_transactions t ON t.id = i.txn_id JOIN payouts p ON p.id = i.payout_id WHERE t.available_at > p.created_at",
+    ).all();
     expect(early.results).toEqual([]);
-    const lost = await env.DB.prepare("SELECT currency, SUM(loss) AS loss FROM refunds WHERE status = 'succeeded' GROUP BY currency").all<{ currency: string; loss: number }>();
-    for (const { currency, loss } of lost.results) expect(all.get(`refund_losses:${currency}`) ?? 0).toBe(loss);
-    for (const [acct, v] of all) if (acct.startsWith("refund_losses:")) expect(v).toBeGreaterThanOrEqual(0);
+    const lost = await env.DB.prepare(
+      "SELECT currency, SUM(loss) AS loss FROM refunds WHERE status = 'succeeded' GROUP BY currency",
+    ).all<{ currency: string; loss: number }>();
+    for (const { currency, loss } of lost.results)
+      expect(all.get(`refund_losses:${currency}`) ?? 0).toBe(loss);
+    for (const [acct, v] of all)
+      if (acct.startsWith("refund_losses:")) expect(v).toBeGreaterThanOrEqual(0);
 
     // The run exercised every path, not just refusals.
     expect(counts.purchase ?? 0).toBeGreaterThan(OPERATIONS / 5);

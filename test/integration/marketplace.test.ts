@@ -1,12 +1,25 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, problem, type Account } from "../helpers";
-import { examplePackage, publishAndInstall, publishZip, publisher, rawPackage } from "../plugin-helpers";
+import {
+  examplePackage,
+  publishAndInstall,
+  publishZip,
+  publisher,
+  rawPackage,
+} from "../plugin-helpers";
 
 const src = "export default { fetch() { return new Response('ok') } }";
 let a: Account;
 
 interface Page {
-  listings: { name: string; kind: string; category: string; installs: number; pricing: { model: string }; rating: { average: number | null; count: number } }[];
+  listings: {
+    name: string;
+    kind: string;
+    category: string;
+    installs: number;
+    pricing: { model: string };
+    rating: { average: number | null; count: number };
+  }[];
   nextCursor: string | null;
 }
 const browse = async (qs: string) => {
@@ -17,15 +30,38 @@ const browse = async (qs: string) => {
 
 beforeAll(async () => {
   a = await publisher("m");
-  for (const name of ["hello", "payment-gateway", "advanced-analytics"]) expect((await publishZip(a, examplePackage(name, a.slug))).status).toBe(201);
+  for (const name of ["hello", "payment-gateway", "advanced-analytics"])
+    expect((await publishZip(a, examplePackage(name, a.slug))).status).toBe(201);
   const extra = [
-    { name: "invoice-mailer", description: "Emails invoices to customers every month", category: "payments", keywords: ["invoices", "email"], kind: "app" },
-    { name: "crm-sync", description: "Keeps contacts in sync between two CRMs", category: "crm", keywords: ["salesforce", "hubspot", "sync"], kind: "plugin" },
-    { name: "starter-kit", description: "A starter for analytics dashboards", category: "analytics", keywords: ["template", "dashboard"], kind: "template", pricing: { model: "one-time", amount: 1500, currency: "USD" } },
+    {
+      name: "invoice-mailer",
+      description: "Emails invoices to customers every month",
+      category: "payments",
+      keywords: ["invoices", "email"],
+      kind: "app",
+    },
+    {
+      name: "crm-sync",
+      description: "Keeps contacts in sync between two CRMs",
+      category: "crm",
+      keywords: ["salesforce", "hubspot", "sync"],
+      kind: "plugin",
+    },
+    {
+      name: "starter-kit",
+      description: "A starter for analytics dashboards",
+      category: "analytics",
+      keywords: ["template", "dashboard"],
+      kind: "template",
+      pricing: { model: "one-time", amount: 1500, currency: "USD" },
+    },
   ];
   for (const e of extra) {
     const { name, ...rest } = e;
-    expect((await publishZip(a, rawPackage(a.slug, src, { name: `@${a.slug}/${name}`, ...rest }))).status).toBe(201);
+    expect(
+      (await publishZip(a, rawPackage(a.slug, src, { name: `@${a.slug}/${name}`, ...rest })))
+        .status,
+    ).toBe(201);
   }
 });
 
@@ -34,22 +70,33 @@ describe("marketplace search and browse", () => {
     const page = await browse("q=stripe");
     expect(page.listings[0]?.name).toBe(`@${a.slug}/payment-gateway`);
     const prefix = await browse("q=analyt");
-    expect(prefix.listings.map((l) => l.name)).toEqual(expect.arrayContaining([`@${a.slug}/advanced-analytics`, `@${a.slug}/starter-kit`]));
+    expect(prefix.listings.map((l) => l.name)).toEqual(
+      expect.arrayContaining([`@${a.slug}/advanced-analytics`, `@${a.slug}/starter-kit`]),
+    );
     const keyword = await browse("q=hubspot");
     expect(keyword.listings.map((l) => l.name)).toEqual([`@${a.slug}/crm-sync`]);
   });
 
-  it.each([['"unbalanced'], ["AND OR NOT"], ["NEAR(a b"], ["*"], ["col:value"], ["ümlaut ✓"]])("treats hostile search text %s as words, never as FTS syntax", async (q) => {
-    const res = await call(`/v1/marketplace/listings?q=${encodeURIComponent(q)}`);
-    expect(res.status).toBe(200);
-  });
+  it.each([['"unbalanced'], ["AND OR NOT"], ["NEAR(a b"], ["*"], ["col:value"], ["ümlaut ✓"]])(
+    "treats hostile search text %s as words, never as FTS syntax",
+    async (q) => {
+      const res = await call(`/v1/marketplace/listings?q=${encodeURIComponent(q)}`);
+      expect(res.status).toBe(200);
+    },
+  );
 
   it("filters by kind, category, pricing and rating", async () => {
-    expect((await browse("kind=app")).listings.map((l) => l.name)).toEqual([`@${a.slug}/invoice-mailer`]);
-    expect((await browse("category=analytics")).listings.map((l) => l.name).sort()).toEqual([`@${a.slug}/advanced-analytics`, `@${a.slug}/starter-kit`].sort());
+    expect((await browse("kind=app")).listings.map((l) => l.name)).toEqual([
+      `@${a.slug}/invoice-mailer`,
+    ]);
+    expect((await browse("category=analytics")).listings.map((l) => l.name).sort()).toEqual(
+      [`@${a.slug}/advanced-analytics`, `@${a.slug}/starter-kit`].sort(),
+    );
     const paid = await browse("pricing=paid");
     expect(paid.listings.every((l) => l.pricing.model !== "free")).toBe(true);
-    expect(paid.listings.map((l) => l.name).sort()).toEqual([`@${a.slug}/advanced-analytics`, `@${a.slug}/starter-kit`].sort());
+    expect(paid.listings.map((l) => l.name).sort()).toEqual(
+      [`@${a.slug}/advanced-analytics`, `@${a.slug}/starter-kit`].sort(),
+    );
     expect((await browse("minRating=4")).listings).toEqual([]);
   });
 
@@ -87,12 +134,16 @@ describe("marketplace search and browse", () => {
 
   it("refuses a cursor replayed against another query", async () => {
     const first = await browse("sort=newest&limit=1");
-    const res = await call(`/v1/marketplace/listings?sort=installs&limit=1&cursor=${first.nextCursor}`);
+    const res = await call(
+      `/v1/marketplace/listings?sort=installs&limit=1&cursor=${first.nextCursor}`,
+    );
     expect(res.status).toBe(400);
   });
 
   it("lists the categories with counts", async () => {
-    const res = (await (await call("/v1/marketplace/categories")).json()) as { categories: { id: string; listings: number }[] };
+    const res = (await (await call("/v1/marketplace/categories")).json()) as {
+      categories: { id: string; listings: number }[];
+    };
     const byId = Object.fromEntries(res.categories.map((c) => [c.id, c.listings]));
     expect(byId.payments).toBeGreaterThanOrEqual(2);
     expect(byId.crm).toBeGreaterThanOrEqual(1);
@@ -104,16 +155,37 @@ describe("a listing's page", () => {
   it("shows the latest version, what its permissions allow, routes, installs and ratings", async () => {
     const res = await call(`/v1/marketplace/listings/@${a.slug}/payment-gateway`);
     expect(res.status).toBe(200);
-    const l = (await res.json()) as Record<string, unknown> & { permissions: { permission: string; allows: string }[] };
-    expect(l).toMatchObject({ name: `@${a.slug}/payment-gateway`, latestVersion: "1.0.0", category: "payments", publisher: a.slug, installs: 0, rating: { average: null, count: 0 } });
-    expect(l.permissions).toContainEqual({ permission: "network:api.stripe.com", allows: "may call api.stripe.com" });
-    expect(l.routes).toContainEqual({ method: "POST", path: "/charges", summary: expect.any(String) });
+    const l = (await res.json()) as Record<string, unknown> & {
+      permissions: { permission: string; allows: string }[];
+    };
+    expect(l).toMatchObject({
+      name: `@${a.slug}/payment-gateway`,
+      latestVersion: "1.0.0",
+      category: "payments",
+      publisher: a.slug,
+      installs: 0,
+      rating: { average: null, count: 0 },
+    });
+    expect(l.permissions).toContainEqual({
+      permission: "network:api.stripe.com",
+      allows: "may call api.stripe.com",
+    });
+    expect(l.routes).toContainEqual({
+      method: "POST",
+      path: "/charges",
+      summary: expect.any(String),
+    });
   });
 
   it("counts installs up and down", async () => {
     const b = await publisher("mc");
     const inst = await publishAndInstall(b, examplePackage("hello", b.slug));
-    const get = async () => ((await (await call(`/v1/marketplace/listings/@${b.slug}/hello`)).json()) as { installs: number }).installs;
+    const get = async () =>
+      (
+        (await (await call(`/v1/marketplace/listings/@${b.slug}/hello`)).json()) as {
+          installs: number;
+        }
+      ).installs;
     expect(await get()).toBe(1);
     await call(`/v1/installations/${inst.id}`, { method: "DELETE", key: b.apiKey });
     expect(await get()).toBe(0);

@@ -9,7 +9,13 @@ describe("GET /v1/me", () => {
       const res = await call("/v1/me", init);
       expect(res.status).toBe(200);
       const me = (await res.json()) as Record<string, unknown>;
-      expect(me).toMatchObject({ method: "api_key", role: "owner", keyId: a.apiKeyId, organization: { id: a.orgId }, user: { id: a.userId } });
+      expect(me).toMatchObject({
+        method: "api_key",
+        role: "owner",
+        keyId: a.apiKeyId,
+        organization: { id: a.orgId },
+        user: { id: a.userId },
+      });
     }
   });
 
@@ -17,7 +23,11 @@ describe("GET /v1/me", () => {
     const a = await signup();
     const res = await call("/v1/me", { token: await token(a) });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ method: "access_token", subject: a.apiKeyId, organization: { id: a.orgId } });
+    expect(await res.json()).toMatchObject({
+      method: "access_token",
+      subject: a.apiKeyId,
+      organization: { id: a.orgId },
+    });
   });
 
   it.each([
@@ -35,7 +45,9 @@ describe("GET /v1/me", () => {
 
   it("refuses an expired key", async () => {
     const a = await signup();
-    await env.DB.prepare("UPDATE api_keys SET expires_at = ? WHERE id = ?").bind(Date.now() - 1000, a.apiKeyId).run();
+    await env.DB.prepare("UPDATE api_keys SET expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 1000, a.apiKeyId)
+      .run();
     const res = await call("/v1/me", { key: a.apiKey });
     expect(res.status).toBe(401);
     expect((await problem(res)).reason).toBe("expired");
@@ -45,9 +57,19 @@ describe("GET /v1/me", () => {
 describe("API keys", () => {
   it("creates a key shown once, lists keys without secrets, and revokes it at once", async () => {
     const a = await signup();
-    const created = await call("/v1/api-keys", { method: "POST", key: a.apiKey, json: { name: "ci", scopes: ["org:read"] } });
+    const created = await call("/v1/api-keys", {
+      method: "POST",
+      key: a.apiKey,
+      json: { name: "ci", scopes: ["org:read"] },
+    });
     expect(created.status).toBe(201);
-    const k = (await created.json()) as { id: string; key: string; prefix: string; scopes: string[]; status: string };
+    const k = (await created.json()) as {
+      id: string;
+      key: string;
+      prefix: string;
+      scopes: string[];
+      status: string;
+    };
     expect(k).toMatchObject({ scopes: ["org:read"], status: "active" });
     expect(k.key.startsWith(k.prefix)).toBe(true);
 
@@ -58,17 +80,23 @@ describe("API keys", () => {
     expect(JSON.parse(text).keys.map((x: { id: string }) => x.id)).toContain(k.id);
 
     expect((await call("/v1/me", { key: k.key })).status).toBe(200);
-    expect((await call(`/v1/api-keys/${k.id}`, { method: "DELETE", key: a.apiKey })).status).toBe(204);
+    expect((await call(`/v1/api-keys/${k.id}`, { method: "DELETE", key: a.apiKey })).status).toBe(
+      204,
+    );
     const refused = await call("/v1/me", { key: k.key });
     expect(refused.status).toBe(401);
     expect((await problem(refused)).reason).toBe("revoked");
-    const listed = (await (await call("/v1/api-keys", { key: a.apiKey })).json()) as { keys: { id: string; status: string }[] };
+    const listed = (await (await call("/v1/api-keys", { key: a.apiKey })).json()) as {
+      keys: { id: string; status: string }[];
+    };
     expect(listed.keys.find((x) => x.id === k.id)?.status).toBe("revoked");
   });
 
   it("stops accepting JWTs minted from a key once the key is revoked", async () => {
     const a = await signup();
-    const created = (await (await call("/v1/api-keys", { method: "POST", key: a.apiKey, json: { name: "minting" } })).json()) as { id: string; key: string };
+    const created = (await (
+      await call("/v1/api-keys", { method: "POST", key: a.apiKey, json: { name: "minting" } })
+    ).json()) as { id: string; key: string };
     const jwt = await token({ apiKey: created.key, apiKeyId: created.id });
     expect((await call("/v1/me", { token: jwt })).status).toBe(200);
     await call(`/v1/api-keys/${created.id}`, { method: "DELETE", key: a.apiKey });
@@ -79,16 +107,36 @@ describe("API keys", () => {
 
   it("refuses to create a key with scopes the creator lacks", async () => {
     const a = await signup();
-    const narrow = (await (await call("/v1/api-keys", { method: "POST", key: a.apiKey, json: { name: "narrow", scopes: ["keys:write", "org:read"] } })).json()) as { key: string };
-    const res = await call("/v1/api-keys", { method: "POST", key: narrow.key, json: { name: "wider", scopes: ["org:write"] } });
+    const narrow = (await (
+      await call("/v1/api-keys", {
+        method: "POST",
+        key: a.apiKey,
+        json: { name: "narrow", scopes: ["keys:write", "org:read"] },
+      })
+    ).json()) as { key: string };
+    const res = await call("/v1/api-keys", {
+      method: "POST",
+      key: narrow.key,
+      json: { name: "wider", scopes: ["org:write"] },
+    });
     expect(res.status).toBe(403);
     expect((await problem(res)).detail).toContain("org:write");
   });
 
   it("refuses an action outside the key's scopes", async () => {
     const a = await signup();
-    const readOnly = (await (await call("/v1/api-keys", { method: "POST", key: a.apiKey, json: { name: "ro", scopes: ["org:read"] } })).json()) as { key: string };
-    const res = await call("/v1/api-keys", { method: "POST", key: readOnly.key, json: { name: "x" } });
+    const readOnly = (await (
+      await call("/v1/api-keys", {
+        method: "POST",
+        key: a.apiKey,
+        json: { name: "ro", scopes: ["org:read"] },
+      })
+    ).json()) as { key: string };
+    const res = await call("/v1/api-keys", {
+      method: "POST",
+      key: readOnly.key,
+      json: { name: "x" },
+    });
     expect(res.status).toBe(403);
     expect((await problem(res)).detail).toContain("keys:write");
   });
@@ -107,13 +155,19 @@ describe("API keys", () => {
 
   it("records key creation and revocation in the audit log, without secrets", async () => {
     const a = await signup();
-    const k = (await (await call("/v1/api-keys", { method: "POST", key: a.apiKey, json: { name: "audited" } })).json()) as { id: string; key: string };
+    const k = (await (
+      await call("/v1/api-keys", { method: "POST", key: a.apiKey, json: { name: "audited" } })
+    ).json()) as { id: string; key: string };
     await call(`/v1/api-keys/${k.id}`, { method: "DELETE", key: a.apiKey });
     const res = await call(`/v1/organizations/${a.orgId}/audit-log`, { key: a.apiKey });
     const text = await res.text();
     expect(text).not.toContain(k.key);
-    const actions = (JSON.parse(text) as { entries: { action: string }[] }).entries.map((e) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(["api_key.created", "api_key.revoked", "organization.created"]));
+    const actions = (JSON.parse(text) as { entries: { action: string }[] }).entries.map(
+      (e) => e.action,
+    );
+    expect(actions).toEqual(
+      expect.arrayContaining(["api_key.created", "api_key.revoked", "organization.created"]),
+    );
   });
 });
 
@@ -121,13 +175,21 @@ describe("cross-organization isolation", () => {
   it("never lets one organization read or change another's data", async () => {
     const a = await signup("a");
     const b = await signup("b");
-    const bKey = (await (await call("/v1/api-keys", { method: "POST", key: b.apiKey, json: { name: "b-second" } })).json()) as { id: string; key: string };
+    const bKey = (await (
+      await call("/v1/api-keys", { method: "POST", key: b.apiKey, json: { name: "b-second" } })
+    ).json()) as { id: string; key: string };
     const attempts: [string, RequestInit & { json?: unknown }][] = [
       [`/v1/organizations/${b.orgId}`, {}],
       [`/v1/organizations/${b.orgId}/members`, {}],
       [`/v1/organizations/${b.orgId}/audit-log`, {}],
-      [`/v1/organizations/${b.orgId}/members`, { method: "POST", json: { email: "intruder@example.test", role: "owner" } }],
-      [`/v1/organizations/${b.orgId}/members/${b.userId}`, { method: "PATCH", json: { role: "member" } }],
+      [
+        `/v1/organizations/${b.orgId}/members`,
+        { method: "POST", json: { email: "intruder@example.test", role: "owner" } },
+      ],
+      [
+        `/v1/organizations/${b.orgId}/members/${b.userId}`,
+        { method: "PATCH", json: { role: "member" } },
+      ],
       [`/v1/organizations/${b.orgId}/members/${b.userId}`, { method: "DELETE" }],
       [`/v1/api-keys/${bKey.id}`, { method: "DELETE" }],
     ];

@@ -12,7 +12,10 @@ describe("outbound network in the workers tests", () => {
     ["an internet host", "https://example.com/"],
     ["an unnamed loopback port", "http://127.0.0.1:9/"],
     ["the local gateway's port", "http://127.0.0.1:8787/healthz"],
-    ["a named stand-in's host on another port", `${new URL(inject("saas")).protocol}//127.0.0.1:${Number(new URL(inject("saas")).port) + 1}/`],
+    [
+      "a named stand-in's host on another port",
+      `${new URL(inject("saas")).protocol}//127.0.0.1:${Number(new URL(inject("saas")).port) + 1}/`,
+    ],
     ["cloud metadata", "http://169.254.169.254/latest/meta-data"],
   ])("refuses %s", async (_what, url) => {
     const res = await fetch(url);

@@ -6,7 +6,10 @@ import { call, problem, signup, token } from "../helpers";
 
 interface OpenApiDoc {
   openapi: string;
-  paths: Record<string, Record<string, { security?: Record<string, unknown>[]; responses: Record<string, unknown> }>>;
+  paths: Record<
+    string,
+    Record<string, { security?: Record<string, unknown>[]; responses: Record<string, unknown> }>
+  >;
   components: { securitySchemes: Record<string, unknown> };
 }
 
@@ -14,7 +17,11 @@ describe("OpenAPI document", () => {
   it("is OpenAPI 3.1 with the security schemes", async () => {
     const doc = (await (await call("/openapi.json")).json()) as OpenApiDoc;
     expect(doc.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["apiKey", "bearerAuth", "clientBasic"]);
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual([
+      "apiKey",
+      "bearerAuth",
+      "clientBasic",
+    ]);
   });
 
   it("describes every route the app serves (and nothing it does not)", async () => {
@@ -23,19 +30,42 @@ describe("OpenAPI document", () => {
       app.routes
         // /__host/integrations is the local plugin host's loopback bridge (host secret), and the
         // web UI's pages are HTML, not API.
-        .filter((r) => r.method !== "ALL" && !["/openapi.json", "/docs", "/docs/scalar.js", "/__host/integrations", ...WEB_PATHS].includes(r.path))
+        .filter(
+          (r) =>
+            r.method !== "ALL" &&
+            ![
+              "/openapi.json",
+              "/docs",
+              "/docs/scalar.js",
+              "/__host/integrations",
+              ...WEB_PATHS,
+            ].includes(r.path),
+        )
         // The plugin endpoint's own root (/p/{id}) is documented by /p/{id}/{path}; HEAD and
         // OPTIONS are not listed.
-        .filter((r) => !["/p/:installationId", "/apps/:organization/:environment/:app"].includes(r.path) && !["HEAD", "OPTIONS"].includes(r.method))
-        .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}").replace(/\/\*$/, "/{path}")}`),
+        .filter(
+          (r) =>
+            !["/p/:installationId", "/apps/:organization/:environment/:app"].includes(r.path) &&
+            !["HEAD", "OPTIONS"].includes(r.method),
+        )
+        .map(
+          (r) =>
+            `${r.method.toLowerCase()} ${r.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}").replace(/\/\*$/, "/{path}")}`,
+        ),
     );
-    const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)));
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m} ${path}`),
+      ),
+    );
     expect([...served].filter((r) => !documented.has(r))).toEqual([]);
     expect([...documented].filter((r) => !served.has(r))).toEqual([]);
   });
 
   it("mounts each router once: no served path repeats its prefix (a router mounted at /v1/x declares paths relative to it)", () => {
-    const doubled = app.routes.map((r) => r.path).filter((p) => /^(\/v1\/[^/]+)\/v1\//.test(p) || /^\/v1\/([^/]+)\/\1\//.test(p));
+    const doubled = app.routes
+      .map((r) => r.path)
+      .filter((p) => /^(\/v1\/[^/]+)\/v1\//.test(p) || /^\/v1\/([^/]+)\/\1\//.test(p));
     expect(doubled).toEqual([]);
   });
 
@@ -44,7 +74,11 @@ describe("OpenAPI document", () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       if (!path.startsWith("/v1/")) continue;
       for (const [method, op] of Object.entries(ops)) {
-        if (PUBLIC_OPERATIONS.includes(`${method} ${path}`) || OPTIONAL_OPERATIONS.includes(`${method} ${path}`)) continue;
+        if (
+          PUBLIC_OPERATIONS.includes(`${method} ${path}`) ||
+          OPTIONAL_OPERATIONS.includes(`${method} ${path}`)
+        )
+          continue;
         expect(op.security?.length, `${method} ${path}`).toBeGreaterThan(0);
       }
     }
@@ -52,17 +86,40 @@ describe("OpenAPI document", () => {
 
   it("the routes that need no credential are exactly the reviewed list, declared by their routers", async () => {
     const doc = (await (await call("/openapi.json")).json()) as OpenApiDoc;
-    const ops = Object.entries(doc.paths).flatMap(([path, o]) => Object.entries(o).map(([method, op]) => ({ key: `${method} ${path}`, security: op.security })));
-    expect(ops.filter((o) => o.key.includes(" /v1/") && o.security?.length === 0).map((o) => o.key).sort()).toEqual([...PUBLIC_OPERATIONS].sort());
-    expect(ops.filter((o) => o.security?.some((s) => Object.keys(s).length === 0) && o.security.length > 0).map((o) => o.key).filter((k) => k.includes(" /v1/")).sort()).toEqual([...OPTIONAL_OPERATIONS].sort());
+    const ops = Object.entries(doc.paths).flatMap(([path, o]) =>
+      Object.entries(o).map(([method, op]) => ({
+        key: `${method} ${path}`,
+        security: op.security,
+      })),
+    );
+    expect(
+      ops
+        .filter((o) => o.key.includes(" /v1/") && o.security?.length === 0)
+        .map((o) => o.key)
+        .sort(),
+    ).toEqual([...PUBLIC_OPERATIONS].sort());
+    expect(
+      ops
+        .filter(
+          (o) => o.security?.some((s) => Object.keys(s).length === 0) && o.security.length > 0,
+        )
+        .map((o) => o.key)
+        .filter((k) => k.includes(" /v1/"))
+        .sort(),
+    ).toEqual([...OPTIONAL_OPERATIONS].sort());
     // And the middleware agrees with the document: without a credential, a public route is never
     // 401 and any other /v1 route is (tried on every documented operation).
     for (const { key } of ops) {
       const [method = "", path = ""] = key.split(" ");
       if (!path.startsWith("/v1/")) continue;
       const url = path.replace(/\{[^}]+\}/g, "x");
-      const res = await call(url, { method: method.toUpperCase(), headers: { "content-type": "application/json" }, body: method === "get" ? undefined : "{}" });
-      if (PUBLIC_OPERATIONS.includes(key) || OPTIONAL_OPERATIONS.includes(key)) expect(res.status, key).not.toBe(401);
+      const res = await call(url, {
+        method: method.toUpperCase(),
+        headers: { "content-type": "application/json" },
+        body: method === "get" ? undefined : "{}",
+      });
+      if (PUBLIC_OPERATIONS.includes(key) || OPTIONAL_OPERATIONS.includes(key))
+        expect(res.status, key).not.toBe(401);
       else expect(res.status, key).toBe(401);
     }
   });
@@ -105,9 +162,15 @@ describe("gateway middleware", () => {
   });
 
   it("answers CORS preflights for allowed origins only", async () => {
-    const ok = await call("/v1/me", { method: "OPTIONS", headers: { origin: "http://localhost:8787", "access-control-request-method": "GET" } });
+    const ok = await call("/v1/me", {
+      method: "OPTIONS",
+      headers: { origin: "http://localhost:8787", "access-control-request-method": "GET" },
+    });
     expect(ok.headers.get("access-control-allow-origin")).toBe("http://localhost:8787");
-    const evil = await call("/v1/me", { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "GET" } });
+    const evil = await call("/v1/me", {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "GET" },
+    });
     expect(evil.headers.get("access-control-allow-origin")).toBeNull();
   });
 
@@ -149,7 +212,8 @@ describe("secrets stay out of logs and errors", () => {
   const original = { log: console.log, error: console.error, warn: console.warn };
   beforeEach(() => {
     lines.length = 0;
-    for (const k of ["log", "error", "warn"] as const) console[k] = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+    for (const k of ["log", "error", "warn"] as const)
+      console[k] = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
   });
   afterEach(() => Object.assign(console, original));
 
@@ -157,11 +221,27 @@ describe("secrets stay out of logs and errors", () => {
     const a = await signup();
     const jwt = await token(a);
     const loggingEnv = { ...env, ATOLL_REQUEST_LOG: "on" };
-    const form = new URLSearchParams({ grant_type: "client_credentials", client_id: a.apiKeyId, client_secret: a.apiKey });
-    await app.request("/oauth/token?client_secret=" + a.apiKey, { method: "POST", body: form, headers: { "content-type": "application/x-www-form-urlencoded" } }, loggingEnv);
+    const form = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: a.apiKeyId,
+      client_secret: a.apiKey,
+    });
+    await app.request(
+      "/oauth/token?client_secret=" + a.apiKey,
+      {
+        method: "POST",
+        body: form,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      },
+      loggingEnv,
+    );
     await app.request("/v1/me", { headers: { "x-api-key": a.apiKey } }, loggingEnv);
     await app.request("/v1/me", { headers: { authorization: `Bearer ${jwt}` } }, loggingEnv);
-    await app.request("/v1/me", { headers: { "x-api-key": a.apiKey.slice(0, -1) + "0" } }, loggingEnv);
+    await app.request(
+      "/v1/me",
+      { headers: { "x-api-key": a.apiKey.slice(0, -1) + "0" } },
+      loggingEnv,
+    );
     const all = lines.join("\n");
     expect(lines.filter((l) => l.includes('"msg":"request"')).length).toBeGreaterThanOrEqual(4);
     expect(all).not.toContain(a.apiKey);
@@ -170,7 +250,11 @@ describe("secrets stay out of logs and errors", () => {
   });
 
   it("answers an internal failure with a generic 500 problem, no stack trace", async () => {
-    const res = await app.request("/v1/me", { headers: { "x-api-key": "atk_" } }, { ...env, DB: undefined as unknown as D1Database });
+    const res = await app.request(
+      "/v1/me",
+      { headers: { "x-api-key": "atk_" } },
+      { ...env, DB: undefined as unknown as D1Database },
+    );
     expect(res.status).toBe(500);
     const body = await res.text();
     expect(body).not.toMatch(/at \w+ \(|\.ts:\d+/);
@@ -180,7 +264,22 @@ describe("secrets stay out of logs and errors", () => {
 
 describe("OpenAPI completeness", () => {
   it("gives every operation an id, problem answers, and the rate-limit headers on authenticated ones", async () => {
-    const doc = (await (await call("/openapi.json")).json()) as { paths: Record<string, Record<string, { operationId?: string; security?: unknown[]; responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }> }>> };
+    const doc = (await (await call("/openapi.json")).json()) as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            operationId?: string;
+            security?: unknown[];
+            responses: Record<
+              string,
+              { headers?: Record<string, unknown>; content?: Record<string, unknown> }
+            >;
+          }
+        >
+      >;
+    };
     const ids = new Set<string>();
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
@@ -188,11 +287,15 @@ describe("OpenAPI completeness", () => {
         expect(ids.has(op.operationId ?? "")).toBe(false);
         ids.add(op.operationId ?? "");
         const errors = Object.entries(op.responses).filter(([code]) => /^4\d\d$/.test(code));
-        for (const [, r] of errors) if (r.content) expect(Object.keys(r.content)).toContain("application/problem+json");
+        for (const [, r] of errors)
+          if (r.content) expect(Object.keys(r.content)).toContain("application/problem+json");
         if ((op.security ?? []).length > 0) {
           const ok = Object.entries(op.responses).find(([code]) => /^2\d\d$/.test(code));
-          expect(Object.keys(ok?.[1].headers ?? {}), `${method} ${path}`).toEqual(expect.arrayContaining(["RateLimit", "RateLimit-Policy"]));
-          if (op.responses["429"]) expect(Object.keys(op.responses["429"].headers ?? {})).toContain("Retry-After");
+          expect(Object.keys(ok?.[1].headers ?? {}), `${method} ${path}`).toEqual(
+            expect.arrayContaining(["RateLimit", "RateLimit-Policy"]),
+          );
+          if (op.responses["429"])
+            expect(Object.keys(op.responses["429"].headers ?? {})).toContain("Retry-After");
         }
       }
     }

@@ -9,14 +9,26 @@ describe("POST /v1/packages", () => {
     const zip = examplePackage("hello", a.slug);
     const res = await publishZip(a, zip);
     expect(res.status).toBe(201);
-    const body = (await res.json()) as { plugin: string; version: string; sha256: string; size: number; permissions: { permission: string; allows: string }[] };
+    const body = (await res.json()) as {
+      plugin: string;
+      version: string;
+      sha256: string;
+      size: number;
+      permissions: { permission: string; allows: string }[];
+    };
     expect(body).toMatchObject({ plugin: `@${a.slug}/hello`, version: "1.0.0", size: zip.length });
-    expect(body.permissions).toEqual([{ permission: "storage", allows: "may keep data for this installation" }]);
-    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", zip))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    expect(body.permissions).toEqual([
+      { permission: "storage", allows: "may keep data for this installation" },
+    ]);
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", zip))]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
     expect(body.sha256).toBe(digest);
     const object = await env.PACKAGES.get(`packages/sha256/${digest}.zip`);
     expect(object?.size).toBe(zip.length);
-    const row = await env.DB.prepare("SELECT sha256, size FROM plugin_versions WHERE sha256 = ?").bind(digest).first();
+    const row = await env.DB.prepare("SELECT sha256, size FROM plugin_versions WHERE sha256 = ?")
+      .bind(digest)
+      .first();
     expect(row).toEqual({ sha256: digest, size: zip.length });
   });
 
@@ -40,12 +52,19 @@ describe("POST /v1/packages", () => {
   });
 
   it.each([
-    ["a truncated zip", (z: Uint8Array<ArrayBuffer>) => z.slice(0, z.length - 40), /package-corrupt$/],
+    [
+      "a truncated zip",
+      (z: Uint8Array<ArrayBuffer>) => z.slice(0, z.length - 40),
+      /package-corrupt$/,
+    ],
     ["random bytes", () => crypto.getRandomValues(new Uint8Array(2048)), /package-corrupt$/],
   ])("refuses %s with 400 and stores nothing", async (_label, mangle, type) => {
     const a = await signup();
     const before = (await env.PACKAGES.list()).objects.length;
-    const res = await publishZip(a, mangle(examplePackage("hello", a.slug)) as Uint8Array<ArrayBuffer>);
+    const res = await publishZip(
+      a,
+      mangle(examplePackage("hello", a.slug)) as Uint8Array<ArrayBuffer>,
+    );
     expect(res.status).toBe(400);
     expect((await problem(res)).type).toMatch(type);
     expect((await env.PACKAGES.list()).objects.length).toBe(before);
@@ -53,7 +72,14 @@ describe("POST /v1/packages", () => {
 
   it("refuses an invalid manifest, naming the field", async () => {
     const a = await signup();
-    const res = await publishZip(a, repack(examplePackage("hello", a.slug), (m) => ({ ...m, apiVersion: "7", permissions: ["network:127.0.0.1"] })));
+    const res = await publishZip(
+      a,
+      repack(examplePackage("hello", a.slug), (m) => ({
+        ...m,
+        apiVersion: "7",
+        permissions: ["network:127.0.0.1"],
+      })),
+    );
     expect(res.status).toBe(400);
     const p = await problem(res);
     const paths = (p.errors as { path: string; message: string }[]).map((e) => e.path);
@@ -64,12 +90,20 @@ describe("POST /v1/packages", () => {
 
   it("refuses modules that do not parse, and a manifest naming a missing module", async () => {
     const a = await signup();
-    const broken = await publishZip(a, rawPackage(a.slug, "export default { fetch( { syntax error"));
+    const broken = await publishZip(
+      a,
+      rawPackage(a.slug, "export default { fetch( { syntax error"),
+    );
     expect(broken.status).toBe(400);
     expect((await problem(broken)).type).toMatch(/package-module-error$/);
     const noHandler = await publishZip(a, rawPackage(a.slug, "export const x = 1;"));
     expect(noHandler.status).toBe(400);
-    const missing = await publishZip(a, rawPackage(a.slug, "export default { fetch() { return new Response('x') } }", { entry: "main.js" }));
+    const missing = await publishZip(
+      a,
+      rawPackage(a.slug, "export default { fetch() { return new Response('x') } }", {
+        entry: "main.js",
+      }),
+    );
     expect(missing.status).toBe(400);
     expect((await problem(missing)).detail).toContain("main.js");
   });
@@ -83,7 +117,11 @@ describe("POST /v1/packages", () => {
 
   it("refuses a body that is not a zip with 415", async () => {
     const a = await signup();
-    const res = await call("/v1/packages", { method: "POST", key: a.apiKey, json: { not: "a zip" } });
+    const res = await call("/v1/packages", {
+      method: "POST",
+      key: a.apiKey,
+      json: { not: "a zip" },
+    });
     expect(res.status).toBe(415);
   });
 
@@ -97,8 +135,19 @@ describe("POST /v1/packages", () => {
 
   it("lets a member without plugins:publish not publish", async () => {
     const a = await signup();
-    const narrow = (await (await call("/v1/api-keys", { method: "POST", key: a.apiKey, json: { name: "ro", scopes: ["org:read"] } })).json()) as { key: string };
-    const res = await call("/v1/packages", { method: "POST", key: narrow.key, body: examplePackage("hello", a.slug), headers: { "content-type": "application/zip" } });
+    const narrow = (await (
+      await call("/v1/api-keys", {
+        method: "POST",
+        key: a.apiKey,
+        json: { name: "ro", scopes: ["org:read"] },
+      })
+    ).json()) as { key: string };
+    const res = await call("/v1/packages", {
+      method: "POST",
+      key: narrow.key,
+      body: examplePackage("hello", a.slug),
+      headers: { "content-type": "application/zip" },
+    });
     expect(res.status).toBe(403);
   });
 });

@@ -14,17 +14,40 @@ interface Ratings {
 
 /** The organization installs the listing; returns the installation. */
 async function install(a: Account, name: string): Promise<{ id: string; endpoint: string }> {
-  const inst = await call("/v1/installations", { method: "POST", key: a.apiKey, json: { plugin: name, grants: ["storage"] } });
+  const inst = await call("/v1/installations", {
+    method: "POST",
+    key: a.apiKey,
+    json: { plugin: name, grants: ["storage"] },
+  });
   expect(inst.status).toBe(201);
   return (await inst.json()) as { id: string; endpoint: string };
 }
 
 /** Real calls through the plugin's route, then waits for the meter to write them. */
-async function use(a: Account, inst: { id: string; endpoint: string }, calls: number): Promise<void> {
-  const before = (await env.DB.prepare("SELECT COALESCE(SUM(calls), 0) AS n FROM usage_rollups WHERE installation_id = ? AND granularity = 'day'").bind(inst.id).first<{ n: number }>())?.n ?? 0;
-  for (let i = 0; i < calls; i++) expect((await call(`${inst.endpoint}/hello/r${i}`, { key: a.apiKey })).status).toBe(200);
+async function use(
+  a: Account,
+  inst: { id: string; endpoint: string },
+  calls: number,
+): Promise<void> {
+  const before =
+    (
+      await env.DB.prepare(
+        "SELECT COALESCE(SUM(calls), 0) AS n FROM usage_rollups WHERE installation_id = ? AND granularity = 'day'",
+      )
+        .bind(inst.id)
+        .first<{ n: number }>()
+    )?.n ?? 0;
+  for (let i = 0; i < calls; i++)
+    expect((await call(`${inst.endpoint}/hello/r${i}`, { key: a.apiKey })).status).toBe(200);
   for (let i = 0; i < 60; i++) {
-    const n = (await env.DB.prepare("SELECT COALESCE(SUM(calls), 0) AS n FROM usage_rollups WHERE installation_id = ? AND granularity = 'day'").bind(inst.id).first<{ n: number }>())?.n ?? 0;
+    const n =
+      (
+        await env.DB.prepare(
+          "SELECT COALESCE(SUM(calls), 0) AS n FROM usage_rollups WHERE installation_id = ? AND granularity = 'day'",
+        )
+          .bind(inst.id)
+          .first<{ n: number }>()
+      )?.n ?? 0;
     if (n >= before + calls) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -33,7 +56,9 @@ async function use(a: Account, inst: { id: string; endpoint: string }, calls: nu
 
 /** A day passes (the installation's creation moves 25 hours back: tests cannot wait a day). */
 async function aDayLater(inst: { id: string }): Promise<void> {
-  await env.DB.prepare("UPDATE installations SET created_at = created_at - ? WHERE id = ?").bind(25 * 3_600_000, inst.id).run();
+  await env.DB.prepare("UPDATE installations SET created_at = created_at - ? WHERE id = ?")
+    .bind(25 * 3_600_000, inst.id)
+    .run();
 }
 
 /** An organization that has used the listing long and often enough to rate it. */
@@ -50,8 +75,10 @@ async function setup() {
   expect((await publishZip(pub, examplePackage("hello", pub.slug))).status).toBe(201);
   const name = `@${pub.slug}/hello`;
   const user = await eligibleUser(name);
-  const rate = (key: string, json: unknown) => call(`/v1/marketplace/listings/${name}/rating`, { method: "PUT", key, json });
-  const summary = async () => (await (await call(`/v1/marketplace/listings/${name}/ratings`)).json()) as Ratings;
+  const rate = (key: string, json: unknown) =>
+    call(`/v1/marketplace/listings/${name}/rating`, { method: "PUT", key, json });
+  const summary = async () =>
+    (await (await call(`/v1/marketplace/listings/${name}/ratings`)).json()) as Ratings;
   return { pub, user, name, rate, summary };
 }
 
@@ -106,12 +133,18 @@ describe("ratings and reviews", () => {
   it("takes one rating per user, updates it on a second call, and keeps the summary consistent", async () => {
     const { user, rate, summary, name } = await setup();
     expect((await rate(user.apiKey, { stars: 2, review: "Meh." })).status).toBe(200);
-    expect(await summary()).toMatchObject({ average: 2, count: 1, distribution: { "1": 0, "2": 1, "3": 0, "4": 0, "5": 0 } });
+    expect(await summary()).toMatchObject({
+      average: 2,
+      count: 1,
+      distribution: { "1": 0, "2": 1, "3": 0, "4": 0, "5": 0 },
+    });
     expect((await rate(user.apiKey, { stars: 5, review: "Grew on me." })).status).toBe(200);
     const s = await summary();
     expect(s).toMatchObject({ average: 5, count: 1, distribution: { "2": 0, "5": 1 } });
     expect(s.reviews.map((r) => r.review)).toEqual(["Grew on me."]);
-    const listing = (await (await call(`/v1/marketplace/listings/${name}`)).json()) as { rating: { average: number; count: number } };
+    const listing = (await (await call(`/v1/marketplace/listings/${name}`)).json()) as {
+      rating: { average: number; count: number };
+    };
     expect(listing.rating).toEqual({ average: 5, count: 1 });
   });
 
@@ -138,9 +171,22 @@ describe("ratings and reviews", () => {
     await rate(user.apiKey, { stars: 3, review: "Needs dark mode." });
     const id = (await summary()).reviews[0]?.id;
     const replyPath = `/v1/marketplace/listings/${name}/ratings/${id}/reply`;
-    expect((await call(replyPath, { method: "POST", key: user.apiKey, json: { text: "I am not the publisher" } })).status).toBe(403);
-    expect((await call(replyPath, { method: "POST", key: pub.apiKey, json: { text: "Coming in 1.1!" } })).status).toBe(204);
-    expect((await call(replyPath, { method: "POST", key: pub.apiKey, json: { text: "again" } })).status).toBe(409);
+    expect(
+      (
+        await call(replyPath, {
+          method: "POST",
+          key: user.apiKey,
+          json: { text: "I am not the publisher" },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (await call(replyPath, { method: "POST", key: pub.apiKey, json: { text: "Coming in 1.1!" } }))
+        .status,
+    ).toBe(204);
+    expect(
+      (await call(replyPath, { method: "POST", key: pub.apiKey, json: { text: "again" } })).status,
+    ).toBe(409);
     expect((await summary()).reviews[0]?.reply).toBe("Coming in 1.1!");
   });
 
@@ -152,10 +198,31 @@ describe("ratings and reviews", () => {
     expect((await summary()).average).toBe(3);
     const abusive = (await summary()).reviews.find((r) => r.review === "abusive text");
     const reportPath = `/v1/marketplace/listings/${name}/ratings/${abusive?.id}/report`;
-    expect((await call(reportPath, { method: "POST", key: other.apiKey, json: { reason: "insults" } })).status).toBe(204);
-    expect((await call(reportPath, { method: "POST", key: other.apiKey, json: {} })).status).toBe(409);
-    expect((await call(`/v1/operator/ratings/${abusive?.id}/hidden`, { method: "PUT", key: other.apiKey, json: { hidden: true } })).status).toBe(403);
-    expect((await call(`/v1/operator/ratings/${abusive?.id}/hidden`, { method: "PUT", key: OPERATOR_KEY, json: { hidden: true } })).status).toBe(204);
+    expect(
+      (await call(reportPath, { method: "POST", key: other.apiKey, json: { reason: "insults" } }))
+        .status,
+    ).toBe(204);
+    expect((await call(reportPath, { method: "POST", key: other.apiKey, json: {} })).status).toBe(
+      409,
+    );
+    expect(
+      (
+        await call(`/v1/operator/ratings/${abusive?.id}/hidden`, {
+          method: "PUT",
+          key: other.apiKey,
+          json: { hidden: true },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await call(`/v1/operator/ratings/${abusive?.id}/hidden`, {
+          method: "PUT",
+          key: OPERATOR_KEY,
+          json: { hidden: true },
+        })
+      ).status,
+    ).toBe(204);
     const s = await summary();
     expect(s).toMatchObject({ average: 5, count: 1 });
     expect(s.reviews.map((r) => r.review)).toEqual(["Great"]);
@@ -164,9 +231,13 @@ describe("ratings and reviews", () => {
   it("pages reviews and filters listings by rating", async () => {
     const { user, rate, name } = await setup();
     await rate(user.apiKey, { stars: 4, review: "Good" });
-    const page = (await (await call(`/v1/marketplace/listings/${name}/ratings?limit=1`)).json()) as Ratings;
+    const page = (await (
+      await call(`/v1/marketplace/listings/${name}/ratings?limit=1`)
+    ).json()) as Ratings;
     expect(page.reviews).toHaveLength(1);
-    const rated = (await (await call(`/v1/marketplace/listings?minRating=4&limit=50`)).json()) as { listings: { name: string }[] };
+    const rated = (await (await call(`/v1/marketplace/listings?minRating=4&limit=50`)).json()) as {
+      listings: { name: string }[];
+    };
     expect(rated.listings.map((l) => l.name)).toContain(name);
   });
 });

@@ -7,15 +7,45 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { OPERATOR_KEY, call, problem, type Account } from "../helpers";
-import { balanceOf, buy, buyer, ledgerInvariants, newKey, seller, setupPayments, stripeState } from "../revenue-helpers";
+import {
+  balanceOf,
+  buy,
+  buyer,
+  ledgerInvariants,
+  newKey,
+  seller,
+  setupPayments,
+  stripeState,
+} from "../revenue-helpers";
 
 type Purchase = { id: string; developerShare: number };
 
-const payoutNow = (a: Account) => call("/v1/revenue/payouts", { method: "POST", key: a.apiKey, json: { currency: "USD" }, headers: { "idempotency-key": newKey() } });
-const refundCall = (key: string, purchaseId: string, json: Record<string, unknown> = {}) => call(`/v1/purchases/${purchaseId}/refunds`, { method: "POST", key, json, headers: { "idempotency-key": newKey() } });
-const transfersTo = async (a: Account) => (await stripeState()).transfers.filter((t) => t.destination === `acct_${a.slug.replace(/[^a-z0-9]/g, "")}`);
-const setHold = (json: Record<string, unknown>) => call("/v1/operator/payout-holds", { method: "PUT", key: OPERATOR_KEY, json });
-const losses = async () => (await env.DB.prepare("SELECT COALESCE(SUM(amount), 0) AS s FROM ledger_entries WHERE account_id = 'refund_losses:USD'").first<{ s: number }>())?.s ?? 0;
+const payoutNow = (a: Account) =>
+  call("/v1/revenue/payouts", {
+    method: "POST",
+    key: a.apiKey,
+    json: { currency: "USD" },
+    headers: { "idempotency-key": newKey() },
+  });
+const refundCall = (key: string, purchaseId: string, json: Record<string, unknown> = {}) =>
+  call(`/v1/purchases/${purchaseId}/refunds`, {
+    method: "POST",
+    key,
+    json,
+    headers: { "idempotency-key": newKey() },
+  });
+const transfersTo = async (a: Account) =>
+  (await stripeState()).transfers.filter(
+    (t) => t.destination === `acct_${a.slug.replace(/[^a-z0-9]/g, "")}`,
+  );
+const setHold = (json: Record<string, unknown>) =>
+  call("/v1/operator/payout-holds", { method: "PUT", key: OPERATOR_KEY, json });
+const losses = async () =>
+  (
+    await env.DB.prepare(
+      "SELECT COALESCE(SUM(amount), 0) AS s FROM ledger_entries WHERE account_id = 'refund_losses:USD'",
+    ).first<{ s: number }>()
+  )?.s ?? 0;
 
 beforeAll(async () => {
   await setupPayments();
@@ -32,10 +62,18 @@ describe("the collusion attack: buy, pay out at once, refund in full", () => {
     const payout = await payoutNow(s.account);
     expect(payout.status).toBe(422);
     expect((await problem(payout)).type).toMatch(/payout-below-minimum$/);
-    const run = (await (await call("/v1/operator/payouts/run", { method: "POST", key: OPERATOR_KEY, headers: { "idempotency-key": newKey() } })).json()) as { paid: { orgId: string }[] };
+    const run = (await (
+      await call("/v1/operator/payouts/run", {
+        method: "POST",
+        key: OPERATOR_KEY,
+        headers: { "idempotency-key": newKey() },
+      })
+    ).json()) as { paid: { orgId: string }[] };
     expect(run.paid.some((p) => p.orgId === s.account.orgId)).toBe(false);
 
-    expect((await refundCall(s.account.apiKey, bought.id, { reason: "collusion" })).status).toBe(201);
+    expect((await refundCall(s.account.apiKey, bought.id, { reason: "collusion" })).status).toBe(
+      201,
+    );
     const after = await balanceOf(s.account);
     expect(after).toMatchObject({ available: 0, held: 0, paidOut: 0 });
     expect(await transfersTo(s.account)).toEqual([]);
@@ -61,7 +99,11 @@ describe("the collusion attack: buy, pay out at once, refund in full", () => {
     const lossBefore = await losses();
     const forced = await refundCall(OPERATOR_KEY, bought.id, { reason: "chargeback" });
     expect(forced.status).toBe(201);
-    expect(await forced.json()).toMatchObject({ amount: 2900, developerShare: 2610, purchase: { status: "refunded" } });
+    expect(await forced.json()).toMatchObject({
+      amount: 2900,
+      developerShare: 2610,
+      purchase: { status: "refunded" },
+    });
     // The seller keeps nothing it can be paid again, and is not pushed negative; the platform books the loss.
     expect(await balanceOf(s.account)).toMatchObject({ available: 0, held: 0 });
     expect((await losses()) - lossBefore).toBe(2610);
@@ -93,7 +135,11 @@ describe("the collusion attack: buy, pay out at once, refund in full", () => {
     const paid = await payoutNow(s.account);
     expect(paid.status).toBe(201);
     expect(await paid.json()).toMatchObject({ status: "paid", amount: 2160 });
-    expect(await balanceOf(s.account)).toMatchObject({ available: 0, held: 900, paidOut: 2610 + 2160 });
+    expect(await balanceOf(s.account)).toMatchObject({
+      available: 0,
+      held: 900,
+      paidOut: 2610 + 2160,
+    });
   });
 
   it("lets two refunds racing for one balance take it only once", async () => {
@@ -104,16 +150,30 @@ describe("the collusion attack: buy, pay out at once, refund in full", () => {
     expect((await payoutNow(s.account)).status).toBe(201);
     // 9.00 held is all that can be recovered; two refunds of 9.00 of share each race for it.
     expect((await buy(await buyer(), s.oneTime)).status).toBe(201);
-    const [r1, r2] = await Promise.all([refundCall(s.account.apiKey, a.id, { amount: 1000 }), refundCall(s.account.apiKey, b.id, { amount: 1000 })]);
+    const [r1, r2] = await Promise.all([
+      refundCall(s.account.apiKey, a.id, { amount: 1000 }),
+      refundCall(s.account.apiKey, b.id, { amount: 1000 }),
+    ]);
     expect([r1.status, r2.status].sort()).toEqual([201, 422]);
     expect(await balanceOf(s.account)).toMatchObject({ available: -900, held: 900 });
   });
 
   it("lets only the operator set holds, within 0 to a year", async () => {
     const s = await seller("hold", undefined, null);
-    expect((await call("/v1/operator/payout-holds", { method: "PUT", key: s.account.apiKey, json: { listing: s.subscription, hours: 0 } })).status).toBe(403);
-    for (const hours of [-1, 1.5, 9000]) expect((await setHold({ listing: s.subscription, hours })).status).toBe(400);
-    expect((await setHold({ listing: s.subscription, organization: s.account.orgId, hours: 1 })).status).toBe(400);
+    expect(
+      (
+        await call("/v1/operator/payout-holds", {
+          method: "PUT",
+          key: s.account.apiKey,
+          json: { listing: s.subscription, hours: 0 },
+        })
+      ).status,
+    ).toBe(403);
+    for (const hours of [-1, 1.5, 9000])
+      expect((await setHold({ listing: s.subscription, hours })).status).toBe(400);
+    expect(
+      (await setHold({ listing: s.subscription, organization: s.account.orgId, hours: 1 })).status,
+    ).toBe(400);
     expect((await setHold({ listing: "@nobody-here/nothing", hours: 1 })).status).toBe(404);
     expect((await setHold({ organization: s.account.orgId, hours: null })).status).toBe(200);
   });

@@ -9,7 +9,12 @@ import { eq } from "drizzle-orm";
 import { call, type Account } from "../helpers";
 import { publisher } from "../plugin-helpers";
 import { CREDENTIALS, connect, connected, until } from "../integration-helpers";
-import { MAX_EMPTY_PAGES, RUN_BOUNDS, enqueueDueSyncs, runBound } from "../../src/integrations/sync";
+import {
+  MAX_EMPTY_PAGES,
+  RUN_BOUNDS,
+  enqueueDueSyncs,
+  runBound,
+} from "../../src/integrations/sync";
 import { getDb } from "../../src/platform/db/client";
 import { syncs } from "../../src/platform/db/schema";
 
@@ -20,12 +25,27 @@ const MAPPING = [
   { to: "LastName", from: "last_name", default: "Unknown" },
 ];
 
-async function endlessSync(a: Account, contactsPath: string): Promise<{ syncId: string; sourceId: string }> {
-  const res = await connect(a, "generic-crm", { credentials: { ...CREDENTIALS["generic-crm"], contactsPath } });
+async function endlessSync(
+  a: Account,
+  contactsPath: string,
+): Promise<{ syncId: string; sourceId: string }> {
+  const res = await connect(a, "generic-crm", {
+    credentials: { ...CREDENTIALS["generic-crm"], contactsPath },
+  });
   expect(res.status).toBe(201);
   const source = (await res.json()) as { id: string };
   const target = await connected(a, "salesforce");
-  const s = await call("/v1/syncs", { method: "POST", key: a.apiKey, json: { source: source.id, target: target.id, object: "contacts", mapping: MAPPING, intervalSeconds: 3600 } });
+  const s = await call("/v1/syncs", {
+    method: "POST",
+    key: a.apiKey,
+    json: {
+      source: source.id,
+      target: target.id,
+      object: "contacts",
+      mapping: MAPPING,
+      intervalSeconds: 3600,
+    },
+  });
   expect(s.status).toBe(201);
   return { syncId: ((await s.json()) as { id: string }).id, sourceId: source.id };
 }
@@ -35,7 +55,9 @@ async function queuedRun(a: Account, syncId: string, timeoutMs: number): Promise
   await db.update(syncs).set({ nextRunAt: 0 }).where(eq(syncs.id, syncId));
   const started = await enqueueDueSyncs(env);
   return until(async () => {
-    const s = (await (await call(`/v1/syncs/${syncId}`, { key: a.apiKey })).json()) as { runs: Run[] };
+    const s = (await (await call(`/v1/syncs/${syncId}`, { key: a.apiKey })).json()) as {
+      runs: Run[];
+    };
     const run = s.runs.find((r) => started.includes(r.id));
     return run && run.status !== "running" ? run : null;
   }, timeoutMs);
@@ -52,7 +74,9 @@ describe("sync run bounds", () => {
     const [s] = await db.select().from(syncs).where(eq(syncs.id, syncId));
     expect(s?.cursor).toBe("|again");
     expect(s?.runningRunId).toBeNull();
-    const conn = (await (await call(`/v1/connections/${sourceId}`, { key: a.apiKey })).json()) as { flag: { reason: string } | null };
+    const conn = (await (await call(`/v1/connections/${sourceId}`, { key: a.apiKey })).json()) as {
+      flag: { reason: string } | null;
+    };
     expect(conn.flag?.reason).toMatch(/without returning anything new/);
   }, 30_000);
 
@@ -60,17 +84,29 @@ describe("sync run bounds", () => {
     const a = await publisher("bounded");
     const { syncId } = await endlessSync(a, "/endless-records");
     const first = await queuedRun(a, syncId, 60_000);
-    expect(first).toMatchObject({ status: "partial", pages: RUN_BOUNDS.pages, fetched: RUN_BOUNDS.pages * 5 });
+    expect(first).toMatchObject({
+      status: "partial",
+      pages: RUN_BOUNDS.pages,
+      fetched: RUN_BOUNDS.pages * 5,
+    });
     expect(first.error).toMatch(/run bound/);
     const [s] = await db.select().from(syncs).where(eq(syncs.id, syncId));
     expect(s?.cursor).toBe(`|${RUN_BOUNDS.pages}`);
     expect(s!.nextRunAt).toBeLessThanOrEqual(Date.now());
     // The next run starts where this one stopped (the stand-in names its pages by cursor).
-    const contacts = await env.DB.prepare("SELECT COUNT(*) AS n FROM sync_links WHERE sync_id = ? AND source_record_id LIKE ?").bind(syncId, `e${RUN_BOUNDS.pages}-%`).first<{ n: number }>();
+    const contacts = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM sync_links WHERE sync_id = ? AND source_record_id LIKE ?",
+    )
+      .bind(syncId, `e${RUN_BOUNDS.pages}-%`)
+      .first<{ n: number }>();
     expect(contacts?.n).toBe(0);
     const second = await queuedRun(a, syncId, 60_000);
     expect(second.status).toBe("partial");
-    const continued = await env.DB.prepare("SELECT COUNT(*) AS n FROM sync_links WHERE sync_id = ? AND source_record_id LIKE ?").bind(syncId, `e${RUN_BOUNDS.pages}-%`).first<{ n: number }>();
+    const continued = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM sync_links WHERE sync_id = ? AND source_record_id LIKE ?",
+    )
+      .bind(syncId, `e${RUN_BOUNDS.pages}-%`)
+      .first<{ n: number }>();
     expect(continued?.n).toBe(5);
   }, 150_000);
 
@@ -78,7 +114,11 @@ describe("sync run bounds", () => {
     const now = Date.now();
     expect(runBound({ pages: 0, fetched: 0, startedAt: now }, now)).toBeNull();
     expect(runBound({ pages: RUN_BOUNDS.pages, fetched: 0, startedAt: now }, now)).toMatch(/pages/);
-    expect(runBound({ pages: 1, fetched: RUN_BOUNDS.records, startedAt: now }, now)).toMatch(/records/);
-    expect(runBound({ pages: 1, fetched: 1, startedAt: now - RUN_BOUNDS.wallMs }, now)).toMatch(/s$/);
+    expect(runBound({ pages: 1, fetched: RUN_BOUNDS.records, startedAt: now }, now)).toMatch(
+      /records/,
+    );
+    expect(runBound({ pages: 1, fetched: 1, startedAt: now - RUN_BOUNDS.wallMs }, now)).toMatch(
+      /s$/,
+    );
   });
 });

@@ -10,7 +10,9 @@ const html = (path: string, init: RequestInit & { cookie?: string } = {}) => {
 };
 
 /** What a browser holds after loading a sign-in or sign-up page: its form cookie and the form's token. */
-async function formPage(path: "/signin" | "/signup"): Promise<{ cookie: string; formToken: string }> {
+async function formPage(
+  path: "/signin" | "/signup",
+): Promise<{ cookie: string; formToken: string }> {
   const page = await html(path);
   const cookie = (page.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
   expect(cookie).toMatch(/^atoll_form=[0-9A-Za-z]{32}$/);
@@ -19,7 +21,10 @@ async function formPage(path: "/signin" | "/signup"): Promise<{ cookie: string; 
   return { cookie, formToken };
 }
 
-const form = (fields: Record<string, string>) => ({ body: new URLSearchParams(fields), headers: { "content-type": "application/x-www-form-urlencoded" } });
+const form = (fields: Record<string, string>) => ({
+  body: new URLSearchParams(fields),
+  headers: { "content-type": "application/x-www-form-urlencoded" },
+});
 
 async function postSignin(fields: Record<string, string>): Promise<Response> {
   const { cookie, formToken } = await formPage("/signin");
@@ -47,7 +52,9 @@ describe("the web UI", () => {
     expect((await publishZip(a, examplePackage("hello", a.slug))).status).toBe(201);
     const res = await html(`/?q=${encodeURIComponent("smallest")}`);
     expect(res.status).toBe(200);
-    expect(res.headers.get("content-security-policy")).toMatch(/default-src 'self'.*script-src 'self'/);
+    expect(res.headers.get("content-security-policy")).toMatch(
+      /default-src 'self'.*script-src 'self'/,
+    );
     const body = await res.text();
     expect(body).toContain(`href="/listings/@${a.slug}/hello"`);
     expect(body).not.toMatch(/<script|style="/);
@@ -78,18 +85,30 @@ describe("the web UI", () => {
     const path = `/listings/@${pub.slug}/hello/install`;
     const form = (fields: Record<string, string | string[]>) => {
       const b = new URLSearchParams();
-      for (const [k, v] of Object.entries(fields)) for (const x of ([] as string[]).concat(v)) b.append(k, x);
-      return html(path, { method: "POST", cookie, body: b, headers: { "content-type": "application/x-www-form-urlencoded" } });
+      for (const [k, v] of Object.entries(fields))
+        for (const x of ([] as string[]).concat(v)) b.append(k, x);
+      return html(path, {
+        method: "POST",
+        cookie,
+        body: b,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
     };
     expect((await form({ environment: "staging", grants: "storage" })).status).toBe(403);
     const missing = await form({ csrf, environment: "staging" });
     expect(missing.status).toBe(400);
-    expect(await missing.text()).toMatch(/id="grants-error"[^>]*>The install must grant every declared permission/);
+    expect(await missing.text()).toMatch(
+      /id="grants-error"[^>]*>The install must grant every declared permission/,
+    );
     const ok = await form({ csrf, environment: "staging", grants: "storage" });
     expect(ok.status).toBe(303);
     expect(ok.headers.get("location")).toMatch(/\?notice=installed-staging$/);
-    const list = (await (await call("/v1/installations", { key: buyer.apiKey })).json()) as { installations: { plugin: string; environment: string }[] };
-    expect(list.installations).toEqual([expect.objectContaining({ plugin: `@${pub.slug}/hello`, environment: "staging" })]);
+    const list = (await (await call("/v1/installations", { key: buyer.apiKey })).json()) as {
+      installations: { plugin: string; environment: string }[];
+    };
+    expect(list.installations).toEqual([
+      expect.objectContaining({ plugin: `@${pub.slug}/hello`, environment: "staging" }),
+    ]);
   });
 
   it("answers a missing page with a friendly 404, and an API path with a problem document", async () => {
@@ -124,10 +143,25 @@ describe("the web UI", () => {
 
   it("refuses a cross-site sign-up, creating nothing", async () => {
     const tag = `x${Date.now()}`;
-    const res = await html("/signup", { method: "POST", ...form({ name: "Forged", email: `${tag}@example.test`, organization: "Forged", slug: `forged-${tag}` }) });
+    const res = await html("/signup", {
+      method: "POST",
+      ...form({
+        name: "Forged",
+        email: `${tag}@example.test`,
+        organization: "Forged",
+        slug: `forged-${tag}`,
+      }),
+    });
     expect(res.status).toBe(403);
     expect(res.headers.get("set-cookie") ?? "").not.toMatch(/atoll_session=[0-9A-Za-z]/);
-    const taken = await call("/v1/signup", { method: "POST", json: { email: `${tag}@example.test`, name: "Real", organization: { name: "Real", slug: `forged-${tag}` } } });
+    const taken = await call("/v1/signup", {
+      method: "POST",
+      json: {
+        email: `${tag}@example.test`,
+        name: "Real",
+        organization: { name: "Real", slug: `forged-${tag}` },
+      },
+    });
     expect(taken.status).toBe(201);
   });
 
@@ -135,35 +169,82 @@ describe("the web UI", () => {
     const pub = await publisher("webnote");
     expect((await publishZip(pub, examplePackage("hello", pub.slug))).status).toBe(201);
     const path = `/listings/@${pub.slug}/hello`;
-    const forged = await (await html(`${path}?notice=${encodeURIComponent("Your account is suspended: call +1 555 0100")}`)).text();
+    const forged = await (
+      await html(
+        `${path}?notice=${encodeURIComponent("Your account is suspended: call +1 555 0100")}`,
+      )
+    ).text();
     expect(forged).not.toContain("suspended: call");
     expect(forged).not.toMatch(/class="notice"/);
-    expect(await (await html(`${path}?notice=rated`)).text()).toMatch(/class="notice"[^>]*>Thanks: your rating is saved\./);
+    expect(await (await html(`${path}?notice=rated`)).text()).toMatch(
+      /class="notice"[^>]*>Thanks: your rating is saved\./,
+    );
     const { cookie } = await signIn(pub.apiKey);
-    expect(await (await html(`/dashboard?notice=${encodeURIComponent("Send your key to support@evil.example")}`, { cookie })).text()).not.toContain("evil.example");
-    expect(await (await html("/dashboard?notice=key-revoked", { cookie })).text()).toContain("The key is revoked.");
+    expect(
+      await (
+        await html(
+          `/dashboard?notice=${encodeURIComponent("Send your key to support@evil.example")}`,
+          { cookie },
+        )
+      ).text(),
+    ).not.toContain("evil.example");
+    expect(await (await html("/dashboard?notice=key-revoked", { cookie })).text()).toContain(
+      "The key is revoked.",
+    );
   });
 
-  it.each(["/listings/@a-b/c/install", "/listings/@a-b/c/rate", "/signin", "/signout", "/signup", "/dashboard/keys", "/dashboard/keys/key_1/revoke", "/dashboard/connections/con_1/disconnect", "/dashboard/installations/ins_1/uninstall", "/operator/versions/ver_1/decision", "/operator/suspend"])(
-    "answers a malformed multipart body to %s with 400, signed in or not",
-    async (path) => {
-      const broken = { body: "--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nunterminated", headers: { "content-type": "multipart/form-data; boundary=x" } };
-      expect((await html(path, { method: "POST", ...broken })).status).toBe(400);
-      const noBoundary = { body: "whatever", headers: { "content-type": "multipart/form-data" } };
-      expect((await html(path, { method: "POST", ...noBoundary })).status).toBe(400);
-    },
-  );
+  it.each([
+    "/listings/@a-b/c/install",
+    "/listings/@a-b/c/rate",
+    "/signin",
+    "/signout",
+    "/signup",
+    "/dashboard/keys",
+    "/dashboard/keys/key_1/revoke",
+    "/dashboard/connections/con_1/disconnect",
+    "/dashboard/installations/ins_1/uninstall",
+    "/operator/versions/ver_1/decision",
+    "/operator/suspend",
+  ])("answers a malformed multipart body to %s with 400, signed in or not", async (path) => {
+    const broken = {
+      body: '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\nunterminated',
+      headers: { "content-type": "multipart/form-data; boundary=x" },
+    };
+    expect((await html(path, { method: "POST", ...broken })).status).toBe(400);
+    const noBoundary = { body: "whatever", headers: { "content-type": "multipart/form-data" } };
+    expect((await html(path, { method: "POST", ...noBoundary })).status).toBe(400);
+  });
 });
 
 describe("the web UI's signed-in pages", () => {
   it("signs up a newcomer, shows the key once and signs them in", async () => {
     const tag = `n${Date.now()}`;
     const page = await formPage("/signup");
-    const res = await html("/signup", { method: "POST", cookie: page.cookie, ...form({ formToken: page.formToken, name: "Newcomer", email: `${tag}@example.test`, organization: "Newco", slug: `newco-${tag}` }) });
+    const res = await html("/signup", {
+      method: "POST",
+      cookie: page.cookie,
+      ...form({
+        formToken: page.formToken,
+        name: "Newcomer",
+        email: `${tag}@example.test`,
+        organization: "Newco",
+        slug: `newco-${tag}`,
+      }),
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get("set-cookie")).toMatch(/atoll_session=/);
     expect(await res.text()).toMatch(/value="atk_[0-9A-Za-z]+"/);
-    const again = await html("/signup", { method: "POST", cookie: page.cookie, ...form({ formToken: page.formToken, name: "Newcomer", email: "not-an-email", organization: "Newco", slug: "x" }) });
+    const again = await html("/signup", {
+      method: "POST",
+      cookie: page.cookie,
+      ...form({
+        formToken: page.formToken,
+        name: "Newcomer",
+        email: "not-an-email",
+        organization: "Newco",
+        slug: "x",
+      }),
+    });
     expect(again.status).toBe(400);
     expect(await again.text()).toMatch(/id="email-error"/);
   });
@@ -188,7 +269,14 @@ describe("the publisher's payout statement page", () => {
     await setupPayments();
     const d = await seller("webpay");
     expect((await buy(await buyer(), d.subscription)).status).toBe(201);
-    const po = (await (await call("/v1/revenue/payouts", { method: "POST", key: d.account.apiKey, json: { currency: "USD" }, headers: { "idempotency-key": newKey() } })).json()) as { id: string };
+    const po = (await (
+      await call("/v1/revenue/payouts", {
+        method: "POST",
+        key: d.account.apiKey,
+        json: { currency: "USD" },
+        headers: { "idempotency-key": newKey() },
+      })
+    ).json()) as { id: string };
     const { cookie } = await signIn(d.account.apiKey);
     const pub = await (await html("/publisher", { cookie })).text();
     expect(pub).toContain(`href="/publisher/payouts/${po.id}"`);
@@ -198,7 +286,13 @@ describe("the publisher's payout statement page", () => {
     expect(body).toContain("26.10 USD");
     expect(body).toMatch(/<td>purchase<\/td>/);
     const stranger = await signup("webpay2");
-    expect((await html(`/publisher/payouts/${po.id}`, { cookie: (await signIn(stranger.apiKey)).cookie })).status).toBe(404);
+    expect(
+      (
+        await html(`/publisher/payouts/${po.id}`, {
+          cookie: (await signIn(stranger.apiKey)).cookie,
+        })
+      ).status,
+    ).toBe(404);
   });
 });
 
@@ -206,16 +300,25 @@ describe("the tenant dashboard's keys and connections", () => {
   it("creates a key (shown once), revokes it, and refuses a nameless one next to the field", async () => {
     const a = await signup("webkeys");
     const { cookie, csrf } = await signIn(a.apiKey);
-    const post = (path: string, fields: Record<string, string>) => html(path, { method: "POST", cookie, body: new URLSearchParams(fields), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const post = (path: string, fields: Record<string, string>) =>
+      html(path, {
+        method: "POST",
+        cookie,
+        body: new URLSearchParams(fields),
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
     const bad = await post("/dashboard/keys", { csrf, name: " " });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toMatch(/id="key-name-error"/);
     const made = await post("/dashboard/keys", { csrf, name: "ci" });
     expect(made.status).toBe(201);
-    const key = /id="created-key" readonly="" value="(atk_[0-9A-Za-z]+)"/.exec(await made.text())?.[1] ?? "";
+    const key =
+      /id="created-key" readonly="" value="(atk_[0-9A-Za-z]+)"/.exec(await made.text())?.[1] ?? "";
     expect(key).toMatch(/^atk_/);
     expect((await call("/v1/me", { key })).status).toBe(200);
-    const keys = (await (await call("/v1/api-keys", { key: a.apiKey })).json()) as { keys: { id: string; name: string }[] };
+    const keys = (await (await call("/v1/api-keys", { key: a.apiKey })).json()) as {
+      keys: { id: string; name: string }[];
+    };
     const ci = keys.keys.find((k) => k.name === "ci");
     expect((await post(`/dashboard/keys/${ci?.id}/revoke`, { csrf })).status).toBe(303);
     expect((await call("/v1/me", { key })).status).toBe(401);

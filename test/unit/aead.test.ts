@@ -26,7 +26,9 @@ describe("encryption at rest", () => {
     const stored = await encryptString(SECRET, "hello", "c");
     const tampered = stored.slice(0, -2) + (stored.endsWith("A") ? "BB" : "AA");
     await expect(decryptString(SECRET, tampered, "c")).rejects.toThrow();
-    await expect(decryptString("b3RoZXItc2VjcmV0LWtleS0zMi1ieXRlcy1sb25nISE", stored, "c")).rejects.toThrow();
+    await expect(
+      decryptString("b3RoZXItc2VjcmV0LWtleS0zMi1ieXRlcy1sb25nISE", stored, "c"),
+    ).rejects.toThrow();
   });
 
   it("refuses a secret of the wrong size", async () => {

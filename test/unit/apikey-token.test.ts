@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { API_KEY_LENGTH, checkApiKeyFormat, crc32, generateApiKey } from "../../src/access/tokens/api-key";
+import {
+  API_KEY_LENGTH,
+  checkApiKeyFormat,
+  crc32,
+  generateApiKey,
+} from "../../src/access/tokens/api-key";
 
 describe("API key format", () => {
   it("generates prefixed keys that pass their own checksum", () => {

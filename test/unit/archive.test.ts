@@ -3,11 +3,23 @@ import { describe, expect, it } from "vitest";
 import { crc32Bytes } from "../../src/contract/crc32";
 import { PACKAGE_LIMITS, readPackage } from "../../src/contract/package";
 
-const manifest = { name: "@acme/hello", version: "1.0.0", description: "d", author: "a", kind: "plugin", entry: "index.js", apiVersion: "1" };
+const manifest = {
+  name: "@acme/hello",
+  version: "1.0.0",
+  description: "d",
+  author: "a",
+  kind: "plugin",
+  entry: "index.js",
+  apiVersion: "1",
+};
 const js = "export default { fetch() { return new Response('hi'); } };";
 
 function pkg(files: Record<string, string | Uint8Array>): Uint8Array {
-  return zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, typeof v === "string" ? strToU8(v) : v])));
+  return zipSync(
+    Object.fromEntries(
+      Object.entries(files).map(([k, v]) => [k, typeof v === "string" ? strToU8(v) : v]),
+    ),
+  );
 }
 
 /** Rewrites a zip entry's name in place (local header and central directory), same length. */
@@ -23,7 +35,14 @@ function renameEntry(zip: Uint8Array, from: string, to: string): Uint8Array {
 
 describe("package archive", () => {
   it("reads the manifest and the modules", () => {
-    const r = readPackage(pkg({ "manifest.json": JSON.stringify(manifest), "index.js": js, "lib/util.mjs": "export const x = 1;", "README.md": "# hi" }));
+    const r = readPackage(
+      pkg({
+        "manifest.json": JSON.stringify(manifest),
+        "index.js": js,
+        "lib/util.mjs": "export const x = 1;",
+        "README.md": "# hi",
+      }),
+    );
     expect(r.ok).toBe(true);
     if (r.ok) {
       expect(Object.keys(r.contents.modules).sort()).toEqual(["index.js", "lib/util.mjs"]);
@@ -33,11 +52,23 @@ describe("package archive", () => {
 
   it("refuses a package without manifest.json, or with invalid JSON", () => {
     expect(readPackage(pkg({ "index.js": js }))).toMatchObject({ ok: false, reason: "manifest" });
-    expect(readPackage(pkg({ "manifest.json": "{", "index.js": js }))).toMatchObject({ ok: false, reason: "manifest", detail: expect.stringMatching(/JSON/) });
+    expect(readPackage(pkg({ "manifest.json": "{", "index.js": js }))).toMatchObject({
+      ok: false,
+      reason: "manifest",
+      detail: expect.stringMatching(/JSON/),
+    });
   });
 
   it("refuses a manifest naming a module that is not in the package", () => {
-    expect(readPackage(pkg({ "manifest.json": JSON.stringify({ ...manifest, entry: "main.js" }), "index.js": js }))).toMatchObject({ ok: false, reason: "missing-module", detail: expect.stringContaining("main.js") });
+    expect(
+      readPackage(
+        pkg({ "manifest.json": JSON.stringify({ ...manifest, entry: "main.js" }), "index.js": js }),
+      ),
+    ).toMatchObject({
+      ok: false,
+      reason: "missing-module",
+      detail: expect.stringContaining("main.js"),
+    });
   });
 
   it.each([
@@ -46,30 +77,56 @@ describe("package archive", () => {
     ["a\\b\\evil.js", "\\"],
   ])("refuses a traversal entry name (%s)", (name) => {
     const placeholder = "x".repeat(name.length);
-    const zip = renameEntry(pkg({ "manifest.json": JSON.stringify(manifest), "index.js": js, [placeholder]: "boom" }), placeholder, name);
+    const zip = renameEntry(
+      pkg({ "manifest.json": JSON.stringify(manifest), "index.js": js, [placeholder]: "boom" }),
+      placeholder,
+      name,
+    );
     expect(readPackage(zip)).toMatchObject({ ok: false, reason: "unsafe-path" });
   });
 
   it("refuses truncated and garbage archives", () => {
     const zip = pkg({ "manifest.json": JSON.stringify(manifest), "index.js": js });
-    expect(readPackage(zip.subarray(0, zip.length - 10))).toMatchObject({ ok: false, reason: "corrupt" });
-    expect(readPackage(new Uint8Array([80, 75, 3, 4, 0, 0]))).toMatchObject({ ok: false, reason: "corrupt" });
+    expect(readPackage(zip.subarray(0, zip.length - 10))).toMatchObject({
+      ok: false,
+      reason: "corrupt",
+    });
+    expect(readPackage(new Uint8Array([80, 75, 3, 4, 0, 0]))).toMatchObject({
+      ok: false,
+      reason: "corrupt",
+    });
   });
 
   it("refuses a zip bomb by declared size before inflating it", () => {
-    const zip = pkg({ "manifest.json": JSON.stringify(manifest), "index.js": js, "bomb.bin": new Uint8Array(PACKAGE_LIMITS.maxFileBytes + 1) });
+    const zip = pkg({
+      "manifest.json": JSON.stringify(manifest),
+      "index.js": js,
+      "bomb.bin": new Uint8Array(PACKAGE_LIMITS.maxFileBytes + 1),
+    });
     expect(zip.length).toBeLessThan(100_000);
     expect(readPackage(zip)).toMatchObject({ ok: false, reason: "too-large" });
   });
 
   it("refuses an entry whose data does not match its declared size (a lying zip)", () => {
-    const zip = pkg({ "manifest.json": JSON.stringify(manifest), "index.js": js, "data.bin": new Uint8Array(50_000) });
+    const zip = pkg({
+      "manifest.json": JSON.stringify(manifest),
+      "index.js": js,
+      "data.bin": new Uint8Array(50_000),
+    });
     // Declare 100 bytes in both headers for data.bin: fflate would hand back a truncated file.
     const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
     for (let i = 0; i < zip.length - 4; i++) {
       const sig = view.getUint32(i, true);
-      if (sig === 0x04034b50 && new TextDecoder().decode(zip.subarray(i + 30, i + 38)) === "data.bin") view.setUint32(i + 22, 100, true);
-      if (sig === 0x02014b50 && new TextDecoder().decode(zip.subarray(i + 46, i + 54)) === "data.bin") view.setUint32(i + 24, 100, true);
+      if (
+        sig === 0x04034b50 &&
+        new TextDecoder().decode(zip.subarray(i + 30, i + 38)) === "data.bin"
+      )
+        view.setUint32(i + 22, 100, true);
+      if (
+        sig === 0x02014b50 &&
+        new TextDecoder().decode(zip.subarray(i + 46, i + 54)) === "data.bin"
+      )
+        view.setUint32(i + 24, 100, true);
     }
     expect(readPackage(zip)).toMatchObject({ ok: false, reason: "corrupt" });
   });
@@ -77,16 +134,33 @@ describe("package archive", () => {
   it("refuses more module source than the gateway parses at publish", () => {
     // Incompressible text, so the ratio limits do not answer first.
     const random = new Uint8Array(PACKAGE_LIMITS.maxModuleBytes / 4);
-    for (let at = 0; at < random.length; at += 65536) crypto.getRandomValues(random.subarray(at, at + 65536));
+    for (let at = 0; at < random.length; at += 65536)
+      crypto.getRandomValues(random.subarray(at, at + 65536));
     const half = Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("");
-    const zip = pkg({ "manifest.json": JSON.stringify(manifest), "index.js": js, "a.js": `// ${half}`, "b.mjs": `// ${half}` });
-    expect(readPackage(zip)).toMatchObject({ ok: false, reason: "too-large", detail: expect.stringMatching(/modules inflate to/) });
+    const zip = pkg({
+      "manifest.json": JSON.stringify(manifest),
+      "index.js": js,
+      "a.js": `// ${half}`,
+      "b.mjs": `// ${half}`,
+    });
+    expect(readPackage(zip)).toMatchObject({
+      ok: false,
+      reason: "too-large",
+      detail: expect.stringMatching(/modules inflate to/),
+    });
   });
 
   it("refuses too many entries and oversized packages", () => {
-    const many = Object.fromEntries(Array.from({ length: PACKAGE_LIMITS.maxEntries + 1 }, (_, i) => [`f${i}.txt`, "x"]));
-    expect(readPackage(pkg({ "manifest.json": JSON.stringify(manifest), "index.js": js, ...many }))).toMatchObject({ ok: false, reason: "too-large" });
-    expect(readPackage(new Uint8Array(PACKAGE_LIMITS.maxPackageBytes + 1))).toMatchObject({ ok: false, reason: "too-large" });
+    const many = Object.fromEntries(
+      Array.from({ length: PACKAGE_LIMITS.maxEntries + 1 }, (_, i) => [`f${i}.txt`, "x"]),
+    );
+    expect(
+      readPackage(pkg({ "manifest.json": JSON.stringify(manifest), "index.js": js, ...many })),
+    ).toMatchObject({ ok: false, reason: "too-large" });
+    expect(readPackage(new Uint8Array(PACKAGE_LIMITS.maxPackageBytes + 1))).toMatchObject({
+      ok: false,
+      reason: "too-large",
+    });
   });
 });
 
@@ -120,7 +194,8 @@ function canonical(lengths: number[]): number[] {
   const count = new Array<number>(16).fill(0);
   for (const l of lengths) if (l) count[l]!++;
   const next = new Array<number>(16).fill(0);
-  for (let bits = 1, code = 0; bits < 16; bits++) next[bits] = code = (code + count[bits - 1]!) << 1;
+  for (let bits = 1, code = 0; bits < 16; bits++)
+    next[bits] = code = (code + count[bits - 1]!) << 1;
   return lengths.map((l) => (l ? next[l]!++ : -1));
 }
 
@@ -138,7 +213,25 @@ function emptyDynamicBlocks(count: number): Uint8Array {
     for (let i = n - 1; i >= 0; i--, bit++) if ((value >> i) & 1) out[bit >> 3]! |= 1 << (bit & 7);
   };
   // Literal/length lengths: symbols 0–13 get 2–15 bits, 14 gets 15, end-of-block (256) 1 bit.
-  const literal = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15, ...new Array<number>(241).fill(0), 1];
+  const literal = [
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+    13,
+    14,
+    15,
+    15,
+    ...new Array<number>(241).fill(0),
+    1,
+  ];
   const literalCodes = canonical(literal);
   // Code-length alphabet: 1–15 and 18 (a run of zeros), 4 bits each.
   const clLengths = new Array<number>(19).fill(0);
@@ -175,7 +268,10 @@ interface RawEntry {
 }
 
 /** A zip written by hand, so its headers can say whatever a hostile publisher wants. */
-function rawZip(entries: RawEntry[], patch?: (central: DataView, index: number, localOffsets: number[]) => void): Uint8Array {
+function rawZip(
+  entries: RawEntry[],
+  patch?: (central: DataView, index: number, localOffsets: number[]) => void,
+): Uint8Array {
   const enc = new TextEncoder();
   const locals: Uint8Array[] = [];
   const offsets: number[] = [];
@@ -230,13 +326,21 @@ function stored(name: string, text: string): RawEntry {
   return { name, method: 0, data, size: data.length, crc: crc32Bytes(data) };
 }
 
-const honestFiles = () => [stored("manifest.json", JSON.stringify(manifest)), stored("index.js", js)];
+const honestFiles = () => [
+  stored("manifest.json", JSON.stringify(manifest)),
+  stored("index.js", js),
+];
 
 describe("package archive: decompression bombs (CPU)", () => {
   it("reads a hand-written zip (the bombs below differ only in what they declare)", () => {
     const data = zeroRuns(100);
     const size = 1 + 258 * 100;
-    const r = readPackage(rawZip([...honestFiles(), { name: "zeros.bin", method: 8, data, size, crc: crc32Bytes(new Uint8Array(size)) }]));
+    const r = readPackage(
+      rawZip([
+        ...honestFiles(),
+        { name: "zeros.bin", method: 8, data, size, crc: crc32Bytes(new Uint8Array(size)) },
+      ]),
+    );
     expect(r).toMatchObject({ ok: true });
   });
 
@@ -245,9 +349,18 @@ describe("package archive: decompression bombs (CPU)", () => {
     const data = zeroRuns(640_000);
     expect(data.length).toBeGreaterThan(1_000_000);
     const started = Date.now();
-    const r = readPackage(rawZip([...honestFiles(), { name: "bomb.bin", method: 8, data, size: 100, crc: crc32Bytes(new Uint8Array(100)) }]));
+    const r = readPackage(
+      rawZip([
+        ...honestFiles(),
+        { name: "bomb.bin", method: 8, data, size: 100, crc: crc32Bytes(new Uint8Array(100)) },
+      ]),
+    );
     const elapsed = Date.now() - started;
-    expect(r).toMatchObject({ ok: false, reason: "corrupt", detail: expect.stringMatching(/bomb\.bin.*more than its declared 100 bytes/) });
+    expect(r).toMatchObject({
+      ok: false,
+      reason: "corrupt",
+      detail: expect.stringMatching(/bomb\.bin.*more than its declared 100 bytes/),
+    });
     // Generous: decoding the whole stream takes seconds; stopping at the declared size, milliseconds.
     expect(elapsed).toBeLessThan(1_000);
   });
@@ -257,44 +370,86 @@ describe("package archive: decompression bombs (CPU)", () => {
     const data = emptyDynamicBlocks(50_000);
     expect(data.length).toBeGreaterThan(1_000_000);
     const started = Date.now();
-    const r = readPackage(rawZip([...honestFiles(), { name: "blocks.bin", method: 8, data, size: 0, crc: 0 }]));
+    const r = readPackage(
+      rawZip([...honestFiles(), { name: "blocks.bin", method: 8, data, size: 0, crc: 0 }]),
+    );
     const elapsed = Date.now() - started;
-    expect(r).toMatchObject({ ok: false, reason: "corrupt", detail: expect.stringMatching(/blocks\.bin.*more than 64 deflate blocks/) });
+    expect(r).toMatchObject({
+      ok: false,
+      reason: "corrupt",
+      detail: expect.stringMatching(/blocks\.bin.*more than 64 deflate blocks/),
+    });
     expect(elapsed).toBeLessThan(1_000);
     // A few such blocks are still a valid (empty) entry.
-    expect(readPackage(rawZip([...honestFiles(), { name: "few.bin", method: 8, data: emptyDynamicBlocks(3), size: 0, crc: 0 }]))).toMatchObject({ ok: true });
+    expect(
+      readPackage(
+        rawZip([
+          ...honestFiles(),
+          { name: "few.bin", method: 8, data: emptyDynamicBlocks(3), size: 0, crc: 0 },
+        ]),
+      ),
+    ).toMatchObject({ ok: true });
   });
 
   it("refuses an entry that honestly declares a compression ratio no real file has", () => {
     const size = 4 * 1024 * 1024;
-    const zip = pkg({ "manifest.json": JSON.stringify(manifest), "index.js": js, "zeros.bin": new Uint8Array(size) });
+    const zip = pkg({
+      "manifest.json": JSON.stringify(manifest),
+      "index.js": js,
+      "zeros.bin": new Uint8Array(size),
+    });
     expect(zip.length).toBeLessThan(size / 500);
-    expect(readPackage(zip)).toMatchObject({ ok: false, reason: "too-large", detail: expect.stringMatching(/zeros\.bin.*compression ratio/) });
+    expect(readPackage(zip)).toMatchObject({
+      ok: false,
+      reason: "too-large",
+      detail: expect.stringMatching(/zeros\.bin.*compression ratio/),
+    });
   });
 
   it("refuses a package whose entries together inflate far beyond what its size justifies", () => {
     // Each entry stays under the per-entry allowance for small files; together they do not.
-    const many = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`z${i}.bin`, new Uint8Array(60 * 1024)]));
+    const many = Object.fromEntries(
+      Array.from({ length: 120 }, (_, i) => [`z${i}.bin`, new Uint8Array(60 * 1024)]),
+    );
     const zip = pkg({ "manifest.json": JSON.stringify(manifest), "index.js": js, ...many });
-    expect(readPackage(zip)).toMatchObject({ ok: false, reason: "too-large", detail: expect.stringMatching(/package inflates to .* times its size/) });
+    expect(readPackage(zip)).toMatchObject({
+      ok: false,
+      reason: "too-large",
+      detail: expect.stringMatching(/package inflates to .* times its size/),
+    });
   });
 
   it("refuses two entries that share one stretch of compressed data (an overlapping-entry bomb)", () => {
     const data = zeroRuns(100);
     const size = 1 + 258 * 100;
     const crc = crc32Bytes(new Uint8Array(size));
-    const zip = rawZip([...honestFiles(), { name: "a.bin", method: 8, data, size, crc }, { name: "b.bin", method: 8, data, size, crc }], (central, i, offsets) => {
-      if (i === 3) central.setUint32(42, offsets[2]!, true);
-    });
+    const zip = rawZip(
+      [
+        ...honestFiles(),
+        { name: "a.bin", method: 8, data, size, crc },
+        { name: "b.bin", method: 8, data, size, crc },
+      ],
+      (central, i, offsets) => {
+        if (i === 3) central.setUint32(42, offsets[2]!, true);
+      },
+    );
     expect(readPackage(zip)).toMatchObject({ ok: false, reason: "corrupt" });
   });
 
   it("refuses encrypted entries and unknown compression methods", () => {
     const weird = { ...stored("x.bin", "hello"), method: 12 as 0 };
-    expect(readPackage(rawZip([...honestFiles(), weird]))).toMatchObject({ ok: false, reason: "corrupt", detail: expect.stringContaining("x.bin") });
+    expect(readPackage(rawZip([...honestFiles(), weird]))).toMatchObject({
+      ok: false,
+      reason: "corrupt",
+      detail: expect.stringContaining("x.bin"),
+    });
     const encrypted = rawZip([...honestFiles(), stored("y.bin", "hello")], (central, i) => {
       if (i === 2) central.setUint16(8, 1, true);
     });
-    expect(readPackage(encrypted)).toMatchObject({ ok: false, reason: "corrupt", detail: expect.stringContaining("y.bin") });
+    expect(readPackage(encrypted)).toMatchObject({
+      ok: false,
+      reason: "corrupt",
+      detail: expect.stringContaining("y.bin"),
+    });
   });
 });

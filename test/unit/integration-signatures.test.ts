@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { hubspotSignature, slackSignature, verifyHubspot, verifySlack } from "../../src/integrations/signatures";
+import {
+  hubspotSignature,
+  slackSignature,
+  verifyHubspot,
+  verifySlack,
+} from "../../src/integrations/signatures";
 
 // Slack's published example (api.slack.com/authentication/verifying-requests-from-slack).
 const SLACK = {
@@ -12,15 +17,38 @@ const SLACK = {
 describe("Slack request signing v0", () => {
   it("reproduces Slack's published example", async () => {
     expect(await slackSignature(SLACK.secret, SLACK.timestamp, SLACK.body)).toBe(SLACK.signature);
-    expect(await verifySlack(SLACK.secret, { signature: SLACK.signature, timestamp: SLACK.timestamp }, SLACK.body, Number(SLACK.timestamp))).toEqual({ ok: true });
+    expect(
+      await verifySlack(
+        SLACK.secret,
+        { signature: SLACK.signature, timestamp: SLACK.timestamp },
+        SLACK.body,
+        Number(SLACK.timestamp),
+      ),
+    ).toEqual({ ok: true });
   });
 
   it("refuses one changed byte and a re-serialised body", async () => {
     const h = { signature: SLACK.signature, timestamp: SLACK.timestamp };
-    expect(await verifySlack(SLACK.secret, h, SLACK.body.replace("roadrunner", "roadrunnex"), Number(SLACK.timestamp))).toEqual({ ok: false, reason: "mismatch" });
+    expect(
+      await verifySlack(
+        SLACK.secret,
+        h,
+        SLACK.body.replace("roadrunner", "roadrunnex"),
+        Number(SLACK.timestamp),
+      ),
+    ).toEqual({ ok: false, reason: "mismatch" });
     const json = '{"type":"event_callback","event":{"text":"hi"}}';
     const sig = await slackSignature(SLACK.secret, SLACK.timestamp, json);
-    expect((await verifySlack(SLACK.secret, { signature: sig, timestamp: SLACK.timestamp }, JSON.stringify(JSON.parse(json), null, 2), Number(SLACK.timestamp))).ok).toBe(false);
+    expect(
+      (
+        await verifySlack(
+          SLACK.secret,
+          { signature: sig, timestamp: SLACK.timestamp },
+          JSON.stringify(JSON.parse(json), null, 2),
+          Number(SLACK.timestamp),
+        )
+      ).ok,
+    ).toBe(false);
   });
 
   it.each([
@@ -29,7 +57,12 @@ describe("Slack request signing v0", () => {
     [301, false],
     [-301, false],
   ])("with the clock %i s off: accepted = %s", async (skew, ok) => {
-    const r = await verifySlack(SLACK.secret, { signature: SLACK.signature, timestamp: SLACK.timestamp }, SLACK.body, Number(SLACK.timestamp) + skew);
+    const r = await verifySlack(
+      SLACK.secret,
+      { signature: SLACK.signature, timestamp: SLACK.timestamp },
+      SLACK.body,
+      Number(SLACK.timestamp) + skew,
+    );
     expect(r.ok).toBe(ok);
   });
 
@@ -38,7 +71,10 @@ describe("Slack request signing v0", () => {
     [{ signature: "v1=abc", timestamp: SLACK.timestamp }, "malformed"],
     [{ signature: SLACK.signature, timestamp: "soon" }, "malformed"],
   ])("refuses headers %j", async (h, reason) => {
-    expect(await verifySlack(SLACK.secret, h, SLACK.body, Number(SLACK.timestamp))).toEqual({ ok: false, reason });
+    expect(await verifySlack(SLACK.secret, h, SLACK.body, Number(SLACK.timestamp))).toEqual({
+      ok: false,
+      reason,
+    });
   });
 });
 
@@ -50,7 +86,9 @@ describe("HubSpot signature v3", () => {
 
   it("is base64 HMAC-SHA256 of method + URI + body + timestamp", async () => {
     // Python: base64.b64encode(hmac.new(secret, b"POST" + uri + body + ts, sha256).digest())
-    expect(await hubspotSignature(secret, "POST", uri, body, ts)).toBe("1OtLSHNKhenoDfkCRIhdxEw+fpH4p/4OvI9fYtsWPNo=");
+    expect(await hubspotSignature(secret, "POST", uri, body, ts)).toBe(
+      "1OtLSHNKhenoDfkCRIhdxEw+fpH4p/4OvI9fYtsWPNo=",
+    );
   });
 
   it.each([
@@ -60,13 +98,49 @@ describe("HubSpot signature v3", () => {
     [-301_000, false],
   ])("with the clock %i ms off: accepted = %s", async (skew, ok) => {
     const signature = await hubspotSignature(secret, "POST", uri, body, ts);
-    expect((await verifyHubspot(secret, { method: "POST", uri, signature, timestamp: ts }, body, Number(ts) + skew)).ok).toBe(ok);
+    expect(
+      (
+        await verifyHubspot(
+          secret,
+          { method: "POST", uri, signature, timestamp: ts },
+          body,
+          Number(ts) + skew,
+        )
+      ).ok,
+    ).toBe(ok);
   });
 
   it("refuses one changed byte, another URI and another method", async () => {
     const signature = await hubspotSignature(secret, "POST", uri, body, ts);
-    expect((await verifyHubspot(secret, { method: "POST", uri, signature, timestamp: ts }, body.replace("101", "102"), Number(ts))).ok).toBe(false);
-    expect((await verifyHubspot(secret, { method: "POST", uri: `${uri}x`, signature, timestamp: ts }, body, Number(ts))).ok).toBe(false);
-    expect((await verifyHubspot(secret, { method: "PUT", uri, signature, timestamp: ts }, body, Number(ts))).ok).toBe(false);
+    expect(
+      (
+        await verifyHubspot(
+          secret,
+          { method: "POST", uri, signature, timestamp: ts },
+          body.replace("101", "102"),
+          Number(ts),
+        )
+      ).ok,
+    ).toBe(false);
+    expect(
+      (
+        await verifyHubspot(
+          secret,
+          { method: "POST", uri: `${uri}x`, signature, timestamp: ts },
+          body,
+          Number(ts),
+        )
+      ).ok,
+    ).toBe(false);
+    expect(
+      (
+        await verifyHubspot(
+          secret,
+          { method: "PUT", uri, signature, timestamp: ts },
+          body,
+          Number(ts),
+        )
+      ).ok,
+    ).toBe(false);
   });
 });

@@ -5,7 +5,13 @@ const PROD = { allowLocal: false };
 const LOCAL = { allowLocal: true };
 
 describe("the integrations egress policy", () => {
-  it.each(["https://login.salesforce.com", "https://acme.my.salesforce.com/services/data", "https://api.hubapi.com:443/x", "https://hooks.zapier.com/hooks/standard/1/abc?x=1", "https://xn--bcher-kva.example.com.au/"])("accepts the public https URL %s", (url) => {
+  it.each([
+    "https://login.salesforce.com",
+    "https://acme.my.salesforce.com/services/data",
+    "https://api.hubapi.com:443/x",
+    "https://hooks.zapier.com/hooks/standard/1/abc?x=1",
+    "https://xn--bcher-kva.example.com.au/",
+  ])("accepts the public https URL %s", (url) => {
     expect(checkEgressUrl(url, PROD).ok).toBe(true);
   });
 
@@ -61,19 +67,40 @@ describe("the integrations egress policy", () => {
     expect(checkEgressUrl("https://example.0x1/", PROD).ok).toBe(false);
   });
 
-  it.each(["http://127.0.0.1:8799/salesforce", "http://localhost:9000/", "http://[::1]:4000/x", "http://2130706433:8799/", "https://api.hubapi.com/"])("admits the local stand-in %s only by the local setting", (url) => {
+  it.each([
+    "http://127.0.0.1:8799/salesforce",
+    "http://localhost:9000/",
+    "http://[::1]:4000/x",
+    "http://2130706433:8799/",
+    "https://api.hubapi.com/",
+  ])("admits the local stand-in %s only by the local setting", (url) => {
     expect(checkEgressUrl(url, LOCAL).ok).toBe(true);
     if (!url.startsWith("https://api.")) expect(checkEgressUrl(url, PROD).ok).toBe(false);
   });
 
-  it.each(["http://169.254.169.254/", "http://10.0.0.1:8080/", "http://[::ffff:127.0.0.1]:8799/", "http://0.0.0.0:8799/", "http://u:p@127.0.0.1:8799/", "http://metadata.google.internal/", "http://api.hubapi.com:8443/", "ftp://127.0.0.1/"])("keeps refusing %s with the local setting", (url) => {
+  it.each([
+    "http://169.254.169.254/",
+    "http://10.0.0.1:8080/",
+    "http://[::ffff:127.0.0.1]:8799/",
+    "http://0.0.0.0:8799/",
+    "http://u:p@127.0.0.1:8799/",
+    "http://metadata.google.internal/",
+    "http://api.hubapi.com:8443/",
+    "ftp://127.0.0.1/",
+  ])("keeps refusing %s with the local setting", (url) => {
     expect(checkEgressUrl(url, LOCAL).ok).toBe(false);
   });
 
   it("never relaxes in production, whatever the local setting says", () => {
-    expect(egressOptions({ ATOLL_INTEGRATIONS_ALLOW_HTTP: "true", ATOLL_ENV: "production" })).toEqual(PROD);
-    expect(egressOptions({ ATOLL_INTEGRATIONS_ALLOW_HTTP: "false", ATOLL_ENV: "development" })).toEqual(PROD);
-    expect(egressOptions({ ATOLL_INTEGRATIONS_ALLOW_HTTP: "true", ATOLL_ENV: "development" })).toEqual(LOCAL);
+    expect(
+      egressOptions({ ATOLL_INTEGRATIONS_ALLOW_HTTP: "true", ATOLL_ENV: "production" }),
+    ).toEqual(PROD);
+    expect(
+      egressOptions({ ATOLL_INTEGRATIONS_ALLOW_HTTP: "false", ATOLL_ENV: "development" }),
+    ).toEqual(PROD);
+    expect(
+      egressOptions({ ATOLL_INTEGRATIONS_ALLOW_HTTP: "true", ATOLL_ENV: "development" }),
+    ).toEqual(LOCAL);
   });
 });
 
@@ -83,12 +110,24 @@ describe("joining a base URL and a request path", () => {
     expect(v.ok && v.url.href).toBe("https://acme.my.salesforce.com/base/services/data?q=1");
   });
 
-  it.each(["//evil.example.com/x", "\\\\evil.example.com/x", "/\\evil.example.com", "x", "@evil.example.com"])("refuses the path %s, which could change the origin", (path) => {
+  it.each([
+    "//evil.example.com/x",
+    "\\\\evil.example.com/x",
+    "/\\evil.example.com",
+    "x",
+    "@evil.example.com",
+  ])("refuses the path %s, which could change the origin", (path) => {
     expect(joinEgressUrl("https://api.hubapi.com", path, PROD).ok).toBe(false);
   });
 
   it("refuses when the base itself is refused (a provider-returned instance URL)", () => {
-    expect(joinEgressUrl("https://169.254.169.254", "/services/data", PROD)).toMatchObject({ ok: false, reason: "ip-literal" });
-    expect(joinEgressUrl("http://127.0.0.1:1/x", "/y", PROD)).toMatchObject({ ok: false, reason: "scheme" });
+    expect(joinEgressUrl("https://169.254.169.254", "/services/data", PROD)).toMatchObject({
+      ok: false,
+      reason: "ip-literal",
+    });
+    expect(joinEgressUrl("http://127.0.0.1:1/x", "/y", PROD)).toMatchObject({
+      ok: false,
+      reason: "scheme",
+    });
   });
 });

@@ -2,7 +2,12 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CRONS, QUEUES, queue, scheduled } from "../../src/jobs";
 
-const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {}, exports: {} } as unknown as ExecutionContext;
+const ctx = {
+  waitUntil: () => undefined,
+  passThroughOnException: () => undefined,
+  props: {},
+  exports: {},
+} as unknown as ExecutionContext;
 
 describe("jobs: the cron and queue tables", () => {
   afterEach(() => vi.restoreAllMocks());
@@ -16,7 +21,11 @@ describe("jobs: the cron and queue tables", () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const logs = vi.spyOn(console, "log").mockImplementation(() => undefined);
     for (const cron of ["*/5 * * * *", "0 4 * * *", "", "constructor", "__proto__", "toString"]) {
-      await scheduled({ cron, scheduledTime: Date.now(), noRetry: () => undefined } as ScheduledController, env, ctx);
+      await scheduled(
+        { cron, scheduledTime: Date.now(), noRetry: () => undefined } as ScheduledController,
+        env,
+        ctx,
+      );
     }
     expect(errors).toHaveBeenCalledTimes(6);
     expect(String(errors.mock.calls[0]?.[0])).toContain("unknown cron");
@@ -28,7 +37,16 @@ describe("jobs: the cron and queue tables", () => {
     const retryAll = vi.fn();
     const ackAll = vi.fn();
     for (const name of ["atoll-events-old", "atoll-sync2", "hasOwnProperty"]) {
-      await queue({ queue: name, messages: [{ id: "m1", body: {} }], retryAll, ackAll } as unknown as MessageBatch<unknown>, env, ctx);
+      await queue(
+        {
+          queue: name,
+          messages: [{ id: "m1", body: {} }],
+          retryAll,
+          ackAll,
+        } as unknown as MessageBatch<unknown>,
+        env,
+        ctx,
+      );
     }
     expect(retryAll).toHaveBeenCalledTimes(3);
     expect(ackAll).not.toHaveBeenCalled();
@@ -37,7 +55,17 @@ describe("jobs: the cron and queue tables", () => {
 
   it("the hourly cron runs the billing job against real D1", async () => {
     const logs = vi.spyOn(console, "log").mockImplementation(() => undefined);
-    await scheduled({ cron: "0 * * * *", scheduledTime: Date.now(), noRetry: () => undefined } as ScheduledController, env, ctx);
-    expect(logs.mock.calls.map((c) => String(c[0])).some((l) => l.includes('"billing run"'))).toBe(true);
+    await scheduled(
+      {
+        cron: "0 * * * *",
+        scheduledTime: Date.now(),
+        noRetry: () => undefined,
+      } as ScheduledController,
+      env,
+      ctx,
+    );
+    expect(logs.mock.calls.map((c) => String(c[0])).some((l) => l.includes('"billing run"'))).toBe(
+      true,
+    );
   });
 });

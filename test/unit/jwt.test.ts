@@ -27,7 +27,11 @@ const opts = (extra: Partial<VerifyOptions> = {}): VerifyOptions => ({
   ...extra,
 });
 
-function sign(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, key: CryptoKey = priv) {
+function sign(
+  claims: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+  key: CryptoKey = priv,
+) {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ sub: "usr_1", iss: ISS, aud: AUD, iat: now, exp: now + 300, ...claims })
     .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", kid: "k1", ...header })
@@ -39,7 +43,13 @@ function raw(header: Record<string, unknown>, payload: Record<string, unknown>, 
   return `${toBase64Url(utf8(JSON.stringify(header)))}.${toBase64Url(utf8(JSON.stringify(payload)))}.${signature}`;
 }
 
-const validPayload = () => ({ sub: "usr_1", iss: ISS, aud: AUD, exp: Math.floor(Date.now() / 1000) + 300, iat: Math.floor(Date.now() / 1000) });
+const validPayload = () => ({
+  sub: "usr_1",
+  iss: ISS,
+  aud: AUD,
+  exp: Math.floor(Date.now() / 1000) + 300,
+  iat: Math.floor(Date.now() / 1000),
+});
 
 // No verification may ever reach the network, whatever a header says.
 const realFetch = globalThis.fetch;
@@ -63,7 +73,10 @@ describe("access token verification (RFC 8725)", () => {
   });
 
   it("refuses alg: none", async () => {
-    const r = await verifyJwt(raw({ alg: "none", typ: "at+jwt", kid: "k1" }, validPayload()), opts());
+    const r = await verifyJwt(
+      raw({ alg: "none", typ: "at+jwt", kid: "k1" }, validPayload()),
+      opts(),
+    );
     expect(r).toMatchObject({ ok: false, reason: "algorithm" });
   });
 
@@ -83,7 +96,10 @@ describe("access token verification (RFC 8725)", () => {
   it("refuses a token that embeds its own key (jwk header)", async () => {
     const jwk = await exportJWK(attacker.publicKey);
     const forged = await sign({}, { jwk }, attacker.privateKey);
-    expect(await verifyJwt(forged, opts())).toMatchObject({ ok: false, reason: "forbidden-header" });
+    expect(await verifyJwt(forged, opts())).toMatchObject({
+      ok: false,
+      reason: "forbidden-header",
+    });
   });
 
   it.each([
@@ -91,12 +107,29 @@ describe("access token verification (RFC 8725)", () => {
     ["x5u", { x5u: "https://evil.example/cert.pem" }],
     ["x5c", { x5c: ["MIIB"] }],
   ])("refuses a %s header without fetching it", async (_name, header) => {
-    const forged = raw({ alg: "EdDSA", typ: "at+jwt", kid: "k1", ...header }, validPayload(), "AAAA");
-    expect(await verifyJwt(forged, opts())).toMatchObject({ ok: false, reason: "forbidden-header" });
+    const forged = raw(
+      { alg: "EdDSA", typ: "at+jwt", kid: "k1", ...header },
+      validPayload(),
+      "AAAA",
+    );
+    expect(await verifyJwt(forged, opts())).toMatchObject({
+      ok: false,
+      reason: "forbidden-header",
+    });
   });
 
   it("refuses unknown critical header parameters", async () => {
-    const token = raw({ alg: "EdDSA", typ: "at+jwt", kid: "k1", crit: ["urn:example:must-understand"], "urn:example:must-understand": true }, validPayload(), "AAAA");
+    const token = raw(
+      {
+        alg: "EdDSA",
+        typ: "at+jwt",
+        kid: "k1",
+        crit: ["urn:example:must-understand"],
+        "urn:example:must-understand": true,
+      },
+      validPayload(),
+      "AAAA",
+    );
     expect(await verifyJwt(token, opts())).toMatchObject({ ok: false, reason: "forbidden-header" });
   });
 
@@ -114,23 +147,37 @@ describe("access token verification (RFC 8725)", () => {
   });
 
   it("refuses a kid it does not know", async () => {
-    expect(await verifyJwt(await sign({}, { kid: "k2" }), opts())).toMatchObject({ ok: false, reason: "unknown-key" });
+    expect(await verifyJwt(await sign({}, { kid: "k2" }), opts())).toMatchObject({
+      ok: false,
+      reason: "unknown-key",
+    });
   });
 
   it("refuses a token signed by another key under a known kid", async () => {
-    expect(await verifyJwt(await sign({}, {}, attacker.privateKey), opts())).toMatchObject({ ok: false, reason: "signature" });
+    expect(await verifyJwt(await sign({}, {}, attacker.privateKey), opts())).toMatchObject({
+      ok: false,
+      reason: "signature",
+    });
   });
 
   it.each([
     ["a missing typ", { typ: undefined }],
     ["a plain JWT typ", { typ: "JWT" }],
   ])("refuses %s (explicit typing)", async (_label, header) => {
-    expect(await verifyJwt(await sign({}, header), opts())).toMatchObject({ ok: false, reason: "type" });
+    expect(await verifyJwt(await sign({}, header), opts())).toMatchObject({
+      ok: false,
+      reason: "type",
+    });
   });
 
   it("refuses a token without exp", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ sub: "usr_1" }).setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", kid: "k1" }).setIssuer(ISS).setAudience(AUD).setIssuedAt(now).sign(priv);
+    const token = await new SignJWT({ sub: "usr_1" })
+      .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", kid: "k1" })
+      .setIssuer(ISS)
+      .setAudience(AUD)
+      .setIssuedAt(now)
+      .sign(priv);
     expect(await verifyJwt(token, opts())).toMatchObject({ ok: false, reason: "claims" });
   });
 
@@ -140,17 +187,31 @@ describe("access token verification (RFC 8725)", () => {
   });
 
   it("refuses another issuer and another audience", async () => {
-    expect(await verifyJwt(await sign({ iss: "https://evil.example" }), opts())).toMatchObject({ ok: false, reason: "issuer" });
-    expect(await verifyJwt(await sign({ aud: "other-api" }), opts())).toMatchObject({ ok: false, reason: "audience" });
+    expect(await verifyJwt(await sign({ iss: "https://evil.example" }), opts())).toMatchObject({
+      ok: false,
+      reason: "issuer",
+    });
+    expect(await verifyJwt(await sign({ aud: "other-api" }), opts())).toMatchObject({
+      ok: false,
+      reason: "audience",
+    });
   });
 
   it("refuses a tampered payload", async () => {
     const [h, , s] = (await sign()).split(".");
     const p = toBase64Url(utf8(JSON.stringify({ ...validPayload(), sub: "usr_admin" })));
-    expect(await verifyJwt(`${h}.${p}.${s}`, opts())).toMatchObject({ ok: false, reason: "signature" });
+    expect(await verifyJwt(`${h}.${p}.${s}`, opts())).toMatchObject({
+      ok: false,
+      reason: "signature",
+    });
   });
 
-  it.each([["garbage", "not-a-jwt"], ["two parts", "a.b"], ["bad header", "!!!.e30.AAAA"], ["huge", "a".repeat(9000)]])("refuses %s as malformed", async (_l, token) => {
+  it.each([
+    ["garbage", "not-a-jwt"],
+    ["two parts", "a.b"],
+    ["bad header", "!!!.e30.AAAA"],
+    ["huge", "a".repeat(9000)],
+  ])("refuses %s as malformed", async (_l, token) => {
     expect(await verifyJwt(token, opts())).toMatchObject({ ok: false, reason: "malformed" });
   });
 });

@@ -11,13 +11,31 @@ function fakeDo(clock: { now: number }) {
   const remote: Remote = async (subject, req) => {
     calls += 1;
     await Promise.resolve();
-    if (revoked) return { granted: 0, remaining: 0, windowStart: 0, resetAt: 0, revoked: true } satisfies AcquireResponse;
+    if (revoked)
+      return {
+        granted: 0,
+        remaining: 0,
+        windowStart: 0,
+        resetAt: 0,
+        revoked: true,
+      } satisfies AcquireResponse;
     const key = `${subject}:${req.cls}`;
     const r = grant(windows.get(key) ?? null, req, clock.now);
     windows.set(key, r.state);
-    return { granted: r.granted, remaining: r.remaining, windowStart: r.windowStart, resetAt: r.resetAt, revoked: false };
+    return {
+      granted: r.granted,
+      remaining: r.remaining,
+      windowStart: r.windowStart,
+      resetAt: r.resetAt,
+      revoked: false,
+    };
   };
-  return { remote, revoke: () => (revoked = true), calls: () => calls, granted: (k: string) => windows.get(k)?.granted ?? 0 };
+  return {
+    remote,
+    revoke: () => (revoked = true),
+    calls: () => calls,
+    granted: (k: string) => windows.get(k)?.granted ?? 0,
+  };
 }
 
 describe("lease limiter", () => {
@@ -25,7 +43,9 @@ describe("lease limiter", () => {
     const clock = { now: 1_000_000 };
     const d = fakeDo(clock);
     const limiter = new LeaseLimiter(d.remote, () => clock.now);
-    const results = await Promise.all(Array.from({ length: 1000 }, () => limiter.take("key_a", "api", 100, 60_000)));
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, () => limiter.take("key_a", "api", 100, 60_000)),
+    );
     expect(results.filter((r) => r.allowed)).toHaveLength(100);
     expect(results.filter((r) => !r.allowed && r.reason === "limited")).toHaveLength(900);
     // Leases, not one DO call per request.
@@ -36,7 +56,11 @@ describe("lease limiter", () => {
     const clock = { now: 5_000_000 };
     const d = fakeDo(clock);
     const isolates = Array.from({ length: 4 }, () => new LeaseLimiter(d.remote, () => clock.now));
-    const all = await Promise.all(isolates.flatMap((l) => Array.from({ length: 250 }, () => l.take("key_b", "api", 100, 60_000))));
+    const all = await Promise.all(
+      isolates.flatMap((l) =>
+        Array.from({ length: 250 }, () => l.take("key_b", "api", 100, 60_000)),
+      ),
+    );
     expect(all.filter((r) => r.allowed)).toHaveLength(100);
   });
 
@@ -44,7 +68,8 @@ describe("lease limiter", () => {
     const clock = { now: 60_000 * 10 + 30_000 };
     const d = fakeDo(clock);
     const limiter = new LeaseLimiter(d.remote, () => clock.now);
-    for (let i = 0; i < 5; i++) expect((await limiter.take("k", "api", 5, 60_000)).allowed).toBe(true);
+    for (let i = 0; i < 5; i++)
+      expect((await limiter.take("k", "api", 5, 60_000)).allowed).toBe(true);
     const denied = await limiter.take("k", "api", 5, 60_000);
     expect(denied).toEqual({ allowed: false, reason: "limited", resetAt: 60_000 * 11 });
     clock.now = 60_000 * 11;
@@ -80,20 +105,29 @@ describe("lease limiter", () => {
     const limiter = new LeaseLimiter(d.remote, () => clock.now);
     expect((await limiter.take("k", "api", 100, 60_000)).allowed).toBe(true);
     limiter.markRevoked("k");
-    expect(await limiter.take("k", "api", 100, 60_000)).toEqual({ allowed: false, reason: "revoked" });
+    expect(await limiter.take("k", "api", 100, 60_000)).toEqual({
+      allowed: false,
+      reason: "revoked",
+    });
     d.revoke();
     const other = new LeaseLimiter(d.remote, () => clock.now);
-    expect(await other.take("k", "api", 100, 60_000)).toEqual({ allowed: false, reason: "revoked" });
+    expect(await other.take("k", "api", 100, 60_000)).toEqual({
+      allowed: false,
+      reason: "revoked",
+    });
   });
 
   it("fails closed when the Durable Object is unreachable, after spending what it holds", async () => {
     const clock = { now: 0 };
     let up = true;
     const d = fakeDo(clock);
-    const limiter = new LeaseLimiter(async (s, r) => {
-      if (!up) throw new Error("DO unreachable");
-      return d.remote(s, r);
-    }, () => clock.now);
+    const limiter = new LeaseLimiter(
+      async (s, r) => {
+        if (!up) throw new Error("DO unreachable");
+        return d.remote(s, r);
+      },
+      () => clock.now,
+    );
     for (let i = 0; i < 20; i++) await limiter.take("k", "api", 100, 60_000);
     up = false;
     const results = [];
@@ -104,7 +138,12 @@ describe("lease limiter", () => {
   });
 
   it("gives up on a Durable Object that does not answer within the timeout", async () => {
-    const limiter = new LeaseLimiter(() => new Promise(() => {}), Date.now, { remoteTimeoutMs: 50 });
-    expect(await limiter.take("k", "api", 100, 60_000)).toEqual({ allowed: false, reason: "unavailable" });
+    const limiter = new LeaseLimiter(() => new Promise(() => {}), Date.now, {
+      remoteTimeoutMs: 50,
+    });
+    expect(await limiter.take("k", "api", 100, 60_000)).toEqual({
+      allowed: false,
+      reason: "unavailable",
+    });
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { effectiveLimits, manifestJsonSchema, splitName, validateManifest } from "../../src/contract/manifest";
+import {
+  effectiveLimits,
+  manifestJsonSchema,
+  splitName,
+  validateManifest,
+} from "../../src/contract/manifest";
 
 export const base = {
   name: "@acme/hello",
@@ -15,7 +20,13 @@ describe("manifest validation", () => {
   it("accepts a minimal manifest and fills defaults", () => {
     const r = validateManifest(base);
     expect(r.ok).toBe(true);
-    if (r.ok) expect(r.manifest).toMatchObject({ permissions: [], routes: [], pricing: { model: "free" }, license: "UNLICENSED" });
+    if (r.ok)
+      expect(r.manifest).toMatchObject({
+        permissions: [],
+        routes: [],
+        pricing: { model: "free" },
+        license: "UNLICENSED",
+      });
   });
 
   it.each([
@@ -26,7 +37,11 @@ describe("manifest validation", () => {
     ["an entry outside the package", { entry: "../evil.js" }, "entry"],
     ["a forbidden permission", { permissions: ["network:169.254.169.254"] }, "permissions"],
     ["an unknown field", { backdoor: true }, "(manifest)"],
-    ["float money", { pricing: { model: "one-time", amount: 9.99, currency: "USD" } }, "pricing.amount"],
+    [
+      "float money",
+      { pricing: { model: "one-time", amount: 9.99, currency: "USD" } },
+      "pricing.amount",
+    ],
     ["a limit above the platform cap", { limits: { cpuMs: 60_000 } }, "limits.cpuMs"],
   ])("refuses %s, naming the field", (_label, patch, field) => {
     const r = validateManifest({ ...base, ...patch });
@@ -56,8 +71,15 @@ describe("manifest validation", () => {
   });
 
   it("is published as JSON Schema", () => {
-    const schema = manifestJsonSchema() as { properties: Record<string, unknown>; required: string[] };
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(["name", "version", "permissions", "limits", "pricing"]));
-    expect(schema.required).toEqual(expect.arrayContaining(["name", "version", "entry", "apiVersion"]));
+    const schema = manifestJsonSchema() as {
+      properties: Record<string, unknown>;
+      required: string[];
+    };
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(["name", "version", "permissions", "limits", "pricing"]),
+    );
+    expect(schema.required).toEqual(
+      expect.arrayContaining(["name", "version", "entry", "apiVersion"]),
+    );
   });
 });

@@ -5,7 +5,34 @@
 import { describe, expect, it } from "vitest";
 import { renderMarkdown, summaryOf } from "../../src/portal/markdown";
 
-const TAGS = ["p", "a", "img", "code", "pre", "em", "strong", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "hr", "br", "table", "thead", "tbody", "tr", "th", "td", "s"];
+const TAGS = [
+  "p",
+  "a",
+  "img",
+  "code",
+  "pre",
+  "em",
+  "strong",
+  "h1",
+  "h2",
+  "h3",
+  "h4",
+  "h5",
+  "h6",
+  "ul",
+  "ol",
+  "li",
+  "blockquote",
+  "hr",
+  "br",
+  "table",
+  "thead",
+  "tbody",
+  "tr",
+  "th",
+  "td",
+  "s",
+];
 
 /**
  * Every tag is well formed and from markdown's own vocabulary, with quoted attributes, no event
@@ -18,7 +45,10 @@ function inert(html: string): void {
     expect(TAGS, tag).toContain(m?.[1]);
     for (const [, name = "", value = ""] of (m?.[2] ?? "").matchAll(/\s+([a-z-]+)="([^"]*)"/gi)) {
       expect(name, tag).not.toMatch(/^on/i);
-      if (name === "href" || name === "src") expect(value, tag).not.toMatch(/^\s*(javascript|vbscript|file|data:(?!image\/(png|gif|jpeg|webp)))/i);
+      if (name === "href" || name === "src")
+        expect(value, tag).not.toMatch(
+          /^\s*(javascript|vbscript|file|data:(?!image\/(png|gif|jpeg|webp)))/i,
+        );
     }
   }
 }
@@ -27,9 +57,17 @@ describe("raw HTML", () => {
   it.each([
     ["a script tag", "<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"],
     ["an event handler", "<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"],
-    ["an anchor tag", '<a href="https://e.test">a</a>', "&lt;a href=&quot;https://e.test&quot;&gt;a&lt;/a&gt;"],
+    [
+      "an anchor tag",
+      '<a href="https://e.test">a</a>',
+      "&lt;a href=&quot;https://e.test&quot;&gt;a&lt;/a&gt;",
+    ],
     ["an HTML comment", "<!-- <script> -->", "&lt;!-- &lt;script&gt; --&gt;"],
-    ["an HTML block", "<div>\n<iframe src=//e.test></iframe>\n</div>", "&lt;iframe src=//e.test&gt;&lt;/iframe&gt;"],
+    [
+      "an HTML block",
+      "<div>\n<iframe src=//e.test></iframe>\n</div>",
+      "&lt;iframe src=//e.test&gt;&lt;/iframe&gt;",
+    ],
     ["a svg tag", "<svg onload=alert(1)>", "&lt;svg onload=alert(1)&gt;"],
   ])("escapes %s instead of passing it through", (_what, source, escaped) => {
     const html = renderMarkdown(source);
@@ -69,7 +107,10 @@ describe("links and images", () => {
     ["a reference definition to javascript:", "[x][r]\n\n[r]: javascript:alert(1)"],
     ["an autolink to javascript:", "<javascript:alert(1)>"],
     ["an image from javascript:", "![x](javascript:alert(1))"],
-    ["an SVG data: image (scripts run in SVG)", "![x](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)"],
+    [
+      "an SVG data: image (scripts run in SVG)",
+      "![x](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)",
+    ],
   ])("refuses a link to %s (no href or src at all)", (_what, source) => {
     const html = renderMarkdown(source);
     expect(html).not.toMatch(/<a |<img /);
@@ -77,12 +118,16 @@ describe("links and images", () => {
   });
 
   it("percent-encodes a tab or backslash that would split a scheme, so it is no scheme at all", () => {
-    expect(renderMarkdown("[x](java&#x09;script:alert(1))")).toContain('href="java%09script:alert(1)"');
+    expect(renderMarkdown("[x](java&#x09;script:alert(1))")).toContain(
+      'href="java%09script:alert(1)"',
+    );
     expect(renderMarkdown("[x](/\\evil.test)")).toContain('href="/%5Cevil.test"');
   });
 
   it("allows raster data: images (markdown-it's rule) and ordinary links", () => {
-    expect(renderMarkdown("![chart](data:image/png;base64,iVBORw0KGgo=)")).toBe('<p><img src="data:image/png;base64,iVBORw0KGgo=" alt="chart"></p>\n');
+    expect(renderMarkdown("![chart](data:image/png;base64,iVBORw0KGgo=)")).toBe(
+      '<p><img src="data:image/png;base64,iVBORw0KGgo=" alt="chart"></p>\n',
+    );
     expect(renderMarkdown("[docs](/docs)")).toBe('<p><a href="/docs">docs</a></p>\n');
     expect(renderMarkdown("[top](#intro)")).toBe('<p><a href="#intro">top</a></p>\n');
   });
@@ -111,28 +156,41 @@ describe("external links", () => {
     ["another scheme", "ftp://e.test/file"],
     ["mailto:", "mailto:someone@e.test"],
   ])("open %s without an opener or referrer, and nofollow", (_what, href) => {
-    expect(renderMarkdown(`[x](${href})`)).toMatch(/^<p><a href="[^"]+" rel="noopener noreferrer nofollow">x<\/a><\/p>\n$/);
+    expect(renderMarkdown(`[x](${href})`)).toMatch(
+      /^<p><a href="[^"]+" rel="noopener noreferrer nofollow">x<\/a><\/p>\n$/,
+    );
   });
 
-  it.each([["/docs"], ["docs/page"], ["#intro"], ["?q=1"]])("leave a same-site link %s as it is", (href) => {
-    expect(renderMarkdown(`[x](${href})`)).not.toContain("rel=");
-  });
+  it.each([["/docs"], ["docs/page"], ["#intro"], ["?q=1"]])(
+    "leave a same-site link %s as it is",
+    (href) => {
+      expect(renderMarkdown(`[x](${href})`)).not.toContain("rel=");
+    },
+  );
 });
 
 describe("layout", () => {
   it("makes code blocks focusable so keyboard users can scroll them", () => {
     expect(renderMarkdown("```\ncode\n```")).toBe('<pre tabindex="0"><code>code\n</code></pre>\n');
-    expect(renderMarkdown("    indented")).toBe('<pre tabindex="0"><code>indented\n</code></pre>\n');
+    expect(renderMarkdown("    indented")).toBe(
+      '<pre tabindex="0"><code>indented\n</code></pre>\n',
+    );
   });
 
   it("does not turn bare URLs into links or quotes into typographic ones", () => {
-    expect(renderMarkdown('see https://e.test "now"')).toBe("<p>see https://e.test &quot;now&quot;</p>\n");
+    expect(renderMarkdown('see https://e.test "now"')).toBe(
+      "<p>see https://e.test &quot;now&quot;</p>\n",
+    );
   });
 });
 
 describe("summaryOf", () => {
   it("takes the first paragraph that is not a heading, fence, table or quote, as plain text", () => {
-    expect(summaryOf("# Title\n\n> a quote\n\n| a | b |\n\n```\ncode\n```\n\nThe **first** `real` [paragraph](https://e.test)\nwraps.")).toBe("The first real paragraph wraps.");
+    expect(
+      summaryOf(
+        "# Title\n\n> a quote\n\n| a | b |\n\n```\ncode\n```\n\nThe **first** `real` [paragraph](https://e.test)\nwraps.",
+      ),
+    ).toBe("The first real paragraph wraps.");
   });
 
   it("cuts at max characters with an ellipsis", () => {

@@ -49,7 +49,11 @@ describe("revenue split", () => {
         expect(s.share).toBeGreaterThanOrEqual(0);
         expect(Number.isInteger(s.fee)).toBe(true);
         // The journal of that sale balances to the minor unit.
-        const j = saleJournal("purchase", { id: "pur_x", currency, amount, fee: s.fee, share: s.share, developerOrgId: "org_dev" }, "t");
+        const j = saleJournal(
+          "purchase",
+          { id: "pur_x", currency, amount, fee: s.fee, share: s.share, developerOrgId: "org_dev" },
+          "t",
+        );
         expect(j.entries.reduce((sum, e) => sum + e.amount, 0)).toBe(0);
       }
     });
@@ -71,7 +75,13 @@ describe("revenue split", () => {
 
 describe("refund split", () => {
   it("partial refunds add up to exactly the fee and share of a full refund", () => {
-    for (const [amount, bps] of [[2900, 1000], [7, 3333], [1, 1000], [999, 1234], [50, 5000]] as const) {
+    for (const [amount, bps] of [
+      [2900, 1000],
+      [7, 3333],
+      [1, 1000],
+      [999, 1234],
+      [50, 5000],
+    ] as const) {
       const sale = { amount, ...splitSale(amount, bps) };
       let before = { amount: 0, fee: 0 };
       let share = 0;
@@ -94,20 +104,55 @@ describe("refund split", () => {
   });
 
   it("refuses a refund larger than what is left", () => {
-    expect(() => splitRefund({ amount: 100, fee: 10 }, { amount: 60, fee: 6 }, 41)).toThrow(/exceed/);
+    expect(() => splitRefund({ amount: 100, fee: 10 }, { amount: 60, fee: 6 }, 41)).toThrow(
+      /exceed/,
+    );
   });
 
   it("builds a balanced reversal", () => {
-    const j = refundJournal({ id: "re_1", currency: "USD", amount: 1000, fee: 100, share: 900, developerOrgId: "org_d" }, "r");
+    const j = refundJournal(
+      { id: "re_1", currency: "USD", amount: 1000, fee: 100, share: 900, developerOrgId: "org_d" },
+      "r",
+    );
     expect(j.entries.reduce((s, e) => s + e.amount, 0)).toBe(0);
   });
 });
 
 describe("ledger rules", () => {
   it("refuses an unbalanced or mixed-currency journal", () => {
-    expect(() => assertBalanced({ kind: "purchase", currency: "USD", reference: "x", memo: "", entries: [{ account: "buyer_clearing:USD", amount: 10 }, { account: "platform_revenue:USD", amount: -9 }] })).toThrow(/balance/);
-    expect(() => assertBalanced({ kind: "purchase", currency: "USD", reference: "x", memo: "", entries: [{ account: "buyer_clearing:USD", amount: 10 }, { account: "platform_revenue:EUR", amount: -10 }] })).toThrow(/currenc/);
-    expect(() => assertBalanced({ kind: "purchase", currency: "USD", reference: "x", memo: "", entries: [{ account: "buyer_clearing:USD", amount: 0 }] })).toThrow(/two entries/);
+    expect(() =>
+      assertBalanced({
+        kind: "purchase",
+        currency: "USD",
+        reference: "x",
+        memo: "",
+        entries: [
+          { account: "buyer_clearing:USD", amount: 10 },
+          { account: "platform_revenue:USD", amount: -9 },
+        ],
+      }),
+    ).toThrow(/balance/);
+    expect(() =>
+      assertBalanced({
+        kind: "purchase",
+        currency: "USD",
+        reference: "x",
+        memo: "",
+        entries: [
+          { account: "buyer_clearing:USD", amount: 10 },
+          { account: "platform_revenue:EUR", amount: -10 },
+        ],
+      }),
+    ).toThrow(/currenc/);
+    expect(() =>
+      assertBalanced({
+        kind: "purchase",
+        currency: "USD",
+        reference: "x",
+        memo: "",
+        entries: [{ account: "buyer_clearing:USD", amount: 0 }],
+      }),
+    ).toThrow(/two entries/);
   });
 });
 

@@ -25,7 +25,9 @@ describe("the production outbound Worker", () => {
       return new Response("upstream");
     }) as typeof fetch;
     const env = { installationId: "ins_x", hosts: "api.stripe.com,hooks.slack.com" };
-    expect(await (await outboundFetch(new Request("https://hooks.slack.com/x"), env, fake)).text()).toBe("upstream");
+    expect(
+      await (await outboundFetch(new Request("https://hooks.slack.com/x"), env, fake)).text(),
+    ).toBe("upstream");
     const refused = await outboundFetch(new Request("https://evil.example.com/"), env, fake);
     expect(refused.status).toBe(403);
     expect(seen).toEqual(["https://hooks.slack.com/x"]);
@@ -33,14 +35,27 @@ describe("the production outbound Worker", () => {
 
   it("re-checks every redirect hop", async () => {
     const fake = (async (req: Request) =>
-      req.url.startsWith("https://api.stripe.com") ? new Response(null, { status: 302, headers: { location: "https://169.254.169.254/latest" } }) : new Response("metadata!")) as typeof fetch;
-    const res = await outboundFetch(new Request("https://api.stripe.com/redirect"), { hosts: "api.stripe.com" }, fake);
+      req.url.startsWith("https://api.stripe.com")
+        ? new Response(null, {
+            status: 302,
+            headers: { location: "https://169.254.169.254/latest" },
+          })
+        : new Response("metadata!")) as typeof fetch;
+    const res = await outboundFetch(
+      new Request("https://api.stripe.com/redirect"),
+      { hosts: "api.stripe.com" },
+      fake,
+    );
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("IP addresses");
   });
 
   it("refuses everything when nothing is granted", async () => {
-    const res = await outboundFetch(new Request("https://api.stripe.com/"), {}, (async () => new Response("x")) as typeof fetch);
+    const res = await outboundFetch(
+      new Request("https://api.stripe.com/"),
+      {},
+      (async () => new Response("x")) as typeof fetch,
+    );
     expect(res.status).toBe(403);
   });
 });

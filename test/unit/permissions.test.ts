@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { checkPermissions, compareGrants, describePermission, hostProblem, parsePermission } from "../../src/contract/permissions";
+import {
+  checkPermissions,
+  compareGrants,
+  describePermission,
+  hostProblem,
+  parsePermission,
+} from "../../src/contract/permissions";
 
 describe("permission vocabulary", () => {
   it.each([
@@ -44,7 +50,10 @@ describe("permission vocabulary", () => {
   });
 
   it("finds grants that are missing or undeclared", () => {
-    expect(compareGrants(["storage", "network:a.example.org"], ["storage", "payments"])).toEqual({ missing: ["network:a.example.org"], undeclared: ["payments"] });
+    expect(compareGrants(["storage", "network:a.example.org"], ["storage", "payments"])).toEqual({
+      missing: ["network:a.example.org"],
+      undeclared: ["payments"],
+    });
   });
 
   it("describes what a permission allows", () => {
@@ -52,6 +61,7 @@ describe("permission vocabulary", () => {
   });
 
   it("accepts ordinary public host names", () => {
-    for (const host of ["api.stripe.com", "hooks.slack.com", "a-b.c-d.co.uk"]) expect(hostProblem(host)).toBeNull();
+    for (const host of ["api.stripe.com", "hooks.slack.com", "a-b.c-d.co.uk"])
+      expect(hostProblem(host)).toBeNull();
   });
 });

@@ -19,7 +19,11 @@ describe("egressTarget", () => {
   });
 
   it("uses the override's origin for a granted host, never one from the path", () => {
-    const t = egressTarget(new URL("https://api.stripe.com//127.0.0.1:8787/healthz?x=1"), ["api.stripe.com"], { "api.stripe.com": "http://127.0.0.1:9000" });
+    const t = egressTarget(
+      new URL("https://api.stripe.com//127.0.0.1:8787/healthz?x=1"),
+      ["api.stripe.com"],
+      { "api.stripe.com": "http://127.0.0.1:9000" },
+    );
     expect(t.ok && t.target.href).toBe("http://127.0.0.1:9000//127.0.0.1:8787/healthz?x=1");
   });
 
@@ -36,7 +40,11 @@ describe("the production outbound Worker", () => {
       seen.push(req.url);
       return new Response("ok");
     }) as typeof fetch;
-    await outboundFetch(new Request("https://api.stripe.com//127.0.0.1:8787/healthz"), { hosts: "api.stripe.com" }, fake);
+    await outboundFetch(
+      new Request("https://api.stripe.com//127.0.0.1:8787/healthz"),
+      { hosts: "api.stripe.com" },
+      fake,
+    );
     expect(seen).toEqual(["https://api.stripe.com//127.0.0.1:8787/healthz"]);
     expect(new URL(seen[0] ?? "").host).toBe("api.stripe.com");
   });
@@ -65,7 +73,12 @@ describe("SubrequestBudgets", () => {
     for (let i = 0; i < 6; i++) b.begin("i", 3, 1_000); // abandoned: their ends never run
     now = 1_001;
     const end = b.begin("i", 3, 1_000);
-    expect([b.spend("i"), b.spend("i"), b.spend("i"), b.spend("i")]).toEqual([true, true, true, false]);
+    expect([b.spend("i"), b.spend("i"), b.spend("i"), b.spend("i")]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
     end();
     now = 5_000;
     expect(b.spend("i")).toBe(false);
@@ -73,17 +86,41 @@ describe("SubrequestBudgets", () => {
 });
 
 describe("pluginPath", () => {
-  it.each(["/", "", "/hello/Ada", "/files/a%20b/c", "/trailing/", "/%E2%9C%93", "/atoll/__atoll"])("passes %s", (p) => {
-    expect(pluginPath(p).ok).toBe(true);
-  });
+  it.each(["/", "", "/hello/Ada", "/files/a%20b/c", "/trailing/", "/%E2%9C%93", "/atoll/__atoll"])(
+    "passes %s",
+    (p) => {
+      expect(pluginPath(p).ok).toBe(true);
+    },
+  );
   it.each([
-    "//x/__atoll/cleanup", "/a//b", "/\\__atoll", "/%2F__atoll", "/%2f", "/%5C", "/%5c", "/.", "/..", "/%2e", "/%2E%2e",
-    "/a/./b", "/__atoll/cleanup", "/__ATOLL/x", "/%5F%5Fatoll/x", "/__atoll%2Fcleanup", "/__atollx", "/%00", "/%0a", "/%zz", "x",
+    "//x/__atoll/cleanup",
+    "/a//b",
+    "/\\__atoll",
+    "/%2F__atoll",
+    "/%2f",
+    "/%5C",
+    "/%5c",
+    "/.",
+    "/..",
+    "/%2e",
+    "/%2E%2e",
+    "/a/./b",
+    "/__atoll/cleanup",
+    "/__ATOLL/x",
+    "/%5F%5Fatoll/x",
+    "/__atoll%2Fcleanup",
+    "/__atollx",
+    "/%00",
+    "/%0a",
+    "/%zz",
+    "x",
   ])("refuses %s", (p) => {
     expect(pluginPath(p).ok).toBe(false);
   });
   it("builds the plugin URL from fields on the fixed origin", () => {
-    expect(pluginUrl("https://plugin.atoll.internal", "//evil.example/x", "?q=1").href).toBe("https://plugin.atoll.internal//evil.example/x?q=1");
+    expect(pluginUrl("https://plugin.atoll.internal", "//evil.example/x", "?q=1").href).toBe(
+      "https://plugin.atoll.internal//evil.example/x?q=1",
+    );
   });
 });
 
@@ -97,14 +134,29 @@ describe("sealed host messages", () => {
   });
 
   it.each([
-    ["another secret", async () => open("t".repeat(43), await seal(secret, msg), "clear"), "bad-mac"],
-    ["a changed payload", async () => {
-      const [, mac] = (await seal(secret, msg)).split(".");
-      const forged = btoa(JSON.stringify({ ...msg, installationId: "ins_b" })).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-      return open(secret, `${forged}.${mac}`, "clear");
-    }, "bad-mac"],
+    [
+      "another secret",
+      async () => open("t".repeat(43), await seal(secret, msg), "clear"),
+      "bad-mac",
+    ],
+    [
+      "a changed payload",
+      async () => {
+        const [, mac] = (await seal(secret, msg)).split(".");
+        const forged = btoa(JSON.stringify({ ...msg, installationId: "ins_b" }))
+          .replace(/=+$/, "")
+          .replace(/\+/g, "-")
+          .replace(/\//g, "_");
+        return open(secret, `${forged}.${mac}`, "clear");
+      },
+      "bad-mac",
+    ],
     ["another kind", async () => open(secret, await seal(secret, msg), "invoke"), "wrong-kind"],
-    ["an expired message", async () => open(secret, await seal(secret, { ...msg, exp: Date.now() - 1 }), "clear"), "expired"],
+    [
+      "an expired message",
+      async () => open(secret, await seal(secret, { ...msg, exp: Date.now() - 1 }), "clear"),
+      "expired",
+    ],
     ["garbage", async () => open(secret, "not a token", "clear"), "malformed"],
     ["nothing", async () => open(secret, null, "clear"), "missing"],
     ["an empty secret", async () => open("", "a.b", "clear"), "missing"],

@@ -4,11 +4,34 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Role } from "../../src/platform/db/schema";
-import { ALL_SCOPES, ROLE_SCOPES, SCOPES, canManageMember, effectiveScopes, isScope, scopesBeyond } from "../../src/access/scopes";
+import {
+  ALL_SCOPES,
+  ROLE_SCOPES,
+  SCOPES,
+  canManageMember,
+  effectiveScopes,
+  isScope,
+  scopesBeyond,
+} from "../../src/access/scopes";
 
 const MEMBER = ["org:read", "keys:read", "keys:write", "installations:read", "plugins:call"];
 /** Strings that look like scopes or reach Object.prototype: none of them is a scope. */
-const HOSTILE = ["__proto__", "constructor", "toString", "hasOwnProperty", "ORG:READ", " org:read", "org:read ", "org:*", "*", "", "org:read,keys:write", "org:read keys:write", "installations:write\u0000", "оrg:read" /* Cyrillic о */];
+const HOSTILE = [
+  "__proto__",
+  "constructor",
+  "toString",
+  "hasOwnProperty",
+  "ORG:READ",
+  " org:read",
+  "org:read ",
+  "org:*",
+  "*",
+  "",
+  "org:read,keys:write",
+  "org:read keys:write",
+  "installations:write\u0000",
+  "оrg:read" /* Cyrillic о */,
+];
 
 describe("the scope vocabulary", () => {
   it("lists every scope once, each with a description", () => {
@@ -42,7 +65,16 @@ describe("what each role allows", () => {
 
   it("gives members reading, their own keys and calling plugins, nothing that changes the organization, spends money or publishes", () => {
     expect([...ROLE_SCOPES.member].sort()).toEqual([...MEMBER].sort());
-    for (const s of ["org:write", "audit:read", "plugins:publish", "installations:write", "billing:read", "billing:write", "integrations:read", "integrations:write"]) {
+    for (const s of [
+      "org:write",
+      "audit:read",
+      "plugins:publish",
+      "installations:write",
+      "billing:read",
+      "billing:write",
+      "integrations:read",
+      "integrations:write",
+    ]) {
       expect(ROLE_SCOPES.member).not.toContain(s);
     }
   });
@@ -50,12 +82,17 @@ describe("what each role allows", () => {
 
 describe("effectiveScopes", () => {
   it("keeps the scopes a credential was given that the role still allows, in the given order", () => {
-    expect(effectiveScopes(["plugins:call", "org:read"], "member")).toEqual(["plugins:call", "org:read"]);
+    expect(effectiveScopes(["plugins:call", "org:read"], "member")).toEqual([
+      "plugins:call",
+      "org:read",
+    ]);
     expect(effectiveScopes([...ALL_SCOPES], "owner")).toEqual(ALL_SCOPES);
   });
 
   it("narrows an owner's key at once when the owner is demoted to member", () => {
-    expect(effectiveScopes([...ROLE_SCOPES.owner], "member")).toEqual(ALL_SCOPES.filter((s) => MEMBER.includes(s)));
+    expect(effectiveScopes([...ROLE_SCOPES.owner], "member")).toEqual(
+      ALL_SCOPES.filter((s) => MEMBER.includes(s)),
+    );
     expect(effectiveScopes(["billing:write", "plugins:publish"], "member")).toEqual([]);
   });
 
@@ -68,14 +105,20 @@ describe("effectiveScopes", () => {
     expect(effectiveScopes([...HOSTILE, "org:read"], "owner")).toEqual(["org:read"]);
   });
 
-  it.each([["operator"], ["superuser"], ["__proto__"], ["constructor"], ["toString"], [""]])("gives a role it does not know (%j) no scope at all", (role) => {
-    expect(effectiveScopes([...ALL_SCOPES], role as Role)).toEqual([]);
-  });
+  it.each([["operator"], ["superuser"], ["__proto__"], ["constructor"], ["toString"], [""]])(
+    "gives a role it does not know (%j) no scope at all",
+    (role) => {
+      expect(effectiveScopes([...ALL_SCOPES], role as Role)).toEqual([]);
+    },
+  );
 });
 
 describe("scopesBeyond", () => {
   it("names each requested scope the caller does not hold", () => {
-    expect(scopesBeyond(["org:read", "billing:write", "audit:read"], ["org:read"])).toEqual(["billing:write", "audit:read"]);
+    expect(scopesBeyond(["org:read", "billing:write", "audit:read"], ["org:read"])).toEqual([
+      "billing:write",
+      "audit:read",
+    ]);
   });
 
   it("is empty for a subset, the same set and nothing", () => {
@@ -95,7 +138,12 @@ describe("canManageMember", () => {
   /** [actor, target, next] → allowed, every combination. */
   const table: [Role, Role, Role | null, boolean][] = roles.flatMap((actor) =>
     roles.flatMap((target) =>
-      nexts.map((next): [Role, Role, Role | null, boolean] => [actor, target, next, actor === "owner" || (actor === "admin" && target !== "owner" && next !== "owner")]),
+      nexts.map((next): [Role, Role, Role | null, boolean] => [
+        actor,
+        target,
+        next,
+        actor === "owner" || (actor === "admin" && target !== "owner" && next !== "owner"),
+      ]),
     ),
   );
 
@@ -104,13 +152,17 @@ describe("canManageMember", () => {
   });
 
   it("never lets a member manage anyone, and an admin never touches or makes an owner", () => {
-    for (const target of roles) for (const next of nexts) expect(canManageMember("member", target, next)).toBe(false);
+    for (const target of roles)
+      for (const next of nexts) expect(canManageMember("member", target, next)).toBe(false);
     expect(canManageMember("admin", "owner", null)).toBe(false);
     expect(canManageMember("admin", "member", "owner")).toBe(false);
   });
 
-  it.each([["operator"], ["superuser"], ["__proto__"], [""]])("gives an actor role it does not know (%j) no power", (actor) => {
-    expect(canManageMember(actor as Role, "member", "member")).toBe(false);
-    expect(canManageMember(actor as Role, "member", null)).toBe(false);
-  });
+  it.each([["operator"], ["superuser"], ["__proto__"], [""]])(
+    "gives an actor role it does not know (%j) no power",
+    (actor) => {
+      expect(canManageMember(actor as Role, "member", "member")).toBe(false);
+      expect(canManageMember(actor as Role, "member", null)).toBe(false);
+    },
+  );
 });

@@ -2,19 +2,27 @@ import { describe, expect, it } from "vitest";
 import { signStripe, verifyStripe } from "../../src/revenue/stripe-signature";
 
 const SECRET = "whsec_test_secret";
-const BODY = '{"id":"evt_1","type":"charge.refunded","data":{"object":{"id":"ch_1","amount_refunded":100}}}';
+const BODY =
+  '{"id":"evt_1","type":"charge.refunded","data":{"object":{"id":"ch_1","amount_refunded":100}}}';
 const NOW = 1_764_000_000;
 
 describe("Stripe-Signature", () => {
-  it("matches an independently computed HMAC-SHA256 of \"<t>.<body>\"", async () => {
+  it('matches an independently computed HMAC-SHA256 of "<t>.<body>"', async () => {
     // Python: hmac.new(b"whsec_test_secret", b"1764000000." + BODY, hashlib.sha256).hexdigest()
-    expect(await signStripe(SECRET, NOW, BODY)).toBe("d897a1a31b69e4ef504cff74c281224962fd3e2e90ce40edbb8a4e7ba1278944");
+    expect(await signStripe(SECRET, NOW, BODY)).toBe(
+      "d897a1a31b69e4ef504cff74c281224962fd3e2e90ce40edbb8a4e7ba1278944",
+    );
   });
 
   it("accepts a valid signature, also among several v1 values (secret rotation)", async () => {
     const sig = await signStripe(SECRET, NOW, BODY);
-    expect(await verifyStripe(SECRET, `t=${NOW},v1=${sig}`, BODY, NOW)).toEqual({ ok: true, timestamp: NOW });
-    expect((await verifyStripe(SECRET, `t=${NOW},v1=${"0".repeat(64)},v1=${sig}`, BODY, NOW)).ok).toBe(true);
+    expect(await verifyStripe(SECRET, `t=${NOW},v1=${sig}`, BODY, NOW)).toEqual({
+      ok: true,
+      timestamp: NOW,
+    });
+    expect(
+      (await verifyStripe(SECRET, `t=${NOW},v1=${"0".repeat(64)},v1=${sig}`, BODY, NOW)).ok,
+    ).toBe(true);
   });
 
   it.each([
@@ -22,7 +30,10 @@ describe("Stripe-Signature", () => {
     ["a re-serialised body", (b: string) => JSON.stringify(JSON.parse(b), null, 1)],
   ])("refuses %s", async (_what, change) => {
     const sig = await signStripe(SECRET, NOW, BODY);
-    expect(await verifyStripe(SECRET, `t=${NOW},v1=${sig}`, change(BODY), NOW)).toEqual({ ok: false, reason: "mismatch" });
+    expect(await verifyStripe(SECRET, `t=${NOW},v1=${sig}`, change(BODY), NOW)).toEqual({
+      ok: false,
+      reason: "mismatch",
+    });
   });
 
   it.each([

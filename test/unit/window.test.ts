@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { grant, type WindowState } from "../../src/access/ratelimit/window";
 
 const W = 60_000;
-const req = (want: number, extra: Partial<Parameters<typeof grant>[1]> = {}) => ({ limit: 10, windowMs: W, want, ...extra });
+const req = (want: number, extra: Partial<Parameters<typeof grant>[1]> = {}) => ({
+  limit: 10,
+  windowMs: W,
+  want,
+  ...extra,
+});
 
 describe("fixed-window grants", () => {
   it("grants what is asked while the window has room, then only the rest, then nothing", () => {
@@ -38,7 +43,11 @@ describe("fixed-window grants", () => {
     let state: WindowState | null = null;
     let total = 0;
     for (let i = 0; i < 1000; i++) {
-      const r = grant(state, req((i % 7) + 1, { release: i % 3 === 0 ? 100 : 0, releaseWindow: -1 }), 1_000 + i);
+      const r = grant(
+        state,
+        req((i % 7) + 1, { release: i % 3 === 0 ? 100 : 0, releaseWindow: -1 }),
+        1_000 + i,
+      );
       state = r.state;
       total += r.granted;
     }

@@ -10,7 +10,10 @@ import { build } from "esbuild";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const contract = join(root, "..", "..", "src", "contract");
 const outFile = join(root, "dist", "cli.mjs");
-const newest = (dir) => Math.max(...readdirSync(dir, { recursive: true }).map((f) => statSync(join(dir, String(f))).mtimeMs));
+const newest = (dir) =>
+  Math.max(
+    ...readdirSync(dir, { recursive: true }).map((f) => statSync(join(dir, String(f))).mtimeMs),
+  );
 const sources = [join(root, "src"), contract];
 if (!existsSync(outFile) || sources.some((d) => newest(d) > statSync(outFile).mtimeMs)) {
   mkdirSync(dirname(outFile), { recursive: true });

@@ -24,7 +24,10 @@ export interface BuildResult {
 
 export function readManifest(dir: string): Manifest {
   const path = join(dir, "manifest.json");
-  if (!existsSync(path)) throw new CliError(`${path} not found: is ${dir} a plugin folder? (atoll init <dir> makes one)`);
+  if (!existsSync(path))
+    throw new CliError(
+      `${path} not found: is ${dir} a plugin folder? (atoll init <dir> makes one)`,
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, "utf8"));
@@ -32,7 +35,10 @@ export function readManifest(dir: string): Manifest {
     throw new CliError(`${path} is not valid JSON: ${(err as Error).message}`);
   }
   const r = validateManifest(raw);
-  if (!r.ok) throw new CliError(`manifest.json is invalid:\n${r.errors.map((e) => `  - ${e.path}: ${e.message}`).join("\n")}`);
+  if (!r.ok)
+    throw new CliError(
+      `manifest.json is invalid:\n${r.errors.map((e) => `  - ${e.path}: ${e.message}`).join("\n")}`,
+    );
   return r.manifest;
 }
 
@@ -44,7 +50,10 @@ function sourceEntry(dir: string): string {
 }
 
 /** Builds with an optional version override (used by `atoll dev`). */
-export async function buildPlugin(dir: string, opts: { version?: string; log?: (line: string) => void } = {}): Promise<BuildResult> {
+export async function buildPlugin(
+  dir: string,
+  opts: { version?: string; log?: (line: string) => void } = {},
+): Promise<BuildResult> {
   const log = opts.log ?? (() => undefined);
   const manifest = readManifest(dir);
   if (opts.version) manifest.version = opts.version;
@@ -63,15 +72,25 @@ export async function buildPlugin(dir: string, opts: { version?: string; log?: (
     write: false,
     logLevel: "silent",
     legalComments: "none",
-  }).catch((err: { errors?: { text: string; location?: { file: string; line: number } | null }[] }) => {
-    const detail = (err.errors ?? []).map((e) => `  - ${e.location ? `${e.location.file}:${e.location.line}: ` : ""}${e.text}`).join("\n");
-    throw new CliError(`bundling failed:\n${detail || String(err)}`);
-  });
+  }).catch(
+    (err: { errors?: { text: string; location?: { file: string; line: number } | null }[] }) => {
+      const detail = (err.errors ?? [])
+        .map((e) => `  - ${e.location ? `${e.location.file}:${e.location.line}: ` : ""}${e.text}`)
+        .join("\n");
+      throw new CliError(`bundling failed:\n${detail || String(err)}`);
+    },
+  );
   const code = out.outputFiles[0]?.contents;
   if (!code) throw new CliError("bundling produced no output");
-  const rawManifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Record<string, unknown>;
+  const rawManifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Record<
+    string,
+    unknown
+  >;
   if (opts.version) rawManifest.version = opts.version;
-  const bytes = zipSync({ "manifest.json": strToU8(JSON.stringify(rawManifest, null, 2)), [manifest.entry]: code }, { level: 9 });
+  const bytes = zipSync(
+    { "manifest.json": strToU8(JSON.stringify(rawManifest, null, 2)), [manifest.entry]: code },
+    { level: 9 },
+  );
   const short = splitName(manifest.name)?.short ?? basename(dir);
   const distDir = join(dir, "dist");
   mkdirSync(distDir, { recursive: true });

@@ -12,12 +12,21 @@ interface Problem {
   errors?: { path: string; message: string }[];
 }
 
-async function call<T>(t: Target, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+async function call<T>(
+  t: Target,
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T }> {
   let res: Response;
   try {
-    res = await fetch(t.url.replace(/\/$/, "") + path, { ...init, headers: { "x-api-key": t.key, ...(init.headers as Record<string, string>) } });
+    res = await fetch(t.url.replace(/\/$/, "") + path, {
+      ...init,
+      headers: { "x-api-key": t.key, ...(init.headers as Record<string, string>) },
+    });
   } catch (err) {
-    throw new CliError(`cannot reach ${t.url}: ${(err as Error).message} (is the platform running? npm start)`);
+    throw new CliError(
+      `cannot reach ${t.url}: ${(err as Error).message} (is the platform running? npm start)`,
+    );
   }
   const text = await res.text();
   const body = (text ? JSON.parse(text) : null) as T;
@@ -30,8 +39,17 @@ function fail(what: string, status: number, p: Problem | null): never {
   throw new CliError(lines.join("\n"));
 }
 
-export async function publish(t: Target, bytes: Uint8Array): Promise<{ plugin: string; version: string; sha256: string; size: number; status?: string }> {
-  const r = await call<{ plugin: string; version: string; sha256: string; size: number; status?: string } & Problem>(t, "/v1/packages", { method: "POST", headers: { "content-type": "application/zip" }, body: bytes as Uint8Array<ArrayBuffer> });
+export async function publish(
+  t: Target,
+  bytes: Uint8Array,
+): Promise<{ plugin: string; version: string; sha256: string; size: number; status?: string }> {
+  const r = await call<
+    { plugin: string; version: string; sha256: string; size: number; status?: string } & Problem
+  >(t, "/v1/packages", {
+    method: "POST",
+    headers: { "content-type": "application/zip" },
+    body: bytes as Uint8Array<ArrayBuffer>,
+  });
   if (r.status !== 201) fail("publish", r.status, r.body);
   return r.body;
 }
@@ -63,8 +81,22 @@ export async function uninstall(t: Target, id: string): Promise<void> {
   if (r.status !== 204) fail("uninstall", r.status, r.body);
 }
 
-export async function install(t: Target, body: { plugin: string; version?: string; environment?: string; config?: unknown; secrets?: Record<string, string>; grants: string[] }): Promise<InstallationInfo> {
-  const r = await call<InstallationInfo & Problem>(t, "/v1/installations", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+export async function install(
+  t: Target,
+  body: {
+    plugin: string;
+    version?: string;
+    environment?: string;
+    config?: unknown;
+    secrets?: Record<string, string>;
+    grants: string[];
+  },
+): Promise<InstallationInfo> {
+  const r = await call<InstallationInfo & Problem>(t, "/v1/installations", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   if (r.status !== 201) fail("install", r.status, r.body);
   return r.body;
 }

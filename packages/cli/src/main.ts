@@ -28,13 +28,18 @@ function parseArgs(argv: string[]): { positional: string[]; flags: Record<string
     const a = argv[i] as string;
     if (a.startsWith("--")) {
       const [k, v] = a.slice(2).split("=", 2) as [string, string | undefined];
-      flags[k] = v ?? (argv[i + 1] && !argv[i + 1]?.startsWith("--") ? (argv[++i] as string) : "true");
+      flags[k] =
+        v ?? (argv[i + 1] && !argv[i + 1]?.startsWith("--") ? (argv[++i] as string) : "true");
     } else positional.push(a);
   }
   return { positional, flags };
 }
 
-function localCredentials(): { url: string; apiKey: string; organization: { slug: string } } | null {
+function localCredentials(): {
+  url: string;
+  apiKey: string;
+  organization: { slug: string };
+} | null {
   // The nearest .atoll/local-credentials.json from the working folder up (what `npm start` writes).
   for (let dir = process.cwd(); ; dir = dirname(dir)) {
     const p = join(dir, ".atoll", "local-credentials.json");
@@ -47,23 +52,38 @@ function target(flags: Record<string, string>): Target {
   const local = localCredentials();
   const url = flags.url ?? process.env.ATOLL_URL ?? local?.url;
   const key = flags.key ?? process.env.ATOLL_API_KEY ?? local?.apiKey;
-  if (!url || !key) throw new CliError("no platform to talk to: pass --url and --key (or ATOLL_URL and ATOLL_API_KEY), or run npm start first");
+  if (!url || !key)
+    throw new CliError(
+      "no platform to talk to: pass --url and --key (or ATOLL_URL and ATOLL_API_KEY), or run npm start first",
+    );
   return { url, key };
 }
 
 /** Unpacks a marketplace template's `template/` folder into `target`. */
-async function fromTemplate(name: string, target: string, flags: Record<string, string>): Promise<void> {
+async function fromTemplate(
+  name: string,
+  target: string,
+  flags: Record<string, string>,
+): Promise<void> {
   const m = /^(@[a-z0-9-]+)\/([a-z0-9][a-z0-9._-]*)$/.exec(name);
-  if (!m) throw new CliError(`--template takes a listing name such as @acme-tools/storefront-starter, not "${name}"`);
+  if (!m)
+    throw new CliError(
+      `--template takes a listing name such as @acme-tools/storefront-starter, not "${name}"`,
+    );
   const url = flags.url ?? process.env.ATOLL_URL ?? localCredentials()?.url;
-  if (!url) throw new CliError("--template needs the platform: pass --url (or run npm start first)");
+  if (!url)
+    throw new CliError("--template needs the platform: pass --url (or run npm start first)");
   step(`downloading ${name} from ${url}`);
   let res: Response;
   try {
     // With a key, the organization's route serves paid templates it bought too; without, free ones.
     const key = flags.key ?? process.env.ATOLL_API_KEY ?? localCredentials()?.apiKey;
     const base = url.replace(/\/$/, "");
-    res = key ? await fetch(`${base}/v1/templates/${m[1]}/${m[2]}/package`, { headers: { "x-api-key": key } }) : await fetch(`${base}/v1/marketplace/listings/${m[1]}/${m[2]}/package`);
+    res = key
+      ? await fetch(`${base}/v1/templates/${m[1]}/${m[2]}/package`, {
+          headers: { "x-api-key": key },
+        })
+      : await fetch(`${base}/v1/marketplace/listings/${m[1]}/${m[2]}/package`);
   } catch (err) {
     throw new CliError(`cannot reach ${url}: ${(err as Error).message}`);
   }
@@ -72,7 +92,9 @@ async function fromTemplate(name: string, target: string, flags: Record<string, 
     throw new CliError(`cannot download ${name}: ${problem?.detail ?? res.status}`);
   }
   const files = unzipSync(new Uint8Array(await res.arrayBuffer()));
-  const starter = Object.entries(files).filter(([path]) => path.startsWith("template/") && !path.endsWith("/"));
+  const starter = Object.entries(files).filter(
+    ([path]) => path.startsWith("template/") && !path.endsWith("/"),
+  );
   if (starter.length === 0) throw new CliError(`${name} has no template/ folder to start from`);
   for (const [path, bytes] of starter) {
     const out = join(target, path.slice("template/".length));
@@ -83,11 +105,14 @@ async function fromTemplate(name: string, target: string, flags: Record<string, 
 }
 
 async function init(dir: string | undefined, flags: Record<string, string>): Promise<void> {
-  if (!dir) throw new CliError("usage: atoll init <dir> [--scope <org-slug>] [--template @scope/name]");
+  if (!dir)
+    throw new CliError("usage: atoll init <dir> [--scope <org-slug>] [--template @scope/name]");
   const target = resolve(dir);
   if (existsSync(target)) throw new CliError(`${dir} already exists`);
   const scope = flags.scope ?? localCredentials()?.organization.slug ?? "my-org";
-  const short = basename(target).toLowerCase().replace(/[^a-z0-9._-]/g, "-");
+  const short = basename(target)
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]/g, "-");
   if (flags.template) await fromTemplate(flags.template, target, flags);
   else cpSync(TEMPLATE, target, { recursive: true });
   const manifestPath = join(target, "manifest.json");
@@ -97,7 +122,11 @@ async function init(dir: string | undefined, flags: Record<string, string>): Pro
   manifest.kind = "plugin";
   manifest.description = `${short}: an Atoll plugin`;
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
-  if (!existsSync(join(target, "atoll.dev.json"))) writeFileSync(join(target, "atoll.dev.json"), JSON.stringify({ config: {}, secrets: {} }, null, 2) + "\n");
+  if (!existsSync(join(target, "atoll.dev.json")))
+    writeFileSync(
+      join(target, "atoll.dev.json"),
+      JSON.stringify({ config: {}, secrets: {} }, null, 2) + "\n",
+    );
   readManifest(target);
   step(`created ${dir} (@${scope}/${short}) from ${flags.template ?? "the hello template"}`);
   out(`  next: npx atoll dev ${dir}`);
@@ -114,17 +143,28 @@ async function buildCmd(dir: string | undefined): Promise<void> {
 async function publishCmd(what: string | undefined, flags: Record<string, string>): Promise<void> {
   if (!what) throw new CliError("usage: atoll publish <dir|zip> [--url U] [--key K]");
   const t = target(flags);
-  const bytes = what.endsWith(".zip") ? new Uint8Array(readFileSync(what)) : (await buildPlugin(what, { log: step })).bytes;
+  const bytes = what.endsWith(".zip")
+    ? new Uint8Array(readFileSync(what))
+    : (await buildPlugin(what, { log: step })).bytes;
   step(`publishing to ${t.url}`);
   const r = await publish(t, bytes);
-  step(`${r.status === "in_review" ? "submitted for review" : "published"}: ${r.plugin}@${r.version} (${r.size} bytes, sha256 ${r.sha256.slice(0, 16)}…)`);
+  step(
+    `${r.status === "in_review" ? "submitted for review" : "published"}: ${r.plugin}@${r.version} (${r.size} bytes, sha256 ${r.sha256.slice(0, 16)}…)`,
+  );
 }
 
 /** Build, publish under a fresh dev version, (re)install into development, print the endpoint. */
-export async function devOnce(dir: string, t: Target, log: (line: string) => void = step): Promise<{ endpoint: string; version: string; installationId: string }> {
+export async function devOnce(
+  dir: string,
+  t: Target,
+  log: (line: string) => void = step,
+): Promise<{ endpoint: string; version: string; installationId: string }> {
   const manifest = readManifest(dir);
   const latest = await latestVersion(t, manifest.name);
-  const version = latest && !semver.gt(manifest.version, latest) ? (semver.inc(latest, "prerelease", "dev") as string) : manifest.version;
+  const version =
+    latest && !semver.gt(manifest.version, latest)
+      ? (semver.inc(latest, "prerelease", "dev") as string)
+      : manifest.version;
   const built = await buildPlugin(dir, { version, log });
   log(`publishing ${manifest.name}@${version}`);
   await publish(t, built.bytes);
@@ -135,8 +175,20 @@ export async function devOnce(dir: string, t: Target, log: (line: string) => voi
     }
   }
   const devFile = join(dir, "atoll.dev.json");
-  const dev = existsSync(devFile) ? (JSON.parse(readFileSync(devFile, "utf8")) as { config?: unknown; secrets?: Record<string, string> }) : {};
-  const inst = await install(t, { plugin: manifest.name, version, environment: "development", config: dev.config ?? {}, secrets: dev.secrets ?? {}, grants: manifest.permissions });
+  const dev = existsSync(devFile)
+    ? (JSON.parse(readFileSync(devFile, "utf8")) as {
+        config?: unknown;
+        secrets?: Record<string, string>;
+      })
+    : {};
+  const inst = await install(t, {
+    plugin: manifest.name,
+    version,
+    environment: "development",
+    config: dev.config ?? {},
+    secrets: dev.secrets ?? {},
+    grants: manifest.permissions,
+  });
   return { endpoint: t.url.replace(/\/$/, "") + inst.endpoint, version, installationId: inst.id };
 }
 
@@ -145,7 +197,9 @@ async function probe(endpoint: string, t: Target): Promise<void> {
   try {
     const res = await fetch(`${endpoint}/`, { headers: { "x-api-key": t.key } });
     await res.arrayBuffer();
-    out(`  probe: GET / answered ${res.status} in ${res.headers.get("x-atoll-plugin-time") ?? "?"} ms`);
+    out(
+      `  probe: GET / answered ${res.status} in ${res.headers.get("x-atoll-plugin-time") ?? "?"} ms`,
+    );
     const warning = res.headers.get("x-atoll-limit-warning");
     if (warning) out(`  ⚠ ${warning}: in production this call would be stopped`);
   } catch (err) {
@@ -160,7 +214,9 @@ async function devCmd(dir: string | undefined, flags: Record<string, string>): P
   const run = async () => {
     try {
       const r = await devOnce(dir, t);
-      out(`\n  ready: ${r.endpoint}   (${r.version})\n  try:   curl -s ${r.endpoint}/ -H "X-API-Key: ${t.key.slice(0, 12)}…"`);
+      out(
+        `\n  ready: ${r.endpoint}   (${r.version})\n  try:   curl -s ${r.endpoint}/ -H "X-API-Key: ${t.key.slice(0, 12)}…"`,
+      );
       await probe(r.endpoint, t);
     } catch (err) {
       out(`✗ ${(err as Error).message}`);
@@ -197,7 +253,9 @@ export async function main(argv: string[]): Promise<number> {
         await devCmd(positional[0], flags);
         return 0;
       default:
-        out("usage: atoll <init|build|publish|dev> …\n  init <dir>        a new plugin from the hello template (or --template @scope/name from the marketplace)\n  build <dir>       bundle, validate, package, hash\n  publish <dir|zip> upload to the platform (--url, --key)\n  dev <dir>         build, publish, install, print the endpoint; rebuild on change");
+        out(
+          "usage: atoll <init|build|publish|dev> …\n  init <dir>        a new plugin from the hello template (or --template @scope/name from the marketplace)\n  build <dir>       bundle, validate, package, hash\n  publish <dir|zip> upload to the platform (--url, --key)\n  dev <dir>         build, publish, install, print the endpoint; rebuild on change",
+        );
         return command ? 2 : 0;
     }
   } catch (err) {

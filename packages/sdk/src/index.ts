@@ -35,7 +35,11 @@ export interface AtollEnv {
 }
 
 export interface IntegrationsBinding {
-  request(provider: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: Record<string, string>; body: string }>;
+  request(
+    provider: string,
+    path: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string },
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }>;
 }
 
 /** An event from a connected provider (a webhook), delivered to plugins granted events:<topic>. */
@@ -79,7 +83,12 @@ export interface PluginContext<Config> {
    * .fetch("/api/chat.postMessage", { method: "POST", body: JSON.stringify({ channel, text }) })`.
    * The organization's connection for this environment is used; the plugin never sees its token.
    */
-  integration(provider: string): { fetch(path: string, init?: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Response> };
+  integration(provider: string): {
+    fetch(
+      path: string,
+      init?: { method?: string; headers?: Record<string, string>; body?: string },
+    ): Promise<Response>;
+  };
 }
 
 export type RouteHandler<Config> = (request: IRequest, ctx: PluginContext<Config>) => unknown;
@@ -105,10 +114,17 @@ export class PluginError extends Error {
 }
 
 function json(status: number, body: unknown): Response {
-  return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: body === undefined ? {} : { "content-type": "application/json" } });
+  return new Response(body === undefined ? null : JSON.stringify(body), {
+    status,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+  });
 }
 
-function contextFor<Config>(request: Request, env: AtollEnv, exec: ExecutionContext): PluginContext<Config> {
+function contextFor<Config>(
+  request: Request,
+  env: AtollEnv,
+  exec: ExecutionContext,
+): PluginContext<Config> {
   const h = request.headers;
   const org = h.get(CALL_HEADERS.organization);
   const need = <T>(value: T | undefined, what: string): T => {
@@ -119,7 +135,13 @@ function contextFor<Config>(request: Request, env: AtollEnv, exec: ExecutionCont
     config: (env.ATOLL?.config ?? {}) as Config,
     installationId: env.ATOLL?.installationId ?? "",
     environment: env.ATOLL?.environment ?? "development",
-    caller: org ? { organization: org, subject: h.get(CALL_HEADERS.subject) ?? "", requestId: h.get(CALL_HEADERS.requestId) ?? "" } : null,
+    caller: org
+      ? {
+          organization: org,
+          subject: h.get(CALL_HEADERS.subject) ?? "",
+          requestId: h.get(CALL_HEADERS.requestId) ?? "",
+        }
+      : null,
     storage: {
       async get<T>(key: string) {
         const v = await need(env.STORAGE, "storage").get(key);
@@ -133,7 +155,11 @@ function contextFor<Config>(request: Request, env: AtollEnv, exec: ExecutionCont
     waitUntil: (p) => exec.waitUntil(p),
     integration: (provider) => ({
       async fetch(path, init = {}) {
-        const r = await need(env.INTEGRATIONS, `integrations:${provider}`).request(provider, path, init);
+        const r = await need(env.INTEGRATIONS, `integrations:${provider}`).request(
+          provider,
+          path,
+          init,
+        );
         return new Response(r.body, { status: r.status, headers: r.headers });
       },
     }),
@@ -141,11 +167,23 @@ function contextFor<Config>(request: Request, env: AtollEnv, exec: ExecutionCont
 }
 
 /** Builds the plugin's Worker module. */
-export function definePlugin<Config = Record<string, unknown>, Input = unknown, Output = unknown>(def: PluginDefinition<Config, Input, Output>): ExportedHandler<AtollEnv> {
+export function definePlugin<Config = Record<string, unknown>, Input = unknown, Output = unknown>(
+  def: PluginDefinition<Config, Input, Output>,
+): ExportedHandler<AtollEnv> {
   // itty's small Router (not AutoRouter): return values become JSON, no match is a 404.
   const router = Router<IRequest, [PluginContext<Config>]>({
-    catch: (err) => (err instanceof PluginError ? json(err.status, { error: err.message }) : json(500, { error: err instanceof Error ? err.message : "plugin error" })),
-    finally: [(res: unknown) => (res instanceof Response ? res : res === undefined ? json(404, { error: "not found" }) : json(200, res))],
+    catch: (err) =>
+      err instanceof PluginError
+        ? json(err.status, { error: err.message })
+        : json(500, { error: err instanceof Error ? err.message : "plugin error" }),
+    finally: [
+      (res: unknown) =>
+        res instanceof Response
+          ? res
+          : res === undefined
+            ? json(404, { error: "not found" })
+            : json(200, res),
+    ],
   });
   def.routes?.(router);
   return {

@@ -33,9 +33,11 @@ const round = (x: number) => Math.round(x * 1e6) / 1e6;
 
 export function stats(input: Input): Stats {
   const values = input.series ? input.series.map((p) => p.v) : input.values;
-  if (!Array.isArray(values) || values.length === 0) throw new PluginError(400, "give values: number[] or series: {t, v}[] (not empty)");
+  if (!Array.isArray(values) || values.length === 0)
+    throw new PluginError(400, "give values: number[] or series: {t, v}[] (not empty)");
   if (values.length > MAX_POINTS) throw new PluginError(400, `at most ${MAX_POINTS} points`);
-  if (!values.every((v) => typeof v === "number" && Number.isFinite(v))) throw new PluginError(400, "every value must be a finite number");
+  if (!values.every((v) => typeof v === "number" && Number.isFinite(v)))
+    throw new PluginError(400, "every value must be a finite number");
   const sorted = [...values].sort((a, b) => a - b);
   const sum = values.reduce((a, b) => a + b, 0);
   const mean = sum / values.length;

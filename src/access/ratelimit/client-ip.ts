@@ -17,7 +17,10 @@ export const LOCAL_ADDRESS = "127.0.0.1";
 const IPV4 = /^(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const IPV6 = /^[0-9a-f:.]{2,45}$/;
 
-export function clientAddress(headers: { get(name: string): string | null }, env: { ATOLL_ENV: string }): string {
+export function clientAddress(
+  headers: { get(name: string): string | null },
+  env: { ATOLL_ENV: string },
+): string {
   if (env.ATOLL_ENV !== "production") return LOCAL_ADDRESS;
   const ip = headers.get("cf-connecting-ip")?.trim().toLowerCase() ?? "";
   if (IPV4.test(ip)) return ip;
@@ -37,7 +40,11 @@ export function ipv6Prefix64(ip: string): string | null {
   const width = (parts: string[]) => parts.reduce((n, p) => n + (p.includes(".") ? 2 : 1), 0);
   const missing = 8 - width(left) - width(right);
   if (tail === undefined ? missing !== 0 : missing < 1) return null;
-  const groups = [...left, ...Array.from({ length: tail === undefined ? 0 : missing }, () => "0"), ...right];
+  const groups = [
+    ...left,
+    ...Array.from({ length: tail === undefined ? 0 : missing }, () => "0"),
+    ...right,
+  ];
   const first = groups.slice(0, 4);
   if (first.length < 4 || first.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return null;
   return `${first.map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;

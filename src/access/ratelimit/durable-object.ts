@@ -39,7 +39,13 @@ export class RateLimiter extends DurableObject<Env> {
     const prev = (kv.get(key) as WindowState | undefined) ?? null;
     const result = grant(prev, req, Date.now());
     kv.put(key, result.state);
-    return { granted: result.granted, remaining: result.remaining, windowStart: result.windowStart, resetAt: result.resetAt, revoked: false };
+    return {
+      granted: result.granted,
+      remaining: result.remaining,
+      windowStart: result.windowStart,
+      resetAt: result.resetAt,
+      revoked: false,
+    };
   }
 
   /** Marks the credential revoked: every later lease request is refused. */
@@ -50,7 +56,8 @@ export class RateLimiter extends DurableObject<Env> {
   /** Current counters, for the operator and for tests. */
   inspect(): { revoked: boolean; windows: Record<string, WindowState> } {
     const windows: Record<string, WindowState> = {};
-    for (const [k, v] of this.ctx.storage.kv.list({ prefix: "w:" })) windows[k.slice(2)] = v as WindowState;
+    for (const [k, v] of this.ctx.storage.kv.list({ prefix: "w:" }))
+      windows[k.slice(2)] = v as WindowState;
     return { revoked: this.ctx.storage.kv.get(REVOKED_KEY) === true, windows };
   }
 }

@@ -45,7 +45,12 @@ export interface LeaseOptions {
   maxEntries: number;
 }
 
-const DEFAULTS: LeaseOptions = { leaseTtlMs: 1_000, remoteTimeoutMs: 2_000, maxLease: 256, maxEntries: 50_000 };
+const DEFAULTS: LeaseOptions = {
+  leaseTtlMs: 1_000,
+  remoteTimeoutMs: 2_000,
+  maxLease: 256,
+  maxEntries: 50_000,
+};
 
 export class LeaseLimiter {
   private readonly entries = new Map<string, Entry>();
@@ -69,9 +74,14 @@ export class LeaseLimiter {
       const current = now < entry.resetAt && entry.limit === limit && entry.windowMs === windowMs;
       if (current && now < entry.leaseExpiresAt && entry.tokens > 0) {
         entry.tokens -= 1;
-        return { allowed: true, remaining: entry.tokens + entry.remoteRemaining, resetAt: entry.resetAt };
+        return {
+          allowed: true,
+          remaining: entry.tokens + entry.remoteRemaining,
+          resetAt: entry.resetAt,
+        };
       }
-      if (current && entry.exhausted) return { allowed: false, reason: "limited", resetAt: entry.resetAt };
+      if (current && entry.exhausted)
+        return { allowed: false, reason: "limited", resetAt: entry.resetAt };
       if (!entry.inflight) {
         entry.inflight = this.refill(entry, subject, cls, limit, windowMs, now).finally(() => {
           entry.inflight = null;
@@ -102,7 +112,20 @@ export class LeaseLimiter {
     let entry = this.entries.get(key);
     if (!entry) {
       if (this.entries.size >= this.opts.maxEntries) this.evict();
-      entry = { tokens: 0, limit, windowMs, windowStart: -1, resetAt: 0, leaseExpiresAt: 0, remoteRemaining: 0, exhausted: false, revoked: false, nextWant: 1, waiting: 0, inflight: null };
+      entry = {
+        tokens: 0,
+        limit,
+        windowMs,
+        windowStart: -1,
+        resetAt: 0,
+        leaseExpiresAt: 0,
+        remoteRemaining: 0,
+        exhausted: false,
+        revoked: false,
+        nextWant: 1,
+        waiting: 0,
+        inflight: null,
+      };
       this.entries.set(key, entry);
     }
     return entry;
@@ -123,19 +146,37 @@ export class LeaseLimiter {
     }
   }
 
-  private async refill(entry: Entry, subject: string, cls: string, limit: number, windowMs: number, now: number): Promise<"ok" | "failed"> {
+  private async refill(
+    entry: Entry,
+    subject: string,
+    cls: string,
+    limit: number,
+    windowMs: number,
+    now: number,
+  ): Promise<"ok" | "failed"> {
     // Hand back what is left of an expired lease in the same window before asking for more.
     const sameWindow = now < entry.resetAt && entry.limit === limit && entry.windowMs === windowMs;
     const release = sameWindow ? entry.tokens : 0;
     const usedUp = entry.tokens === 0;
     entry.tokens = 0;
     const cap = Math.max(1, Math.min(this.opts.maxLease, Math.floor(limit / 10)));
-    if (entry.windowStart >= 0) entry.nextWant = usedUp ? entry.nextWant * 2 : Math.ceil(entry.nextWant / 2);
+    if (entry.windowStart >= 0)
+      entry.nextWant = usedUp ? entry.nextWant * 2 : Math.ceil(entry.nextWant / 2);
     entry.nextWant = Math.min(cap, Math.max(1, entry.nextWant));
     const want = Math.min(cap, Math.max(entry.nextWant, entry.waiting + 1));
     let res: AcquireResponse | "failed";
     try {
-      res = await withTimeout(this.remote(subject, { cls, limit, windowMs, want, release, releaseWindow: sameWindow ? entry.windowStart : null }), this.opts.remoteTimeoutMs);
+      res = await withTimeout(
+        this.remote(subject, {
+          cls,
+          limit,
+          windowMs,
+          want,
+          release,
+          releaseWindow: sameWindow ? entry.windowStart : null,
+        }),
+        this.opts.remoteTimeoutMs,
+      );
       if (res === "failed") return "failed";
     } catch {
       return "failed";

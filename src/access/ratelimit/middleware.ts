@@ -11,7 +11,16 @@ import { isolateState } from "../credential-cache";
 import { ApiError, problemResponse, unauthorized } from "../../platform/http/problem";
 import { clientAddress } from "./client-ip";
 import { takePlanQuota } from "./quota";
-import { DEFAULT_ANONYMOUS_LIMIT, limitFor, parseLimit, rateLimitHeaders, tooManyRequests, type Limit, type PlanClass, type RouteClass } from "./policy";
+import {
+  DEFAULT_ANONYMOUS_LIMIT,
+  limitFor,
+  parseLimit,
+  rateLimitHeaders,
+  tooManyRequests,
+  type Limit,
+  type PlanClass,
+  type RouteClass,
+} from "./policy";
 
 /** The address anonymous calls are limited by: only what Cloudflare set, or locally the socket's (./client-ip.ts). */
 export function clientIp(c: Context<AppEnv>): string {
@@ -25,10 +34,14 @@ export function rateLimit(cls: PlanClass): MiddlewareHandler<AppEnv> {
     const principal = c.get("principal");
     const anonymous = !principal;
     const routeClass: RouteClass = anonymous ? "anonymous" : cls;
-    const limit: Limit = anonymous ? parseLimit(c.env.ATOLL_ANON_RATE_LIMIT, DEFAULT_ANONYMOUS_LIMIT) : limitFor(principal.plan, cls);
+    const limit: Limit = anonymous
+      ? parseLimit(c.env.ATOLL_ANON_RATE_LIMIT, DEFAULT_ANONYMOUS_LIMIT)
+      : limitFor(principal.plan, cls);
     const subject = anonymous ? `ip:${clientIp(c)}` : principal.subject;
     const limiter = isolateState(c.env).limiter;
-    const decision = anonymous ? await limiter.take(subject, routeClass, limit.quota, limit.windowSec * 1000) : await takePlanQuota(limiter, principal, routeClass, limit);
+    const decision = anonymous
+      ? await limiter.take(subject, routeClass, limit.quota, limit.windowSec * 1000)
+      : await takePlanQuota(limiter, principal, routeClass, limit);
     const now = Date.now();
     if (!decision.allowed) {
       switch (decision.reason) {
@@ -44,7 +57,11 @@ export function rateLimit(cls: PlanClass): MiddlewareHandler<AppEnv> {
           });
         case "limited": {
           // The refusal path is hot under abuse: answer directly, without throwing.
-          return problemResponse(tooManyRequests(routeClass, limit, decision.resetAt, now), c.get("requestId"), c.req.path);
+          return problemResponse(
+            tooManyRequests(routeClass, limit, decision.resetAt, now),
+            c.get("requestId"),
+            c.req.path,
+          );
         }
       }
     }

@@ -10,7 +10,8 @@
 import type { ProblemInit } from "../../platform/http/problem";
 import type { Plan } from "../../platform/db/schema";
 
-export type RouteClass = "api" | "token" | "plugin" | "installation" | "anonymous" | "webhook" | "payments-webhook";
+export type RouteClass =
+  "api" | "token" | "plugin" | "installation" | "anonymous" | "webhook" | "payments-webhook";
 export type LimitPlan = Plan | "operator";
 
 export interface Limit {
@@ -21,10 +22,26 @@ export interface Limit {
 
 /** The documented plan table (README "Rate limits"). */
 export const PLANS: Record<LimitPlan, Record<PlanClass, Limit>> = {
-  free: { api: { quota: 60, windowSec: 60 }, token: { quota: 10, windowSec: 60 }, plugin: { quota: 600, windowSec: 60 } },
-  pro: { api: { quota: 1_200, windowSec: 60 }, token: { quota: 60, windowSec: 60 }, plugin: { quota: 6_000, windowSec: 60 } },
-  enterprise: { api: { quota: 100_000, windowSec: 60 }, token: { quota: 600, windowSec: 60 }, plugin: { quota: 200_000, windowSec: 60 } },
-  operator: { api: { quota: 100_000, windowSec: 60 }, token: { quota: 600, windowSec: 60 }, plugin: { quota: 200_000, windowSec: 60 } },
+  free: {
+    api: { quota: 60, windowSec: 60 },
+    token: { quota: 10, windowSec: 60 },
+    plugin: { quota: 600, windowSec: 60 },
+  },
+  pro: {
+    api: { quota: 1_200, windowSec: 60 },
+    token: { quota: 60, windowSec: 60 },
+    plugin: { quota: 6_000, windowSec: 60 },
+  },
+  enterprise: {
+    api: { quota: 100_000, windowSec: 60 },
+    token: { quota: 600, windowSec: 60 },
+    plugin: { quota: 200_000, windowSec: 60 },
+  },
+  operator: {
+    api: { quota: 100_000, windowSec: 60 },
+    token: { quota: 600, windowSec: 60 },
+    plugin: { quota: 200_000, windowSec: 60 },
+  },
 };
 
 /** Route classes whose limits come from the plan (the others: per IP, per installation). */
@@ -49,7 +66,13 @@ export function parseLimit(value: string | undefined, fallback: Limit): Limit {
   return quota > 0 && windowSec > 0 ? { quota, windowSec } : fallback;
 }
 
-export function rateLimitHeaders(cls: RouteClass, limit: Limit, remaining: number, resetAt: number, now: number): Record<string, string> {
+export function rateLimitHeaders(
+  cls: RouteClass,
+  limit: Limit,
+  remaining: number,
+  resetAt: number,
+  now: number,
+): Record<string, string> {
   const t = Math.max(0, Math.ceil((resetAt - now) / 1000));
   return {
     "ratelimit-policy": `"${cls}";q=${limit.quota};w=${limit.windowSec}`,
@@ -62,13 +85,22 @@ export function rateLimitHeaders(cls: RouteClass, limit: Limit, remaining: numbe
  * at least 1). `what` completes "The limit of …" (e.g. `60 requests per 60 s for "api"`).
  * Callers on the hot refusal path answer it with problemResponse() instead of throwing it.
  */
-export function tooManyRequests(cls: RouteClass, limit: Limit, resetAt: number, now: number, detail?: string): ProblemInit {
+export function tooManyRequests(
+  cls: RouteClass,
+  limit: Limit,
+  resetAt: number,
+  now: number,
+  detail?: string,
+): ProblemInit {
   const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
   return {
     status: 429,
     type: "rate-limited",
     title: "Too many requests",
     detail: `${detail ?? `The limit of ${limit.quota} requests per ${limit.windowSec} s for "${cls}" is reached.`} Retry in ${retryAfter} s.`,
-    headers: { ...rateLimitHeaders(cls, limit, 0, resetAt, now), "retry-after": String(retryAfter) },
+    headers: {
+      ...rateLimitHeaders(cls, limit, 0, resetAt, now),
+      "retry-after": String(retryAfter),
+    },
   };
 }

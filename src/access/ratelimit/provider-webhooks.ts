@@ -20,21 +20,52 @@ export const PAYMENTS_WEBHOOK_LIMIT: Limit = { quota: 3_000, windowSec: 60 };
 const OWN_CLASS = /^\/v1\/(?:webhooks\/[^/]+|payments\/webhook)\/?$/;
 
 /** Runs `inner` (the general limiter) except on the provider-delivery routes. */
-export function exceptProviderDeliveries(inner: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
-  return (c, next) => (c.req.method === "POST" && OWN_CLASS.test(c.req.path) ? next() : inner(c, next));
+export function exceptProviderDeliveries(
+  inner: MiddlewareHandler<AppEnv>,
+): MiddlewareHandler<AppEnv> {
+  return (c, next) =>
+    c.req.method === "POST" && OWN_CLASS.test(c.req.path) ? next() : inner(c, next);
 }
 
 /**
  * Spends one request of `subject`'s budget in `cls`: sets the RateLimit headers on the answer, or
  * throws 429 (with Retry-After) / 503 when the limiter is unreachable.
  */
-export async function takeDeliveryBudget(c: Context<AppEnv>, cls: "webhook" | "payments-webhook", subject: string, limit: Limit): Promise<void> {
-  const decision = await isolateState(c.env).limiter.take(subject, cls, limit.quota, limit.windowSec * 1000);
+export async function takeDeliveryBudget(
+  c: Context<AppEnv>,
+  cls: "webhook" | "payments-webhook",
+  subject: string,
+  limit: Limit,
+): Promise<void> {
+  const decision = await isolateState(c.env).limiter.take(
+    subject,
+    cls,
+    limit.quota,
+    limit.windowSec * 1000,
+  );
   const now = Date.now();
   if (decision.allowed) {
-    for (const [k, v] of Object.entries(rateLimitHeaders(cls, limit, decision.remaining, decision.resetAt, now))) c.header(k, v);
+    for (const [k, v] of Object.entries(
+      rateLimitHeaders(cls, limit, decision.remaining, decision.resetAt, now),
+    ))
+      c.header(k, v);
     return;
   }
-  if (decision.reason !== "limited") throw new ApiError({ status: 503, type: "rate-limiter-unavailable", title: "Service unavailable", detail: "The rate limiter could not be reached; try again shortly.", headers: { "retry-after": "1" } });
-  throw new ApiError(tooManyRequests(cls, limit, decision.resetAt, now, `The limit of ${limit.quota} deliveries per ${limit.windowSec} s for "${cls}" is reached.`));
+  if (decision.reason !== "limited")
+    throw new ApiError({
+      status: 503,
+      type: "rate-limiter-unavailable",
+      title: "Service unavailable",
+      detail: "The rate limiter could not be reached; try again shortly.",
+      headers: { "retry-after": "1" },
+    });
+  throw new ApiError(
+    tooManyRequests(
+      cls,
+      limit,
+      decision.resetAt,
+      now,
+      `The limit of ${limit.quota} deliveries per ${limit.windowSec} s for "${cls}" is reached.`,
+    ),
+  );
 }

@@ -13,7 +13,12 @@ import type { Limit } from "./policy";
 export const orgQuotaSubject = (orgId: string): string => `org:${orgId}`;
 
 /** Takes one request for `who` in `cls`: from its credential's bucket, then from its organization's. */
-export async function takePlanQuota(limiter: Pick<LeaseLimiter, "take">, who: { subject: string; orgId: string | null }, cls: string, limit: Limit): Promise<Decision> {
+export async function takePlanQuota(
+  limiter: Pick<LeaseLimiter, "take">,
+  who: { subject: string; orgId: string | null },
+  cls: string,
+  limit: Limit,
+): Promise<Decision> {
   const windowMs = limit.windowSec * 1000;
   const own = await limiter.take(who.subject, cls, limit.quota, windowMs);
   if (!own.allowed || who.orgId === null) return own;

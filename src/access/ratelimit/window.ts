@@ -42,5 +42,11 @@ export function grant(prev: WindowState | null, req: GrantRequest, now: number):
   const available = Math.max(0, req.limit - granted);
   const give = Math.min(available, Math.max(0, Math.floor(req.want)));
   const state = { windowStart, granted: granted + give };
-  return { state, granted: give, remaining: available - give, windowStart, resetAt: windowStart + req.windowMs };
+  return {
+    state,
+    granted: give,
+    remaining: available - give,
+    windowStart,
+    resetAt: windowStart + req.windowMs,
+  };
 }

@@ -11,14 +11,24 @@ import { jsonBody } from "../../platform/http/middleware";
 import { ScopeSchema } from "../schemas";
 import { iso } from "../../platform/http/schemas";
 import { scopesBeyond } from "../scopes";
-import { MAX_KEY_LIFETIME_MS, defaultKeyExpiry, findKeyById, listKeys, prepareKey, revokeKeyStatement } from "../api-keys";
+import {
+  MAX_KEY_LIFETIME_MS,
+  defaultKeyExpiry,
+  findKeyById,
+  listKeys,
+  prepareKey,
+  revokeKeyStatement,
+} from "../api-keys";
 import { revokeCredentials } from "../revoke";
 
 export const ApiKey = z
   .object({
     id: z.string(),
     name: z.string(),
-    prefix: z.string().openapi({ description: "The key's first characters, to recognise it", example: "atk_3fK9xQ2m" }),
+    prefix: z.string().openapi({
+      description: "The key's first characters, to recognise it",
+      example: "atk_3fK9xQ2m",
+    }),
     scopes: z.array(z.string()),
     userId: z.string(),
     createdAt: z.string().datetime(),
@@ -31,16 +41,34 @@ export const ApiKey = z
 const CreateApiKey = z
   .object({
     name: z.string().trim().min(1).max(100),
-    scopes: z.array(ScopeSchema).min(1).max(20).optional().openapi({ description: "Defaults to every scope the caller holds" }),
-    expiresAt: z.string().datetime({ offset: true }).optional().openapi({ description: "Defaults to 90 days from now; at most one year" }),
+    scopes: z
+      .array(ScopeSchema)
+      .min(1)
+      .max(20)
+      .optional()
+      .openapi({ description: "Defaults to every scope the caller holds" }),
+    expiresAt: z
+      .string()
+      .datetime({ offset: true })
+      .optional()
+      .openapi({ description: "Defaults to 90 days from now; at most one year" }),
   })
   .strict()
-  .openapi("CreateApiKey", { example: { name: "ci", scopes: ["org:read"], expiresAt: "2027-01-31T00:00:00Z" } });
+  .openapi("CreateApiKey", {
+    example: { name: "ci", scopes: ["org:read"], expiresAt: "2027-01-31T00:00:00Z" },
+  });
 
-const CreatedApiKey = ApiKey.extend({ key: z.string().openapi({ description: "The full key. Shown only in this response." }) }).openapi("CreatedApiKey");
+const CreatedApiKey = ApiKey.extend({
+  key: z.string().openapi({ description: "The full key. Shown only in this response." }),
+}).openapi("CreatedApiKey");
 
 function toApiKey(row: ApiKeyRow, now: number) {
-  const status = row.revokedAt !== null ? "revoked" : row.expiresAt !== null && row.expiresAt <= now ? "expired" : "active";
+  const status =
+    row.revokedAt !== null
+      ? "revoked"
+      : row.expiresAt !== null && row.expiresAt <= now
+        ? "expired"
+        : "active";
   return {
     id: row.id,
     name: row.name,
@@ -64,7 +92,10 @@ const create = createRoute({
   security: AUTHENTICATED,
   middleware: [...jsonBody],
   request: { body: { required: true, content: { "application/json": { schema: CreateApiKey } } } },
-  responses: { 201: { description: "Created", content: { "application/json": { schema: CreatedApiKey } } }, ...problems(400, 401, 403, 413, 415, 429) },
+  responses: {
+    201: { description: "Created", content: { "application/json": { schema: CreatedApiKey } } },
+    ...problems(400, 401, 403, 413, 415, 429),
+  },
 });
 
 keys.openapi(create, async (c) => {
@@ -74,21 +105,46 @@ keys.openapi(create, async (c) => {
   const now = Date.now();
   const scopes = body.scopes ?? p.scopes;
   const beyond = scopesBeyond(scopes, p.scopes);
-  if (beyond.length > 0) throw forbidden(`A key cannot have scopes its creator lacks: ${beyond.join(", ")}.`);
+  if (beyond.length > 0)
+    throw forbidden(`A key cannot have scopes its creator lacks: ${beyond.join(", ")}.`);
   let expiresAt = defaultKeyExpiry(now);
   if (body.expiresAt) {
     expiresAt = Date.parse(body.expiresAt);
-    if (expiresAt <= now) throw badRequest("expiresAt must be in the future.", "validation-failed", { errors: [{ path: "expiresAt", message: "must be in the future" }] });
-    if (expiresAt - now > MAX_KEY_LIFETIME_MS) throw badRequest("expiresAt may be at most one year away.", "validation-failed", { errors: [{ path: "expiresAt", message: "at most one year away" }] });
+    if (expiresAt <= now)
+      throw badRequest("expiresAt must be in the future.", "validation-failed", {
+        errors: [{ path: "expiresAt", message: "must be in the future" }],
+      });
+    if (expiresAt - now > MAX_KEY_LIFETIME_MS)
+      throw badRequest("expiresAt may be at most one year away.", "validation-failed", {
+        errors: [{ path: "expiresAt", message: "at most one year away" }],
+      });
   }
   // A key never outlives the credential that created it, whatever its form (a key, or a JWT,
   // which itself never outlives its key): a year-long key cannot be minted from a short-lived one.
   if (p.expiresAt !== null) expiresAt = Math.min(expiresAt, p.expiresAt);
   const db = getDb(c.env.DB);
-  const key = await prepareKey({ orgId: p.orgId, userId: p.userId, name: body.name, scopes, expiresAt, now });
+  const key = await prepareKey({
+    orgId: p.orgId,
+    userId: p.userId,
+    name: body.name,
+    scopes,
+    expiresAt,
+    now,
+  });
   await db.batch([
     db.insert(apiKeys).values(key.row),
-    auditInsert(db, { orgId: p.orgId, actor: actorOf(p), action: "api_key.created", target: key.row.id, details: { name: body.name, scopes }, requestId: c.get("requestId") }, now),
+    auditInsert(
+      db,
+      {
+        orgId: p.orgId,
+        actor: actorOf(p),
+        action: "api_key.created",
+        target: key.row.id,
+        details: { name: body.name, scopes },
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
   ]);
   const row = key.row as ApiKeyRow;
   return c.json({ ...toApiKey(row, now), key: key.secret }, 201);
@@ -98,9 +154,16 @@ const list = createRoute({
   method: "get",
   path: "/",
   tags: ["API keys"],
-  summary: "List API keys (owners and admins see the organization's, members their own); never the secret",
+  summary:
+    "List API keys (owners and admins see the organization's, members their own); never the secret",
   security: AUTHENTICATED,
-  responses: { 200: { description: "Keys", content: { "application/json": { schema: z.object({ keys: z.array(ApiKey) }) } } }, ...problems(401, 403, 429) },
+  responses: {
+    200: {
+      description: "Keys",
+      content: { "application/json": { schema: z.object({ keys: z.array(ApiKey) }) } },
+    },
+    ...problems(401, 403, 429),
+  },
 });
 
 keys.openapi(list, async (c) => {
@@ -128,12 +191,23 @@ keys.openapi(revoke, async (c) => {
   const row = await findKeyById(db, keyId);
   // Another organization's key, or a key that does not exist: the same 404.
   if (!row || (p.role !== "operator" && row.orgId !== p.orgId)) throw notFound("The API key");
-  if (p.role === "member" && row.userId !== p.userId) throw forbidden("Members can revoke only their own keys.");
+  if (p.role === "member" && row.userId !== p.userId)
+    throw forbidden("Members can revoke only their own keys.");
   if (row.revokedAt === null) {
     const now = Date.now();
     await db.batch([
       revokeKeyStatement(db, row.orgId, keyId, now),
-      auditInsert(db, { orgId: row.orgId, actor: actorOf(p), action: "api_key.revoked", target: keyId, requestId: c.get("requestId") }, now),
+      auditInsert(
+        db,
+        {
+          orgId: row.orgId,
+          actor: actorOf(p),
+          action: "api_key.revoked",
+          target: keyId,
+          requestId: c.get("requestId"),
+        },
+        now,
+      ),
     ]);
   }
   await revokeCredentials(c.env, [keyId]);

@@ -29,7 +29,18 @@ import {
   setRoleStatement,
   voidOpenInvitationsStatement,
 } from "../queries";
-import { AcceptInvitationRequest, AddMemberRequest, AddMemberResponse, AuditEntry, ChangeRoleRequest, Credentials, Member, Organization, toOrganization, toUser } from "../schemas";
+import {
+  AcceptInvitationRequest,
+  AddMemberRequest,
+  AddMemberResponse,
+  AuditEntry,
+  ChangeRoleRequest,
+  Credentials,
+  Member,
+  Organization,
+  toOrganization,
+  toUser,
+} from "../schemas";
 import { iso } from "../../platform/http/schemas";
 import { ROLE_SCOPES, canManageMember } from "../scopes";
 import { optionalCredentialRoute } from "../authenticate";
@@ -49,7 +60,13 @@ const getOrg = createRoute({
   summary: "An organization the caller belongs to",
   security: AUTHENTICATED,
   request: { params: OrgParams },
-  responses: { 200: { description: "The organization", content: { "application/json": { schema: Organization } } }, ...problems(400, 401, 403, 404, 429) },
+  responses: {
+    200: {
+      description: "The organization",
+      content: { "application/json": { schema: Organization } },
+    },
+    ...problems(400, 401, 403, 404, 429),
+  },
 });
 
 members.openapi(getOrg, async (c) => {
@@ -67,14 +84,25 @@ const listMembersRoute = createRoute({
   summary: "Members of the organization and their roles",
   security: AUTHENTICATED,
   request: { params: OrgParams },
-  responses: { 200: { description: "Members", content: { "application/json": { schema: z.object({ members: z.array(Member) }) } } }, ...problems(400, 401, 403, 404, 429) },
+  responses: {
+    200: {
+      description: "Members",
+      content: { "application/json": { schema: z.object({ members: z.array(Member) }) } },
+    },
+    ...problems(400, 401, 403, 404, 429),
+  },
 });
 
 members.openapi(listMembersRoute, async (c) => {
   const { orgId } = c.req.valid("param");
   requireOrg(c, orgId, "org:read");
   const rows = await listMembers(getDb(c.env.DB), orgId);
-  return c.json({ members: rows.map((r) => ({ user: toUser(r.user), role: r.role, joinedAt: iso(r.joinedAt) })) }, 200);
+  return c.json(
+    {
+      members: rows.map((r) => ({ user: toUser(r.user), role: r.role, joinedAt: iso(r.joinedAt) })),
+    },
+    200,
+  );
 });
 
 const addMember = createRoute({
@@ -86,8 +114,17 @@ const addMember = createRoute({
     "The invitee accepts at POST /v1/invitations/accept with the mailed token (and, if the address already has an account, authenticated as that account). The membership exists only from then. The answer is the same whether or not the address has an account; a new invitation to the same address replaces an open one.",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { params: OrgParams, body: { required: true, content: { "application/json": { schema: AddMemberRequest } } } },
-  responses: { 201: { description: "Invited (the mail is sent)", content: { "application/json": { schema: AddMemberResponse } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429, 503) },
+  request: {
+    params: OrgParams,
+    body: { required: true, content: { "application/json": { schema: AddMemberRequest } } },
+  },
+  responses: {
+    201: {
+      description: "Invited (the mail is sent)",
+      content: { "application/json": { schema: AddMemberResponse } },
+    },
+    ...problems(400, 401, 403, 404, 409, 413, 415, 429, 503),
+  },
 });
 
 members.openapi(addMember, async (c) => {
@@ -102,13 +139,34 @@ members.openapi(addMember, async (c) => {
   // Whether the address is already one of *this* organization's members is the inviter's own
   // data (they can list members); whether it has an account elsewhere is never revealed.
   const existing = await findUserByEmail(db, body.email);
-  if (existing && (await getMembership(db, orgId, existing.id))) throw conflict(`${body.email} is already a member.`, "already-member");
+  if (existing && (await getMembership(db, orgId, existing.id)))
+    throw conflict(`${body.email} is already a member.`, "already-member");
   const token = `ati_${randomBase62(40)}`;
-  const invitation = { id: newId("inv"), orgId, email: body.email, role: body.role, invitedBy: actorOf(p), tokenHash: await sha256Hex(token), createdAt: now, expiresAt: now + INVITATION_TTL_MS };
+  const invitation = {
+    id: newId("inv"),
+    orgId,
+    email: body.email,
+    role: body.role,
+    invitedBy: actorOf(p),
+    tokenHash: await sha256Hex(token),
+    createdAt: now,
+    expiresAt: now + INVITATION_TTL_MS,
+  };
   await db.batch([
     voidOpenInvitationsStatement(db, orgId, body.email),
     db.insert(invitations).values(invitation),
-    auditInsert(db, { orgId, actor: actorOf(p), action: "member.invited", target: invitation.id, details: { email: body.email, role: body.role }, requestId: c.get("requestId") }, now),
+    auditInsert(
+      db,
+      {
+        orgId,
+        actor: actorOf(p),
+        action: "member.invited",
+        target: invitation.id,
+        details: { email: body.email, role: body.role },
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
   ]);
   try {
     await sendMail(c.env, invitationMail(c.env, org, invitation, token));
@@ -117,10 +175,25 @@ members.openapi(addMember, async (c) => {
     await db.delete(invitations).where(eq(invitations.id, invitation.id));
     throw err;
   }
-  return c.json({ invitation: { id: invitation.id, email: invitation.email, role: invitation.role, expiresAt: iso(invitation.expiresAt) } }, 201);
+  return c.json(
+    {
+      invitation: {
+        id: invitation.id,
+        email: invitation.email,
+        role: invitation.role,
+        expiresAt: iso(invitation.expiresAt),
+      },
+    },
+    201,
+  );
 });
 
-function invitationMail(env: Env, org: { name: string; slug: string }, inv: { email: string; role: Role; expiresAt: number }, token: string) {
+function invitationMail(
+  env: Env,
+  org: { name: string; slug: string },
+  inv: { email: string; role: Role; expiresAt: number },
+  token: string,
+) {
   const accept = new URL("/v1/invitations/accept", env.ATOLL_ISSUER).toString();
   return {
     to: inv.email,
@@ -152,8 +225,14 @@ const changeRole = createRoute({
   summary: "Change a member's role",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { params: MemberParams, body: { required: true, content: { "application/json": { schema: ChangeRoleRequest } } } },
-  responses: { 200: { description: "Updated", content: { "application/json": { schema: Member } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
+  request: {
+    params: MemberParams,
+    body: { required: true, content: { "application/json": { schema: ChangeRoleRequest } } },
+  },
+  responses: {
+    200: { description: "Updated", content: { "application/json": { schema: Member } } },
+    ...problems(400, 401, 403, 404, 409, 413, 415, 429),
+  },
 });
 
 members.openapi(changeRole, async (c) => {
@@ -165,11 +244,21 @@ members.openapi(changeRole, async (c) => {
   if (!membership) throw notFound("The member");
   assertCanManage(p, membership.role, role);
   if (membership.role === "owner" && role !== "owner" && (await countOwners(db, orgId)) <= 1) {
-    throw conflict("An organization needs at least one owner; promote another member first.", "last-owner");
+    throw conflict(
+      "An organization needs at least one owner; promote another member first.",
+      "last-owner",
+    );
   }
   await db.batch([
     setRoleStatement(db, orgId, userId, role),
-    auditInsert(db, { orgId, actor: actorOf(p), action: "member.role_changed", target: userId, details: { from: membership.role, to: role }, requestId: c.get("requestId") }),
+    auditInsert(db, {
+      orgId,
+      actor: actorOf(p),
+      action: "member.role_changed",
+      target: userId,
+      details: { from: membership.role, to: role },
+      requestId: c.get("requestId"),
+    }),
   ]);
   isolateState(c.env).forgetUser(orgId, userId);
   const user = await getUser(db, userId);
@@ -201,15 +290,31 @@ members.openapi(removeMember, async (c) => {
   const [, revoked] = await db.batch([
     removeMemberStatement(db, orgId, userId),
     revokeUserKeysStatement(db, orgId, userId, now),
-    auditInsert(db, { orgId, actor: actorOf(p), action: "member.removed", target: userId, requestId: c.get("requestId") }, now),
+    auditInsert(
+      db,
+      {
+        orgId,
+        actor: actorOf(p),
+        action: "member.removed",
+        target: userId,
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
   ]);
   isolateState(c.env).forgetUser(orgId, userId);
-  await revokeCredentials(c.env, revoked.map((r) => r.id));
+  await revokeCredentials(
+    c.env,
+    revoked.map((r) => r.id),
+  );
   return c.body(null, 204);
 });
 
 /** Whether the invitation's inviter (still a member, with a role that may grant its role) still vouches for it. */
-async function inviterMayStillGrant(db: ReturnType<typeof getDb>, inv: { orgId: string; role: Role; invitedBy: string | null }): Promise<boolean> {
+async function inviterMayStillGrant(
+  db: ReturnType<typeof getDb>,
+  inv: { orgId: string; role: Role; invitedBy: string | null },
+): Promise<boolean> {
   if (inv.invitedBy === "operator") return true;
   const userId = /^user:(usr_[0-9A-Za-z]+)$/.exec(inv.invitedBy ?? "")?.[1];
   if (!userId) return false;
@@ -220,22 +325,40 @@ async function inviterMayStillGrant(db: ReturnType<typeof getDb>, inv: { orgId: 
 function assertCanManage(p: Principal, target: Role | null, next: Role | null): void {
   if (p.role === "operator") return;
   if (!canManageMember(p.role, target ?? "member", next)) {
-    throw forbidden(p.role === "member" ? "Only owners and admins manage members." : "Only an owner can grant, change or remove the owner role.");
+    throw forbidden(
+      p.role === "member"
+        ? "Only owners and admins manage members."
+        : "Only an owner can grant, change or remove the owner role.",
+    );
   }
 }
 
 // --- invitations ---------------------------------------------------------------------------
-const acceptInvitation = createRoute(optionalCredentialRoute({
-  method: "post",
-  path: "/v1/invitations/accept",
-  tags: ["Organizations"],
-  summary: "Accept an invitation with the mailed token: join with the invited role and get an API key",
-  description:
-    "The token reaches only the invitee's mailbox. For an address without an account, the token alone creates the account. For an address that already has one, the caller must also authenticate as that account (X-API-Key or Bearer); anyone else is refused.",
-  middleware: [...jsonBody],
-  request: { body: { required: true, content: { "application/json": { schema: AcceptInvitationRequest } } } },
-  responses: { 201: { description: "Accepted; the API key is shown only here", content: { "application/json": { schema: Credentials } } }, ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
-}));
+const acceptInvitation = createRoute(
+  optionalCredentialRoute({
+    method: "post",
+    path: "/v1/invitations/accept",
+    tags: ["Organizations"],
+    summary:
+      "Accept an invitation with the mailed token: join with the invited role and get an API key",
+    description:
+      "The token reaches only the invitee's mailbox. For an address without an account, the token alone creates the account. For an address that already has one, the caller must also authenticate as that account (X-API-Key or Bearer); anyone else is refused.",
+    middleware: [...jsonBody],
+    request: {
+      body: {
+        required: true,
+        content: { "application/json": { schema: AcceptInvitationRequest } },
+      },
+    },
+    responses: {
+      201: {
+        description: "Accepted; the API key is shown only here",
+        content: { "application/json": { schema: Credentials } },
+      },
+      ...problems(400, 401, 403, 404, 409, 413, 415, 429),
+    },
+  }),
+);
 
 members.openapi(acceptInvitation, async (c) => {
   const { token, name } = c.req.valid("json");
@@ -244,19 +367,40 @@ members.openapi(acceptInvitation, async (c) => {
   const now = Date.now();
   const invitation = await findOpenInvitation(db, await sha256Hex(token), now);
   if (!invitation) throw notFound("The invitation (or it was used or expired)");
-  const [existing, org] = await Promise.all([findUserByEmail(db, invitation.email), getOrganization(db, invitation.orgId)]);
+  const [existing, org] = await Promise.all([
+    findUserByEmail(db, invitation.email),
+    getOrganization(db, invitation.orgId),
+  ]);
   if (!org) throw notFound("The invitation (or it was used or expired)");
   // The role is granted by the inviter as they are *now*: an invitation outlives no demotion.
-  if (!(await inviterMayStillGrant(db, invitation))) throw notFound("The invitation (or it was used or expired)");
+  if (!(await inviterMayStillGrant(db, invitation)))
+    throw notFound("The invitation (or it was used or expired)");
   if (existing) {
-    if (!p) throw unauthorized(`${invitation.email} already has an account: accept as that account (send one of its API keys).`, "account-required");
-    if (p.userId !== existing.id) throw forbidden("This invitation is addressed to another account.");
+    if (!p)
+      throw unauthorized(
+        `${invitation.email} already has an account: accept as that account (send one of its API keys).`,
+        "account-required",
+      );
+    if (p.userId !== existing.id)
+      throw forbidden("This invitation is addressed to another account.");
   } else if (p) {
     throw forbidden("This invitation is addressed to another e-mail address.");
   }
-  const user = existing ?? { id: newId("usr"), email: invitation.email, name: name ?? invitation.email.split("@")[0] ?? invitation.email, createdAt: now };
+  const user = existing ?? {
+    id: newId("usr"),
+    email: invitation.email,
+    name: name ?? invitation.email.split("@")[0] ?? invitation.email,
+    createdAt: now,
+  };
   const role = invitation.role;
-  const key = await prepareKey({ orgId: org.id, userId: user.id, name: "default", scopes: [...ROLE_SCOPES[role]], expiresAt: defaultKeyExpiry(now), now });
+  const key = await prepareKey({
+    orgId: org.id,
+    userId: user.id,
+    name: "default",
+    scopes: [...ROLE_SCOPES[role]],
+    expiresAt: defaultKeyExpiry(now),
+    now,
+  });
   // One token yields one membership and one key. D1 runs a batch as one transaction and
   // serialises writers: the membership and the key are inserted only while the invitation is
   // still open, then it is closed. A concurrent second acceptance finds it closed (its inserts
@@ -293,21 +437,42 @@ members.openapi(acceptInvitation, async (c) => {
         .where(open),
     ),
     acceptInvitationStatement(db, invitation.id, user.id, now),
-    auditInsert(db, { orgId: org.id, actor: `user:${user.id}`, action: "invitation.accepted", target: invitation.id, details: { role }, requestId: c.get("requestId") }, now),
+    auditInsert(
+      db,
+      {
+        orgId: org.id,
+        actor: `user:${user.id}`,
+        action: "invitation.accepted",
+        target: invitation.id,
+        details: { role },
+        requestId: c.get("requestId"),
+      },
+      now,
+    ),
   ];
   if (!existing) statements.unshift(db.insert(users).values(user));
   let results: unknown[];
   try {
     results = await db.batch(statements);
   } catch (err) {
-    if (isUniqueViolation(err, "memberships.org_id")) throw conflict("You are already a member of this organization.", "already-member");
+    if (isUniqueViolation(err, "memberships.org_id"))
+      throw conflict("You are already a member of this organization.", "already-member");
     if (isUniqueViolation(err)) throw notFound("The invitation (or it was used or expired)");
     throw err;
   }
   const accepted = results[existing ? 2 : 3] as { id: string }[];
   if (accepted.length === 0) throw notFound("The invitation (or it was used or expired)");
   isolateState(c.env).forgetUser(org.id, user.id);
-  return c.json({ user: toUser(user), organization: toOrganization(org), role, apiKey: key.secret, apiKeyId: k.id as string }, 201);
+  return c.json(
+    {
+      user: toUser(user),
+      organization: toOrganization(org),
+      role,
+      apiKey: key.secret,
+      apiKeyId: k.id as string,
+    },
+    201,
+  );
 });
 
 // --- audit log -----------------------------------------------------------------------------
@@ -319,10 +484,22 @@ const auditRoute = createRoute({
   security: AUTHENTICATED,
   request: {
     params: OrgParams,
-    query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.coerce.number().int().positive().optional() }).strict(),
+    query: z
+      .object({
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        cursor: z.coerce.number().int().positive().optional(),
+      })
+      .strict(),
   },
   responses: {
-    200: { description: "Entries", content: { "application/json": { schema: z.object({ entries: z.array(AuditEntry), nextCursor: z.string().nullable() }) } } },
+    200: {
+      description: "Entries",
+      content: {
+        "application/json": {
+          schema: z.object({ entries: z.array(AuditEntry), nextCursor: z.string().nullable() }),
+        },
+      },
+    },
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -332,7 +509,18 @@ members.openapi(auditRoute, async (c) => {
   const { limit, cursor } = c.req.valid("query");
   requireOrg(c, orgId, "audit:read");
   const rows = await listAudit(getDb(c.env.DB), orgId, limit, cursor);
-  const entries = rows.map((r) => ({ id: r.id, at: iso(r.at), actor: r.actor, action: r.action, target: r.target, details: r.details, requestId: r.requestId }));
+  const entries = rows.map((r) => ({
+    id: r.id,
+    at: iso(r.at),
+    actor: r.actor,
+    action: r.action,
+    target: r.target,
+    details: r.details,
+    requestId: r.requestId,
+  }));
   const last = rows.at(-1);
-  return c.json({ entries, nextCursor: rows.length === limit && last ? String(last.id) : null }, 200);
+  return c.json(
+    { entries, nextCursor: rows.length === limit && last ? String(last.id) : null },
+    200,
+  );
 });

@@ -24,8 +24,17 @@ const setPlan = createRoute({
   summary: "Set an organization's plan (and with it, its rate limits)",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { params: z.object({ orgId: IdParam("orgId", "org") }), body: { required: true, content: { "application/json": { schema: z.object({ plan: PlanSchema }).strict() } } } },
-  responses: { 200: { description: "Updated", content: { "application/json": { schema: Organization } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+  request: {
+    params: z.object({ orgId: IdParam("orgId", "org") }),
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ plan: PlanSchema }).strict() } },
+    },
+  },
+  responses: {
+    200: { description: "Updated", content: { "application/json": { schema: Organization } } },
+    ...problems(400, 401, 403, 404, 413, 415, 429),
+  },
 });
 
 accessOperatorRoutes.openapi(setPlan, async (c) => {
@@ -35,7 +44,14 @@ accessOperatorRoutes.openapi(setPlan, async (c) => {
   const db = getDb(c.env.DB);
   const [updated] = await db.batch([
     setPlanStatement(db, orgId, plan),
-    auditInsert(db, { orgId, actor: actorOf(p), action: "organization.plan_changed", target: orgId, details: { plan }, requestId: c.get("requestId") }),
+    auditInsert(db, {
+      orgId,
+      actor: actorOf(p),
+      action: "organization.plan_changed",
+      target: orgId,
+      details: { plan },
+      requestId: c.get("requestId"),
+    }),
   ]);
   const org = updated[0];
   if (!org) throw notFound("The organization");
@@ -51,7 +67,14 @@ const rotate = createRoute({
   security: AUTHENTICATED,
   request: { query: z.object({ force: z.enum(["true", "false"]).optional() }).strict() },
   responses: {
-    200: { description: "Rotated", content: { "application/json": { schema: z.object({ kid: z.string(), previous: z.string().nullable() }) } } },
+    200: {
+      description: "Rotated",
+      content: {
+        "application/json": {
+          schema: z.object({ kid: z.string(), previous: z.string().nullable() }),
+        },
+      },
+    },
     ...problems(401, 403, 409, 429),
   },
 });
@@ -59,13 +82,27 @@ const rotate = createRoute({
 accessOperatorRoutes.openapi(rotate, async (c) => {
   const p = requireOperator(c);
   const db = getDb(c.env.DB);
-  const result = await rotateSigningKey(db, c.env.ATOLL_SECRET_KEY, { force: c.req.valid("query").force === "true" });
+  const result = await rotateSigningKey(db, c.env.ATOLL_SECRET_KEY, {
+    force: c.req.valid("query").force === "true",
+  });
   if (!result.ok) {
-    const err = conflict(`The previous key may still have live tokens; rotate again in ${result.retryAfterSec} s (or pass force=true to cut them off).`, "rotation-too-soon");
+    const err = conflict(
+      `The previous key may still have live tokens; rotate again in ${result.retryAfterSec} s (or pass force=true to cut them off).`,
+      "rotation-too-soon",
+    );
     err.extraHeaders["retry-after"] = String(result.retryAfterSec);
     throw err;
   }
-  await db.batch([auditInsert(db, { orgId: null, actor: actorOf(p), action: "signing_key.rotated", target: result.kid, details: { previous: result.previous }, requestId: c.get("requestId") })]);
+  await db.batch([
+    auditInsert(db, {
+      orgId: null,
+      actor: actorOf(p),
+      action: "signing_key.rotated",
+      target: result.kid,
+      details: { previous: result.previous },
+      requestId: c.get("requestId"),
+    }),
+  ]);
   isolateState(c.env).forgetSigningKeys();
   return c.json({ kid: result.kid, previous: result.previous }, 200);
 });
@@ -77,8 +114,17 @@ const verify = createRoute({
   summary: "Mark a publisher verified (or not); shown on its listings",
   security: AUTHENTICATED,
   middleware: [...jsonBody],
-  request: { params: z.object({ orgId: IdParam("orgId", "org") }), body: { required: true, content: { "application/json": { schema: z.object({ verified: z.boolean() }).strict() } } } },
-  responses: { 200: { description: "Updated", content: { "application/json": { schema: Organization } } }, ...problems(400, 401, 403, 404, 413, 415, 429) },
+  request: {
+    params: z.object({ orgId: IdParam("orgId", "org") }),
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ verified: z.boolean() }).strict() } },
+    },
+  },
+  responses: {
+    200: { description: "Updated", content: { "application/json": { schema: Organization } } },
+    ...problems(400, 401, 403, 404, 413, 415, 429),
+  },
 });
 
 accessOperatorRoutes.openapi(verify, async (c) => {
@@ -88,7 +134,13 @@ accessOperatorRoutes.openapi(verify, async (c) => {
   const db = getDb(c.env.DB);
   const [updated] = await db.batch([
     db.update(organizations).set({ verified }).where(eq(organizations.id, orgId)).returning(),
-    auditInsert(db, { orgId, actor: actorOf(p), action: verified ? "organization.verified" : "organization.unverified", target: orgId, requestId: c.get("requestId") }),
+    auditInsert(db, {
+      orgId,
+      actor: actorOf(p),
+      action: verified ? "organization.verified" : "organization.unverified",
+      target: orgId,
+      requestId: c.get("requestId"),
+    }),
   ]);
   const org = updated[0];
   if (!org) throw notFound("The organization");

@@ -45,7 +45,12 @@ export async function issueAccessToken(
   const nowSec = Math.floor(now / 1000);
   let exp = nowSec + ACCESS_TOKEN_TTL_SEC;
   if (input.keyExpiresAt !== null) exp = Math.min(exp, Math.floor(input.keyExpiresAt / 1000));
-  const token = await new SignJWT({ client_id: input.keyId, org: input.orgId, role: input.role, scope: input.scopes.join(" ") })
+  const token = await new SignJWT({
+    client_id: input.keyId,
+    org: input.orgId,
+    role: input.role,
+    scope: input.scopes.join(" "),
+  })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYP })
     .setIssuer(cfg.issuer)
     .setAudience(cfg.audience)
@@ -58,7 +63,13 @@ export async function issueAccessToken(
 }
 
 /** Verifies a platform-issued access token (RFC 8725 checks in `verifyJwt`), then its claim shapes. */
-export async function verifyAccessToken(ring: KeyRing, db: Db, cfg: { issuer: string; audience: string }, token: string, now?: Date): Promise<JwtResult<AccessClaims>> {
+export async function verifyAccessToken(
+  ring: KeyRing,
+  db: Db,
+  cfg: { issuer: string; audience: string },
+  token: string,
+  now?: Date,
+): Promise<JwtResult<AccessClaims>> {
   const result = await verifyJwt(token, {
     issuer: cfg.issuer,
     audience: cfg.audience,
@@ -70,6 +81,11 @@ export async function verifyAccessToken(ring: KeyRing, db: Db, cfg: { issuer: st
   });
   if (!result.ok) return result;
   const parsed = AccessClaims.safeParse(result.claims);
-  if (!parsed.success) return { ok: false, reason: "claims", detail: "The token's claims are not those of an Atoll access token." };
+  if (!parsed.success)
+    return {
+      ok: false,
+      reason: "claims",
+      detail: "The token's claims are not those of an Atoll access token.",
+    };
   return { ok: true, claims: parsed.data, header: result.header };
 }

@@ -35,7 +35,11 @@ export type ApiKeyCheck = Result<{ displayPrefix: string }, { reason: "format" |
 
 /** Checks the format and checksum of a presented key; no lookup, no secret comparison. */
 export function checkApiKeyFormat(key: string): ApiKeyCheck {
-  if (key.length !== API_KEY_LENGTH || !key.startsWith(API_KEY_PREFIX) || !/^atk_[0-9A-Za-z]+$/.test(key)) {
+  if (
+    key.length !== API_KEY_LENGTH ||
+    !key.startsWith(API_KEY_PREFIX) ||
+    !/^atk_[0-9A-Za-z]+$/.test(key)
+  ) {
     return { ok: false, reason: "format" };
   }
   const body = key.slice(0, -CHECKSUM_LENGTH);

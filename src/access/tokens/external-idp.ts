@@ -18,7 +18,12 @@ export interface IdpConfig {
 
 export function idpConfig(env: Env): IdpConfig | null {
   if (!env.ATOLL_IDP_ISSUER || !env.ATOLL_IDP_JWKS_URL || !env.ATOLL_IDP_AUDIENCE) return null;
-  return { issuer: env.ATOLL_IDP_ISSUER, jwksUrl: env.ATOLL_IDP_JWKS_URL, audience: env.ATOLL_IDP_AUDIENCE, orgClaim: env.ATOLL_IDP_ORG_CLAIM || "org" };
+  return {
+    issuer: env.ATOLL_IDP_ISSUER,
+    jwksUrl: env.ATOLL_IDP_JWKS_URL,
+    audience: env.ATOLL_IDP_AUDIENCE,
+    orgClaim: env.ATOLL_IDP_ORG_CLAIM || "org",
+  };
 }
 
 const jwksByUrl = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
@@ -26,13 +31,20 @@ const jwksByUrl = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 function remoteJwks(url: string) {
   let set = jwksByUrl.get(url);
   if (!set) {
-    set = createRemoteJWKSet(new URL(url), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5_000 });
+    set = createRemoteJWKSet(new URL(url), {
+      cacheMaxAge: 10 * 60_000,
+      cooldownDuration: 30_000,
+      timeoutDuration: 5_000,
+    });
     jwksByUrl.set(url, set);
   }
   return set;
 }
 
-export async function verifyExternalToken(cfg: IdpConfig, token: string): Promise<JwtResult<JWTPayload & { sub: string; orgSlug: string }>> {
+export async function verifyExternalToken(
+  cfg: IdpConfig,
+  token: string,
+): Promise<JwtResult<JWTPayload & { sub: string; orgSlug: string }>> {
   const jwks = remoteJwks(cfg.jwksUrl);
   const result = await verifyJwt<JWTPayload>(token, {
     issuer: cfg.issuer,
@@ -44,7 +56,11 @@ export async function verifyExternalToken(cfg: IdpConfig, token: string): Promis
       try {
         return await jwks({ alg, ...(kid ? { kid } : {}) });
       } catch (err) {
-        if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) return null;
+        if (
+          err instanceof errors.JWKSNoMatchingKey ||
+          err instanceof errors.JWKSMultipleMatchingKeys
+        )
+          return null;
         throw err;
       }
     },
@@ -52,7 +68,15 @@ export async function verifyExternalToken(cfg: IdpConfig, token: string): Promis
   if (!result.ok) return result;
   const org = result.claims[cfg.orgClaim];
   if (typeof org !== "string" || !result.claims.sub) {
-    return { ok: false, reason: "claims", detail: `The token's "${cfg.orgClaim}" claim must name an organization.` };
+    return {
+      ok: false,
+      reason: "claims",
+      detail: `The token's "${cfg.orgClaim}" claim must name an organization.`,
+    };
   }
-  return { ok: true, header: result.header, claims: { ...result.claims, sub: result.claims.sub, orgSlug: org } };
+  return {
+    ok: true,
+    header: result.header,
+    claims: { ...result.claims, sub: result.claims.sub, orgSlug: org },
+  };
 }

@@ -7,7 +7,14 @@
  * no embedded `jwk`, no `jku`/`x5u`/`x5c`, no `crit`, a `kid` of a safe shape); the signature with
  * the key the `kid` names; then `iss`, `aud`, `exp` (required), `nbf`, `iat`, `sub`, `jti`.
  */
-import { decodeProtectedHeader, errors, jwtVerify, type CryptoKey, type JWTPayload, type ProtectedHeaderParameters } from "jose";
+import {
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type CryptoKey,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
+} from "jose";
 import type { Result } from "../../contract/result";
 
 export const ACCESS_TOKEN_TYP = "at+jwt"; // RFC 9068
@@ -31,7 +38,10 @@ export type JwtFailure =
   | "audience"
   | "claims";
 
-export type JwtResult<T> = Result<{ claims: T; header: ProtectedHeaderParameters }, { reason: JwtFailure; detail: string }>;
+export type JwtResult<T> = Result<
+  { claims: T; header: ProtectedHeaderParameters },
+  { reason: JwtFailure; detail: string }
+>;
 
 export interface VerifyOptions {
   issuer: string;
@@ -40,7 +50,10 @@ export interface VerifyOptions {
   /** Required `typ` header, or null to accept tokens without one (external identity providers). */
   typ: string | null;
   /** Returns the verification key for a kid that passed the shape check, or null if unknown. */
-  resolveKey: (kid: string | undefined, alg: string) => Promise<CryptoKey | null> | CryptoKey | null;
+  resolveKey: (
+    kid: string | undefined,
+    alg: string,
+  ) => Promise<CryptoKey | null> | CryptoKey | null;
   requiredClaims?: string[];
   clockToleranceSec?: number;
   /** Injectable clock (seconds since epoch) for tests. */
@@ -48,7 +61,10 @@ export interface VerifyOptions {
 }
 
 /** Inspects the header alone. Exported so that tests can check every refusal in isolation. */
-export function checkHeader(token: string, opts: Pick<VerifyOptions, "algorithms" | "typ">): JwtResult<null> {
+export function checkHeader(
+  token: string,
+  opts: Pick<VerifyOptions, "algorithms" | "typ">,
+): JwtResult<null> {
   if (token.length > MAX_TOKEN_LENGTH || token.split(".").length !== 3) {
     return { ok: false, reason: "malformed", detail: "The token is not a compact JWS." };
   }
@@ -59,27 +75,50 @@ export function checkHeader(token: string, opts: Pick<VerifyOptions, "algorithms
     return { ok: false, reason: "malformed", detail: "The token header cannot be decoded." };
   }
   for (const p of FORBIDDEN_HEADER_PARAMS) {
-    if (p in header) return { ok: false, reason: "forbidden-header", detail: `The token header may not contain "${p}".` };
+    if (p in header)
+      return {
+        ok: false,
+        reason: "forbidden-header",
+        detail: `The token header may not contain "${p}".`,
+      };
   }
   if (typeof header.alg !== "string" || !opts.algorithms.includes(header.alg)) {
-    return { ok: false, reason: "algorithm", detail: `Algorithm ${JSON.stringify(header.alg ?? null)} is not accepted.` };
+    return {
+      ok: false,
+      reason: "algorithm",
+      detail: `Algorithm ${JSON.stringify(header.alg ?? null)} is not accepted.`,
+    };
   }
-  if (opts.typ !== null && (typeof header.typ !== "string" || header.typ.toLowerCase() !== opts.typ)) {
+  if (
+    opts.typ !== null &&
+    (typeof header.typ !== "string" || header.typ.toLowerCase() !== opts.typ)
+  ) {
     return { ok: false, reason: "type", detail: `The token type must be "${opts.typ}".` };
   }
-  if (header.kid !== undefined && (typeof header.kid !== "string" || !KID_PATTERN.test(header.kid))) {
+  if (
+    header.kid !== undefined &&
+    (typeof header.kid !== "string" || !KID_PATTERN.test(header.kid))
+  ) {
     return { ok: false, reason: "kid", detail: "The token's key id is not acceptable." };
   }
   return { ok: true, claims: null, header };
 }
 
 /** Verifies a JWT under the options; never throws for a bad token. */
-export async function verifyJwt<T extends JWTPayload>(token: string, opts: VerifyOptions): Promise<JwtResult<T>> {
+export async function verifyJwt<T extends JWTPayload>(
+  token: string,
+  opts: VerifyOptions,
+): Promise<JwtResult<T>> {
   const head = checkHeader(token, opts);
   if (!head.ok) return head;
   const { header } = head;
   const key = await opts.resolveKey(header.kid, header.alg as string);
-  if (!key) return { ok: false, reason: "unknown-key", detail: "The token was signed by a key this platform does not know." };
+  if (!key)
+    return {
+      ok: false,
+      reason: "unknown-key",
+      detail: "The token was signed by a key this platform does not know.",
+    };
   try {
     const { payload } = await jwtVerify<T>(token, key, {
       issuer: opts.issuer,
@@ -98,7 +137,8 @@ export async function verifyJwt<T extends JWTPayload>(token: string, opts: Verif
 }
 
 function classify(err: unknown): { reason: JwtFailure; detail: string } {
-  if (err instanceof errors.JWTExpired) return { reason: "expired", detail: "The token has expired." };
+  if (err instanceof errors.JWTExpired)
+    return { reason: "expired", detail: "The token has expired." };
   if (err instanceof errors.JWTClaimValidationFailed) {
     switch (err.claim) {
       case "iss":
@@ -110,10 +150,15 @@ function classify(err: unknown): { reason: JwtFailure; detail: string } {
       case "iat":
         return { reason: "not-yet-valid", detail: "The token was issued in the future." };
       default:
-        return { reason: "claims", detail: `The token's "${err.claim}" claim is missing or invalid.` };
+        return {
+          reason: "claims",
+          detail: `The token's "${err.claim}" claim is missing or invalid.`,
+        };
     }
   }
-  if (err instanceof errors.JWSSignatureVerificationFailed) return { reason: "signature", detail: "The token's signature is invalid." };
-  if (err instanceof errors.JOSEAlgNotAllowed) return { reason: "algorithm", detail: "The token's algorithm is not accepted." };
+  if (err instanceof errors.JWSSignatureVerificationFailed)
+    return { reason: "signature", detail: "The token's signature is invalid." };
+  if (err instanceof errors.JOSEAlgNotAllowed)
+    return { reason: "algorithm", detail: "The token's algorithm is not accepted." };
   return { reason: "malformed", detail: "The token is malformed." };
 }

@@ -5,7 +5,12 @@
  */
 import type { CryptoKey, JWK } from "jose";
 import type { Db } from "../../platform/db/client";
-import { ensureCurrentKey, loadCurrentKey, loadVerificationKeys, type SigningKey } from "./signing-keys";
+import {
+  ensureCurrentKey,
+  loadCurrentKey,
+  loadVerificationKeys,
+  type SigningKey,
+} from "./signing-keys";
 
 const TTL_MS = 5 * 60_000;
 const RELOAD_COOLDOWN_MS = 5_000;
@@ -24,7 +29,10 @@ export class KeyRing {
   async resolve(db: Db, kid: string | undefined): Promise<CryptoKey | null> {
     if (!kid) return null;
     const now = this.clock();
-    if (now - this.loadedAt > TTL_MS || (!this.keys.has(kid) && now - this.lastReload > RELOAD_COOLDOWN_MS)) {
+    if (
+      now - this.loadedAt > TTL_MS ||
+      (!this.keys.has(kid) && now - this.lastReload > RELOAD_COOLDOWN_MS)
+    ) {
       await this.reload(db);
     }
     return this.keys.get(kid)?.key ?? null;

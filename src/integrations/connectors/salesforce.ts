@@ -13,13 +13,30 @@ export const API = "/services/data/v59.0";
 export const EXTERNAL_ID_FIELD = "Atoll_External_Id__c";
 const FIELDS = ["FirstName", "LastName", "Email", "Phone", "Title", "Department"] as const;
 
-const Credentials = z.object({ clientId: z.string().min(1).max(255), clientSecret: z.string().min(1).max(255) }).strict();
-const Token = z.object({ access_token: z.string().min(1), instance_url: z.string().url(), token_type: z.string().optional() });
-const Query = z.object({ totalSize: z.number().int(), done: z.boolean(), records: z.array(z.object({ Id: z.string(), SystemModstamp: z.string() }).passthrough()).max(2000) });
-const Upserted = z.object({ id: z.string(), success: z.boolean(), created: z.boolean().optional() });
+const Credentials = z
+  .object({ clientId: z.string().min(1).max(255), clientSecret: z.string().min(1).max(255) })
+  .strict();
+const Token = z.object({
+  access_token: z.string().min(1),
+  instance_url: z.string().url(),
+  token_type: z.string().optional(),
+});
+const Query = z.object({
+  totalSize: z.number().int(),
+  done: z.boolean(),
+  records: z
+    .array(z.object({ Id: z.string(), SystemModstamp: z.string() }).passthrough())
+    .max(2000),
+});
+const Upserted = z.object({
+  id: z.string(),
+  success: z.boolean(),
+  created: z.boolean().optional(),
+});
 
 /** SOQL datetime literals are unquoted ISO 8601; anything else is refused (no injection). */
-const isoCursor = (c: string | null) => (c && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/.test(c) ? c : null);
+const isoCursor = (c: string | null) =>
+  c && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/.test(c) ? c : null;
 
 export const salesforce: Connector<z.infer<typeof Credentials>> = {
   provider: "salesforce",
@@ -32,9 +49,16 @@ export const salesforce: Connector<z.infer<typeof Credentials>> = {
       url: `${baseUrl}/services/oauth2/token`,
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret }).toString(),
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: c.clientId,
+        client_secret: c.clientSecret,
+      }).toString(),
       schema: Token,
-      errorMessage: (b) => (b && typeof b === "object" && "error" in b ? `${String((b as { error: unknown }).error)}: ${String((b as { error_description?: unknown }).error_description ?? "")}` : undefined),
+      errorMessage: (b) =>
+        b && typeof b === "object" && "error" in b
+          ? `${String((b as { error: unknown }).error)}: ${String((b as { error_description?: unknown }).error_description ?? "")}`
+          : undefined,
       secrets: [c.clientSecret],
       retries: 1,
       egress,
@@ -44,21 +68,45 @@ export const salesforce: Connector<z.infer<typeof Credentials>> = {
     // The instance URL is the provider's to name, so it passes the same policy as a base URL (and
     // again at every use, in the broker: a grant stored earlier gains nothing either).
     const instance = checkEgressUrl(res.data.instance_url, egress);
-    if (!instance.ok) return egressRefused(res.data.instance_url, instance, "the token answer's instance_url");
-    return { ...res, data: { accessToken: res.data.access_token, expiresAt: null, instanceUrl: res.data.instance_url } };
+    if (!instance.ok)
+      return egressRefused(res.data.instance_url, instance, "the token answer's instance_url");
+    return {
+      ...res,
+      data: {
+        accessToken: res.data.access_token,
+        expiresAt: null,
+        instanceUrl: res.data.instance_url,
+      },
+    };
   },
   authorize: (g) => ({ authorization: `Bearer ${g.accessToken}` }),
-  errorMessage: (b) => (Array.isArray(b) && b[0] && typeof b[0] === "object" ? `${String((b[0] as { errorCode?: unknown }).errorCode)}: ${String((b[0] as { message?: unknown }).message)}` : undefined),
+  errorMessage: (b) =>
+    Array.isArray(b) && b[0] && typeof b[0] === "object"
+      ? `${String((b[0] as { errorCode?: unknown }).errorCode)}: ${String((b[0] as { message?: unknown }).message)}`
+      : undefined,
   async fetchChanged(send, _object, cursor, limit) {
     const since = isoCursor(cursor);
     const soql = `SELECT Id, ${FIELDS.join(", ")}, SystemModstamp FROM Contact${since ? ` WHERE SystemModstamp > ${since}` : ""} ORDER BY SystemModstamp ASC LIMIT ${Math.min(Math.max(1, limit), 2000)}`;
     const res = await send({ path: `${API}/query?q=${encodeURIComponent(soql)}`, schema: Query });
     if (!res.ok) return res;
-    const records = res.data.records.map((r) => ({ id: r.Id, modifiedAt: new Date(r.SystemModstamp).toISOString(), data: r as Record<string, unknown> }));
-    return { ...res, data: { records, cursor: records.at(-1)?.modifiedAt ?? cursor, done: records.length < limit } };
+    const records = res.data.records.map((r) => ({
+      id: r.Id,
+      modifiedAt: new Date(r.SystemModstamp).toISOString(),
+      data: r as Record<string, unknown>,
+    }));
+    return {
+      ...res,
+      data: { records, cursor: records.at(-1)?.modifiedAt ?? cursor, done: records.length < limit },
+    };
   },
   async upsert(send, _object, externalId, fields) {
-    const res = await send({ path: `${API}/sobjects/Contact/${EXTERNAL_ID_FIELD}/${encodeURIComponent(externalId)}`, method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify(fields), schema: Upserted });
+    const res = await send({
+      path: `${API}/sobjects/Contact/${EXTERNAL_ID_FIELD}/${encodeURIComponent(externalId)}`,
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(fields),
+      schema: Upserted,
+    });
     if (!res.ok) return res;
     return { ...res, data: { id: res.data.id, created: res.status === 201 } };
   },

@@ -12,13 +12,27 @@ import type { Connector } from "./types";
 const Credentials = z
   .object({
     botToken: z.string().regex(/^xoxb-[A-Za-z0-9-]+$/, "must be a bot token (xoxb-…)"),
-    signingSecret: z.string().min(16).max(128).describe("Verifies Events API requests (signature v0)"),
+    signingSecret: z
+      .string()
+      .min(16)
+      .max(128)
+      .describe("Verifies Events API requests (signature v0)"),
   })
   .strict();
-const AuthTest = z.object({ ok: z.boolean(), error: z.string().optional(), team_id: z.string().optional() });
+const AuthTest = z.object({
+  ok: z.boolean(),
+  error: z.string().optional(),
+  team_id: z.string().optional(),
+});
 const Envelope = z.discriminatedUnion("type", [
   z.object({ type: z.literal("url_verification"), challenge: z.string().max(200) }),
-  z.object({ type: z.literal("event_callback"), event_id: z.string().max(100), event: z.object({ type: z.string().max(100) }).passthrough() }).passthrough(),
+  z
+    .object({
+      type: z.literal("event_callback"),
+      event_id: z.string().max(100),
+      event: z.object({ type: z.string().max(100) }).passthrough(),
+    })
+    .passthrough(),
 ]);
 
 export const slack: Connector<z.infer<typeof Credentials>> = {
@@ -28,15 +42,35 @@ export const slack: Connector<z.infer<typeof Credentials>> = {
   defaultBaseUrl: "https://slack.com",
   objects: {},
   async authenticate(baseUrl, c, egress) {
-    const res = await providerRequest({ url: `${baseUrl}/api/auth.test`, method: "POST", headers: { authorization: `Bearer ${c.botToken}` }, schema: AuthTest, secrets: [c.botToken, c.signingSecret], egress, retries: 1 });
+    const res = await providerRequest({
+      url: `${baseUrl}/api/auth.test`,
+      method: "POST",
+      headers: { authorization: `Bearer ${c.botToken}` },
+      schema: AuthTest,
+      secrets: [c.botToken, c.signingSecret],
+      egress,
+      retries: 1,
+    });
     if (!res.ok) return res;
-    if (!res.data.ok) return { ok: false, reason: "auth", status: 200, message: res.data.error ?? "invalid_auth" };
+    if (!res.data.ok)
+      return { ok: false, reason: "auth", status: 200, message: res.data.error ?? "invalid_auth" };
     return { ...res, data: { accessToken: c.botToken, expiresAt: null } };
   },
   authorize: (g) => ({ authorization: `Bearer ${g.accessToken}` }),
-  errorMessage: (b) => (b && typeof b === "object" && "error" in b ? String((b as { error: unknown }).error) : undefined),
+  errorMessage: (b) =>
+    b && typeof b === "object" && "error" in b
+      ? String((b as { error: unknown }).error)
+      : undefined,
   async webhook(c, req) {
-    const verdict = await verifySlack(c.signingSecret, { signature: req.headers.get("x-slack-signature"), timestamp: req.headers.get("x-slack-request-timestamp") }, req.rawBody, Math.floor(req.now / 1000));
+    const verdict = await verifySlack(
+      c.signingSecret,
+      {
+        signature: req.headers.get("x-slack-signature"),
+        timestamp: req.headers.get("x-slack-request-timestamp"),
+      },
+      req.rawBody,
+      Math.floor(req.now / 1000),
+    );
     if (!verdict.ok) return { kind: "refused", reason: `signature ${verdict.reason}` };
     let env: z.infer<typeof Envelope>;
     try {
@@ -44,7 +78,13 @@ export const slack: Connector<z.infer<typeof Credentials>> = {
     } catch {
       return { kind: "refused", reason: "not a Slack Events API request" };
     }
-    if (env.type === "url_verification") return { kind: "handshake", body: { challenge: env.challenge } };
-    return { kind: "events", events: [{ id: env.event_id, topic: `slack.${env.event.type.toLowerCase()}`, payload: env.event }] };
+    if (env.type === "url_verification")
+      return { kind: "handshake", body: { challenge: env.challenge } };
+    return {
+      kind: "events",
+      events: [
+        { id: env.event_id, topic: `slack.${env.event.type.toLowerCase()}`, payload: env.event },
+      ],
+    };
   },
 };

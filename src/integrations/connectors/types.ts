@@ -68,14 +68,33 @@ export interface Connector<C extends Record<string, string>> {
   credentials: z.ZodType<C>;
   defaultBaseUrl: string;
   /** Records this connector syncs, with their fields (mappings are checked against them). */
-  objects: Record<string, { fields: readonly string[]; source: boolean; target: boolean; required?: readonly string[] }>;
+  objects: Record<
+    string,
+    { fields: readonly string[]; source: boolean; target: boolean; required?: readonly string[] }
+  >;
   /** `egress`: the policy's options; a URL the provider returns (an instance URL) is checked too. */
-  authenticate(baseUrl: string, credentials: C, egress: EgressOptions): Promise<ProviderResult<Grant>>;
+  authenticate(
+    baseUrl: string,
+    credentials: C,
+    egress: EgressOptions,
+  ): Promise<ProviderResult<Grant>>;
   /** The header that carries the grant. */
   authorize(grant: Grant): Record<string, string>;
   /** The provider's error text in an error body. */
   errorMessage(body: unknown): string | undefined;
-  fetchChanged?(send: Send, object: string, cursor: string | null, limit: number, credentials: C): Promise<ProviderResult<ChangedPage>>;
-  upsert?(send: Send, object: string, externalId: string, fields: Record<string, unknown>, credentials: C): Promise<ProviderResult<{ id: string; created: boolean }>>;
+  fetchChanged?(
+    send: Send,
+    object: string,
+    cursor: string | null,
+    limit: number,
+    credentials: C,
+  ): Promise<ProviderResult<ChangedPage>>;
+  upsert?(
+    send: Send,
+    object: string,
+    externalId: string,
+    fields: Record<string, unknown>,
+    credentials: C,
+  ): Promise<ProviderResult<{ id: string; created: boolean }>>;
   webhook?(credentials: C, req: WebhookRequest): Promise<WebhookOutcome>;
 }

@@ -24,17 +24,33 @@ export function importSecretKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-export async function encryptString(secret: string, plaintext: string, context: string): Promise<string> {
+export async function encryptString(
+  secret: string,
+  plaintext: string,
+  context: string,
+): Promise<string> {
   const key = await importSecretKey(secret);
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: utf8(context) }, key, utf8(plaintext));
+  const ct = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: utf8(context) },
+    key,
+    utf8(plaintext),
+  );
   return `v1.${toBase64Url(iv)}.${toBase64Url(new Uint8Array(ct))}`;
 }
 
-export async function decryptString(secret: string, stored: string, context: string): Promise<string> {
+export async function decryptString(
+  secret: string,
+  stored: string,
+  context: string,
+): Promise<string> {
   const [version, iv, ct] = stored.split(".");
   if (version !== "v1" || !iv || !ct) throw new Error("unknown ciphertext format");
   const key = await importSecretKey(secret);
-  const pt = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64Url(iv), additionalData: utf8(context) }, key, fromBase64Url(ct));
+  const pt = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: fromBase64Url(iv), additionalData: utf8(context) },
+    key,
+    fromBase64Url(ct),
+  );
   return new TextDecoder().decode(pt);
 }

@@ -19,7 +19,16 @@ export async function secretsEqual(a: string, b: string): Promise<boolean> {
 }
 
 /** HMAC-SHA256 of `message` under `secret` (webhook signatures). */
-export async function hmacSha256(secret: string, message: string): Promise<Uint8Array<ArrayBuffer>> {
-  const key = await crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+export async function hmacSha256(
+  secret: string,
+  message: string,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    utf8(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message)));
 }

@@ -19,11 +19,22 @@ export const previousChangedOne = (): SQL => sql`changes() = 1`;
  * @example
  * await db.batch([db.update(t).set(…).where(guard), insertIfPreviousChanged(db, events, { … })]);
  */
-export function insertIfPreviousChanged<T extends SQLiteTable>(db: Db, table: T, values: T["$inferInsert"]) {
+export function insertIfPreviousChanged<T extends SQLiteTable>(
+  db: Db,
+  table: T,
+  values: T["$inferInsert"],
+) {
   const given = values as Record<string, unknown>;
   // drizzle's INSERT … SELECT lists every insertable column in table order: supply each one (an
   // omitted column takes its static default, else NULL — which an INTEGER PRIMARY KEY numbers).
-  const params = Object.entries(getTableColumns(table))
-    .map(([key, col]) => (given[key] !== undefined ? sql.param(given[key], col) : col.default !== undefined && !(col.default instanceof SQL) ? sql.param(col.default, col) : sql`NULL`));
-  return db.insert(table).select(sql`SELECT ${sql.join(params, sql`, `)} WHERE ${previousChangedOne()}`);
+  const params = Object.entries(getTableColumns(table)).map(([key, col]) =>
+    given[key] !== undefined
+      ? sql.param(given[key], col)
+      : col.default !== undefined && !(col.default instanceof SQL)
+        ? sql.param(col.default, col)
+        : sql`NULL`,
+  );
+  return db
+    .insert(table)
+    .select(sql`SELECT ${sql.join(params, sql`, `)} WHERE ${previousChangedOne()}`);
 }

@@ -4,7 +4,15 @@
  * strings (`usr_…`, `org_…`, `key_…`) so that a leaked id says what it is.
  */
 import { sql } from "drizzle-orm";
-import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import {
+  check,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 import type { Manifest } from "../../contract/manifest";
 import { PROVIDERS } from "../../contract/permissions";
 
@@ -21,7 +29,9 @@ export const organizations = sqliteTable("organizations", {
   id: text("id").primaryKey(),
   slug: text("slug").notNull().unique(),
   name: text("name").notNull(),
-  plan: text("plan", { enum: ["free", "pro", "enterprise"] }).notNull().default("free"),
+  plan: text("plan", { enum: ["free", "pro", "enterprise"] })
+    .notNull()
+    .default("free"),
   createdAt: integer("created_at").notNull(),
   /** A publisher the operator has verified (shown on its listings). Only an operator sets it. */
   verified: integer("verified", { mode: "boolean" }).notNull().default(false),
@@ -38,8 +48,12 @@ export const organizations = sqliteTable("organizations", {
 export const memberships = sqliteTable(
   "memberships",
   {
-    orgId: text("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     role: text("role", { enum: ["owner", "admin", "member"] }).notNull(),
     createdAt: integer("created_at").notNull(),
   },
@@ -51,8 +65,12 @@ export const apiKeys = sqliteTable(
   "api_keys",
   {
     id: text("id").primaryKey(),
-    orgId: text("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     prefix: text("prefix").notNull(),
     hash: text("hash").notNull().unique(),
@@ -74,7 +92,9 @@ export const invitations = sqliteTable(
   "invitations",
   {
     id: text("id").primaryKey(),
-    orgId: text("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
     /** Lower-cased, like users.email. */
     email: text("email").notNull(),
     role: text("role", { enum: ["owner", "admin", "member"] }).notNull(),
@@ -105,7 +125,11 @@ export const signingKeys = sqliteTable(
     createdAt: integer("created_at").notNull(),
     demotedAt: integer("demoted_at"),
   },
-  (t) => [uniqueIndex("signing_keys_one_current").on(t.status).where(sql`status = 'current'`)],
+  (t) => [
+    uniqueIndex("signing_keys_one_current")
+      .on(t.status)
+      .where(sql`status = 'current'`),
+  ],
 );
 
 export const auditLog = sqliteTable(
@@ -119,7 +143,10 @@ export const auditLog = sqliteTable(
     action: text("action").notNull(),
     target: text("target"),
     /** JSON object with non-secret details. */
-    details: text("details", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    details: text("details", { mode: "json" })
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default({}),
     requestId: text("request_id"),
   },
   (t) => [index("audit_log_org_idx").on(t.orgId, t.id)],
@@ -141,7 +168,9 @@ export const plugins = sqliteTable(
     id: text("id").primaryKey(),
     /** `@scope/name`; the scope is the publishing organization's slug. */
     name: text("name").notNull().unique(),
-    orgId: text("org_id").notNull().references(() => organizations.id),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id),
     kind: text("kind", { enum: ["plugin", "app", "template"] }).notNull(),
     createdAt: integer("created_at").notNull(),
     // The marketplace listing, refreshed from the latest published version's manifest.
@@ -174,7 +203,11 @@ export const plugins = sqliteTable(
     /** The display name reduced to its visual skeleton, to refuse borrowed display names. */
     displaySkeleton: text("display_skeleton").notNull().default(""),
   },
-  (t) => [index("plugins_browse").on(t.listed, t.kind, t.category), index("plugins_skeleton").on(t.nameSkeleton), index("plugins_display_skeleton").on(t.displaySkeleton)],
+  (t) => [
+    index("plugins_browse").on(t.listed, t.kind, t.category),
+    index("plugins_skeleton").on(t.nameSkeleton),
+    index("plugins_display_skeleton").on(t.displaySkeleton),
+  ],
 );
 
 /** One published version; immutable once written (never overwritten, only yanked). */
@@ -182,7 +215,9 @@ export const pluginVersions = sqliteTable(
   "plugin_versions",
   {
     id: text("id").primaryKey(),
-    pluginId: text("plugin_id").notNull().references(() => plugins.id),
+    pluginId: text("plugin_id")
+      .notNull()
+      .references(() => plugins.id),
     version: text("version").notNull(),
     /** SHA-256 (hex) of the package bytes; the R2 key is derived from it. */
     sha256: text("sha256").notNull(),
@@ -190,7 +225,11 @@ export const pluginVersions = sqliteTable(
     /** The validated manifest, JSON. */
     manifest: text("manifest", { mode: "json" }).$type<Manifest>().notNull(),
     /** draft → in_review → published | rejected; an operator may suspend; a publisher may yank. */
-    status: text("status", { enum: ["draft", "in_review", "published", "rejected", "suspended", "yanked"] }).notNull().default("published"),
+    status: text("status", {
+      enum: ["draft", "in_review", "published", "rejected", "suspended", "yanked"],
+    })
+      .notNull()
+      .default("published"),
     /** The package's README.md (the listing's description), if any. */
     readme: text("readme"),
     /** Why it was rejected or suspended (shown to the publisher). */
@@ -198,7 +237,11 @@ export const pluginVersions = sqliteTable(
     reviewedAt: integer("reviewed_at"),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [uniqueIndex("plugin_versions_plugin_version").on(t.pluginId, t.version), index("plugin_versions_sha").on(t.sha256), index("plugin_versions_status").on(t.status, t.createdAt)],
+  (t) => [
+    uniqueIndex("plugin_versions_plugin_version").on(t.pluginId, t.version),
+    index("plugin_versions_sha").on(t.sha256),
+    index("plugin_versions_status").on(t.status, t.createdAt),
+  ],
 );
 
 /** A plugin installed into an organization's environment. */
@@ -206,9 +249,15 @@ export const installations = sqliteTable(
   "installations",
   {
     id: text("id").primaryKey(),
-    orgId: text("org_id").notNull().references(() => organizations.id),
-    pluginId: text("plugin_id").notNull().references(() => plugins.id),
-    versionId: text("version_id").notNull().references(() => pluginVersions.id),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id),
+    pluginId: text("plugin_id")
+      .notNull()
+      .references(() => plugins.id),
+    versionId: text("version_id")
+      .notNull()
+      .references(() => pluginVersions.id),
     environment: text("environment", { enum: ["development", "staging", "production"] }).notNull(),
     /** JSON array of granted permission strings. */
     grants: text("grants", { mode: "json" }).$type<string[]>().notNull(),
@@ -221,7 +270,9 @@ export const installations = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [
-    uniqueIndex("installations_one_active").on(t.orgId, t.pluginId, t.environment).where(sql`status = 'active'`),
+    uniqueIndex("installations_one_active")
+      .on(t.orgId, t.pluginId, t.environment)
+      .where(sql`status = 'active'`),
     index("installations_org").on(t.orgId, t.status),
   ],
 );
@@ -236,9 +287,15 @@ export const ratings = sqliteTable(
   "ratings",
   {
     id: text("id").primaryKey(),
-    pluginId: text("plugin_id").notNull().references(() => plugins.id),
-    userId: text("user_id").notNull().references(() => users.id),
-    orgId: text("org_id").notNull().references(() => organizations.id),
+    pluginId: text("plugin_id")
+      .notNull()
+      .references(() => plugins.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id),
     stars: integer("stars").notNull(),
     review: text("review"),
     /** The publisher's reply (at most one). */
@@ -250,15 +307,22 @@ export const ratings = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [uniqueIndex("ratings_one_per_user").on(t.pluginId, t.userId), index("ratings_listing").on(t.pluginId, t.hidden, t.updatedAt)],
+  (t) => [
+    uniqueIndex("ratings_one_per_user").on(t.pluginId, t.userId),
+    index("ratings_listing").on(t.pluginId, t.hidden, t.updatedAt),
+  ],
 );
 
 /** Who reported which review (one report per user per review). */
 export const ratingReports = sqliteTable(
   "rating_reports",
   {
-    ratingId: text("rating_id").notNull().references(() => ratings.id),
-    userId: text("user_id").notNull().references(() => users.id),
+    ratingId: text("rating_id")
+      .notNull()
+      .references(() => ratings.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
     reason: text("reason"),
     createdAt: integer("created_at").notNull(),
   },
@@ -274,7 +338,9 @@ export const installationEvents = sqliteTable(
     id: integer("id").primaryKey({ autoIncrement: true }),
     installationId: text("installation_id").notNull(),
     orgId: text("org_id").notNull(),
-    action: text("action", { enum: ["installed", "upgraded", "downgraded", "reconfigured", "uninstalled"] }).notNull(),
+    action: text("action", {
+      enum: ["installed", "upgraded", "downgraded", "reconfigured", "uninstalled"],
+    }).notNull(),
     fromVersion: text("from_version"),
     toVersion: text("to_version"),
     /** JSON array of the grants after the change. */
@@ -295,7 +361,16 @@ export const platformSettings = sqliteTable("platform_settings", {
 /** Ledger accounts, one per kind, owner and currency (see src/revenue/ledger.ts). */
 export const ledgerAccounts = sqliteTable("ledger_accounts", {
   id: text("id").primaryKey(),
-  kind: text("kind", { enum: ["buyer_clearing", "platform_revenue", "refunds", "developer_payable", "payouts_in_transit", "refund_losses"] }).notNull(),
+  kind: text("kind", {
+    enum: [
+      "buyer_clearing",
+      "platform_revenue",
+      "refunds",
+      "developer_payable",
+      "payouts_in_transit",
+      "refund_losses",
+    ],
+  }).notNull(),
   orgId: text("org_id"),
   currency: text("currency").notNull(),
   createdAt: integer("created_at").notNull(),
@@ -309,7 +384,9 @@ export const ledgerTransactions = sqliteTable(
   "ledger_transactions",
   {
     id: text("id").primaryKey(),
-    kind: text("kind", { enum: ["purchase", "renewal", "usage", "refund", "payout", "payout_settled", "payout_failed"] }).notNull(),
+    kind: text("kind", {
+      enum: ["purchase", "renewal", "usage", "refund", "payout", "payout_settled", "payout_failed"],
+    }).notNull(),
     currency: text("currency").notNull(),
     /** The purchase, refund or payout it records. */
     reference: text("reference").notNull(),
@@ -318,7 +395,10 @@ export const ledgerTransactions = sqliteTable(
     /** When a sale's earnings become payable (null: at once); a refund of a held sale shares its sale's. */
     availableAt: integer("available_at"),
   },
-  (t) => [index("ledger_transactions_reference").on(t.reference), index("ledger_transactions_created").on(t.createdAt)],
+  (t) => [
+    index("ledger_transactions_reference").on(t.reference),
+    index("ledger_transactions_created").on(t.createdAt),
+  ],
 );
 
 /** One side of a transaction: signed minor units, debit > 0, credit < 0. Append-only. */
@@ -332,7 +412,10 @@ export const ledgerEntries = sqliteTable(
     currency: text("currency").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("ledger_entries_account").on(t.accountId, t.id), index("ledger_entries_txn").on(t.txnId)],
+  (t) => [
+    index("ledger_entries_account").on(t.accountId, t.id),
+    index("ledger_entries_txn").on(t.txnId),
+  ],
 );
 
 /** A monthly, yearly or usage-billed subscription to a listing. */
@@ -340,9 +423,15 @@ export const subscriptions = sqliteTable(
   "subscriptions",
   {
     id: text("id").primaryKey(),
-    buyerOrgId: text("buyer_org_id").notNull().references(() => organizations.id),
-    pluginId: text("plugin_id").notNull().references(() => plugins.id),
-    publisherOrgId: text("publisher_org_id").notNull().references(() => organizations.id),
+    buyerOrgId: text("buyer_org_id")
+      .notNull()
+      .references(() => organizations.id),
+    pluginId: text("plugin_id")
+      .notNull()
+      .references(() => plugins.id),
+    publisherOrgId: text("publisher_org_id")
+      .notNull()
+      .references(() => organizations.id),
     billing: text("billing", { enum: ["month", "year", "usage"] }).notNull(),
     /** Price per period, or per `per` calls for usage billing; minor units. */
     amount: integer("amount").notNull(),
@@ -355,7 +444,9 @@ export const subscriptions = sqliteTable(
     period: integer("period").notNull().default(1),
     currentPeriodStart: integer("current_period_start").notNull(),
     currentPeriodEnd: integer("current_period_end").notNull(),
-    cancelAtPeriodEnd: integer("cancel_at_period_end", { mode: "boolean" }).notNull().default(false),
+    cancelAtPeriodEnd: integer("cancel_at_period_end", { mode: "boolean" })
+      .notNull()
+      .default(false),
     failedAttempts: integer("failed_attempts").notNull().default(0),
     nextAttemptAt: integer("next_attempt_at"),
     lastError: text("last_error"),
@@ -367,7 +458,9 @@ export const subscriptions = sqliteTable(
     endedAt: integer("ended_at"),
   },
   (t) => [
-    uniqueIndex("subscriptions_one_live").on(t.buyerOrgId, t.pluginId).where(sql`status IN ('active', 'past_due')`),
+    uniqueIndex("subscriptions_one_live")
+      .on(t.buyerOrgId, t.pluginId)
+      .where(sql`status IN ('active', 'past_due')`),
     index("subscriptions_due").on(t.status, t.currentPeriodEnd),
     index("subscriptions_publisher").on(t.publisherOrgId, t.createdAt),
   ],
@@ -378,9 +471,15 @@ export const purchases = sqliteTable(
   "purchases",
   {
     id: text("id").primaryKey(),
-    buyerOrgId: text("buyer_org_id").notNull().references(() => organizations.id),
-    pluginId: text("plugin_id").notNull().references(() => plugins.id),
-    publisherOrgId: text("publisher_org_id").notNull().references(() => organizations.id),
+    buyerOrgId: text("buyer_org_id")
+      .notNull()
+      .references(() => organizations.id),
+    pluginId: text("plugin_id")
+      .notNull()
+      .references(() => plugins.id),
+    publisherOrgId: text("publisher_org_id")
+      .notNull()
+      .references(() => organizations.id),
     kind: text("kind", { enum: ["one_time", "subscription", "usage"] }).notNull(),
     subscriptionId: text("subscription_id"),
     /** Subscription period number, or for usage the hour billed through. */
@@ -401,7 +500,10 @@ export const purchases = sqliteTable(
     index("purchases_buyer").on(t.buyerOrgId, t.createdAt),
     index("purchases_publisher").on(t.publisherOrgId, t.createdAt),
     index("purchases_created").on(t.createdAt),
-    check("purchases_amounts", sql`amount >= 0 AND fee >= 0 AND share >= 0 AND fee + share = amount AND refunded_amount >= 0 AND refunded_amount <= amount AND refunded_fee <= fee`),
+    check(
+      "purchases_amounts",
+      sql`amount >= 0 AND fee >= 0 AND share >= 0 AND fee + share = amount AND refunded_amount >= 0 AND refunded_amount <= amount AND refunded_fee <= fee`,
+    ),
   ],
 );
 
@@ -410,7 +512,9 @@ export const refunds = sqliteTable(
   "refunds",
   {
     id: text("id").primaryKey(),
-    purchaseId: text("purchase_id").notNull().references(() => purchases.id),
+    purchaseId: text("purchase_id")
+      .notNull()
+      .references(() => purchases.id),
     seq: integer("seq").notNull(),
     amount: integer("amount").notNull(),
     fee: integer("fee").notNull(),
@@ -426,7 +530,10 @@ export const refunds = sqliteTable(
     reason: text("reason"),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [uniqueIndex("refunds_purchase_seq").on(t.purchaseId, t.seq), index("refunds_created").on(t.createdAt)],
+  (t) => [
+    uniqueIndex("refunds_purchase_seq").on(t.purchaseId, t.seq),
+    index("refunds_created").on(t.createdAt),
+  ],
 );
 
 /** A payout of a developer's payable balance in one currency. */
@@ -434,7 +541,9 @@ export const payouts = sqliteTable(
   "payouts",
   {
     id: text("id").primaryKey(),
-    orgId: text("org_id").notNull().references(() => organizations.id),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id),
     currency: text("currency").notNull(),
     amount: integer("amount").notNull(),
     /** in_transit → paid | failed (the money returns to the payable). */
@@ -463,7 +572,10 @@ export const payoutItems = sqliteTable(
     accountId: text("account_id").notNull(),
     payoutId: text("payout_id").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.txnId, t.accountId] }), index("payout_items_payout").on(t.payoutId)],
+  (t) => [
+    primaryKey({ columns: [t.txnId, t.accountId] }),
+    index("payout_items_payout").on(t.payoutId),
+  ],
 );
 
 /**
@@ -486,7 +598,10 @@ export const idempotencyKeys = sqliteTable(
     lockedAt: integer("locked_at").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.owner, t.key] }), index("idempotency_keys_created").on(t.createdAt)],
+  (t) => [
+    primaryKey({ columns: [t.owner, t.key] }),
+    index("idempotency_keys_created").on(t.createdAt),
+  ],
 );
 
 /** Payment-provider events already processed (webhook deliveries arrive more than once). */
@@ -529,7 +644,9 @@ export const connections = sqliteTable(
   "connections",
   {
     id: text("id").primaryKey(),
-    orgId: text("org_id").notNull().references(() => organizations.id),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id),
     provider: text("provider", { enum: PROVIDERS }).notNull(),
     environment: text("environment", { enum: ["development", "staging", "production"] }).notNull(),
     name: text("name").notNull(),
@@ -585,7 +702,9 @@ export const zapierHooks = sqliteTable(
   "zapier_hooks",
   {
     id: text("id").primaryKey(),
-    orgId: text("org_id").notNull().references(() => organizations.id),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id),
     topic: text("topic").notNull(),
     hookUrl: text("hook_url").notNull(),
     createdAt: integer("created_at").notNull(),
@@ -599,7 +718,9 @@ export const syncs = sqliteTable(
   "syncs",
   {
     id: text("id").primaryKey(),
-    orgId: text("org_id").notNull().references(() => organizations.id),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id),
     sourceId: text("source_id").notNull(),
     targetId: text("target_id").notNull(),
     object: text("object").notNull(),
@@ -672,7 +793,10 @@ export const syncFailures = sqliteTable(
     dead: integer("dead", { mode: "boolean" }).notNull().default(false),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.syncId, t.sourceRecordId] }), index("sync_failures_due").on(t.syncId, t.dead, t.nextAttemptAt)],
+  (t) => [
+    primaryKey({ columns: [t.syncId, t.sourceRecordId] }),
+    index("sync_failures_due").on(t.syncId, t.dead, t.nextAttemptAt),
+  ],
 );
 
 export type ConnectionRow = typeof connections.$inferSelect;

@@ -1,5 +1,9 @@
 /** Reads a body stream whole, giving up (and cancelling it) as soon as it passes `max` bytes. */
-export async function readCapped(body: ReadableStream<Uint8Array>, max: number, tooLarge: () => Error): Promise<Uint8Array<ArrayBuffer>> {
+export async function readCapped(
+  body: ReadableStream<Uint8Array>,
+  max: number,
+  tooLarge: () => Error,
+): Promise<Uint8Array<ArrayBuffer>> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -12,10 +12,17 @@ import type { AppEnv } from "./router";
 export const PRIVATE = "private, no-store";
 
 /** `defaultNoStore`: anonymous answers without an explicit public policy become `no-store`. */
-export function cacheControl({ defaultNoStore }: { defaultNoStore: boolean }): MiddlewareHandler<AppEnv> {
+export function cacheControl({
+  defaultNoStore,
+}: {
+  defaultNoStore: boolean;
+}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await next();
-    const credentialed = c.get("principal") != null || c.req.header("x-api-key") !== undefined || c.req.header("authorization") !== undefined;
+    const credentialed =
+      c.get("principal") != null ||
+      c.req.header("x-api-key") !== undefined ||
+      c.req.header("authorization") !== undefined;
     const headers = c.res.headers;
     if (credentialed) {
       headers.set("cache-control", PRIVATE);

@@ -63,7 +63,16 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
   const error = toApiError(err);
   const requestId = c.get("requestId");
   if (error.status >= 500) {
-    console.error(JSON.stringify({ level: "error", msg: "request failed", requestId, path: c.req.path, status: error.status, error: error.internal ?? error.title }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "request failed",
+        requestId,
+        path: c.req.path,
+        status: error.status,
+        error: error.internal ?? error.title,
+      }),
+    );
   }
   return problemResponse(error, requestId, c.req.path);
 };
@@ -74,24 +83,52 @@ type RouteInfo = { method: string; re: RegExp };
  * Unknown paths get 404; known paths with the wrong method get 405 with `Allow` (Hono alone
  * answers 404 for both).
  */
-export function notFoundHandler(routes: () => readonly { method: string; path: string }[]): NotFoundHandler<AppEnv> {
+export function notFoundHandler(
+  routes: () => readonly { method: string; path: string }[],
+): NotFoundHandler<AppEnv> {
   let compiled: RouteInfo[] | null = null;
   return (c: Context<AppEnv>) => {
     compiled ??= routes()
       .filter((r) => r.method !== "ALL" && !r.path.includes("*"))
-      .map((r) => ({ method: r.method, re: new RegExp("^" + r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z0-9_]+(\{[^}]*\})?/g, "[^/]+") + "/?$") }));
-    const allowed = [...new Set(compiled.filter((r) => r.re.test(c.req.path)).map((r) => r.method))];
+      .map((r) => ({
+        method: r.method,
+        re: new RegExp(
+          "^" +
+            r.path
+              .replace(/[.+?^${}()|[\]\\]/g, "\\$&")
+              .replace(/:[A-Za-z0-9_]+(\{[^}]*\})?/g, "[^/]+") +
+            "/?$",
+        ),
+      }));
+    const allowed = [
+      ...new Set(compiled.filter((r) => r.re.test(c.req.path)).map((r) => r.method)),
+    ];
     const requestId = c.get("requestId");
     if (allowed.length > 0) {
       if (allowed.includes("GET")) allowed.push("HEAD");
       allowed.push("OPTIONS");
       return problemResponse(
-        new ApiError({ status: 405, type: "method-not-allowed", title: "Method not allowed", detail: `${c.req.method} is not allowed here; use ${allowed.join(", ")}.`, headers: { allow: allowed.join(", ") } }),
+        new ApiError({
+          status: 405,
+          type: "method-not-allowed",
+          title: "Method not allowed",
+          detail: `${c.req.method} is not allowed here; use ${allowed.join(", ")}.`,
+          headers: { allow: allowed.join(", ") },
+        }),
         requestId,
         c.req.path,
       );
     }
-    return problemResponse(new ApiError({ status: 404, type: "not-found", title: "Not found", detail: `No route matches ${c.req.method} ${c.req.path}.` }), requestId, c.req.path);
+    return problemResponse(
+      new ApiError({
+        status: 404,
+        type: "not-found",
+        title: "Not found",
+        detail: `No route matches ${c.req.method} ${c.req.path}.`,
+      }),
+      requestId,
+      c.req.path,
+    );
   };
 }
 
@@ -100,7 +137,12 @@ export const jsonBody = [
   bodyLimit({
     maxSize: JSON_BODY_LIMIT,
     onError: () => {
-      throw new ApiError({ status: 413, type: "payload-too-large", title: "Request body too large", detail: `The body exceeds ${JSON_BODY_LIMIT} bytes.` });
+      throw new ApiError({
+        status: 413,
+        type: "payload-too-large",
+        title: "Request body too large",
+        detail: `The body exceeds ${JSON_BODY_LIMIT} bytes.`,
+      });
     },
   }),
   requireJsonBody(),

@@ -55,7 +55,11 @@ export interface ProblemDocument {
  * Builds the response for a problem; `requestId` ties it to the logs. Takes an ApiError or a
  * plain ProblemInit (hot paths such as the 429 answer skip creating an Error and its stack).
  */
-export function problemResponse(problem: ApiError | ProblemInit, requestId: string | undefined, instance?: string): Response {
+export function problemResponse(
+  problem: ApiError | ProblemInit,
+  requestId: string | undefined,
+  instance?: string,
+): Response {
   const isError = problem instanceof ApiError;
   const extensions = isError ? problem.extensions : (problem.extensions ?? {});
   const detail = problem.detail;
@@ -93,14 +97,22 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
-    const [type, title] = GENERIC_TITLES[status] ?? (status >= 500 ? ["upstream-error", "Upstream error"] : ["bad-request", "Bad request"]);
+    const [type, title] =
+      GENERIC_TITLES[status] ??
+      (status >= 500 ? ["upstream-error", "Upstream error"] : ["bad-request", "Bad request"]);
     if (status >= 500) {
       return new ApiError({ status: 502, type, title, internal: err.message });
     }
     return new ApiError({ status, type, title, detail: err.message || title });
   }
   const internal = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return new ApiError({ status: 500, type: "internal", title: "Internal error", detail: "Something went wrong on our side. Quote the request id when reporting it.", internal });
+  return new ApiError({
+    status: 500,
+    type: "internal",
+    title: "Internal error",
+    detail: "Something went wrong on our side. Quote the request id when reporting it.",
+    internal,
+  });
 }
 
 // Small constructors for the errors that recur across domains.
@@ -110,11 +122,31 @@ export const unauthorized = (detail: string, reason?: string) =>
     type: "unauthorized",
     title: "Authentication required",
     detail,
-    headers: { "www-authenticate": 'Bearer realm="atoll"' + (reason ? `, error="invalid_token"` : "") },
+    headers: {
+      "www-authenticate": 'Bearer realm="atoll"' + (reason ? `, error="invalid_token"` : ""),
+    },
     ...(reason ? { extensions: { reason } } : {}),
   });
-export const forbidden = (detail: string) => new ApiError({ status: 403, type: "forbidden", title: "Forbidden", detail });
-export const notFound = (what: string) => new ApiError({ status: 404, type: "not-found", title: "Not found", detail: `${what} was not found.` });
-export const conflict = (detail: string, type = "conflict") => new ApiError({ status: 409, type, title: "Conflict", detail });
-export const badRequest = (detail: string, type = "bad-request", extensions?: Record<string, unknown>) =>
-  new ApiError({ status: 400, type, title: "Bad request", detail, ...(extensions ? { extensions } : {}) });
+export const forbidden = (detail: string) =>
+  new ApiError({ status: 403, type: "forbidden", title: "Forbidden", detail });
+export const notFound = (what: string) =>
+  new ApiError({
+    status: 404,
+    type: "not-found",
+    title: "Not found",
+    detail: `${what} was not found.`,
+  });
+export const conflict = (detail: string, type = "conflict") =>
+  new ApiError({ status: 409, type, title: "Conflict", detail });
+export const badRequest = (
+  detail: string,
+  type = "bad-request",
+  extensions?: Record<string, unknown>,
+) =>
+  new ApiError({
+    status: 400,
+    type,
+    title: "Bad request",
+    detail,
+    ...(extensions ? { extensions } : {}),
+  });

@@ -24,7 +24,12 @@ export function createRouter(): OpenAPIHono<AppEnv> {
           path: issue.path.map(String).join(".") || "(body)",
           message: issue.message,
         }));
-        const where = result.target === "json" ? "request body" : result.target === "query" ? "query string" : result.target;
+        const where =
+          result.target === "json"
+            ? "request body"
+            : result.target === "query"
+              ? "query string"
+              : result.target;
         throw badRequest(
           `The ${where} is invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
           "validation-failed",

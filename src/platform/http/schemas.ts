@@ -28,7 +28,9 @@ const DESCRIPTIONS: Record<number, string> = {
 
 /** Problem responses for the given statuses, for a route's `responses`. */
 export function problems(...statuses: number[]) {
-  return Object.fromEntries(statuses.map((s) => [s, { description: DESCRIPTIONS[s] ?? "Error", content: problemContent }]));
+  return Object.fromEntries(
+    statuses.map((s) => [s, { description: DESCRIPTIONS[s] ?? "Error", content: problemContent }]),
+  );
 }
 
 /** Security requirement for routes that take any credential. */
@@ -38,12 +40,21 @@ export const AUTHENTICATED: Array<Record<string, string[]>> = [{ apiKey: [] }, {
 export const JSON_BODY_LIMIT = 64 * 1024;
 
 export const IdParam = (name: string, prefix: string) =>
-  z.string().regex(new RegExp(`^${prefix}_[0-9A-Za-z]{1,40}$`), `must be an id starting with ${prefix}_`).openapi({ param: { name, in: "path" }, example: `${prefix}_3fK9xQ2mL7pR8sT1vW4y` });
+  z
+    .string()
+    .regex(new RegExp(`^${prefix}_[0-9A-Za-z]{1,40}$`), `must be an id starting with ${prefix}_`)
+    .openapi({ param: { name, in: "path" }, example: `${prefix}_3fK9xQ2mL7pR8sT1vW4y` });
 
 /** Path parameters naming a listing: `/{scope}/{name}` as in `@demo/hello`. */
 export const ListingParams = z.object({
-  scope: z.string().regex(/^@[a-z0-9-]{3,39}$/, "must be @ followed by an organization slug").openapi({ param: { name: "scope", in: "path" }, example: "@demo" }),
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be a plugin name").openapi({ param: { name: "name", in: "path" }, example: "hello" }),
+  scope: z
+    .string()
+    .regex(/^@[a-z0-9-]{3,39}$/, "must be @ followed by an organization slug")
+    .openapi({ param: { name: "scope", in: "path" }, example: "@demo" }),
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be a plugin name")
+    .openapi({ param: { name: "name", in: "path" }, example: "hello" }),
 });
 
 /** A millisecond timestamp as an RFC 3339 (ISO 8601, UTC) string, as every response carries it. */

@@ -5,10 +5,24 @@
  * cursor-paged operations, `AtollException` for problem documents.
  */
 import { CLIENT_RUNTIME, EXCEPTION_JAVA, JSON_JAVA } from "./java-runtime";
-import { camel, nullability, operationsOf, pagination, refName, schemasOf, type JsonSchema, type OpenApiDocument, type Operation } from "./spec";
+import {
+  camel,
+  nullability,
+  operationsOf,
+  pagination,
+  refName,
+  schemasOf,
+  type JsonSchema,
+  type OpenApiDocument,
+  type Operation,
+} from "./spec";
 
 const PKG = "dev.atoll.client";
-const RESERVED = new Set("abstract assert boolean break byte case catch char class const continue default do double else enum extends final finally float for goto if implements import instanceof int interface long native new package private protected public return short static strictfp super switch synchronized this throw throws transient try void volatile while record var yield sealed permits true false null".split(" "));
+const RESERVED = new Set(
+  "abstract assert boolean break byte case catch char class const continue default do double else enum extends final finally float for goto if implements import instanceof int interface long native new package private protected public return short static strictfp super switch synchronized this throw throws transient try void volatile while record var yield sealed permits true false null".split(
+    " ",
+  ),
+);
 const ident = (text: string) => {
   const c = camel(text) || "value";
   const safe = /^[0-9]/.test(c) ? `_${c}` : c;
@@ -16,11 +30,17 @@ const ident = (text: string) => {
 };
 
 /** The Java type of a schema and the expression converting a parsed JSON value `v` to it. */
-function javaOf(s: JsonSchema | undefined, models: Set<string>, v: string): { type: string; conv: string } {
+function javaOf(
+  s: JsonSchema | undefined,
+  models: Set<string>,
+  v: string,
+): { type: string; conv: string } {
   if (!s) return { type: "Object", conv: v };
   if (s.$ref) {
     const name = refName(s.$ref);
-    return models.has(name) ? { type: name, conv: `(${v} == null ? null : ${name}.fromJson(${v}))` } : { type: "Object", conv: v };
+    return models.has(name)
+      ? { type: name, conv: `(${v} == null ? null : ${name}.fromJson(${v}))` }
+      : { type: "Object", conv: v };
   }
   const { schema } = nullability(s);
   if (schema.$ref) return javaOf(schema, models, v);
@@ -37,7 +57,10 @@ function javaOf(s: JsonSchema | undefined, models: Set<string>, v: string): { ty
       return { type: "Boolean", conv: `Json.bool(${v})` };
     case "array": {
       const item = javaOf(schema.items, models, "x");
-      return { type: `List<${item.type}>`, conv: `(Json.list(${v}) == null ? null : Json.list(${v}).stream().map(x -> ${item.conv}).collect(java.util.stream.Collectors.toList()))` };
+      return {
+        type: `List<${item.type}>`,
+        conv: `(Json.list(${v}) == null ? null : Json.list(${v}).stream().map(x -> ${item.conv}).collect(java.util.stream.Collectors.toList()))`,
+      };
     }
     case "object":
       return { type: "Map<String, Object>", conv: `(${v} == null ? null : Json.obj(${v}))` };
@@ -48,7 +71,11 @@ function javaOf(s: JsonSchema | undefined, models: Set<string>, v: string): { ty
 
 function record(name: string, s: JsonSchema, models: Set<string>): string {
   const props = Object.entries(s.properties ?? {});
-  const fields = props.map(([k, v]) => ({ json: k, name: ident(k), ...javaOf(v, models, `m.get(${JSON.stringify(k)})`) }));
+  const fields = props.map(([k, v]) => ({
+    json: k,
+    name: ident(k),
+    ...javaOf(v, models, `m.get(${JSON.stringify(k)})`),
+  }));
   const unique = new Set<string>();
   for (const f of fields) {
     while (unique.has(f.name)) f.name += "_";
@@ -74,14 +101,27 @@ function method(op: Operation, models: Set<string>): string {
   const res = op.response ? javaOf(op.response, models, "r") : { type: "void", conv: "" };
   const params = op.pathParams.map((p) => `String ${ident(p.name)}`);
   if (op.body) params.push("Object body");
-  const full = [...params, ...(op.query.length ? ["Map<String, ?> query"] : []), ...(op.headers.length ? ["Map<String, String> headers"] : [])];
-  const path = `"${op.path.replace(/\{([^}]+)\}/g, (_m, n: string) => `" + seg(${ident(n)}) + "`)}"`.replace(/ \+ ""$/, "");
+  const full = [
+    ...params,
+    ...(op.query.length ? ["Map<String, ?> query"] : []),
+    ...(op.headers.length ? ["Map<String, String> headers"] : []),
+  ];
+  const path =
+    `"${op.path.replace(/\{([^}]+)\}/g, (_m, n: string) => `" + seg(${ident(n)}) + "`)}"`.replace(
+      / \+ ""$/,
+      "",
+    );
   const call = `request(${JSON.stringify(op.method)}, ${path}, ${op.query.length ? "query" : "null"}, ${op.headers.length ? "headers" : "null"}, ${op.body ? "body" : "null"}, ${op.authenticated})`;
   const doc = `  /** ${op.method} ${op.path.replace(/\*\//g, "* /")}${op.summary ? ` — ${op.summary.replace(/\*\//g, "* /").replace(/[<>&]/g, " ")}` : ""} */`;
-  const body = res.type === "void" ? `    ${call};` : `    Object r = ${call};\n    return ${res.conv};`;
+  const body =
+    res.type === "void" ? `    ${call};` : `    Object r = ${call};\n    return ${res.conv};`;
   const lines = [doc, `  public ${res.type} ${ident(op.id)}(${full.join(", ")}) {`, body, "  }"];
   if (full.length !== params.length) {
-    lines.push(`  public ${res.type} ${ident(op.id)}(${params.join(", ")}) {`, `    ${res.type === "void" ? "" : "return "}${ident(op.id)}(${[...params.map((p) => p.split(" ").pop()), ...(op.query.length ? ["null"] : []), ...(op.headers.length ? ["null"] : [])].join(", ")});`, "  }");
+    lines.push(
+      `  public ${res.type} ${ident(op.id)}(${params.join(", ")}) {`,
+      `    ${res.type === "void" ? "" : "return "}${ident(op.id)}(${[...params.map((p) => p.split(" ").pop()), ...(op.query.length ? ["null"] : []), ...(op.headers.length ? ["null"] : [])].join(", ")});`,
+      "  }",
+    );
   }
   const page = pagination(op);
   if (page && op.response && op.query.length) {
@@ -108,16 +148,23 @@ function method(op: Operation, models: Set<string>): string {
   return lines.join("\n");
 }
 
-export function javaSdk(doc: OpenApiDocument, pkg: { name: string; baseUrl: string }): Record<string, string> {
+export function javaSdk(
+  doc: OpenApiDocument,
+  pkg: { name: string; baseUrl: string },
+): Record<string, string> {
   const ops = operationsOf(doc);
-  const named = schemasOf(doc).filter(([, s]) => s.properties && Object.keys(s.properties).length > 0);
+  const named = schemasOf(doc).filter(
+    ([, s]) => s.properties && Object.keys(s.properties).length > 0,
+  );
   const models = new Set(named.map(([n]) => n));
   const files: Record<string, string> = {
     "src/main/java/dev/atoll/client/Json.java": JSON_JAVA,
     "src/main/java/dev/atoll/client/AtollException.java": EXCEPTION_JAVA,
   };
-  for (const [name, s] of named) files[`src/main/java/dev/atoll/client/models/${name}.java`] = record(name, s, models);
-  files["src/main/java/dev/atoll/client/Atoll.java"] = `// Generated by Atoll from ${doc.info.title} ${doc.info.version}. Do not edit.
+  for (const [name, s] of named)
+    files[`src/main/java/dev/atoll/client/models/${name}.java`] = record(name, s, models);
+  files["src/main/java/dev/atoll/client/Atoll.java"] =
+    `// Generated by Atoll from ${doc.info.title} ${doc.info.version}. Do not edit.
 package ${PKG};
 
 import ${PKG}.models.*;
@@ -140,7 +187,8 @@ ${CLIENT_RUNTIME}
 ${ops.map((o) => method(o, models)).join("\n\n")}
 }
 `;
-  const example = ops.find((o) => o.method === "GET" && o.pathParams.length === 0 && o.authenticated) ?? ops[0];
+  const example =
+    ops.find((o) => o.method === "GET" && o.pathParams.length === 0 && o.authenticated) ?? ops[0];
   files["README.md"] = `# ${pkg.name} (Java)
 
 A Java 17 client for ${doc.info.title} (${doc.info.version}), generated from its OpenAPI document. Standard library only (\`java.net.http\`).

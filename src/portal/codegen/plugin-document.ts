@@ -7,9 +7,21 @@ import type { Manifest } from "../../contract/manifest";
 import type { OpenApiDocument, JsonSchema } from "./spec";
 import { operationIdOf } from "./spec";
 
-const PROBLEM: JsonSchema = { type: "object", properties: { type: { type: "string" }, title: { type: "string" }, status: { type: "integer" }, detail: { type: "string" } }, required: ["type", "title", "status"] };
+const PROBLEM: JsonSchema = {
+  type: "object",
+  properties: {
+    type: { type: "string" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string" },
+  },
+  required: ["type", "title", "status"],
+};
 
-export function pluginDocument(manifest: Manifest, serverUrl: string): OpenApiDocument & Record<string, unknown> {
+export function pluginDocument(
+  manifest: Manifest,
+  serverUrl: string,
+): OpenApiDocument & Record<string, unknown> {
   const paths: OpenApiDocument["paths"] = {};
   for (const route of manifest.routes) {
     const path = `/p/{installationId}${route.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}").replace(/\*$/, "")}`;
@@ -22,11 +34,35 @@ export function pluginDocument(manifest: Manifest, serverUrl: string): OpenApiDo
         summary: route.summary ?? `${method.toUpperCase()} ${route.path}`,
         tags: [manifest.displayName ?? manifest.name],
         security: [{ apiKey: [] }, { bearerAuth: [] }],
-        parameters: names.map((name) => ({ name, in: "path", required: true, schema: { type: "string" }, ...(name === "installationId" ? { description: "The installation of this plugin (ins_…)" } : {}) })),
-        ...(method === "get" || method === "delete" ? {} : { requestBody: { content: { "application/json": { schema: { type: "object", additionalProperties: true } } } } }),
+        parameters: names.map((name) => ({
+          name,
+          in: "path",
+          required: true,
+          schema: { type: "string" },
+          ...(name === "installationId"
+            ? { description: "The installation of this plugin (ins_…)" }
+            : {}),
+        })),
+        ...(method === "get" || method === "delete"
+          ? {}
+          : {
+              requestBody: {
+                content: {
+                  "application/json": { schema: { type: "object", additionalProperties: true } },
+                },
+              },
+            }),
         responses: {
-          "200": { description: "The plugin's answer", content: { "application/json": { schema: { type: "object", additionalProperties: true } } } },
-          "4XX": { description: "A problem", content: { "application/problem+json": { schema: PROBLEM } } },
+          "200": {
+            description: "The plugin's answer",
+            content: {
+              "application/json": { schema: { type: "object", additionalProperties: true } },
+            },
+          },
+          "4XX": {
+            description: "A problem",
+            content: { "application/problem+json": { schema: PROBLEM } },
+          },
           "502": { description: "The plugin failed" },
           "504": { description: "The plugin exceeded its limits or timed out" },
         },
@@ -35,12 +71,19 @@ export function pluginDocument(manifest: Manifest, serverUrl: string): OpenApiDo
   }
   return {
     openapi: "3.1.0",
-    info: { title: `${manifest.displayName ?? manifest.name} (Atoll plugin)`, version: manifest.version, description: manifest.description },
+    info: {
+      title: `${manifest.displayName ?? manifest.name} (Atoll plugin)`,
+      version: manifest.version,
+      description: manifest.description,
+    },
     servers: [{ url: serverUrl }],
     paths,
     components: {
       schemas: {},
-      securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "X-API-Key" }, bearerAuth: { type: "http", scheme: "bearer" } },
+      securitySchemes: {
+        apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+        bearerAuth: { type: "http", scheme: "bearer" },
+      },
     },
   } as OpenApiDocument & Record<string, unknown>;
 }

@@ -37,7 +37,10 @@ interface OpenApiOperation {
   parameters?: OpenApiParameter[];
   security?: Record<string, string[]>[];
   requestBody?: { content?: Record<string, { schema?: JsonSchema }> };
-  responses?: Record<string, { description?: string; content?: Record<string, { schema?: JsonSchema }> }>;
+  responses?: Record<
+    string,
+    { description?: string; content?: Record<string, { schema?: JsonSchema }> }
+  >;
 }
 
 export interface OpenApiDocument {
@@ -75,7 +78,11 @@ const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
 export function camel(text: string): string {
   const parts = text.split(/[^A-Za-z0-9]+/).filter(Boolean);
-  return parts.map((p, i) => (i === 0 ? p.charAt(0).toLowerCase() + p.slice(1) : p.charAt(0).toUpperCase() + p.slice(1))).join("");
+  return parts
+    .map((p, i) =>
+      i === 0 ? p.charAt(0).toLowerCase() + p.slice(1) : p.charAt(0).toUpperCase() + p.slice(1),
+    )
+    .join("");
 }
 export const pascal = (text: string) => {
   const c = camel(text);
@@ -98,8 +105,14 @@ export function operationIdOf(method: string, path: string): string {
 }
 
 const RATE_HEADERS = {
-  RateLimit: { description: 'The caller\'s remaining quota (IETF draft): "api";r=57;t=42', schema: { type: "string" } },
-  "RateLimit-Policy": { description: 'The quota and window: "api";q=60;w=60', schema: { type: "string" } },
+  RateLimit: {
+    description: 'The caller\'s remaining quota (IETF draft): "api";r=57;t=42',
+    schema: { type: "string" },
+  },
+  "RateLimit-Policy": {
+    description: 'The quota and window: "api";q=60;w=60',
+    schema: { type: "string" },
+  },
 };
 
 /**
@@ -116,14 +129,28 @@ export function withOperationIds<T extends OpenApiDocument>(doc: T): T {
       for (const [code, res] of Object.entries(op.responses ?? {})) {
         const r = res as { headers?: Record<string, unknown> };
         if (/^2\d\d$/.test(code)) r.headers = { ...RATE_HEADERS, ...(r.headers ?? {}) };
-        if (code === "429") r.headers = { ...RATE_HEADERS, "Retry-After": { description: "Seconds until the window resets", schema: { type: "integer" } }, ...(r.headers ?? {}) };
+        if (code === "429")
+          r.headers = {
+            ...RATE_HEADERS,
+            "Retry-After": {
+              description: "Seconds until the window resets",
+              schema: { type: "integer" },
+            },
+            ...(r.headers ?? {}),
+          };
       }
     }
   }
   return doc;
 }
 
-const param = (p: OpenApiParameter): Param => ({ name: p.name, ident: camel(p.name), required: Boolean(p.required || p.in === "path"), schema: p.schema ?? { type: "string" }, ...(p.description ? { description: p.description } : {}) });
+const param = (p: OpenApiParameter): Param => ({
+  name: p.name,
+  ident: camel(p.name),
+  required: Boolean(p.required || p.in === "path"),
+  schema: p.schema ?? { type: "string" },
+  ...(p.description ? { description: p.description } : {}),
+});
 
 /** The operations of a document, sorted by tag and id. Plugin catch-all endpoints are skipped. */
 export function operationsOf(doc: OpenApiDocument): Operation[] {
@@ -146,7 +173,11 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
         pathParams: params.filter((p) => p.in === "path").map(param),
         query: params.filter((p) => p.in === "query").map(param),
         headers: params.filter((p) => p.in === "header").map(param),
-        body: json ? { schema: json, required: true, form: false } : form ? { schema: form, required: true, form: true } : null,
+        body: json
+          ? { schema: json, required: true, form: false }
+          : form
+            ? { schema: form, required: true, form: true }
+            : null,
         response: ok?.[1].content?.["application/json"]?.schema ?? null,
         authenticated: (op.security ?? []).length > 0,
       });
@@ -166,7 +197,11 @@ export function schemasOf(doc: OpenApiDocument): [string, JsonSchema][] {
 function simplify(s: JsonSchema): JsonSchema {
   if (s.allOf && !s.properties) {
     const refs = s.allOf.filter((x) => x.$ref);
-    if (refs.length === 1 && s.allOf.every((x) => x.$ref || (!x.properties && !x.allOf && !x.anyOf && !x.oneOf))) return refs[0] as JsonSchema;
+    if (
+      refs.length === 1 &&
+      s.allOf.every((x) => x.$ref || (!x.properties && !x.allOf && !x.anyOf && !x.oneOf))
+    )
+      return refs[0] as JsonSchema;
   }
   return s;
 }
@@ -185,7 +220,10 @@ function nullabilityOf(s: JsonSchema): { schema: JsonSchema; nullable: boolean }
   const variants = s.anyOf ?? s.oneOf;
   if (variants?.some((v) => v.type === "null")) {
     const rest = variants.filter((v) => v.type !== "null");
-    return { schema: rest.length === 1 ? (rest[0] as JsonSchema) : { ...s, anyOf: rest, oneOf: undefined }, nullable: true };
+    return {
+      schema: rest.length === 1 ? (rest[0] as JsonSchema) : { ...s, anyOf: rest, oneOf: undefined },
+      nullable: true,
+    };
   }
   return { schema: s, nullable: Boolean(s.nullable) };
 }

@@ -13,27 +13,52 @@ export interface Period {
   to: number;
 }
 
-type Money = { currency: string; gross: number; refunds: number; net: number; platformFees: number; developerShare: number };
+type Money = {
+  currency: string;
+  gross: number;
+  refunds: number;
+  net: number;
+  platformFees: number;
+  developerShare: number;
+};
 
 const DAY = 86_400_000;
 
 /** `AND p.org_id = ?` when the report is one publisher's. */
-const scope = (publisherOrgId: string | null, column = sql`p.org_id`): SQL => (publisherOrgId ? sql` AND ${column} = ${publisherOrgId}` : sql``);
+const scope = (publisherOrgId: string | null, column = sql`p.org_id`): SQL =>
+  publisherOrgId ? sql` AND ${column} = ${publisherOrgId}` : sql``;
 
 async function all<T>(db: Db, query: SQL): Promise<T[]> {
   return db.all<T>(query);
 }
 
-async function revenueBy(db: Db, period: Period, publisher: string | null, dimension: SQL | null): Promise<(Money & { key: string })[]> {
+async function revenueBy(
+  db: Db,
+  period: Period,
+  publisher: string | null,
+  dimension: SQL | null,
+): Promise<(Money & { key: string })[]> {
   const key = dimension ?? sql`''`;
-  const sales = await all<{ key: string; currency: string; gross: number; fees: number; share: number }>(
+  const sales = await all<{
+    key: string;
+    currency: string;
+    gross: number;
+    fees: number;
+    share: number;
+  }>(
     db,
     sql`SELECT ${key} AS key, pu.currency AS currency, SUM(pu.amount) AS gross, SUM(pu.fee) AS fees, SUM(pu.share) AS share
         FROM purchases pu JOIN plugins p ON p.id = pu.plugin_id JOIN organizations o ON o.id = p.org_id
         WHERE pu.created_at >= ${period.from} AND pu.created_at < ${period.to} AND pu.amount > 0${scope(publisher)}
         GROUP BY 1, 2`,
   );
-  const refunds = await all<{ key: string; currency: string; amount: number; fee: number; share: number }>(
+  const refunds = await all<{
+    key: string;
+    currency: string;
+    amount: number;
+    fee: number;
+    share: number;
+  }>(
     db,
     sql`SELECT ${key} AS key, r.currency AS currency, SUM(r.amount) AS amount, SUM(r.fee) AS fee, SUM(r.share) AS share
         FROM refunds r JOIN purchases pu ON pu.id = r.purchase_id JOIN plugins p ON p.id = pu.plugin_id JOIN organizations o ON o.id = p.org_id
@@ -44,7 +69,19 @@ async function revenueBy(db: Db, period: Period, publisher: string | null, dimen
   const get = (k: string, currency: string) => {
     const id = `${k}\u0000${currency}`;
     let m = out.get(id);
-    if (!m) out.set(id, (m = { key: k, currency, gross: 0, refunds: 0, net: 0, platformFees: 0, developerShare: 0 }));
+    if (!m)
+      out.set(
+        id,
+        (m = {
+          key: k,
+          currency,
+          gross: 0,
+          refunds: 0,
+          net: 0,
+          platformFees: 0,
+          developerShare: 0,
+        }),
+      );
     return m;
   };
   for (const s of sales) {
@@ -72,14 +109,28 @@ interface TopRow {
   revenue: { currency: string; net: number }[];
 }
 
-async function top(db: Db, period: Period, publisher: string | null, kind: "plugin" | "app", limit = 10): Promise<{ byInstalls: TopRow[]; byRevenue: TopRow[]; byRating: TopRow[] }> {
-  const rows = await all<{ id: string; name: string; kind: string; installs: number; rating_sum: number; rating_count: number }>(
+async function top(
+  db: Db,
+  period: Period,
+  publisher: string | null,
+  kind: "plugin" | "app",
+  limit = 10,
+): Promise<{ byInstalls: TopRow[]; byRevenue: TopRow[]; byRating: TopRow[] }> {
+  const rows = await all<{
+    id: string;
+    name: string;
+    kind: string;
+    installs: number;
+    rating_sum: number;
+    rating_count: number;
+  }>(
     db,
     sql`SELECT p.id, p.name, p.kind, p.install_count AS installs, p.rating_sum, p.rating_count FROM plugins p WHERE p.kind = ${kind} AND p.latest_version IS NOT NULL${scope(publisher)}`,
   );
   const revenue = await revenueBy(db, period, publisher, sql`p.name`);
   const byListing = new Map<string, { currency: string; net: number }[]>();
-  for (const r of revenue) byListing.set(r.key, [...(byListing.get(r.key) ?? []), { currency: r.currency, net: r.net }]);
+  for (const r of revenue)
+    byListing.set(r.key, [...(byListing.get(r.key) ?? []), { currency: r.currency, net: r.net }]);
   const list: TopRow[] = rows.map((r) => ({
     listing: r.name,
     kind: r.kind,
@@ -91,16 +142,39 @@ async function top(db: Db, period: Period, publisher: string | null, kind: "plug
   // Revenue ranks within the listing's largest currency (currencies are never added together).
   const bestNet = (t: TopRow) => Math.max(0, ...t.revenue.map((x) => x.net));
   return {
-    byInstalls: [...list].sort((a, b) => b.installs - a.installs || a.listing.localeCompare(b.listing)).slice(0, limit),
-    byRevenue: [...list].filter((t) => t.revenue.length > 0).sort((a, b) => bestNet(b) - bestNet(a) || a.listing.localeCompare(b.listing)).slice(0, limit),
-    byRating: [...list].filter((t) => t.rating !== null).sort((a, b) => (b.rating ?? 0) - (a.rating ?? 0) || b.ratingCount - a.ratingCount).slice(0, limit),
+    byInstalls: [...list]
+      .sort((a, b) => b.installs - a.installs || a.listing.localeCompare(b.listing))
+      .slice(0, limit),
+    byRevenue: [...list]
+      .filter((t) => t.revenue.length > 0)
+      .sort((a, b) => bestNet(b) - bestNet(a) || a.listing.localeCompare(b.listing))
+      .slice(0, limit),
+    byRating: [...list]
+      .filter((t) => t.rating !== null)
+      .sort((a, b) => (b.rating ?? 0) - (a.rating ?? 0) || b.ratingCount - a.ratingCount)
+      .slice(0, limit),
   };
 }
 
-type Point = { period: string; installs: number; uninstalls: number; newDevelopers: number; apiCalls: number; revenue: { currency: string; net: number }[] };
+type Point = {
+  period: string;
+  installs: number;
+  uninstalls: number;
+  newDevelopers: number;
+  apiCalls: number;
+  revenue: { currency: string; net: number }[];
+};
 
-async function series(db: Db, p: Period, publisher: string | null, grain: "day" | "month"): Promise<Point[]> {
-  const bucket = (col: SQL) => (grain === "day" ? sql`strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')` : sql`strftime('%Y-%m', ${col} / 1000, 'unixepoch')`);
+async function series(
+  db: Db,
+  p: Period,
+  publisher: string | null,
+  grain: "day" | "month",
+): Promise<Point[]> {
+  const bucket = (col: SQL) =>
+    grain === "day"
+      ? sql`strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')`
+      : sql`strftime('%Y-%m', ${col} / 1000, 'unixepoch')`;
   const events = await all<{ b: string; action: string; n: number }>(
     db,
     sql`SELECT ${bucket(sql`e.at`)} AS b, e.action, COUNT(*) AS n FROM installation_events e JOIN installations i ON i.id = e.installation_id JOIN plugins p ON p.id = i.plugin_id
@@ -108,7 +182,10 @@ async function series(db: Db, p: Period, publisher: string | null, grain: "day" 
   );
   const devs = publisher
     ? []
-    : await all<{ b: string; n: number }>(db, sql`SELECT ${bucket(sql`first`)} AS b, COUNT(*) AS n FROM (SELECT MIN(created_at) AS first FROM plugins GROUP BY org_id) WHERE first >= ${p.from} AND first < ${p.to} GROUP BY 1`);
+    : await all<{ b: string; n: number }>(
+        db,
+        sql`SELECT ${bucket(sql`first`)} AS b, COUNT(*) AS n FROM (SELECT MIN(created_at) AS first FROM plugins GROUP BY org_id) WHERE first >= ${p.from} AND first < ${p.to} GROUP BY 1`,
+      );
   const calls = await all<{ b: string; n: number }>(
     db,
     sql`SELECT ${bucket(sql`u.bucket`)} AS b, SUM(u.calls) AS n FROM usage_rollups u JOIN plugins p ON p.id = u.plugin_id WHERE u.granularity = 'day' AND u.bucket >= ${Math.floor(p.from / DAY) * DAY} AND u.bucket < ${p.to}${scope(publisher)} GROUP BY 1`,
@@ -124,9 +201,23 @@ async function series(db: Db, p: Period, publisher: string | null, grain: "day" 
   // Every bucket of the period appears, zeros included, so a chart has no gaps.
   const points = new Map<string, Point>();
   const start = new Date(p.from);
-  for (let d = Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), grain === "day" ? start.getUTCDate() : 1); d < p.to; ) {
+  for (
+    let d = Date.UTC(
+      start.getUTCFullYear(),
+      start.getUTCMonth(),
+      grain === "day" ? start.getUTCDate() : 1,
+    );
+    d < p.to;
+  ) {
     const label = new Date(d).toISOString().slice(0, grain === "day" ? 10 : 7);
-    points.set(label, { period: label, installs: 0, uninstalls: 0, newDevelopers: 0, apiCalls: 0, revenue: [] });
+    points.set(label, {
+      period: label,
+      installs: 0,
+      uninstalls: 0,
+      newDevelopers: 0,
+      apiCalls: 0,
+      revenue: [],
+    });
     const next = new Date(d);
     if (grain === "day") next.setUTCDate(next.getUTCDate() + 1);
     else next.setUTCMonth(next.getUTCMonth() + 1);
@@ -175,24 +266,46 @@ async function subscriptionsHealth(db: Db, p: Period, publisher: string | null) 
   const atStart = Number(counts?.at_start ?? 0);
   const churned = Number(counts?.churned ?? 0);
   return {
-    mrr: mrr.map((m) => ({ currency: m.currency, amount: Number(m.n), subscriptions: Number(m.subs) })),
-    churn: { subscriptionsAtStart: atStart, churned, started: Number(counts?.started ?? 0), rate: atStart > 0 ? Math.round((churned / atStart) * 10_000) / 10_000 : 0 },
+    mrr: mrr.map((m) => ({
+      currency: m.currency,
+      amount: Number(m.n),
+      subscriptions: Number(m.subs),
+    })),
+    churn: {
+      subscriptionsAtStart: atStart,
+      churned,
+      started: Number(counts?.started ?? 0),
+      rate: atStart > 0 ? Math.round((churned / atStart) * 10_000) / 10_000 : 0,
+    },
   };
 }
 
 /** The whole report. `publisherOrgId` limits it to one publisher's listings. */
-export async function ecosystemReport(db: Db, period: Period, publisherOrgId: string | null = null) {
-  const [counts] = await all<{ plugins: number; apps: number; templates: number; developers: number }>(
+export async function ecosystemReport(
+  db: Db,
+  period: Period,
+  publisherOrgId: string | null = null,
+) {
+  const [counts] = await all<{
+    plugins: number;
+    apps: number;
+    templates: number;
+    developers: number;
+  }>(
     db,
     sql`SELECT SUM(CASE WHEN p.kind = 'plugin' THEN 1 ELSE 0 END) AS plugins, SUM(CASE WHEN p.kind = 'app' THEN 1 ELSE 0 END) AS apps, SUM(CASE WHEN p.kind = 'template' THEN 1 ELSE 0 END) AS templates, COUNT(DISTINCT p.org_id) AS developers
         FROM plugins p WHERE p.latest_version IS NOT NULL${scope(publisherOrgId)}`,
   );
-  const [installs] = await all<{ n: number }>(db, sql`SELECT COUNT(*) AS n FROM installations i JOIN plugins p ON p.id = i.plugin_id WHERE i.status = 'active'${scope(publisherOrgId)}`);
+  const [installs] = await all<{ n: number }>(
+    db,
+    sql`SELECT COUNT(*) AS n FROM installations i JOIN plugins p ON p.id = i.plugin_id WHERE i.status = 'active'${scope(publisherOrgId)}`,
+  );
   const daily = await series(db, period, publisherOrgId, "day");
   const monthly = await series(db, period, publisherOrgId, "month");
   const byCurrency = await revenueBy(db, period, publisherOrgId, null);
   const health = await subscriptionsHealth(db, period, publisherOrgId);
-  const sum = (k: "installs" | "uninstalls" | "newDevelopers" | "apiCalls") => daily.reduce((s, p) => s + p[k], 0);
+  const sum = (k: "installs" | "uninstalls" | "newDevelopers" | "apiCalls") =>
+    daily.reduce((s, p) => s + p[k], 0);
   return {
     period: { from: new Date(period.from).toISOString(), to: new Date(period.to).toISOString() },
     scope: publisherOrgId ? "publisher" : "platform",
@@ -215,9 +328,15 @@ export async function ecosystemReport(db: Db, period: Period, publisherOrgId: st
     growthTrends: { daily, monthly },
     revenueBreakdown: {
       byCurrency: byCurrency.map(({ key: _key, ...m }) => m),
-      byCategory: (await revenueBy(db, period, publisherOrgId, sql`p.category`)).map(({ key, ...m }) => ({ category: key, ...m })),
-      byListing: (await revenueBy(db, period, publisherOrgId, sql`p.name`)).map(({ key, ...m }) => ({ listing: key, ...m })),
-      byDeveloper: (await revenueBy(db, period, publisherOrgId, sql`o.slug`)).map(({ key, ...m }) => ({ developer: key, ...m })),
+      byCategory: (await revenueBy(db, period, publisherOrgId, sql`p.category`)).map(
+        ({ key, ...m }) => ({ category: key, ...m }),
+      ),
+      byListing: (await revenueBy(db, period, publisherOrgId, sql`p.name`)).map(
+        ({ key, ...m }) => ({ listing: key, ...m }),
+      ),
+      byDeveloper: (await revenueBy(db, period, publisherOrgId, sql`o.slug`)).map(
+        ({ key, ...m }) => ({ developer: key, ...m }),
+      ),
     },
   };
 }
@@ -228,7 +347,12 @@ export type EcosystemReport = Awaited<ReturnType<typeof ecosystemReport>>;
 function field(v: unknown): string {
   let s = v === null || v === undefined ? "" : String(v);
   // Listing names (@scope/name) and numbers are safe; anything else that a spreadsheet would run is quoted.
-  if (/^[=+\-@\t\r]/.test(s) && !/^-?\d+(\.\d+)?$/.test(s) && !/^@[a-z0-9-]+\/[a-z0-9._-]+$/.test(s)) s = `'${s}`;
+  if (
+    /^[=+\-@\t\r]/.test(s) &&
+    !/^-?\d+(\.\d+)?$/.test(s) &&
+    !/^@[a-z0-9-]+\/[a-z0-9._-]+$/.test(s)
+  )
+    s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -236,23 +360,52 @@ function field(v: unknown): string {
 export function reportCsv(r: EcosystemReport): string {
   const rows: unknown[][] = [["section", "dimension", "metric", "currency", "value"]];
   const m = r.metrics;
-  for (const k of ["totalPlugins", "totalApps", "totalTemplates", "totalDevelopers", "activeInstalls", "installs", "uninstalls", "newDevelopers", "apiCalls"] as const) rows.push(["metrics", "", k, "", m[k]]);
-  for (const x of m.revenue) for (const k of ["gross", "refunds", "net", "platformFees", "developerShare"] as const) rows.push(["revenue", "", k, x.currency, x[k]]);
+  for (const k of [
+    "totalPlugins",
+    "totalApps",
+    "totalTemplates",
+    "totalDevelopers",
+    "activeInstalls",
+    "installs",
+    "uninstalls",
+    "newDevelopers",
+    "apiCalls",
+  ] as const)
+    rows.push(["metrics", "", k, "", m[k]]);
+  for (const x of m.revenue)
+    for (const k of ["gross", "refunds", "net", "platformFees", "developerShare"] as const)
+      rows.push(["revenue", "", k, x.currency, x[k]]);
   for (const x of m.mrr) rows.push(["mrr", "", "mrr", x.currency, x.amount]);
-  rows.push(["churn", "", "rate", "", m.churn.rate], ["churn", "", "churned", "", m.churn.churned], ["churn", "", "subscriptionsAtStart", "", m.churn.subscriptionsAtStart]);
-  for (const [section, t] of [["topPlugins", r.topPlugins], ["topApps", r.topApps]] as const) {
+  rows.push(
+    ["churn", "", "rate", "", m.churn.rate],
+    ["churn", "", "churned", "", m.churn.churned],
+    ["churn", "", "subscriptionsAtStart", "", m.churn.subscriptionsAtStart],
+  );
+  for (const [section, t] of [
+    ["topPlugins", r.topPlugins],
+    ["topApps", r.topApps],
+  ] as const) {
     for (const x of t.byInstalls) rows.push([section, x.listing, "installs", "", x.installs]);
     for (const x of t.byRating) rows.push([section, x.listing, "rating", "", x.rating]);
-    for (const x of t.byRevenue) for (const v of x.revenue) rows.push([section, x.listing, "revenue", v.currency, v.net]);
+    for (const x of t.byRevenue)
+      for (const v of x.revenue) rows.push([section, x.listing, "revenue", v.currency, v.net]);
   }
-  for (const [grain, points] of [["daily", r.growthTrends.daily], ["monthly", r.growthTrends.monthly]] as const) {
+  for (const [grain, points] of [
+    ["daily", r.growthTrends.daily],
+    ["monthly", r.growthTrends.monthly],
+  ] as const) {
     for (const p of points) {
-      for (const k of ["installs", "uninstalls", "newDevelopers", "apiCalls"] as const) rows.push([`growth_${grain}`, p.period, k, "", p[k]]);
-      for (const v of p.revenue) rows.push([`growth_${grain}`, p.period, "revenue", v.currency, v.net]);
+      for (const k of ["installs", "uninstalls", "newDevelopers", "apiCalls"] as const)
+        rows.push([`growth_${grain}`, p.period, k, "", p[k]]);
+      for (const v of p.revenue)
+        rows.push([`growth_${grain}`, p.period, "revenue", v.currency, v.net]);
     }
   }
-  for (const x of r.revenueBreakdown.byCategory) rows.push(["revenue_by_category", x.category, "net", x.currency, x.net]);
-  for (const x of r.revenueBreakdown.byListing) rows.push(["revenue_by_listing", x.listing, "net", x.currency, x.net]);
-  for (const x of r.revenueBreakdown.byDeveloper) rows.push(["revenue_by_developer", x.developer, "net", x.currency, x.net]);
+  for (const x of r.revenueBreakdown.byCategory)
+    rows.push(["revenue_by_category", x.category, "net", x.currency, x.net]);
+  for (const x of r.revenueBreakdown.byListing)
+    rows.push(["revenue_by_listing", x.listing, "net", x.currency, x.net]);
+  for (const x of r.revenueBreakdown.byDeveloper)
+    rows.push(["revenue_by_developer", x.developer, "net", x.currency, x.net]);
   return rows.map((row) => row.map(field).join(",")).join("\r\n") + "\r\n";
 }

@@ -18,26 +18,48 @@ export interface OutboundEnv {
 
 const MAX_REDIRECTS = 5;
 
-export async function outboundFetch(request: Request, env: OutboundEnv, fetchFn: typeof fetch = fetch): Promise<Response> {
+export async function outboundFetch(
+  request: Request,
+  env: OutboundEnv,
+  fetchFn: typeof fetch = fetch,
+): Promise<Response> {
   const hosts = (env.hosts ?? "").split(",").filter(Boolean);
   let req = request;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const url = new URL(req.url);
     const decision = egressTarget(url, hosts);
     if (!decision.ok) {
-      console.warn(JSON.stringify({ level: "warn", msg: "plugin egress refused", installationId: env.installationId, host: url.hostname, reason: decision.reason }));
-      return new Response(`Atoll refused this request: ${decision.reason}`, { status: 403, headers: { "x-atoll-egress": "refused" } });
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          msg: "plugin egress refused",
+          installationId: env.installationId,
+          host: url.hostname,
+          reason: decision.reason,
+        }),
+      );
+      return new Response(`Atoll refused this request: ${decision.reason}`, {
+        status: 403,
+        headers: { "x-atoll-egress": "refused" },
+      });
     }
     const res = await fetchFn(new Request(decision.target, req), { redirect: "manual" });
     const location = res.headers.get("location");
     if (res.status >= 300 && res.status < 400 && location) {
       const keepBody = res.status === 307 || res.status === 308;
-      req = new Request(new URL(location, url), { method: keepBody ? req.method : "GET", headers: req.headers, body: keepBody ? req.body : null });
+      req = new Request(new URL(location, url), {
+        method: keepBody ? req.method : "GET",
+        headers: req.headers,
+        body: keepBody ? req.body : null,
+      });
       continue;
     }
     return res;
   }
-  return new Response("Atoll refused this request: too many redirects", { status: 403, headers: { "x-atoll-egress": "refused" } });
+  return new Response("Atoll refused this request: too many redirects", {
+    status: 403,
+    headers: { "x-atoll-egress": "refused" },
+  });
 }
 
 export default {

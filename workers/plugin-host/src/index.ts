@@ -15,7 +15,12 @@ import { LoaderHost, type HostExports } from "../../../src/runtime/loader-host";
 import { open } from "../../../src/runtime/host-auth";
 import { PackageIntegrityError } from "../../../src/runtime/packages";
 import { pluginUrl } from "../../../src/runtime/plugin-path";
-import { HOST_AUTH_HEADER, HOST_ERROR_HEADER, HOST_HEADER_PREFIX, type HostFailure } from "../../../src/runtime/service-host";
+import {
+  HOST_AUTH_HEADER,
+  HOST_ERROR_HEADER,
+  HOST_HEADER_PREFIX,
+  type HostFailure,
+} from "../../../src/runtime/service-host";
 import { MAX_PLUGIN_HEADER_BYTES, PLUGIN_ORIGIN, headerBytes } from "../../../src/runtime/spec";
 import type { HostEnv } from "./env";
 import { rememberGrant } from "./integration-bridge";
@@ -33,7 +38,9 @@ export default {
     if (url.pathname === "/__host/clear" && request.method === "POST") {
       const opened = await open(env.ATOLL_HOST_SECRET, token, "clear");
       if (!opened.ok) return new Response("forbidden", { status: 403 });
-      await env.INSTALLATION_STORE.get(env.INSTALLATION_STORE.idFromName(opened.message.installationId)).clear();
+      await env.INSTALLATION_STORE.get(
+        env.INSTALLATION_STORE.idFromName(opened.message.installationId),
+      ).clear();
       return new Response(null, { status: 204 });
     }
     if (url.pathname !== "/__host/invoke") return new Response("not found", { status: 404 });
@@ -44,21 +51,38 @@ export default {
     if (grant) rememberGrant(spec.installationId, grant);
 
     const headers = new Headers(request.headers);
-    for (const name of [...headers.keys()]) if (name.startsWith(HOST_HEADER_PREFIX)) headers.delete(name);
+    for (const name of [...headers.keys()])
+      if (name.startsWith(HOST_HEADER_PREFIX)) headers.delete(name);
     headers.delete("host");
-    const pluginRequest = new Request(pluginUrl(PLUGIN_ORIGIN, path, search), { method, headers, body: method === "GET" || method === "HEAD" ? null : request.body });
-    const host = new LoaderHost(env.LOADER, env.PACKAGES, ctx.exports as unknown as HostExports, undefined, Number(deadlineMs) || undefined);
+    const pluginRequest = new Request(pluginUrl(PLUGIN_ORIGIN, path, search), {
+      method,
+      headers,
+      body: method === "GET" || method === "HEAD" ? null : request.body,
+    });
+    const host = new LoaderHost(
+      env.LOADER,
+      env.PACKAGES,
+      ctx.exports as unknown as HostExports,
+      undefined,
+      Number(deadlineMs) || undefined,
+    );
     let res: Response;
     try {
       res = await host.fetch(spec, pluginRequest);
     } catch (err) {
       // The plugin threw (or could not be loaded): tell the gateway, which names the cause.
-      const failure: HostFailure = { kind: err instanceof PackageIntegrityError ? "integrity" : "error", message: err instanceof Error ? err.message : String(err) };
+      const failure: HostFailure = {
+        kind: err instanceof PackageIntegrityError ? "integrity" : "error",
+        message: err instanceof Error ? err.message : String(err),
+      };
       return Response.json(failure, { status: 502, headers: { [HOST_ERROR_HEADER]: nonce } });
     }
     if (headerBytes(res.headers) > MAX_PLUGIN_HEADER_BYTES) {
       await res.body?.cancel();
-      const failure: HostFailure = { kind: "headers-too-large", message: "the plugin's response headers are too large" };
+      const failure: HostFailure = {
+        kind: "headers-too-large",
+        message: "the plugin's response headers are too large",
+      };
       return Response.json(failure, { status: 502, headers: { [HOST_ERROR_HEADER]: nonce } });
     }
     const out = new Headers(res.headers);

@@ -25,11 +25,23 @@ export function rememberGrant(installationId: string, grant: string): void {
 }
 
 export class HostIntegrationGate extends WorkerEntrypoint<HostEnv, GateProps> {
-  async request(provider: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  async request(
+    provider: string,
+    path: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  ) {
     const grant = grants.get(this.ctx.props.installationId);
-    const refused = (status: number, error: string) => ({ status, headers: { "content-type": "application/json" }, body: JSON.stringify({ error }) });
+    const refused = (status: number, error: string) => ({
+      status,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ error }),
+    });
     if (!grant) return refused(403, "no integration grant for this installation");
-    if (!subrequestBudgets.spend(this.ctx.props.isolate)) return refused(429, "the plugin's subrequest limit for this call is reached (limits.subrequests)");
+    if (!subrequestBudgets.spend(this.ctx.props.isolate))
+      return refused(
+        429,
+        "the plugin's subrequest limit for this call is reached (limits.subrequests)",
+      );
     const res = await fetch(`${this.env.ATOLL_GATEWAY_URL}/__host/integrations`, {
       method: "POST",
       headers: { "content-type": "application/json" },
