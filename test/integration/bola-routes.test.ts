@@ -13,10 +13,9 @@
  */
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import { app } from "../../src/index";
-import { BASE, call, type Account } from "../helpers";
-import { inject } from "vitest";
+import { BASE, OPERATOR_KEY, call, type Account } from "../helpers";
 import { invite } from "../mail-helpers";
 import { connected } from "../integration-helpers";
 import { examplePackage, publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
@@ -258,7 +257,7 @@ describe("another organization against the victims' objects", () => {
     expect(hook.status).toBe(201);
     // A tutorial (the operator's portal content).
     const tutorial = `bola-${owner.slug}`;
-    expect((await call(`/v1/portal/tutorials/${tutorial}`, { method: "PUT", key: "test-operator-key-0123456789", json: { title: "Mine", difficulty: "beginner", order: 1, tags: [], markdown: "Original." } })).status).toBeLessThan(300);
+    expect((await call(`/v1/portal/tutorials/${tutorial}`, { method: "PUT", key: OPERATOR_KEY, json: { title: "Mine", difficulty: "beginner", order: 1, tags: [], markdown: "Original." } })).status).toBeLessThan(300);
 
     v = {
       owner,
