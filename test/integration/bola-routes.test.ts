@@ -13,10 +13,9 @@
  */
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import { app } from "../../src/app";
-import { BASE, call, type Account } from "../helpers";
-import { inject } from "vitest";
+import { BASE, OPERATOR_KEY, call, type Account } from "../helpers";
 import { invite } from "../mail-helpers";
 import { connected } from "../integration-helpers";
 import { examplePackage, publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
@@ -498,7 +497,7 @@ describe("another organization against the victims' objects", () => {
       (
         await call(`/v1/portal/tutorials/${tutorial}`, {
           method: "PUT",
-          key: "test-operator-key-0123456789",
+          key: OPERATOR_KEY,
           json: {
             title: "Mine",
             difficulty: "beginner",
