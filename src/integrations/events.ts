@@ -15,7 +15,7 @@ import {
 } from "../platform/db/schema";
 import { loadSpec } from "../runtime/resolve";
 import { LIFECYCLE, hostFor, invokePlugin, pluginDeadline, pluginRequest } from "../runtime/invoke";
-import type { HostExports } from "../runtime/loader-host";
+import { hostExports, type HostExports } from "../runtime/loader-host";
 import { ApiError } from "../platform/http/problem";
 import { tilled, type Till } from "../revenue/till";
 import { providerRequest } from "./http";
@@ -175,7 +175,7 @@ export async function consumeEvents(
   for (const msg of batch.messages) {
     const report = await deliverEvent(
       env,
-      () => ctx.exports as unknown as HostExports,
+      () => hostExports(ctx),
       msg.body.eventId,
       env.ATOLL_INTEGRATIONS_ALLOW_HTTP === "true",
       (p) => ctx.waitUntil(p),

@@ -5,7 +5,7 @@
  */
 import { getDb } from "../platform/db/client";
 import { hostFor, pluginDeadline } from "../runtime/invoke";
-import type { HostExports } from "../runtime/loader-host";
+import { hostExports } from "../runtime/loader-host";
 import { pruneIdempotencyKeys } from "./idempotency";
 import { runPayouts } from "./payouts";
 import { PluginProcessor } from "./processor";
@@ -20,7 +20,7 @@ function processorFor(
   return new PluginProcessor(
     getDb(env.DB),
     env.ATOLL_SECRET_KEY,
-    hostFor(env, () => ctx.exports as unknown as HostExports),
+    hostFor(env, () => hostExports(ctx)),
     `cron-${controller.scheduledTime}`,
     pluginDeadline(env),
   );

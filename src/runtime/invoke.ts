@@ -9,7 +9,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../platform/http/router";
 import { ApiError } from "../platform/http/problem";
 import type { PluginHost } from "./host";
-import { LoaderHost, type HostExports } from "./loader-host";
+import { hostExports, type HostExports, LoaderHost } from "./loader-host";
 import { PackageIntegrityError } from "./packages";
 import { pluginUrl } from "./plugin-path";
 import { HostUnreachableError, ServiceHost } from "./service-host";
@@ -50,7 +50,7 @@ export interface Caller {
 /** Picks the configured backend for a request. */
 export function pluginHost(c: Context<AppEnv>): PluginHost {
   // Read lazily: only the loader backend needs the Worker's exports (and app.request() has none).
-  return hostFor(c.env, () => c.executionCtx.exports as unknown as HostExports);
+  return hostFor(c.env, () => hostExports(c.executionCtx));
 }
 
 /** Picks the configured backend; `exports` are the Worker's own (ctx.exports), for scheduled jobs too. */

@@ -14,6 +14,15 @@ import type { InstallationStore } from "./storage";
 import { PackageIntegrityError, loadModules } from "./packages";
 import { PLUGIN_COMPATIBILITY_DATE, isolateId, type PluginSpec } from "./spec";
 
+/**
+ * The Worker's own entrypoints as plugins are handed them (`ctx.exports`). The one place that
+ * names their type: workerd builds `ctx.exports` from the module's exports, which the type system
+ * cannot see, so this is the one cast.
+ */
+export function hostExports(ctx: { exports?: unknown }): HostExports {
+  return ctx.exports as HostExports;
+}
+
 /** The entrypoints of this Worker that plugins may be handed (ctx.exports). */
 export interface HostExports {
   Egress: (opts: { props: EgressProps }) => Fetcher;

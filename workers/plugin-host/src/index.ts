@@ -11,7 +11,7 @@
  * x-atoll-host- are stripped from plugin responses; the host's own failures carry the message's
  * nonce, which plugin code never sees.
  */
-import { LoaderHost, type HostExports } from "../../../src/runtime/loader-host";
+import { hostExports, LoaderHost } from "../../../src/runtime/loader-host";
 import { open } from "../../../src/runtime/host-auth";
 import { PackageIntegrityError } from "../../../src/runtime/packages";
 import { pluginUrl } from "../../../src/runtime/plugin-path";
@@ -62,7 +62,7 @@ export default {
     const host = new LoaderHost(
       env.LOADER,
       env.PACKAGES,
-      ctx.exports as unknown as HostExports,
+      hostExports(ctx),
       undefined,
       Number(deadlineMs) || undefined,
     );
