@@ -32,7 +32,7 @@ export const MAX_ATTEMPTS = 5;
 export const MAX_RUN_ATTEMPTS = 8;
 export const MIN_INTERVAL_SECONDS = 60;
 /**
- * Bounds of one run (README "Sync"): a run that reaches one ends `partial` with its cursor kept,
+ * Bounds of one run (docs/integrations.md, "Data sync"): a run that reaches one ends `partial` with its cursor kept,
  * and the next run (the next minute) continues from there. A source that keeps asking for more
  * while bringing nothing new (no records, or the same cursor) for MAX_EMPTY_PAGES pages in a row
  * ends the run too, and its connection is flagged.

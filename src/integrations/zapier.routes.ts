@@ -83,7 +83,7 @@ const subscribe = createRoute({
   responses: {
     201: {
       description:
-        'Subscribed. `signingSecret` (shown once) verifies the `Atoll-Signature` header of every delivery (README "Zapier").',
+        'Subscribed. `signingSecret` (shown once) verifies the `Atoll-Signature` header of every delivery (docs/integrations.md, "Zapier").',
       content: {
         "application/json": {
           schema: z.object({

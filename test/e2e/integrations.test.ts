@@ -1,5 +1,5 @@
 /**
- * The README's integrations walkthrough against the running platform (wrangler dev gateway, the
+ * The integrations walkthrough of docs/integrations.md against the running platform (wrangler dev gateway, the
  * separate plugin host, the provider stand-ins): connect HubSpot and Salesforce, sync contacts
  * with a mapping, see records arrive once and then only the changed one; a Slack mention is
  * verified and reaches the demo's slack-responder plugin, which answers through the connection;
@@ -37,7 +37,7 @@ const state = async () =>
     zapier: { hooks: { path: string; body: { topic: string } }[] };
   }>;
 
-describe("integrations, as the README walks them", () => {
+describe("integrations, as docs/integrations.md walks them", () => {
   it("syncs HubSpot contacts to Salesforce once, then only what changed", async () => {
     const tag = randomUUID().slice(0, 8);
     const created = await Promise.all(

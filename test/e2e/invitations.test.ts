@@ -1,5 +1,5 @@
 /**
- * The README's members walkthrough against the running platform: an invitation is mailed to the
+ * The members walkthrough of docs/api.md against the running platform: an invitation is mailed to the
  * mail stand-in that the harness (like npm start) runs, the invitee reads it there and joins.
  */
 import { describe, expect, inject, it } from "vitest";
@@ -15,7 +15,7 @@ async function post(path: string, body: unknown, key?: string): Promise<Response
   });
 }
 
-describe("members and invitations, as the README walks them", () => {
+describe("members and invitations, as docs/api.md walks them", () => {
   it("mails the token to the invitee's stand-in mailbox, never to the inviter, and the invitee joins", async () => {
     const tag = `inv${Date.now()}`;
     const owner = (await (

@@ -1,5 +1,5 @@
 /**
- * The README's marketplace walkthrough against the running platform: search, open a listing,
+ * The marketplace walkthrough of docs/marketplace.md against the running platform: search, open a listing,
  * install it into staging, upgrade it, rate it, uninstall it; and the seeded catalogue.
  */
 import { readFileSync } from "node:fs";
@@ -16,7 +16,7 @@ async function json<T>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
 
-describe("the marketplace, as the README walks it", () => {
+describe("the marketplace, as docs/marketplace.md walks it", () => {
   it("holds a believable catalogue: several kinds, categories, publishers and ratings", async () => {
     const all = await json<{
       listings: { name: string; kind: string; rating: { count: number } }[];

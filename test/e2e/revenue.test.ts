@@ -1,5 +1,5 @@
 /**
- * The README's revenue walkthrough against the running platform (npm start's processes and
+ * The revenue walkthrough of docs/revenue.md against the running platform (npm start's processes and
  * seed): a tenant buys the paid advanced-analytics plugin, the developer's payable grows by the
  * price minus the 10% fee, a refund reverses it, a payout run pays the developer with a
  * statement, and the analytics report shows it. Payments go through the payment-gateway plugin
@@ -29,7 +29,7 @@ async function balance(): Promise<{ available: number; paidOut: number }> {
   return body.balances.find((b) => b.currency === "USD") ?? { available: 0, paidOut: 0 };
 }
 
-describe("revenue, as the README walks it", () => {
+describe("revenue, as docs/revenue.md walks it", () => {
   it("buys, refunds, pays out with a statement, and reports it", async () => {
     const start = await balance();
 

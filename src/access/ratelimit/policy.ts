@@ -20,7 +20,7 @@ export interface Limit {
   windowSec: number;
 }
 
-/** The documented plan table (README "Rate limits"). */
+/** The documented plan table (docs/api.md "Rate limits"). */
 export const PLANS: Record<LimitPlan, Record<PlanClass, Limit>> = {
   free: {
     api: { quota: 60, windowSec: 60 },

@@ -1,5 +1,5 @@
 /**
- * Rate-limit classes of the provider deliveries (README "Rate limits"). Slack, HubSpot and Stripe
+ * Rate-limit classes of the provider deliveries (docs/api.md "Rate limits"). Slack, HubSpot and Stripe
  * deliver from shared addresses, so these routes are not under the anonymous per-IP limit: each
  * connection's webhook has its own budget (`webhook`, subject `con:<id>`) and the payments webhook
  * one of its own (`payments-webhook`, subject `payments`). The budget is taken after the

@@ -1,7 +1,7 @@
 /**
  * The platform's JWT signing keys (EdDSA / Ed25519), stored in D1 with the private JWK encrypted
  * under ATOLL_SECRET_KEY. One key is `current` (it signs); `previous` keys still verify, so tokens
- * signed before a rotation stay valid until they expire. See README "Key rotation".
+ * signed before a rotation stay valid until they expire. See docs/api.md "Key rotation".
  */
 import { eq, inArray } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
