@@ -25,7 +25,7 @@ import {
 import { getOrganization } from "../access/queries";
 import { publicRoute } from "../access/authenticate";
 
-export const marketplace = createRouter();
+export const listingRoutes = createRouter();
 
 const Pricing = z
   .object({
@@ -130,7 +130,7 @@ const search = createRoute(
   }),
 );
 
-marketplace.openapi(search, async (c) => {
+listingRoutes.openapi(search, async (c) => {
   const q = c.req.valid("query");
   const match = q.q ? ftsQuery(q.q) : null;
   const sort: Sort = q.sort ?? (match ? "relevance" : "installs");
@@ -197,7 +197,7 @@ const categories = createRoute(
   }),
 );
 
-marketplace.openapi(categories, async (c) => {
+listingRoutes.openapi(categories, async (c) => {
   const counts = await categoryCounts(getDb(c.env.DB));
   c.header("cache-control", "public, max-age=60");
   return c.json(
@@ -240,7 +240,7 @@ const getListing = createRoute(
   }),
 );
 
-marketplace.openapi(getListing, async (c) => {
+listingRoutes.openapi(getListing, async (c) => {
   const { scope, name } = c.req.valid("param");
   const db = getDb(c.env.DB);
   const p = await findListedPlugin(db, `${scope}/${name}`);
@@ -324,7 +324,7 @@ async function templateZip(c: Context<AppEnv>, p: PluginRow, name: string): Prom
   });
 }
 
-marketplace.openapi(templatePackage, async (c) => {
+listingRoutes.openapi(templatePackage, async (c) => {
   const { scope, name } = c.req.valid("param");
   const p = await findListedPlugin(getDb(c.env.DB), `${scope}/${name}`);
   if (!p || p.kind !== "template") throw notFound(`The template ${scope}/${name}`);
@@ -354,7 +354,7 @@ const boughtTemplate = createRoute({
   },
 });
 
-marketplace.openapi(boughtTemplate, async (c) => {
+listingRoutes.openapi(boughtTemplate, async (c) => {
   const principal = requireScope(c, "installations:read");
   const { scope, name } = c.req.valid("param");
   const p = await findListedPlugin(getDb(c.env.DB), `${scope}/${name}`);

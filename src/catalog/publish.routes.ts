@@ -24,7 +24,7 @@ import { refreshListingStatements } from "./queries";
 import { displaySkeleton, nameSkeleton } from "./listing";
 import { and, ne } from "drizzle-orm";
 
-export const pluginsRouter = createRouter();
+export const publishRoutes = createRouter();
 
 const tooLarge = () =>
   new ApiError({
@@ -71,7 +71,7 @@ const publish = createRoute({
   },
 });
 
-pluginsRouter.openapi(publish, async (c) => {
+publishRoutes.openapi(publish, async (c) => {
   const p = requireScope(c, "plugins:publish");
   if (!p.orgId) throw forbidden("Only an organization publishes plugins.");
   const type = c.req.header("content-type") ?? "";
@@ -300,7 +300,7 @@ const getPlugin = createRoute({
   },
 });
 
-pluginsRouter.openapi(getPlugin, async (c) => {
+publishRoutes.openapi(getPlugin, async (c) => {
   requireScope(c, "installations:read");
   const { scope, name } = c.req.valid("param");
   const db = getDb(c.env.DB);
@@ -345,7 +345,7 @@ const schemaRoute = createRoute({
   },
 });
 
-pluginsRouter.openapi(schemaRoute, (c) => {
+publishRoutes.openapi(schemaRoute, (c) => {
   c.header("cache-control", "public, max-age=300");
   return c.json(manifestJsonSchema() as Record<string, never>, 200);
 });

@@ -28,7 +28,7 @@ import {
 } from "./rating-eligibility";
 import { publicRoute } from "../access/authenticate";
 
-export const ratingsRouter = createRouter();
+export const ratingRoutes = createRouter();
 /** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */
 export const ratingsOperatorRoutes = createRouter();
 
@@ -93,7 +93,7 @@ const rate = createRoute({
   },
 });
 
-ratingsRouter.openapi(rate, async (c) => {
+ratingRoutes.openapi(rate, async (c) => {
   const p = requireScope(c, "installations:read");
   if (!p.userId || !p.orgId) throw forbidden("Ratings come from users of an organization.");
   const { scope, name } = c.req.valid("param");
@@ -234,7 +234,7 @@ const list = createRoute(
   }),
 );
 
-ratingsRouter.openapi(list, async (c) => {
+ratingRoutes.openapi(list, async (c) => {
   const { scope, name } = c.req.valid("param");
   const { limit, cursor } = c.req.valid("query");
   const db = getDb(c.env.DB);
@@ -308,7 +308,7 @@ const reply = createRoute({
   },
 });
 
-ratingsRouter.openapi(reply, async (c) => {
+ratingRoutes.openapi(reply, async (c) => {
   const p = requireScope(c, "plugins:publish");
   const { scope, name, ratingId } = c.req.valid("param");
   const { text } = c.req.valid("json");
@@ -365,7 +365,7 @@ const report = createRoute({
   },
 });
 
-ratingsRouter.openapi(report, async (c) => {
+ratingRoutes.openapi(report, async (c) => {
   const p = requireScope(c, "org:read");
   if (!p.userId) throw forbidden("Reports come from users.");
   const { scope, name, ratingId } = c.req.valid("param");

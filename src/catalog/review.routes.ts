@@ -20,7 +20,7 @@ import { findPluginByName, listVersions } from "./queries";
 import { describePermission } from "../contract/permissions";
 import { listingStatements, recountInstalls } from "./queries";
 
-export const review = createRouter();
+export const reviewRoutes = createRouter();
 /** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */
 export const reviewOperatorRoutes = createRouter();
 
@@ -282,7 +282,7 @@ const yank = createRoute({
   },
 });
 
-review.openapi(yank, async (c) => {
+reviewRoutes.openapi(yank, async (c) => {
   const p = requireScope(c, "plugins:publish");
   const { scope, name, version } = c.req.valid("param");
   const db = getDb(c.env.DB);

@@ -22,7 +22,7 @@ export const PLUGIN_BODY_LIMIT = 10 * 1024 * 1024;
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 const INSTALLATION_ID = /^ins_[0-9A-Za-z]{1,40}$/;
 
-export const proxy = createRouter();
+export const proxyRoutes = createRouter();
 
 const lastWarned = new Map<string, number>();
 function shouldLog(installationId: string, now = Date.now()): boolean {
@@ -153,10 +153,10 @@ const limitBody = bodyLimit({
   },
 });
 
-proxy.on(METHODS, "/p/:installationId", limitBody, forward);
-proxy.on(METHODS, "/p/:installationId/*", limitBody, forward);
-proxy.on(METHODS, "/apps/:organization/:environment/:app", limitBody, forwardApp);
-proxy.on(METHODS, "/apps/:organization/:environment/:app/*", limitBody, forwardApp);
+proxyRoutes.on(METHODS, "/p/:installationId", limitBody, forward);
+proxyRoutes.on(METHODS, "/p/:installationId/*", limitBody, forward);
+proxyRoutes.on(METHODS, "/apps/:organization/:environment/:app", limitBody, forwardApp);
+proxyRoutes.on(METHODS, "/apps/:organization/:environment/:app/*", limitBody, forwardApp);
 
 /** Documents the endpoint routes (the handler is registered above; OpenAPI cannot say "any path"). */
 export function documentProxy(registry: ReturnType<typeof createRouter>["openAPIRegistry"]): void {

@@ -41,7 +41,7 @@ import { getOrganization } from "../access/queries";
 import { hasEntitlement, paymentRequired } from "../revenue/entitlements";
 import type { PluginSpec } from "../runtime/spec";
 
-export const installationsRouter = createRouter();
+export const installationRoutes = createRouter();
 
 const EnvironmentSchema = z.enum(["development", "staging", "production"]).openapi("Environment");
 
@@ -149,7 +149,7 @@ const install = createRoute({
   },
 });
 
-installationsRouter.openapi(install, async (c) => {
+installationRoutes.openapi(install, async (c) => {
   const p = requireScope(c, "installations:write");
   if (!p.orgId) throw badRequest("Only an organization installs plugins.");
   const body = c.req.valid("json");
@@ -352,7 +352,7 @@ const list = createRoute({
   },
 });
 
-installationsRouter.openapi(list, async (c) => {
+installationRoutes.openapi(list, async (c) => {
   const p = requireScope(c, "installations:read");
   if (!p.orgId) return c.json({ installations: [] }, 200);
   const rows = await listInstallations(getDb(c.env.DB), p.orgId);
@@ -396,7 +396,7 @@ const get = createRoute({
   },
 });
 
-installationsRouter.openapi(get, async (c) => {
+installationRoutes.openapi(get, async (c) => {
   const p = requireScope(c, "installations:read");
   const { row, spec } = await ownedInstallation(c, p, c.req.valid("param").installationId);
   const version = await findVersion(getDb(c.env.DB), row.pluginId, spec.version);
@@ -417,7 +417,7 @@ const uninstall = createRoute({
   responses: { 204: { description: "Uninstalled" }, ...problems(400, 401, 403, 404, 429) },
 });
 
-installationsRouter.openapi(uninstall, async (c) => {
+installationRoutes.openapi(uninstall, async (c) => {
   const p = requireScope(c, "installations:write");
   const { row, spec } = await ownedInstallation(c, p, c.req.valid("param").installationId);
   let cleanup = "ok";
@@ -520,7 +520,7 @@ const execute = createRoute({
   },
 });
 
-installationsRouter.openapi(execute, async (c) => {
+installationRoutes.openapi(execute, async (c) => {
   const p = requireScope(c, "plugins:call");
   // Warm path: the cached spec only (no D1), as for the plugin's own routes.
   const spec = await installationSpec(c.env, c.req.valid("param").installationId);

@@ -32,7 +32,7 @@ import {
   toInstallation,
 } from "./installations.routes";
 
-export const upgradeRouter = createRouter();
+export const upgradeRoutes = createRouter();
 
 const Params = z.object({ installationId: IdParam("installationId", "ins") });
 
@@ -75,7 +75,7 @@ const change = createRoute({
   },
 });
 
-upgradeRouter.openapi(change, async (c) => {
+upgradeRoutes.openapi(change, async (c) => {
   const p = requireScope(c, "installations:write");
   const { installationId } = c.req.valid("param");
   const body = c.req.valid("json");
@@ -272,7 +272,7 @@ const history = createRoute({
   },
 });
 
-upgradeRouter.openapi(history, async (c) => {
+upgradeRoutes.openapi(history, async (c) => {
   const p = requireScope(c, "installations:read");
   const { installationId } = c.req.valid("param");
   const db = getDb(c.env.DB);

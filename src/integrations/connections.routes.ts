@@ -18,7 +18,7 @@ import { checkEgressUrl, egressOptions, type EgressOptions } from "./egress-poli
 import type { Call, Send } from "./connectors/types";
 import type { ProviderResult } from "./http";
 
-export const connectionsRouter = createRouter();
+export const connectionRoutes = createRouter();
 
 const ProviderSchema = z.enum(PROVIDER_IDS).openapi("Provider");
 const EnvironmentSchema = z.enum(["development", "staging", "production"]);
@@ -181,7 +181,7 @@ const create = createRoute({
   },
 });
 
-connectionsRouter.openapi(create, async (c) => {
+connectionRoutes.openapi(create, async (c) => {
   const p = requireScope(c, "integrations:write");
   if (!p.orgId) throw badRequest("Only an organization connects services.");
   const body = c.req.valid("json");
@@ -288,7 +288,7 @@ const list = createRoute({
   },
 });
 
-connectionsRouter.openapi(list, async (c) => {
+connectionRoutes.openapi(list, async (c) => {
   const p = requireScope(c, "integrations:read");
   const rows = p.orgId
     ? await getDb(c.env.DB)
@@ -316,7 +316,7 @@ const getOne = createRoute({
   },
 });
 
-connectionsRouter.openapi(getOne, async (c) => {
+connectionRoutes.openapi(getOne, async (c) => {
   const p = requireScope(c, "integrations:read");
   return c.json(toConnection(await ownedConnection(c, p, c.req.valid("param").connectionId)), 200);
 });
@@ -331,7 +331,7 @@ const remove = createRoute({
   responses: { 204: { description: "Revoked" }, ...problems(400, 401, 403, 404, 429) },
 });
 
-connectionsRouter.openapi(remove, async (c) => {
+connectionRoutes.openapi(remove, async (c) => {
   const p = requireScope(c, "integrations:write");
   const row = await ownedConnection(c, p, c.req.valid("param").connectionId);
   const db = getDb(c.env.DB);

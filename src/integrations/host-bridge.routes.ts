@@ -13,7 +13,7 @@ import { parseAll } from "../contract/permissions";
 import { open } from "../runtime/host-auth";
 import { forwardForPlugin } from "./gate";
 
-export const hostBridge = new Hono<AppEnv>();
+export const hostBridgeRoutes = new Hono<AppEnv>();
 
 const Body = z.object({
   grant: z.string().max(4096),
@@ -29,7 +29,7 @@ const Body = z.object({
   }),
 });
 
-hostBridge.post("/__host/integrations", async (c) => {
+hostBridgeRoutes.post("/__host/integrations", async (c) => {
   const parsed = Body.safeParse(await c.req.json().catch(() => null));
   if (!parsed.success) return c.json({ error: "bad request" }, 400);
   const { grant, provider, path, init } = parsed.data;

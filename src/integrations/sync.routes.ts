@@ -17,7 +17,7 @@ import { getConnection } from "./connections.routes";
 import { Mapping, checkMapping, type MappingRule } from "./mapping";
 import { MAX_ATTEMPTS, MIN_INTERVAL_SECONDS, recentRuns, startRun, type SyncMessage } from "./sync";
 
-export const syncRouter = createRouter();
+export const syncRoutes = createRouter();
 
 const Run = z
   .object({
@@ -132,7 +132,7 @@ const create = createRoute({
   },
 });
 
-syncRouter.openapi(create, async (c) => {
+syncRoutes.openapi(create, async (c) => {
   const p = requireScope(c, "integrations:write");
   if (!p.orgId) throw badRequest("Only an organization defines syncs.");
   const body = c.req.valid("json");
@@ -232,7 +232,7 @@ const list = createRoute({
   },
 });
 
-syncRouter.openapi(list, async (c) => {
+syncRoutes.openapi(list, async (c) => {
   const p = requireScope(c, "integrations:read");
   const rows = p.orgId
     ? await getDb(c.env.DB)
@@ -263,7 +263,7 @@ const getOne = createRoute({
   },
 });
 
-syncRouter.openapi(getOne, async (c) => {
+syncRoutes.openapi(getOne, async (c) => {
   const p = requireScope(c, "integrations:read");
   const s = await ownedSync(c, p, c.req.valid("param").syncId);
   return c.json({ ...toSync(s), runs: (await recentRuns(getDb(c.env.DB), s.id)).map(toRun) }, 200);
@@ -285,7 +285,7 @@ for (const action of ["pause", "resume"] as const) {
       ...problems(400, 401, 403, 404, 429),
     },
   });
-  syncRouter.openapi(route, async (c) => {
+  syncRoutes.openapi(route, async (c) => {
     const p = requireScope(c, "integrations:write");
     const s = await ownedSync(c, p, c.req.valid("param").syncId);
     const now = Date.now();
@@ -311,7 +311,7 @@ const runNow = createRoute({
   },
 });
 
-syncRouter.openapi(runNow, async (c) => {
+syncRoutes.openapi(runNow, async (c) => {
   const p = requireScope(c, "integrations:write");
   const s = await ownedSync(c, p, c.req.valid("param").syncId);
   if (s.status === "paused") throw conflict("The sync is paused; resume it first.", "sync-paused");
@@ -350,7 +350,7 @@ const dead = createRoute({
   },
 });
 
-syncRouter.openapi(dead, async (c) => {
+syncRoutes.openapi(dead, async (c) => {
   const p = requireScope(c, "integrations:read");
   const s = await ownedSync(c, p, c.req.valid("param").syncId);
   const rows = await getDb(c.env.DB)

@@ -20,7 +20,7 @@ import { open } from "./vault";
 import { PROVIDER_WEBHOOK_LIMIT, takeDeliveryBudget } from "../access/ratelimit/provider-webhooks";
 import { publicRoute } from "../access/authenticate";
 
-export const webhooksRouter = createRouter();
+export const providerWebhookRoutes = createRouter();
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
 export interface EventMessage {
@@ -71,7 +71,7 @@ const route = createRoute(
   }),
 );
 
-webhooksRouter.openapi(route, async (c) => {
+providerWebhookRoutes.openapi(route, async (c) => {
   const db = getDb(c.env.DB);
   const row = await getConnection(db, c.req.valid("param").connectionId);
   const connector = row ? connectorFor(row.provider) : null;

@@ -19,7 +19,7 @@ import { iso } from "../platform/http/schemas";
 import { checkEgressUrl, egressOptions } from "./egress-policy";
 import { hookSecret } from "./hook-signature";
 
-export const zapierRouter = createRouter();
+export const zapierRoutes = createRouter();
 
 const TOPIC = z
   .string()
@@ -45,7 +45,7 @@ const me = createRoute({
   },
 });
 
-zapierRouter.openapi(me, async (c) => {
+zapierRoutes.openapi(me, async (c) => {
   const p = requireScope(c, "integrations:read");
   if (!p.orgId) throw badRequest("Zapier connects to an organization.");
   const [org] = await getDb(c.env.DB)
@@ -99,7 +99,7 @@ const subscribe = createRoute({
   },
 });
 
-zapierRouter.openapi(subscribe, async (c) => {
+zapierRoutes.openapi(subscribe, async (c) => {
   const p = requireScope(c, "integrations:write");
   if (!p.orgId) throw badRequest("Zapier connects to an organization.");
   const { hookUrl, event } = c.req.valid("json");
@@ -139,7 +139,7 @@ const unsubscribe = createRoute({
   responses: { 204: { description: "Unsubscribed" }, ...problems(400, 401, 403, 404, 429) },
 });
 
-zapierRouter.openapi(unsubscribe, async (c) => {
+zapierRoutes.openapi(unsubscribe, async (c) => {
   const p = requireScope(c, "integrations:write");
   const db = getDb(c.env.DB);
   const { hookId } = c.req.valid("param");
@@ -182,7 +182,7 @@ const poll = createRoute({
   },
 });
 
-zapierRouter.openapi(poll, async (c) => {
+zapierRoutes.openapi(poll, async (c) => {
   const p = requireScope(c, "integrations:read");
   if (!p.orgId) return c.json([], 200);
   const { event } = c.req.valid("param");

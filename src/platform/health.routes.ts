@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "./http/router";
 import { ApiError } from "./http/problem";
 
-export const health = createRouter();
+export const healthRoutes = createRouter();
 
 let checkedAt = -Infinity;
 
@@ -23,7 +23,7 @@ const route = createRoute({
   },
 });
 
-health.openapi(route, async (c) => {
+healthRoutes.openapi(route, async (c) => {
   const now = Date.now();
   if (now - checkedAt > 10_000) {
     try {

@@ -13,7 +13,7 @@ import { iso } from "../platform/http/schemas";
 import { renderMarkdown, summaryOf } from "./markdown";
 import { publicRoute } from "../access/authenticate";
 
-export const tutorialsRouter = createRouter();
+export const tutorialRoutes = createRouter();
 
 export const MAX_TUTORIAL_BYTES = 100_000;
 const Difficulty = z.enum(["beginner", "intermediate", "advanced"]);
@@ -84,7 +84,7 @@ const list = createRoute(
   }),
 );
 
-tutorialsRouter.openapi(list, async (c) => {
+tutorialRoutes.openapi(list, async (c) => {
   const q = c.req.valid("query");
   const rows = (await listTutorials(getDb(c.env.DB))).filter(
     (t) =>
@@ -112,7 +112,7 @@ const getOne = createRoute(
   }),
 );
 
-tutorialsRouter.openapi(getOne, async (c) => {
+tutorialRoutes.openapi(getOne, async (c) => {
   const t = await getTutorial(getDb(c.env.DB), c.req.valid("param").slug);
   if (!t) throw notFound("The tutorial");
   return c.json(toTutorial(t), 200);
@@ -150,7 +150,7 @@ const put = createRoute({
   },
 });
 
-tutorialsRouter.openapi(put, async (c) => {
+tutorialRoutes.openapi(put, async (c) => {
   const p = requireOperator(c);
   const { slug } = c.req.valid("param");
   const body = c.req.valid("json");
@@ -212,7 +212,7 @@ const remove = createRoute({
   responses: { 204: { description: "Deleted" }, ...problems(400, 401, 403, 404, 429) },
 });
 
-tutorialsRouter.openapi(remove, async (c) => {
+tutorialRoutes.openapi(remove, async (c) => {
   requireOperator(c);
   const { slug } = c.req.valid("param");
   const r = await getDb(c.env.DB).delete(tutorials).where(eq(tutorials.slug, slug)).run();

@@ -39,7 +39,7 @@ import { billingPrincipal, processorFor } from "./purchases.routes";
 import { renewDue } from "./subscriptions";
 import { billUsage } from "./usage-billing";
 
-export const payoutRouter = createRouter();
+export const payoutRoutes = createRouter();
 /** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */
 export const revenueOperatorRoutes = createRouter();
 
@@ -123,7 +123,7 @@ const balance = createRoute({
   },
 });
 
-payoutRouter.openapi(balance, async (c) => {
+payoutRoutes.openapi(balance, async (c) => {
   const p = developer(c, false);
   const db = getDb(c.env.DB);
   const now = Date.now();
@@ -224,7 +224,7 @@ const account = createRoute({
   },
 });
 
-payoutRouter.openapi(account, async (c) => {
+payoutRoutes.openapi(account, async (c) => {
   const p = developer(c, true);
   const { account: acct } = c.req.valid("json");
   const db = getDb(c.env.DB);
@@ -273,7 +273,7 @@ const requestPayout = createRoute({
   },
 });
 
-payoutRouter.openapi(requestPayout, async (c) => {
+payoutRoutes.openapi(requestPayout, async (c) => {
   const p = developer(c, true);
   const { currency } = c.req.valid("json");
   if (!isCurrency(currency))
@@ -316,7 +316,7 @@ const listRoute = createRoute({
   },
 });
 
-payoutRouter.openapi(listRoute, async (c) => {
+payoutRoutes.openapi(listRoute, async (c) => {
   const p = developer(c, false);
   return c.json({ payouts: (await listPayouts(getDb(c.env.DB), p.orgId)).map(toPayout) }, 200);
 });
@@ -341,7 +341,7 @@ const statement = createRoute({
   },
 });
 
-payoutRouter.openapi(statement, async (c) => {
+payoutRoutes.openapi(statement, async (c) => {
   const p = requireScope(c, "billing:read");
   const db = getDb(c.env.DB);
   const row = await getPayout(db, c.req.valid("param").payoutId);

@@ -36,7 +36,7 @@ import {
 import { refund, refundsOf } from "./refunds";
 import { cancelSubscription } from "./subscriptions";
 
-export const revenueRouter = createRouter();
+export const purchaseRoutes = createRouter();
 
 /** The payment capability for this request. */
 export function processorFor(c: Context<AppEnv>): PluginProcessor {
@@ -213,7 +213,7 @@ const create = createRoute({
   },
 });
 
-revenueRouter.openapi(create, async (c) => {
+purchaseRoutes.openapi(create, async (c) => {
   const p = buyer(c, true);
   const body = c.req.valid("json");
   const db = getDb(c.env.DB);
@@ -262,7 +262,7 @@ const list = createRoute({
   },
 });
 
-revenueRouter.openapi(list, async (c) => {
+purchaseRoutes.openapi(list, async (c) => {
   const p = buyer(c, false);
   const q = c.req.valid("query");
   const db = getDb(c.env.DB);
@@ -327,7 +327,7 @@ const getOne = createRoute({
   },
 });
 
-revenueRouter.openapi(getOne, async (c) => {
+purchaseRoutes.openapi(getOne, async (c) => {
   const p = requireScope(c, "billing:read");
   const { row, listing } = await visiblePurchase(c, p, c.req.valid("param").purchaseId);
   const db = getDb(c.env.DB);
@@ -377,7 +377,7 @@ const refundRoute = createRoute({
   },
 });
 
-revenueRouter.openapi(refundRoute, async (c) => {
+purchaseRoutes.openapi(refundRoute, async (c) => {
   const p = requireScope(c, "billing:write");
   const body = c.req.valid("json");
   const { row, listing } = await visiblePurchase(c, p, c.req.valid("param").purchaseId);
@@ -433,7 +433,7 @@ const subsRoute = createRoute({
   },
 });
 
-revenueRouter.openapi(subsRoute, async (c) => {
+purchaseRoutes.openapi(subsRoute, async (c) => {
   const p = buyer(c, false);
   const rows = await listSubscriptions(getDb(c.env.DB), p.orgId);
   return c.json({ subscriptions: rows.map((r) => toSubscription(r.subscription, r.listing)) }, 200);
@@ -452,7 +452,7 @@ const cancel = createRoute({
   },
 });
 
-revenueRouter.openapi(cancel, async (c) => {
+purchaseRoutes.openapi(cancel, async (c) => {
   const p = buyer(c, true);
   const db = getDb(c.env.DB);
   const sub = await subscriptionOf(db, c.req.valid("param").subscriptionId);
@@ -494,7 +494,7 @@ const setMethod = createRoute({
   },
 });
 
-revenueRouter.openapi(setMethod, async (c) => {
+purchaseRoutes.openapi(setMethod, async (c) => {
   const p = buyer(c, true);
   const { paymentMethod } = c.req.valid("json");
   const db = getDb(c.env.DB);

@@ -20,7 +20,7 @@ import { verifyStripe } from "./stripe-signature";
 import { PAYMENTS_WEBHOOK_LIMIT, takeDeliveryBudget } from "../access/ratelimit/provider-webhooks";
 import { publicRoute } from "../access/authenticate";
 
-export const webhookRouter = createRouter();
+export const paymentsWebhookRoutes = createRouter();
 
 export const WEBHOOK_PATH = "/v1/payments/webhook";
 const MAX_EVENT_BYTES = 256 * 1024;
@@ -73,7 +73,7 @@ const route = createRoute(
   }),
 );
 
-webhookRouter.openapi(route, async (c) => {
+paymentsWebhookRoutes.openapi(route, async (c) => {
   const secret = c.env.ATOLL_PAYMENTS_WEBHOOK_SECRET;
   if (!secret)
     throw new ApiError({

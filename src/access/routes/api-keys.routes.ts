@@ -82,7 +82,7 @@ function toApiKey(row: ApiKeyRow, now: number) {
   } as const;
 }
 
-export const keys = createRouter();
+export const apiKeyRoutes = createRouter();
 
 const create = createRoute({
   method: "post",
@@ -98,7 +98,7 @@ const create = createRoute({
   },
 });
 
-keys.openapi(create, async (c) => {
+apiKeyRoutes.openapi(create, async (c) => {
   const p = requireScope(c, "keys:write");
   if (!p.userId || !p.orgId) throw forbidden("Only a member of an organization can hold API keys.");
   const body = c.req.valid("json");
@@ -166,7 +166,7 @@ const list = createRoute({
   },
 });
 
-keys.openapi(list, async (c) => {
+apiKeyRoutes.openapi(list, async (c) => {
   const p = requireScope(c, "keys:read");
   if (!p.orgId) throw forbidden("Only a member of an organization has API keys.");
   const rows = await listKeys(getDb(c.env.DB), p.orgId, p.role === "member" ? p.userId : null);
@@ -184,7 +184,7 @@ const revoke = createRoute({
   responses: { 204: { description: "Revoked" }, ...problems(400, 401, 403, 404, 429) },
 });
 
-keys.openapi(revoke, async (c) => {
+apiKeyRoutes.openapi(revoke, async (c) => {
   const p = requireScope(c, "keys:write");
   const { keyId } = c.req.valid("param");
   const db = getDb(c.env.DB);

@@ -47,7 +47,7 @@ import { optionalCredentialRoute } from "../authenticate";
 
 const INVITATION_TTL_MS = 7 * 24 * 3600_000;
 
-export const members = createRouter();
+export const memberRoutes = createRouter();
 
 // --- organizations and members --------------------------------------------------------------
 const OrgParams = z.object({ orgId: IdParam("orgId", "org") });
@@ -69,7 +69,7 @@ const getOrg = createRoute({
   },
 });
 
-members.openapi(getOrg, async (c) => {
+memberRoutes.openapi(getOrg, async (c) => {
   const { orgId } = c.req.valid("param");
   requireOrg(c, orgId, "org:read");
   const org = await getOrganization(getDb(c.env.DB), orgId);
@@ -93,7 +93,7 @@ const listMembersRoute = createRoute({
   },
 });
 
-members.openapi(listMembersRoute, async (c) => {
+memberRoutes.openapi(listMembersRoute, async (c) => {
   const { orgId } = c.req.valid("param");
   requireOrg(c, orgId, "org:read");
   const rows = await listMembers(getDb(c.env.DB), orgId);
@@ -127,7 +127,7 @@ const addMember = createRoute({
   },
 });
 
-members.openapi(addMember, async (c) => {
+memberRoutes.openapi(addMember, async (c) => {
   const { orgId } = c.req.valid("param");
   const body = c.req.valid("json");
   const p = requireOrg(c, orgId, "org:write");
@@ -235,7 +235,7 @@ const changeRole = createRoute({
   },
 });
 
-members.openapi(changeRole, async (c) => {
+memberRoutes.openapi(changeRole, async (c) => {
   const { orgId, userId } = c.req.valid("param");
   const { role } = c.req.valid("json");
   const p = requireOrg(c, orgId, "org:write");
@@ -276,7 +276,7 @@ const removeMember = createRoute({
   responses: { 204: { description: "Removed" }, ...problems(400, 401, 403, 404, 409, 429) },
 });
 
-members.openapi(removeMember, async (c) => {
+memberRoutes.openapi(removeMember, async (c) => {
   const { orgId, userId } = c.req.valid("param");
   const p = requireOrg(c, orgId, "org:write");
   const db = getDb(c.env.DB);
@@ -360,7 +360,7 @@ const acceptInvitation = createRoute(
   }),
 );
 
-members.openapi(acceptInvitation, async (c) => {
+memberRoutes.openapi(acceptInvitation, async (c) => {
   const { token, name } = c.req.valid("json");
   const p = c.get("principal");
   const db = getDb(c.env.DB);
@@ -504,7 +504,7 @@ const auditRoute = createRoute({
   },
 });
 
-members.openapi(auditRoute, async (c) => {
+memberRoutes.openapi(auditRoute, async (c) => {
   const { orgId } = c.req.valid("param");
   const { limit, cursor } = c.req.valid("query");
   requireOrg(c, orgId, "audit:read");

@@ -77,7 +77,7 @@ const TokenResponse = z
   })
   .openapi("TokenResponse");
 
-export const oauth = createRouter();
+export const oauthRoutes = createRouter();
 
 /** RFC 6749 §4.4.2: the request is form-encoded; anything else is an invalid_request. */
 const formOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -145,7 +145,7 @@ function basicCredentials(c: Context<AppEnv>): { id: string; secret: string } | 
   }
 }
 
-oauth.openapi(token, async (c) => {
+oauthRoutes.openapi(token, async (c) => {
   const form = c.req.valid("form");
   if (form.grant_type !== "client_credentials") {
     throw oauthError(
@@ -258,7 +258,7 @@ const jwks = createRoute({
   },
 });
 
-oauth.openapi(jwks, async (c) => {
+oauthRoutes.openapi(jwks, async (c) => {
   const keys = await isolateState(c.env).ring.publicJwks(getDb(c.env.DB));
   if (keys.length === 0) {
     // First start: make sure there is a key to publish.
@@ -288,7 +288,7 @@ const metadata = createRoute({
   },
 });
 
-oauth.openapi(metadata, (c) => {
+oauthRoutes.openapi(metadata, (c) => {
   const iss = c.env.ATOLL_ISSUER;
   return c.json(
     {

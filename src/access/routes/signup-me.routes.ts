@@ -17,7 +17,7 @@ import { iso } from "../../platform/http/schemas";
 import { ROLE_SCOPES } from "../scopes";
 import { publicRoute } from "../authenticate";
 
-export const identity = createRouter();
+export const identityRoutes = createRouter();
 
 // --- sign-up -------------------------------------------------------------------------------
 const signup = createRoute(
@@ -40,7 +40,7 @@ const signup = createRoute(
   }),
 );
 
-identity.openapi(signup, async (c) => {
+identityRoutes.openapi(signup, async (c) => {
   const body = c.req.valid("json");
   const orgName =
     typeof body.organization === "string" ? body.organization : body.organization.name;
@@ -120,7 +120,7 @@ const me = createRoute({
   },
 });
 
-identity.openapi(me, async (c) => {
+identityRoutes.openapi(me, async (c) => {
   const p = requirePrincipal(c);
   const state = isolateState(c.env);
   const db = getDb(c.env.DB);

@@ -9,7 +9,7 @@ import { badRequest } from "../../platform/http/problem";
 import { AUTHENTICATED, problems } from "../../platform/http/schemas";
 import { ecosystemReport, reportCsv, type Period } from "./report";
 
-export const analyticsRouter = createRouter();
+export const analyticsRoutes = createRouter();
 
 const DAY = 86_400_000;
 export const MAX_PERIOD_DAYS = 400;
@@ -137,7 +137,7 @@ const report = createRoute({
   },
 });
 
-analyticsRouter.openapi(report, async (c) => {
+analyticsRoutes.openapi(report, async (c) => {
   const publisher = reportScope(c);
   const period = periodOf(c.req.valid("query"));
   const r = await ecosystemReport(getDb(c.env.DB), period, publisher);
@@ -182,7 +182,7 @@ const usage = createRoute({
   },
 });
 
-analyticsRouter.openapi(usage, async (c) => {
+analyticsRoutes.openapi(usage, async (c) => {
   const p = requireScope(c, "billing:read");
   const q = c.req.valid("query");
   const period = periodOf(q);
