@@ -38,6 +38,8 @@ import {
 import { billingPrincipal, processorFor } from "./purchases.routes";
 import { renewDue } from "./subscriptions";
 import { billUsage } from "./usage-billing";
+import type { Context } from "hono";
+import type { AppEnv } from "../platform/http/router";
 
 export const payoutRoutes = createRouter();
 /** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */
@@ -480,33 +482,8 @@ const setFee = createRoute({
 });
 
 revenueOperatorRoutes.openapi(setFee, async (c) => {
-  const p = requireOperator(c);
   const body = c.req.valid("json");
-  const db = getDb(c.env.DB);
-  const update = body.listing
-    ? db
-        .update(plugins)
-        .set({ feeBps: body.feeBps })
-        .where(eq(plugins.name, body.listing))
-        .returning({ id: plugins.id })
-    : db
-        .update(organizations)
-        .set({ feeBps: body.feeBps })
-        .where(eq(organizations.id, body.organization ?? ""))
-        .returning({ id: organizations.id });
-  const [rows] = await db.batch([
-    update,
-    auditInsert(db, {
-      orgId: null,
-      actor: actorOf(p),
-      action: "operator.fee_set",
-      target: body.listing ?? body.organization ?? null,
-      details: { feeBps: body.feeBps },
-      requestId: c.get("requestId"),
-    }),
-  ]);
-  if (rows.length === 0)
-    throw notFound(body.listing ? `The listing ${body.listing}` : "The organization");
+  await setOnListingOrPublisher(c, body, { feeBps: body.feeBps }, "operator.fee_set");
   return c.json(body, 200);
 });
 
@@ -564,35 +541,55 @@ const setHold = createRoute({
 });
 
 revenueOperatorRoutes.openapi(setHold, async (c) => {
-  const p = requireOperator(c);
   const body = c.req.valid("json");
+  await setOnListingOrPublisher(
+    c,
+    body,
+    { payoutHoldHours: body.hours },
+    "operator.payout_hold_set",
+    { hours: body.hours },
+  );
+  return c.json(body, 200);
+});
+
+/**
+ * Sets an operator setting on one listing or on a publisher (all its listings), audited in the
+ * same batch; 404 when neither exists.
+ */
+async function setOnListingOrPublisher(
+  c: Context<AppEnv>,
+  target: { listing?: string | undefined; organization?: string | undefined },
+  set: { feeBps: number | null } | { payoutHoldHours: number | null },
+  action: string,
+  details: Record<string, unknown> = set,
+): Promise<void> {
+  const p = requireOperator(c);
   const db = getDb(c.env.DB);
-  const update = body.listing
+  const update = target.listing
     ? db
         .update(plugins)
-        .set({ payoutHoldHours: body.hours })
-        .where(eq(plugins.name, body.listing))
+        .set(set)
+        .where(eq(plugins.name, target.listing))
         .returning({ id: plugins.id })
     : db
         .update(organizations)
-        .set({ payoutHoldHours: body.hours })
-        .where(eq(organizations.id, body.organization ?? ""))
+        .set(set)
+        .where(eq(organizations.id, target.organization ?? ""))
         .returning({ id: organizations.id });
   const [rows] = await db.batch([
     update,
     auditInsert(db, {
       orgId: null,
       actor: actorOf(p),
-      action: "operator.payout_hold_set",
-      target: body.listing ?? body.organization ?? null,
-      details: { hours: body.hours },
+      action,
+      target: target.listing ?? target.organization ?? null,
+      details,
       requestId: c.get("requestId"),
     }),
   ]);
   if (rows.length === 0)
-    throw notFound(body.listing ? `The listing ${body.listing}` : "The organization");
-  return c.json(body, 200);
-});
+    throw notFound(target.listing ? `The listing ${target.listing}` : "The organization");
+}
 
 const payoutRun = createRoute({
   method: "post",
