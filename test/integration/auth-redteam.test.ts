@@ -398,3 +398,34 @@ describe("the CORS preflight on plugin endpoints", () => {
     }
   });
 });
+
+/*
+ * BREAKS (not fixed here; see the report). Written as `it.fails`: each asserts the documented rule
+ * and fails on the current code, so vitest passes while the break stands and turns red the day it
+ * is fixed (then drop `.fails`). Both come from authenticate() running before the rate limiter:
+ * a public route never resolves a credential it was sent, and a refused credential throws before
+ * the limiter is reached.
+ */
+describe("rate limits of credentialed calls to public routes and of refused credentials", () => {
+  it.fails(
+    "BREAK: a call with a valid key to a public route is charged to the client IP's anonymous budget, not the organization's (docs/api.md: /v1/… with a credential → api)",
+    async () => {
+      const a = await signup("pubrl");
+      const res = await call("/v1/marketplace/categories", { key: a.apiKey });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("ratelimit-policy") ?? "").not.toMatch(/anonymous/);
+    },
+  );
+
+  // Kept last: once fixed, it spends the file's shared anonymous bucket.
+  it.fails(
+    "BREAK: calls refused for their credential (none, malformed, unknown) are never limited per client IP",
+    async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 130; i++)
+        statuses.push((await call("/v1/me", { key: `atk_guess${i}` })).status);
+      expect(statuses).toContain(429);
+    },
+    60_000,
+  );
+});
