@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
-import { OPERATOR_KEY, call, signup } from "../helpers";
+import { OPERATOR_KEY, call, signup, token } from "../helpers";
 
 type Doc = { paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>> };
 
@@ -396,6 +396,28 @@ describe("the CORS preflight on plugin endpoints", () => {
       expect(await res.text()).toBe("");
       expect(res.headers.get("access-control-allow-origin")).not.toBe("https://evil.example");
     }
+  });
+});
+
+describe("bearer forms of the same credentials", () => {
+  it("a user's access token and its key as a bearer reach neither operator routes nor another org", async () => {
+    const a = await signup("tk");
+    const b = await signup("tk");
+    const jwt = await token(a);
+    for (const auth of [{ token: jwt }, { token: a.apiKey }]) {
+      expect((await call("/v1/me", auth)).status).toBe(200);
+      expect((await call("/v1/operator/review-queue", auth)).status).toBe(403);
+      expect((await call(`/v1/organizations/${b.orgId}/members`, auth)).status).toBe(404);
+    }
+    // A token whose signature is altered is refused, also on the optional-credential route.
+    const forged = jwt.slice(0, -4) + (jwt.endsWith("AAAA") ? "BBBB" : "AAAA");
+    expect((await call("/v1/me", { token: forged })).status).toBe(401);
+    const res = await call("/v1/invitations/accept", {
+      method: "POST",
+      token: forged,
+      json: { token: "x".repeat(43) },
+    });
+    expect(res.status).toBe(401);
   });
 });
 
