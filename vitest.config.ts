@@ -47,7 +47,7 @@ export default defineConfig(async () => {
                   ATOLL_PAYMENTS_WEBHOOK_SECRET: "whsec_test_only_secret",
                   // Random per run, like npm start's: the gateway↔host secret is never a constant.
                   ATOLL_HOST_SECRET: randomBytes(32).toString("base64url"),
-                  LEDGER_PROPERTY_OPERATIONS: process.env.LEDGER_PROPERTY_OPERATIONS ?? "4000",
+                  LEDGER_PROPERTY_OPERATIONS: process.env.LEDGER_PROPERTY_OPERATIONS ?? "3000",
                   ATOLL_EGRESS_OVERRIDES: JSON.stringify({ "api.stripe.com": stripe }),
                   ATOLL_MAIL_URL: `http://127.0.0.1:${process.env.ATOLL_TEST_MAIL_PORT}`,
                 },

@@ -39,7 +39,7 @@ import { eq, inArray } from "drizzle-orm";
 import { examplePackage, publishZip, publisher, repack } from "../plugin-helpers";
 import type { Account } from "../helpers";
 
-// 4,000 in `npm test` (the suite's time budget); LEDGER_PROPERTY_OPERATIONS=10000 npm test runs the
+// 3,000 in `npm test` (the suite's time budget); LEDGER_PROPERTY_OPERATIONS=10000 npm test runs the
 // full 10,000 (about 5 minutes on this 2-core machine).
 const OPERATIONS = Number(Reflect.get(env, "LEDGER_PROPERTY_OPERATIONS") ?? 10_000) || 10_000;
 const SEED = Number(process.env.ATOLL_PROPERTY_SEED ?? 20261125);
