@@ -35,6 +35,7 @@ import { syncRoutes } from "./integrations/sync.routes";
 import { hostBridgeRoutes } from "./integrations/host-bridge.routes";
 import { tutorialRoutes } from "./portal/tutorials.routes";
 import { htmlNotFound, wantsHtml, webRouter } from "./web/web.routes";
+import { operatorOnly } from "./access/principal";
 
 const app = createRouter();
 
@@ -92,6 +93,7 @@ app.route("/v1/portal/tutorials", tutorialRoutes);
 
 // The operator's routes, one router under one prefix, assembled from the domains that own them.
 const operatorRoutes = createRouter();
+operatorRoutes.use("*", operatorOnly());
 operatorRoutes.route("/", accessOperatorRoutes);
 operatorRoutes.route("/", reviewOperatorRoutes);
 operatorRoutes.route("/", ratingsOperatorRoutes);

@@ -1,5 +1,6 @@
 /** Who is calling, as established by authentication. */
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../platform/http/router";
 import type { Role } from "../platform/db/schema";
 import { forbidden, notFound, unauthorized } from "../platform/http/problem";
@@ -61,4 +62,16 @@ export function requireOrg(c: Context<AppEnv>, orgId: string, scope: Scope): Pri
   const p = requireScope(c, scope);
   if (p.role !== "operator" && p.orgId !== orgId) throw notFound("The organization");
   return p;
+}
+
+/**
+ * Router middleware: every route behind it is the operator's. Runs before the routes' own
+ * validation, so a caller who is not the operator learns 401/403 and nothing about the request
+ * shapes (a path with no route still answers 404/405).
+ */
+export function operatorOnly(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (matchedRoutes(c).some((r) => r.method !== "ALL")) requireOperator(c);
+    await next();
+  };
 }

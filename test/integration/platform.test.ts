@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { WEB_PATHS } from "../../src/web/web.routes";
-import { call, problem, signup, token } from "../helpers";
+import { OPERATOR_KEY, call, problem, signup, token } from "../helpers";
 
 interface OpenApiDoc {
   openapi: string;
@@ -198,6 +198,31 @@ describe("gateway middleware", () => {
     const res = await call("/v1/organizations/not-an-id", { key: a.apiKey });
     expect(res.status).toBe(400);
     expect(JSON.stringify(await problem(res))).toContain("orgId");
+  });
+
+  it("authorises operator routes before it validates them: a non-operator learns 401/403, never the request's shape", async () => {
+    const a = await signup();
+    const bad = { json: { nonsense: true }, method: "PUT" };
+    for (const path of [
+      "/v1/operator/fees",
+      "/v1/operator/payout-holds",
+      "/v1/operator/payments",
+    ]) {
+      const member = await call(path, { ...bad, key: a.apiKey });
+      expect(member.status, path).toBe(403);
+      expect(JSON.stringify(await problem(member))).not.toContain("nonsense");
+      expect((await call(path, bad)).status, path).toBe(401);
+      // The operator still gets the validation failure, naming the fields.
+      expect((await call(path, { ...bad, key: OPERATOR_KEY })).status, path).toBe(400);
+    }
+    const decision = await call("/v1/operator/versions/not-an-id/decision", {
+      method: "POST",
+      key: a.apiKey,
+      json: {},
+    });
+    expect(decision.status).toBe(403);
+    // A path with no operator route is still 404 for everyone.
+    expect((await call("/v1/operator/nothing-here", { key: a.apiKey })).status).toBe(404);
   });
 
   it("reports readiness at /healthz", async () => {
