@@ -36,6 +36,7 @@ export default tseslint.config(
       ],
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-empty-object-type": "error",
+      "no-duplicate-imports": "error",
     },
   },
 );

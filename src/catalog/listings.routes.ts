@@ -8,13 +8,9 @@ import { hasEntitlement, paymentRequired } from "../revenue/entitlements";
 import { getDb } from "../platform/db/client";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
 import { packageKey } from "../runtime/packages";
-import { AUTHENTICATED, ListingParams, problems } from "../platform/http/schemas";
-import { iso } from "../platform/http/schemas";
-import { listVersions } from "./queries";
-import { CATEGORIES } from "../contract/manifest";
-import { describePermission } from "../contract/permissions";
-import { SEARCH_LIMITS, decodeCursor, encodeCursor, ftsQuery } from "./listing";
+import { AUTHENTICATED, ListingParams, problems, iso } from "../platform/http/schemas";
 import {
+  listVersions,
   categoryCounts,
   findListedPlugin,
   installsPerVersion,
@@ -22,6 +18,9 @@ import {
   type ListingRow,
   type Sort,
 } from "./queries";
+import { CATEGORIES } from "../contract/manifest";
+import { describePermission } from "../contract/permissions";
+import { SEARCH_LIMITS, decodeCursor, encodeCursor, ftsQuery } from "./listing";
 import { getOrganization } from "../access/queries";
 import { publicRoute } from "../access/authenticate";
 

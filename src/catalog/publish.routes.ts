@@ -1,28 +1,24 @@
 /** Publishing packages (the minimal path; the marketplace adds review and search) and the manifest schema. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { eq, and, ne } from "drizzle-orm";
 import semver from "semver";
 import { actorOf, auditInsert } from "../access/audit";
 import { requireScope } from "../access/principal";
 import { createRouter } from "../platform/http/router";
 import { newId } from "../platform/crypto/encoding";
-import { getDb, isUniqueViolation } from "../platform/db/client";
+import { getDb, isUniqueViolation, type Batch } from "../platform/db/client";
 import { pluginVersions, plugins } from "../platform/db/schema";
 import { ApiError, badRequest, conflict, forbidden, notFound } from "../platform/http/problem";
-import { AUTHENTICATED, ListingParams, problems } from "../platform/http/schemas";
+import { AUTHENTICATED, ListingParams, problems, iso } from "../platform/http/schemas";
 import { readCapped } from "../platform/http/body";
 import { getOrganization } from "../access/queries";
-import type { Batch } from "../platform/db/client";
-import { iso } from "../platform/http/schemas";
-import { findPluginByName, listVersions } from "./queries";
+import { findPluginByName, listVersions, refreshListingStatements } from "./queries";
 import { PACKAGE_LIMITS, readPackage } from "../contract/package";
 import { checkModules } from "./modules";
 import { describePermission } from "../contract/permissions";
 import { manifestJsonSchema, splitName, type Manifest } from "../contract/manifest";
 import { packageKey, sha256OfBytes } from "../runtime/packages";
-import { refreshListingStatements } from "./queries";
 import { displaySkeleton, nameSkeleton } from "./listing";
-import { and, ne } from "drizzle-orm";
 
 export const publishRoutes = createRouter();
 

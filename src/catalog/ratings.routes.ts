@@ -11,14 +11,12 @@ import { actorOf, auditInsert } from "../access/audit";
 import { requireOperator, requireScope } from "../access/principal";
 import { createRouter } from "../platform/http/router";
 import { newId } from "../platform/crypto/encoding";
-import { getDb, isUniqueViolation } from "../platform/db/client";
+import { getDb, isUniqueViolation, type Db } from "../platform/db/client";
 import { plugins, ratingReports, ratings, users, type PluginRow } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, conflict, forbidden, notFound } from "../platform/http/problem";
-import { AUTHENTICATED, IdParam, ListingParams, problems } from "../platform/http/schemas";
-import { iso } from "../platform/http/schemas";
+import { AUTHENTICATED, IdParam, ListingParams, problems, iso } from "../platform/http/schemas";
 import { findListedPlugin } from "./queries";
-import type { Db } from "../platform/db/client";
 import {
   countedRatings,
   ratingEligibility,

@@ -14,11 +14,9 @@ import { getDb } from "../platform/db/client";
 import { pluginVersions, plugins, type PluginVersionRow } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { conflict, notFound } from "../platform/http/problem";
-import { AUTHENTICATED, IdParam, ListingParams, problems } from "../platform/http/schemas";
-import { iso } from "../platform/http/schemas";
-import { findPluginByName, listVersions } from "./queries";
+import { AUTHENTICATED, IdParam, ListingParams, problems, iso } from "../platform/http/schemas";
+import { findPluginByName, listVersions, listingStatements, recountInstalls } from "./queries";
 import { describePermission } from "../contract/permissions";
-import { listingStatements, recountInstalls } from "./queries";
 
 export const reviewRoutes = createRouter();
 /** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */

@@ -18,16 +18,19 @@ import {
 } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, conflict, notFound } from "../platform/http/problem";
-import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
-import { iso } from "../platform/http/schemas";
+import { AUTHENTICATED, IdParam, problems, iso } from "../platform/http/schemas";
 import type { Manifest } from "../contract/manifest";
 import { compareGrants, describePermission } from "../contract/permissions";
 import { callLifecycle, pluginDeadline, pluginHost, type Caller } from "../runtime/invoke";
 import { tilled, tillOf } from "../revenue/till";
 import type { PluginHost } from "../runtime/host";
 import { checkSecrets, redactConfig, validateConfig } from "./config";
-import { installCountStatement } from "../catalog/queries";
-import { findPluginByName, findVersion, listVersions } from "../catalog/queries";
+import {
+  installCountStatement,
+  findPluginByName,
+  findVersion,
+  listVersions,
+} from "../catalog/queries";
 import {
   findAppInstallation,
   forgetApps,

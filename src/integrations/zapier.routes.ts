@@ -14,8 +14,7 @@ import { getDb } from "../platform/db/client";
 import { integrationEvents, organizations, zapierHooks } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { badRequest, notFound } from "../platform/http/problem";
-import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
-import { iso } from "../platform/http/schemas";
+import { AUTHENTICATED, IdParam, problems, iso } from "../platform/http/schemas";
 import { checkEgressUrl, egressOptions } from "./egress-policy";
 import { hookSecret } from "./hook-signature";
 

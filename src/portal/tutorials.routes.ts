@@ -8,8 +8,7 @@ import { getDb } from "../platform/db/client";
 import { tutorials, type TutorialRow } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { notFound } from "../platform/http/problem";
-import { AUTHENTICATED, problems } from "../platform/http/schemas";
-import { iso } from "../platform/http/schemas";
+import { AUTHENTICATED, problems, iso } from "../platform/http/schemas";
 import { renderMarkdown, summaryOf } from "./markdown";
 import { publicRoute } from "../access/authenticate";
 

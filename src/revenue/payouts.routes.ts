@@ -6,7 +6,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { eq, like, sql } from "drizzle-orm";
 import { actorOf, auditInsert } from "../access/audit";
 import { requireOperator, requireScope } from "../access/principal";
-import { createRouter } from "../platform/http/router";
+import { createRouter, type AppEnv } from "../platform/http/router";
 import { getDb } from "../platform/db/client";
 import {
   ledgerEntries,
@@ -19,8 +19,7 @@ import {
 } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
-import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
-import { iso } from "../platform/http/schemas";
+import { AUTHENTICATED, IdParam, problems, iso } from "../platform/http/schemas";
 import { loadSpec } from "../runtime/resolve";
 import { idempotentResponse } from "./idempotency";
 import { BPS, format, isCurrency } from "./money";
@@ -39,7 +38,6 @@ import { billingPrincipal, processorFor } from "./purchases.routes";
 import { renewDue } from "./subscriptions";
 import { billUsage } from "./usage-billing";
 import type { Context } from "hono";
-import type { AppEnv } from "../platform/http/router";
 
 export const payoutRoutes = createRouter();
 /** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */

@@ -7,7 +7,7 @@
  * is unknown stays in transit and is retried with the same idempotency key by the next run.
  */
 import { and, desc, eq, isNull, like, lte, or, sql } from "drizzle-orm";
-import type { Batch, Db, Statement } from "../platform/db/client";
+import { type Batch, type Db, type Statement, isUniqueViolation } from "../platform/db/client";
 import {
   ledgerEntries,
   ledgerTransactions,
@@ -17,7 +17,6 @@ import {
   type PayoutRow,
 } from "../platform/db/schema";
 import { ApiError, badRequest } from "../platform/http/problem";
-import { isUniqueViolation } from "../platform/db/client";
 import { newId } from "../platform/crypto/encoding";
 import {
   account,

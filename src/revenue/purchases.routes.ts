@@ -19,8 +19,7 @@ import {
 } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
-import { AUTHENTICATED, IdParam, problems } from "../platform/http/schemas";
-import { iso } from "../platform/http/schemas";
+import { AUTHENTICATED, IdParam, problems, iso } from "../platform/http/schemas";
 import { pluginDeadline, pluginHost } from "../runtime/invoke";
 import { idempotentResponse } from "./idempotency";
 import { format, MAX_AMOUNT } from "./money";

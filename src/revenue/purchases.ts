@@ -5,7 +5,7 @@
  * idempotency key derived from the caller's, and its rows land in one D1 batch.
  */
 import { and, desc, eq, inArray, lt, or } from "drizzle-orm";
-import type { Db, Statement } from "../platform/db/client";
+import { type Db, type Statement, isUniqueViolation } from "../platform/db/client";
 import {
   organizations,
   plugins,
@@ -16,7 +16,6 @@ import {
   type SubscriptionRow,
 } from "../platform/db/schema";
 import { ApiError, badRequest, conflict, forbidden } from "../platform/http/problem";
-import { isUniqueViolation } from "../platform/db/client";
 import { auditInsert } from "../access/audit";
 import { newId } from "../platform/crypto/encoding";
 import { sha256Hex } from "../platform/crypto/hash";

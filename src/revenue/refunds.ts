@@ -5,7 +5,7 @@
  * a full refund both are back to where they were before the sale.
  */
 import { and, asc, eq } from "drizzle-orm";
-import type { Batch, Db, Statement } from "../platform/db/client";
+import { type Batch, type Db, type Statement, isUniqueViolation } from "../platform/db/client";
 import {
   ledgerTransactions,
   purchases,
@@ -16,7 +16,6 @@ import {
 } from "../platform/db/schema";
 import { ApiError, badRequest, conflict } from "../platform/http/problem";
 import { auditInsert } from "../access/audit";
-import { isUniqueViolation } from "../platform/db/client";
 import { sha256Hex } from "../platform/crypto/hash";
 import { refundJournal } from "./ledger";
 import { isGuardRefusal, postStatements, recoverable, recoverableGuard } from "./ledger-store";

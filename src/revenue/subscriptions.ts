@@ -6,9 +6,8 @@
  * and is retried after RETRY_DELAYS_MS; after the last retry it is canceled. A subscription
  * cancelled by its buyer ends at the end of the period it paid for.
  */
-import type { Statement } from "../platform/db/client";
+import { type Statement, type Db, isUniqueViolation } from "../platform/db/client";
 import { and, asc, eq, inArray, lte, or } from "drizzle-orm";
-import type { Db } from "../platform/db/client";
 import {
   plugins,
   purchases,
@@ -17,7 +16,6 @@ import {
   type SubscriptionRow,
 } from "../platform/db/schema";
 import { conflict } from "../platform/http/problem";
-import { isUniqueViolation } from "../platform/db/client";
 import { auditInsert } from "../access/audit";
 import { saleJournal } from "./ledger";
 import { postStatements } from "./ledger-store";

@@ -7,9 +7,8 @@
  * fraction is lost (what is still below the minimum when a subscription ends is waived). The charge's idempotency key and the purchase row are keyed by the
  * subscription and the hour billed through, so a run repeated or run twice bills once.
  */
-import type { Statement } from "../platform/db/client";
+import { type Statement, type Db, isUniqueViolation } from "../platform/db/client";
 import { and, eq, gte, inArray, lt, or, sql } from "drizzle-orm";
-import type { Db } from "../platform/db/client";
 import {
   plugins,
   purchases,
@@ -18,7 +17,6 @@ import {
   type PurchaseRow,
   type SubscriptionRow,
 } from "../platform/db/schema";
-import { isUniqueViolation } from "../platform/db/client";
 import { HOUR_MS } from "./meter";
 import { saleJournal } from "./ledger";
 import { postStatements } from "./ledger-store";

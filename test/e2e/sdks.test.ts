@@ -5,10 +5,9 @@
  * listing search, and turns a problem document into its typed error.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
 import { unzipSync } from "fflate";
 import { describe, expect, inject, it } from "vitest";
 

@@ -1,10 +1,9 @@
 /** The hostile-plugin suite (test/hostile/suite.ts) against the `loader` backend, in workerd. */
 import { describe, expect, inject, it } from "vitest";
-import { call } from "../helpers";
+import { call, type Account } from "../helpers";
 import { hostileSuite, type HostileTarget } from "../hostile/suite";
 import { connected } from "../integration-helpers";
 import { publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
-import type { Account } from "../helpers";
 
 let account: Account | undefined;
 const canary = inject("canary");

@@ -14,7 +14,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { OPERATOR_KEY, call } from "../helpers";
+import { OPERATOR_KEY, call, type Account } from "../helpers";
 import { getDb } from "../../src/platform/db/client";
 import {
   organizations,
@@ -37,7 +37,6 @@ import { cancelSubscription, renewDue } from "../../src/revenue/subscriptions";
 import { runPayouts } from "../../src/revenue/payouts";
 import { eq, inArray } from "drizzle-orm";
 import { examplePackage, publishZip, publisher, repack } from "../plugin-helpers";
-import type { Account } from "../helpers";
 
 // 3,000 in `npm test` (the suite's time budget); LEDGER_PROPERTY_OPERATIONS=10000 npm test runs the
 // full 10,000 (about 5 minutes on this 2-core machine).

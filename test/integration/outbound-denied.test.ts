@@ -2,8 +2,7 @@
  * The workers test project denies outbound network (test/outbound-guard.ts): a fetch from inside
  * workerd reaches only the stand-ins the global setup named; anything else is refused loudly.
  */
-import { inject } from "vitest";
-import { describe, expect, it } from "vitest";
+import { inject, describe, expect, it } from "vitest";
 
 const REFUSED = 599;
 

@@ -6,10 +6,9 @@ import { createRouter } from "../../platform/http/router";
 import { getDb } from "../../platform/db/client";
 import { apiKeys, type ApiKeyRow } from "../../platform/db/schema";
 import { badRequest, forbidden, notFound } from "../../platform/http/problem";
-import { AUTHENTICATED, IdParam, problems } from "../../platform/http/schemas";
+import { AUTHENTICATED, IdParam, problems, iso } from "../../platform/http/schemas";
 import { jsonBody } from "../../platform/http/middleware";
 import { ScopeSchema } from "../schemas";
-import { iso } from "../../platform/http/schemas";
 import { scopesBeyond } from "../scopes";
 import {
   MAX_KEY_LIFETIME_MS,

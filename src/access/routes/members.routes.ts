@@ -1,5 +1,5 @@
 /** Organizations: members and their roles, invitations, and the audit log. */
-import type { Batch } from "../../platform/db/client";
+import { type Batch, getDb, isUniqueViolation } from "../../platform/db/client";
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { actorOf, auditInsert, listAudit } from "../audit";
@@ -10,12 +10,11 @@ import { revokeCredentials } from "../revoke";
 import { createRouter } from "../../platform/http/router";
 import { newId, randomBase62 } from "../../platform/crypto/encoding";
 import { sha256Hex } from "../../platform/crypto/hash";
-import { getDb, isUniqueViolation } from "../../platform/db/client";
 import { apiKeys, invitations, memberships, users, type Role } from "../../platform/db/schema";
 import { jsonBody } from "../../platform/http/middleware";
 import { conflict, forbidden, notFound, unauthorized } from "../../platform/http/problem";
 import { sendMail } from "../../platform/mail";
-import { AUTHENTICATED, IdParam, problems } from "../../platform/http/schemas";
+import { AUTHENTICATED, IdParam, problems, iso } from "../../platform/http/schemas";
 import {
   acceptInvitationStatement,
   countOwners,
@@ -41,7 +40,6 @@ import {
   toOrganization,
   toUser,
 } from "../schemas";
-import { iso } from "../../platform/http/schemas";
 import { ROLE_SCOPES, canManageMember } from "../scopes";
 import { optionalCredentialRoute } from "../authenticate";
 

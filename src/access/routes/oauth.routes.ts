@@ -7,8 +7,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv } from "../../platform/http/router";
-import { createRouter } from "../../platform/http/router";
+import { type AppEnv, createRouter } from "../../platform/http/router";
 import { issueAccessToken } from "../tokens/access-token";
 import { isolateState } from "../credential-cache";
 import { checkApiKeyFormat } from "../tokens/api-key";

@@ -10,10 +10,9 @@ import { getDb, isUniqueViolation } from "../../platform/db/client";
 import { apiKeys, memberships, organizations, users } from "../../platform/db/schema";
 import { jsonBody } from "../../platform/http/middleware";
 import { badRequest, conflict } from "../../platform/http/problem";
-import { AUTHENTICATED, problems } from "../../platform/http/schemas";
+import { AUTHENTICATED, problems, iso } from "../../platform/http/schemas";
 import { getOrganization, getUser } from "../queries";
 import { Credentials, Me, SignupRequest, Slug, slugify, toOrganization, toUser } from "../schemas";
-import { iso } from "../../platform/http/schemas";
 import { ROLE_SCOPES } from "../scopes";
 import { publicRoute } from "../authenticate";
 

@@ -4,8 +4,7 @@
  * security schemes and problem answers. SDKs for a plugin are generated from this document.
  */
 import type { Manifest } from "../../contract/manifest";
-import type { OpenApiDocument, JsonSchema } from "./spec";
-import { operationIdOf } from "./spec";
+import { type OpenApiDocument, type JsonSchema, operationIdOf } from "./spec";
 
 const PROBLEM: JsonSchema = {
   type: "object",
