@@ -4,6 +4,8 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** `report`: the drift check warns (CONTRACT-DRIFT …) instead of failing the test. */
+      ATOLL_CONTRACT_CHECK?: string;
     }
   }
 }
