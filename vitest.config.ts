@@ -38,6 +38,7 @@ export default defineConfig(async () => {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   ATOLL_CONTRACT_CHECK: process.env.ATOLL_CONTRACT_CHECK ?? "enforce",
+                  FUZZ_SEED: process.env.FUZZ_SEED ?? "",
                   ATOLL_SECRET_KEY: "dGVzdC1vbmx5LXNlY3JldC1rZXktMzItYnl0ZXMtb2s",
                   ATOLL_OPERATOR_KEY: "test-operator-key-0123456789",
                   ATOLL_REQUEST_LOG: "off",

@@ -113,7 +113,7 @@ const balance = createRoute({
       description: "Balances",
       content: { "application/json": { schema: z.object({ balances: z.array(Balance) }) } },
     },
-    ...problems(401, 403, 429),
+    ...problems(400, 401, 403, 429),
   },
 });
 
@@ -306,7 +306,7 @@ const listRoute = createRoute({
       description: "Payouts",
       content: { "application/json": { schema: z.object({ payouts: z.array(Payout) }) } },
     },
-    ...problems(401, 403, 429),
+    ...problems(400, 401, 403, 429),
   },
 });
 

@@ -425,7 +425,7 @@ const subsRoute = createRoute({
         "application/json": { schema: z.object({ subscriptions: z.array(Subscription) }) },
       },
     },
-    ...problems(401, 403, 429),
+    ...problems(400, 401, 403, 429),
   },
 });
 
