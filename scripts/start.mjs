@@ -1,11 +1,14 @@
 // `npm start`: migrations, demo data on first start, and the platform at http://127.0.0.1:8787.
 import { join } from "node:path";
 import { ROOT, readDevVars, seedDemo, seedTutorials, startPlatform } from "./local-platform.mjs";
+import { buildPackages } from "./build-packages.mjs";
 
 const port = Number(process.env.PORT ?? 8787);
 const credentialsPath = join(ROOT, ".atoll", "local-credentials.json");
 
 console.log("Atoll: applying migrations and starting the local platform…");
+// The SDK and CLI that the demo's plugins are built with, from their source.
+await buildPackages();
 // ATOLL_AUTO_APPROVE=false npm start: new versions wait for the operator's review, as in production.
 const vars = process.env.ATOLL_AUTO_APPROVE
   ? { ATOLL_AUTO_APPROVE: process.env.ATOLL_AUTO_APPROVE }

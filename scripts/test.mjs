@@ -10,6 +10,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { prepareAssets } from "./assets.mjs";
+import { buildPackages } from "./build-packages.mjs";
 import { ROOT, ensureDevVars, wranglerEnv } from "./local-platform.mjs";
 
 const bin = (name) => join(ROOT, "node_modules", ".bin", name);
@@ -21,6 +22,7 @@ const run = (label, cmd, args) => {
 
 ensureDevVars();
 prepareAssets();
+await buildPackages();
 const extra = process.argv.slice(2);
 let ok = run("wrangler types --check (Env is current)", process.execPath, [
   join(ROOT, "node_modules/wrangler/bin/wrangler.js"),

@@ -89,7 +89,9 @@ export async function buildPlugin(
   if (opts.version) rawManifest.version = opts.version;
   const bytes = zipSync(
     { "manifest.json": strToU8(JSON.stringify(rawManifest, null, 2)), [manifest.entry]: code },
-    { level: 9 },
+    // A fixed time stamp (local midnight, 1 Jan 2000, the same DOS fields in every time zone):
+    // the same source builds the same bytes, so a package's SHA-256 identifies its source.
+    { level: 9, mtime: new Date(2000, 0, 1) },
   );
   const short = splitName(manifest.name)?.short ?? basename(dir);
   const distDir = join(dir, "dist");

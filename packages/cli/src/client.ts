@@ -29,7 +29,14 @@ async function call<T>(
     );
   }
   const text = await res.text();
-  const body = (text ? JSON.parse(text) : null) as T;
+  let body: T;
+  try {
+    body = (text ? JSON.parse(text) : null) as T;
+  } catch {
+    throw new CliError(
+      `${t.url} answered ${res.status} with something that is not JSON: is it an Atoll platform?`,
+    );
+  }
   return { status: res.status, body };
 }
 
@@ -79,6 +86,21 @@ export async function installations(t: Target): Promise<InstallationInfo[]> {
 export async function uninstall(t: Target, id: string): Promise<void> {
   const r = await call<Problem>(t, `/v1/installations/${id}`, { method: "DELETE" });
   if (r.status !== 204) fail("uninstall", r.status, r.body);
+}
+
+/** Upgrades an installation in place: same id, URL, storage; config and secrets kept unless given. */
+export async function upgrade(
+  t: Target,
+  id: string,
+  body: { version: string; grants: string[]; config?: unknown; secrets?: Record<string, string> },
+): Promise<InstallationInfo> {
+  const r = await call<InstallationInfo & Problem>(t, `/v1/installations/${id}`, {
+    method: "PATCH",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (r.status !== 200) fail("upgrade", r.status, r.body);
+  return r.body;
 }
 
 export async function install(

@@ -8,12 +8,20 @@
  *
  * --url/--key default to $ATOLL_URL/$ATOLL_API_KEY, then to .atoll/local-credentials.json (npm start).
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, watch, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  watch,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { unzipSync } from "fflate";
 import semver from "semver";
 import { CliError, buildPlugin, readManifest } from "./build";
-import { install, installations, latestVersion, publish, uninstall, type Target } from "./client";
+import { install, installations, latestVersion, publish, upgrade, type Target } from "./client";
 import { fileURLToPath } from "node:url";
 
 /** The starter project `atoll init` copies: shipped with the CLI (packages/cli/template). */
@@ -122,6 +130,15 @@ async function init(dir: string | undefined, flags: Record<string, string>): Pro
   manifest.kind = "plugin";
   manifest.description = `${short}: an Atoll plugin`;
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
+  const packagePath = join(target, "package.json");
+  if (existsSync(packagePath)) {
+    const pkg = JSON.parse(readFileSync(packagePath, "utf8")) as Record<string, unknown>;
+    pkg.name = short;
+    writeFileSync(packagePath, JSON.stringify(pkg, null, 2) + "\n");
+  }
+  // npm leaves .gitignore out of packages, so the template ships it as `gitignore`.
+  if (existsSync(join(target, "gitignore")) && !existsSync(join(target, ".gitignore")))
+    renameSync(join(target, "gitignore"), join(target, ".gitignore"));
   if (!existsSync(join(target, "atoll.dev.json")))
     writeFileSync(
       join(target, "atoll.dev.json"),
@@ -165,15 +182,10 @@ export async function devOnce(
     latest && !semver.gt(manifest.version, latest)
       ? (semver.inc(latest, "prerelease", "dev") as string)
       : manifest.version;
+  // Build first: a build that fails leaves the running version as it is.
   const built = await buildPlugin(dir, { version, log });
   log(`publishing ${manifest.name}@${version}`);
   await publish(t, built.bytes);
-  for (const i of await installations(t)) {
-    if (i.plugin === manifest.name && i.environment === "development") {
-      log(`replacing installation ${i.id} (${i.version})`);
-      await uninstall(t, i.id);
-    }
-  }
   const devFile = join(dir, "atoll.dev.json");
   const dev = existsSync(devFile)
     ? (JSON.parse(readFileSync(devFile, "utf8")) as {
@@ -181,14 +193,27 @@ export async function devOnce(
         secrets?: Record<string, string>;
       })
     : {};
-  const inst = await install(t, {
-    plugin: manifest.name,
-    version,
-    environment: "development",
-    config: dev.config ?? {},
-    secrets: dev.secrets ?? {},
-    grants: manifest.permissions,
-  });
+  const running = (await installations(t)).find(
+    (i) => i.plugin === manifest.name && i.environment === "development",
+  );
+  // The same installation is upgraded in place (its URL, storage and config stay); a new one is
+  // made only the first time. A failed upgrade keeps the version that was running.
+  const inst = running
+    ? (log(`upgrading installation ${running.id} (${running.version} → ${version})`),
+      await upgrade(t, running.id, {
+        version,
+        grants: manifest.permissions,
+        ...(dev.config ? { config: dev.config } : {}),
+        ...(dev.secrets ? { secrets: dev.secrets } : {}),
+      }))
+    : await install(t, {
+        plugin: manifest.name,
+        version,
+        environment: "development",
+        config: dev.config ?? {},
+        secrets: dev.secrets ?? {},
+        grants: manifest.permissions,
+      });
   return { endpoint: t.url.replace(/\/$/, "") + inst.endpoint, version, installationId: inst.id };
 }
 
@@ -219,7 +244,11 @@ async function devCmd(dir: string | undefined, flags: Record<string, string>): P
       );
       await probe(r.endpoint, t);
     } catch (err) {
-      out(`✗ ${(err as Error).message}`);
+      // Once: the error is the command's (non-zero exit). Watching: say why, keep watching.
+      if (flags.once === "true") throw err;
+      out(
+        `✗ ${(err as Error).message}\n  the running version is unchanged; fix and save to try again`,
+      );
     }
   };
   await run();
@@ -259,10 +288,20 @@ export async function main(argv: string[]): Promise<number> {
         return command ? 2 : 0;
     }
   } catch (err) {
-    if (err instanceof CliError) {
-      process.stderr.write(`✗ ${err.message}\n`);
-      return 1;
-    }
-    throw err;
+    process.stderr.write(`✗ ${describe(err)}\n`);
+    if (!(err instanceof CliError) && process.env.ATOLL_DEBUG) console.error(err);
+    return 1;
   }
+}
+
+/** One line naming the cause (and the fix where there is one), for any error a command meets. */
+export function describe(err: unknown): string {
+  if (err instanceof CliError) return err.message;
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === "ENOENT") return `${e.path ?? "a file"} does not exist`;
+  if (e?.code === "EACCES" || e?.code === "EPERM")
+    return `${e.path ?? "a file"} cannot be read or written here (permissions)`;
+  if (e?.code === "EISDIR") return `${e.path ?? "the path"} is a folder, not a file`;
+  const message = e instanceof Error ? e.message : String(err);
+  return `${message.split("\n")[0]} (ATOLL_DEBUG=1 shows the stack)`;
 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/**
+ * Builds the atoll CLI for installation anywhere: dist/cli.mjs, one ES module with the plugin
+ * contract (and what it uses) bundled in; its npm dependencies (esbuild, fflate, semver,
+ * @atoll/sdk) stay dependencies. The same source builds the same bytes.
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const CLI_OUT = join(root, "dist", "cli.mjs");
+
+export async function buildCli() {
+  mkdirSync(dirname(CLI_OUT), { recursive: true });
+  await build({
+    entryPoints: [join(root, "src", "main.ts")],
+    outfile: CLI_OUT,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    // The package's own dependencies are installed with it; what the plugin contract needs
+    // (zod, the manifest's validators) is bundled in, so nothing outside the package is read.
+    external: Object.keys(
+      JSON.parse(readFileSync(join(root, "package.json"), "utf8")).dependencies ?? {},
+    ),
+    legalComments: "none",
+    logLevel: "error",
+  });
+  return CLI_OUT;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await buildCli();
+  console.log(`atoll CLI built: ${CLI_OUT}`);
+}

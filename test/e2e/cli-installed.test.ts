@@ -1,0 +1,154 @@
+/**
+ * The SDK and the CLI as a third party gets them: packed into tarballs (`npm pack`), installed
+ * with npm into a folder outside this repository, and used from there — `atoll init`, `atoll
+ * build` (byte-identical twice), `atoll dev --platform` against the local platform (the same
+ * installation upgraded in place: URL and storage kept), and one-line errors.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+
+const base = inject("baseUrl");
+const creds = JSON.parse(readFileSync(inject("credentialsPath"), "utf8")) as {
+  apiKey: string;
+  organization: { slug: string };
+};
+const root = join(import.meta.dirname, "..", "..");
+const outside = mkdtempSync(join(tmpdir(), "atoll-outside-"));
+afterAll(() => rmSync(outside, { recursive: true, force: true }));
+const npm = (args: string[], cwd: string) =>
+  execFileSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, npm_config_update_notifier: "false" },
+  });
+
+function atoll(...args: string[]) {
+  return atollWith({}, ...args);
+}
+function atollWith(extra: Record<string, string>, ...args: string[]) {
+  return spawnSync(join(outside, "node_modules", ".bin", "atoll"), args, {
+    cwd: outside,
+    encoding: "utf8",
+    // Nothing of this repository on the path: only the installed packages and the machine's node.
+    env: {
+      PATH: `${join(outside, "node_modules", ".bin")}:/usr/local/bin:/usr/bin:/bin`,
+      HOME: outside,
+      ATOLL_URL: base,
+      ATOLL_API_KEY: creds.apiKey,
+      ...extra,
+    },
+  });
+}
+
+beforeAll(() => {
+  const packs = join(outside, "packs");
+  mkdirSync(packs);
+  npm(["pack", "--pack-destination", packs, "-w", "packages/sdk", "-w", "packages/cli"], root);
+  const tarballs = readdirSync(packs).map((f) => join(packs, f));
+  expect(tarballs.map((t) => t.replace(/.*\//, "")).sort()).toEqual([
+    "atoll-cli-0.1.0.tgz",
+    "atoll-sdk-0.1.0.tgz",
+  ]);
+  writeFileSync(join(outside, "package.json"), JSON.stringify({ name: "outside", private: true }));
+  npm(["install", ...tarballs], outside);
+}, 120_000);
+
+describe("the SDK and CLI installed from their tarballs, outside the repository", () => {
+  it("ship built JavaScript and declarations, and none of the repository's source", () => {
+    const sdk = join(outside, "node_modules", "@atoll", "sdk");
+    expect(readdirSync(join(sdk, "dist")).sort()).toEqual([
+      "index.d.ts",
+      "index.js",
+      "protocol.d.ts",
+    ]);
+    expect(existsSync(join(sdk, "src"))).toBe(false);
+    const cli = join(outside, "node_modules", "@atoll", "cli");
+    expect(existsSync(join(cli, "src"))).toBe(false);
+    expect(readFileSync(join(cli, "dist", "cli.mjs"), "utf8")).not.toContain(root);
+    // Every import is a package the SDK depends on: nothing relative reaches outside dist/.
+    const imports = [
+      ...readFileSync(join(sdk, "dist", "index.js"), "utf8").matchAll(/from "([^"]+)"/g),
+    ].map((m) => m[1]);
+    expect(imports).toEqual(["itty-router"]);
+  });
+
+  it("init makes a project; build is reproducible; errors are one line", async () => {
+    const init = atoll("init", "outside-plugin", "--scope", creds.organization.slug);
+    expect(init.status, init.stdout + init.stderr).toBe(0);
+    const project = join(outside, "outside-plugin");
+    expect(readdirSync(project).sort()).toEqual(
+      [
+        ".gitignore",
+        "README.md",
+        "atoll.dev.json",
+        "manifest.json",
+        "package.json",
+        "src",
+        "tsconfig.json",
+      ].sort(),
+    );
+    expect(JSON.parse(readFileSync(join(project, "package.json"), "utf8"))).toMatchObject({
+      name: "outside-plugin",
+      dependencies: { "@atoll/sdk": expect.any(String) },
+    });
+    const first = atoll("build", "outside-plugin");
+    expect(first.status, first.stdout + first.stderr).toBe(0);
+    // Touch the source (same content, new time): the package's bytes must not change.
+    const src = join(project, "src", "index.ts");
+    writeFileSync(src, readFileSync(src));
+    // Later (zip time stamps have a 2 s resolution) and in another time zone.
+    await new Promise((r) => setTimeout(r, 2100));
+    const second = atollWith({ TZ: "Pacific/Kiritimati" }, "build", "outside-plugin");
+    const sha = (out: string) => /sha256\s+([0-9a-f]{64})/.exec(out)?.[1];
+    expect(sha(first.stdout)).toBeTruthy();
+    expect(sha(second.stdout)).toBe(sha(first.stdout));
+
+    const missing = atoll("publish", "missing.zip");
+    expect(missing.status).toBe(1);
+    expect(missing.stderr.trim()).toBe("✗ missing.zip does not exist");
+  });
+
+  it("dev --platform upgrades the same installation in place: URL and storage kept", async () => {
+    const key = { "x-api-key": creds.apiKey };
+    const first = atoll("dev", "outside-plugin", "--once");
+    expect(first.status, first.stdout + first.stderr).toBe(0);
+    const endpoint = /ready: (\S+)/.exec(first.stdout)?.[1] as string;
+    const visit = async () =>
+      (
+        (await (await fetch(`${endpoint}/visits`, { method: "POST", headers: key })).json()) as {
+          visits: number;
+        }
+      ).visits;
+    expect([await visit(), await visit()]).toEqual([1, 2]);
+    const src = join(outside, "outside-plugin", "src", "index.ts");
+    writeFileSync(
+      src,
+      readFileSync(src, "utf8").replace('plugin: "hello"', 'plugin: "hello, edited"'),
+    );
+    const again = atoll("dev", "outside-plugin", "--once");
+    expect(again.status, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/upgrading installation/);
+    expect(/ready: (\S+)/.exec(again.stdout)?.[1]).toBe(endpoint);
+    expect(await (await fetch(`${endpoint}/`, { headers: key })).json()).toMatchObject({
+      plugin: "hello, edited",
+    });
+    expect(await visit()).toBe(3);
+    // A build that fails exits non-zero and leaves the running version answering.
+    writeFileSync(src, "export default {");
+    const broken = atoll("dev", "outside-plugin", "--once");
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toMatch(/bundling failed/);
+    expect(await visit()).toBe(4);
+  });
+});
