@@ -10,6 +10,7 @@ import { ApiError, badRequest, notFound } from "../platform/http/problem";
 import { packageKey } from "../runtime/packages";
 import { AUTHENTICATED, ListingParams, problems, iso } from "../platform/http/schemas";
 import {
+  isDevVersion,
   listVersions,
   categoryCounts,
   findListedPlugin,
@@ -250,7 +251,8 @@ listingRoutes.openapi(getListing, async (c) => {
     installsPerVersion(db, p.id),
     getOrganization(db, p.orgId),
   ]);
-  const versions = all.filter((v) => v.status === "published");
+  // The public page: published versions, never a publisher's development builds.
+  const versions = all.filter((v) => v.status === "published" && !isDevVersion(v.version));
   const latest = versions.find((v) => v.version === p.latestVersion);
   const manifest = latest ? latest.manifest : null;
   c.header("cache-control", "public, max-age=30");

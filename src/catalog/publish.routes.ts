@@ -12,7 +12,7 @@ import { ApiError, badRequest, conflict, forbidden, notFound } from "../platform
 import { AUTHENTICATED, ListingParams, problems, iso } from "../platform/http/schemas";
 import { readCapped } from "../platform/http/body";
 import { getOrganization } from "../access/queries";
-import { findPluginByName, listVersions, refreshListingStatements } from "./queries";
+import { findPluginByName, isDevVersion, listVersions, refreshListingStatements } from "./queries";
 import { PACKAGE_LIMITS, readPackage } from "../contract/package";
 import { checkModules } from "./modules";
 import { describePermission } from "../contract/permissions";
@@ -166,9 +166,13 @@ publishRoutes.openapi(publish, async (c) => {
   const sha256 = await sha256OfBytes(bytes);
   // Local development may auto-approve (ATOLL_AUTO_APPROVE, on in the demo); otherwise the
   // version waits in the operator's review queue and the listing is unchanged until approved.
-  const status = autoApprove(c.env, org?.verified ?? false)
-    ? ("published" as const)
-    : ("in_review" as const);
+  // A development version (`-dev.N`) is the publisher's own: nobody else can run it, so it needs
+  // no review, and it never changes the listing.
+  const dev = isDevVersion(manifest.version);
+  const status =
+    dev || autoApprove(c.env, org?.verified ?? false)
+      ? ("published" as const)
+      : ("in_review" as const);
   const now = Date.now();
   const pluginId = existing?.id ?? newId("plg");
   // Content-addressed: the same bytes always land on the same key, so a retry is harmless.
@@ -203,7 +207,7 @@ publishRoutes.openapi(publish, async (c) => {
         now,
       ),
     ];
-    if (status === "published" && !existing?.suspendedAt)
+    if (status === "published" && !dev && !existing?.suspendedAt)
       statements.push(...refreshListingStatements(db, pluginId, manifest, readme, now));
     if (!existing)
       statements.unshift(
@@ -306,7 +310,7 @@ publishRoutes.openapi(getPlugin, async (c) => {
   const p = c.get("principal");
   const own = p?.role === "operator" || p?.orgId === plugin.orgId;
   const versions = (await listVersions(db, plugin.id))
-    .filter((v) => own || v.status === "published")
+    .filter((v) => own || (v.status === "published" && !isDevVersion(v.version)))
     .map((v) => (own ? v : { ...v, reviewNote: null }));
   if (versions.length === 0) throw notFound(`${scope}/${name}`);
   return c.json(

@@ -13,6 +13,26 @@ import type { Manifest } from "../contract/manifest";
 import { listingsFts } from "./fts";
 import { displaySkeleton, listingFields } from "./listing";
 
+/**
+ * A development version (`1.2.0-dev.3`, what `atoll dev` publishes) is its publisher's own: it
+ * needs no review because nobody else can run it — never listed, searched, shown in another
+ * organization's version list, installed or upgraded to by anyone but the publisher.
+ */
+export function isDevVersion(version: string): boolean {
+  return semver.prerelease(version)?.[0] === "dev";
+}
+
+/** Whether `orgId` (null: anonymous) may see and install this version of a plugin. */
+export function versionVisibleTo(
+  version: { version: string; status: string },
+  plugin: { orgId: string },
+  orgId: string | null,
+  operator = false,
+): boolean {
+  if (version.status !== "published") return false;
+  return !isDevVersion(version.version) || operator || orgId === plugin.orgId;
+}
+
 /** Statements that refresh a listing and its search entry; run them in the publish batch. */
 export function refreshListingStatements(
   db: Db,
@@ -67,7 +87,7 @@ export function listingStatements(
   now: number,
 ) {
   const published = versions
-    .filter((v) => v.status === "published")
+    .filter((v) => v.status === "published" && !isDevVersion(v.version))
     .sort((a, b) => semver.rcompare(a.version, b.version))[0];
   if (!published || plugin.suspendedAt !== null) return unlistStatements(db, plugin.id, now);
   return refreshListingStatements(db, plugin.id, published.manifest, published.readme, now);
@@ -212,6 +232,16 @@ export async function listVersions(db: Db, pluginId: string): Promise<PluginVers
     .where(eq(pluginVersions.pluginId, pluginId))
     .orderBy(desc(pluginVersions.createdAt))
     .limit(500);
+}
+
+/** The organization that publishes a plugin (null: no such plugin). */
+export async function findPluginOwner(db: Db, pluginId: string): Promise<string | null> {
+  const [row] = await db
+    .select({ orgId: plugins.orgId })
+    .from(plugins)
+    .where(eq(plugins.id, pluginId))
+    .limit(1);
+  return row?.orgId ?? null;
 }
 
 export async function findVersion(

@@ -29,7 +29,9 @@ import {
   installCountStatement,
   findPluginByName,
   findVersion,
+  isDevVersion,
   listVersions,
+  versionVisibleTo,
 } from "../catalog/queries";
 import {
   findAppInstallation,
@@ -169,12 +171,14 @@ installationRoutes.openapi(install, async (c) => {
       detail: `${body.plugin} is suspended by the platform operator and cannot be installed.`,
     });
   if (!(await hasEntitlement(db, p.orgId, plugin))) throw paymentRequired(plugin.name);
+  // "Latest" is the latest release; a development version only when named, and only by its
+  // publisher (to anyone else it does not exist).
   const version = body.version
     ? await findVersion(db, plugin.id, body.version)
     : ((await listVersions(db, plugin.id))
-        .filter((v) => v.status === "published")
+        .filter((v) => v.status === "published" && !isDevVersion(v.version))
         .sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null);
-  if (!version || version.status !== "published")
+  if (!version || !versionVisibleTo(version, plugin, p.orgId, p.role === "operator"))
     throw notFound(`${body.plugin}@${body.version ?? "latest"}`);
   const manifest = version.manifest;
 

@@ -19,7 +19,7 @@ import { AUTHENTICATED, IdParam, problems, problemWith, iso } from "../platform/
 import { compareGrants, describePermission } from "../contract/permissions";
 import { callLifecycle, pluginDeadline, pluginHost } from "../runtime/invoke";
 import { checkSecrets, validateConfig } from "./config";
-import { findVersion } from "../catalog/queries";
+import { findPluginOwner, findVersion, versionVisibleTo } from "../catalog/queries";
 import { forgetInstallation, specFrom, type SealedValues } from "../runtime/resolve";
 import { getOrganization } from "../access/queries";
 import {
@@ -83,7 +83,8 @@ upgradeRoutes.openapi(change, async (c) => {
   const db = getDb(c.env.DB);
   const targetVersion = body.version ?? current.version;
   const target = await findVersion(db, row.pluginId, targetVersion);
-  if (!target || target.status !== "published")
+  const plugin = { orgId: (await findPluginOwner(db, row.pluginId)) ?? "" };
+  if (!target || !versionVisibleTo(target, plugin, p.orgId, p.role === "operator"))
     throw notFound(`${current.plugin}@${targetVersion} (published)`);
   const manifest = target.manifest;
 

@@ -8,7 +8,7 @@ import { strToU8, zipSync } from "fflate";
 import semver from "semver";
 import type { AppEnv } from "../../platform/http/router";
 import { getDb } from "../../platform/db/client";
-import { listVersions, findListedPlugin } from "../../catalog/queries";
+import { isDevVersion, listVersions, findListedPlugin } from "../../catalog/queries";
 import { badRequest, notFound } from "../../platform/http/problem";
 import { ListingParams, problems } from "../../platform/http/schemas";
 import { pluginDocument } from "./plugin-document";
@@ -42,7 +42,7 @@ async function pluginDoc(env: Env, name: string): Promise<OpenApiDocument> {
   const p = await findListedPlugin(db, name);
   if (!p || p.kind === "template") throw notFound(`The plugin ${name}`);
   const version = (await listVersions(db, p.id))
-    .filter((v) => v.status === "published")
+    .filter((v) => v.status === "published" && !isDevVersion(v.version))
     .sort((a, b) => semver.rcompare(a.version, b.version))[0];
   if (!version) throw notFound(`A published version of ${name}`);
   return pluginDocument(version.manifest, env.ATOLL_ISSUER);
