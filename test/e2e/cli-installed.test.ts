@@ -4,7 +4,7 @@
  * build` (byte-identical twice), `atoll dev --platform` against the local platform (the same
  * installation upgraded in place: URL and storage kept), and one-line errors.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -36,19 +36,56 @@ const npm = (args: string[], cwd: string) =>
 function atoll(...args: string[]) {
   return atollWith({}, ...args);
 }
+/** Nothing of this repository on the path: only the installed packages (and their Node 22). */
+const cleanEnv = (extra: Record<string, string> = {}) => ({
+  PATH: `${join(outside, "node_modules", ".bin")}:/usr/local/bin:/usr/bin:/bin`,
+  HOME: outside,
+  ...extra,
+});
 function atollWith(extra: Record<string, string>, ...args: string[]) {
   return spawnSync(join(outside, "node_modules", ".bin", "atoll"), args, {
     cwd: outside,
     encoding: "utf8",
-    // Nothing of this repository on the path: only the installed packages and the machine's node.
-    env: {
-      PATH: `${join(outside, "node_modules", ".bin")}:/usr/local/bin:/usr/bin:/bin`,
-      HOME: outside,
-      ATOLL_URL: base,
-      ATOLL_API_KEY: creds.apiKey,
-      ...extra,
-    },
+    env: cleanEnv({ ATOLL_URL: base, ATOLL_API_KEY: creds.apiKey, ...extra }),
   });
+}
+
+/** `atoll dev <dir>` standalone, in the background; resolves with its URL once it is ready. */
+function standalone(dir: string): Promise<{ url: string; output: () => string; stop: () => void }> {
+  const child = spawn(join(outside, "node_modules", ".bin", "atoll"), ["dev", dir], {
+    cwd: outside,
+    env: cleanEnv(),
+  });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`atoll dev did not start:\n${output}`)),
+      60_000,
+    );
+    const poll = setInterval(() => {
+      const url = /ready: (http\S+)/.exec(output)?.[1];
+      if (url) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve({ url, output: () => output, stop: () => child.kill("SIGTERM") });
+      }
+    }, 100);
+    child.on("exit", () => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(new Error(`atoll dev exited:\n${output}`));
+    });
+  });
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 15_000) {
+  for (const started = Date.now(); Date.now() - started < ms;) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }
 
 beforeAll(() => {
@@ -60,8 +97,17 @@ beforeAll(() => {
     "atoll-cli-0.1.0.tgz",
     "atoll-sdk-0.1.0.tgz",
   ]);
-  writeFileSync(join(outside, "package.json"), JSON.stringify({ name: "outside", private: true }));
-  npm(["install", ...tarballs], outside);
+  // As a plugin project does (atoll init's package.json): Node 22 for workerd, its install
+  // scripts allowed.
+  writeFileSync(
+    join(outside, "package.json"),
+    JSON.stringify({
+      name: "outside",
+      private: true,
+      allowScripts: { node: true, workerd: true, esbuild: true, sharp: false },
+    }),
+  );
+  npm(["install", ...tarballs, "node@22"], outside);
 }, 120_000);
 
 describe("the SDK and CLI installed from their tarballs, outside the repository", () => {
@@ -119,9 +165,59 @@ describe("the SDK and CLI installed from their tarballs, outside the repository"
     expect(missing.stderr.trim()).toBe("✗ missing.zip does not exist");
   });
 
+  it(
+    "dev runs the plugin standalone: no platform, edits reload, storage kept",
+    { timeout: 120_000 },
+    async () => {
+      const init = atoll("init", "solo", "--scope", "solo-dev");
+      expect(init.status, init.stdout + init.stderr).toBe(0);
+      const started = Date.now();
+      let dev = await standalone("solo");
+      const firstCallMs = Date.now() - started;
+      const visit = async (url: string) =>
+        ((await (await fetch(`${url}/visits`, { method: "POST" })).json()) as { visits: number })
+          .visits;
+      expect([await visit(dev.url), await visit(dev.url)]).toEqual([1, 2]);
+      const root = (await (await fetch(`${dev.url}/`)).json()) as Record<string, unknown>;
+      // The platform's call headers: who is calling, which installation.
+      expect(root).toMatchObject({ plugin: "hello", caller: { organization: "org_local" } });
+      expect(root.installedAt).toEqual(expect.any(String)); // initialize ran
+      // The platform's path rules, before the isolate wakes.
+      expect((await fetch(`${dev.url}/__atoll/initialize`)).status).toBe(400);
+      // An edit reloads; storage is kept.
+      const src = join(outside, "solo", "src", "index.ts");
+      writeFileSync(
+        src,
+        readFileSync(src, "utf8").replace('plugin: "hello"', 'plugin: "solo, edited"'),
+      );
+      await until("the reload", () => /reloaded/.test(dev.output()));
+      expect(await (await fetch(`${dev.url}/`)).json()).toMatchObject({ plugin: "solo, edited" });
+      expect(await visit(dev.url)).toBe(3);
+      // Lifecycle hooks on the running server.
+      const invoked = atoll("invoke", "solo", "execute", "--input", '{"name":"Ada"}');
+      expect(invoked.status, invoked.stdout + invoked.stderr).toBe(0);
+      expect(JSON.parse(invoked.stdout)).toEqual({ output: { message: "Hello, Ada!" } });
+      // A failing build keeps the running version.
+      writeFileSync(src, "export default {");
+      await until("the refusal", () => /bundling failed/.test(dev.output()));
+      expect(await visit(dev.url)).toBe(4);
+      dev.stop();
+      // A restart keeps the storage too.
+      writeFileSync(
+        src,
+        readFileSync(join(outside, "node_modules", "@atoll", "cli", "template", "src", "index.ts")),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      dev = await standalone("solo");
+      expect(await visit(dev.url)).toBe(5);
+      dev.stop();
+      console.log(`standalone dev: init to a first answer in ${firstCallMs} ms`);
+    },
+  );
+
   it("dev --platform upgrades the same installation in place: URL and storage kept", async () => {
     const key = { "x-api-key": creds.apiKey };
-    const first = atoll("dev", "outside-plugin", "--once");
+    const first = atoll("dev", "outside-plugin", "--platform", "--once");
     expect(first.status, first.stdout + first.stderr).toBe(0);
     const endpoint = /ready: (\S+)/.exec(first.stdout)?.[1] as string;
     const visit = async () =>
@@ -136,7 +232,7 @@ describe("the SDK and CLI installed from their tarballs, outside the repository"
       src,
       readFileSync(src, "utf8").replace('plugin: "hello"', 'plugin: "hello, edited"'),
     );
-    const again = atoll("dev", "outside-plugin", "--once");
+    const again = atoll("dev", "outside-plugin", "--platform", "--once");
     expect(again.status, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toMatch(/upgrading installation/);
     expect(/ready: (\S+)/.exec(again.stdout)?.[1]).toBe(endpoint);
@@ -146,7 +242,7 @@ describe("the SDK and CLI installed from their tarballs, outside the repository"
     expect(await visit()).toBe(3);
     // A build that fails exits non-zero and leaves the running version answering.
     writeFileSync(src, "export default {");
-    const broken = atoll("dev", "outside-plugin", "--once");
+    const broken = atoll("dev", "outside-plugin", "--platform", "--once");
     expect(broken.status).toBe(1);
     expect(broken.stderr).toMatch(/bundling failed/);
     expect(await visit()).toBe(4);

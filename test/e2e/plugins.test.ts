@@ -91,7 +91,7 @@ describe("a newcomer with the CLI", () => {
     const started = Date.now();
     const init = atoll("init", "my-plugin", "--scope", creds.organization.slug);
     expect(init.status, init.stderr).toBe(0);
-    const dev = atoll("dev", "my-plugin", "--once");
+    const dev = atoll("dev", "my-plugin", "--platform", "--once");
     expect(dev.status, dev.stdout + dev.stderr).toBe(0);
     const endpoint = /ready: (\S+)/.exec(dev.stdout)?.[1];
     expect(endpoint).toBeTruthy();
@@ -100,7 +100,7 @@ describe("a newcomer with the CLI", () => {
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(dev.stdout).toMatch(/probe: GET \/ answered 200 in \d+ ms/);
     // A second dev run publishes a new dev version and replaces the installation.
-    const again = atoll("dev", "my-plugin", "--once");
+    const again = atoll("dev", "my-plugin", "--platform", "--once");
     expect(again.stdout).toMatch(/0\.1\.1-dev\.0/);
   });
 
@@ -115,7 +115,7 @@ describe("a newcomer with the CLI", () => {
     );
     expect(init.status, init.stderr).toBe(0);
     expect(init.stdout).toContain("from @acme-tools/storefront-starter");
-    const dev = atoll("dev", "from-template", "--once");
+    const dev = atoll("dev", "from-template", "--platform", "--once");
     expect(dev.status, dev.stdout + dev.stderr).toBe(0);
     const endpoint = /ready: (\S+)/.exec(dev.stdout)?.[1];
     expect((await fetch(`${endpoint}/hello/T`, { headers: key })).status).toBe(200);

@@ -11,6 +11,8 @@ import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const CLI_OUT = join(root, "dist", "cli.mjs");
+/** The standalone dev server's Worker (workers/dev-host), served by `atoll dev` on workerd. */
+export const DEV_HOST_OUT = join(root, "dist", "dev-host.mjs");
 
 export async function buildCli() {
   mkdirSync(dirname(CLI_OUT), { recursive: true });
@@ -26,6 +28,19 @@ export async function buildCli() {
     external: Object.keys(
       JSON.parse(readFileSync(join(root, "package.json"), "utf8")).dependencies ?? {},
     ),
+    legalComments: "none",
+    logLevel: "error",
+  });
+  await build({
+    entryPoints: [join(root, "..", "..", "workers", "dev-host", "src", "index.ts")],
+    outfile: DEV_HOST_OUT,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    external: ["cloudflare:*", "node:*"],
     legalComments: "none",
     logLevel: "error",
   });

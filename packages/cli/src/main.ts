@@ -4,7 +4,9 @@
  *   atoll init <dir> [--scope <org-slug>]        a new plugin from the hello template
  *   atoll build <dir>                            bundle, validate, package, hash
  *   atoll publish <dir|zip> [--url U] [--key K]  upload to the platform
- *   atoll dev <dir> [--url U] [--key K]          build, publish, install, print the endpoint; rebuild on change
+ *   atoll dev <dir> [--port P]                   run the plugin here (workerd, no platform); rebuild on change
+ *   atoll dev <dir> --platform [URL] [--key K]   build, publish, install on a platform, print the endpoint
+ *   atoll invoke <dir> <hook> [--input JSON]     call initialize|execute|cleanup on the running dev server
  *
  * --url/--key default to $ATOLL_URL/$ATOLL_API_KEY, then to .atoll/local-credentials.json (npm start).
  */
@@ -233,8 +235,127 @@ async function probe(endpoint: string, t: Target): Promise<void> {
   out("");
 }
 
+/** Where a running standalone dev server says it is (read by `atoll invoke`). */
+const devServerFile = (dir: string) => join(resolve(dir), ".atoll", "dev", "server.json");
+
+/** `atoll dev` without --platform: the plugin on this machine, rebuilt on change, storage kept. */
+async function standaloneDev(dir: string, flags: Record<string, string>): Promise<void> {
+  const { startDevServer } = await import("./standalone");
+  const server = await startDevServer(dir, {
+    ...(flags.port ? { port: Number(flags.port) } : {}),
+    log: step,
+  });
+  out(
+    `\n  ready: ${server.url}   (standalone: workerd on this machine, storage in ${dir}/.atoll/dev)`,
+  );
+  out(`  try:   curl -s ${server.url}/`);
+  out(`         atoll invoke ${dir} execute --input '{}'`);
+  if (flags.once === "true") {
+    await server.stop();
+    return;
+  }
+  // `atoll invoke` asks this process to call a hook: over loopback HTTP, at the port it writes
+  // into the project's .atoll/dev/server.json.
+  const { createServer } = await import("node:http");
+  const ipc = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", async () => {
+      try {
+        const { hook, input } = JSON.parse(body) as { hook: string; input: unknown };
+        const r = await server.lifecycle(hook, input);
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(r));
+      } catch (err) {
+        res.writeHead(500).end(JSON.stringify({ error: describe(err) }));
+      }
+    });
+  });
+  await new Promise<void>((r) => ipc.listen(0, "127.0.0.1", r));
+  const address = ipc.address() as { port: number };
+  writeFileSync(
+    devServerFile(dir),
+    JSON.stringify({
+      url: server.url,
+      invoke: `http://127.0.0.1:${address.port}`,
+      pid: process.pid,
+    }) + "\n",
+  );
+  step(`watching ${join(dir, "src")} and manifest.json (Ctrl-C stops)`);
+  let timer: NodeJS.Timeout | undefined;
+  const again = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      try {
+        const built = await server.reload();
+        step(
+          `reloaded ${built.manifest.name} (sha256 ${built.sha256.slice(0, 12)}…): storage kept`,
+        );
+      } catch (err) {
+        out(`✗ ${describe(err)}\n  the running version is unchanged; fix and save to try again`);
+      }
+    }, 200);
+  };
+  watch(join(dir, "src"), { recursive: true }, again);
+  watch(join(dir, "manifest.json"), again);
+  const stop = () => void server.stop().finally(() => process.exit(0));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  await new Promise(() => undefined);
+}
+
+/** `atoll invoke <dir> <hook> [--input JSON]`: a lifecycle hook on the running dev server. */
+async function invokeCmd(
+  dir: string | undefined,
+  hook: string | undefined,
+  flags: Record<string, string>,
+) {
+  if (!dir || !hook || !["initialize", "execute", "cleanup"].includes(hook))
+    throw new CliError("usage: atoll invoke <dir> <initialize|execute|cleanup> [--input JSON]");
+  const file = devServerFile(dir);
+  if (!existsSync(file))
+    throw new CliError(`no dev server for ${dir}: start one with atoll dev ${dir}`);
+  const { invoke } = JSON.parse(readFileSync(file, "utf8")) as { invoke?: string };
+  let input: unknown = {};
+  if (flags.input) {
+    try {
+      input = JSON.parse(flags.input);
+    } catch {
+      throw new CliError(`--input must be JSON, e.g. --input '{"name":"Ada"}'`);
+    }
+  }
+  const manifest = readManifest(dir);
+  const payload =
+    hook === "execute"
+      ? { input }
+      : { installationId: "(dev)", config: {}, environment: "development", plugin: manifest.name };
+  let res: Response;
+  try {
+    res = await fetch(invoke ?? "http://127.0.0.1:9", {
+      method: "POST",
+      body: JSON.stringify({ hook, input: payload }),
+    });
+  } catch {
+    throw new CliError(`the dev server for ${dir} is not running: start it with atoll dev ${dir}`);
+  }
+  const r = (await res.json()) as {
+    implemented?: boolean;
+    status?: number;
+    body?: unknown;
+    error?: string;
+  };
+  if (r.error) throw new CliError(r.error);
+  if (!r.implemented) throw new CliError(`the plugin does not implement ${hook}`);
+  out(JSON.stringify(r.body ?? null, null, 2));
+  if ((r.status ?? 200) >= 400) throw new CliError(`${hook} answered ${r.status}`);
+}
+
 async function devCmd(dir: string | undefined, flags: Record<string, string>): Promise<void> {
-  if (!dir) throw new CliError("usage: atoll dev <dir> [--url U] [--key K]");
+  if (!dir)
+    throw new CliError(
+      "usage: atoll dev <dir> [--port P] | atoll dev <dir> --platform [URL] [--key K]",
+    );
+  if (flags.platform === undefined && flags.url === undefined) return standaloneDev(dir, flags);
+  if (flags.platform && flags.platform !== "true") flags.url = flags.platform;
   const t = target(flags);
   const run = async () => {
     try {
@@ -280,6 +401,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "dev":
         await devCmd(positional[0], flags);
+        return 0;
+      case "invoke":
+        await invokeCmd(positional[0], positional[1], flags);
         return 0;
       default:
         out(

@@ -1,0 +1,123 @@
+/**
+ * The standalone dev server's Worker (`atoll dev` without `--platform`; the CLI bundles it into
+ * packages/cli/dist/dev-host.mjs and serves it locally on workerd). It runs one plugin the way
+ * the platform does — the same runtime code: Worker Loader isolates, the egress gate (only
+ * granted hosts), installation storage, the call headers, path rules, deadline and size caps —
+ * with no platform, no account and no network beyond what the manifest grants.
+ *
+ *   any path                          the plugin (as /p/{installationId}/… on the platform)
+ *   PUT  /__atoll-dev/package         the built zip (x-atoll-dev-sha256)        } the CLI only:
+ *   PUT  /__atoll-dev/spec            the installation (config, secrets, grants) } x-atoll-dev-secret
+ *   POST /__atoll-dev/lifecycle/:hook initialize | execute | cleanup, with a JSON body
+ */
+import { secretsEqual, sha256Hex } from "../../../src/platform/crypto/hash";
+import { problemResponse, toApiError } from "../../../src/platform/http/problem";
+import { callLifecycle, invokePlugin, pluginRequest } from "../../../src/runtime/invoke";
+import { hostExports, LoaderHost } from "../../../src/runtime/loader-host";
+import { packageKey } from "../../../src/runtime/packages";
+import { pluginPath } from "../../../src/runtime/plugin-path";
+import type { PluginSpec } from "../../../src/runtime/spec";
+
+export { Egress } from "../../../src/runtime/egress";
+export { InstallationStore, PluginStorage } from "../../../src/runtime/storage";
+export { HostIntegrationGate as IntegrationGate } from "../../plugin-host/src/integration-bridge";
+
+interface DevEnv {
+  PACKAGES: R2Bucket;
+  LOADER: WorkerLoader;
+  ATOLL_DEV_SECRET: string;
+  ATOLL_EGRESS_OVERRIDES: string;
+  ATOLL_GATEWAY_URL: string;
+}
+
+const CONTROL = "/__atoll-dev/";
+const SPEC_KEY = "dev/spec.json";
+const DEADLINE_MS = 10_000;
+const LIFECYCLE_HOOKS = ["initialize", "execute", "cleanup"] as const;
+
+const caller = (requestId: string) => ({
+  orgId: "org_local",
+  subject: "developer",
+  requestId,
+});
+
+async function currentSpec(env: DevEnv): Promise<PluginSpec | null> {
+  const object = await env.PACKAGES.get(SPEC_KEY);
+  return object ? ((await object.json()) as PluginSpec) : null;
+}
+
+async function control(request: Request, env: DevEnv, ctx: ExecutionContext): Promise<Response> {
+  const url = new URL(request.url);
+  const what = url.pathname.slice(CONTROL.length);
+  if (what === "package" && request.method === "PUT") {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    const sha256 = await sha256Hex(bytes);
+    if (sha256 !== request.headers.get("x-atoll-dev-sha256"))
+      return Response.json({ error: "the package's SHA-256 does not match" }, { status: 400 });
+    await env.PACKAGES.put(packageKey(sha256), bytes, { sha256 });
+    return new Response(null, { status: 204 });
+  }
+  if (what === "spec" && request.method === "PUT") {
+    await env.PACKAGES.put(SPEC_KEY, await request.text());
+    return new Response(null, { status: 204 });
+  }
+  const hook = /^lifecycle\/([a-z]+)$/.exec(what)?.[1];
+  if (hook && request.method === "POST") {
+    if (!(LIFECYCLE_HOOKS as readonly string[]).includes(hook))
+      return Response.json({ error: `no hook ${hook}` }, { status: 404 });
+    const spec = await currentSpec(env);
+    if (!spec) return Response.json({ error: "no plugin loaded yet" }, { status: 409 });
+    const host = new LoaderHost(env.LOADER, env.PACKAGES, hostExports(ctx), undefined, DEADLINE_MS);
+    const result = await callLifecycle(
+      host,
+      spec,
+      caller(crypto.randomUUID()),
+      hook as (typeof LIFECYCLE_HOOKS)[number],
+      await request.json(),
+      DEADLINE_MS,
+    );
+    return Response.json(result);
+  }
+  return Response.json({ error: "unknown control route" }, { status: 404 });
+}
+
+export default {
+  async fetch(request, env, ctx): Promise<Response> {
+    const url = new URL(request.url);
+    const requestId = `req_dev_${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      if (url.pathname.startsWith(CONTROL)) {
+        const secret = request.headers.get("x-atoll-dev-secret") ?? "";
+        if (!env.ATOLL_DEV_SECRET || !(await secretsEqual(secret, env.ATOLL_DEV_SECRET)))
+          return Response.json({ error: "not found" }, { status: 404 });
+        return await control(request, env, ctx);
+      }
+      const spec = await currentSpec(env);
+      if (!spec)
+        return Response.json({ error: "atoll dev is still building the plugin" }, { status: 503 });
+      // The raw path, checked by the platform's own rules (dot segments, encoded separators…).
+      const raw = /^[a-z]+:\/\/[^/]+(\/[^?#]*)?/i.exec(request.url)?.[1] ?? "/";
+      const checked = pluginPath(raw);
+      if (!checked.ok)
+        return Response.json({ error: `refused path: ${checked.reason}` }, { status: 400 });
+      const host = new LoaderHost(
+        env.LOADER,
+        env.PACKAGES,
+        hostExports(ctx),
+        undefined,
+        DEADLINE_MS,
+      );
+      const req = pluginRequest(spec, caller(requestId), `${checked.path}${url.search}`, {
+        method: request.method,
+        headers: request.headers,
+        body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
+      });
+      const { response, elapsedMs } = await invokePlugin(host, spec, req, DEADLINE_MS);
+      const out = new Response(response.body, response);
+      out.headers.set("x-atoll-plugin-time", String(elapsedMs));
+      return out;
+    } catch (err) {
+      return problemResponse(toApiError(err), requestId, url.pathname);
+    }
+  },
+} satisfies ExportedHandler<DevEnv>;
