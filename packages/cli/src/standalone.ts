@@ -10,6 +10,7 @@ import { randomBytes, createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type * as Wrangler from "wrangler";
 import { effectiveLimits } from "../../../src/contract/manifest";
 import { CliError, buildPlugin, readManifest, type BuildResult } from "./build";
 
@@ -40,7 +41,7 @@ function needsNode22(): void {
     );
 }
 
-async function wrangler(): Promise<typeof import("wrangler")> {
+async function wrangler(): Promise<typeof Wrangler> {
   try {
     return await import("wrangler");
   } catch {
