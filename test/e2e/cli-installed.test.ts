@@ -211,6 +211,23 @@ describe("the SDK and CLI installed from their tarballs, outside the repository"
       dev = await standalone("solo");
       expect(await visit(dev.url)).toBe(5);
       dev.stop();
+      // atoll test: the conformance checks on a fresh server of its own.
+      const passed = atoll("test", "solo");
+      expect(passed.status, passed.stdout + passed.stderr).toBe(0);
+      expect(passed.stdout).toMatch(/✓ GET \/hello\/\{name\}/);
+      expect(passed.stdout).toMatch(/all 6 checks passed/);
+      const good = readFileSync(src, "utf8");
+      writeFileSync(
+        src,
+        good.replace(
+          'router.get("/", async (_req, ctx) => ({',
+          'router.get("/", () => { throw new Error("boom"); }); router.get("/old", async (_req, ctx) => ({',
+        ),
+      );
+      const failed = atoll("test", "solo");
+      expect(failed.status, failed.stdout + failed.stderr).toBe(1);
+      expect(failed.stdout).toMatch(/✗ GET \/ /);
+      writeFileSync(src, good);
       console.log(`standalone dev: init to a first answer in ${firstCallMs} ms`);
     },
   );

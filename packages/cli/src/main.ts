@@ -7,6 +7,7 @@
  *   atoll dev <dir> [--port P]                   run the plugin here (workerd, no platform); rebuild on change
  *   atoll dev <dir> --platform [URL] [--key K]   build, publish, install on a platform, print the endpoint
  *   atoll invoke <dir> <hook> [--input JSON]     call initialize|execute|cleanup on the running dev server
+ *   atoll test <dir> [--input JSON]              the conformance checks on a fresh standalone server
  *
  * --url/--key default to $ATOLL_URL/$ATOLL_API_KEY, then to .atoll/local-credentials.json (npm start).
  */
@@ -349,6 +350,29 @@ async function invokeCmd(
   if ((r.status ?? 200) >= 400) throw new CliError(`${hook} answered ${r.status}`);
 }
 
+/** `atoll test <dir>`: the conformance checks; exit 1 when one fails. */
+async function testCmd(dir: string | undefined, flags: Record<string, string>): Promise<number> {
+  if (!dir) throw new CliError("usage: atoll test <dir> [--input JSON]");
+  let input: unknown = {};
+  if (flags.input) {
+    try {
+      input = JSON.parse(flags.input);
+    } catch {
+      throw new CliError(`--input must be JSON, e.g. --input '{"name":"Ada"}'`);
+    }
+  }
+  const { conformance } = await import("./standalone");
+  const checks = await conformance(dir, { input, log: step });
+  for (const c of checks) out(`  ${c.ok ? "✓" : "✗"} ${c.name}  (${c.detail})`);
+  const failed = checks.filter((c) => !c.ok).length;
+  out(
+    failed
+      ? `\n${failed} of ${checks.length} checks failed`
+      : `\nall ${checks.length} checks passed`,
+  );
+  return failed ? 1 : 0;
+}
+
 async function devCmd(dir: string | undefined, flags: Record<string, string>): Promise<void> {
   if (!dir)
     throw new CliError(
@@ -405,6 +429,8 @@ export async function main(argv: string[]): Promise<number> {
       case "invoke":
         await invokeCmd(positional[0], positional[1], flags);
         return 0;
+      case "test":
+        return await testCmd(positional[0], flags);
       default:
         out(
           "usage: atoll <init|build|publish|dev> …\n  init <dir>        a new plugin from the hello template (or --template @scope/name from the marketplace)\n  build <dir>       bundle, validate, package, hash\n  publish <dir|zip> upload to the platform (--url, --key)\n  dev <dir>         build, publish, install, print the endpoint; rebuild on change",

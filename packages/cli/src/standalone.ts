@@ -7,7 +7,7 @@
  * secrets come from atoll.dev.json (git-ignored).
  */
 import { randomBytes, createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type * as Wrangler from "wrangler";
@@ -55,13 +55,13 @@ const installationIdOf = (name: string) =>
 
 export async function startDevServer(
   dirArg: string,
-  opts: { port?: number; log?: (line: string) => void } = {},
+  opts: { port?: number; log?: (line: string) => void; state?: string } = {},
 ): Promise<DevServer> {
   needsNode22();
   const log = opts.log ?? (() => undefined);
   const dir = resolve(dirArg);
   const manifest = readManifest(dir);
-  const state = join(dir, ".atoll", "dev");
+  const state = opts.state ?? join(dir, ".atoll", "dev");
   mkdirSync(state, { recursive: true });
   const secret = randomBytes(32).toString("base64url");
   const configPath = join(state, "wrangler.json");
@@ -180,4 +180,68 @@ export async function startDevServer(
     throw err;
   }
   return { url, reload, lifecycle, stop: () => worker.dispose() };
+}
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/**
+ * `atoll test`: the platform's conformance checks against the plugin on a fresh standalone dev
+ * server (its own state, so a running `atoll dev` is untouched): it builds, loads and
+ * initializes; every route the manifest declares answers without a server error within the
+ * deadline; execute (when implemented) takes an input; cleanup succeeds.
+ */
+export async function conformance(
+  dirArg: string,
+  opts: { input?: unknown; log?: (line: string) => void } = {},
+): Promise<Check[]> {
+  const dir = resolve(dirArg);
+  const state = join(dir, ".atoll", `test-${process.pid}`);
+  const checks: Check[] = [];
+  let server: DevServer;
+  try {
+    server = await startDevServer(dir, { state, ...(opts.log ? { log: opts.log } : {}) });
+  } catch (err) {
+    rmSync(state, { recursive: true, force: true });
+    return [{ name: "builds, loads and initializes", ok: false, detail: (err as Error).message }];
+  }
+  checks.push({ name: "builds, loads and initializes", ok: true, detail: server.url });
+  try {
+    const manifest = readManifest(dir);
+    for (const route of manifest.routes ?? []) {
+      const path = route.path.replace(/\{[^}]+\}/g, "x").replace(/:\w+/g, "x");
+      const started = Date.now();
+      const res = await fetch(`${server.url}${path}`, {
+        method: route.method,
+        ...(["GET", "HEAD"].includes(route.method)
+          ? {}
+          : { body: "{}", headers: { "content-type": "application/json" } }),
+      });
+      await res.arrayBuffer();
+      checks.push({
+        name: `${route.method} ${route.path}`,
+        ok: res.status < 500,
+        detail: `${res.status} in ${Date.now() - started} ms`,
+      });
+    }
+    const executed = await server.lifecycle("execute", { input: opts.input ?? {} });
+    checks.push({
+      name: "execute",
+      ok: !executed.implemented || executed.status < 500,
+      detail: executed.implemented ? `${executed.status}` : "not implemented",
+    });
+    const cleaned = await server.lifecycle("cleanup", { installationId: "(test)" });
+    checks.push({
+      name: "cleanup",
+      ok: !cleaned.implemented || cleaned.status < 300,
+      detail: cleaned.implemented ? `${cleaned.status}` : "not implemented",
+    });
+  } finally {
+    await server.stop();
+    rmSync(state, { recursive: true, force: true });
+  }
+  return checks;
 }
