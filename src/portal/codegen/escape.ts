@@ -153,7 +153,8 @@ export class Namer {
   }
 
   name(text: string, fallback = "value"): string {
-    let base = this.style(text) || this.style(fallback) || fallback;
+    // At most 64 characters: a file name (Java) and a readable identifier.
+    let base = (this.style(text) || this.style(fallback) || fallback).slice(0, 64);
     if (/^[0-9]/.test(base)) base = `_${base}`;
     if (RESERVED.has(base) || RESERVED.has(base.toLowerCase())) base = `${base}_`;
     let candidate = base;
