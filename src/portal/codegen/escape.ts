@@ -102,17 +102,22 @@ export function mdText(text: string): string {
   return plainText(text).replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`);
 }
 
-/** Words reserved (or dangerous as member names) in TypeScript/JavaScript, Python or Java. */
-export const RESERVED = new Set(
-  (
-    // JavaScript / TypeScript
-    "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await async arguments eval constructor prototype __proto__ toString valueOf hasOwnProperty then any unknown never object string number boolean symbol bigint undefined type declare namespace module require " +
-    // Python
-    "False None True and as assert def del elif except from global is lambda nonlocal not or pass raise match case self cls print list dict str int float bool bytes input range format filter id max min " +
-    // Java (keywords, literals, and Object's methods a record accessor would clash with)
-    "abstract byte char double final float goto int long native short strictfp synchronized throws transient volatile record var sealed permits non-sealed getClass hashCode equals clone finalize notify notifyAll wait"
-  ).split(" "),
+const words_ = (text: string) => new Set(text.split(" "));
+
+/** JavaScript/TypeScript reserved words, and names dangerous as members or parameters. */
+export const JS_KEYWORDS = words_(
+  "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await async arguments eval constructor prototype __proto__ undefined NaN Infinity",
 );
+/** Python keywords (hard and soft) and the names a generated method uses itself. */
+export const PY_KEYWORDS = words_(
+  "False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield match case type self cls",
+);
+/** Java keywords and literals, and Object's methods (a record accessor of that name would clash). */
+export const JAVA_KEYWORDS = words_(
+  "abstract assert boolean break byte case catch char class const continue default do double else enum extends final finally float for goto if implements import instanceof int interface long native new package private protected public return short static strictfp super switch synchronized this throw throws transient try void volatile while true false null var record yield sealed permits when module getClass hashCode equals clone finalize notify notifyAll wait toString",
+);
+/** Reserved in any target language (names shared by all three SDKs). */
+export const RESERVED: ReadonlySet<string> = new Set([...JS_KEYWORDS, ...PY_KEYWORDS, ...JAVA_KEYWORDS]);
 
 /** Splits on anything that is not a letter or digit: `idempotency-key` → [idempotency, key]. */
 function words(text: string): string[] {
@@ -145,18 +150,23 @@ export function safeSnake(text: string): string {
  */
 export class Namer {
   private readonly taken = new Set<string>();
+  /**
+   * @param taken names already in use in the scope (the runtime's members, other types)
+   * @param keywords words never handed out as is (they get a trailing `_`)
+   */
   constructor(
     private readonly style: (text: string) => string,
-    reserved: Iterable<string> = [],
+    taken: Iterable<string> = [],
+    private readonly keywords: ReadonlySet<string> = RESERVED,
   ) {
-    for (const r of reserved) this.taken.add(r.toLowerCase());
+    for (const r of taken) this.taken.add(r.toLowerCase());
   }
 
   name(text: string, fallback = "value"): string {
     // At most 64 characters: a file name (Java) and a readable identifier.
     let base = (this.style(text) || this.style(fallback) || fallback).slice(0, 64);
     if (/^[0-9]/.test(base)) base = `_${base}`;
-    if (RESERVED.has(base) || RESERVED.has(base.toLowerCase())) base = `${base}_`;
+    if (this.keywords.has(base)) base = `${base}_`;
     let candidate = base;
     for (let n = 2; this.taken.has(candidate.toLowerCase()); n++) candidate = `${base}_${n}`;
     this.taken.add(candidate.toLowerCase());

@@ -359,7 +359,7 @@ export const CLIENT_RUNTIME = `
   /**
    * Sends one operation. Retries network errors, 408, 429 and 5xx (maxRetries, backoff, Retry-After)
    * when the method is idempotent or the request carries an Idempotency-Key, which it creates (a
-   * random UUID, the same for every retry) when the operation requires one.
+   * random UUID, the same for every retry) when the operation takes one and none was passed.
    * Returns the parsed JSON, the bytes (responseKind "binary"), or null.
    */
   public Object request(String method, String path, Map<String, ?> query, Map<String, String> headers, Object body, String bodyKind, String contentType, String responseKind, boolean auth, String idempotency) {
@@ -374,7 +374,7 @@ export const CLIENT_RUNTIME = `
     }
     Map<String, String> extra = new LinkedHashMap<>();
     if (headers != null) for (Map.Entry<String, String> e : headers.entrySet()) if (e.getValue() != null) extra.put(e.getKey().toLowerCase(java.util.Locale.ROOT), e.getValue());
-    if ("required".equals(idempotency) && !extra.containsKey("idempotency-key")) extra.put("idempotency-key", java.util.UUID.randomUUID().toString());
+    if (idempotency != null && !extra.containsKey("idempotency-key")) extra.put("idempotency-key", java.util.UUID.randomUUID().toString());
     boolean retryable = IDEMPOTENT.contains(method) || extra.containsKey("idempotency-key");
     java.net.http.HttpRequest.BodyPublisher publisher = java.net.http.HttpRequest.BodyPublishers.noBody();
     if (body != null) {

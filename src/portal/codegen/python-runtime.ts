@@ -167,7 +167,7 @@ class AtollClient:
         return {"Authorization": "Bearer " + str(self._token)}
 
     def request(self, method: str, path: str, query: Optional[Dict[str, Any]] = None, headers: Optional[Dict[str, Optional[str]]] = None, body: Any = None, body_kind: str = "json", content_type: str = "application/json", response_kind: str = "json", auth: bool = True, idempotency: Optional[str] = None, timeout: Optional[float] = None) -> Any:
-        """Sends one operation; retries network errors, 408, 429 and 5xx (max_retries, backoff, Retry-After) when the method is idempotent or carries an Idempotency-Key, which it creates when the operation requires one."""
+        """Sends one operation; retries network errors, 408, 429 and 5xx (max_retries, backoff, Retry-After) when the method is idempotent or carries an Idempotency-Key, which it creates (a random UUID, the same for every retry) when the operation takes one and none was passed."""
         params: List[Tuple[str, str]] = []
         for k, v in (query or {}).items():
             if v is None:
@@ -176,7 +176,7 @@ class AtollClient:
                 params.append((k, "true" if item is True else "false" if item is False else str(item)))
         url = self.base_url + path + ("?" + urllib.parse.urlencode(params) if params else "")
         extra = {k.lower(): str(v) for k, v in (headers or {}).items() if v is not None}
-        if idempotency == "required" and "idempotency-key" not in extra:
+        if idempotency is not None and "idempotency-key" not in extra:
             extra["idempotency-key"] = str(uuid.uuid4())
         retryable = method in _IDEMPOTENT or "idempotency-key" in extra
         data: Optional[bytes] = None

@@ -7,7 +7,7 @@
  *
  * Every document string reaches the output through ./escape; none is concatenated raw.
  */
-import { mdText, Namer, plainText, pyComment, pyDocstring, pyString, safeSnake } from "./escape";
+import { mdText, Namer, plainText, PY_KEYWORDS, pyComment, pyDocstring, pyString, safeSnake } from "./escape";
 import { PY_BACKEND, PY_RUNTIME } from "./python-runtime";
 import {
   nullability,
@@ -123,9 +123,9 @@ interface Named {
 }
 
 function nameOperations(ops: Operation[]): Named[] {
-  const methods = new Namer(safeSnake, [...CLIENT_MEMBERS, ...RUNTIME_NAMES]);
+  const methods = new Namer(safeSnake, [...CLIENT_MEMBERS, ...RUNTIME_NAMES], PY_KEYWORDS);
   const named = ops.map((op) => {
-    const args = new Namer(safeSnake, ["self", "body", "timeout"]);
+    const args = new Namer(safeSnake, ["self", "body", "timeout"], PY_KEYWORDS);
     const key = (where: string, name: string) => `${where}:${name}`;
     return {
       op,
@@ -336,7 +336,7 @@ atoll = Atoll(api_key=os.environ["ATOLL_API_KEY"])  # base_url defaults to ${pkg
 
 - Bodies and parameters: models are \`TypedDict\`s; a missing required field or parameter raises \`BadRequestError\` before anything is sent.
 - Binary bodies: pass \`bytes\`; downloads come back as \`bytes\`.
-- Timeouts: \`timeout\` seconds (default 30), per client or per call. Retries: network errors, 408, 429 and 5xx, \`max_retries\` (default 2) times with backoff, after \`Retry-After\` (seconds or an HTTP date). A POST, PATCH or DELETE is retried only with an \`Idempotency-Key\`; operations that require one get a random UUID, the same across retries, unless you pass one.
+- Timeouts: \`timeout\` seconds (default 30), per client or per call. Retries: network errors, 408, 429 and 5xx, \`max_retries\` (default 2) times with backoff, after \`Retry-After\` (seconds or an HTTP date). A POST, PATCH or DELETE is retried only with an \`Idempotency-Key\`; operations that take one (the money-moving POSTs) get a random UUID, the same across retries, unless you pass one.
 - Errors: \`AtollError\` (\`status\`, \`problem\`, \`body\`, \`type\`) and its kinds \`BadRequestError\` (400/422), \`AuthError\` (401/403), \`NotFoundError\`, \`ConflictError\`, \`RateLimitError\`, \`ServerError\` (5xx), \`AtollConnectionError\`, \`AtollTimeoutError\`.
 - Paged operations have a generator: \`for page in atoll.…_pages(): …\`.
 

@@ -312,7 +312,11 @@ function simplify(s: JsonSchema): JsonSchema {
 /** A schema's types, `null` split off (3.1 `type: [x, "null"]`, `anyOf` with null, or `nullable`). */
 export function nullability(input: JsonSchema): { schema: JsonSchema; nullable: boolean } {
   const r = nullabilityOf(input);
-  return { schema: simplify(r.schema), nullable: r.nullable };
+  // `allOf: [{$ref}, {type: ["object", "null"]}]` (the older form of a nullable reference).
+  const allOfNull = (r.schema.allOf ?? []).some(
+    (x) => x.type === "null" || (Array.isArray(x.type) && x.type.includes("null")),
+  );
+  return { schema: simplify(r.schema), nullable: r.nullable || allOfNull };
 }
 
 function nullabilityOf(s: JsonSchema): { schema: JsonSchema; nullable: boolean } {

@@ -122,7 +122,8 @@ export class AtollClient {
   /**
    * Sends one operation. Retries network errors, 408, 429 and 5xx (maxRetries, backoff, Retry-After)
    * when the method is idempotent or the request carries an Idempotency-Key; creates that key
-   * (a random UUID, the same for every retry) when the operation requires one.
+   * (a random UUID, the same for every retry) when the operation takes one and none was passed
+   * (so a money-moving POST is both accepted and safe to retry).
    */
   async request(o) {
     const url = new URL(this.baseUrl + o.path);
@@ -133,7 +134,7 @@ export class AtollClient {
     }
     const extra = {};
     for (const [k, v] of Object.entries(o.headers ?? {})) if (v !== undefined && v !== null) extra[k.toLowerCase()] = String(v);
-    if (o.idempotency === "required" && headerValue(extra, "idempotency-key") === undefined) extra["idempotency-key"] = crypto.randomUUID();
+    if (o.idempotency && headerValue(extra, "idempotency-key") === undefined) extra["idempotency-key"] = crypto.randomUUID();
     const retryable = IDEMPOTENT.has(o.method) || headerValue(extra, "idempotency-key") !== undefined;
     let body;
     if (o.body !== undefined && o.body !== null) {
