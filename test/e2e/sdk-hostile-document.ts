@@ -38,7 +38,7 @@ export function hostileDocument(canary: string): OpenApiDocument {
     "1st": { type: "string" },
     [e("prop-name")]: { type: "string", enum: [e("enum-1"), "plain"] },
     self: { type: "string" },
-    "a_b": { type: "string" },
+    a_b: { type: "string" },
     aB: { type: "string" },
   };
   const doc = {
@@ -74,7 +74,11 @@ export function hostileDocument(canary: string): OpenApiDocument {
           responses: {
             "200": {
               description: e("response"),
-              content: { "application/json": { schema: { $ref: `#/components/schemas/${e("schema-name")}` } } },
+              content: {
+                "application/json": {
+                  schema: { $ref: `#/components/schemas/${e("schema-name")}` },
+                },
+              },
             },
           },
         },
@@ -110,10 +114,19 @@ export function hostileDocument(canary: string): OpenApiDocument {
           operationId: "constructor",
           summary: "*/",
           requestBody: {
-            content: { [`application/${e("media")}`]: { schema: { type: "string", format: "binary" } } },
+            content: {
+              [`application/${e("media")}`]: { schema: { type: "string", format: "binary" } },
+            },
           },
           responses: {
-            "200": { description: "bytes", content: { "application/zip": { schema: { type: "string", contentMediaType: "application/zip" } } } },
+            "200": {
+              description: "bytes",
+              content: {
+                "application/zip": {
+                  schema: { type: "string", contentMediaType: "application/zip" },
+                },
+              },
+            },
           },
         },
       },
@@ -126,9 +139,15 @@ export function hostileDocument(canary: string): OpenApiDocument {
           properties: weirdProps,
           required: ["a-b"],
         },
-        Atoll: { type: "object", properties: { Json: { type: "string" }, String: { type: "string" } } },
+        Atoll: {
+          type: "object",
+          properties: { Json: { type: "string" }, String: { type: "string" } },
+        },
         "a b": { type: "object", properties: { x: { $ref: "#/components/schemas/A-B" } } },
-        "A-B": { type: "object", properties: { y: { type: "string", enum: ["\"", "\\", "\n", "'''", "${x}"] } } },
+        "A-B": {
+          type: "object",
+          properties: { y: { type: "string", enum: ['"', "\\", "\n", "'''", "${x}"] } },
+        },
         class: { type: "string", enum: [e("enum-schema")] },
         ["__proto__"]: { anyOf: [{ $ref: "#/components/schemas/class" }, { type: "null" }] },
         String: { type: "object", properties: { value: { type: "string" } } },
@@ -136,7 +155,10 @@ export function hostileDocument(canary: string): OpenApiDocument {
       },
       securitySchemes: {
         apiKey: { type: "apiKey" },
-        oauth2: { type: "oauth2", flows: { clientCredentials: { tokenUrl: `/oauth/token"; ${e("token-url")}` } } },
+        oauth2: {
+          type: "oauth2",
+          flows: { clientCredentials: { tokenUrl: `/oauth/token"; ${e("token-url")}` } },
+        },
       },
     },
   };

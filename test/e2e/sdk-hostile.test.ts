@@ -62,13 +62,34 @@ console.log(JSON.stringify({ names, hasRequest: typeof atoll.request }));
     );
     const tsc = spawnSync(
       join(root, "node_modules", ".bin", "tsc"),
-      ["--noEmit", "--strict", "--target", "ES2022", "--module", "NodeNext", "--moduleResolution", "NodeNext", "--lib", "ES2022,DOM", "--types", "node", "--typeRoots", join(root, "node_modules", "@types"), "check.ts", "dist/index.d.ts"],
+      [
+        "--noEmit",
+        "--strict",
+        "--target",
+        "ES2022",
+        "--module",
+        "NodeNext",
+        "--moduleResolution",
+        "NodeNext",
+        "--lib",
+        "ES2022,DOM",
+        "--types",
+        "node",
+        "--typeRoots",
+        join(root, "node_modules", "@types"),
+        "check.ts",
+        "dist/index.d.ts",
+      ],
       { cwd: dir, encoding: "utf8" },
     );
     expect(tsc.stdout + tsc.stderr).toBe("");
     const run = spawnSync(
       process.execPath,
-      ["--input-type=module", "-e", `const m = await import("./dist/index.js"); const a = new m.Atoll(); console.log(JSON.stringify(Object.getOwnPropertyNames(m.Atoll.prototype)));`],
+      [
+        "--input-type=module",
+        "-e",
+        `const m = await import("./dist/index.js"); const a = new m.Atoll(); console.log(JSON.stringify(Object.getOwnPropertyNames(m.Atoll.prototype)));`,
+      ],
       { cwd: dir, encoding: "utf8" },
     );
     clean(run);
@@ -108,23 +129,40 @@ models = [v for k, v in vars(m).items() if isinstance(v, type) and issubclass(v,
 expected = ["a-b", "class", "__proto__", "constructor", "toString", "self", ""]
 print(json.dumps({"methods": sorted(k for k in vars(m.Atoll) if not k.startswith("__")), "keys": [k for k in expected if models and k in models[0].__annotations__]}))`,
         ],
-        { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "", PYTHONDONTWRITEBYTECODE: "1" } },
+        {
+          cwd: dir,
+          encoding: "utf8",
+          env: { PATH: process.env.PATH ?? "", PYTHONDONTWRITEBYTECODE: "1" },
+        },
       );
       clean(run);
       expect(run.stderr).toBe("");
       const out = JSON.parse(run.stdout) as { methods: string[]; keys: string[] };
-      expect(out.keys).toEqual(["a-b", "class", "__proto__", "constructor", "toString", "self", ""]);
+      expect(out.keys).toEqual([
+        "a-b",
+        "class",
+        "__proto__",
+        "constructor",
+        "toString",
+        "self",
+        "",
+      ]);
       expect(out.methods).toEqual(expect.arrayContaining(["request_2", "request_3"]));
       for (const m of out.methods) expect(m).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/);
       // A required body field is enforced before anything is sent.
       const missing = spawnSync(
         "python3",
-        ["-E", "-s", "-c", `import hostile_client as m
+        [
+          "-E",
+          "-s",
+          "-c",
+          `import hostile_client as m
 op = [k for k in vars(m.Atoll) if k.startswith("x_")][0]
 try:
     getattr(m.Atoll("http://127.0.0.1:9"), op)("1", {"class": "c"})
 except m.BadRequestError as e:
-    print("refused:", "a-b" in str(e), "class" in str(e))`],
+    print("refused:", "a-b" in str(e), "class" in str(e))`,
+        ],
         { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } },
       );
       clean(missing);
@@ -136,7 +174,10 @@ except m.BadRequestError as e:
     "Java: javac compiles it; loading and initialising every class runs nothing",
     () => {
       const dir = generate("java", javaSdk);
-      const sources = execFileSync("find", ["src", "-name", "*.java"], { cwd: dir, encoding: "utf8" })
+      const sources = execFileSync("find", ["src", "-name", "*.java"], {
+        cwd: dir,
+        encoding: "utf8",
+      })
         .trim()
         .split("\n");
       writeFileSync(
@@ -162,12 +203,19 @@ public class Load {
 }
 `,
       );
-      const javac = spawnSync("javac", ["-d", "out", "--release", "17", "-Xlint:none", ...sources], {
+      const javac = spawnSync(
+        "javac",
+        ["-d", "out", "--release", "17", "-Xlint:none", ...sources],
+        {
+          cwd: dir,
+          encoding: "utf8",
+        },
+      );
+      expect(javac.stderr).toBe("");
+      const load = spawnSync("javac", ["-cp", "out", "-d", "out", "Load.java"], {
         cwd: dir,
         encoding: "utf8",
       });
-      expect(javac.stderr).toBe("");
-      const load = spawnSync("javac", ["-cp", "out", "-d", "out", "Load.java"], { cwd: dir, encoding: "utf8" });
       expect(load.stderr).toBe("");
       const run = spawnSync("java", ["-cp", "out", "Load"], { cwd: dir, encoding: "utf8" });
       clean(run);

@@ -80,12 +80,15 @@ beforeAll(async () => {
     const problem = (status: number, headers: Record<string, string> = {}) =>
       json(status, { type: "about:blank", title: "scripted", status }, headers);
     if (key === "GET /v1/me")
-      return n === 1 ? problem(503, { "retry-after": "1" }) : json(200, { subject: "standin", user: null, organization: null });
+      return n === 1
+        ? problem(503, { "retry-after": "1" })
+        : json(200, { subject: "standin", user: null, organization: null });
     if (key === "GET /v1/marketplace/listings")
       return n === 1
         ? problem(429, { "retry-after": new Date(Date.now() + 1500).toUTCString() })
         : json(200, { listings: [], nextCursor: null });
-    if (key === "POST /v1/purchases") return n === 1 ? problem(503) : json(201, { id: "pur_standin" });
+    if (key === "POST /v1/purchases")
+      return n === 1 ? problem(503) : json(201, { id: "pur_standin" });
     if (key === "POST /v1/signup") return problem(503);
     if (key === "GET /v1/marketplace/categories") {
       res.writeHead(500, { "content-type": "text/html" });
@@ -150,12 +153,22 @@ const env = (extra: Record<string, string>) => ({
 describe("the TypeScript SDK", () => {
   it("installs with npm, type-checks strictly, runs on Node 20 and does what it says", async () => {
     const sdk = join(await download("typescript"), "atoll-client-typescript");
-    const pkg = JSON.parse(readFileSync(join(sdk, "package.json"), "utf8")) as Record<string, unknown>;
+    const pkg = JSON.parse(readFileSync(join(sdk, "package.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     expect(pkg).toMatchObject({ type: "module", types: "./dist/index.d.ts" });
     expect(existsSync(join(sdk, "dist", "index.js"))).toBe(true);
     const project = mkdtempSync(join(tmpdir(), "atoll-sdk-ts-project-"));
-    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-    const npm = await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", sdk], { cwd: project });
+    writeFileSync(
+      join(project, "package.json"),
+      JSON.stringify({ name: "consumer", private: true, type: "module" }),
+    );
+    const npm = await run(
+      "npm",
+      ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", sdk],
+      { cwd: project },
+    );
     expect(npm.status, npm.stderr).toBe(0);
     writeFileSync(
       join(project, "check.ts"),
@@ -190,7 +203,22 @@ console.log(JSON.stringify({ org: me.organization?.slug, published: published.pl
     );
     const tsc = await run(
       join(root, "node_modules", ".bin", "tsc"),
-      ["--strict", "--target", "ES2022", "--module", "NodeNext", "--moduleResolution", "NodeNext", "--types", "node", "--typeRoots", join(root, "node_modules", "@types"), "--outDir", "out", "check.ts"],
+      [
+        "--strict",
+        "--target",
+        "ES2022",
+        "--module",
+        "NodeNext",
+        "--moduleResolution",
+        "NodeNext",
+        "--types",
+        "node",
+        "--typeRoots",
+        join(root, "node_modules", "@types"),
+        "--outDir",
+        "out",
+        "check.ts",
+      ],
       { cwd: project },
     );
     expect(tsc.stdout + tsc.stderr).toBe("");
@@ -214,7 +242,15 @@ describe("the Python SDK", () => {
       const mk = await run("python3", ["-m", "venv", venv]);
       expect(mk.status, mk.stderr).toBe(0);
       const python = join(venv, "bin", "python");
-      const pip = await run(python, ["-m", "pip", "install", "--no-index", "--disable-pip-version-check", "-q", sdk]);
+      const pip = await run(python, [
+        "-m",
+        "pip",
+        "install",
+        "--no-index",
+        "--disable-pip-version-check",
+        "-q",
+        sdk,
+      ]);
       expect(pip.status, pip.stdout + pip.stderr).toBe(0);
       const check = join(venv, "check.py");
       writeFileSync(
@@ -280,17 +316,27 @@ describe("the Java SDK", () => {
     "builds with mvn -o package (javac as a fallback) and does what it says",
     async () => {
       const dir = join(await download("java"), "atoll-client-java");
-      expect(readFileSync(join(dir, "pom.xml"), "utf8")).toContain("<artifactId>atoll-client</artifactId>");
+      expect(readFileSync(join(dir, "pom.xml"), "utf8")).toContain(
+        "<artifactId>atoll-client</artifactId>",
+      );
       let classpath = "target/classes";
-      const mvn = has("mvn", "-v") ? await run("mvn", ["-o", "-q", "-B", "package"], { cwd: dir, timeoutMs: 90_000 }) : null;
+      const mvn = has("mvn", "-v")
+        ? await run("mvn", ["-o", "-q", "-B", "package"], { cwd: dir, timeoutMs: 90_000 })
+        : null;
       if (!mvn || mvn.status !== 0) {
         console.warn(
           mvn
             ? `mvn -o package failed here (are the pinned plugins in ~/.m2?); building with javac instead:\n${mvn.stdout.slice(-1500)}`
             : "mvn is not installed here; building the Java SDK with javac instead",
         );
-        const files = (await run("find", ["src", "-name", "*.java"], { cwd: dir })).stdout.trim().split("\n");
-        const javac = await run("javac", ["-d", "out", "--release", "17", "-Xlint:none", ...files], { cwd: dir });
+        const files = (await run("find", ["src", "-name", "*.java"], { cwd: dir })).stdout
+          .trim()
+          .split("\n");
+        const javac = await run(
+          "javac",
+          ["-d", "out", "--release", "17", "-Xlint:none", ...files],
+          { cwd: dir },
+        );
         expect(javac.stderr).toBe("");
         classpath = "out";
       } else {
@@ -343,7 +389,9 @@ public class Check {
 }
 `,
       );
-      const javac = await run("javac", ["-cp", classpath, "-d", "check-out", "Check.java"], { cwd: dir });
+      const javac = await run("javac", ["-cp", classpath, "-d", "check-out", "Check.java"], {
+        cwd: dir,
+      });
       expect(javac.stderr).toBe("");
       const slug = slugFor("java");
       const ran = await run("java", ["-cp", `${classpath}:check-out`, "Check"], {
@@ -363,7 +411,10 @@ describe("a plugin's SDK and reference", () => {
       await fetch(`${base}/v1/marketplace/listings/@demo/hello/openapi.json`)
     ).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toContain("/p/{installationId}/hello/{name}");
-    const dir = join(await download("typescript", "?plugin=@demo/hello"), "demo-hello-client-typescript");
+    const dir = join(
+      await download("typescript", "?plugin=@demo/hello"),
+      "demo-hello-client-typescript",
+    );
     const dts = readFileSync(join(dir, "dist", "index.d.ts"), "utf8");
     expect(dts).toMatch(/getHelloByName\(installationId: string \| number, name: string \| number/);
   });
@@ -387,8 +438,16 @@ describe("a plugin's SDK and reference", () => {
       entry: "index.js",
       apiVersion: "1",
       routes: [
-        { method: "POST", path: "/x/{a-b}/{class}", summary: `*/ static { System.out.println("PWNED-7"); } /* \\u000a System.out.println("PWNED-8"); """ ; print("PWNED-9")` },
-        { method: "GET", path: "/{__proto__}/{constructor}", summary: "\u2029 process.stdout.write(\"PWNED-10\")" },
+        {
+          method: "POST",
+          path: "/x/{a-b}/{class}",
+          summary: `*/ static { System.out.println("PWNED-7"); } /* \\u000a System.out.println("PWNED-8"); """ ; print("PWNED-9")`,
+        },
+        {
+          method: "GET",
+          path: "/{__proto__}/{constructor}",
+          summary: '\u2029 process.stdout.write("PWNED-10")',
+        },
       ],
     };
     const pub = await fetch(`${base}/v1/packages`, {
@@ -415,29 +474,73 @@ describe("a plugin's SDK and reference", () => {
     const tsDir = join(ts, `${client}-typescript`);
     const tsc = await run(
       join(root, "node_modules", ".bin", "tsc"),
-      ["--noEmit", "--strict", "--target", "ES2022", "--module", "NodeNext", "--moduleResolution", "NodeNext", "--lib", "ES2022,DOM", "dist/index.d.ts"],
+      [
+        "--noEmit",
+        "--strict",
+        "--target",
+        "ES2022",
+        "--module",
+        "NodeNext",
+        "--moduleResolution",
+        "NodeNext",
+        "--lib",
+        "ES2022,DOM",
+        "dist/index.d.ts",
+      ],
       { cwd: tsDir },
     );
     expect(tsc.stdout + tsc.stderr).toBe("");
-    const node = await run(node20(), ["--input-type=module", "-e", `const m = await import("./dist/index.js"); new m.Atoll(); console.log(Object.getOwnPropertyNames(m.Atoll.prototype).join(","));`], { cwd: tsDir });
+    const node = await run(
+      node20(),
+      [
+        "--input-type=module",
+        "-e",
+        `const m = await import("./dist/index.js"); new m.Atoll(); console.log(Object.getOwnPropertyNames(m.Atoll.prototype).join(","));`,
+      ],
+      { cwd: tsDir },
+    );
     clean(node);
     expect(node.stdout).toMatch(/postXByABByClass/);
     if (has("python3")) {
       const pyDir = join(py, `${client}-python`);
-      const module = /^name = "(.+)"$/m.exec(readFileSync(join(pyDir, "_build", "atoll_build.py"), "utf8").replace(/^MODULE = /m, 'name = '))?.[1] ?? "";
+      const module =
+        /^name = "(.+)"$/m.exec(
+          readFileSync(join(pyDir, "_build", "atoll_build.py"), "utf8").replace(
+            /^MODULE = /m,
+            "name = ",
+          ),
+        )?.[1] ?? "";
       expect(module).toMatch(/^demo_evil/);
-      const compile = await run("python3", ["-m", "py_compile", `${module}/__init__.py`], { cwd: pyDir });
+      const compile = await run("python3", ["-m", "py_compile", `${module}/__init__.py`], {
+        cwd: pyDir,
+      });
       expect(compile.stdout + compile.stderr).toBe("");
-      const imported = await run("python3", ["-E", "-s", "-c", `import ${module} as m; m.Atoll(); print(sorted(k for k in vars(m.Atoll) if not k.startswith("_")))`], { cwd: pyDir });
+      const imported = await run(
+        "python3",
+        [
+          "-E",
+          "-s",
+          "-c",
+          `import ${module} as m; m.Atoll(); print(sorted(k for k in vars(m.Atoll) if not k.startswith("_")))`,
+        ],
+        { cwd: pyDir },
+      );
       clean(imported);
       expect(imported.status, imported.stderr).toBe(0);
     }
     if (has("javac", "-version")) {
       const javaDir = join(java, `${client}-java`);
-      const files = (await run("find", ["src", "-name", "*.java"], { cwd: javaDir })).stdout.trim().split("\n");
-      const javac = await run("javac", ["-d", "out", "--release", "17", "-Xlint:none", ...files], { cwd: javaDir });
+      const files = (await run("find", ["src", "-name", "*.java"], { cwd: javaDir })).stdout
+        .trim()
+        .split("\n");
+      const javac = await run("javac", ["-d", "out", "--release", "17", "-Xlint:none", ...files], {
+        cwd: javaDir,
+      });
       expect(javac.stderr).toBe("");
-      writeFileSync(join(javaDir, "Load.java"), `public class Load { public static void main(String[] a) throws Exception { Object c = Class.forName("dev.atoll.client.Atoll").getMethod("anonymous", String.class).invoke(null, "http://127.0.0.1:9"); System.out.println(c != null); } }`);
+      writeFileSync(
+        join(javaDir, "Load.java"),
+        `public class Load { public static void main(String[] a) throws Exception { Object c = Class.forName("dev.atoll.client.Atoll").getMethod("anonymous", String.class).invoke(null, "http://127.0.0.1:9"); System.out.println(c != null); } }`,
+      );
       const lc = await run("javac", ["-cp", "out", "-d", "out", "Load.java"], { cwd: javaDir });
       expect(lc.stderr).toBe("");
       const ran = await run("java", ["-cp", "out", "Load"], { cwd: javaDir });

@@ -18,7 +18,8 @@ import {
   safeSnake,
 } from "../../src/portal/codegen/escape";
 
-const NASTY = 'a */ b /* c\n d\r e\u2028 f\u2029 g\u0085 h\u0000 i\u202e j """ k \'\'\' l \\ m " n ${o} p \\u000a q `r` é 😀';
+const NASTY =
+  'a */ b /* c\n d\r e\u2028 f\u2029 g\u0085 h\u0000 i\u202e j """ k \'\'\' l \\ m " n ${o} p \\u000a q `r` é 😀';
 
 describe("comments", () => {
   it("plain text has no line terminator, control or invisible character", () => {
@@ -58,7 +59,7 @@ describe("string literals", () => {
     const s = jsString(NASTY);
     expect(s).not.toMatch(/[\n\r\u2028\u2029]/);
     expect(s).not.toContain("${");
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+     
     expect(new Function(`return ${s};`)()).toBe(NASTY);
   });
   it("a Python string is ASCII with every quote, backslash and control escaped", () => {
@@ -98,7 +99,12 @@ describe("identifiers", () => {
   });
   it("are unique, case-insensitively (Java files on case-insensitive disks)", () => {
     const n = new Namer(safePascal);
-    expect([n.name("a-b"), n.name("A B"), n.name("aB"), n.name("a_b")]).toEqual(["AB", "AB_2", "AB_3", "AB_4"]);
+    expect([n.name("a-b"), n.name("A B"), n.name("aB"), n.name("a_b")]).toEqual([
+      "AB",
+      "AB_2",
+      "AB_3",
+      "AB_4",
+    ]);
   });
   it("are at most 64 characters", () => {
     expect(new Namer(safeCamel).name("x".repeat(500)).length).toBeLessThanOrEqual(64);

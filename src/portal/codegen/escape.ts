@@ -13,8 +13,9 @@
  */
 
 /** Line terminators, controls, format characters (bidi overrides, zero-width) and separators. */
-// eslint-disable-next-line no-control-regex
-const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+ 
+const UNSAFE_TEXT =
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
 
 /** Text on one line with no control or invisible character: the base of every comment. */
 export function plainText(text: string): string {
@@ -41,7 +42,10 @@ export function javaComment(text: string): string {
 
 /** Non-ASCII UTF-16 units as `\uXXXX` (never a control character: those are gone or escaped). */
 function javaAscii(text: string): string {
-  return text.replace(/[^\u0000-\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return text.replace(
+    /[^\u0000-\u007f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** After a Python `#`. */
@@ -117,7 +121,11 @@ export const JAVA_KEYWORDS = words_(
   "abstract assert boolean break byte case catch char class const continue default do double else enum extends final finally float for goto if implements import instanceof int interface long native new package private protected public return short static strictfp super switch synchronized this throw throws transient try void volatile while true false null var record yield sealed permits when module getClass hashCode equals clone finalize notify notifyAll wait toString",
 );
 /** Reserved in any target language (names shared by all three SDKs). */
-export const RESERVED: ReadonlySet<string> = new Set([...JS_KEYWORDS, ...PY_KEYWORDS, ...JAVA_KEYWORDS]);
+export const RESERVED: ReadonlySet<string> = new Set([
+  ...JS_KEYWORDS,
+  ...PY_KEYWORDS,
+  ...JAVA_KEYWORDS,
+]);
 
 /** Splits on anything that is not a letter or digit: `idempotency-key` → [idempotency, key]. */
 function words(text: string): string[] {

@@ -212,7 +212,10 @@ public class AtollException extends RuntimeException {
 `,
   ...Object.fromEntries(
     [
-      ["BadRequestException", "400 or 422 (also thrown before sending when a required field is missing)."],
+      [
+        "BadRequestException",
+        "400 or 422 (also thrown before sending when a required field is missing).",
+      ],
       ["AuthException", "401 or 403."],
       ["NotFoundException", "404."],
       ["ConflictException", "409."],

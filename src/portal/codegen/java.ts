@@ -9,7 +9,15 @@
  * comments, so comments and string literals are ASCII with backslashes doubled).
  */
 import { CLIENT_RUNTIME, EXCEPTIONS_JAVA, JSON_JAVA, JSON_VALUE_JAVA } from "./java-runtime";
-import { JAVA_KEYWORDS, javaComment, javaString, mdText, Namer, safeCamel, safePascal } from "./escape";
+import {
+  JAVA_KEYWORDS,
+  javaComment,
+  javaString,
+  mdText,
+  Namer,
+  safeCamel,
+  safePascal,
+} from "./escape";
 import {
   nullability,
   operationsOf,
@@ -186,7 +194,9 @@ function method(n: Named, ctx: Ctx): string {
     ].join(", ");
   const call = `request(${callArgs(op.query.length ? "query" : "null", op.headers.length ? "headers" : "null")})`;
   const checks = [
-    ...op.pathParams.map((p) => `    requireValue(${n.args.get(p.name)}, ${javaString(`path parameter ${p.name}`)});`),
+    ...op.pathParams.map(
+      (p) => `    requireValue(${n.args.get(p.name)}, ${javaString(`path parameter ${p.name}`)});`,
+    ),
     ...(op.body?.required ? ['    requireValue(body, "body");'] : []),
   ];
   const summary = `${op.method} ${op.path}${op.summary ? ` - ${op.summary}` : ""}`;
@@ -266,7 +276,8 @@ function tokenPath(doc: OpenApiDocument): string {
 }
 
 const mavenVersion = (v: string) => (/^[0-9A-Za-z.-]{1,40}$/.test(v) ? v : "0.0.0");
-const artifactId = (name: string) => name.replace(/[^a-z0-9.-]/g, "-").replace(/^-+/, "") || "atoll-client";
+const artifactId = (name: string) =>
+  name.replace(/[^a-z0-9.-]/g, "-").replace(/^-+/, "") || "atoll-client";
 
 export function javaSdk(
   doc: OpenApiDocument,
@@ -309,7 +320,8 @@ export function javaSdk(
     };
   });
   for (const n of ops)
-    if (pagination(n.op) && n.op.responseKind === "json") n.pages = methods.name(`${n.method}Pages`);
+    if (pagination(n.op) && n.op.responseKind === "json")
+      n.pages = methods.name(`${n.method}Pages`);
   for (const [name] of inline) records.add(name);
 
   const base = "src/main/java/dev/atoll/client";
@@ -371,13 +383,21 @@ ${plugin("maven-install-plugin", "3.1.1")}
 `;
 }
 
-function readme(doc: OpenApiDocument, pkg: { name: string; baseUrl: string }, artifact: string, ops: Named[]): string {
+function readme(
+  doc: OpenApiDocument,
+  pkg: { name: string; baseUrl: string },
+  artifact: string,
+  ops: Named[],
+): string {
   const tags = [...new Set(ops.map((n) => n.op.tag))];
   const groups = tags.map((tag) => {
     const inTag = ops.filter((n) => n.op.tag === tag);
     const ex = inTag[0];
     const exArgs = ex
-      ? [...ex.op.pathParams.map(() => '"…"'), ...(ex.body ? [ex.body === "byte[]" ? "bytes" : `new ${ex.body}(…)`] : [])]
+      ? [
+          ...ex.op.pathParams.map(() => '"…"'),
+          ...(ex.body ? [ex.body === "byte[]" ? "bytes" : `new ${ex.body}(…)`] : []),
+        ]
       : [];
     return `### ${mdText(tag)}
 

@@ -7,7 +7,16 @@
  *
  * Every document string reaches the output through ./escape; none is concatenated raw.
  */
-import { mdText, Namer, plainText, PY_KEYWORDS, pyComment, pyDocstring, pyString, safeSnake } from "./escape";
+import {
+  mdText,
+  Namer,
+  plainText,
+  PY_KEYWORDS,
+  pyComment,
+  pyDocstring,
+  pyString,
+  safeSnake,
+} from "./escape";
 import { PY_BACKEND, PY_RUNTIME } from "./python-runtime";
 import {
   nullability,
@@ -81,7 +90,10 @@ function pyBase(s: JsonSchema, names: SchemaNames, depth: number): string {
     return lits.length && lits.every((l) => l !== null) ? `Literal[${lits.join(", ")}]` : "Any";
   }
   const variants = s.anyOf ?? s.oneOf;
-  if (variants) return variants.length ? `Union[${variants.map((v) => pyType(v, names, depth + 1)).join(", ")}]` : "Any";
+  if (variants)
+    return variants.length
+      ? `Union[${variants.map((v) => pyType(v, names, depth + 1)).join(", ")}]`
+      : "Any";
   const t = Array.isArray(s.type) ? s.type[0] : s.type;
   switch (t) {
     case "string":
@@ -139,14 +151,20 @@ function nameOperations(ops: Operation[]): Named[] {
     };
   });
   for (const n of named)
-    if (pagination(n.op) && n.op.responseKind === "json") n.pages = methods.name(`${n.method}_pages`);
+    if (pagination(n.op) && n.op.responseKind === "json")
+      n.pages = methods.name(`${n.method}_pages`);
   return named;
 }
 
-function bodyRequired(op: Operation, byName: Map<string, JsonSchema>, names: SchemaNames): string[] {
+function bodyRequired(
+  op: Operation,
+  byName: Map<string, JsonSchema>,
+  names: SchemaNames,
+): string[] {
   if (!op.body || op.body.kind === "binary") return [];
   let s = nullability(op.body.schema).schema;
-  for (let i = 0; s.$ref && i < 5; i++) s = nullability(byName.get(names.ref(s.$ref) ?? "") ?? {}).schema;
+  for (let i = 0; s.$ref && i < 5; i++)
+    s = nullability(byName.get(names.ref(s.$ref) ?? "") ?? {}).schema;
   return s.required ?? [];
 }
 
@@ -174,11 +192,20 @@ function method(n: Named, names: SchemaNames, byName: Map<string, JsonSchema>): 
     "timeout: Optional[float] = None",
   ];
   const result =
-    op.responseKind === "binary" ? "bytes" : op.responseKind === "none" || !op.response ? "None" : pyType(op.response, names);
-  const path = op.segments.map((s) => ("text" in s ? pyString(s.text) : `_quote(${arg("path", s.param)})`)).join(" + ") || '""';
+    op.responseKind === "binary"
+      ? "bytes"
+      : op.responseKind === "none" || !op.response
+        ? "None"
+        : pyType(op.response, names);
+  const path =
+    op.segments
+      .map((s) => ("text" in s ? pyString(s.text) : `_quote(${arg("path", s.param)})`))
+      .join(" + ") || '""';
   const checks = [
     ...op.pathParams.map((p) => `_require_param(${arg("path", p.name)}, ${pyString(p.name)})`),
-    ...op.query.filter((q) => q.required).map((q) => `_require_param(${arg("query", q.name)}, ${pyString(q.name)})`),
+    ...op.query
+      .filter((q) => q.required)
+      .map((q) => `_require_param(${arg("query", q.name)}, ${pyString(q.name)})`),
     ...op.headers
       .filter((h) => h.required && h.name.toLowerCase() !== "idempotency-key")
       .map((h) => `_require_param(${arg("header", h.name)}, ${pyString(h.name)})`),
@@ -194,7 +221,13 @@ function method(n: Named, names: SchemaNames, byName: Map<string, JsonSchema>): 
     path,
     `query={${op.query.map((q) => `${pyString(q.name)}: ${arg("query", q.name)}`).join(", ")}}`,
     `headers={${op.headers.map((h) => `${pyString(h.name)}: ${arg("header", h.name)}`).join(", ")}}`,
-    ...(op.body ? ["body=body", `body_kind=${pyString(op.body.kind)}`, `content_type=${pyString(op.body.contentType)}`] : []),
+    ...(op.body
+      ? [
+          "body=body",
+          `body_kind=${pyString(op.body.kind)}`,
+          `content_type=${pyString(op.body.contentType)}`,
+        ]
+      : []),
     `response_kind=${pyString(op.responseKind)}`,
     `auth=${op.authenticated ? "True" : "False"}`,
     `idempotency=${op.idempotency ? pyString(op.idempotency.required ? "required" : "optional") : "None"}`,
@@ -214,7 +247,11 @@ function method(n: Named, names: SchemaNames, byName: Map<string, JsonSchema>): 
     const forward = [
       ...op.pathParams.map((p) => arg("path", p.name)),
       ...(op.body ? ["body"] : []),
-      ...[...op.query.map((q) => arg("query", q.name)), ...op.headers.map((h) => arg("header", h.name)), "timeout"].map((a) => `${a}=${a}`),
+      ...[
+        ...op.query.map((q) => arg("query", q.name)),
+        ...op.headers.map((h) => arg("header", h.name)),
+        "timeout",
+      ].map((a) => `${a}=${a}`),
     ];
     lines.push(
       "",
@@ -231,7 +268,8 @@ function method(n: Named, names: SchemaNames, byName: Map<string, JsonSchema>): 
   return lines.join("\n");
 }
 
-const pep440 = (v: string) => /^\d+(\.\d+){0,3}$/.exec(v)?.[0] ?? /^\d+\.\d+\.\d+/.exec(v)?.[0] ?? "0.0.0";
+const pep440 = (v: string) =>
+  /^\d+(\.\d+){0,3}$/.exec(v)?.[0] ?? /^\d+\.\d+\.\d+/.exec(v)?.[0] ?? "0.0.0";
 const tomlString = (text: string) => JSON.stringify(plainText(text));
 
 function tokenPath(doc: OpenApiDocument): string {
@@ -297,13 +335,21 @@ requires-python = ">=3.9"
   };
 }
 
-function readme(doc: OpenApiDocument, pkg: { name: string; baseUrl: string }, module: string, ops: Named[]): string {
+function readme(
+  doc: OpenApiDocument,
+  pkg: { name: string; baseUrl: string },
+  module: string,
+  ops: Named[],
+): string {
   const tags = [...new Set(ops.map((n) => n.op.tag))];
   const groups = tags.map((tag) => {
     const inTag = ops.filter((n) => n.op.tag === tag);
     const ex = inTag[0];
     const exArgs = ex
-      ? [...ex.op.pathParams.map(() => '"…"'), ...(ex.op.body ? [ex.op.body.kind === "binary" ? 'b"…"' : "{…}"] : [])]
+      ? [
+          ...ex.op.pathParams.map(() => '"…"'),
+          ...(ex.op.body ? [ex.op.body.kind === "binary" ? 'b"…"' : "{…}"] : []),
+        ]
       : [];
     return `### ${mdText(tag)}
 

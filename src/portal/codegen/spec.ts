@@ -248,7 +248,9 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
         summary: op.summary ?? "",
         description: op.description ?? "",
         tag: op.tags?.[0] ?? "Other",
-        pathParams: pathParams.filter((p) => segments.some((s) => "param" in s && s.param === p.name)),
+        pathParams: pathParams.filter((p) =>
+          segments.some((s) => "param" in s && s.param === p.name),
+        ),
         query: params.filter((p) => p.in === "query").map(param),
         headers,
         body: bodyOf(op),

@@ -74,8 +74,10 @@ function tsBase(s: JsonSchema, names: SchemaNames, depth: number): string {
   if (s.const !== undefined) return literal(s.const);
   if (s.enum) return s.enum.length ? s.enum.map(literal).join(" | ") : "never";
   const variants = s.anyOf ?? s.oneOf;
-  if (variants) return variants.map((v) => `(${tsType(v, names, depth + 1)})`).join(" | ") || "unknown";
-  if (s.allOf) return s.allOf.map((v) => `(${tsType(v, names, depth + 1)})`).join(" & ") || "unknown";
+  if (variants)
+    return variants.map((v) => `(${tsType(v, names, depth + 1)})`).join(" | ") || "unknown";
+  if (s.allOf)
+    return s.allOf.map((v) => `(${tsType(v, names, depth + 1)})`).join(" & ") || "unknown";
   const t = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
   if (t.length > 1) return t.map((x) => tsBase({ ...s, type: x }, names, depth)).join(" | ");
   switch (t[0]) {
@@ -118,7 +120,11 @@ interface Named {
 
 /** Method and parameter identifiers, unique and safe. */
 function nameOperations(ops: Operation[]): Named[] {
-  const methods = new Namer(safeCamel, ["request", "authorization", "options", "baseUrl"], JS_KEYWORDS);
+  const methods = new Namer(
+    safeCamel,
+    ["request", "authorization", "options", "baseUrl"],
+    JS_KEYWORDS,
+  );
   return ops.map((op) => {
     const params = new Namer(safeCamel, ["options", "body"], JS_KEYWORDS);
     return {
@@ -172,14 +178,22 @@ function pathExpr(n: Named): string {
 
 function jsMethod(n: Named): string {
   const { op } = n;
-  const args = [...op.pathParams.map((p) => n.params.get(p.name) ?? "_"), ...(op.body ? ["body"] : []), "options = {}"];
+  const args = [
+    ...op.pathParams.map((p) => n.params.get(p.name) ?? "_"),
+    ...(op.body ? ["body"] : []),
+    "options = {}",
+  ];
   const fields = [
     `method: ${jsString(op.method)}`,
     `path: ${pathExpr(n)}`,
     "query: options.query",
     "headers: options.headers",
     ...(op.body
-      ? ["body", `bodyKind: ${jsString(op.body.kind)}`, `contentType: ${jsString(op.body.contentType)}`]
+      ? [
+          "body",
+          `bodyKind: ${jsString(op.body.kind)}`,
+          `contentType: ${jsString(op.body.contentType)}`,
+        ]
       : []),
     `responseKind: ${jsString(op.responseKind)}`,
     `auth: ${op.authenticated}`,
@@ -194,7 +208,10 @@ function jsMethod(n: Named): string {
   ];
   const page = pagination(op);
   if (page && op.responseKind === "json") {
-    const call = [...op.pathParams.map((p) => n.params.get(p.name) ?? "_"), ...(op.body ? ["body"] : [])];
+    const call = [
+      ...op.pathParams.map((p) => n.params.get(p.name) ?? "_"),
+      ...(op.body ? ["body"] : []),
+    ];
     lines.push(
       `  async *${n.method}Pages(${args.join(", ")}) {`,
       `    let cursor = options.query?.[${jsString(page.param)}];`,
@@ -215,9 +232,7 @@ function dtsMethod(n: Named, names: SchemaNames): string {
   const { op } = n;
   const result = resultType(op, names);
   const summary = `${op.method} ${op.path}${op.summary ? ` — ${op.summary}` : ""}`;
-  const lines = [
-    `${doc("  ", summary)}  ${n.method}(${signature(n, names)}): Promise<${result}>;`,
-  ];
+  const lines = [`${doc("  ", summary)}  ${n.method}(${signature(n, names)}): Promise<${result}>;`];
   if (pagination(op) && op.responseKind === "json")
     lines.push(
       `  /** Every page of ${n.method}, following the cursor. */\n  ${n.method}Pages(${signature(n, names)}): AsyncGenerator<${result}>;`,
@@ -285,7 +300,13 @@ export function typescriptSdk(
           type: "module",
           main: "./dist/index.js",
           types: "./dist/index.d.ts",
-          exports: { ".": { types: "./dist/index.d.ts", import: "./dist/index.js", default: "./dist/index.js" } },
+          exports: {
+            ".": {
+              types: "./dist/index.d.ts",
+              import: "./dist/index.js",
+              default: "./dist/index.js",
+            },
+          },
           files: ["dist", "README.md"],
           engines: { node: ">=20" },
           license: "MIT",
@@ -298,13 +319,20 @@ export function typescriptSdk(
 
 const npmVersion = (v: string) => (/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(v) ? v : "0.0.0");
 
-function readme(document: OpenApiDocument, pkg: { name: string; baseUrl: string }, ops: Named[]): string {
+function readme(
+  document: OpenApiDocument,
+  pkg: { name: string; baseUrl: string },
+  ops: Named[],
+): string {
   const tags = [...new Set(ops.map((n) => n.op.tag))];
   const groups = tags.map((tag) => {
     const inTag = ops.filter((n) => n.op.tag === tag);
     const ex = inTag[0];
     const exArgs = ex
-      ? [...ex.op.pathParams.map(() => '"…"'), ...(ex.op.body ? [ex.op.body.kind === "binary" ? "bytes" : "{ /* … */ }"] : [])]
+      ? [
+          ...ex.op.pathParams.map(() => '"…"'),
+          ...(ex.op.body ? [ex.op.body.kind === "binary" ? "bytes" : "{ /* … */ }"] : []),
+        ]
       : [];
     return `### ${mdText(tag)}
 
