@@ -59,7 +59,7 @@ describe("string literals", () => {
     const s = jsString(NASTY);
     expect(s).not.toMatch(/[\n\r\u2028\u2029]/);
     expect(s).not.toContain("${");
-     
+
     expect(new Function(`return ${s};`)()).toBe(NASTY);
   });
   it("a Python string is ASCII with every quote, backslash and control escaped", () => {

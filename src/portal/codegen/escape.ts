@@ -13,7 +13,7 @@
  */
 
 /** Line terminators, controls, format characters (bidi overrides, zero-width) and separators. */
- 
+
 const UNSAFE_TEXT =
   /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
 
