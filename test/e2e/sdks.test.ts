@@ -90,6 +90,10 @@ beforeAll(async () => {
     if (key === "POST /v1/purchases")
       return n === 1 ? problem(503) : json(201, { id: "pur_standin" });
     if (key === "POST /v1/signup") return problem(503);
+    if (key === "GET /v1/portal/tutorials") {
+      setTimeout(() => json(200, { tutorials: [] }), 2000).unref();
+      return;
+    }
     if (key === "GET /v1/marketplace/categories") {
       res.writeHead(500, { "content-type": "text/html" });
       return res.end("<html>oops, not JSON</html>");
@@ -116,6 +120,8 @@ interface Report {
   postNotRetried: boolean;
   htmlKept: boolean;
   missingRefused: boolean;
+  timedOut: boolean;
+  connectionFailed: boolean;
 }
 
 /** What every SDK must have done, on the platform and against the stand-in. */
@@ -129,6 +135,8 @@ function expectReport(r: Report, slug: string) {
     postNotRetried: true,
     htmlKept: true,
     missingRefused: true,
+    timedOut: true,
+    connectionFailed: true,
   });
   expect(r.retry503Ms).toBeGreaterThanOrEqual(900); // Retry-After: 1
   expect(r.retry429Ms).toBeGreaterThanOrEqual(300); // Retry-After: an HTTP date ~1.5 s ahead
@@ -173,7 +181,7 @@ describe("the TypeScript SDK", () => {
     writeFileSync(
       join(project, "check.ts"),
       `import { readFileSync } from "node:fs";
-import { Atoll, AuthError, BadRequestError, NotFoundError, ServerError } from "atoll-client";
+import { Atoll, AtollConnectionError, AtollTimeoutError, AuthError, BadRequestError, NotFoundError, ServerError } from "atoll-client";
 const e = process.env;
 const anon = new Atoll({ baseUrl: e.ATOLL_URL });
 const creds = await anon.postSignup({ email: e.SLUG + "@example.test", name: "SDK", organization: { name: "SDK", slug: e.SLUG! } });
@@ -198,7 +206,11 @@ try { await new Atoll({ baseUrl: e.STANDIN_URL, maxRetries: 0 }).getMarketplaceC
 // @ts-expect-error a required field is missing
 const refused = () => s.postSignup({ email: "a@b.test" });
 const missingRefused = typeof refused === "function" && typeof BadRequestError === "function";
-console.log(JSON.stringify({ org: me.organization?.slug, published: published.plugin, zips: [isZip(sdk), isZip(tpl)], notFound, retry503Ms, retry429Ms, purchase: purchase.id, postNotRetried, htmlKept, missingRefused }));
+let timedOut = false;
+try { await new Atoll({ baseUrl: e.STANDIN_URL, maxRetries: 0, timeoutMs: 5000 }).getPortalTutorials({ timeoutMs: 300 }); } catch (err) { timedOut = err instanceof AtollTimeoutError && err.status === 0; }
+let connectionFailed = false;
+try { await new Atoll({ baseUrl: "http://127.0.0.1:1", maxRetries: 0 }).getMarketplaceCategories(); } catch (err) { connectionFailed = err instanceof AtollConnectionError; }
+console.log(JSON.stringify({ org: me.organization?.slug, published: published.plugin, zips: [isZip(sdk), isZip(tpl)], notFound, retry503Ms, retry429Ms, purchase: purchase.id, postNotRetried, htmlKept, missingRefused, timedOut, connectionFailed }));
 `,
     );
     const tsc = await run(
@@ -256,7 +268,7 @@ describe("the Python SDK", () => {
       writeFileSync(
         check,
         `import json, os, time
-from atoll_client import Atoll, AuthError, BadRequestError, NotFoundError, ServerError
+from atoll_client import Atoll, AtollConnectionError, AtollTimeoutError, AuthError, BadRequestError, NotFoundError, ServerError
 e = os.environ
 anon = Atoll(e["ATOLL_URL"])
 creds = anon.post_signup({"email": e["SLUG"] + "@example.test", "name": "SDK", "organization": {"name": "SDK", "slug": e["SLUG"]}})
@@ -295,7 +307,17 @@ try:
     s.post_signup({"email": "a@b.test"})
 except BadRequestError as err:
     missing_refused = "name" in str(err) and err.status == 0
-print(json.dumps({"org": me["organization"]["slug"], "published": published["plugin"], "zips": [sdk[:2] == b"PK", tpl[:2] == b"PK"], "notFound": not_found, "retry503Ms": retry503, "retry429Ms": retry429, "purchase": purchase["id"], "postNotRetried": post_not_retried, "htmlKept": html_kept, "missingRefused": missing_refused}))
+timed_out = False
+try:
+    Atoll(e["STANDIN_URL"], max_retries=0).get_portal_tutorials(timeout=0.3)
+except AtollTimeoutError as err:
+    timed_out = err.status == 0
+connection_failed = False
+try:
+    Atoll("http://127.0.0.1:1", max_retries=0).get_marketplace_categories()
+except AtollConnectionError:
+    connection_failed = True
+print(json.dumps({"org": me["organization"]["slug"], "published": published["plugin"], "zips": [sdk[:2] == b"PK", tpl[:2] == b"PK"], "notFound": not_found, "retry503Ms": retry503, "retry429Ms": retry429, "purchase": purchase["id"], "postNotRetried": post_not_retried, "htmlKept": html_kept, "missingRefused": missing_refused, "timedOut": timed_out, "connectionFailed": connection_failed}))
 `,
       );
       const slug = slugFor("py");
@@ -373,6 +395,10 @@ public class Check {
     try { Atoll.anonymous(e.get("STANDIN_URL")).maxRetries(0).getMarketplaceCategories(); } catch (ServerException x) { htmlKept = x.body.contains("oops") && Long.valueOf(500).equals(x.problem.get("status")); }
     boolean missingRefused = false;
     try { s.postSignup(new SignupRequest("a@b.test", null, "o")); } catch (BadRequestException x) { missingRefused = x.status == 0 && x.getMessage().contains("name"); }
+    boolean timedOut = false;
+    try { Atoll.anonymous(e.get("STANDIN_URL")).maxRetries(0).timeout(java.time.Duration.ofMillis(300)).getPortalTutorials(); } catch (AtollTimeoutException x) { timedOut = x.status == 0; }
+    boolean connectionFailed = false;
+    try { Atoll.anonymous("http://127.0.0.1:1").maxRetries(0).getMarketplaceCategories(); } catch (AtollConnectionException x) { connectionFailed = true; }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("org", me.organization().slug());
     out.put("published", published.plugin());
@@ -384,6 +410,8 @@ public class Check {
     out.put("postNotRetried", postNotRetried);
     out.put("htmlKept", htmlKept);
     out.put("missingRefused", missingRefused);
+    out.put("timedOut", timedOut);
+    out.put("connectionFailed", connectionFailed);
     System.out.println(Json.write(out));
   }
 }
