@@ -90,6 +90,10 @@ beforeAll(async () => {
     if (key === "POST /v1/purchases")
       return n === 1 ? problem(503) : json(201, { id: "pur_standin" });
     if (key === "POST /v1/signup") return problem(503);
+    if (key === "GET /v1/marketplace/listings/@x/dropped") {
+      if (n === 1) return req.socket.destroy(); // a network error: no answer at all
+      return json(200, { name: "@x/dropped" });
+    }
     if (key === "GET /v1/portal/tutorials") {
       setTimeout(() => json(200, { tutorials: [] }), 2000).unref();
       return;
@@ -122,6 +126,7 @@ interface Report {
   missingRefused: boolean;
   timedOut: boolean;
   connectionFailed: boolean;
+  dropped: string;
 }
 
 /** What every SDK must have done, on the platform and against the stand-in. */
@@ -137,7 +142,9 @@ function expectReport(r: Report, slug: string) {
     missingRefused: true,
     timedOut: true,
     connectionFailed: true,
+    dropped: "@x/dropped",
   });
+  expect(count("GET /v1/marketplace/listings/@x/dropped")).toBe(2);
   expect(r.retry503Ms).toBeGreaterThanOrEqual(900); // Retry-After: 1
   expect(r.retry429Ms).toBeGreaterThanOrEqual(300); // Retry-After: an HTTP date ~1.5 s ahead
   expect(count("GET /v1/me")).toBe(2);
@@ -210,7 +217,8 @@ let timedOut = false;
 try { await new Atoll({ baseUrl: e.STANDIN_URL, maxRetries: 0, timeoutMs: 5000 }).getPortalTutorials({ timeoutMs: 300 }); } catch (err) { timedOut = err instanceof AtollTimeoutError && err.status === 0; }
 let connectionFailed = false;
 try { await new Atoll({ baseUrl: "http://127.0.0.1:1", maxRetries: 0 }).getMarketplaceCategories(); } catch (err) { connectionFailed = err instanceof AtollConnectionError; }
-console.log(JSON.stringify({ org: me.organization?.slug, published: published.plugin, zips: [isZip(sdk), isZip(tpl)], notFound, retry503Ms, retry429Ms, purchase: purchase.id, postNotRetried, htmlKept, missingRefused, timedOut, connectionFailed }));
+const dropped = (await s.getMarketplaceListingsByScopeByName("@x", "dropped")).name;
+console.log(JSON.stringify({ org: me.organization?.slug, published: published.plugin, zips: [isZip(sdk), isZip(tpl)], notFound, retry503Ms, retry429Ms, purchase: purchase.id, postNotRetried, htmlKept, missingRefused, timedOut, connectionFailed, dropped }));
 `,
     );
     const tsc = await run(
@@ -264,6 +272,18 @@ describe("the Python SDK", () => {
         sdk,
       ]);
       expect(pip.status, pip.stdout + pip.stderr).toBe(0);
+      // The in-tree backend also builds an sdist (what `python -m build` would ask it for).
+      const sdist = await run(
+        "python3",
+        [
+          "-c",
+          "import sys, tempfile, tarfile; sys.path.insert(0, '_build'); import atoll_build as b; d = tempfile.mkdtemp(); n = b.build_sdist(d); print(n, sorted(tarfile.open(d + '/' + n).getnames()))",
+        ],
+        { cwd: sdk },
+      );
+      expect(sdist.stdout).toMatch(
+        /^atoll_client-0\.1\.0\.tar\.gz .*atoll_client-0\.1\.0\/atoll_client\/__init__\.py.*atoll_client-0\.1\.0\/pyproject\.toml/,
+      );
       const check = join(venv, "check.py");
       writeFileSync(
         check,
@@ -317,7 +337,8 @@ try:
     Atoll("http://127.0.0.1:1", max_retries=0).get_marketplace_categories()
 except AtollConnectionError:
     connection_failed = True
-print(json.dumps({"org": me["organization"]["slug"], "published": published["plugin"], "zips": [sdk[:2] == b"PK", tpl[:2] == b"PK"], "notFound": not_found, "retry503Ms": retry503, "retry429Ms": retry429, "purchase": purchase["id"], "postNotRetried": post_not_retried, "htmlKept": html_kept, "missingRefused": missing_refused, "timedOut": timed_out, "connectionFailed": connection_failed}))
+dropped = s.get_marketplace_listings_by_scope_by_name("@x", "dropped")["name"]
+print(json.dumps({"org": me["organization"]["slug"], "published": published["plugin"], "zips": [sdk[:2] == b"PK", tpl[:2] == b"PK"], "notFound": not_found, "retry503Ms": retry503, "retry429Ms": retry429, "purchase": purchase["id"], "postNotRetried": post_not_retried, "htmlKept": html_kept, "missingRefused": missing_refused, "timedOut": timed_out, "connectionFailed": connection_failed, "dropped": dropped}))
 `,
       );
       const slug = slugFor("py");
@@ -399,6 +420,7 @@ public class Check {
     try { Atoll.anonymous(e.get("STANDIN_URL")).maxRetries(0).timeout(java.time.Duration.ofMillis(300)).getPortalTutorials(); } catch (AtollTimeoutException x) { timedOut = x.status == 0; }
     boolean connectionFailed = false;
     try { Atoll.anonymous("http://127.0.0.1:1").maxRetries(0).getMarketplaceCategories(); } catch (AtollConnectionException x) { connectionFailed = true; }
+    String dropped = s.getMarketplaceListingsByScopeByName("@x", "dropped").name();
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("org", me.organization().slug());
     out.put("published", published.plugin());
@@ -412,6 +434,7 @@ public class Check {
     out.put("missingRefused", missingRefused);
     out.put("timedOut", timedOut);
     out.put("connectionFailed", connectionFailed);
+    out.put("dropped", dropped);
     System.out.println(Json.write(out));
   }
 }

@@ -19,6 +19,7 @@ import {
   safePascal,
 } from "./escape";
 import {
+  flattenAllOf,
   nullability,
   operationsOf,
   pagination,
@@ -283,7 +284,11 @@ export function javaSdk(
   doc: OpenApiDocument,
   pkg: { name: string; baseUrl: string },
 ): Record<string, string> {
-  const names = schemaNamesOf(doc, TYPE_NAMES);
+  const named = schemaNamesOf(doc, TYPE_NAMES);
+  const names = {
+    ...named,
+    list: named.list.map(([n, s]) => [n, flattenAllOf(s, doc)] as [string, JsonSchema]),
+  };
   const records = new Set<string>();
   const aliases = new Map<string, JsonSchema>();
   for (const [name, s] of names.list) {
@@ -301,7 +306,7 @@ export function javaSdk(
     const method = methods.name(op.id, "operation");
     let body: string | null = null;
     if (op.body) {
-      const { schema } = nullability(op.body.schema);
+      const { schema } = nullability(flattenAllOf(op.body.schema, doc));
       if (op.body.kind === "binary") body = "byte[]";
       else if (schema.properties && Object.keys(schema.properties).length && !schema.$ref) {
         body = typeNamer.name(`${method}Request`, "Request");
@@ -392,7 +397,7 @@ function readme(
   const tags = [...new Set(ops.map((n) => n.op.tag))];
   const groups = tags.map((tag) => {
     const inTag = ops.filter((n) => n.op.tag === tag);
-    const ex = inTag[0];
+    const ex = inTag.find((n) => n.op.method === "GET") ?? inTag[0];
     const exArgs = ex
       ? [
           ...ex.op.pathParams.map(() => '"…"'),

@@ -19,6 +19,7 @@ import {
 } from "./escape";
 import { PY_BACKEND, PY_RUNTIME } from "./python-runtime";
 import {
+  flattenAllOf,
   nullability,
   operationsOf,
   pagination,
@@ -284,7 +285,11 @@ export function pythonSdk(
   doc: OpenApiDocument,
   pkg: { name: string; baseUrl: string },
 ): Record<string, string> {
-  const names = schemaNamesOf(doc, [...RUNTIME_NAMES, ...CLIENT_MEMBERS]);
+  const named = schemaNamesOf(doc, [...RUNTIME_NAMES, ...CLIENT_MEMBERS]);
+  const names = {
+    ...named,
+    list: named.list.map(([n, s]) => [n, flattenAllOf(s, doc)] as [string, JsonSchema]),
+  };
   const byName = new Map(names.list);
   const ops = nameOperations(operationsOf(doc));
   const module = safeSnake(pkg.name) || "atoll_client";
@@ -344,7 +349,7 @@ function readme(
   const tags = [...new Set(ops.map((n) => n.op.tag))];
   const groups = tags.map((tag) => {
     const inTag = ops.filter((n) => n.op.tag === tag);
-    const ex = inTag[0];
+    const ex = inTag.find((n) => n.op.method === "GET") ?? inTag[0];
     const exArgs = ex
       ? [
           ...ex.op.pathParams.map(() => '"…"'),

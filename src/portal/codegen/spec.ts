@@ -343,3 +343,35 @@ export function pagination(op: Operation): { param: string; field: string } | nu
   if (!cursor) return null;
   return { param: cursor.name, field: cursor.name === "cursor" ? "nextCursor" : "next" };
 }
+
+/** The schema a local `$ref` points at, or null. */
+export function resolveRef(doc: OpenApiDocument, ref: string): JsonSchema | null {
+  const prefix = "#/components/schemas/";
+  if (!ref.startsWith(prefix)) return null;
+  const name = ref.slice(prefix.length).replace(/~1/g, "/").replace(/~0/g, "~");
+  return Object.hasOwn(doc.components?.schemas ?? {}, name)
+    ? (doc.components?.schemas?.[name] ?? null)
+    : null;
+}
+
+/**
+ * `allOf` of objects (a schema extending another: Listing = ListingSummary + more) as one object
+ * with every member's properties and required fields; anything else is returned as it is.
+ */
+export function flattenAllOf(s: JsonSchema, doc: OpenApiDocument, depth = 0): JsonSchema {
+  if (!s.allOf || depth > 8) return s;
+  const properties: Record<string, JsonSchema> = { ...(s.properties ?? {}) };
+  const required = new Set(s.required ?? []);
+  for (const member of s.allOf) {
+    const target = member.$ref ? resolveRef(doc, member.$ref) : member;
+    if (!target) return s;
+    const part = flattenAllOf(target, doc, depth + 1);
+    if (part.anyOf || part.oneOf) return s;
+    const types = Array.isArray(part.type) ? part.type : part.type ? [part.type] : [];
+    if (types.some((t) => t !== "object" && t !== "null")) return s;
+    Object.assign(properties, part.properties ?? {});
+    for (const r of part.required ?? []) required.add(r);
+  }
+  const { allOf: _allOf, ...rest } = s;
+  return { ...rest, type: "object", properties, required: [...required] };
+}

@@ -327,7 +327,7 @@ function readme(
   const tags = [...new Set(ops.map((n) => n.op.tag))];
   const groups = tags.map((tag) => {
     const inTag = ops.filter((n) => n.op.tag === tag);
-    const ex = inTag[0];
+    const ex = inTag.find((n) => n.op.method === "GET") ?? inTag[0];
     const exArgs = ex
       ? [
           ...ex.op.pathParams.map(() => '"…"'),
