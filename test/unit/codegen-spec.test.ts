@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  flattenAllOf,
   nullability,
   operationsOf,
   tokenUrlOf,
@@ -126,5 +127,32 @@ describe("the operation model", () => {
     expect(dts).toContain("a: (User) | null;");
     expect(dts).toContain("b: (User) | null;");
     expect(dts).toMatch(/postPackages\(body: BinaryBody, options\?: .*\): Promise<Uint8Array>;/);
+  });
+});
+
+describe("allOf of objects", () => {
+  it("is one object with every member's properties and required fields", () => {
+    const d = {
+      ...doc,
+      components: {
+        schemas: {
+          Summary: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+        },
+      },
+    } as unknown as OpenApiDocument;
+    const listing = {
+      allOf: [
+        { $ref: "#/components/schemas/Summary" },
+        { type: "object", properties: { readme: { type: "string" } }, required: ["readme"] },
+      ],
+    };
+    expect(flattenAllOf(listing, d)).toEqual({
+      type: "object",
+      properties: { name: { type: "string" }, readme: { type: "string" } },
+      required: ["name", "readme"],
+    });
+    // Not only objects: left as it is.
+    const mixed = { allOf: [{ $ref: "#/components/schemas/Summary" }, { type: "string" }] };
+    expect(flattenAllOf(mixed, d)).toBe(mixed);
   });
 });
