@@ -109,6 +109,20 @@ export function hostileDocument(canary: string): OpenApiDocument {
           responses: { "204": { description: "gone" } },
         },
       },
+      // Parameter and property names equal to the generated code's own locals and helpers.
+      "/v1/z/{cursor}/{segment}/{page}/{body}/{options}/{x0}/{r}/{q}/{m}/{json}/{self}/{query}": {
+        get: {
+          operationId: "locals",
+          security: [],
+          parameters: [{ name: "cursor", in: "query", schema: { type: "string" } }],
+          responses: {
+            "200": {
+              description: "ok",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/Locals" } } },
+            },
+          },
+        },
+      },
       [`/v1/upload/${e("path-literal").replace(/[{}]/g, "")}`]: {
         put: {
           operationId: "constructor",
@@ -150,6 +164,17 @@ export function hostileDocument(canary: string): OpenApiDocument {
         },
         class: { type: "string", enum: [e("enum-schema")] },
         ["__proto__"]: { anyOf: [{ $ref: "#/components/schemas/class" }, { type: "null" }] },
+        Locals: {
+          type: "object",
+          properties: {
+            m: { type: "string" },
+            json: { type: "string" },
+            $m: { type: "string" },
+            x0: { type: "array", items: { type: "array", items: { type: "string" } } },
+            nextCursor: { type: ["string", "null"] },
+          },
+          required: ["m"],
+        },
         String: { type: "object", properties: { value: { type: "string" } } },
         Json: { type: "object", properties: { value: { type: "string" } } },
       },

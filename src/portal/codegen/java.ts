@@ -85,7 +85,7 @@ function javaOf(s: JsonSchema | undefined, ctx: Ctx, depth = 0): JavaType {
       return {
         type: `List<${item.type}>`,
         conv: (v) =>
-          `(Json.list(${v}) == null ? null : Json.list(${v}).stream().map(x${depth} -> ${item.conv(`x${depth}`)}).collect(java.util.stream.Collectors.toList()))`,
+          `(Json.list(${v}) == null ? null : Json.list(${v}).stream().map(x$${depth} -> ${item.conv(`x$${depth}`)}).collect(java.util.stream.Collectors.toList()))`,
       };
     }
     case "object":
@@ -125,24 +125,24 @@ import java.util.Map;
 
 /** ${javaComment(doc)} */
 public record ${name}(${fields.map((f) => `${f.type} ${f.name}`).join(", ")}) implements JsonValue {
-  public static ${name} fromJson(Object json) {
-    if (json == null) return null;
-    Map<String, Object> m = Json.obj(json);
-    return new ${name}(${fields.map((f) => f.conv(`m.get(${javaString(f.json)})`)).join(", ")});
+  public static ${name} fromJson(Object $json) {
+    if ($json == null) return null;
+    Map<String, Object> $m = Json.obj($json);
+    return new ${name}(${fields.map((f) => f.conv(`$m.get(${javaString(f.json)})`)).join(", ")});
   }
 
   /** The JSON object; throws BadRequestException when a required field is null. */
   @Override
   public Map<String, Object> toJson() {
-    Map<String, Object> m = new LinkedHashMap<>();
+    Map<String, Object> $m = new LinkedHashMap<>();
 ${fields
   .map((f) =>
     f.required
-      ? `    if (${f.name} == null) throw new BadRequestException(${javaString(`${name}: the field ${f.json} is required`)});\n    m.put(${javaString(f.json)}, ${f.name});`
-      : `    if (${f.name} != null) m.put(${javaString(f.json)}, ${f.name});`,
+      ? `    if (${f.name} == null) throw new BadRequestException(${javaString(`${name}: the field ${f.json} is required`)});\n    $m.put(${javaString(f.json)}, ${f.name});`
+      : `    if (${f.name} != null) $m.put(${javaString(f.json)}, ${f.name});`,
   )
   .join("\n")}
-    return m;
+    return $m;
   }
 }
 `;
@@ -202,7 +202,9 @@ function method(n: Named, ctx: Ctx): string {
   ];
   const summary = `${op.method} ${op.path}${op.summary ? ` - ${op.summary}` : ""}`;
   const body =
-    res.type === "void" ? `    ${call};` : `    Object r = ${call};\n    return ${res.conv("r")};`;
+    res.type === "void"
+      ? `    ${call};`
+      : `    Object $r = ${call};\n    return ${res.conv("$r")};`;
   const lines = [
     `  /** ${javaComment(summary)} */`,
     `  public ${res.type} ${n.method}(${full.join(", ")}) {`,
@@ -223,18 +225,18 @@ function method(n: Named, ctx: Ctx): string {
       `  /** Every page of ${n.method}, following the cursor. */`,
       `  public Iterable<${res.type}> ${n.pages}(${[...params, "Map<String, ?> query"].join(", ")}) {`,
       `    return () -> new java.util.Iterator<${res.type}>() {`,
-      `      private Object cursor = query == null ? null : query.get(${javaString(page.param)});`,
-      "      private boolean done = false;",
-      "      public boolean hasNext() { return !done; }",
+      `      private Object $cursor = query == null ? null : query.get(${javaString(page.param)});`,
+      "      private boolean $done = false;",
+      "      public boolean hasNext() { return !$done; }",
       `      public ${res.type} next() {`,
-      "        if (done) throw new java.util.NoSuchElementException();",
-      "        Map<String, Object> q = new LinkedHashMap<>();",
-      "        if (query != null) q.putAll(query);",
-      `        q.put(${javaString(page.param)}, cursor);`,
-      `        Object r = request(${callArgs("q", "null")});`,
-      `        cursor = Json.obj(r).get(${javaString(page.field)});`,
-      "        done = cursor == null;",
-      `        return ${res.conv("r")};`,
+      "        if ($done) throw new java.util.NoSuchElementException();",
+      "        Map<String, Object> $q = new LinkedHashMap<>();",
+      "        if (query != null) $q.putAll(query);",
+      `        $q.put(${javaString(page.param)}, $cursor);`,
+      `        Object $r = request(${callArgs("$q", "null")});`,
+      `        $cursor = Json.obj($r).get(${javaString(page.field)});`,
+      "        $done = $cursor == null;",
+      `        return ${res.conv("$r")};`,
       "      }",
       "    };",
       "  }",
@@ -302,7 +304,7 @@ export function javaSdk(
   const inline: [string, JsonSchema][] = [];
   const methods = new Namer(safeCamel, RUNTIME_MEMBERS, JAVA_KEYWORDS);
   const ops: Named[] = operationsOf(doc).map((op) => {
-    const args = new Namer(safeCamel, ["body", "query", "headers", "r", "q"], JAVA_KEYWORDS);
+    const args = new Namer(safeCamel, ["body", "query", "headers"], JAVA_KEYWORDS);
     const method = methods.name(op.id, "operation");
     let body: string | null = null;
     if (op.body) {

@@ -138,7 +138,7 @@ interface Named {
 function nameOperations(ops: Operation[]): Named[] {
   const methods = new Namer(safeSnake, [...CLIENT_MEMBERS, ...RUNTIME_NAMES], PY_KEYWORDS);
   const named = ops.map((op) => {
-    const args = new Namer(safeSnake, ["self", "body", "timeout"], PY_KEYWORDS);
+    const args = new Namer(safeSnake, ["self", "body", "timeout", "page"], PY_KEYWORDS);
     const key = (where: string, name: string) => `${where}:${name}`;
     return {
       op,

@@ -126,7 +126,8 @@ function nameOperations(ops: Operation[]): Named[] {
     JS_KEYWORDS,
   );
   return ops.map((op) => {
-    const params = new Namer(safeCamel, ["options", "body"], JS_KEYWORDS);
+    // Never a name the method body uses itself (segment(), the paging locals are $-prefixed).
+    const params = new Namer(safeCamel, ["options", "body", "segment"], JS_KEYWORDS);
     return {
       op,
       method: methods.name(op.id, "operation"),
@@ -214,13 +215,13 @@ function jsMethod(n: Named): string {
     ];
     lines.push(
       `  async *${n.method}Pages(${args.join(", ")}) {`,
-      `    let cursor = options.query?.[${jsString(page.param)}];`,
+      `    let $cursor = options.query?.[${jsString(page.param)}];`,
       "    for (;;) {",
-      `      const page = await this.${n.method}(${[...call, `{ ...options, query: { ...options.query, [${jsString(page.param)}]: cursor } }`].join(", ")});`,
-      "      yield page;",
-      `      const next = page?.[${jsString(page.field)}];`,
-      "      if (next === null || next === undefined) return;",
-      "      cursor = next;",
+      `      const $page = await this.${n.method}(${[...call, `{ ...options, query: { ...options.query, [${jsString(page.param)}]: $cursor } }`].join(", ")});`,
+      "      yield $page;",
+      `      const $next = $page?.[${jsString(page.field)}];`,
+      "      if ($next === null || $next === undefined) return;",
+      "      $cursor = $next;",
       "    }",
       "  }",
     );
