@@ -14,7 +14,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, TypedDict, Union
+from typing import Any, Dict, Iterable, Iterator, List, Literal, Optional, Tuple, TypedDict, Union
+
+try:
+    from typing import NotRequired, Required
+except ImportError:  # Python < 3.11: the models' annotations stay unevaluated strings
+    pass
 
 _IDEMPOTENT = {"GET", "HEAD", "PUT", "OPTIONS"}
 

@@ -125,7 +125,10 @@ function model(name: string, s: JsonSchema, names: SchemaNames): string {
     ([k, v]) =>
       `    ${pyString(k)}: ${pyString(`${required.has(k) ? "Required" : "NotRequired"}[${pyType(v, names)}]`)},`,
   );
-  return `${comment}${name} = TypedDict(${pyString(name)}, {\n${fields.join("\n")}\n}, total=False)\n`;
+  // The qualifiers live in unevaluated strings, so the key sets are stated for introspection.
+  const keys = (list: string[]) => `frozenset((${list.map((k) => `${pyString(k)},`).join(" ")}))`;
+  const all = Object.keys(schema.properties);
+  return `${comment}${name} = TypedDict(${pyString(name)}, {\n${fields.join("\n")}\n}, total=False)\n${name}.__required_keys__ = ${keys(all.filter((k) => required.has(k)))}\n${name}.__optional_keys__ = ${keys(all.filter((k) => !required.has(k)))}\n`;
 }
 
 interface Named {
