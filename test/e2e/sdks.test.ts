@@ -90,6 +90,8 @@ beforeAll(async () => {
     if (key === "POST /v1/purchases")
       return n === 1 ? problem(503) : json(201, { id: "pur_standin" });
     if (key === "POST /v1/signup") return problem(503);
+    if (key === "GET /v1/marketplace/listings/@x/later")
+      return problem(429, { "retry-after": "3600" });
     if (key === "GET /v1/marketplace/listings/@x/dropped") {
       if (n === 1) return req.socket.destroy(); // a network error: no answer at all
       return json(200, { name: "@x/dropped" });
@@ -127,6 +129,7 @@ interface Report {
   timedOut: boolean;
   connectionFailed: boolean;
   dropped: string;
+  longWaitThrown: boolean;
 }
 
 /** What every SDK must have done, on the platform and against the stand-in. */
@@ -143,7 +146,9 @@ function expectReport(r: Report, slug: string) {
     timedOut: true,
     connectionFailed: true,
     dropped: "@x/dropped",
+    longWaitThrown: true,
   });
+  expect(count("GET /v1/marketplace/listings/@x/later")).toBe(1); // Retry-After 3600: not slept
   expect(count("GET /v1/marketplace/listings/@x/dropped")).toBe(2);
   expect(r.retry503Ms).toBeGreaterThanOrEqual(900); // Retry-After: 1
   expect(r.retry429Ms).toBeGreaterThanOrEqual(300); // Retry-After: an HTTP date ~1.5 s ahead
@@ -188,7 +193,7 @@ describe("the TypeScript SDK", () => {
     writeFileSync(
       join(project, "check.ts"),
       `import { readFileSync } from "node:fs";
-import { Atoll, AtollConnectionError, AtollTimeoutError, AuthError, BadRequestError, NotFoundError, ServerError } from "atoll-client";
+import { Atoll, AtollConnectionError, AtollTimeoutError, AuthError, BadRequestError, NotFoundError, RateLimitError, ServerError } from "atoll-client";
 const e = process.env;
 const anon = new Atoll({ baseUrl: e.ATOLL_URL });
 const creds = await anon.postSignup({ email: e.SLUG + "@example.test", name: "SDK", organization: { name: "SDK", slug: e.SLUG! } });
@@ -218,7 +223,10 @@ try { await new Atoll({ baseUrl: e.STANDIN_URL, maxRetries: 0, timeoutMs: 5000 }
 let connectionFailed = false;
 try { await new Atoll({ baseUrl: "http://127.0.0.1:1", maxRetries: 0 }).getMarketplaceCategories(); } catch (err) { connectionFailed = err instanceof AtollConnectionError; }
 const dropped = (await s.getMarketplaceListingsByScopeByName("@x", "dropped")).name;
-console.log(JSON.stringify({ org: me.organization?.slug, published: published.plugin, zips: [isZip(sdk), isZip(tpl)], notFound, retry503Ms, retry429Ms, purchase: purchase.id, postNotRetried, htmlKept, missingRefused, timedOut, connectionFailed, dropped }));
+let longWaitThrown = false;
+t = Date.now();
+try { await s.getMarketplaceListingsByScopeByName("@x", "later"); } catch (err) { longWaitThrown = err instanceof RateLimitError && err.retryAfter === 3600 && Date.now() - t < 2000; }
+console.log(JSON.stringify({ org: me.organization?.slug, published: published.plugin, zips: [isZip(sdk), isZip(tpl)], notFound, retry503Ms, retry429Ms, purchase: purchase.id, postNotRetried, htmlKept, missingRefused, timedOut, connectionFailed, dropped, longWaitThrown }));
 `,
     );
     const tsc = await run(
@@ -297,7 +305,7 @@ describe("the Python SDK", () => {
       writeFileSync(
         check,
         `import json, os, time
-from atoll_client import Atoll, AtollConnectionError, AtollTimeoutError, AuthError, BadRequestError, NotFoundError, ServerError
+from atoll_client import Atoll, AtollConnectionError, AtollTimeoutError, AuthError, BadRequestError, NotFoundError, RateLimitError, ServerError
 e = os.environ
 anon = Atoll(e["ATOLL_URL"])
 creds = anon.post_signup({"email": e["SLUG"] + "@example.test", "name": "SDK", "organization": {"name": "SDK", "slug": e["SLUG"]}})
@@ -347,7 +355,13 @@ try:
 except AtollConnectionError:
     connection_failed = True
 dropped = s.get_marketplace_listings_by_scope_by_name("@x", "dropped")["name"]
-print(json.dumps({"org": me["organization"]["slug"], "published": published["plugin"], "zips": [sdk[:2] == b"PK", tpl[:2] == b"PK"], "notFound": not_found, "retry503Ms": retry503, "retry429Ms": retry429, "purchase": purchase["id"], "postNotRetried": post_not_retried, "htmlKept": html_kept, "missingRefused": missing_refused, "timedOut": timed_out, "connectionFailed": connection_failed, "dropped": dropped}))
+long_wait_thrown = False
+t = time.time()
+try:
+    s.get_marketplace_listings_by_scope_by_name("@x", "later")
+except RateLimitError as err:
+    long_wait_thrown = err.retry_after == 3600 and time.time() - t < 2
+print(json.dumps({"org": me["organization"]["slug"], "published": published["plugin"], "zips": [sdk[:2] == b"PK", tpl[:2] == b"PK"], "notFound": not_found, "retry503Ms": retry503, "retry429Ms": retry429, "purchase": purchase["id"], "postNotRetried": post_not_retried, "htmlKept": html_kept, "missingRefused": missing_refused, "timedOut": timed_out, "connectionFailed": connection_failed, "dropped": dropped, "longWaitThrown": long_wait_thrown}))
 `,
       );
       const slug = slugFor("py");
@@ -430,6 +444,9 @@ public class Check {
     boolean connectionFailed = false;
     try { Atoll.anonymous("http://127.0.0.1:1").maxRetries(0).getMarketplaceCategories(); } catch (AtollConnectionException x) { connectionFailed = true; }
     String dropped = s.getMarketplaceListingsByScopeByName("@x", "dropped").name();
+    boolean longWaitThrown = false;
+    t = System.currentTimeMillis();
+    try { s.getMarketplaceListingsByScopeByName("@x", "later"); } catch (RateLimitException x) { longWaitThrown = x.status == 429 && System.currentTimeMillis() - t < 2000; }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("org", me.organization().slug());
     out.put("published", published.plugin());
@@ -444,6 +461,7 @@ public class Check {
     out.put("timedOut", timedOut);
     out.put("connectionFailed", connectionFailed);
     out.put("dropped", dropped);
+    out.put("longWaitThrown", longWaitThrown);
     System.out.println(Json.write(out));
   }
 }

@@ -278,7 +278,7 @@ export const CLIENT_RUNTIME = `
   /** The per-attempt timeout (default 30 s). */
   public Atoll timeout(java.time.Duration d) { this.timeout = d; return this; }
 
-  /** The longest wait between retries (default 60 s). */
+  /** The longest Retry-After waited out (default 60 s); a longer one is thrown as the exception. */
   public Atoll maxRetryDelay(java.time.Duration d) { this.maxRetryDelayMillis = d.toMillis(); return this; }
 
   private synchronized String authorization() {
@@ -410,9 +410,10 @@ export const CLIENT_RUNTIME = `
         throw new AtollConnectionException("interrupted", 0, null, null, null, e);
       }
       int status = res.statusCode();
-      if ((status == 408 || status == 429 || status >= 500) && retryable && attempt < maxRetries) {
-        long after = retryAfterMillis(res.headers().firstValue("retry-after").orElse(null));
-        sleep(Math.min(maxRetryDelayMillis, after < 0 ? backoff : after));
+      long after = retryAfterMillis(res.headers().firstValue("retry-after").orElse(null));
+      // A wait longer than maxRetryDelay is the caller's decision: the exception is thrown at once.
+      if ((status == 408 || status == 429 || status >= 500) && retryable && attempt < maxRetries && after <= maxRetryDelayMillis) {
+        sleep(after < 0 ? backoff : after);
         continue;
       }
       if (status >= 400) throw errorFor(status, res.body(), res.headers().map());

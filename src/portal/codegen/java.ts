@@ -435,7 +435,7 @@ Atoll atoll = Atoll.withApiKey("${pkg.baseUrl}", System.getenv("ATOLL_API_KEY"))
 \`\`\`
 
 - Request bodies are records (\`toJson()\` checks the required fields); answers that are named schemas come back as records, others as \`Map\`/\`List\`; binary bodies are \`byte[]\` both ways.
-- Timeouts: \`timeout(Duration)\` (default 30 s). Retries: network errors, 408, 429 and 5xx, \`maxRetries(n)\` (default 2) with backoff, after \`Retry-After\` (seconds or an HTTP date). A POST, PATCH or DELETE is retried only with an \`Idempotency-Key\`; operations that take one (the money-moving POSTs) get a random UUID, the same across retries, unless you pass one in \`headers\`.
+- Timeouts: \`timeout(Duration)\` (default 30 s). Retries: network errors, 408, 429 and 5xx, \`maxRetries(n)\` (default 2) with backoff, after \`Retry-After\` (seconds or an HTTP date; a wait beyond 60 s is thrown at once, not slept). A POST, PATCH or DELETE is retried only with an \`Idempotency-Key\`; operations that take one (the money-moving POSTs) get a random UUID, the same across retries, unless you pass one in \`headers\`.
 - Exceptions: \`AtollException\` (\`status\`, \`type\`, \`problem\`, \`body\`) and its kinds \`BadRequestException\` (400/422), \`AuthException\` (401/403), \`NotFoundException\`, \`ConflictException\`, \`RateLimitException\`, \`ServerException\` (5xx), \`AtollConnectionException\`, \`AtollTimeoutException\`.
 - Paged operations have \`…Pages(query)\` iterables.
 

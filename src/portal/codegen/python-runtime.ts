@@ -210,9 +210,10 @@ class AtollClient:
             except urllib.error.HTTPError as err:
                 raw = err.read() or b""
                 answer_headers = {k.lower(): v for k, v in err.headers.items()}
-                if (err.code in (408, 429) or err.code >= 500) and retryable and attempt < self.max_retries:
-                    after = _retry_after(err.headers.get("Retry-After"))
-                    time.sleep(min(self.max_retry_delay, backoff if after is None else after))
+                after = _retry_after(err.headers.get("Retry-After"))
+                # A wait longer than max_retry_delay is the caller's decision: raised at once.
+                if (err.code in (408, 429) or err.code >= 500) and retryable and attempt < self.max_retries and (after is None or after <= self.max_retry_delay):
+                    time.sleep(backoff if after is None else after)
                     attempt += 1
                     continue
                 raise _error_for(err.code, raw, answer_headers, str(err.reason)) from None

@@ -390,7 +390,7 @@ atoll = Atoll(api_key=os.environ["ATOLL_API_KEY"])  # base_url defaults to ${pkg
 
 - Bodies and parameters: models are \`TypedDict\`s; a missing required field or parameter raises \`BadRequestError\` before anything is sent.
 - Binary bodies: pass \`bytes\`; downloads come back as \`bytes\`.
-- Timeouts: \`timeout\` seconds (default 30), per client or per call. Retries: network errors, 408, 429 and 5xx, \`max_retries\` (default 2) times with backoff, after \`Retry-After\` (seconds or an HTTP date). A POST, PATCH or DELETE is retried only with an \`Idempotency-Key\`; operations that take one (the money-moving POSTs) get a random UUID, the same across retries, unless you pass one.
+- Timeouts: \`timeout\` seconds (default 30), per client or per call. Retries: network errors, 408, 429 and 5xx, \`max_retries\` (default 2) times with backoff, after \`Retry-After\` (seconds or an HTTP date; a wait beyond 60 s is thrown at once, not slept). A POST, PATCH or DELETE is retried only with an \`Idempotency-Key\`; operations that take one (the money-moving POSTs) get a random UUID, the same across retries, unless you pass one.
 - Errors: \`AtollError\` (\`status\`, \`problem\`, \`body\`, \`type\`) and its kinds \`BadRequestError\` (400/422), \`AuthError\` (401/403), \`NotFoundError\`, \`ConflictError\`, \`RateLimitError\`, \`ServerError\` (5xx), \`AtollConnectionError\`, \`AtollTimeoutError\`.
 - Paged operations have a generator: \`for page in atoll.…_pages(): …\`.
 

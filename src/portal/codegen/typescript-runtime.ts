@@ -164,10 +164,11 @@ export class AtollClient {
           throw error;
         }
         const answerHeaders = Object.fromEntries(res.headers.entries());
-        if (RETRY_STATUS(res.status) && retryable && attempt < this.maxRetries) {
-          const after = retryAfterMs(res.headers.get("retry-after"));
+        const after = retryAfterMs(res.headers.get("retry-after"));
+        // A wait longer than maxRetryDelayMs is the caller's decision: the error is thrown at once.
+        if (RETRY_STATUS(res.status) && retryable && attempt < this.maxRetries && (after === null || after <= this.maxRetryDelayMs)) {
           await res.body?.cancel().catch(() => undefined);
-          await sleep(Math.min(this.maxRetryDelayMs, after ?? backoff()));
+          await sleep(after ?? backoff());
           continue;
         }
         if (!res.ok) throw errorFor(res.status, await res.text().catch(() => ""), answerHeaders, res.statusText);
@@ -205,7 +206,7 @@ export const RUNTIME_DTS = `export interface AtollOptions {
   timeoutMs?: number;
   /** Retries of network errors, 408, 429 and 5xx (default 2), honouring Retry-After. */
   maxRetries?: number;
-  /** The longest wait between retries in milliseconds (default 60000). */
+  /** The longest Retry-After the SDK waits out (default 60000 ms); a longer one is thrown as the error. */
   maxRetryDelayMs?: number;
   fetch?: typeof fetch;
 }

@@ -364,7 +364,7 @@ const atoll = new Atoll({ apiKey: process.env.ATOLL_API_KEY }); // baseUrl defau
 \`\`\`
 
 - Binary bodies: pass a \`Uint8Array\`, \`ArrayBuffer\` or \`Blob\`; downloads come back as \`Uint8Array\`.
-- Timeouts: \`timeoutMs\` (default 30000) per attempt. Retries: network errors, 408, 429 and 5xx, \`maxRetries\` (default 2) times with backoff, after \`Retry-After\` (seconds or an HTTP date). A POST, PATCH or DELETE is retried only with an \`Idempotency-Key\`; operations that take one (the money-moving POSTs) get a random UUID, the same across retries, unless you pass \`headers: { "idempotency-key": … }\`.
+- Timeouts: \`timeoutMs\` (default 30000) per attempt. Retries: network errors, 408, 429 and 5xx, \`maxRetries\` (default 2) times with backoff, after \`Retry-After\` (seconds or an HTTP date; a wait beyond 60 s is thrown at once, not slept). A POST, PATCH or DELETE is retried only with an \`Idempotency-Key\`; operations that take one (the money-moving POSTs) get a random UUID, the same across retries, unless you pass \`headers: { "idempotency-key": … }\`.
 - Errors: \`AtollError\` (\`status\`, \`problem\`, \`body\`, \`type\`) and its kinds \`BadRequestError\` (400/422), \`AuthError\` (401/403), \`NotFoundError\`, \`ConflictError\`, \`RateLimitError\`, \`ServerError\` (5xx), \`AtollConnectionError\`, \`AtollTimeoutError\`.
 - Paged operations also have an async iterator: \`for await (const page of atoll.…Pages()) …\`.
 
