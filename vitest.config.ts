@@ -37,6 +37,8 @@ export default defineConfig(async () => {
                 outboundService: outboundGuard,
                 bindings: {
                   TEST_MIGRATIONS: migrations,
+                  ATOLL_CONTRACT_CHECK: process.env.ATOLL_CONTRACT_CHECK ?? "enforce",
+                  FUZZ_SEED: process.env.FUZZ_SEED ?? "",
                   ATOLL_SECRET_KEY: "dGVzdC1vbmx5LXNlY3JldC1rZXktMzItYnl0ZXMtb2s",
                   ATOLL_OPERATOR_KEY: "test-operator-key-0123456789",
                   ATOLL_REQUEST_LOG: "off",
@@ -67,6 +69,7 @@ export default defineConfig(async () => {
             include: ["test/e2e/**/*.test.ts"],
             environment: "node",
             globalSetup: ["./test/e2e/global-setup.ts"],
+            setupFiles: ["./test/e2e/contract-setup.ts"],
             testTimeout: 30_000,
             hookTimeout: 60_000,
             fileParallelism: false,

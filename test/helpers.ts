@@ -1,5 +1,6 @@
 /** Helpers for tests that run inside workerd against the real app and bindings. */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { Contract, type ContractDocument } from "./contract";
 
 export const BASE = "http://atoll.test";
 export const OPERATOR_KEY = "test-operator-key-0123456789";
@@ -16,7 +17,39 @@ export function call(
     headers.set("content-type", "application/json");
     body = JSON.stringify(init.json);
   }
-  return exports.default.fetch(new Request(BASE + path, { ...init, headers, body: body ?? null }));
+  const request = new Request(BASE + path, { ...init, headers, body: body ?? null });
+  return exports.default.fetch(request).then(async (res) => {
+    await holdToDocument(request, res);
+    return res;
+  });
+}
+
+let contract: Promise<Contract> | null = null;
+
+/**
+ * The drift check: a response the document does not promise (status, content type, body schema)
+ * fails the test that received it. Plugins' own answers under /p/ and /apps/ are the plugin's:
+ * only the gateway's problem documents there are checked.
+ */
+async function holdToDocument(request: Request, res: Response): Promise<void> {
+  const url = new URL(request.url);
+  const type = res.headers.get("content-type");
+  const pluginAnswer =
+    /^\/(p|apps)\//.test(url.pathname) && !type?.startsWith("application/problem+json");
+  contract ??= exports.default
+    .fetch(new Request(`${BASE}/openapi.json`))
+    .then(async (r) => new Contract((await r.json()) as ContractDocument));
+  const wrong = (await contract).check({
+    method: request.method,
+    path: url.pathname,
+    status: res.status,
+    contentType: type,
+    body: pluginAnswer || request.method === "HEAD" ? "" : await res.clone().text(),
+    pluginAnswer,
+  });
+  if (wrong.length === 0) return;
+  if (env.ATOLL_CONTRACT_CHECK === "report") console.warn(`CONTRACT-DRIFT ${wrong.join("\n")}`);
+  else throw new Error(`The response is not what the API document promises:\n${wrong.join("\n")}`);
 }
 
 let counter = 0;

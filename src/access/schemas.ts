@@ -4,6 +4,7 @@ import type { OrganizationRow, UserRow } from "../platform/db/schema";
 import { iso } from "../platform/http/schemas";
 import { ALL_SCOPES } from "./scopes";
 
+export const RESERVED_SLUGS: readonly string[] = ["example"];
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{1,37}[a-z0-9])$/;
 
 export const RoleSchema = z.enum(["owner", "admin", "member"]).openapi("Role");
@@ -17,7 +18,10 @@ export const Slug = z
   .regex(
     SLUG_PATTERN,
     "must be 3–39 lower-case letters, digits or dashes, not starting or ending with a dash",
-  );
+  )
+  // The API document's examples name @example/…: no organization may own that scope, so an
+  // example run by a "try it" tool or a fuzzer can never act on anyone's objects.
+  .refine((slug) => !RESERVED_SLUGS.includes(slug), "is reserved");
 
 export const User = z
   .object({ id: z.string(), email: z.string(), name: z.string(), createdAt: z.string().datetime() })

@@ -40,7 +40,7 @@ const RatingSummary = z
 
 const ListingSummary = z
   .object({
-    name: z.string().openapi({ example: "@demo/hello" }),
+    name: z.string().openapi({ example: "@example/hello" }),
     kind: z.enum(["plugin", "app", "template"]),
     displayName: z.string(),
     summary: z.string(),
@@ -192,6 +192,7 @@ const categories = createRoute(
           },
         },
       },
+      ...problems(429),
     },
   }),
 );

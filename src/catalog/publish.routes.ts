@@ -32,7 +32,7 @@ const tooLarge = () =>
 
 export const PublishedVersion = z
   .object({
-    plugin: z.string().openapi({ example: "@acme/hello" }),
+    plugin: z.string().openapi({ example: "@example/hello" }),
     version: z.string().openapi({ example: "1.0.0" }),
     kind: z.enum(["plugin", "app", "template"]),
     sha256: z.string(),
@@ -329,6 +329,7 @@ publishRoutes.openapi(getPlugin, async (c) => {
 const schemaRoute = createRoute({
   method: "get",
   path: "/schemas/manifest.json",
+  security: [], // public: no credential
   tags: ["Plugins"],
   summary: "The plugin manifest as JSON Schema",
   responses: {

@@ -103,6 +103,8 @@ const Decision = z
     path: ["reason"],
   })
   .openapi("ReviewDecision", {
+    // The refine above, for clients: reject and suspend need a reason.
+    anyOf: [{ properties: { decision: { const: "approve" } } }, { required: ["reason"] }],
     example: { decision: "reject", reason: "The plugin asks for network access it does not use." },
   });
 

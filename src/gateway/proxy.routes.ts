@@ -11,7 +11,7 @@ import { createRouter, type AppEnv } from "../platform/http/router";
 import { isolateState } from "../access/credential-cache";
 import { requireScope } from "../access/principal";
 import { ApiError, notFound, problemResponse } from "../platform/http/problem";
-import { problems } from "../platform/http/schemas";
+import { AUTHENTICATED, problems } from "../platform/http/schemas";
 import { DEFAULT_INSTALLATION_LIMIT, tooManyRequests } from "../access/ratelimit/policy";
 import { invokePlugin, pluginDeadline, pluginHost, pluginRequest } from "../runtime/invoke";
 import { appInstallation, installationSpec } from "../runtime/resolve";
@@ -158,6 +158,33 @@ proxyRoutes.on(METHODS, "/p/:installationId/*", limitBody, forward);
 proxyRoutes.on(METHODS, "/apps/:organization/:environment/:app", limitBody, forwardApp);
 proxyRoutes.on(METHODS, "/apps/:organization/:environment/:app/*", limitBody, forwardApp);
 
+/**
+ * What the plugin endpoints answer: the plugin's own responses (any status, any content type) pass
+ * through; the gateway's own refusals and failures are problem documents.
+ */
+const PLUGIN_ANSWER = { "*/*": { schema: {} } };
+const gatewayOr = (status: number, gateway: string) => ({
+  description: `${gateway} (the gateway's, as a problem document), or the plugin's own ${status} answer`,
+  content: { ...problems(status)[status]?.content, ...PLUGIN_ANSWER },
+});
+const ENDPOINT_RESPONSES = {
+  200: { description: "The plugin's own answer", content: PLUGIN_ANSWER },
+  400: gatewayOr(400, "A path the gateway refuses (dot segments, encoded separators, `__atoll`)"),
+  401: gatewayOr(401, "Missing, invalid, expired or revoked credential"),
+  402: gatewayOr(402, "The listing is paid and the organization holds no current purchase"),
+  403: gatewayOr(403, "The credential lacks the plugins:call scope"),
+  404: gatewayOr(404, "No such installation (or another organization's)"),
+  413: gatewayOr(413, "The request body is over the platform's limit"),
+  429: gatewayOr(429, "Rate limit reached (see Retry-After)"),
+  502: gatewayOr(502, "The plugin failed (threw, answered malformed headers, or too large)"),
+  503: gatewayOr(503, "Plugins cannot run right now"),
+  504: gatewayOr(504, "The plugin exceeded its deadline or limits"),
+  default: {
+    description: "The plugin's own answer, with whatever status and content type it chose",
+    content: PLUGIN_ANSWER,
+  },
+};
+
 /** Documents the endpoint routes (the handler is registered above; OpenAPI cannot say "any path"). */
 export function documentProxy(registry: ReturnType<typeof createRouter>["openAPIRegistry"]): void {
   for (const method of ["get", "post", "put", "patch", "delete"] as const) {
@@ -167,22 +194,19 @@ export function documentProxy(registry: ReturnType<typeof createRouter>["openAPI
       tags: ["Plugin endpoints"],
       summary: "Call an installed app at its own endpoint",
       description:
-        "An app (a listing of kind app) installed into an environment answers here; {app} is its short name. Same authentication, limits and headers as /p/{installationId}/{path}.",
-      security: [{ apiKey: [] }, { bearerAuth: [] }],
+        "An app (a listing of kind app) installed into an environment answers here; {app} is its short name and {path} may be empty (the app's root). Same authentication, limits, headers and answers as /p/{installationId}/{path}: the app's own responses pass through as they are; the gateway's refusals and failures are problem documents.",
+      security: AUTHENTICATED,
       request: {
         params: z.object({
-          organization: z.string(),
+          organization: z.string().openapi({ example: "example" }),
           environment: z.enum(["development", "staging", "production"]),
-          app: z.string(),
-          path: z.string(),
+          app: z.string().openapi({ example: "ledger" }),
+          path: z
+            .string()
+            .openapi({ description: "The app's path; may be empty or contain slashes" }),
         }),
       },
-      responses: {
-        200: { description: "The app's response" },
-        ...problems(400, 401, 403, 404, 413, 429),
-        502: { description: "The app failed" },
-        504: { description: "The app exceeded its limits or timed out" },
-      },
+      responses: ENDPOINT_RESPONSES,
     });
     registry.registerPath({
       method,
@@ -190,20 +214,17 @@ export function documentProxy(registry: ReturnType<typeof createRouter>["openAPI
       tags: ["Plugin endpoints"],
       summary: "Call an installed plugin's own routes",
       description:
-        "Everything after the installation's endpoint is the plugin's path. The caller's credentials are stripped; the plugin receives x-atoll-installation, x-atoll-organization, x-atoll-subject, x-atoll-request-id and x-atoll-environment. Each plugin's routes are listed in its manifest.",
-      security: [{ apiKey: [] }, { bearerAuth: [] }],
+        "Everything after the installation's endpoint is the plugin's path ({path} may be empty: the plugin's root). The caller's credentials are stripped; the plugin receives x-atoll-installation, x-atoll-organization, x-atoll-subject, x-atoll-request-id and x-atoll-environment. Each plugin's routes are listed in its manifest (and in its own document, /v1/marketplace/listings/{scope}/{name}/openapi.json). The plugin's own responses pass through as they are — any status, any content type; the gateway's refusals and failures are problem documents (application/problem+json).",
+      security: AUTHENTICATED,
       request: {
         params: z.object({
-          installationId: z.string().openapi({ example: "ins_3fK9xQ2mL7pR8sT1vW4y" }),
-          path: z.string().openapi({ description: "The plugin's path; may contain slashes" }),
+          installationId: z.string().openapi({ example: "ins_00000000000000000000" }),
+          path: z
+            .string()
+            .openapi({ description: "The plugin's path; may be empty or contain slashes" }),
         }),
       },
-      responses: {
-        200: { description: "The plugin's response" },
-        ...problems(400, 401, 403, 404, 413, 429),
-        502: { description: "The plugin failed" },
-        504: { description: "The plugin exceeded its limits or timed out" },
-      },
+      responses: ENDPOINT_RESPONSES,
     });
   }
 }

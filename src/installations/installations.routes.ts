@@ -18,7 +18,7 @@ import {
 } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, conflict, notFound } from "../platform/http/problem";
-import { AUTHENTICATED, IdParam, problems, iso } from "../platform/http/schemas";
+import { AUTHENTICATED, IdParam, problems, problemWith, iso } from "../platform/http/schemas";
 import type { Manifest } from "../contract/manifest";
 import { compareGrants, describePermission } from "../contract/permissions";
 import { callLifecycle, pluginDeadline, pluginHost, type Caller } from "../runtime/invoke";
@@ -61,7 +61,7 @@ export const Installation = z
     endpoint: z.string().openapi({
       description:
         "Absolute path on the gateway; any method on {endpoint}/… reaches the plugin's routes",
-      example: "/p/ins_3fK9xQ2mL7pR8sT1vW4y",
+      example: "/p/ins_00000000000000000000",
     }),
     createdAt: z.string().datetime(),
   })
@@ -69,7 +69,7 @@ export const Installation = z
 
 const InstallRequest = z
   .object({
-    plugin: z.string().max(120).openapi({ example: "@acme/hello" }),
+    plugin: z.string().max(120).openapi({ example: "@example/hello" }),
     version: z
       .string()
       .max(64)
@@ -86,7 +86,7 @@ const InstallRequest = z
   .strict()
   .openapi("InstallRequest", {
     example: {
-      plugin: "@acme/hello",
+      plugin: "@example/hello",
       environment: "development",
       config: { greeting: "Hi" },
       grants: ["storage"],
@@ -147,8 +147,10 @@ const install = createRoute({
   },
   responses: {
     201: { description: "Installed", content: { "application/json": { schema: Installation } } },
-    ...problems(400, 401, 403, 404, 409, 413, 415, 429),
-    502: { description: "The plugin's initialize failed" },
+    ...problems(400, 401, 402, 403, 404, 409, 413, 415, 429),
+    502: problemWith("The plugin's initialize failed"),
+    503: problemWith("Plugins cannot run right now"),
+    504: problemWith("The plugin's initialize exceeded its limits or timed out"),
   },
 });
 
@@ -501,7 +503,15 @@ const execute = createRoute({
       required: true,
       content: {
         "application/json": {
-          schema: z.object({ input: z.unknown() }).strict().openapi("ExecuteRequest"),
+          schema: z
+            .object({
+              input: z
+                .unknown()
+                .refine((v) => v !== undefined, "Required: any JSON value (null for none)")
+                .openapi({ description: "The plugin's input: any JSON value (null for none)" }),
+            })
+            .strict()
+            .openapi("ExecuteRequest", { required: ["input"] }),
         },
       },
     },
@@ -516,10 +526,11 @@ const execute = createRoute({
       },
     },
     ...problems(400, 401, 402, 403, 404, 413, 415, 429),
-    422: { description: "The plugin refused the input (its message is in detail)" },
-    501: { description: "The plugin does not implement execute" },
-    502: { description: "The plugin failed or answered garbage" },
-    504: { description: "The plugin exceeded its limits or timed out" },
+    422: problemWith("The plugin refused the input (its message is in detail)"),
+    501: problemWith("The plugin does not implement execute"),
+    502: problemWith("The plugin failed or answered garbage"),
+    503: problemWith("Plugins cannot run right now"),
+    504: problemWith("The plugin exceeded its limits or timed out"),
   },
 });
 

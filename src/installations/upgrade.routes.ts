@@ -15,7 +15,7 @@ import { getDb } from "../platform/db/client";
 import { installationEvents, installations } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
-import { AUTHENTICATED, IdParam, problems, iso } from "../platform/http/schemas";
+import { AUTHENTICATED, IdParam, problems, problemWith, iso } from "../platform/http/schemas";
 import { compareGrants, describePermission } from "../contract/permissions";
 import { callLifecycle, pluginDeadline, pluginHost } from "../runtime/invoke";
 import { checkSecrets, validateConfig } from "./config";
@@ -70,7 +70,8 @@ const change = createRoute({
       content: { "application/json": { schema: Installation } },
     },
     ...problems(400, 401, 403, 404, 409, 413, 415, 429),
-    502: { description: "The new version's initialize failed" },
+    502: problemWith("The new version's initialize failed"),
+    504: problemWith("The new version's initialize exceeded its limits or timed out"),
   },
 });
 

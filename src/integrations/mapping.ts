@@ -4,7 +4,7 @@
  * then applies simple transforms (trim, lowercase, uppercase) and an optional date format.
  * A mapping is validated against the fields the connectors declare before a sync is created.
  */
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 import type { Result } from "../contract/result";
 
 const PATH = z
@@ -37,7 +37,12 @@ export const MappingRule = z
   .refine(
     (r) => r.from !== undefined || r.concat !== undefined || r.default !== undefined,
     "needs from, concat or default",
-  );
+  )
+  // The refines above, for clients: from, concat or default, never from and concat together.
+  .openapi({
+    anyOf: [{ required: ["from"] }, { required: ["concat"] }, { required: ["default"] }],
+    not: { properties: { from: {}, concat: {} }, required: ["from", "concat"] },
+  });
 
 export const Mapping = z.array(MappingRule).min(1).max(50);
 export type MappingRule = z.infer<typeof MappingRule>;

@@ -100,8 +100,8 @@ const CreateSync = z
   .strict()
   .openapi("CreateSync", {
     example: {
-      source: "con_hubspot…",
-      target: "con_salesforce…",
+      source: "con_00000000000000000000",
+      target: "con_00000000000000000001",
       object: "contacts",
       mapping: [
         { to: "Email", from: "email", transforms: ["trim", "lowercase"] },

@@ -40,7 +40,7 @@ const me = createRoute({
         "application/json": { schema: z.object({ organization: z.string(), id: z.string() }) },
       },
     },
-    ...problems(401, 403, 429),
+    ...problems(400, 401, 403, 429),
   },
 });
 

@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "./http/router";
 import { ApiError } from "./http/problem";
+import { problemWith } from "./http/schemas";
 
 export const healthRoutes = createRouter();
 
@@ -10,6 +11,7 @@ let checkedAt = -Infinity;
 const route = createRoute({
   method: "get",
   path: "/healthz",
+  security: [], // public: no credential
   tags: ["Health"],
   summary: "Liveness and readiness",
   responses: {
@@ -19,7 +21,7 @@ const route = createRoute({
         "application/json": { schema: z.object({ status: z.literal("ok") }).openapi("Health") },
       },
     },
-    503: { description: "Not ready" },
+    503: problemWith("Not ready: the database is not reachable"),
   },
 });
 

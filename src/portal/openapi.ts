@@ -6,6 +6,8 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/http/router";
 import { mountSdks } from "./codegen/routes";
 import { withOperationIds, type OpenApiDocument } from "./codegen/spec";
+import { finishedDocument } from "./document";
+import { SCOPES } from "../access/scopes";
 
 const SCALAR_PATH = "/docs/scalar.js";
 
@@ -26,11 +28,24 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>): void {
     name: "X-API-Key",
     description: "An Atoll API key (atk_…)",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "oauth2", {
+    type: "oauth2",
+    description:
+      "OAuth 2.0 client credentials: an API key's id is the client_id and the key its client_secret. Access tokens last 15 minutes; a token carries at most the key's scopes.",
+    flows: {
+      clientCredentials: {
+        // Relative to the server URL (OpenAPI 3.1 resolves it against `servers`).
+        tokenUrl: "/oauth/token",
+        scopes: { ...SCOPES },
+      },
+    },
+  });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
-    description: "An access token from POST /oauth/token (or an API key)",
+    description:
+      "An access token: from POST /oauth/token, or from the organization's own identity provider when one is configured (or an API key)",
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "clientBasic", {
     type: "http",
@@ -40,12 +55,14 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>): void {
   // The document is built once per isolate (routes do not change at run time), with operationIds.
   let doc: OpenApiDocument | null = null;
   const document = (env: Env): OpenApiDocument =>
-    (doc ??= withOperationIds(
-      app.getOpenAPI31Document({
-        openapi: "3.1.0",
-        info: OPENAPI_INFO,
-        servers: [{ url: env.ATOLL_ISSUER }],
-      }) as unknown as OpenApiDocument,
+    (doc ??= finishedDocument(
+      withOperationIds(
+        app.getOpenAPI31Document({
+          openapi: "3.1.0",
+          info: OPENAPI_INFO,
+          servers: [{ url: env.ATOLL_ISSUER }],
+        }) as unknown as OpenApiDocument,
+      ),
     ));
   mountSdks(app, document);
   app.get("/openapi.json", (c) => c.json(document(c.env)));

@@ -6,7 +6,7 @@ import { requireOperator } from "../access/principal";
 import { createRouter } from "../platform/http/router";
 import { getDb } from "../platform/db/client";
 import { tutorials, type TutorialRow } from "../platform/db/schema";
-import { jsonBody } from "../platform/http/middleware";
+import { jsonBodyOf } from "../platform/http/middleware";
 import { notFound } from "../platform/http/problem";
 import { AUTHENTICATED, problems, iso } from "../platform/http/schemas";
 import { renderMarkdown, summaryOf } from "./markdown";
@@ -15,6 +15,11 @@ import { publicRoute } from "../access/authenticate";
 export const tutorialRoutes = createRouter();
 
 export const MAX_TUTORIAL_BYTES = 100_000;
+/**
+ * The body limit of a tutorial's PUT: room for the longest markdown the schema allows even when
+ * JSON escapes every character (`\u0000`, 6 bytes), so the limit never refuses a valid tutorial.
+ */
+export const TUTORIAL_BODY_LIMIT = 640 * 1024;
 const Difficulty = z.enum(["beginner", "intermediate", "advanced"]);
 const Slug = z
   .string()
@@ -137,7 +142,7 @@ const put = createRoute({
   tags: ["Developer portal"],
   summary: "Create or replace a tutorial (operator)",
   security: AUTHENTICATED,
-  middleware: [...jsonBody],
+  middleware: [...jsonBodyOf(TUTORIAL_BODY_LIMIT)],
   request: {
     params: SlugParams,
     body: { required: true, content: { "application/json": { schema: Write } } },

@@ -12,6 +12,7 @@
  */
 import { and, eq, lt } from "drizzle-orm";
 import type { Context } from "hono";
+import { z } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/http/router";
 import { sha256Hex } from "../platform/crypto/hash";
 import type { Db } from "../platform/db/client";
@@ -28,7 +29,25 @@ export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 export const LOCK_MS = 60_000;
 /** Keys are kept this long (Stripe: 24 hours), then pruned. */
 export const KEY_TTL_MS = 24 * 60 * 60 * 1000;
-const KEY = /^[\x21-\x7e]{1,255}$/;
+const KEY = /^[!-~]{1,255}$/;
+
+/**
+ * The `Idempotency-Key` header of the money-moving POSTs, as the document shows it: required,
+ * 1–255 printable ASCII characters. The handler checks it (`idempotencyKeyOf`) after it has
+ * checked who is asking, so a stranger learns nothing about a purchase from a missing key.
+ */
+export const IdempotencyHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .optional()
+    .openapi({
+      param: { required: true },
+      pattern: KEY.source,
+      description:
+        "Required: 1–255 printable ASCII characters (a UUID is a good key); a missing key is a 400 `idempotency-key-required`, a malformed one `idempotency-key-invalid`. The same key and body replay the first response (`Idempotent-Replayed: true`); the same key with another body is 422; while the first request still runs, 409.",
+      example: "00000000-0000-4000-8000-000000000000",
+    }),
+});
 
 /** JSON with sorted keys: the same body always hashes the same. */
 export function canonicalJson(value: unknown): string {

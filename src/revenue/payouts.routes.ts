@@ -19,9 +19,9 @@ import {
 } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
-import { AUTHENTICATED, IdParam, problems, iso } from "../platform/http/schemas";
+import { AUTHENTICATED, IdParam, exactlyOneOf, problems, iso } from "../platform/http/schemas";
 import { loadSpec } from "../runtime/resolve";
-import { idempotentResponse } from "./idempotency";
+import { IdempotencyHeaders, idempotentResponse } from "./idempotency";
 import { BPS, format, isCurrency } from "./money";
 import { PAYMENTS_SETTING } from "./processor";
 import { MAX_PAYOUT_HOLD_HOURS } from "./recovery";
@@ -42,12 +42,6 @@ import type { Context } from "hono";
 export const payoutRoutes = createRouter();
 /** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */
 export const revenueOperatorRoutes = createRouter();
-
-const IDEMPOTENCY = z.object({
-  "idempotency-key": z.string().max(255).optional().openapi({
-    description: "Required on money-moving calls (a missing key is a 400 idempotency-key-required)",
-  }),
-});
 
 const Balance = z
   .object({
@@ -119,7 +113,7 @@ const balance = createRoute({
       description: "Balances",
       content: { "application/json": { schema: z.object({ balances: z.array(Balance) }) } },
     },
-    ...problems(401, 403, 429),
+    ...problems(400, 401, 403, 429),
   },
 });
 
@@ -250,7 +244,7 @@ const requestPayout = createRoute({
   security: AUTHENTICATED,
   middleware: [...jsonBody],
   request: {
-    headers: IDEMPOTENCY,
+    headers: IdempotencyHeaders,
     body: {
       required: true,
       content: {
@@ -312,7 +306,7 @@ const listRoute = createRoute({
       description: "Payouts",
       content: { "application/json": { schema: z.object({ payouts: z.array(Payout) }) } },
     },
-    ...problems(401, 403, 429),
+    ...problems(400, 401, 403, 429),
   },
 });
 
@@ -457,7 +451,10 @@ const setFee = createRoute({
               (b) => (b.listing === undefined) !== (b.organization === undefined),
               "name exactly one of listing or organization",
             )
-            .openapi({ example: { listing: "@demo/advanced-analytics", feeBps: 1500 } }),
+            .openapi({
+              ...exactlyOneOf("listing", "organization"),
+              example: { listing: "@example/analytics", feeBps: 1500 },
+            }),
         },
       },
     },
@@ -516,7 +513,10 @@ const setHold = createRoute({
               (b) => (b.listing === undefined) !== (b.organization === undefined),
               "name exactly one of listing or organization",
             )
-            .openapi({ example: { listing: "@demo/advanced-analytics", hours: 720 } }),
+            .openapi({
+              ...exactlyOneOf("listing", "organization"),
+              example: { listing: "@example/analytics", hours: 720 },
+            }),
         },
       },
     },
@@ -595,7 +595,7 @@ const payoutRun = createRoute({
   tags: ["Operator"],
   summary: "Run payouts now (the daily Cron Trigger does the same)",
   security: AUTHENTICATED,
-  request: { headers: IDEMPOTENCY },
+  request: { headers: IdempotencyHeaders },
   responses: {
     200: {
       description: "The run",
@@ -630,7 +630,7 @@ const billingRun = createRoute({
   summary:
     "Run subscription renewals and usage billing now (the hourly Cron Trigger does the same)",
   security: AUTHENTICATED,
-  request: { headers: IDEMPOTENCY },
+  request: { headers: IdempotencyHeaders },
   responses: {
     200: {
       description: "The run",

@@ -21,7 +21,7 @@ import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems, iso } from "../platform/http/schemas";
 import { pluginDeadline, pluginHost } from "../runtime/invoke";
-import { idempotentResponse } from "./idempotency";
+import { IdempotencyHeaders, idempotentResponse } from "./idempotency";
 import { format, MAX_AMOUNT } from "./money";
 import { PluginProcessor } from "./processor";
 import {
@@ -47,14 +47,6 @@ export function processorFor(c: Context<AppEnv>): PluginProcessor {
     pluginDeadline(c.env),
   );
 }
-
-const IDEMPOTENCY = z.object({
-  "idempotency-key": z.string().max(255).optional().openapi({
-    description:
-      "Required (a missing key is a 400 idempotency-key-required). The same key and body replay the first response; another body with the same key is 422.",
-    example: "9b2f6c1e-8d4a-4f7e-b1c2-0a7d3e5f6a91",
-  }),
-});
 
 export const Subscription = z
   .object({
@@ -111,6 +103,11 @@ export const Refund = z
     createdAt: z.string().datetime(),
   })
   .openapi("Refund");
+
+/** A refund as its POST answers it: with the purchase it changed (in place of the purchase's id). */
+const RefundWithPurchase = Refund.omit({ purchase: true })
+  .extend({ purchase: Purchase })
+  .openapi("RefundWithPurchase");
 
 export function toSubscription(s: SubscriptionRow, listing: string) {
   return {
@@ -178,7 +175,7 @@ const PurchaseRequest = z
       .string()
       .regex(
         /^@[a-z0-9-]{3,39}\/[a-z0-9][a-z0-9._-]{0,63}$/,
-        "must be a listing name such as @demo/advanced-analytics",
+        "must be a listing name such as @example/analytics",
       ),
     paymentMethod: z
       .string()
@@ -190,7 +187,7 @@ const PurchaseRequest = z
       .openapi({ description: "Defaults to the organization's payment method" }),
   })
   .strict()
-  .openapi("PurchaseRequest", { example: { listing: "@demo/advanced-analytics" } });
+  .openapi("PurchaseRequest", { example: { listing: "@example/analytics" } });
 
 const create = createRoute({
   method: "post",
@@ -203,7 +200,7 @@ const create = createRoute({
   security: AUTHENTICATED,
   middleware: [...jsonBody],
   request: {
-    headers: IDEMPOTENCY,
+    headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: PurchaseRequest } } },
   },
   responses: {
@@ -244,7 +241,7 @@ const list = createRoute({
       .object({
         role: z.enum(["buyer", "publisher"]).default("buyer"),
         limit: z.coerce.number().int().min(1).max(100).default(50),
-        before: z.string().datetime().optional(),
+        before: z.string().datetime({ offset: true }).optional(),
       })
       .strict(),
   },
@@ -364,13 +361,13 @@ const refundRoute = createRoute({
   middleware: [...jsonBody],
   request: {
     params: PurchaseParams,
-    headers: IDEMPOTENCY,
+    headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: RefundRequest } } },
   },
   responses: {
     201: {
       description: "Refunded",
-      content: { "application/json": { schema: Refund.extend({ purchase: Purchase }) } },
+      content: { "application/json": { schema: RefundWithPurchase } },
     },
     ...problems(400, 401, 402, 403, 404, 409, 413, 415, 422, 429, 503),
   },
@@ -428,7 +425,7 @@ const subsRoute = createRoute({
         "application/json": { schema: z.object({ subscriptions: z.array(Subscription) }) },
       },
     },
-    ...problems(401, 403, 429),
+    ...problems(400, 401, 403, 429),
   },
 });
 

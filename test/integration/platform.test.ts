@@ -21,6 +21,7 @@ describe("OpenAPI document", () => {
       "apiKey",
       "bearerAuth",
       "clientBasic",
+      "oauth2",
     ]);
   });
 

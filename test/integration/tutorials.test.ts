@@ -72,3 +72,15 @@ describe("tutorials", () => {
     expect((await call("/v1/portal/tutorials/nope")).status).toBe(404);
   });
 });
+
+describe("a tutorial's body limit", () => {
+  it("take the longest markdown the schema allows, however JSON escapes it", async () => {
+    // 100,000 characters, each escaped by JSON.stringify to six bytes: a 600 KB body.
+    const markdown = "\u0001".repeat(100_000);
+    expect(JSON.stringify({ ...base, markdown }).length).toBeGreaterThan(600_000);
+    expect((await write("longest", { ...base, markdown })).status).toBe(201);
+    const over = await write("longest", { ...base, markdown: `${markdown}x` });
+    expect(over.status).toBe(400);
+    expect((await problem(over)).type).toMatch(/validation-failed$/);
+  });
+});

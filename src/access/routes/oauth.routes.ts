@@ -250,6 +250,7 @@ const Jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).open
 const jwks = createRoute({
   method: "get",
   path: "/.well-known/jwks.json",
+  security: [], // public: no credential
   tags: ["OAuth"],
   summary: "The public keys that verify Atoll access tokens (current and previous)",
   responses: {
@@ -273,6 +274,7 @@ oauthRoutes.openapi(jwks, async (c) => {
 const metadata = createRoute({
   method: "get",
   path: "/.well-known/oauth-authorization-server",
+  security: [], // public: no credential
   tags: ["OAuth"],
   summary: "Authorization server metadata (RFC 8414)",
   responses: {

@@ -75,7 +75,7 @@ const rotate = createRoute({
         },
       },
     },
-    ...problems(401, 403, 409, 429),
+    ...problems(400, 401, 403, 409, 429),
   },
 });
 

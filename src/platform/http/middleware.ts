@@ -132,18 +132,24 @@ export function notFoundHandler(
   };
 }
 
-/** Middleware for routes that take a JSON body: size limit (before parsing), then content type. */
-export const jsonBody = [
-  bodyLimit({
-    maxSize: JSON_BODY_LIMIT,
-    onError: () => {
-      throw new ApiError({
-        status: 413,
-        type: "payload-too-large",
-        title: "Request body too large",
-        detail: `The body exceeds ${JSON_BODY_LIMIT} bytes.`,
-      });
-    },
-  }),
-  requireJsonBody(),
-] as const;
+/**
+ * Middleware for routes that take a JSON body: size limit (before parsing), then content type.
+ * A route whose schema allows more than the default limit takes its own (`jsonBodyOf`).
+ */
+export const jsonBodyOf = (maxSize: number) =>
+  [
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new ApiError({
+          status: 413,
+          type: "payload-too-large",
+          title: "Request body too large",
+          detail: `The body exceeds ${maxSize} bytes.`,
+        });
+      },
+    }),
+    requireJsonBody(),
+  ] as const;
+
+export const jsonBody = jsonBodyOf(JSON_BODY_LIMIT);

@@ -22,7 +22,11 @@ export function createRouter(): OpenAPIHono<AppEnv> {
       if (!result.success) {
         const errors = result.error.issues.map((issue) => ({
           path: issue.path.map(String).join(".") || "(body)",
-          message: issue.message,
+          // Names the fields, never their values.
+          message:
+            issue.code === "unrecognized_keys"
+              ? `unknown field(s): ${issue.keys.join(", ")}`
+              : issue.message,
         }));
         const where =
           result.target === "json"
