@@ -122,7 +122,17 @@ interface Named {
 function nameOperations(ops: Operation[]): Named[] {
   const methods = new Namer(
     safeCamel,
-    ["request", "authorization", "options", "baseUrl"],
+    // The client's own members: an operation may not shadow them.
+    [
+      "request",
+      "authorization",
+      "options",
+      "baseUrl",
+      "timeoutMs",
+      "maxRetries",
+      "maxRetryDelayMs",
+      "fetcher",
+    ],
     JS_KEYWORDS,
   );
   return ops.map((op) => {
