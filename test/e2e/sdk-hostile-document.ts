@@ -112,7 +112,7 @@ export function hostileDocument(canary: string): OpenApiDocument {
       // Parameter and property names equal to the generated code's own locals and helpers.
       "/v1/z/{cursor}/{segment}/{page}/{body}/{options}/{x0}/{r}/{q}/{m}/{json}/{self}/{query}": {
         get: {
-          operationId: "locals",
+          operationId: "fetcher",
           security: [],
           parameters: [{ name: "cursor", in: "query", schema: { type: "string" } }],
           responses: {

@@ -99,6 +99,7 @@ console.log(JSON.stringify({ names, hasRequest: typeof atoll.request }));
     expect(methods).toContain("request_2");
     expect(methods).toContain("request_3");
     expect(methods).toContain("constructor_");
+    expect(methods).toContain("fetcher_2"); // the client's own field keeps its name
     for (const m of methods) expect(m).toMatch(/^[A-Za-z_$][A-Za-z0-9_$]*$/);
     // Property names survive as quoted keys.
     const dts = readFileSync(join(dir, "dist", "index.d.ts"), "utf8");
