@@ -122,6 +122,7 @@ public final class Json {
 
   private static void write(StringBuilder b, Object v) {
     if (v == null) b.append("null");
+    else if (v instanceof JsonValue jv) write(b, jv.toJson());
     else if (v instanceof String str) quote(b, str);
     else if (v instanceof Number || v instanceof Boolean) b.append(v);
     else if (v instanceof Map<?, ?> m) {
@@ -169,44 +170,101 @@ public final class Json {
 }
 `;
 
-export const EXCEPTION_JAVA = `package dev.atoll.client;
+export const JSON_VALUE_JAVA = `package dev.atoll.client;
 
 import java.util.Map;
 
-/** An RFC 9457 problem document answered by the platform. */
-public class AtollException extends RuntimeException {
-  public final int status;
-  /** The problem type's slug: "rate-limited", "not-found", … */
-  public final String type;
-  public final Map<String, Object> problem;
-
-  public AtollException(Map<String, Object> problem) {
-    super(String.valueOf(problem.getOrDefault("detail", problem.getOrDefault("title", "error"))));
-    this.problem = problem;
-    Object s = problem.get("status");
-    this.status = s instanceof Number n ? n.intValue() : 0;
-    String t = String.valueOf(problem.getOrDefault("type", ""));
-    this.type = t.substring(t.lastIndexOf('/') + 1);
-  }
+/** A typed body: its JSON object (required fields checked, absent ones left out). */
+public interface JsonValue {
+  Map<String, Object> toJson();
 }
 `;
 
+/** The exception classes: the base and one per kind. */
+export const EXCEPTIONS_JAVA: Record<string, string> = {
+  AtollException: `package dev.atoll.client;
+
+import java.util.List;
+import java.util.Map;
+
+/** Base of every exception the SDK throws: the HTTP status (0 without an answer), the problem document, the raw body. */
+public class AtollException extends RuntimeException {
+  public final int status;
+  /** The problem type's slug: "rate-limited", "not-found", ... */
+  public final String type;
+  public final Map<String, Object> problem;
+  /** The raw answer body (kept when it is not a problem document). */
+  public final String body;
+  public final Map<String, List<String>> headers;
+
+  public AtollException(String message, int status, Map<String, Object> problem, String body, Map<String, List<String>> headers, Throwable cause) {
+    super(message, cause);
+    this.status = status;
+    this.problem = problem == null ? Map.of() : problem;
+    this.body = body == null ? "" : body;
+    this.headers = headers == null ? Map.of() : headers;
+    String t = String.valueOf(this.problem.getOrDefault("type", ""));
+    this.type = t.substring(t.lastIndexOf('/') + 1);
+  }
+
+  public AtollException(String message) { this(message, 0, null, null, null, null); }
+}
+`,
+  ...Object.fromEntries(
+    [
+      [
+        "BadRequestException",
+        "400 or 422 (also thrown before sending when a required field is missing).",
+      ],
+      ["AuthException", "401 or 403."],
+      ["NotFoundException", "404."],
+      ["ConflictException", "409."],
+      ["RateLimitException", "429."],
+      ["ServerException", "5xx."],
+      ["AtollConnectionException", "No answer: the connection failed."],
+      ["AtollTimeoutException", "No answer within the timeout."],
+    ].map(([name, doc]) => [
+      name,
+      `package dev.atoll.client;
+
+import java.util.List;
+import java.util.Map;
+
+/** ${doc} */
+public class ${name} extends AtollException {
+  public ${name}(String message, int status, Map<String, Object> problem, String body, Map<String, List<String>> headers, Throwable cause) {
+    super(message, status, problem, body, headers, cause);
+  }
+
+  public ${name}(String message) { super(message); }
+}
+`,
+    ]),
+  ),
+};
+
 export const CLIENT_RUNTIME = `
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  private static final java.util.Set<String> IDEMPOTENT = java.util.Set.of("GET", "HEAD", "PUT", "OPTIONS");
+  private final java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(10)).build();
   private final String baseUrl;
   private final String apiKey;
   private final String clientId;
   private final String clientSecret;
-  private int maxRetries = 3;
+  private int maxRetries = 2;
+  private java.time.Duration timeout = java.time.Duration.ofSeconds(30);
+  private long maxRetryDelayMillis = 60_000;
   private String token;
   private long tokenExpiresAt;
 
   private Atoll(String baseUrl, String apiKey, String clientId, String clientSecret) {
-    this.baseUrl = baseUrl.replaceAll("/+$", "");
+    this.baseUrl = (baseUrl == null ? DEFAULT_BASE_URL : baseUrl).replaceAll("/+$", "");
     this.apiKey = apiKey;
     this.clientId = clientId;
     this.clientSecret = clientSecret;
   }
+
+  /** A client with no credential: public operations (sign-up, the marketplace) only. */
+  public static Atoll anonymous(String baseUrl) { return new Atoll(baseUrl, null, null, null); }
 
   /** A client that sends an API key (X-API-Key). */
   public static Atoll withApiKey(String baseUrl, String apiKey) { return new Atoll(baseUrl, apiKey, null, null); }
@@ -214,87 +272,167 @@ export const CLIENT_RUNTIME = `
   /** A client that exchanges OAuth 2.0 client credentials for access tokens (renewed before they expire). */
   public static Atoll withClientCredentials(String baseUrl, String clientId, String clientSecret) { return new Atoll(baseUrl, null, clientId, clientSecret); }
 
-  /** Retries of 429 and 5xx answers (default 3), honouring Retry-After. */
+  /** Retries of network errors, 408, 429 and 5xx (default 2), honouring Retry-After. */
   public Atoll maxRetries(int n) { this.maxRetries = n; return this; }
 
-  private static String form(Map<String, String> fields) {
-    StringBuilder b = new StringBuilder();
-    for (Map.Entry<String, String> e : fields.entrySet()) {
-      if (b.length() > 0) b.append('&');
-      b.append(URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8)).append('=').append(URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8));
-    }
-    return b.toString();
-  }
+  /** The per-attempt timeout (default 30 s). */
+  public Atoll timeout(java.time.Duration d) { this.timeout = d; return this; }
 
-  private synchronized String authorization() throws IOException, InterruptedException {
+  /** The longest Retry-After waited out (default 60 s); a longer one is thrown as the exception. */
+  public Atoll maxRetryDelay(java.time.Duration d) { this.maxRetryDelayMillis = d.toMillis(); return this; }
+
+  private synchronized String authorization() {
     if (apiKey != null) return null;
+    if (clientId == null || clientSecret == null) return "";
     if (token == null || tokenExpiresAt - 30_000 < System.currentTimeMillis()) {
-      Map<String, String> f = new LinkedHashMap<>();
+      Map<String, Object> f = new LinkedHashMap<>();
       f.put("grant_type", "client_credentials");
       f.put("client_id", clientId);
       f.put("client_secret", clientSecret);
-      HttpRequest req = HttpRequest.newBuilder(URI.create(baseUrl + "/oauth/token")).header("content-type", "application/x-www-form-urlencoded").header("accept", "application/json").POST(HttpRequest.BodyPublishers.ofString(form(f))).build();
-      HttpResponse<String> res = http.send(req, HttpResponse.BodyHandlers.ofString());
-      Map<String, Object> body = Json.obj(Json.parse(res.body()));
-      if (res.statusCode() != 200 || body.get("access_token") == null) {
-        Map<String, Object> p = new LinkedHashMap<>(body);
-        p.putIfAbsent("status", (long) res.statusCode());
-        p.putIfAbsent("type", "oauth-error");
-        throw new AtollException(p);
-      }
-      token = String.valueOf(body.get("access_token"));
+      Map<String, Object> body = Json.obj(request("POST", TOKEN_PATH, null, null, f, "form", "application/x-www-form-urlencoded", "json", false, null));
+      if (!(body.get("access_token") instanceof String)) throw new AuthException("the token endpoint answered no access_token", 401, body, null, null, null);
+      token = (String) body.get("access_token");
       Long expiresIn = Json.lng(body.get("expires_in"));
       tokenExpiresAt = System.currentTimeMillis() + (expiresIn == null ? 300 : expiresIn) * 1000;
     }
     return "Bearer " + token;
   }
 
-  /** Sends one request; retries 429 and 5xx with exponential backoff, honouring Retry-After. */
-  public Object request(String method, String path, Map<String, ?> query, Map<String, String> headers, Object body, boolean auth) {
+  /** Retry-After in milliseconds: delay-seconds or an HTTP date; -1 when absent or unreadable. */
+  public static long retryAfterMillis(String value) {
+    if (value == null || value.isBlank()) return -1;
+    String v = value.trim();
+    try {
+      return (long) (Double.parseDouble(v) * 1000);
+    } catch (NumberFormatException notSeconds) {
+      try {
+        long at = java.time.ZonedDateTime.parse(v, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toInstant().toEpochMilli();
+        return Math.max(0, at - System.currentTimeMillis());
+      } catch (java.time.format.DateTimeParseException notDate) {
+        return -1;
+      }
+    }
+  }
+
+  private static AtollException errorFor(int status, byte[] raw, Map<String, List<String>> headers) {
+    String text = raw == null ? "" : new String(raw, java.nio.charset.StandardCharsets.UTF_8);
+    Map<String, Object> problem = null;
+    try {
+      Object parsed = text.isEmpty() ? null : Json.parse(text);
+      if (parsed instanceof Map<?, ?>) problem = new LinkedHashMap<>(Json.obj(parsed));
+    } catch (RuntimeException notJson) {
+      problem = null;
+    }
+    if (problem == null) {
+      problem = new LinkedHashMap<>();
+      problem.put("type", "about:blank");
+      problem.put("title", "HTTP " + status);
+      problem.put("status", (long) status);
+      if (!text.isEmpty()) problem.put("detail", text.length() > 2000 ? text.substring(0, 2000) : text);
+    }
+    String message = String.valueOf(problem.getOrDefault("detail", problem.getOrDefault("title", "HTTP " + status)));
+    if (status == 400 || status == 422) return new BadRequestException(message, status, problem, text, headers, null);
+    if (status == 401 || status == 403) return new AuthException(message, status, problem, text, headers, null);
+    if (status == 404) return new NotFoundException(message, status, problem, text, headers, null);
+    if (status == 409) return new ConflictException(message, status, problem, text, headers, null);
+    if (status == 429) return new RateLimitException(message, status, problem, text, headers, null);
+    if (status >= 500) return new ServerException(message, status, problem, text, headers, null);
+    return new AtollException(message, status, problem, text, headers, null);
+  }
+
+  private static String form(Map<?, ?> fields) {
+    StringBuilder b = new StringBuilder();
+    for (Map.Entry<?, ?> e : fields.entrySet()) {
+      if (e.getValue() == null) continue;
+      if (b.length() > 0) b.append('&');
+      b.append(java.net.URLEncoder.encode(String.valueOf(e.getKey()), java.nio.charset.StandardCharsets.UTF_8)).append('=').append(java.net.URLEncoder.encode(String.valueOf(e.getValue()), java.nio.charset.StandardCharsets.UTF_8));
+    }
+    return b.toString();
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(Math.max(0, millis));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AtollConnectionException("interrupted", 0, null, null, null, e);
+    }
+  }
+
+  /**
+   * Sends one operation. Retries network errors, 408, 429 and 5xx (maxRetries, backoff, Retry-After)
+   * when the method is idempotent or the request carries an Idempotency-Key, which it creates (a
+   * random UUID, the same for every retry) when the operation takes one and none was passed.
+   * Returns the parsed JSON, the bytes (responseKind "binary"), or null.
+   */
+  public Object request(String method, String path, Map<String, ?> query, Map<String, String> headers, Object body, String bodyKind, String contentType, String responseKind, boolean auth, String idempotency) {
     StringBuilder url = new StringBuilder(baseUrl).append(path);
     if (query != null) {
       boolean first = true;
       for (Map.Entry<String, ?> e : query.entrySet()) {
         if (e.getValue() == null) continue;
-        url.append(first ? '?' : '&').append(URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8)).append('=').append(URLEncoder.encode(String.valueOf(e.getValue()), StandardCharsets.UTF_8));
+        url.append(first ? '?' : '&').append(java.net.URLEncoder.encode(e.getKey(), java.nio.charset.StandardCharsets.UTF_8)).append('=').append(java.net.URLEncoder.encode(String.valueOf(e.getValue()), java.nio.charset.StandardCharsets.UTF_8));
         first = false;
       }
     }
-    try {
-      for (int attempt = 0; ; attempt++) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url.toString())).timeout(Duration.ofSeconds(30)).header("accept", "application/json");
-        if (auth) {
-          String a = authorization();
-          if (a == null) b.header("x-api-key", apiKey); else b.header("authorization", a);
-        }
-        if (headers != null) for (Map.Entry<String, String> e : headers.entrySet()) if (e.getValue() != null) b.header(e.getKey(), e.getValue());
-        if (body != null) b.header("content-type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(Json.write(body)));
-        else b.method(method, HttpRequest.BodyPublishers.noBody());
-        HttpResponse<String> res = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        int status = res.statusCode();
-        if ((status == 429 || status >= 500) && attempt < maxRetries) {
-          long wait = res.headers().firstValue("retry-after").map(v -> { try { return Long.parseLong(v.trim()) * 1000; } catch (NumberFormatException x) { return -1L; } }).orElse(-1L);
-          if (wait < 0) wait = (long) (Math.min(8000, 250 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2));
-          Thread.sleep(wait);
-          continue;
-        }
-        String text = res.body();
-        Object data = text == null || text.isEmpty() ? null : Json.parse(text);
-        if (status >= 400) {
-          Map<String, Object> p = new LinkedHashMap<>(Json.obj(data));
-          p.putIfAbsent("status", (long) status);
-          p.putIfAbsent("type", "about:blank");
-          throw new AtollException(p);
-        }
-        return data;
+    Map<String, String> extra = new LinkedHashMap<>();
+    if (headers != null) for (Map.Entry<String, String> e : headers.entrySet()) if (e.getValue() != null) extra.put(e.getKey().toLowerCase(java.util.Locale.ROOT), e.getValue());
+    if (idempotency != null && !extra.containsKey("idempotency-key")) extra.put("idempotency-key", java.util.UUID.randomUUID().toString());
+    boolean retryable = IDEMPOTENT.contains(method) || extra.containsKey("idempotency-key");
+    java.net.http.HttpRequest.BodyPublisher publisher = java.net.http.HttpRequest.BodyPublishers.noBody();
+    if (body != null) {
+      extra.put("content-type", contentType);
+      if ("binary".equals(bodyKind)) publisher = java.net.http.HttpRequest.BodyPublishers.ofByteArray((byte[]) body);
+      else if ("form".equals(bodyKind)) publisher = java.net.http.HttpRequest.BodyPublishers.ofString(form(body instanceof JsonValue jv ? jv.toJson() : (Map<?, ?>) body));
+      else publisher = java.net.http.HttpRequest.BodyPublishers.ofString(Json.write(body));
+    }
+    for (int attempt = 0; ; attempt++) {
+      long backoff = (long) (Math.min(8000, 250 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2));
+      java.net.http.HttpRequest.Builder b = java.net.http.HttpRequest.newBuilder(java.net.URI.create(url.toString())).timeout(timeout).header("accept", "binary".equals(responseKind) ? "*/*" : "application/json");
+      if (auth) {
+        String a = authorization();
+        if (a == null) b.header("x-api-key", apiKey);
+        else if (!a.isEmpty()) b.header("authorization", a);
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
+      for (Map.Entry<String, String> e : extra.entrySet()) b.header(e.getKey(), e.getValue());
+      b.method(method, publisher);
+      java.net.http.HttpResponse<byte[]> res;
+      try {
+        res = http.send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+      } catch (java.net.http.HttpTimeoutException e) {
+        if (retryable && attempt < maxRetries) { sleep(backoff); continue; }
+        throw new AtollTimeoutException("no answer within " + timeout, 0, null, null, null, e);
+      } catch (java.io.IOException e) {
+        if (retryable && attempt < maxRetries) { sleep(backoff); continue; }
+        throw new AtollConnectionException("connection failed: " + e, 0, null, null, null, e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AtollConnectionException("interrupted", 0, null, null, null, e);
+      }
+      int status = res.statusCode();
+      long after = retryAfterMillis(res.headers().firstValue("retry-after").orElse(null));
+      // A wait longer than maxRetryDelay is the caller's decision: the exception is thrown at once.
+      if ((status == 408 || status == 429 || status >= 500) && retryable && attempt < maxRetries && after <= maxRetryDelayMillis) {
+        sleep(after < 0 ? backoff : after);
+        continue;
+      }
+      if (status >= 400) throw errorFor(status, res.body(), res.headers().map());
+      byte[] raw = res.body();
+      if ("binary".equals(responseKind)) return raw;
+      if (raw == null || raw.length == 0 || "none".equals(responseKind)) return null;
+      String text = new String(raw, java.nio.charset.StandardCharsets.UTF_8);
+      try {
+        return Json.parse(text);
+      } catch (RuntimeException e) {
+        throw new AtollException("the answer is not JSON", status, null, text, res.headers().map(), e);
+      }
     }
   }
 
-  private static String seg(String value) { return URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20").replace("%40", "@"); }
+  private static String seg(Object value) { return java.net.URLEncoder.encode(String.valueOf(value), java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20").replace("%40", "@"); }
+
+  /** Throws BadRequestException before sending when a required value is missing. */
+  public static void requireValue(Object value, String name) {
+    if (value == null) throw new BadRequestException("the " + name + " is required");
+  }
 `;

@@ -1,87 +1,104 @@
 /**
- * The Python SDK: one module (`atoll/__init__.py`), standard library only (urllib, json), typed
- * models as TypedDicts, one method per operation, API-key or OAuth client-credentials auth,
- * retries on 429/5xx honouring Retry-After, cursor pagination generators, `AtollError` for
- * problem documents. Python 3.9+.
+ * The Python SDK: a package (`<module>/__init__.py`, standard library only, Python 3.9+) with
+ * `pyproject.toml` and an in-tree PEP 517 backend, so `pip install ./folder` needs no network.
+ * Models are TypedDicts (Required/NotRequired) and required body fields and parameters are
+ * checked before sending; bytes in and out for binary bodies; timeouts, retries honouring
+ * Retry-After, error classes per kind.
+ *
+ * Every document string reaches the output through ./escape; none is concatenated raw.
  */
 import {
-  camel,
+  mdText,
+  Namer,
+  plainText,
+  PY_KEYWORDS,
+  pyComment,
+  pyDocstring,
+  pyString,
+  safeSnake,
+} from "./escape";
+import { PY_BACKEND, PY_RUNTIME } from "./python-runtime";
+import {
+  flattenAllOf,
   nullability,
   operationsOf,
   pagination,
-  refName,
-  schemasOf,
+  schemaNamesOf,
+  tokenUrlOf,
   type JsonSchema,
   type OpenApiDocument,
   type Operation,
+  type SchemaNames,
 } from "./spec";
 
-const KEYWORDS = new Set([
-  "from",
-  "class",
-  "def",
-  "return",
-  "import",
-  "global",
-  "lambda",
-  "type",
-  "id",
-  "in",
-  "is",
-  "not",
-  "and",
-  "or",
-  "pass",
-  "with",
-  "as",
-  "for",
-  "while",
-  "if",
-  "else",
-  "try",
-  "except",
-  "raise",
-  "yield",
-  "None",
-  "True",
-  "False",
-  "async",
-  "await",
-  "del",
-  "list",
-  "dict",
-  "str",
-  "object",
-  "format",
-  "filter",
-  "input",
-  "range",
-  "max",
-  "min",
-]);
-const snake = (text: string) => camel(text).replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const ident = (text: string) => {
-  const s = snake(text);
-  return KEYWORDS.has(s) ? `${s}_` : s;
-};
+const RUNTIME_NAMES = [
+  "Atoll",
+  "AtollClient",
+  "AtollError",
+  "BadRequestError",
+  "AuthError",
+  "NotFoundError",
+  "ConflictError",
+  "RateLimitError",
+  "ServerError",
+  "AtollConnectionError",
+  "AtollTimeoutError",
+  "Any",
+  "Dict",
+  "List",
+  "Optional",
+  "Union",
+  "Tuple",
+  "TypedDict",
+  "Iterator",
+  "Iterable",
+  "Literal",
+  "Required",
+  "NotRequired",
+];
+/** Attributes and methods of the client: no operation may shadow them. */
+const CLIENT_MEMBERS = [
+  "request",
+  "base_url",
+  "api_key",
+  "access_token",
+  "client_id",
+  "client_secret",
+  "timeout",
+  "max_retries",
+  "max_retry_delay",
+];
 
-export function pyType(s: JsonSchema | undefined): string {
-  if (!s) return "Any";
-  if (s.$ref) return `"${refName(s.$ref)}"`;
+function pyType(s: JsonSchema | undefined, names: SchemaNames, depth = 0): string {
+  if (!s || depth > 12) return "Any";
+  if (s.$ref) return names.ref(s.$ref) ?? "Any";
   const { schema, nullable } = nullability(s);
-  const base = schema.$ref ? `"${refName(schema.$ref)}"` : pyBase(schema);
-  return nullable ? `Optional[${base}]` : base;
+  const base = schema.$ref ? (names.ref(schema.$ref) ?? "Any") : pyBase(schema, names, depth);
+  return nullable && base !== "Any" ? `Optional[${base}]` : base;
 }
 
-function pyBase(s: JsonSchema): string {
-  if (s.const !== undefined || s.enum)
-    return typeof (s.enum?.[0] ?? s.const) === "string" ? "str" : "Any";
+function pyLiteral(v: unknown): string | null {
+  if (typeof v === "string") return pyString(v);
+  if (typeof v === "number" && Number.isInteger(v)) return String(v);
+  if (typeof v === "boolean") return v ? "True" : "False";
+  return null;
+}
+
+function pyBase(s: JsonSchema, names: SchemaNames, depth: number): string {
+  const values = s.enum ?? (s.const !== undefined ? [s.const] : null);
+  if (values) {
+    const lits = values.map(pyLiteral);
+    return lits.length && lits.every((l) => l !== null) ? `Literal[${lits.join(", ")}]` : "Any";
+  }
   const variants = s.anyOf ?? s.oneOf;
-  if (variants) return `Union[${variants.map(pyType).join(", ")}]`;
+  if (variants)
+    return variants.length
+      ? `Union[${variants.map((v) => pyType(v, names, depth + 1)).join(", ")}]`
+      : "Any";
   const t = Array.isArray(s.type) ? s.type[0] : s.type;
   switch (t) {
     case "string":
-      return "str";
+      return s.format === "binary" || s.contentMediaType ? "bytes" : "str";
     case "integer":
       return "int";
     case "number":
@@ -89,7 +106,7 @@ function pyBase(s: JsonSchema): string {
     case "boolean":
       return "bool";
     case "array":
-      return `List[${pyType(s.items)}]`;
+      return `List[${pyType(s.items, names, depth + 1)}]`;
     case "object":
       return "Dict[str, Any]";
     default:
@@ -97,171 +114,290 @@ function pyBase(s: JsonSchema): string {
   }
 }
 
-function model(name: string, s: JsonSchema): string {
-  if (!s.properties) return `${name} = ${pyType(s).replace(/^"|"$/g, "")}\n`;
-  const props = Object.entries(s.properties);
-  const valid = props.every(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && !KEYWORDS.has(k));
-  const fields = props.map(([k, v]) => `${JSON.stringify(k)}: ${pyType(v)}`);
-  // The functional form accepts any key; total=False: optional fields may be absent.
-  if (!valid || props.length === 0)
-    return `${name} = TypedDict(${JSON.stringify(name)}, {${fields.join(", ")}}, total=False)\n`;
-  return `class ${name}(TypedDict, total=False):\n${props.map(([k, v]) => `    ${k}: ${pyType(v)}`).join("\n")}\n`;
+function model(name: string, s: JsonSchema, names: SchemaNames): string {
+  const { schema } = nullability(s);
+  const summary = schema.description ?? schema.title;
+  const comment = summary ? `# ${pyComment(summary)}\n` : "";
+  if (!schema.properties) return `${comment}${name} = Any  # ${pyComment(pyType(schema, names))}\n`;
+  const required = new Set(schema.required ?? []);
+  // The functional form takes any key (a-b, class, __proto__); types as forward references.
+  const fields = Object.entries(schema.properties).map(
+    ([k, v]) =>
+      `    ${pyString(k)}: ${pyString(`${required.has(k) ? "Required" : "NotRequired"}[${pyType(v, names)}]`)},`,
+  );
+  // The qualifiers live in unevaluated strings, so the key sets are stated for introspection.
+  const keys = (list: string[]) => `frozenset((${list.map((k) => `${pyString(k)},`).join(" ")}))`;
+  const all = Object.keys(schema.properties);
+  return `${comment}${name} = TypedDict(${pyString(name)}, {\n${fields.join("\n")}\n}, total=False)\n${name}.__required_keys__ = ${keys(all.filter((k) => required.has(k)))}\n${name}.__optional_keys__ = ${keys(all.filter((k) => !required.has(k)))}\n`;
 }
 
-function method(op: Operation): string {
-  const args = ["self", ...op.pathParams.map((p) => `${ident(p.name)}: str`)];
-  if (op.body) args.push(`body: ${pyType(op.body.schema)}`);
-  const kw = [
-    ...op.query.map((q) => `${ident(q.name)}: Optional[${pyType(q.schema)}] = None`),
-    ...op.headers.map((h) => `${ident(h.name)}: Optional[str] = None`),
+interface Named {
+  op: Operation;
+  method: string;
+  pages: string | null;
+  args: Map<string, string>;
+}
+
+function nameOperations(ops: Operation[]): Named[] {
+  const methods = new Namer(safeSnake, [...CLIENT_MEMBERS, ...RUNTIME_NAMES], PY_KEYWORDS);
+  const named = ops.map((op) => {
+    const args = new Namer(safeSnake, ["self", "body", "timeout", "page"], PY_KEYWORDS);
+    const key = (where: string, name: string) => `${where}:${name}`;
+    return {
+      op,
+      method: methods.name(op.id, "operation"),
+      pages: null as string | null,
+      args: new Map([
+        ...op.pathParams.map((p) => [key("path", p.name), args.name(p.name, "param")] as const),
+        ...op.query.map((p) => [key("query", p.name), args.name(p.name, "param")] as const),
+        ...op.headers.map((p) => [key("header", p.name), args.name(p.name, "header")] as const),
+      ]),
+    };
+  });
+  for (const n of named)
+    if (pagination(n.op) && n.op.responseKind === "json")
+      n.pages = methods.name(`${n.method}_pages`);
+  return named;
+}
+
+function bodyRequired(
+  op: Operation,
+  byName: Map<string, JsonSchema>,
+  names: SchemaNames,
+): string[] {
+  if (!op.body || op.body.kind === "binary") return [];
+  let s = nullability(op.body.schema).schema;
+  for (let i = 0; s.$ref && i < 5; i++)
+    s = nullability(byName.get(names.ref(s.$ref) ?? "") ?? {}).schema;
+  return s.required ?? [];
+}
+
+function method(n: Named, names: SchemaNames, byName: Map<string, JsonSchema>): string {
+  const { op } = n;
+  const arg = (where: string, name: string) => n.args.get(`${where}:${name}`) ?? "_";
+  const positional = ["self", ...op.pathParams.map((p) => `${arg("path", p.name)}: str`)];
+  const body = op.body
+    ? op.body.kind === "binary"
+      ? "bytes"
+      : pyType(op.body.schema, names)
+    : null;
+  if (body) positional.push(op.body?.required ? `body: ${body}` : `body: Optional[${body}] = None`);
+  const keywords = [
+    ...op.query.map((q) =>
+      q.required
+        ? `${arg("query", q.name)}: ${pyType(q.schema, names)}`
+        : `${arg("query", q.name)}: Optional[${pyType(q.schema, names)}] = None`,
+    ),
+    ...op.headers.map((h) =>
+      h.required && h.name.toLowerCase() !== "idempotency-key"
+        ? `${arg("header", h.name)}: str`
+        : `${arg("header", h.name)}: Optional[str] = None`,
+    ),
+    "timeout: Optional[float] = None",
   ];
-  const all = kw.length ? [...args, "*", ...kw] : args;
-  const path = op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => `{_quote(${ident(name)})}`);
-  const result = op.response ? pyType(op.response) : "None";
+  const result =
+    op.responseKind === "binary"
+      ? "bytes"
+      : op.responseKind === "none" || !op.response
+        ? "None"
+        : pyType(op.response, names);
+  const path =
+    op.segments
+      .map((s) => ("text" in s ? pyString(s.text) : `_quote(${arg("path", s.param)})`))
+      .join(" + ") || '""';
+  const checks = [
+    ...op.pathParams.map((p) => `_require_param(${arg("path", p.name)}, ${pyString(p.name)})`),
+    ...op.query
+      .filter((q) => q.required)
+      .map((q) => `_require_param(${arg("query", q.name)}, ${pyString(q.name)})`),
+    ...op.headers
+      .filter((h) => h.required && h.name.toLowerCase() !== "idempotency-key")
+      .map((h) => `_require_param(${arg("header", h.name)}, ${pyString(h.name)})`),
+  ];
+  const required = bodyRequired(op, byName, names);
+  if (op.body?.required) checks.push(`_require_param(body, "body")`);
+  if (required.length)
+    checks.push(
+      `${op.body?.required ? "" : "if body is not None: "}_require(body, (${required.map(pyString).join(", ")},), "body")`,
+    );
+  const call = [
+    pyString(op.method),
+    path,
+    `query={${op.query.map((q) => `${pyString(q.name)}: ${arg("query", q.name)}`).join(", ")}}`,
+    `headers={${op.headers.map((h) => `${pyString(h.name)}: ${arg("header", h.name)}`).join(", ")}}`,
+    ...(op.body
+      ? [
+          "body=body",
+          `body_kind=${pyString(op.body.kind)}`,
+          `content_type=${pyString(op.body.contentType)}`,
+        ]
+      : []),
+    `response_kind=${pyString(op.responseKind)}`,
+    `auth=${op.authenticated ? "True" : "False"}`,
+    `idempotency=${op.idempotency ? pyString(op.idempotency.required ? "required" : "optional") : "None"}`,
+    "timeout=timeout",
+  ];
+  const summary = `${op.method} ${op.path}${op.summary ? ` - ${op.summary}` : ""}`;
+  const sig = [...positional, "*", ...keywords].join(", ");
   const lines = [
-    `    def ${ident(op.id)}(${all.join(", ")}) -> ${result}:`,
-    `        """${op.method} ${op.path}${op.summary ? ` — ${op.summary.replace(/"""/g, "'''").replace(/\\/g, "\\\\")}` : ""}"""`,
-    `        return self.request(${JSON.stringify(op.method)}, f${JSON.stringify(path)}, query={${op.query.map((q) => `${JSON.stringify(q.name)}: ${ident(q.name)}`).join(", ")}}, headers={${op.headers.map((h) => `${JSON.stringify(h.name)}: ${ident(h.name)}`).join(", ")}}${op.body ? `, body=body${op.body.form ? ", form=True" : ""}` : ""}, auth=${op.authenticated ? "True" : "False"})`,
+    `    def ${n.method}(${sig}) -> ${result}:`,
+    `        """${pyDocstring(summary)}"""`,
+    ...checks.map((c) => `        ${c}`),
+    `        return self.request(${call.join(", ")})`,
   ];
   const page = pagination(op);
-  if (page && op.response) {
-    const cursor = ident(page.param);
+  if (page && n.pages) {
+    const cursor = arg("query", page.param);
+    const forward = [
+      ...op.pathParams.map((p) => arg("path", p.name)),
+      ...(op.body ? ["body"] : []),
+      ...[
+        ...op.query.map((q) => arg("query", q.name)),
+        ...op.headers.map((h) => arg("header", h.name)),
+        "timeout",
+      ].map((a) => `${a}=${a}`),
+    ];
     lines.push(
       "",
-      `    def ${ident(op.id)}_pages(${all.join(", ")}) -> Iterator[${result}]:`,
-      `        """Every page of ${ident(op.id)}, following ${page.field}."""`,
-      `        while True:`,
-      `            page = self.${ident(op.id)}(${[...op.pathParams.map((p) => ident(p.name)), op.body ? "body" : "", ...kw.map((k) => `${k.split(":")[0]}=${k.split(":")[0]}`)].filter(Boolean).join(", ")})`,
-      `            yield page`,
-      `            ${cursor} = page.get(${JSON.stringify(page.field)}) if isinstance(page, dict) else None`,
+      `    def ${n.pages}(${sig}) -> Iterator[${result}]:`,
+      `        """Every page of ${n.method}, following the cursor."""`,
+      "        while True:",
+      `            page = self.${n.method}(${forward.join(", ")})`,
+      "            yield page",
+      `            ${cursor} = page.get(${pyString(page.field)}) if isinstance(page, dict) else None`,
       `            if ${cursor} is None:`,
-      `                return`,
+      "                return",
     );
   }
   return lines.join("\n");
 }
 
-const RUNTIME = `import json
-import random
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from typing import Any, Dict, Iterator, List, Optional, TypedDict, Union
+const pep440 = (v: string) =>
+  /^\d+(\.\d+){0,3}$/.exec(v)?.[0] ?? /^\d+\.\d+\.\d+/.exec(v)?.[0] ?? "0.0.0";
+const tomlString = (text: string) => JSON.stringify(plainText(text));
 
-
-class AtollError(Exception):
-    """An RFC 9457 problem document answered by the platform."""
-
-    def __init__(self, problem: Dict[str, Any]):
-        super().__init__(problem.get("detail") or problem.get("title") or "error")
-        self.problem = problem
-        self.status: int = int(problem.get("status", 0))
-        self.type: str = str(problem.get("type", "")).rsplit("/", 1)[-1]
-
-
-def _quote(value: Any) -> str:
-    return urllib.parse.quote(str(value), safe="@")
-
-
-class AtollClient:
-    def __init__(self, base_url: str, api_key: Optional[str] = None, client_id: Optional[str] = None, client_secret: Optional[str] = None, max_retries: int = 3, timeout: float = 30.0):
-        if not api_key and not (client_id and client_secret):
-            raise ValueError("pass api_key, or client_id and client_secret")
-        self.base_url = base_url.rstrip("/")
-        self.api_key = api_key
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.max_retries = max_retries
-        self.timeout = timeout
-        self._token: Optional[str] = None
-        self._token_expires = 0.0
-
-    def _authorization(self) -> Dict[str, str]:
-        if self.api_key:
-            return {"X-API-Key": self.api_key}
-        if not self._token or self._token_expires - 30 < time.time():
-            data = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret}).encode()
-            req = urllib.request.Request(self.base_url + "/oauth/token", data=data, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as res:
-                    body = json.loads(res.read() or b"{}")
-            except urllib.error.HTTPError as err:
-                raise AtollError({"type": "oauth-error", "title": "Token request failed", "status": err.code, "detail": err.read().decode("utf-8", "replace")}) from None
-            self._token = body["access_token"]
-            self._token_expires = time.time() + float(body.get("expires_in", 300))
-        return {"Authorization": "Bearer " + str(self._token)}
-
-    def request(self, method: str, path: str, query: Optional[Dict[str, Any]] = None, headers: Optional[Dict[str, Optional[str]]] = None, body: Any = None, form: bool = False, auth: bool = True) -> Any:
-        """Sends one request; retries 429 and 5xx with exponential backoff, honouring Retry-After."""
-        params = {k: ("true" if v is True else "false" if v is False else v) for k, v in (query or {}).items() if v is not None}
-        url = self.base_url + path + ("?" + urllib.parse.urlencode(params) if params else "")
-        attempt = 0
-        while True:
-            h = {"Accept": "application/json", **(self._authorization() if auth else {})}
-            h.update({k: v for k, v in (headers or {}).items() if v is not None})
-            data = None
-            if body is not None:
-                h["Content-Type"] = "application/x-www-form-urlencoded" if form else "application/json"
-                data = (urllib.parse.urlencode(body) if form else json.dumps(body)).encode()
-            req = urllib.request.Request(url, data=data, method=method, headers=h)
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as res:
-                    text = res.read()
-                    return json.loads(text) if text else None
-            except urllib.error.HTTPError as err:
-                text = err.read()
-                if (err.code == 429 or err.code >= 500) and attempt < self.max_retries:
-                    after = err.headers.get("Retry-After")
-                    delay = float(after) if after and after.isdigit() else min(8.0, 0.25 * 2 ** attempt) * (0.5 + random.random() / 2)
-                    time.sleep(delay)
-                    attempt += 1
-                    continue
-                try:
-                    problem = json.loads(text)
-                except ValueError:
-                    problem = {"type": "about:blank", "title": err.reason, "status": err.code}
-                raise AtollError(problem) from None
-`;
+function tokenPath(doc: OpenApiDocument): string {
+  try {
+    return new URL(tokenUrlOf(doc) ?? "/oauth/token", "http://base.invalid").pathname;
+  } catch {
+    return "/oauth/token";
+  }
+}
 
 export function pythonSdk(
   doc: OpenApiDocument,
   pkg: { name: string; baseUrl: string },
 ): Record<string, string> {
-  const ops = operationsOf(doc);
-  const models = schemasOf(doc).map(([n, s]) => model(n, s));
-  const cls = `class Atoll(AtollClient):\n    """${doc.info.title} ${doc.info.version}: one method per operation."""\n\n${ops.map(method).join("\n\n")}\n`;
-  const init = `# Generated by Atoll from ${doc.info.title} ${doc.info.version}. Do not edit.\n"""A client for ${doc.info.title}."""\nfrom __future__ import annotations\n\n${RUNTIME}\n\n# ---- Models ----\n\n${models.join("\n")}\n\n# ---- Operations ----\n\n${cls}`;
-  const example =
-    ops.find((o) => o.method === "GET" && o.pathParams.length === 0 && o.authenticated) ?? ops[0];
-  const readme = `# ${pkg.name} (Python)
-
-A Python client for ${doc.info.title} (${doc.info.version}), generated from its OpenAPI document. Standard library only; Python 3.9+.
-
-\`\`\`python
-import os
-from atoll import Atoll, AtollError
-
-atoll = Atoll("${pkg.baseUrl}", api_key=os.environ["ATOLL_API_KEY"])
-# or OAuth 2.0 client credentials: Atoll(base_url, client_id="key_…", client_secret="atk_…")
-${example ? `print(atoll.${ident(example.id)}(${example.pathParams.map(() => '"…"').join(", ")}))` : ""}
-
-try:
-    atoll.request("GET", "/v1/nothing-here")
-except AtollError as err:
-    print(err.status, err.type, err.problem.get("detail"))
-\`\`\`
-
-- One method per operation (${ops.length}); models are \`TypedDict\`s.
-- 429 and 5xx answers are retried (\`max_retries\`, default 3) after \`Retry-After\`, or with exponential backoff.
-- Problem documents are raised as \`AtollError\` (\`status\`, \`type\`, \`problem\`).
-- Paged operations have a generator: \`for page in atoll.get_marketplace_listings_pages(): …\`.
-`;
+  const named = schemaNamesOf(doc, [...RUNTIME_NAMES, ...CLIENT_MEMBERS]);
+  const names = {
+    ...named,
+    list: named.list.map(([n, s]) => [n, flattenAllOf(s, doc)] as [string, JsonSchema]),
+  };
+  const byName = new Map(names.list);
+  const ops = nameOperations(operationsOf(doc));
+  const module = safeSnake(pkg.name) || "atoll_client";
+  const title = `${doc.info.title} ${doc.info.version}`;
+  const version = pep440(doc.info.version);
+  const models = names.list.map(([n, s]) => model(n, s, names));
+  const init = [
+    `# Generated by Atoll from ${pyComment(title)}. Do not edit.`,
+    `"""A client for ${pyDocstring(title)}."""`,
+    "from __future__ import annotations",
+    "",
+    PY_RUNTIME,
+    `DEFAULT_BASE_URL = ${pyString(pkg.baseUrl)}`,
+    `TOKEN_PATH = ${pyString(tokenPath(doc))}`,
+    "",
+    "",
+    "# ---- Models ----",
+    "",
+    models.join("\n"),
+    "",
+    "# ---- Operations ----",
+    "",
+    "",
+    "class Atoll(AtollClient):",
+    `    """${pyDocstring(title)}: one method per operation."""`,
+    "",
+    ops.map((n) => method(n, names, byName)).join("\n\n"),
+    "",
+  ].join("\n");
+  const backend = `NAME = ${pyString(pkg.name)}\nVERSION = ${pyString(version)}\nMODULE = ${pyString(module)}\nSUMMARY = ${pyString(plainText(`A client for ${doc.info.title}`))}\n\n${PY_BACKEND}`;
   return {
-    "atoll/__init__.py": init,
-    "README.md": readme,
-    "example.py": `from atoll import Atoll\nimport os, json\n\natoll = Atoll(os.environ.get("ATOLL_URL", "${pkg.baseUrl}"), api_key=os.environ["ATOLL_API_KEY"])\n${example ? `print(json.dumps(atoll.${ident(example.id)}(${example.pathParams.map(() => '"…"').join(", ")})))` : ""}\n`,
+    [`${module}/__init__.py`]: init,
+    [`${module}/py.typed`]: "",
+    "_build/atoll_build.py": backend,
+    "pyproject.toml": `[build-system]
+requires = []
+build-backend = "atoll_build"
+backend-path = ["_build"]
+
+[project]
+name = ${tomlString(pkg.name)}
+version = ${tomlString(version)}
+description = ${tomlString(`A client for ${doc.info.title}`)}
+readme = "README.md"
+requires-python = ">=3.9"
+`,
+    "README.md": readme(doc, pkg, module, ops),
   };
 }
 
-export { ident as pythonIdent };
+function readme(
+  doc: OpenApiDocument,
+  pkg: { name: string; baseUrl: string },
+  module: string,
+  ops: Named[],
+): string {
+  const tags = [...new Set(ops.map((n) => n.op.tag))];
+  const groups = tags.map((tag) => {
+    const inTag = ops.filter((n) => n.op.tag === tag);
+    const ex = inTag.find((n) => n.op.method === "GET") ?? inTag[0];
+    const exArgs = ex
+      ? [
+          ...ex.op.pathParams.map(() => '"…"'),
+          ...(ex.op.body ? [ex.op.body.kind === "binary" ? 'b"…"' : "{…}"] : []),
+        ]
+      : [];
+    return `### ${mdText(tag)}
+
+${inTag.map((n) => `- \`${n.method}()\` — ${mdText(`${n.op.method} ${n.op.path}${n.op.summary ? `: ${n.op.summary}` : ""}`)}`).join("\n")}
+
+\`\`\`python
+result = atoll.${ex?.method ?? "request"}(${exArgs.join(", ")})
+\`\`\``;
+  });
+  return `# ${mdText(pkg.name)} (Python)
+
+A Python client for ${mdText(doc.info.title)} (${mdText(doc.info.version)}), generated from its OpenAPI document. Standard library only; Python 3.9+.
+
+## Install
+
+\`\`\`sh
+pip install ./${pkg.name}-python      # the unzipped folder; builds offline (in-tree PEP 517 backend)
+\`\`\`
+
+## Use
+
+\`\`\`python
+import os
+from ${module} import Atoll, AtollError, NotFoundError
+
+atoll = Atoll(api_key=os.environ["ATOLL_API_KEY"])  # base_url defaults to ${pkg.baseUrl}
+# or OAuth 2.0 client credentials: Atoll(client_id="key_…", client_secret="atk_…")
+# public operations (sign-up, the marketplace) need no credential: Atoll()
+\`\`\`
+
+- Bodies and parameters: models are \`TypedDict\`s; a missing required field or parameter raises \`BadRequestError\` before anything is sent.
+- Binary bodies: pass \`bytes\`; downloads come back as \`bytes\`.
+- Timeouts: \`timeout\` seconds (default 30), per client or per call. Retries: network errors, 408, 429 and 5xx, \`max_retries\` (default 2) times with backoff, after \`Retry-After\` (seconds or an HTTP date; a wait beyond 60 s is thrown at once, not slept). A POST, PATCH or DELETE is retried only with an \`Idempotency-Key\`; operations that take one (the money-moving POSTs) get a random UUID, the same across retries, unless you pass one.
+- Errors: \`AtollError\` (\`status\`, \`problem\`, \`body\`, \`type\`) and its kinds \`BadRequestError\` (400/422), \`AuthError\` (401/403), \`NotFoundError\`, \`ConflictError\`, \`RateLimitError\`, \`ServerError\` (5xx), \`AtollConnectionError\`, \`AtollTimeoutError\`.
+- Paged operations have a generator: \`for page in atoll.…_pages(): …\`.
+
+## Operations (${ops.length})
+
+${groups.join("\n\n")}
+`;
+}
+
+export { safeSnake as pythonIdent };

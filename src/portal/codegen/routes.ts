@@ -57,7 +57,7 @@ export function mountSdks(app: OpenAPIHono<AppEnv>, document: (env: Env) => Open
       summary:
         "Download a generated client library (zip) for the platform API, or for a plugin's API",
       description:
-        "TypeScript (fetch, no dependencies), Python (standard library) or Java 17 (java.net.http): typed models, one method per operation, API-key and OAuth client-credentials auth, retries on 429/5xx honouring Retry-After, cursor pagination, problem documents as typed errors, a README with examples.",
+        "TypeScript (npm package: compiled JavaScript + .d.ts, fetch, no dependencies), Python (pyproject.toml, standard library, installs offline) or Java 17 (pom.xml, java.net.http): typed models and request bodies, one method per operation, bytes for binary bodies, API-key, bearer or OAuth client-credentials auth (none for public operations), timeouts, retries on network errors, 408, 429 and 5xx honouring Retry-After (a POST only with an Idempotency-Key), cursor pagination, an error class per kind carrying the problem document, a README with an example per operation group.",
       request: {
         params: z.object({
           language: z.enum(LANGUAGES).openapi({ param: { name: "language", in: "path" } }),

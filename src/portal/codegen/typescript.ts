@@ -1,42 +1,88 @@
 /**
- * The TypeScript SDK: one dependency-free module (`src/index.ts`, fetch-based: Node ≥ 18,
- * browsers, Workers) with typed models, one method per operation, API-key or OAuth
- * client-credentials auth, retries with backoff on 429/5xx honouring Retry-After, cursor
- * pagination, and problem documents as a typed `AtollError`.
+ * The TypeScript SDK, shipped as an npm package of compiled JavaScript (`dist/index.js`, ES2022,
+ * runs on Node 20 as is) and its declarations (`dist/index.d.ts`), both generated here (no tsc
+ * in the Worker). Typed models, one method per operation, API key / bearer / OAuth client
+ * credentials (none for public operations), bytes in and out for binary bodies, timeouts,
+ * retries honouring Retry-After, error classes per kind.
+ *
+ * Every document string reaches the output through ./escape (comments, string literals,
+ * identifiers); none is concatenated raw.
  */
+import { JS_KEYWORDS, jsComment, jsString, mdText, Namer, safeCamel } from "./escape";
 import {
   nullability,
   operationsOf,
   pagination,
-  refName,
-  schemasOf,
+  schemaNamesOf,
+  tokenUrlOf,
   type JsonSchema,
   type OpenApiDocument,
   type Operation,
+  type SchemaNames,
 } from "./spec";
+import { RUNTIME_DTS, RUNTIME_JS } from "./typescript-runtime";
+
+/** Names the runtime exports: no model may take one. */
+const RUNTIME_NAMES = [
+  "Atoll",
+  "AtollClient",
+  "AtollOptions",
+  "AtollError",
+  "BadRequestError",
+  "AuthError",
+  "NotFoundError",
+  "ConflictError",
+  "RateLimitError",
+  "ServerError",
+  "AtollConnectionError",
+  "AtollTimeoutError",
+  "Problem",
+  "BinaryBody",
+  "RequestOptions",
+  "Array",
+  "Record",
+  "Promise",
+  "Uint8Array",
+  "Blob",
+  "Date",
+  "Error",
+  "Object",
+];
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-const key = (k: string) => (IDENT.test(k) ? k : JSON.stringify(k));
+const key = (k: string) => (IDENT.test(k) && k !== "__proto__" ? k : jsString(k));
+const doc = (pad: string, text: string | undefined) =>
+  text ? `${pad}/** ${jsComment(text)} */\n` : "";
 
-export function tsType(s: JsonSchema | undefined, depth = 0): string {
-  if (!s) return "unknown";
-  if (s.$ref) return refName(s.$ref);
+function tsType(s: JsonSchema | undefined, names: SchemaNames, depth = 0): string {
+  if (!s || depth > 12) return "unknown";
+  if (s.$ref) return names.ref(s.$ref) ?? "unknown";
   const { schema, nullable } = nullability(s);
-  const base = schema.$ref ? refName(schema.$ref) : tsBase(schema, depth);
-  return nullable ? `${base} | null` : base;
+  const base = schema.$ref ? (names.ref(schema.$ref) ?? "unknown") : tsBase(schema, names, depth);
+  return nullable ? `(${base}) | null` : base;
 }
 
-function tsBase(s: JsonSchema, depth: number): string {
-  if (s.const !== undefined) return JSON.stringify(s.const);
-  if (s.enum) return s.enum.map((v) => JSON.stringify(v)).join(" | ");
+function literal(v: unknown): string {
+  if (typeof v === "string") return jsString(v);
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  if (typeof v === "boolean") return String(v);
+  if (v === null) return "null";
+  return "unknown";
+}
+
+function tsBase(s: JsonSchema, names: SchemaNames, depth: number): string {
+  if (s.const !== undefined) return literal(s.const);
+  if (s.enum) return s.enum.length ? s.enum.map(literal).join(" | ") : "never";
   const variants = s.anyOf ?? s.oneOf;
-  if (variants) return variants.map((v) => tsType(v, depth)).join(" | ");
-  if (s.allOf) return s.allOf.map((v) => tsType(v, depth)).join(" & ");
+  if (variants)
+    return variants.map((v) => `(${tsType(v, names, depth + 1)})`).join(" | ") || "unknown";
+  if (s.allOf)
+    return s.allOf.map((v) => `(${tsType(v, names, depth + 1)})`).join(" & ") || "unknown";
   const t = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
-  if (t.length > 1) return t.map((x) => tsBase({ ...s, type: x }, depth)).join(" | ");
+  if (t.length > 1) return t.map((x) => tsBase({ ...s, type: x }, names, depth)).join(" | ");
   switch (t[0]) {
     case "string":
-      return "string";
+      return s.format === "binary" || s.contentMediaType ? "Uint8Array" : "string";
     case "integer":
     case "number":
       return "number";
@@ -45,19 +91,19 @@ function tsBase(s: JsonSchema, depth: number): string {
     case "null":
       return "null";
     case "array":
-      return `Array<${tsType(s.items, depth)}>`;
+      return `Array<${tsType(s.items, names, depth + 1)}>`;
     case "object":
     case undefined: {
       if (!s.properties) {
         if (s.additionalProperties && typeof s.additionalProperties === "object")
-          return `Record<string, ${tsType(s.additionalProperties, depth)}>`;
+          return `Record<string, ${tsType(s.additionalProperties, names, depth + 1)}>`;
         return t[0] === "object" ? "Record<string, unknown>" : "unknown";
       }
       const pad = "  ".repeat(depth + 1);
       const required = new Set(s.required ?? []);
       const fields = Object.entries(s.properties).map(
         ([k, v]) =>
-          `${v.description ? `${pad}/** ${v.description.replace(/\*\//g, "* /")} */\n` : ""}${pad}${key(k)}${required.has(k) ? "" : "?"}: ${tsType(v, depth + 1)};`,
+          `${doc(pad, v.description)}${pad}${key(k)}${required.has(k) ? "" : "?"}: ${tsType(v, names, depth + 1)};`,
       );
       return `{\n${fields.join("\n")}\n${"  ".repeat(depth)}}`;
     }
@@ -66,217 +112,274 @@ function tsBase(s: JsonSchema, depth: number): string {
   }
 }
 
-function method(op: Operation): string {
-  const args: string[] = op.pathParams.map((p) => `${p.ident}: ${tsType(p.schema)}`);
-  if (op.body) args.push(`body: ${tsType(op.body.schema)}`);
-  const opts: string[] = [];
+interface Named {
+  op: Operation;
+  method: string;
+  params: Map<string, string>;
+}
+
+/** Method and parameter identifiers, unique and safe. */
+function nameOperations(ops: Operation[]): Named[] {
+  const methods = new Namer(
+    safeCamel,
+    // The client's own members: an operation may not shadow them.
+    [
+      "request",
+      "authorization",
+      "options",
+      "baseUrl",
+      "timeoutMs",
+      "maxRetries",
+      "maxRetryDelayMs",
+      "fetcher",
+    ],
+    JS_KEYWORDS,
+  );
+  return ops.map((op) => {
+    // Never a name the method body uses itself (segment(), the paging locals are $-prefixed).
+    const params = new Namer(safeCamel, ["options", "body", "segment"], JS_KEYWORDS);
+    return {
+      op,
+      method: methods.name(op.id, "operation"),
+      params: new Map(op.pathParams.map((p) => [p.name, params.name(p.name, "param")])),
+    };
+  });
+}
+
+function bodyType(op: Operation, names: SchemaNames): string {
+  if (!op.body) return "never";
+  if (op.body.kind === "binary") return "BinaryBody";
+  return tsType(op.body.schema, names);
+}
+
+function resultType(op: Operation, names: SchemaNames): string {
+  if (op.responseKind === "binary") return "Uint8Array";
+  if (op.responseKind === "none" || !op.response) return "void";
+  return tsType(op.response, names);
+}
+
+function optionsType(op: Operation, names: SchemaNames): string {
+  const parts: string[] = [];
   if (op.query.length)
-    opts.push(
-      `query?: { ${op.query.map((q) => `${key(q.name)}?: ${tsType(q.schema)}`).join("; ")} }`,
+    parts.push(
+      `query?: { ${op.query.map((q) => `${key(q.name)}${q.required ? "" : "?"}: ${tsType(q.schema, names)}`).join("; ")} }`,
     );
   if (op.headers.length)
-    opts.push(`headers?: { ${op.headers.map((h) => `${key(h.name)}?: string`).join("; ")} }`);
-  args.push(`options: { ${[...opts, "signal?: AbortSignal"].join("; ")} } = {}`);
-  const path = op.path.replace(
-    /\{([^}]+)\}/g,
-    (_m, name: string) =>
-      `\${encodeURIComponent(String(${op.pathParams.find((p) => p.name === name)?.ident ?? name}))}`,
+    parts.push(
+      `headers?: { ${op.headers.map((h) => `${key(h.name.toLowerCase())}?: string`).join("; ")}; [header: string]: string | undefined }`,
+    );
+  return `RequestOptions & { ${parts.join("; ")} }`;
+}
+
+function signature(n: Named, names: SchemaNames): string {
+  const { op } = n;
+  const args = op.pathParams.map((p) => `${n.params.get(p.name)}: string | number`);
+  if (op.body) args.push(`body${op.body.required ? "" : "?"}: ${bodyType(op, names)}`);
+  const requiredQuery = op.query.some((q) => q.required);
+  args.push(`options${requiredQuery ? "" : "?"}: ${optionsType(op, names)}`);
+  return args.join(", ");
+}
+
+function pathExpr(n: Named): string {
+  const parts = n.op.segments.map((s) =>
+    "text" in s ? jsString(s.text) : `segment(${n.params.get(s.param) ?? "undefined"})`,
   );
-  const result = op.response ? tsType(op.response) : "void";
-  const doc = `  /** ${op.method} ${op.path}${op.summary ? ` — ${op.summary.replace(/\*\//g, "* /")}` : ""} */`;
-  const call = `this.request<${result}>("${op.method}", \`${path}\`, { ${[op.query.length ? "query: options.query" : "", op.headers.length ? "headers: options.headers" : "", op.body ? `body${op.body.form ? ", form: true" : ""}` : "", `auth: ${op.authenticated}`, "signal: options.signal"].filter(Boolean).join(", ")} })`;
+  return parts.join(" + ") || '""';
+}
+
+function jsMethod(n: Named): string {
+  const { op } = n;
+  const args = [
+    ...op.pathParams.map((p) => n.params.get(p.name) ?? "_"),
+    ...(op.body ? ["body"] : []),
+    "options = {}",
+  ];
+  const fields = [
+    `method: ${jsString(op.method)}`,
+    `path: ${pathExpr(n)}`,
+    "query: options.query",
+    "headers: options.headers",
+    ...(op.body
+      ? [
+          "body",
+          `bodyKind: ${jsString(op.body.kind)}`,
+          `contentType: ${jsString(op.body.contentType)}`,
+        ]
+      : []),
+    `responseKind: ${jsString(op.responseKind)}`,
+    `auth: ${op.authenticated}`,
+    `idempotency: ${op.idempotency ? jsString(op.idempotency.required ? "required" : "optional") : "null"}`,
+    "signal: options.signal",
+    "timeoutMs: options.timeoutMs",
+  ];
   const lines = [
-    doc,
-    `  ${op.id}(${args.join(", ")}): Promise<${result}> {`,
-    `    return ${call};`,
+    `  ${n.method}(${args.join(", ")}) {`,
+    `    return this.request({ ${fields.join(", ")} });`,
     "  }",
   ];
   const page = pagination(op);
-  if (page && op.response) {
+  if (page && op.responseKind === "json") {
+    const call = [
+      ...op.pathParams.map((p) => n.params.get(p.name) ?? "_"),
+      ...(op.body ? ["body"] : []),
+    ];
     lines.push(
-      `  /** Every page of ${op.id}, following \`${page.field}\`. */`,
-      `  async *${op.id}Pages(${args.join(", ").replace("options: {", "options: {")}): AsyncGenerator<${result}> {`,
-      `    let cursor: ${tsType(op.query.find((q) => q.name === page.param)?.schema)} | undefined = options.query?.${page.param};`,
-      `    for (;;) {`,
-      `      const page: ${result} = await this.${op.id}(${[...op.pathParams.map((p) => p.ident), op.body ? "body" : ""].filter(Boolean).concat(`{ ...options, query: { ...options.query, ${page.param}: cursor } }`).join(", ")});`,
-      `      yield page;`,
-      `      const next = (page as { ${page.field}?: unknown }).${page.field};`,
-      `      if (next === null || next === undefined) return;`,
-      `      cursor = next as typeof cursor;`,
-      `    }`,
-      `  }`,
+      `  async *${n.method}Pages(${args.join(", ")}) {`,
+      `    let $cursor = options.query?.[${jsString(page.param)}];`,
+      "    for (;;) {",
+      `      const $page = await this.${n.method}(${[...call, `{ ...options, query: { ...options.query, [${jsString(page.param)}]: $cursor } }`].join(", ")});`,
+      "      yield $page;",
+      `      const $next = $page?.[${jsString(page.field)}];`,
+      "      if ($next === null || $next === undefined) return;",
+      "      $cursor = $next;",
+      "    }",
+      "  }",
     );
   }
   return lines.join("\n");
 }
 
-const RUNTIME = `export interface AtollOptions {
-  /** The platform's base URL, e.g. http://127.0.0.1:8787 */
-  baseUrl: string;
-  /** An API key (atk_…), sent as X-API-Key. */
-  apiKey?: string;
-  /** OAuth 2.0 client credentials: the API key's id and the key itself; tokens are fetched and renewed. */
-  clientId?: string;
-  clientSecret?: string;
-  /** Retries of 429 and 5xx answers (default 3), honouring Retry-After. */
-  maxRetries?: number;
-  fetch?: typeof fetch;
+function dtsMethod(n: Named, names: SchemaNames): string {
+  const { op } = n;
+  const result = resultType(op, names);
+  const summary = `${op.method} ${op.path}${op.summary ? ` — ${op.summary}` : ""}`;
+  const lines = [`${doc("  ", summary)}  ${n.method}(${signature(n, names)}): Promise<${result}>;`];
+  if (pagination(op) && op.responseKind === "json")
+    lines.push(
+      `  /** Every page of ${n.method}, following the cursor. */\n  ${n.method}Pages(${signature(n, names)}): AsyncGenerator<${result}>;`,
+    );
+  return lines.join("\n");
 }
 
-/** An RFC 9457 problem document answered by the platform. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  instance?: string;
-  requestId?: string;
-  [extension: string]: unknown;
-}
-
-export class AtollError extends Error {
-  readonly status: number;
-  readonly problem: Problem;
-  constructor(problem: Problem) {
-    super(problem.detail ?? problem.title);
-    this.name = "AtollError";
-    this.status = problem.status;
-    this.problem = problem;
-  }
-  /** The problem type's slug: "rate-limited", "validation-failed", … */
-  get type(): string {
-    return this.problem.type.split("/").pop() ?? this.problem.type;
+function tokenPath(doc: OpenApiDocument): string {
+  const url = tokenUrlOf(doc) ?? "/oauth/token";
+  try {
+    return new URL(url, "http://base.invalid").pathname;
+  } catch {
+    return "/oauth/token";
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export class AtollClient {
-  private token: { value: string; expiresAt: number } | null = null;
-  private readonly fetcher: typeof fetch;
-  readonly options: AtollOptions;
-  // Erasable TypeScript only (no parameter properties, enums or namespaces): Node runs it as is.
-  constructor(options: AtollOptions) {
-    this.options = options;
-    this.fetcher = options.fetch ?? ((input, init) => fetch(input, init));
-    if (!options.apiKey && !(options.clientId && options.clientSecret)) throw new Error("Atoll: pass apiKey, or clientId and clientSecret");
-  }
-
-  private async authorization(): Promise<Record<string, string>> {
-    if (this.options.apiKey) return { "x-api-key": this.options.apiKey };
-    if (!this.token || this.token.expiresAt - 30_000 < Date.now()) {
-      const res = await this.fetcher(\`\${this.options.baseUrl}/oauth/token\`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ grant_type: "client_credentials", client_id: this.options.clientId ?? "", client_secret: this.options.clientSecret ?? "" }),
-      });
-      const body = (await res.json()) as { access_token?: string; expires_in?: number };
-      if (!res.ok || !body.access_token) throw new AtollError({ type: "oauth-error", title: "Token request failed", status: res.status, detail: JSON.stringify(body) });
-      this.token = { value: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 300) * 1000 };
-    }
-    return { authorization: \`Bearer \${this.token.value}\` };
-  }
-
-  /** Sends one request; retries 429 and 5xx with exponential backoff, honouring Retry-After. */
-  async request<T>(method: string, path: string, o: { query?: object; headers?: object; body?: unknown; form?: boolean; auth?: boolean; signal?: AbortSignal } = {}): Promise<T> {
-    const url = new URL(this.options.baseUrl + path);
-    for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined && v !== null) url.searchParams.set(k, String(v));
-    const retries = this.options.maxRetries ?? 3;
-    for (let attempt = 0; ; attempt++) {
-      const headers: Record<string, string> = { accept: "application/json", ...(o.auth === false ? {} : await this.authorization()) };
-      for (const [k, v] of Object.entries(o.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-      let body: BodyInit | undefined;
-      if (o.body !== undefined) {
-        headers["content-type"] = o.form ? "application/x-www-form-urlencoded" : "application/json";
-        body = o.form ? new URLSearchParams(o.body as Record<string, string>) : JSON.stringify(o.body);
-      }
-      const res = await this.fetcher(url, { method, headers, body, signal: o.signal });
-      if ((res.status === 429 || res.status >= 500) && attempt < retries) {
-        const after = Number(res.headers.get("retry-after"));
-        await sleep(Number.isFinite(after) && after > 0 ? after * 1000 : Math.min(8000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2));
-        continue;
-      }
-      const text = await res.text();
-      const data: unknown = text ? JSON.parse(text) : undefined;
-      if (!res.ok) throw new AtollError((data as Problem) ?? { type: "about:blank", title: res.statusText, status: res.status });
-      return data as T;
-    }
-  }
-}
-`;
 
 /** The files of the TypeScript SDK. */
 export function typescriptSdk(
-  doc: OpenApiDocument,
+  document: OpenApiDocument,
   pkg: { name: string; baseUrl: string },
 ): Record<string, string> {
-  const ops = operationsOf(doc);
-  const models = schemasOf(doc).map(([name, s]) => {
-    const t = tsType(s);
-    // An object literal type is an interface; anything else (unions, records, nullable) an alias.
-    return /^\{[\s\S]*\}$/.test(t) && !t.includes("} |")
-      ? `export interface ${name} ${t}`
-      : `export type ${name} = ${t};`;
+  const names = schemaNamesOf(document, RUNTIME_NAMES);
+  const ops = nameOperations(operationsOf(document));
+  const title = `${document.info.title} ${document.info.version}`;
+  const models = names.list.map(([name, s]) => {
+    const t = tsType(s, names);
+    return `${doc("", s.description ?? s.title)}export type ${name} = ${t};`;
   });
-  const cls = `/** ${doc.info.title} ${doc.info.version}: one method per operation. */\nexport class Atoll extends AtollClient {\n${ops.map(method).join("\n\n")}\n}\n`;
-  const index = `// Generated by Atoll from ${doc.info.title} ${doc.info.version}. Do not edit.\n/* eslint-disable */\n\n${RUNTIME}\n// ---- Models ----\n\n${models.join("\n\n")}\n\n// ---- Operations ----\n\n${cls}`;
-  const example =
-    ops.find((o) => o.method === "GET" && o.pathParams.length === 0 && o.authenticated) ?? ops[0];
-  const readme = `# ${pkg.name}
-
-A TypeScript client for ${doc.info.title} (${doc.info.version}), generated from its OpenAPI document. No dependencies: it uses \`fetch\` (Node 18+, browsers, Workers).
-
-\`\`\`ts
-import { Atoll, AtollError } from "./src/index";
-
-const atoll = new Atoll({ baseUrl: "${pkg.baseUrl}", apiKey: process.env.ATOLL_API_KEY });
-// or OAuth 2.0 client credentials: new Atoll({ baseUrl, clientId: "key_…", clientSecret: "atk_…" })
-${example ? `const result = await atoll.${example.id}(${example.pathParams.map(() => '"…"').join(", ")});` : ""}
-
-try {
-  await atoll.request("GET", "/v1/nothing-here");
-} catch (err) {
-  if (err instanceof AtollError) console.log(err.status, err.type, err.problem.detail);
-}
-\`\`\`
-
-- One method per operation (${ops.length} in all); models are TypeScript interfaces.
-- 429 and 5xx answers are retried (\`maxRetries\`, default 3) after \`Retry-After\`, or with exponential backoff.
-- Errors are RFC 9457 problem documents, thrown as \`AtollError\` (\`status\`, \`type\`, \`problem\`).
-- Paged operations also have an async iterator: \`for await (const page of atoll.getMarketplaceListingsPages()) …\`.
-- Money-moving calls take an \`Idempotency-Key\` header: \`atoll.postPurchases(body, { headers: { "idempotency-key": crypto.randomUUID() } })\`.
-`;
+  const js = [
+    `// Generated by Atoll from ${jsComment(title)}. Do not edit.`,
+    `const DEFAULT_BASE_URL = ${jsString(pkg.baseUrl)};`,
+    `const TOKEN_PATH = ${jsString(tokenPath(document))};`,
+    RUNTIME_JS,
+    `/** ${jsComment(title)}: one method per operation. */`,
+    "export class Atoll extends AtollClient {",
+    ops.map(jsMethod).join("\n\n"),
+    "}",
+    "",
+  ].join("\n");
+  const dts = [
+    `// Generated by Atoll from ${jsComment(title)}. Do not edit.`,
+    RUNTIME_DTS,
+    "// ---- Models ----",
+    "",
+    models.join("\n\n"),
+    "",
+    "// ---- Operations ----",
+    "",
+    `/** ${jsComment(title)}: one method per operation. */`,
+    "export declare class Atoll extends AtollClient {",
+    ops.map((n) => dtsMethod(n, names)).join("\n"),
+    "}",
+    "",
+  ].join("\n");
   return {
-    "src/index.ts": index,
-    "README.md": readme,
+    "dist/index.js": js,
+    "dist/index.d.ts": dts,
+    "README.md": readme(document, pkg, ops),
     "package.json":
       JSON.stringify(
         {
           name: pkg.name,
-          version: doc.info.version,
+          version: npmVersion(document.info.version),
+          description: `A client for ${document.info.title}`,
           type: "module",
-          main: "src/index.ts",
-          types: "src/index.ts",
+          main: "./dist/index.js",
+          types: "./dist/index.d.ts",
+          exports: {
+            ".": {
+              types: "./dist/index.d.ts",
+              import: "./dist/index.js",
+              default: "./dist/index.js",
+            },
+          },
+          files: ["dist", "README.md"],
+          engines: { node: ">=20" },
           license: "MIT",
         },
         null,
         2,
       ) + "\n",
-    "tsconfig.json":
-      JSON.stringify(
-        {
-          compilerOptions: {
-            target: "ES2022",
-            module: "ESNext",
-            moduleResolution: "Bundler",
-            strict: true,
-            lib: ["ES2022", "DOM", "DOM.Iterable"],
-            noEmit: true,
-            skipLibCheck: true,
-          },
-        },
-        null,
-        2,
-      ) + "\n",
   };
+}
+
+const npmVersion = (v: string) => (/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(v) ? v : "0.0.0");
+
+function readme(
+  document: OpenApiDocument,
+  pkg: { name: string; baseUrl: string },
+  ops: Named[],
+): string {
+  const tags = [...new Set(ops.map((n) => n.op.tag))];
+  const groups = tags.map((tag) => {
+    const inTag = ops.filter((n) => n.op.tag === tag);
+    const ex = inTag.find((n) => n.op.method === "GET") ?? inTag[0];
+    const exArgs = ex
+      ? [
+          ...ex.op.pathParams.map(() => '"…"'),
+          ...(ex.op.body ? [ex.op.body.kind === "binary" ? "bytes" : "{ /* … */ }"] : []),
+        ]
+      : [];
+    return `### ${mdText(tag)}
+
+${inTag.map((n) => `- \`${n.method}()\` — ${mdText(`${n.op.method} ${n.op.path}${n.op.summary ? `: ${n.op.summary}` : ""}`)}`).join("\n")}
+
+\`\`\`js
+const result = await atoll.${ex?.method ?? "request"}(${exArgs.join(", ")});
+\`\`\``;
+  });
+  return `# ${mdText(pkg.name)}
+
+A JavaScript/TypeScript client for ${mdText(document.info.title)} (${mdText(document.info.version)}), generated from its OpenAPI document: compiled ES2022 JavaScript with \`.d.ts\` types, no dependencies (\`fetch\`: Node 20+, browsers, Workers).
+
+## Install
+
+\`\`\`sh
+npm install ./${pkg.name}-typescript     # the unzipped folder
+\`\`\`
+
+## Use
+
+\`\`\`js
+import { Atoll, AtollError, NotFoundError } from "${pkg.name}";
+
+const atoll = new Atoll({ apiKey: process.env.ATOLL_API_KEY }); // baseUrl defaults to ${pkg.baseUrl}
+// or OAuth 2.0 client credentials: new Atoll({ clientId: "key_…", clientSecret: "atk_…" })
+// public operations (sign-up, the marketplace) need no credential: new Atoll()
+\`\`\`
+
+- Binary bodies: pass a \`Uint8Array\`, \`ArrayBuffer\` or \`Blob\`; downloads come back as \`Uint8Array\`.
+- Timeouts: \`timeoutMs\` (default 30000) per attempt. Retries: network errors, 408, 429 and 5xx, \`maxRetries\` (default 2) times with backoff, after \`Retry-After\` (seconds or an HTTP date; a wait beyond 60 s is thrown at once, not slept). A POST, PATCH or DELETE is retried only with an \`Idempotency-Key\`; operations that take one (the money-moving POSTs) get a random UUID, the same across retries, unless you pass \`headers: { "idempotency-key": … }\`.
+- Errors: \`AtollError\` (\`status\`, \`problem\`, \`body\`, \`type\`) and its kinds \`BadRequestError\` (400/422), \`AuthError\` (401/403), \`NotFoundError\`, \`ConflictError\`, \`RateLimitError\`, \`ServerError\` (5xx), \`AtollConnectionError\`, \`AtollTimeoutError\`.
+- Paged operations also have an async iterator: \`for await (const page of atoll.…Pages()) …\`.
+
+## Operations (${ops.length})
+
+${groups.join("\n\n")}
+`;
 }
