@@ -91,11 +91,25 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
 beforeAll(() => {
   const packs = join(outside, "packs");
   mkdirSync(packs);
-  npm(["pack", "--pack-destination", packs, "-w", "packages/sdk", "-w", "packages/cli"], root);
+  npm(
+    [
+      "pack",
+      "--pack-destination",
+      packs,
+      "-w",
+      "packages/sdk",
+      "-w",
+      "packages/cli",
+      "-w",
+      "packages/create-atoll",
+    ],
+    root,
+  );
   const tarballs = readdirSync(packs).map((f) => join(packs, f));
   expect(tarballs.map((t) => t.replace(/.*\//, "")).sort()).toEqual([
     "atoll-cli-0.1.0.tgz",
     "atoll-sdk-0.1.0.tgz",
+    "create-atoll-0.1.0.tgz",
   ]);
   // As a plugin project does (atoll init's package.json): Node 22 for workerd, its install
   // scripts allowed.
@@ -159,6 +173,15 @@ describe("the SDK and CLI installed from their tarballs, outside the repository"
     const sha = (out: string) => /sha256\s+([0-9a-f]{64})/.exec(out)?.[1];
     expect(sha(first.stdout)).toBeTruthy();
     expect(sha(second.stdout)).toBe(sha(first.stdout));
+
+    // npm create atoll: the same project.
+    const created = spawnSync(
+      join(outside, "node_modules", ".bin", "create-atoll"),
+      ["from-create", "--scope", creds.organization.slug],
+      { cwd: outside, encoding: "utf8", env: cleanEnv() },
+    );
+    expect(created.status, created.stdout + created.stderr).toBe(0);
+    expect(existsSync(join(outside, "from-create", "manifest.json"))).toBe(true);
 
     const missing = atoll("publish", "missing.zip");
     expect(missing.status).toBe(1);
