@@ -122,8 +122,10 @@ for (const file of [
       const own = from.split("/").slice(0, 2).join("/") + "/";
       if (target && !target.startsWith(own) && !target.startsWith("src/contract/"))
         bad("a package imports only its own files and src/contract/");
-      if (!target && spec.startsWith("@atoll/") && spec !== "@atoll/sdk")
-        bad("a package may depend on @atoll/sdk only");
+      // create-atoll is the CLI's `init` under npm's initializer name.
+      const allowed = from.startsWith("packages/create-atoll/") ? ["@atoll/cli"] : ["@atoll/sdk"];
+      if (!target && spec.startsWith("@atoll/") && !allowed.includes(spec))
+        bad(`a package may depend on ${allowed.join(", ")} only`);
     } else if (from.startsWith("plugins/")) {
       const own = from.split("/").slice(0, 2).join("/") + "/";
       if (target && !target.startsWith(own))
