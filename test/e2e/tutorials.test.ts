@@ -4,11 +4,11 @@
  * with the CLI on PATH, the demo organization's key, the operator key, a buyer's key and the
  * provider stand-ins — and every step must succeed (`set -euo pipefail`, `curl -f`).
  */
-import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 
 const base = inject("baseUrl");
 const saas = inject("saas");
@@ -46,6 +46,25 @@ function shellBlocks(markdown: string): string {
   return [...markdown.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join("\n");
 }
 
+/** The SDK's and CLI's tarballs, as the first tutorial tells a reader to make them. */
+const packs = mkdtempSync(join(tmpdir(), "atoll-packs-"));
+beforeAll(() => {
+  execFileSync(
+    "npm",
+    [
+      "pack",
+      "-w",
+      "packages/sdk",
+      "-w",
+      "packages/cli",
+      "--pack-destination",
+      packs,
+      "--loglevel=error",
+    ],
+    { cwd: root, encoding: "utf8" },
+  );
+}, 120_000);
+
 describe("the tutorials, followed end to end", async () => {
   const list = (await (await fetch(`${base}/v1/portal/tutorials`)).json()) as {
     tutorials: { slug: string; title: string }[];
@@ -64,20 +83,18 @@ describe("the tutorials, followed end to end", async () => {
       };
       expect(t.html).toContain('<pre tabindex="0"><code');
       const work = mkdtempSync(join(tmpdir(), `atoll-tutorial-${slug}-`));
-      const bin = join(work, ".bin");
-      spawnSync("mkdir", ["-p", bin]);
-      writeFileSync(
-        join(bin, "atoll"),
-        `#!/bin/sh\nexec "${process.execPath}" "${join(root, "packages", "cli", "bin", "atoll.mjs")}" "$@"\n`,
-      );
-      chmodSync(join(bin, "atoll"), 0o755);
       const script = `set -euo pipefail\n${shellBlocks(t.markdown)}\n`;
       const run = spawnSync("bash", ["-c", script], {
         cwd: work,
         encoding: "utf8",
         timeout: 120_000,
         env: {
-          PATH: `${bin}:${join(root, "node_modules", ".bin")}:${process.env.PATH ?? ""}`,
+          // The CLI only as the tutorials install it: nothing of this repository on the path.
+          PATH: (process.env.PATH ?? "")
+            .split(":")
+            .filter((dir) => dir && !dir.startsWith(root))
+            .join(":"),
+          ATOLL_PACKS: packs,
           HOME: work,
           ATOLL: base,
           KEY: creds.apiKey,
