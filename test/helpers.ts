@@ -1,14 +1,16 @@
 /** Helpers for tests that run inside workerd against the real app and bindings. */
 import { exports } from "cloudflare:workers";
+import { expect } from "vitest";
 
 export const BASE = "http://atoll.test";
 export const OPERATOR_KEY = "test-operator-key-0123456789";
 
 export function call(
   path: string,
-  init: RequestInit & { key?: string; token?: string; json?: unknown } = {},
+  init: RequestInit & { key?: string; token?: string; json?: unknown; ip?: string } = {},
 ): Promise<Response> {
   const headers = new Headers(init.headers);
+  headers.set("cf-connecting-ip", init.ip ?? testClientIp());
   if (init.key) headers.set("x-api-key", init.key);
   if (init.token) headers.set("authorization", `Bearer ${init.token}`);
   let body = init.body;
@@ -17,6 +19,20 @@ export function call(
     body = JSON.stringify(init.json);
   }
   return exports.default.fetch(new Request(BASE + path, { ...init, headers, body: body ?? null }));
+}
+
+/**
+ * The client address of the running test, as Cloudflare would set it: one per test (from its file
+ * and name), so tests do not share anonymous budgets. `call()` sets it on every request, replacing
+ * any CF-Connecting-IP the test sent (as Cloudflare does); `ip` picks another address.
+ */
+export function testClientIp(): string {
+  const { testPath = "", currentTestName = "" } = expect.getState();
+  let h = 2166136261;
+  for (const ch of `${testPath}\u0000${currentTestName}`)
+    h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  h >>>= 0;
+  return `10.${(h >>> 16) & 255}.${(h >>> 8) & 255}.${h & 255}`;
 }
 
 let counter = 0;
