@@ -48,11 +48,15 @@ function claimsPublic(doc: Doc, method: string, path: string): boolean | undefin
 }
 
 /**
- * Refusals are charged to the client address (120 a minute): the sweeps below send each request
- * from an address of its own, so what they see is the route's answer, not the sweep's own limit.
+ * Refusals are charged to the client address (120 a minute): the sweeps below move to a new
+ * address every 100 requests, so what they see is the route's answer, not the sweep's own limit
+ * (and few addresses: each is a Durable Object of its own).
  */
 let sweep = 0;
-const sweepIp = () => `10.250.${(sweep >> 8) & 255}.${sweep++ & 255}`;
+const sweepIp = () => {
+  const n = Math.floor(sweep++ / 100);
+  return `10.250.${(n >> 8) & 255}.${n & 255}`;
+};
 
 const segs = (p: string) => p.split("/").filter(Boolean);
 const isParam = (s: string) => s.startsWith(":") || s === "*";
