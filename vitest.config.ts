@@ -42,6 +42,9 @@ export default defineConfig(async () => {
                   ATOLL_SECRET_KEY: "dGVzdC1vbmx5LXNlY3JldC1rZXktMzItYnl0ZXMtb2s",
                   ATOLL_OPERATOR_KEY: "test-operator-key-0123456789",
                   ATOLL_REQUEST_LOG: "off",
+                  // Client addresses as in production: the harness sets CF-Connecting-IP on every
+                  // request, one address per test (test/helpers.ts, src/access/ratelimit/client-ip.ts).
+                  ATOLL_ENV: "test",
                   ATOLL_METER_FLUSH_MS: "200",
                   // The production rating rule (the local demo's wrangler.toml relaxes it).
                   ATOLL_RATING_MIN_HOURS: "24",

@@ -1,5 +1,6 @@
 /** Helpers for tests that run inside workerd against the real app and bindings. */
 import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
 import { Contract, type ContractDocument } from "./contract";
 
 export const BASE = "http://atoll.test";
@@ -7,9 +8,10 @@ export const OPERATOR_KEY = "test-operator-key-0123456789";
 
 export function call(
   path: string,
-  init: RequestInit & { key?: string; token?: string; json?: unknown } = {},
+  init: RequestInit & { key?: string; token?: string; json?: unknown; ip?: string } = {},
 ): Promise<Response> {
   const headers = new Headers(init.headers);
+  headers.set("cf-connecting-ip", init.ip ?? testClientIp());
   if (init.key) headers.set("x-api-key", init.key);
   if (init.token) headers.set("authorization", `Bearer ${init.token}`);
   let body = init.body;
@@ -50,6 +52,20 @@ async function holdToDocument(request: Request, res: Response): Promise<void> {
   if (wrong.length === 0) return;
   if (env.ATOLL_CONTRACT_CHECK === "report") console.warn(`CONTRACT-DRIFT ${wrong.join("\n")}`);
   else throw new Error(`The response is not what the API document promises:\n${wrong.join("\n")}`);
+}
+
+/**
+ * The client address of the running test, as Cloudflare would set it: one per test (from its file
+ * and name), so tests do not share anonymous budgets. `call()` sets it on every request, replacing
+ * any CF-Connecting-IP the test sent (as Cloudflare does); `ip` picks another address.
+ */
+export function testClientIp(): string {
+  const { testPath = "", currentTestName = "" } = expect.getState();
+  let h = 2166136261;
+  for (const ch of `${testPath}\u0000${currentTestName}`)
+    h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  h >>>= 0;
+  return `10.${(h >>> 16) & 255}.${(h >>> 8) & 255}.${h & 255}`;
 }
 
 let counter = 0;

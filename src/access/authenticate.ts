@@ -23,6 +23,8 @@ import { isolateState, type IsolateState } from "./credential-cache";
 import type { Principal } from "./principal";
 import { eq } from "drizzle-orm";
 import { AUTHENTICATED } from "../platform/http/schemas";
+import { chargeRefusal } from "./ratelimit/middleware";
+import { isProviderDelivery } from "./ratelimit/provider-webhooks";
 
 /**
  * Which routes need no credential is declared by each route, in its router:
@@ -78,33 +80,43 @@ function readCredential(headers: {
   return looksLikeApiKey(m[1]) ? { kind: "key", value: m[1] } : { kind: "bearer", value: m[1] };
 }
 
+/**
+ * Sets the request's principal. A credential that is sent is always checked, on public routes
+ * too: a valid one is its holder's (the plan's rate limit applies everywhere), an invalid one is
+ * 401 wherever it is sent. Only the provider deliveries, which prove themselves by a signature,
+ * ignore credential headers. Every 401 is charged to the client IP's anonymous budget
+ * (chargeRefusal), so refusals are rate-limited too.
+ */
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     c.set("principal", null);
     const access = declaredAccess(c);
-    if (
-      access === "public" ||
-      (access === "optional" && readCredential(c.req.raw.headers) === null)
-    )
-      return next();
+    const credential = readCredential(c.req.raw.headers);
+    if (access !== "credential" && (credential === null || isProviderDelivery(c))) return next();
     // No handler for this method and path: let the not-found handler answer 404/405 precisely.
     if (!matchedRoutes(c).some((r) => r.method !== "ALL")) return next();
-    const credential = readCredential(c.req.raw.headers);
-    if (credential === null)
-      throw unauthorized(
-        "Send an API key (X-API-Key) or a bearer token (Authorization: Bearer …).",
-      );
-    if (credential === "bad-scheme")
-      throw unauthorized("The Authorization header must use the Bearer scheme.", "scheme");
-    const state = isolateState(c.env);
-    const db = getDb(c.env.DB);
-    const principal =
-      credential.kind === "key"
-        ? await fromApiKey(c.env, state, db, credential.value)
-        : await fromBearer(c.env, state, db, credential.value);
-    c.set("principal", principal);
+    try {
+      c.set("principal", await resolve(c.env, credential));
+    } catch (err) {
+      throw await chargeRefusal(c, err);
+    }
     return next();
   };
+}
+
+async function resolve(
+  env: Env,
+  credential: ReturnType<typeof readCredential>,
+): Promise<Principal> {
+  if (credential === null)
+    throw unauthorized("Send an API key (X-API-Key) or a bearer token (Authorization: Bearer …).");
+  if (credential === "bad-scheme")
+    throw unauthorized("The Authorization header must use the Bearer scheme.", "scheme");
+  const state = isolateState(env);
+  const db = getDb(env.DB);
+  return credential.kind === "key"
+    ? fromApiKey(env, state, db, credential.value)
+    : fromBearer(env, state, db, credential.value);
 }
 
 async function fromApiKey(env: Env, state: IsolateState, db: Db, key: string): Promise<Principal> {

@@ -3,6 +3,7 @@ import { Scalar } from "@scalar/hono-api-reference";
 // Scalar's browser bundle, copied from node_modules by scripts/assets.mjs (see there).
 import scalarBundle from "../../.generated/scalar-standalone.txt";
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../platform/http/router";
 import { mountSdks } from "./codegen/routes";
 import { withOperationIds, type OpenApiDocument } from "./codegen/spec";
@@ -10,6 +11,61 @@ import { finishedDocument } from "./document";
 import { SCOPES } from "../access/scopes";
 
 const SCALAR_PATH = "/docs/scalar.js";
+
+/**
+ * The reference page loads nothing from another origin (docs/api.md "OpenAPI and the reference"):
+ * Scalar's bundle is served from this origin, its web fonts (fonts.scalar.com) are off, and the
+ * features that call Scalar's services are off: the AI agent (its chat and API registry, through
+ * proxy.scalar.com), the developer toolbar (share, deploy), the "Open API Client" links (they hand
+ * the document's URL to client.scalar.com), telemetry.
+ * "Test request" goes straight to this origin (no proxyUrl).
+ */
+const SCALAR_CONFIG = {
+  url: "/openapi.json",
+  pageTitle: "Atoll API reference",
+  cdn: SCALAR_PATH,
+  withDefaultFonts: false,
+  agent: { disabled: true },
+  showDeveloperTools: "never",
+  hideClientButton: true,
+  telemetry: false,
+} satisfies Parameters<typeof Scalar>[0];
+
+/**
+ * The reference page's Content-Security-Policy: everything from this origin only. Its one inline
+ * script (Scalar's start call, built from SCALAR_CONFIG above, no request data) is allowed by its
+ * hash; styles need 'unsafe-inline' (Scalar's components inject theirs at run time).
+ */
+const docsCsp: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  const html = await c.res.clone().text();
+  const hashes = await Promise.all(
+    [...html.matchAll(/<script(?![^>]*\ssrc=)[^>]*>([\s\S]*?)<\/script>/g)].map(
+      async (m) => `'sha256-${await sha256Base64(m[1] ?? "")}'`,
+    ),
+  );
+  c.res.headers.set(
+    "content-security-policy",
+    [
+      "default-src 'self'",
+      `script-src 'self' ${hashes.join(" ")}`,
+      "style-src 'self' 'unsafe-inline'",
+      "img-src 'self' data: blob:",
+      "font-src 'self' data:",
+      "connect-src 'self'",
+      "worker-src 'self' blob:",
+      "object-src 'none'",
+      "base-uri 'none'",
+      "form-action 'none'",
+      "frame-ancestors 'none'",
+    ].join("; "),
+  );
+};
+
+async function sha256Base64(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return btoa(String.fromCharCode(...new Uint8Array(digest)));
+}
 
 export const OPENAPI_INFO = {
   title: "Atoll API",
@@ -71,8 +127,5 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>): void {
     c.header("cache-control", "public, max-age=86400");
     return c.body(scalarBundle);
   });
-  app.get(
-    "/docs",
-    Scalar({ url: "/openapi.json", pageTitle: "Atoll API reference", cdn: SCALAR_PATH }),
-  );
+  app.get("/docs", docsCsp, Scalar(SCALAR_CONFIG));
 }

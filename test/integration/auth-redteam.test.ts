@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
-import { OPERATOR_KEY, call, signup, token } from "../helpers";
+import { OPERATOR_KEY, awayFromWindowEdge, call, signup, token } from "../helpers";
 
 type Doc = { paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>> };
 
@@ -47,6 +47,17 @@ function claimsPublic(doc: Doc, method: string, path: string): boolean | undefin
   );
 }
 
+/**
+ * Refusals are charged to the client address (120 a minute): the sweeps below move to a new
+ * address every 100 requests, so what they see is the route's answer, not the sweep's own limit
+ * (and few addresses: each is a Durable Object of its own).
+ */
+let sweep = 0;
+const sweepIp = () => {
+  const n = Math.floor(sweep++ / 100);
+  return `10.250.${(n >> 8) & 255}.${n & 255}`;
+};
+
 const segs = (p: string) => p.split("/").filter(Boolean);
 const isParam = (s: string) => s.startsWith(":") || s === "*";
 
@@ -72,6 +83,7 @@ describe("anonymous and malformed credentials against every route", () => {
       if (claimsPublic(doc, method, path) === true) continue;
       const res = await call(concrete(path), {
         method,
+        ip: sweepIp(),
         ...(method === "GET" || method === "HEAD" ? {} : { json: {} }),
       });
       if (res.status !== 401) leaks.push(`${method} ${path} -> ${res.status}`);
@@ -95,6 +107,7 @@ describe("anonymous and malformed credentials against every route", () => {
         const res = await call(concrete(path), {
           method,
           headers,
+          ip: sweepIp(),
           ...(method === "GET" || method === "HEAD" ? {} : { json: {} }),
         });
         if (res.status !== 401)
@@ -158,7 +171,11 @@ describe("anonymous and malformed credentials against every route", () => {
       if (!["GET", "POST", "PUT", "PATCH", "DELETE"].includes(method)) continue;
       for (const lit of literals) {
         const url = concrete(path, lit);
-        const res = await call(url, { method, ...(method === "GET" ? {} : { json: {} }) });
+        const res = await call(url, {
+          method,
+          ip: sweepIp(),
+          ...(method === "GET" ? {} : { json: {} }),
+        });
         if (res.status === 200 || res.status === 201 || res.status === 204)
           leaks.push(`${method} ${url} (${path}) -> ${res.status}`);
       }
@@ -370,9 +387,10 @@ describe("rate limiting keys the right subject", () => {
     expect(res.headers.get("ratelimit-policy") ?? "").not.toMatch(/anonymous/);
   });
 
-  it("a failed authentication does not spend or skip anyone's budget (answers 401 with no RateLimit of a subject)", async () => {
+  it("a failed authentication spends the client address's anonymous budget, not anyone's plan", async () => {
     const res = await call("/v1/me", { key: "atk_notarealkey" });
     expect(res.status).toBe(401);
+    expect(res.headers.get("ratelimit-policy")).toBe('"anonymous";q=120;w=60');
   });
 
   it("the provider-delivery exemption from the per-IP limit covers only POST to the delivery routes", async () => {
@@ -422,32 +440,97 @@ describe("bearer forms of the same credentials", () => {
 });
 
 /*
- * BREAKS (not fixed here; see the report). Written as `it.fails`: each asserts the documented rule
- * and fails on the current code, so vitest passes while the break stands and turns red the day it
- * is fixed (then drop `.fails`). Both come from authenticate() running before the rate limiter:
- * a public route never resolves a credential it was sent, and a refused credential throws before
- * the limiter is reached.
+ * Rate limits of credentialed calls to public routes and of refused credentials (issue 14; they
+ * were recorded here as breaks): authenticate() checks a credential wherever it is sent, and
+ * charges every refusal to the client address.
  */
 describe("rate limits of credentialed calls to public routes and of refused credentials", () => {
-  it.fails(
-    "BREAK: a call with a valid key to a public route is charged to the client IP's anonymous budget, not the organization's (docs/api.md: /v1/… with a credential → api)",
-    async () => {
+  it.each([
+    ["an API key", "key"],
+    ["an access token", "token"],
+    ["an API key as a bearer", "bearer-key"],
+  ] as const)(
+    "a call with %s to a public route is charged to the organization's plan, not the client IP (docs/api.md: /v1/… with a credential → api)",
+    async (_what, form) => {
       const a = await signup("pubrl");
-      const res = await call("/v1/marketplace/categories", { key: a.apiKey });
-      expect(res.status).toBe(200);
-      expect(res.headers.get("ratelimit-policy") ?? "").not.toMatch(/anonymous/);
+      const auth =
+        form === "key"
+          ? { key: a.apiKey }
+          : { token: form === "token" ? await token(a) : a.apiKey };
+      for (const path of [
+        "/v1/marketplace/categories",
+        "/v1/marketplace/listings",
+        "/v1/portal/tutorials",
+      ]) {
+        const res = await call(path, auth);
+        expect(res.status, path).toBe(200);
+        expect(res.headers.get("ratelimit-policy"), path).toBe('"api";q=60;w=60');
+      }
+      // The same budget as its authenticated calls: /v1/me sees the three calls above spent.
+      const me = await call("/v1/me", auth);
+      const before = Number(/r=(\d+)/.exec(me.headers.get("ratelimit") ?? "")?.[1]);
+      expect(before).toBeLessThanOrEqual(60 - 4);
     },
   );
 
-  // Kept last: once fixed, it spends the file's shared anonymous bucket.
-  it.fails(
-    "BREAK: calls refused for their credential (none, malformed, unknown) are never limited per client IP",
-    async () => {
-      const statuses: number[] = [];
-      for (let i = 0; i < 130; i++)
-        statuses.push((await call("/v1/me", { key: `atk_guess${i}` })).status);
-      expect(statuses).toContain(429);
-    },
-    60_000,
-  );
+  it("a present but invalid credential on a public route is 401, as on every other route", async () => {
+    const a = await signup("pubbad");
+    const jwt = await token(a);
+    const forged = jwt.slice(0, -4) + (jwt.endsWith("AAAA") ? "BBBB" : "AAAA");
+    for (const headers of <Record<string, string>[]>[
+      { "x-api-key": "atk_notarealkey" },
+      { "x-api-key": a.apiKey.slice(0, -1) + (a.apiKey.endsWith("A") ? "B" : "A") },
+      { authorization: "Basic dXNlcjpwYXNz" },
+      { authorization: `Bearer ${forged}` },
+    ]) {
+      for (const path of ["/v1/marketplace/categories", "/v1/marketplace/listings"]) {
+        const res = await call(path, { headers });
+        expect(res.status, `${path} ${JSON.stringify(headers)}`).toBe(401);
+      }
+      const signupRes = await call("/v1/signup", { method: "POST", headers, json: {} });
+      expect(signupRes.status).toBe(401);
+    }
+  });
+
+  it("a provider delivery ignores credential headers: its signature is what it is checked by", async () => {
+    const res = await call("/v1/payments/webhook", {
+      method: "POST",
+      headers: { "x-api-key": "atk_notarealkey", "stripe-signature": "t=1,v1=00" },
+      json: {},
+    });
+    expect(res.status).not.toBe(401);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it("calls refused for their credential (none, malformed, unknown, forged) are limited per client IP, and cost the key's owner nothing", async () => {
+    await awayFromWindowEdge();
+    const victim = await signup("victim");
+    const victimIp = "203.0.113.77";
+    const attacker = "198.51.100.66";
+    const first = await call("/v1/me", { key: victim.apiKey, ip: victimIp });
+    const remaining = (r: Response) =>
+      Number(/r=(\d+)/.exec(r.headers.get("ratelimit") ?? "")?.[1]);
+    const jwt = await token(victim);
+    const forged = jwt.slice(0, -4) + (jwt.endsWith("AAAA") ? "BBBB" : "AAAA");
+    const attempts: ((i: number) => Parameters<typeof call>[1])[] = [
+      () => ({}),
+      (i) => ({ key: `atk_guess${i}` }),
+      (i) => ({ key: victim.apiKey.slice(0, 12) + String(i).padStart(32, "x") }),
+      () => ({ token: forged }),
+    ];
+    const statuses: number[] = [];
+    for (let i = 0; i < 130; i++) {
+      const res = await call("/v1/me", { ...attempts[i % attempts.length]?.(i), ip: attacker });
+      statuses.push(res.status);
+      if (i === 0) expect(res.headers.get("ratelimit-policy")).toBe('"anonymous";q=120;w=60');
+    }
+    expect(statuses.slice(0, 120).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(120).every((s) => s === 429)).toBe(true);
+    // The address is limited for anonymous calls too (one budget), and so is a public route.
+    expect((await call("/v1/marketplace/categories", { ip: attacker })).status).toBe(429);
+    // The victim, from its own address, still has its plan's budget less its own one call.
+    const later = await call("/v1/me", { key: victim.apiKey, ip: victimIp });
+    expect(later.status).toBe(200);
+    expect(remaining(later)).toBe(remaining(first) - 1);
+  }, 60_000);
 });

@@ -180,11 +180,18 @@ describe("rate limits over HTTP", () => {
   });
 
   it("limits calls without a credential per client IP", async () => {
-    const res = await call("/v1/signup", {
-      method: "POST",
-      json: {},
-      headers: { "cf-connecting-ip": "203.0.113.9" },
-    });
+    const res = await call("/v1/signup", { method: "POST", json: {}, ip: "203.0.113.9" });
     expect(res.headers.get("ratelimit-policy")).toBe('"anonymous";q=120;w=60');
+    expect(res.headers.get("ratelimit")).toMatch(/^"anonymous";r=119;t=\d+$/);
+    // Another address has a budget of its own.
+    const other = await call("/v1/signup", { method: "POST", json: {}, ip: "203.0.113.10" });
+    expect(other.headers.get("ratelimit")).toMatch(/^"anonymous";r=119;t=\d+$/);
+  });
+
+  it("limits a valid credential by its plan on public routes too", async () => {
+    const a = await signup("pub");
+    const res = await call("/v1/marketplace/categories", { key: a.apiKey });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("ratelimit-policy")).toBe('"api";q=60;w=60');
   });
 });

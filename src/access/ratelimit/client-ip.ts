@@ -11,6 +11,10 @@
  *   sent none: workers-sdk#7702), so no header can be trusted. `npm start` and the test harness
  *   bind wrangler dev to 127.0.0.1, so the socket's address is the loopback address: every local
  *   caller is limited as 127.0.0.1.
+ * - In the workers test pool (`ATOLL_ENV=test`, set only by vitest.config.ts): no socket and no
+ *   client but the harness, which plays Cloudflare's part: `call()` in test/helpers.ts sets
+ *   `CF-Connecting-IP` on every request, replacing whatever the test sent, so each test has an
+ *   address (and an anonymous budget) of its own. Read as in production.
  */
 export const LOCAL_ADDRESS = "127.0.0.1";
 
@@ -21,7 +25,7 @@ export function clientAddress(
   headers: { get(name: string): string | null },
   env: { ATOLL_ENV: string },
 ): string {
-  if (env.ATOLL_ENV !== "production") return LOCAL_ADDRESS;
+  if (env.ATOLL_ENV !== "production" && env.ATOLL_ENV !== "test") return LOCAL_ADDRESS;
   const ip = headers.get("cf-connecting-ip")?.trim().toLowerCase() ?? "";
   if (IPV4.test(ip)) return ip;
   const mapped = /^::ffff:(.+)$/.exec(ip)?.[1];

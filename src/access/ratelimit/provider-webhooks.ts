@@ -19,12 +19,15 @@ export const PAYMENTS_WEBHOOK_LIMIT: Limit = { quota: 3_000, windowSec: 60 };
 /** Routes that take their budget themselves, after their signature check. */
 const OWN_CLASS = /^\/v1\/(?:webhooks\/[^/]+|payments\/webhook)\/?$/;
 
+/** A provider delivery: POST to one of the two receivers (they prove themselves by a signature). */
+export const isProviderDelivery = (c: Context<AppEnv>): boolean =>
+  c.req.method === "POST" && OWN_CLASS.test(c.req.path);
+
 /** Runs `inner` (the general limiter) except on the provider-delivery routes. */
 export function exceptProviderDeliveries(
   inner: MiddlewareHandler<AppEnv>,
 ): MiddlewareHandler<AppEnv> {
-  return (c, next) =>
-    c.req.method === "POST" && OWN_CLASS.test(c.req.path) ? next() : inner(c, next);
+  return (c, next) => (isProviderDelivery(c) ? next() : inner(c, next));
 }
 
 /**
