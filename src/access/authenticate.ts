@@ -22,7 +22,7 @@ import { idpConfig, verifyExternalToken } from "./tokens/external-idp";
 import { isolateState, type IsolateState } from "./credential-cache";
 import type { Principal } from "./principal";
 import { eq } from "drizzle-orm";
-import { AUTHENTICATED } from "../platform/http/schemas";
+import { AUTHENTICATED, problemWith } from "../platform/http/schemas";
 import { chargeRefusal } from "./ratelimit/middleware";
 import { isProviderDelivery } from "./ratelimit/provider-webhooks";
 
@@ -44,9 +44,31 @@ const withMarker = (
   ...(middleware === undefined ? [] : Array.isArray(middleware) ? middleware : [middleware]),
 ];
 
-/** A route anyone may call without a credential (it proves itself otherwise, e.g. by a signature, or is a public read). */
-export function publicRoute<R extends Route>(route: R): R {
-  return { ...route, security: [], middleware: withMarker(anonymousAccess, route.middleware) };
+/**
+ * A route anyone may call without a credential (it proves itself otherwise, e.g. by a signature,
+ * or is a public read). A credential that is sent is still checked: an invalid one is a 401, which
+ * the document says — except on a provider's deliveries (`credentials: "ignored"`), which are
+ * proven by their signature alone.
+ */
+export function publicRoute<R extends Route>(
+  route: R,
+  opts: { credentials?: "checked" | "ignored" } = {},
+): R {
+  const responses =
+    opts.credentials === "ignored" || route.responses[401]
+      ? route.responses
+      : {
+          ...route.responses,
+          401: problemWith(
+            "A credential was sent and it is invalid, expired or revoked (send none to call anonymously)",
+          ),
+        };
+  return {
+    ...route,
+    responses,
+    security: [],
+    middleware: withMarker(anonymousAccess, route.middleware),
+  };
 }
 
 /** A public route that reads a credential when one is sent (accepting an invitation as an existing account). */

@@ -33,42 +33,45 @@ export async function eventId(connectionId: string, deliveryId: string): Promise
 }
 
 const route = createRoute(
-  publicRoute({
-    method: "post",
-    path: "/{connectionId}",
-    tags: ["Integrations"],
-    summary:
-      "Inbound webhooks from a connected provider (signature-verified, de-duplicated, queued)",
-    description:
-      "Public: the provider proves itself with its signature (Slack v0, HubSpot v3). Slack's url_verification handshake is answered with its challenge. Rate limit: the `webhook` class, per connection (after the signature check), not the anonymous per-IP one.",
-    middleware: [
-      bodyLimit({
-        maxSize: MAX_WEBHOOK_BYTES,
-        onError: () => {
-          throw new ApiError({
-            status: 413,
-            type: "payload-too-large",
-            title: "Request body too large",
-            detail: `Webhooks are at most ${MAX_WEBHOOK_BYTES} bytes.`,
-          });
-        },
-      }),
-    ],
-    request: { params: z.object({ connectionId: IdParam("connectionId", "con") }) },
-    responses: {
-      200: {
-        description: "Accepted (or the handshake's answer)",
-        content: {
-          "application/json": {
-            schema: z
-              .object({ received: z.number().int(), duplicates: z.number().int() })
-              .or(z.object({ challenge: z.string() })),
+  publicRoute(
+    {
+      method: "post",
+      path: "/{connectionId}",
+      tags: ["Integrations"],
+      summary:
+        "Inbound webhooks from a connected provider (signature-verified, de-duplicated, queued)",
+      description:
+        "Public: the provider proves itself with its signature (Slack v0, HubSpot v3). Slack's url_verification handshake is answered with its challenge. Rate limit: the `webhook` class, per connection (after the signature check), not the anonymous per-IP one.",
+      middleware: [
+        bodyLimit({
+          maxSize: MAX_WEBHOOK_BYTES,
+          onError: () => {
+            throw new ApiError({
+              status: 413,
+              type: "payload-too-large",
+              title: "Request body too large",
+              detail: `Webhooks are at most ${MAX_WEBHOOK_BYTES} bytes.`,
+            });
+          },
+        }),
+      ],
+      request: { params: z.object({ connectionId: IdParam("connectionId", "con") }) },
+      responses: {
+        200: {
+          description: "Accepted (or the handshake's answer)",
+          content: {
+            "application/json": {
+              schema: z
+                .object({ received: z.number().int(), duplicates: z.number().int() })
+                .or(z.object({ challenge: z.string() })),
+            },
           },
         },
+        ...problems(400, 401, 404, 413, 429, 503),
       },
-      ...problems(400, 401, 404, 413, 429, 503),
     },
-  }),
+    { credentials: "ignored" },
+  ),
 );
 
 providerWebhookRoutes.openapi(route, async (c) => {

@@ -37,40 +37,43 @@ const RefundedCharge = z.object({
 });
 
 const route = createRoute(
-  publicRoute({
-    method: "post",
-    path: WEBHOOK_PATH,
-    tags: ["Revenue"],
-    summary: "Payment-provider webhook (Stripe-Signature); applies charge.refunded idempotently",
-    middleware: [
-      bodyLimit({
-        maxSize: MAX_EVENT_BYTES,
-        onError: () => {
-          throw new ApiError({
-            status: 413,
-            type: "payload-too-large",
-            title: "Request body too large",
-            detail: `Events are at most ${MAX_EVENT_BYTES} bytes.`,
-          });
-        },
-      }),
-    ],
-    responses: {
-      200: {
-        description: "Received",
-        content: {
-          "application/json": {
-            schema: z.object({
-              received: z.boolean(),
-              duplicate: z.boolean(),
-              applied: z.boolean(),
-            }),
+  publicRoute(
+    {
+      method: "post",
+      path: WEBHOOK_PATH,
+      tags: ["Revenue"],
+      summary: "Payment-provider webhook (Stripe-Signature); applies charge.refunded idempotently",
+      middleware: [
+        bodyLimit({
+          maxSize: MAX_EVENT_BYTES,
+          onError: () => {
+            throw new ApiError({
+              status: 413,
+              type: "payload-too-large",
+              title: "Request body too large",
+              detail: `Events are at most ${MAX_EVENT_BYTES} bytes.`,
+            });
+          },
+        }),
+      ],
+      responses: {
+        200: {
+          description: "Received",
+          content: {
+            "application/json": {
+              schema: z.object({
+                received: z.boolean(),
+                duplicate: z.boolean(),
+                applied: z.boolean(),
+              }),
+            },
           },
         },
+        ...problems(400, 413, 429, 503),
       },
-      ...problems(400, 413, 429, 503),
     },
-  }),
+    { credentials: "ignored" },
+  ),
 );
 
 paymentsWebhookRoutes.openapi(route, async (c) => {

@@ -123,6 +123,11 @@ describe("the API document", () => {
       if (limited) expect(Object.keys(o.op.responses), o.key).toContain("429");
       if (o.op.security?.length && !o.op.security.some((s) => Object.keys(s).length === 0))
         expect(Object.keys(o.op.responses), o.key).toContain("401");
+      // A public /v1 route still checks a credential that is sent: an invalid one is a 401
+      // (but for the providers' deliveries, proven by their signatures alone).
+      const delivery = ["post /v1/payments/webhook", "post /v1/webhooks/{connectionId}"];
+      if (o.path.startsWith("/v1/") && o.op.security?.length === 0 && !delivery.includes(o.key))
+        expect(Object.keys(o.op.responses), o.key).toContain("401");
     }
   });
 
