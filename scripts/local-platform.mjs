@@ -727,16 +727,17 @@ export async function seedDemo(url, credentialsPath, operatorKey) {
     apiKeyId: body.apiKeyId,
     operatorKey,
   };
-  // The example plugins, built and published by the project's own CLI, installed into "development".
+  // The example plugins: built and published (releases) by the project's own CLI, installed into
+  // "development" with the config and secrets of their atoll.dev.json.
   const endpoints = {};
   for (const name of ["hello", "payment-gateway", "advanced-analytics", "slack-responder"]) {
+    const dir = join(ROOT, "plugins", name);
     const r = spawnSync(
       process.execPath,
       [
         join(ROOT, "packages", "cli", "bin", "atoll.mjs"),
-        "dev",
-        join(ROOT, "plugins", name),
-        "--once",
+        "publish",
+        dir,
         "--url",
         url,
         "--key",
@@ -744,10 +745,27 @@ export async function seedDemo(url, credentialsPath, operatorKey) {
       ],
       { cwd: ROOT, encoding: "utf8" },
     );
-    const m = /ready: (\S+)/.exec(r.stdout ?? "");
-    if (r.status !== 0 || !m)
+    if (r.status !== 0)
       throw new Error(`publishing the demo plugin ${name} failed:\n${r.stdout}\n${r.stderr}`);
-    endpoints[name] = m[1];
+    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+    const devFile = join(dir, "atoll.dev.json");
+    const dev = existsSync(devFile) ? JSON.parse(readFileSync(devFile, "utf8")) : {};
+    const inst = await fetch(`${url}/v1/installations`, {
+      method: "POST",
+      headers: { "x-api-key": body.apiKey, "content-type": "application/json" },
+      body: JSON.stringify({
+        plugin: manifest.name,
+        environment: "development",
+        config: dev.config ?? {},
+        secrets: dev.secrets ?? {},
+        grants: manifest.permissions ?? [],
+      }),
+    });
+    if (inst.status !== 201)
+      throw new Error(
+        `installing the demo plugin ${name} failed: ${inst.status} ${await inst.text()}`,
+      );
+    endpoints[name] = url.replace(/\/$/, "") + (await inst.json()).endpoint;
   }
   creds.plugins = endpoints;
   creds.tenant = await seedRevenue(url, body.apiKey, operatorKey, body.organization.id);

@@ -267,6 +267,12 @@ describe("the SDK and CLI installed from their tarballs, outside the repository"
         }
       ).visits;
     expect([await visit(), await visit()]).toEqual([1, 2]);
+    // A dev build is private: not in the marketplace.
+    expect(first.stdout).toMatch(/0\.1\.0-dev\.0/);
+    const listing = await fetch(
+      `${base}/v1/marketplace/listings/@${creds.organization.slug}/outside-plugin`,
+    );
+    expect(listing.status).toBe(404);
     const src = join(outside, "outside-plugin", "src", "index.ts");
     writeFileSync(
       src,

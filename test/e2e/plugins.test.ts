@@ -101,7 +101,7 @@ describe("a newcomer with the CLI", () => {
     expect(dev.stdout).toMatch(/probe: GET \/ answered 200 in \d+ ms/);
     // A second dev run publishes a new dev version and replaces the installation.
     const again = atoll("dev", "my-plugin", "--platform", "--once");
-    expect(again.stdout).toMatch(/0\.1\.1-dev\.0/);
+    expect(again.stdout).toMatch(/0\.1\.0-dev\.1/);
   });
 
   it("starts from a marketplace template", async () => {

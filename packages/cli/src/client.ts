@@ -1,4 +1,5 @@
 /** The CLI's client of the platform API (publish, install, look up). */
+import semver from "semver";
 import { CliError } from "./build";
 
 export interface Target {
@@ -66,7 +67,7 @@ export async function latestVersion(t: Target, name: string): Promise<string | n
   const r = await call<{ versions: { version: string }[] }>(t, `/v1/plugins/${scope}/${short}`);
   if (r.status === 404) return null;
   if (r.status !== 200) fail("looking up the plugin", r.status, r.body as Problem);
-  return r.body.versions[0]?.version ?? null;
+  return r.body.versions.map((v) => v.version).sort(semver.rcompare)[0] ?? null;
 }
 
 export interface InstallationInfo {

@@ -180,11 +180,14 @@ export async function devOnce(
   log: (line: string) => void = step,
 ): Promise<{ endpoint: string; version: string; installationId: string }> {
   const manifest = readManifest(dir);
+  // Always a development version (private to its publisher, no review, never listed): the
+  // manifest's version with -dev.N, above everything published so far.
   const latest = await latestVersion(t, manifest.name);
+  const candidate = `${manifest.version}-dev.0`;
   const version =
-    latest && !semver.gt(manifest.version, latest)
+    latest && !semver.gt(candidate, latest)
       ? (semver.inc(latest, "prerelease", "dev") as string)
-      : manifest.version;
+      : candidate;
   // Build first: a build that fails leaves the running version as it is.
   const built = await buildPlugin(dir, { version, log });
   log(`publishing ${manifest.name}@${version}`);
