@@ -33,6 +33,36 @@ export const DEFAULT_LIMITS = { cpuMs: 50, subrequests: 10 } as const;
 const NAME = /^@([a-z0-9](?:[a-z0-9-]{1,37}[a-z0-9]))\/([a-z0-9][a-z0-9._-]{0,63})$/;
 const MODULE_PATH = /^(?!\/)(?!.*\.\.)[A-Za-z0-9_./-]{1,200}\.(?:m?js)$/;
 
+/**
+ * What is wrong with a declared route path, or null. A route path is a template under the
+ * installation's endpoint: segments are literals (letters, digits, `-_.~`, never `.` or `..`),
+ * `{param}` / `:param`, or a final `*`. It ends up in generated SDKs and documents as a path
+ * under `/p/{installationId}`, so it must never be able to leave it (`/../../v1/api-keys`).
+ */
+export function routePathProblem(path: string): string | null {
+  if (!path.startsWith("/")) return "must start with /";
+  if (path === "/") return null;
+  const segments = path.slice(1).split("/");
+  for (const [i, segment] of segments.entries()) {
+    const last = i === segments.length - 1;
+    if (segment === "") return last ? null : "must not contain an empty segment (//)";
+    if (segment === "." || segment === "..") return "must not contain . or .. segments";
+    if (/^__atoll/i.test(segment)) return "must not use the platform's /__atoll paths";
+    if (segment === "*") {
+      if (!last) return "may use * only as the last segment";
+      continue;
+    }
+    if (
+      /^\{[A-Za-z_][A-Za-z0-9_-]{0,63}\}$/.test(segment) ||
+      /^:[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(segment)
+    )
+      continue;
+    if (!/^[A-Za-z0-9_\-.~]+$/.test(segment))
+      return `segment "${segment}" must be a literal (letters, digits, -_.~), {param} or :param`;
+  }
+  return null;
+}
+
 const Route = z
   .object({
     method: z
@@ -40,8 +70,12 @@ const Route = z
       .default("ANY"),
     path: z
       .string()
-      .regex(/^\/[A-Za-z0-9_\-./:{}*]*$/, "must be an absolute path like /charges/{id}")
-      .max(200),
+      .regex(/^\/[A-Za-z0-9_\-./:{}*~]*$/, "must be an absolute path like /charges/{id}")
+      .max(200)
+      .superRefine((path, ctx) => {
+        const problem = routePathProblem(path);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
     summary: z.string().max(200).optional(),
   })
   .strict();

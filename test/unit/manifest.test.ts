@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   effectiveLimits,
+  routePathProblem,
   manifestJsonSchema,
   splitName,
   validateManifest,
@@ -81,5 +82,52 @@ describe("manifest validation", () => {
     expect(schema.required).toEqual(
       expect.arrayContaining(["name", "version", "entry", "apiVersion"]),
     );
+  });
+});
+
+describe("route paths (they become paths under /p/{installationId} in SDKs and documents)", () => {
+  it.each([
+    "/",
+    "/charges",
+    "/charges/{id}",
+    "/hello/:name",
+    "/x/{a-b}/{class}",
+    "/{__proto__}/{constructor}",
+    "/files/*",
+    "/v1.0/report~daily",
+    "/trailing/",
+  ])("takes %s", (path) => {
+    expect(routePathProblem(path)).toBeNull();
+  });
+
+  it.each([
+    ["/../../v1/api-keys", /\. or \.\./],
+    ["/a/../b", /\. or \.\./],
+    ["/./x", /\. or \.\./],
+    ["/a//b", /empty segment/],
+    ["/__atoll/initialize", /__atoll/],
+    ["/__ATOLL/x", /__atoll/],
+    ["/*/x", /last segment/],
+    ["/a{b}", /literal/],
+    ["/{x}y", /literal/],
+    ["/{1x}", /literal/],
+    ["relative", /start with \//],
+  ])("refuses %s", (path, why) => {
+    expect(routePathProblem(path)).toMatch(why);
+  });
+
+  it("refuses an escaping route in a manifest, naming the field", () => {
+    const r = validateManifest({
+      name: "@acme/m",
+      version: "1.0.0",
+      description: "d",
+      author: "a",
+      kind: "plugin",
+      entry: "index.js",
+      apiVersion: "1",
+      routes: [{ method: "POST", path: "/../../v1/api-keys", summary: "Send a message" }],
+    });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => e.path)).toContain("routes.0.path");
   });
 });

@@ -245,7 +245,7 @@ public class ${name} extends AtollException {
 
 export const CLIENT_RUNTIME = `
   private static final java.util.Set<String> IDEMPOTENT = java.util.Set.of("GET", "HEAD", "PUT", "OPTIONS");
-  private final java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(10)).build();
+  private final java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(10)).followRedirects(java.net.http.HttpClient.Redirect.NEVER).build();
   private final String baseUrl;
   private final String apiKey;
   private final String clientId;
@@ -429,7 +429,11 @@ export const CLIENT_RUNTIME = `
     }
   }
 
-  private static String seg(Object value) { return java.net.URLEncoder.encode(String.valueOf(value), java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20").replace("%40", "@"); }
+  private static String seg(Object value) {
+    String s = java.net.URLEncoder.encode(String.valueOf(value), java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20").replace("%40", "@");
+    // A value of "." or ".." must never become a dot segment that climbs out of the path.
+    return s.equals(".") || s.equals("..") ? s.replace(".", "%2E") : s;
+  }
 
   /** Throws BadRequestException before sending when a required value is missing. */
   public static void requireValue(Object value, String name) {

@@ -3,7 +3,7 @@
  * operation under the installation's endpoint (`/p/{installationId}{path}`), with the platform's
  * security schemes and problem answers. SDKs for a plugin are generated from this document.
  */
-import type { Manifest } from "../../contract/manifest";
+import { routePathProblem, type Manifest } from "../../contract/manifest";
 import { type OpenApiDocument, type JsonSchema, operationIdOf } from "./spec";
 
 const PROBLEM: JsonSchema = {
@@ -23,6 +23,9 @@ export function pluginDocument(
 ): OpenApiDocument & Record<string, unknown> {
   const paths: OpenApiDocument["paths"] = {};
   for (const route of manifest.routes) {
+    // Versions published before the rule may hold a path that climbs out of the endpoint
+    // (`/../../v1/api-keys`): never an operation of the plugin's document or SDKs.
+    if (routePathProblem(route.path)) continue;
     const path = `/p/{installationId}${route.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}").replace(/\*$/, "")}`;
     const names = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] ?? "");
     const methods = route.method === "ANY" ? ["get", "post"] : [route.method.toLowerCase()];

@@ -16,6 +16,16 @@ import urllib.request
 import uuid
 from typing import Any, Dict, Iterable, Iterator, List, Literal, Optional, Tuple, TypedDict, Union
 
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are not followed: a 3xx would carry the credential to wherever it points."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
 try:
     from typing import NotRequired, Required
 except ImportError:  # Python < 3.11: the models' annotations stay unevaluated strings
@@ -126,7 +136,9 @@ def _error_for(status: int, raw: bytes, headers: Dict[str, str], reason: str = "
 
 
 def _quote(value: Any) -> str:
-    return urllib.parse.quote(str(value), safe="@")
+    s = urllib.parse.quote(str(value), safe="@")
+    # A value of "." or ".." must never become a dot segment that climbs out of the path.
+    return s.replace(".", "%2E") if s in (".", "..") else s
 
 
 def _require(value: Any, keys: Tuple[str, ...], what: str) -> None:
@@ -205,7 +217,7 @@ class AtollClient:
             req = urllib.request.Request(url, data=data, method=method, headers=h)
             backoff = min(8.0, 0.25 * 2 ** attempt) * (0.5 + random.random() / 2)
             try:
-                with urllib.request.urlopen(req, timeout=wait) as res:
+                with _OPENER.open(req, timeout=wait) as res:
                     raw = res.read()
             except urllib.error.HTTPError as err:
                 raw = err.read() or b""

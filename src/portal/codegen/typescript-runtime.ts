@@ -77,7 +77,9 @@ export function errorFor(status, text, headers = {}, statusText = "") {
 }
 
 function segment(value) {
-  return encodeURIComponent(String(value)).replace(/%40/g, "@");
+  const s = encodeURIComponent(String(value)).replace(/%40/g, "@");
+  // A value of "." or ".." must never become a dot segment that climbs out of the path.
+  return s === "." || s === ".." ? s.replace(/\./g, "%2E") : s;
 }
 
 function headerValue(headers, name) {
@@ -155,7 +157,8 @@ export class AtollClient {
       try {
         let res;
         try {
-          res = await this.fetcher(url, { method: o.method, headers, body, signal: controller.signal });
+          // Redirects are not followed: a 3xx would carry the credential to wherever it points.
+          res = await this.fetcher(url, { method: o.method, headers, body, signal: controller.signal, redirect: "manual" });
         } catch (err) {
           if (o.signal?.aborted) throw err;
           const Cls = timedOut ? AtollTimeoutError : AtollConnectionError;
