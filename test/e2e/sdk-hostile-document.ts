@@ -83,7 +83,9 @@ export function hostileDocument(canary: string): OpenApiDocument {
           },
         },
       },
-      [`/v1/y/{${e("path-param")}}/{class}/{__proto__}`]: {
+      // A hostile parameter *name* (braces aside: a literal part of a path may not hold control
+      // characters, `\\`, `%`, `?`, `#` or dot segments, and such operations are not generated).
+      [`/v1/y/{${e("path-param").replace(/[{}]/g, "")}}/{class}/{__proto__}`]: {
         get: {
           operationId: "request",
           summary: e("summary-2"),

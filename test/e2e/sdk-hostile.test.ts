@@ -98,7 +98,9 @@ console.log(JSON.stringify({ names, hasRequest: typeof atoll.request }));
     // "request" and "request " collide with the runtime's request(): renamed, not overridden.
     expect(methods).toContain("request_2");
     expect(methods).toContain("request_3");
-    expect(methods).toContain("constructor_");
+    // The upload operation's path has hostile text in a literal part (newlines, backslashes):
+    // such a path could be re-read by a URL parser, so it is not generated at all.
+    expect(methods.some((m) => m.startsWith("constructor_"))).toBe(false);
     expect(methods).toContain("fetcher_2"); // the client's own field keeps its name
     for (const m of methods) expect(m).toMatch(/^[A-Za-z_$][A-Za-z0-9_$]*$/);
     // Property names survive as quoted keys.

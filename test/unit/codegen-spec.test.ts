@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  safePathTemplate,
   flattenAllOf,
   nullability,
   operationsOf,
@@ -155,4 +156,28 @@ describe("allOf of objects", () => {
     const mixed = { allOf: [{ $ref: "#/components/schemas/Summary" }, { type: "string" }] };
     expect(flattenAllOf(mixed, d)).toBe(mixed);
   });
+});
+
+describe("safePathTemplate: only paths that stay on the client's base URL are generated", () => {
+  it.each([
+    "/",
+    "/v1/me",
+    "/v1/a/{id}/b",
+    "/.well-known/jwks.json",
+    "/p/{installationId}/x/",
+    "/v1/{a\nb}",
+  ])("keeps %j", (path) => expect(safePathTemplate(path)).toBe(true));
+  it.each([
+    "@127.0.0.1:9/steal",
+    ".evil.example/x",
+    "/../../v1/api-keys",
+    "/a/./b",
+    "//evil.example/x",
+    "/a/%2e%2e/b",
+    "/a?x=1",
+    "/a#f",
+    "/a\\b",
+    "/a\n/b",
+    "/.\t./x",
+  ])("drops %j", (path) => expect(safePathTemplate(path)).toBe(false));
 });

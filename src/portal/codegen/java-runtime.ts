@@ -431,8 +431,9 @@ export const CLIENT_RUNTIME = `
 
   private static String seg(Object value) {
     String s = java.net.URLEncoder.encode(String.valueOf(value), java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20").replace("%40", "@");
-    // A value of "." or ".." must never become a dot segment that climbs out of the path.
-    return s.equals(".") || s.equals("..") ? s.replace(".", "%2E") : s;
+    // "." and ".." would be dot segments that climb out of the path: refused before sending.
+    if (s.equals(".") || s.equals("..")) throw new BadRequestException("A path parameter may not be . or ..");
+    return s;
   }
 
   /** Throws BadRequestException before sending when a required value is missing. */

@@ -137,8 +137,10 @@ def _error_for(status: int, raw: bytes, headers: Dict[str, str], reason: str = "
 
 def _quote(value: Any) -> str:
     s = urllib.parse.quote(str(value), safe="@")
-    # A value of "." or ".." must never become a dot segment that climbs out of the path.
-    return s.replace(".", "%2E") if s in (".", "..") else s
+    # "." and ".." would be dot segments that climb out of the path: refused before sending.
+    if s in (".", ".."):
+        raise BadRequestError("A path parameter may not be . or ..")
+    return s
 
 
 def _require(value: Any, keys: Tuple[str, ...], what: str) -> None:

@@ -223,10 +223,33 @@ function authenticatedOf(op: OpenApiOperation, doc: OpenApiDocument): boolean {
   return security.length > 0 && !security.some((s) => Object.keys(s).length === 0);
 }
 
-/** The operations of a document, sorted by tag and id. Plugin catch-all endpoints are skipped. */
+/**
+ * Whether a document's path template can only name a path on the client's own base URL: it
+ * starts with `/`, has no `.` or `..` segment (URL parsers resolve them, %2E-encoded too), no
+ * empty segment but a trailing one, and no character that would end or re-encode the path
+ * (`?`, `#`, `\\`, `%`, control characters). `@host/…`, `.evil.com/…`, `/../…` are refused:
+ * they could send the credential elsewhere.
+ */
+export function safePathTemplate(template: string): boolean {
+  // A {parameter}'s name never reaches the URL (its value does, checked when sent).
+  const path = template.replace(/\{[^{}]*\}/g, "p");
+  if (!path.startsWith("/")) return false;
+  if (/[?#\\%\u0000-\u001f\u007f]/.test(path)) return false;
+  const segments = path.slice(1).split("/");
+  return segments.every(
+    (segment, i) =>
+      (segment !== "" || i === segments.length - 1) && segment !== "." && segment !== "..",
+  );
+}
+
+/**
+ * The operations of a document, sorted by tag and id. Plugin catch-all endpoints are skipped, and
+ * so is any path that could leave the base URL (safePathTemplate).
+ */
 export function operationsOf(doc: OpenApiDocument): Operation[] {
   const out: Operation[] = [];
   for (const [path, ops] of Object.entries(doc.paths ?? {})) {
+    if (!safePathTemplate(path)) continue;
     for (const method of METHODS) {
       const op = ops[method];
       if (!op) continue;

@@ -78,8 +78,10 @@ export function errorFor(status, text, headers = {}, statusText = "") {
 
 function segment(value) {
   const s = encodeURIComponent(String(value)).replace(/%40/g, "@");
-  // A value of "." or ".." must never become a dot segment that climbs out of the path.
-  return s === "." || s === ".." ? s.replace(/\./g, "%2E") : s;
+  // "." and ".." would be dot segments that climb out of the path (URL parsers resolve them,
+  // %2E-encoded too): refused before anything is sent.
+  if (s === "." || s === "..") throw new BadRequestError("A path parameter may not be . or ..");
+  return s;
 }
 
 function headerValue(headers, name) {
