@@ -43,7 +43,17 @@ export function routePathProblem(path: string): string | null {
   if (!path.startsWith("/")) return "must start with /";
   if (path === "/") return null;
   const segments = path.slice(1).split("/");
+  const params = new Set<string>();
   for (const [i, segment] of segments.entries()) {
+    const param = /^\{(.+)\}$|^:(.+)$/.exec(segment);
+    const name = param ? (param[1] ?? param[2] ?? "") : null;
+    if (name !== null) {
+      // The endpoint's own parameter, and each name once: both would clash in SDK methods.
+      if (name === "installationId")
+        return "must not name a parameter installationId (the endpoint's own)";
+      if (params.has(name)) return `must not name the parameter ${name} twice`;
+      params.add(name);
+    }
     const last = i === segments.length - 1;
     if (segment === "") return last ? null : "must not contain an empty segment (//)";
     if (segment === "." || segment === "..") return "must not contain . or .. segments";

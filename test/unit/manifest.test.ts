@@ -112,6 +112,9 @@ describe("route paths (they become paths under /p/{installationId} in SDKs and d
     ["/{x}y", /literal/],
     ["/{1x}", /literal/],
     ["relative", /start with \//],
+    ["/d/{installationId}", /installationId/],
+    ["/a/{id}/b/{id}", /twice/],
+    ["/a/:id/b/{id}", /twice/],
   ])("refuses %s", (path, why) => {
     expect(routePathProblem(path)).toMatch(why);
   });
