@@ -36,31 +36,34 @@ const SCALAR_CONFIG = {
  * script (Scalar's start call, built from SCALAR_CONFIG above, no request data) is allowed by its
  * hash; styles need 'unsafe-inline' (Scalar's components inject theirs at run time).
  */
+let docsPolicy: string | null = null;
 const docsCsp: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
-  const html = await c.res.clone().text();
+  // The page is the same for every request (built from SCALAR_CONFIG): hashed once per isolate.
+  docsPolicy ??= await policyFor(await c.res.clone().text());
+  c.res.headers.set("content-security-policy", docsPolicy);
+};
+
+async function policyFor(html: string): Promise<string> {
   const hashes = await Promise.all(
     [...html.matchAll(/<script(?![^>]*\ssrc=)[^>]*>([\s\S]*?)<\/script>/g)].map(
       async (m) => `'sha256-${await sha256Base64(m[1] ?? "")}'`,
     ),
   );
-  c.res.headers.set(
-    "content-security-policy",
-    [
-      "default-src 'self'",
-      `script-src 'self' ${hashes.join(" ")}`,
-      "style-src 'self' 'unsafe-inline'",
-      "img-src 'self' data: blob:",
-      "font-src 'self' data:",
-      "connect-src 'self'",
-      "worker-src 'self' blob:",
-      "object-src 'none'",
-      "base-uri 'none'",
-      "form-action 'none'",
-      "frame-ancestors 'none'",
-    ].join("; "),
-  );
-};
+  return [
+    "default-src 'self'",
+    `script-src 'self' ${hashes.join(" ")}`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
 
 async function sha256Base64(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));

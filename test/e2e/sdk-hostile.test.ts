@@ -16,6 +16,7 @@ import { pythonSdk } from "../../src/portal/codegen/python";
 import { withOperationIds } from "../../src/portal/codegen/spec";
 import { typescriptSdk } from "../../src/portal/codegen/typescript";
 import { hostileDocument } from "./sdk-hostile-document";
+import { STRICT_NODE_TSC } from "./sdk-tools";
 
 const root = join(import.meta.dirname, "..", "..");
 const work = mkdtempSync(join(tmpdir(), "atoll-sdk-hostile-"));
@@ -64,13 +65,7 @@ console.log(JSON.stringify({ names, hasRequest: typeof atoll.request }));
       join(root, "node_modules", ".bin", "tsc"),
       [
         "--noEmit",
-        "--strict",
-        "--target",
-        "ES2022",
-        "--module",
-        "NodeNext",
-        "--moduleResolution",
-        "NodeNext",
+        ...STRICT_NODE_TSC,
         "--lib",
         "ES2022,DOM",
         "--types",

@@ -78,3 +78,14 @@ export async function mavenOffline(probeDir: string): Promise<boolean> {
     );
   return (mavenOk = r.status === 0);
 }
+
+/** The strict TypeScript settings a generated SDK must type-check under (Node ESM resolution). */
+export const STRICT_NODE_TSC = [
+  "--strict",
+  "--target",
+  "ES2022",
+  "--module",
+  "NodeNext",
+  "--moduleResolution",
+  "NodeNext",
+];

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { strToU8, zipSync } from "fflate";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { has, node20, run, unzipTo } from "./sdk-tools";
+import { has, node20, run, unzipTo, STRICT_NODE_TSC } from "./sdk-tools";
 
 const base = inject("baseUrl");
 const creds = JSON.parse(readFileSync(inject("credentialsPath"), "utf8")) as {
@@ -232,13 +232,7 @@ console.log(JSON.stringify({ org: me.organization?.slug, published: published.pl
     const tsc = await run(
       join(root, "node_modules", ".bin", "tsc"),
       [
-        "--strict",
-        "--target",
-        "ES2022",
-        "--module",
-        "NodeNext",
-        "--moduleResolution",
-        "NodeNext",
+        ...STRICT_NODE_TSC,
         "--types",
         "node",
         "--typeRoots",
@@ -552,19 +546,7 @@ describe("a plugin's SDK and reference", () => {
     const tsDir = join(ts, `${client}-typescript`);
     const tsc = await run(
       join(root, "node_modules", ".bin", "tsc"),
-      [
-        "--noEmit",
-        "--strict",
-        "--target",
-        "ES2022",
-        "--module",
-        "NodeNext",
-        "--moduleResolution",
-        "NodeNext",
-        "--lib",
-        "ES2022,DOM",
-        "dist/index.d.ts",
-      ],
+      ["--noEmit", ...STRICT_NODE_TSC, "--lib", "ES2022,DOM", "dist/index.d.ts"],
       { cwd: tsDir },
     );
     expect(tsc.stdout + tsc.stderr).toBe("");

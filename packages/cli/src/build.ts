@@ -42,6 +42,22 @@ export function readManifest(dir: string): Manifest {
   return r.manifest;
 }
 
+/** A plugin's atoll.dev.json (git-ignored): the config and secrets it is installed with in development. */
+export interface DevFile {
+  config?: Record<string, unknown>;
+  secrets?: Record<string, string>;
+}
+
+export function readDevFile(dir: string): DevFile {
+  const path = join(dir, "atoll.dev.json");
+  if (!existsSync(path)) return {};
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as DevFile;
+  } catch (err) {
+    throw new CliError(`${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 function sourceEntry(dir: string): string {
   for (const candidate of ["src/index.ts", "src/index.js", "index.ts"]) {
     if (existsSync(join(dir, candidate))) return join(dir, candidate);

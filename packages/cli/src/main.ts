@@ -23,7 +23,7 @@ import {
 import { basename, dirname, join, resolve } from "node:path";
 import { unzipSync } from "fflate";
 import semver from "semver";
-import { CliError, buildPlugin, readManifest } from "./build";
+import { CliError, buildPlugin, readDevFile, readManifest } from "./build";
 import { install, installations, latestVersion, publish, upgrade, type Target } from "./client";
 import { fileURLToPath } from "node:url";
 
@@ -192,13 +192,7 @@ export async function devOnce(
   const built = await buildPlugin(dir, { version, log });
   log(`publishing ${manifest.name}@${version}`);
   await publish(t, built.bytes);
-  const devFile = join(dir, "atoll.dev.json");
-  const dev = existsSync(devFile)
-    ? (JSON.parse(readFileSync(devFile, "utf8")) as {
-        config?: unknown;
-        secrets?: Record<string, string>;
-      })
-    : {};
+  const dev = readDevFile(dir);
   const running = (await installations(t)).find(
     (i) => i.plugin === manifest.name && i.environment === "development",
   );
@@ -319,14 +313,7 @@ async function invokeCmd(
   if (!existsSync(file))
     throw new CliError(`no dev server for ${dir}: start one with atoll dev ${dir}`);
   const { invoke } = JSON.parse(readFileSync(file, "utf8")) as { invoke?: string };
-  let input: unknown = {};
-  if (flags.input) {
-    try {
-      input = JSON.parse(flags.input);
-    } catch {
-      throw new CliError(`--input must be JSON, e.g. --input '{"name":"Ada"}'`);
-    }
-  }
+  const input = inputFlag(flags);
   const manifest = readManifest(dir);
   const payload =
     hook === "execute"
@@ -353,17 +340,20 @@ async function invokeCmd(
   if ((r.status ?? 200) >= 400) throw new CliError(`${hook} answered ${r.status}`);
 }
 
+/** `--input JSON` (default `{}`). */
+function inputFlag(flags: Record<string, string>): unknown {
+  if (!flags.input) return {};
+  try {
+    return JSON.parse(flags.input);
+  } catch {
+    throw new CliError(`--input must be JSON, e.g. --input '{"name":"Ada"}'`);
+  }
+}
+
 /** `atoll test <dir>`: the conformance checks; exit 1 when one fails. */
 async function testCmd(dir: string | undefined, flags: Record<string, string>): Promise<number> {
   if (!dir) throw new CliError("usage: atoll test <dir> [--input JSON]");
-  let input: unknown = {};
-  if (flags.input) {
-    try {
-      input = JSON.parse(flags.input);
-    } catch {
-      throw new CliError(`--input must be JSON, e.g. --input '{"name":"Ada"}'`);
-    }
-  }
+  const input = inputFlag(flags);
   const { conformance } = await import("./standalone");
   const checks = await conformance(dir, { input, log: step });
   for (const c of checks) out(`  ${c.ok ? "✓" : "✗"} ${c.name}  (${c.detail})`);

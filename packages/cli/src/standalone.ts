@@ -7,12 +7,12 @@
  * secrets come from atoll.dev.json (git-ignored).
  */
 import { randomBytes, createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type * as Wrangler from "wrangler";
 import { effectiveLimits } from "../../../src/contract/manifest";
-import { CliError, buildPlugin, readManifest, type BuildResult } from "./build";
+import { CliError, buildPlugin, readDevFile, readManifest, type BuildResult } from "./build";
 
 const DEV_HOST = fileURLToPath(new URL("./dev-host.mjs", import.meta.url));
 const COMPATIBILITY_DATE = "2026-11-01";
@@ -26,11 +26,6 @@ export interface DevServer {
     payload: unknown,
   ): Promise<{ implemented: boolean; status: number; body: unknown }>;
   stop(): Promise<void>;
-}
-
-interface DevFile {
-  config?: Record<string, unknown>;
-  secrets?: Record<string, string>;
 }
 
 function needsNode22(): void {
@@ -120,10 +115,7 @@ export async function startDevServer(
 
   const reload = async (): Promise<BuildResult> => {
     const built = await buildPlugin(dir, { log });
-    const devFile = join(dir, "atoll.dev.json");
-    const dev: DevFile = existsSync(devFile)
-      ? (JSON.parse(readFileSync(devFile, "utf8")) as DevFile)
-      : {};
+    const dev = readDevFile(dir);
     await controlCall("package", {
       method: "PUT",
       headers: { "x-atoll-dev-sha256": built.sha256 },
@@ -162,10 +154,7 @@ export async function startDevServer(
   try {
     await reload();
     if (!existsSync(initializedFile)) {
-      const devFile = join(dir, "atoll.dev.json");
-      const dev: DevFile = existsSync(devFile)
-        ? (JSON.parse(readFileSync(devFile, "utf8")) as DevFile)
-        : {};
+      const dev = readDevFile(dir);
       const r = await lifecycle("initialize", {
         installationId,
         config: dev.config ?? {},

@@ -8,6 +8,7 @@
  * Every document string reaches the output through ./escape (javac decodes `\u` escapes even in
  * comments, so comments and string literals are ASCII with backslashes doubled).
  */
+import { operationSections } from "./readme";
 import { CLIENT_RUNTIME, EXCEPTIONS_JAVA, JSON_JAVA, JSON_VALUE_JAVA } from "./java-runtime";
 import {
   JAVA_KEYWORDS,
@@ -396,23 +397,9 @@ function readme(
   artifact: string,
   ops: Named[],
 ): string {
-  const tags = [...new Set(ops.map((n) => n.op.tag))];
-  const groups = tags.map((tag) => {
-    const inTag = ops.filter((n) => n.op.tag === tag);
-    const ex = inTag.find((n) => n.op.method === "GET") ?? inTag[0];
-    const exArgs = ex
-      ? [
-          ...ex.op.pathParams.map(() => '"…"'),
-          ...(ex.body ? [ex.body === "byte[]" ? "bytes" : `new ${ex.body}(…)`] : []),
-        ]
-      : [];
-    return `### ${mdText(tag)}
-
-${inTag.map((n) => `- \`${n.method}()\` — ${mdText(`${n.op.method} ${n.op.path}${n.op.summary ? `: ${n.op.summary}` : ""}`)}`).join("\n")}
-
-\`\`\`java
-var result = atoll.${ex?.method ?? "request"}(${exArgs.join(", ")});
-\`\`\``;
+  const groups = operationSections(ops, "java", (ex, pathArgs) => {
+    const body = ex?.body ? [ex.body === "byte[]" ? "bytes" : `new ${ex.body}(…)`] : [];
+    return `var result = atoll.${ex?.method ?? "request"}(${[...pathArgs, ...body].join(", ")});`;
   });
   return `# ${mdText(pkg.name)} (Java)
 

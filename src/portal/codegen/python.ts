@@ -17,6 +17,7 @@ import {
   pyString,
   safeSnake,
 } from "./escape";
+import { operationSections } from "./readme";
 import { PY_BACKEND, PY_RUNTIME } from "./python-runtime";
 import {
   flattenAllOf,
@@ -349,23 +350,9 @@ function readme(
   module: string,
   ops: Named[],
 ): string {
-  const tags = [...new Set(ops.map((n) => n.op.tag))];
-  const groups = tags.map((tag) => {
-    const inTag = ops.filter((n) => n.op.tag === tag);
-    const ex = inTag.find((n) => n.op.method === "GET") ?? inTag[0];
-    const exArgs = ex
-      ? [
-          ...ex.op.pathParams.map(() => '"…"'),
-          ...(ex.op.body ? [ex.op.body.kind === "binary" ? 'b"…"' : "{…}"] : []),
-        ]
-      : [];
-    return `### ${mdText(tag)}
-
-${inTag.map((n) => `- \`${n.method}()\` — ${mdText(`${n.op.method} ${n.op.path}${n.op.summary ? `: ${n.op.summary}` : ""}`)}`).join("\n")}
-
-\`\`\`python
-result = atoll.${ex?.method ?? "request"}(${exArgs.join(", ")})
-\`\`\``;
+  const groups = operationSections(ops, "python", (ex, pathArgs) => {
+    const body = ex?.op.body ? [ex.op.body.kind === "binary" ? 'b"…"' : "{…}"] : [];
+    return `result = atoll.${ex?.method ?? "request"}(${[...pathArgs, ...body].join(", ")})`;
   });
   return `# ${mdText(pkg.name)} (Python)
 

@@ -8,6 +8,7 @@
  * Every document string reaches the output through ./escape (comments, string literals,
  * identifiers); none is concatenated raw.
  */
+import { operationSections } from "./readme";
 import { JS_KEYWORDS, jsComment, jsString, mdText, Namer, safeCamel } from "./escape";
 import {
   nullability,
@@ -335,23 +336,9 @@ function readme(
   pkg: { name: string; baseUrl: string },
   ops: Named[],
 ): string {
-  const tags = [...new Set(ops.map((n) => n.op.tag))];
-  const groups = tags.map((tag) => {
-    const inTag = ops.filter((n) => n.op.tag === tag);
-    const ex = inTag.find((n) => n.op.method === "GET") ?? inTag[0];
-    const exArgs = ex
-      ? [
-          ...ex.op.pathParams.map(() => '"…"'),
-          ...(ex.op.body ? [ex.op.body.kind === "binary" ? "bytes" : "{ /* … */ }"] : []),
-        ]
-      : [];
-    return `### ${mdText(tag)}
-
-${inTag.map((n) => `- \`${n.method}()\` — ${mdText(`${n.op.method} ${n.op.path}${n.op.summary ? `: ${n.op.summary}` : ""}`)}`).join("\n")}
-
-\`\`\`js
-const result = await atoll.${ex?.method ?? "request"}(${exArgs.join(", ")});
-\`\`\``;
+  const groups = operationSections(ops, "js", (ex, pathArgs) => {
+    const body = ex?.op.body ? [ex.op.body.kind === "binary" ? "bytes" : "{ /* … */ }"] : [];
+    return `const result = await atoll.${ex?.method ?? "request"}(${[...pathArgs, ...body].join(", ")});`;
   });
   return `# ${mdText(pkg.name)}
 
