@@ -121,7 +121,11 @@ beforeAll(() => {
       allowScripts: { node: true, workerd: true, esbuild: true, sharp: false },
     }),
   );
-  npm(["install", ...tarballs, "node@22"], outside);
+  // wrangler too: the CLI's optional peer, which only the standalone `atoll dev` needs (atoll
+  // init's package.json lists it).
+  const wrangler = JSON.parse(readFileSync(join(root, "packages", "cli", "package.json"), "utf8"))
+    .peerDependencies.wrangler as string;
+  npm(["install", ...tarballs, "node@22", `wrangler@${wrangler}`], outside);
 }, 120_000);
 
 describe("the SDK and CLI installed from their tarballs, outside the repository", () => {

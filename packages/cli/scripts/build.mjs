@@ -14,6 +14,12 @@ export const CLI_OUT = join(root, "dist", "cli.mjs");
 /** The standalone dev server's Worker (workers/dev-host), served by `atoll dev` on workerd. */
 export const DEV_HOST_OUT = join(root, "dist", "dev-host.mjs");
 
+/** The package's dependencies and peer dependencies (wrangler, for the standalone dev server). */
+function external() {
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  return [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
+}
+
 export async function buildCli() {
   mkdirSync(dirname(CLI_OUT), { recursive: true });
   await build({
@@ -25,9 +31,7 @@ export async function buildCli() {
     target: "node20",
     // The package's own dependencies are installed with it; what the plugin contract needs
     // (zod, the manifest's validators) is bundled in, so nothing outside the package is read.
-    external: Object.keys(
-      JSON.parse(readFileSync(join(root, "package.json"), "utf8")).dependencies ?? {},
-    ),
+    external: external(),
     legalComments: "none",
     logLevel: "error",
   });
