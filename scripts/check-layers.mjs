@@ -55,6 +55,7 @@ export const PUBLIC = {
     "runtime/plugin-path.ts",
     "runtime/host-auth.ts",
     "runtime/service-host.ts",
+    "runtime/log-store.ts",
   ],
   gateway: [],
   revenue: [

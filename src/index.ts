@@ -5,10 +5,12 @@
 import { app } from "./app";
 import { queue, scheduled } from "./jobs";
 import { problemResponse } from "./platform/http/problem";
+import { dispatchTail } from "./runtime/log-tail";
 
 export { RateLimiter } from "./access/ratelimit/durable-object";
 export { InstallationStore, PluginStorage } from "./runtime/storage";
 export { Egress } from "./runtime/egress";
+export { LogTail } from "./runtime/log-tail";
 export { ConnectionBroker } from "./integrations/broker";
 export { IntegrationGate } from "./integrations/gate";
 
@@ -37,4 +39,6 @@ export default {
         ),
   scheduled,
   queue,
+  // Production: the tail consumer of the plugins' user Workers (runtime/log-tail.ts).
+  tail: (events, env) => dispatchTail(events, env),
 } satisfies ExportedHandler<Env>;

@@ -45,6 +45,7 @@ import { findActiveInstallation, getInstallation, listInstallations } from "./qu
 import { getOrganization } from "../access/queries";
 import { hasEntitlement, paymentRequired } from "../revenue/entitlements";
 import type { PluginSpec } from "../runtime/spec";
+import { LOGS_KEPT, LOG_LEVELS, deleteLogsStatement, readLogs } from "../runtime/log-store";
 
 export const installationRoutes = createRouter();
 
@@ -416,6 +417,72 @@ installationRoutes.openapi(get, async (c) => {
   );
 });
 
+const InstallationLog = z
+  .object({
+    id: z.number().int().openapi({ description: "The record's cursor (increasing)." }),
+    at: z.string().datetime(),
+    level: z.enum(LOG_LEVELS),
+    message: z.string().openapi({ description: "Redacted: secrets and credentials never appear." }),
+    stack: z.string().optional(),
+  })
+  .openapi("InstallationLog");
+
+const logs = createRoute({
+  method: "get",
+  path: "/{installationId}/logs",
+  tags: ["Installations"],
+  summary: "The installation's console output and uncaught exceptions, oldest first",
+  description:
+    "What the plugin wrote with `console.*` and the exceptions it did not catch, with stack traces, " +
+    "redacted (the installation's secrets and write-only settings, API keys, JWTs, bearer and " +
+    `basic credentials, password-like pairs). The newest ${LOGS_KEPT} records are kept, none older ` +
+    "than 7 days; uninstalling deletes them. To follow, call again with `after` set to `next`.",
+  security: AUTHENTICATED,
+  request: {
+    params: Params,
+    query: z.object({
+      after: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(Number.MAX_SAFE_INTEGER)
+        .default(0)
+        .openapi({ description: "Only records after this cursor (a record's id, or `next`)." }),
+      limit: z.coerce.number().int().min(1).max(500).default(100),
+    }),
+  },
+  responses: {
+    200: {
+      description: "Log records",
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              logs: z.array(InstallationLog),
+              next: z.number().int().openapi({ description: "The cursor to pass as `after`." }),
+            })
+            .openapi("InstallationLogs"),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 404, 429),
+  },
+});
+
+installationRoutes.openapi(logs, async (c) => {
+  const p = requireScope(c, "installations:read");
+  const { row } = await ownedInstallation(c, p, c.req.valid("param").installationId);
+  const { after, limit } = c.req.valid("query");
+  const records = await readLogs(getDb(c.env.DB), row.id, after, limit);
+  return c.json(
+    {
+      logs: records.map((r) => ({ ...r, at: iso(r.at) })),
+      next: records.at(-1)?.id ?? after,
+    },
+    200,
+  );
+});
+
 const uninstall = createRoute({
   method: "delete",
   path: "/{installationId}",
@@ -476,6 +543,8 @@ installationRoutes.openapi(uninstall, async (c) => {
       },
       now,
     ),
+    // Last: the guarded statements above each follow the one before them.
+    deleteLogsStatement(db, row.id),
   ]);
   if (removed.length === 0) throw notFound("The installation");
   forgetInstallation(c.env, row.id);

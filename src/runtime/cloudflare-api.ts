@@ -26,6 +26,8 @@ export interface ScriptUpload {
   compatibilityDate: string;
   bindings: ScriptBinding[];
   tags: string[];
+  /** Workers that receive this script's traces (its console output and exceptions). */
+  tailConsumers?: { service: string }[];
 }
 
 export class CloudflareApiError extends Error {}
@@ -55,6 +57,7 @@ export class ScriptsApi {
       compatibility_date: script.compatibilityDate,
       bindings: script.bindings,
       tags: script.tags,
+      ...(script.tailConsumers ? { tail_consumers: script.tailConsumers } : {}),
     };
     form.append("metadata", new Blob([JSON.stringify(metadata)], { type: "application/json" }));
     for (const [path, source] of Object.entries(script.modules)) {

@@ -83,6 +83,8 @@ export class DispatchHost implements PluginHost {
         `installation:${spec.installationId}`,
         `org:${spec.orgId}`,
       ],
+      // Its console output and exceptions go to this Worker's tail() handler (log-tail.ts).
+      tailConsumers: [{ service: this.platformService }],
     });
   }
 

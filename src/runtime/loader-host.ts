@@ -27,6 +27,8 @@ export function hostExports(ctx: { exports?: unknown }): HostExports {
 export interface HostExports {
   Egress: (opts: { props: EgressProps }) => Fetcher;
   PluginStorage: (opts: { props: { installationId: string } }) => Fetcher;
+  /** Receives the isolate's trace (console output, exceptions) after each invocation. */
+  LogTail: (opts: { props: { installationId: string } }) => Fetcher;
   IntegrationGate: (opts: {
     props: {
       installationId: string;
@@ -121,6 +123,7 @@ export class LoaderHost implements PluginHost {
                 props: { installationId: spec.installationId, hosts, isolate: id },
               })
             : null,
+        tails: [this.exports.LogTail({ props: { installationId: spec.installationId } })],
       };
     });
     const end = subrequestBudgets.begin(id, spec.limits.subrequests, this.deadlineMs);

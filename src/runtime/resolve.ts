@@ -114,6 +114,7 @@ export function specFrom(
     grants: inst.grants,
     config: { ...inst.config, ...sealed.config },
     secrets: sealed.secrets,
+    sealedConfig: Object.keys(sealed.config),
     limits: effectiveLimits(manifest),
     requestsPerMinute: manifest.limits.requestsPerMinute ?? null,
     revision: inst.updatedAt,

@@ -18,6 +18,8 @@ export interface PluginSpec {
   config: Record<string, unknown>;
   /** Granted secrets only, decrypted. Never logged, never returned. */
   secrets: Record<string, string>;
+  /** The names of `config` settings that are write-only (secret): redacted from logs like secrets. */
+  sealedConfig?: string[];
   limits: { cpuMs: number; subrequests: number };
   requestsPerMinute: number | null;
   /** Changes whenever the installation changes (config, version), so a new isolate is used. */

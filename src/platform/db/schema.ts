@@ -840,3 +840,23 @@ export const webSessions = sqliteTable(
   },
   (t) => [index("web_sessions_expiry").on(t.expiresAt)],
 );
+
+/**
+ * Plugins' console output and uncaught exceptions, per installation, redacted before they are
+ * written (runtime/logs.ts). Bounded: the newest LOGS_KEPT per installation, none older than
+ * LOGS_MAX_AGE_MS (runtime/log-store.ts); deleted with the installation's uninstall.
+ */
+export const installationLogs = sqliteTable(
+  "installation_logs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    installationId: text("installation_id").notNull(),
+    at: integer("at").notNull(),
+    level: text("level", {
+      enum: ["debug", "log", "info", "warn", "error", "exception"],
+    }).notNull(),
+    message: text("message").notNull(),
+    stack: text("stack"),
+  },
+  (t) => [index("installation_logs_by_installation").on(t.installationId, t.id)],
+);
