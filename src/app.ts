@@ -33,6 +33,7 @@ import { providerWebhookRoutes } from "./integrations/webhooks.routes";
 import { zapierRoutes } from "./integrations/zapier.routes";
 import { syncRoutes } from "./integrations/sync.routes";
 import { hostBridgeRoutes } from "./integrations/host-bridge.routes";
+import { hostLogRoutes } from "./runtime/host-logs.routes";
 import { tutorialRoutes } from "./portal/tutorials.routes";
 import { htmlNotFound, wantsHtml, webRouter } from "./web/web.routes";
 import { operatorOnly } from "./access/principal";
@@ -89,6 +90,7 @@ app.route("/v1/webhooks", providerWebhookRoutes);
 app.route("/v1/zapier", zapierRoutes);
 app.route("/v1/syncs", syncRoutes);
 app.route("/", hostBridgeRoutes);
+app.route("/", hostLogRoutes);
 app.route("/v1/portal/tutorials", tutorialRoutes);
 
 // The operator's routes, one router under one prefix, assembled from the domains that own them.

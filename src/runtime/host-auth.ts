@@ -9,6 +9,8 @@
  * - `clear`: delete exactly this installation's storage;
  * - `grant`: the host may make integration calls for this installation at this revision, until it
  *   expires; the gateway derives organization, environment and providers from the installation.
+ * - `logs`: the host may report this installation's traces (console output, exceptions) until it
+ *   expires; the gateway redacts and stores them under the installation the message names.
  */
 import { fromBase64Url, toBase64Url, utf8 } from "../platform/crypto/encoding";
 import type { PluginSpec } from "./spec";
@@ -26,6 +28,8 @@ export interface InvokeMessage {
   spec: PluginSpec;
   /** A sealed `grant` for the host's integration bridge (only when the spec grants integrations). */
   grant?: string;
+  /** A sealed `logs` message: the host reports the call's trace with it (POST /__host/logs). */
+  logs?: string;
 }
 export interface ClearMessage {
   kind: "clear";
@@ -38,7 +42,12 @@ export interface GrantMessage {
   installationId: string;
   revision: number;
 }
-export type HostMessage = InvokeMessage | ClearMessage | GrantMessage;
+export interface LogsMessage {
+  kind: "logs";
+  exp: number;
+  installationId: string;
+}
+export type HostMessage = InvokeMessage | ClearMessage | GrantMessage | LogsMessage;
 
 export type Opened<M> = Result<
   { message: M },

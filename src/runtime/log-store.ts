@@ -8,25 +8,16 @@
 import { and, asc, eq, gt, lt, or, sql } from "drizzle-orm";
 import { getDb, type Db, type Statement } from "../platform/db/client";
 import { installationLogs } from "../platform/db/schema";
-import { logRecords, type LogRecord, type TraceLike } from "./logs";
+import { logRecords, secretValuesOf, type LogRecord, type TraceLike } from "./logs";
+import { installationSpec } from "./resolve";
 
 export { LOG_LEVELS } from "./logs";
-import { installationSpec } from "./resolve";
-import type { PluginSpec } from "./spec";
 
 /** The newest records kept per installation. */
 export const LOGS_KEPT = 1_000;
 /** No record is kept longer than this. */
 export const LOGS_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 const ROWS_PER_INSERT = 20; // 4 parameters each: D1 binds at most 100 per statement
-
-/** The values a plugin's log lines must never show: its secrets and write-only settings. */
-export function secretValuesOf(spec: PluginSpec): string[] {
-  const sealed = (spec.sealedConfig ?? []).map((k) => spec.config[k]);
-  return [...Object.values(spec.secrets), ...sealed].flatMap((v) =>
-    typeof v === "string" ? [v] : v === undefined || v === null ? [] : [JSON.stringify(v)],
-  );
-}
 
 /** Appends records and trims the installation's history to LOGS_KEPT and LOGS_MAX_AGE_MS. */
 export async function appendLogs(

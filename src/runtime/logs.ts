@@ -12,6 +12,7 @@
  * - one invocation keeps at most MAX_RECORDS records; the rest are counted in a last record.
  */
 import { API_KEY_PREFIX } from "../access/tokens/api-key";
+import type { PluginSpec } from "./spec";
 
 export const LOG_LEVELS = ["debug", "log", "info", "warn", "error", "exception"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -43,6 +44,16 @@ const CREDENTIAL_SHAPES: RegExp[] = [
   /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]+/gi,
   /((?:pass(?:word|wd)?|secret|token|api[_-]?key|access[_-]?key|authorization|client[_-]?secret|private[_-]?key)["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi,
 ];
+
+/** The values a plugin's log lines must never show: its secrets and write-only settings. */
+export function secretValuesOf(
+  spec: Pick<PluginSpec, "secrets" | "config" | "sealedConfig">,
+): string[] {
+  const sealed = (spec.sealedConfig ?? []).map((k) => spec.config[k]);
+  return [...Object.values(spec.secrets), ...sealed].flatMap((v) =>
+    typeof v === "string" ? [v] : v === undefined || v === null ? [] : [JSON.stringify(v)],
+  );
+}
 
 /** Replaces each secret value and each credential shape in `text`. */
 export function redactor(secrets: readonly string[]): (text: string) => string {

@@ -53,8 +53,14 @@ export class ServiceHost implements PluginHost {
           revision: spec.revision,
         })
       : undefined;
+    const logs = await seal(this.secret, {
+      kind: "logs",
+      exp: now + GRANT_TTL_MS,
+      installationId: spec.installationId,
+    });
     const auth = await seal(this.secret, {
       kind: "invoke",
+      logs,
       exp: now + INVOKE_TTL_MS,
       nonce,
       method: request.method,

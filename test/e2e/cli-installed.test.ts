@@ -125,8 +125,16 @@ beforeAll(() => {
   // init's package.json lists it).
   const wrangler = JSON.parse(readFileSync(join(root, "packages", "cli", "package.json"), "utf8"))
     .peerDependencies.wrangler as string;
-  npm(["install", ...tarballs, "node@22", `wrangler@${wrangler}`], outside);
-}, 120_000);
+  // vitest: the template's own first test (npm test) runs on it.
+  const vitest = JSON.parse(
+    readFileSync(join(root, "packages", "cli", "template", "package.json"), "utf8"),
+  ).devDependencies.vitest as string;
+  const started = Date.now();
+  npm(["install", ...tarballs, "node@22", `wrangler@${wrangler}`, `vitest@${vitest}`], outside);
+  console.log(
+    `npm install of the CLI, SDK, Node 22, wrangler and vitest: ${Date.now() - started} ms`,
+  );
+}, 180_000);
 
 describe("the SDK and CLI installed from their tarballs, outside the repository", () => {
   it("ship built JavaScript and declarations, and none of the repository's source", () => {
@@ -159,6 +167,7 @@ describe("the SDK and CLI installed from their tarballs, outside the repository"
         "manifest.json",
         "package.json",
         "src",
+        "test",
         "tsconfig.json",
       ].sort(),
     );
@@ -194,7 +203,7 @@ describe("the SDK and CLI installed from their tarballs, outside the repository"
 
   it(
     "dev runs the plugin standalone: no platform, edits reload, storage kept",
-    { timeout: 120_000 },
+    { timeout: 180_000 },
     async () => {
       const init = atoll("init", "solo", "--scope", "solo-dev");
       expect(init.status, init.stdout + init.stderr).toBe(0);
@@ -205,6 +214,11 @@ describe("the SDK and CLI installed from their tarballs, outside the repository"
         ((await (await fetch(`${url}/visits`, { method: "POST" })).json()) as { visits: number })
           .visits;
       expect([await visit(dev.url), await visit(dev.url)]).toEqual([1, 2]);
+      // The plugin's console output: printed by atoll dev, and by atoll logs.
+      await until("the dev server printing the visits", () => /visit 2/.test(dev.output()));
+      const logs = atoll("logs", "solo");
+      expect(logs.status, logs.stdout + logs.stderr).toBe(0);
+      expect(logs.stdout).toMatch(/log\s+visit 1\n.*log\s+visit 2/s);
       const root = (await (await fetch(`${dev.url}/`)).json()) as Record<string, unknown>;
       // The platform's call headers: who is calling, which installation.
       expect(root).toMatchObject({ plugin: "hello", caller: { organization: "org_local" } });
@@ -255,46 +269,63 @@ describe("the SDK and CLI installed from their tarballs, outside the repository"
       expect(failed.status, failed.stdout + failed.stderr).toBe(1);
       expect(failed.stdout).toMatch(/✗ GET \/ /);
       writeFileSync(src, good);
+      // The template's own first test (vitest, on the same standalone server, fresh storage).
+      const own = spawnSync("npm", ["test", "--loglevel=error"], {
+        cwd: join(outside, "solo"),
+        encoding: "utf8",
+        env: cleanEnv({ npm_config_update_notifier: "false" }),
+      });
+      expect(own.status, own.stdout + own.stderr).toBe(0);
+      expect(own.stdout).toMatch(/4 passed/);
       console.log(`standalone dev: init to a first answer in ${firstCallMs} ms`);
     },
   );
 
-  it("dev --platform upgrades the same installation in place: URL and storage kept", async () => {
-    const key = { "x-api-key": creds.apiKey };
-    const first = atoll("dev", "outside-plugin", "--platform", "--once");
-    expect(first.status, first.stdout + first.stderr).toBe(0);
-    const endpoint = /ready: (\S+)/.exec(first.stdout)?.[1] as string;
-    const visit = async () =>
-      (
-        (await (await fetch(`${endpoint}/visits`, { method: "POST", headers: key })).json()) as {
-          visits: number;
-        }
-      ).visits;
-    expect([await visit(), await visit()]).toEqual([1, 2]);
-    // A dev build is private: not in the marketplace.
-    expect(first.stdout).toMatch(/0\.1\.0-dev\.0/);
-    const listing = await fetch(
-      `${base}/v1/marketplace/listings/@${creds.organization.slug}/outside-plugin`,
-    );
-    expect(listing.status).toBe(404);
-    const src = join(outside, "outside-plugin", "src", "index.ts");
-    writeFileSync(
-      src,
-      readFileSync(src, "utf8").replace('plugin: "hello"', 'plugin: "hello, edited"'),
-    );
-    const again = atoll("dev", "outside-plugin", "--platform", "--once");
-    expect(again.status, again.stdout + again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/upgrading installation/);
-    expect(/ready: (\S+)/.exec(again.stdout)?.[1]).toBe(endpoint);
-    expect(await (await fetch(`${endpoint}/`, { headers: key })).json()).toMatchObject({
-      plugin: "hello, edited",
-    });
-    expect(await visit()).toBe(3);
-    // A build that fails exits non-zero and leaves the running version answering.
-    writeFileSync(src, "export default {");
-    const broken = atoll("dev", "outside-plugin", "--platform", "--once");
-    expect(broken.status).toBe(1);
-    expect(broken.stderr).toMatch(/bundling failed/);
-    expect(await visit()).toBe(4);
-  });
+  it(
+    "dev --platform upgrades the same installation in place: URL and storage kept",
+    { timeout: 90_000 },
+    async () => {
+      const key = { "x-api-key": creds.apiKey };
+      const first = atoll("dev", "outside-plugin", "--platform", "--once");
+      expect(first.status, first.stdout + first.stderr).toBe(0);
+      const endpoint = /ready: (\S+)/.exec(first.stdout)?.[1] as string;
+      const visit = async () =>
+        (
+          (await (await fetch(`${endpoint}/visits`, { method: "POST", headers: key })).json()) as {
+            visits: number;
+          }
+        ).visits;
+      expect([await visit(), await visit()]).toEqual([1, 2]);
+      // Its logs on the platform (the plugin host's tail, through the gateway), redacted.
+      await until("the platform's logs", () => {
+        const logs = atoll("logs", "outside-plugin", "--platform");
+        return logs.status === 0 && /visit 1\n.*visit 2/s.test(logs.stdout);
+      });
+      // A dev build is private: not in the marketplace.
+      expect(first.stdout).toMatch(/0\.1\.0-dev\.0/);
+      const listing = await fetch(
+        `${base}/v1/marketplace/listings/@${creds.organization.slug}/outside-plugin`,
+      );
+      expect(listing.status).toBe(404);
+      const src = join(outside, "outside-plugin", "src", "index.ts");
+      writeFileSync(
+        src,
+        readFileSync(src, "utf8").replace('plugin: "hello"', 'plugin: "hello, edited"'),
+      );
+      const again = atoll("dev", "outside-plugin", "--platform", "--once");
+      expect(again.status, again.stdout + again.stderr).toBe(0);
+      expect(again.stdout).toMatch(/upgrading installation/);
+      expect(/ready: (\S+)/.exec(again.stdout)?.[1]).toBe(endpoint);
+      expect(await (await fetch(`${endpoint}/`, { headers: key })).json()).toMatchObject({
+        plugin: "hello, edited",
+      });
+      expect(await visit()).toBe(3);
+      // A build that fails exits non-zero and leaves the running version answering.
+      writeFileSync(src, "export default {");
+      const broken = atoll("dev", "outside-plugin", "--platform", "--once");
+      expect(broken.status).toBe(1);
+      expect(broken.stderr).toMatch(/bundling failed/);
+      expect(await visit()).toBe(4);
+    },
+  );
 });

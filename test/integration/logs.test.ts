@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { LOGS_KEPT, appendLogs } from "../../src/runtime/log-store";
 import { getDb } from "../../src/platform/db/client";
+import { seal } from "../../src/runtime/host-auth";
 import { call, OPERATOR_KEY, problem, signup, type Account } from "../helpers";
 import { until } from "../integration-helpers";
 import { publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
@@ -214,5 +215,81 @@ describe("the dispatch namespace's tail consumer (production)", () => {
     );
     const got = await logsOf(a, inst.id);
     expect(got.logs.map((r) => r.message)).toEqual(["from production [redacted]"]);
+  });
+});
+
+describe("POST /__host/logs (the local plugin host's forward)", () => {
+  const logsToken = (
+    installationId: string,
+    opts: { exp?: number; kind?: "logs" | "clear" } = {},
+  ) =>
+    seal(env.ATOLL_HOST_SECRET ?? "", {
+      kind: opts.kind ?? "logs",
+      exp: opts.exp ?? Date.now() + 60_000,
+      installationId,
+    } as Parameters<typeof seal>[1]);
+  const traces = (message: string) => [
+    {
+      eventTimestamp: Date.now(),
+      outcome: "ok",
+      logs: [{ timestamp: Date.now(), level: "info", message }],
+      exceptions: [],
+    },
+  ];
+  const forward = (body: unknown) => call("/__host/logs", { method: "POST", json: body });
+
+  it("files a trace under the installation its sealed message names, redacted", async () => {
+    const a = await publisher();
+    const inst = await install(a);
+    const res = await forward({
+      token: await logsToken(inst.id),
+      installationId: inst.id,
+      traces: traces(`hello ${SECRET}`),
+    });
+    expect(res.status).toBe(204);
+    expect((await logsOf(a, inst.id)).logs.map((r) => [r.level, r.message])).toEqual([
+      ["info", "hello [redacted]"],
+    ]);
+  });
+
+  it("refuses a message for another installation, of another kind, expired, forged or missing", async () => {
+    const a = await publisher();
+    const victim = await install(a);
+    const b = await publisher();
+    const mine = await install(b);
+    const cases: [string, unknown][] = [
+      [
+        "another installation's message",
+        { token: await logsToken(mine.id), installationId: victim.id },
+      ],
+      [
+        "a clear message",
+        { token: await logsToken(victim.id, { kind: "clear" }), installationId: victim.id },
+      ],
+      [
+        "an expired message",
+        { token: await logsToken(victim.id, { exp: Date.now() - 1 }), installationId: victim.id },
+      ],
+      [
+        "a forged message",
+        {
+          token: await seal("not-the-host-secret", {
+            kind: "logs",
+            exp: Date.now() + 60_000,
+            installationId: victim.id,
+          }),
+          installationId: victim.id,
+        },
+      ],
+      ["no message", { token: "", installationId: victim.id }],
+    ];
+    for (const [label, body] of cases) {
+      const res = await forward({ ...(body as object), traces: traces(`forged by ${label}`) });
+      expect(res.status, label).toBe(403);
+    }
+    expect((await forward({ token: "x", installationId: victim.id, traces: "nope" })).status).toBe(
+      400,
+    );
+    expect((await logsOf(a, victim.id)).logs).toEqual([]);
   });
 });

@@ -29,7 +29,7 @@ describe("OpenAPI document", () => {
     const doc = (await (await call("/openapi.json")).json()) as OpenApiDoc;
     const served = new Set(
       app.routes
-        // /__host/integrations is the local plugin host's loopback bridge (host secret), and the
+        // /__host/integrations and /__host/logs are the local plugin host's loopback bridges (host secret), and the
         // web UI's pages are HTML, not API.
         .filter(
           (r) =>
@@ -39,6 +39,7 @@ describe("OpenAPI document", () => {
               "/docs",
               "/docs/scalar.js",
               "/__host/integrations",
+              "/__host/logs",
               ...WEB_PATHS,
             ].includes(r.path),
         )

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Builds the atoll CLI for installation anywhere: dist/cli.mjs, one ES module with the plugin
+ * Builds the atoll CLI for installation anywhere: dist/cli.mjs (and dist/testing.mjs, the
+ * `@atoll/cli/testing` entry for plugins' own tests), ES modules with the plugin
  * contract (and what it uses) bundled in; its npm dependencies (esbuild, fflate, semver,
  * @atoll/sdk) stay dependencies. The same source builds the same bytes.
  */
@@ -23,8 +24,10 @@ function external() {
 export async function buildCli() {
   mkdirSync(dirname(CLI_OUT), { recursive: true });
   await build({
-    entryPoints: [join(root, "src", "main.ts")],
-    outfile: CLI_OUT,
+    entryPoints: { cli: join(root, "src", "main.ts"), testing: join(root, "src", "testing.ts") },
+    outdir: dirname(CLI_OUT),
+    outExtension: { ".js": ".mjs" },
+    // One file per entry: the dev server's code is in both (a shared chunk would need splitting).
     bundle: true,
     platform: "node",
     format: "esm",

@@ -123,3 +123,28 @@ export async function install(
   if (r.status !== 201) fail("install", r.status, r.body);
   return r.body;
 }
+
+/** One log record, as the platform and the standalone dev server both serve it. */
+export interface LogLine {
+  id: number;
+  at: string | number;
+  level: string;
+  message: string;
+  stack?: string;
+}
+
+/** An installation's log records after cursor `after` (GET /v1/installations/{id}/logs). */
+export async function installationLogs(
+  t: Target,
+  id: string,
+  after: number,
+): Promise<{ logs: LogLine[]; next: number }> {
+  if (!/^ins_[0-9A-Za-z]{1,40}$/.test(id))
+    throw new CliError(`"${id}" is not an installation id (ins_…)`);
+  const r = await call<{ logs: LogLine[]; next: number } & Problem>(
+    t,
+    `/v1/installations/${id}/logs?after=${after}&limit=500`,
+  );
+  if (r.status !== 200) fail("reading logs", r.status, r.body);
+  return r.body;
+}

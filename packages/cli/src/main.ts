@@ -8,6 +8,8 @@
  *   atoll dev <dir> --platform [URL] [--key K]   build, publish, install on a platform, print the endpoint
  *   atoll invoke <dir> <hook> [--input JSON]     call initialize|execute|cleanup on the running dev server
  *   atoll test <dir> [--input JSON]              the conformance checks on a fresh standalone server
+ *   atoll logs <dir> [--follow]                  the plugin's console output and exceptions (dev server)
+ *   atoll logs <dir|ins_…> --platform [URL]      … of its installation on a platform (--follow)
  *
  * --url/--key default to $ATOLL_URL/$ATOLL_API_KEY, then to .atoll/local-credentials.json (npm start).
  */
@@ -24,7 +26,16 @@ import { basename, dirname, join, resolve } from "node:path";
 import { unzipSync } from "fflate";
 import semver from "semver";
 import { CliError, buildPlugin, readDevFile, readManifest } from "./build";
-import { install, installations, latestVersion, publish, upgrade, type Target } from "./client";
+import {
+  install,
+  installationLogs,
+  installations,
+  latestVersion,
+  publish,
+  upgrade,
+  type LogLine,
+  type Target,
+} from "./client";
 import { fileURLToPath } from "node:url";
 
 /** The starter project `atoll init` copies: shipped with the CLI (packages/cli/template). */
@@ -260,8 +271,11 @@ async function standaloneDev(dir: string, flags: Record<string, string>): Promis
     req.on("data", (d) => (body += d));
     req.on("end", async () => {
       try {
-        const { hook, input } = JSON.parse(body) as { hook: string; input: unknown };
-        const r = await server.lifecycle(hook, input);
+        const ask = JSON.parse(body) as { hook?: string; input?: unknown; logsAfter?: number };
+        const r =
+          ask.logsAfter !== undefined
+            ? await server.logs(Number(ask.logsAfter) || 0)
+            : await server.lifecycle(String(ask.hook), ask.input);
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(r));
       } catch (err) {
         res.writeHead(500).end(JSON.stringify({ error: describe(err) }));
@@ -279,6 +293,18 @@ async function standaloneDev(dir: string, flags: Record<string, string>): Promis
     }) + "\n",
   );
   step(`watching ${join(dir, "src")} and manifest.json (Ctrl-C stops)`);
+  // The plugin's console output and exceptions, as they happen (atoll logs reads the same).
+  let shown = 0;
+  const showLogs = setInterval(() => {
+    server
+      .logs(shown)
+      .then((r) => {
+        for (const line of r.logs) out(formatLog(line));
+        shown = r.next;
+      })
+      .catch(() => undefined);
+  }, 500);
+  showLogs.unref();
   let timer: NodeJS.Timeout | undefined;
   const again = () => {
     clearTimeout(timer);
@@ -338,6 +364,78 @@ async function invokeCmd(
   if (!r.implemented) throw new CliError(`the plugin does not implement ${hook}`);
   out(JSON.stringify(r.body ?? null, null, 2));
   if ((r.status ?? 200) >= 400) throw new CliError(`${hook} answered ${r.status}`);
+}
+
+/** One record as a terminal line: time, level, message; a stack indented below. */
+export function formatLog(line: LogLine): string {
+  const at = new Date(line.at).toISOString().slice(11, 23);
+  const head = `  ${at} ${line.level.padEnd(9)} ${line.message}`;
+  return line.stack ? `${head}\n${line.stack.replace(/^/gm, "      ")}` : head;
+}
+
+/**
+ * `atoll logs <dir> [--follow]`: the running standalone dev server's records; with --platform
+ * (or --url), those of the plugin's installation there — `<dir>`'s development installation, or
+ * the installation id given.
+ */
+async function logsCmd(what: string | undefined, flags: Record<string, string>): Promise<void> {
+  if (!what)
+    throw new CliError(
+      "usage: atoll logs <dir> [--follow] | atoll logs <dir|ins_…> --platform [URL]",
+    );
+  let read: (after: number) => Promise<{ logs: LogLine[]; next: number }>;
+  if (flags.platform === undefined && flags.url === undefined) {
+    const file = devServerFile(what);
+    if (!existsSync(file))
+      throw new CliError(
+        `no dev server for ${what}: start one with atoll dev ${what}, or read a platform's logs with --platform <url>`,
+      );
+    const { invoke } = JSON.parse(readFileSync(file, "utf8")) as { invoke?: string };
+    read = async (after) => {
+      let res: Response;
+      try {
+        res = await fetch(invoke ?? "http://127.0.0.1:9", {
+          method: "POST",
+          body: JSON.stringify({ logsAfter: after }),
+        });
+      } catch {
+        throw new CliError(
+          `the dev server for ${what} is not running: start it with atoll dev ${what}`,
+        );
+      }
+      const r = (await res.json()) as { logs: LogLine[]; next: number; error?: string };
+      if (r.error) throw new CliError(r.error);
+      return r;
+    };
+  } else {
+    if (flags.platform && flags.platform !== "true") flags.url = flags.platform;
+    const t = target(flags);
+    let id = what;
+    if (!what.startsWith("ins_")) {
+      const manifest = readManifest(what);
+      const mine = (await installations(t)).filter((i) => i.plugin === manifest.name);
+      const dev =
+        mine.find((i) => i.environment === "development") ??
+        (mine.length === 1 ? mine[0] : undefined);
+      if (!dev)
+        throw new CliError(
+          mine.length === 0
+            ? `${manifest.name} is not installed on ${t.url}: run atoll dev ${what} --platform first`
+            : `${manifest.name} has several installations: name one (atoll logs ins_… --platform)`,
+        );
+      id = dev.id;
+    }
+    read = (after) => installationLogs(t, id, after);
+  }
+  let after = 0;
+  for (;;) {
+    const r = await read(after);
+    for (const line of r.logs) out(formatLog(line));
+    after = r.next;
+    if (r.logs.length >= 500) continue;
+    if (flags.follow !== "true") return;
+    await new Promise((done) => setTimeout(done, 1000));
+  }
 }
 
 /** `--input JSON` (default `{}`). */
@@ -424,9 +522,12 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "test":
         return await testCmd(positional[0], flags);
+      case "logs":
+        await logsCmd(positional[0], flags);
+        return 0;
       default:
         out(
-          "usage: atoll <init|build|publish|dev> …\n  init <dir>        a new plugin from the hello template (or --template @scope/name from the marketplace)\n  build <dir>       bundle, validate, package, hash\n  publish <dir|zip> upload to the platform (--url, --key)\n  dev <dir>         build, publish, install, print the endpoint; rebuild on change",
+          "usage: atoll <init|build|publish|dev|invoke|test|logs> …\n  init <dir>        a new plugin from the hello template (or --template @scope/name from the marketplace)\n  build <dir>       bundle, validate, package, hash\n  publish <dir|zip> upload to the platform (--url, --key)\n  dev <dir>         run the plugin here (workerd), rebuild on change; --platform [URL] installs it on a platform\n  invoke <dir> <hook> call initialize|execute|cleanup on the running dev server\n  test <dir>        the conformance checks on a fresh dev server\n  logs <dir>        the plugin's console output and exceptions (--follow; --platform [URL])",
         );
         return command ? 2 : 0;
     }

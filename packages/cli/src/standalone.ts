@@ -7,12 +7,14 @@
  * secrets come from atoll.dev.json (git-ignored).
  */
 import { randomBytes, createHash } from "node:crypto";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type * as Wrangler from "wrangler";
 import { effectiveLimits } from "../../../src/contract/manifest";
 import { CliError, buildPlugin, readDevFile, readManifest, type BuildResult } from "./build";
+import type { LogLine } from "./client";
 
 const DEV_HOST = fileURLToPath(new URL("./dev-host.mjs", import.meta.url));
 const COMPATIBILITY_DATE = "2026-11-01";
@@ -25,6 +27,8 @@ export interface DevServer {
     hook: string,
     payload: unknown,
   ): Promise<{ implemented: boolean; status: number; body: unknown }>;
+  /** The plugin's console output and exceptions after cursor `after` (redacted, newest 1,000). */
+  logs(after: number): Promise<{ logs: LogLine[]; next: number }>;
   stop(): Promise<void>;
 }
 
@@ -50,13 +54,20 @@ const installationIdOf = (name: string) =>
 
 export async function startDevServer(
   dirArg: string,
-  opts: { port?: number; log?: (line: string) => void; state?: string } = {},
+  opts: { port?: number; log?: (line: string) => void; state?: string; fresh?: boolean } = {},
 ): Promise<DevServer> {
   needsNode22();
   const log = opts.log ?? (() => undefined);
   const dir = resolve(dirArg);
   const manifest = readManifest(dir);
-  const state = opts.state ?? join(dir, ".atoll", "dev");
+  // fresh: empty storage in a folder of its own, removed again by stop() (for tests).
+  const state = opts.fresh
+    ? mkdtempSync(join(tmpdir(), "atoll-dev-"))
+    : (opts.state ?? join(dir, ".atoll", "dev"));
+  const dispose = async () => {
+    await worker.dispose();
+    if (opts.fresh) rmSync(state, { recursive: true, force: true });
+  };
   mkdirSync(state, { recursive: true });
   const secret = randomBytes(32).toString("base64url");
   const configPath = join(state, "wrangler.json");
@@ -138,6 +149,10 @@ export async function startDevServer(
         grants: m.permissions,
         config: dev.config ?? {},
         secrets: dev.secrets ?? {},
+        sealedConfig: Object.entries(
+          (m.config as { properties?: Record<string, { writeOnly?: boolean }> } | undefined)
+            ?.properties ?? {},
+        ).flatMap(([k, p]) => (p.writeOnly ? [k] : [])),
         limits: effectiveLimits(m),
         requestsPerMinute: null,
         revision: Date.now() * 1000 + revision,
@@ -165,10 +180,16 @@ export async function startDevServer(
       writeFileSync(initializedFile, new Date().toISOString());
     }
   } catch (err) {
-    await worker.dispose();
+    await dispose();
     throw err;
   }
-  return { url, reload, lifecycle, stop: () => worker.dispose() };
+  const logs = async (after: number) =>
+    (await (await controlCall(`logs?after=${after}`, { method: "GET" })).json()) as {
+      logs: LogLine[];
+      next: number;
+    };
+
+  return { url, reload, lifecycle, logs, stop: dispose };
 }
 
 export interface Check {

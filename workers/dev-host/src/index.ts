@@ -9,6 +9,7 @@
  *   PUT  /__atoll-dev/package         the built zip (x-atoll-dev-sha256)        } the CLI only:
  *   PUT  /__atoll-dev/spec            the installation (config, secrets, grants) } x-atoll-dev-secret
  *   POST /__atoll-dev/lifecycle/:hook initialize | execute | cleanup, with a JSON body
+ *   GET  /__atoll-dev/logs?after=N    the plugin's console output and exceptions (redacted)
  */
 import { secretsEqual, sha256Hex } from "../../../src/platform/crypto/hash";
 import { problemResponse, toApiError } from "../../../src/platform/http/problem";
@@ -17,10 +18,29 @@ import { hostExports, LoaderHost } from "../../../src/runtime/loader-host";
 import { packageKey } from "../../../src/runtime/packages";
 import { pluginPath } from "../../../src/runtime/plugin-path";
 import type { PluginSpec } from "../../../src/runtime/spec";
+import { logRecords, secretValuesOf, type LogRecord } from "../../../src/runtime/logs";
+import { WorkerEntrypoint } from "cloudflare:workers";
 
 export { Egress } from "../../../src/runtime/egress";
 export { InstallationStore, PluginStorage } from "../../../src/runtime/storage";
 export { HostIntegrationGate as IntegrationGate } from "../../plugin-host/src/integration-bridge";
+
+/**
+ * The dev server's tail: the plugin's traces, redacted with its dev secrets like the platform's
+ * (runtime/logs.ts), kept in memory (the newest DEV_LOGS_KEPT; a restart starts afresh).
+ */
+const DEV_LOGS_KEPT = 1_000;
+const devLogs: (LogRecord & { id: number })[] = [];
+let lastLogId = 0;
+
+export class LogTail extends WorkerEntrypoint<DevEnv, { installationId: string }> {
+  override async tail(events: TraceItem[]): Promise<void> {
+    const spec = await currentSpec(this.env);
+    for (const r of logRecords(events, spec ? secretValuesOf(spec) : []))
+      devLogs.push({ ...r, id: ++lastLogId });
+    if (devLogs.length > DEV_LOGS_KEPT) devLogs.splice(0, devLogs.length - DEV_LOGS_KEPT);
+  }
+}
 
 interface DevEnv {
   PACKAGES: R2Bucket;
@@ -60,6 +80,11 @@ async function control(request: Request, env: DevEnv, ctx: ExecutionContext): Pr
   if (what === "spec" && request.method === "PUT") {
     await env.PACKAGES.put(SPEC_KEY, await request.text());
     return new Response(null, { status: 204 });
+  }
+  if (what === "logs" && request.method === "GET") {
+    const after = Number(url.searchParams.get("after") ?? 0) || 0;
+    const logs = devLogs.filter((r) => r.id > after).slice(0, 500);
+    return Response.json({ logs, next: logs.at(-1)?.id ?? Math.max(after, 0) });
   }
   const hook = /^lifecycle\/([a-z]+)$/.exec(what)?.[1];
   if (hook && request.method === "POST") {

@@ -24,10 +24,12 @@ import {
 import { MAX_PLUGIN_HEADER_BYTES, PLUGIN_ORIGIN, headerBytes } from "../../../src/runtime/spec";
 import type { HostEnv } from "./env";
 import { rememberGrant } from "./integration-bridge";
+import { rememberLogsToken } from "./log-bridge";
 
 export { Egress } from "../../../src/runtime/egress";
 export { InstallationStore, PluginStorage } from "../../../src/runtime/storage";
 export { HostIntegrationGate as IntegrationGate } from "./integration-bridge";
+export { HostLogTail as LogTail } from "./log-bridge";
 
 export default {
   async fetch(request, env, ctx): Promise<Response> {
@@ -46,9 +48,10 @@ export default {
     if (url.pathname !== "/__host/invoke") return new Response("not found", { status: 404 });
     const opened = await open(env.ATOLL_HOST_SECRET, token, "invoke");
     if (!opened.ok) return new Response("forbidden", { status: 403 });
-    const { spec, method, path, search, nonce, grant, deadlineMs } = opened.message;
+    const { spec, method, path, search, nonce, grant, logs, deadlineMs } = opened.message;
     if (request.method !== method) return new Response("forbidden", { status: 403 });
     if (grant) rememberGrant(spec.installationId, grant);
+    if (logs) rememberLogsToken(spec.installationId, logs);
 
     const headers = new Headers(request.headers);
     for (const name of [...headers.keys()])

@@ -27,6 +27,7 @@ export default definePlugin<Config, { name?: string }, { message: string }>({
     router.post("/visits", async (_req, ctx) => {
       const visits = ((await ctx.storage.get<number>("visits")) ?? 0) + 1;
       await ctx.storage.put("visits", visits);
+      console.log("visit", visits); // atoll logs shows it (and atoll dev prints it)
       return { visits };
     });
   },

@@ -1,0 +1,54 @@
+/**
+ * The plugin host's `LogTail`: the tail of every isolate it runs (loader-host.ts). The host keeps
+ * no logs: each trace goes to the gateway (`POST /__host/logs`) with the installation's sealed
+ * `logs` message — the latest one the gateway sent with a call of this installation
+ * (host-auth.ts) — and the gateway redacts and stores it. The installation comes from the tail's
+ * props (set by the host, never by the plugin) and must match the sealed message.
+ */
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { formatMessage, type TraceLike } from "../../../src/runtime/logs";
+import type { HostEnv } from "./env";
+
+const tokens = new Map<string, string>();
+
+/** Keeps the newest sealed `logs` message of an installation (sent with each of its calls). */
+export function rememberLogsToken(installationId: string, token: string): void {
+  if (tokens.size > 10_000) tokens.clear();
+  tokens.set(installationId, token);
+}
+
+/** A trace as JSON can carry it: console arguments formatted here, redaction left to the gateway. */
+export function portableTrace(items: readonly TraceItem[]): TraceLike[] {
+  return items.map((item) => ({
+    eventTimestamp: item.eventTimestamp,
+    outcome: item.outcome,
+    logs: item.logs.map((l) => ({
+      timestamp: l.timestamp,
+      level: l.level,
+      message: formatMessage(l.message),
+    })),
+    exceptions: item.exceptions.map((e) => ({
+      timestamp: e.timestamp,
+      name: e.name,
+      message: e.message,
+      ...(e.stack ? { stack: e.stack } : {}),
+    })),
+  }));
+}
+
+export class HostLogTail extends WorkerEntrypoint<HostEnv, { installationId: string }> {
+  override async tail(events: TraceItem[]): Promise<void> {
+    const token = tokens.get(this.ctx.props.installationId);
+    if (!token) return;
+    const res = await fetch(`${this.env.ATOLL_GATEWAY_URL}/__host/logs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        token,
+        installationId: this.ctx.props.installationId,
+        traces: portableTrace(events),
+      }),
+    });
+    await res.body?.cancel();
+  }
+}
