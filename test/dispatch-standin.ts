@@ -2,7 +2,8 @@
  * Stand-ins for the production backend (Workers for Platforms): the Cloudflare script-upload API
  * (a local server, scripts/standins/cloudflare-api.mjs) and a dispatch namespace binding that runs
  * what was uploaded in a Worker Loader isolate, with the bindings from the upload's metadata, the
- * outbound parameters of each dispatch call (through the egress gate) and its subrequest limit.
+ * outbound parameters of each dispatch call (through the egress gate) and its subrequest limit;
+ * its traces go to the tail consumer the upload names.
  */
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
@@ -16,6 +17,7 @@ interface Uploaded {
     compatibility_date: string;
     bindings: { type: string; name: string; [k: string]: unknown }[];
     tags: string[];
+    tail_consumers?: { service: string }[];
   };
   modules: Record<string, string>;
   moduleTypes: Record<string, string>;
@@ -54,7 +56,20 @@ export function standInDispatcher() {
           const hosts = String(options.outbound?.hosts ?? "")
             .split(",")
             .filter(Boolean);
+          // Cloudflare hands a user Worker's traces, with its script tags, to the tail consumers
+          // its upload names; the stand-in does so through the platform's tail entrypoint, with
+          // the installation its tags name.
+          const tagged = script.metadata.tags.find((t) => t.startsWith("installation:"));
+          const tails =
+            tagged && script.metadata.tail_consumers?.some((c) => c.service === "atoll")
+              ? [
+                  exports.LogTail({
+                    props: { installationId: tagged.slice("installation:".length) },
+                  }),
+                ]
+              : [];
           const worker = env.LOADER.get(`dispatch:${name}`, () => ({
+            tails,
             compatibilityDate: script.metadata.compatibility_date,
             mainModule: script.metadata.main_module,
             modules: script.modules,

@@ -282,6 +282,35 @@ describe("the SDK and CLI installed from their tarballs, outside the repository"
   );
 
   it(
+    "the README's first-plugin block, as written: from an empty folder to an answer",
+    { timeout: 180_000 },
+    () => {
+      const readme = readFileSync(join(root, "README.md"), "utf8");
+      const section = readme.slice(readme.indexOf("### Your first plugin"));
+      const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+      expect(block).toMatch(/atoll dev hello/);
+      const started = Date.now();
+      // Nothing of this repository on the path: the system's Node 20 and npm, and what the block installs.
+      const run = spawnSync("bash", ["-euo", "pipefail", "-c", block], {
+        cwd: root,
+        encoding: "utf8",
+        env: {
+          PATH: "/usr/local/bin:/usr/bin:/bin",
+          HOME: process.env.HOME ?? outside,
+          npm_config_update_notifier: "false",
+        },
+        timeout: 170_000,
+      });
+      expect(run.status, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout).toContain('{"message":"Hello, Ada!"}');
+      const commands = block.split("\n").filter((l) => /^(npm install|atoll|until curl)/.test(l));
+      console.log(
+        `README first plugin: ${Date.now() - started} ms from an empty folder to an answer (packing included), ${commands.length} commands after packing`,
+      );
+    },
+  );
+
+  it(
     "dev --platform upgrades the same installation in place: URL and storage kept",
     { timeout: 90_000 },
     async () => {

@@ -143,6 +143,52 @@ describe("dispatch-namespace backend", () => {
     });
   });
 
+  it("names the platform as its user Workers' tail consumer: their logs reach the installation, redacted", async () => {
+    const a = await publisher("d");
+    const source = `export default { fetch(request, env) {
+      const { API_TOKEN } = JSON.parse(env.ATOLL_SECRETS);
+      console.log("dispatched with", API_TOKEN);
+      return new Response("ok");
+    } };`;
+    const pub = await publishZip(
+      a,
+      rawPackage(a.slug, source, { permissions: ["secrets:API_TOKEN"] }),
+    );
+    const { plugin } = (await pub.json()) as { plugin: string };
+    const { ns } = standInDispatcher();
+    const e = dispatchEnv(ns);
+    const res = await app.request(
+      req(a, "/v1/installations", {
+        method: "POST",
+        json: {
+          plugin,
+          grants: ["secrets:API_TOKEN"],
+          secrets: { API_TOKEN: "tok_dispatch_secret" },
+        },
+      }),
+      undefined,
+      e,
+    );
+    expect(res.status).toBe(201);
+    const inst = (await res.json()) as { id: string; endpoint: string; createdAt: string };
+    const script = await uploaded(
+      scriptName({ installationId: inst.id, revision: Date.parse(inst.createdAt) }),
+    );
+    expect(script?.metadata.tail_consumers).toEqual([{ service: "atoll" }]);
+    expect((await app.request(req(a, `${inst.endpoint}/x`), undefined, e)).status).toBe(200);
+    let messages: string[] = [];
+    for (let i = 0; i < 50 && messages.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const logs = await app.request(req(a, `/v1/installations/${inst.id}/logs`), undefined, e);
+      messages = ((await logs.json()) as { logs: { message: string }[] }).logs.map(
+        (l) => l.message,
+      );
+    }
+    // initialize's call and ours, each redacted.
+    expect(messages.length).toBeGreaterThan(0);
+    expect(new Set(messages)).toEqual(new Set(["dispatched with [redacted]"]));
+  });
+
   it("refuses the install and stores nothing when the API refuses the upload", async () => {
     const a = await publisher("d");
     const pub = (await (

@@ -324,6 +324,12 @@ async function standaloneDev(dir: string, flags: Record<string, string>): Promis
   const stop = () => void server.stop().finally(() => process.exit(0));
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  // A wrapper killed without passing the signal on (npx, npm run) leaves this process orphaned:
+  // stop then too, so workerd does not keep the port.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 1000).unref();
   await new Promise(() => undefined);
 }
 
