@@ -20,7 +20,11 @@ const operatorKey = inject("operatorKey");
 const root = join(import.meta.dirname, "..", "..");
 
 const EXPECTED: Record<string, RegExp[]> = {
-  "your-first-plugin": [/"message":"Hello, World!"/, /the new version answers/],
+  "your-first-plugin": [
+    /"message":"Hello, World!"/,
+    /the new version answers/,
+    /the visit is in its logs/,
+  ],
   "permissions-and-secrets": [
     /refused: grants missing/,
     /the secret is not in any answer/,
