@@ -123,8 +123,13 @@ for (const file of [
       const own = from.split("/").slice(0, 2).join("/") + "/";
       if (target && !target.startsWith(own) && !target.startsWith("src/contract/"))
         bad("a package imports only its own files and src/contract/");
-      // create-atoll is the CLI's `init` under npm's initializer name.
-      const allowed = from.startsWith("packages/create-atoll/") ? ["@atoll/cli"] : ["@atoll/sdk"];
+      // create-atoll is the CLI's `init` under npm's initializer name; the CLI's project template
+      // is a plugin project, whose tests run on the CLI's dev server.
+      const allowed = from.startsWith("packages/create-atoll/")
+        ? ["@atoll/cli"]
+        : from.startsWith("packages/cli/template/test/")
+          ? ["@atoll/sdk", "@atoll/cli/testing"]
+          : ["@atoll/sdk"];
       if (!target && spec.startsWith("@atoll/") && !allowed.includes(spec))
         bad(`a package may depend on ${allowed.join(", ")} only`);
     } else if (from.startsWith("plugins/")) {
