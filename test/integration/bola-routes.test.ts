@@ -111,6 +111,9 @@ const OBJECT_ROUTES: Record<string, Attempt> = {
   "GET /v1/installations/:installationId/history": {
     path: (v) => `/v1/installations/${v.installationId}/history`,
   },
+  "GET /v1/installations/:installationId/logs": {
+    path: (v) => `/v1/installations/${v.installationId}/logs`,
+  },
   ...Object.fromEntries(
     PROXY_METHODS.flatMap((m) => [
       [`${m} /p/:installationId`, { path: (v: Victim) => v.endpoint }],
