@@ -261,6 +261,16 @@ export function checkConfigSchema(schema: unknown): SchemaCheck {
 }
 
 /**
+ * Whether a schema a manifest declares for a route (its parameters, query, body or responses)
+ * stays inside the same subset as `config`; any root type.
+ */
+export function checkSchema(schema: unknown): SchemaCheck {
+  const shape = checkShape(schema);
+  if (!shape.ok) return shape;
+  return checkSubschema(schema, "", false);
+}
+
+/**
  * The first array in `value` longer than its schema's `maxItems` (as a dotted path), or null.
  * Checked before the validator runs: it evaluates `uniqueItems` (quadratic) on arrays of any
  * length, even ones that already broke `maxItems`. Follows only properties,

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import semver from "semver";
 import { isCurrency, minimumCharge } from "./currency";
-import { checkConfigSchema, describeSchemaRefusal } from "./config-schema";
+import { checkConfigSchema, checkSchema, describeSchemaRefusal } from "./config-schema";
 import { checkPermissions } from "./permissions";
 import type { Result } from "./result";
 
@@ -73,11 +73,25 @@ export function routePathProblem(path: string): string | null {
   return null;
 }
 
+/** A JSON Schema in the linear-time subset (config-schema.ts), as a route declares it. */
+const RouteSchema = z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
+  const r = checkSchema(schema);
+  if (!r.ok)
+    ctx.addIssue({
+      code: "custom",
+      message: describeSchemaRefusal(r),
+      params: { keyword: r.keyword, pointer: r.pointer },
+    });
+});
+
+/** Route limits are at most this (per calling organization, installation and route). */
+export const ROUTE_LIMIT_CAPS = { requests: 1_000_000, windowSec: 86_400 } as const;
+
+export const ROUTE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] as const;
+
 const Route = z
   .object({
-    method: z
-      .enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"])
-      .default("ANY"),
+    method: z.enum([...ROUTE_METHODS, "ANY"]).default("ANY"),
     path: z
       .string()
       .regex(/^\/[A-Za-z0-9_\-./:{}*~]*$/, "must be an absolute path like /charges/{id}")
@@ -87,8 +101,61 @@ const Route = z
         if (problem) ctx.addIssue({ code: "custom", message: problem });
       }),
     summary: z.string().max(200).optional(),
+    /** Schemas of the path parameters, by name (values arrive as strings). */
+    params: z.record(z.string().max(64), RouteSchema).optional(),
+    /** Schema of the query string as an object (values are strings, or numbers/booleans where the schema says so). */
+    query: RouteSchema.optional(),
+    /** Schema of the JSON request body. */
+    body: RouteSchema.optional(),
+    /** Schemas of JSON responses, by status code ("200") — checked by atoll dev and atoll test. */
+    responses: z
+      .record(
+        z.string().regex(/^[1-5][0-9][0-9]$/, "must be an HTTP status such as 200"),
+        RouteSchema,
+      )
+      .optional(),
+    /** The route's own limit, per calling organization × installation × route. */
+    limit: z
+      .object({
+        requests: z.number().int().min(1).max(ROUTE_LIMIT_CAPS.requests),
+        window: z.number().int().min(1).max(ROUTE_LIMIT_CAPS.windowSec).describe("seconds"),
+      })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((route, ctx) => {
+    const names = routeParams(route.path);
+    for (const name of Object.keys(route.params ?? {}))
+      if (!names.includes(name))
+        ctx.addIssue({
+          code: "custom",
+          path: ["params", name],
+          message: `is not a parameter of ${route.path}`,
+        });
+    if (route.query && route.query.type !== "object")
+      ctx.addIssue({
+        code: "custom",
+        path: ["query"],
+        message: 'must be an object schema (type: "object"): the query string is named values',
+      });
+    if (route.body && (route.method === "GET" || route.method === "HEAD"))
+      ctx.addIssue({
+        code: "custom",
+        path: ["body"],
+        message: `a ${route.method} request has no body`,
+      });
+  });
+
+export type ManifestRoute = z.infer<typeof Route>;
+
+/** The parameter names of a route path, in order (`{id}` and `:id` alike; `*` is not one). */
+export function routeParams(path: string): string[] {
+  return path.split("/").flatMap((segment) => {
+    const m = /^\{(.+)\}$|^:(.+)$/.exec(segment);
+    return m ? [m[1] ?? m[2] ?? ""] : [];
+  });
+}
 
 const Pricing = z
   .object({
@@ -186,7 +253,11 @@ export const Manifest = z
             params: { permission: p.permission },
           });
       }),
-    routes: z.array(Route).max(100).default([]),
+    /**
+     * The HTTP routes the gateway lets through (undeclared paths are 404, other methods 405, before
+     * the plugin runs). Absent: every path and method reaches the plugin, as if `ANY /*`.
+     */
+    routes: z.array(Route).max(100).optional(),
     config: z
       .record(z.string(), z.unknown())
       .optional()

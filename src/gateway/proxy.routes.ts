@@ -10,13 +10,24 @@ import type { Context } from "hono";
 import { createRouter, type AppEnv } from "../platform/http/router";
 import { isolateState } from "../access/credential-cache";
 import { requireScope } from "../access/principal";
-import { ApiError, notFound, problemResponse } from "../platform/http/problem";
+import { ApiError, badRequest, notFound, problemResponse } from "../platform/http/problem";
 import { AUTHENTICATED, problems } from "../platform/http/schemas";
-import { DEFAULT_INSTALLATION_LIMIT, tooManyRequests } from "../access/ratelimit/policy";
+import {
+  DEFAULT_INSTALLATION_LIMIT,
+  rateLimitHeaders,
+  tooManyRequests,
+} from "../access/ratelimit/policy";
 import { invokePlugin, pluginDeadline, pluginHost, pluginRequest } from "../runtime/invoke";
 import { appInstallation, installationSpec } from "../runtime/resolve";
 import { tilled, tillOf } from "../revenue/till";
 import { pluginPath } from "../runtime/plugin-path";
+import { matchRoute } from "../contract/routes";
+import {
+  bodyErrors,
+  isJsonContentType,
+  requestErrors,
+  type FieldError,
+} from "../contract/route-input";
 
 export const PLUGIN_BODY_LIMIT = 10 * 1024 * 1024;
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -55,6 +66,16 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
     throw notFound("The installation");
 
   const path = callerPath(c, prefix);
+  // The manifest's routes are the contract: an undeclared path or method never wakes the isolate.
+  const match = matchRoute(spec.routes, c.req.method, path);
+  if (!match.ok) return routeRefusal(c, match, spec.plugin);
+  const route = match.route;
+  let routePolicy: Record<string, string> | null = null;
+  if (route?.limit) {
+    const taken = await routeLimit(c, id, match.index, route.limit, p.orgId ?? p.subject);
+    if (taken instanceof Response) return taken;
+    routePolicy = taken;
+  }
 
   const limit = spec.requestsPerMinute
     ? { quota: spec.requestsPerMinute, windowSec: 60 }
@@ -81,7 +102,28 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
     );
   }
 
-  const search = new URL(c.req.url).search;
+  const url = new URL(c.req.url);
+  const search = url.search;
+  let body: BodyInit | null =
+    c.req.method === "GET" || c.req.method === "HEAD" ? null : c.req.raw.body;
+  if (route) {
+    // Validation at the edge: the declared parameters, query and JSON body, before the isolate.
+    const errors = requestErrors(route, match.params, url.searchParams);
+    if (route.body) {
+      const checked = await declaredBody(c, route);
+      errors.push(...checked.errors);
+      body = checked.text;
+    }
+    if (errors.length > 0)
+      throw badRequest(
+        `The request does not match ${spec.plugin}'s declared ${route.method} ${route.path}: ${errors
+          .slice(0, 3)
+          .map((e) => `${e.path}: ${e.message}`)
+          .join("; ")}`,
+        "validation-failed",
+        { errors },
+      );
+  }
   const req = pluginRequest(
     spec,
     { orgId: spec.orgId, subject: p.subject, requestId: c.get("requestId") },
@@ -89,7 +131,7 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
     {
       method: c.req.method,
       headers: c.req.raw.headers,
-      body: c.req.method === "GET" || c.req.method === "HEAD" ? null : c.req.raw.body,
+      body,
     },
   );
   // The till: the paid-listing check and the meter, as for execute and events.
@@ -100,6 +142,11 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
     (o) => o.response.status,
   );
   response.headers.set("x-atoll-plugin-time", String(elapsedMs));
+  // The platform's RateLimit headers are the platform's: a plugin's own are dropped. The route's
+  // policy goes beside the plan's (the rate-limit middleware prepends the plan's).
+  response.headers.delete("ratelimit");
+  response.headers.delete("ratelimit-policy");
+  if (routePolicy) for (const [k, v] of Object.entries(routePolicy)) response.headers.set(k, v);
   if (elapsedMs > spec.limits.cpuMs) {
     const warning = `this call took ${elapsedMs} ms; the plugin's production CPU limit is ${spec.limits.cpuMs} ms`;
     response.headers.set("x-atoll-limit-warning", warning);
@@ -119,6 +166,94 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
       );
   }
   return response;
+}
+
+/** 404 for an undeclared path, 405 with `Allow` for a declared path with another method. */
+function routeRefusal(
+  c: Context<AppEnv>,
+  match: { status: 404 } | { status: 405; allow: string[] },
+  plugin: string,
+): Response {
+  if (match.status === 404)
+    return problemResponse(
+      {
+        status: 404,
+        type: "route-not-found",
+        title: "No such route",
+        detail: `${plugin} declares no route ${new URL(c.req.url).pathname.replace(/^\/(p|apps)\/[^/]+(\/[^/]+\/[^/]+)?/, "") || "/"}.`,
+      },
+      c.get("requestId"),
+      c.req.path,
+    );
+  return problemResponse(
+    {
+      status: 405,
+      type: "method-not-allowed",
+      title: "Method not allowed",
+      detail: `This route of ${plugin} answers ${match.allow.join(", ")}, not ${c.req.method}.`,
+      headers: { allow: match.allow.join(", ") },
+    },
+    c.get("requestId"),
+    c.req.path,
+  );
+}
+
+/**
+ * A route's own limit, per calling organization × installation × route: the 429 (its RateLimit
+ * headers name the "route" policy), or the route policy's RateLimit headers for the answer.
+ */
+async function routeLimit(
+  c: Context<AppEnv>,
+  installationId: string,
+  index: number,
+  declared: { requests: number; window: number },
+  caller: string,
+): Promise<Response | Record<string, string>> {
+  const limit = { quota: declared.requests, windowSec: declared.window };
+  const decision = await isolateState(c.env).limiter.take(
+    `route:${installationId}:${index}:${caller}`,
+    "route",
+    limit.quota,
+    limit.windowSec * 1000,
+  );
+  const now = Date.now();
+  if (!decision.allowed) {
+    const resetAt = decision.reason === "limited" ? decision.resetAt : now + 1000;
+    return problemResponse(
+      tooManyRequests(
+        "route",
+        limit,
+        resetAt,
+        now,
+        `This route accepts ${limit.quota} requests per ${limit.windowSec} s from your organization.`,
+      ),
+      c.get("requestId"),
+      c.req.path,
+    );
+  }
+  return rateLimitHeaders("route", limit, decision.remaining, decision.resetAt, now);
+}
+
+/** The body of a route that declares one: JSON, parsed and checked; the text goes on to the plugin. */
+async function declaredBody(
+  c: Context<AppEnv>,
+  route: { body?: Record<string, unknown> },
+): Promise<{ text: string; errors: FieldError[] }> {
+  if (!isJsonContentType(c.req.header("content-type") ?? null))
+    throw new ApiError({
+      status: 415,
+      type: "unsupported-media-type",
+      title: "Unsupported media type",
+      detail: "This route takes a JSON body (content-type: application/json).",
+    });
+  const text = await c.req.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { text, errors: [{ path: "body", message: "is not valid JSON" }] };
+  }
+  return { text, errors: route.body ? bodyErrors(route as never, parsed) : [] };
 }
 
 /**
@@ -169,13 +304,24 @@ const gatewayOr = (status: number, gateway: string) => ({
 });
 const ENDPOINT_RESPONSES = {
   200: { description: "The plugin's own answer", content: PLUGIN_ANSWER },
-  400: gatewayOr(400, "A path the gateway refuses (dot segments, encoded separators, `__atoll`)"),
+  400: gatewayOr(
+    400,
+    "A path the gateway refuses (dot segments, encoded separators, `__atoll`), or parameters, query or body that do not match the route's declared schemas (`errors` names each field)",
+  ),
   401: gatewayOr(401, "Missing, invalid, expired or revoked credential"),
   402: gatewayOr(402, "The listing is paid and the organization holds no current purchase"),
   403: gatewayOr(403, "The credential lacks the plugins:call scope"),
-  404: gatewayOr(404, "No such installation (or another organization's)"),
+  404: gatewayOr(
+    404,
+    "No such installation (or another organization's), or a path the plugin does not declare",
+  ),
+  405: gatewayOr(405, "A declared path with a method it does not declare (see Allow)"),
   413: gatewayOr(413, "The request body is over the platform's limit"),
-  429: gatewayOr(429, "Rate limit reached (see Retry-After)"),
+  415: gatewayOr(415, "The route declares a JSON body and the request's is not JSON"),
+  429: gatewayOr(
+    429,
+    "Rate limit reached: the plan's, the installation's or the route's (see RateLimit-Policy and Retry-After)",
+  ),
   502: gatewayOr(502, "The plugin failed (threw, answered malformed headers, or too large)"),
   503: gatewayOr(503, "Plugins cannot run right now"),
   504: gatewayOr(504, "The plugin exceeded its deadline or limits"),

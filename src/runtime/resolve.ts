@@ -117,6 +117,7 @@ export function specFrom(
     sealedConfig: Object.keys(sealed.config),
     limits: effectiveLimits(manifest),
     requestsPerMinute: manifest.limits.requestsPerMinute ?? null,
+    ...(manifest.routes ? { routes: manifest.routes } : {}),
     revision: inst.updatedAt,
   };
 }

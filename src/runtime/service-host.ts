@@ -67,7 +67,8 @@ export class ServiceHost implements PluginHost {
       path: url.pathname,
       search: url.search,
       deadlineMs: this.deadlineMs,
-      spec,
+      // The host runs the call; routes (matched by the gateway already) would only weigh the header.
+      spec: withoutRoutes(spec),
       ...(grant ? { grant } : {}),
     });
     const headers = new Headers(request.headers);
@@ -117,4 +118,10 @@ export class ServiceHost implements PluginHost {
     if (res.status !== 204)
       throw new Error(`the plugin host could not clear storage: ${res.status}`);
   }
+}
+
+function withoutRoutes(spec: PluginSpec): PluginSpec {
+  if (!spec.routes) return spec;
+  const { routes: _matched, ...rest } = spec;
+  return rest;
 }

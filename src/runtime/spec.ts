@@ -1,5 +1,6 @@
 /** What a plugin host needs to run one installation (built from D1, cached per isolate). */
 import type { Environment } from "../platform/db/schema";
+import type { ManifestRoute } from "../contract/manifest";
 
 export interface PluginSpec {
   installationId: string;
@@ -22,6 +23,8 @@ export interface PluginSpec {
   sealedConfig?: string[];
   limits: { cpuMs: number; subrequests: number };
   requestsPerMinute: number | null;
+  /** The HTTP routes the gateway lets through (the manifest's; undefined: every path). */
+  routes?: ManifestRoute[];
   /** Changes whenever the installation changes (config, version), so a new isolate is used. */
   revision: number;
 }

@@ -103,6 +103,10 @@ export function rateLimit(cls: PlanClass): MiddlewareHandler<AppEnv> {
     }
     await next();
     const headers = rateLimitHeaders(routeClass, limit, decision.remaining, decision.resetAt, now);
-    for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
+    // A policy already on the answer (a plugin route's own limit) stays, after the plan's.
+    for (const [k, v] of Object.entries(headers)) {
+      const prev = c.res.headers.get(k);
+      c.res.headers.set(k, prev ? `${v}, ${prev}` : v);
+    }
   };
 }

@@ -11,7 +11,14 @@ import type { ProblemInit } from "../../platform/http/problem";
 import type { Plan } from "../../platform/db/schema";
 
 export type RouteClass =
-  "api" | "token" | "plugin" | "installation" | "anonymous" | "webhook" | "payments-webhook";
+  | "api"
+  | "token"
+  | "plugin"
+  | "installation"
+  | "route"
+  | "anonymous"
+  | "webhook"
+  | "payments-webhook";
 export type LimitPlan = Plan | "operator";
 
 export interface Limit {

@@ -22,7 +22,7 @@ export function pluginDocument(
   serverUrl: string,
 ): OpenApiDocument & Record<string, unknown> {
   const paths: OpenApiDocument["paths"] = {};
-  for (const route of manifest.routes) {
+  for (const route of manifest.routes ?? []) {
     // Versions published before the rule may hold a path that climbs out of the endpoint
     // (`/../../v1/api-keys`): never an operation of the plugin's document or SDKs.
     if (routePathProblem(route.path)) continue;

@@ -1,0 +1,120 @@
+/**
+ * Checking a call against its route's declared schemas (pure: no I/O): path parameters, the
+ * query string and the JSON body before the plugin runs (the gateway and the dev server), the
+ * JSON response after (the dev server and `atoll test` only: never on the production hot path).
+ *
+ * Path and query values arrive as strings; where the schema types a value as integer, number or
+ * boolean, a string that spells one is converted first (`?limit=10` is 10), and a property typed
+ * array takes every value of a repeated key (`?tag=a&tag=b`). Errors name the field:
+ * `params.id`, `query.limit`, `body.items.0.amount`. The schemas are in the linear-time subset
+ * (config-schema.ts), checked at publish; validators are compiled once per schema.
+ */
+import { Validator } from "@cfworker/json-schema";
+import { overlongArray } from "./config-schema";
+import type { ManifestRoute } from "./manifest";
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+type Schema = Record<string, unknown>;
+const validators = new WeakMap<Schema, Validator>();
+
+function validatorOf(schema: Schema): Validator {
+  let v = validators.get(schema);
+  if (!v) {
+    v = new Validator(schema as never, "2020-12", false);
+    validators.set(schema, v);
+  }
+  return v;
+}
+
+/** Errors of `value` against `schema`, named from `root` (`body`, `query`…). */
+export function schemaErrors(schema: Schema, value: unknown, root: string): FieldError[] {
+  const overlong = overlongArray(schema, value, root);
+  if (overlong) return [{ path: overlong, message: "has more items than the schema allows" }];
+  const result = validatorOf(schema).validate(value);
+  if (result.valid) return [];
+  // The leaves: the validator also reports each enclosing properties/items/allOf.
+  const errors = result.errors
+    .filter((e) => !["properties", "allOf", "items"].includes(e.keyword))
+    .map((e) => ({
+      path: root + e.instanceLocation.replace(/^#/, "").replace(/\//g, "."),
+      message: e.error,
+    }));
+  return (
+    errors.length > 0 ? errors : [{ path: root, message: "does not match the declared schema" }]
+  ).slice(0, 20);
+}
+
+function typesOf(schema: unknown): string[] {
+  if (typeof schema !== "object" || schema === null) return [];
+  const t = (schema as Schema).type;
+  return Array.isArray(t) ? t.map(String) : typeof t === "string" ? [t] : [];
+}
+
+/** A string as the schema types it, when it spells that type; else the string. */
+function coerce(value: string, schema: unknown): unknown {
+  const types = typesOf(schema);
+  if (types.includes("string")) return value;
+  if (
+    (types.includes("integer") || types.includes("number")) &&
+    /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(value)
+  )
+    return Number(value);
+  if (types.includes("boolean") && (value === "true" || value === "false")) return value === "true";
+  if (types.includes("null") && value === "null") return null;
+  return value;
+}
+
+/** The query string as the object its schema describes. */
+export function queryObject(query: URLSearchParams, schema: Schema): Record<string, unknown> {
+  const props = (
+    typeof schema.properties === "object" && schema.properties !== null ? schema.properties : {}
+  ) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of new Set(query.keys())) {
+    const prop = Object.hasOwn(props, key) ? props[key] : schema.additionalProperties;
+    const values = query.getAll(key);
+    if (typesOf(prop).includes("array")) {
+      const items = (prop as Schema).items;
+      out[key] = values.map((v) => coerce(v, items));
+    } else out[key] = coerce(values[values.length - 1] ?? "", prop);
+  }
+  return out;
+}
+
+/** Whether a content type is JSON (`application/json`, `…+json`). */
+export function isJsonContentType(contentType: string | null): boolean {
+  const type = (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  return type === "application/json" || /^application\/[a-z0-9.+-]*\+json$/.test(type);
+}
+
+/**
+ * The errors of a call's parameters and query against the route (the body separately, once
+ * read: `bodyErrors`). Empty: the call may go on.
+ */
+export function requestErrors(
+  route: ManifestRoute,
+  params: Record<string, string>,
+  query: URLSearchParams,
+): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const [name, schema] of Object.entries(route.params ?? {}))
+    errors.push(...schemaErrors(schema, coerce(params[name] ?? "", schema), `params.${name}`));
+  if (route.query)
+    errors.push(...schemaErrors(route.query, queryObject(query, route.query), "query"));
+  return errors;
+}
+
+/** The errors of a parsed JSON body against the route's body schema. */
+export function bodyErrors(route: ManifestRoute, body: unknown): FieldError[] {
+  return route.body ? schemaErrors(route.body, body, "body") : [];
+}
+
+/** The errors of a JSON response against the schema declared for its status (none declared: none). */
+export function responseErrors(route: ManifestRoute, status: number, body: unknown): FieldError[] {
+  const schema = route.responses?.[String(status)];
+  return schema ? schemaErrors(schema, body, "response") : [];
+}
