@@ -12,6 +12,7 @@
 import { Validator } from "@cfworker/json-schema";
 import { overlongArray } from "./config-schema";
 import type { ManifestRoute } from "./manifest";
+import { matchRoute } from "./routes";
 
 export interface FieldError {
   path: string;
@@ -117,4 +118,61 @@ export function bodyErrors(route: ManifestRoute, body: unknown): FieldError[] {
 export function responseErrors(route: ManifestRoute, status: number, body: unknown): FieldError[] {
   const schema = route.responses?.[String(status)];
   return schema ? schemaErrors(schema, body, "response") : [];
+}
+
+export type Admission =
+  | {
+      ok: true;
+      /** The declared route (null: the manifest declares no routes). */
+      route: ManifestRoute | null;
+      index: number;
+      params: Record<string, string>;
+      /** The body as read for validation (undefined: not read, pass the stream on). */
+      body?: string;
+    }
+  | { ok: false; status: 404 }
+  | { ok: false; status: 405; allow: string[] }
+  | { ok: false; status: 415 }
+  | { ok: false; status: 400; errors: FieldError[] };
+
+/**
+ * Whether a call may reach the plugin, by its declared routes: the route, or why not (404, 405,
+ * 415, 400 with the fields). The body is read (through `readBody`) only when the route declares a
+ * body schema. One function for the gateway and the standalone dev server.
+ */
+export async function admit(
+  routes: readonly ManifestRoute[] | undefined,
+  call: {
+    method: string;
+    path: string;
+    query: URLSearchParams;
+    contentType: string | null;
+    readBody: () => Promise<string>;
+  },
+): Promise<Admission> {
+  const match = matchRoute(routes, call.method, call.path);
+  if (!match.ok) return match;
+  const route = match.route;
+  if (!route) return { ok: true, route: null, index: -1, params: {} };
+  const errors = requestErrors(route, match.params, call.query);
+  let body: string | undefined;
+  if (route.body && call.method !== "GET" && call.method !== "HEAD") {
+    if (!isJsonContentType(call.contentType)) return { ok: false, status: 415 };
+    body = await call.readBody();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+      errors.push(...bodyErrors(route, parsed));
+    } catch {
+      errors.push({ path: "body", message: "is not valid JSON" });
+    }
+  }
+  if (errors.length > 0) return { ok: false, status: 400, errors };
+  return {
+    ok: true,
+    route,
+    index: match.index,
+    params: match.params,
+    ...(body !== undefined ? { body } : {}),
+  };
 }

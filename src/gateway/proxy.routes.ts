@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import { createRouter, type AppEnv } from "../platform/http/router";
 import { isolateState } from "../access/credential-cache";
 import { requireScope } from "../access/principal";
-import { ApiError, badRequest, notFound, problemResponse } from "../platform/http/problem";
+import { ApiError, notFound, problemResponse, type ProblemInit } from "../platform/http/problem";
 import { AUTHENTICATED, problems } from "../platform/http/schemas";
 import {
   DEFAULT_INSTALLATION_LIMIT,
@@ -21,13 +21,7 @@ import { invokePlugin, pluginDeadline, pluginHost, pluginRequest } from "../runt
 import { appInstallation, installationSpec } from "../runtime/resolve";
 import { tilled, tillOf } from "../revenue/till";
 import { pluginPath } from "../runtime/plugin-path";
-import { matchRoute } from "../contract/routes";
-import {
-  bodyErrors,
-  isJsonContentType,
-  requestErrors,
-  type FieldError,
-} from "../contract/route-input";
+import { admit, type Admission } from "../contract/route-input";
 
 export const PLUGIN_BODY_LIMIT = 10 * 1024 * 1024;
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -66,13 +60,21 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
     throw notFound("The installation");
 
   const path = callerPath(c, prefix);
-  // The manifest's routes are the contract: an undeclared path or method never wakes the isolate.
-  const match = matchRoute(spec.routes, c.req.method, path);
-  if (!match.ok) return routeRefusal(c, match, spec.plugin);
-  const route = match.route;
+  // The manifest's routes are the contract: an undeclared path or method, or parameters, query
+  // or body that do not match the declared schemas, never wake the isolate.
+  const url = new URL(c.req.url);
+  const admitted = await admit(spec.routes, {
+    method: c.req.method,
+    path,
+    query: url.searchParams,
+    contentType: c.req.header("content-type") ?? null,
+    readBody: () => c.req.text(),
+  });
+  if (!admitted.ok) return refusal(c, admitted, spec.plugin);
+  const route = admitted.route;
   let routePolicy: Record<string, string> | null = null;
   if (route?.limit) {
-    const taken = await routeLimit(c, id, match.index, route.limit, p.orgId ?? p.subject);
+    const taken = await routeLimit(c, id, admitted.index, route.limit, p.orgId ?? p.subject);
     if (taken instanceof Response) return taken;
     routePolicy = taken;
   }
@@ -102,28 +104,9 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
     );
   }
 
-  const url = new URL(c.req.url);
   const search = url.search;
-  let body: BodyInit | null =
-    c.req.method === "GET" || c.req.method === "HEAD" ? null : c.req.raw.body;
-  if (route) {
-    // Validation at the edge: the declared parameters, query and JSON body, before the isolate.
-    const errors = requestErrors(route, match.params, url.searchParams);
-    if (route.body) {
-      const checked = await declaredBody(c, route);
-      errors.push(...checked.errors);
-      body = checked.text;
-    }
-    if (errors.length > 0)
-      throw badRequest(
-        `The request does not match ${spec.plugin}'s declared ${route.method} ${route.path}: ${errors
-          .slice(0, 3)
-          .map((e) => `${e.path}: ${e.message}`)
-          .join("; ")}`,
-        "validation-failed",
-        { errors },
-      );
-  }
+  const body: BodyInit | null =
+    admitted.body ?? (c.req.method === "GET" || c.req.method === "HEAD" ? null : c.req.raw.body);
   const req = pluginRequest(
     spec,
     { orgId: spec.orgId, subject: p.subject, requestId: c.get("requestId") },
@@ -168,34 +151,47 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
   return response;
 }
 
-/** 404 for an undeclared path, 405 with `Allow` for a declared path with another method. */
-function routeRefusal(
+/** Why the call does not reach the plugin, as a problem document. */
+function refusal(
   c: Context<AppEnv>,
-  match: { status: 404 } | { status: 405; allow: string[] },
+  why: Exclude<Admission, { ok: true }>,
   plugin: string,
 ): Response {
-  if (match.status === 404)
-    return problemResponse(
-      {
-        status: 404,
-        type: "route-not-found",
-        title: "No such route",
-        detail: `${plugin} declares no route ${new URL(c.req.url).pathname.replace(/^\/(p|apps)\/[^/]+(\/[^/]+\/[^/]+)?/, "") || "/"}.`,
-      },
-      c.get("requestId"),
-      c.req.path,
-    );
-  return problemResponse(
-    {
-      status: 405,
-      type: "method-not-allowed",
-      title: "Method not allowed",
-      detail: `This route of ${plugin} answers ${match.allow.join(", ")}, not ${c.req.method}.`,
-      headers: { allow: match.allow.join(", ") },
-    },
-    c.get("requestId"),
-    c.req.path,
-  );
+  const { method } = c.req;
+  const problem: ProblemInit =
+    why.status === 404
+      ? {
+          status: 404,
+          type: "route-not-found",
+          title: "No such route",
+          detail: `${plugin} declares no route for this path.`,
+        }
+      : why.status === 405
+        ? {
+            status: 405,
+            type: "method-not-allowed",
+            title: "Method not allowed",
+            detail: `This route of ${plugin} answers ${why.allow.join(", ")}, not ${method}.`,
+            headers: { allow: why.allow.join(", ") },
+          }
+        : why.status === 415
+          ? {
+              status: 415,
+              type: "unsupported-media-type",
+              title: "Unsupported media type",
+              detail: "This route takes a JSON body (content-type: application/json).",
+            }
+          : {
+              status: 400,
+              type: "validation-failed",
+              title: "Bad request",
+              detail: `The request does not match the route ${plugin} declares: ${why.errors
+                .slice(0, 3)
+                .map((e) => `${e.path}: ${e.message}`)
+                .join("; ")}`,
+              extensions: { errors: why.errors },
+            };
+  return problemResponse(problem, c.get("requestId"), c.req.path);
 }
 
 /**
@@ -232,28 +228,6 @@ async function routeLimit(
     );
   }
   return rateLimitHeaders("route", limit, decision.remaining, decision.resetAt, now);
-}
-
-/** The body of a route that declares one: JSON, parsed and checked; the text goes on to the plugin. */
-async function declaredBody(
-  c: Context<AppEnv>,
-  route: { body?: Record<string, unknown> },
-): Promise<{ text: string; errors: FieldError[] }> {
-  if (!isJsonContentType(c.req.header("content-type") ?? null))
-    throw new ApiError({
-      status: 415,
-      type: "unsupported-media-type",
-      title: "Unsupported media type",
-      detail: "This route takes a JSON body (content-type: application/json).",
-    });
-  const text = await c.req.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { text, errors: [{ path: "body", message: "is not valid JSON" }] };
-  }
-  return { text, errors: route.body ? bodyErrors(route as never, parsed) : [] };
 }
 
 /**

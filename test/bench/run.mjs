@@ -173,27 +173,43 @@ try {
   const helloZip = new Uint8Array(
     readFileSync(join(ROOT, "plugins", "hello", "dist", "hello-1.0.0.zip")),
   );
-  const repack = (version, salt) => {
+  // `routes: "declared"`: hello's routes, /hello/{name} with a parameter schema (the gateway
+  // matches the route and validates before the isolate); "open": no routes declared (every path
+  // goes through unmatched) — the pair measures route matching and validation.
+  const repack = (version, salt, routes = "declared", name = "@bench/hello") => {
     const files = unzipSync(helloZip);
     const m = JSON.parse(strFromU8(files["manifest.json"]));
-    files["manifest.json"] = strToU8(JSON.stringify({ ...m, name: "@bench/hello", version }));
+    const declared = m.routes.map((r) =>
+      r.path === "/hello/{name}"
+        ? { ...r, params: { name: { type: "string", minLength: 1, maxLength: 64 } } }
+        : r,
+    );
+    const { routes: _routes, ...rest } = m;
+    files["manifest.json"] = strToU8(
+      JSON.stringify({
+        ...rest,
+        name,
+        version,
+        ...(routes === "declared" ? { routes: declared } : {}),
+      }),
+    );
     files["index.js"] = strToU8(strFromU8(files["index.js"]) + `\n// ${salt}\n`);
     return zipSync(files);
   };
   const keyHeaders = { "x-api-key": org.apiKey };
-  const publishHello = async (version, salt) => {
+  const publishHello = async (version, salt, routes, name) => {
     const r = await fetch(`${url}/v1/packages`, {
       method: "POST",
       headers: { ...keyHeaders, "content-type": "application/zip" },
-      body: repack(version, salt),
+      body: repack(version, salt, routes, name),
     });
     if (r.status !== 201) throw new Error(`publish: ${r.status} ${await r.text()}`);
   };
-  const installHello = async (version, environment) => {
+  const installHello = async (version, environment, plugin = "@bench/hello") => {
     const r = await fetch(`${url}/v1/installations`, {
       method: "POST",
       headers: { ...keyHeaders, "content-type": "application/json" },
-      body: JSON.stringify({ plugin: "@bench/hello", version, environment, grants: ["storage"] }),
+      body: JSON.stringify({ plugin, version, environment, grants: ["storage"] }),
     });
     if (r.status !== 201) throw new Error(`install: ${r.status} ${await r.text()}`);
     return r.json();
@@ -212,8 +228,12 @@ try {
   }
   await publishHello("1.0.0", "warm");
   const warm = await installHello("1.0.0", "production");
-  for (let i = 0; i < 20; i++)
+  await publishHello("1.0.0", "open", "open", "@bench/hello-open");
+  const open = await installHello("1.0.0", "production", "@bench/hello-open");
+  for (let i = 0; i < 20; i++) {
     await (await fetch(`${url}${warm.endpoint}/hello/warm`, { headers: keyHeaders })).arrayBuffer();
+    await (await fetch(`${url}${open.endpoint}/hello/warm`, { headers: keyHeaders })).arrayBuffer();
+  }
 
   const free = await post(url, "/v1/signup", {
     email: "free@atoll.local",
@@ -237,8 +257,13 @@ try {
     },
     {
       name: "plugin-route",
-      what: "GET {endpoint}/hello/:name on a warm plugin (auth + limits + isolate)",
+      what: "GET {endpoint}/hello/{name} on a warm plugin (auth + limits + route match + validation + isolate)",
       opts: { url: `${url}${warm.endpoint}/hello/bench`, headers: { "x-api-key": org.apiKey } },
+    },
+    {
+      name: "plugin-open",
+      what: "the same plugin declaring no routes (no matching, no validation)",
+      opts: { url: `${url}${open.endpoint}/hello/bench`, headers: { "x-api-key": org.apiKey } },
     },
     {
       name: "execute",
@@ -352,6 +377,13 @@ try {
   );
   console.log(
     `  cold load: ${coldLoad.medianMs} ms ${coldLoad.medianMs <= 50 ? "meets" : "misses"} 50`,
+  );
+  // Route matching and validation: the declared plugin route beside the same plugin declaring none.
+  const declaredRps = results.find((x) => x.name === "plugin-route")?.requestsPerSec ?? 0;
+  const openRps = results.find((x) => x.name === "plugin-open")?.requestsPerSec || 1;
+  const routeCost = +(1 - declaredRps / openRps).toFixed(3);
+  console.log(
+    `  route matching + validation: ${(routeCost * 100).toFixed(1)}% of the warm plugin route's throughput (plugin-route / plugin-open = ${(declaredRps / openRps).toFixed(3)}); goal ≤ 3%: ${routeCost <= 0.03 ? "meets" : "misses"}`,
   );
   for (const [name, goal] of Object.entries(goals)) {
     const r = results.find((x) => x.name === name);

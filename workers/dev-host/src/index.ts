@@ -20,6 +20,13 @@ import { pluginPath } from "../../../src/runtime/plugin-path";
 import type { PluginSpec } from "../../../src/runtime/spec";
 import { logRecords, secretValuesOf, type LogRecord } from "../../../src/runtime/logs";
 import { WorkerEntrypoint } from "cloudflare:workers";
+import {
+  admit,
+  isJsonContentType,
+  responseErrors,
+  type Admission,
+} from "../../../src/contract/route-input";
+import type { ManifestRoute } from "../../../src/contract/manifest";
 
 export { Egress } from "../../../src/runtime/egress";
 export { InstallationStore, PluginStorage } from "../../../src/runtime/storage";
@@ -106,6 +113,84 @@ async function control(request: Request, env: DevEnv, ctx: ExecutionContext): Pr
   return Response.json({ error: "unknown control route" }, { status: 404 });
 }
 
+/** The gateway's refusals, as the platform words them (problem documents). */
+function refused(
+  why: Exclude<Admission, { ok: true }>,
+  requestId: string,
+  instance: string,
+): Response {
+  const init =
+    why.status === 404
+      ? {
+          status: 404 as const,
+          type: "route-not-found",
+          title: "No such route",
+          detail: "The plugin declares no route for this path.",
+        }
+      : why.status === 405
+        ? {
+            status: 405 as const,
+            type: "method-not-allowed",
+            title: "Method not allowed",
+            detail: `This route answers ${why.allow.join(", ")}.`,
+            headers: { allow: why.allow.join(", ") },
+          }
+        : why.status === 415
+          ? {
+              status: 415 as const,
+              type: "unsupported-media-type",
+              title: "Unsupported media type",
+              detail: "This route takes a JSON body (content-type: application/json).",
+            }
+          : {
+              status: 400 as const,
+              type: "validation-failed",
+              title: "Bad request",
+              detail: `The request does not match the declared route: ${why.errors
+                .slice(0, 3)
+                .map((e) => `${e.path}: ${e.message}`)
+                .join("; ")}`,
+              extensions: { errors: why.errors },
+            };
+  return problemResponse(init, requestId, instance);
+}
+
+/**
+ * The dev server checks what the platform does not on its hot path: a JSON answer against the
+ * schema the route declares for its status. A mismatch is a warning in the logs (atoll dev
+ * prints it) and `x-atoll-dev-schema: mismatch`; `atoll test` fails on it.
+ */
+async function checkedResponse(
+  route: ManifestRoute,
+  method: string,
+  res: Response,
+): Promise<Response> {
+  const schema = route.responses?.[String(res.status)];
+  if (!schema || !isJsonContentType(res.headers.get("content-type"))) return res;
+  const text = await res.text();
+  let body: unknown;
+  let errors: { path: string; message: string }[];
+  try {
+    body = JSON.parse(text);
+    errors = responseErrors(route, res.status, body);
+  } catch {
+    errors = [{ path: "response", message: "is not valid JSON" }];
+  }
+  const out = new Response(text, res);
+  out.headers.set("x-atoll-dev-schema", errors.length === 0 ? "ok" : "mismatch");
+  if (errors.length > 0)
+    devLogs.push({
+      id: ++lastLogId,
+      at: Date.now(),
+      level: "warn",
+      message: `the ${res.status} answer to ${method} ${route.path} does not match its declared schema: ${errors
+        .slice(0, 3)
+        .map((e) => `${e.path} ${e.message}`)
+        .join("; ")}`,
+    });
+  return out;
+}
+
 export default {
   async fetch(request, env, ctx): Promise<Response> {
     const url = new URL(request.url);
@@ -125,6 +210,16 @@ export default {
       const checked = pluginPath(raw);
       if (!checked.ok)
         return Response.json({ error: `refused path: ${checked.reason}` }, { status: 400 });
+      // The platform's route rules, with its code: undeclared paths and methods, and calls that
+      // break the declared schemas, are refused before the plugin runs.
+      const admitted = await admit(spec.routes, {
+        method: request.method,
+        path: checked.path,
+        query: url.searchParams,
+        contentType: request.headers.get("content-type"),
+        readBody: () => request.text(),
+      });
+      if (!admitted.ok) return refused(admitted, requestId, url.pathname);
       const host = new LoaderHost(
         env.LOADER,
         env.PACKAGES,
@@ -135,12 +230,14 @@ export default {
       const req = pluginRequest(spec, caller(requestId), `${checked.path}${url.search}`, {
         method: request.method,
         headers: request.headers,
-        body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
+        body:
+          admitted.body ??
+          (request.method === "GET" || request.method === "HEAD" ? null : request.body),
       });
       const { response, elapsedMs } = await invokePlugin(host, spec, req, DEADLINE_MS);
       const out = new Response(response.body, response);
       out.headers.set("x-atoll-plugin-time", String(elapsedMs));
-      return out;
+      return admitted.route ? await checkedResponse(admitted.route, request.method, out) : out;
     } catch (err) {
       return problemResponse(toApiError(err), requestId, url.pathname);
     }
