@@ -223,8 +223,12 @@ describe("the SDK and CLI installed from their tarballs, outside the repository"
       // The platform's call headers: who is calling, which installation.
       expect(root).toMatchObject({ plugin: "hello", caller: { organization: "org_local" } });
       expect(root.installedAt).toEqual(expect.any(String)); // initialize ran
-      // The platform's path rules, before the isolate wakes.
+      // The platform's path rules and the manifest's routes, before the isolate wakes.
       expect((await fetch(`${dev.url}/__atoll/initialize`)).status).toBe(400);
+      const wrongMethod = await fetch(`${dev.url}/visits`);
+      expect(wrongMethod.status).toBe(405);
+      expect(wrongMethod.headers.get("allow")).toBe("POST");
+      expect((await fetch(`${dev.url}/undeclared`)).status).toBe(404);
       // An edit reloads; storage is kept.
       const src = join(outside, "solo", "src", "index.ts");
       writeFileSync(
@@ -269,6 +273,20 @@ describe("the SDK and CLI installed from their tarballs, outside the repository"
       expect(failed.status, failed.stdout + failed.stderr).toBe(1);
       expect(failed.stdout).toMatch(/✗ GET \/ /);
       writeFileSync(src, good);
+      // An answer that breaks the schema its route declares fails atoll test too.
+      const manifestPath = join(outside, "solo", "manifest.json");
+      const manifest = readFileSync(manifestPath, "utf8");
+      const m = JSON.parse(manifest) as { routes: { path: string; responses?: unknown }[] };
+      for (const r of m.routes)
+        if (r.path === "/hello/{name}")
+          r.responses = { "200": { type: "object", required: ["greeting"] } };
+      writeFileSync(manifestPath, JSON.stringify(m));
+      const mismatch = atoll("test", "solo");
+      expect(mismatch.status, mismatch.stdout + mismatch.stderr).toBe(1);
+      expect(mismatch.stdout).toMatch(
+        /✗ GET \/hello\/\{name\}.*does not match its declared 200 schema/,
+      );
+      writeFileSync(manifestPath, manifest);
       // The template's own first test (vitest, on the same standalone server, fresh storage).
       const own = spawnSync("npm", ["test", "--loglevel=error"], {
         cwd: join(outside, "solo"),
