@@ -1,0 +1,135 @@
+/**
+ * Red-team review of plugin logs on the real local platform: the plugin host runs each isolate
+ * with its own tail and forwards the trace to the gateway (POST /__host/logs, sealed per
+ * installation). An `it.fails` shows a hole (its comment names it); a plain `it` a defence.
+ */
+import { strToU8, zipSync } from "fflate";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+
+const base = inject("baseUrl");
+const operatorKey = inject("operatorKey");
+let apiKey = "";
+let slug = "";
+
+const SECRET = "tok_live_e2eRedTeam0042";
+
+const PLUGIN = `
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname === "/__atoll/initialize") return Response.json({ ok: true });
+    if (url.pathname === "/control") throw new Error("control failure " + env.SECRETS.API_TOKEN);
+    if (url.pathname === "/chatty") {
+      for (let i = 0; i < 2001; i++) console.log("step", i);
+      throw new Error("chatty failure");
+    }
+    if (url.pathname === "/long") throw new Error("long failure " + "x".repeat(40000));
+    return new Response("ok");
+  },
+};`;
+
+const json = (body: unknown, extra: Record<string, string> = {}) => ({
+  method: "POST",
+  headers: { "content-type": "application/json", ...extra },
+  body: JSON.stringify(body),
+});
+
+beforeAll(async () => {
+  const tag = `logsrt${Math.random().toString(36).slice(2, 8)}`;
+  const res = await fetch(
+    `${base}/v1/signup`,
+    json({ email: `${tag}@example.test`, name: tag, organization: { name: tag, slug: tag } }),
+  );
+  const body = (await res.json()) as { apiKey: string; organization: { id: string; slug: string } };
+  apiKey = body.apiKey;
+  slug = body.organization.slug;
+  for (const [what, value] of [
+    ["verified", { verified: true }],
+    ["plan", { plan: "enterprise" }],
+  ] as const)
+    await fetch(`${base}/v1/operator/organizations/${body.organization.id}/${what}`, {
+      ...json(value, { "x-api-key": operatorKey }),
+      method: "PUT",
+    });
+});
+
+async function install(): Promise<{ id: string; endpoint: string }> {
+  const m = {
+    name: `@${slug}/logs-${Math.random().toString(36).slice(2, 8)}`,
+    version: "1.0.0",
+    description: "logs red team",
+    author: "e2e",
+    kind: "plugin",
+    entry: "index.js",
+    apiVersion: "1",
+    permissions: ["secrets:API_TOKEN"],
+  };
+  const zip = zipSync({
+    "manifest.json": strToU8(JSON.stringify(m)),
+    "index.js": strToU8(PLUGIN),
+  });
+  const pub = await fetch(`${base}/v1/packages`, {
+    method: "POST",
+    headers: { "x-api-key": apiKey, "content-type": "application/zip" },
+    body: zip,
+  });
+  if (pub.status !== 201) throw new Error(`publish: ${pub.status} ${await pub.text()}`);
+  const inst = await fetch(
+    `${base}/v1/installations`,
+    json(
+      { plugin: m.name, grants: m.permissions, secrets: { API_TOKEN: SECRET } },
+      { "x-api-key": apiKey },
+    ),
+  );
+  if (inst.status !== 201) throw new Error(`install: ${inst.status} ${await inst.text()}`);
+  return (await inst.json()) as { id: string; endpoint: string };
+}
+
+/** Calls `path`, then waits (up to 15 s) for an exception record to be served. */
+async function exceptionAfter(path: string): Promise<{ message: string; stack?: string } | null> {
+  const inst = await install();
+  await (
+    await fetch(`${base}${inst.endpoint}${path}`, { headers: { "x-api-key": apiKey } })
+  ).text();
+  const end = Date.now() + 15_000;
+  while (Date.now() < end) {
+    const res = await fetch(`${base}/v1/installations/${inst.id}/logs?limit=500`, {
+      headers: { "x-api-key": apiKey },
+    });
+    const body = (await res.json()) as {
+      logs: { level: string; message: string; stack?: string }[];
+    };
+    const ex = body.logs.find((r) => r.level === "exception");
+    if (ex) return ex;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return null;
+}
+
+describe("plugin logs through the local plugin host", () => {
+  it("held (control): an exception is forwarded, filed under its installation and redacted", async () => {
+    const ex = await exceptionAfter("/control");
+    expect(ex?.message).toBe("Error: control failure [redacted]");
+    expect(JSON.stringify(ex)).not.toContain(SECRET);
+  }, 60_000);
+
+  // HOLE (low-medium): the host forwards each trace whole and the gateway validates it whole
+  // (host-logs.routes.ts: ≤ 2000 console lines, ≤ 32 kB per message); an invocation over either
+  // bound is refused with 400 and the host drops it, so the exception a developer looks for is
+  // never shown — whereas the Loader backend keeps 99 records and a "dropped" note.
+  it.fails(
+    "a chatty invocation's exception still reaches its logs",
+    async () => {
+      expect((await exceptionAfter("/chatty"))?.message).toBe("Error: chatty failure");
+    },
+    60_000,
+  );
+
+  // Held: a 40 kB exception message arrives within the route's bounds (the runtime's trace keeps
+  // it under 32 kB) and is cut to MAX_MESSAGE like any other.
+  it("held: an exception with a long message still reaches its logs, cut", async () => {
+    const ex = await exceptionAfter("/long");
+    expect(ex?.message).toMatch(/^Error: long failure x+/);
+    expect(ex?.message.length).toBeLessThanOrEqual(2_000);
+  }, 60_000);
+});
