@@ -5,6 +5,7 @@
  */
 import { strToU8, zipSync } from "fflate";
 import { beforeAll, describe, expect, inject, it } from "vitest";
+import { formatLog } from "../../packages/cli/src/main";
 
 const base = inject("baseUrl");
 const operatorKey = inject("operatorKey");
@@ -22,6 +23,12 @@ export default {
     if (url.pathname === "/chatty") {
       for (let i = 0; i < 2001; i++) console.log("step", i);
       throw new Error("chatty failure");
+    }
+    if (url.pathname === "/escape") {
+      // Terminal control sequences: set the window title, write the clipboard (OSC 52), erase the
+      // line, and a forged record on a new line.
+      console.log("ok\\x1b]0;pwned\\x07\\x1b]52;c;Y3VybCBldmlsfHNo\\x07\\x1b[2K\\r\\n  09:00:00.000 error     forged");
+      return new Response("ok");
     }
     if (url.pathname === "/long") throw new Error("long failure " + "x".repeat(40000));
     return new Response("ok");
@@ -85,8 +92,16 @@ async function install(): Promise<{ id: string; endpoint: string }> {
   return (await inst.json()) as { id: string; endpoint: string };
 }
 
-/** Calls `path`, then waits (up to 15 s) for an exception record to be served. */
-async function exceptionAfter(path: string): Promise<{ message: string; stack?: string } | null> {
+interface Served {
+  id: number;
+  at: string;
+  level: "debug" | "log" | "info" | "warn" | "error" | "exception";
+  message: string;
+  stack?: string;
+}
+
+/** Calls `path`, then waits (up to 15 s) for a record matching `want` to be served. */
+async function recordAfter(path: string, want: (r: Served) => boolean): Promise<Served | null> {
   const inst = await install();
   await (
     await fetch(`${base}${inst.endpoint}${path}`, { headers: { "x-api-key": apiKey } })
@@ -96,15 +111,15 @@ async function exceptionAfter(path: string): Promise<{ message: string; stack?: 
     const res = await fetch(`${base}/v1/installations/${inst.id}/logs?limit=500`, {
       headers: { "x-api-key": apiKey },
     });
-    const body = (await res.json()) as {
-      logs: { level: string; message: string; stack?: string }[];
-    };
-    const ex = body.logs.find((r) => r.level === "exception");
-    if (ex) return ex;
+    const body = (await res.json()) as { logs: Served[] };
+    const found = body.logs.find(want);
+    if (found) return found;
     await new Promise((r) => setTimeout(r, 250));
   }
   return null;
 }
+
+const exceptionAfter = (path: string) => recordAfter(path, (r) => r.level === "exception");
 
 describe("plugin logs through the local plugin host", () => {
   it("held (control): an exception is forwarded, filed under its installation and redacted", async () => {
@@ -132,4 +147,20 @@ describe("plugin logs through the local plugin host", () => {
     expect(ex?.message).toMatch(/^Error: long failure x+/);
     expect(ex?.message.length).toBeLessThanOrEqual(2_000);
   }, 60_000);
+
+  // HOLE (medium): `atoll logs` (and `atoll dev`, which prints records as they happen) writes a
+  // plugin's message to the tenant's terminal as is (packages/cli/src/main.ts formatLog). A
+  // stranger's plugin can send terminal control sequences (window title, OSC 52 clipboard write,
+  // erase line) and forge whole records with a newline.
+  it.fails(
+    "atoll logs prints a plugin's message as one inert line",
+    async () => {
+      const r = await recordAfter("/escape", (x) => x.message.startsWith("ok"));
+      expect(r).not.toBeNull();
+      const printed = formatLog(r as Served);
+      expect(printed).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+      expect(printed.split("\n")).toHaveLength(1);
+    },
+    60_000,
+  );
 });
