@@ -3,8 +3,12 @@
  * with its own tail and forwards the trace to the gateway (POST /__host/logs, sealed per
  * installation). An `it.fails` shows a hole (its comment names it); a plain `it` a defence.
  */
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { strToU8, zipSync } from "fflate";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatLog } from "../../packages/cli/src/main";
 
 const base = inject("baseUrl");
@@ -162,5 +166,55 @@ describe("plugin logs through the local plugin host", () => {
       expect(printed.split("\n")).toHaveLength(1);
     },
     60_000,
+  );
+});
+
+describe("atoll dev (standalone): the loopback endpoint atoll logs and atoll invoke use", () => {
+  const root = join(import.meta.dirname, "..", "..");
+  const dir = mkdtempSync(join(tmpdir(), "atoll-logs-rt-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // HOLE (medium): `atoll dev` serves `server.logs` and `server.lifecycle` on a loopback port
+  // (main.ts standaloneDev, written to .atoll/dev/server.json, mode 0644) with no credential, no
+  // Origin and no Host check, while the dev server's own control routes demand the per-start
+  // x-atoll-dev-secret. Any local user reads the plugin's logs and runs its hooks with the
+  // developer's dev secrets; a web page can too (a text/plain POST is a "simple" request; DNS
+  // rebinding reads the answer, as the Host is not checked).
+  it.fails(
+    "refuses a caller without the dev secret, from a foreign origin and host",
+    async () => {
+      const plugin = join(dir, "hello");
+      cpSync(join(root, "plugins", "hello"), plugin, {
+        recursive: true,
+        filter: (src) => !src.includes(".atoll"),
+      });
+      const child = spawn(
+        process.execPath,
+        [join(root, "packages/cli/bin/atoll.mjs"), "dev", plugin],
+        {
+          cwd: root,
+          env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+          stdio: "ignore",
+        },
+      );
+      try {
+        const file = join(plugin, ".atoll", "dev", "server.json");
+        const end = Date.now() + 60_000;
+        while (!existsSync(file) && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
+        const { invoke } = JSON.parse(readFileSync(file, "utf8")) as { invoke: string };
+        const ask = (body: unknown) =>
+          fetch(invoke, {
+            method: "POST",
+            headers: { "content-type": "text/plain", origin: "https://evil.example" },
+            body: JSON.stringify(body),
+          });
+        const logs = await ask({ logsAfter: 0 });
+        const hook = await ask({ hook: "execute", input: {} });
+        expect([logs.status, hook.status]).toEqual([403, 403]);
+      } finally {
+        child.kill("SIGTERM");
+      }
+    },
+    120_000,
   );
 });
