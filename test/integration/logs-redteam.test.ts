@@ -59,6 +59,8 @@ export default {
         console.warn(JSON.stringify({ password: "hunter2" }), "password=hunter2&x=1");
         throw new Error("upstream refused " + s.API_TOKEN);
       }
+      default:
+        console.log("visit", url.pathname, s.API_TOKEN);
     }
     return new Response("ok");
   },
@@ -419,6 +421,39 @@ describe("POST /__host/logs", () => {
       .bind(inst.id)
       .first<{ n: number }>();
     expect(left?.n).toBe(0);
+  });
+});
+
+describe("promise 2: one installation's trace is filed under it alone", () => {
+  it("held: two installations of one package (one sha256) each see only their own visits, redacted with their own secrets", async () => {
+    const a = await publisher();
+    const zip = rawPackage(a.slug, CARELESS, { permissions: ["secrets:API_TOKEN"] });
+    const dev = await publishAndInstall(a, zip, {
+      environment: "development",
+      secrets: { API_TOKEN: "tok_live_devdevdev0001" },
+    });
+    const plugin = dev.plugin;
+    const res = await call("/v1/installations", {
+      method: "POST",
+      key: a.apiKey,
+      json: {
+        plugin,
+        environment: "production",
+        grants: ["secrets:API_TOKEN"],
+        secrets: { API_TOKEN: "tok_live_prodprod0002" },
+      },
+    });
+    expect(res.status).toBe(201);
+    const prod = (await res.json()) as { id: string; endpoint: string };
+    await call(`${dev.endpoint}/dev-visit`, { key: a.apiKey });
+    await call(`${prod.endpoint}/prod-visit`, { key: a.apiKey });
+    const mine = async (id: string) =>
+      until(async () => {
+        const l = await logsOf(a, id);
+        return l.logs.length > 0 ? l.logs.map((r) => r.message) : null;
+      });
+    expect(await mine(dev.id)).toEqual(["visit /dev-visit [redacted]"]);
+    expect(await mine(prod.id)).toEqual(["visit /prod-visit [redacted]"]);
   });
 });
 
