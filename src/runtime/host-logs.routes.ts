@@ -5,7 +5,8 @@
  * log store like every other backend's. Outside /v1: no API credential — only a holder of a
  * current message may call it, and only for the installation it names.
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
+import { problemResponse } from "../platform/http/problem";
 import { z } from "zod";
 import type { AppEnv } from "../platform/http/router";
 import { open } from "./host-auth";
@@ -15,47 +16,71 @@ import { MAX_RECORDS } from "./logs";
 export const hostLogRoutes = new Hono<AppEnv>();
 
 const text = (max: number) => z.string().max(max);
-const Body = z.object({
-  token: text(4096),
-  installationId: text(64),
-  traces: z
-    .array(
-      z.object({
-        eventTimestamp: z.number().nullable().optional(),
-        outcome: text(64).optional(),
-        logs: z
-          .array(z.object({ timestamp: z.number(), level: text(16), message: text(32_000) }))
-          .max(MAX_RECORDS * 20),
-        exceptions: z
-          .array(
-            z.object({
-              timestamp: z.number(),
-              name: text(200),
-              message: text(32_000),
-              stack: text(64_000).optional(),
-            }),
-          )
-          .max(MAX_RECORDS),
-      }),
-    )
-    .max(16),
-});
+const Envelope = z.object({ token: text(4096), installationId: text(64) });
+// Generous: the host trims before it sends, and logRecords bounds what is kept (exceptions first).
+const Traces = z
+  .array(
+    z.object({
+      eventTimestamp: z.number().nullable().optional(),
+      outcome: text(64).optional(),
+      logs: z
+        .array(z.object({ timestamp: z.number(), level: text(16), message: text(32_000) }))
+        .max(10_000),
+      exceptions: z
+        .array(
+          z.object({
+            timestamp: z.number(),
+            name: text(200),
+            message: text(64_000),
+            stack: text(64_000).optional(),
+          }),
+        )
+        .max(MAX_RECORDS),
+    }),
+  )
+  .max(16);
+
+const MAX_BODY = 4 * 1024 * 1024;
+const refuse = (c: Context<AppEnv>, status: 400 | 403 | 413, detail: string) =>
+  problemResponse(
+    {
+      status,
+      type: status === 403 ? "forbidden" : "bad-request",
+      title: status === 403 ? "Forbidden" : "Bad request",
+      detail,
+    },
+    c.get("requestId"),
+    c.req.path,
+  );
 
 hostLogRoutes.post("/__host/logs", async (c) => {
+  if (Number(c.req.header("content-length") ?? 0) > MAX_BODY)
+    return refuse(c, 413, "A forwarded trace is at most 4 MiB.");
   const raw = await c.req.text();
-  if (raw.length > 4 * 1024 * 1024) return c.json({ error: "too large" }, 413);
+  if (raw.length > MAX_BODY) return refuse(c, 413, "A forwarded trace is at most 4 MiB.");
   let json: unknown = null;
   try {
     json = JSON.parse(raw);
   } catch {
     json = null;
   }
-  const parsed = Body.safeParse(json);
-  if (!parsed.success) return c.json({ error: "bad request" }, 400);
-  const { token, installationId, traces } = parsed.data;
-  const opened = await open(c.env.ATOLL_HOST_SECRET ?? "", token, "logs");
-  if (!opened.ok || opened.message.installationId !== installationId)
-    return c.json({ error: "forbidden" }, 403);
-  await recordTrace(c.env, installationId, traces);
+  // The sealed message first: without it, nothing about the body is looked at.
+  const envelope = Envelope.safeParse(json);
+  const opened = envelope.success
+    ? await open(c.env.ATOLL_HOST_SECRET ?? "", envelope.data.token, "logs")
+    : null;
+  if (
+    !envelope.success ||
+    !opened?.ok ||
+    opened.message.installationId !== envelope.data.installationId
+  )
+    return refuse(
+      c,
+      403,
+      "Only the plugin host, with a current sealed message, may forward traces.",
+    );
+  const traces = Traces.safeParse((json as { traces?: unknown }).traces);
+  if (!traces.success) return refuse(c, 400, "The traces are malformed.");
+  await recordTrace(c.env, envelope.data.installationId, traces.data);
   return c.body(null, 204);
 });

@@ -12,6 +12,7 @@ import type { PluginHost } from "./host";
 import { hostExports, type HostExports, LoaderHost } from "./loader-host";
 import { PackageIntegrityError } from "./packages";
 import { pluginUrl } from "./plugin-path";
+import { redactor, secretValuesOf } from "./logs";
 import { HostUnreachableError, ServiceHost } from "./service-host";
 import { ScriptsApi } from "./cloudflare-api";
 import { DispatchHost } from "./dispatch-host";
@@ -24,6 +25,12 @@ import {
 } from "./spec";
 
 export { PLUGIN_ORIGIN };
+
+/** An error's message as the caller and the platform's log may see it: redacted, at most 1,000 characters. */
+function plainMessage(spec: PluginSpec, err: unknown): string {
+  const raw = err instanceof Error ? err.message : String(err);
+  return redactor(secretValuesOf(spec))(raw).slice(0, 1_000);
+}
 
 /** Reserved paths of the plugin lifecycle (the SDK implements them). */
 export { LIFECYCLE };
@@ -154,7 +161,9 @@ export async function invokePlugin(
   try {
     outcome = await Promise.race([host.fetch(spec, request), deadline]);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    // The plugin's own words reach the caller and the platform's log: redacted like its logs
+    // (its secrets, credential shapes), never whole.
+    const message = plainMessage(spec, err);
     if (err instanceof PackageIntegrityError) {
       throw pluginProblem(
         502,
@@ -276,13 +285,13 @@ async function readWithin(
     clearTimeout(timer);
     void reader.cancel().catch(() => undefined);
     if (err instanceof ApiError) throw err;
-    const message = err instanceof Error ? err.message : String(err);
+    // The stream's error text is the plugin's (it may hold its secrets): not repeated.
     throw pluginProblem(
       502,
       "plugin-error",
       "Plugin failed",
-      `The plugin's response body failed: ${message.slice(0, 300)}`,
-      message,
+      "The plugin's response body failed while it was being read.",
+      `response body failed: ${err instanceof Error ? err.name : typeof err}`,
     );
   }
   if (chunks.length === 1 && chunks[0]?.byteLength === total)

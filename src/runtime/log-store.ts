@@ -5,7 +5,7 @@
  * Records are redacted with the installation's own secrets before they are written (logs.ts);
  * traces of an installation that is no longer active are dropped.
  */
-import { and, asc, eq, gt, lt, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, lt, or, sql } from "drizzle-orm";
 import { getDb, type Db, type Statement } from "../platform/db/client";
 import { installationLogs } from "../platform/db/schema";
 import { logRecords, secretValuesOf, type LogRecord, type TraceLike } from "./logs";
@@ -72,7 +72,14 @@ export async function readLogs(
   const rows = await db
     .select()
     .from(installationLogs)
-    .where(and(eq(installationLogs.installationId, installationId), gt(installationLogs.id, after)))
+    .where(
+      and(
+        eq(installationLogs.installationId, installationId),
+        gt(installationLogs.id, after),
+        // The age bound holds on reading too (trimming happens on the next write).
+        gte(installationLogs.at, Date.now() - LOGS_MAX_AGE_MS),
+      ),
+    )
     .orderBy(asc(installationLogs.id))
     .limit(limit);
   return rows.map((r) => ({

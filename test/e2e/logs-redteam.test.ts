@@ -132,17 +132,13 @@ describe("plugin logs through the local plugin host", () => {
     expect(JSON.stringify(ex)).not.toContain(SECRET);
   }, 60_000);
 
-  // HOLE (low-medium): the host forwards each trace whole and the gateway validates it whole
+  // WAS A HOLE, FIXED (low-medium): the host forwards each trace whole and the gateway validates it whole
   // (host-logs.routes.ts: ≤ 2000 console lines, ≤ 32 kB per message); an invocation over either
   // bound is refused with 400 and the host drops it, so the exception a developer looks for is
   // never shown — whereas the Loader backend keeps 99 records and a "dropped" note.
-  it.fails(
-    "a chatty invocation's exception still reaches its logs",
-    async () => {
-      expect((await exceptionAfter("/chatty"))?.message).toBe("Error: chatty failure");
-    },
-    60_000,
-  );
+  it("a chatty invocation's exception still reaches its logs", async () => {
+    expect((await exceptionAfter("/chatty"))?.message).toBe("Error: chatty failure");
+  }, 60_000);
 
   // Held: a 40 kB exception message arrives within the route's bounds (the runtime's trace keeps
   // it under 32 kB) and is cut to MAX_MESSAGE like any other.
@@ -152,21 +148,17 @@ describe("plugin logs through the local plugin host", () => {
     expect(ex?.message.length).toBeLessThanOrEqual(2_000);
   }, 60_000);
 
-  // HOLE (medium): `atoll logs` (and `atoll dev`, which prints records as they happen) writes a
+  // WAS A HOLE, FIXED (medium): `atoll logs` (and `atoll dev`, which prints records as they happen) writes a
   // plugin's message to the tenant's terminal as is (packages/cli/src/main.ts formatLog). A
   // stranger's plugin can send terminal control sequences (window title, OSC 52 clipboard write,
   // erase line) and forge whole records with a newline.
-  it.fails(
-    "atoll logs prints a plugin's message as one inert line",
-    async () => {
-      const r = await recordAfter("/escape", (x) => x.message.startsWith("ok"));
-      expect(r).not.toBeNull();
-      const printed = formatLog(r as Served);
-      expect(printed).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
-      expect(printed.split("\n")).toHaveLength(1);
-    },
-    60_000,
-  );
+  it("atoll logs prints a plugin's message as one inert line", async () => {
+    const r = await recordAfter("/escape", (x) => x.message.startsWith("ok"));
+    expect(r).not.toBeNull();
+    const printed = formatLog(r as Served);
+    expect(printed).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+    expect(printed.split("\n")).toHaveLength(1);
+  }, 60_000);
 });
 
 describe("atoll dev (standalone): the loopback endpoint atoll logs and atoll invoke use", () => {
@@ -174,47 +166,43 @@ describe("atoll dev (standalone): the loopback endpoint atoll logs and atoll inv
   const dir = mkdtempSync(join(tmpdir(), "atoll-logs-rt-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  // HOLE (medium): `atoll dev` serves `server.logs` and `server.lifecycle` on a loopback port
+  // WAS A HOLE, FIXED (medium): `atoll dev` serves `server.logs` and `server.lifecycle` on a loopback port
   // (main.ts standaloneDev, written to .atoll/dev/server.json, mode 0644) with no credential, no
   // Origin and no Host check, while the dev server's own control routes demand the per-start
   // x-atoll-dev-secret. Any local user reads the plugin's logs and runs its hooks with the
   // developer's dev secrets; a web page can too (a text/plain POST is a "simple" request; DNS
   // rebinding reads the answer, as the Host is not checked).
-  it.fails(
-    "refuses a caller without the dev secret, from a foreign origin and host",
-    async () => {
-      const plugin = join(dir, "hello");
-      cpSync(join(root, "plugins", "hello"), plugin, {
-        recursive: true,
-        filter: (src) => !src.includes(".atoll"),
-      });
-      const child = spawn(
-        process.execPath,
-        [join(root, "packages/cli/bin/atoll.mjs"), "dev", plugin],
-        {
-          cwd: root,
-          env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-          stdio: "ignore",
-        },
-      );
-      try {
-        const file = join(plugin, ".atoll", "dev", "server.json");
-        const end = Date.now() + 60_000;
-        while (!existsSync(file) && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
-        const { invoke } = JSON.parse(readFileSync(file, "utf8")) as { invoke: string };
-        const ask = (body: unknown) =>
-          fetch(invoke, {
-            method: "POST",
-            headers: { "content-type": "text/plain", origin: "https://evil.example" },
-            body: JSON.stringify(body),
-          });
-        const logs = await ask({ logsAfter: 0 });
-        const hook = await ask({ hook: "execute", input: {} });
-        expect([logs.status, hook.status]).toEqual([403, 403]);
-      } finally {
-        child.kill("SIGTERM");
-      }
-    },
-    120_000,
-  );
+  it("refuses a caller without the dev secret, from a foreign origin and host", async () => {
+    const plugin = join(dir, "hello");
+    cpSync(join(root, "plugins", "hello"), plugin, {
+      recursive: true,
+      filter: (src) => !src.includes(".atoll"),
+    });
+    const child = spawn(
+      process.execPath,
+      [join(root, "packages/cli/bin/atoll.mjs"), "dev", plugin],
+      {
+        cwd: root,
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+        stdio: "ignore",
+      },
+    );
+    try {
+      const file = join(plugin, ".atoll", "dev", "server.json");
+      const end = Date.now() + 60_000;
+      while (!existsSync(file) && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
+      const { invoke } = JSON.parse(readFileSync(file, "utf8")) as { invoke: string };
+      const ask = (body: unknown) =>
+        fetch(invoke, {
+          method: "POST",
+          headers: { "content-type": "text/plain", origin: "https://evil.example" },
+          body: JSON.stringify(body),
+        });
+      const logs = await ask({ logsAfter: 0 });
+      const hook = await ask({ hook: "execute", input: {} });
+      expect([logs.status, hook.status]).toEqual([403, 403]);
+    } finally {
+      child.kill("SIGTERM");
+    }
+  }, 120_000);
 });

@@ -288,8 +288,16 @@ describe("POST /__host/logs (the local plugin host's forward)", () => {
       expect(res.status, label).toBe(403);
     }
     expect((await forward({ token: "x", installationId: victim.id, traces: "nope" })).status).toBe(
-      400,
+      403,
     );
+    // With a current message, malformed traces are a 400.
+    const malformed = await forward({
+      token: await logsToken(victim.id),
+      installationId: victim.id,
+      traces: "nope",
+    });
+    expect(malformed.status).toBe(400);
+    await problem(malformed);
     expect((await logsOf(a, victim.id)).logs).toEqual([]);
   });
 });

@@ -19,6 +19,7 @@ import {
   mkdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   watch,
   writeFileSync,
 } from "node:fs";
@@ -263,10 +264,30 @@ async function standaloneDev(dir: string, flags: Record<string, string>): Promis
     await server.stop();
     return;
   }
-  // `atoll invoke` asks this process to call a hook: over loopback HTTP, at the port it writes
-  // into the project's .atoll/dev/server.json.
+  // `atoll invoke` and `atoll logs` ask this process over loopback HTTP, at the port and with the
+  // token it writes into the project's .atoll/dev/server.json (readable by this user only). No
+  // browser may ask: a request with an Origin, or for another Host (DNS rebinding), is refused.
   const { createServer } = await import("node:http");
+  const { randomBytes, timingSafeEqual } = await import("node:crypto");
+  const token = randomBytes(24).toString("base64url");
+  let hostHeader = "";
+  const authorised = (req: import("node:http").IncomingMessage) => {
+    const given = Buffer.from(String(req.headers["x-atoll-dev-token"] ?? ""));
+    const want = Buffer.from(token);
+    return (
+      req.method === "POST" &&
+      req.headers.origin === undefined &&
+      req.headers.host === hostHeader &&
+      given.length === want.length &&
+      timingSafeEqual(given, want)
+    );
+  };
   const ipc = createServer((req, res) => {
+    if (!authorised(req)) {
+      req.resume();
+      res.writeHead(403, { "content-type": "application/json" }).end('{"error":"forbidden"}');
+      return;
+    }
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", async () => {
@@ -284,13 +305,17 @@ async function standaloneDev(dir: string, flags: Record<string, string>): Promis
   });
   await new Promise<void>((r) => ipc.listen(0, "127.0.0.1", r));
   const address = ipc.address() as { port: number };
+  hostHeader = `127.0.0.1:${address.port}`;
+  rmSync(devServerFile(dir), { force: true });
   writeFileSync(
     devServerFile(dir),
     JSON.stringify({
       url: server.url,
       invoke: `http://127.0.0.1:${address.port}`,
+      token,
       pid: process.pid,
     }) + "\n",
+    { mode: 0o600 },
   );
   step(`watching ${join(dir, "src")} and manifest.json (Ctrl-C stops)`);
   // The plugin's console output and exceptions, as they happen (atoll logs reads the same).
@@ -344,7 +369,10 @@ async function invokeCmd(
   const file = devServerFile(dir);
   if (!existsSync(file))
     throw new CliError(`no dev server for ${dir}: start one with atoll dev ${dir}`);
-  const { invoke } = JSON.parse(readFileSync(file, "utf8")) as { invoke?: string };
+  const { invoke, token } = JSON.parse(readFileSync(file, "utf8")) as {
+    invoke?: string;
+    token?: string;
+  };
   const input = inputFlag(flags);
   const manifest = readManifest(dir);
   const payload =
@@ -355,6 +383,7 @@ async function invokeCmd(
   try {
     res = await fetch(invoke ?? "http://127.0.0.1:9", {
       method: "POST",
+      headers: { "x-atoll-dev-token": token ?? "" },
       body: JSON.stringify({ hook, input: payload }),
     });
   } catch {
@@ -372,11 +401,31 @@ async function invokeCmd(
   if ((r.status ?? 200) >= 400) throw new CliError(`${hook} answered ${r.status}`);
 }
 
+/**
+ * A stranger's text made inert for a terminal: control characters (escape sequences, carriage
+ * returns, C1 codes) shown as \xNN, newlines as ⏎, so a plugin can neither drive the terminal nor
+ * forge a record.
+ */
+function inert(text: string): string {
+  return text
+    .replace(/\n/g, "⏎")
+    .replace(
+      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g,
+      (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`,
+    );
+}
+
 /** One record as a terminal line: time, level, message; a stack indented below. */
 export function formatLog(line: LogLine): string {
-  const at = new Date(line.at).toISOString().slice(11, 23);
-  const head = `  ${at} ${line.level.padEnd(9)} ${line.message}`;
-  return line.stack ? `${head}\n${line.stack.replace(/^/gm, "      ")}` : head;
+  const time = new Date(line.at);
+  const at = Number.isNaN(time.getTime()) ? "??:??:??.???" : time.toISOString().slice(11, 23);
+  const head = `  ${at} ${inert(line.level).padEnd(9)} ${inert(line.message)}`;
+  if (!line.stack) return head;
+  const stack = line.stack
+    .split("\n")
+    .map((l) => `      ${inert(l)}`)
+    .join("\n");
+  return `${head}\n${stack}`;
 }
 
 /**
@@ -396,12 +445,16 @@ async function logsCmd(what: string | undefined, flags: Record<string, string>):
       throw new CliError(
         `no dev server for ${what}: start one with atoll dev ${what}, or read a platform's logs with --platform <url>`,
       );
-    const { invoke } = JSON.parse(readFileSync(file, "utf8")) as { invoke?: string };
+    const { invoke, token } = JSON.parse(readFileSync(file, "utf8")) as {
+      invoke?: string;
+      token?: string;
+    };
     read = async (after) => {
       let res: Response;
       try {
         res = await fetch(invoke ?? "http://127.0.0.1:9", {
           method: "POST",
+          headers: { "x-atoll-dev-token": token ?? "" },
           body: JSON.stringify({ logsAfter: after }),
         });
       } catch {

@@ -6,7 +6,7 @@
  * props (set by the host, never by the plugin) and must match the sealed message.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { formatMessage, type TraceLike } from "../../../src/runtime/logs";
+import { MAX_RECORDS, formatMessage, type TraceLike } from "../../../src/runtime/logs";
 import type { HostEnv } from "./env";
 
 const tokens = new Map<string, string>();
@@ -22,16 +22,17 @@ export function portableTrace(items: readonly TraceItem[]): TraceLike[] {
   return items.map((item) => ({
     eventTimestamp: item.eventTimestamp,
     outcome: item.outcome,
-    logs: item.logs.map((l) => ({
+    // Bounded here too, and the exceptions always sent: the gateway keeps them first.
+    logs: item.logs.slice(0, MAX_RECORDS * 20).map((l) => ({
       timestamp: l.timestamp,
       level: l.level,
       message: formatMessage(l.message),
     })),
-    exceptions: item.exceptions.map((e) => ({
+    exceptions: item.exceptions.slice(0, MAX_RECORDS).map((e) => ({
       timestamp: e.timestamp,
-      name: e.name,
-      message: e.message,
-      ...(e.stack ? { stack: e.stack } : {}),
+      name: String(e.name).slice(0, 200),
+      message: String(e.message).slice(0, 16_000),
+      ...(e.stack ? { stack: String(e.stack).slice(0, 16_000) } : {}),
     })),
   }));
 }
