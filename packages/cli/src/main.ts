@@ -23,6 +23,7 @@ import {
   watch,
   writeFileSync,
 } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import { basename, dirname, join, resolve } from "node:path";
 import { unzipSync } from "fflate";
 import semver from "semver";
@@ -271,7 +272,7 @@ async function standaloneDev(dir: string, flags: Record<string, string>): Promis
   const { randomBytes, timingSafeEqual } = await import("node:crypto");
   const token = randomBytes(24).toString("base64url");
   let hostHeader = "";
-  const authorised = (req: import("node:http").IncomingMessage) => {
+  const authorised = (req: IncomingMessage) => {
     const given = Buffer.from(String(req.headers["x-atoll-dev-token"] ?? ""));
     const want = Buffer.from(token);
     return (
