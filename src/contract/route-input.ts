@@ -176,3 +176,56 @@ export async function admit(
     ...(body !== undefined ? { body } : {}),
   };
 }
+
+/** A refusal as a problem document's parts (the platform renders it; no platform types here). */
+export interface RefusalProblem {
+  status: 400 | 404 | 405 | 415;
+  type: string;
+  title: string;
+  detail: string;
+  headers?: Record<string, string>;
+  extensions?: Record<string, unknown>;
+}
+
+/** Why a call does not reach `plugin`, worded once for the gateway and the dev server. */
+export function refusalProblem(
+  why: Exclude<Admission, { ok: true }>,
+  plugin: string,
+  method: string,
+): RefusalProblem {
+  switch (why.status) {
+    case 404:
+      return {
+        status: 404,
+        type: "route-not-found",
+        title: "No such route",
+        detail: `${plugin} declares no route for this path.`,
+      };
+    case 405:
+      return {
+        status: 405,
+        type: "method-not-allowed",
+        title: "Method not allowed",
+        detail: `This route of ${plugin} answers ${why.allow.join(", ")}, not ${method}.`,
+        headers: { allow: why.allow.join(", ") },
+      };
+    case 415:
+      return {
+        status: 415,
+        type: "unsupported-media-type",
+        title: "Unsupported media type",
+        detail: "This route takes a JSON body (content-type: application/json).",
+      };
+    case 400:
+      return {
+        status: 400,
+        type: "validation-failed",
+        title: "Bad request",
+        detail: `The request does not match the route ${plugin} declares: ${why.errors
+          .slice(0, 3)
+          .map((e) => `${e.path}: ${e.message}`)
+          .join("; ")}`,
+        extensions: { errors: why.errors },
+      };
+  }
+}

@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import { createRouter, type AppEnv } from "../platform/http/router";
 import { isolateState } from "../access/credential-cache";
 import { requireScope } from "../access/principal";
-import { ApiError, notFound, problemResponse, type ProblemInit } from "../platform/http/problem";
+import { ApiError, notFound, problemResponse } from "../platform/http/problem";
 import { AUTHENTICATED, problems } from "../platform/http/schemas";
 import {
   DEFAULT_INSTALLATION_LIMIT,
@@ -21,7 +21,7 @@ import { invokePlugin, pluginDeadline, pluginHost, pluginRequest } from "../runt
 import { appInstallation, installationSpec } from "../runtime/resolve";
 import { tilled, tillOf } from "../revenue/till";
 import { pluginPath } from "../runtime/plugin-path";
-import { admit, type Admission } from "../contract/route-input";
+import { admit, refusalProblem } from "../contract/route-input";
 
 export const PLUGIN_BODY_LIMIT = 10 * 1024 * 1024;
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -70,39 +70,37 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
     contentType: c.req.header("content-type") ?? null,
     readBody: () => c.req.text(),
   });
-  if (!admitted.ok) return refusal(c, admitted, spec.plugin);
-  const route = admitted.route;
-  let routePolicy: Record<string, string> | null = null;
-  if (route?.limit) {
-    const taken = await routeLimit(c, id, admitted.index, route.limit, p.orgId ?? p.subject);
-    if (taken instanceof Response) return taken;
-    routePolicy = taken;
-  }
-
-  const limit = spec.requestsPerMinute
-    ? { quota: spec.requestsPerMinute, windowSec: 60 }
-    : DEFAULT_INSTALLATION_LIMIT;
-  const decision = await isolateState(c.env).limiter.take(
-    `inst:${id}`,
-    "installation",
-    limit.quota,
-    limit.windowSec * 1000,
-  );
-  if (!decision.allowed) {
-    const now = Date.now();
-    const resetAt = decision.reason === "limited" ? decision.resetAt : now + 1000;
+  if (!admitted.ok)
     return problemResponse(
-      tooManyRequests(
-        "installation",
-        limit,
-        resetAt,
-        now,
-        `${spec.plugin} accepts ${limit.quota} requests per minute for this installation.`,
-      ),
+      refusalProblem(admitted, spec.plugin, c.req.method),
       c.get("requestId"),
       c.req.path,
     );
+  const route = admitted.route;
+  let routePolicy: Record<string, string> | null = null;
+  if (route?.limit) {
+    const limit = { quota: route.limit.requests, windowSec: route.limit.window };
+    const taken = await takeOrRefuse(
+      c,
+      `route:${id}:${admitted.index}:${p.orgId ?? p.subject}`,
+      "route",
+      limit,
+      `This route accepts ${limit.quota} requests per ${limit.windowSec} s from your organization.`,
+    );
+    if (taken instanceof Response) return taken;
+    routePolicy = taken;
   }
+  const limit = spec.requestsPerMinute
+    ? { quota: spec.requestsPerMinute, windowSec: 60 }
+    : DEFAULT_INSTALLATION_LIMIT;
+  const installationLimit = await takeOrRefuse(
+    c,
+    `inst:${id}`,
+    "installation",
+    limit,
+    `${spec.plugin} accepts ${limit.quota} requests per minute for this installation.`,
+  );
+  if (installationLimit instanceof Response) return installationLimit;
 
   const search = url.search;
   const body: BodyInit | null =
@@ -151,83 +149,32 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
   return response;
 }
 
-/** Why the call does not reach the plugin, as a problem document. */
-function refusal(
-  c: Context<AppEnv>,
-  why: Exclude<Admission, { ok: true }>,
-  plugin: string,
-): Response {
-  const { method } = c.req;
-  const problem: ProblemInit =
-    why.status === 404
-      ? {
-          status: 404,
-          type: "route-not-found",
-          title: "No such route",
-          detail: `${plugin} declares no route for this path.`,
-        }
-      : why.status === 405
-        ? {
-            status: 405,
-            type: "method-not-allowed",
-            title: "Method not allowed",
-            detail: `This route of ${plugin} answers ${why.allow.join(", ")}, not ${method}.`,
-            headers: { allow: why.allow.join(", ") },
-          }
-        : why.status === 415
-          ? {
-              status: 415,
-              type: "unsupported-media-type",
-              title: "Unsupported media type",
-              detail: "This route takes a JSON body (content-type: application/json).",
-            }
-          : {
-              status: 400,
-              type: "validation-failed",
-              title: "Bad request",
-              detail: `The request does not match the route ${plugin} declares: ${why.errors
-                .slice(0, 3)
-                .map((e) => `${e.path}: ${e.message}`)
-                .join("; ")}`,
-              extensions: { errors: why.errors },
-            };
-  return problemResponse(problem, c.get("requestId"), c.req.path);
-}
-
 /**
- * A route's own limit, per calling organization × installation × route: the 429 (its RateLimit
- * headers name the "route" policy), or the route policy's RateLimit headers for the answer.
+ * One request from `subject`'s budget in `cls`: the 429 naming the policy (with its RateLimit
+ * headers), or the policy's RateLimit headers for the answer.
  */
-async function routeLimit(
+async function takeOrRefuse(
   c: Context<AppEnv>,
-  installationId: string,
-  index: number,
-  declared: { requests: number; window: number },
-  caller: string,
+  subject: string,
+  cls: "route" | "installation",
+  limit: { quota: number; windowSec: number },
+  detail: string,
 ): Promise<Response | Record<string, string>> {
-  const limit = { quota: declared.requests, windowSec: declared.window };
   const decision = await isolateState(c.env).limiter.take(
-    `route:${installationId}:${index}:${caller}`,
-    "route",
+    subject,
+    cls,
     limit.quota,
     limit.windowSec * 1000,
   );
   const now = Date.now();
-  if (!decision.allowed) {
-    const resetAt = decision.reason === "limited" ? decision.resetAt : now + 1000;
-    return problemResponse(
-      tooManyRequests(
-        "route",
-        limit,
-        resetAt,
-        now,
-        `This route accepts ${limit.quota} requests per ${limit.windowSec} s from your organization.`,
-      ),
-      c.get("requestId"),
-      c.req.path,
-    );
-  }
-  return rateLimitHeaders("route", limit, decision.remaining, decision.resetAt, now);
+  if (decision.allowed)
+    return rateLimitHeaders(cls, limit, decision.remaining, decision.resetAt, now);
+  const resetAt = decision.reason === "limited" ? decision.resetAt : now + 1000;
+  return problemResponse(
+    tooManyRequests(cls, limit, resetAt, now, detail),
+    c.get("requestId"),
+    c.req.path,
+  );
 }
 
 /**

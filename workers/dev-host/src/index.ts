@@ -23,8 +23,8 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import {
   admit,
   isJsonContentType,
+  refusalProblem,
   responseErrors,
-  type Admission,
 } from "../../../src/contract/route-input";
 import type { ManifestRoute } from "../../../src/contract/manifest";
 
@@ -113,48 +113,6 @@ async function control(request: Request, env: DevEnv, ctx: ExecutionContext): Pr
   return Response.json({ error: "unknown control route" }, { status: 404 });
 }
 
-/** The gateway's refusals, as the platform words them (problem documents). */
-function refused(
-  why: Exclude<Admission, { ok: true }>,
-  requestId: string,
-  instance: string,
-): Response {
-  const init =
-    why.status === 404
-      ? {
-          status: 404 as const,
-          type: "route-not-found",
-          title: "No such route",
-          detail: "The plugin declares no route for this path.",
-        }
-      : why.status === 405
-        ? {
-            status: 405 as const,
-            type: "method-not-allowed",
-            title: "Method not allowed",
-            detail: `This route answers ${why.allow.join(", ")}.`,
-            headers: { allow: why.allow.join(", ") },
-          }
-        : why.status === 415
-          ? {
-              status: 415 as const,
-              type: "unsupported-media-type",
-              title: "Unsupported media type",
-              detail: "This route takes a JSON body (content-type: application/json).",
-            }
-          : {
-              status: 400 as const,
-              type: "validation-failed",
-              title: "Bad request",
-              detail: `The request does not match the declared route: ${why.errors
-                .slice(0, 3)
-                .map((e) => `${e.path}: ${e.message}`)
-                .join("; ")}`,
-              extensions: { errors: why.errors },
-            };
-  return problemResponse(init, requestId, instance);
-}
-
 /**
  * The dev server checks what the platform does not on its hot path: a JSON answer against the
  * schema the route declares for its status. A mismatch is a warning in the logs (atoll dev
@@ -219,7 +177,12 @@ export default {
         contentType: request.headers.get("content-type"),
         readBody: () => request.text(),
       });
-      if (!admitted.ok) return refused(admitted, requestId, url.pathname);
+      if (!admitted.ok)
+        return problemResponse(
+          refusalProblem(admitted, spec.plugin, request.method),
+          requestId,
+          url.pathname,
+        );
       const host = new LoaderHost(
         env.LOADER,
         env.PACKAGES,
