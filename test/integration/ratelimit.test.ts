@@ -15,27 +15,48 @@ describe("RateLimiter Durable Object", () => {
 
   it("grants leases from one window and never beyond the limit", async () => {
     const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("do-unit"));
-    const a = await stub.acquire({ cls: "api", limit: 10, windowMs: 60_000, want: 7 });
-    const b = await stub.acquire({ cls: "api", limit: 10, windowMs: 60_000, want: 7 });
-    const c = await stub.acquire({ cls: "api", limit: 10, windowMs: 60_000, want: 7 });
+    const a = await stub.acquire({
+      cls: "api",
+      limit: 10,
+      windowMs: 60_000,
+      want: 7,
+      leaseMs: 1_000,
+    });
+    const b = await stub.acquire({
+      cls: "api",
+      limit: 10,
+      windowMs: 60_000,
+      want: 7,
+      leaseMs: 1_000,
+    });
+    const c = await stub.acquire({
+      cls: "api",
+      limit: 10,
+      windowMs: 60_000,
+      want: 7,
+      leaseMs: 1_000,
+    });
     expect([a.granted, b.granted, c.granted]).toEqual([7, 3, 0]);
     expect(c.resetAt).toBeGreaterThan(Date.now());
     await runInDurableObject(stub, (instance: RateLimiter) => {
-      expect(instance.inspect().windows.api?.granted).toBe(10);
+      const records = instance.inspect().windows.api?.records ?? [];
+      expect(records.reduce((n, r) => n + r.count, 0)).toBe(10);
     });
   });
 
   it("keeps route classes apart and refuses everything once revoked", async () => {
     const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("do-revoke"));
-    expect((await stub.acquire({ cls: "api", limit: 1, windowMs: 60_000, want: 1 })).granted).toBe(
-      1,
-    );
     expect(
-      (await stub.acquire({ cls: "token", limit: 1, windowMs: 60_000, want: 1 })).granted,
+      (await stub.acquire({ cls: "api", limit: 1, windowMs: 60_000, want: 1, leaseMs: 1_000 }))
+        .granted,
+    ).toBe(1);
+    expect(
+      (await stub.acquire({ cls: "token", limit: 1, windowMs: 60_000, want: 1, leaseMs: 1_000 }))
+        .granted,
     ).toBe(1);
     await stub.revoke();
     expect(
-      await stub.acquire({ cls: "other", limit: 100, windowMs: 60_000, want: 1 }),
+      await stub.acquire({ cls: "other", limit: 100, windowMs: 60_000, want: 1, leaseMs: 1_000 }),
     ).toMatchObject({ granted: 0, revoked: true });
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LeaseLimiter, type Remote } from "../../src/access/ratelimit/lease";
 import type { AcquireResponse } from "../../src/access/ratelimit/durable-object";
-import { grant, type WindowState } from "../../src/access/ratelimit/window";
+import { grant, readState, type WindowState } from "../../src/access/ratelimit/window";
 
 /** A stand-in for the Durable Object with the same accounting (grant) and a controllable clock. */
 function fakeDo(clock: { now: number }) {
@@ -14,18 +14,22 @@ function fakeDo(clock: { now: number }) {
     if (revoked)
       return {
         granted: 0,
+        leaseId: 0,
         remaining: 0,
-        windowStart: 0,
         resetAt: 0,
         revoked: true,
       } satisfies AcquireResponse;
     const key = `${subject}:${req.cls}`;
-    const r = grant(windows.get(key) ?? null, req, clock.now);
+    const r = grant(
+      readState(windows.get(key), req.limit, req.windowMs, clock.now),
+      req,
+      clock.now,
+    );
     windows.set(key, r.state);
     return {
       granted: r.granted,
+      leaseId: r.leaseId,
       remaining: r.remaining,
-      windowStart: r.windowStart,
       resetAt: r.resetAt,
       revoked: false,
     };
@@ -34,7 +38,8 @@ function fakeDo(clock: { now: number }) {
     remote,
     revoke: () => (revoked = true),
     calls: () => calls,
-    granted: (k: string) => windows.get(k)?.granted ?? 0,
+    /** Tokens the DO counts as granted (spent or still held) right now. */
+    granted: (k: string) => (windows.get(k)?.records ?? []).reduce((n, r) => n + r.count, 0),
   };
 }
 
@@ -64,16 +69,43 @@ describe("lease limiter", () => {
     expect(all.filter((r) => r.allowed)).toHaveLength(100);
   });
 
-  it("refills in the next window and reports the reset time while limited", async () => {
-    const clock = { now: 60_000 * 10 + 30_000 };
+  it("refills a window after the first spend and reports that time while limited", async () => {
+    const start = 60_000 * 10 + 30_000;
+    const clock = { now: start };
     const d = fakeDo(clock);
-    const limiter = new LeaseLimiter(d.remote, () => clock.now);
+    const limiter = new LeaseLimiter(d.remote, () => clock.now, { leaseTtlMs: 1_000 });
     for (let i = 0; i < 5; i++)
       expect((await limiter.take("k", "api", 5, 60_000)).allowed).toBe(true);
     const denied = await limiter.take("k", "api", 5, 60_000);
-    expect(denied).toEqual({ allowed: false, reason: "limited", resetAt: 60_000 * 11 });
+    // Every lease was used up and handed back at `start`: the spends leave the window a minute on.
+    expect(denied).toEqual({ allowed: false, reason: "limited", resetAt: start + 60_000 });
+    // No refill at the next aligned minute (a fixed window would reset at 60_000 * 11)...
     clock.now = 60_000 * 11;
+    expect((await limiter.take("k", "api", 5, 60_000)).allowed).toBe(false);
+    // ...only when the sliding window has moved past the spends.
+    clock.now = start + 61_000;
     expect((await limiter.take("k", "api", 5, 60_000)).allowed).toBe(true);
+  });
+
+  it("admits no more than the quota in any minute when a client bursts at a window boundary", async () => {
+    const clock = { now: 60_000 * 20 - 500 };
+    const d = fakeDo(clock);
+    const isolates = Array.from({ length: 3 }, () => new LeaseLimiter(d.remote, () => clock.now));
+    const admittedAt: number[] = [];
+    // Bursts every 250 ms from half a second before an aligned minute to 1.5 minutes after.
+    while (clock.now < 60_000 * 21 + 30_000) {
+      const burst = await Promise.all(
+        isolates.flatMap((l) => Array.from({ length: 40 }, () => l.take("k", "api", 100, 60_000))),
+      );
+      for (const r of burst) if (r.allowed) admittedAt.push(clock.now);
+      clock.now += 250;
+    }
+    let worst = 0;
+    for (const t of admittedAt)
+      worst = Math.max(worst, admittedAt.filter((u) => u >= t && u < t + 60_000).length);
+    expect(worst).toBeLessThanOrEqual(100);
+    // Twice the quota over the run (a fixed window would have allowed 200 around the boundary).
+    expect(admittedAt.length).toBeGreaterThanOrEqual(100);
   });
 
   it("hands unspent tokens of an expired lease back to the Durable Object", async () => {

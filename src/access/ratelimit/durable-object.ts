@@ -1,27 +1,29 @@
 /**
- * RateLimiter: one Durable Object per credential (named by its subject). It owns the window
- * counters of every route class for that credential and whether the credential was revoked.
+ * RateLimiter: one Durable Object per credential (named by its subject). It owns the sliding-window
+ * records of every route class for that credential (./window.ts) and whether it was revoked.
  *
  * Exactness: `acquire` reads and writes its state synchronously (SQLite-backed storage's sync
  * KV API, no `await` in between), so concurrent requests are serialised and never grant more
  * than the limit. Isolates call it for *leases* of several tokens, not once per request.
  */
 import { DurableObject } from "cloudflare:workers";
-import { grant, type WindowState } from "./window";
+import { grant, readState, type WindowState } from "./window";
 
 export interface AcquireRequest {
   cls: string;
   limit: number;
   windowMs: number;
   want: number;
-  release?: number;
-  releaseWindow?: number | null;
+  /** How long the isolate will spend the lease. */
+  leaseMs: number;
+  /** The previous lease of this class, handed back: its id and what was left unspent. */
+  release?: { id: number; unspent: number } | null;
 }
 
 export interface AcquireResponse {
   granted: number;
+  leaseId: number;
   remaining: number;
-  windowStart: number;
   resetAt: number;
   revoked: boolean;
 }
@@ -33,16 +35,18 @@ export class RateLimiter extends DurableObject<Env> {
   acquire(req: AcquireRequest): AcquireResponse {
     const kv = this.ctx.storage.kv;
     if (kv.get(REVOKED_KEY) === true) {
-      return { granted: 0, remaining: 0, windowStart: 0, resetAt: 0, revoked: true };
+      return { granted: 0, leaseId: 0, remaining: 0, resetAt: 0, revoked: true };
     }
     const key = `w:${req.cls}`;
-    const prev = (kv.get(key) as WindowState | undefined) ?? null;
-    const result = grant(prev, req, Date.now());
+    const now = Date.now();
+    const prev = readState(kv.get(key), req.limit, req.windowMs, now);
+    const result = grant(prev, req, now);
+    // Kept even when empty: lease ids never repeat, so a late hand-back cannot end another lease.
     kv.put(key, result.state);
     return {
       granted: result.granted,
+      leaseId: result.leaseId,
       remaining: result.remaining,
-      windowStart: result.windowStart,
       resetAt: result.resetAt,
       revoked: false,
     };
@@ -53,11 +57,11 @@ export class RateLimiter extends DurableObject<Env> {
     this.ctx.storage.kv.put(REVOKED_KEY, true);
   }
 
-  /** Current counters, for the operator and for tests. */
+  /** Current records, for the operator and for tests. */
   inspect(): { revoked: boolean; windows: Record<string, WindowState> } {
     const windows: Record<string, WindowState> = {};
     for (const [k, v] of this.ctx.storage.kv.list({ prefix: "w:" }))
-      windows[k.slice(2)] = v as WindowState;
+      windows[k.slice(2)] = readState(v, 0, 1, Date.now());
     return { revoked: this.ctx.storage.kv.get(REVOKED_KEY) === true, windows };
   }
 }

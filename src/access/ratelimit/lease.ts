@@ -6,8 +6,11 @@
  * - Concurrent requests for one credential share a single in-flight lease request.
  * - Lease size adapts: it doubles while leases are used up, halves when they expire unused,
  *   and is capped at a tenth of the limit so one isolate cannot hoard a window.
- * - A lease lives at most `leaseTtlMs`; when renewed, its unspent tokens go back to the DO.
- * - A window that the DO reported exhausted is answered locally until it resets.
+ * - A lease lives at most `leaseTtlMs`, counted from before it was asked for (so it never outlives
+ *   what the DO recorded); when renewed, the old lease is handed back with its unspent tokens.
+ * - A quota that the DO reported exhausted is answered locally until the DO's reset time.
+ * - The DO accounts in sliding windows (./window.ts): no interval of the window's length ever
+ *   admits more than the limit, across window boundaries too.
  * - If the DO cannot be reached, the isolate admits only what it already holds, then answers
  *   "unavailable" (fail closed: the limit is never exceeded).
  */
@@ -25,7 +28,8 @@ interface Entry {
   tokens: number;
   limit: number;
   windowMs: number;
-  windowStart: number;
+  /** The lease being spent (0: none), handed back on renewal. */
+  leaseId: number;
   resetAt: number;
   leaseExpiresAt: number;
   /** What the DO said was left after the last grant (an estimate once other isolates spend). */
@@ -71,8 +75,8 @@ export class LeaseLimiter {
     for (;;) {
       const now = this.clock();
       if (entry.revoked) return { allowed: false, reason: "revoked" };
-      const current = now < entry.resetAt && entry.limit === limit && entry.windowMs === windowMs;
-      if (current && now < entry.leaseExpiresAt && entry.tokens > 0) {
+      const same = entry.limit === limit && entry.windowMs === windowMs;
+      if (same && now < entry.leaseExpiresAt && entry.tokens > 0) {
         entry.tokens -= 1;
         return {
           allowed: true,
@@ -80,7 +84,7 @@ export class LeaseLimiter {
           resetAt: entry.resetAt,
         };
       }
-      if (current && entry.exhausted)
+      if (same && entry.exhausted && now < entry.resetAt)
         return { allowed: false, reason: "limited", resetAt: entry.resetAt };
       if (!entry.inflight) {
         entry.inflight = this.refill(entry, subject, cls, limit, windowMs, now).finally(() => {
@@ -116,7 +120,7 @@ export class LeaseLimiter {
         tokens: 0,
         limit,
         windowMs,
-        windowStart: -1,
+        leaseId: 0,
         resetAt: 0,
         leaseExpiresAt: 0,
         remoteRemaining: 0,
@@ -134,7 +138,8 @@ export class LeaseLimiter {
   private evict(): void {
     const now = this.clock();
     for (const [key, entry] of this.entries) {
-      if (!entry.inflight && now >= entry.resetAt) this.entries.delete(key);
+      if (!entry.inflight && now >= entry.leaseExpiresAt && now >= entry.resetAt)
+        this.entries.delete(key);
     }
     // Still full: drop the oldest half (Map iterates in insertion order).
     if (this.entries.size >= this.opts.maxEntries) {
@@ -154,14 +159,14 @@ export class LeaseLimiter {
     windowMs: number,
     now: number,
   ): Promise<"ok" | "failed"> {
-    // Hand back what is left of an expired lease in the same window before asking for more.
-    const sameWindow = now < entry.resetAt && entry.limit === limit && entry.windowMs === windowMs;
-    const release = sameWindow ? entry.tokens : 0;
+    // Hand the old lease back (its unspent tokens return to the quota) while asking for more.
+    const release = entry.leaseId > 0 ? { id: entry.leaseId, unspent: entry.tokens } : null;
     const usedUp = entry.tokens === 0;
+    const hadLease = entry.leaseId > 0;
     entry.tokens = 0;
+    entry.leaseId = 0;
     const cap = Math.max(1, Math.min(this.opts.maxLease, Math.floor(limit / 10)));
-    if (entry.windowStart >= 0)
-      entry.nextWant = usedUp ? entry.nextWant * 2 : Math.ceil(entry.nextWant / 2);
+    if (hadLease) entry.nextWant = usedUp ? entry.nextWant * 2 : Math.ceil(entry.nextWant / 2);
     entry.nextWant = Math.min(cap, Math.max(1, entry.nextWant));
     const want = Math.min(cap, Math.max(entry.nextWant, entry.waiting + 1));
     let res: AcquireResponse | "failed";
@@ -172,8 +177,8 @@ export class LeaseLimiter {
           limit,
           windowMs,
           want,
+          leaseMs: this.opts.leaseTtlMs,
           release,
-          releaseWindow: sameWindow ? entry.windowStart : null,
         }),
         this.opts.remoteTimeoutMs,
       );
@@ -181,19 +186,19 @@ export class LeaseLimiter {
     } catch {
       return "failed";
     }
-    const at = this.clock();
     if (res.revoked) {
       entry.revoked = true;
       return "ok";
     }
     entry.limit = limit;
     entry.windowMs = windowMs;
-    entry.windowStart = res.windowStart;
+    entry.leaseId = res.leaseId;
     entry.resetAt = res.resetAt;
     entry.tokens = res.granted;
     entry.remoteRemaining = res.remaining;
     entry.exhausted = res.granted === 0;
-    entry.leaseExpiresAt = Math.min(res.resetAt, at + this.opts.leaseTtlMs);
+    // From `now`, taken before the request was sent: the DO's record ends no earlier than this.
+    entry.leaseExpiresAt = res.granted > 0 ? now + this.opts.leaseTtlMs : 0;
     return "ok";
   }
 }

@@ -2,7 +2,8 @@
  * Plans, route classes and the rate-limit headers (pure).
  *
  * Limits belong to the organization (all its API keys and the JWTs minted from them share one
- * budget, see ./quota.ts) and are per route class, in fixed windows. Headers follow the IETF httpapi RateLimit header fields draft:
+ * budget, see ./quota.ts) and are per route class, in sliding windows (./window.ts). Headers follow
+ * the IETF httpapi RateLimit header fields draft (`t`: seconds until quota next comes back):
  *
  *     RateLimit-Policy: "api";q=60;w=60
  *     RateLimit: "api";r=42;t=17
