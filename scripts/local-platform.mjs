@@ -284,7 +284,10 @@ export async function startPlatform({
       process.stderr.write(
         `[supervisor] the plugin host stopped answering (a plugin is spinning?): recycling it (restart ${restarts})\n`,
       );
-      const dead = new Promise((r) => host.child.once("exit", r));
+      // A host that died (rather than hung) has already exited: waiting for "exit" would hang
+      // the supervisor, and the host would never come back.
+      const gone = host.child.exitCode !== null || host.child.signalCode !== null;
+      const dead = gone ? Promise.resolve() : new Promise((r) => host.child.once("exit", r));
       killGroup(host.child, "SIGKILL");
       await dead;
       try {
@@ -357,8 +360,8 @@ export async function startPlatform({
   };
 }
 
-/** Which process listens on a loopback TCP port (Linux /proc), or null. */
-function portHolder(port) {
+/** The pid of the process listening on a loopback TCP port (Linux /proc), or null. */
+export function listenerPid(port) {
   try {
     const inodes = new Set();
     for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
@@ -372,8 +375,7 @@ function portHolder(port) {
       try {
         for (const fd of readdirSync(`/proc/${pid}/fd`)) {
           const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-          if (m && inodes.has(m[1]))
-            return `pid ${pid} (${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 120)})`;
+          if (m && inodes.has(m[1])) return Number(pid);
         }
       } catch {
         // gone, or not ours to read
@@ -383,6 +385,19 @@ function portHolder(port) {
     // no /proc
   }
   return null;
+}
+
+/** Which process listens on a loopback TCP port: "pid N (its command line)", or null. */
+function portHolder(port) {
+  const pid = listenerPid(port);
+  if (pid === null) return null;
+  let command = "";
+  try {
+    command = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+  } catch {
+    // gone meanwhile
+  }
+  return `pid ${pid} (${command.slice(0, 120)})`;
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   parseCron,
   startScheduler,
 } from "../../scripts/local-cron.mjs";
+import { listenerPid } from "../../scripts/local-platform.mjs";
 
 const root = join(import.meta.dirname, "..", "..");
 const state = mkdtempSync(join(tmpdir(), "atoll-lp-"));
@@ -261,6 +262,28 @@ describe("npm start's supervisor, started and then killed with SIGKILL", () => {
     expect(await fireCron(url, "*/7 * * * *")).toEqual({ outcome: "exception", ok: false });
     expect(await fireCron(url, "0 3 * * *")).toEqual({ outcome: "ok", ok: true });
   });
+
+  it("kill -9 of the plugin host's process alone: its workerd go with it, and a new host answers", async () => {
+    const workerd = listenerPid(port + 1) ?? 0;
+    expect(commandOf(workerd)).toMatch(/workerd\b.* serve /);
+    const stat = readFileSync(`/proc/${workerd}/stat`, "utf8");
+    const serveWorker = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    expect(commandOf(serveWorker)).toContain("serve-worker.mjs");
+    const group = [serveWorker, ...descendants(serveWorker)];
+    expect(group.length).toBeGreaterThanOrEqual(3); // the script and its two workerd
+    process.kill(serveWorker, "SIGKILL");
+    await until(async () => group.every((p) => !alive(p)), 5_000);
+    // The supervisor notices the silent host (two missed pings) and starts another.
+    await until(async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port + 1}/__host/health`);
+        return res.status === 200;
+      } catch {
+        return false;
+      }
+    }, 60_000);
+    expect(listenerPid(port + 1)).not.toBe(workerd);
+  }, 90_000);
 
   it("kill -9 of the supervisor: within seconds no child survives and every port is free", async () => {
     const pid = supervisor.pid ?? 0;
