@@ -108,7 +108,10 @@ async function waitHealthy(url, child, output, what) {
  */
 function spawnWorker(options, inherit, label) {
   const child = spawn(process.execPath, [join(ROOT, "scripts", "serve-worker.mjs")], {
-    cwd: ROOT,
+    // The Worker's own folder: wrangler compares ./worker-configuration.d.ts with the config it
+    // serves, and the gateway's types file is not the plugin host's ("your types might be out of
+    // date" on every start).
+    cwd: dirname(options.config),
     env: wranglerEnv(),
     stdio: ["pipe", "pipe", "pipe"],
     detached: true,

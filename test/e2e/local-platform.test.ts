@@ -150,6 +150,7 @@ describe("npm start's supervisor, started and then killed with SIGKILL", () => {
     expect(tables("[plugin-host] ")).toHaveLength(1);
     expect(output).not.toContain("Missing required secrets");
     expect(output).not.toContain("Using secrets defined in process.env");
+    expect(output).not.toContain("Your types might be out of date");
     expect(output.match(/Atoll is running at/g)).toHaveLength(1);
   });
 
