@@ -390,17 +390,41 @@ export function listenerPid(port) {
   return null;
 }
 
-/** Which process listens on a loopback TCP port: "pid N (its command line)", or null. */
+const commandLine = (pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+  } catch {
+    return "";
+  }
+};
+const parentPid = (pid) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 0;
+  }
+};
+
+/**
+ * Which process listens on a loopback TCP port: "pid N (its command line)", or null; when it is
+ * part of an earlier local platform (a workerd under scripts/serve-worker.mjs), also the process
+ * to stop: that platform's supervisor, or the served Worker's script when it has none.
+ */
 function portHolder(port) {
   const pid = listenerPid(port);
   if (pid === null) return null;
-  let command = "";
-  try {
-    command = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-  } catch {
-    // gone meanwhile
+  let owner = null;
+  for (let p = parentPid(pid); p > 1; p = parentPid(p)) {
+    const command = commandLine(p);
+    if (/^\S*node\S* .*scripts\/(start|serve-worker)\.mjs\b/.test(command))
+      owner = { pid: p, command };
+    else if (owner) break;
   }
-  return `pid ${pid} (${command.slice(0, 120)})`;
+  const what = `pid ${pid} (${commandLine(pid).slice(0, 120)})`;
+  return owner
+    ? `pid ${owner.pid} (${owner.command.slice(0, 120)}), an earlier local platform (its ${what} listens there)`
+    : what;
 }
 
 /**

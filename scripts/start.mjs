@@ -1,4 +1,5 @@
 // `npm start`: migrations, demo data on first start, and the platform at http://127.0.0.1:8787.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, readDevVars, seedDemo, seedTutorials, startPlatform } from "./local-platform.mjs";
 import { buildPackages } from "./build-packages.mjs";
@@ -93,10 +94,21 @@ platform.child.on("exit", async (code, signal) => {
 });
 
 // If whoever started us goes away without a signal reaching us (npm killed with SIGTERM does not
-// forward it through its shell), stop the platform rather than leave workerd holding the ports.
+// forward it through its shell; npm killed with SIGKILL leaves its shell waiting on us), stop the
+// platform rather than leave workerd holding the ports: our parent changed (it died), or our
+// parent's parent did (npm, when the parent is the shell it ran this script with).
+const parentOf = (pid) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
+};
 const parent = process.ppid;
+const grandparent = parentOf(parent);
 setInterval(async () => {
-  if (process.ppid !== parent) {
+  if (process.ppid !== parent || parentOf(parent) !== grandparent) {
     stopping = true;
     await platform.stop();
     process.exit(0);

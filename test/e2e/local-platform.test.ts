@@ -24,6 +24,7 @@ import { listenerPid } from "../../scripts/local-platform.mjs";
 
 const root = join(import.meta.dirname, "..", "..");
 const state = mkdtempSync(join(tmpdir(), "atoll-lp-"));
+afterAll(() => rmSync(state, { recursive: true, force: true }));
 
 const canBind = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -136,7 +137,6 @@ describe("npm start's supervisor, started and then killed with SIGKILL", () => {
 
   afterAll(() => {
     if (supervisor.exitCode === null && supervisor.signalCode === null) supervisor.kill("SIGKILL");
-    rmSync(state, { recursive: true, force: true });
   });
 
   it("prints its banner once every part answers: one binding table per Worker, no false warning", async () => {
@@ -305,6 +305,57 @@ describe("npm start's supervisor, started and then killed with SIGKILL", () => {
     for (const p of ports) expect(await canBind(p)).toBe(true);
     expect(Date.now() - started).toBeLessThan(8_000);
   }, 30_000);
+});
+
+describe("npm start itself killed with SIGKILL (npm, its shell, then the supervisor)", () => {
+  it("takes the supervisor and every child with it; meanwhile a second start names the first", async () => {
+    const port = await freePair();
+    // The state the first describe seeded: this start skips the demo's seeding.
+    const npm = spawn("npm", ["start"], {
+      cwd: root,
+      env: { ...process.env, PORT: String(port), ATOLL_STATE_DIR: state },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    npm.stdout?.on("data", (d) => (out += d));
+    npm.stderr?.on("data", (d) => (out += d));
+    try {
+      await until(
+        async () => out.includes("Atoll is running at") || npm.exitCode !== null,
+        120_000,
+      );
+      expect(out).toContain("Atoll is running at");
+      const tree = descendants(npm.pid ?? 0);
+      const supervisorPid = tree.find((p) =>
+        /^\S*node\S* .*scripts\/start\.mjs/.test(commandOf(p)),
+      );
+      expect(supervisorPid).toBeDefined();
+      expect(tree.filter((p) => commandOf(p).includes("serve-worker.mjs"))).toHaveLength(2);
+
+      // A second start on the same port names the earlier platform's supervisor, not a bare workerd.
+      const again = spawnSync(process.execPath, [join(root, "scripts", "start.mjs")], {
+        cwd: root,
+        env: { ...process.env, PORT: String(port), ATOLL_STATE_DIR: state },
+        encoding: "utf8",
+        timeout: 90_000,
+      });
+      expect(again.status).toBe(1);
+      expect(again.stderr).toContain(
+        `port ${port} (the gateway) is held by pid ${supervisorPid} (`,
+      );
+      expect(again.stderr).toContain("an earlier local platform");
+      expect(again.stdout).not.toContain("Atoll is running");
+
+      npm.kill("SIGKILL"); // npm only: its shell and the supervisor are left running, for now
+      const started = Date.now();
+      while (tree.some(alive) && Date.now() - started < 10_000)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(tree.filter(alive).map((p) => `${p} ${commandOf(p)}`)).toEqual([]);
+      for (const p of [port, port + 1]) expect(await canBind(p)).toBe(true);
+    } finally {
+      if (npm.exitCode === null && npm.signalCode === null) npm.kill("SIGKILL");
+    }
+  }, 180_000);
 });
 
 describe("a start over a taken port", () => {
