@@ -19,6 +19,7 @@ import { prepareAssets } from "./assets.mjs";
 import { startStripeStandIn } from "./standins/stripe.mjs";
 import { startSaasStandIn } from "./standins/saas.mjs";
 import { startMailStandIn } from "./standins/mail.mjs";
+import { configuredCrons, startScheduler } from "./local-cron.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -36,6 +37,10 @@ export function wranglerEnv(extra = {}) {
     // anyone on loopback — or a web page's blind POST — could read and write every tenant's data.
     X_LOCAL_EXPLORER: "false",
     X_LOCAL_OBSERVABILITY: "false",
+    // Secrets come from .dev.vars (the gateway) and over stdin, never from .env files or this
+    // process's environment (wrangler would otherwise read them for a Worker without .dev.vars,
+    // the plugin host, and say "Using secrets defined in process.env").
+    CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV: "false",
     ...extra,
   };
 }
@@ -103,7 +108,10 @@ async function waitHealthy(url, child, output, what) {
  */
 function spawnWorker(options, inherit, label) {
   const child = spawn(process.execPath, [join(ROOT, "scripts", "serve-worker.mjs")], {
-    cwd: ROOT,
+    // The Worker's own folder: wrangler compares ./worker-configuration.d.ts with the config it
+    // serves, and the gateway's types file is not the plugin host's ("your types might be out of
+    // date" on every start).
+    cwd: dirname(options.config),
     env: wranglerEnv(),
     stdio: ["pipe", "pipe", "pipe"],
     detached: true,
@@ -125,6 +133,9 @@ function spawnWorker(options, inherit, label) {
   };
   child.stdout.on("data", onData(process.stdout));
   child.stderr.on("data", onData(process.stderr));
+  // If the script itself dies (a crash, a kill -9 of it alone), its workerd processes would be
+  // left in its process group holding the port: the group goes with it.
+  child.once("exit", () => killGroup(child, "SIGKILL"));
   return { child, output: () => output };
 }
 
@@ -159,7 +170,10 @@ function stopChild(child) {
  * logLevel, inherit (stream output to this terminal), pluginBackend ("service" | "loader").
  * A supervisor pings the plugin host every 2 s and recycles it when it stops answering (a
  * plugin spinning its CPU), so the next plugin call works. Resolves once both answer.
- * @param {{ port?: number, hostPort?: number, persistTo?: string, vars?: Record<string, string>, logLevel?: string, inherit?: boolean, inspectorPort?: number, hostInspectorPort?: number, pluginBackend?: string }} [options]
+ * crons: run the Worker's Cron Triggers on their schedule (local-cron.mjs; `npm start` does, the
+ * tests by default do not, so that no billing run lands in the middle of one); cronTickMs: a
+ * fast clock for tests (each tick one minute).
+ * @param {{ port?: number, hostPort?: number, persistTo?: string, vars?: Record<string, string>, logLevel?: string, inherit?: boolean, inspectorPort?: number, hostInspectorPort?: number, pluginBackend?: string, saasPort?: number, mailPort?: number, crons?: boolean, cronTickMs?: number }} [options]
  */
 export async function startPlatform({
   port = 8787,
@@ -172,19 +186,31 @@ export async function startPlatform({
   hostInspectorPort,
   pluginBackend = "service",
   saasPort,
+  mailPort,
+  crons = false,
+  cronTickMs,
 } = {}) {
   ensureDevVars();
   prepareAssets();
   const devVars = readDevVars();
   const persist = ["--persist-to", persistTo ?? join(ROOT, ".wrangler", "state")];
-  await assertPortsFree(pluginBackend === "service" ? [port, hostPort ?? port + 1] : [port]);
+  // The SaaS providers' stand-ins (Salesforce, HubSpot, Slack, Zapier, a generic CRM): on 8791
+  // for npm start (the README's examples use it), on a free port otherwise. The mail stand-in
+  // (invitations): its page lists what the platform mailed; 8025 for npm start.
+  const sPort = saasPort ?? (port === 8787 ? 8791 : 0);
+  const mPort = mailPort ?? (port === 8787 ? 8025 : 0);
+  // Every fixed port is checked before anything starts, so that a start over an earlier one's
+  // leftovers says which process holds what, rather than half-starting.
+  await assertPortsFree([
+    ["the gateway", port],
+    ...(pluginBackend === "service" ? [["the plugin host", hostPort ?? port + 1]] : []),
+    ["the SaaS stand-ins", sPort],
+    ["the mail stand-in", mPort],
+  ]);
   wranglerSync(["d1", "migrations", "apply", "DB", "--local", ...persist]);
   const stripe = await startStripeStandIn({ port: 0 });
-  // The SaaS providers' stand-ins (Salesforce, HubSpot, Slack, Zapier, a generic CRM): on 8791
-  // for npm start (the README's examples use it), on a free port otherwise.
-  const saas = await startSaasStandIn({ port: saasPort ?? (port === 8787 ? 8791 : 0) });
-  // The mail stand-in (invitations): its page lists what the platform mailed; 8025 for npm start.
-  const mail = await startMailStandIn({ port: port === 8787 ? 8025 : 0 });
+  const saas = await startSaasStandIn({ port: sPort });
+  const mail = await startMailStandIn({ port: mPort });
   const overrides = JSON.stringify({ "api.stripe.com": stripe.url });
   const hPort = hostPort ?? port + 1;
   // Random per start, handed to both processes over stdin: never a constant, never in `ps`.
@@ -261,7 +287,10 @@ export async function startPlatform({
       process.stderr.write(
         `[supervisor] the plugin host stopped answering (a plugin is spinning?): recycling it (restart ${restarts})\n`,
       );
-      const dead = new Promise((r) => host.child.once("exit", r));
+      // A host that died (rather than hung) has already exited: waiting for "exit" would hang
+      // the supervisor, and the host would never come back.
+      const gone = host.child.exitCode !== null || host.child.signalCode !== null;
+      const dead = gone ? Promise.resolve() : new Promise((r) => host.child.once("exit", r));
       killGroup(host.child, "SIGKILL");
       await dead;
       try {
@@ -274,7 +303,43 @@ export async function startPlatform({
   }, 2_000);
   supervisor.unref();
 
+  const scheduler = crons
+    ? startScheduler({
+        url,
+        crons: configuredCrons(),
+        tickMs: cronTickMs,
+        log: (line) => (inherit ? process.stdout.write(`[cron] ${line}\n`) : undefined),
+      })
+    : null;
+
+  /**
+   * Which parts do not answer (an empty list when every one does): the gateway, the plugin host,
+   * and the stand-ins. `npm start` prints its banner only when this is empty.
+   */
+  const unanswered = async () => {
+    const parts = [
+      ["the gateway", `${url}/healthz`],
+      ...(host ? [["the plugin host", `${hostUrl}/__host/health`]] : []),
+      ["the Stripe stand-in", `${stripe.url}/__standin/state`],
+      ["the SaaS stand-ins", `${saas.url}/__standin/state`],
+      ["the mail stand-in", `${mail.url}/api/v1/messages`],
+    ];
+    const answers = await Promise.all(
+      parts.map(async ([name, probe]) => {
+        try {
+          const res = await fetch(probe, { signal: AbortSignal.timeout(5_000) });
+          await res.body?.cancel();
+          return res.status === 200 ? null : `${name} (${probe}: ${res.status})`;
+        } catch (err) {
+          return `${name} (${probe}: ${err?.cause?.code ?? err?.message})`;
+        }
+      }),
+    );
+    return answers.filter(Boolean);
+  };
+
   const stop = async () => {
+    scheduler?.stop();
     clearInterval(supervisor);
     await Promise.all([stopChild(gateway.child), host ? stopChild(host.child) : undefined]);
     await stripe.close();
@@ -288,6 +353,7 @@ export async function startPlatform({
     hostUrl,
     child: gateway.child,
     processGroups,
+    unanswered,
     stop,
     output: gateway.output,
     stripe,
@@ -297,8 +363,8 @@ export async function startPlatform({
   };
 }
 
-/** Which process listens on a loopback TCP port (Linux /proc), or null. */
-function portHolder(port) {
+/** The pid of the process listening on a loopback TCP port (Linux /proc), or null. */
+export function listenerPid(port) {
   try {
     const inodes = new Set();
     for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
@@ -312,8 +378,7 @@ function portHolder(port) {
       try {
         for (const fd of readdirSync(`/proc/${pid}/fd`)) {
           const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-          if (m && inodes.has(m[1]))
-            return `pid ${pid} (${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 120)})`;
+          if (m && inodes.has(m[1])) return Number(pid);
         }
       } catch {
         // gone, or not ours to read
@@ -325,9 +390,50 @@ function portHolder(port) {
   return null;
 }
 
-/** Throws, naming the holder, when a port is already taken (before anything is started). */
+const commandLine = (pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+  } catch {
+    return "";
+  }
+};
+const parentPid = (pid) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 0;
+  }
+};
+
+/**
+ * Which process listens on a loopback TCP port: "pid N (its command line)", or null; when it is
+ * part of an earlier local platform (a workerd under scripts/serve-worker.mjs), also the process
+ * to stop: that platform's supervisor, or the served Worker's script when it has none.
+ */
+function portHolder(port) {
+  const pid = listenerPid(port);
+  if (pid === null) return null;
+  let owner = null;
+  for (let p = parentPid(pid); p > 1; p = parentPid(p)) {
+    const command = commandLine(p);
+    if (/^\S*node\S* .*scripts\/(start|serve-worker)\.mjs\b/.test(command))
+      owner = { pid: p, command };
+    else if (owner) break;
+  }
+  const what = `pid ${pid} (${commandLine(pid).slice(0, 120)})`;
+  return owner
+    ? `pid ${owner.pid} (${owner.command.slice(0, 120)}), an earlier local platform (its ${what} listens there)`
+    : what;
+}
+
+/**
+ * Throws, naming the holder, when a port is already taken (before anything is started).
+ * @param {[string, number][]} ports what would listen there, and the port (0: any, not checked)
+ */
 async function assertPortsFree(ports) {
-  for (const port of ports) {
+  for (const [what, port] of ports) {
+    if (!port) continue;
     const server = createServer();
     const error = await new Promise((resolve) => {
       server.once("error", resolve);
@@ -339,7 +445,7 @@ async function assertPortsFree(ports) {
     }
     const holder = portHolder(port);
     throw new Error(
-      `Address already in use: port ${port} is held by ${holder ?? "another process"}. Stop it (an earlier \`npm start\`?) or choose another port with PORT=…`,
+      `Address already in use: port ${port} (${what}) is held by ${holder ?? "another process"}. Stop it (an earlier \`npm start\`?) or choose another port with PORT=…`,
     );
   }
 }

@@ -1,10 +1,14 @@
 // `npm start`: migrations, demo data on first start, and the platform at http://127.0.0.1:8787.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, readDevVars, seedDemo, seedTutorials, startPlatform } from "./local-platform.mjs";
 import { buildPackages } from "./build-packages.mjs";
 
 const port = Number(process.env.PORT ?? 8787);
-const credentialsPath = join(ROOT, ".atoll", "local-credentials.json");
+// ATOLL_STATE_DIR (the tests): the local databases and the demo's credentials in that folder
+// instead of .wrangler/state and .atoll.
+const stateDir = process.env.ATOLL_STATE_DIR;
+const credentialsPath = join(stateDir ?? join(ROOT, ".atoll"), "local-credentials.json");
 
 console.log("Atoll: applying migrations and starting the local platform…");
 // The SDK and CLI that the demo's plugins are built with, from their source.
@@ -21,6 +25,13 @@ try {
     vars,
     logLevel: process.env.ATOLL_LOG_LEVEL ?? "log",
     pluginBackend: process.env.ATOLL_PLUGIN_BACKEND ?? "service",
+    ...(stateDir ? { persistTo: join(stateDir, "wrangler") } : {}),
+    // The Cron Triggers on their schedule (ATOLL_CRONS=off: none; ATOLL_CRON_TICK_MS: the tests'
+    // fast clock, one minute per tick).
+    crons: process.env.ATOLL_CRONS !== "off",
+    ...(process.env.ATOLL_CRON_TICK_MS
+      ? { cronTickMs: Number(process.env.ATOLL_CRON_TICK_MS) }
+      : {}),
   });
 } catch (err) {
   console.error(`\nAtoll did not start: ${err.message}`);
@@ -32,6 +43,13 @@ try {
   await seedTutorials(platform.url, readDevVars().ATOLL_OPERATOR_KEY);
 } catch (err) {
   console.error(`\n${err.message}`);
+  await platform.stop();
+  process.exit(1);
+}
+// The banner only when every part answers (an orphan or a crashed stand-in is not "running").
+const missing = await platform.unanswered();
+if (missing.length > 0) {
+  console.error(`\nAtoll did not start: ${missing.join("; ")} did not answer.`);
   await platform.stop();
   process.exit(1);
 }
@@ -59,19 +77,39 @@ ${Object.entries(creds.plugins ?? {})
 ──────────────────────────────────────────────────────────────────────────────
 `);
 
-for (const signal of ["SIGINT", "SIGTERM"]) {
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, async () => {
+    stopping = true;
     await platform.stop();
     process.exit(0);
   });
 }
-platform.child.on("exit", (code) => process.exit(code ?? 0));
+// The gateway ending on its own is a failure: say so, stop the rest, exit non-zero.
+platform.child.on("exit", async (code, signal) => {
+  if (stopping) return;
+  console.error(`\nThe gateway stopped (${signal ?? `exit ${code}`}): stopping the platform.`);
+  await platform.stop();
+  process.exit(1);
+});
 
 // If whoever started us goes away without a signal reaching us (npm killed with SIGTERM does not
-// forward it through its shell), stop the platform rather than leave workerd holding the ports.
+// forward it through its shell; npm killed with SIGKILL leaves its shell waiting on us), stop the
+// platform rather than leave workerd holding the ports: our parent changed (it died), or our
+// parent's parent did (npm, when the parent is the shell it ran this script with).
+const parentOf = (pid) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
+};
 const parent = process.ppid;
+const grandparent = parentOf(parent);
 setInterval(async () => {
-  if (process.ppid !== parent) {
+  if (process.ppid !== parent || parentOf(parent) !== grandparent) {
+    stopping = true;
     await platform.stop();
     process.exit(0);
   }

@@ -1,7 +1,8 @@
 /**
  * What the Worker runs without a request: the Cron Triggers (wrangler.toml `[triggers]`) and the
- * queue consumers, each named once. A cron or queue not in these tables logs an error and does
- * nothing — a new trigger must be added here on purpose, it never falls through to another job.
+ * queue consumers, each named once. A cron not in the table logs an error and fails the invocation;
+ * a queue not in it logs an error and retries its batch — a new trigger must be added here on
+ * purpose, it never falls through to another job.
  */
 import { consumeEvents } from "./integrations/events";
 import { consumeSync, enqueueDueSyncs, type SyncMessage } from "./integrations/sync";
@@ -36,7 +37,9 @@ export async function scheduled(
     console.error(
       JSON.stringify({ level: "error", msg: "unknown cron: nothing ran", cron: controller.cron }),
     );
-    return;
+    // An error, not a quiet success: the invocation is recorded as failed (Cloudflare's Cron
+    // Events, Miniflare's outcome "exception"), so a schedule left out of the table shows.
+    throw new Error(`unknown cron ${JSON.stringify(controller.cron)}: no job is scheduled for it`);
   }
   await job(controller, env, ctx);
 }

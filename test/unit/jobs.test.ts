@@ -17,15 +17,17 @@ describe("jobs: the cron and queue tables", () => {
     expect(Object.keys(QUEUES).sort()).toEqual(["atoll-events", "atoll-sync"]);
   });
 
-  it("an unknown cron logs an error and runs nothing (it used to run billing)", async () => {
+  it("an unknown cron logs an error, fails, and runs nothing (it used to run billing)", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const logs = vi.spyOn(console, "log").mockImplementation(() => undefined);
     for (const cron of ["*/5 * * * *", "0 4 * * *", "", "constructor", "__proto__", "toString"]) {
-      await scheduled(
-        { cron, scheduledTime: Date.now(), noRetry: () => undefined } as ScheduledController,
-        env,
-        ctx,
-      );
+      await expect(
+        scheduled(
+          { cron, scheduledTime: Date.now(), noRetry: () => undefined } as ScheduledController,
+          env,
+          ctx,
+        ),
+      ).rejects.toThrow(/unknown cron/);
     }
     expect(errors).toHaveBeenCalledTimes(6);
     expect(String(errors.mock.calls[0]?.[0])).toContain("unknown cron");
