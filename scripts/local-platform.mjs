@@ -800,13 +800,19 @@ export const DEMO = {
 
 /**
  * Seeds the demo organization through the public API on the first start and writes its
- * credentials to `credentialsPath`. Later starts reuse them when they still work.
+ * credentials to `credentialsPath`. Later starts reuse them when they still work. `standins`
+ * ({saas, mail}: URLs) is written beside them, for the documentation's examples.
  */
-export async function seedDemo(url, credentialsPath, operatorKey) {
+export async function seedDemo(url, credentialsPath, operatorKey, standins = {}) {
   if (existsSync(credentialsPath)) {
     const saved = JSON.parse(readFileSync(credentialsPath, "utf8"));
     const me = await fetch(`${url}/v1/me`, { headers: { "x-api-key": saved.apiKey } });
-    if (me.status === 200) return { ...saved, url, created: false };
+    if (me.status === 200) {
+      // This start's addresses (ports may differ from the last start's).
+      const current = { ...saved, url, standins };
+      writeFileSync(credentialsPath, JSON.stringify(current, null, 2) + "\n", { mode: 0o600 });
+      return { ...current, created: false };
+    }
   }
   const res = await fetch(`${url}/v1/signup`, {
     method: "POST",
@@ -827,6 +833,8 @@ export async function seedDemo(url, credentialsPath, operatorKey) {
   await verifyPublisher(url, operatorKey, body.organization.id);
   const creds = {
     url,
+    /** Where the local stand-ins listen (the examples in docs/ read them from here). */
+    standins,
     organization: body.organization,
     user: body.user,
     apiKey: body.apiKey,

@@ -39,7 +39,10 @@ try {
 }
 let creds;
 try {
-  creds = await seedDemo(platform.url, credentialsPath, readDevVars().ATOLL_OPERATOR_KEY);
+  creds = await seedDemo(platform.url, credentialsPath, readDevVars().ATOLL_OPERATOR_KEY, {
+    saas: platform.saas.url,
+    mail: platform.mail.url,
+  });
   await seedTutorials(platform.url, readDevVars().ATOLL_OPERATOR_KEY);
 } catch (err) {
   console.error(`\n${err.message}`);

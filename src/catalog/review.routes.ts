@@ -9,7 +9,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
 import { actorOf, auditInsert } from "../access/audit";
 import { requireOperator, requireScope } from "../access/principal";
-import { createRouter } from "../platform/http/router";
+import type { Context } from "hono";
+import { createRouter, type AppEnv } from "../platform/http/router";
 import { getDb } from "../platform/db/client";
 import { pluginVersions, plugins, type PluginVersionRow } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
@@ -250,6 +251,13 @@ reviewOperatorRoutes.openapi(suspendListing, async (c) => {
   return c.json({ name: plugin.name, suspended, listed }, 200);
 });
 
+const VersionParams = ListingParams.extend({
+  version: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "version", in: "path" }, example: "1.0.0" }),
+});
+
 const yank = createRoute({
   method: "post",
   path: "/v1/plugins/{scope}/{name}/versions/{version}/yank",
@@ -257,14 +265,7 @@ const yank = createRoute({
   summary:
     "Yank a published version: gone from browse and new installs; existing installs keep working",
   security: AUTHENTICATED,
-  request: {
-    params: ListingParams.extend({
-      version: z
-        .string()
-        .max(64)
-        .openapi({ param: { name: "version", in: "path" }, example: "1.0.0" }),
-    }),
-  },
+  request: { params: VersionParams },
   responses: {
     200: {
       description: "Yanked",
@@ -282,9 +283,41 @@ const yank = createRoute({
   },
 });
 
-reviewRoutes.openapi(yank, async (c) => {
+const unyank = createRoute({
+  method: "delete",
+  path: "/v1/plugins/{scope}/{name}/versions/{version}/yank",
+  tags: ["Plugins"],
+  summary: "Undo a yank: the version is published again (as `cargo yank --undo`)",
+  security: AUTHENTICATED,
+  request: { params: VersionParams },
+  responses: {
+    200: {
+      description: "Published again",
+      content: {
+        "application/json": {
+          schema: z.object({
+            plugin: z.string(),
+            version: z.string(),
+            status: z.literal("published"),
+          }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 404, 409, 429),
+  },
+});
+
+/**
+ * Moves one version between published and yanked (the publisher's own, or any for the operator),
+ * guarded on the status it read; the listing and the audit log change in the same batch.
+ */
+async function setYanked(
+  c: Context<AppEnv>,
+  params: { scope: string; name: string; version: string },
+  yanked: boolean,
+): Promise<{ plugin: string; version: string }> {
   const p = requireScope(c, "plugins:publish");
-  const { scope, name, version } = c.req.valid("param");
+  const { scope, name, version } = params;
   const db = getDb(c.env.DB);
   const plugin = await findPluginByName(db, `${scope}/${name}`);
   if (!plugin || (p.role !== "operator" && plugin.orgId !== p.orgId))
@@ -296,32 +329,46 @@ reviewRoutes.openapi(yank, async (c) => {
     .orderBy(desc(pluginVersions.createdAt));
   const target = all.find((v) => v.version === version);
   if (!target) throw notFound(`${plugin.name}@${version}`);
-  if (target.status !== "published")
+  const from = yanked ? "published" : "yanked";
+  const to = yanked ? "yanked" : "published";
+  if (target.status !== from)
     throw conflict(
-      `Only a published version can be yanked; ${version} is ${target.status}.`,
+      yanked
+        ? `Only a published version can be yanked; ${version} is ${target.status}.`
+        : `Only a yanked version can be published again; ${version} is ${target.status}.`,
       "invalid-transition",
     );
   const now = Date.now();
-  const versions = all.map((v) => (v.id === target.id ? { ...v, status: "yanked" as const } : v));
+  const versions = all.map((v) => (v.id === target.id ? { ...v, status: to } : v));
   await db.batch([
     db
       .update(pluginVersions)
-      .set({ status: "yanked" })
-      .where(and(eq(pluginVersions.id, target.id), eq(pluginVersions.status, "published"))),
+      .set({ status: to })
+      .where(and(eq(pluginVersions.id, target.id), eq(pluginVersions.status, from))),
     ...listingStatements(db, plugin, versions, now),
     auditInsert(
       db,
       {
         orgId: plugin.orgId,
         actor: actorOf(p),
-        action: "plugin.version_yanked",
+        action: yanked ? "plugin.version_yanked" : "plugin.version_unyanked",
         target: `${plugin.name}@${version}`,
         requestId: c.get("requestId"),
       },
       now,
     ),
   ]);
-  return c.json({ plugin: plugin.name, version, status: "yanked" as const }, 200);
+  return { plugin: plugin.name, version };
+}
+
+reviewRoutes.openapi(yank, async (c) => {
+  const done = await setYanked(c, c.req.valid("param"), true);
+  return c.json({ ...done, status: "yanked" as const }, 200);
+});
+
+reviewRoutes.openapi(unyank, async (c) => {
+  const done = await setYanked(c, c.req.valid("param"), false);
+  return c.json({ ...done, status: "published" as const }, 200);
 });
 
 const recount = createRoute({

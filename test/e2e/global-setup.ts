@@ -67,7 +67,10 @@ export default async function setup(project: TestProject) {
     },
   });
   const credentialsPath = join(state, "local-credentials.json");
-  const demo = await seedDemo(platform.url, credentialsPath, OPERATOR_KEY);
+  const demo = await seedDemo(platform.url, credentialsPath, OPERATOR_KEY, {
+    saas: platform.saas.url,
+    mail: platform.mail.url,
+  });
   await seedTutorials(platform.url, OPERATOR_KEY);
   // Every e2e file drives the demo organization's key; on the free plan (60 calls a minute) files
   // that happen to run within the same minute would starve each other. The rate-limit behaviour

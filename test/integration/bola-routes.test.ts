@@ -89,6 +89,9 @@ const OBJECT_ROUTES: Record<string, Attempt> = {
   "POST /v1/plugins/:scope/:name/versions/:version/yank": {
     path: (v) => `/v1/plugins/@${v.plugin.scope}/${v.plugin.name}/versions/1.0.0/yank`,
   },
+  "DELETE /v1/plugins/:scope/:name/versions/:version/yank": {
+    path: (v) => `/v1/plugins/@${v.plugin.scope}/${v.plugin.name}/versions/1.0.0/yank`,
+  },
   "POST /v1/marketplace/listings/:scope/:name/ratings/:ratingId/reply": {
     path: (v) =>
       `/v1/marketplace/listings/@${v.plugin.scope}/${v.plugin.name}/ratings/${v.ratingId}/reply`,

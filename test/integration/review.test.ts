@@ -213,6 +213,31 @@ describe("yanking and suspending", () => {
     ).toBe(404);
   });
 
+  it("undoes a yank: the version is published again, once, and only by its publisher", async () => {
+    const a = await publisher("y");
+    await publishZip(a, examplePackage("hello", a.slug, "1.0.0"));
+    const name = `@${a.slug}/hello`;
+    const path = `/v1/plugins/${name}/versions/1.0.0/yank`;
+    expect((await call(path, { method: "POST", key: a.apiKey })).status).toBe(200);
+    expect((await listing(name)).status).toBe(404);
+    const other = await publisher("y");
+    expect((await call(path, { method: "DELETE", key: other.apiKey })).status).toBe(404);
+    const undone = await call(path, { method: "DELETE", key: a.apiKey });
+    expect(undone.status).toBe(200);
+    expect(await undone.json()).toEqual({ plugin: name, version: "1.0.0", status: "published" });
+    expect(((await (await listing(name)).json()) as { latestVersion: string }).latestVersion).toBe(
+      "1.0.0",
+    );
+    expect(
+      (await installPlugin(a, { plugin: name, grants: ["storage"], environment: "staging" }))
+        .status,
+    ).toBe(201);
+    // Only a yanked version can be published again (a suspended one is the operator's call).
+    const again = await call(path, { method: "DELETE", key: a.apiKey });
+    expect(again.status).toBe(409);
+    expect((await problem(again)).detail).toMatch(/Only a yanked version/);
+  });
+
   it("falls back to the highest remaining published version", async () => {
     const a = await publisher("y");
     await publishZip(a, examplePackage("hello", a.slug, "1.0.0"));
