@@ -457,7 +457,16 @@ export function webRouter(appFetch: AppFetch) {
           ...(pay.payWith === "token" ? { paymentMethod: pay.token } : {}),
         },
       });
-    let res = await buyOnce();
+    // Runs to its end even if the browser drops this request (a second click cancels the first
+    // navigation): the charge and the stored answer are not left half done under the key.
+    const first = buyOnce();
+    c.executionCtx.waitUntil(
+      first.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    let res = await first;
     // A second submission while the first is still charging: wait for the first one's answer
     // (the API replays it) rather than show an error.
     for (let i = 0; i < 20 && res.status === 409 && isInProgress(res.data); i++) {
