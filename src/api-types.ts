@@ -18,6 +18,14 @@ import type {
   subsRoute,
 } from "./revenue/purchases.routes";
 import type { Report } from "./revenue/analytics/analytics.routes";
+import type { list as installationsRoute } from "./installations/installations.routes";
+import type { create as createKeyRoute, list as keysRoute } from "./access/routes/api-keys.routes";
+import type { signup as signupRoute } from "./access/routes/signup-me.routes";
+import type { list as connectionsRoute } from "./integrations/connections.routes";
+import type { balance, listRoute as payoutsRoute, statement } from "./revenue/payouts.routes";
+import type { queue } from "./catalog/review.routes";
+import type { getPlugin } from "./catalog/publish.routes";
+import type { getOne as tutorialRoute, list as tutorialsRoute } from "./portal/tutorials.routes";
 
 /** The JSON body of a route's `status` answer, from the schema its definition declares. */
 export type JsonOf<R, S extends number = 200> = R extends {
@@ -43,3 +51,16 @@ export type SubscriptionBody = z.output<typeof Subscription>;
 export type SubscriptionsBody = JsonOf<typeof subsRoute>;
 export type PaymentMethodBody = JsonOf<typeof getMethodRoute>;
 export type ReportBody = z.output<typeof Report>;
+export type InstallationsBody = JsonOf<typeof installationsRoute>;
+export type InstallationBody = InstallationsBody["installations"][number];
+export type ApiKeysBody = JsonOf<typeof keysRoute>;
+export type CreatedKeyBody = JsonOf<typeof createKeyRoute, 201>;
+export type SignupBody = JsonOf<typeof signupRoute, 201>;
+export type ConnectionsBody = JsonOf<typeof connectionsRoute>;
+export type BalanceBody = JsonOf<typeof balance>;
+export type PayoutsBody = JsonOf<typeof payoutsRoute>;
+export type PayoutStatementBody = JsonOf<typeof statement>;
+export type ReviewQueueBody = JsonOf<typeof queue>;
+export type PluginBody = JsonOf<typeof getPlugin>;
+export type TutorialsBody = JsonOf<typeof tutorialsRoute>;
+export type TutorialBody = JsonOf<typeof tutorialRoute>;

@@ -2,7 +2,19 @@
 import { BarChart } from "./chart";
 import { Layout, type Viewer } from "./layout";
 import { format as money } from "../contract/currency";
-import type { PurchaseBody, ReportBody, SubscriptionBody } from "../api-types";
+import type {
+  ApiKeysBody,
+  BalanceBody,
+  ConnectionsBody,
+  InstallationBody,
+  PayoutStatementBody,
+  PayoutsBody,
+  PluginBody,
+  PurchaseBody,
+  ReportBody,
+  ReviewQueueBody,
+  SubscriptionBody,
+} from "../api-types";
 
 const Csrf = (props: { viewer: Viewer }) => (
   <input type="hidden" name="csrf" value={props.viewer.csrf ?? ""} />
@@ -78,27 +90,13 @@ export function Welcome(props: { viewer: Viewer; apiKey: string; org: string }) 
   );
 }
 
-export interface InstallationView {
-  id: string;
-  plugin: string;
-  version: string;
-  environment: string;
-  grants: { permission: string; allows: string }[];
-  endpoint: string;
-  createdAt: string;
-}
+export type InstallationView = InstallationBody;
 
 export function TenantDashboard(props: {
   viewer: Viewer;
   installations: InstallationView[];
-  keys: { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }[];
-  connections: {
-    id: string;
-    provider: string;
-    environment: string;
-    status: string;
-    name: string;
-  }[];
+  keys: ApiKeysBody["keys"];
+  connections: ConnectionsBody["connections"];
   notice?: string | undefined;
   error?: string | undefined;
   newKey?: string | undefined;
@@ -297,12 +295,9 @@ export const CHART_TITLES = {
 export function PublisherDashboard(props: {
   viewer: Viewer;
   report: Report;
-  versions: {
-    listing: string;
-    versions: { version: string; status: string; reviewNote: string | null }[];
-  }[];
-  balances: { currency: string; available: number; paidOut: number }[];
-  payouts: { id: string; amount: number; currency: string; status: string; createdAt: string }[];
+  versions: { listing: string; versions: PluginBody["versions"] }[];
+  balances: BalanceBody["balances"];
+  payouts: PayoutsBody["payouts"];
 }) {
   const daily = props.report.growthTrends.daily;
   const currencies = [...new Set(daily.flatMap((d) => d.revenue.map((r) => r.currency)))];
@@ -390,13 +385,7 @@ export function PublisherDashboard(props: {
 
 export function OperatorPage(props: {
   viewer: Viewer;
-  queue: {
-    versionId: string;
-    plugin: string;
-    version: string;
-    permissions: { permission: string; allows: string }[];
-    submittedAt: string;
-  }[];
+  queue: ReviewQueueBody["versions"];
   report: Report;
   notice?: string | undefined;
   error?: string | undefined;
@@ -520,25 +509,7 @@ export function OperatorPage(props: {
   );
 }
 
-export function StatementPage(props: {
-  viewer: Viewer;
-  payout: {
-    id: string;
-    amount: number;
-    currency: string;
-    status: string;
-    createdAt: string;
-    statement: {
-      transaction: string;
-      kind: string;
-      reference: string;
-      memo: string;
-      amount: number;
-      at: string;
-    }[];
-    total: number;
-  };
-}) {
+export function StatementPage(props: { viewer: Viewer; payout: PayoutStatementBody }) {
   const p = props.payout;
   return (
     <Layout title={`Payout ${p.id}`} viewer={props.viewer}>

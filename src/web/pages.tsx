@@ -9,6 +9,7 @@ import type {
   PurchaseBody,
   RatingEligibilityBody,
   RatingsBody,
+  TutorialsBody,
 } from "../api-types";
 
 export type ListingCard = ListingSummaryBody;
@@ -329,8 +330,9 @@ export function ListingPage(props: {
                         aria-describedby="token-help"
                       />
                       <p class="muted" id="token-help">
-                        Locally the Stripe stand-in charges any token; <code>tok_visa</code>{" "}
-                        succeeds, <code>tok_chargeDeclined</code> is declined.
+                        A payment-method token from the payment provider. On the local platform (its
+                        Stripe stand-in) <code>tok_visa</code> succeeds,{" "}
+                        <code>tok_chargeDeclined</code> is declined.
                       </p>
                     </div>
                     {fe.payment ? (
@@ -610,10 +612,7 @@ export function SignIn(props: { viewer: Viewer; next: string; formToken: string;
   );
 }
 
-export function Portal(props: {
-  viewer: Viewer;
-  tutorials: { slug: string; title: string; difficulty: string; summary: string }[];
-}) {
+export function Portal(props: { viewer: Viewer; tutorials: TutorialsBody["tutorials"] }) {
   return (
     <Layout title="Developers" viewer={props.viewer}>
       <h1>Developers</h1>

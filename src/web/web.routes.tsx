@@ -20,6 +20,18 @@ import type {
   RatingsBody,
   SubscriptionBody,
   SubscriptionsBody,
+  InstallationsBody,
+  ApiKeysBody,
+  ConnectionsBody,
+  CreatedKeyBody,
+  SignupBody,
+  BalanceBody,
+  PayoutsBody,
+  PluginBody,
+  PayoutStatementBody,
+  ReviewQueueBody,
+  TutorialsBody,
+  TutorialBody,
 } from "../api-types";
 import { randomBase62 } from "../platform/crypto/encoding";
 import { FAVICON_SVG } from "./favicon";
@@ -47,7 +59,6 @@ import {
   StatementPage,
   TenantDashboard,
   Welcome,
-  type InstallationView,
   type Report,
 } from "./dashboards";
 
@@ -572,19 +583,14 @@ export function webRouter(appFetch: AppFetch) {
         typeof form[k] === "string" ? (form[k] as string).trim() : "",
       ]),
     );
-    const res = await callApi<{ apiKey: string; organization: { slug: string } }>(
-      c,
-      appFetch,
-      "/v1/signup",
-      {
-        method: "POST",
-        json: {
-          email: values.email,
-          name: values.name,
-          organization: { name: values.organization, slug: values.slug },
-        },
+    const res = await callApi<SignupBody>(c, appFetch, "/v1/signup", {
+      method: "POST",
+      json: {
+        email: values.email,
+        name: values.name,
+        organization: { name: values.organization, slug: values.slug },
       },
-    );
+    });
     if (res.status === 201) {
       const session = await createSession(c, res.data.apiKey);
       return c.html(
@@ -655,25 +661,9 @@ export function webRouter(appFetch: AppFetch) {
     if (s instanceof Response) return s;
     const key = s.session.apiKey;
     const [inst, keys, conns] = await Promise.all([
-      callApi<{ installations: InstallationView[] }>(c, appFetch, "/v1/installations", { key }),
-      callApi<{
-        keys: {
-          id: string;
-          name: string;
-          prefix: string;
-          createdAt: string;
-          revokedAt: string | null;
-        }[];
-      }>(c, appFetch, "/v1/api-keys", { key }),
-      callApi<{
-        connections: {
-          id: string;
-          provider: string;
-          environment: string;
-          status: string;
-          name: string;
-        }[];
-      }>(c, appFetch, "/v1/connections", { key }),
+      callApi<InstallationsBody>(c, appFetch, "/v1/installations", { key }),
+      callApi<ApiKeysBody>(c, appFetch, "/v1/api-keys", { key }),
+      callApi<ConnectionsBody>(c, appFetch, "/v1/connections", { key }),
     ]);
     return c.html(
       <TenantDashboard
@@ -698,7 +688,7 @@ export function webRouter(appFetch: AppFetch) {
     if (f instanceof Response) return f;
     const name = typeof f.form.name === "string" ? f.form.name.trim() : "";
     if (!name) return tenantPage(c, { keyError: "Give the key a name (what uses it)." });
-    const res = await callApi<{ key: string }>(c, appFetch, "/v1/api-keys", {
+    const res = await callApi<CreatedKeyBody>(c, appFetch, "/v1/api-keys", {
       method: "POST",
       key: f.session.apiKey,
       json: { name },
@@ -821,21 +811,8 @@ export function webRouter(appFetch: AppFetch) {
     const key = s.session.apiKey;
     const [report, balance, payouts] = await Promise.all([
       callApi<Report>(c, appFetch, "/v1/analytics/report", { key }),
-      callApi<{ balances: { currency: string; available: number; paidOut: number }[] }>(
-        c,
-        appFetch,
-        "/v1/revenue/balance",
-        { key },
-      ),
-      callApi<{
-        payouts: {
-          id: string;
-          amount: number;
-          currency: string;
-          status: string;
-          createdAt: string;
-        }[];
-      }>(c, appFetch, "/v1/revenue/payouts", { key }),
+      callApi<BalanceBody>(c, appFetch, "/v1/revenue/balance", { key }),
+      callApi<PayoutsBody>(c, appFetch, "/v1/revenue/payouts", { key }),
     ]);
     const r = report.status === 200 ? report.data : emptyReport("publisher");
     const listings = [...r.topPlugins.byInstalls, ...r.topApps.byInstalls].map((l) => l.listing);
@@ -843,11 +820,8 @@ export function webRouter(appFetch: AppFetch) {
       listings.map(async (listing) => ({
         listing,
         versions:
-          (
-            await callApi<{
-              versions: { version: string; status: string; reviewNote: string | null }[];
-            }>(c, appFetch, `/v1/plugins/${listing}`, { key })
-          ).data?.versions ?? [],
+          (await callApi<PluginBody>(c, appFetch, `/v1/plugins/${listing}`, { key })).data
+            ?.versions ?? [],
       })),
     );
     return c.html(
@@ -866,22 +840,9 @@ export function webRouter(appFetch: AppFetch) {
     if (s instanceof Response) return s;
     const id = c.req.param("id");
     const r = /^po_[0-9A-Za-z]{1,40}$/.test(id)
-      ? await callApi<{
-          id: string;
-          amount: number;
-          currency: string;
-          status: string;
-          createdAt: string;
-          statement: {
-            transaction: string;
-            kind: string;
-            reference: string;
-            memo: string;
-            amount: number;
-            at: string;
-          }[];
-          total: number;
-        }>(c, appFetch, `/v1/revenue/payouts/${id}`, { key: s.session.apiKey })
+      ? await callApi<PayoutStatementBody>(c, appFetch, `/v1/revenue/payouts/${id}`, {
+          key: s.session.apiKey,
+        })
       : null;
     if (!r || r.status !== 200) return c.html(<NotFoundPage viewer={s.viewer} />, 404);
     return c.html(<StatementPage viewer={s.viewer} payout={r.data} />);
@@ -896,15 +857,7 @@ export function webRouter(appFetch: AppFetch) {
     if (!s.viewer.operator) return c.html(<NotFoundPage viewer={s.viewer} />, 404);
     const key = s.session.apiKey;
     const [queue, report] = await Promise.all([
-      callApi<{
-        versions: {
-          versionId: string;
-          plugin: string;
-          version: string;
-          permissions: { permission: string; allows: string }[];
-          submittedAt: string;
-        }[];
-      }>(c, appFetch, "/v1/operator/review-queue", { key }),
+      callApi<ReviewQueueBody>(c, appFetch, "/v1/operator/review-queue", { key }),
       callApi<Report>(c, appFetch, "/v1/analytics/report", { key }),
     ]);
     return c.html(
@@ -980,15 +933,13 @@ export function webRouter(appFetch: AppFetch) {
 
   web.get("/portal", async (c) => {
     const { viewer: v } = await viewer(c);
-    const list = await callApi<{
-      tutorials: { slug: string; title: string; difficulty: string; summary: string }[];
-    }>(c, appFetch, "/v1/portal/tutorials");
+    const list = await callApi<TutorialsBody>(c, appFetch, "/v1/portal/tutorials");
     return c.html(<Portal viewer={v} tutorials={list.data?.tutorials ?? []} />);
   });
 
   web.get("/portal/tutorials/:slug", async (c) => {
     const { viewer: v } = await viewer(c);
-    const t = await callApi<{ title: string; difficulty: string; html: string }>(
+    const t = await callApi<TutorialBody>(
       c,
       appFetch,
       `/v1/portal/tutorials/${encodeURIComponent(c.req.param("slug"))}`,

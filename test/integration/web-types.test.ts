@@ -5,6 +5,7 @@
  * directive as unused and fail.
  */
 import { describe, expect, expectTypeOf, it } from "vitest";
+import type * as Api from "../../src/api-types";
 import type { Category, CategoriesBody, ListingSummaryBody } from "../../src/api-types";
 import { type Storefront } from "../../src/web/pages";
 import { call } from "../helpers";
@@ -26,5 +27,30 @@ describe("the web UI's data types come from the API's schemas", () => {
     // @ts-expect-error `label` in place of `name`
     const props: StorefrontProps["categories"] = wrong;
     expect(props).toHaveLength(1);
+  });
+
+  it("every body the pages use resolves from its route's schema (none is never)", () => {
+    expectTypeOf<Api.ListingPageBody>().not.toBeNever();
+    expectTypeOf<Api.ListingBody>().not.toBeNever();
+    expectTypeOf<Api.RatingsBody>().not.toBeNever();
+    expectTypeOf<Api.RatingEligibilityBody>().not.toBeNever();
+    expectTypeOf<Api.PurchasesBody>().not.toBeNever();
+    expectTypeOf<Api.SubscriptionsBody>().not.toBeNever();
+    expectTypeOf<Api.PaymentMethodBody>().not.toBeNever();
+    expectTypeOf<Api.ReportBody>().not.toBeNever();
+    expectTypeOf<Api.InstallationsBody>().not.toBeNever();
+    expectTypeOf<Api.ApiKeysBody>().not.toBeNever();
+    expectTypeOf<Api.CreatedKeyBody>().not.toBeNever();
+    expectTypeOf<Api.SignupBody>().not.toBeNever();
+    expectTypeOf<Api.ConnectionsBody>().not.toBeNever();
+    expectTypeOf<Api.BalanceBody>().not.toBeNever();
+    expectTypeOf<Api.PayoutsBody>().not.toBeNever();
+    expectTypeOf<Api.PayoutStatementBody>().not.toBeNever();
+    expectTypeOf<Api.ReviewQueueBody>().not.toBeNever();
+    expectTypeOf<Api.PluginBody>().not.toBeNever();
+    expectTypeOf<Api.TutorialsBody>().not.toBeNever();
+    expectTypeOf<Api.TutorialBody>().not.toBeNever();
+    // A status the route does not declare gives never: JsonOf reads the declared answers only.
+    expectTypeOf<Api.JsonOf<{ responses: { 200: { description: string } } }>>().toBeNever();
   });
 });
