@@ -201,7 +201,7 @@ export function webRouter(appFetch: AppFetch) {
     const { viewer: v, session } = await viewer(c);
     const { scope = "", name = "" } = c.req.param();
     const key = session?.apiKey ?? null;
-    const [listing, ratings, eligibility, buy] = await Promise.all([
+    const [listing, ratings, eligibility] = await Promise.all([
       callApi<ListingBody>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}`),
       callApi<RatingsBody>(
         c,
@@ -216,9 +216,13 @@ export function webRouter(appFetch: AppFetch) {
             { key },
           )
         : null,
-      key ? buyState(c, key, `${scope}/${name}`) : { owned: null, cardOnFile: null },
     ]);
     if (listing.status !== 200) return c.html(<NotFoundPage viewer={v} />, 404);
+    // The buy box's state, only where there is one: a paid listing of another publisher.
+    const buy: BuyState =
+      key && listing.data.pricing.model !== "free" && listing.data.publisher !== v.org
+        ? await buyState(c, key, `${scope}/${name}`)
+        : { owned: null, cardOnFile: null };
     const data = {
       ...listing.data,
       descriptionHtml: renderMarkdown(listing.data.description ?? ""),
@@ -245,22 +249,17 @@ export function webRouter(appFetch: AppFetch) {
 
   /** Whether the organization already holds the listing, and its card on file (masked). */
   async function buyState(c: Context<AppEnv>, key: string, listing: string): Promise<BuyState> {
-    const [purchases, method, subs] = await Promise.all([
+    const [purchases, method] = await Promise.all([
       callApi<PurchasesBody>(c, appFetch, "/v1/purchases?limit=100", { key }),
       callApi<PaymentMethodBody>(c, appFetch, "/v1/billing/payment-method", { key }),
-      callApi<SubscriptionsBody>(c, appFetch, "/v1/subscriptions", { key }),
     ]);
+    // Held: not refunded, and (a subscription) not ended or canceled — one cancelled at the end
+    // of its period is still active until then.
     const live = (s: SubscriptionBody | null) =>
       !s || s.status === "active" || s.status === "past_due";
-    const subById = new Map(
-      (subs.status === 200 ? subs.data.subscriptions : []).map((s) => [s.id, s]),
-    );
     const owned =
       (purchases.status === 200 ? purchases.data.purchases : []).find(
-        (p) =>
-          p.listing === listing &&
-          p.status !== "refunded" &&
-          live(p.subscription ? (subById.get(p.subscription.id) ?? p.subscription) : null),
+        (p) => p.listing === listing && p.status !== "refunded" && live(p.subscription),
       ) ?? null;
     return { owned, cardOnFile: method.status === 200 ? method.data.paymentMethod : null };
   }

@@ -487,6 +487,9 @@ describe("buying in the web UI", () => {
     const page = await (await html(path, { cookie })).text();
     expect(page).toMatch(/id="pay-card" name="payWith" value="card" disabled=""/);
     expect(page).toContain("The card on file (your organization has none)");
+    expect(await (await call("/v1/billing/payment-method", { key: nocard.apiKey })).json()).toEqual(
+      { paymentMethod: null },
+    );
     const res = await poster(cookie)(`${path}/buy`, { csrf, payWith: "card" });
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(
@@ -575,6 +578,12 @@ describe("ratings and replies in the web UI", () => {
     // A user who installed it, used it and waited a day: the form.
     const user = await eligibleUser(name, "webrateu");
     const u = await signIn(user.apiKey);
+    const eligibility = async (key: string) =>
+      (await (
+        await call(`/v1/marketplace/listings/${name}/rating/eligibility`, { key })
+      ).json()) as { eligible: boolean; reason: string | null };
+    expect(await eligibility(user.apiKey)).toEqual({ eligible: true, reason: null, detail: null });
+    expect(await eligibility(pub.apiKey)).toMatchObject({ eligible: false, reason: "own-listing" });
     const userPage = await (await html(path, { cookie: u.cookie })).text();
     expect(userPage).toContain(`action="${path}/rate"`);
     // An error keeps the review typed and the stars chosen.
