@@ -686,7 +686,7 @@ describe("the operator's moderation in the web UI", () => {
     expect(page).toContain("Metered calls per day (plugins and apps)");
   });
 
-  it("keeps a rejection's typed reason and a key's typed name after an error", async () => {
+  it("keeps a new key's typed name after an error", async () => {
     const a = await signup("webkeepk");
     const { cookie, csrf } = await signIn(a.apiKey);
     const long = "k".repeat(101);
