@@ -106,7 +106,7 @@ const SearchQuery = z
   })
   .strict();
 
-const search = createRoute(
+export const searchRoute = createRoute(
   publicRoute({
     method: "get",
     path: "/v1/marketplace/listings",
@@ -130,7 +130,7 @@ const search = createRoute(
   }),
 );
 
-listingRoutes.openapi(search, async (c) => {
+listingRoutes.openapi(searchRoute, async (c) => {
   const q = c.req.valid("query");
   const match = q.q ? ftsQuery(q.q) : null;
   const sort: Sort = q.sort ?? (match ? "relevance" : "installs");
@@ -172,7 +172,7 @@ listingRoutes.openapi(search, async (c) => {
   return c.json({ listings: page.map(toSummary), nextCursor: next }, 200);
 });
 
-const categories = createRoute(
+export const categoriesRoute = createRoute(
   publicRoute({
     method: "get",
     path: "/v1/marketplace/categories",
@@ -198,7 +198,7 @@ const categories = createRoute(
   }),
 );
 
-listingRoutes.openapi(categories, async (c) => {
+listingRoutes.openapi(categoriesRoute, async (c) => {
   const counts = await categoryCounts(getDb(c.env.DB));
   c.header("cache-control", "public, max-age=60");
   return c.json(
@@ -226,7 +226,7 @@ const Listing = ListingSummary.extend({
   ),
 }).openapi("Listing");
 
-const getListing = createRoute(
+export const getListingRoute = createRoute(
   publicRoute({
     method: "get",
     path: "/v1/marketplace/listings/{scope}/{name}",
@@ -241,7 +241,7 @@ const getListing = createRoute(
   }),
 );
 
-listingRoutes.openapi(getListing, async (c) => {
+listingRoutes.openapi(getListingRoute, async (c) => {
   const { scope, name } = c.req.valid("param");
   const db = getDb(c.env.DB);
   const p = await findListedPlugin(db, `${scope}/${name}`);

@@ -287,7 +287,7 @@ const Versions = z
   })
   .openapi("PluginVersions");
 
-const getPlugin = createRoute({
+export const getPlugin = createRoute({
   method: "get",
   path: "/v1/plugins/{scope}/{name}",
   tags: ["Plugins"],

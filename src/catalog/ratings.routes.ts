@@ -144,6 +144,55 @@ ratingRoutes.openapi(rate, async (c) => {
   return c.json(toReview(row.r, row.author), 200);
 });
 
+const RatingEligibility = z
+  .object({
+    eligible: z.boolean(),
+    reason: z
+      .enum(["no-user", "own-listing", "no-install", "too-recent", "too-few-calls"])
+      .nullable(),
+    detail: z.string().nullable().openapi({ description: "Why not, as PUT …/rating would say" }),
+  })
+  .openapi("RatingEligibility");
+
+export const ratingEligibilityRoute = createRoute({
+  method: "get",
+  path: "/v1/marketplace/listings/{scope}/{name}/rating/eligibility",
+  tags: ["Ratings"],
+  summary: "Whether the caller may rate the listing now, and if not why (what PUT …/rating checks)",
+  security: AUTHENTICATED,
+  request: { params: ListingParams },
+  responses: {
+    200: {
+      description: "The caller's eligibility",
+      content: { "application/json": { schema: RatingEligibility } },
+    },
+    ...problems(400, 401, 403, 404, 429),
+  },
+});
+
+ratingRoutes.openapi(ratingEligibilityRoute, async (c) => {
+  const p = requireScope(c, "installations:read");
+  const { scope, name } = c.req.valid("param");
+  const db = getDb(c.env.DB);
+  const plugin = await listingOr404(db, scope, name);
+  if (!p.userId || !p.orgId)
+    return c.json(
+      {
+        eligible: false,
+        reason: "no-user" as const,
+        detail: "Ratings come from users of an organization.",
+      },
+      200,
+    );
+  const rule = ratingRule(c.env);
+  const e = await ratingEligibility(db, rule, p.orgId, plugin);
+  if (e.ok) return c.json({ eligible: true, reason: null, detail: null }, 200);
+  return c.json(
+    { eligible: false, reason: e.reason, detail: refusal(plugin.name, rule, e).detail ?? null },
+    200,
+  );
+});
+
 function refusal(
   listing: string,
   rule: RatingRule,
@@ -194,7 +243,7 @@ function toReview(r: typeof ratings.$inferSelect, author: string) {
   };
 }
 
-const list = createRoute(
+export const ratingsListRoute = createRoute(
   publicRoute({
     method: "get",
     path: "/v1/marketplace/listings/{scope}/{name}/ratings",
@@ -232,7 +281,7 @@ const list = createRoute(
   }),
 );
 
-ratingRoutes.openapi(list, async (c) => {
+ratingRoutes.openapi(ratingsListRoute, async (c) => {
   const { scope, name } = c.req.valid("param");
   const { limit, cursor } = c.req.valid("query");
   const db = getDb(c.env.DB);

@@ -49,7 +49,7 @@ const QueueItem = z
   })
   .openapi("ReviewQueueItem");
 
-const queue = createRoute({
+export const queue = createRoute({
   method: "get",
   path: "/review-queue",
   tags: ["Operator"],

@@ -345,7 +345,7 @@ export function describeBody(body: unknown): string {
   return "";
 }
 
-const list = createRoute({
+export const list = createRoute({
   method: "get",
   path: "/",
   tags: ["Installations"],

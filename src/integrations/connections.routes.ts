@@ -267,7 +267,7 @@ connectionRoutes.openapi(create, async (c) => {
   return c.json(toConnection(row), 201);
 });
 
-const list = createRoute({
+export const list = createRoute({
   method: "get",
   path: "/",
   tags: ["Integrations"],

@@ -67,7 +67,7 @@ export async function getTutorial(
   return (await db.select().from(tutorials).where(eq(tutorials.slug, slug)))[0] ?? null;
 }
 
-const list = createRoute(
+export const list = createRoute(
   publicRoute({
     method: "get",
     path: "/",
@@ -102,7 +102,7 @@ const SlugParams = z.object({
   slug: Slug.openapi({ param: { name: "slug", in: "path" }, example: "your-first-plugin" }),
 });
 
-const getOne = createRoute(
+export const getOne = createRoute(
   publicRoute({
     method: "get",
     path: "/{slug}",

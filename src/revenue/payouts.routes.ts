@@ -102,7 +102,7 @@ const toPayout = (p: PayoutRow) => ({
 const developer = (c: Parameters<typeof billingPrincipal>[0], write: boolean) =>
   billingPrincipal(c, write, "Only an organization has a revenue balance.");
 
-const balance = createRoute({
+export const balance = createRoute({
   method: "get",
   path: "/v1/revenue/balance",
   tags: ["Revenue"],
@@ -295,7 +295,7 @@ payoutRoutes.openapi(requestPayout, async (c) => {
   });
 });
 
-const listRoute = createRoute({
+export const listRoute = createRoute({
   method: "get",
   path: "/v1/revenue/payouts",
   tags: ["Revenue"],
@@ -315,7 +315,7 @@ payoutRoutes.openapi(listRoute, async (c) => {
   return c.json({ payouts: (await listPayouts(getDb(c.env.DB), p.orgId)).map(toPayout) }, 200);
 });
 
-const statement = createRoute({
+export const statement = createRoute({
   method: "get",
   path: "/v1/revenue/payouts/{payoutId}",
   tags: ["Revenue"],

@@ -28,6 +28,7 @@ import {
   getPurchase,
   listPurchases,
   listSubscriptions,
+  paymentMethodOf,
   purchase,
   subscriptionOf,
   type Pricing,
@@ -230,7 +231,7 @@ purchaseRoutes.openapi(create, async (c) => {
   });
 });
 
-const list = createRoute({
+export const listPurchasesRoute = createRoute({
   method: "get",
   path: "/v1/purchases",
   tags: ["Revenue"],
@@ -258,7 +259,7 @@ const list = createRoute({
   },
 });
 
-purchaseRoutes.openapi(list, async (c) => {
+purchaseRoutes.openapi(listPurchasesRoute, async (c) => {
   const p = buyer(c, false);
   const q = c.req.valid("query");
   const db = getDb(c.env.DB);
@@ -412,7 +413,7 @@ purchaseRoutes.openapi(refundRoute, async (c) => {
   });
 });
 
-const subsRoute = createRoute({
+export const subsRoute = createRoute({
   method: "get",
   path: "/v1/subscriptions",
   tags: ["Revenue"],
@@ -462,6 +463,32 @@ purchaseRoutes.openapi(cancel, async (c) => {
   return c.json(toSubscription(updated, listing?.name ?? sub.pluginId), 200);
 });
 
+/** A payment-method token as the API shows it: masked. */
+const masked = (pm: string) => `${pm.slice(0, 4)}…${pm.slice(-4)}`;
+
+export const getMethodRoute = createRoute({
+  method: "get",
+  path: "/v1/billing/payment-method",
+  tags: ["Revenue"],
+  summary: "The payment method on file (masked), or null",
+  security: AUTHENTICATED,
+  responses: {
+    200: {
+      description: "The card on file",
+      content: {
+        "application/json": { schema: z.object({ paymentMethod: z.string().nullable() }) },
+      },
+    },
+    ...problems(400, 401, 403, 429),
+  },
+});
+
+purchaseRoutes.openapi(getMethodRoute, async (c) => {
+  const p = buyer(c, false);
+  const pm = await paymentMethodOf(getDb(c.env.DB), p.orgId);
+  return c.json({ paymentMethod: pm ? masked(pm) : null }, 200);
+});
+
 const setMethod = createRoute({
   method: "put",
   path: "/v1/billing/payment-method",
@@ -506,5 +533,5 @@ purchaseRoutes.openapi(setMethod, async (c) => {
     }),
   ]);
   // A token is a reference, but it is still only shown masked.
-  return c.json({ paymentMethod: `${paymentMethod.slice(0, 4)}…${paymentMethod.slice(-4)}` }, 200);
+  return c.json({ paymentMethod: masked(paymentMethod) }, 200);
 });

@@ -2,6 +2,19 @@
 import { BarChart } from "./chart";
 import { Layout, type Viewer } from "./layout";
 import { format as money } from "../contract/currency";
+import type {
+  ApiKeysBody,
+  BalanceBody,
+  ConnectionsBody,
+  InstallationBody,
+  PayoutStatementBody,
+  PayoutsBody,
+  PluginBody,
+  PurchaseBody,
+  ReportBody,
+  ReviewQueueBody,
+  SubscriptionBody,
+} from "../api-types";
 
 const Csrf = (props: { viewer: Viewer }) => (
   <input type="hidden" name="csrf" value={props.viewer.csrf ?? ""} />
@@ -77,37 +90,25 @@ export function Welcome(props: { viewer: Viewer; apiKey: string; org: string }) 
   );
 }
 
-export interface InstallationView {
-  id: string;
-  plugin: string;
-  version: string;
-  environment: string;
-  grants: { permission: string; allows: string }[];
-  endpoint: string;
-  createdAt: string;
-}
+export type InstallationView = InstallationBody;
 
 export function TenantDashboard(props: {
   viewer: Viewer;
   installations: InstallationView[];
-  keys: { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }[];
-  connections: {
-    id: string;
-    provider: string;
-    environment: string;
-    status: string;
-    name: string;
-  }[];
+  keys: ApiKeysBody["keys"];
+  connections: ConnectionsBody["connections"];
   notice?: string | undefined;
   error?: string | undefined;
   newKey?: string | undefined;
   keyError?: string | undefined;
+  keyName?: string | undefined;
 }) {
   const envs = ["production", "staging", "development"];
   return (
     <Layout title="Dashboard" viewer={props.viewer} notice={props.notice} alert={props.error}>
       <h1>Dashboard</h1>
       <p>
+        <a href="/dashboard/purchases">Purchases and subscriptions</a> ·{" "}
         <a href="/publisher">Publisher dashboard</a> · <a href="/portal">Developer portal</a>
       </p>
       <h2 id="installations">Installations</h2>
@@ -229,6 +230,7 @@ export function TenantDashboard(props: {
             name="name"
             required
             maxlength={100}
+            value={props.keyError ? (props.keyName ?? "") : ""}
             aria-invalid={props.keyError ? "true" : undefined}
             aria-describedby={props.keyError ? "key-name-error" : undefined}
           />
@@ -277,36 +279,25 @@ export function TenantDashboard(props: {
   );
 }
 
-export interface Report {
-  metrics: {
-    revenue: { currency: string; gross: number; net: number; developerShare: number }[];
-    activeInstalls: number;
-    installs: number;
-    apiCalls: number;
-    mrr: { currency: string; amount: number }[];
-  };
-  topPlugins: { byInstalls: { listing: string; installs: number; rating: number | null }[] };
-  topApps: { byInstalls: { listing: string; installs: number; rating: number | null }[] };
-  growthTrends: {
-    daily: {
-      period: string;
-      installs: number;
-      uninstalls: number;
-      apiCalls: number;
-      revenue: { currency: string; net: number }[];
-    }[];
-  };
-}
+export type Report = ReportBody;
+
+/**
+ * What each chart plots, said in its title: `installs` counts new installations (uninstalls are
+ * not subtracted), `revenue[].net` is what buyers paid less refunds (before the platform's fee),
+ * `apiCalls` the metered calls of plugins and apps alike.
+ */
+export const CHART_TITLES = {
+  installs: "Installs per day (new installations)",
+  sales: (currency: string) => `Sales less refunds per day (${currency}, before the platform fee)`,
+  calls: "Metered calls per day (plugins and apps)",
+} as const;
 
 export function PublisherDashboard(props: {
   viewer: Viewer;
   report: Report;
-  versions: {
-    listing: string;
-    versions: { version: string; status: string; reviewNote: string | null }[];
-  }[];
-  balances: { currency: string; available: number; paidOut: number }[];
-  payouts: { id: string; amount: number; currency: string; status: string; createdAt: string }[];
+  versions: { listing: string; versions: PluginBody["versions"] }[];
+  balances: BalanceBody["balances"];
+  payouts: PayoutsBody["payouts"];
 }) {
   const daily = props.report.growthTrends.daily;
   const currencies = [...new Set(daily.flatMap((d) => d.revenue.map((r) => r.currency)))];
@@ -316,13 +307,13 @@ export function PublisherDashboard(props: {
       <p class="muted">The last 30 days, for your organization's listings.</p>
       <BarChart
         id="installs-chart"
-        title="Installs per day"
+        title={CHART_TITLES.installs}
         points={daily.map((d) => ({ label: d.period, value: d.installs }))}
       />
       {currencies.map((cur) => (
         <BarChart
           id={`revenue-chart-${cur}`}
-          title={`Revenue per day (${cur})`}
+          title={CHART_TITLES.sales(cur)}
           points={daily.map((d) => ({
             label: d.period,
             value: d.revenue.find((r) => r.currency === cur)?.net ?? 0,
@@ -394,18 +385,15 @@ export function PublisherDashboard(props: {
 
 export function OperatorPage(props: {
   viewer: Viewer;
-  queue: {
-    versionId: string;
-    plugin: string;
-    version: string;
-    permissions: { permission: string; allows: string }[];
-    submittedAt: string;
-  }[];
+  queue: ReviewQueueBody["versions"];
   report: Report;
   notice?: string | undefined;
   error?: string | undefined;
+  /** What was typed into the operator's forms, kept after an error. */
+  values?: Record<string, string>;
 }) {
   const daily = props.report.growthTrends.daily;
+  const v = props.values ?? {};
   return (
     <Layout title="Operator" viewer={props.viewer} notice={props.notice} alert={props.error}>
       <h1>Operator</h1>
@@ -428,7 +416,12 @@ export function OperatorPage(props: {
             <form method="post" action={`/operator/versions/${q.versionId}/decision`}>
               <Csrf viewer={props.viewer} />
               <label for={`reason-${q.versionId}`}>Reason (for a rejection)</label>{" "}
-              <input id={`reason-${q.versionId}`} name="reason" maxlength={1000} />{" "}
+              <input
+                id={`reason-${q.versionId}`}
+                name="reason"
+                maxlength={1000}
+                value={v.versionId === q.versionId ? (v.reason ?? "") : ""}
+              />{" "}
               <button
                 type="submit"
                 name="decision"
@@ -459,12 +452,12 @@ export function OperatorPage(props: {
       </p>
       <BarChart
         id="platform-installs"
-        title="Installs per day"
+        title={CHART_TITLES.installs}
         points={daily.map((d) => ({ label: d.period, value: d.installs }))}
       />
       <BarChart
         id="platform-calls"
-        title="Plugin calls per day"
+        title={CHART_TITLES.calls}
         points={daily.map((d) => ({ label: d.period, value: d.apiCalls }))}
       />
       <h2 id="moderation">Moderation</h2>
@@ -472,11 +465,23 @@ export function OperatorPage(props: {
         <Csrf viewer={props.viewer} />
         <div class="field">
           <label for="listing">Listing to suspend (@scope/name)</label>
-          <input id="listing" name="listing" pattern="@[a-z0-9-]+/[a-z0-9._-]+" required />
+          <input
+            id="listing"
+            name="listing"
+            pattern="@[a-z0-9-]+/[a-z0-9._-]+"
+            required
+            value={v.suspend ?? ""}
+          />
         </div>
         <div class="field">
           <label for="suspend-reason">Reason</label>
-          <input id="suspend-reason" name="reason" required maxlength={1000} />
+          <input
+            id="suspend-reason"
+            name="reason"
+            required
+            maxlength={1000}
+            value={v.suspendReason ?? ""}
+          />
         </div>
         <p>
           <button class="danger" type="submit">
@@ -484,29 +489,27 @@ export function OperatorPage(props: {
           </button>
         </p>
       </form>
+      <form method="post" action="/operator/unsuspend">
+        <Csrf viewer={props.viewer} />
+        <div class="field">
+          <label for="lift-listing">Listing whose suspension to lift (@scope/name)</label>
+          <input
+            id="lift-listing"
+            name="listing"
+            pattern="@[a-z0-9-]+/[a-z0-9._-]+"
+            required
+            value={v.lift ?? ""}
+          />
+        </div>
+        <p>
+          <button type="submit">Lift the suspension</button>
+        </p>
+      </form>
     </Layout>
   );
 }
 
-export function StatementPage(props: {
-  viewer: Viewer;
-  payout: {
-    id: string;
-    amount: number;
-    currency: string;
-    status: string;
-    createdAt: string;
-    statement: {
-      transaction: string;
-      kind: string;
-      reference: string;
-      memo: string;
-      amount: number;
-      at: string;
-    }[];
-    total: number;
-  };
-}) {
+export function StatementPage(props: { viewer: Viewer; payout: PayoutStatementBody }) {
   const p = props.payout;
   return (
     <Layout title={`Payout ${p.id}`} viewer={props.viewer}>
@@ -546,6 +549,95 @@ export function StatementPage(props: {
           </tr>
         </tfoot>
       </table>
+    </Layout>
+  );
+}
+
+/** The buyer's purchases and subscriptions, with cancel. */
+export function PurchasesPage(props: {
+  viewer: Viewer;
+  purchases: PurchaseBody[];
+  subscriptions: SubscriptionBody[];
+  notice?: string | undefined;
+  error?: string | undefined;
+}) {
+  return (
+    <Layout title="Purchases" viewer={props.viewer} notice={props.notice} alert={props.error}>
+      <p>
+        <a href="/dashboard">Dashboard</a> › Purchases
+      </p>
+      <h1>Purchases and subscriptions</h1>
+      <h2 id="purchases">Purchases</h2>
+      {props.purchases.length === 0 ? (
+        <p class="muted">
+          Nothing bought yet: paid listings in the <a href="/">marketplace</a> have a Buy button.
+        </p>
+      ) : (
+        <table aria-labelledby="purchases">
+          <thead>
+            <tr>
+              <th scope="col">Listing</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Amount</th>
+              <th scope="col">Status</th>
+              <th scope="col">Date</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.purchases.map((p) => (
+              <tr id={p.id}>
+                <td>
+                  <a href={`/listings/${p.listing}`}>{p.listing}</a>
+                </td>
+                <td>{p.kind.replace("_", "-")}</td>
+                <td>
+                  {p.display}
+                  {p.refunded > 0 ? ` (${money(p.refunded, p.currency)} refunded)` : ""}
+                </td>
+                <td>{p.status.replace("_", " ")}</td>
+                <td>{p.createdAt.slice(0, 10)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2 id="subscriptions">Subscriptions</h2>
+      {props.subscriptions.length === 0 ? <p class="muted">No subscriptions.</p> : null}
+      <ul aria-labelledby="subscriptions">
+        {props.subscriptions.map((s) => {
+          const running =
+            (s.status === "active" || s.status === "past_due") && !s.cancelAtPeriodEnd;
+          return (
+            <li id={s.id}>
+              <a href={`/listings/${s.listing}`}>{s.listing}</a> — {money(s.amount, s.currency)}
+              {s.billing === "usage" ? ` per ${s.per ?? 1} calls` : ` / ${s.billing}`} ·{" "}
+              <span class="sub-status">
+                {running
+                  ? `${s.status.replace("_", " ")}, renews ${s.currentPeriodEnd.slice(0, 10)}`
+                  : s.cancelAtPeriodEnd && s.status === "active"
+                    ? `canceled: access until ${s.currentPeriodEnd.slice(0, 10)}`
+                    : s.status}
+              </span>
+              {running ? (
+                <form
+                  class="inline"
+                  method="post"
+                  action={`/dashboard/subscriptions/${s.id}/cancel`}
+                >
+                  <Csrf viewer={props.viewer} />{" "}
+                  <button
+                    class="danger"
+                    type="submit"
+                    aria-label={`Cancel the subscription to ${s.listing}`}
+                  >
+                    Cancel
+                  </button>
+                </form>
+              ) : null}
+            </li>
+          );
+        })}
+      </ul>
     </Layout>
   );
 }

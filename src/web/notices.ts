@@ -15,6 +15,10 @@ export const NOTICES = {
   "version-approved": "The version is approved.",
   "version-rejected": "The version is rejected; the publisher sees your reason.",
   suspended: "The listing is suspended.",
+  unsuspended: "The suspension is lifted: the listing is back in the marketplace.",
+  purchased: "Bought: it is yours. Install it from its page.",
+  "subscription-canceled": "Canceled: access continues to the end of the paid period.",
+  replied: "Your reply is published under the review.",
 } as const;
 
 export type NoticeCode = keyof typeof NOTICES;

@@ -2,24 +2,36 @@
 import { raw } from "hono/html";
 import { Layout, type Viewer } from "./layout";
 import { format, isCurrency } from "../contract/currency";
+import type {
+  Category,
+  ListingBody,
+  ListingSummaryBody,
+  PurchaseBody,
+  RatingEligibilityBody,
+  RatingsBody,
+  TutorialsBody,
+} from "../api-types";
 
-export interface ListingCard {
-  name: string;
-  kind: string;
-  displayName: string;
-  summary: string;
-  category: string;
-  pricing: { model: string; amount?: number; currency?: string; interval?: string };
-  publisher: string;
-  publisherVerified: boolean;
-  installs: number;
-  rating: { average: number | null; count: number };
-}
+export type ListingCard = ListingSummaryBody;
 
 export function price(p: ListingCard["pricing"]): string {
   if (p.model === "free" || p.amount === undefined || !p.currency || !isCurrency(p.currency))
     return "Free";
   return `${format(p.amount, p.currency)}${p.model === "subscription" ? ` / ${p.interval ?? "month"}` : p.model === "usage" ? " per use" : ""}`;
+}
+
+/** What buying it means, in a sentence (shown next to the price). */
+export function priceTerms(p: ListingCard["pricing"]): string {
+  switch (p.model) {
+    case "subscription":
+      return `Charged now for the first ${p.interval ?? "month"}, then every ${p.interval ?? "month"} until you cancel (access runs to the end of the paid period).`;
+    case "usage":
+      return "Nothing is charged now: calls are metered and billed afterwards.";
+    case "one-time":
+      return "Charged once; yours to keep.";
+    default:
+      return "";
+  }
 }
 
 function stars(r: { average: number | null; count: number }): string {
@@ -32,7 +44,7 @@ export function Storefront(props: {
   viewer: Viewer;
   q: Record<string, string>;
   listings: ListingCard[];
-  categories: { id: string; label: string; listings: number }[];
+  categories: Category[];
   next: string | null;
   error?: string;
 }) {
@@ -59,7 +71,7 @@ export function Storefront(props: {
             <option value="">All categories</option>
             {props.categories.map((c) => (
               <option value={c.id} selected={sel("category", c.id)}>
-                {c.label}
+                {c.name}
               </option>
             ))}
           </select>
@@ -113,7 +125,7 @@ export function Storefront(props: {
               <a
                 class="tag"
                 href={`/?category=${encodeURIComponent(c.id)}`}
-              >{`${c.label} (${c.listings})`}</a>
+              >{`${c.name} (${c.listings})`}</a>
             </li>
           ))}
       </ul>
@@ -149,24 +161,37 @@ export function Storefront(props: {
   );
 }
 
-export interface ListingPageData extends ListingCard {
-  description: string;
-  descriptionHtml: string;
-  permissions: { permission: string; allows: string }[];
-  versions: { version: string; installs: number; createdAt: string }[];
-  latestVersion: string | null;
-  homepage: string | null;
+export type ListingPageData = ListingBody & { descriptionHtml: string };
+
+/** What the viewer typed into the listing page's forms, kept when the page comes back with an error. */
+export interface ListingFormValues {
+  environment?: string;
+  grants?: string[];
+  stars?: string;
+  review?: string;
+  payWith?: string;
+  token?: string;
+  reply?: { id: string; text: string };
 }
+
+/** The buy box: whether it is owned, the card on file, and a buy error. */
+export interface BuyState {
+  /** The viewer's organization's purchase of it that still gives access, if any. */
+  owned: PurchaseBody | null;
+  /** The card on file, masked (null: none, or the key may not see billing). */
+  cardOnFile: string | null;
+}
+
+const isPaid = (p: ListingCard["pricing"]) => price(p) !== "Free";
 
 export function ListingPage(props: {
   viewer: Viewer;
   listing: ListingPageData;
-  ratings: {
-    average: number | null;
-    count: number;
-    distribution: Record<string, number>;
-    reviews: { stars: number; review: string | null; reply?: string | null; updatedAt?: string }[];
-  };
+  ratings: RatingsBody;
+  /** The viewer's eligibility to rate (null when signed out). */
+  eligibility: RatingEligibilityBody | null;
+  buy: BuyState;
+  values?: ListingFormValues;
   notice?: string | undefined;
   error?: string | undefined;
   fieldErrors?: Record<string, string>;
@@ -175,6 +200,10 @@ export function ListingPage(props: {
   const dist = props.ratings.distribution;
   const total = Math.max(1, props.ratings.count);
   const fe = props.fieldErrors ?? {};
+  const v = props.values ?? {};
+  const ownListing = props.viewer.signedIn && props.viewer.org === l.publisher;
+  const paid = isPaid(l.pricing);
+  const described = (id: string) => (fe[id] ? `${id}-error` : undefined);
   return (
     <Layout
       title={l.displayName || l.name}
@@ -225,17 +254,100 @@ export function ListingPage(props: {
               </tr>
             </thead>
             <tbody>
-              {l.versions.map((v) => (
+              {l.versions.map((ver) => (
                 <tr>
-                  <td>{v.version}</td>
-                  <td>{v.createdAt.slice(0, 10)}</td>
-                  <td>{v.installs}</td>
+                  <td>{ver.version}</td>
+                  <td>{ver.createdAt.slice(0, 10)}</td>
+                  <td>{ver.installs}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         </section>
         <aside aria-labelledby="install">
+          {paid ? (
+            <section aria-labelledby="buy">
+              <h2 id="buy">Buy</h2>
+              <p>
+                Price: <strong id="price">{price(l.pricing)}</strong>
+              </p>
+              <p class="muted">{priceTerms(l.pricing)}</p>
+              {!props.viewer.signedIn ? (
+                <p>
+                  <a href={`/signin?next=${encodeURIComponent(`/listings/${l.name}`)}`}>Sign in</a>{" "}
+                  to buy it.
+                </p>
+              ) : ownListing ? (
+                <p>This is your organization's listing: its own installs need no purchase.</p>
+              ) : props.buy.owned ? (
+                <p>
+                  Your organization bought it on {props.buy.owned.createdAt.slice(0, 10)} (
+                  {props.buy.owned.display}). <a href="/dashboard/purchases">Your purchases</a>
+                </p>
+              ) : (
+                <form method="post" action={`/listings/${l.name}/buy`}>
+                  <input type="hidden" name="csrf" value={props.viewer.csrf ?? ""} />
+                  <fieldset aria-describedby={described("payment")}>
+                    <legend>Pay with</legend>
+                    <div>
+                      <input
+                        type="radio"
+                        id="pay-card"
+                        name="payWith"
+                        value="card"
+                        checked={
+                          (v.payWith ?? (props.buy.cardOnFile ? "card" : "token")) === "card"
+                        }
+                        disabled={!props.buy.cardOnFile}
+                      />
+                      <label for="pay-card">
+                        {props.buy.cardOnFile
+                          ? `The card on file (${props.buy.cardOnFile})`
+                          : "The card on file (your organization has none)"}
+                      </label>
+                    </div>
+                    <div>
+                      <input
+                        type="radio"
+                        id="pay-token"
+                        name="payWith"
+                        value="token"
+                        checked={
+                          (v.payWith ?? (props.buy.cardOnFile ? "card" : "token")) === "token"
+                        }
+                      />
+                      <label for="pay-token">A card token</label>
+                    </div>
+                    <div class="field">
+                      <label for="token">Card token</label>
+                      <input
+                        id="token"
+                        name="token"
+                        value={v.token ?? ""}
+                        placeholder="tok_visa"
+                        maxlength={110}
+                        autocomplete="off"
+                        aria-describedby="token-help"
+                      />
+                      <p class="muted" id="token-help">
+                        A payment-method token from the payment provider. On the local platform (its
+                        Stripe stand-in) <code>tok_visa</code> succeeds,{" "}
+                        <code>tok_chargeDeclined</code> is declined.
+                      </p>
+                    </div>
+                    {fe.payment ? (
+                      <p class="error" id="payment-error">
+                        {fe.payment}
+                      </p>
+                    ) : null}
+                  </fieldset>
+                  <p>
+                    <button type="submit">Review the purchase</button>
+                  </p>
+                </form>
+              )}
+            </section>
+          ) : null}
           <h2 id="install">Install</h2>
           {props.viewer.signedIn ? (
             <form method="post" action={`/listings/${l.name}/install`}>
@@ -243,9 +355,11 @@ export function ListingPage(props: {
               <div class="field">
                 <label for="environment">Environment</label>
                 <select id="environment" name="environment">
-                  <option value="development">development</option>
-                  <option value="staging">staging</option>
-                  <option value="production">production</option>
+                  {["development", "staging", "production"].map((env) => (
+                    <option value={env} selected={v.environment === env}>
+                      {env}
+                    </option>
+                  ))}
                 </select>
               </div>
               {l.permissions.length > 0 ? (
@@ -253,7 +367,13 @@ export function ListingPage(props: {
                   <legend>Grant its permissions</legend>
                   {l.permissions.map((p, i) => (
                     <div>
-                      <input type="checkbox" id={`grant-${i}`} name="grants" value={p.permission} />
+                      <input
+                        type="checkbox"
+                        id={`grant-${i}`}
+                        name="grants"
+                        value={p.permission}
+                        checked={(v.grants ?? []).includes(p.permission)}
+                      />
                       <label for={`grant-${i}`}>{p.permission}</label>
                     </div>
                   ))}
@@ -301,24 +421,24 @@ export function ListingPage(props: {
               );
             })}
           </ul>
-          {props.viewer.signedIn ? (
+          {props.eligibility?.eligible ? (
             <form method="post" action={`/listings/${l.name}/rate`}>
               <input type="hidden" name="csrf" value={props.viewer.csrf ?? ""} />
               <div class="field">
                 <label for="stars">Your rating</label>
-                <select
-                  id="stars"
-                  name="stars"
-                  aria-describedby={fe.stars ? "stars-error" : undefined}
-                >
+                <select id="stars" name="stars" aria-describedby={described("stars")}>
                   {[5, 4, 3, 2, 1].map((s) => (
-                    <option value={String(s)}>{`${s} star${s === 1 ? "" : "s"}`}</option>
+                    <option value={String(s)} selected={v.stars === String(s)}>
+                      {`${s} star${s === 1 ? "" : "s"}`}
+                    </option>
                   ))}
                 </select>
               </div>
               <div class="field">
                 <label for="review">Review (optional)</label>
-                <textarea id="review" name="review" rows={3} maxlength={2000}></textarea>
+                <textarea id="review" name="review" rows={3} maxlength={5000}>
+                  {v.review ?? ""}
+                </textarea>
               </div>
               {fe.stars ? (
                 <p class="error" id="stars-error">
@@ -329,6 +449,10 @@ export function ListingPage(props: {
                 <button type="submit">Rate it</button>
               </p>
             </form>
+          ) : props.eligibility?.detail ? (
+            <p class="muted" id="rating-eligibility">
+              {props.eligibility.detail}
+            </p>
           ) : null}
         </aside>
       </div>
@@ -341,11 +465,109 @@ export function ListingPage(props: {
           .filter((r) => r.review)
           .map((r) => (
             <li>
-              <strong>{`${r.stars} of 5`}</strong> — {r.review}
-              {r.reply ? <p class="muted">Publisher: {r.reply}</p> : null}
+              <strong>{`${r.stars} of 5`}</strong> — {r.review}{" "}
+              <span class="muted">({r.author})</span>
+              {r.reply ? (
+                <p class="muted">Publisher: {r.reply}</p>
+              ) : ownListing ? (
+                <form method="post" action={`/listings/${l.name}/reviews/${r.id}/reply`}>
+                  <input type="hidden" name="csrf" value={props.viewer.csrf ?? ""} />
+                  <div class="field">
+                    <label for={`reply-${r.id}`}>{`Reply to ${r.author}'s review`}</label>
+                    <textarea
+                      id={`reply-${r.id}`}
+                      name="text"
+                      rows={2}
+                      maxlength={5000}
+                      aria-describedby={described(`reply-${r.id}`)}
+                    >
+                      {v.reply?.id === r.id ? v.reply.text : ""}
+                    </textarea>
+                    {fe[`reply-${r.id}`] ? (
+                      <p class="error" id={`reply-${r.id}-error`}>
+                        {fe[`reply-${r.id}`]}
+                      </p>
+                    ) : null}
+                  </div>
+                  <button class="secondary" type="submit">
+                    Reply
+                  </button>
+                </form>
+              ) : null}
             </li>
           ))}
       </ul>
+    </Layout>
+  );
+}
+
+/** The confirmation step of a purchase: what is bought, for how much, charged to what. */
+export function BuyConfirmPage(props: {
+  viewer: Viewer;
+  listing: ListingCard;
+  payWith: "card" | "token";
+  token: string;
+  cardOnFile: string | null;
+  idempotencyKey: string;
+}) {
+  const l = props.listing;
+  const charged =
+    props.payWith === "card" ? `the card on file (${props.cardOnFile ?? "none"})` : props.token;
+  return (
+    <Layout title={`Buy ${l.displayName || l.name}`} viewer={props.viewer}>
+      <p>
+        <a href={`/listings/${l.name}`}>{l.displayName || l.name}</a> › Buy
+      </p>
+      <h1>Confirm your purchase</h1>
+      <table>
+        <tbody>
+          <tr>
+            <th scope="row">Listing</th>
+            <td>
+              {l.name} <span class="muted">by {l.publisher}</span>
+            </td>
+          </tr>
+          <tr>
+            <th scope="row">Price</th>
+            <td id="confirm-price">{price(l.pricing)}</td>
+          </tr>
+          <tr>
+            <th scope="row">Terms</th>
+            <td>{priceTerms(l.pricing)}</td>
+          </tr>
+          <tr>
+            <th scope="row">Charged to</th>
+            <td id="confirm-method">{charged}</td>
+          </tr>
+        </tbody>
+      </table>
+      <form method="post" action={`/listings/${l.name}/buy/confirm`}>
+        <input type="hidden" name="csrf" value={props.viewer.csrf ?? ""} />
+        <input type="hidden" name="idempotencyKey" value={props.idempotencyKey} />
+        <input type="hidden" name="payWith" value={props.payWith} />
+        <input type="hidden" name="token" value={props.token} />
+        <p>
+          <button type="submit">{`Pay ${price(l.pricing)}`}</button>{" "}
+          <a href={`/listings/${l.name}`}>Cancel</a>
+        </p>
+      </form>
+      <p class="muted">
+        Submitting twice (a double click, a reload) buys once: the form carries one idempotency key.
+      </p>
+    </Layout>
+  );
+}
+
+/** A purchase whose first submission is still being processed when a second one came. */
+export function BuyPendingPage(props: { viewer: Viewer; listing: string }) {
+  return (
+    <Layout title="Purchase in progress" viewer={props.viewer}>
+      <h1>Your purchase is being processed</h1>
+      <p>
+        This form was already submitted and is still being charged; it will not be charged twice.
+        See <a href="/dashboard/purchases">your purchases</a> in a moment, or go back to{" "}
+        <a href={`/listings/${props.listing}`}>{props.listing}</a>.
+      </p>
     </Layout>
   );
 }
@@ -390,10 +612,7 @@ export function SignIn(props: { viewer: Viewer; next: string; formToken: string;
   );
 }
 
-export function Portal(props: {
-  viewer: Viewer;
-  tutorials: { slug: string; title: string; difficulty: string; summary: string }[];
-}) {
+export function Portal(props: { viewer: Viewer; tutorials: TutorialsBody["tutorials"] }) {
   return (
     <Layout title="Developers" viewer={props.viewer}>
       <h1>Developers</h1>

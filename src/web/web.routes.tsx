@@ -9,15 +9,43 @@ import type { AppEnv } from "../platform/http/router";
 import { renderMarkdown } from "../portal/markdown";
 import { callApi, problemText, type AppFetch } from "./api";
 import type { Viewer } from "./layout";
+import type {
+  CategoriesBody,
+  ListingBody,
+  ListingPageBody,
+  MeBody,
+  PaymentMethodBody,
+  PurchasesBody,
+  RatingEligibilityBody,
+  RatingsBody,
+  SubscriptionBody,
+  SubscriptionsBody,
+  InstallationsBody,
+  ApiKeysBody,
+  ConnectionsBody,
+  CreatedKeyBody,
+  SignupBody,
+  BalanceBody,
+  PayoutsBody,
+  PluginBody,
+  PayoutStatementBody,
+  ReviewQueueBody,
+  TutorialsBody,
+  TutorialBody,
+} from "../api-types";
+import { randomBase62 } from "../platform/crypto/encoding";
+import { FAVICON_SVG } from "./favicon";
 import {
+  BuyConfirmPage,
+  BuyPendingPage,
   ListingPage,
   NotFoundPage,
   Portal,
   SignIn,
   Storefront,
   TutorialPage,
-  type ListingCard,
-  type ListingPageData,
+  type BuyState,
+  type ListingFormValues,
 } from "./pages";
 import { createSession, csrfOk, endSession, readSession, type Session } from "./session";
 import { formToken, formTokenOk } from "./form-token";
@@ -26,11 +54,11 @@ import { CSS } from "./styles";
 import {
   OperatorPage,
   PublisherDashboard,
+  PurchasesPage,
   SignUp,
   StatementPage,
   TenantDashboard,
   Welcome,
-  type InstallationView,
   type Report,
 } from "./dashboards";
 
@@ -41,6 +69,8 @@ export const WEB_CSP =
 export const WEB_PATHS = [
   "/",
   "/assets/app.css",
+  "/favicon.svg",
+  "/favicon.ico",
   "/signin",
   "/signout",
   "/signup",
@@ -49,23 +79,25 @@ export const WEB_PATHS = [
   "/listings/:scope/:name",
   "/listings/:scope/:name/install",
   "/listings/:scope/:name/rate",
+  "/listings/:scope/:name/buy",
+  "/listings/:scope/:name/buy/confirm",
+  "/listings/:scope/:name/reviews/:id/reply",
   "/dashboard",
   "/dashboard/installations/:id/:action{uninstall|upgrade}",
   "/dashboard/keys",
   "/dashboard/keys/:id/revoke",
   "/dashboard/connections/:id/disconnect",
+  "/dashboard/purchases",
+  "/dashboard/subscriptions/:id/cancel",
   "/publisher",
   "/publisher/payouts/:id",
   "/operator",
   "/operator/versions/:id/decision",
   "/operator/suspend",
+  "/operator/unsuspend",
 ];
 
-interface Me {
-  user: { name: string } | null;
-  organization: { slug: string } | null;
-  role: string;
-}
+type Me = MeBody;
 
 export function webRouter(appFetch: AppFetch) {
   const web = new Hono<AppEnv>();
@@ -121,6 +153,14 @@ export function webRouter(appFetch: AppFetch) {
     }),
   );
 
+  for (const path of ["/favicon.svg", "/favicon.ico"])
+    web.get(path, (c) =>
+      c.body(FAVICON_SVG, 200, {
+        "content-type": "image/svg+xml",
+        "cache-control": "public, max-age=86400",
+      }),
+    );
+
   web.get("/", async (c) => {
     const { viewer: v } = await viewer(c);
     const allowed = ["q", "category", "kind", "pricing", "sort", "cursor"];
@@ -128,16 +168,12 @@ export function webRouter(appFetch: AppFetch) {
       Object.entries(c.req.query()).filter(([k, val]) => allowed.includes(k) && val !== ""),
     );
     const [listings, cats] = await Promise.all([
-      callApi<{ listings: ListingCard[]; nextCursor: string | null }>(
+      callApi<ListingPageBody>(
         c,
         appFetch,
         `/v1/marketplace/listings?${new URLSearchParams({ limit: "24", ...q })}`,
       ),
-      callApi<{ categories: { id: string; label: string; listings: number }[] }>(
-        c,
-        appFetch,
-        "/v1/marketplace/categories",
-      ),
+      callApi<CategoriesBody>(c, appFetch, "/v1/marketplace/categories"),
     ]);
     const error = listings.status === 200 ? undefined : problemText(listings);
     return c.html(
@@ -158,21 +194,35 @@ export function webRouter(appFetch: AppFetch) {
       notice?: string;
       error?: string;
       fieldErrors?: Record<string, string>;
-      status?: 200 | 400 | 402 | 403 | 409;
+      values?: ListingFormValues;
+      status?: 200 | 400 | 402 | 403 | 404 | 409 | 422;
     } = {},
   ) {
-    const { viewer: v } = await viewer(c);
+    const { viewer: v, session } = await viewer(c);
     const { scope = "", name = "" } = c.req.param();
-    const [listing, ratings] = await Promise.all([
-      callApi<ListingPageData>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}`),
-      callApi<{
-        average: number | null;
-        count: number;
-        distribution: Record<string, number>;
-        reviews: { stars: number; review: string | null; reply?: string | null }[];
-      }>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}/ratings?limit=20`),
+    const key = session?.apiKey ?? null;
+    const [listing, ratings, eligibility] = await Promise.all([
+      callApi<ListingBody>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}`),
+      callApi<RatingsBody>(
+        c,
+        appFetch,
+        `/v1/marketplace/listings/${scope}/${name}/ratings?limit=20`,
+      ),
+      key
+        ? callApi<RatingEligibilityBody>(
+            c,
+            appFetch,
+            `/v1/marketplace/listings/${scope}/${name}/rating/eligibility`,
+            { key },
+          )
+        : null,
     ]);
     if (listing.status !== 200) return c.html(<NotFoundPage viewer={v} />, 404);
+    // The buy box's state, only where there is one: a paid listing of another publisher.
+    const buy: BuyState =
+      key && listing.data.pricing.model !== "free" && listing.data.publisher !== v.org
+        ? await buyState(c, key, `${scope}/${name}`)
+        : { owned: null, cardOnFile: null };
     const data = {
       ...listing.data,
       descriptionHtml: renderMarkdown(listing.data.description ?? ""),
@@ -181,7 +231,14 @@ export function webRouter(appFetch: AppFetch) {
       <ListingPage
         viewer={v}
         listing={data}
-        ratings={ratings.data ?? { average: null, count: 0, distribution: {}, reviews: [] }}
+        ratings={
+          ratings.status === 200
+            ? ratings.data
+            : { average: null, count: 0, distribution: {}, reviews: [], nextCursor: null }
+        }
+        eligibility={eligibility?.status === 200 ? eligibility.data : null}
+        buy={buy}
+        values={extra.values ?? {}}
         notice={extra.notice}
         error={extra.error}
         fieldErrors={extra.fieldErrors ?? {}}
@@ -189,6 +246,38 @@ export function webRouter(appFetch: AppFetch) {
       extra.status ?? 200,
     );
   }
+
+  /** Whether the organization already holds the listing, and its card on file (masked). */
+  async function buyState(c: Context<AppEnv>, key: string, listing: string): Promise<BuyState> {
+    const [purchases, method] = await Promise.all([
+      callApi<PurchasesBody>(c, appFetch, "/v1/purchases?limit=100", { key }),
+      callApi<PaymentMethodBody>(c, appFetch, "/v1/billing/payment-method", { key }),
+    ]);
+    // Held: not refunded, and (a subscription) not ended or canceled — one cancelled at the end
+    // of its period is still active until then.
+    const live = (s: SubscriptionBody | null) =>
+      !s || s.status === "active" || s.status === "past_due";
+    const owned =
+      (purchases.status === 200 ? purchases.data.purchases : []).find(
+        (p) => p.listing === listing && p.status !== "refunded" && live(p.subscription),
+      ) ?? null;
+    return { owned, cardOnFile: method.status === 200 ? method.data.paymentMethod : null };
+  }
+
+  /** The install and rate forms' fields as typed, for the page to show them again. */
+  const typed = (form: Record<string, unknown>): ListingFormValues => {
+    const str = (k: string) => (typeof form[k] === "string" ? (form[k] as string) : undefined);
+    const out: ListingFormValues = {};
+    for (const k of ["environment", "stars", "review", "payWith", "token"] as const) {
+      const val = str(k);
+      if (val !== undefined) out[k] = val;
+    }
+    const grants = ([] as unknown[])
+      .concat(form.grants ?? [])
+      .filter((g): g is string => typeof g === "string");
+    if (grants.length > 0) out.grants = grants;
+    return out;
+  };
 
   web.get("/listings/:scope/:name", (c) => {
     const notice = noticeText(c.req.query("notice"));
@@ -203,10 +292,9 @@ export function webRouter(appFetch: AppFetch) {
     if (f instanceof Response) return f;
     const { session, form } = f;
     const { scope = "", name = "" } = c.req.param();
-    const grants = ([] as unknown[])
-      .concat(form.grants ?? [])
-      .filter((g): g is string => typeof g === "string");
-    const environment = typeof form.environment === "string" ? form.environment : "development";
+    const values = typed(form);
+    const grants = values.grants ?? [];
+    const environment = values.environment ?? "development";
     const res = await callApi<{ id: string; endpoint: string; environment: string }>(
       c,
       appFetch,
@@ -227,10 +315,16 @@ export function webRouter(appFetch: AppFetch) {
       );
     const p = res.data as unknown as { type?: string };
     const grantsProblem = p?.type?.endsWith("grants-mismatch");
+    const needsPurchase = p?.type?.endsWith("purchase-required");
     return listingPage(c, {
+      values,
       ...(grantsProblem
         ? { fieldErrors: { grants: problemText(res) } }
-        : { error: problemText(res) }),
+        : needsPurchase
+          ? {
+              error: `${scope}/${name} is a paid listing: buy it first (the Buy form on this page), then install it.`,
+            }
+          : { error: problemText(res) }),
       status: res.status === 402 ? 402 : res.status === 409 ? 409 : res.status === 403 ? 403 : 400,
     });
   });
@@ -240,9 +334,14 @@ export function webRouter(appFetch: AppFetch) {
     if (f instanceof Response) return f;
     const { session, form } = f;
     const { scope = "", name = "" } = c.req.param();
+    const values = typed(form);
     const stars = Number(form.stars);
     if (!Number.isInteger(stars) || stars < 1 || stars > 5)
-      return listingPage(c, { fieldErrors: { stars: "Choose from 1 to 5 stars." }, status: 400 });
+      return listingPage(c, {
+        values,
+        fieldErrors: { stars: "Choose from 1 to 5 stars." },
+        status: 400,
+      });
     const review =
       typeof form.review === "string" && form.review.trim() ? form.review.trim() : undefined;
     const res = await callApi(c, appFetch, `/v1/marketplace/listings/${scope}/${name}/rating`, {
@@ -253,8 +352,156 @@ export function webRouter(appFetch: AppFetch) {
     if (res.status === 200)
       return c.redirect(withNotice(`/listings/${scope}/${name}`, "rated"), 303);
     return listingPage(c, {
-      fieldErrors: { stars: problemText(res) },
+      values,
+      ...(res.status === 403
+        ? { error: problemText(res) }
+        : { fieldErrors: { stars: problemText(res) } }),
       status: res.status === 403 ? 403 : 400,
+    });
+  });
+
+  web.post("/listings/:scope/:name/reviews/:id/reply", async (c) => {
+    const f = await formPost(c, "/signin");
+    if (f instanceof Response) return f;
+    const { scope = "", name = "", id = "" } = c.req.param();
+    const text = typeof f.form.text === "string" ? f.form.text : "";
+    if (!/^rat_[0-9A-Za-z]{1,40}$/.test(id))
+      return listingPage(c, { error: "That review does not exist.", status: 404 });
+    const fail = (message: string, status: 400 | 403 | 404 | 409) =>
+      listingPage(c, {
+        values: { reply: { id, text } },
+        fieldErrors: { [`reply-${id}`]: message },
+        status,
+      });
+    if (!text.trim()) return fail("Write the reply first.", 400);
+    const res = await callApi(
+      c,
+      appFetch,
+      `/v1/marketplace/listings/${scope}/${name}/ratings/${id}/reply`,
+      { method: "POST", key: f.session.apiKey, json: { text } },
+    );
+    if (res.status === 204)
+      return c.redirect(withNotice(`/listings/${scope}/${name}`, "replied"), 303);
+    return fail(
+      problemText(res),
+      res.status === 403 ? 403 : res.status === 404 ? 404 : res.status === 409 ? 409 : 400,
+    );
+  });
+
+  /** The buy form's choice: the card on file, or the token typed (checked by the API). */
+  function payment(form: Record<string, unknown>): {
+    payWith: "card" | "token";
+    token: string;
+    error?: string;
+  } {
+    const payWith = form.payWith === "token" ? "token" : "card";
+    const token = typeof form.token === "string" ? form.token.trim() : "";
+    if (payWith === "token" && !token)
+      return { payWith, token, error: "Enter a card token (such as tok_visa)." };
+    return { payWith, token };
+  }
+
+  web.post("/listings/:scope/:name/buy", async (c) => {
+    const f = await formPost(
+      c,
+      `/signin?next=${encodeURIComponent(c.req.path.replace(/\/buy$/, ""))}`,
+    );
+    if (f instanceof Response) return f;
+    const { scope = "", name = "" } = c.req.param();
+    const pay = payment(f.form);
+    if (pay.error)
+      return listingPage(c, {
+        values: typed(f.form),
+        fieldErrors: { payment: pay.error },
+        status: 400,
+      });
+    const [{ viewer: v }, listing, buy] = await Promise.all([
+      viewer(c),
+      callApi<ListingBody>(c, appFetch, `/v1/marketplace/listings/${scope}/${name}`),
+      buyState(c, f.session.apiKey, `${scope}/${name}`),
+    ]);
+    if (listing.status !== 200) return c.html(<NotFoundPage viewer={v} />, 404);
+    if (pay.payWith === "card" && !buy.cardOnFile)
+      return listingPage(c, {
+        values: typed(f.form),
+        fieldErrors: { payment: "Your organization has no card on file: enter a card token." },
+        status: 400,
+      });
+    // The key is made when the confirmation renders: every submission of this form (a double
+    // click, a reload) carries the same one, so the API charges once and replays the answer.
+    return c.html(
+      <BuyConfirmPage
+        viewer={v}
+        listing={listing.data}
+        payWith={pay.payWith}
+        token={pay.token}
+        cardOnFile={buy.cardOnFile}
+        idempotencyKey={`web_${randomBase62(32)}`}
+      />,
+    );
+  });
+
+  web.post("/listings/:scope/:name/buy/confirm", async (c) => {
+    const f = await formPost(
+      c,
+      `/signin?next=${encodeURIComponent(c.req.path.replace(/\/buy\/confirm$/, ""))}`,
+    );
+    if (f instanceof Response) return f;
+    const { scope = "", name = "" } = c.req.param();
+    const values = typed(f.form);
+    const pay = payment(f.form);
+    const key = typeof f.form.idempotencyKey === "string" ? f.form.idempotencyKey : "";
+    if (!/^web_[0-9A-Za-z]{32}$/.test(key) || pay.error)
+      return listingPage(c, {
+        values,
+        error: "The purchase form expired; review the purchase again.",
+        status: 400,
+      });
+    const buyOnce = () =>
+      callApi(c, appFetch, "/v1/purchases", {
+        method: "POST",
+        key: f.session.apiKey,
+        headers: { "idempotency-key": key },
+        json: {
+          listing: `${scope}/${name}`,
+          ...(pay.payWith === "token" ? { paymentMethod: pay.token } : {}),
+        },
+      });
+    // Runs to its end even if the browser drops this request (a second click cancels the first
+    // navigation): the charge and the stored answer are not left half done under the key.
+    const first = buyOnce();
+    c.executionCtx.waitUntil(
+      first.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    let res = await first;
+    // A second submission while the first is still charging: wait for the first one's answer
+    // (the API replays it) rather than show an error.
+    for (let i = 0; i < 20 && res.status === 409 && isInProgress(res.data); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      res = await buyOnce();
+    }
+    if (res.status === 201) return c.redirect(withNotice("/dashboard/purchases", "purchased"), 303);
+    const { viewer: v } = await viewer(c);
+    if (res.status === 409 && isInProgress(res.data))
+      return c.html(<BuyPendingPage viewer={v} listing={`${scope}/${name}`} />, 202);
+    return listingPage(c, {
+      values,
+      fieldErrors: { payment: problemText(res) },
+      status:
+        res.status === 402
+          ? 402
+          : res.status === 404
+            ? 404
+            : res.status === 409
+              ? 409
+              : res.status === 422
+                ? 422
+                : res.status === 403
+                  ? 403
+                  : 400,
     });
   });
 
@@ -335,19 +582,14 @@ export function webRouter(appFetch: AppFetch) {
         typeof form[k] === "string" ? (form[k] as string).trim() : "",
       ]),
     );
-    const res = await callApi<{ apiKey: string; organization: { slug: string } }>(
-      c,
-      appFetch,
-      "/v1/signup",
-      {
-        method: "POST",
-        json: {
-          email: values.email,
-          name: values.name,
-          organization: { name: values.organization, slug: values.slug },
-        },
+    const res = await callApi<SignupBody>(c, appFetch, "/v1/signup", {
+      method: "POST",
+      json: {
+        email: values.email,
+        name: values.name,
+        organization: { name: values.organization, slug: values.slug },
       },
-    );
+    });
     if (res.status === 201) {
       const session = await createSession(c, res.data.apiKey);
       return c.html(
@@ -406,31 +648,21 @@ export function webRouter(appFetch: AppFetch) {
 
   async function tenantPage(
     c: Context<AppEnv>,
-    extra: { notice?: string; error?: string; newKey?: string; keyError?: string } = {},
+    extra: {
+      notice?: string;
+      error?: string;
+      newKey?: string;
+      keyError?: string;
+      keyName?: string;
+    } = {},
   ) {
     const s = await signedIn(c);
     if (s instanceof Response) return s;
     const key = s.session.apiKey;
     const [inst, keys, conns] = await Promise.all([
-      callApi<{ installations: InstallationView[] }>(c, appFetch, "/v1/installations", { key }),
-      callApi<{
-        keys: {
-          id: string;
-          name: string;
-          prefix: string;
-          createdAt: string;
-          revokedAt: string | null;
-        }[];
-      }>(c, appFetch, "/v1/api-keys", { key }),
-      callApi<{
-        connections: {
-          id: string;
-          provider: string;
-          environment: string;
-          status: string;
-          name: string;
-        }[];
-      }>(c, appFetch, "/v1/connections", { key }),
+      callApi<InstallationsBody>(c, appFetch, "/v1/installations", { key }),
+      callApi<ApiKeysBody>(c, appFetch, "/v1/api-keys", { key }),
+      callApi<ConnectionsBody>(c, appFetch, "/v1/connections", { key }),
     ]);
     return c.html(
       <TenantDashboard
@@ -442,6 +674,7 @@ export function webRouter(appFetch: AppFetch) {
         error={extra.error}
         newKey={extra.newKey}
         keyError={extra.keyError}
+        keyName={extra.keyName}
       />,
       extra.error || extra.keyError ? 400 : extra.newKey ? 201 : 200,
     );
@@ -454,14 +687,14 @@ export function webRouter(appFetch: AppFetch) {
     if (f instanceof Response) return f;
     const name = typeof f.form.name === "string" ? f.form.name.trim() : "";
     if (!name) return tenantPage(c, { keyError: "Give the key a name (what uses it)." });
-    const res = await callApi<{ key: string }>(c, appFetch, "/v1/api-keys", {
+    const res = await callApi<CreatedKeyBody>(c, appFetch, "/v1/api-keys", {
       method: "POST",
       key: f.session.apiKey,
       json: { name },
     });
     return res.status === 201
       ? tenantPage(c, { newKey: res.data.key })
-      : tenantPage(c, { keyError: problemText(res) });
+      : tenantPage(c, { keyError: problemText(res), keyName: name });
   });
 
   web.post("/dashboard/keys/:id/revoke", async (c) => {
@@ -526,45 +759,68 @@ export function webRouter(appFetch: AppFetch) {
       : tenantPage(c, { error: problemText(res) });
   });
 
+  async function purchasesPage(
+    c: Context<AppEnv>,
+    extra: { error?: string; status?: 200 | 400 | 403 | 404 | 409 } = {},
+  ) {
+    const s = await signedIn(c);
+    if (s instanceof Response) return s;
+    const key = s.session.apiKey;
+    const [purchases, subs] = await Promise.all([
+      callApi<PurchasesBody>(c, appFetch, "/v1/purchases?limit=100", { key }),
+      callApi<SubscriptionsBody>(c, appFetch, "/v1/subscriptions", { key }),
+    ]);
+    const refused = [purchases, subs].find((r) => r.status !== 200);
+    return c.html(
+      <PurchasesPage
+        viewer={s.viewer}
+        purchases={purchases.status === 200 ? purchases.data.purchases : []}
+        subscriptions={subs.status === 200 ? subs.data.subscriptions : []}
+        notice={noticeText(c.req.query("notice"))}
+        error={extra.error ?? (refused ? problemText(refused) : undefined)}
+      />,
+      extra.status ?? 200,
+    );
+  }
+
+  web.get("/dashboard/purchases", (c) => purchasesPage(c));
+
+  web.post("/dashboard/subscriptions/:id/cancel", async (c) => {
+    const f = await formPost(c, "/signin?next=%2Fdashboard%2Fpurchases");
+    if (f instanceof Response) return f;
+    const id = c.req.param("id");
+    if (!/^sub_[0-9A-Za-z]{1,40}$/.test(id))
+      return purchasesPage(c, { error: "That subscription does not exist.", status: 404 });
+    const res = await callApi(c, appFetch, `/v1/subscriptions/${id}/cancel`, {
+      method: "POST",
+      key: f.session.apiKey,
+    });
+    return res.status === 200
+      ? c.redirect(withNotice("/dashboard/purchases", "subscription-canceled"), 303)
+      : purchasesPage(c, {
+          error: problemText(res),
+          status:
+            res.status === 404 ? 404 : res.status === 409 ? 409 : res.status === 403 ? 403 : 400,
+        });
+  });
+
   web.get("/publisher", async (c) => {
     const s = await signedIn(c);
     if (s instanceof Response) return s;
     const key = s.session.apiKey;
     const [report, balance, payouts] = await Promise.all([
       callApi<Report>(c, appFetch, "/v1/analytics/report", { key }),
-      callApi<{ balances: { currency: string; available: number; paidOut: number }[] }>(
-        c,
-        appFetch,
-        "/v1/revenue/balance",
-        { key },
-      ),
-      callApi<{
-        payouts: {
-          id: string;
-          amount: number;
-          currency: string;
-          status: string;
-          createdAt: string;
-        }[];
-      }>(c, appFetch, "/v1/revenue/payouts", { key }),
+      callApi<BalanceBody>(c, appFetch, "/v1/revenue/balance", { key }),
+      callApi<PayoutsBody>(c, appFetch, "/v1/revenue/payouts", { key }),
     ]);
-    const empty: Report = {
-      metrics: { revenue: [], activeInstalls: 0, installs: 0, apiCalls: 0, mrr: [] },
-      topPlugins: { byInstalls: [] },
-      topApps: { byInstalls: [] },
-      growthTrends: { daily: [] },
-    };
-    const r = report.status === 200 ? report.data : empty;
+    const r = report.status === 200 ? report.data : emptyReport("publisher");
     const listings = [...r.topPlugins.byInstalls, ...r.topApps.byInstalls].map((l) => l.listing);
     const versions = await Promise.all(
       listings.map(async (listing) => ({
         listing,
         versions:
-          (
-            await callApi<{
-              versions: { version: string; status: string; reviewNote: string | null }[];
-            }>(c, appFetch, `/v1/plugins/${listing}`, { key })
-          ).data?.versions ?? [],
+          (await callApi<PluginBody>(c, appFetch, `/v1/plugins/${listing}`, { key })).data
+            ?.versions ?? [],
       })),
     );
     return c.html(
@@ -583,51 +839,34 @@ export function webRouter(appFetch: AppFetch) {
     if (s instanceof Response) return s;
     const id = c.req.param("id");
     const r = /^po_[0-9A-Za-z]{1,40}$/.test(id)
-      ? await callApi<{
-          id: string;
-          amount: number;
-          currency: string;
-          status: string;
-          createdAt: string;
-          statement: {
-            transaction: string;
-            kind: string;
-            reference: string;
-            memo: string;
-            amount: number;
-            at: string;
-          }[];
-          total: number;
-        }>(c, appFetch, `/v1/revenue/payouts/${id}`, { key: s.session.apiKey })
+      ? await callApi<PayoutStatementBody>(c, appFetch, `/v1/revenue/payouts/${id}`, {
+          key: s.session.apiKey,
+        })
       : null;
     if (!r || r.status !== 200) return c.html(<NotFoundPage viewer={s.viewer} />, 404);
     return c.html(<StatementPage viewer={s.viewer} payout={r.data} />);
   });
 
-  async function operatorPage(c: Context<AppEnv>, extra: { notice?: string; error?: string } = {}) {
+  async function operatorPage(
+    c: Context<AppEnv>,
+    extra: { notice?: string; error?: string; values?: Record<string, string> } = {},
+  ) {
     const s = await signedIn(c);
     if (s instanceof Response) return s;
     if (!s.viewer.operator) return c.html(<NotFoundPage viewer={s.viewer} />, 404);
     const key = s.session.apiKey;
     const [queue, report] = await Promise.all([
-      callApi<{
-        versions: {
-          versionId: string;
-          plugin: string;
-          version: string;
-          permissions: { permission: string; allows: string }[];
-          submittedAt: string;
-        }[];
-      }>(c, appFetch, "/v1/operator/review-queue", { key }),
+      callApi<ReviewQueueBody>(c, appFetch, "/v1/operator/review-queue", { key }),
       callApi<Report>(c, appFetch, "/v1/analytics/report", { key }),
     ]);
     return c.html(
       <OperatorPage
         viewer={s.viewer}
         queue={queue.data?.versions ?? []}
-        report={report.data}
+        report={report.status === 200 ? report.data : emptyReport("platform")}
         notice={extra.notice ?? noticeText(c.req.query("notice"))}
         error={extra.error}
+        values={extra.values ?? {}}
       />,
       extra.error ? 400 : 200,
     );
@@ -642,8 +881,13 @@ export function webRouter(appFetch: AppFetch) {
     const decision = form.decision === "reject" ? "reject" : "approve";
     const reason =
       typeof form.reason === "string" && form.reason.trim() ? form.reason.trim() : undefined;
+    const versionId = c.req.param("id");
+    const values = { versionId, reason: typeof form.reason === "string" ? form.reason : "" };
     if (decision === "reject" && !reason)
-      return operatorPage(c, { error: "A rejection needs a reason: the publisher reads it." });
+      return operatorPage(c, {
+        error: "A rejection needs a reason: the publisher reads it.",
+        values,
+      });
     const res = await callApi<{ plugin: string; version: string; status: string }>(
       c,
       appFetch,
@@ -655,43 +899,46 @@ export function webRouter(appFetch: AppFetch) {
           withNotice("/operator", decision === "reject" ? "version-rejected" : "version-approved"),
           303,
         )
-      : operatorPage(c, { error: problemText(res) });
+      : operatorPage(c, { error: problemText(res), values });
   });
 
-  web.post("/operator/suspend", async (c) => {
-    const f = await formPost(c, "/signin?next=/operator");
-    if (f instanceof Response) return f;
-    const { session, form } = f;
-    const listing = typeof form.listing === "string" ? form.listing.trim() : "";
-    if (!/^@[a-z0-9-]{3,39}\/[a-z0-9][a-z0-9._-]{0,63}$/.test(listing))
-      return operatorPage(c, { error: "Name a listing as @scope/name." });
-    const res = await callApi(c, appFetch, `/v1/operator/listings/${listing}/suspension`, {
-      method: "PUT",
-      key: session.apiKey,
-      json: {
-        suspended: true,
-        reason:
-          typeof form.reason === "string" && form.reason.trim()
-            ? form.reason.trim()
-            : "suspended by the operator",
-      },
+  for (const [path, suspended] of [
+    ["/operator/suspend", true],
+    ["/operator/unsuspend", false],
+  ] as const)
+    web.post(path, async (c) => {
+      const f = await formPost(c, "/signin?next=/operator");
+      if (f instanceof Response) return f;
+      const { session, form } = f;
+      const listing = typeof form.listing === "string" ? form.listing.trim() : "";
+      const reason =
+        typeof form.reason === "string" && form.reason.trim() ? form.reason.trim() : undefined;
+      const values: Record<string, string> = suspended
+        ? { suspend: listing, suspendReason: reason ?? "" }
+        : { lift: listing };
+      if (!/^@[a-z0-9-]{3,39}\/[a-z0-9][a-z0-9._-]{0,63}$/.test(listing))
+        return operatorPage(c, { error: "Name a listing as @scope/name.", values });
+      const res = await callApi(c, appFetch, `/v1/operator/listings/${listing}/suspension`, {
+        method: "PUT",
+        key: session.apiKey,
+        json: suspended
+          ? { suspended: true, reason: reason ?? "suspended by the operator" }
+          : { suspended: false },
+      });
+      return res.status === 200
+        ? c.redirect(withNotice("/operator", suspended ? "suspended" : "unsuspended"), 303)
+        : operatorPage(c, { error: problemText(res), values });
     });
-    return res.status === 200
-      ? c.redirect(withNotice("/operator", "suspended"), 303)
-      : operatorPage(c, { error: problemText(res) });
-  });
 
   web.get("/portal", async (c) => {
     const { viewer: v } = await viewer(c);
-    const list = await callApi<{
-      tutorials: { slug: string; title: string; difficulty: string; summary: string }[];
-    }>(c, appFetch, "/v1/portal/tutorials");
+    const list = await callApi<TutorialsBody>(c, appFetch, "/v1/portal/tutorials");
     return c.html(<Portal viewer={v} tutorials={list.data?.tutorials ?? []} />);
   });
 
   web.get("/portal/tutorials/:slug", async (c) => {
     const { viewer: v } = await viewer(c);
-    const t = await callApi<{ title: string; difficulty: string; html: string }>(
+    const t = await callApi<TutorialBody>(
       c,
       appFetch,
       `/v1/portal/tutorials/${encodeURIComponent(c.req.param("slug"))}`,
@@ -708,6 +955,43 @@ export function webRouter(appFetch: AppFetch) {
   });
 
   return web;
+}
+
+/** An API answer that says an earlier request with the same idempotency key is still running. */
+function isInProgress(data: unknown): boolean {
+  return (
+    typeof data === "object" &&
+    data !== null &&
+    typeof (data as { type?: unknown }).type === "string" &&
+    (data as { type: string }).type.endsWith("idempotency-key-in-use")
+  );
+}
+
+/** A report with nothing in it (when the API refuses one), of the schema's shape. */
+function emptyReport(scope: "platform" | "publisher"): Report {
+  const tops = { byInstalls: [], byRevenue: [], byRating: [] };
+  return {
+    period: { from: "", to: "" },
+    scope,
+    metrics: {
+      totalPlugins: 0,
+      totalApps: 0,
+      totalTemplates: 0,
+      totalDevelopers: 0,
+      activeInstalls: 0,
+      installs: 0,
+      uninstalls: 0,
+      newDevelopers: 0,
+      apiCalls: 0,
+      revenue: [],
+      mrr: [],
+      churn: { subscriptionsAtStart: 0, churned: 0, started: 0, rate: 0 },
+    },
+    topPlugins: tops,
+    topApps: tops,
+    growthTrends: { daily: [], monthly: [] },
+    revenueBreakdown: { byCurrency: [], byCategory: [], byListing: [], byDeveloper: [] },
+  };
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * The web UI in a real browser: Debian's Chromium driven by playwright-core (headless, no
  * network, a fresh profile). A newcomer signs up, browses, installs a plugin into staging and
- * rates it; the publisher sees the install in its dashboard chart; the operator approves a
- * version. Every page visited is checked with axe-core (WCAG 2 A/AA) and screenshotted into
+ * rates it; a buyer buys a paid plugin (double-submitting the confirmation: charged once) and
+ * cancels the subscription; the publisher sees the install in its dashboard chart; the operator
+ * approves a version. Every page visited is checked with axe-core (WCAG 2 A/AA) and screenshotted into
  * .tmp/screenshots/.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
@@ -140,6 +141,79 @@ describe.skipIf(!present)("the web UI in Chromium", () => {
         .getByRole("link", { name: "@demo/hello" })
         .count(),
     ).toBe(1);
+  });
+
+  it("a buyer buys a paid plugin with a card token, double-submits the confirmation, is charged once and cancels", async () => {
+    const tag = `p${Date.now()}`;
+    const account = (await (
+      await fetch(`${base}/v1/signup`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          email: `${tag}@example.test`,
+          name: "Browser Buyer",
+          organization: { name: "Browser Buyer", slug: `buyer-${tag}` },
+        }),
+      })
+    ).json()) as { apiKey: string };
+    const page = await (await context()).newPage();
+    await signIn(page, account.apiKey);
+    await page.goto(`${base}/listings/@demo/advanced-analytics`);
+    await check(page, "11-listing-paid");
+    expect(await page.locator("#price").textContent()).toBe("29.00 USD / month");
+    // A new organization has no card on file: it pays with a test card token.
+    expect(await page.getByLabel(/The card on file/).isDisabled()).toBe(true);
+    await page.getByLabel("A card token").check();
+    await page.getByLabel("Card token", { exact: true }).fill("tok_visa");
+    await page.getByRole("button", { name: "Review the purchase" }).click();
+    await page.waitForURL(/\/buy$/);
+    await check(page, "12-buy-confirm");
+    expect(await page.locator("#confirm-price").textContent()).toBe("29.00 USD / month");
+    expect(await page.locator("#confirm-method").textContent()).toBe("tok_visa");
+    // A double submit: the page's own submission of the form and, at the same moment, a second
+    // one of the same form (its fields, this browser's cookies) — as a double click or a retry
+    // after a dropped connection sends. (Chromium itself sends one request for a double click on
+    // a submit button: it replaces the pending navigation.) One idempotency key: one charge.
+    const ctx = page.context();
+    const form = page.locator('form[action$="/buy/confirm"]');
+    const action = (await form.getAttribute("action")) ?? "";
+    const fields = Object.fromEntries(
+      await form
+        .locator('input[type="hidden"]')
+        .evaluateAll((els) =>
+          els.map((e) => [(e as HTMLInputElement).name, (e as HTMLInputElement).value]),
+        ),
+    ) as Record<string, string>;
+    expect(fields.idempotencyKey).toMatch(/^web_[0-9A-Za-z]{32}$/);
+    const cookie = (await ctx.cookies(base)).map((c) => `${c.name}=${c.value}`).join("; ");
+    const [again] = await Promise.all([
+      ctx.request.post(`${base}${action}`, {
+        form: fields,
+        headers: { cookie },
+        maxRedirects: 0,
+      }),
+      page.getByRole("button", { name: "Pay 29.00 USD / month" }).click(),
+    ]);
+    await page.waitForURL(`${base}/dashboard/purchases?notice=purchased`);
+    expect(again.status()).toBe(303);
+    expect(again.headers().location).toBe("/dashboard/purchases?notice=purchased");
+    await expect.poll(() => page.getByRole("status").textContent()).toMatch(/Bought/);
+    await check(page, "13-purchases");
+    const bought = (await (
+      await fetch(`${base}/v1/purchases`, { headers: { "x-api-key": account.apiKey } })
+    ).json()) as { purchases: { listing: string; amount: number }[] };
+    expect(bought.purchases.map((p) => [p.listing, p.amount])).toEqual([
+      ["@demo/advanced-analytics", 2900],
+    ]);
+    // The listing page now says it is bought; the subscription is cancelled from the purchases page.
+    await page.goto(`${base}/listings/@demo/advanced-analytics`);
+    expect(await page.getByText(/Your organization bought it on/).count()).toBe(1);
+    await page.goto(`${base}/dashboard/purchases`);
+    await page
+      .getByRole("button", { name: "Cancel the subscription to @demo/advanced-analytics" })
+      .click();
+    await expect.poll(() => page.getByRole("status").textContent()).toMatch(/Canceled/);
+    expect(await page.getByText(/canceled: access until/).count()).toBe(1);
   });
 
   it("the publisher sees the install in its dashboard chart", async () => {

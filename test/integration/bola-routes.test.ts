@@ -204,6 +204,17 @@ const OBJECT_ROUTES: Record<string, Attempt> = {
     web: true,
     allowed: WEB,
   },
+  "POST /dashboard/subscriptions/:id/cancel": {
+    path: (v) => `/dashboard/subscriptions/${v.subscriptionId}/cancel`,
+    web: true,
+    allowed: WEB,
+  },
+  "POST /listings/:scope/:name/reviews/:id/reply": {
+    path: (v) => `/listings/@${v.plugin.scope}/${v.plugin.name}/reviews/${v.ratingId}/reply`,
+    body: () => ({ text: "not yours" }),
+    web: true,
+    allowed: [403, 404],
+  },
   "GET /publisher/payouts/:id": {
     path: (v) => `/publisher/payouts/${v.payoutId}`,
     web: true,
@@ -266,6 +277,12 @@ const NOT_OBJECT_SCOPED: Record<string, string> = {
     "web: installs into the caller's own organization (POST /v1/installations)",
   "POST /listings/:scope/:name/rate": "web: the caller's own rating (PUT …/rating)",
   "GET /portal/tutorials/:slug": "web: a public tutorial page",
+  "GET /v1/marketplace/listings/:scope/:name/rating/eligibility":
+    "the caller's own organization's eligibility to rate a public listing",
+  "POST /listings/:scope/:name/buy":
+    "web: the confirmation page of the caller's own organization's purchase (nothing is charged)",
+  "POST /listings/:scope/:name/buy/confirm":
+    "web: buys for the caller's own organization (POST /v1/purchases)",
 };
 
 /** Every METHOD /pattern in a route table whose path has a parameter. */

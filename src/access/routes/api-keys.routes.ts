@@ -83,7 +83,7 @@ function toApiKey(row: ApiKeyRow, now: number) {
 
 export const apiKeyRoutes = createRouter();
 
-const create = createRoute({
+export const create = createRoute({
   method: "post",
   path: "/",
   tags: ["API keys"],
@@ -149,7 +149,7 @@ apiKeyRoutes.openapi(create, async (c) => {
   return c.json({ ...toApiKey(row, now), key: key.secret }, 201);
 });
 
-const list = createRoute({
+export const list = createRoute({
   method: "get",
   path: "/",
   tags: ["API keys"],

@@ -19,7 +19,7 @@ import { publicRoute } from "../authenticate";
 export const identityRoutes = createRouter();
 
 // --- sign-up -------------------------------------------------------------------------------
-const signup = createRoute(
+export const signup = createRoute(
   publicRoute({
     method: "post",
     path: "/v1/signup",

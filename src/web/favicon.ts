@@ -1,0 +1,2 @@
+/** The site's icon (an atoll: a ring of reef around a lagoon), served at /favicon.svg and /favicon.ico. */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><title>Atoll</title><rect width="32" height="32" rx="7" fill="#0b57d0"/><circle cx="16" cy="16" r="10" fill="none" stroke="#ffffff" stroke-width="4"/><circle cx="16" cy="16" r="4" fill="#7cc4ff"/></svg>`;
