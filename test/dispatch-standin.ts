@@ -48,10 +48,13 @@ export function standInDispatcher() {
           for (const b of script.metadata.bindings) {
             if (b.type === "json") bindings[b.name] = b.json;
             else if (b.type === "secret_text" || b.type === "plain_text") bindings[b.name] = b.text;
-            else if (b.type === "service" && b.entrypoint === "PluginStorage")
-              bindings[b.name] = exports.PluginStorage({
-                props: b.props as { installationId: string },
-              });
+            else if (b.type === "service" && b.service === "atoll") {
+              // A service binding to the platform's entrypoint, by name, with its props.
+              const entry = (exports as unknown as Record<string, unknown>)[String(b.entrypoint)];
+              if (typeof entry !== "function")
+                throw new Error(`no entrypoint ${String(b.entrypoint)} on the platform Worker`);
+              bindings[b.name] = (entry as (o: { props: unknown }) => unknown)({ props: b.props });
+            } else throw new Error(`binding ${b.name}: type ${b.type} is not supported here`);
           }
           const hosts = String(options.outbound?.hosts ?? "")
             .split(",")

@@ -32,17 +32,16 @@ export const CALL_HEADERS = {
 } as const;
 
 /**
- * The bindings a plugin's `env` may hold, each only when its grant allows: `ATOLL` (installation
- * facts and config) always; `STORAGE` with `storage`; `INTEGRATIONS` with `integrations:<provider>`;
- * the granted secrets as `SECRETS` (an object, locally) or `ATOLL_SECRETS` (a JSON `secret_text`,
- * in production).
+ * The bindings a plugin's `env` may hold, each only when its grant allows, the same on every
+ * backend: `ATOLL` (installation facts and config) always; `STORAGE` with `storage`;
+ * `INTEGRATIONS` with `integrations:<provider>`; each granted secret as its own string binding
+ * `SECRET_<NAME>` (`secrets:API_KEY` → `env.SECRET_API_KEY`).
  */
 export const BINDINGS = {
   facts: "ATOLL",
   storage: "STORAGE",
   integrations: "INTEGRATIONS",
-  secrets: "SECRETS",
-  secretsText: "ATOLL_SECRETS",
+  secretPrefix: "SECRET_",
 } as const;
 
 /** What the `ATOLL` binding holds. */

@@ -1,13 +1,11 @@
 /**
  * The production backend: each installation revision is a user Worker in the Workers for
  * Platforms dispatch namespace, uploaded through the Cloudflare API when the installation is
- * created (its bindings are the installation's: ATOLL facts and config, its secrets, and a
- * STORAGE service binding to this Worker's PluginStorage entrypoint with the installation's id as
- * props). Calls go through `DISPATCHER.get(name, {}, { limits, outbound })`: the platform's caps
+ * created (its bindings are the installation's, from the table every backend shares:
+ * ./bindings.ts). Calls go through `DISPATCHER.get(name, {}, { limits, outbound })`: the platform's caps
  * on CPU and subrequests, and the outbound Worker's parameters (the granted hosts).
  */
-import { BINDINGS, type InstallationFacts } from "../contract/protocol";
-import { parseAll } from "../contract/permissions";
+import { pluginBindings } from "./bindings";
 import type { ScriptBinding, ScriptsApi } from "./cloudflare-api";
 import type { PluginHost } from "./host";
 import { networkHosts } from "./loader-host";
@@ -20,42 +18,22 @@ export function scriptName(spec: Pick<PluginSpec, "installationId" | "revision">
   return `atoll-${spec.installationId.slice(4)}-${spec.revision.toString(36)}`.toLowerCase();
 }
 
-/** The bindings a user Worker gets: only what the installation's grants allow. */
+/**
+ * The bindings a user Worker gets: the binding table every backend shares (./bindings.ts), as
+ * upload bindings (services point at this Worker's entrypoints, props and all).
+ */
 export function scriptBindings(spec: PluginSpec, platformService: string): ScriptBinding[] {
-  const perms = parseAll(spec.grants);
-  const bindings: ScriptBinding[] = [
-    {
-      type: "json",
-      name: BINDINGS.facts,
-      json: {
-        installationId: spec.installationId,
-        plugin: spec.plugin,
-        version: spec.version,
-        environment: spec.environment,
-        config: spec.config,
-      } satisfies InstallationFacts,
-    },
-  ];
-  if (perms.some((p) => p.kind === "storage")) {
-    bindings.push({
-      type: "service",
-      name: BINDINGS.storage,
-      service: platformService,
-      entrypoint: "PluginStorage",
-      props: { installationId: spec.installationId },
-    });
-  }
-  const secrets = perms.flatMap((p) =>
-    p.kind === "secrets" && p.name in spec.secrets ? [p.name] : [],
-  );
-  if (secrets.length > 0) {
-    bindings.push({
-      type: "secret_text",
-      name: BINDINGS.secretsText,
-      text: JSON.stringify(Object.fromEntries(secrets.map((n) => [n, spec.secrets[n]]))),
-    });
-  }
-  return bindings;
+  return pluginBindings(spec).map((b): ScriptBinding => {
+    if (b.type === "service")
+      return {
+        type: "service",
+        name: b.name,
+        service: platformService,
+        entrypoint: b.entrypoint,
+        props: b.props,
+      };
+    return b;
+  });
 }
 
 export class DispatchHost implements PluginHost {

@@ -1,12 +1,11 @@
 /**
  * Runs plugins through the Worker Loader binding. Each installation revision gets its own isolate
- * (id: package SHA-256 + installation + revision) with only the bindings its grants allow:
- * `STORAGE` (storage), `SECRETS` (secrets:<NAME>), `INTEGRATIONS` (integrations:<provider>),
- * `ATOLL` (installation facts and config), and
+ * (id: package SHA-256 + installation + revision) with only the bindings its grants allow (the
+ * binding table every backend shares, ./bindings.ts), and
  * `globalOutbound` set to the egress gate (network:<host>) or `null` (no network at all). The
  * platform's own bindings (D1, R2, Durable Objects) are never passed.
  */
-import { BINDINGS, type InstallationFacts } from "../contract/protocol";
+import { pluginBindings } from "./bindings";
 import { parseAll } from "../contract/permissions";
 import { subrequestBudgets, type EgressProps } from "./egress";
 import type { PluginHost } from "./host";
@@ -40,37 +39,19 @@ export interface HostExports {
   }) => Fetcher;
 }
 
-/** The plugin's `env`: only what its grants allow. */
+/** The plugin's `env`: the binding table (./bindings.ts), with this Worker's entrypoints. */
 export function pluginEnv(spec: PluginSpec, exports: HostExports): Record<string, unknown> {
-  const perms = parseAll(spec.grants);
-  const facts: InstallationFacts = {
-    installationId: spec.installationId,
-    plugin: spec.plugin,
-    version: spec.version,
-    environment: spec.environment,
-    config: spec.config,
-  };
-  const env: Record<string, unknown> = { [BINDINGS.facts]: facts };
-  if (perms.some((p) => p.kind === "storage"))
-    env[BINDINGS.storage] = exports.PluginStorage({
-      props: { installationId: spec.installationId },
-    });
-  const secretNames = perms.flatMap((p) => (p.kind === "secrets" ? [p.name] : []));
-  const providers = perms.flatMap((p) => (p.kind === "integrations" ? [p.provider as string] : []));
-  if (providers.length > 0)
-    env[BINDINGS.integrations] = exports.IntegrationGate({
-      props: {
-        installationId: spec.installationId,
-        orgId: spec.orgId,
-        environment: spec.environment,
-        providers,
-        isolate: isolateId(spec),
-      },
-    });
-  if (secretNames.length > 0)
-    env[BINDINGS.secrets] = Object.fromEntries(
-      secretNames.filter((n) => n in spec.secrets).map((n) => [n, spec.secrets[n]]),
-    );
+  const env: Record<string, unknown> = {};
+  for (const b of pluginBindings(spec)) {
+    if (b.type === "json") env[b.name] = b.json;
+    else if (b.type === "secret_text") env[b.name] = b.text;
+    else if (b.entrypoint === "PluginStorage")
+      env[b.name] = exports.PluginStorage({ props: b.props as { installationId: string } });
+    else
+      env[b.name] = exports.IntegrationGate({
+        props: b.props as Parameters<HostExports["IntegrationGate"]>[0]["props"],
+      });
+  }
   return env;
 }
 

@@ -23,7 +23,7 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/__atoll/initialize") return Response.json({ ok: true });
-    if (url.pathname === "/control") throw new Error("control failure " + env.SECRETS.API_TOKEN);
+    if (url.pathname === "/control") throw new Error("control failure " + env.SECRET_API_TOKEN);
     if (url.pathname === "/chatty") {
       for (let i = 0; i < 2001; i++) console.log("step", i);
       throw new Error("chatty failure");

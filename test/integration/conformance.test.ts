@@ -1,50 +1,14 @@
 /**
- * The conformance suite every plugin in plugins/ passes: it builds (global setup, with the CLI's
- * build), publishes, installs with exactly its declared grants, initializes, executes, serves its
- * routes, and uninstalls cleanly.
+ * The conformance suite (test/conformance.ts) against the `loader` backend, and the payment
+ * gateway against the Stripe stand-in. The same suite runs against the dispatch path
+ * (conformance-dispatch.test.ts) and the `service` backend (test/e2e/conformance-service.test.ts).
  */
 import { describe, expect, inject, it } from "vitest";
+import { conformanceSuite } from "../conformance";
 import { call } from "../helpers";
 import { examplePackage, publishAndInstall, publisher } from "../plugin-helpers";
 
-const plugins = inject("plugins");
-
-describe.each(Object.keys(plugins))("plugin %s", (name) => {
-  const fixture = plugins[name] as (typeof plugins)[string];
-
-  it("declares only permissions the platform allows and a supported API version", () => {
-    expect(fixture.manifest.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(Array.isArray(fixture.manifest.permissions)).toBe(true);
-  });
-
-  it("publishes, installs, executes, serves its routes and uninstalls", async () => {
-    const a = await publisher("c");
-    const inst = await publishAndInstall(a, examplePackage(name, a.slug), {
-      config: fixture.conformance.config,
-      secrets: fixture.conformance.secrets,
-    });
-    if (fixture.conformance.execute) {
-      const res = await call(`/v1/installations/${inst.id}/execute`, {
-        method: "POST",
-        key: a.apiKey,
-        json: { input: fixture.conformance.execute.input },
-      });
-      expect(res.status).toBe(200);
-      const body = (await res.json()) as { output: unknown };
-      expect(body).toHaveProperty("output");
-      if (fixture.conformance.execute.output !== undefined)
-        expect(body.output).toEqual(fixture.conformance.execute.output);
-    }
-    if (fixture.conformance.get) {
-      const res = await call(`${inst.endpoint}${fixture.conformance.get.path}`, { key: a.apiKey });
-      expect(res.status).toBe(fixture.conformance.get.status);
-    }
-    expect(
-      (await call(`/v1/installations/${inst.id}`, { method: "DELETE", key: a.apiKey })).status,
-    ).toBe(204);
-    expect((await call(`${inst.endpoint}/`, { key: a.apiKey })).status).toBe(404);
-  });
-});
+conformanceSuite("loader", inject("plugins"), () => ({ call }));
 
 describe("payment-gateway against the Stripe stand-in", () => {
   async function setup() {

@@ -118,9 +118,17 @@ describe("dispatch-namespace backend", () => {
     const script = await uploaded(
       scriptName({ installationId: inst.id, revision: Date.parse(inst.createdAt) }),
     );
-    const secret = script?.metadata.bindings.find((b) => b.name === "ATOLL_SECRETS");
-    expect(secret).toMatchObject({ type: "secret_text" });
-    expect(JSON.parse(String(secret?.text))).toEqual({ PAYMENT_API_KEY: "sk_test_dispatch" });
+    // One secret_text binding per secret, named as on every backend; nothing secret elsewhere.
+    const secret = script?.metadata.bindings.find((b) => b.name === "SECRET_PAYMENT_API_KEY");
+    expect(secret).toEqual({
+      type: "secret_text",
+      name: "SECRET_PAYMENT_API_KEY",
+      text: "sk_test_dispatch",
+    });
+    const readable = JSON.stringify(
+      script?.metadata.bindings.filter((b) => b.type !== "secret_text"),
+    );
+    expect(readable).not.toContain("sk_test_dispatch");
     const charge = await app.request(
       req(a, `/v1/installations/${inst.id}/execute`, {
         method: "POST",
@@ -146,7 +154,7 @@ describe("dispatch-namespace backend", () => {
   it("names the platform as its user Workers' tail consumer: their logs reach the installation, redacted", async () => {
     const a = await publisher("d");
     const source = `export default { fetch(request, env) {
-      const { API_TOKEN } = JSON.parse(env.ATOLL_SECRETS);
+      const API_TOKEN = env.SECRET_API_TOKEN;
       console.log("dispatched with", API_TOKEN);
       return new Response("ok");
     } };`;

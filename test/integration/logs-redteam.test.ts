@@ -28,7 +28,7 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/__atoll/initialize") return Response.json({ ok: true });
-    const s = env.SECRETS, cfg = env.ATOLL.config;
+    const s = { API_TOKEN: env.SECRET_API_TOKEN }, cfg = env.ATOLL.config;
     switch (url.pathname) {
       case "/object-setting":
         console.log("connecting to postgres as", cfg.db.user, "with", cfg.db.password);

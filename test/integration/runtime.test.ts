@@ -275,7 +275,7 @@ describe("a failing or hostile plugin", () => {
     const { get: granted } = await installHostile(["storage", "secrets:TOKEN"], {
       secrets: { TOKEN: "t0k3n" },
     });
-    expect(await (await granted("/env")).json()).toEqual(["ATOLL", "SECRETS", "STORAGE"]);
+    expect(await (await granted("/env")).json()).toEqual(["ATOLL", "SECRET_TOKEN", "STORAGE"]);
   });
 
   it("answers 502 naming the cause when it throws, and the next call works", async () => {

@@ -26,10 +26,8 @@ export interface StorageBinding {
 export interface AtollEnv {
   ATOLL: InstallationFacts;
   STORAGE?: StorageBinding;
-  /** Granted secrets (Worker Loader backends). */
-  SECRETS?: Record<string, string>;
-  /** Granted secrets as one JSON secret binding (the production dispatch backend). */
-  ATOLL_SECRETS?: string;
+  /** Each granted secret as its own string binding, `SECRET_<NAME>` (every backend). */
+  [secret: `SECRET_${string}`]: string | undefined;
   /** Calls to connected providers (granted by integrations:<provider>); credentials are injected by the platform. */
   INTEGRATIONS?: IntegrationsBinding;
 }
@@ -50,9 +48,10 @@ export interface PluginEvent {
 }
 
 function secretsOf(env: AtollEnv): Record<string, string> {
-  if (env.SECRETS) return env.SECRETS;
-  if (env.ATOLL_SECRETS) return JSON.parse(env.ATOLL_SECRETS) as Record<string, string>;
-  return {};
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env))
+    if (key.startsWith("SECRET_") && typeof value === "string") out[key.slice(7)] = value;
+  return out;
 }
 
 /** Who is calling, from headers only the platform can set. */

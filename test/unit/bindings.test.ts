@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { pluginBindings } from "../../src/runtime/bindings";
+import { scriptBindings } from "../../src/runtime/dispatch-host";
+import { pluginEnv, type HostExports } from "../../src/runtime/loader-host";
+import type { PluginSpec } from "../../src/runtime/spec";
+
+const spec = (grants: string[], secrets: Record<string, string> = {}): PluginSpec => ({
+  installationId: "ins_00000000000000000000",
+  orgId: "org_00000000000000000000",
+  environment: "production",
+  plugin: "@example/p",
+  pluginId: "plg_00000000000000000000",
+  paid: false,
+  version: "1.0.0",
+  sha256: "0".repeat(64),
+  entry: "index.js",
+  grants,
+  config: { region: "eu" },
+  secrets,
+  limits: { cpuMs: 50, subrequests: 50 },
+  requestsPerMinute: null,
+  revision: 1,
+});
+
+/** Stand-ins for the Worker's entrypoints: each returns what it was built with. */
+const exportsOf = {
+  PluginStorage: (o: unknown) => ({ entry: "PluginStorage", ...(o as object) }),
+  IntegrationGate: (o: unknown) => ({ entry: "IntegrationGate", ...(o as object) }),
+} as unknown as HostExports;
+
+describe("one binding table for every backend", () => {
+  const full = spec(["storage", "secrets:API_KEY", "secrets:UNSET", "integrations:slack"], {
+    API_KEY: "sk_live_x",
+  });
+
+  it("gives exactly what the grants allow, one string binding per secret that is set", () => {
+    expect(pluginBindings(full).map((b) => [b.type, b.name])).toEqual([
+      ["json", "ATOLL"],
+      ["service", "STORAGE"],
+      ["service", "INTEGRATIONS"],
+      ["secret_text", "SECRET_API_KEY"],
+    ]);
+    expect(pluginBindings(spec([])).map((b) => b.name)).toEqual(["ATOLL"]);
+  });
+
+  it("the Worker Loader env and the dispatch upload carry the same names, secrets only as secrets", () => {
+    const env = pluginEnv(full, exportsOf);
+    const upload = scriptBindings(full, "atoll");
+    expect(Object.keys(env).sort()).toEqual(upload.map((b) => b.name).sort());
+    expect(env.SECRET_API_KEY).toBe("sk_live_x");
+    expect(env.INTEGRATIONS).toMatchObject({ entry: "IntegrationGate" });
+    // Integrations reach production too (the dispatch backend once had no INTEGRATIONS).
+    expect(upload.find((b) => b.name === "INTEGRATIONS")).toMatchObject({
+      type: "service",
+      service: "atoll",
+      entrypoint: "IntegrationGate",
+      props: { installationId: full.installationId, providers: ["slack"] },
+    });
+    // Nothing but a secret_text binding holds the secret (json values can be read back).
+    const readable = JSON.stringify(upload.filter((b) => b.type !== "secret_text"));
+    expect(readable).not.toContain("sk_live_x");
+  });
+
+  it("a secret named like another binding cannot shadow it", () => {
+    const names = pluginBindings(
+      spec(["storage", "secrets:STORAGE", "secrets:ATOLL"], { STORAGE: "x", ATOLL: "y" }),
+    ).map((b) => b.name);
+    expect(names).toEqual(["ATOLL", "STORAGE", "SECRET_STORAGE", "SECRET_ATOLL"]);
+  });
+});
