@@ -161,9 +161,20 @@ interface Named {
 function pathExpr(n: Named): string {
   return (
     n.op.segments
-      .map((s) => ("text" in s ? javaString(s.text) : `seg(${n.args.get(s.param) ?? "null"})`))
+      .map((s) =>
+        "text" in s
+          ? javaString(s.text)
+          : `${n.op.pathParams.some((p) => p.name === s.param && p.catchAll) ? "segs" : "seg"}(${n.args.get(s.param) ?? "null"})`,
+      )
       .join(" + ") || '""'
   );
+}
+
+/** A path parameter's type: Long or Double when its schema says so, else String. */
+function pathParamType(p: Operation["pathParams"][number], ctx: Ctx): string {
+  if (p.catchAll) return "String";
+  const t = javaOf(p.schema, ctx).type;
+  return t === "Long" || t === "Double" ? t : "String";
 }
 
 function method(n: Named, ctx: Ctx): string {
@@ -174,7 +185,7 @@ function method(n: Named, ctx: Ctx): string {
       : op.responseKind === "none" || !op.response
         ? { type: "void", conv: () => "" }
         : javaOf(op.response, ctx);
-  const params = op.pathParams.map((p) => `String ${n.args.get(p.name)}`);
+  const params = op.pathParams.map((p) => `${pathParamType(p, ctx)} ${n.args.get(p.name)}`);
   if (n.body) params.push(`${n.body} body`);
   const full = [
     ...params,
@@ -260,6 +271,7 @@ const RUNTIME_MEMBERS = [
   "form",
   "sleep",
   "seg",
+  "segs",
   "requireValue",
   "http",
   "baseUrl",
