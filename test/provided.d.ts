@@ -14,7 +14,12 @@ declare module "vitest" {
       string,
       {
         zipBase64: string;
-        manifest: { name: string; version: string; permissions: string[] };
+        manifest: {
+          name: string;
+          version: string;
+          permissions: string[];
+          routes: import("../src/contract/manifest").ManifestRoute[];
+        };
         conformance: {
           config: Record<string, unknown>;
           secrets: Record<string, string>;

@@ -156,6 +156,19 @@ export interface ListingPageData extends ListingCard {
   versions: { version: string; installs: number; createdAt: string }[];
   latestVersion: string | null;
   homepage: string | null;
+  routes?: {
+    method: string;
+    path: string;
+    summary?: string;
+    limit?: { requests: number; window: number };
+  }[];
+}
+
+/** A route's limit in words: "60 per minute", "1000 per 3600 s". */
+function limitText(limit: { requests: number; window: number } | undefined): string {
+  if (!limit) return "The plan's";
+  const unit = { 1: "second", 60: "minute", 3600: "hour", 86400: "day" }[limit.window];
+  return `${limit.requests} per ${unit ?? `${limit.window} s`}`;
 }
 
 export function ListingPage(props: {
@@ -202,6 +215,35 @@ export function ListingPage(props: {
                 </li>
               ))}
             </ul>
+          )}
+          <h2 id="routes">Routes</h2>
+          {(l.routes ?? []).length === 0 ? (
+            <p>This plugin declares no routes: any path under its endpoint reaches it.</p>
+          ) : (
+            <table aria-labelledby="routes">
+              <thead>
+                <tr>
+                  <th scope="col">Method</th>
+                  <th scope="col">Path</th>
+                  <th scope="col">What it does</th>
+                  <th scope="col">Limit</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(l.routes ?? []).map((r) => (
+                  <tr>
+                    <td>
+                      <code>{r.method}</code>
+                    </td>
+                    <td>
+                      <code>{r.path}</code>
+                    </td>
+                    <td>{r.summary ?? ""}</td>
+                    <td>{limitText(r.limit)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           )}
           <h2 id="developers">For developers</h2>
           <p>

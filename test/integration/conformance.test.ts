@@ -4,6 +4,8 @@
  * routes, and uninstalls cleanly.
  */
 import { describe, expect, inject, it } from "vitest";
+import { matchRoute } from "../../src/contract/routes";
+import { responseErrors } from "../../src/contract/route-input";
 import { call } from "../helpers";
 import { examplePackage, publishAndInstall, publisher } from "../plugin-helpers";
 
@@ -38,6 +40,12 @@ describe.each(Object.keys(plugins))("plugin %s", (name) => {
     if (fixture.conformance.get) {
       const res = await call(`${inst.endpoint}${fixture.conformance.get.path}`, { key: a.apiKey });
       expect(res.status).toBe(fixture.conformance.get.status);
+      // The answer matches the schema its route declares for the status (as atoll test checks).
+      const match = matchRoute(fixture.manifest.routes, "GET", fixture.conformance.get.path);
+      if (match.ok && match.route && res.headers.get("content-type")?.includes("json")) {
+        if (res.status === 200) expect(match.route.responses?.["200"]).toBeDefined();
+        expect(responseErrors(match.route, res.status, await res.json())).toEqual([]);
+      }
     }
     expect(
       (await call(`/v1/installations/${inst.id}`, { method: "DELETE", key: a.apiKey })).status,

@@ -135,6 +135,7 @@ export function pluginDocument(
     const queryRequired = new Set(
       Array.isArray(route.query?.required) ? (route.query.required as string[]) : [],
     );
+    const typed = Boolean(route.params || route.query || route.body || route.responses);
     const limit = route.limit;
     const limitText = limit
       ? `Limit: ${limit.requests} requests per ${limit.window} s per calling organization (RateLimit-Policy "route"), beside the plan's.`
@@ -239,7 +240,9 @@ export function pluginDocument(
         ],
         ...(withBody && body
           ? { requestBody: { required: true, content: { "application/json": { schema: body } } } }
-          : BODY_METHODS.has(method) && !route.body && method !== "delete"
+          : // A route that declares no schema at all keeps a free-form body; one that declares
+            // schemas but no body takes none.
+            BODY_METHODS.has(method) && method !== "delete" && !typed
             ? {
                 requestBody: {
                   required: false,
