@@ -83,7 +83,8 @@ function templateOf(route: ManifestRoute): {
     const m = /^\{(.+)\}$|^:(.+)$/.exec(s);
     return m ? `{${m[1] ?? m[2]}}` : s;
   });
-  return { path: `/p/{installationId}/${out.join("/")}`, names, catchAll };
+  // No trailing slash (the gateway ignores one): the root route is the endpoint itself.
+  return { path: `/p/{installationId}/${out.join("/")}`.replace(/\/$/, ""), names, catchAll };
 }
 
 /** A copy of a manifest schema as an OpenAPI 3.1 schema (the subset is plain JSON Schema). */
