@@ -156,6 +156,12 @@ describe("the per-plugin document", () => {
     });
     expect(Object.values(java).join("\n")).toMatch(/segs\(path\)/);
     expect(Object.values(java).join("\n")).toMatch(/Long count/);
+    expect(java["src/main/java/dev/atoll/client/models/GetFilesByPathQuery.java"]).toMatch(
+      /public record GetFilesByPathQuery\(Long limit, String tag\)/,
+    );
+    expect(java["src/main/java/dev/atoll/client/Atoll.java"]).toMatch(
+      /getFilesByPath\(String installationId, String path, GetFilesByPathQuery query\)/,
+    );
   });
 
   it("keeps publisher text as data: hostile names land in schemas, never in component names", () => {
