@@ -156,11 +156,11 @@ describe("the per-plugin document", () => {
     });
     expect(Object.values(java).join("\n")).toMatch(/segs\(path\)/);
     expect(Object.values(java).join("\n")).toMatch(/Long count/);
-    expect(java["src/main/java/dev/atoll/client/models/GetFilesByPathQuery.java"]).toMatch(
-      /public record GetFilesByPathQuery\(Long limit, String tag\)/,
+    expect(java["src/main/java/dev/atoll/client/models/GetFilesQuery.java"]).toMatch(
+      /public record GetFilesQuery\(Long limit, String tag\)/,
     );
     expect(java["src/main/java/dev/atoll/client/Atoll.java"]).toMatch(
-      /getFilesByPath\(String installationId, String path, GetFilesByPathQuery query\)/,
+      /getFiles\(String installationId, String path, GetFilesQuery query\)/,
     );
   });
 
