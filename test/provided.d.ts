@@ -1,5 +1,5 @@
 /** Values the Node-side global setups hand to the tests (vitest's provide/inject). */
-export {};
+import type { ManifestRoute } from "../src/contract/manifest";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -18,7 +18,7 @@ declare module "vitest" {
           name: string;
           version: string;
           permissions: string[];
-          routes: import("../src/contract/manifest").ManifestRoute[];
+          routes: ManifestRoute[];
         };
         conformance: {
           config: Record<string, unknown>;
