@@ -1,14 +1,22 @@
 /**
  * The conformance suite every plugin in plugins/ passes, on every backend: it builds (global
  * setup, with the CLI's build), publishes, installs with exactly its declared grants, initializes,
- * executes, serves its routes, and uninstalls cleanly. `target().call` reaches the platform
- * running the backend under test; a difference between backends shows as a failing test.
+ * executes, serves its routes (answers matching the schemas they declare), and uninstalls
+ * cleanly. The target publishes and calls the platform running the backend under test; a
+ * difference between backends shows as a failing test.
  */
-import { describe, expect, it } from "vitest";
-import type { ProvidedContext } from "vitest";
-import { examplePackage, publishZip, publisher } from "./plugin-helpers";
+import { describe, expect, it, type ProvidedContext } from "vitest";
+import { responseErrors } from "../src/contract/route-input";
+import { matchRoute } from "../src/contract/routes";
+
+export interface PublishedBody {
+  plugin: string;
+  permissions: { permission: string }[];
+}
 
 export interface ConformanceTarget {
+  /** Publishes the example plugin `name` under a fresh publisher; its key and the answer. */
+  publish(name: string): Promise<PublishedBody & { key: string }>;
   call(path: string, init?: { method?: string; key?: string; json?: unknown }): Promise<Response>;
 }
 
@@ -26,17 +34,11 @@ export function conformanceSuite(
     });
 
     it("publishes, installs, executes, serves its routes and uninstalls", async () => {
-      const { call } = target();
-      const a = await publisher("c");
-      const pub = await publishZip(a, examplePackage(name, a.slug));
-      expect(pub.status).toBe(201);
-      const { plugin, permissions } = (await pub.json()) as {
-        plugin: string;
-        permissions: { permission: string }[];
-      };
+      const { publish, call } = target();
+      const { key, plugin, permissions } = await publish(name);
       const installed = await call("/v1/installations", {
         method: "POST",
-        key: a.apiKey,
+        key,
         json: {
           plugin,
           grants: permissions.map((p) => p.permission),
@@ -49,7 +51,7 @@ export function conformanceSuite(
       if (fixture.conformance.execute) {
         const res = await call(`/v1/installations/${inst.id}/execute`, {
           method: "POST",
-          key: a.apiKey,
+          key,
           json: { input: fixture.conformance.execute.input },
         });
         expect(res.status, await res.clone().text()).toBe(200);
@@ -59,15 +61,19 @@ export function conformanceSuite(
           expect(body.output).toEqual(fixture.conformance.execute.output);
       }
       if (fixture.conformance.get) {
-        const res = await call(`${inst.endpoint}${fixture.conformance.get.path}`, {
-          key: a.apiKey,
-        });
+        const res = await call(`${inst.endpoint}${fixture.conformance.get.path}`, { key });
         expect(res.status).toBe(fixture.conformance.get.status);
+        // The answer matches the schema its route declares for the status (as atoll test checks).
+        const match = matchRoute(fixture.manifest.routes, "GET", fixture.conformance.get.path);
+        if (match.ok && match.route && res.headers.get("content-type")?.includes("json")) {
+          if (res.status === 200) expect(match.route.responses?.["200"]).toBeDefined();
+          expect(responseErrors(match.route, res.status, await res.json())).toEqual([]);
+        }
       }
-      expect(
-        (await call(`/v1/installations/${inst.id}`, { method: "DELETE", key: a.apiKey })).status,
-      ).toBe(204);
-      expect((await call(`${inst.endpoint}/`, { key: a.apiKey })).status).toBe(404);
+      expect((await call(`/v1/installations/${inst.id}`, { method: "DELETE", key })).status).toBe(
+        204,
+      );
+      expect((await call(`${inst.endpoint}/`, { key })).status).toBe(404);
     });
   });
 }

@@ -1,5 +1,5 @@
 /** Values the Node-side global setups hand to the tests (vitest's provide/inject). */
-export {};
+import type { ManifestRoute } from "../src/contract/manifest";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -14,7 +14,12 @@ declare module "vitest" {
       string,
       {
         zipBase64: string;
-        manifest: { name: string; version: string; permissions: string[] };
+        manifest: {
+          name: string;
+          version: string;
+          permissions: string[];
+          routes: ManifestRoute[];
+        };
         conformance: {
           config: Record<string, unknown>;
           secrets: Record<string, string>;

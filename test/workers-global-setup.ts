@@ -28,6 +28,7 @@ export default async function setup(project: TestProject) {
         name: built.manifest.name,
         version: built.manifest.version,
         permissions: built.manifest.permissions,
+        routes: built.manifest.routes ?? [],
       },
       conformance: JSON.parse(
         readFileSync(join(dir, "conformance.json"), "utf8"),

@@ -219,7 +219,18 @@ const Listing = ListingSummary.extend({
   keywords: z.array(z.string()),
   permissions: z.array(z.object({ permission: z.string(), allows: z.string() })),
   routes: z.array(
-    z.object({ method: z.string(), path: z.string(), summary: z.string().optional() }),
+    z.object({
+      method: z.string(),
+      path: z.string(),
+      summary: z.string().optional(),
+      limit: z
+        .object({
+          requests: z.number().int(),
+          window: z.number().int().openapi({ description: "seconds" }),
+        })
+        .optional()
+        .openapi({ description: "The route's own limit, per calling organization" }),
+    }),
   ),
   versions: z.array(
     z.object({ version: z.string(), installs: z.number().int(), createdAt: z.string().datetime() }),
@@ -282,6 +293,7 @@ listingRoutes.openapi(getListingRoute, async (c) => {
         method: r.method,
         path: r.path,
         ...(r.summary ? { summary: r.summary } : {}),
+        ...(r.limit ? { limit: { requests: r.limit.requests, window: r.limit.window } } : {}),
       })),
       versions: versions.map((v) => ({
         version: v.version,

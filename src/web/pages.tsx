@@ -174,6 +174,13 @@ export interface ListingFormValues {
   reply?: { id: string; text: string };
 }
 
+/** A route's limit in words: "60 per minute", "1000 per 3600 s". */
+function limitText(limit: { requests: number; window: number } | undefined): string {
+  if (!limit) return "The plan's";
+  const unit = { 1: "second", 60: "minute", 3600: "hour", 86400: "day" }[limit.window];
+  return `${limit.requests} per ${unit ?? `${limit.window} s`}`;
+}
+
 /** The buy box: whether it is owned, the card on file, and a buy error. */
 export interface BuyState {
   /** The viewer's organization's purchase of it that still gives access, if any. */
@@ -231,6 +238,35 @@ export function ListingPage(props: {
                 </li>
               ))}
             </ul>
+          )}
+          <h2 id="routes">Routes</h2>
+          {(l.routes ?? []).length === 0 ? (
+            <p>This plugin declares no routes: any path under its endpoint reaches it.</p>
+          ) : (
+            <table aria-labelledby="routes">
+              <thead>
+                <tr>
+                  <th scope="col">Method</th>
+                  <th scope="col">Path</th>
+                  <th scope="col">What it does</th>
+                  <th scope="col">Limit</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(l.routes ?? []).map((r) => (
+                  <tr>
+                    <td>
+                      <code>{r.method}</code>
+                    </td>
+                    <td>
+                      <code>{r.path}</code>
+                    </td>
+                    <td>{r.summary ?? ""}</td>
+                    <td>{limitText(r.limit)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           )}
           <h2 id="developers">For developers</h2>
           <p>

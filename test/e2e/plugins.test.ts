@@ -68,7 +68,8 @@ describe("the demo plugins", () => {
     expect(await hello.json()).toEqual({ message: "Hello, Ada!" });
     const stats = await fetch(`${creds.plugins["advanced-analytics"]}/stats`, {
       method: "POST",
-      headers: key,
+      // The route declares a JSON body: anything else is a 415 from the gateway.
+      headers: { ...key, "content-type": "application/json" },
       body: JSON.stringify({ values: [1, 2, 3] }),
     });
     expect(await stats.json()).toMatchObject({ count: 3, mean: 2 });

@@ -64,7 +64,7 @@ describe("revenue, as docs/revenue.md walks it", () => {
       (
         await fetch(`${base}${endpoint}/stats`, {
           method: "POST",
-          headers: as(creds.tenant.apiKey),
+          headers: { ...as(creds.tenant.apiKey), "content-type": "application/json" },
           body: JSON.stringify({ values: [3, 1, 2] }),
         })
       ).status,

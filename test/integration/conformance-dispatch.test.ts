@@ -5,13 +5,21 @@
  */
 import { inject } from "vitest";
 import { app } from "../../src/app";
-import { conformanceSuite } from "../conformance";
+import { conformanceSuite, type PublishedBody } from "../conformance";
 import { dispatchEnv, standInDispatcher } from "../dispatch-standin";
+import { examplePackage, publishZip, publisher } from "../plugin-helpers";
 
 const { ns } = standInDispatcher();
 const e = dispatchEnv(ns);
 
 conformanceSuite("dispatch stand-in", inject("plugins"), () => ({
+  // Publishing does not depend on the backend; installs and calls go through the dispatch path.
+  async publish(name) {
+    const a = await publisher("cd");
+    const pub = await publishZip(a, examplePackage(name, a.slug));
+    if (pub.status !== 201) throw new Error(`publish: ${pub.status} ${await pub.text()}`);
+    return { key: a.apiKey, ...((await pub.json()) as PublishedBody) };
+  },
   async call(path, init = {}) {
     const headers: Record<string, string> = {};
     if (init.key) headers["x-api-key"] = init.key;

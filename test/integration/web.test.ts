@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { OPERATOR_KEY, call, signup } from "../helpers";
-import { examplePackage, publishZip, publisher } from "../plugin-helpers";
+import { examplePackage, publishZip, publisher, repack } from "../plugin-helpers";
 
 const html = (path: string, init: RequestInit & { cookie?: string } = {}) => {
   const headers = new Headers(init.headers);
@@ -163,6 +163,44 @@ describe("the web UI", () => {
       },
     });
     expect(taken.status).toBe(201);
+  });
+
+  it("shows each declared route on the listing page with its method, path, summary and limit", async () => {
+    const pub = await publisher("webroutes");
+    const zip = repack(examplePackage("hello", pub.slug), (m) => ({
+      ...m,
+      routes: [
+        ...((m.routes as unknown[]) ?? []),
+        { method: "DELETE", path: "/things/{id}", summary: '<img src=x onerror="alert(1)">' },
+        { method: "PUT", path: "/slow/*", limit: { requests: 5, window: 3600 } },
+      ],
+    }));
+    expect((await publishZip(pub, zip)).status).toBe(201);
+    const page = await (await html(`/listings/@${pub.slug}/hello`)).text();
+    const table = /<h2 id="routes">Routes<\/h2>(.*?)<\/table>/s.exec(page)?.[1] ?? "";
+    const rows = [...table.matchAll(/<tr>(.*?)<\/tr>/gs)].map((r) =>
+      [...(r[1] ?? "").matchAll(/<td>(.*?)<\/td>/gs)].map((c) =>
+        (c[1] ?? "").replace(/<\/?code>/g, ""),
+      ),
+    );
+    expect(rows.filter((r) => r.length > 0)).toEqual([
+      ["GET", "/", "A greeting and who is calling", "The plan&#39;s"],
+      ["GET", "/hello/{name}", "Greets someone", "The plan&#39;s"],
+      [
+        "POST",
+        "/visits",
+        "Counts a visit (kept in the installation&#39;s storage)",
+        "60 per minute",
+      ],
+      [
+        "DELETE",
+        "/things/{id}",
+        "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;",
+        "The plan&#39;s",
+      ],
+      ["PUT", "/slow/*", "", "5 per hour"],
+    ]);
+    expect(page).not.toContain("<img src=x");
   });
 
   it("prints only notices from its fixed set, never text from the link", async () => {

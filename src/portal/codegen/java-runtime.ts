@@ -436,6 +436,17 @@ export const CLIENT_RUNTIME = `
     return s;
   }
 
+  /** The rest of a path (a plugin route's *): slashes kept, each segment encoded, never . or .. */
+  private static String segs(Object value) {
+    String[] parts = String.valueOf(value).split("/", -1);
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < parts.length; i++) {
+      if (i > 0) out.append('/');
+      if (!parts[i].isEmpty()) out.append(seg(parts[i]));
+    }
+    return out.toString();
+  }
+
   /** Throws BadRequestException before sending when a required value is missing. */
   public static void requireValue(Object value, String name) {
     if (value == null) throw new BadRequestException("the " + name + " is required");

@@ -156,14 +156,27 @@ interface Named {
   args: Map<string, string>;
   /** The Java type of the body (a record for inline object bodies). */
   body: string | null;
+  /** A record of the typed query parameters, when the operation takes any. */
+  query: string | null;
 }
 
 function pathExpr(n: Named): string {
   return (
     n.op.segments
-      .map((s) => ("text" in s ? javaString(s.text) : `seg(${n.args.get(s.param) ?? "null"})`))
+      .map((s) =>
+        "text" in s
+          ? javaString(s.text)
+          : `${n.op.pathParams.some((p) => p.name === s.param && p.catchAll) ? "segs" : "seg"}(${n.args.get(s.param) ?? "null"})`,
+      )
       .join(" + ") || '""'
   );
+}
+
+/** A path parameter's type: Long or Double when its schema says so, else String. */
+function pathParamType(p: Operation["pathParams"][number], ctx: Ctx): string {
+  if (p.catchAll) return "String";
+  const t = javaOf(p.schema, ctx).type;
+  return t === "Long" || t === "Double" ? t : "String";
 }
 
 function method(n: Named, ctx: Ctx): string {
@@ -174,7 +187,7 @@ function method(n: Named, ctx: Ctx): string {
       : op.responseKind === "none" || !op.response
         ? { type: "void", conv: () => "" }
         : javaOf(op.response, ctx);
-  const params = op.pathParams.map((p) => `String ${n.args.get(p.name)}`);
+  const params = op.pathParams.map((p) => `${pathParamType(p, ctx)} ${n.args.get(p.name)}`);
   if (n.body) params.push(`${n.body} body`);
   const full = [
     ...params,
@@ -216,7 +229,16 @@ function method(n: Named, ctx: Ctx): string {
   if (full.length !== params.length) {
     lines.push(
       `  public ${res.type} ${n.method}(${params.join(", ")}) {`,
-      `    ${res.type === "void" ? "" : "return "}${n.method}(${[...params.map((p) => p.split(" ").pop()), ...(op.query.length ? ["null"] : []), ...(op.headers.length ? ["null"] : [])].join(", ")});`,
+      `    ${res.type === "void" ? "" : "return "}${n.method}(${[...params.map((p) => p.split(" ").pop()), ...(op.query.length ? ["(Map<String, ?>) null"] : []), ...(op.headers.length ? ["null"] : [])].join(", ")});`,
+      "  }",
+    );
+  }
+  if (n.query) {
+    const names = params.map((p) => p.split(" ").pop());
+    lines.push(
+      `  /** ${javaComment(summary)} (typed query parameters) */`,
+      `  public ${res.type} ${n.method}(${[...params, `${n.query} query`].join(", ")}) {`,
+      `    ${res.type === "void" ? "" : "return "}${n.method}(${[...names, "query == null ? null : query.toJson()", ...(op.headers.length ? ["null"] : [])].join(", ")});`,
       "  }",
     );
   }
@@ -260,6 +282,7 @@ const RUNTIME_MEMBERS = [
   "form",
   "sleep",
   "seg",
+  "segs",
   "requireValue",
   "http",
   "baseUrl",
@@ -319,11 +342,33 @@ export function javaSdk(
         if (body === "Object" && op.body.kind === "form") body = "Map<String, Object>";
       }
     }
+    // The query parameters as a record too (an overload beside the Map form).
+    let query: string | null = null;
+    if (op.query.length) {
+      query = typeNamer.name(`${method}Query`, "Query");
+      const properties: Record<string, JsonSchema> = {};
+      for (const q of op.query)
+        Object.defineProperty(properties, q.name, {
+          value: q.schema,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      inline.push([
+        query,
+        {
+          type: "object",
+          properties,
+          required: op.query.filter((q) => q.required).map((q) => q.name),
+        },
+      ]);
+    }
     return {
       op,
       method,
       pages: null,
       body,
+      query,
       args: new Map(op.pathParams.map((p) => [p.name, args.name(p.name, "param")])),
     };
   });

@@ -143,6 +143,11 @@ def _quote(value: Any) -> str:
     return s
 
 
+def _quote_rest(value: Any) -> str:
+    # The rest of a path (a plugin route's *): slashes kept, each segment encoded, never . or ..
+    return "/".join("" if part == "" else _quote(part) for part in str(value).split("/"))
+
+
 def _require(value: Any, keys: Tuple[str, ...], what: str) -> None:
     """Raises BadRequestError before sending when a required key is missing."""
     if not isinstance(value, dict):

@@ -173,10 +173,22 @@ function bodyRequired(
   return s.required ?? [];
 }
 
+/** A path parameter's type: its schema's when that says more than "a string" (an enum, a number). */
+function pathParamType(p: Operation["pathParams"][number], names: SchemaNames): string {
+  const { schema } = nullability(p.schema);
+  if (p.catchAll || schema.$ref) return "str";
+  const t = pyType(schema, names);
+  // A bool would be sent as True/False, not the true/false the gateway reads.
+  return /^(Any|bool|Dict|List|Union|Literal\[(True|False))/.test(t) ? "str" : t;
+}
+
 function method(n: Named, names: SchemaNames, byName: Map<string, JsonSchema>): string {
   const { op } = n;
   const arg = (where: string, name: string) => n.args.get(`${where}:${name}`) ?? "_";
-  const positional = ["self", ...op.pathParams.map((p) => `${arg("path", p.name)}: str`)];
+  const positional = [
+    "self",
+    ...op.pathParams.map((p) => `${arg("path", p.name)}: ${pathParamType(p, names)}`),
+  ];
   const body = op.body
     ? op.body.kind === "binary"
       ? "bytes"
@@ -204,7 +216,11 @@ function method(n: Named, names: SchemaNames, byName: Map<string, JsonSchema>): 
         : pyType(op.response, names);
   const path =
     op.segments
-      .map((s) => ("text" in s ? pyString(s.text) : `_quote(${arg("path", s.param)})`))
+      .map((s) =>
+        "text" in s
+          ? pyString(s.text)
+          : `${op.pathParams.some((p) => p.name === s.param && p.catchAll) ? "_quote_rest" : "_quote"}(${arg("path", s.param)})`,
+      )
       .join(" + ") || '""';
   const checks = [
     ...op.pathParams.map((p) => `_require_param(${arg("path", p.name)}, ${pyString(p.name)})`),

@@ -30,6 +30,8 @@ interface OpenApiParameter {
   required?: boolean;
   schema?: JsonSchema;
   description?: string;
+  /** A plugin route's final `*`: the value may hold slashes (plugin-document.ts). */
+  "x-atoll-catch-all"?: boolean;
 }
 
 interface OpenApiOperation {
@@ -68,6 +70,8 @@ export interface Param {
   required: boolean;
   schema: JsonSchema;
   description?: string;
+  /** The rest of the path (a plugin route's `*`): sent segment by segment, slashes kept. */
+  catchAll?: boolean;
 }
 
 /** How a body travels: JSON, a URL-encoded form, or bytes (any other content type). */
@@ -125,7 +129,7 @@ export function operationIdOf(method: string, path: string): string {
   return method.toLowerCase() + segments.join("");
 }
 
-const RATE_HEADERS = {
+export const RATE_HEADERS = {
   RateLimit: {
     description: 'The caller\'s remaining quota (IETF draft): "api";r=57;t=42',
     schema: { type: "string" },
@@ -171,6 +175,7 @@ const param = (p: OpenApiParameter): Param => ({
   required: Boolean(p.required || p.in === "path"),
   schema: p.schema ?? { type: "string" },
   ...(p.description ? { description: p.description } : {}),
+  ...(p.in === "path" && p["x-atoll-catch-all"] === true ? { catchAll: true } : {}),
 });
 
 const isJson = (type: string) => /^application\/(.+\+)?json\b/i.test(type);
@@ -253,8 +258,13 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
     for (const method of METHODS) {
       const op = ops[method];
       if (!op) continue;
-      if (/\{path\}$/.test(path)) continue; // "any path" endpoints are not operations
       const params = op.parameters ?? [];
+      // "Any path" endpoints are not operations; a plugin route's declared catch-all is.
+      const last = /\{([^{}]+)\}$/.exec(path)?.[1];
+      const catchAll = params.some(
+        (p) => p.in === "path" && p.name === last && p["x-atoll-catch-all"] === true,
+      );
+      if (/\{path\}$/.test(path) && !catchAll) continue;
       const segments = segmentsOf(path);
       const pathParams = params.filter((p) => p.in === "path").map(param);
       // A `{name}` in the path that no parameter declares is still a (string) parameter.

@@ -84,6 +84,11 @@ function segment(value) {
   return s;
 }
 
+function rest(value) {
+  // The rest of a path (a plugin route's *): slashes kept, each segment encoded, never . or ..
+  return String(value).split("/").map((part) => (part === "" ? "" : segment(part))).join("/");
+}
+
 function headerValue(headers, name) {
   const lower = name.toLowerCase();
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === lower && v !== undefined && v !== null) return String(v);

@@ -138,7 +138,7 @@ function nameOperations(ops: Operation[]): Named[] {
   );
   return ops.map((op) => {
     // Never a name the method body uses itself (segment(), the paging locals are $-prefixed).
-    const params = new Namer(safeCamel, ["options", "body", "segment"], JS_KEYWORDS);
+    const params = new Namer(safeCamel, ["options", "body", "segment", "rest"], JS_KEYWORDS);
     return {
       op,
       method: methods.name(op.id, "operation"),
@@ -172,9 +172,23 @@ function optionsType(op: Operation, names: SchemaNames): string {
   return `RequestOptions & { ${parts.join("; ")} }`;
 }
 
+/** A path parameter's type: its schema's when that says more than "a string" (an enum, a number). */
+function pathParamType(p: Operation["pathParams"][number], names: SchemaNames): string {
+  const { schema } = nullability(p.schema);
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  if (p.catchAll || schema.$ref) return "string";
+  if (
+    schema.enum ||
+    schema.const !== undefined ||
+    types.some((t) => t === "integer" || t === "number" || t === "boolean")
+  )
+    return tsType(schema, names);
+  return "string | number";
+}
+
 function signature(n: Named, names: SchemaNames): string {
   const { op } = n;
-  const args = op.pathParams.map((p) => `${n.params.get(p.name)}: string | number`);
+  const args = op.pathParams.map((p) => `${n.params.get(p.name)}: ${pathParamType(p, names)}`);
   if (op.body) args.push(`body${op.body.required ? "" : "?"}: ${bodyType(op, names)}`);
   const requiredQuery = op.query.some((q) => q.required);
   args.push(`options${requiredQuery ? "" : "?"}: ${optionsType(op, names)}`);
@@ -182,8 +196,11 @@ function signature(n: Named, names: SchemaNames): string {
 }
 
 function pathExpr(n: Named): string {
+  const catchAll = new Set(n.op.pathParams.filter((p) => p.catchAll).map((p) => p.name));
   const parts = n.op.segments.map((s) =>
-    "text" in s ? jsString(s.text) : `segment(${n.params.get(s.param) ?? "undefined"})`,
+    "text" in s
+      ? jsString(s.text)
+      : `${catchAll.has(s.param) ? "rest" : "segment"}(${n.params.get(s.param) ?? "undefined"})`,
   );
   return parts.join(" + ") || '""';
 }

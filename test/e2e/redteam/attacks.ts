@@ -20,7 +20,15 @@ export const INSTALLATION = "ins_redteam";
 export interface ManifestPatch {
   displayName?: string;
   description?: string;
-  routes?: { method: string; path: string; summary?: string }[];
+  routes?: {
+    method: string;
+    path: string;
+    summary?: string;
+    params?: Record<string, Record<string, unknown>>;
+    query?: Record<string, unknown>;
+    body?: Record<string, unknown>;
+    responses?: Record<string, Record<string, unknown>>;
+  }[];
 }
 
 interface Common {
@@ -318,6 +326,104 @@ export const ATTACKS: readonly Attack[] = [
         "/{0}",
         "/{__init__}",
       ].map((path) => ({ method: "ANY", path, summary: path })),
+    },
+  },
+  // ---- route schemas (typed plugin SDKs): property names, enum values, descriptions ----
+  {
+    id: "schema-exec",
+    what: "schemas whose property names, enum values, descriptions and query names break out of strings, comments and docstrings in every language",
+    langs: LANGS,
+    mustLoad: true,
+    source: "manifest",
+    manifest: {
+      routes: [
+        {
+          method: "POST",
+          path: "/x/{kind}/*",
+          summary: `*/ ${JAVA_STATIC} /* """; print("${CANARY}") #`,
+          params: {
+            kind: {
+              type: "string",
+              enum: [`"); console.log("${CANARY}"); ("`, `""" + print("${CANARY}") + """`],
+              description: `*/ console.log("${CANARY}") /*`,
+            },
+          },
+          query: {
+            type: "object",
+            properties: {
+              [`a"; console.log("${CANARY}"); "`]: { type: "string" },
+              [`b'); print("${CANARY}") #`]: { type: "integer" },
+              class: { type: "string", enum: [`\u0022); System.out.println("${CANARY}"); //`] },
+            },
+            required: ["class"],
+          },
+          body: {
+            type: "object",
+            description: `*/ ${JAVA_STATIC} /*\n"""\nprint("${CANARY}")`,
+            properties: {
+              [`"]: console.log("${CANARY}"), ["`]: {
+                type: "string",
+                description: `*/ console.log("${CANARY}") /*`,
+              },
+              constructor: { type: "object", properties: { prototype: { type: "string" } } },
+              [`x\u000a System.out.println("${CANARY}");`]: { type: "integer" },
+              [`"""; print("${CANARY}"); x = """`]: {
+                enum: [`\"; print("${CANARY}") #`, `*/ System.out.println("${CANARY}"); /*`],
+              },
+              toJson: { type: "string" },
+              self: { type: "string" },
+            },
+            required: [`"]: console.log("${CANARY}"), ["`],
+          },
+          responses: {
+            "200": {
+              type: "object",
+              description: `\u002a/ ${JAVA_STATIC}`,
+              properties: {
+                [`${"$"}{console.log("${CANARY}")}`]: { type: "string", enum: ["`${x}`"] },
+                hashCode: { type: "integer" },
+              },
+            },
+            "201": { type: "array", items: { type: "string", description: `*/ ${JAVA_STATIC}` } },
+          },
+        },
+      ],
+    },
+  },
+  {
+    id: "fuzz-schemas",
+    what: "every breakout string as a schema property name, enum value, description and query name: the SDK still loads",
+    langs: LANGS,
+    mustLoad: true,
+    source: "manifest",
+    manifest: {
+      routes: [
+        {
+          method: "PUT",
+          path: "/f/{p}",
+          params: { p: { type: "string", enum: [...FUZZ_STRINGS] } },
+          query: {
+            type: "object",
+            properties: Object.fromEntries(
+              FUZZ_STRINGS.map((s) => [s, { type: "string", description: s }]),
+            ),
+          },
+          body: {
+            type: "object",
+            properties: Object.fromEntries(
+              FUZZ_STRINGS.map((s) => [s, { type: "string", description: s, enum: [s] }]),
+            ),
+          },
+          responses: {
+            "200": {
+              type: "object",
+              properties: Object.fromEntries(
+                FUZZ_STRINGS.map((s) => [`r${s}`, { enum: [s, 1, true, null], description: s }]),
+              ),
+            },
+          },
+        },
+      ],
     },
   },
   // ---- route paths ----
