@@ -122,7 +122,10 @@ export function startSaasStandIn({
           error_description: "invalid client credentials",
         });
       const token = `00D${id("", 12)}!${id("", 40)}`;
-      sf.tokens.set(token, { exp: Date.now() + salesforceTokenTtlMs, clientId: form.get("client_id") });
+      sf.tokens.set(token, {
+        exp: Date.now() + salesforceTokenTtlMs,
+        clientId: form.get("client_id"),
+      });
       const answer = () =>
         send(res, 200, {
           access_token: token,
@@ -463,7 +466,10 @@ export function startSaasStandIn({
         if (portalPath && req.method === "GET") {
           const portal = state.hubspot.portals.get(decodeURIComponent(portalPath[1]));
           if (!portal) return send(res, 404, {});
-          return send(res, 200, { contacts: [...portal.contacts.values()], searches: portal.searches });
+          return send(res, 200, {
+            contacts: [...portal.contacts.values()],
+            searches: portal.searches,
+          });
         }
         if (path === "/salesforce/contacts" && req.method === "POST") {
           const { clientId, modstamp, contacts } = JSON.parse(body || "{}");
@@ -538,7 +544,16 @@ export function startSaasStandIn({
 // ---- A SOQL subset, parsed as Salesforce does (anything outside it is MALFORMED_QUERY) ----------
 const SOQL_TOKEN =
   /\s*(?:(\(|\)|,)|'((?:[^'\\]|\\.)*)'|(!=|<=|>=|=|<|>)|(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,3})?(?:Z|[+-]\d\d:?\d\d))|([A-Za-z_][A-Za-z0-9_]*)|(\d+))/y;
-const SOQL_ESCAPES = { n: "\n", r: "\r", t: "\t", b: "\b", f: "\f", '"': '"', "'": "'", "\\": "\\" };
+const SOQL_ESCAPES = {
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  b: "\b",
+  f: "\f",
+  '"': '"',
+  "'": "'",
+  "\\": "\\",
+};
 
 function soqlTokens(q) {
   const out = [];
@@ -609,7 +624,9 @@ export function parseSoql(q) {
     const value = ts[i++];
     if (!value) throw new Error("expected a value");
     if (field === "SystemModstamp" && value.t !== "dt")
-      throw new Error("value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes");
+      throw new Error(
+        "value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes",
+      );
     if (field !== "SystemModstamp" && value.t !== "str")
       throw new Error(`value of filter criterion for field '${field}' must be a quoted string`);
     return { field, op, value: value.v };
@@ -642,7 +659,8 @@ export function parseSoql(q) {
 /** Salesforce compares Ids exactly (as ORDER BY Id orders them) and other text case-insensitively. */
 function soqlCompare(field, a, b) {
   if (field === "SystemModstamp") return Date.parse(a) - Date.parse(b);
-  const [x, y] = field === "Id" ? [a ?? "", b ?? ""] : [(a ?? "").toLowerCase(), (b ?? "").toLowerCase()];
+  const [x, y] =
+    field === "Id" ? [a ?? "", b ?? ""] : [(a ?? "").toLowerCase(), (b ?? "").toLowerCase()];
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
@@ -668,7 +686,10 @@ function hsValue(prop, raw) {
 }
 
 function hsMatch(f, c) {
-  const v = hsValue(f.propertyName, f.propertyName === "hs_object_id" ? c.id : c.properties[f.propertyName]);
+  const v = hsValue(
+    f.propertyName,
+    f.propertyName === "hs_object_id" ? c.id : c.properties[f.propertyName],
+  );
   const x = hsValue(f.propertyName, f.value);
   switch (f.operator) {
     case "HAS_PROPERTY":
@@ -706,18 +727,30 @@ export function hubspotSearch(all, q) {
   if (groups.length > 5) throw new Error("at most 5 filterGroups");
   if (groups.reduce((n, g) => n + (g.filters ?? []).length, 0) > 25)
     throw new Error("at most 25 filters");
-  if (groups.some((g) => (g.filters ?? []).length > 10)) throw new Error("at most 10 filters a group");
+  if (groups.some((g) => (g.filters ?? []).length > 10))
+    throw new Error("at most 10 filters a group");
   const sorts = q.sorts ?? [];
   if (sorts.length > 1) throw new Error("only one sort is supported");
   const sort = sorts[0]
     ? typeof sorts[0] === "string"
-      ? { propertyName: sorts[0].replace(/^-/, ""), direction: sorts[0].startsWith("-") ? "DESCENDING" : "ASCENDING" }
+      ? {
+          propertyName: sorts[0].replace(/^-/, ""),
+          direction: sorts[0].startsWith("-") ? "DESCENDING" : "ASCENDING",
+        }
       : sorts[0]
     : null;
   const key = (c) =>
-    sort ? hsValue(sort.propertyName, sort.propertyName === "hs_object_id" ? c.id : c.properties[sort.propertyName]) : 0;
+    sort
+      ? hsValue(
+          sort.propertyName,
+          sort.propertyName === "hs_object_id" ? c.id : c.properties[sort.propertyName],
+        )
+      : 0;
   return [...all]
-    .filter((c) => groups.length === 0 || groups.some((g) => (g.filters ?? []).every((f) => hsMatch(f, c))))
+    .filter(
+      (c) =>
+        groups.length === 0 || groups.some((g) => (g.filters ?? []).every((f) => hsMatch(f, c))),
+    )
     .sort((a, b) => {
       const [x, y] = [key(a), key(b)];
       const d = x === y ? 0 : x === null ? -1 : y === null ? 1 : x < y ? -1 : 1;

@@ -58,7 +58,12 @@ async function seedSf(clientId: string, at: number, n: number, tag: string): Pro
     })
   ).records;
 }
-async function seedHs(token: string, at: number, n: number, tag: string): Promise<{ id: string }[]> {
+async function seedHs(
+  token: string,
+  at: number,
+  n: number,
+  tag: string,
+): Promise<{ id: string }[]> {
   return (
     await standin<{ results: { id: string }[] }>("/__standin/hubspot/contacts", {
       token,
@@ -149,7 +154,15 @@ describe("records sharing a modification time", () => {
     expect(byId.get(`salesforce-${late.Id}`)?.LastName).toBe(`${tag}-late-edited`);
     // The queries are the tie-breaking ones, every one accepted by the SOQL the stand-in parses.
     const queries = (await sfOrg(src.clientId)).queries;
-    expect(queries.slice(1).every((q) => /SystemModstamp > \S+ OR \(SystemModstamp = \S+ AND Id > '[A-Za-z0-9]{18}'\) ORDER BY SystemModstamp ASC, Id ASC/.test(q))).toBe(true);
+    expect(
+      queries
+        .slice(1)
+        .every((q) =>
+          /SystemModstamp > \S+ OR \(SystemModstamp = \S+ AND Id > '[A-Za-z0-9]{18}'\) ORDER BY SystemModstamp ASC, Id ASC/.test(
+            q,
+          ),
+        ),
+    ).toBe(true);
   }, 60_000);
 
   it("HubSpot as the source: every record arrives exactly once (one sort rule, ties unordered)", async () => {
@@ -217,8 +230,14 @@ describe("records sharing a modification time", () => {
     const mapHs = [{ to: "LastName", from: "lastname" }];
     const s1 = await createSync(a, sf.connectionId, dst.connectionId, mapSf);
     const s2 = await createSync(a, hs.connectionId, dst.connectionId, mapHs);
-    await db.update(syncs).set({ cursor: new Date(T1).toISOString() }).where(eq(syncs.id, s1));
-    await db.update(syncs).set({ cursor: String(T1) }).where(eq(syncs.id, s2));
+    await db
+      .update(syncs)
+      .set({ cursor: new Date(T1).toISOString() })
+      .where(eq(syncs.id, s1));
+    await db
+      .update(syncs)
+      .set({ cursor: String(T1) })
+      .where(eq(syncs.id, s2));
     expect((await runAll(s1)).outcomes.at(-1)).toBe("done");
     expect((await runAll(s2)).outcomes.at(-1)).toBe("done");
     const got = new Set((await sfOrg(dst.clientId)).contacts.map((c) => c.Atoll_External_Id__c));
@@ -236,27 +255,31 @@ describe("records sharing a modification time", () => {
     ["2025-03-01T10:00:00.000Z|003aaaaaaaaaaaa\\' OR LastName != \\'", "an escaped quote"],
     ["2025-03-01T10:00:00.000Z|003aaaaaaaaaaaaAAA LIMIT 1", "an id with trailing SOQL"],
     ["2025-03-01T10:00:00.000Z) OR (Id != null", "a parenthesis"],
-  ])("a Salesforce cursor with SOQL in it (%s: %s) never reaches the query", async (cursor) => {
-    const a = await publisher("inject");
-    const src = await newSfOrg(a);
-    const dst = await newSfOrg(a);
-    await seedSf(src.clientId, T0, 2, uid());
-    const syncId = await createSync(a, src.connectionId, dst.connectionId, [
-      { to: "LastName", from: "LastName" },
-    ]);
-    await db.update(syncs).set({ cursor }).where(eq(syncs.id, syncId));
-    const { outcomes } = await runAll(syncId);
-    expect(outcomes.at(-1)).toBe("done");
-    const { queries } = await sfOrg(src.clientId);
-    expect(queries.length).toBeGreaterThan(0);
-    for (const q of queries) {
-      expect(q).not.toMatch(/Name !=|LIMIT 1\b|null|\\'/);
-      // Only the two shapes the connector writes, with only a datetime literal and an 18-char Id.
-      expect(q).toMatch(
-        /^SELECT [A-Za-z, ]+ FROM Contact( WHERE SystemModstamp > [0-9T:.Z-]+ OR \(SystemModstamp = [0-9T:.Z-]+ AND Id > '[A-Za-z0-9]{18}'\))? ORDER BY SystemModstamp ASC, Id ASC LIMIT \d+$/,
-      );
-    }
-  }, 30_000);
+  ])(
+    "a Salesforce cursor with SOQL in it (%s: %s) never reaches the query",
+    async (cursor) => {
+      const a = await publisher("inject");
+      const src = await newSfOrg(a);
+      const dst = await newSfOrg(a);
+      await seedSf(src.clientId, T0, 2, uid());
+      const syncId = await createSync(a, src.connectionId, dst.connectionId, [
+        { to: "LastName", from: "LastName" },
+      ]);
+      await db.update(syncs).set({ cursor }).where(eq(syncs.id, syncId));
+      const { outcomes } = await runAll(syncId);
+      expect(outcomes.at(-1)).toBe("done");
+      const { queries } = await sfOrg(src.clientId);
+      expect(queries.length).toBeGreaterThan(0);
+      for (const q of queries) {
+        expect(q).not.toMatch(/Name !=|LIMIT 1\b|null|\\'/);
+        // Only the two shapes the connector writes, with only a datetime literal and an 18-char Id.
+        expect(q).toMatch(
+          /^SELECT [A-Za-z, ]+ FROM Contact( WHERE SystemModstamp > [0-9T:.Z-]+ OR \(SystemModstamp = [0-9T:.Z-]+ AND Id > '[A-Za-z0-9]{18}'\))? ORDER BY SystemModstamp ASC, Id ASC LIMIT \d+$/,
+        );
+      }
+    },
+    30_000,
+  );
 });
 
 describe("a sync whose connection is deleted", () => {
@@ -285,10 +308,13 @@ describe("a sync whose connection is deleted", () => {
       expect(listed.syncs.find((s) => s.id === syncId)).toMatchObject({ status: "paused" });
       const resume = await call(`/v1/syncs/${syncId}/resume`, { method: "POST", key: a.apiKey });
       expect(resume.status).toBe(409);
-      expect((await problem(resume)).title).toMatch(/deleted/);
-      expect((await call(`/v1/syncs/${syncId}/run`, { method: "POST", key: a.apiKey })).status).toBe(
-        409,
-      );
+      expect(await problem(resume)).toMatchObject({
+        type: expect.stringMatching(/sync-connection-deleted$/),
+        detail: expect.stringMatching(/was deleted/),
+      });
+      expect(
+        (await call(`/v1/syncs/${syncId}/run`, { method: "POST", key: a.apiKey })).status,
+      ).toBe(409);
     },
   );
 
@@ -321,7 +347,10 @@ describe("a sync whose connection is deleted", () => {
       { to: "LastName", from: "lastname" },
     ]);
     const paused = await call(`/v1/syncs/${syncId}/pause`, { method: "POST", key: a.apiKey });
-    expect(await paused.json()).toMatchObject({ status: "paused", pausedReason: "paused by a user" });
+    expect(await paused.json()).toMatchObject({
+      status: "paused",
+      pausedReason: "paused by a user",
+    });
     const resumed = await call(`/v1/syncs/${syncId}/resume`, { method: "POST", key: a.apiKey });
     expect(await resumed.json()).toMatchObject({ status: "active", pausedReason: null });
   });
