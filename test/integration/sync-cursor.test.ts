@@ -339,6 +339,29 @@ describe("a sync whose connection is deleted", () => {
     expect(s?.pausedReason).toMatch(/source connection .* was deleted/);
   });
 
+  it("the migration pauses the syncs left active on connections deleted before it, with the reason", async () => {
+    const a = await publisher("del-migr");
+    const src = await newPortal(a);
+    const dst = await newSfOrg(a);
+    const syncId = await createSync(a, src.connectionId, dst.connectionId, [
+      { to: "LastName", from: "lastname" },
+    ]);
+    await call(`/v1/connections/${dst.connectionId}`, { method: "DELETE", key: a.apiKey });
+    await db
+      .update(syncs)
+      .set({ status: "active", pausedReason: null })
+      .where(eq(syncs.id, syncId));
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0015_sync_paused_reason"));
+    expect(migration).toBeDefined();
+    for (const q of migration!.queries.filter((q) => /^UPDATE/m.test(q)))
+      await env.DB.prepare(q).run();
+    const [s] = await db.select().from(syncs).where(eq(syncs.id, syncId));
+    expect(s).toMatchObject({
+      status: "paused",
+      pausedReason: `the target connection ${dst.connectionId} (Salesforce) was deleted`,
+    });
+  });
+
   it("a manual pause says so, and resume clears the reason", async () => {
     const a = await publisher("pz-reason");
     const src = await newPortal(a);
