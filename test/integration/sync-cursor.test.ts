@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { call, problem, type Account } from "../helpers";
 import { publisher } from "../plugin-helpers";
-import { connect, standin } from "../integration-helpers";
+import { connect, saas, standin } from "../integration-helpers";
 import { PAGE_SIZE, runPage, startRun } from "../../src/integrations/sync";
 import { getDb } from "../../src/platform/db/client";
 import { syncRuns, syncs } from "../../src/platform/db/schema";
@@ -280,6 +280,51 @@ describe("records sharing a modification time", () => {
     },
     30_000,
   );
+});
+
+describe("the stand-ins keep the providers' query rules", () => {
+  it("HubSpot's search refuses a second sort rule; Salesforce refuses SOQL outside what it parses", async () => {
+    const a = await publisher("rules");
+    const { token } = await newPortal(a);
+    const search = (sorts: unknown[]) =>
+      fetch(`${saas()}/hubspot/crm/v3/objects/contacts/search`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ sorts, limit: 5 }),
+      });
+    expect((await search([{ propertyName: "hs_object_id", direction: "ASCENDING" }])).status).toBe(
+      200,
+    );
+    const two = await search([
+      { propertyName: "lastmodifieddate", direction: "ASCENDING" },
+      { propertyName: "hs_object_id", direction: "ASCENDING" },
+    ]);
+    expect(two.status).toBe(400);
+    expect(await two.json()).toMatchObject({ category: "VALIDATION_ERROR" });
+
+    const { clientId } = await newSfOrg(a);
+    const tok = (await (
+      await fetch(`${saas()}/salesforce/services/oauth2/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `grant_type=client_credentials&client_id=${clientId}&client_secret=sf-secret`,
+      })
+    ).json()) as { access_token: string };
+    const soql = (q: string) =>
+      fetch(`${saas()}/salesforce/services/data/v59.0/query?q=${encodeURIComponent(q)}`, {
+        headers: { authorization: `Bearer ${tok.access_token}` },
+      });
+    expect(
+      (await soql("SELECT Id FROM Contact WHERE SystemModstamp > 2025-03-01T10:00:00Z")).status,
+    ).toBe(200);
+    for (const bad of [
+      "SELECT Id FROM Contact WHERE SystemModstamp > '2025-03-01T10:00:00Z'",
+      "SELECT Id FROM Contact WHERE Id > 'a' OR",
+      "SELECT Id FROM Contact WHERE Id > 'a'' LIMIT 1",
+      "SELECT Id FROM Contact; DELETE Contact",
+    ])
+      expect((await soql(bad)).status, bad).toBe(400);
+  });
 });
 
 describe("a sync whose connection is deleted", () => {
