@@ -480,7 +480,8 @@ export function startSaasStandIn({
             const c = {
               ...(existing ?? {}),
               ...fields,
-              Id: existing?.Id ?? id("003", 15),
+              // A new record may name its Id (a hostile "Salesforce" answering ids of its choosing).
+              Id: existing?.Id ?? fields.Id ?? id("003", 15),
               SystemModstamp: at ?? nextModstamp(),
             };
             org.contacts.set(c.Id, c);

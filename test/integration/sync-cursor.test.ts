@@ -282,6 +282,29 @@ describe("records sharing a modification time", () => {
   );
 });
 
+describe("a source answering ids or timestamps that are not its own", () => {
+  it("a Salesforce record whose Id carries SOQL is refused as a malformed answer: the cursor does not take it", async () => {
+    const a = await publisher("hostile-id");
+    const src = await newSfOrg(a);
+    const dst = await newSfOrg(a);
+    await standin("/__standin/salesforce/contacts", {
+      clientId: src.clientId,
+      modstamp: new Date(T0).toISOString(),
+      contacts: [{ Id: "003' OR Name != '", LastName: "Hostile" }],
+    });
+    const syncId = await createSync(a, src.connectionId, dst.connectionId, [
+      { to: "LastName", from: "LastName" },
+    ]);
+    const [s] = await db.select().from(syncs).where(eq(syncs.id, syncId));
+    const run = await startRun(db, s!, "manual");
+    expect(await runPage(env, { syncId, runId: run!.id })).toMatchObject({ kind: "retry" });
+    const [after] = await db.select().from(syncs).where(eq(syncs.id, syncId));
+    expect(after?.cursor).toBeNull();
+    expect((await sfOrg(dst.clientId)).writes).toEqual([]);
+    expect((await sfOrg(src.clientId)).queries.some((q) => q.includes("Name !="))).toBe(false);
+  });
+});
+
 describe("the stand-ins keep the providers' query rules", () => {
   it("HubSpot's search refuses a second sort rule; Salesforce refuses SOQL outside what it parses", async () => {
     const a = await publisher("rules");

@@ -42,12 +42,17 @@ const Search = z.object({
   total: z.number().int(),
   results: z
     .array(
-      z.object({
-        // The cursor carries an id and a timestamp: both must be what HubSpot sends.
-        id: z.string().regex(HUBSPOT_ID),
-        properties: z.record(z.string(), z.string().nullable()),
-        updatedAt: z.string().refine((t) => Number.isFinite(Date.parse(t)), "a datetime"),
-      }),
+      z
+        .object({
+          // The cursor carries an id and a timestamp: both must be what HubSpot sends.
+          id: z.string().regex(HUBSPOT_ID),
+          properties: z.record(z.string(), z.string().nullable()),
+          updatedAt: z.string(),
+        })
+        .refine(
+          (r) => Number.isFinite(Date.parse(r.properties.lastmodifieddate ?? r.updatedAt)),
+          "lastmodifieddate must be a datetime",
+        ),
     )
     .max(200),
 });
