@@ -10,6 +10,10 @@ import {
   soqlDatetime,
   soqlString,
 } from "../../src/integrations/connectors/cursors";
+import type { z } from "zod";
+import { hubspot } from "../../src/integrations/connectors/hubspot";
+import { salesforce } from "../../src/integrations/connectors/salesforce";
+import type { Call, ChangedPage } from "../../src/integrations/connectors/types";
 
 const ID = "003aB00000XyZ12AAA";
 const MS = Date.parse("2025-03-01T10:00:00.250Z");
@@ -78,10 +82,6 @@ describe("HubSpot cursors", () => {
 });
 
 // ---- Fuzz: the connectors against small models of the providers' query semantics --------------
-import type { z } from "zod";
-import { hubspot } from "../../src/integrations/connectors/hubspot";
-import { salesforce } from "../../src/integrations/connectors/salesforce";
-import type { Call, ChangedPage } from "../../src/integrations/connectors/types";
 
 type Rec = { id: string; ms: number };
 const BASE = Date.parse("2025-03-01T10:00:00.000Z");
