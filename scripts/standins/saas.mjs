@@ -1,10 +1,16 @@
 // Local stand-ins for the SaaS providers Atoll's connectors talk to, each speaking the provider's
 // documented wire format under its own path prefix (a connection's baseUrl points at it):
 //   /salesforce  OAuth 2.0 client credentials (/services/oauth2/token), sObjects REST, SOQL query
-//                with `SystemModstamp > <datetime>`, upsert by external id, INVALID_SESSION_ID on
-//                expired tokens (tokens live `salesforceTokenTtlMs`).
-//   /hubspot     private-app bearer tokens, CRM v3 contacts (create, update, search on
-//                lastmodifieddate with `after` paging), account-info for the credential check.
+//                (a real subset: WHERE with AND/OR/parentheses and = != < <= > >= on SystemModstamp
+//                (datetime literals), Id and text fields (single-quoted strings with SOQL escapes),
+//                ORDER BY several fields, LIMIT; anything else is MALFORMED_QUERY), upsert by
+//                external id, INVALID_SESSION_ID on expired tokens (tokens live
+//                `salesforceTokenTtlMs`).
+//   /hubspot     private-app bearer tokens, CRM v3 contacts (create, update, search: filterGroups
+//                ORed, filters within a group ANDed, GT/GTE/LT/LTE/EQ/NEQ/BETWEEN on
+//                lastmodifieddate and hs_object_id; ONE sort rule at most, as HubSpot allows, with
+//                ties in no particular order (deliberately not id order); `after` paging),
+//                account-info for the credential check.
 //   /slack       auth.test and chat.postMessage with a bot token (Slack answers HTTP 200 with
 //                {"ok":false,"error":…} for bad tokens).
 //   /zapier      a REST-hook catcher: what Atoll delivers to a subscribed hook URL is recorded.
@@ -17,6 +23,14 @@
 // {"clientId","clientSecret","instanceUrl","tokenDelayMs"} registers a Salesforce client whose token
 // answer names that instance_url (a hostile "Salesforce") and comes after that delay; ANY /__standin/redirect?to=<url>&status=<3xx> answers
 // a redirect there.
+// Equal timestamps (what a bulk import or a provider's batch job produces): POST
+// /__standin/salesforce/contacts {"clientId"?, "modstamp", "contacts":[{…fields}]} and POST
+// /__standin/hubspot/contacts {"token"?, "lastmodifieddate", "id"?, "properties"} or
+// {"token"?, "lastmodifieddate", "batch":[{properties},…]} write records with exactly that
+// modification time. Isolated tenants: POST /__standin/salesforce/clients {…, "isolated": true} gives
+// that client its own org (its own contacts); POST /__standin/hubspot/portals {"token"} a portal of
+// its own. GET /__standin/salesforce/orgs/<clientId> and /__standin/hubspot/portals/<token> return
+// such a tenant's contacts, the SOQL/search requests it received and the upserts it took.
 import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
 
@@ -32,9 +46,17 @@ export function startSaasStandIn({
       tokenDelays: new Map(),
       tokens: new Map(),
       contacts: new Map(),
+      /** clientId → an isolated org {contacts, queries, writes}; other clients share `shared`. */
+      orgs: new Map(),
       requests: 0,
     },
-    hubspot: { tokens: new Set(["pat-na1-standin-token"]), contacts: new Map(), requests: 0 },
+    hubspot: {
+      tokens: new Set(["pat-na1-standin-token"]),
+      contacts: new Map(),
+      /** token → an isolated portal {contacts, searches}; the default token shares `shared`. */
+      portals: new Map(),
+      requests: 0,
+    },
     slack: { tokens: new Set(["xoxb-standin-bot-token"]), messages: [] },
     zapier: { hooks: [] },
     crm: {
@@ -45,6 +67,8 @@ export function startSaasStandIn({
     },
     faults: [],
   };
+  state.salesforce.shared = { contacts: state.salesforce.contacts, queries: [], writes: [] };
+  state.hubspot.shared = { contacts: state.hubspot.contacts, searches: [], nextId: 100 };
   let clock = 0;
   const nextModstamp = () => new Date(Math.max(Date.now(), ++clock)).toISOString();
   const id = (prefix, n = 15) =>
@@ -98,7 +122,10 @@ export function startSaasStandIn({
           error_description: "invalid client credentials",
         });
       const token = `00D${id("", 12)}!${id("", 40)}`;
-      sf.tokens.set(token, Date.now() + salesforceTokenTtlMs);
+      sf.tokens.set(token, {
+        exp: Date.now() + salesforceTokenTtlMs,
+        clientId: form.get("client_id"),
+      });
       const answer = () =>
         send(res, 200, {
           access_token: token,
@@ -113,26 +140,34 @@ export function startSaasStandIn({
       return delay > 0 ? void setTimeout(answer, delay) : answer();
     }
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    const exp = auth ? sf.tokens.get(auth) : undefined;
-    if (!exp || exp < Date.now())
+    const grant = auth ? sf.tokens.get(auth) : undefined;
+    if (!grant || grant.exp < Date.now())
       return send(res, 401, [
         { message: "Session expired or invalid", errorCode: "INVALID_SESSION_ID" },
       ]);
     sf.requests += 1;
     if (fault("salesforce", res, url.pathname + url.search)) return;
+    const org = sf.orgs.get(grant.clientId) ?? sf.shared;
     const base = "/services/data/v59.0";
     if (path === `${base}/query` && req.method === "GET") {
       const q = url.searchParams.get("q") ?? "";
-      if (!/^SELECT .+ FROM Contact/i.test(q))
-        return send(res, 400, [{ message: "unexpected SOQL", errorCode: "MALFORMED_QUERY" }]);
-      const since = /SystemModstamp > (\S+)/i.exec(q)?.[1];
-      const limit = Number(/LIMIT (\d+)/i.exec(q)?.[1] ?? 2000);
-      const records = [...sf.contacts.values()]
-        .filter((c) => !since || c.SystemModstamp > since)
-        .sort(
-          (a, b) => a.SystemModstamp.localeCompare(b.SystemModstamp) || a.Id.localeCompare(b.Id),
-        )
-        .slice(0, limit);
+      org.queries.push(q);
+      let parsed;
+      try {
+        parsed = parseSoql(q);
+      } catch (e) {
+        return send(res, 400, [{ message: String(e.message), errorCode: "MALFORMED_QUERY" }]);
+      }
+      const records = [...org.contacts.values()]
+        .filter((c) => !parsed.where || soqlTrue(parsed.where, c))
+        .sort((a, b) => {
+          for (const o of parsed.orderBy) {
+            const d = soqlCompare(o.field, a[o.field], b[o.field]);
+            if (d !== 0) return o.desc ? -d : d;
+          }
+          return 0;
+        })
+        .slice(0, parsed.limit ?? 2000);
       return send(res, 200, {
         totalSize: records.length,
         done: true,
@@ -161,7 +196,8 @@ export function startSaasStandIn({
           },
         ]);
       const [, field, value] = ext;
-      const existing = [...sf.contacts.values()].find(
+      org.writes.push(decodeURIComponent(value));
+      const existing = [...org.contacts.values()].find(
         (c) => c[field] === decodeURIComponent(value),
       );
       if (existing) {
@@ -174,7 +210,7 @@ export function startSaasStandIn({
         [field]: decodeURIComponent(value),
         SystemModstamp: nextModstamp(),
       };
-      sf.contacts.set(c.Id, c);
+      org.contacts.set(c.Id, c);
       return send(res, 201, { id: c.Id, success: true, errors: [], created: true });
     }
     return send(res, 404, [
@@ -185,7 +221,7 @@ export function startSaasStandIn({
   function hubspot(req, res, path, url, body) {
     const hs = state.hubspot;
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    if (!auth || !hs.tokens.has(auth))
+    if (!auth || !(hs.tokens.has(auth) || hs.portals.has(auth)))
       return send(res, 401, {
         status: "error",
         message: "Authentication credentials not found.",
@@ -201,20 +237,23 @@ export function startSaasStandIn({
         uiDomain: "app.hubspot.com",
         dataHostingLocation: "na1",
       });
+    const portal = hs.portals.get(auth) ?? hs.shared;
     if (path === "/crm/v3/objects/contacts/search" && req.method === "POST") {
       const q = JSON.parse(body || "{}");
-      const filter = q.filterGroups?.[0]?.filters?.find(
-        (f) => f.propertyName === "lastmodifieddate" && f.operator === "GT",
-      );
+      portal.searches.push(q);
       const after = Number(q.after ?? 0);
-      const limit = Math.min(Number(q.limit ?? 10), 100);
-      const all = [...hs.contacts.values()]
-        .filter((c) => !filter || Date.parse(c.properties.lastmodifieddate) > Number(filter.value))
-        .sort(
-          (a, b) =>
-            a.properties.lastmodifieddate.localeCompare(b.properties.lastmodifieddate) ||
-            a.id.localeCompare(b.id),
-        );
+      const limit = Math.min(Number(q.limit ?? 10), 200);
+      let all;
+      try {
+        all = hubspotSearch(portal.contacts.values(), q);
+      } catch (e) {
+        return send(res, 400, {
+          status: "error",
+          message: String(e.message),
+          correlationId: id("", 8),
+          category: "VALIDATION_ERROR",
+        });
+      }
       const page = all.slice(after, after + limit);
       return send(res, 200, {
         total: all.length,
@@ -226,24 +265,23 @@ export function startSaasStandIn({
     }
     if (path === "/crm/v3/objects/contacts" && req.method === "POST") {
       const { properties } = JSON.parse(body || "{}");
-      const c = hubspotContact(properties ?? {});
+      const c = hubspotContact(properties ?? {}, undefined, portal);
       return send(res, 201, c);
     }
     return send(res, 404, { status: "error", message: "Not found", category: "OBJECT_NOT_FOUND" });
   }
 
-  function hubspotContact(properties, existing) {
-    const hs = state.hubspot;
-    const now = nextModstamp();
+  function hubspotContact(properties, existing, portal = state.hubspot.shared, at = undefined) {
+    const now = at ?? nextModstamp();
     const c = existing ?? {
-      id: String(100 + hs.contacts.size),
+      id: String(portal.nextId++),
       properties: {},
       createdAt: now,
       archived: false,
     };
     Object.assign(c.properties, properties, { lastmodifieddate: now, hs_object_id: c.id });
     c.updatedAt = now;
-    hs.contacts.set(c.id, c);
+    portal.contacts.set(c.id, c);
     return c;
   }
 
@@ -381,8 +419,12 @@ export function startSaasStandIn({
             crm: { contacts: [...state.crm.contacts.values()] },
           });
         if (path === "/salesforce/clients" && req.method === "POST") {
-          const { clientId, clientSecret, instanceUrl, tokenDelayMs } = JSON.parse(body || "{}");
+          const { clientId, clientSecret, instanceUrl, tokenDelayMs, isolated } = JSON.parse(
+            body || "{}",
+          );
           state.salesforce.clients.set(clientId, clientSecret);
+          if (isolated && !state.salesforce.orgs.has(clientId))
+            state.salesforce.orgs.set(clientId, { contacts: new Map(), queries: [], writes: [] });
           state.salesforce.tokenDelays.set(clientId, Number(tokenDelayMs ?? 0));
           if (instanceUrl) state.salesforce.instanceUrls.set(clientId, instanceUrl);
           else state.salesforce.instanceUrls.delete(clientId);
@@ -395,12 +437,67 @@ export function startSaasStandIn({
           return res.end();
         }
         if (path === "/hubspot/contacts" && req.method === "POST") {
-          const { id: cid, properties } = JSON.parse(body || "{}");
+          const { id: cid, properties, token, lastmodifieddate, batch } = JSON.parse(body || "{}");
+          const portal = (token && state.hubspot.portals.get(token)) || state.hubspot.shared;
+          const at = lastmodifieddate ? new Date(lastmodifieddate).toISOString() : undefined;
+          if (Array.isArray(batch))
+            return send(res, 200, {
+              results: batch.map((b) => hubspotContact(b.properties ?? {}, undefined, portal, at)),
+            });
           return send(
             res,
             200,
-            hubspotContact(properties ?? {}, cid ? state.hubspot.contacts.get(cid) : undefined),
+            hubspotContact(
+              properties ?? {},
+              cid ? portal.contacts.get(cid) : undefined,
+              portal,
+              at,
+            ),
           );
+        }
+        if (path === "/hubspot/portals" && req.method === "POST") {
+          const { token } = JSON.parse(body || "{}");
+          if (!state.hubspot.portals.has(token))
+            // Ids start below 1000 so that they cross a digit boundary (numbers, not strings).
+            state.hubspot.portals.set(token, { contacts: new Map(), searches: [], nextId: 990 });
+          return send(res, 200, { ok: true });
+        }
+        const portalPath = /^\/hubspot\/portals\/(.+)$/.exec(path);
+        if (portalPath && req.method === "GET") {
+          const portal = state.hubspot.portals.get(decodeURIComponent(portalPath[1]));
+          if (!portal) return send(res, 404, {});
+          return send(res, 200, {
+            contacts: [...portal.contacts.values()],
+            searches: portal.searches,
+          });
+        }
+        if (path === "/salesforce/contacts" && req.method === "POST") {
+          const { clientId, modstamp, contacts } = JSON.parse(body || "{}");
+          const org = state.salesforce.orgs.get(clientId) ?? state.salesforce.shared;
+          const at = modstamp ? new Date(modstamp).toISOString() : undefined;
+          const made = (contacts ?? []).map((fields) => {
+            const existing = fields.Id ? org.contacts.get(fields.Id) : undefined;
+            const c = {
+              ...(existing ?? {}),
+              ...fields,
+              // A new record may name its Id (a hostile "Salesforce" answering ids of its choosing).
+              Id: existing?.Id ?? fields.Id ?? id("003", 15),
+              SystemModstamp: at ?? nextModstamp(),
+            };
+            org.contacts.set(c.Id, c);
+            return c;
+          });
+          return send(res, 200, { records: made });
+        }
+        const orgPath = /^\/salesforce\/orgs\/(.+)$/.exec(path);
+        if (orgPath && req.method === "GET") {
+          const org = state.salesforce.orgs.get(decodeURIComponent(orgPath[1]));
+          if (!org) return send(res, 404, {});
+          return send(res, 200, {
+            contacts: [...org.contacts.values()],
+            queries: org.queries,
+            writes: org.writes,
+          });
         }
         if (path === "/crm/contacts" && req.method === "POST") {
           const r = { ...JSON.parse(body || "{}"), updated_at: nextModstamp() };
@@ -443,4 +540,221 @@ export function startSaasStandIn({
       });
     });
   });
+}
+
+// ---- A SOQL subset, parsed as Salesforce does (anything outside it is MALFORMED_QUERY) ----------
+const SOQL_TOKEN =
+  /\s*(?:(\(|\)|,)|'((?:[^'\\]|\\.)*)'|(!=|<=|>=|=|<|>)|(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,3})?(?:Z|[+-]\d\d:?\d\d))|([A-Za-z_][A-Za-z0-9_]*)|(\d+))/y;
+const SOQL_ESCAPES = {
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  b: "\b",
+  f: "\f",
+  '"': '"',
+  "'": "'",
+  "\\": "\\",
+};
+
+function soqlTokens(q) {
+  const out = [];
+  SOQL_TOKEN.lastIndex = 0;
+  let at = 0;
+  while (at < q.length) {
+    if (/^\s*$/.test(q.slice(at))) break;
+    SOQL_TOKEN.lastIndex = at;
+    const m = SOQL_TOKEN.exec(q);
+    if (!m) throw new Error(`unexpected token at ${at}: ${q.slice(at, at + 20)}`);
+    at = SOQL_TOKEN.lastIndex;
+    if (m[1]) out.push({ t: m[1] });
+    else if (m[2] !== undefined)
+      out.push({
+        t: "str",
+        v: m[2].replace(/\\(.)/g, (_, c) => {
+          if (!(c in SOQL_ESCAPES)) throw new Error(`invalid escape sequence \\${c}`);
+          return SOQL_ESCAPES[c];
+        }),
+      });
+    else if (m[3]) out.push({ t: "op", v: m[3] });
+    else if (m[4]) out.push({ t: "dt", v: Date.parse(m[4].replace(/([+-]\d\d)(\d\d)$/, "$1:$2")) });
+    else if (m[5]) out.push({ t: "id", v: m[5] });
+    else out.push({ t: "num", v: Number(m[6]) });
+  }
+  return out;
+}
+
+/** SELECT f, … FROM Contact [WHERE cond] [ORDER BY f [ASC|DESC], …] [LIMIT n] */
+export function parseSoql(q) {
+  const ts = soqlTokens(q);
+  let i = 0;
+  const peekKw = (kw) => ts[i]?.t === "id" && ts[i].v.toUpperCase() === kw;
+  const kw = (k) => {
+    if (!peekKw(k)) throw new Error(`expected ${k}`);
+    i++;
+  };
+  const ident = () => {
+    if (ts[i]?.t !== "id") throw new Error("expected a field name");
+    return ts[i++].v;
+  };
+  kw("SELECT");
+  const fields = [ident()];
+  while (ts[i]?.t === ",") (i++, fields.push(ident()));
+  kw("FROM");
+  if (ident() !== "Contact") throw new Error("only Contact is queryable here");
+  const cond = () => {
+    const items = [conj()];
+    while (peekKw("OR")) (i++, items.push(conj()));
+    return items.length === 1 ? items[0] : { or: items };
+  };
+  const conj = () => {
+    const items = [factor()];
+    while (peekKw("AND")) (i++, items.push(factor()));
+    return items.length === 1 ? items[0] : { and: items };
+  };
+  const factor = () => {
+    if (ts[i]?.t === "(") {
+      i++;
+      const c = cond();
+      if (ts[i]?.t !== ")") throw new Error("expected )");
+      i++;
+      return c;
+    }
+    const field = ident();
+    if (ts[i]?.t !== "op") throw new Error(`expected an operator after ${field}`);
+    const op = ts[i++].v;
+    const value = ts[i++];
+    if (!value) throw new Error("expected a value");
+    if (field === "SystemModstamp" && value.t !== "dt")
+      throw new Error(
+        "value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes",
+      );
+    if (field !== "SystemModstamp" && value.t !== "str")
+      throw new Error(`value of filter criterion for field '${field}' must be a quoted string`);
+    return { field, op, value: value.v };
+  };
+  let where = null;
+  if (peekKw("WHERE")) (i++, (where = cond()));
+  const orderBy = [];
+  if (peekKw("ORDER")) {
+    i++;
+    kw("BY");
+    do {
+      if (orderBy.length) i++;
+      const field = ident();
+      let desc = false;
+      if (peekKw("ASC")) i++;
+      else if (peekKw("DESC")) (i++, (desc = true));
+      orderBy.push({ field, desc });
+    } while (ts[i]?.t === ",");
+  }
+  let limit = null;
+  if (peekKw("LIMIT")) {
+    i++;
+    if (ts[i]?.t !== "num") throw new Error("expected a number after LIMIT");
+    limit = ts[i++].v;
+  }
+  if (i !== ts.length) throw new Error(`unexpected ${JSON.stringify(ts[i].v ?? ts[i].t)}`);
+  return { fields, where, orderBy, limit };
+}
+
+/** Salesforce compares Ids exactly (as ORDER BY Id orders them) and other text case-insensitively. */
+function soqlCompare(field, a, b) {
+  if (field === "SystemModstamp") return Date.parse(a) - Date.parse(b);
+  const [x, y] =
+    field === "Id" ? [a ?? "", b ?? ""] : [(a ?? "").toLowerCase(), (b ?? "").toLowerCase()];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function soqlTrue(c, rec) {
+  if (c.or) return c.or.some((x) => soqlTrue(x, rec));
+  if (c.and) return c.and.every((x) => soqlTrue(x, rec));
+  const d =
+    c.field === "SystemModstamp"
+      ? Date.parse(rec.SystemModstamp) - c.value
+      : soqlCompare(c.field, rec[c.field], c.value);
+  return { "=": d === 0, "!=": d !== 0, "<": d < 0, "<=": d <= 0, ">": d > 0, ">=": d >= 0 }[c.op];
+}
+
+// ---- HubSpot CRM search semantics ---------------------------------------------------------------
+const HS_NUMERIC = new Set(["hs_object_id"]);
+const HS_DATETIME = new Set(["lastmodifieddate", "createdate"]);
+
+function hsValue(prop, raw) {
+  if (raw === undefined || raw === null || raw === "") return null;
+  if (HS_NUMERIC.has(prop)) return Number(raw);
+  if (HS_DATETIME.has(prop)) return /^\d+$/.test(String(raw)) ? Number(raw) : Date.parse(raw);
+  return String(raw).toLowerCase();
+}
+
+function hsMatch(f, c) {
+  const v = hsValue(
+    f.propertyName,
+    f.propertyName === "hs_object_id" ? c.id : c.properties[f.propertyName],
+  );
+  const x = hsValue(f.propertyName, f.value);
+  switch (f.operator) {
+    case "HAS_PROPERTY":
+      return v !== null;
+    case "NOT_HAS_PROPERTY":
+      return v === null;
+    case "EQ":
+      return v !== null && v === x;
+    case "NEQ":
+      return v !== x;
+    case "GT":
+      return v !== null && v > x;
+    case "GTE":
+      return v !== null && v >= x;
+    case "LT":
+      return v !== null && v < x;
+    case "LTE":
+      return v !== null && v <= x;
+    case "BETWEEN":
+      return v !== null && v >= x && v <= hsValue(f.propertyName, f.highValue);
+    case "IN":
+      return (f.values ?? []).some((y) => hsValue(f.propertyName, y) === v);
+    case "NOT_IN":
+      return !(f.values ?? []).some((y) => hsValue(f.propertyName, y) === v);
+    default:
+      throw new Error(`unsupported operator ${f.operator}`);
+  }
+}
+
+/** Ties of the sort come in no particular order (HubSpot promises none): here a scrambled one. */
+const scramble = (id) => (Number(id) * 2654435761) % 4294967296;
+
+export function hubspotSearch(all, q) {
+  const groups = q.filterGroups ?? [];
+  if (groups.length > 5) throw new Error("at most 5 filterGroups");
+  if (groups.reduce((n, g) => n + (g.filters ?? []).length, 0) > 25)
+    throw new Error("at most 25 filters");
+  if (groups.some((g) => (g.filters ?? []).length > 10))
+    throw new Error("at most 10 filters a group");
+  const sorts = q.sorts ?? [];
+  if (sorts.length > 1) throw new Error("only one sort is supported");
+  const sort = sorts[0]
+    ? typeof sorts[0] === "string"
+      ? {
+          propertyName: sorts[0].replace(/^-/, ""),
+          direction: sorts[0].startsWith("-") ? "DESCENDING" : "ASCENDING",
+        }
+      : sorts[0]
+    : null;
+  const key = (c) =>
+    sort
+      ? hsValue(
+          sort.propertyName,
+          sort.propertyName === "hs_object_id" ? c.id : c.properties[sort.propertyName],
+        )
+      : 0;
+  return [...all]
+    .filter(
+      (c) =>
+        groups.length === 0 || groups.some((g) => (g.filters ?? []).every((f) => hsMatch(f, c))),
+    )
+    .sort((a, b) => {
+      const [x, y] = [key(a), key(b)];
+      const d = x === y ? 0 : x === null ? -1 : y === null ? 1 : x < y ? -1 : 1;
+      return (sort?.direction === "DESCENDING" ? -d : d) || scramble(a.id) - scramble(b.id);
+    });
 }

@@ -7,7 +7,7 @@ import { requireScope, type Principal } from "../access/principal";
 import { createRouter, type AppEnv } from "../platform/http/router";
 import { newId } from "../platform/crypto/encoding";
 import { getDb, type Db } from "../platform/db/client";
-import { connections, type ConnectionRow } from "../platform/db/schema";
+import { connections, syncs, type ConnectionRow } from "../platform/db/schema";
 import { jsonBody } from "../platform/http/middleware";
 import { ApiError, badRequest, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, problems, iso } from "../platform/http/schemas";
@@ -315,11 +315,24 @@ connectionRoutes.openapi(getOne, async (c) => {
   return c.json(toConnection(await ownedConnection(c, p, c.req.valid("param").connectionId)), 200);
 });
 
+/** The reason a sync shows when a connection of it is deleted. */
+export function pausedByDeletion(
+  side: "source" | "target",
+  connectionId: string,
+  provider: string | undefined,
+): string {
+  const label = provider
+    ? ((CONNECTORS as Record<string, { label: string }>)[provider]?.label ?? provider)
+    : undefined;
+  return `the ${side} connection ${connectionId}${label ? ` (${label})` : ""} was deleted`;
+}
+
 const remove = createRoute({
   method: "delete",
   path: "/{connectionId}",
   tags: ["Integrations"],
-  summary: "Disconnect: the credentials are destroyed and the connection can no longer be used",
+  summary:
+    "Disconnect: the credentials are destroyed and the connection can no longer be used; the syncs that use it are paused, with the reason",
   security: AUTHENTICATED,
   request: { params: Params },
   responses: { 204: { description: "Revoked" }, ...problems(400, 401, 403, 404, 429) },
@@ -335,6 +348,17 @@ connectionRoutes.openapi(remove, async (c) => {
       .update(connections)
       .set({ status: "revoked", revokedAt: now, credentialsEnc: "", grantEnc: null })
       .where(eq(connections.id, row.id)),
+    // Its syncs stop with it, saying why (a run in progress stops at its next page).
+    ...(["source", "target"] as const).map((side) =>
+      db
+        .update(syncs)
+        .set({
+          status: "paused",
+          pausedReason: pausedByDeletion(side, row.id, row.provider),
+          updatedAt: now,
+        })
+        .where(eq(side === "source" ? syncs.sourceId : syncs.targetId, row.id)),
+    ),
     auditInsert(
       db,
       {

@@ -14,7 +14,14 @@ import { AUTHENTICATED, IdParam, problems, iso } from "../platform/http/schemas"
 import { connectorFor } from "./connectors";
 import { getConnection } from "./connections.routes";
 import { Mapping, checkMapping, type MappingRule } from "./mapping";
-import { MAX_ATTEMPTS, MIN_INTERVAL_SECONDS, recentRuns, startRun, type SyncMessage } from "./sync";
+import {
+  MAX_ATTEMPTS,
+  MIN_INTERVAL_SECONDS,
+  deletedConnection,
+  recentRuns,
+  startRun,
+  type SyncMessage,
+} from "./sync";
 
 export const syncRoutes = createRouter();
 
@@ -44,6 +51,10 @@ const Sync = z
     mapping: z.array(z.record(z.string(), z.unknown())),
     intervalSeconds: z.number().int(),
     status: z.enum(["active", "paused"]),
+    pausedReason: z.string().nullable().openapi({
+      description:
+        "Why the sync is paused: `paused by a user`, or `the source connection con_… (HubSpot) was deleted` (such a sync cannot be resumed); null while active",
+    }),
     cursor: z.string().nullable(),
     nextRunAt: z.string(),
     running: z.boolean(),
@@ -74,6 +85,7 @@ const toSync = (s: SyncRow) => ({
   mapping: s.mapping as Record<string, unknown>[],
   intervalSeconds: s.intervalSeconds,
   status: s.status,
+  pausedReason: s.status === "paused" ? (s.pausedReason ?? "paused by a user") : null,
   cursor: s.cursor,
   nextRunAt: iso(s.nextRunAt),
   running: s.runningRunId !== null,
@@ -192,6 +204,7 @@ syncRoutes.openapi(create, async (c) => {
     mapping: body.mapping,
     intervalSeconds: body.intervalSeconds,
     status: "active",
+    pausedReason: null,
     cursor: null,
     nextRunAt: now,
     runningRunId: null,
@@ -276,23 +289,42 @@ for (const action of ["pause", "resume"] as const) {
     summary:
       action === "pause"
         ? "Pause: no new runs; a running one stops after its current page"
-        : "Resume a paused sync (it runs at once)",
+        : "Resume a paused sync (it runs at once); 409 when a connection of it was deleted",
     security: AUTHENTICATED,
     request: { params: Params },
     responses: {
       200: { description: "Done", content: { "application/json": { schema: Sync } } },
-      ...problems(400, 401, 403, 404, 429),
+      ...problems(400, 401, 403, 404, 409, 429),
     },
   });
   syncRoutes.openapi(route, async (c) => {
     const p = requireScope(c, "integrations:write");
     const s = await ownedSync(c, p, c.req.valid("param").syncId);
+    const db = getDb(c.env.DB);
     const now = Date.now();
+    if (action === "resume") {
+      const gone = deletedConnection(
+        s,
+        await getConnection(db, s.sourceId),
+        await getConnection(db, s.targetId),
+      );
+      if (gone)
+        throw conflict(
+          `The sync cannot be resumed: ${gone}. Define a new sync with a current connection.`,
+          "sync-connection-deleted",
+        );
+    }
     const patch =
       action === "pause"
-        ? { status: "paused" as const, updatedAt: now }
-        : { status: "active" as const, nextRunAt: now, updatedAt: now };
-    await getDb(c.env.DB).update(syncs).set(patch).where(eq(syncs.id, s.id));
+        ? {
+            status: "paused" as const,
+            // A deletion's reason stays: it says why resuming is refused.
+            pausedReason:
+              s.status === "paused" && s.pausedReason ? s.pausedReason : "paused by a user",
+            updatedAt: now,
+          }
+        : { status: "active" as const, pausedReason: null, nextRunAt: now, updatedAt: now };
+    await db.update(syncs).set(patch).where(eq(syncs.id, s.id));
     return c.json(toSync({ ...s, ...patch }), 200);
   });
 }
@@ -313,7 +345,11 @@ const runNow = createRoute({
 syncRoutes.openapi(runNow, async (c) => {
   const p = requireScope(c, "integrations:write");
   const s = await ownedSync(c, p, c.req.valid("param").syncId);
-  if (s.status === "paused") throw conflict("The sync is paused; resume it first.", "sync-paused");
+  if (s.status === "paused")
+    throw conflict(
+      `The sync is paused (${s.pausedReason ?? "paused by a user"}); resume it first.`,
+      "sync-paused",
+    );
   const run = await startRun(getDb(c.env.DB), s, "manual");
   if (!run) throw conflict("A run of this sync is in progress.", "sync-running");
   await c.env.SYNC_QUEUE.send({ syncId: s.id, runId: run.id } satisfies SyncMessage);

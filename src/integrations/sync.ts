@@ -14,6 +14,7 @@ import { sha256Hex } from "../platform/crypto/hash";
 import { getDb, type Db } from "../platform/db/client";
 import {
   connections,
+  type ConnectionRow,
   syncFailures,
   syncLinks,
   syncRuns,
@@ -23,7 +24,7 @@ import {
 } from "../platform/db/schema";
 import { connectorFor } from "./connectors";
 import type { ChangedRecord } from "./connectors/types";
-import { sender } from "./connections.routes";
+import { pausedByDeletion, sender } from "./connections.routes";
 import { applyMapping, type MappingRule } from "./mapping";
 import { open } from "./vault";
 
@@ -63,7 +64,12 @@ export interface SyncMessage {
 /** Delay before a failed record's next attempt: 1, 2, 4, 8 … minutes. */
 export const recordBackoffMs = (attempts: number) => 60_000 * 2 ** Math.max(0, attempts - 1);
 
-/** Claims the sync for a new run (none running) and returns the run, or null. */
+/**
+ * Claims the sync for a new run (active, none running) and records the run, in one D1 batch (one
+ * transaction): the run row is inserted only if this claim took the sync, and a failure of either
+ * statement undoes both, so no sync is ever held by a run that was not recorded. Returns the run,
+ * or null when the sync was not free.
+ */
 export async function startRun(
   db: Db,
   sync: SyncRow,
@@ -88,14 +94,37 @@ export async function startRun(
     startedAt: now,
     finishedAt: null,
   };
-  const claimed = await db
-    .update(syncs)
-    .set({ runningRunId: run.id, updatedAt: now })
-    .where(and(eq(syncs.id, sync.id), isNull(syncs.runningRunId)))
-    .run();
-  if (claimed.meta.changes !== 1) return null;
-  await db.insert(syncRuns).values(run);
-  return run;
+  const [claimed] = await db.batch([
+    db
+      .update(syncs)
+      .set({ runningRunId: run.id, updatedAt: now })
+      .where(and(eq(syncs.id, sync.id), eq(syncs.status, "active"), isNull(syncs.runningRunId))),
+    // The run row, only where this claim holds the sync (in the same transaction as the claim).
+    db.insert(syncRuns).select(
+      db
+        .select({
+          id: sql<string>`${run.id}`.as("id"),
+          syncId: syncs.id,
+          trigger: sql<SyncRunRow["trigger"]>`${trigger}`.as("trigger"),
+          status: sql<SyncRunRow["status"]>`'running'`.as("status"),
+          fetched: sql<number>`0`.as("fetched"),
+          created: sql<number>`0`.as("created"),
+          updated: sql<number>`0`.as("updated"),
+          unchanged: sql<number>`0`.as("unchanged"),
+          failed: sql<number>`0`.as("failed"),
+          deadLettered: sql<number>`0`.as("dead_lettered"),
+          pages: sql<number>`0`.as("pages"),
+          emptyPages: sql<number>`0`.as("empty_pages"),
+          attempts: sql<number>`0`.as("attempts"),
+          error: sql<string | null>`NULL`.as("error"),
+          startedAt: sql<number>`${now}`.as("started_at"),
+          finishedAt: sql<number | null>`NULL`.as("finished_at"),
+        })
+        .from(syncs)
+        .where(and(eq(syncs.id, sync.id), eq(syncs.runningRunId, run.id))),
+    ),
+  ]);
+  return claimed.meta.changes === 1 ? run : null;
 }
 
 /** The Cron Trigger: starts a run of every active sync that is due, and queues its first page. */
@@ -120,6 +149,20 @@ export async function enqueueDueSyncs(env: Env, now = Date.now()): Promise<strin
     .set({ runningRunId: null })
     .where(and(sql`${syncs.runningRunId} IS NOT NULL`, lte(syncs.updatedAt, now - 3_600_000)));
   return started;
+}
+
+/** Why a sync cannot run because a connection of it was deleted, or null (pure). */
+export function deletedConnection(
+  sync: Pick<SyncRow, "sourceId" | "targetId">,
+  source: Pick<ConnectionRow, "id" | "provider" | "status"> | null | undefined,
+  target: Pick<ConnectionRow, "id" | "provider" | "status"> | null | undefined,
+): string | null {
+  for (const [side, id, c] of [
+    ["source", sync.sourceId, source],
+    ["target", sync.targetId, target],
+  ] as const)
+    if (!c || c.status === "revoked") return pausedByDeletion(side, id, c?.provider);
+  return null;
 }
 
 export type PageOutcome =
@@ -175,16 +218,16 @@ export async function runPage(env: Env, msg: SyncMessage, now = Date.now()): Pro
   const [target] = await db.select().from(connections).where(eq(connections.id, sync.targetId));
   const from = source && connectorFor(source.provider);
   const to = target && connectorFor(target.provider);
-  if (
-    !source ||
-    !target ||
-    !from?.fetchChanged ||
-    !to?.upsert ||
-    source.status === "revoked" ||
-    target.status === "revoked"
-  ) {
-    await finish(db, sync, run, "failed", "a connection of this sync was revoked", now);
-    return { kind: "stopped", reason: "connection revoked" };
+  const gone = deletedConnection(sync, source, target);
+  if (gone || !source || !target || !from?.fetchChanged || !to?.upsert) {
+    // A connection deleted before its syncs were paused with it (or during this run): pause now.
+    const reason = gone ?? "a connection of this sync cannot be used";
+    await finish(db, sync, run, "failed", reason, now);
+    await db
+      .update(syncs)
+      .set({ status: "paused", pausedReason: reason, updatedAt: now })
+      .where(eq(syncs.id, sync.id));
+    return { kind: "stopped", reason };
   }
   const required = to.objects[sync.object]?.required ?? [];
   const rules = sync.mapping as MappingRule[]; // validated by MappingSchema when the sync was created or changed

@@ -1,12 +1,20 @@
 /**
  * Salesforce: OAuth 2.0 client credentials at `/services/oauth2/token` (the answer's
  * `instance_url` is where API calls go; no expiry is given, so a 401 INVALID_SESSION_ID triggers a
- * refresh), sObjects REST, incremental fetch by SOQL on `SystemModstamp`, idempotent upsert by an
- * external-id field (`PATCH /sobjects/Contact/Atoll_External_Id__c/{id}`).
+ * refresh), sObjects REST, incremental fetch by SOQL in (SystemModstamp, Id) order — the cursor is
+ * the last record delivered, so records sharing a timestamp across a page boundary are neither
+ * skipped nor repeated (./cursors.ts) — and idempotent upsert by an external-id field
+ * (`PATCH /sobjects/Contact/Atoll_External_Id__c/{id}`).
  */
 import { z } from "zod";
 import { checkEgressUrl } from "../egress-policy";
 import { egressRefused, providerRequest } from "../http";
+import {
+  SALESFORCE_ID,
+  formatSalesforceCursor,
+  parseSalesforceCursor,
+  salesforceWhere,
+} from "./cursors";
 import type { Connector } from "./types";
 
 export const API = "/services/data/v59.0";
@@ -25,7 +33,15 @@ const Query = z.object({
   totalSize: z.number().int(),
   done: z.boolean(),
   records: z
-    .array(z.object({ Id: z.string(), SystemModstamp: z.string() }).passthrough())
+    .array(
+      z
+        .object({
+          // The cursor carries the last Id and timestamp: both must be what Salesforce sends.
+          Id: z.string().regex(SALESFORCE_ID),
+          SystemModstamp: z.string().refine((t) => Number.isFinite(Date.parse(t)), "a datetime"),
+        })
+        .passthrough(),
+    )
     .max(2000),
 });
 const Upserted = z.object({
@@ -33,10 +49,6 @@ const Upserted = z.object({
   success: z.boolean(),
   created: z.boolean().optional(),
 });
-
-/** SOQL datetime literals are unquoted ISO 8601; anything else is refused (no injection). */
-const isoCursor = (c: string | null) =>
-  c && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/.test(c) ? c : null;
 
 export const salesforce: Connector<z.infer<typeof Credentials>> = {
   provider: "salesforce",
@@ -85,8 +97,9 @@ export const salesforce: Connector<z.infer<typeof Credentials>> = {
       ? `${String((b[0] as { errorCode?: unknown }).errorCode)}: ${String((b[0] as { message?: unknown }).message)}`
       : undefined,
   async fetchChanged(send, _object, cursor, limit) {
-    const since = isoCursor(cursor);
-    const soql = `SELECT Id, ${FIELDS.join(", ")}, SystemModstamp FROM Contact${since ? ` WHERE SystemModstamp > ${since}` : ""} ORDER BY SystemModstamp ASC LIMIT ${Math.min(Math.max(1, limit), 2000)}`;
+    const size = Math.min(Math.max(1, limit), 2000);
+    const where = salesforceWhere(parseSalesforceCursor(cursor));
+    const soql = `SELECT Id, ${FIELDS.join(", ")}, SystemModstamp FROM Contact${where} ORDER BY SystemModstamp ASC, Id ASC LIMIT ${size}`;
     const res = await send({ path: `${API}/query?q=${encodeURIComponent(soql)}`, schema: Query });
     if (!res.ok) return res;
     const records = res.data.records.map((r) => ({
@@ -94,9 +107,14 @@ export const salesforce: Connector<z.infer<typeof Credentials>> = {
       modifiedAt: new Date(r.SystemModstamp).toISOString(),
       data: r as Record<string, unknown>,
     }));
+    const last = records.at(-1);
     return {
       ...res,
-      data: { records, cursor: records.at(-1)?.modifiedAt ?? cursor, done: records.length < limit },
+      data: {
+        records,
+        cursor: last ? formatSalesforceCursor(last.modifiedAt, last.id) : cursor,
+        done: records.length < size,
+      },
     };
   },
   async upsert(send, _object, externalId, fields) {

@@ -728,6 +728,8 @@ export const syncs = sqliteTable(
     mapping: text("mapping", { mode: "json" }).$type<unknown[]>().notNull(),
     intervalSeconds: integer("interval_seconds").notNull(),
     status: text("status", { enum: ["active", "paused"] }).notNull(),
+    /** Why the sync is paused (a user, or a deleted connection); null while active. */
+    pausedReason: text("paused_reason"),
     /** Where the next run resumes (the source's modification cursor). */
     cursor: text("cursor"),
     nextRunAt: integer("next_run_at").notNull(),
