@@ -831,6 +831,17 @@ export async function seedDemo(url, credentialsPath, operatorKey, standins = {})
   // The demo publishers are verified, so their versions skip review where the platform only
   // auto-approves verified publishers (ATOLL_AUTO_APPROVE=verified).
   await verifyPublisher(url, operatorKey, body.organization.id);
+  // The pro plan (1,200 API calls a minute): someone following the docs with the demo key at
+  // typing speed, or a script, never meets the free plan's 60 a minute; the rate-limit examples
+  // use an organization of their own on the free plan.
+  const pro = await fetch(`${url}/v1/operator/organizations/${body.organization.id}/plan`, {
+    method: "PUT",
+    headers: { "x-api-key": operatorKey, "content-type": "application/json" },
+    body: JSON.stringify({ plan: "pro" }),
+  });
+  if (pro.status !== 200)
+    throw new Error(`putting the demo organization on the pro plan failed: ${pro.status}`);
+  body.organization.plan = "pro";
   const creds = {
     url,
     /** Where the local stand-ins listen (the examples in docs/ read them from here). */
