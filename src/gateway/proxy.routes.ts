@@ -82,7 +82,9 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
     const limit = { quota: route.limit.requests, windowSec: route.limit.window };
     const taken = await takeOrRefuse(
       c,
-      `route:${id}:${admitted.index}:${p.orgId ?? p.subject}`,
+      // Keyed by the route's identity, not its position: a version that reorders the routes
+      // (an upgrade or downgrade is the tenant's to make) must not hand out a fresh bucket.
+      `route:${id}:${route.method} ${route.path}:${p.orgId ?? p.subject}`,
       "route",
       limit,
       `This route accepts ${limit.quota} requests per ${limit.windowSec} s from your organization.`,

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { OPERATOR_KEY, call, problem, type Account } from "../helpers";
-import { publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
+import { publishAndInstall, publishZip, publisher, rawPackage } from "../plugin-helpers";
 
 /** Counts each call it receives (lifecycle calls aside) and echoes what it got. */
 const COUNTER = `
@@ -224,6 +224,36 @@ describe("per-route limits", () => {
     ).toBe(200);
     // Refused calls never reached the plugin: 10 + /other + the operator's.
     expect(await calls(a, inst.endpoint)).toBe(12);
+  });
+
+  it("a version that reorders its routes does not hand a route a fresh bucket (red team)", async () => {
+    const a = await publisher("rl");
+    const limited = { method: "POST", path: "/limited", limit: { requests: 3, window: 60 } };
+    const other = { method: "GET", path: "/count" };
+    const inst = await install(a, { routes: [limited, other] });
+    const spend = async () =>
+      (await call(`${inst.endpoint}/limited`, { method: "POST", key: a.apiKey })).status;
+    expect([await spend(), await spend(), await spend(), await spend()]).toEqual([
+      200, 200, 200, 429,
+    ]);
+    // Version 2.0.0 lists the same route second; upgrading must not reset its budget.
+    const pub = await publishZip(
+      a,
+      rawPackage(a.slug, COUNTER, {
+        name: inst.plugin,
+        permissions: ["storage"],
+        version: "2.0.0",
+        routes: [other, limited],
+      }),
+    );
+    expect(pub.status).toBe(201);
+    const up = await call(`/v1/installations/${inst.id}`, {
+      method: "PATCH",
+      key: a.apiKey,
+      json: { version: "2.0.0" },
+    });
+    expect(up.status).toBe(200);
+    expect(await spend()).toBe(429);
   });
 
   it("a plugin cannot forge the platform's RateLimit headers", async () => {

@@ -323,7 +323,7 @@ describe("red team: sliding-window grants (pure)", () => {
     expect(grant(next, { limit: 5, windowMs: 1_000, want: 5, leaseMs: 0 }, t + 1).granted).toBe(0);
   });
 
-  // HOLE (low; reachable only when one (subject, class) is asked with different windows).
+  // FIXED (was a hole, low; reachable only when one (subject, class) is asked with different windows: records now keep the window they were granted under).
   // `grant` drops every record with `end <= now - windowMs` *from the stored state*, using the
   // window of the request in hand. One call with a short window therefore erases history that a
   // longer window still has to count, and the next call with the long window sees a fresh quota.
@@ -334,7 +334,7 @@ describe("red team: sliding-window grants (pure)", () => {
   // disagree, calls both) resets the long-window budget with one short-window call.
   // (See also the report: the bucket is keyed by the route's *index*, so a version in which the
   // route moved gives a fresh bucket outright.)
-  it.fails("does not let a call with a shorter window erase what a longer window counts", () => {
+  it("does not let a call with a shorter window erase what a longer window counts", () => {
     const long = 86_400_000; // { requests: 10, window: 86400 }
     const short = 1_000; // { requests: 10, window: 1 }
     const t = 40 * long;
@@ -566,30 +566,27 @@ describe("red team: lease limiter", () => {
     expect(victim).toBe(60);
   });
 
-  // HOLE (latent; not reachable with today's constructor, which keeps the 1 s default).
+  // FIXED (was latent: the limiter now caps its lease TTL at MAX_LEASE_MS).
   // The isolate spends a lease until `now + leaseTtlMs` by its own option, while the DO silently
   // caps the record's end at MAX_LEASE_MS (10 s). A LeaseLimiter built with a longer TTL keeps
   // spending after the DO's record has ended, so those spends are not counted by later grants:
   // a single isolate admits twice the limit in one window. Nothing ties the two constants or
   // tells the isolate how long the DO actually recorded (AcquireResponse has no end).
-  it.fails(
-    "keeps within the limit when the isolate's lease TTL is longer than MAX_LEASE_MS",
-    async () => {
-      const clock = { now: 50_000_000 };
-      const d = fakeDo(clock);
-      const l = new LeaseLimiter(d.remote, () => clock.now, { leaseTtlMs: 30_000 });
-      const W = 15_000;
-      const limit = 20; // cap = 2 tokens a lease
-      const admitted: number[] = [];
-      // A lease of one, then one of two (spent one now, one at the end of its isolate-side life).
-      await takeAt(l, clock, admitted, "k", "api", limit, W);
-      await takeAt(l, clock, admitted, "k", "api", limit, W);
-      clock.now += 29_000; // the DO's record ended at +10 s; it stops counting at +25 s
-      await takeAt(l, clock, admitted, "k", "api", limit, W);
-      for (let i = 0; i < 40; i++) await takeAt(l, clock, admitted, "k", "api", limit, W);
-      expect(worstWindow(admitted, W)).toBeLessThanOrEqual(limit);
-    },
-  );
+  it("keeps within the limit when the isolate's lease TTL is longer than MAX_LEASE_MS", async () => {
+    const clock = { now: 50_000_000 };
+    const d = fakeDo(clock);
+    const l = new LeaseLimiter(d.remote, () => clock.now, { leaseTtlMs: 30_000 });
+    const W = 15_000;
+    const limit = 20; // cap = 2 tokens a lease
+    const admitted: number[] = [];
+    // A lease of one, then one of two (spent one now, one at the end of its isolate-side life).
+    await takeAt(l, clock, admitted, "k", "api", limit, W);
+    await takeAt(l, clock, admitted, "k", "api", limit, W);
+    clock.now += 29_000; // the DO's record ended at +10 s; it stops counting at +25 s
+    await takeAt(l, clock, admitted, "k", "api", limit, W);
+    for (let i = 0; i < 40; i++) await takeAt(l, clock, admitted, "k", "api", limit, W);
+    expect(worstWindow(admitted, W)).toBeLessThanOrEqual(limit);
+  });
 
   // HOLE (availability / load amplification). When the DO answers slower than the lease TTL but
   // faster than the remote timeout (1 s < latency < 2 s with the defaults), every lease arrives

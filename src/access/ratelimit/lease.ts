@@ -15,6 +15,7 @@
  *   "unavailable" (fail closed: the limit is never exceeded).
  */
 import type { AcquireRequest, AcquireResponse } from "./durable-object";
+import { MAX_LEASE_MS } from "./window";
 
 export type Remote = (subject: string, req: AcquireRequest) => Promise<AcquireResponse>;
 
@@ -66,6 +67,8 @@ export class LeaseLimiter {
     opts: Partial<LeaseOptions> = {},
   ) {
     this.opts = { ...DEFAULTS, ...opts };
+    // The Durable Object records a lease for at most MAX_LEASE_MS: never spend one for longer.
+    this.opts.leaseTtlMs = Math.min(this.opts.leaseTtlMs, MAX_LEASE_MS);
   }
 
   /** Takes one token for `subject` in route class `cls`. */

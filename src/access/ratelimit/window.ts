@@ -29,6 +29,8 @@ const Record_ = z.object({
   id: z.number().int().nonnegative(),
   end: z.number().finite(),
   count: z.number().int().positive(),
+  /** The window it was granted under: it counts for at least that long after its end. */
+  w: z.number().finite().nonnegative().default(0),
 });
 export type GrantRecord = z.infer<typeof Record_>;
 
@@ -61,11 +63,11 @@ export function readState(
     const count = Math.min(limit, Math.max(0, legacy.data.granted));
     const end = legacy.data.windowStart + windowMs;
     const id = Math.floor(Math.max(0, now));
-    return { seq: id, records: count > 0 ? [{ id, end, count }] : [] };
+    return { seq: id, records: count > 0 ? [{ id, end, count, w: windowMs }] : [] };
   }
   // Ids restart above any a counter could have reached, so no old lease matches a new record.
   const id = Math.floor(Math.max(0, now));
-  return { seq: id, records: [{ id, end: now, count: Math.max(1, limit) }] };
+  return { seq: id, records: [{ id, end: now, count: Math.max(1, limit), w: windowMs }] };
 }
 
 export interface GrantRequest {
@@ -106,8 +108,10 @@ export function grant(prev: WindowState | null, req: GrantRequest, now: number):
       held.id = seq;
     }
   }
-  // A record stops counting once its last possible spend is a whole window ago.
-  records = records.filter((r) => r.count > 0 && r.end > now - windowMs);
+  // A record stops counting once its last possible spend is a whole window ago — the longer of
+  // this request's window and its own, so a call under a shorter window (a route whose new
+  // version declares one) cannot erase what a longer one still counts.
+  records = records.filter((r) => r.count > 0 && r.end > now - Math.max(windowMs, r.w));
 
   const used = records.reduce((n, r) => n + r.count, 0);
   const available = Math.max(0, req.limit - used);
@@ -116,22 +120,29 @@ export function grant(prev: WindowState | null, req: GrantRequest, now: number):
   if (give > 0) {
     seq += 1;
     leaseId = seq;
-    records.push({ id: leaseId, end: now + leaseMs, count: give });
+    records.push({ id: leaseId, end: now + leaseMs, count: give, w: windowMs });
   }
   records.sort((a, b) => a.end - b.end || a.id - b.id);
   while (records.length > MAX_RECORDS) {
     const [a, b] = records.splice(0, 2) as [GrantRecord, GrantRecord];
     // A merged record gets a fresh id: handing back one of its leases must not end the other.
     seq += 1;
-    records.unshift({ id: seq, end: Math.max(a.end, b.end), count: a.count + b.count });
+    records.unshift({
+      id: seq,
+      end: Math.max(a.end, b.end),
+      count: a.count + b.count,
+      w: Math.max(a.w, b.w),
+    });
     records.sort((x, y) => x.end - y.end || x.id - y.id);
   }
   const first = records[0];
+  // Handing a lease back trusts the caller to be the isolate that holds it: only the platform's
+  // own isolates call the Durable Object, each handing back only leases it was granted.
   return {
     state: { seq, records },
     granted: give,
     leaseId,
     remaining: available - give,
-    resetAt: first ? first.end + windowMs : now + windowMs,
+    resetAt: first ? first.end + Math.max(windowMs, first.w) : now + windowMs,
   };
 }
