@@ -111,3 +111,16 @@ export async function publisher(prefix = "p"): Promise<Account> {
   });
   return a;
 }
+
+/** Publishes example plugin `name` under a fresh publisher: its key and the publish answer. */
+export async function publishExample(
+  name: string,
+): Promise<{ key: string; plugin: string; permissions: { permission: string }[] }> {
+  const a = await publisher("c");
+  const pub = await publishZip(a, examplePackage(name, a.slug));
+  if (pub.status !== 201) throw new Error(`publish: ${pub.status} ${await pub.text()}`);
+  return {
+    key: a.apiKey,
+    ...((await pub.json()) as { plugin: string; permissions: { permission: string }[] }),
+  };
+}

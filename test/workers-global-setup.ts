@@ -2,11 +2,10 @@
  * Node-side setup for the workers tests: builds every plugin in plugins/ with the CLI's own build
  * (esbuild + the manifest schema) and starts the Stripe stand-in on the port the config chose.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProvidedContext } from "vitest";
 import type { TestProject } from "vitest/node";
-import { buildPlugin } from "../packages/cli/src/build";
+import { buildPluginFixture, examplePluginNames } from "./plugin-fixtures";
 import { startStripeStandIn } from "../scripts/standins/stripe.mjs";
 import { startCloudflareApiStandIn } from "../scripts/standins/cloudflare-api.mjs";
 import { startSaasStandIn } from "../scripts/standins/saas.mjs";
@@ -17,24 +16,7 @@ import { allowOrigin } from "./outbound-guard";
 export default async function setup(project: TestProject) {
   const root = join(import.meta.dirname, "..");
   const plugins: ProvidedContext["plugins"] = {};
-  for (const name of readdirSync(join(root, "plugins"), { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)) {
-    const dir = join(root, "plugins", name);
-    const built = await buildPlugin(dir);
-    plugins[name] = {
-      zipBase64: Buffer.from(built.bytes).toString("base64"),
-      manifest: {
-        name: built.manifest.name,
-        version: built.manifest.version,
-        permissions: built.manifest.permissions,
-        routes: built.manifest.routes ?? [],
-      },
-      conformance: JSON.parse(
-        readFileSync(join(dir, "conformance.json"), "utf8"),
-      ) as ProvidedContext["plugins"][string]["conformance"],
-    };
-  }
+  for (const name of examplePluginNames(root)) plugins[name] = await buildPluginFixture(root, name);
   project.provide("plugins", plugins);
   const stripe = await startStripeStandIn({ port: Number(process.env.ATOLL_TEST_STRIPE_PORT) });
   const cf = await startCloudflareApiStandIn({ port: 0 });

@@ -4,90 +4,44 @@
  * Each example plugin is built with the CLI's build, published by a fresh verified publisher
  * over HTTP, installed, called and uninstalled.
  */
-import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { strFromU8, strToU8, unzipSync, zipSync } from "fflate";
 import { beforeAll, inject, type ProvidedContext } from "vitest";
-import { buildPlugin } from "../../packages/cli/src/build";
 import { conformanceSuite, type PublishedBody } from "../conformance";
+import { buildPluginFixture, examplePluginNames, type PluginFixture } from "../plugin-fixtures";
+import { verifiedPublisher } from "./publisher";
 
 const base = inject("baseUrl");
 const operatorKey = inject("operatorKey");
 const root = join(import.meta.dirname, "..", "..");
 
-const names = readdirSync(join(root, "plugins"), { withFileTypes: true })
-  .filter((d) => d.isDirectory())
-  .map((d) => d.name);
-const plugins: ProvidedContext["plugins"] = {};
-const zips: Record<string, Uint8Array> = {};
+const names = examplePluginNames(root);
+// The suite holds these objects from collection time; the builds fill them in before the tests.
+const plugins: ProvidedContext["plugins"] = Object.fromEntries(
+  names.map((n) => [n, {} as PluginFixture]),
+);
 
 beforeAll(async () => {
-  for (const name of names) {
-    const dir = join(root, "plugins", name);
-    const built = await buildPlugin(dir);
-    zips[name] = built.bytes;
-    // In place: the suite holds these objects from collection time.
-    Object.assign(plugins[name] as object, {
-      zipBase64: "",
-      manifest: {
-        name: built.manifest.name,
-        version: built.manifest.version,
-        permissions: built.manifest.permissions,
-        routes: built.manifest.routes ?? [],
-      },
-      conformance: JSON.parse(
-        readFileSync(join(dir, "conformance.json"), "utf8"),
-      ) as ProvidedContext["plugins"][string]["conformance"],
-    });
-  }
+  for (const name of names)
+    Object.assign(plugins[name] as object, await buildPluginFixture(root, name));
 }, 120_000);
 
-/** A verified publisher on an enterprise plan (its packages skip review under the harness). */
-async function publisher(): Promise<{ key: string; slug: string }> {
-  const tag = `conf${Math.random().toString(36).slice(2, 8)}`;
-  const res = await fetch(`${base}/v1/signup`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      email: `${tag}@example.test`,
-      name: tag,
-      organization: { name: tag, slug: tag },
-    }),
-  });
-  const body = (await res.json()) as { apiKey: string; organization: { id: string; slug: string } };
-  for (const [path, json] of [
-    ["verified", { verified: true }],
-    ["plan", { plan: "enterprise" }],
-  ] as const)
-    await fetch(`${base}/v1/operator/organizations/${body.organization.id}/${path}`, {
-      method: "PUT",
-      headers: { "x-api-key": operatorKey, "content-type": "application/json" },
-      body: JSON.stringify(json),
-    });
-  return { key: body.apiKey, slug: body.organization.slug };
-}
-
 /** The built package under another scope (the manifest's name is the publisher's). */
-function rescoped(zip: Uint8Array, scope: string): Uint8Array<ArrayBuffer> {
-  const files = unzipSync(zip);
+function rescoped(zipBase64: string, scope: string): Uint8Array<ArrayBuffer> {
+  const files = unzipSync(Buffer.from(zipBase64, "base64"));
   const manifest = JSON.parse(strFromU8(files["manifest.json"] as Uint8Array)) as { name: string };
   manifest.name = manifest.name.replace(/^@[^/]+\//, `@${scope}/`);
   files["manifest.json"] = strToU8(JSON.stringify(manifest));
   return zipSync(files) as Uint8Array<ArrayBuffer>;
 }
 
-// describe.each needs the plugin names when the file is collected: the fixtures fill in before
-// the tests run, under the same keys.
-for (const name of names)
-  plugins[name] = plugins[name] ?? ({} as ProvidedContext["plugins"][string]);
-
 conformanceSuite("service", plugins, () => ({
   async publish(name) {
-    const { key, slug } = await publisher();
+    const { apiKey: key, slug } = await verifiedPublisher(base, operatorKey, "conf");
     const pub = await fetch(`${base}/v1/packages`, {
       method: "POST",
       headers: { "x-api-key": key, "content-type": "application/zip" },
-      body: rescoped(zips[name] as Uint8Array, slug),
+      body: rescoped((plugins[name] as PluginFixture).zipBase64, slug),
     });
     if (pub.status !== 201) throw new Error(`publish: ${pub.status} ${await pub.text()}`);
     return { key, ...((await pub.json()) as PublishedBody) };

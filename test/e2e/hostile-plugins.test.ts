@@ -9,6 +9,7 @@ import { connect } from "node:net";
 import { strToU8, zipSync } from "fflate";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { hostileSuite, type HostileTarget } from "../hostile/suite";
+import { verifiedPublisher } from "./publisher";
 
 const base = inject("baseUrl");
 const hostUrl = inject("hostUrl");
@@ -18,30 +19,7 @@ let apiKey = "";
 let slug = "";
 
 beforeAll(async () => {
-  const tag = `hostile${Math.random().toString(36).slice(2, 8)}`;
-  const res = await fetch(`${base}/v1/signup`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      email: `${tag}@example.test`,
-      name: tag,
-      organization: { name: tag, slug: tag },
-    }),
-  });
-  const body = (await res.json()) as { apiKey: string; organization: { id: string; slug: string } };
-  apiKey = body.apiKey;
-  slug = body.organization.slug;
-  // Verified, so that its packages skip review under the harness's ATOLL_AUTO_APPROVE=verified.
-  await fetch(`${base}/v1/operator/organizations/${body.organization.id}/verified`, {
-    method: "PUT",
-    headers: { "x-api-key": operatorKey, "content-type": "application/json" },
-    body: JSON.stringify({ verified: true }),
-  });
-  await fetch(`${base}/v1/operator/organizations/${body.organization.id}/plan`, {
-    method: "PUT",
-    headers: { "x-api-key": operatorKey, "content-type": "application/json" },
-    body: JSON.stringify({ plan: "enterprise" }),
-  });
+  ({ apiKey, slug } = await verifiedPublisher(base, operatorKey, "hostile"));
 });
 
 const target: HostileTarget = {

@@ -5,21 +5,16 @@
  */
 import { inject } from "vitest";
 import { app } from "../../src/app";
-import { conformanceSuite, type PublishedBody } from "../conformance";
+import { conformanceSuite } from "../conformance";
 import { dispatchEnv, standInDispatcher } from "../dispatch-standin";
-import { examplePackage, publishZip, publisher } from "../plugin-helpers";
+import { publishExample } from "../plugin-helpers";
 
 const { ns } = standInDispatcher();
 const e = dispatchEnv(ns);
 
 conformanceSuite("dispatch stand-in", inject("plugins"), () => ({
   // Publishing does not depend on the backend; installs and calls go through the dispatch path.
-  async publish(name) {
-    const a = await publisher("cd");
-    const pub = await publishZip(a, examplePackage(name, a.slug));
-    if (pub.status !== 201) throw new Error(`publish: ${pub.status} ${await pub.text()}`);
-    return { key: a.apiKey, ...((await pub.json()) as PublishedBody) };
-  },
+  publish: publishExample,
   async call(path, init = {}) {
     const headers: Record<string, string> = {};
     if (init.key) headers["x-api-key"] = init.key;

@@ -4,19 +4,11 @@
  * (conformance-dispatch.test.ts) and the `service` backend (test/e2e/conformance-service.test.ts).
  */
 import { describe, expect, inject, it } from "vitest";
-import { conformanceSuite, type PublishedBody } from "../conformance";
+import { conformanceSuite } from "../conformance";
 import { call } from "../helpers";
-import { examplePackage, publishAndInstall, publishZip, publisher } from "../plugin-helpers";
+import { examplePackage, publishAndInstall, publishExample, publisher } from "../plugin-helpers";
 
-conformanceSuite("loader", inject("plugins"), () => ({
-  async publish(name) {
-    const a = await publisher("c");
-    const pub = await publishZip(a, examplePackage(name, a.slug));
-    if (pub.status !== 201) throw new Error(`publish: ${pub.status} ${await pub.text()}`);
-    return { key: a.apiKey, ...((await pub.json()) as PublishedBody) };
-  },
-  call,
-}));
+conformanceSuite("loader", inject("plugins"), () => ({ publish: publishExample, call }));
 
 describe("payment-gateway against the Stripe stand-in", () => {
   async function setup() {
