@@ -120,23 +120,30 @@ function spawnWorker(options, inherit, label) {
   // ending in any way, kill -9 included) stops the child.
   child.stdin.write(JSON.stringify(options) + "\n");
   child.stdin.on("error", () => undefined);
-  let output = "";
+  // The newest output, kept for error messages: chunks in a bounded list (joined only when read),
+  // not a 20 KB string copied on every chunk — with the access log on, a chunk is a request.
+  const chunks = [];
+  let kept = 0;
+  const output = () => chunks.join("").slice(-20_000);
   const onData = (stream) => (d) => {
-    output = (output + d).slice(-20_000);
+    const text = String(d);
+    chunks.push(text);
+    kept += text.length;
+    while (kept - (chunks[0]?.length ?? 0) >= 20_000) kept -= chunks.shift().length;
     if (!inherit) return;
     // The supervisor's pings would drown everything else.
-    const text = String(d)
+    const shown = text
       .split("\n")
       .filter((line) => !line.includes("/__host/health") && !/^ready http/.test(line))
       .join("\n");
-    if (text.trim()) stream.write(label ? text.replace(/^(?=.)/gm, label) : text);
+    if (shown.trim()) stream.write(label ? shown.replace(/^(?=.)/gm, label) : shown);
   };
   child.stdout.on("data", onData(process.stdout));
   child.stderr.on("data", onData(process.stderr));
   // If the script itself dies (a crash, a kill -9 of it alone), its workerd processes would be
   // left in its process group holding the port: the group goes with it.
   child.once("exit", () => killGroup(child, "SIGKILL"));
-  return { child, output: () => output };
+  return { child, output };
 }
 
 /** Signals a child's whole process group (wrangler and its workerd). */
@@ -222,6 +229,9 @@ export async function startPlatform({
 
   const hostOptions = {
     config: join(ROOT, "workers", "plugin-host", "wrangler.toml"),
+    // Straight on Miniflare: the gateway calls it on every plugin request, and wrangler's dev
+    // proxy would add a hop (and a queue through one Durable Object) to each.
+    direct: true,
     port: hPort,
     persist: persistTo_,
     logLevel,

@@ -2,12 +2,12 @@
 // Options arrive as the first line of standard input — never on the command line, where `ps`
 // would show the secrets among them. Standard input then stays open: when it closes, the process
 // that started this one is gone (however it ended, kill -9 included), and this Worker stops too.
-//   { config, port, persist, logLevel, vars: { NAME: "text" }, secrets: { NAME: "text" }, inspectorPort? }
+//   { config, port, persist, logLevel, vars: { NAME: "text" }, secrets: { NAME: "text" }, inspectorPort?, direct? }
 // Unlike `wrangler dev`, this opens no V8 inspector port unless `inspectorPort` is given (a
 // developer asks for one with ATOLL_INSPECT=1 npm start): an inspector is an unauthenticated
 // console on the Worker and its secrets. Prints "ready <url>" once serving; SIGTERM stops it.
 import { createRequire } from "node:module";
-import { stripVTControlCharacters } from "node:util";
+import { dirname, join } from "node:path";
 
 const options = await new Promise((resolve, reject) => {
   let buffered = "";
@@ -26,25 +26,20 @@ const options = await new Promise((resolve, reject) => {
   process.stdin.on("data", onData);
   process.stdin.once("end", () => reject(new Error("no options on standard input")));
 });
-process.env.WRANGLER_LOG ??= options.logLevel ?? "log";
+// Where the Worker's console output goes: straight to this process's stdout (stderr for warnings
+// and errors), one line each. Wrangler's default handler source-maps every line and goes through
+// its logger; the access log (one line per request) is on the hot path.
+const structuredLogsHandler = ({ level, message }) =>
+  (level === "warn" || level === "error" ? process.stderr : process.stdout).write(`${message}\n`);
+// Wrangler's own messages at warn and above only (debug when asked for): at info, its dev proxy's
+// Miniflare logs every request — a loopback HTTP call from workerd to Node per request, for a
+// `[wrangler:info] GET /path 200 OK (3ms)` line that would duplicate the Worker's structured one.
+process.env.WRANGLER_LOG = options.logLevel === "debug" ? "debug" : "warn";
 // Never the local explorer or observability store (unauthenticated /cdn-cgi/local/* routes onto
 // every tenant's D1 rows, Durable Object storage and R2 objects), whoever starts this script.
 process.env.X_LOCAL_EXPLORER = "false";
 process.env.X_LOCAL_OBSERVABILITY = "false";
-const { unstable_startWorker } = await import("wrangler");
-
-// One access-log line per request: the Worker writes its own structured line (requestId, status,
-// duration, principal; src/platform/http/middleware.ts). Wrangler's dev proxy would add a second,
-// unstructured `[wrangler:info] GET /path 200 OK (3ms)` for each request, and its API has no
-// switch for it (the proxy's Miniflare keeps `logRequests` at its default), so that one line shape
-// is dropped where the proxy's logger prints it: Miniflare's Log (wrangler's own copy).
-const { Log } = createRequire(createRequire(import.meta.url).resolve("wrangler"))("miniflare");
-const REQUEST_LINE = /^\[wrangler:info\] [A-Z]+ \/\S* \d{3} [^\n]*\(\d+ms\)$/;
-const print = Log.prototype.log;
-Log.prototype.log = function (message) {
-  if (REQUEST_LINE.test(stripVTControlCharacters(String(message)))) return;
-  return print.call(this, message);
-};
+const wrangler = await import("wrangler");
 
 const bindings = {
   ...Object.fromEntries(
@@ -60,20 +55,114 @@ const bindings = {
     ]),
   ),
 };
-const worker = await unstable_startWorker({
-  config: options.config,
-  bindings,
-  dev: {
-    server: { hostname: "127.0.0.1", port: options.port },
-    inspector: options.inspectorPort
-      ? { hostname: "127.0.0.1", port: options.inspectorPort }
-      : false,
-    persist: options.persist,
-    watch: false,
-  },
-});
-await worker.ready;
-console.log(`ready ${await worker.url}`);
+
+/**
+ * `direct`: the Worker on Miniflare itself, listening on `port` — no dev proxy in front (the
+ * proxy queues every request through one Durable Object and a second HTTP hop), no reloads, no
+ * [build] step: for a Worker that only the platform calls (the plugin host). Its bindings come
+ * from its wrangler.toml, as wrangler dev would read them, and its code is bundled here.
+ */
+async function serveDirect() {
+  const { build } = await import("esbuild");
+  const require = createRequire(createRequire(import.meta.url).resolve("wrangler"));
+  const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = require("miniflare");
+  // The config as wrangler reads it, less its list of required secrets: they arrive on stdin
+  // (bindings, below), and the check would warn of them as missing.
+  const config = {
+    ...wrangler.unstable_readConfig({ config: options.config }),
+    secrets: undefined,
+  };
+  const { workerOptions, main } = wrangler.unstable_getMiniflareWorkerOptions(config);
+  const bundle = await build({
+    entryPoints: [main],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    external: ["cloudflare:*", "node:*"],
+    target: "es2024",
+    write: false,
+    logLevel: "warning",
+  });
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: options.port,
+      ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
+      // Where wrangler dev keeps them (the gateway shares the R2 bucket of packages).
+      resourcePersistencePath: join(options.persist, "v3"),
+      log: new Log(options.logLevel === "debug" ? LogLevel.DEBUG : LogLevel.WARN),
+      handleStructuredLogs: structuredLogsHandler,
+      workers: [
+        {
+          ...workerOptions,
+          name: config.name,
+          modules: [
+            {
+              type: "ESModule",
+              path: join(dirname(main), "index.js"),
+              contents: bundle.outputFiles[0].text,
+            },
+          ],
+          bindings: {
+            ...workerOptions.bindings,
+            ...Object.fromEntries(Object.entries(bindings).map(([n, b]) => [n, b.value])),
+          },
+        },
+      ],
+    }),
+  );
+  const url = await mf.ready;
+  return { url: url.origin, dispose: () => mf.dispose() };
+}
+
+async function serveWithWrangler() {
+  // One access-log line per request: the Worker writes its own structured line (requestId,
+  // status, duration, principal; src/platform/http/middleware.ts); wrangler's proxy adds none at
+  // its warn level (above).
+  const worker = await wrangler.unstable_startWorker({
+    config: options.config,
+    bindings,
+    dev: {
+      server: { hostname: "127.0.0.1", port: options.port },
+      inspector: options.inspectorPort
+        ? { hostname: "127.0.0.1", port: options.inspectorPort }
+        : false,
+      persist: options.persist,
+      watch: false,
+      structuredLogsHandler,
+    },
+  });
+  await worker.ready;
+  return { url: String(await worker.url).replace(/\/$/, ""), dispose: () => worker.dispose() };
+}
+
+/**
+ * One line naming the Worker's bindings and their kinds (wrangler's own table is an info message,
+ * below the level this script runs wrangler at). Names only: never a value.
+ */
+function bindingSummary() {
+  const c = wrangler.unstable_readConfig({ config: options.config });
+  const kinds = [
+    ...(c.d1_databases ?? []).map((b) => [b.binding, "D1"]),
+    ...(c.r2_buckets ?? []).map((b) => [b.binding, "R2"]),
+    ...(c.kv_namespaces ?? []).map((b) => [b.binding, "KV"]),
+    ...(c.durable_objects?.bindings ?? []).map((b) => [b.name, "Durable Object"]),
+    ...(c.queues?.producers ?? []).map((b) => [b.binding, "Queue"]),
+    ...(c.services ?? []).map((b) => [b.binding, "Service"]),
+    ...(c.worker_loaders ?? []).map((b) => [b.binding, "Worker Loader"]),
+    ...(c.dispatch_namespaces ?? []).map((b) => [b.binding, "Dispatch namespace"]),
+    ...(c.assets?.binding ? [[c.assets.binding, "Assets"]] : []),
+    ...Object.keys({ ...c.vars, ...options.vars }).map((n) => [n, "var"]),
+    ...Object.keys(options.secrets ?? {}).map((n) => [n, "secret"]),
+  ];
+  return `Bindings of ${c.name}: ${kinds.map(([n, k]) => `${n} (${k})`).join(", ")}`;
+}
+
+const worker = options.direct ? await serveDirect() : await serveWithWrangler();
+console.log(bindingSummary());
+console.log(`ready ${worker.url}`);
 let stopping = false;
 /**
  * Stops the Worker (workerd flushes its state), then — whatever dispose did — SIGKILLs this

@@ -4,8 +4,12 @@
  * The host secret is random per start and never travels: each message carries a payload and an
  * HMAC-SHA256 over it, and the receiver opens it only if the MAC, the kind and the expiry hold.
  * What a message may do comes from its sealed payload alone:
- * - `invoke`: run exactly this spec, method, path and query (expires in seconds; its nonce is what
- *   the host echoes when it reports its own failure, so plugin output cannot forge that signal);
+ * - `spec`: what one installation runs (its spec, with the `grant` and `logs` messages that go with
+ *   it), sealed once per installation revision and reused for minutes: the host opens each one
+ *   once and keeps it, so the spec is neither sealed nor parsed per call;
+ * - `invoke`: run the spec whose MAC is `specMac` with exactly this method, path and query
+ *   (expires in seconds; its nonce is what the host echoes when it reports its own failure, so
+ *   plugin output cannot forge that signal). One call's message is a few hundred bytes;
  * - `clear`: delete exactly this installation's storage;
  * - `grant`: the host may make integration calls for this installation at this revision, until it
  *   expires; the gateway derives organization, environment and providers from the installation.
@@ -25,10 +29,16 @@ export interface InvokeMessage {
   search: string;
   /** The gateway's deadline for this call (the host's subrequest budget lasts no longer). */
   deadlineMs: number;
+  /** The MAC of the sealed `spec` message to run (sent beside this one): binds the two. */
+  specMac: string;
+}
+export interface SpecMessage {
+  kind: "spec";
+  exp: number;
   spec: PluginSpec;
   /** A sealed `grant` for the host's integration bridge (only when the spec grants integrations). */
   grant?: string;
-  /** A sealed `logs` message: the host reports the call's trace with it (POST /__host/logs). */
+  /** A sealed `logs` message: the host reports the calls' traces with it (POST /__host/logs). */
   logs?: string;
 }
 export interface ClearMessage {
@@ -47,7 +57,12 @@ export interface LogsMessage {
   exp: number;
   installationId: string;
 }
-export type HostMessage = InvokeMessage | ClearMessage | GrantMessage | LogsMessage;
+export type HostMessage = InvokeMessage | SpecMessage | ClearMessage | GrantMessage | LogsMessage;
+
+/** The MAC part of a sealed message (what an `invoke` names its `spec` by). */
+export function macOf(token: string): string {
+  return token.slice(token.lastIndexOf(".") + 1);
+}
 
 export type Opened<M> = Result<
   { message: M },
@@ -56,6 +71,9 @@ export type Opened<M> = Result<
 
 export const INVOKE_TTL_MS = 30_000;
 export const GRANT_TTL_MS = 5 * 60_000;
+/** A sealed spec lives as long as a grant; the gateway seals a new one when this much is left. */
+export const SPEC_TTL_MS = GRANT_TTL_MS;
+export const SPEC_REFRESH_MS = 60_000;
 
 const keys = new Map<string, Promise<CryptoKey>>();
 function hmacKey(secret: string): Promise<CryptoKey> {
@@ -110,4 +128,42 @@ export async function open<K extends HostMessage["kind"]>(
   if (message.kind !== kind) return { ok: false, reason: "wrong-kind" };
   if (typeof message.exp !== "number" || message.exp < now) return { ok: false, reason: "expired" };
   return { ok: true, message: message as Extract<HostMessage, { kind: K }> };
+}
+
+/** Opened `spec` messages by token (the plugin host keeps one; bounded). */
+export type SpecCache = Map<string, SpecMessage>;
+const SPEC_CACHE_MAX = 1_000;
+
+export type OpenedCall = Result<
+  { invoke: InvokeMessage; spec: SpecMessage },
+  { reason: "invoke" | "method" | "spec" | "unbound" }
+>;
+
+/**
+ * What the plugin host checks before it runs a call: the `invoke` message opens, was sealed for
+ * this request's method, names `specToken` by its MAC, and that `spec` message opens and has not
+ * expired. Each spec token is opened (MAC, parse) once and kept in `cache`; later calls check its
+ * binding and expiry only.
+ */
+export async function openCall(
+  secret: string,
+  authToken: string | null | undefined,
+  specToken: string | null | undefined,
+  method: string,
+  cache: SpecCache,
+  now = Date.now(),
+): Promise<OpenedCall> {
+  const invoke = await open(secret, authToken, "invoke", now);
+  if (!invoke.ok) return { ok: false, reason: "invoke" };
+  if (invoke.message.method !== method) return { ok: false, reason: "method" };
+  if (!specToken || macOf(specToken) !== invoke.message.specMac)
+    return { ok: false, reason: "unbound" };
+  const hit = cache.get(specToken);
+  if (hit && hit.exp >= now) return { ok: true, invoke: invoke.message, spec: hit };
+  if (hit) cache.delete(specToken);
+  const spec = await open(secret, specToken, "spec", now);
+  if (!spec.ok) return { ok: false, reason: "spec" };
+  if (cache.size >= SPEC_CACHE_MAX) cache.clear();
+  cache.set(specToken, spec.message);
+  return { ok: true, invoke: invoke.message, spec: spec.message };
 }

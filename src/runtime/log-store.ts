@@ -8,7 +8,13 @@
 import { and, asc, eq, gt, gte, lt, or, sql } from "drizzle-orm";
 import { getDb, type Db, type Statement } from "../platform/db/client";
 import { installationLogs } from "../platform/db/schema";
-import { logRecords, secretValuesOf, type LogRecord, type TraceLike } from "./logs";
+import {
+  logRecords,
+  secretValuesOf,
+  traceHasRecords,
+  type LogRecord,
+  type TraceLike,
+} from "./logs";
 import { installationSpec } from "./resolve";
 
 export { LOG_LEVELS } from "./logs";
@@ -105,6 +111,7 @@ export async function recordTrace(
   installationId: string,
   items: readonly TraceLike[],
 ): Promise<void> {
+  if (!traceHasRecords(items)) return;
   const spec = await installationSpec(env, installationId);
   if (!spec) return;
   await appendLogs(getDb(env.DB), installationId, logRecords(items, secretValuesOf(spec)));

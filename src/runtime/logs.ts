@@ -178,6 +178,20 @@ function timeOf(t: unknown, fallback: number): number {
 }
 
 /**
+ * Whether a trace holds anything logRecords would keep: console output, an exception, or an end
+ * other than "ok"/"exception". Most calls of a quiet plugin hold nothing, and the backends skip
+ * those before any work (the plugin host before a hop to the gateway).
+ */
+export function traceHasRecords(items: readonly TraceLike[]): boolean {
+  return items.some(
+    (item) =>
+      (item.logs?.length ?? 0) > 0 ||
+      (item.exceptions?.length ?? 0) > 0 ||
+      (item.outcome !== undefined && item.outcome !== "ok" && item.outcome !== "exception"),
+  );
+}
+
+/**
  * The records of one batch of trace items, redacted and bounded, in the order they happened. Over
  * the bound, exceptions and errors are kept before ordinary lines: they are what a developer looks
  * for. Records are chosen before they are redacted, so the work is bounded by what is kept.

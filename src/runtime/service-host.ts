@@ -7,12 +7,21 @@
  */
 import { randomBase62 } from "../platform/crypto/encoding";
 import type { PluginHost } from "./host";
-import { GRANT_TTL_MS, INVOKE_TTL_MS, seal } from "./host-auth";
+import {
+  GRANT_TTL_MS,
+  INVOKE_TTL_MS,
+  SPEC_REFRESH_MS,
+  SPEC_TTL_MS,
+  macOf,
+  seal,
+} from "./host-auth";
 import { PackageIntegrityError } from "./packages";
 import { parseAll } from "../contract/permissions";
 import { PluginHeadersTooLargeError, type PluginSpec } from "./spec";
 
 export const HOST_AUTH_HEADER = "x-atoll-host-auth";
+/** The sealed `spec` message a call runs (HOST_AUTH_HEADER carries the call's own `invoke`). */
+export const HOST_SPEC_HEADER = "x-atoll-host-spec";
 export const HOST_ERROR_HEADER = "x-atoll-host-error";
 /** Every header the host uses to talk to the gateway starts so; plugin responses never carry one. */
 export const HOST_HEADER_PREFIX = "x-atoll-host-";
@@ -44,37 +53,22 @@ export class ServiceHost implements PluginHost {
     const url = new URL(request.url);
     const now = Date.now();
     const nonce = randomBase62(16);
-    const integrations = parseAll(spec.grants).some((p) => p.kind === "integrations");
-    const grant = integrations
-      ? await seal(this.secret, {
-          kind: "grant",
-          exp: now + GRANT_TTL_MS,
-          installationId: spec.installationId,
-          revision: spec.revision,
-        })
-      : undefined;
-    const logs = await seal(this.secret, {
-      kind: "logs",
-      exp: now + GRANT_TTL_MS,
-      installationId: spec.installationId,
-    });
+    const sealed = await this.sealedSpec(spec, now);
     const auth = await seal(this.secret, {
       kind: "invoke",
-      logs,
       exp: now + INVOKE_TTL_MS,
       nonce,
       method: request.method,
       path: url.pathname,
       search: url.search,
       deadlineMs: this.deadlineMs,
-      // The host runs the call; routes (matched by the gateway already) would only weigh the header.
-      spec: withoutRoutes(spec),
-      ...(grant ? { grant } : {}),
+      specMac: sealed.mac,
     });
     const headers = new Headers(request.headers);
     for (const name of [...headers.keys()])
       if (name.startsWith(HOST_HEADER_PREFIX)) headers.delete(name);
     headers.set(HOST_AUTH_HEADER, auth);
+    headers.set(HOST_SPEC_HEADER, sealed.token);
     // Loopback: no compression between gateway and host (the gateway's own response is encoded
     // for its client as usual); otherwise a gzip content-encoding would leak to clients that never
     // asked for it.
@@ -105,6 +99,42 @@ export class ServiceHost implements PluginHost {
     return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
   }
 
+  /**
+   * The installation's sealed `spec` message, sealed once and reused until SPEC_REFRESH_MS before
+   * it expires. Keyed by the spec object itself: the gateway builds a new one whenever the
+   * installation changes (resolve.ts), so a changed installation never runs an old message.
+   */
+  private async sealedSpec(spec: PluginSpec, now: number): Promise<SealedSpec> {
+    const hit = sealedSpecs.get(spec);
+    if (hit && hit.secret === this.secret && hit.exp - now > SPEC_REFRESH_MS) return hit;
+    const exp = now + SPEC_TTL_MS;
+    const integrations = parseAll(spec.grants).some((p) => p.kind === "integrations");
+    const grant = integrations
+      ? await seal(this.secret, {
+          kind: "grant",
+          exp: now + GRANT_TTL_MS,
+          installationId: spec.installationId,
+          revision: spec.revision,
+        })
+      : undefined;
+    const logs = await seal(this.secret, {
+      kind: "logs",
+      exp: now + GRANT_TTL_MS,
+      installationId: spec.installationId,
+    });
+    const token = await seal(this.secret, {
+      kind: "spec",
+      exp,
+      // The host runs the call; routes (matched by the gateway already) would only weigh the header.
+      spec: withoutRoutes(spec),
+      logs,
+      ...(grant ? { grant } : {}),
+    });
+    const sealed = { token, mac: macOf(token), exp, secret: this.secret };
+    sealedSpecs.set(spec, sealed);
+    return sealed;
+  }
+
   async clearStorage(installationId: string): Promise<void> {
     const auth = await seal(this.secret, {
       kind: "clear",
@@ -119,6 +149,14 @@ export class ServiceHost implements PluginHost {
       throw new Error(`the plugin host could not clear storage: ${res.status}`);
   }
 }
+
+interface SealedSpec {
+  token: string;
+  mac: string;
+  exp: number;
+  secret: string;
+}
+const sealedSpecs = new WeakMap<PluginSpec, SealedSpec>();
 
 function withoutRoutes(spec: PluginSpec): PluginSpec {
   if (!spec.routes) return spec;

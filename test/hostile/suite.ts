@@ -196,6 +196,23 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
       expect(res.headers.get("x-atoll-host-error")).toBeNull();
     });
 
+    it("sees none of the platform's own headers on its request (no sealed message, no spec)", async () => {
+      const inst = await target().install(`export default { fetch(req) {
+        if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
+        return Response.json([...req.headers]);
+      } };`);
+      for (let i = 0; i < 2; i++) {
+        // A caller who sends host headers of its own gets them dropped, not passed on.
+        const res = await target().call(`${inst.endpoint}/x`, {
+          headers: { "x-atoll-host-auth": "forged", "x-atoll-host-spec": "forged" },
+        });
+        expect(res.status).toBe(200);
+        const headers = (await res.json()) as [string, string][];
+        expect(headers.filter(([name]) => name.startsWith("x-atoll-host-"))).toEqual([]);
+        expect(JSON.stringify(headers)).not.toMatch(/"kind"|eyJ|forged/);
+      }
+    });
+
     it.each([
       [
         "an integrity failure",

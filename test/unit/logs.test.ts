@@ -7,6 +7,8 @@ import {
   formatMessage,
   logRecords,
   redactor,
+  traceHasRecords,
+  type TraceLike,
 } from "../../src/runtime/logs";
 
 const SECRET = "sk_live_9f8e7d6c5b4a";
@@ -79,6 +81,29 @@ describe("turning traces into records", () => {
     );
     expect(formatMessage([cyclic])).toBe("[object Object]");
     expect(formatMessage("bare")).toBe("bare");
+  });
+
+  it("skips exactly the traces that would leave no record", () => {
+    const log = { timestamp: 1, level: "log", message: ["hi"] };
+    const ex = { timestamp: 1, name: "Error", message: "boom" };
+    const cases: TraceLike[][] = [
+      [],
+      [{ outcome: "ok", logs: [], exceptions: [] }],
+      [{ outcome: "exception", logs: [], exceptions: [] }],
+      [{ outcome: "ok" }],
+      [{}],
+      [{ outcome: "ok", logs: [log], exceptions: [] }],
+      [{ outcome: "exception", logs: [], exceptions: [ex] }],
+      [{ outcome: "exceededCpu", logs: [], exceptions: [] }],
+      [{ outcome: "canceled" }],
+      [
+        { outcome: "ok", logs: [], exceptions: [] },
+        { outcome: "ok", logs: [log] },
+      ],
+    ];
+    for (const items of cases)
+      expect(traceHasRecords(items), JSON.stringify(items)).toBe(logRecords(items, []).length > 0);
+    expect(cases.filter(traceHasRecords)).toHaveLength(5);
   });
 
   it("keeps levels, exceptions with their stacks, and abnormal outcomes", () => {

@@ -2,7 +2,15 @@
 import { describe, expect, it } from "vitest";
 import { outboundFetch } from "../../workers/outbound/src/index";
 import { SubrequestBudgets, egressTarget } from "../../src/runtime/egress-policy";
-import { open, seal } from "../../src/runtime/host-auth";
+import {
+  macOf,
+  open,
+  openCall,
+  seal,
+  type InvokeMessage,
+  type SpecCache,
+} from "../../src/runtime/host-auth";
+import type { PluginSpec } from "../../src/runtime/spec";
 import { pluginPath, pluginUrl } from "../../src/runtime/plugin-path";
 
 describe("egressTarget", () => {
@@ -166,5 +174,94 @@ describe("sealed host messages", () => {
 
   it("refuses to seal without a secret", async () => {
     await expect(seal("", msg)).rejects.toThrow();
+  });
+});
+
+describe("a plugin host call: one sealed invoke bound to one sealed spec", () => {
+  const secret = "s".repeat(43);
+  const now = Date.now();
+  const spec = (installationId: string) =>
+    ({ installationId, secrets: { KEY: "v" } }) as unknown as PluginSpec;
+  const specMessage = (installationId: string, exp = now + 60_000) =>
+    seal(secret, { kind: "spec", exp, spec: spec(installationId) });
+  const invokeFor = (specToken: string, over: Partial<InvokeMessage> = {}) =>
+    seal(secret, {
+      kind: "invoke",
+      exp: now + 10_000,
+      nonce: "n",
+      method: "GET",
+      path: "/",
+      search: "",
+      deadlineMs: 1000,
+      specMac: macOf(specToken),
+      ...over,
+    });
+
+  it("runs the spec the invoke names, opening it once", async () => {
+    const cache: SpecCache = new Map();
+    const a = await specMessage("ins_a");
+    for (let i = 0; i < 3; i++) {
+      const call = await openCall(secret, await invokeFor(a), a, "GET", cache, now);
+      expect(call.ok && call.spec.spec.installationId).toBe("ins_a");
+    }
+    expect(cache.size).toBe(1);
+  });
+
+  it("refuses an invoke beside another installation's spec, even one the host already holds", async () => {
+    const cache: SpecCache = new Map();
+    const a = await specMessage("ins_a");
+    const b = await specMessage("ins_b");
+    expect((await openCall(secret, await invokeFor(b), b, "GET", cache, now)).ok).toBe(true);
+    expect(await openCall(secret, await invokeFor(a), b, "GET", cache, now)).toEqual({
+      ok: false,
+      reason: "unbound",
+    });
+  });
+
+  it.each([
+    ["no spec", async () => [await invokeFor(await specMessage("ins_a")), null]],
+    [
+      "a spec with a forged payload under the named MAC",
+      async () => {
+        const a = await specMessage("ins_a");
+        const forged = `${(await specMessage("ins_b")).split(".")[0]}.${macOf(a)}`;
+        return [await invokeFor(a), forged];
+      },
+    ],
+    [
+      "an invoke sealed as the spec",
+      async () => {
+        const a = await specMessage("ins_a");
+        return [a, a];
+      },
+    ],
+  ])("refuses %s", async (_label, make) => {
+    const [auth, specToken] = (await make()) as [string, string | null];
+    const call = await openCall(secret, auth, specToken, "GET", new Map(), now);
+    expect(call.ok).toBe(false);
+  });
+
+  it("refuses another method than the invoke was sealed for", async () => {
+    const a = await specMessage("ins_a");
+    expect(await openCall(secret, await invokeFor(a), a, "POST", new Map(), now)).toEqual({
+      ok: false,
+      reason: "method",
+    });
+  });
+
+  it("refuses a spec past its expiry, cached or not", async () => {
+    const cache: SpecCache = new Map();
+    const a = await specMessage("ins_a", now + 1_000);
+    expect((await openCall(secret, await invokeFor(a), a, "GET", cache, now)).ok).toBe(true);
+    const later = now + 2_000;
+    const call = await openCall(
+      secret,
+      await invokeFor(a, { exp: later + 10_000 }),
+      a,
+      "GET",
+      cache,
+      later,
+    );
+    expect(call).toEqual({ ok: false, reason: "spec" });
   });
 });

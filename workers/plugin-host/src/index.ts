@@ -1,7 +1,8 @@
 /**
  * The local plugin host Worker (see wrangler.toml beside this file). It answers only the gateway:
  *
- *   POST /__host/invoke   run one plugin call (a sealed `invoke` message in x-atoll-host-auth)
+ *   POST /__host/invoke   run one plugin call (a sealed `invoke` message in x-atoll-host-auth,
+ *                         naming the sealed `spec` message in x-atoll-host-spec by its MAC)
  *   POST /__host/clear    delete one installation's storage (a sealed `clear` message)
  *   GET  /__host/health   liveness, for the supervisor
  *
@@ -12,13 +13,14 @@
  * nonce, which plugin code never sees.
  */
 import { hostExports, LoaderHost } from "../../../src/runtime/loader-host";
-import { open } from "../../../src/runtime/host-auth";
+import { open, openCall, type SpecCache } from "../../../src/runtime/host-auth";
 import { PackageIntegrityError } from "../../../src/runtime/packages";
 import { pluginUrl } from "../../../src/runtime/plugin-path";
 import {
   HOST_AUTH_HEADER,
   HOST_ERROR_HEADER,
   HOST_HEADER_PREFIX,
+  HOST_SPEC_HEADER,
   type HostFailure,
 } from "../../../src/runtime/service-host";
 import { MAX_PLUGIN_HEADER_BYTES, PLUGIN_ORIGIN, headerBytes } from "../../../src/runtime/spec";
@@ -30,6 +32,9 @@ export { Egress } from "../../../src/runtime/egress";
 export { InstallationStore, PluginStorage } from "../../../src/runtime/storage";
 export { HostIntegrationGate as IntegrationGate } from "./integration-bridge";
 export { HostLogTail as LogTail } from "./log-bridge";
+
+/** Opened `spec` messages (host-auth.ts `openCall`): each spec is opened once per revision. */
+const specs: SpecCache = new Map();
 
 export default {
   async fetch(request, env, ctx): Promise<Response> {
@@ -46,10 +51,16 @@ export default {
       return new Response(null, { status: 204 });
     }
     if (url.pathname !== "/__host/invoke") return new Response("not found", { status: 404 });
-    const opened = await open(env.ATOLL_HOST_SECRET, token, "invoke");
-    if (!opened.ok) return new Response("forbidden", { status: 403 });
-    const { spec, method, path, search, nonce, grant, logs, deadlineMs } = opened.message;
-    if (request.method !== method) return new Response("forbidden", { status: 403 });
+    const call = await openCall(
+      env.ATOLL_HOST_SECRET,
+      token,
+      request.headers.get(HOST_SPEC_HEADER),
+      request.method,
+      specs,
+    );
+    if (!call.ok) return new Response("forbidden", { status: 403 });
+    const { method, path, search, nonce, deadlineMs } = call.invoke;
+    const { spec, grant, logs } = call.spec;
     if (grant) rememberGrant(spec.installationId, grant);
     if (logs) rememberLogsToken(spec.installationId, logs);
 

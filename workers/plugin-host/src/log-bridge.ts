@@ -6,7 +6,12 @@
  * props (set by the host, never by the plugin) and must match the sealed message.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { MAX_RECORDS, formatMessage, type TraceLike } from "../../../src/runtime/logs";
+import {
+  MAX_RECORDS,
+  formatMessage,
+  traceHasRecords,
+  type TraceLike,
+} from "../../../src/runtime/logs";
 import type { HostEnv } from "./env";
 
 const tokens = new Map<string, string>();
@@ -39,6 +44,8 @@ export function portableTrace(items: readonly TraceItem[]): TraceLike[] {
 
 export class HostLogTail extends WorkerEntrypoint<HostEnv, { installationId: string }> {
   override async tail(events: TraceItem[]): Promise<void> {
+    // A call that logged nothing costs no hop to the gateway.
+    if (!traceHasRecords(events)) return;
     const token = tokens.get(this.ctx.props.installationId);
     if (!token) return;
     const res = await fetch(`${this.env.ATOLL_GATEWAY_URL}/__host/logs`, {
