@@ -41,3 +41,36 @@ export interface PlatformEnvelope {
   createdAt: string;
   payload: Record<string, unknown>;
 }
+
+/** The `installation` object of installation.* payloads (what the tenant and the publisher both know). */
+export function installationPayload(i: {
+  id: string;
+  orgId: string;
+  plugin: string;
+  version: string;
+  environment: string;
+}): Record<string, unknown> {
+  return {
+    installation: {
+      id: i.id,
+      organization: i.orgId,
+      plugin: i.plugin,
+      version: i.version,
+      environment: i.environment,
+    },
+  };
+}
+
+/** When a removed plugin must have deleted what it holds about the organization. */
+export function dataDeletionDeadline(uninstalledAt: number): string {
+  return new Date(uninstalledAt + DATA_DELETION_DAYS * 24 * 3_600_000).toISOString();
+}
+
+/** The `version` object of version.* payloads. */
+export function versionPayload(v: {
+  plugin: string;
+  version: string;
+  sha256: string;
+}): Record<string, unknown> {
+  return { version: { plugin: v.plugin, version: v.version, sha256: v.sha256 } };
+}
