@@ -551,9 +551,13 @@ export function startSaasStandIn({
         list.push({
           raw: body,
           headers: Object.fromEntries(
-            Object.entries(req.headers).filter(([k]) => k.startsWith("atoll-") || k === "user-agent"),
+            Object.entries(req.headers).filter(
+              ([k]) => k.startsWith("atoll-") || k === "user-agent",
+            ),
           ),
-          verified: secret ? verifyAtollSignature(secret, req.headers["atoll-signature"], body) : null,
+          verified: secret
+            ? verifyAtollSignature(secret, req.headers["atoll-signature"], body)
+            : null,
           at: Date.now(),
         });
         state.receiver.deliveries.set(name, list);

@@ -5,8 +5,13 @@
  */
 import { eq } from "drizzle-orm";
 import type { Db } from "../platform/db/client";
-import { plugins, subscriptions } from "../platform/db/schema";
-import type { PurchaseRow, RefundRow, SubscriptionRow } from "../platform/db/schema";
+import {
+  plugins,
+  subscriptions,
+  type PurchaseRow,
+  type RefundRow,
+  type SubscriptionRow,
+} from "../platform/db/schema";
 import { emitPlatformEvent } from "../events/emit";
 import type { PlatformTopic } from "../events/topics";
 

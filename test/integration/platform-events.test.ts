@@ -217,7 +217,9 @@ describe("webhook endpoints: registration is hostile-safe", { timeout: 20_000 },
       expect(res.status, `${method} ${path}`).toBe(404);
     }
     // Nothing changed for the owner.
-    const still = (await (await call(base, { key: owner.apiKey })).json()) as { description: string };
+    const still = (await (await call(base, { key: owner.apiKey })).json()) as {
+      description: string;
+    };
     expect(still.description).toBe("");
     expect(await deliveriesOf(owner, endpoint.id)).toHaveLength(1);
   });
@@ -314,7 +316,12 @@ describe("webhook deliveries", { timeout: 30_000 }, () => {
   it("a failing receiver is retried with backoff, the delivery fails after MAX_ATTEMPTS, and the endpoint is disabled after repeated failures, with a notice; enabled again, a replay goes through", async () => {
     const a = await publisher("whfail");
     const { name, endpoint } = await receiving(a);
-    await standin("/__standin/faults", { provider: "receiver", match: name, status: 500, count: 1000 });
+    await standin("/__standin/faults", {
+      provider: "receiver",
+      match: name,
+      status: 500,
+      count: 1000,
+    });
     const db = getDb(env.DB);
     const first = await revoked(a, "3.0.0");
     const second = await revoked(a, "3.0.1");
@@ -377,10 +384,10 @@ describe("webhook deliveries", { timeout: 30_000 }, () => {
     await revoked(a, "3.0.2");
     await new Promise((r) => setTimeout(r, 500));
     expect(await deliveriesOf(a, endpoint.id)).toHaveLength(2);
-    const refused = await call(
-      `/v1/webhook-endpoints/${endpoint.id}/deliveries/${d1.id}/replay`,
-      { method: "POST", key: a.apiKey },
-    );
+    const refused = await call(`/v1/webhook-endpoints/${endpoint.id}/deliveries/${d1.id}/replay`, {
+      method: "POST",
+      key: a.apiKey,
+    });
     expect(refused.status).toBe(409);
     const healthy = receiverName();
     await standin("/__standin/receiver/secrets", { name: healthy, secret: endpoint.secret });

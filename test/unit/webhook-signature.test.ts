@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  parseSignatureHeader,
-  signatureHeader,
-  verifySignature,
-} from "../../src/events/signature";
+import { parseSignatureHeader, signatureHeader, verifySignature } from "../../src/events/signature";
 import { checkedUrl, newSecret } from "../../src/events/endpoints.routes";
-import { SECRET_PATTERN } from "../../src/events/signature";
 
 const NOW = 1_700_000_000_000;
 const BODY = '{"id":"pev_1","topic":"installation.created","payload":{}}';
@@ -16,9 +11,10 @@ describe("webhook signatures (Atoll-Signature: t=…,v1=…)", () => {
     const header = await signatureHeader([secret], BODY, NOW);
     expect(header).toMatch(/^t=1700000000,v1=[0-9a-f]{64}$/);
     expect(await verifySignature(secret, header, BODY, NOW)).toEqual({ ok: true });
-    expect(await verifySignature(secret, header, BODY.replace("created", "creaTed"), NOW)).toEqual(
-      { ok: false, reason: "mismatch" },
-    );
+    expect(await verifySignature(secret, header, BODY.replace("created", "creaTed"), NOW)).toEqual({
+      ok: false,
+      reason: "mismatch",
+    });
     expect(await verifySignature(newSecret(), header, BODY, NOW)).toEqual({
       ok: false,
       reason: "mismatch",
