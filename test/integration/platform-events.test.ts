@@ -14,10 +14,11 @@ import { getDb } from "../../src/platform/db/client";
 import {
   auditLog,
   platformEventPluginDeliveries,
+  platformEvents,
   webhookDeliveries,
   webhookEndpoints,
 } from "../../src/platform/db/schema";
-import { emitPlatformEvent } from "../../src/events/emit";
+import { emitPlatformEvent, redispatchEvents } from "../../src/events/emit";
 import {
   DISABLE_AFTER_FAILURES,
   MAX_ATTEMPTS,
@@ -421,7 +422,7 @@ describe("webhook deliveries", { timeout: 30_000 }, () => {
     await revoked(a);
     const [d] = await until(async () => {
       const list = await deliveriesOf(a, endpoint.id);
-      return list[0]?.attempts ? list : null;
+      return list[0]?.lastError ? list : null; // set once the attempt is over
     }, 8000);
     expect(d!.lastStatus).toBeNull();
     expect(d!.lastError).toMatch(/refused: it must name a public host/);
@@ -537,5 +538,65 @@ describe("lifecycle events reach plugins and endpoints", { timeout: 30_000 }, ()
       topic: "version.published",
       payload: { version: { plugin, version: "1.4.0" } },
     });
+  });
+
+  it("installation.updated carries the change and the previous version", async () => {
+    const a = await publisher("evupd");
+    const hook = await receiving(a, ["installation.updated"]);
+    const name = `@${a.slug}/upd`;
+    const inst = await publishAndInstall(
+      a,
+      rawPackage(a.slug, WATCHER, { name, permissions: ["storage"] }),
+    );
+    const next = await call("/v1/packages", {
+      method: "POST",
+      key: a.apiKey,
+      body: rawPackage(a.slug, WATCHER, { name, version: "1.1.0", permissions: ["storage"] }),
+      headers: { "content-type": "application/zip" },
+    });
+    expect(next.status).toBe(201);
+    const up = await call(`/v1/installations/${inst.id}`, {
+      method: "PATCH",
+      key: a.apiKey,
+      json: { version: "1.1.0" },
+    });
+    expect(up.status).toBe(200);
+    const [got] = await until(async () => {
+      const r = await received(hook.name);
+      return r.length > 0 ? r : null;
+    }, 8000);
+    expect(got!.verified).toBe(true);
+    expect(JSON.parse(got!.raw)).toMatchObject({
+      topic: "installation.updated",
+      payload: {
+        installation: { id: inst.id, version: "1.1.0" },
+        change: "upgraded",
+        previousVersion: "1.0.0",
+      },
+    });
+  });
+
+  it("an event recorded but never queued is queued by the minutely cron's redispatch", async () => {
+    const a = await publisher("evlost");
+    const hook = await receiving(a);
+    const db = getDb(env.DB);
+    const id = `pev_lost${Date.now()}`;
+    await db.insert(platformEvents).values({
+      id,
+      topic: "version.revoked",
+      orgIds: [a.orgId],
+      environment: null,
+      payload: JSON.stringify({ version: { plugin: "@x/y", version: "9.9.9" } }),
+      createdAt: Date.now() - 120_000,
+      dispatchedAt: null,
+    });
+    expect(await redispatchEvents(env, db)).toBeGreaterThanOrEqual(1);
+    const [row] = await db.select().from(platformEvents).where(eq(platformEvents.id, id));
+    expect(row?.dispatchedAt).not.toBeNull();
+    const [got] = await until(async () => {
+      const r = await received(hook.name);
+      return r.length > 0 ? r : null;
+    }, 8000);
+    expect(got!.headers["atoll-event-id"]).toBe(id);
   });
 });
