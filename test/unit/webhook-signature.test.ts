@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { parseSignatureHeader, signatureHeader, verifySignature } from "../../src/events/signature";
+import {
+  SECRET_PATTERN,
+  parseSignatureHeader,
+  signatureHeader,
+  verifySignature,
+} from "../../src/events/signature";
 import { checkedUrl, newSecret } from "../../src/events/endpoints.routes";
 
 const NOW = 1_700_000_000_000;
