@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { Db } from "../platform/db/client";
 import { newId } from "../platform/crypto/encoding";
 import { platformEvents } from "../platform/db/schema";
-import type { PlatformTopic } from "./topics";
+import { versionPayload, type PlatformTopic } from "./topics";
 
 export interface PlatformEventInput {
   topic: PlatformTopic;
@@ -121,4 +121,41 @@ export async function redispatchEvents(
     .limit(100);
   for (const { id } of stale) await enqueue(env, db, id);
   return stale.length;
+}
+
+/**
+ * `version.revoked`, for the kill switch: to the publisher and to every organization running the
+ * version (their plugins granted `events:version.revoked` and their endpoints).
+ *
+ * @example
+ * await emitVersionRevoked(env, db, {
+ *   plugin: "@acme/hello", version: "1.2.0", sha256, publisherOrgId, tenantOrgIds, reason: "key compromised",
+ * });
+ */
+export function emitVersionRevoked(
+  env: Pick<Env, "EVENTS_QUEUE">,
+  db: Db,
+  v: {
+    plugin: string;
+    version: string;
+    sha256: string;
+    publisherOrgId: string;
+    tenantOrgIds: readonly string[];
+    reason: string;
+  },
+  now = Date.now(),
+): Promise<string | null> {
+  return emitPlatformEvent(
+    env,
+    db,
+    {
+      topic: "version.revoked",
+      orgIds: [v.publisherOrgId, ...v.tenantOrgIds],
+      payload: {
+        ...versionPayload({ plugin: v.plugin, version: v.version, sha256: v.sha256 }),
+        reason: v.reason,
+      },
+    },
+    now,
+  );
 }

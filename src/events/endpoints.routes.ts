@@ -250,7 +250,8 @@ webhookEndpointRoutes.openapi(create, async (c) => {
         actor: actorOf(p),
         action: "webhook_endpoint.created",
         target: id,
-        details: { url, topics: body.topics },
+        // The host only: a receiver's path or query may hold a token of its own.
+        details: { host: new URL(url).host, topics: body.topics },
         requestId: c.get("requestId"),
       },
       now,

@@ -18,7 +18,7 @@ import {
   webhookDeliveries,
   webhookEndpoints,
 } from "../../src/platform/db/schema";
-import { emitPlatformEvent, redispatchEvents } from "../../src/events/emit";
+import { emitPlatformEvent, emitVersionRevoked, redispatchEvents } from "../../src/events/emit";
 import {
   DISABLE_AFTER_FAILURES,
   MAX_ATTEMPTS,
@@ -598,5 +598,42 @@ describe("lifecycle events reach plugins and endpoints", { timeout: 30_000 }, ()
       return r.length > 0 ? r : null;
     }, 8000);
     expect(got!.headers["atoll-event-id"]).toBe(id);
+  });
+
+  it("version.revoked (the kill switch's emit) reaches a tenant's plugin granted events:version.revoked and the publisher's endpoint, not an unrelated organization", async () => {
+    const pub = await publisher("evrvp");
+    const tenant = await publisher("evrvt");
+    const bystander = await publisher("evrvb");
+    const hook = await receiving(pub, ["version.revoked"]);
+    const bystanderHook = await receiving(bystander, ["version.revoked"]);
+    const watcher = await publishAndInstall(
+      tenant,
+      rawPackage(tenant.slug, WATCHER, { permissions: ["storage", "events:version.revoked"] }),
+    );
+    const id = await emitVersionRevoked(env, getDb(env.DB), {
+      plugin: `@${pub.slug}/bad`,
+      version: "1.0.0",
+      sha256: "0".repeat(64),
+      publisherOrgId: pub.orgId,
+      tenantOrgIds: [tenant.orgId],
+      reason: "the signing key was compromised",
+    });
+    const events = await until(async () => {
+      const res = await call(`${watcher.endpoint}/events`, { key: tenant.apiKey });
+      const body = (await res.json()) as { events: { id: string; topic: string }[] };
+      return body.events.some((e) => e.id === id) ? body.events : null;
+    }, 8000);
+    expect(events.find((e) => e.id === id)).toMatchObject({
+      topic: "version.revoked",
+      payload: { version: { version: "1.0.0" }, reason: "the signing key was compromised" },
+    });
+    const [got] = await until(async () => {
+      const r = await received(hook.name);
+      return r.length > 0 ? r : null;
+    }, 8000);
+    expect(got!.verified).toBe(true);
+    // The fan-out made every delivery row before queueing any: the bystander has none.
+    expect(await deliveriesOf(bystander, bystanderHook.endpoint.id)).toHaveLength(0);
+    expect(await received(bystanderHook.name)).toHaveLength(0);
   });
 });
