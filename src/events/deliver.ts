@@ -11,15 +11,19 @@
  * again (it may predate today's rules), the body is signed with every live secret, redirects are
  * not followed, any 2xx is success. A failure schedules the next attempt (RETRY_DELAYS_S) as a
  * delayed message; after MAX_ATTEMPTS the delivery is `failed`. DISABLE_AFTER_FAILURES failed
- * attempts in a row (any delivery) disable the endpoint, with an audit entry as its notice.
+ * attempts in a row (any delivery) disable the endpoint; the notice is an audit entry and a mail to
+ * the organization's owners.
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { getDb, type Db } from "../platform/db/client";
 import { decryptString } from "../platform/crypto/aead";
 import { newId } from "../platform/crypto/encoding";
+import { sendMail } from "../platform/mail";
 import {
   auditLog,
   installations,
+  memberships,
+  users,
   platformEventPluginDeliveries,
   platformEvents,
   webhookDeliveries,
@@ -387,7 +391,14 @@ export async function attemptDelivery(
       .where(eq(webhookEndpoints.id, endpoint.id))
       .returning({ n: webhookEndpoints.consecutiveFailures }),
   ]);
-  const disabled = await disableIfFailing(db, endpoint, failures[0]?.n ?? 0, result.reason, now);
+  const disabled = await disableIfFailing(
+    env,
+    db,
+    endpoint,
+    failures[0]?.n ?? 0,
+    result.reason,
+    now,
+  );
   if (last || disabled) return { outcome: "failed", reason: result.reason, disabled };
   await env.EVENTS_QUEUE.send({ webhookDeliveryId: d.id } satisfies PlatformMessage, {
     delaySeconds: RETRY_DELAYS_S[attempt - 1] ?? 60,
@@ -395,8 +406,9 @@ export async function attemptDelivery(
   return { outcome: "retrying", reason: result.reason, nextAttemptAt: nextAttemptAt ?? now };
 }
 
-/** Disables an endpoint that failed too often in a row; the audit entry is the owners' notice. */
+/** Disables an endpoint that failed too often in a row; an audit entry and a mail to the owners say so. */
 async function disableIfFailing(
+  env: Env,
   db: Db,
   endpoint: WebhookEndpointRow,
   failures: number,
@@ -430,7 +442,36 @@ async function disableIfFailing(
       failures,
     }),
   );
+  await mailOwners(env, db, endpoint, reason);
   return true;
+}
+
+/** Best effort: a mail service that is down or absent must not undo the disabling. */
+async function mailOwners(env: Env, db: Db, endpoint: WebhookEndpointRow, reason: string) {
+  const owners = await db
+    .select({ email: users.email })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.orgId, endpoint.orgId), eq(memberships.role, "owner")));
+  const host = new URL(endpoint.url).host;
+  for (const { email } of owners) {
+    try {
+      await sendMail(env, {
+        to: email,
+        subject: `Atoll disabled your webhook endpoint ${endpoint.id} (${host})`,
+        text: `Your webhook endpoint ${endpoint.id} at ${host} was ${reason}.\n\nIt receives no events until it is enabled again: PATCH /v1/webhook-endpoints/${endpoint.id} {"enabled": true}. Failed deliveries can then be replayed from its delivery log.`,
+      });
+    } catch (err) {
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          msg: "the disabled-endpoint notice was not mailed",
+          endpointId: endpoint.id,
+          error: String(err),
+        }),
+      );
+    }
+  }
 }
 
 /** The platform messages of an atoll-events batch (src/jobs.ts hands them here). */

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { call, problem, type Account } from "../helpers";
 import { publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
 import { saas, standin, until } from "../integration-helpers";
+import { latestMail } from "../mail-helpers";
 import { getDb } from "../../src/platform/db/client";
 import {
   auditLog,
@@ -380,6 +381,10 @@ describe("webhook deliveries", { timeout: 30_000 }, () => {
     expect(notice).toHaveLength(1);
     const log = await call(`/v1/organizations/${a.orgId}/audit-log`, { key: a.apiKey });
     expect(await log.text()).toContain("webhook_endpoint.disabled");
+    const mail = await until(() => latestMail(a.email), 5000);
+    expect(mail.subject).toContain(endpoint.id);
+    expect(mail.text).toMatch(/disabled after 10 failed attempts in a row/);
+    expect(mail.text).not.toContain(endpoint.secret);
 
     // Disabled: new events create no delivery, replays are refused until it is enabled again.
     await revoked(a, "3.0.2");
