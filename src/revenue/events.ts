@@ -97,11 +97,23 @@ export function renewalEvents(env: Queue, db: Db) {
   return async (before: SubscriptionRow, outcome: string): Promise<void> => {
     if (!Object.hasOwn(RENEWAL_TOPICS, outcome)) return;
     const topic = RENEWAL_TOPICS[outcome as keyof typeof RENEWAL_TOPICS];
-    const [now] = await db.select().from(subscriptions).where(eq(subscriptions.id, before.id));
-    const [listing] = await db
-      .select({ name: plugins.name })
-      .from(plugins)
-      .where(eq(plugins.id, before.pluginId));
-    await emitSubscription(env, db, topic, now ?? before, listing?.name ?? before.pluginId);
+    // The renewal is committed: a failure here must not stop the job's other renewals.
+    try {
+      const [now] = await db.select().from(subscriptions).where(eq(subscriptions.id, before.id));
+      const [listing] = await db
+        .select({ name: plugins.name })
+        .from(plugins)
+        .where(eq(plugins.id, before.pluginId));
+      await emitSubscription(env, db, topic, now ?? before, listing?.name ?? before.pluginId);
+    } catch (err) {
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "renewal event not emitted",
+          subscriptionId: before.id,
+          error: String(err),
+        }),
+      );
+    }
   };
 }
