@@ -8,7 +8,7 @@ import { consumeEvents } from "./integrations/events";
 import { consumeSync, enqueueDueSyncs, type SyncMessage } from "./integrations/sync";
 import type { EventMessage } from "./integrations/webhooks.routes";
 import { billingJob, payoutJob } from "./revenue/scheduled";
-import { isPlatformMessage, redispatchEvents } from "./events/emit";
+import { isPlatformMessage, pruneEvents, redispatchEvents } from "./events/emit";
 import { consumePlatformMessages } from "./events/deliver";
 import { getDb } from "./platform/db/client";
 
@@ -21,8 +21,11 @@ export const CRONS: Readonly<Record<string, CronJob>> = {
     await enqueueDueSyncs(env, controller.scheduledTime);
     await redispatchEvents(env, getDb(env.DB), controller.scheduledTime);
   },
-  /** Hourly: renewals, usage billing, pruning idempotency keys. */
-  "0 * * * *": billingJob,
+  /** Hourly: renewals, usage billing, pruning idempotency keys; pruning old platform events. */
+  "0 * * * *": async (controller, env, ctx) => {
+    await billingJob(controller, env, ctx);
+    await pruneEvents(getDb(env.DB), controller.scheduledTime);
+  },
   /** Daily at 03:00 UTC: developer payouts. */
   "0 3 * * *": payoutJob,
 };

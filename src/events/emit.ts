@@ -8,11 +8,11 @@
  * record or queue is logged, and an event recorded but not queued is queued again by the minutely
  * cron (`redispatchEvents`).
  */
-import { and, asc, eq, isNull, lte } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, lte, ne, notExists } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../platform/db/client";
 import { newId } from "../platform/crypto/encoding";
-import { platformEvents } from "../platform/db/schema";
+import { platformEvents, webhookDeliveries } from "../platform/db/schema";
 import { versionPayload, type PlatformTopic } from "./topics";
 
 export interface PlatformEventInput {
@@ -158,4 +158,33 @@ export function emitVersionRevoked(
     },
     now,
   );
+}
+
+/** How long events and their delivery logs are kept (replay works within it). */
+export const EVENT_RETENTION_MS = 30 * 24 * 3_600_000;
+
+/**
+ * Deletes the delivery log entries and events older than EVENT_RETENTION_MS (a pending delivery and
+ * its event are kept until it ends); run by the hourly job.
+ */
+export async function pruneEvents(db: Db, now = Date.now()): Promise<void> {
+  const before = now - EVENT_RETENTION_MS;
+  await db.batch([
+    db
+      .delete(webhookDeliveries)
+      .where(and(lt(webhookDeliveries.createdAt, before), ne(webhookDeliveries.status, "pending"))),
+    db
+      .delete(platformEvents)
+      .where(
+        and(
+          lt(platformEvents.createdAt, before),
+          notExists(
+            db
+              .select({ id: webhookDeliveries.id })
+              .from(webhookDeliveries)
+              .where(eq(webhookDeliveries.eventId, platformEvents.id)),
+          ),
+        ),
+      ),
+  ]);
 }

@@ -19,7 +19,13 @@ import {
   webhookDeliveries,
   webhookEndpoints,
 } from "../../src/platform/db/schema";
-import { emitPlatformEvent, emitVersionRevoked, redispatchEvents } from "../../src/events/emit";
+import {
+  EVENT_RETENTION_MS,
+  emitPlatformEvent,
+  emitVersionRevoked,
+  pruneEvents,
+  redispatchEvents,
+} from "../../src/events/emit";
 import {
   DISABLE_AFTER_FAILURES,
   MAX_ATTEMPTS,
@@ -640,5 +646,45 @@ describe("lifecycle events reach plugins and endpoints", { timeout: 30_000 }, ()
     // The fan-out made every delivery row before queueing any: the bystander has none.
     expect(await deliveriesOf(bystander, bystanderHook.endpoint.id)).toHaveLength(0);
     expect(await received(bystanderHook.name)).toHaveLength(0);
+  });
+
+  it("events and finished deliveries older than the retention are pruned; a pending one is kept", async () => {
+    const a = await publisher("evprune");
+    const { endpoint } = await receiving(a);
+    const db = getDb(env.DB);
+    const old = Date.now() - EVENT_RETENTION_MS - 60_000;
+    const rows = [
+      { id: `pev_old${Date.now()}`, status: "succeeded" as const },
+      { id: `pev_pending${Date.now()}`, status: "pending" as const },
+    ];
+    for (const r of rows) {
+      await db.insert(platformEvents).values({
+        id: r.id,
+        topic: "version.revoked",
+        orgIds: [a.orgId],
+        environment: null,
+        payload: "{}",
+        createdAt: old,
+        dispatchedAt: old,
+      });
+      await db.insert(webhookDeliveries).values({
+        id: `whd_${r.id.slice(4)}`,
+        endpointId: endpoint.id,
+        eventId: r.id,
+        topic: "version.revoked",
+        status: r.status,
+        attempts: 1,
+        createdAt: old,
+        updatedAt: old,
+      });
+    }
+    await pruneEvents(db);
+    const left = await db
+      .select({ id: platformEvents.id })
+      .from(platformEvents)
+      .where(eq(platformEvents.topic, "version.revoked"));
+    expect(left.map((r) => r.id)).toContain(rows[1]!.id);
+    expect(left.map((r) => r.id)).not.toContain(rows[0]!.id);
+    expect((await deliveriesOf(a, endpoint.id)).map((d) => d.eventId)).toEqual([rows[1]!.id]);
   });
 });
