@@ -14,6 +14,24 @@ import { PluginProcessor } from "../../src/revenue/processor";
 import { renewDue } from "../../src/revenue/subscriptions";
 import { renewalEvents } from "../../src/revenue/events";
 import { buy, buyer, seller, setupPayments, type Seller } from "../revenue-helpers";
+import { publishAndInstall, rawPackage } from "../plugin-helpers";
+
+/** Records each event it receives; GET anything lists them. */
+const RECORDER = `
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname === "/__atoll/event") {
+      const e = await request.json();
+      await env.STORAGE.put("ev:" + e.id, JSON.stringify(e));
+      return Response.json({ ok: true });
+    }
+    if (url.pathname.startsWith("/__atoll/")) return Response.json({ ok: true });
+    const events = [];
+    for (const k of await env.STORAGE.list("ev:", 1000)) events.push(JSON.parse(await env.STORAGE.get(k)));
+    return Response.json({ events });
+  },
+};`;
 
 const db = getDb(env.DB);
 const processor = () =>
@@ -73,8 +91,12 @@ beforeAll(async () => {
 });
 
 describe("revenue events", { timeout: 40_000 }, () => {
-  it("a purchase and its refund reach the buyer's and the publisher's endpoints", async () => {
+  it("a purchase and its refund reach the buyer's and the publisher's endpoints, and the buyer's plugin granted events:purchase.succeeded", async () => {
     const b = await buyer("evbuy");
+    const recorder = await publishAndInstall(
+      b,
+      rawPackage(b.slug, RECORDER, { permissions: ["storage", "events:purchase.succeeded"] }),
+    );
     const buyerInbox = await receiver(b);
     const sellerInbox = await receiver(dev.account);
     const res = await buy(b, dev.oneTime);
@@ -83,6 +105,12 @@ describe("revenue events", { timeout: 40_000 }, () => {
     const atBuyer = await arrived(buyerInbox, "purchase.succeeded", id);
     await arrived(sellerInbox, "purchase.succeeded", id);
     expect(atBuyer.payload.purchase).toMatchObject({ listing: dev.oneTime, buyer: b.orgId });
+    const seen = await until(async () => {
+      const res = await call(`${recorder.endpoint}/events`, { key: b.apiKey });
+      const { events } = (await res.json()) as { events: Got[] };
+      return events.find((e) => e.payload.purchase?.id === id);
+    }, 10_000);
+    expect(seen.topic).toBe("purchase.succeeded");
 
     const refund = await call(`/v1/purchases/${id}/refunds`, {
       method: "POST",
