@@ -423,6 +423,25 @@ describe("webhook deliveries", { timeout: 30_000 }, () => {
     expect(await received(name)).toHaveLength(0); // every failing attempt was refused by the fault
   });
 
+  it("a redirect is a failed attempt, never followed", async () => {
+    const a = await publisher("whredir");
+    const { name, endpoint } = await receiving(a);
+    await standin("/__standin/faults", {
+      provider: "receiver",
+      match: name,
+      status: 302,
+      count: 1,
+    });
+    await revoked(a);
+    const [d] = await until(async () => {
+      const list = await deliveriesOf(a, endpoint.id);
+      return list[0]?.lastError ? list : null;
+    }, 8000);
+    expect(d).toMatchObject({ status: "pending", lastStatus: 302 });
+    expect(d!.lastError).toBe("redirects are not followed (302)");
+    expect(await received(name)).toHaveLength(0);
+  });
+
   it("a URL stored before today's policy is checked again at delivery and never fetched", async () => {
     const a = await publisher("whstale");
     const { endpoint } = await receiving(a);
