@@ -21,6 +21,7 @@ const DOMAINS = [
   "integrations",
   "portal",
   "web",
+  "events",
 ];
 /** What a domain offers the others. Anything else in it is its own business. */
 export const PUBLIC = {
@@ -68,6 +69,7 @@ export const PUBLIC = {
   ],
   integrations: [
     "integrations/events.ts",
+    "integrations/egress-policy.ts",
     "integrations/sync.ts",
     "integrations/broker.ts",
     "integrations/gate.ts",
@@ -82,6 +84,7 @@ export const PUBLIC = {
     "portal/codegen/routes.ts",
   ],
   web: [],
+  events: ["events/emit.ts", "events/topics.ts", "events/deliver.ts"],
 };
 
 function files(dir, out = []) {

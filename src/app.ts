@@ -35,6 +35,7 @@ import { syncRoutes } from "./integrations/sync.routes";
 import { hostBridgeRoutes } from "./integrations/host-bridge.routes";
 import { hostLogRoutes } from "./runtime/host-logs.routes";
 import { tutorialRoutes } from "./portal/tutorials.routes";
+import { webhookEndpointRoutes } from "./events/endpoints.routes";
 import { htmlNotFound, wantsHtml, webRouter } from "./web/web.routes";
 import { operatorOnly } from "./access/principal";
 
@@ -89,6 +90,7 @@ app.route("/v1/connections", connectionRoutes);
 app.route("/v1/webhooks", providerWebhookRoutes);
 app.route("/v1/zapier", zapierRoutes);
 app.route("/v1/syncs", syncRoutes);
+app.route("/v1/webhook-endpoints", webhookEndpointRoutes);
 app.route("/", hostBridgeRoutes);
 app.route("/", hostLogRoutes);
 app.route("/v1/portal/tutorials", tutorialRoutes);

@@ -8,22 +8,37 @@ import { consumeEvents } from "./integrations/events";
 import { consumeSync, enqueueDueSyncs, type SyncMessage } from "./integrations/sync";
 import type { EventMessage } from "./integrations/webhooks.routes";
 import { billingJob, payoutJob } from "./revenue/scheduled";
+import { isPlatformMessage, pruneEvents, redispatchEvents } from "./events/emit";
+import { consumePlatformMessages } from "./events/deliver";
+import { getDb } from "./platform/db/client";
 
 type CronJob = (controller: ScheduledController, env: Env, ctx: ExecutionContext) => Promise<void>;
 type QueueJob = (batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext) => Promise<void>;
 
 export const CRONS: Readonly<Record<string, CronJob>> = {
-  /** Every minute: start the integration syncs that are due. */
-  "* * * * *": async (controller, env) =>
-    void (await enqueueDueSyncs(env, controller.scheduledTime)),
-  /** Hourly: renewals, usage billing, pruning idempotency keys. */
-  "0 * * * *": billingJob,
+  /** Every minute: start the integration syncs that are due; queue platform events left behind. */
+  "* * * * *": async (controller, env) => {
+    await enqueueDueSyncs(env, controller.scheduledTime);
+    await redispatchEvents(env, getDb(env.DB), controller.scheduledTime);
+  },
+  /** Hourly: renewals, usage billing, pruning idempotency keys; pruning old platform events. */
+  "0 * * * *": async (controller, env, ctx) => {
+    await billingJob(controller, env, ctx);
+    await pruneEvents(getDb(env.DB), controller.scheduledTime);
+  },
   /** Daily at 03:00 UTC: developer payouts. */
   "0 3 * * *": payoutJob,
 };
 
 export const QUEUES: Readonly<Record<string, QueueJob>> = {
-  "atoll-events": (batch, env, ctx) => consumeEvents(batch as MessageBatch<EventMessage>, env, ctx),
+  /** Provider events (`{ eventId }`) and platform events (`{ platformEventId }`, `{ webhookDeliveryId }`). */
+  "atoll-events": async (batch, env, ctx) => {
+    const platform = batch.messages.filter((m) => isPlatformMessage(m.body));
+    const provider = batch.messages.filter((m) => !isPlatformMessage(m.body));
+    if (platform.length > 0) await consumePlatformMessages(platform, env, ctx);
+    if (provider.length > 0)
+      await consumeEvents({ ...batch, messages: provider } as MessageBatch<EventMessage>, env, ctx);
+  },
   "atoll-sync": (batch, env) => consumeSync(batch as MessageBatch<SyncMessage>, env),
 };
 

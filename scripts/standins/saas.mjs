@@ -14,6 +14,11 @@
 //   /slack       auth.test and chat.postMessage with a bot token (Slack answers HTTP 200 with
 //                {"ok":false,"error":…} for bad tokens).
 //   /zapier      a REST-hook catcher: what Atoll delivers to a subscribed hook URL is recorded.
+//   /receiver    an Atoll webhook receiver: POST /receiver/<name> records the delivery and, when a
+//                secret is registered for <name> (POST /__standin/receiver/secrets {"name","secret"}),
+//                whether its Atoll-Signature verifies — computed with Node's crypto exactly as
+//                docs/events.md tells a receiver to; GET /__standin/receiver/<name> lists them.
+//                Faults: provider "receiver", `match` the name.
 //   /crm         a generic CRM: client-credentials token (expires_in), contacts with
 //                `updated_since` + cursor, PUT upsert by external id.
 // Test control (not part of any provider): POST /__standin/faults {"provider","status","count",
@@ -32,7 +37,25 @@
 // its own. GET /__standin/salesforce/orgs/<clientId> and /__standin/hubspot/portals/<token> return
 // such a tenant's contacts, the SOQL/search requests it received and the upserts it took.
 import { createServer } from "node:http";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+
+/**
+ * The receiver's check of an Atoll webhook (docs/events.md "Verifying a delivery"): HMAC-SHA256
+ * of `${t}.${rawBody}` under the secret, compared in constant time with each v1, and the
+ * timestamp within five minutes.
+ */
+export function verifyAtollSignature(secret, header, rawBody, nowSeconds = Date.now() / 1000) {
+  const parts = String(header ?? "").split(",");
+  const t = parts.find((p) => p.startsWith("t="))?.slice(2);
+  const v1 = parts.filter((p) => p.startsWith("v1=")).map((p) => p.slice(3));
+  if (!t || v1.length === 0) return false;
+  if (Math.abs(nowSeconds - Number(t)) > 300) return false;
+  const expected = createHmac("sha256", secret).update(`${t}.${rawBody}`).digest();
+  return v1.some((sig) => {
+    const got = Buffer.from(sig, "hex");
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  });
+}
 
 export function startSaasStandIn({
   port = 0,
@@ -59,6 +82,7 @@ export function startSaasStandIn({
     },
     slack: { tokens: new Set(["xoxb-standin-bot-token"]), messages: [] },
     zapier: { hooks: [] },
+    receiver: { secrets: new Map(), deliveries: new Map() },
     crm: {
       clients: new Map([["crm-client", "crm-secret"]]),
       tokens: new Map(),
@@ -418,6 +442,15 @@ export function startSaasStandIn({
             zapier: { hooks: state.zapier.hooks },
             crm: { contacts: [...state.crm.contacts.values()] },
           });
+        if (path === "/receiver/secrets" && req.method === "POST") {
+          const { name, secret } = JSON.parse(body || "{}");
+          state.receiver.secrets.set(name, secret);
+          return send(res, 200, { ok: true });
+        }
+        if (path.startsWith("/receiver/") && req.method === "GET")
+          return send(res, 200, {
+            deliveries: state.receiver.deliveries.get(path.slice("/receiver/".length)) ?? [],
+          });
         if (path === "/salesforce/clients" && req.method === "POST") {
           const { clientId, clientSecret, instanceUrl, tokenDelayMs, isolated } = JSON.parse(
             body || "{}",
@@ -510,6 +543,26 @@ export function startSaasStandIn({
       if (provider === "hubspot") return hubspot(req, res, path, url, body);
       if (provider === "slack") return slack(req, res, path, body);
       if (provider === "crm") return crm(req, res, path, url, body);
+      if (provider === "receiver" && req.method === "POST") {
+        const name = path.slice(1);
+        if (fault("receiver", res, name)) return;
+        const secret = state.receiver.secrets.get(name);
+        const list = state.receiver.deliveries.get(name) ?? [];
+        list.push({
+          raw: body,
+          headers: Object.fromEntries(
+            Object.entries(req.headers).filter(
+              ([k]) => k.startsWith("atoll-") || k === "user-agent",
+            ),
+          ),
+          verified: secret
+            ? verifyAtollSignature(secret, req.headers["atoll-signature"], body)
+            : null,
+          at: Date.now(),
+        });
+        state.receiver.deliveries.set(name, list);
+        return send(res, 200, { received: true });
+      }
       if (provider === "zapier" && req.method === "POST" && path.startsWith("/hooks/catch/")) {
         if (fault("zapier", res)) return;
         state.zapier.hooks.push({

@@ -20,6 +20,9 @@ export const SCOPES = {
   "integrations:read": "List connections, syncs, their runs and events",
   "integrations:write":
     "Connect and disconnect third-party services, define and run syncs, manage Zapier hooks",
+  "webhooks:read": "List webhook endpoints and their delivery logs",
+  "webhooks:write":
+    "Register, change, delete webhook endpoints, rotate their secrets, replay deliveries",
 } as const;
 
 export type Scope = keyof typeof SCOPES;

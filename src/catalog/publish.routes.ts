@@ -19,6 +19,8 @@ import { describePermission } from "../contract/permissions";
 import { manifestJsonSchema, splitName, type Manifest } from "../contract/manifest";
 import { packageKey, sha256OfBytes } from "../runtime/packages";
 import { displaySkeleton, nameSkeleton } from "./listing";
+import { emitPlatformEvent } from "../events/emit";
+import { versionPayload } from "../events/topics";
 
 export const publishRoutes = createRouter();
 
@@ -236,6 +238,12 @@ publishRoutes.openapi(publish, async (c) => {
       );
     throw err;
   }
+  if (status === "published")
+    await emitPlatformEvent(c.env, db, {
+      topic: "version.published",
+      orgIds: [p.orgId],
+      payload: versionPayload({ plugin: manifest.name, version: manifest.version, sha256 }),
+    });
   return c.json({ ...publishedVersion(manifest, sha256, bytes.length, now), status }, 201);
 });
 

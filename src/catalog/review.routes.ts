@@ -18,6 +18,8 @@ import { conflict, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, ListingParams, problems, iso } from "../platform/http/schemas";
 import { findPluginByName, listVersions, listingStatements, recountInstalls } from "./queries";
 import { describePermission } from "../contract/permissions";
+import { emitPlatformEvent } from "../events/emit";
+import { versionPayload } from "../events/topics";
 
 export const reviewRoutes = createRouter();
 /** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */
@@ -158,11 +160,12 @@ reviewOperatorRoutes.openapi(decide, async (c) => {
     v.id === versionId ? { ...v, status } : v,
   );
   // The guarded update makes a concurrent decision on the same version a no-op.
-  await db.batch([
+  const [changed] = await db.batch([
     db
       .update(pluginVersions)
       .set({ status, reviewNote: reason ?? null, reviewedAt: now })
-      .where(and(eq(pluginVersions.id, versionId), eq(pluginVersions.status, row.v.status))),
+      .where(and(eq(pluginVersions.id, versionId), eq(pluginVersions.status, row.v.status)))
+      .returning({ id: pluginVersions.id }),
     ...listingStatements(db, row.plugin, versions, now),
     auditInsert(
       db,
@@ -177,6 +180,16 @@ reviewOperatorRoutes.openapi(decide, async (c) => {
       now,
     ),
   ]);
+  if (changed.length > 0 && status === "published" && row.v.status === "in_review")
+    await emitPlatformEvent(c.env, db, {
+      topic: "version.published",
+      orgIds: [row.plugin.orgId],
+      payload: versionPayload({
+        plugin: row.plugin.name,
+        version: row.v.version,
+        sha256: row.v.sha256,
+      }),
+    });
   return c.json(
     { plugin: row.plugin.name, version: row.v.version, status, reviewNote: reason ?? null },
     200,

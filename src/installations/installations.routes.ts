@@ -28,6 +28,7 @@ import { checkSecrets, redactConfig, validateConfig } from "./config";
 import {
   installCountStatement,
   findPluginByName,
+  findPluginOwner,
   findVersion,
   isDevVersion,
   listVersions,
@@ -46,6 +47,9 @@ import { getOrganization } from "../access/queries";
 import { hasEntitlement, paymentRequired } from "../revenue/entitlements";
 import type { PluginSpec } from "../runtime/spec";
 import { LOGS_KEPT, LOG_LEVELS, deleteLogsStatement, readLogs } from "../runtime/log-store";
+import { emitPlatformEvent } from "../events/emit";
+import { notifyRemovedPlugin } from "../events/deliver";
+import { dataDeletionDeadline, installationPayload } from "../events/topics";
 
 export const installationRoutes = createRouter();
 
@@ -317,6 +321,18 @@ installationRoutes.openapi(install, async (c) => {
     throw err;
   }
   forgetApps(c.env);
+  await emitPlatformEvent(c.env, db, {
+    topic: "installation.created",
+    orgIds: [p.orgId, plugin.orgId],
+    environment: row.environment,
+    payload: installationPayload({
+      id,
+      orgId: p.orgId,
+      plugin: plugin.name,
+      version: version.version,
+      environment: row.environment,
+    }),
+  });
   return c.json(
     toInstallation(row, plugin.name, version.version, manifest, org?.slug ?? null),
     201,
@@ -549,6 +565,23 @@ installationRoutes.openapi(uninstall, async (c) => {
   if (removed.length === 0) throw notFound("The installation");
   forgetInstallation(c.env, row.id);
   forgetApps(c.env);
+  // Its own installation.deleted reaches the plugin before its code and storage are retired.
+  const eventId = await emitPlatformEvent(c.env, db, {
+    topic: "installation.deleted",
+    orgIds: [row.orgId, (await findPluginOwner(db, row.pluginId)) ?? row.orgId],
+    environment: row.environment,
+    payload: {
+      ...installationPayload({
+        id: row.id,
+        orgId: row.orgId,
+        plugin: spec.plugin,
+        version: spec.version,
+        environment: row.environment,
+      }),
+      dataDeletionDeadline: dataDeletionDeadline(now),
+    },
+  });
+  if (eventId) await notifyRemovedPlugin(c.env, db, host, spec, eventId);
   await host.clearStorage(row.id);
   await host.retire?.(spec).catch((err: unknown) =>
     console.error(

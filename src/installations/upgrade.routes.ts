@@ -20,6 +20,8 @@ import { compareGrants, describePermission } from "../contract/permissions";
 import { callLifecycle, pluginDeadline, pluginHost } from "../runtime/invoke";
 import { checkSecrets, validateConfig } from "./config";
 import { findPluginOwner, findVersion, versionVisibleTo } from "../catalog/queries";
+import { emitPlatformEvent } from "../events/emit";
+import { installationPayload } from "../events/topics";
 import { forgetInstallation, specFrom, type SealedValues } from "../runtime/resolve";
 import { getOrganization } from "../access/queries";
 import {
@@ -236,6 +238,22 @@ upgradeRoutes.openapi(change, async (c) => {
   }
   forgetInstallation(c.env, row.id);
   await host.retire?.(current).catch(() => undefined);
+  await emitPlatformEvent(c.env, db, {
+    topic: "installation.updated",
+    orgIds: [row.orgId, plugin.orgId || row.orgId],
+    environment: row.environment,
+    payload: {
+      ...installationPayload({
+        id: row.id,
+        orgId: row.orgId,
+        plugin: current.plugin,
+        version: target.version,
+        environment: row.environment,
+      }),
+      change: action,
+      previousVersion: current.version,
+    },
+  });
   const slug = (await getOrganization(db, row.orgId))?.slug ?? null;
   return c.json(toInstallation(next, current.plugin, target.version, manifest, slug), 200);
 });

@@ -35,6 +35,7 @@ import {
 } from "./purchases";
 import { refund, refundsOf } from "./refunds";
 import { cancelSubscription } from "./subscriptions";
+import { emitPurchase, emitSubscription } from "./events";
 
 export const purchaseRoutes = createRouter();
 
@@ -227,6 +228,8 @@ purchaseRoutes.openapi(create, async (c) => {
       requestId: c.get("requestId"),
     });
     forgetEntitlements(c.env, p.orgId);
+    if (!result.replayed)
+      await emitPurchase(c.env, db, "purchase.succeeded", result.purchase, listing.name);
     return { status: 201, body: toPurchase(result.purchase, listing.name, result.subscription) };
   });
 });
@@ -399,15 +402,18 @@ purchaseRoutes.openapi(refundRoute, async (c) => {
       requestId: c.get("requestId"),
     });
     forgetEntitlements(c.env, row.buyerOrgId);
+    const sub = await subscriptionOf(db, row.subscriptionId);
+    if (result.refund.status === "succeeded") {
+      await emitPurchase(c.env, db, "purchase.refunded", result.purchase, listing, result.refund);
+      // A refund that ends the subscription (refunds.ts) cancels it.
+      if (sub && sub.status === "canceled" && sub.lastError === "refunded")
+        await emitSubscription(c.env, db, "subscription.canceled", sub, listing);
+    }
     return {
       status: 201,
       body: {
         ...toRefund(result.refund),
-        purchase: toPurchase(
-          result.purchase,
-          listing,
-          await subscriptionOf(db, row.subscriptionId),
-        ),
+        purchase: toPurchase(result.purchase, listing, sub),
       },
     };
   });
@@ -460,6 +466,13 @@ purchaseRoutes.openapi(cancel, async (c) => {
     .select({ name: plugins.name })
     .from(plugins)
     .where(eq(plugins.id, sub.pluginId));
+  await emitSubscription(
+    c.env,
+    db,
+    "subscription.canceled",
+    updated,
+    listing?.name ?? sub.pluginId,
+  );
   return c.json(toSubscription(updated, listing?.name ?? sub.pluginId), 200);
 });
 

@@ -11,6 +11,7 @@ import { runPayouts } from "./payouts";
 import { PluginProcessor } from "./processor";
 import { renewDue } from "./subscriptions";
 import { billUsage } from "./usage-billing";
+import { renewalEvents } from "./events";
 
 function processorFor(
   controller: ScheduledController,
@@ -56,7 +57,7 @@ export async function billingJob(
   const db = getDb(env.DB);
   const processor = processorFor(controller, env, ctx);
   const now = controller.scheduledTime;
-  const renewals = await renewDue(db, processor, now);
+  const renewals = await renewDue(db, processor, now, 200, renewalEvents(env, db));
   const usage = await billUsage(db, processor, now);
   const pruned = await pruneIdempotencyKeys(db, now);
   console.log(

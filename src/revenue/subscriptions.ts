@@ -34,12 +34,16 @@ export interface RenewalReport {
   outcomes: Record<RenewalOutcome, number>;
 }
 
-/** Renews (or ends) every period-billed subscription due at `now`; at most `limit` per run. */
+/**
+ * Renews (or ends) every period-billed subscription due at `now`; at most `limit` per run.
+ * `onOutcome` hears each outcome after it is committed (the billing job emits platform events).
+ */
 export async function renewDue(
   db: Db,
   processor: PaymentProcessor,
   now = Date.now(),
   limit = 200,
+  onOutcome: (sub: SubscriptionRow, outcome: RenewalOutcome) => Promise<void> = async () => {},
 ): Promise<RenewalReport> {
   const due = await db
     .select()
@@ -63,7 +67,11 @@ export async function renewDue(
     retry_later: 0,
     already_renewed: 0,
   };
-  for (const sub of due) outcomes[await renewOne(db, processor, sub, now)] += 1;
+  for (const sub of due) {
+    const outcome = await renewOne(db, processor, sub, now);
+    outcomes[outcome] += 1;
+    await onOutcome(sub, outcome);
+  }
   return { checked: due.length, outcomes };
 }
 

@@ -36,6 +36,7 @@ const PAGES = [
   "docs/marketplace.md",
   "docs/revenue.md",
   "docs/integrations.md",
+  "docs/events.md",
   "docs/api.md",
 ];
 

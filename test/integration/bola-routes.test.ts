@@ -17,7 +17,9 @@ import { beforeAll, describe, expect, inject, it } from "vitest";
 import { app } from "../../src/app";
 import { BASE, OPERATOR_KEY, call, type Account } from "../helpers";
 import { invite } from "../mail-helpers";
-import { connected } from "../integration-helpers";
+import { connected, until } from "../integration-helpers";
+import { emitPlatformEvent } from "../../src/events/emit";
+import { getDb } from "../../src/platform/db/client";
 import { examplePackage, publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
 import { buy, buyer, newKey, seller, setupPayments } from "../revenue-helpers";
 
@@ -39,6 +41,8 @@ interface Victim {
   payoutId: string;
   connectionId: string;
   hookId: string;
+  webhookEndpointId: string;
+  webhookDeliveryId: string;
   syncId: string;
   tutorial: string;
 }
@@ -157,6 +161,28 @@ const OBJECT_ROUTES: Record<string, Attempt> = {
     allowed: [401, 403, 404],
   },
   "DELETE /v1/zapier/hooks/:hookId": { path: (v) => `/v1/zapier/hooks/${v.hookId}` },
+  // Outbound webhook endpoints (src/events/endpoints.routes.ts)
+  "GET /v1/webhook-endpoints/:endpointId": {
+    path: (v) => `/v1/webhook-endpoints/${v.webhookEndpointId}`,
+  },
+  "PATCH /v1/webhook-endpoints/:endpointId": {
+    path: (v) => `/v1/webhook-endpoints/${v.webhookEndpointId}`,
+    body: () => ({ description: "taken", enabled: false }),
+  },
+  "DELETE /v1/webhook-endpoints/:endpointId": {
+    path: (v) => `/v1/webhook-endpoints/${v.webhookEndpointId}`,
+  },
+  "POST /v1/webhook-endpoints/:endpointId/rotate-secret": {
+    path: (v) => `/v1/webhook-endpoints/${v.webhookEndpointId}/rotate-secret`,
+    body: () => ({ graceSeconds: 0 }),
+  },
+  "GET /v1/webhook-endpoints/:endpointId/deliveries": {
+    path: (v) => `/v1/webhook-endpoints/${v.webhookEndpointId}/deliveries`,
+  },
+  "POST /v1/webhook-endpoints/:endpointId/deliveries/:deliveryId/replay": {
+    path: (v) =>
+      `/v1/webhook-endpoints/${v.webhookEndpointId}/deliveries/${v.webhookDeliveryId}/replay`,
+  },
   "GET /v1/syncs/:syncId": { path: (v) => `/v1/syncs/${v.syncId}` },
   "POST /v1/syncs/:syncId/pause": { path: (v) => `/v1/syncs/${v.syncId}/pause` },
   "POST /v1/syncs/:syncId/resume": { path: (v) => `/v1/syncs/${v.syncId}/resume` },
@@ -514,6 +540,28 @@ describe("another organization against the victims' objects", () => {
       json: { hookUrl: `${inject("saas")}/zapier/hooks/catch/bola`, event: "slack.message" },
     });
     expect(hook.status).toBe(201);
+    // A webhook endpoint with one delivery in its log.
+    const webhook = await call("/v1/webhook-endpoints", {
+      method: "POST",
+      key: owner.apiKey,
+      json: { url: `${inject("saas")}/receiver/bola`, topics: ["version.revoked"] },
+    });
+    expect(webhook.status).toBe(201);
+    const webhookEndpointId = ((await webhook.json()) as { id: string }).id;
+    await emitPlatformEvent(env, getDb(env.DB), {
+      topic: "version.revoked",
+      orgIds: [owner.orgId],
+      payload: { version: { plugin: "@x/y", version: "1.0.0" } },
+    });
+    const webhookDeliveryId = await until(async () => {
+      const res = await call(`/v1/webhook-endpoints/${webhookEndpointId}/deliveries`, {
+        key: owner.apiKey,
+      });
+      // Settled (its one attempt made), so the snapshot below sees it as it stays.
+      const [d] = ((await res.json()) as { deliveries: { id: string; status: string }[] })
+        .deliveries;
+      return d?.status === "succeeded" ? d.id : null;
+    }, 8000);
     // A tutorial (the operator's portal content).
     const tutorial = `bola-${owner.slug}`;
     expect(
@@ -549,6 +597,8 @@ describe("another organization against the victims' objects", () => {
       payoutId: ((await payout.json()) as { id: string }).id,
       connectionId: hubspot.id,
       hookId: ((await hook.json()) as { id: string }).id,
+      webhookEndpointId,
+      webhookDeliveryId,
       syncId: ((await sync.json()) as { id: string }).id,
       tutorial,
     };

@@ -862,3 +862,107 @@ export const installationLogs = sqliteTable(
   },
   (t) => [index("installation_logs_by_installation").on(t.installationId, t.id)],
 );
+
+/**
+ * The platform's own lifecycle events (src/events/): `org_ids` (JSON) is the audience — the
+ * organizations whose plugins and webhook endpoints receive it; `environment` narrows plugin
+ * delivery to installations in it. `dispatched_at` is set once the event is on the queue (the
+ * minutely cron re-queues one left behind).
+ */
+export const platformEvents = sqliteTable(
+  "platform_events",
+  {
+    id: text("id").primaryKey(),
+    topic: text("topic").notNull(),
+    orgIds: text("org_ids", { mode: "json" }).$type<string[]>().notNull(),
+    environment: text("environment"),
+    /** JSON. */
+    payload: text("payload").notNull(),
+    createdAt: integer("created_at").notNull(),
+    dispatchedAt: integer("dispatched_at"),
+  },
+  (t) => [index("platform_events_undispatched").on(t.dispatchedAt, t.createdAt)],
+);
+
+/** Which installation already took a platform event (a retried fan-out skips it); `status`: the plugin's answer. */
+export const platformEventPluginDeliveries = sqliteTable(
+  "platform_event_plugin_deliveries",
+  {
+    eventId: text("event_id")
+      .notNull()
+      .references(() => platformEvents.id, { onDelete: "cascade" }),
+    installationId: text("installation_id").notNull(),
+    status: integer("status").notNull(),
+    deliveredAt: integer("delivered_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.installationId] })],
+);
+
+/** An organization's outbound webhook endpoint: a URL, the topics it takes, its sealed signing secret. */
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id),
+    url: text("url").notNull(),
+    topics: text("topics", { mode: "json" }).$type<string[]>().notNull(),
+    description: text("description").notNull().default(""),
+    /** AES-GCM under ATOLL_SECRET_KEY, bound to `webhook-endpoint:<id>:secret`. */
+    secretEnc: text("secret_enc").notNull(),
+    /** The secret before the last rotation, still signing until `previous_expires_at`. */
+    previousSecretEnc: text("previous_secret_enc"),
+    previousExpiresAt: integer("previous_expires_at"),
+    status: text("status", { enum: ["enabled", "disabled"] })
+      .notNull()
+      .default("enabled"),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    disabledReason: text("disabled_reason"),
+    disabledAt: integer("disabled_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("webhook_endpoints_org").on(t.orgId, t.status),
+    check("webhook_endpoints_status", sql`${t.status} IN ('enabled', 'disabled')`),
+  ],
+);
+
+/** The delivery log: one row per (endpoint, event), plus one per replay. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    endpointId: text("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    eventId: text("event_id")
+      .notNull()
+      .references(() => platformEvents.id),
+    topic: text("topic").notNull(),
+    status: text("status", { enum: ["pending", "succeeded", "failed"] })
+      .notNull()
+      .default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at"),
+    /** The receiver's HTTP status of the last attempt (null: no answer). */
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    replayOf: text("replay_of"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    deliveredAt: integer("delivered_at"),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_once")
+      .on(t.endpointId, t.eventId)
+      .where(sql`"webhook_deliveries"."replay_of" IS NULL`),
+    index("webhook_deliveries_by_endpoint").on(t.endpointId, t.createdAt),
+    check("webhook_deliveries_status", sql`${t.status} IN ('pending', 'succeeded', 'failed')`),
+  ],
+);
+
+export type PlatformEventRow = typeof platformEvents.$inferSelect;
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
