@@ -263,26 +263,32 @@ async function readWithin(
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
+  // One watchdog per body, not a timer per chunk: it wakes when the idle time or the deadline
+  // could have run out, and settles `stalled` if it has (else it sleeps for what is left).
+  let last = Date.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let stall: (v: "timeout") => void = () => undefined;
+  const stalled = new Promise<"timeout">((resolve) => (stall = resolve));
+  const watch = () => {
+    const now = Date.now();
+    const left = Math.min(last + PLUGIN_IDLE_MS, deadlineAt) - now;
+    if (left <= 0) stall("timeout");
+    else timer = setTimeout(watch, left);
+  };
   try {
+    if (deadlineAt - last <= 0) throw slowBody(deadlineMs);
+    watch();
     for (;;) {
-      const wait = Math.min(PLUGIN_IDLE_MS, deadlineAt - Date.now());
-      if (wait <= 0) throw slowBody(deadlineMs);
-      const next = await Promise.race([
-        reader.read(),
-        new Promise<"timeout">((resolve) => {
-          timer = setTimeout(() => resolve("timeout"), wait);
-        }),
-      ]);
-      clearTimeout(timer);
+      // `stalled` first: once it has settled it wins even against a chunk already queued.
+      const next = await Promise.race([stalled, reader.read()]);
       if (next === "timeout") throw slowBody(deadlineMs);
       if (next.done) break;
+      last = Date.now();
       total += next.value.byteLength;
       if (total > MAX_PLUGIN_RESPONSE_BYTES) throw tooLarge();
       chunks.push(next.value);
     }
   } catch (err) {
-    clearTimeout(timer);
     void reader.cancel().catch(() => undefined);
     if (err instanceof ApiError) throw err;
     // The stream's error text is the plugin's (it may hold its secrets): not repeated.
@@ -293,6 +299,8 @@ async function readWithin(
       "The plugin's response body failed while it was being read.",
       `response body failed: ${err instanceof Error ? err.name : typeof err}`,
     );
+  } finally {
+    clearTimeout(timer);
   }
   if (chunks.length === 1 && chunks[0]?.byteLength === total)
     return chunks[0] as Uint8Array<ArrayBuffer>;
