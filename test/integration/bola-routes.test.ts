@@ -18,6 +18,7 @@ import { app } from "../../src/app";
 import { BASE, OPERATOR_KEY, call, type Account } from "../helpers";
 import { invite } from "../mail-helpers";
 import { connected } from "../integration-helpers";
+import { newKey as newSigningKey, register } from "../signing-helpers";
 import { examplePackage, publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
 import { buy, buyer, newKey, seller, setupPayments } from "../revenue-helpers";
 
@@ -41,6 +42,7 @@ interface Victim {
   hookId: string;
   syncId: string;
   tutorial: string;
+  publisherKeyId: string;
 }
 
 interface Attempt {
@@ -83,6 +85,20 @@ const OBJECT_ROUTES: Record<string, Attempt> = {
   },
   "GET /v1/organizations/:orgId/audit-log": {
     path: (v) => `/v1/organizations/${v.owner.orgId}/audit-log`,
+  },
+  "GET /v1/organizations/:orgId/signing-keys": {
+    path: (v) => `/v1/organizations/${v.owner.orgId}/signing-keys`,
+  },
+  "POST /v1/organizations/:orgId/signing-keys": {
+    path: (v) => `/v1/organizations/${v.owner.orgId}/signing-keys`,
+    body: () => ({
+      name: "mole",
+      publicKey:
+        "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----",
+    }),
+  },
+  "DELETE /v1/organizations/:orgId/signing-keys/:keyId": {
+    path: (v) => `/v1/organizations/${v.owner.orgId}/signing-keys/${v.publisherKeyId}`,
   },
   "DELETE /v1/api-keys/:keyId": { path: (v) => `/v1/api-keys/${v.keyId}` },
   // Plugins and listings: the publisher's own actions
@@ -166,6 +182,11 @@ const OBJECT_ROUTES: Record<string, Attempt> = {
   "PUT /v1/operator/organizations/:orgId/plan": {
     path: (v) => `/v1/operator/organizations/${v.owner.orgId}/plan`,
     body: () => ({ plan: "free" }),
+    allowed: OPERATOR,
+  },
+  "PUT /v1/operator/organizations/:orgId/signature-requirement": {
+    path: (v) => `/v1/operator/organizations/${v.owner.orgId}/signature-requirement`,
+    body: () => ({ required: true }),
     allowed: OPERATOR,
   },
   "PUT /v1/operator/organizations/:orgId/verified": {
@@ -532,7 +553,9 @@ describe("another organization against the victims' objects", () => {
       ).status,
     ).toBeLessThan(300);
 
+    const publisherKeyId = await register(owner, await newSigningKey());
     v = {
+      publisherKeyId,
       owner,
       customer,
       memberUserId: member.userId,
