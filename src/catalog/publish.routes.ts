@@ -237,7 +237,7 @@ publishRoutes.openapi(publish, async (c) => {
         ...(status === "published" ? { reviewedAt: now } : {}),
         ...(signed
           ? {
-              provenance: signed.envelopeJson,
+              provenance: signed.provenance,
               signerKeyId: signed.key.id,
               sourceDigest: signed.sourceDigest,
               cliVersion: signed.cliVersion,

@@ -67,7 +67,7 @@ export type SignatureRefusal =
   | { reason: "statement-mismatch"; detail: string };
 
 export type SignatureVerdict = Result<
-  { key: PublisherKeyRow; sourceDigest: string; cliVersion: string; envelopeJson: string },
+  { key: PublisherKeyRow; sourceDigest: string; cliVersion: string; provenance: string },
   SignatureRefusal
 >;
 
@@ -94,7 +94,8 @@ export async function verifyProvenance(
     key,
     sourceDigest: parsed.statement.predicate.source.sha256,
     cliVersion: parsed.statement.predicate.builder.version,
-    envelopeJson: JSON.stringify(parsed.envelope),
+    // Stored with the key that verified it: the runtime re-verifies it before it runs the bytes.
+    provenance: JSON.stringify({ envelope: parsed.envelope, publicKey: key.publicKey }),
   });
 }
 

@@ -161,40 +161,72 @@ export async function keyFingerprint(raw: Uint8Array<ArrayBuffer>): Promise<stri
 
 export type EnvelopeRefusal = { reason: "malformed"; detail: string };
 
-/** Parses the header value: base64 of the envelope's JSON, with its statement. */
-export function parseEnvelope(
-  header: string,
-): Result<
+type Parsed = Result<
   { envelope: Envelope; statement: Statement; payload: Uint8Array<ArrayBuffer> },
   EnvelopeRefusal
-> {
-  const bad = (detail: string) => err({ reason: "malformed" as const, detail });
-  if (header.length > MAX_ENVELOPE_BYTES) return bad("the envelope is too large");
+>;
+const malformed = (detail: string) => err({ reason: "malformed" as const, detail });
+
+/** Parses the header value: base64 of the envelope's JSON, with its statement. */
+export function parseEnvelope(header: string): Parsed {
+  if (header.length > MAX_ENVELOPE_BYTES) return malformed("the envelope is too large");
   const bytes = base64ToBytes(header.trim());
-  if (!bytes) return bad("the header is not base64");
+  if (!bytes) return malformed("the header is not base64");
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
   } catch {
-    return bad("the envelope is not JSON");
+    return malformed("the envelope is not JSON");
   }
+  return parseEnvelopeJson(json);
+}
+
+/** Parses an envelope already decoded from JSON (as stored with a version), with its statement. */
+export function parseEnvelopeJson(json: unknown): Parsed {
   const envelope = EnvelopeSchema.safeParse(json);
   if (!envelope.success)
-    return bad(`the envelope is not a DSSE envelope of ${DSSE_PAYLOAD_TYPE} with one signature`);
+    return malformed(
+      `the envelope is not a DSSE envelope of ${DSSE_PAYLOAD_TYPE} with one signature`,
+    );
   const payload = base64ToBytes(envelope.data.payload);
-  if (!payload) return bad("the payload is not base64");
+  if (!payload) return malformed("the payload is not base64");
   let statementJson: unknown;
   try {
     statementJson = JSON.parse(
       new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(payload),
     );
   } catch {
-    return bad("the payload is not JSON");
+    return malformed("the payload is not JSON");
   }
   const statement = StatementSchema.safeParse(statementJson);
   if (!statement.success)
-    return bad(`the payload is not an in-toto Statement v1 with predicate ${PREDICATE_TYPE}`);
+    return malformed(`the payload is not an in-toto Statement v1 with predicate ${PREDICATE_TYPE}`);
   return ok({ envelope: envelope.data, statement: statement.data, payload });
+}
+
+/**
+ * The package digest a stored provenance record signs, if its signature verifies with the key
+ * stored beside it; null otherwise. What the runtime checks the bytes it loads against.
+ */
+export async function signedDigest(provenance: StoredProvenance): Promise<string | null> {
+  const parsed = parseEnvelopeJson(provenance.envelope);
+  if (!parsed.ok) return null;
+  const raw = base64UrlToBytes(provenance.publicKey);
+  if (!raw || !(await signatureVerifies(parsed.envelope, parsed.payload, raw))) return null;
+  return parsed.statement.subject[0]?.digest.sha256 ?? null;
+}
+
+/** What a signed version keeps: its envelope and the public key that verified it at publish. */
+export interface StoredProvenance {
+  envelope: unknown;
+  /** The raw Ed25519 key, base64url. */
+  publicKey: string;
+}
+
+function base64UrlToBytes(text: string): Uint8Array<ArrayBuffer> | null {
+  if (!/^[A-Za-z0-9_-]+$/.test(text)) return null;
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  return base64ToBytes(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
 }
 
 /** Whether the envelope's one signature is `raw`'s over the payload (DSSE PAE). */

@@ -17,6 +17,7 @@ import {
   type PluginVersionRow,
 } from "../platform/db/schema";
 import type { PluginSpec } from "./spec";
+import type { StoredProvenance } from "../contract/provenance";
 
 const specCache = (env: Env) =>
   perBinding(env.DB, "specs", () => new TtlCache<PluginSpec>(10_000, 5_000));
@@ -110,6 +111,7 @@ export function specFrom(
     paid: manifest.pricing.model !== "free",
     version: version.version,
     sha256: version.sha256,
+    ...(version.provenance ? { provenance: storedProvenance(version.provenance) } : {}),
     entry: manifest.entry,
     grants: inst.grants,
     config: { ...inst.config, ...sealed.config },
@@ -120,6 +122,22 @@ export function specFrom(
     ...(manifest.routes ? { routes: manifest.routes } : {}),
     revision: inst.updatedAt,
   };
+}
+
+/**
+ * A version's stored provenance. A record that cannot be read still makes the version a signed
+ * one: the host then finds no valid signature and refuses to run it.
+ */
+function storedProvenance(text: string): StoredProvenance {
+  try {
+    const v = JSON.parse(text) as { envelope?: unknown; publicKey?: unknown };
+    return {
+      envelope: v.envelope ?? null,
+      publicKey: typeof v.publicKey === "string" ? v.publicKey : "",
+    };
+  } catch {
+    return { envelope: null, publicKey: "" };
+  }
 }
 
 /** The active installation of app `app` (short name) in an organization's environment. */

@@ -154,6 +154,14 @@ describe("signed publishing", () => {
       cliVersion: "0.0.0-test",
       keyRevoked: false,
     });
+    // The public listing (API and page) shows the same.
+    const listing = (await (await call(`/v1/marketplace/listings/@${a.slug}/signed`)).json()) as {
+      versions: { signature: { fingerprint: string } | null }[];
+    };
+    expect(listing.versions[0]?.signature?.fingerprint).toBe(key.fingerprint);
+    const page = await (await call(`/listings/@${a.slug}/signed`)).text();
+    expect(page).toContain(key.fingerprint);
+    expect(page).toContain("ef".repeat(8));
     // Revoking the key flags the version it alone signed.
     await call(`/v1/organizations/${a.orgId}/signing-keys/${keyId}`, {
       method: "DELETE",
@@ -165,6 +173,7 @@ describe("signed publishing", () => {
       versions: { signature: { keyRevoked: boolean } | null }[];
     };
     expect(after.versions[0]?.signature?.keyRevoked).toBe(true);
+    expect(await (await call(`/listings/@${a.slug}/signed`)).text()).toContain("(key revoked)");
   });
 
   it("requires a signature where the operator requires it of the publisher, and stores nothing unsigned", async () => {
