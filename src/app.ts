@@ -2,6 +2,7 @@
  * Builds the app: global middleware, one router per domain, the OpenAPI document, the web UI, and
  * the not-found and error handlers. The Worker's exports are in index.ts.
  */
+import { revocationRoutes } from "./catalog/revocation.routes";
 import { signingKeyRoutes, signingOperatorRoutes } from "./catalog/signing-keys.routes";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
@@ -80,6 +81,7 @@ app.route("/", publishRoutes);
 app.route("/", listingRoutes);
 app.route("/", reviewRoutes);
 app.route("/", signingKeyRoutes);
+app.route("/", revocationRoutes);
 app.route("/", ratingRoutes);
 app.route("/v1/installations", installationRoutes);
 app.route("/v1/installations", upgradeRoutes);

@@ -68,8 +68,14 @@ export async function loadSpec(
   secretKey: string,
   installationId: string,
 ): Promise<PluginSpec | null> {
+  const loadedAt = Date.now();
   const [row] = await db
-    .select({ installation: installations, plugin: plugins.name, version: pluginVersions })
+    .select({
+      installation: installations,
+      plugin: plugins.name,
+      stopped: sql<number>`(${plugins.suspendedAt} IS NOT NULL AND ${plugins.suspensionMode} = 'stop')`,
+      version: pluginVersions,
+    })
     .from(installations)
     .innerJoin(plugins, eq(plugins.id, installations.pluginId))
     .innerJoin(pluginVersions, eq(pluginVersions.id, installations.versionId))
@@ -86,7 +92,9 @@ export async function loadSpec(
         ),
       ) as SealedValues)
     : { secrets: {}, config: {} };
-  return specFrom(row.installation, row.plugin, row.version, manifest, sealed);
+  const spec = specFrom(row.installation, row.plugin, row.version, manifest, sealed);
+  if (!spec.halted && row.stopped) spec.halted = "stopped";
+  return { ...spec, loadedAt };
 }
 
 /** What an installation keeps encrypted: `secrets:<NAME>` values and writeOnly config settings. */
@@ -121,6 +129,7 @@ export function specFrom(
     requestsPerMinute: manifest.limits.requestsPerMinute ?? null,
     ...(manifest.routes ? { routes: manifest.routes } : {}),
     revision: inst.updatedAt,
+    ...(version.status === "revoked" ? { halted: "revoked" as const } : {}),
   };
 }
 

@@ -34,6 +34,13 @@ export interface PluginSpec {
   routes?: ManifestRoute[];
   /** Changes whenever the installation changes (config, version), so a new isolate is used. */
   revision: number;
+  /**
+   * Why the platform will not run this version (the kill switch): `revoked` (the version was
+   * revoked) or `stopped` (its listing is suspended with mode "stop"). Calls answer 503.
+   */
+  halted?: "revoked" | "stopped";
+  /** When the spec was read from D1 (ms): older than the installation's invalidation, it is reloaded. */
+  loadedAt?: number;
 }
 
 /** The origin of every URL a plugin receives (fixed: callers choose only the path and query). */

@@ -86,6 +86,9 @@ const OBJECT_ROUTES: Record<string, Attempt> = {
   "GET /v1/organizations/:orgId/audit-log": {
     path: (v) => `/v1/organizations/${v.owner.orgId}/audit-log`,
   },
+  "GET /v1/organizations/:orgId/notices": {
+    path: (v) => `/v1/organizations/${v.owner.orgId}/notices`,
+  },
   "GET /v1/organizations/:orgId/signing-keys": {
     path: (v) => `/v1/organizations/${v.owner.orgId}/signing-keys`,
   },
@@ -104,6 +107,10 @@ const OBJECT_ROUTES: Record<string, Attempt> = {
   // Plugins and listings: the publisher's own actions
   "POST /v1/plugins/:scope/:name/versions/:version/yank": {
     path: (v) => `/v1/plugins/@${v.plugin.scope}/${v.plugin.name}/versions/1.0.0/yank`,
+  },
+  "POST /v1/plugins/:scope/:name/versions/:version/revoke": {
+    path: (v) => `/v1/plugins/@${v.plugin.scope}/${v.plugin.name}/versions/1.0.0/revoke`,
+    body: () => ({ reason: "not yours" }),
   },
   "DELETE /v1/plugins/:scope/:name/versions/:version/yank": {
     path: (v) => `/v1/plugins/@${v.plugin.scope}/${v.plugin.name}/versions/1.0.0/yank`,
