@@ -2,6 +2,8 @@
  * Builds the app: global middleware, one router per domain, the OpenAPI document, the web UI, and
  * the not-found and error handlers. The Worker's exports are in index.ts.
  */
+import { revocationRoutes } from "./catalog/revocation.routes";
+import { signingKeyRoutes, signingOperatorRoutes } from "./catalog/signing-keys.routes";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { createRouter } from "./platform/http/router";
@@ -79,6 +81,8 @@ app.route("/v1/api-keys", apiKeyRoutes);
 app.route("/", publishRoutes);
 app.route("/", listingRoutes);
 app.route("/", reviewRoutes);
+app.route("/", signingKeyRoutes);
+app.route("/", revocationRoutes);
 app.route("/", ratingRoutes);
 app.route("/v1/installations", installationRoutes);
 app.route("/v1/installations", upgradeRoutes);
@@ -100,6 +104,7 @@ const operatorRoutes = createRouter();
 operatorRoutes.use("*", operatorOnly());
 operatorRoutes.route("/", accessOperatorRoutes);
 operatorRoutes.route("/", reviewOperatorRoutes);
+operatorRoutes.route("/", signingOperatorRoutes);
 operatorRoutes.route("/", ratingsOperatorRoutes);
 operatorRoutes.route("/", revenueOperatorRoutes);
 app.route("/v1/operator", operatorRoutes);

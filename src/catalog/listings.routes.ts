@@ -1,4 +1,5 @@
 /** The marketplace: browse and full-text search of listings, categories, a listing's page. Public. */
+import { VersionSignature, signaturesOf } from "./signing";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createRouter, type AppEnv } from "../platform/http/router";
@@ -233,7 +234,15 @@ const Listing = ListingSummary.extend({
     }),
   ),
   versions: z.array(
-    z.object({ version: z.string(), installs: z.number().int(), createdAt: z.string().datetime() }),
+    z.object({
+      version: z.string(),
+      installs: z.number().int(),
+      createdAt: z.string().datetime(),
+      signature: VersionSignature.nullable().openapi({
+        description:
+          "Who signed the version, with which key, built from which source (null: unsigned)",
+      }),
+    }),
   ),
 }).openapi("Listing");
 
@@ -266,6 +275,7 @@ listingRoutes.openapi(getListingRoute, async (c) => {
   const versions = all.filter((v) => v.status === "published" && !isDevVersion(v.version));
   const latest = versions.find((v) => v.version === p.latestVersion);
   const manifest = latest ? latest.manifest : null;
+  const signatures = await signaturesOf(db, versions);
   c.header("cache-control", "public, max-age=30");
   return c.json(
     {
@@ -299,6 +309,7 @@ listingRoutes.openapi(getListingRoute, async (c) => {
         version: v.version,
         installs: perVersion[v.version] ?? 0,
         createdAt: iso(v.createdAt),
+        signature: signatures.get(v.id) ?? null,
       })),
     },
     200,

@@ -21,6 +21,17 @@ import { packageKey, sha256OfBytes } from "../runtime/packages";
 import { displaySkeleton, nameSkeleton } from "./listing";
 import { emitPlatformEvent } from "../events/emit";
 import { versionPayload } from "../events/topics";
+import { MAX_ENVELOPE_BYTES, PROVENANCE_HEADER, manifestDigest } from "../contract/provenance";
+import {
+  listPublisherKeys,
+  signatureProblem,
+  signaturesRequired,
+  verifyProvenance,
+  signatureOf,
+  signaturesOf,
+  VersionSignature,
+  type SignatureVerdict,
+} from "./signing";
 
 export const publishRoutes = createRouter();
 
@@ -41,8 +52,9 @@ export const PublishedVersion = z
     size: z.number().int(),
     permissions: z.array(z.object({ permission: z.string(), allows: z.string() })),
     status: z
-      .enum(["draft", "in_review", "published", "rejected", "suspended", "yanked"])
+      .enum(["draft", "in_review", "published", "rejected", "suspended", "yanked", "revoked"])
       .optional(),
+    signature: VersionSignature.nullable().optional(),
     createdAt: z.string().datetime(),
   })
   .openapi("PublishedVersion");
@@ -55,6 +67,12 @@ const publish = createRoute({
   description: `Body: the zip, Content-Type application/zip, at most ${PACKAGE_LIMITS.maxPackageBytes} bytes. The name's scope must be the caller's organization; the version must be new and greater than every published one.`,
   security: AUTHENTICATED,
   request: {
+    headers: z.object({
+      [PROVENANCE_HEADER]: z.string().max(MAX_ENVELOPE_BYTES).optional().openapi({
+        description:
+          "The publisher's signature: base64 of a DSSE envelope (payload type application/vnd.in-toto+json) holding an in-toto Statement v1 about the package, signed with a key registered at /v1/organizations/{orgId}/signing-keys. Required when the operator requires signatures of the publisher or its plan.",
+      }),
+    }),
     body: {
       required: true,
       content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } },
@@ -166,6 +184,30 @@ publishRoutes.openapi(publish, async (c) => {
     );
 
   const sha256 = await sha256OfBytes(bytes);
+  // The publisher's signature, checked against its own organization's keys only; a version that
+  // must be signed and is not never reaches storage.
+  const envelope = c.req.header(PROVENANCE_HEADER);
+  let signed: Extract<SignatureVerdict, { ok: true }> | null = null;
+  if (envelope !== undefined) {
+    const verdict = await verifyProvenance(
+      envelope,
+      {
+        plugin: manifest.name,
+        version: manifest.version,
+        sha256,
+        manifestDigest: await manifestDigest(manifest),
+      },
+      await listPublisherKeys(db, p.orgId),
+    );
+    if (!verdict.ok) throw signatureProblem(verdict);
+    signed = verdict;
+  } else if (org && (await signaturesRequired(db, org)))
+    throw new ApiError({
+      status: 403,
+      type: "signature-required",
+      title: "Package signature required",
+      detail: `The platform requires ${org.slug}'s packages to be signed: publish with atoll publish --sign <key file> (a key registered at /v1/organizations/${org.id}/signing-keys).`,
+    });
   // Local development may auto-approve (ATOLL_AUTO_APPROVE, on in the demo); otherwise the
   // version waits in the operator's review queue and the listing is unchanged until approved.
   // A development version (`-dev.N`) is the publisher's own: nobody else can run it, so it needs
@@ -195,6 +237,14 @@ publishRoutes.openapi(publish, async (c) => {
         status,
         createdAt: now,
         ...(status === "published" ? { reviewedAt: now } : {}),
+        ...(signed
+          ? {
+              provenance: signed.provenance,
+              signerKeyId: signed.key.id,
+              sourceDigest: signed.sourceDigest,
+              cliVersion: signed.cliVersion,
+            }
+          : {}),
       }),
       auditInsert(
         db,
@@ -203,7 +253,11 @@ publishRoutes.openapi(publish, async (c) => {
           actor: actorOf(p),
           action: status === "published" ? "plugin.published" : "plugin.submitted",
           target: manifest.name,
-          details: { version: manifest.version, sha256 },
+          details: {
+            version: manifest.version,
+            sha256,
+            ...(signed ? { signedBy: signed.key.fingerprint } : {}),
+          },
           requestId: c.get("requestId"),
         },
         now,
@@ -244,7 +298,21 @@ publishRoutes.openapi(publish, async (c) => {
       orgIds: [p.orgId],
       payload: versionPayload({ plugin: manifest.name, version: manifest.version, sha256 }),
     });
-  return c.json({ ...publishedVersion(manifest, sha256, bytes.length, now), status }, 201);
+  return c.json(
+    {
+      ...publishedVersion(manifest, sha256, bytes.length, now),
+      status,
+      signature: signed
+        ? signatureOf({
+            signerKeyId: signed.key.id,
+            sourceDigest: signed.sourceDigest,
+            cliVersion: signed.cliVersion,
+            key: signed.key,
+          })
+        : null,
+    },
+    201,
+  );
 });
 
 /**
@@ -289,6 +357,7 @@ const Versions = z
         size: z.number().int(),
         status: z.string(),
         reviewNote: z.string().nullable(),
+        signature: VersionSignature.nullable(),
         createdAt: z.string().datetime(),
       }),
     ),
@@ -321,6 +390,7 @@ publishRoutes.openapi(getPlugin, async (c) => {
     .filter((v) => own || (v.status === "published" && !isDevVersion(v.version)))
     .map((v) => (own ? v : { ...v, reviewNote: null }));
   if (versions.length === 0) throw notFound(`${scope}/${name}`);
+  const signatures = await signaturesOf(db, versions);
   return c.json(
     {
       name: plugin.name,
@@ -331,6 +401,7 @@ publishRoutes.openapi(getPlugin, async (c) => {
         size: v.size,
         status: v.status,
         reviewNote: v.reviewNote,
+        signature: signatures.get(v.id) ?? null,
         createdAt: iso(v.createdAt),
       })),
     },

@@ -12,7 +12,16 @@ import { requireOperator, requireScope } from "../access/principal";
 import type { Context } from "hono";
 import { createRouter, type AppEnv } from "../platform/http/router";
 import { getDb } from "../platform/db/client";
-import { pluginVersions, plugins, type PluginVersionRow } from "../platform/db/schema";
+import {
+  installations,
+  orgNotices,
+  pluginVersions,
+  plugins,
+  type PluginVersionRow,
+} from "../platform/db/schema";
+import { newId } from "../platform/crypto/encoding";
+import { forgetInstallation } from "../runtime/resolve";
+import { invalidateInstallations } from "./kill-switch";
 import { jsonBody } from "../platform/http/middleware";
 import { conflict, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, ListingParams, problems, iso } from "../platform/http/schemas";
@@ -201,7 +210,7 @@ const suspendListing = createRoute({
   path: "/listings/{scope}/{name}/suspension",
   tags: ["Operator"],
   summary:
-    "Suspend a listing (hidden, no new installs; existing installs keep running) or lift the suspension",
+    'Suspend a listing ("hide": hidden, no new installs; "stop": running installs stop too) or lift the suspension',
   security: AUTHENTICATED,
   middleware: [...jsonBody],
   request: {
@@ -214,6 +223,10 @@ const suspendListing = createRoute({
             .object({
               suspended: z.boolean(),
               reason: z.string().trim().min(1).max(1000).optional(),
+              mode: z.enum(["hide", "stop"]).optional().openapi({
+                description:
+                  'What the suspension does: "hide" (the default: gone from browse and new installs, running installs keep running) or "stop" (also every running installation answers 503 within seconds)',
+              }),
             })
             .strict()
             .openapi("Suspension"),
@@ -226,7 +239,12 @@ const suspendListing = createRoute({
       description: "The listing's state",
       content: {
         "application/json": {
-          schema: z.object({ name: z.string(), suspended: z.boolean(), listed: z.boolean() }),
+          schema: z.object({
+            name: z.string(),
+            suspended: z.boolean(),
+            mode: z.enum(["hide", "stop"]).nullable(),
+            listed: z.boolean(),
+          }),
         },
       },
     },
@@ -238,14 +256,40 @@ reviewOperatorRoutes.openapi(suspendListing, async (c) => {
   const p = requireOperator(c);
   const { scope, name } = c.req.valid("param");
   const { suspended, reason } = c.req.valid("json");
+  const mode = suspended ? (c.req.valid("json").mode ?? "hide") : null;
   const db = getDb(c.env.DB);
   const plugin = await findPluginByName(db, `${scope}/${name}`);
   if (!plugin) throw notFound(`The listing ${scope}/${name}`);
   const now = Date.now();
-  const updated = { ...plugin, suspendedAt: suspended ? now : null };
+  const updated = { ...plugin, suspendedAt: suspended ? now : null, suspensionMode: mode };
   const versions = await listVersions(db, plugin.id);
+  // Stopping (or lifting a stop) changes what running installations do: every isolate reloads.
+  const affects = mode === "stop" || plugin.suspensionMode === "stop";
+  const running = affects
+    ? await db
+        .select({ id: installations.id, orgId: installations.orgId })
+        .from(installations)
+        .where(and(eq(installations.pluginId, plugin.id), eq(installations.status, "active")))
+        .limit(5000)
+    : [];
   await db.batch([
-    db.update(plugins).set({ suspendedAt: updated.suspendedAt }).where(eq(plugins.id, plugin.id)),
+    db
+      .update(plugins)
+      .set({ suspendedAt: updated.suspendedAt, suspensionMode: mode })
+      .where(eq(plugins.id, plugin.id)),
+    ...[...new Set(running.map((r) => r.orgId))].map((orgId) =>
+      db.insert(orgNotices).values({
+        id: newId("ntc"),
+        orgId,
+        kind: mode === "stop" ? "listing_stopped" : "listing_resumed",
+        target: plugin.name,
+        message:
+          mode === "stop"
+            ? `${plugin.name} is suspended by the platform operator${reason ? ` (${reason})` : ""}: its installations answer 503 until the suspension is lifted.`
+            : `The suspension of ${plugin.name} is lifted: its installations are served again.`,
+        createdAt: now,
+      }),
+    ),
     ...listingStatements(db, updated, versions, now),
     auditInsert(
       db,
@@ -254,14 +298,19 @@ reviewOperatorRoutes.openapi(suspendListing, async (c) => {
         actor: actorOf(p),
         action: suspended ? "listing.suspended" : "listing.reinstated",
         target: plugin.name,
-        details: reason ? { reason } : {},
+        details: { ...(reason ? { reason } : {}), ...(mode ? { mode } : {}) },
         requestId: c.get("requestId"),
       },
       now,
     ),
   ]);
+  for (const r of running) forgetInstallation(c.env, r.id);
+  await invalidateInstallations(
+    c.env.RATE_LIMITER,
+    running.map((r) => r.id),
+  );
   const listed = !suspended && versions.some((v) => v.status === "published");
-  return c.json({ name: plugin.name, suspended, listed }, 200);
+  return c.json({ name: plugin.name, suspended, mode, listed }, 200);
 });
 
 const VersionParams = ListingParams.extend({

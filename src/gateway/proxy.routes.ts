@@ -18,7 +18,7 @@ import {
   tooManyRequests,
 } from "../access/ratelimit/policy";
 import { invokePlugin, pluginDeadline, pluginHost, pluginRequest } from "../runtime/invoke";
-import { appInstallation, installationSpec } from "../runtime/resolve";
+import { appInstallation, forgetInstallation, installationSpec } from "../runtime/resolve";
 import { tilled, tillOf } from "../revenue/till";
 import { pluginPath } from "../runtime/plugin-path";
 import { admit, refusalProblem } from "../contract/route-input";
@@ -53,7 +53,12 @@ async function forwardApp(c: Context<AppEnv>): Promise<Response> {
 }
 
 /** Forwards the request to installation `id`; `prefix` is the part of the path that names it. */
-async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promise<Response> {
+async function forwardTo(
+  c: Context<AppEnv>,
+  id: string,
+  prefix: string,
+  reloaded = false,
+): Promise<Response> {
   const p = requireScope(c, "plugins:call");
   const spec = await installationSpec(c.env, id);
   if (!spec || (p.role !== "operator" && spec.orgId !== p.orgId))
@@ -90,7 +95,7 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
       `This route accepts ${limit.quota} requests per ${limit.windowSec} s from your organization.`,
     );
     if (taken instanceof Response) return taken;
-    routePolicy = taken;
+    routePolicy = taken.headers;
   }
   const limit = spec.requestsPerMinute
     ? { quota: spec.requestsPerMinute, windowSec: 60 }
@@ -103,6 +108,13 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
     `${spec.plugin} accepts ${limit.quota} requests per minute for this installation.`,
   );
   if (installationLimit instanceof Response) return installationLimit;
+  // The kill switch's path to every isolate: the installation's lease says when what isolates
+  // cached about it went stale (a revoked version, a stopped listing, a fallback), so this
+  // isolate reloads the spec within one lease (≤ 1 s) instead of the cache's 10 s.
+  if (!reloaded && installationLimit.staleBefore > (spec.loadedAt ?? Infinity)) {
+    forgetInstallation(c.env, id);
+    return forwardTo(c, id, prefix, true);
+  }
 
   const search = url.search;
   const body: BodyInit | null =
@@ -153,7 +165,7 @@ async function forwardTo(c: Context<AppEnv>, id: string, prefix: string): Promis
 
 /**
  * One request from `subject`'s budget in `cls`: the 429 naming the policy (with its RateLimit
- * headers), or the policy's RateLimit headers for the answer.
+ * headers), or the policy's RateLimit headers for the answer and the subject's invalidation time.
  */
 async function takeOrRefuse(
   c: Context<AppEnv>,
@@ -161,7 +173,7 @@ async function takeOrRefuse(
   cls: "route" | "installation",
   limit: { quota: number; windowSec: number },
   detail: string,
-): Promise<Response | Record<string, string>> {
+): Promise<Response | { headers: Record<string, string>; staleBefore: number }> {
   const decision = await isolateState(c.env).limiter.take(
     subject,
     cls,
@@ -170,7 +182,10 @@ async function takeOrRefuse(
   );
   const now = Date.now();
   if (decision.allowed)
-    return rateLimitHeaders(cls, limit, decision.remaining, decision.resetAt, now);
+    return {
+      headers: rateLimitHeaders(cls, limit, decision.remaining, decision.resetAt, now),
+      staleBefore: decision.staleBefore ?? 0,
+    };
   const resetAt = decision.reason === "limited" ? decision.resetAt : now + 1000;
   return problemResponse(
     tooManyRequests(cls, limit, resetAt, now, detail),

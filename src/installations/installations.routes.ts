@@ -1,4 +1,5 @@
 /** Installing plugins into an organization's environment, executing them, and uninstalling. */
+import { PackageIntegrityError } from "../runtime/packages";
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import semver from "semver";
@@ -345,6 +346,15 @@ export async function prepareHost(host: PluginHost, spec: PluginSpec): Promise<v
   try {
     await host.prepare(spec);
   } catch (err) {
+    // Bytes that are not the published (or signed) package are refused, not retried.
+    if (err instanceof PackageIntegrityError)
+      throw new ApiError({
+        status: 502,
+        type: "plugin-integrity",
+        title: "Plugin refused",
+        detail: "The plugin's package failed its integrity check and was not deployed.",
+        internal: err.message,
+      });
     throw new ApiError({
       status: 502,
       type: "plugin-deploy-failed",

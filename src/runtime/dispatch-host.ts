@@ -51,7 +51,7 @@ export class DispatchHost implements PluginHost {
   async prepare(spec: PluginSpec): Promise<void> {
     await this.api.upload(scriptName(spec), {
       mainModule: spec.entry,
-      modules: await loadModules(this.packages, spec.sha256),
+      modules: await loadModules(this.packages, spec.sha256, spec.provenance),
       compatibilityDate: PLUGIN_COMPATIBILITY_DATE,
       bindings: scriptBindings(spec, this.platformService),
       tags: [

@@ -145,12 +145,31 @@ function pluginProblem(
  * PLUGIN_IDLE_MS between chunks: a plugin that trickles its answer is cut off like one that never
  * answers. Failures are classified by their type (set by the platform), never by their text.
  */
+/** The 503 a halted version answers with, until the tenant moves to another version. */
+export function haltedProblem(spec: Pick<PluginSpec, "plugin" | "version" | "halted">): ApiError {
+  return spec.halted === "revoked"
+    ? new ApiError({
+        status: 503,
+        type: "version-revoked",
+        title: "Version revoked",
+        detail: `${spec.plugin}@${spec.version} was revoked and is no longer served; move this installation to another version (PATCH /v1/installations/{id}).`,
+      })
+    : new ApiError({
+        status: 503,
+        type: "listing-stopped",
+        title: "Listing stopped",
+        detail: `${spec.plugin} is suspended by the platform operator and is not served until the suspension is lifted.`,
+      });
+}
+
 export async function invokePlugin(
   host: PluginHost,
   spec: PluginSpec,
   request: Request,
   deadlineMs = PLUGIN_DEADLINE_MS,
 ): Promise<{ response: Response; elapsedMs: number }> {
+  // The kill switch: a revoked version (or a listing stopped by the operator) never runs again.
+  if (spec.halted) throw haltedProblem(spec);
   const started = Date.now();
   const deadlineAt = started + deadlineMs;
   let timer: ReturnType<typeof setTimeout> | undefined;

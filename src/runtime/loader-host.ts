@@ -88,7 +88,7 @@ export class LoaderHost implements PluginHost {
       const hosts = networkHosts(spec);
       let modules: Record<string, string>;
       try {
-        modules = await loadModules(this.packages, spec.sha256);
+        modules = await loadModules(this.packages, spec.sha256, spec.provenance);
       } catch (err) {
         if (err instanceof PackageIntegrityError) integrity = err;
         throw err;

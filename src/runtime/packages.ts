@@ -1,9 +1,11 @@
 /**
  * Plugin packages in R2, content-addressed: `packages/sha256/<hex>.zip`. Every load re-hashes the
- * bytes and refuses a package whose hash no longer matches the one recorded at publish.
+ * bytes and refuses a package whose hash no longer matches the one recorded at publish; for a
+ * signed version it also re-verifies the publisher's signature and refuses bytes it does not sign.
  */
 import { toHex } from "../platform/crypto/encoding";
 import { readPackage } from "../contract/package";
+import { signedDigest, type StoredProvenance } from "../contract/provenance";
 
 export const packageKey = (sha256: string) => `packages/sha256/${sha256}.zip`;
 
@@ -20,11 +22,34 @@ export async function sha256OfBytes(bytes: Uint8Array<ArrayBuffer>): Promise<str
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
 }
 
-/** The package's modules, from memory or from R2 (verified). */
+/** Signature checks already made in this isolate: `${sha256}:${signature}` → verdict. */
+const verified = new Map<string, boolean>();
+
+/** Whether `provenance` is a valid signature over exactly `sha256` (memoized per isolate). */
+async function signs(provenance: StoredProvenance, sha256: string): Promise<boolean> {
+  const sig = JSON.stringify(provenance);
+  const key = `${sha256}:${sig}`;
+  const known = verified.get(key);
+  if (known !== undefined) return known;
+  const verdict = (await signedDigest(provenance)) === sha256;
+  if (verified.size >= 500) verified.clear();
+  verified.set(key, verdict);
+  return verdict;
+}
+
+/**
+ * The package's modules, from memory or from R2 (verified): the bytes must hash to `sha256`, and
+ * for a signed version `provenance` must verify and sign that same digest.
+ */
 export async function loadModules(
   bucket: R2Bucket,
   sha256: string,
+  provenance?: StoredProvenance,
 ): Promise<Record<string, string>> {
+  if (provenance && !(await signs(provenance, sha256)))
+    throw new PackageIntegrityError(
+      `package ${sha256} is not the package its publisher signed (the signature does not verify or signs another digest)`,
+    );
   const hit = cache.get(sha256);
   if (hit) return hit;
   const object = await bucket.get(packageKey(sha256));
@@ -45,4 +70,5 @@ export async function loadModules(
 /** Test hook: forget cached modules (to prove the integrity check runs on load). */
 export function forgetCachedPackages(): void {
   cache.clear();
+  verified.clear();
 }

@@ -17,6 +17,7 @@ import {
   type PluginVersionRow,
 } from "../platform/db/schema";
 import type { PluginSpec } from "./spec";
+import type { StoredProvenance } from "../contract/provenance";
 
 const specCache = (env: Env) =>
   perBinding(env.DB, "specs", () => new TtlCache<PluginSpec>(10_000, 5_000));
@@ -67,8 +68,14 @@ export async function loadSpec(
   secretKey: string,
   installationId: string,
 ): Promise<PluginSpec | null> {
+  const loadedAt = Date.now();
   const [row] = await db
-    .select({ installation: installations, plugin: plugins.name, version: pluginVersions })
+    .select({
+      installation: installations,
+      plugin: plugins.name,
+      stopped: sql<number>`(${plugins.suspendedAt} IS NOT NULL AND ${plugins.suspensionMode} = 'stop')`,
+      version: pluginVersions,
+    })
     .from(installations)
     .innerJoin(plugins, eq(plugins.id, installations.pluginId))
     .innerJoin(pluginVersions, eq(pluginVersions.id, installations.versionId))
@@ -85,7 +92,9 @@ export async function loadSpec(
         ),
       ) as SealedValues)
     : { secrets: {}, config: {} };
-  return specFrom(row.installation, row.plugin, row.version, manifest, sealed);
+  const spec = specFrom(row.installation, row.plugin, row.version, manifest, sealed);
+  if (!spec.halted && row.stopped) spec.halted = "stopped";
+  return { ...spec, loadedAt };
 }
 
 /** What an installation keeps encrypted: `secrets:<NAME>` values and writeOnly config settings. */
@@ -110,6 +119,7 @@ export function specFrom(
     paid: manifest.pricing.model !== "free",
     version: version.version,
     sha256: version.sha256,
+    ...(version.provenance ? { provenance: storedProvenance(version.provenance) } : {}),
     entry: manifest.entry,
     grants: inst.grants,
     config: { ...inst.config, ...sealed.config },
@@ -119,7 +129,24 @@ export function specFrom(
     requestsPerMinute: manifest.limits.requestsPerMinute ?? null,
     ...(manifest.routes ? { routes: manifest.routes } : {}),
     revision: inst.updatedAt,
+    ...(version.status === "revoked" ? { halted: "revoked" as const } : {}),
   };
+}
+
+/**
+ * A version's stored provenance. A record that cannot be read still makes the version a signed
+ * one: the host then finds no valid signature and refuses to run it.
+ */
+function storedProvenance(text: string): StoredProvenance {
+  try {
+    const v = JSON.parse(text) as { envelope?: unknown; publicKey?: unknown };
+    return {
+      envelope: v.envelope ?? null,
+      publicKey: typeof v.publicKey === "string" ? v.publicKey : "",
+    };
+  } catch {
+    return { envelope: null, publicKey: "" };
+  }
 }
 
 /** The active installation of app `app` (short name) in an organization's environment. */

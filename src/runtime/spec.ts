@@ -1,6 +1,7 @@
 /** What a plugin host needs to run one installation (built from D1, cached per isolate). */
 import type { Environment } from "../platform/db/schema";
 import type { ManifestRoute } from "../contract/manifest";
+import type { StoredProvenance } from "../contract/provenance";
 
 export interface PluginSpec {
   installationId: string;
@@ -14,6 +15,12 @@ export interface PluginSpec {
   version: string;
   /** SHA-256 of the package: the code. */
   sha256: string;
+  /**
+   * A signed version's provenance (its DSSE envelope and the publisher key that verified it at
+   * publish): the host that loads the bytes runs them only if this signature verifies and signs
+   * exactly their SHA-256.
+   */
+  provenance?: StoredProvenance;
   entry: string;
   grants: string[];
   config: Record<string, unknown>;
@@ -27,6 +34,13 @@ export interface PluginSpec {
   routes?: ManifestRoute[];
   /** Changes whenever the installation changes (config, version), so a new isolate is used. */
   revision: number;
+  /**
+   * Why the platform will not run this version (the kill switch): `revoked` (the version was
+   * revoked) or `stopped` (its listing is suspended with mode "stop"). Calls answer 503.
+   */
+  halted?: "revoked" | "stopped";
+  /** When the spec was read from D1 (ms): older than the installation's invalidation, it is reloaded. */
+  loadedAt?: number;
 }
 
 /** The origin of every URL a plugin receives (fixed: callers choose only the path and query). */

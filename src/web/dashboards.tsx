@@ -97,6 +97,8 @@ export function TenantDashboard(props: {
   installations: InstallationView[];
   keys: ApiKeysBody["keys"];
   connections: ConnectionsBody["connections"];
+  /** The platform's notices to the organization (a version it runs was revoked, …). */
+  platformNotices?: { id: string; message: string; createdAt: string }[];
   notice?: string | undefined;
   error?: string | undefined;
   newKey?: string | undefined;
@@ -111,6 +113,18 @@ export function TenantDashboard(props: {
         <a href="/dashboard/purchases">Purchases and subscriptions</a> ·{" "}
         <a href="/publisher">Publisher dashboard</a> · <a href="/portal">Developer portal</a>
       </p>
+      {props.platformNotices && props.platformNotices.length > 0 ? (
+        <section aria-labelledby="platform-notices">
+          <h2 id="platform-notices">Notices from the platform</h2>
+          <ul>
+            {props.platformNotices.map((n) => (
+              <li>
+                {n.createdAt.slice(0, 10)}: {n.message}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
       <h2 id="installations">Installations</h2>
       {envs.map((env) => {
         const rows = props.installations.filter((i) => i.environment === env);

@@ -287,6 +287,7 @@ export function ListingPage(props: {
                 <th scope="col">Version</th>
                 <th scope="col">Published</th>
                 <th scope="col">Active installs</th>
+                <th scope="col">Signed by</th>
               </tr>
             </thead>
             <tbody>
@@ -295,6 +296,17 @@ export function ListingPage(props: {
                   <td>{ver.version}</td>
                   <td>{ver.createdAt.slice(0, 10)}</td>
                   <td>{ver.installs}</td>
+                  <td class="signature">
+                    {ver.signature ? (
+                      <>
+                        {ver.signature.keyName} <code>{ver.signature.fingerprint}</code>, source{" "}
+                        <code>{ver.signature.sourceDigest.slice(0, 16)}…</code>
+                        {ver.signature.keyRevoked ? <strong> (key revoked)</strong> : null}
+                      </>
+                    ) : (
+                      "unsigned"
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -659,10 +659,21 @@ export function webRouter(appFetch: AppFetch) {
     const s = await signedIn(c);
     if (s instanceof Response) return s;
     const key = s.session.apiKey;
-    const [inst, keys, conns] = await Promise.all([
+    const [inst, keys, conns, notices] = await Promise.all([
       callApi<InstallationsBody>(c, appFetch, "/v1/installations", { key }),
       callApi<ApiKeysBody>(c, appFetch, "/v1/api-keys", { key }),
       callApi<ConnectionsBody>(c, appFetch, "/v1/connections", { key }),
+      // What the platform told the organization (the kill switch's notices).
+      callApi<MeBody>(c, appFetch, "/v1/me", { key }).then((me) =>
+        me.data?.organization
+          ? callApi<{ notices: { id: string; message: string; createdAt: string }[] }>(
+              c,
+              appFetch,
+              `/v1/organizations/${me.data.organization.id}/notices`,
+              { key },
+            ).then((r) => r.data?.notices ?? [])
+          : [],
+      ),
     ]);
     return c.html(
       <TenantDashboard
@@ -670,6 +681,7 @@ export function webRouter(appFetch: AppFetch) {
         installations={inst.data?.installations ?? []}
         keys={keys.data?.keys ?? []}
         connections={conns.data?.connections ?? []}
+        platformNotices={notices.slice(0, 10)}
         notice={extra.notice ?? noticeText(c.req.query("notice"))}
         error={extra.error}
         newKey={extra.newKey}

@@ -20,6 +20,7 @@ import { invite } from "../mail-helpers";
 import { connected, until } from "../integration-helpers";
 import { emitPlatformEvent } from "../../src/events/emit";
 import { getDb } from "../../src/platform/db/client";
+import { newKey as newSigningKey, register } from "../signing-helpers";
 import { examplePackage, publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
 import { buy, buyer, newKey, seller, setupPayments } from "../revenue-helpers";
 
@@ -45,6 +46,7 @@ interface Victim {
   webhookDeliveryId: string;
   syncId: string;
   tutorial: string;
+  publisherKeyId: string;
 }
 
 interface Attempt {
@@ -88,10 +90,31 @@ const OBJECT_ROUTES: Record<string, Attempt> = {
   "GET /v1/organizations/:orgId/audit-log": {
     path: (v) => `/v1/organizations/${v.owner.orgId}/audit-log`,
   },
+  "GET /v1/organizations/:orgId/notices": {
+    path: (v) => `/v1/organizations/${v.owner.orgId}/notices`,
+  },
+  "GET /v1/organizations/:orgId/signing-keys": {
+    path: (v) => `/v1/organizations/${v.owner.orgId}/signing-keys`,
+  },
+  "POST /v1/organizations/:orgId/signing-keys": {
+    path: (v) => `/v1/organizations/${v.owner.orgId}/signing-keys`,
+    body: () => ({
+      name: "mole",
+      publicKey:
+        "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----",
+    }),
+  },
+  "DELETE /v1/organizations/:orgId/signing-keys/:keyId": {
+    path: (v) => `/v1/organizations/${v.owner.orgId}/signing-keys/${v.publisherKeyId}`,
+  },
   "DELETE /v1/api-keys/:keyId": { path: (v) => `/v1/api-keys/${v.keyId}` },
   // Plugins and listings: the publisher's own actions
   "POST /v1/plugins/:scope/:name/versions/:version/yank": {
     path: (v) => `/v1/plugins/@${v.plugin.scope}/${v.plugin.name}/versions/1.0.0/yank`,
+  },
+  "POST /v1/plugins/:scope/:name/versions/:version/revoke": {
+    path: (v) => `/v1/plugins/@${v.plugin.scope}/${v.plugin.name}/versions/1.0.0/revoke`,
+    body: () => ({ reason: "not yours" }),
   },
   "DELETE /v1/plugins/:scope/:name/versions/:version/yank": {
     path: (v) => `/v1/plugins/@${v.plugin.scope}/${v.plugin.name}/versions/1.0.0/yank`,
@@ -192,6 +215,11 @@ const OBJECT_ROUTES: Record<string, Attempt> = {
   "PUT /v1/operator/organizations/:orgId/plan": {
     path: (v) => `/v1/operator/organizations/${v.owner.orgId}/plan`,
     body: () => ({ plan: "free" }),
+    allowed: OPERATOR,
+  },
+  "PUT /v1/operator/organizations/:orgId/signature-requirement": {
+    path: (v) => `/v1/operator/organizations/${v.owner.orgId}/signature-requirement`,
+    body: () => ({ required: true }),
     allowed: OPERATOR,
   },
   "PUT /v1/operator/organizations/:orgId/verified": {
@@ -580,7 +608,9 @@ describe("another organization against the victims' objects", () => {
       ).status,
     ).toBeLessThan(300);
 
+    const publisherKeyId = await register(owner, await newSigningKey());
     v = {
+      publisherKeyId,
       owner,
       customer,
       memberUserId: member.userId,

@@ -265,7 +265,7 @@ describe("yanking and suspending", () => {
       { suspended: true, reason: "abuse report" },
       "PUT",
     );
-    expect(await res.json()).toEqual({ name, suspended: true, listed: false });
+    expect(await res.json()).toEqual({ name, suspended: true, mode: "hide", listed: false });
     expect((await listing(name)).status).toBe(404);
     const search = (await (await call(`/v1/marketplace/listings?q=${a.slug}`)).json()) as {
       listings: unknown[];

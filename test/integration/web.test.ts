@@ -747,3 +747,30 @@ describe("the favicon", () => {
     );
   });
 });
+
+describe("the tenant dashboard's notices", () => {
+  it("shows the platform's notice when a version the organization runs is revoked", async () => {
+    const a = await publisher("wn");
+    const pub = await publishZip(a, examplePackage("hello", a.slug));
+    const { plugin, version } = (await pub.json()) as { plugin: string; version: string };
+    const inst = await call("/v1/installations", {
+      method: "POST",
+      key: a.apiKey,
+      json: { plugin, grants: ["storage"] },
+    });
+    expect(inst.status).toBe(201);
+    const [scope, short] = plugin.split("/");
+    const revoked = await call(`/v1/plugins/${scope}/${short}/versions/${version}/revoke`, {
+      method: "POST",
+      key: a.apiKey,
+      json: { reason: "a <b>bad</b> release" },
+    });
+    expect(revoked.status).toBe(200);
+    const { cookie } = await signIn(a.apiKey);
+    const page = await (await html("/dashboard", { cookie })).text();
+    expect(page).toContain("Notices from the platform");
+    expect(page).toContain(`${plugin}@${version} was revoked`);
+    // The reason is the publisher's text: escaped, never markup.
+    expect(page).not.toContain("<b>bad</b>");
+  });
+});

@@ -50,12 +50,16 @@ function fail(what: string, status: number, p: Problem | null): never {
 export async function publish(
   t: Target,
   bytes: Uint8Array,
+  provenance?: string,
 ): Promise<{ plugin: string; version: string; sha256: string; size: number; status?: string }> {
   const r = await call<
     { plugin: string; version: string; sha256: string; size: number; status?: string } & Problem
   >(t, "/v1/packages", {
     method: "POST",
-    headers: { "content-type": "application/zip" },
+    headers: {
+      "content-type": "application/zip",
+      ...(provenance ? { "x-atoll-provenance": provenance } : {}),
+    },
     body: bytes as Uint8Array<ArrayBuffer>,
   });
   if (r.status !== 201) fail("publish", r.status, r.body);
@@ -147,4 +151,45 @@ export async function installationLogs(
   );
   if (r.status !== 200) fail("reading logs", r.status, r.body);
   return r.body;
+}
+
+export interface PublisherKeyInfo {
+  id: string;
+  name: string;
+  fingerprint: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+async function orgId(t: Target): Promise<string> {
+  const r = await call<{ organization: { id: string } | null } & Problem>(t, "/v1/me");
+  if (r.status !== 200) fail("looking up your organization", r.status, r.body);
+  if (!r.body.organization) throw new CliError("this credential belongs to no organization");
+  return r.body.organization.id;
+}
+
+/** Registers a public key (PEM) for the credential's organization (owners only). */
+export async function registerKey(
+  t: Target,
+  name: string,
+  publicKey: string,
+): Promise<PublisherKeyInfo> {
+  const org = await orgId(t);
+  const r = await call<PublisherKeyInfo & Problem>(t, `/v1/organizations/${org}/signing-keys`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name, publicKey }),
+  });
+  if (r.status !== 201) fail("registering the key", r.status, r.body);
+  return r.body;
+}
+
+export async function listKeys(t: Target): Promise<PublisherKeyInfo[]> {
+  const org = await orgId(t);
+  const r = await call<{ keys: PublisherKeyInfo[] } & Problem>(
+    t,
+    `/v1/organizations/${org}/signing-keys`,
+  );
+  if (r.status !== 200) fail("listing keys", r.status, r.body);
+  return r.body.keys;
 }

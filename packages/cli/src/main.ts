@@ -4,6 +4,10 @@
  *   atoll init <dir> [--scope <org-slug>]        a new plugin from the hello template
  *   atoll build <dir>                            bundle, validate, package, hash
  *   atoll publish <dir|zip> [--url U] [--key K]  upload to the platform
+ *         [--sign FILE] [--source-digest HEX]   … signed with the private key in FILE ($ATOLL_SIGNING_KEY_FILE)
+ *   atoll keys generate [--out FILE]             a new Ed25519 signing key pair (default ~/.atoll/signing-key.pem)
+ *   atoll keys register [--sign FILE] [--name N] register its public key with your organization (owners)
+ *   atoll keys list                              your organization's signing keys
  *   atoll dev <dir> [--port P]                   run the plugin here (workerd, no platform); rebuild on change
  *   atoll dev <dir> --platform [URL] [--key K]   build, publish, install on a platform, print the endpoint
  *   atoll invoke <dir> <hook> [--input JSON]     call initialize|execute|cleanup on the running dev server
@@ -28,12 +32,16 @@ import { basename, dirname, join, resolve } from "node:path";
 import { unzipSync } from "fflate";
 import semver from "semver";
 import { CliError, buildPlugin, readDevFile, readManifest } from "./build";
+import { generateKeyFile, provenanceHeader, publicPemOf, sourceDigest } from "./signing";
+import { homedir } from "node:os";
 import {
   install,
   installationLogs,
   installations,
   latestVersion,
+  listKeys,
   publish,
+  registerKey,
   upgrade,
   type LogLine,
   type Target,
@@ -179,10 +187,52 @@ async function publishCmd(what: string | undefined, flags: Record<string, string
   const bytes = what.endsWith(".zip")
     ? new Uint8Array(readFileSync(what))
     : (await buildPlugin(what, { log: step })).bytes;
+  const keyFile = flags.sign ?? process.env.ATOLL_SIGNING_KEY_FILE;
+  let provenance: string | undefined;
+  if (keyFile) {
+    const source =
+      flags["source-digest"] ?? (what.endsWith(".zip") ? undefined : sourceDigest(what));
+    if (!source || !/^[0-9a-f]{64}$/.test(source))
+      throw new CliError(
+        "signing a .zip needs --source-digest <sha256 hex> (the source it was built from); or publish the folder",
+      );
+    const signed = await provenanceHeader(bytes, keyFile, source);
+    provenance = signed.header;
+    step(`signed with ${signed.fingerprint} (source ${source.slice(0, 16)}…)`);
+  }
   step(`publishing to ${t.url}`);
-  const r = await publish(t, bytes);
+  const r = await publish(t, bytes, provenance);
   step(
     `${r.status === "in_review" ? "submitted for review" : "published"}: ${r.plugin}@${r.version} (${r.size} bytes, sha256 ${r.sha256.slice(0, 16)}…)`,
+  );
+}
+
+const DEFAULT_KEY_FILE = () => join(homedir(), ".atoll", "signing-key.pem");
+
+/** `atoll keys generate|register|list`: the developer's signing key and its registration. */
+async function keysCmd(sub: string | undefined, flags: Record<string, string>): Promise<void> {
+  if (sub === "generate") {
+    const file = resolve(flags.out ?? DEFAULT_KEY_FILE());
+    mkdirSync(dirname(file), { recursive: true });
+    const k = await generateKeyFile(file);
+    step(`wrote ${file} (private: keep it on this machine) and ${file}.pub`);
+    out(`  fingerprint ${k.fingerprint}\n  next: npx atoll keys register --sign ${file}`);
+    return;
+  }
+  if (sub === "register") {
+    const file = resolve(flags.sign ?? process.env.ATOLL_SIGNING_KEY_FILE ?? DEFAULT_KEY_FILE());
+    const pem = publicPemOf(file);
+    const k = await registerKey(target(flags), flags.name ?? basename(file), pem);
+    step(`registered ${k.fingerprint} as ${k.id} (${k.name})`);
+    return;
+  }
+  if (sub === "list") {
+    for (const k of await listKeys(target(flags)))
+      out(`${k.id}  ${k.fingerprint}  ${k.name}${k.revokedAt ? `  revoked ${k.revokedAt}` : ""}`);
+    return;
+  }
+  throw new CliError(
+    "usage: atoll keys <generate [--out FILE]|register [--sign FILE] [--name N]|list>",
   );
 }
 
@@ -571,6 +621,9 @@ export async function main(argv: string[]): Promise<number> {
       case "build":
         await buildCmd(positional[0]);
         return 0;
+      case "keys":
+        await keysCmd(positional[0], flags);
+        return 0;
       case "publish":
         await publishCmd(positional[0], flags);
         return 0;
@@ -587,7 +640,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       default:
         out(
-          "usage: atoll <init|build|publish|dev|invoke|test|logs> …\n  init <dir>        a new plugin from the hello template (or --template @scope/name from the marketplace)\n  build <dir>       bundle, validate, package, hash\n  publish <dir|zip> upload to the platform (--url, --key)\n  dev <dir>         run the plugin here (workerd), rebuild on change; --platform [URL] installs it on a platform\n  invoke <dir> <hook> call initialize|execute|cleanup on the running dev server\n  test <dir>        the conformance checks on a fresh dev server\n  logs <dir>        the plugin's console output and exceptions (--follow; --platform [URL])",
+          "usage: atoll <init|build|publish|keys|dev|invoke|test|logs> …\n  init <dir>        a new plugin from the hello template (or --template @scope/name from the marketplace)\n  build <dir>       bundle, validate, package, hash\n  publish <dir|zip> upload to the platform (--url, --key; --sign FILE signs it)\n  keys <generate|register|list> your Ed25519 signing key and its registration\n  dev <dir>         run the plugin here (workerd), rebuild on change; --platform [URL] installs it on a platform\n  invoke <dir> <hook> call initialize|execute|cleanup on the running dev server\n  test <dir>        the conformance checks on a fresh dev server\n  logs <dir>        the plugin's console output and exceptions (--follow; --platform [URL])",
         );
         return command ? 2 : 0;
     }

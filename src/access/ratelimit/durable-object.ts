@@ -26,16 +26,23 @@ export interface AcquireResponse {
   remaining: number;
   resetAt: number;
   revoked: boolean;
+  /**
+   * What an isolate cached about this subject before this time (ms) is stale: the kill switch
+   * sets it on `inst:<id>` so that every isolate reloads the installation's spec at its next
+   * lease (≤ 1 s). 0: nothing was invalidated.
+   */
+  staleBefore?: number;
 }
 
 const REVOKED_KEY = "revoked";
+const STALE_KEY = "stale_before";
 
 export class RateLimiter extends DurableObject<Env> {
   /** Leases granted: `acquire` takes at most `want` tokens, never more than the window allows. */
   acquire(req: AcquireRequest): AcquireResponse {
     const kv = this.ctx.storage.kv;
     if (kv.get(REVOKED_KEY) === true) {
-      return { granted: 0, leaseId: 0, remaining: 0, resetAt: 0, revoked: true };
+      return { granted: 0, leaseId: 0, remaining: 0, resetAt: 0, revoked: true, staleBefore: 0 };
     }
     const key = `w:${req.cls}`;
     const now = Date.now();
@@ -49,7 +56,14 @@ export class RateLimiter extends DurableObject<Env> {
       remaining: result.remaining,
       resetAt: result.resetAt,
       revoked: false,
+      staleBefore: staleBefore(kv.get(STALE_KEY)),
     };
+  }
+
+  /** Marks what isolates cached about this subject before `at` stale (never moves back). */
+  invalidate(at: number): void {
+    const kv = this.ctx.storage.kv;
+    if (at > staleBefore(kv.get(STALE_KEY))) kv.put(STALE_KEY, at);
   }
 
   /** Marks the credential revoked: every later lease request is refused. */
@@ -65,3 +79,5 @@ export class RateLimiter extends DurableObject<Env> {
     return { revoked: this.ctx.storage.kv.get(REVOKED_KEY) === true, windows };
   }
 }
+
+const staleBefore = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);

@@ -20,7 +20,13 @@ import { MAX_LEASE_MS } from "./window";
 export type Remote = (subject: string, req: AcquireRequest) => Promise<AcquireResponse>;
 
 export type Decision =
-  | { allowed: true; remaining: number; resetAt: number }
+  | {
+      allowed: true;
+      remaining: number;
+      resetAt: number;
+      /** The subject's invalidation time as of the lease spent (see AcquireResponse). */
+      staleBefore?: number;
+    }
   | { allowed: false; reason: "limited"; resetAt: number }
   | { allowed: false; reason: "revoked" }
   | { allowed: false; reason: "unavailable" };
@@ -37,6 +43,7 @@ interface Entry {
   remoteRemaining: number;
   exhausted: boolean;
   revoked: boolean;
+  staleBefore: number;
   nextWant: number;
   waiting: number;
   inflight: Promise<"ok" | "failed"> | null;
@@ -85,6 +92,7 @@ export class LeaseLimiter {
           allowed: true,
           remaining: entry.tokens + entry.remoteRemaining,
           resetAt: entry.resetAt,
+          staleBefore: entry.staleBefore,
         };
       }
       if (same && entry.exhausted && now < entry.resetAt)
@@ -129,6 +137,7 @@ export class LeaseLimiter {
         remoteRemaining: 0,
         exhausted: false,
         revoked: false,
+        staleBefore: 0,
         nextWant: 1,
         waiting: 0,
         inflight: null,
@@ -195,6 +204,7 @@ export class LeaseLimiter {
     }
     entry.limit = limit;
     entry.windowMs = windowMs;
+    entry.staleBefore = Math.max(entry.staleBefore, res.staleBefore ?? 0);
     entry.leaseId = res.leaseId;
     entry.resetAt = res.resetAt;
     entry.tokens = res.granted;

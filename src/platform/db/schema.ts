@@ -43,6 +43,8 @@ export const organizations = sqliteTable("organizations", {
   payoutAccount: text("payout_account"),
   /** The payment method purchases are charged to: the provider's token or id (`tok_…`, `pm_…`). */
   paymentMethod: text("payment_method"),
+  /** The operator requires every version this publisher publishes to be signed. */
+  requireSignatures: integer("require_signatures", { mode: "boolean" }).notNull().default(false),
 });
 
 export const memberships = sqliteTable(
@@ -196,6 +198,8 @@ export const plugins = sqliteTable(
     nameSkeleton: text("name_skeleton").notNull().default(""),
     /** An operator suspended the listing: hidden from browse, no new installs. */
     suspendedAt: integer("suspended_at"),
+    /** How a suspension acts: "hide" (browse and new installs only) or "stop" (also running installs). */
+    suspensionMode: text("suspension_mode", { enum: ["hide", "stop"] }),
     /** Platform fee in basis points for this listing (null: the publisher's, else the default). */
     feeBps: integer("fee_bps"),
     /** Hours a sale's earnings are held before they can be paid out (null: the publisher's, else the default). */
@@ -224,9 +228,12 @@ export const pluginVersions = sqliteTable(
     size: integer("size").notNull(),
     /** The validated manifest, JSON. */
     manifest: text("manifest", { mode: "json" }).$type<Manifest>().notNull(),
-    /** draft → in_review → published | rejected; an operator may suspend; a publisher may yank. */
+    /**
+     * draft → in_review → published | rejected; an operator may suspend; a publisher may yank;
+     * the operator or the publisher may revoke (the kill switch: running installs stop too).
+     */
     status: text("status", {
-      enum: ["draft", "in_review", "published", "rejected", "suspended", "yanked"],
+      enum: ["draft", "in_review", "published", "rejected", "suspended", "yanked", "revoked"],
     })
       .notNull()
       .default("published"),
@@ -236,12 +243,60 @@ export const pluginVersions = sqliteTable(
     reviewNote: text("review_note"),
     reviewedAt: integer("reviewed_at"),
     createdAt: integer("created_at").notNull(),
+    /** The DSSE envelope (JSON) the version was published with, if it was signed. */
+    provenance: text("provenance"),
+    /** The publisher key whose signature verified at publish. */
+    signerKeyId: text("signer_key_id").references(() => publisherKeys.id),
+    /** The source digest and CLI version the publisher's signed statement names. */
+    sourceDigest: text("source_digest"),
+    cliVersion: text("cli_version"),
+    /** When the kill switch revoked it. */
+    revokedAt: integer("revoked_at"),
   },
   (t) => [
     uniqueIndex("plugin_versions_plugin_version").on(t.pluginId, t.version),
     index("plugin_versions_sha").on(t.sha256),
     index("plugin_versions_status").on(t.status, t.createdAt),
   ],
+);
+
+/** An Ed25519 public key a publisher signs its packages with (registered by an owner). */
+export const publisherKeys = sqliteTable(
+  "publisher_keys",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id),
+    name: text("name").notNull(),
+    /** The raw 32-byte key, base64url. */
+    publicKey: text("public_key").notNull(),
+    /** `SHA256:` + base64 of the raw key's SHA-256 (the DSSE keyid). */
+    fingerprint: text("fingerprint").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    revokedBy: text("revoked_by"),
+  },
+  (t) => [uniqueIndex("publisher_keys_org_fingerprint").on(t.orgId, t.fingerprint)],
+);
+
+export type PublisherKeyRow = typeof publisherKeys.$inferSelect;
+
+/** What a tenant is told on its dashboard (a version it runs was revoked, …). */
+export const orgNotices = sqliteTable(
+  "org_notices",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id),
+    kind: text("kind").notNull(),
+    target: text("target"),
+    message: text("message").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("org_notices_org").on(t.orgId, t.createdAt)],
 );
 
 /** A plugin installed into an organization's environment. */

@@ -1,0 +1,174 @@
+/**
+ * The kill switch: revoking a version stops every running installation of it. In one D1 batch the
+ * version becomes `revoked`, each installation on it falls back to the version it ran before (if
+ * that one is still good) or stays on it and answers 503 until the tenant acts, the tenant gets a
+ * dashboard notice and the audit log an entry. Then every installation's Durable Object is told
+ * that what isolates cached about it is stale, so each isolate reloads at its next lease (≤ 1 s).
+ */
+import { and, desc, eq, isNotNull } from "drizzle-orm";
+import type { Db } from "../platform/db/client";
+import { insertIfPreviousChanged } from "../platform/db/guard";
+import { newId } from "../platform/crypto/encoding";
+import {
+  installationEvents,
+  installations,
+  orgNotices,
+  pluginVersions,
+  type InstallationRow,
+  type PluginRow,
+  type PluginVersionRow,
+} from "../platform/db/schema";
+import { auditInsert } from "../access/audit";
+import type { RateLimiter } from "../access/ratelimit/durable-object";
+import { listVersions, listingStatements } from "./queries";
+
+/** Statuses a tenant may keep running (a yanked version keeps serving existing installs). */
+const GOOD: PluginVersionRow["status"][] = ["published", "yanked"];
+/** The actor the platform writes into installations' history when it moves them. */
+export const KILL_SWITCH_ACTOR = "platform:kill-switch";
+
+export interface Revocation {
+  /** Installations moved to their previous good version. */
+  fellBack: { installationId: string; orgId: string; to: string }[];
+  /** Installations left on the revoked version: they answer 503 until the tenant acts. */
+  stopped: { installationId: string; orgId: string }[];
+}
+
+/** The version installation `inst` ran before `revoked`, if it is still good. */
+async function previousGood(
+  db: Db,
+  inst: Pick<InstallationRow, "id">,
+  revoked: PluginVersionRow,
+  versions: PluginVersionRow[],
+): Promise<PluginVersionRow | null> {
+  const [event] = await db
+    .select({ from: installationEvents.fromVersion })
+    .from(installationEvents)
+    .where(
+      and(
+        eq(installationEvents.installationId, inst.id),
+        eq(installationEvents.toVersion, revoked.version),
+        isNotNull(installationEvents.fromVersion),
+      ),
+    )
+    .orderBy(desc(installationEvents.id))
+    .limit(1);
+  const prev = versions.find((v) => v.version === event?.from);
+  return prev && prev.id !== revoked.id && GOOD.includes(prev.status) ? prev : null;
+}
+
+/**
+ * Revokes `target` of `plugin` (guarded on its current status) and moves or stops its running
+ * installations, all in one batch. Returns what happened to each installation.
+ */
+export async function revokeVersion(
+  db: Db,
+  plugin: PluginRow,
+  target: PluginVersionRow,
+  who: { actor: string; reason: string; requestId?: string | null },
+  now = Date.now(),
+): Promise<Revocation> {
+  const versions = await listVersions(db, plugin.id);
+  const running = await db
+    .select()
+    .from(installations)
+    .where(and(eq(installations.versionId, target.id), eq(installations.status, "active")))
+    .limit(5000);
+  const out: Revocation = { fellBack: [], stopped: [] };
+  const name = `${plugin.name}@${target.version}`;
+  const moves = [];
+  for (const inst of running) {
+    const prev = await previousGood(db, inst, target, versions);
+    if (!prev) {
+      out.stopped.push({ installationId: inst.id, orgId: inst.orgId });
+      moves.push(
+        db.insert(orgNotices).values({
+          id: newId("ntc"),
+          orgId: inst.orgId,
+          kind: "version_revoked",
+          target: inst.id,
+          message: `${name} was revoked (${who.reason}). Installation ${inst.id} (${inst.environment}) is stopped: it answers 503 until you move it to another version.`,
+          createdAt: now,
+        }),
+      );
+      continue;
+    }
+    // Never more than the earlier version declares: grants it did not ask for are dropped.
+    const grants = inst.grants.filter((g) => prev.manifest.permissions.includes(g));
+    out.fellBack.push({ installationId: inst.id, orgId: inst.orgId, to: prev.version });
+    moves.push(
+      db
+        .update(installations)
+        .set({ versionId: prev.id, grants, updatedAt: now })
+        .where(
+          and(
+            eq(installations.id, inst.id),
+            eq(installations.versionId, target.id),
+            eq(installations.status, "active"),
+          ),
+        ),
+      insertIfPreviousChanged(db, installationEvents, {
+        installationId: inst.id,
+        orgId: inst.orgId,
+        action: "downgraded",
+        fromVersion: target.version,
+        toVersion: prev.version,
+        grants,
+        actor: KILL_SWITCH_ACTOR,
+        at: now,
+      }),
+      db.insert(orgNotices).values({
+        id: newId("ntc"),
+        orgId: inst.orgId,
+        kind: "version_revoked",
+        target: inst.id,
+        message: `${name} was revoked (${who.reason}). Installation ${inst.id} (${inst.environment}) now runs ${prev.version}, the version it ran before.`,
+        createdAt: now,
+      }),
+    );
+  }
+  const after = versions.map((v) =>
+    v.id === target.id ? { ...v, status: "revoked" as const } : v,
+  );
+  await db.batch([
+    db
+      .update(pluginVersions)
+      .set({ status: "revoked", revokedAt: now, reviewNote: who.reason })
+      .where(and(eq(pluginVersions.id, target.id), eq(pluginVersions.status, target.status))),
+    ...listingStatements(db, plugin, after, now),
+    auditInsert(
+      db,
+      {
+        orgId: plugin.orgId,
+        actor: who.actor,
+        action: "plugin.version_revoked",
+        target: name,
+        details: {
+          reason: who.reason,
+          fellBack: out.fellBack.length,
+          stopped: out.stopped.length,
+        },
+        requestId: who.requestId ?? null,
+      },
+      now,
+    ),
+    ...moves,
+  ]);
+  return out;
+}
+
+/**
+ * Tells every isolate that what it cached about these installations is stale: each one's
+ * RateLimiter (`inst:<id>`, the per-installation lease every plugin call takes) answers its next
+ * lease with the time, and the gateway reloads the spec (src/gateway/proxy.routes.ts).
+ */
+export async function invalidateInstallations(
+  ns: DurableObjectNamespace<RateLimiter>,
+  ids: string[],
+  at = Date.now(),
+): Promise<void> {
+  for (let i = 0; i < ids.length; i += 50)
+    await Promise.all(
+      ids.slice(i, i + 50).map((id) => ns.get(ns.idFromName(`inst:${id}`)).invalidate(at)),
+    );
+}
