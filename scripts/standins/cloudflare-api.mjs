@@ -37,7 +37,7 @@ export function startCloudflareApiStandIn({
       return fail(res, 404, 7003, "No route for that URI");
     }
     const m =
-      /^\/accounts\/([^/]+)\/workers\/dispatch\/namespaces\/([^/]+)\/scripts\/([^/]+)$/.exec(
+      /^\/accounts\/([^/]+)\/workers\/dispatch\/namespaces\/([^/]+)\/scripts\/([^/]+)(\/bindings)?$/.exec(
         url.pathname,
       );
     log.push({
@@ -49,8 +49,18 @@ export function startCloudflareApiStandIn({
     if (!m) return fail(res, 404, 7003, "No route for that URI");
     if (req.headers.authorization !== `Bearer ${token}`)
       return fail(res, 403, 10000, "Authentication error");
-    const [, account, namespace, name] = m;
+    const [, account, namespace, name, bindingsPath] = m;
     if (!/^[a-z0-9-]{1,63}$/.test(name)) return fail(res, 400, 10021, "Script name is invalid");
+    if (bindingsPath) {
+      // Cloudflare's "Get script bindings": json and plain_text values come back, secrets never.
+      if (req.method !== "GET") return fail(res, 405, 10000, "Method not allowed");
+      const script = scripts.get(name);
+      if (!script) return fail(res, 404, 10007, "This Worker does not exist on your account.");
+      const result = script.metadata.bindings.map((b) =>
+        b.type === "secret_text" ? { type: b.type, name: b.name } : b,
+      );
+      return envelope(res, 200, { success: true, errors: [], messages: [], result });
+    }
     if (req.method === "DELETE") {
       if (!scripts.delete(name))
         return fail(res, 404, 10007, "This Worker does not exist on your account.");

@@ -24,6 +24,7 @@ import { compareGrants, describePermission } from "../contract/permissions";
 import { callLifecycle, pluginDeadline, pluginHost, type Caller } from "../runtime/invoke";
 import { tilled, tillOf } from "../revenue/till";
 import type { PluginHost } from "../runtime/host";
+import { oversizedBindings } from "../runtime/bindings";
 import { checkSecrets, redactConfig, validateConfig } from "./config";
 import {
   installCountStatement,
@@ -253,6 +254,7 @@ installationRoutes.openapi(install, async (c) => {
     updatedAt: now,
   };
   const spec = specFrom(row, plugin.name, version, manifest, sealed);
+  refuseOversizedBindings(spec);
   const host = pluginHost(c);
   await prepareHost(host, spec);
   // initialize runs before anything is stored: a failing plugin leaves no installation behind.
@@ -322,6 +324,20 @@ installationRoutes.openapi(install, async (c) => {
     201,
   );
 });
+
+/**
+ * Refuses (400, each field named) settings or secrets whose binding would exceed Cloudflare's 5 KB
+ * per binding value, on every backend alike, before anything is uploaded or written.
+ */
+export function refuseOversizedBindings(spec: PluginSpec): void {
+  const errors = oversizedBindings(spec);
+  if (errors.length > 0)
+    throw badRequest(
+      `Too large for a binding: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+      "validation-failed",
+      { errors },
+    );
+}
 
 /** Lets the backend make the installation runnable (the dispatch backend uploads its Worker). */
 export async function prepareHost(host: PluginHost, spec: PluginSpec): Promise<void> {

@@ -28,7 +28,9 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/__atoll/initialize") return Response.json({ ok: true });
-    const s = { API_TOKEN: env.SECRET_API_TOKEN }, cfg = env.ATOLL.config;
+    const s = { API_TOKEN: env.SECRET_API_TOKEN }, cfg = { ...env.ATOLL.config };
+    // Write-only settings are CONFIG_<key> secret bindings of their JSON (what the SDK merges).
+    for (const [k, v] of Object.entries(env)) if (k.startsWith("CONFIG_")) cfg[k.slice(7)] = JSON.parse(v);
     switch (url.pathname) {
       case "/object-setting":
         console.log("connecting to postgres as", cfg.db.user, "with", cfg.db.password);

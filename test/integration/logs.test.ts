@@ -18,7 +18,7 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === "/__atoll/initialize") return Response.json({ ok: true });
     console.log("visit", url.pathname, { n: 1 });
-    console.warn("secret is", env.SECRET_API_TOKEN, "and password", env.ATOLL.config.password);
+    console.warn("secret is", env.SECRET_API_TOKEN, "and password", JSON.parse(env.CONFIG_password));
     console.error("authorization: Bearer abc.def.ghi-123");
     if (url.pathname === "/boom") throw new TypeError("kaput " + env.SECRET_API_TOKEN);
     if (url.pathname === "/flood") for (let i = 0; i < 500; i++) console.log("line", i);
