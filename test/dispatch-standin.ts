@@ -8,6 +8,7 @@
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { subrequestBudgets } from "../src/runtime/egress";
+import { installationOfTags } from "../src/runtime/script-tags";
 
 export const cf = inject("cloudflareApi");
 
@@ -62,14 +63,10 @@ export function standInDispatcher() {
           // Cloudflare hands a user Worker's traces, with its script tags, to the tail consumers
           // its upload names; the stand-in does so through the platform's tail entrypoint, with
           // the installation its tags name.
-          const tagged = script.metadata.tags.find((t) => t.startsWith("installation:"));
+          const tagged = installationOfTags(script.metadata.tags);
           const tails =
             tagged && script.metadata.tail_consumers?.some((c) => c.service === "atoll")
-              ? [
-                  exports.LogTail({
-                    props: { installationId: tagged.slice("installation:".length) },
-                  }),
-                ]
+              ? [exports.LogTail({ props: { installationId: tagged } })]
               : [];
           const worker = env.LOADER.get(`dispatch:${name}`, () => ({
             tails,

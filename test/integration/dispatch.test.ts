@@ -8,6 +8,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { scriptName } from "../../src/runtime/dispatch-host";
+import {
+  MAX_TAGS,
+  TAG_PATTERN,
+  encodeTagId,
+  installationOfTags,
+  installationTag,
+} from "../../src/runtime/script-tags";
 import { cf, dispatchEnv, standInDispatcher, uploaded } from "../dispatch-standin";
 import { examplePackage, publishZip, publisher, rawPackage } from "../plugin-helpers";
 import type { Account } from "../helpers";
@@ -44,14 +51,14 @@ describe("dispatch-namespace backend", () => {
       main_module: "index.js",
       compatibility_date: "2026-11-01",
     });
-    expect(script?.metadata.tags).toEqual(
-      expect.arrayContaining([
-        "atoll",
-        `plugin:@${a.slug}/hello`,
-        `installation:${inst.id}`,
-        `org:${a.orgId}`,
-      ]),
+    // Tags in the safe alphabet (no `:`, `@`, `/`), ids written reversibly in lower case.
+    const tags = script?.metadata.tags ?? [];
+    expect(tags).toEqual(
+      expect.arrayContaining(["atoll", installationTag(inst.id), `org-${encodeTagId(a.orgId)}`]),
     );
+    expect(tags.length).toBeLessThanOrEqual(MAX_TAGS);
+    for (const t of tags) expect(t).toMatch(TAG_PATTERN);
+    expect(installationOfTags(tags)).toBe(inst.id);
     expect(script?.metadata.bindings.map((b) => `${b.type}:${b.name}`).sort()).toEqual([
       "json:ATOLL",
       "service:STORAGE",
