@@ -23,7 +23,7 @@ import type { Manifest } from "../contract/manifest";
 import { compareGrants, describePermission } from "../contract/permissions";
 import { callLifecycle, pluginDeadline, pluginHost, type Caller } from "../runtime/invoke";
 import { tilled, tillOf } from "../revenue/till";
-import type { PluginHost } from "../runtime/host";
+import { HostApiError, type PluginHost } from "../runtime/host";
 import { oversizedBindings } from "../runtime/bindings";
 import { checkSecrets, redactConfig, validateConfig } from "./config";
 import {
@@ -345,12 +345,19 @@ export async function prepareHost(host: PluginHost, spec: PluginSpec): Promise<v
   try {
     await host.prepare(spec);
   } catch (err) {
+    // An upload that failed in the end may still have landed (a 5xx after the script was
+    // stored, an answer lost on the way): remove it, so no Worker outlives the refusal.
+    await host.retire?.(spec).catch(() => undefined);
+    const wait = err instanceof HostApiError ? err.retryAfterSeconds : undefined;
     throw new ApiError({
       status: 502,
       type: "plugin-deploy-failed",
       title: "Plugin could not be deployed",
-      detail: "The plugin's Worker could not be deployed; try again.",
+      detail: wait
+        ? `The plugin's Worker could not be deployed: the deployment API is busy; try again in ${wait} s.`
+        : "The plugin's Worker could not be deployed; try again.",
       internal: err instanceof Error ? err.message : String(err),
+      ...(wait ? { headers: { "retry-after": String(wait) } } : {}),
     });
   }
 }

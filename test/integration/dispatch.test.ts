@@ -15,7 +15,7 @@ import {
   installationOfTags,
   installationTag,
 } from "../../src/runtime/script-tags";
-import { cf, dispatchEnv, standInDispatcher, uploaded } from "../dispatch-standin";
+import { apiLog, cf, dispatchEnv, standInDispatcher, uploaded } from "../dispatch-standin";
 import { examplePackage, publishZip, publisher, rawPackage } from "../plugin-helpers";
 import type { Account } from "../helpers";
 
@@ -69,12 +69,9 @@ describe("dispatch-namespace backend", () => {
       props: { installationId: inst.id },
     });
     expect(script?.moduleTypes["index.js"]).toBe("application/javascript+module");
-    const log = (await (await fetch(`${cf.url}/__standin/log`)).json()) as {
-      authorization: string;
-      contentType: string;
-    }[];
-    expect(log.at(-1)?.authorization).toBe(`Bearer ${cf.token}`);
-    expect(log.at(-1)?.contentType).toMatch(/^multipart\/form-data; boundary=/);
+    const put = (await apiLog()).find((l) => l.method === "PUT" && l.path.endsWith(`/${name}`));
+    expect(put?.authorization).toBe(`Bearer ${cf.token}`);
+    expect(put?.contentType).toMatch(/^multipart\/form-data; boundary=/);
 
     const hello = await app.request(req(a, `${inst.endpoint}/hello/Ada`), undefined, e);
     expect(await hello.json()).toEqual({ message: "Ahoy, Ada!" });

@@ -8,7 +8,14 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { scriptName } from "../../src/runtime/dispatch-host";
-import { cf, dispatchEnv, standInDispatcher, uploaded } from "../dispatch-standin";
+import {
+  apiLog,
+  cf,
+  dispatchEnv,
+  standInAccount,
+  standInDispatcher,
+  uploaded,
+} from "../dispatch-standin";
 import { call, problem, type Account } from "../helpers";
 import { examplePackage, publishZip, publisher, repack } from "../plugin-helpers";
 
@@ -40,11 +47,6 @@ async function installCount(orgId: string): Promise<number> {
     .bind(orgId)
     .first<{ n: number }>();
   return row?.n ?? 0;
-}
-
-async function uploadsSoFar(): Promise<number> {
-  const log = (await (await fetch(`${cf.url}/__standin/log`)).json()) as { method: string }[];
-  return log.filter((l) => l.method === "PUT").length;
 }
 
 describe("write-only settings", () => {
@@ -113,8 +115,8 @@ describe("Cloudflare's 5 KB per binding value", () => {
   it("refuses an install whose secret's binding would exceed it, naming it; nothing is uploaded or stored", async () => {
     const a = await publisher("kb");
     await publishZip(a, examplePackage("payment-gateway", a.slug));
-    const { ns } = standInDispatcher();
-    const before = await uploadsSoFar();
+    const account = await standInAccount();
+    const { ns } = standInDispatcher(account);
     const res = await app.request(
       req(a, "/v1/installations", {
         method: "POST",
@@ -125,14 +127,14 @@ describe("Cloudflare's 5 KB per binding value", () => {
         },
       }),
       undefined,
-      dispatchEnv(ns),
+      dispatchEnv(ns, cf.token, account),
     );
     expect(res.status).toBe(400);
     const p = await problem(res);
     expect(p.errors).toEqual([
       { path: "secrets.PAYMENT_API_KEY", message: expect.stringMatching(/5002 bytes.*5000/) },
     ]);
-    expect(await uploadsSoFar()).toBe(before);
+    expect(await apiLog(account)).toEqual([]);
     expect(await installCount(a.orgId)).toBe(0);
   });
 
