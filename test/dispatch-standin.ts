@@ -10,8 +10,11 @@
  * - every fetch goes to the outbound side (the egress gate, with the call's `outbound`
  *   parameters), even with no host granted, and `connect()` is refused (Cloudflare blocks it
  *   when an outbound Worker is set);
- * - the call's `limits` are handed to the isolate (cpuMs, subRequests), and subRequests are
- *   counted per call by the egress gate; the traces go to the tail consumer the upload names.
+ * - the call's `limits` are handed to the isolate (cpuMs, subRequests); subRequests are counted
+ *   per call by the egress gate. cpuMs is not enforced: local workerd ignores it (a 2 s spin with
+ *   cpuMs 10 runs to the end), and wall time is no measure of CPU, so only the gateway's deadline
+ *   bounds a spinning plugin here (docs/deploying.md lists it as a real account's to settle);
+ * - the traces go to the tail consumer the upload names.
  */
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";

@@ -222,4 +222,11 @@ describe("dispatch-namespace backend", () => {
       .first<{ n: number }>();
     expect(rows?.n).toBe(0);
   });
+
+  it("throws for a script the namespace does not hold, in Cloudflare's words", async () => {
+    const { ns } = standInDispatcher();
+    await expect(
+      ns.get("atoll-nobody-1", {}, {}).fetch("https://plugin.atoll.internal/"),
+    ).rejects.toThrow(/^Worker not found/);
+  });
 });
