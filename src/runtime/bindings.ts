@@ -40,6 +40,9 @@ export const sealedConfigBinding = (key: string): string => `${BINDINGS.sealedCo
  */
 export const MAX_BINDING_VALUE_BYTES = 5_000;
 
+/** Cloudflare's limit on text, secret and json bindings (environment variables) per Worker. */
+export const MAX_VALUE_BINDINGS = 64;
+
 export function pluginBindings(spec: PluginSpec): PluginBinding[] {
   const perms = parseAll(spec.grants);
   const sealed = new Set(spec.sealedConfig ?? []);
@@ -128,5 +131,11 @@ export function oversizedBindings(spec: PluginSpec): { path: string; message: st
       message: `${what}; a binding holds at most ${MAX_BINDING_VALUE_BYTES} bytes (Cloudflare's 5 KB per binding value)`,
     });
   }
+  const values = pluginBindings(spec).filter((b) => b.type !== "service").length;
+  if (values > MAX_VALUE_BINDINGS)
+    errors.push({
+      path: "config",
+      message: `the installation's secrets and write-only settings make ${values} value bindings with ATOLL; a Worker holds at most ${MAX_VALUE_BINDINGS} (Cloudflare's limit)`,
+    });
   return errors;
 }

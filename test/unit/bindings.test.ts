@@ -127,4 +127,15 @@ describe("Cloudflare's 5 KB per binding value", () => {
       oversizedBindings(spec(["secrets:A"], { A: "a".repeat(MAX_BINDING_VALUE_BYTES) })),
     ).toEqual([]);
   });
+
+  it("refuses more value bindings than a Worker may hold (64), naming config", () => {
+    const keys = Array.from({ length: 64 }, (_, i) => `s${i}`);
+    const many: PluginSpec = {
+      ...spec([]),
+      config: Object.fromEntries(keys.map((k) => [k, "v"])),
+      sealedConfig: keys,
+    };
+    expect(oversizedBindings(many).map((e) => e.path)).toEqual(["config"]);
+    expect(oversizedBindings({ ...many, sealedConfig: keys.slice(1) })).toEqual([]);
+  });
 });
