@@ -57,6 +57,7 @@ export const PUBLIC = {
     "runtime/host-auth.ts",
     "runtime/service-host.ts",
     "runtime/log-store.ts",
+    "runtime/bindings.ts",
   ],
   gateway: [],
   revenue: [

@@ -6,7 +6,8 @@
 // value (migrations would fail, then every install would answer 502), a required secret missing
 // from the documented `wrangler secret put` commands (the upload is refused under strict binding
 // inheritance), no route to the production hostname, an outbound Worker on workers.dev, a secret
-// also declared as a var.
+// also declared as a var, a top-level (development) Worker named like production's (a bare
+// `wrangler deploy` would overwrite production with development settings).
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -63,6 +64,14 @@ export function deployProblems({ gateway, outbound, deploying }) {
   for (const name of required.filter((n) => vars.includes(n)))
     problems.push(`${name} is both a var and a required secret in [env.production]`);
   const prodTable = table(gateway, "env.production");
+  const nameOf = (text) => /^\s*name\s*=\s*"([^"]*)"/m.exec(text)?.[1];
+  const topLevel = nameOf(gateway.split(/^\s*\[/m)[0]);
+  const production = nameOf(prodTable);
+  if (!production) problems.push("wrangler.toml [env.production] names no Worker (name = …)");
+  else if (topLevel === production || topLevel === undefined)
+    problems.push(
+      `wrangler.toml's top-level name must differ from [env.production]'s "${production}": a bare \`wrangler deploy\` would overwrite production with development settings`,
+    );
   if (!/^\s*routes\s*=/m.test(prodTable) && !/^\s*route\s*=/m.test(prodTable))
     problems.push(
       "wrangler.toml [env.production] has no routes: the production hostname never reaches the Worker",

@@ -1,15 +1,31 @@
 /**
  * Stand-ins for the production backend (Workers for Platforms): the Cloudflare script-upload API
- * (a local server, scripts/standins/cloudflare-api.mjs) and a dispatch namespace binding that runs
- * what was uploaded in a Worker Loader isolate, with the bindings from the upload's metadata, the
- * outbound parameters of each dispatch call (through the egress gate) and its subrequest limit;
- * its traces go to the tail consumer the upload names.
+ * (a local server, scripts/standins/cloudflare-api.mjs, as strict as Cloudflare on uploads) and a
+ * dispatch namespace binding that runs what was uploaded in a Worker Loader isolate, as
+ * Cloudflare's does:
+ * - only a script uploaded to its account and namespace runs; another name throws "Worker not
+ *   found" (what Cloudflare's dispatcher throws);
+ * - the env is built from the upload's bindings alone, service bindings resolved by name and
+ *   entrypoint through the platform Worker's exports, no special cases;
+ * - every fetch goes to the outbound side (the egress gate, with the call's `outbound`
+ *   parameters), even with no host granted, and `connect()` is refused (Cloudflare blocks it
+ *   when an outbound Worker is set);
+ * - the call's `limits` are handed to the isolate (cpuMs, subRequests); subRequests are counted
+ *   per call by the egress gate. cpuMs is not enforced: local workerd ignores it (a 2 s spin with
+ *   cpuMs 10 runs to the end), and wall time is no measure of CPU, so only the gateway's deadline
+ *   bounds a spinning plugin here (docs/deploying.md lists it as a real account's to settle);
+ * - the traces go to the tail consumer the upload names.
  */
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { subrequestBudgets } from "../src/runtime/egress";
+import { installationOfTags } from "../src/runtime/script-tags";
 
 export const cf = inject("cloudflareApi");
+
+/** The account and namespace the tests' dispatch backend uses (known to the API stand-in). */
+export const ACCOUNT = "acc_test";
+export const NAMESPACE = "atoll-plugins";
 
 interface Uploaded {
   metadata: {
@@ -23,13 +39,49 @@ interface Uploaded {
   moduleTypes: Record<string, string>;
 }
 
-export async function uploaded(name: string): Promise<Uploaded | null> {
-  const res = await fetch(`${cf.url}/__standin/scripts/${name}`);
+/** What the API stand-in stored for script `name` (secrets included), or null. */
+export async function uploaded(name: string, account = ACCOUNT): Promise<Uploaded | null> {
+  const res = await fetch(`${cf.url}/__standin/scripts/${account}/${NAMESPACE}/${name}`);
   return res.status === 200 ? ((await res.json()) as Uploaded) : null;
 }
 
-/** A stand-in DispatchNamespace: runs the uploaded script, recording each get(). */
-export function standInDispatcher() {
+/** A fresh account of the API stand-in (with the namespace), for tests that queue faults. */
+export async function standInAccount(): Promise<string> {
+  const account = `acc_${crypto.randomUUID().replaceAll("-", "")}`;
+  await fetch(`${cf.url}/__standin/accounts`, {
+    method: "POST",
+    body: JSON.stringify({ account, namespaces: [NAMESPACE] }),
+  });
+  return account;
+}
+
+/** Queues faults for an account's next API requests (see scripts/standins/cloudflare-api.mjs). */
+export async function queueFaults(
+  account: string,
+  faults: { method?: "PUT" | "DELETE"; status: number; retryAfter?: number; store?: boolean }[],
+): Promise<void> {
+  await fetch(`${cf.url}/__standin/faults`, {
+    method: "POST",
+    body: JSON.stringify({ account, faults }),
+  });
+}
+
+/** The API requests the stand-in received for an account. */
+export async function apiLog(
+  account = ACCOUNT,
+): Promise<{ method: string; path: string; authorization: string; contentType: string }[]> {
+  const log = (await (await fetch(`${cf.url}/__standin/log`)).json()) as {
+    method: string;
+    path: string;
+    account: string | null;
+    authorization: string;
+    contentType: string;
+  }[];
+  return log.filter((l) => l.account === account);
+}
+
+/** A stand-in DispatchNamespace of `account`: runs the uploaded script, recording each get(). */
+export function standInDispatcher(account = ACCOUNT) {
   const calls: {
     name: string;
     options: {
@@ -42,17 +94,21 @@ export function standInDispatcher() {
       calls.push({ name, options });
       return {
         async fetch(input: RequestInfo, init?: RequestInit) {
-          const script = await uploaded(name);
-          if (!script) throw new Error(`Worker "${name}" not found in the dispatch namespace`);
+          const script = await uploaded(name, account);
+          // Cloudflare's words for a script the namespace does not hold.
+          if (!script) throw new Error(`Worker not found: ${name}`);
           const bindings: Record<string, unknown> = {};
           for (const b of script.metadata.bindings) {
             if (b.type === "json") bindings[b.name] = b.json;
             else if (b.type === "secret_text" || b.type === "plain_text") bindings[b.name] = b.text;
-            else if (b.type === "service" && b.service === "atoll") {
-              // A service binding to the platform's entrypoint, by name, with its props.
+            else if (b.type === "service") {
+              // A service binding to a Worker's entrypoint, by name, with its props: the account's
+              // only Worker here is the platform (the API stand-in refused any other at upload).
               const entry = (exports as unknown as Record<string, unknown>)[String(b.entrypoint)];
-              if (typeof entry !== "function")
-                throw new Error(`no entrypoint ${String(b.entrypoint)} on the platform Worker`);
+              if (b.service !== "atoll" || typeof entry !== "function")
+                throw new Error(
+                  `binding ${b.name}: no entrypoint ${String(b.entrypoint)} on ${String(b.service)}`,
+                );
               bindings[b.name] = (entry as (o: { props: unknown }) => unknown)({ props: b.props });
             } else throw new Error(`binding ${b.name}: type ${b.type} is not supported here`);
           }
@@ -62,39 +118,37 @@ export function standInDispatcher() {
           // Cloudflare hands a user Worker's traces, with its script tags, to the tail consumers
           // its upload names; the stand-in does so through the platform's tail entrypoint, with
           // the installation its tags name.
-          const tagged = script.metadata.tags.find((t) => t.startsWith("installation:"));
+          const tagged = installationOfTags(script.metadata.tags);
           const tails =
             tagged && script.metadata.tail_consumers?.some((c) => c.service === "atoll")
-              ? [
-                  exports.LogTail({
-                    props: { installationId: tagged.slice("installation:".length) },
-                  }),
-                ]
+              ? [exports.LogTail({ props: { installationId: tagged } })]
               : [];
-          const worker = env.LOADER.get(`dispatch:${name}`, () => ({
+          const limits = {
+            cpuMs: Number(options.limits?.cpuMs ?? 50),
+            subRequests: Number(options.limits?.subRequests ?? 50),
+          };
+          const worker = env.LOADER.get(`dispatch:${account}:${name}`, () => ({
             tails,
             compatibilityDate: script.metadata.compatibility_date,
             mainModule: script.metadata.main_module,
             modules: script.modules,
             env: bindings,
-            globalOutbound: hosts.length
-              ? exports.Egress({
-                  props: {
-                    installationId: String(options.outbound?.installationId),
-                    hosts,
-                    isolate: `dispatch:${name}`,
-                  },
-                })
-              : null,
+            // The namespace's outbound Worker sees every fetch (none granted: each refused), and
+            // its connect() refuses raw sockets.
+            globalOutbound: exports.Egress({
+              props: {
+                installationId: String(options.outbound?.installationId),
+                hosts,
+                isolate: `dispatch:${name}`,
+              },
+            }),
           }));
           // Cloudflare enforces limits.subRequests per call; the stand-in does it with the egress gate's budgets.
-          const end = subrequestBudgets.begin(
-            `dispatch:${name}`,
-            Number(options.limits?.subRequests ?? 50),
-            10_000,
-          );
+          const end = subrequestBudgets.begin(`dispatch:${name}`, limits.subRequests, 10_000);
           try {
-            return await worker.getEntrypoint().fetch(new Request(input, init));
+            return await worker
+              .getEntrypoint(undefined, { limits })
+              .fetch(new Request(input, init));
           } finally {
             end();
           }
@@ -105,14 +159,14 @@ export function standInDispatcher() {
   return { ns: ns as unknown as DispatchNamespace, calls };
 }
 
-export function dispatchEnv(dispatcher: DispatchNamespace, token = cf.token) {
+export function dispatchEnv(dispatcher: DispatchNamespace, token = cf.token, account = ACCOUNT) {
   return {
     ...env,
     ATOLL_PLUGIN_BACKEND: "dispatch",
     DISPATCHER: dispatcher,
     ATOLL_CF_API_BASE: cf.url,
-    ATOLL_CF_ACCOUNT_ID: "acc_test",
-    ATOLL_DISPATCH_NAMESPACE: "atoll-plugins",
+    ATOLL_CF_ACCOUNT_ID: account,
+    ATOLL_DISPATCH_NAMESPACE: NAMESPACE,
     ATOLL_CF_API_TOKEN: token,
   };
 }

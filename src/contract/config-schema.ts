@@ -34,6 +34,9 @@ export const CONFIG_FORMATS = [
   "uuid",
 ] as const;
 
+/** The name of a write-only setting: it is also a binding name (`CONFIG_<name>`). */
+export const SEALED_SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
 const TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"];
 
 /** Keywords outside the subset, with the reason a publisher is told. */
@@ -160,6 +163,19 @@ function checkSubschema(schema: unknown, pointer: string, topProperty: boolean):
         for (const [name, sub] of Object.entries(value)) {
           if (name === "__proto__")
             return bad(keyword, 'may not define a property named "__proto__"');
+          if (
+            pointer === "" &&
+            isObject(sub) &&
+            sub.writeOnly === true &&
+            !SEALED_SETTING_NAME.test(name)
+          )
+            return {
+              ok: false,
+              keyword: "writeOnly",
+              pointer: `/properties/${escapePointer(name)}/writeOnly`,
+              message:
+                "a write-only setting becomes the binding CONFIG_<name>, so its name is letters, digits and _, starting with a letter or _, at most 64 characters",
+            };
           const r = checkSubschema(
             sub,
             `${pointer}/properties/${escapePointer(name)}`,

@@ -35,13 +35,17 @@ export const CALL_HEADERS = {
  * The bindings a plugin's `env` may hold, each only when its grant allows, the same on every
  * backend: `ATOLL` (installation facts and config) always; `STORAGE` with `storage`;
  * `INTEGRATIONS` with `integrations:<provider>`; each granted secret as its own string binding
- * `SECRET_<NAME>` (`secrets:API_KEY` → `env.SECRET_API_KEY`).
+ * `SECRET_<NAME>` (`secrets:API_KEY` → `env.SECRET_API_KEY`); each write-only (`writeOnly`)
+ * setting as its own string binding `CONFIG_<key>` holding the setting's JSON (`apiKey` →
+ * `JSON.parse(env.CONFIG_apiKey)`), never in `ATOLL`, whose value can be read back through
+ * Cloudflare's API. The SDK merges them into `ctx.config`.
  */
 export const BINDINGS = {
   facts: "ATOLL",
   storage: "STORAGE",
   integrations: "INTEGRATIONS",
   secretPrefix: "SECRET_",
+  sealedConfigPrefix: "CONFIG_",
 } as const;
 
 /** What the `ATOLL` binding holds. */
@@ -50,5 +54,6 @@ export interface InstallationFacts {
   plugin: string;
   version: string;
   environment: string;
+  /** The settings that are not write-only (those are `CONFIG_<key>` bindings). */
   config: Record<string, unknown>;
 }

@@ -24,7 +24,8 @@ import type { Manifest } from "../contract/manifest";
 import { compareGrants, describePermission } from "../contract/permissions";
 import { callLifecycle, pluginDeadline, pluginHost, type Caller } from "../runtime/invoke";
 import { tilled, tillOf } from "../revenue/till";
-import type { PluginHost } from "../runtime/host";
+import { HostApiError, type PluginHost } from "../runtime/host";
+import { oversizedBindings } from "../runtime/bindings";
 import { checkSecrets, redactConfig, validateConfig } from "./config";
 import {
   installCountStatement,
@@ -258,6 +259,7 @@ installationRoutes.openapi(install, async (c) => {
     updatedAt: now,
   };
   const spec = specFrom(row, plugin.name, version, manifest, sealed);
+  refuseOversizedBindings(spec);
   const host = pluginHost(c);
   await prepareHost(host, spec);
   // initialize runs before anything is stored: a failing plugin leaves no installation behind.
@@ -340,12 +342,29 @@ installationRoutes.openapi(install, async (c) => {
   );
 });
 
+/**
+ * Refuses (400, each field named) settings or secrets whose binding would exceed Cloudflare's 5 KB
+ * per binding value, on every backend alike, before anything is uploaded or written.
+ */
+export function refuseOversizedBindings(spec: PluginSpec): void {
+  const errors = oversizedBindings(spec);
+  if (errors.length > 0)
+    throw badRequest(
+      `Too large for a binding: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+      "validation-failed",
+      { errors },
+    );
+}
+
 /** Lets the backend make the installation runnable (the dispatch backend uploads its Worker). */
 export async function prepareHost(host: PluginHost, spec: PluginSpec): Promise<void> {
   if (!host.prepare) return;
   try {
     await host.prepare(spec);
   } catch (err) {
+    // An upload that failed in the end may still have landed (a 5xx after the script was
+    // stored, an answer lost on the way): remove it, so no Worker outlives the refusal.
+    await host.retire?.(spec).catch(() => undefined);
     // Bytes that are not the published (or signed) package are refused, not retried.
     if (err instanceof PackageIntegrityError)
       throw new ApiError({
@@ -355,12 +374,16 @@ export async function prepareHost(host: PluginHost, spec: PluginSpec): Promise<v
         detail: "The plugin's package failed its integrity check and was not deployed.",
         internal: err.message,
       });
+    const wait = err instanceof HostApiError ? err.retryAfterSeconds : undefined;
     throw new ApiError({
       status: 502,
       type: "plugin-deploy-failed",
       title: "Plugin could not be deployed",
-      detail: "The plugin's Worker could not be deployed; try again.",
+      detail: wait
+        ? `The plugin's Worker could not be deployed: the deployment API is busy; try again in ${wait} s.`
+        : "The plugin's Worker could not be deployed; try again.",
       internal: err instanceof Error ? err.message : String(err),
+      ...(wait ? { headers: { "retry-after": String(wait) } } : {}),
     });
   }
 }

@@ -30,6 +30,7 @@ import {
   describeBody,
   ownedInstallation,
   prepareHost,
+  refuseOversizedBindings,
   toInstallation,
 } from "./installations.routes";
 
@@ -154,6 +155,7 @@ upgradeRoutes.openapi(change, async (c) => {
     updatedAt: now,
   };
   const spec = specFrom(next, current.plugin, target, manifest, sealed);
+  refuseOversizedBindings(spec);
   const host = pluginHost(c);
   await prepareHost(host, spec);
   const init = await callLifecycle(

@@ -10,6 +10,7 @@ import type { ScriptBinding, ScriptsApi } from "./cloudflare-api";
 import type { PluginHost } from "./host";
 import { networkHosts } from "./loader-host";
 import { loadModules } from "./packages";
+import { scriptTags } from "./script-tags";
 import { PLUGIN_COMPATIBILITY_DATE, type PluginSpec } from "./spec";
 import type { InstallationStore } from "./storage";
 
@@ -54,13 +55,8 @@ export class DispatchHost implements PluginHost {
       modules: await loadModules(this.packages, spec.sha256, spec.provenance),
       compatibilityDate: PLUGIN_COMPATIBILITY_DATE,
       bindings: scriptBindings(spec, this.platformService),
-      tags: [
-        "atoll",
-        `plugin:${spec.plugin}`,
-        `version:${spec.version}`,
-        `installation:${spec.installationId}`,
-        `org:${spec.orgId}`,
-      ],
+      // In the safe tag alphabet (./script-tags.ts): installation, org, plugin, environment, package.
+      tags: scriptTags(spec),
       // Its console output and exceptions go to this Worker's tail() handler (log-tail.ts).
       tailConsumers: [{ service: this.platformService }],
     });

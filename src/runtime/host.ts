@@ -18,3 +18,14 @@ export interface PluginHost {
   /** Releases what `prepare` made (after uninstall). */
   retire?(spec: PluginSpec): Promise<void>;
 }
+
+/** The backend's control API (the dispatch backend's uploads and deletes) refused or failed. */
+export class HostApiError extends Error {
+  constructor(
+    message: string,
+    /** When it asked to wait longer than the client retries for (its Retry-After, seconds). */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}

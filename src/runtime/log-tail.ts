@@ -9,6 +9,7 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { recordTrace } from "./log-store";
+import { installationOfTags } from "./script-tags";
 
 export class LogTail extends WorkerEntrypoint<Env, { installationId: string }> {
   override async tail(events: TraceItem[]): Promise<void> {
@@ -16,14 +17,10 @@ export class LogTail extends WorkerEntrypoint<Env, { installationId: string }> {
   }
 }
 
-const INSTALLATION_TAG = "installation:";
-
 /** The installation a dispatch-namespace trace belongs to, from its tags (or null). */
 export function traceInstallation(item: TraceItem, namespace: string): string | null {
   if (item.dispatchNamespace !== undefined && item.dispatchNamespace !== namespace) return null;
-  const tags = (item.scriptTags ?? []).filter((t) => t.startsWith(INSTALLATION_TAG));
-  if (tags.length !== 1) return null;
-  return (tags[0] as string).slice(INSTALLATION_TAG.length);
+  return installationOfTags(item.scriptTags ?? []);
 }
 
 export async function dispatchTail(events: TraceItem[], env: Env): Promise<void> {

@@ -135,6 +135,25 @@ describe("npm run deploy refuses what would fail or be useless", () => {
       outbound: base.outbound.replace("workers_dev = false", "workers_dev = true"),
     });
     expect(exposed).toEqual([expect.stringContaining("workers_dev = false")]);
+    const shadowing = deployProblems({
+      ...base,
+      gateway: base.gateway.replace(/^name = "atoll-local"$/m, 'name = "atoll"'),
+    });
+    expect(shadowing).toEqual([expect.stringContaining("bare `wrangler deploy`")]);
+  });
+
+  it("a bare wrangler deploy cannot overwrite production: the top level is another, unrouted Worker", () => {
+    const gateway = files().gateway;
+    const top = gateway.split(/^\s*\[/m)[0] ?? "";
+    expect(top).toMatch(/^name = "atoll-local"$/m);
+    expect(top).toMatch(/^workers_dev = false$/m);
+    expect(top).not.toMatch(/^routes?\s*=/m);
+    const production = /^\[env\.production\]\n(?:#.*\n)*name = "([^"]+)"/m.exec(gateway)?.[1];
+    expect(production).toBe("atoll");
+    // User Workers bind to and tail into the production Worker by that name.
+    expect(readFileSync(join(root, "src/runtime/dispatch-host.ts"), "utf8")).toContain(
+      `platformService = "${production}"`,
+    );
   });
 
   it("the deploy script stops before touching Cloudflare while a placeholder is left", () => {

@@ -105,6 +105,38 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
       expect(await target().hits(tag)).toBe(0);
     });
 
+    it.each([
+      ["with a network grant", NET],
+      ["with no network grant", {}],
+    ])(
+      "refuses a raw socket (connect()) %s: nothing reaches loopback",
+      async (_label, manifest) => {
+        const tag = `socket-${Math.random().toString(36).slice(2, 10)}`;
+        const [hostname, port] = canaryHostPort().split(":");
+        const source = `import { connect } from "cloudflare:sockets";
+      export default { async fetch(req) {
+        if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
+        try {
+          const socket = connect({ hostname: ${JSON.stringify(hostname)}, port: ${Number(port)} });
+          const writer = socket.writable.getWriter();
+          await writer.write(new TextEncoder().encode("GET /${tag} HTTP/1.1\\r\\nhost: x\\r\\nconnection: close\\r\\n\\r\\n"));
+          const { value } = await socket.readable.getReader().read();
+          return Response.json({ read: new TextDecoder().decode(value ?? new Uint8Array()) });
+        } catch (err) {
+          return Response.json({ error: String(err && err.message || err) });
+        }
+      } };`;
+        const inst = await target().install(source, manifest);
+        const body = (await (await target().call(`${inst.endpoint}/go`)).json()) as {
+          error?: string;
+          read?: string;
+        };
+        expect(body.read ?? "").not.toContain("canary reached");
+        expect(body.error).toBeTruthy();
+        expect(await target().hits(tag)).toBe(0);
+      },
+    );
+
     it("stops a call's fetches at its subrequest limit, naming it", async () => {
       const source = `export default { async fetch(req) {
         if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });

@@ -8,7 +8,14 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { scriptName } from "../../src/runtime/dispatch-host";
-import { cf, dispatchEnv, standInDispatcher, uploaded } from "../dispatch-standin";
+import {
+  MAX_TAGS,
+  TAG_PATTERN,
+  encodeTagId,
+  installationOfTags,
+  installationTag,
+} from "../../src/runtime/script-tags";
+import { apiLog, cf, dispatchEnv, standInDispatcher, uploaded } from "../dispatch-standin";
 import { examplePackage, publishZip, publisher, rawPackage } from "../plugin-helpers";
 import type { Account } from "../helpers";
 
@@ -44,14 +51,14 @@ describe("dispatch-namespace backend", () => {
       main_module: "index.js",
       compatibility_date: "2026-11-01",
     });
-    expect(script?.metadata.tags).toEqual(
-      expect.arrayContaining([
-        "atoll",
-        `plugin:@${a.slug}/hello`,
-        `installation:${inst.id}`,
-        `org:${a.orgId}`,
-      ]),
+    // Tags in the safe alphabet (no `:`, `@`, `/`), ids written reversibly in lower case.
+    const tags = script?.metadata.tags ?? [];
+    expect(tags).toEqual(
+      expect.arrayContaining(["atoll", installationTag(inst.id), `org-${encodeTagId(a.orgId)}`]),
     );
+    expect(tags.length).toBeLessThanOrEqual(MAX_TAGS);
+    for (const t of tags) expect(t).toMatch(TAG_PATTERN);
+    expect(installationOfTags(tags)).toBe(inst.id);
     expect(script?.metadata.bindings.map((b) => `${b.type}:${b.name}`).sort()).toEqual([
       "json:ATOLL",
       "service:STORAGE",
@@ -62,12 +69,9 @@ describe("dispatch-namespace backend", () => {
       props: { installationId: inst.id },
     });
     expect(script?.moduleTypes["index.js"]).toBe("application/javascript+module");
-    const log = (await (await fetch(`${cf.url}/__standin/log`)).json()) as {
-      authorization: string;
-      contentType: string;
-    }[];
-    expect(log.at(-1)?.authorization).toBe(`Bearer ${cf.token}`);
-    expect(log.at(-1)?.contentType).toMatch(/^multipart\/form-data; boundary=/);
+    const put = (await apiLog()).find((l) => l.method === "PUT" && l.path.endsWith(`/${name}`));
+    expect(put?.authorization).toBe(`Bearer ${cf.token}`);
+    expect(put?.contentType).toMatch(/^multipart\/form-data; boundary=/);
 
     const hello = await app.request(req(a, `${inst.endpoint}/hello/Ada`), undefined, e);
     expect(await hello.json()).toEqual({ message: "Ahoy, Ada!" });
@@ -217,5 +221,12 @@ describe("dispatch-namespace backend", () => {
       .bind(a.orgId)
       .first<{ n: number }>();
     expect(rows?.n).toBe(0);
+  });
+
+  it("throws for a script the namespace does not hold, in Cloudflare's words", async () => {
+    const { ns } = standInDispatcher();
+    await expect(
+      ns.get("atoll-nobody-1", {}, {}).fetch("https://plugin.atoll.internal/"),
+    ).rejects.toThrow(/^Worker not found/);
   });
 });

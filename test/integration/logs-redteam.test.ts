@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { seal } from "../../src/runtime/host-auth";
+import { installationTag } from "../../src/runtime/script-tags";
 import { logRecords } from "../../src/runtime/logs";
 import { LOGS_MAX_AGE_MS, appendLogs } from "../../src/runtime/log-store";
 import { getDb } from "../../src/platform/db/client";
@@ -28,7 +29,9 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/__atoll/initialize") return Response.json({ ok: true });
-    const s = { API_TOKEN: env.SECRET_API_TOKEN }, cfg = env.ATOLL.config;
+    const s = { API_TOKEN: env.SECRET_API_TOKEN }, cfg = { ...env.ATOLL.config };
+    // Write-only settings are CONFIG_<key> secret bindings of their JSON (what the SDK merges).
+    for (const [k, v] of Object.entries(env)) if (k.startsWith("CONFIG_")) cfg[k.slice(7)] = JSON.parse(v);
     switch (url.pathname) {
       case "/object-setting":
         console.log("connecting to postgres as", cfg.db.user, "with", cfg.db.password);
@@ -215,7 +218,7 @@ describe("promise 1: secrets and credentials never reach stored logs", () => {
         {
           scriptName: "atoll-old-revision",
           dispatchNamespace: env.ATOLL_DISPATCH_NAMESPACE,
-          scriptTags: ["atoll", `installation:${inst.id}`],
+          scriptTags: ["atoll", installationTag(inst.id)],
           eventTimestamp: Date.now(),
           outcome: "ok",
           logs: [{ timestamp: Date.now(), level: "log", message: ["calling with", SECRET] }],
@@ -493,11 +496,14 @@ describe("promise 5: the production tail consumer files only under the tagged in
     const ns = env.ATOLL_DISPATCH_NAMESPACE;
     await worker.tail(
       [
-        trace([`Installation:${mine.id}`], ns, "case"),
-        trace([`installation: ${mine.id}`], ns, "space"),
-        trace([`xinstallation:${mine.id}`], ns, "prefix"),
-        trace([`installation:${theirs.id}`], ns, "gone"),
-        trace([`installation:${mine.id}`], ns, "mine"),
+        trace([installationTag(mine.id).replace("installation", "Installation")], ns, "case"),
+        trace([installationTag(mine.id).replace("-", "- ")], ns, "space"),
+        trace([`x${installationTag(mine.id)}`], ns, "prefix"),
+        // The id as it is (upper case), and the old `installation:<id>` form: not the encoding.
+        trace([`installation-${mine.id}`], ns, "raw id"),
+        trace([`installation:${mine.id}`], ns, "old form"),
+        trace([installationTag(theirs.id)], ns, "gone"),
+        trace([installationTag(mine.id)], ns, "mine"),
       ],
       env,
     );

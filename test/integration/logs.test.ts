@@ -4,6 +4,7 @@ import worker from "../../src/index";
 import { LOGS_KEPT, appendLogs } from "../../src/runtime/log-store";
 import { getDb } from "../../src/platform/db/client";
 import { seal } from "../../src/runtime/host-auth";
+import { installationTag } from "../../src/runtime/script-tags";
 import { call, OPERATOR_KEY, problem, signup, type Account } from "../helpers";
 import { until } from "../integration-helpers";
 import { publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
@@ -18,7 +19,7 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === "/__atoll/initialize") return Response.json({ ok: true });
     console.log("visit", url.pathname, { n: 1 });
-    console.warn("secret is", env.SECRET_API_TOKEN, "and password", env.ATOLL.config.password);
+    console.warn("secret is", env.SECRET_API_TOKEN, "and password", JSON.parse(env.CONFIG_password));
     console.error("authorization: Bearer abc.def.ghi-123");
     if (url.pathname === "/boom") throw new TypeError("kaput " + env.SECRET_API_TOKEN);
     if (url.pathname === "/flood") for (let i = 0; i < 500; i++) console.log("line", i);
@@ -205,11 +206,11 @@ describe("the dispatch namespace's tail consumer (production)", () => {
     const ns = env.ATOLL_DISPATCH_NAMESPACE;
     await worker.tail(
       [
-        trace(["atoll", `installation:${inst.id}`], ns, `from production ${SECRET}`),
+        trace(["atoll", installationTag(inst.id)], ns, `from production ${SECRET}`),
         // Another namespace, no tag, two tags: ignored.
-        trace([`installation:${inst.id}`], "someone-else", "foreign"),
+        trace([installationTag(inst.id)], "someone-else", "foreign"),
         trace(["atoll"], ns, "untagged"),
-        trace([`installation:${inst.id}`, "installation:ins_other"], ns, "ambiguous"),
+        trace([installationTag(inst.id), installationTag("ins_other")], ns, "ambiguous"),
       ],
       env,
     );

@@ -135,6 +135,18 @@ describe("manifest config schema subset", () => {
       "writeOnly",
       "/properties/a/properties/key/writeOnly",
     ],
+    [
+      "a write-only setting whose name is no binding name (CONFIG_<name>)",
+      obj({ "api-key": { type: "string", writeOnly: true } }),
+      "writeOnly",
+      "/properties/api-key/writeOnly",
+    ],
+    [
+      "a write-only setting with a name over 64 characters",
+      obj({ ["k".repeat(65)]: { type: "string", writeOnly: true } }),
+      "writeOnly",
+      `/properties/${"k".repeat(65)}/writeOnly`,
+    ],
     ["an unknown type", obj({ a: { type: "date" } }), "type", "/properties/a/type"],
     [
       "a tuple items",

@@ -28,6 +28,8 @@ export interface AtollEnv {
   STORAGE?: StorageBinding;
   /** Each granted secret as its own string binding, `SECRET_<NAME>` (every backend). */
   [secret: `SECRET_${string}`]: string | undefined;
+  /** Each write-only setting as its own string binding of its JSON, `CONFIG_<key>` (every backend). */
+  [sealed: `CONFIG_${string}`]: string | undefined;
   /** Calls to connected providers (granted by integrations:<provider>); credentials are injected by the platform. */
   INTEGRATIONS?: IntegrationsBinding;
 }
@@ -51,6 +53,28 @@ function secretsOf(env: AtollEnv): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(env))
     if (key.startsWith("SECRET_") && typeof value === "string") out[key.slice(7)] = value;
+  return out;
+}
+
+/**
+ * The settings: `ATOLL.config` (those that are not write-only) with each write-only setting's
+ * `CONFIG_<key>` binding (its JSON) merged in, so `ctx.config` holds them all on every backend.
+ */
+function configOf(env: AtollEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(env.ATOLL?.config ?? {}) };
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith("CONFIG_") || typeof value !== "string") continue;
+    try {
+      Object.defineProperty(out, key.slice(7), {
+        value: JSON.parse(value) as unknown,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } catch {
+      // Not JSON: the platform always writes JSON, so this binding is not one of its settings.
+    }
+  }
   return out;
 }
 
@@ -131,7 +155,7 @@ function contextFor<Config>(
     return value;
   };
   return {
-    config: (env.ATOLL?.config ?? {}) as Config,
+    config: configOf(env) as Config,
     installationId: env.ATOLL?.installationId ?? "",
     environment: env.ATOLL?.environment ?? "development",
     caller: org
