@@ -148,3 +148,21 @@ export async function awayFromWindowEdge(windowMs = 60_000, marginMs = 5_000): P
   const left = windowMs - (Date.now() % windowMs);
   if (left < marginMs) await new Promise((r) => setTimeout(r, left + 20));
 }
+
+/**
+ * What the local plugin host sends to a `/__host/*` bridge: `fields` (the old JSON envelope, with
+ * the `grant`/`logs` token as `token` or `grant`) sealed in a single-use relay with `secret`.
+ */
+export async function hostRelay(
+  path: "/__host/logs" | "/__host/integrations",
+  fields: Record<string, unknown>,
+  secret = env.ATOLL_HOST_SECRET ?? "",
+): Promise<Response> {
+  const { token, grant, ...rest } = fields;
+  const { sealRelay } = await import("../src/runtime/host-auth");
+  return call(path, {
+    method: "POST",
+    headers: { "content-type": "text/plain" },
+    body: await sealRelay(secret, path, String(token ?? grant ?? ""), JSON.stringify(rest)),
+  });
+}

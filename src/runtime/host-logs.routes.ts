@@ -1,7 +1,7 @@
 /**
  * `POST /__host/logs`: the local plugin host's traces (workers/plugin-host/src/log-bridge.ts). The
- * body carries the sealed `logs` message the gateway sent with a call of one installation
- * (host-auth.ts); the traces are filed under that installation only, redacted and bounded by the
+ * body is a sealed, single-use `relay` (host-auth.ts) holding the `logs` message the gateway sent
+ * with a call of one installation and the traces; the traces are filed under that installation only, redacted and bounded by the
  * log store like every other backend's. Outside /v1: no API credential — only a holder of a
  * current message may call it, and only for the installation it names.
  */
@@ -9,14 +9,16 @@ import { Hono, type Context } from "hono";
 import { problemResponse } from "../platform/http/problem";
 import { z } from "zod";
 import type { AppEnv } from "../platform/http/router";
-import { open } from "./host-auth";
+import { NonceLedger, openRelay } from "./host-auth";
 import { recordTrace } from "./log-store";
 import { MAX_RECORDS } from "./logs";
 
 export const hostLogRoutes = new Hono<AppEnv>();
 
 const text = (max: number) => z.string().max(max);
-const Envelope = z.object({ token: text(4096), installationId: text(64) });
+const Envelope = z.object({ installationId: text(64) });
+/** Relays already taken: each report is filed once. */
+const relays = new NonceLedger();
 // Generous: the host trims before it sends, and logRecords bounds what is kept (exceptions first).
 const Traces = z
   .array(
@@ -58,20 +60,26 @@ hostLogRoutes.post("/__host/logs", async (c) => {
     return refuse(c, 413, "A forwarded trace is at most 4 MiB.");
   const raw = await c.req.text();
   if (raw.length > MAX_BODY) return refuse(c, 413, "A forwarded trace is at most 4 MiB.");
+  // The sealed relay first: without it, nothing about the body is looked at.
+  const opened = await openRelay(
+    c.env.ATOLL_HOST_SECRET ?? "",
+    raw,
+    "/__host/logs",
+    "logs",
+    relays,
+  );
   let json: unknown = null;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    json = null;
+  if (opened.ok) {
+    try {
+      json = JSON.parse(opened.body);
+    } catch {
+      json = null;
+    }
   }
-  // The sealed message first: without it, nothing about the body is looked at.
   const envelope = Envelope.safeParse(json);
-  const opened = envelope.success
-    ? await open(c.env.ATOLL_HOST_SECRET ?? "", envelope.data.token, "logs")
-    : null;
   if (
+    !opened.ok ||
     !envelope.success ||
-    !opened?.ok ||
     opened.message.installationId !== envelope.data.installationId
   )
     return refuse(

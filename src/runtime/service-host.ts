@@ -1,9 +1,10 @@
 /**
  * The `service` backend: plugin isolates run in the separate local plugin-host Worker
- * (src/plugin-host), reached over loopback HTTP. Every request carries one sealed message
- * (host-auth.ts) naming exactly what to run; the spec (including the installation's secrets)
- * travels only over 127.0.0.1. The host reports its own failures with the message's nonce, so a
- * plugin's response headers can never pass for a host signal.
+ * (workers/plugin-host), reached over loopback HTTP. Every request carries a sealed `invoke`
+ * (host-auth.ts: encrypted, single-use, bound to the call's headers and body) naming exactly what
+ * to run; the installation's sealed spec (with its secrets) goes with the first call of each
+ * revision only, and is named by id afterwards. The host reports its own failures with the
+ * invoke's nonce, so a plugin's response headers can never pass for a host signal.
  */
 import { randomBase62 } from "../platform/crypto/encoding";
 import type { PluginHost } from "./host";
@@ -12,8 +13,8 @@ import {
   INVOKE_TTL_MS,
   SPEC_REFRESH_MS,
   SPEC_TTL_MS,
-  macOf,
   seal,
+  sealInvoke,
 } from "./host-auth";
 import { PackageIntegrityError } from "./packages";
 import { parseAll } from "../contract/permissions";
@@ -36,7 +37,7 @@ export class HostUnreachableError extends Error {
 
 /** What the host says when it could not run a call (its body, with the nonce in HOST_ERROR_HEADER). */
 export interface HostFailure {
-  kind: "integrity" | "headers-too-large" | "error";
+  kind: "integrity" | "headers-too-large" | "unknown-spec" | "error";
   message: string;
 }
 
@@ -51,34 +52,56 @@ export class ServiceHost implements PluginHost {
 
   async fetch(spec: PluginSpec, request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const now = Date.now();
-    const nonce = randomBase62(16);
-    const sealed = await this.sealedSpec(spec, now);
-    const auth = await seal(this.secret, {
-      kind: "invoke",
-      exp: now + INVOKE_TTL_MS,
-      nonce,
-      method: request.method,
-      path: url.pathname,
-      search: url.search,
-      deadlineMs: this.deadlineMs,
-      specMac: sealed.mac,
-    });
+    const sealed = await this.sealedSpec(spec, Date.now());
+    // The body is bounded (PLUGIN_BODY_LIMIT) and read whole: its digest is sealed in the invoke,
+    // and a call the host answers with `unknown-spec` is sent again.
+    const body =
+      request.method === "GET" || request.method === "HEAD"
+        ? null
+        : new Uint8Array(await request.arrayBuffer());
     const headers = new Headers(request.headers);
     for (const name of [...headers.keys()])
       if (name.startsWith(HOST_HEADER_PREFIX)) headers.delete(name);
-    headers.set(HOST_AUTH_HEADER, auth);
-    headers.set(HOST_SPEC_HEADER, sealed.token);
     // Loopback: no compression between gateway and host (the gateway's own response is encoded
     // for its client as usual); otherwise a gzip content-encoding would leak to clients that never
     // asked for it.
     headers.set("accept-encoding", "identity");
+    // The spec travels once per host: later calls name it by id. A host that does not hold it
+    // (first call, or recycled since) says `unknown-spec`, and the call goes again with it.
+    const first = await this.send(sealed, !sealed.delivered, request, url, headers, body);
+    const res = first.unknownSpec
+      ? await this.send(sealed, true, request, url, headers, body)
+      : first;
+    if (res.unknownSpec) throw new Error("the plugin host did not take the spec");
+    sealed.delivered = true;
+    return res.response;
+  }
+
+  private async send(
+    sealed: SealedSpec,
+    withSpec: boolean,
+    request: Request,
+    url: URL,
+    headers: Headers,
+    body: Uint8Array | null,
+  ): Promise<{ unknownSpec: boolean; response: Response }> {
+    const { token: auth, nonce } = await sealInvoke(this.secret, {
+      specId: sealed.id,
+      method: request.method,
+      url,
+      headers,
+      body,
+      deadlineMs: this.deadlineMs,
+    });
+    const wire = new Headers(headers);
+    wire.set(HOST_AUTH_HEADER, auth);
+    if (withSpec) wire.set(HOST_SPEC_HEADER, sealed.token);
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}/__host/invoke`, {
         method: request.method,
-        headers,
-        body: request.body,
+        headers: wire,
+        body,
         redirect: "manual",
       });
     } catch (err) {
@@ -88,6 +111,7 @@ export class ServiceHost implements PluginHost {
       const failure = (await res
         .json()
         .catch(() => ({ kind: "error", message: "the plugin host failed" }))) as HostFailure;
+      if (failure.kind === "unknown-spec") return { unknownSpec: true, response: res };
       if (failure.kind === "integrity") throw new PackageIntegrityError(failure.message);
       if (failure.kind === "headers-too-large")
         throw new PluginHeadersTooLargeError(failure.message);
@@ -96,7 +120,14 @@ export class ServiceHost implements PluginHost {
     const out = new Headers(res.headers);
     for (const name of [...out.keys()]) if (name.startsWith(HOST_HEADER_PREFIX)) out.delete(name);
     out.delete("content-encoding");
-    return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
+    return {
+      unknownSpec: false,
+      response: new Response(res.body, {
+        status: res.status,
+        statusText: res.statusText,
+        headers: out,
+      }),
+    };
   }
 
   /**
@@ -122,15 +153,17 @@ export class ServiceHost implements PluginHost {
       exp: now + GRANT_TTL_MS,
       installationId: spec.installationId,
     });
+    const id = randomBase62(22);
     const token = await seal(this.secret, {
       kind: "spec",
       exp,
+      id,
       // The host runs the call; routes (matched by the gateway already) would only weigh the header.
       spec: withoutRoutes(spec),
       logs,
       ...(grant ? { grant } : {}),
     });
-    const sealed = { token, mac: macOf(token), exp, secret: this.secret };
+    const sealed = { token, id, exp, secret: this.secret, delivered: false };
     sealedSpecs.set(spec, sealed);
     return sealed;
   }
@@ -139,6 +172,7 @@ export class ServiceHost implements PluginHost {
     const auth = await seal(this.secret, {
       kind: "clear",
       exp: Date.now() + INVOKE_TTL_MS,
+      nonce: randomBase62(22),
       installationId,
     });
     const res = await fetch(`${this.baseUrl}/__host/clear`, {
@@ -152,7 +186,9 @@ export class ServiceHost implements PluginHost {
 
 interface SealedSpec {
   token: string;
-  mac: string;
+  id: string;
+  /** The host has taken it (a call carrying it was answered): later calls name it by id only. */
+  delivered: boolean;
   exp: number;
   secret: string;
 }

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { seal } from "../../src/runtime/host-auth";
-import { call } from "../helpers";
+import { call, hostRelay } from "../helpers";
 import { connected } from "../integration-helpers";
 import { publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
 
@@ -27,7 +27,7 @@ async function grantFor(
   });
 }
 
-const bridge = (body: unknown) => call("/__host/integrations", { method: "POST", json: body });
+const bridge = (body: Record<string, unknown>) => hostRelay("/__host/integrations", body);
 
 describe("POST /__host/integrations (the plugin host's loopback bridge)", () => {
   it("forwards a call with a valid grant to the installation's own organization's connection", async () => {
@@ -83,7 +83,7 @@ describe("POST /__host/integrations (the plugin host's loopback bridge)", () => 
   });
 
   it.each([
-    ["no grant", async () => ({ provider: "slack", path: "/api/auth.test", init: {} }), 400],
+    ["no grant", async () => ({ provider: "slack", path: "/api/auth.test", init: {} }), 403],
     [
       "the old shape (props and the old constant secret)",
       async () => ({
@@ -97,7 +97,7 @@ describe("POST /__host/integrations (the plugin host's loopback bridge)", () => 
         path: "/api/auth.test",
         init: {},
       }),
-      400,
+      403,
     ],
     [
       "a forged grant",
@@ -147,5 +147,41 @@ describe("POST /__host/integrations (the plugin host's loopback bridge)", () => 
       { environment: "production" },
     );
     expect((await bridge(await body(inst.id))).status).toBe(status);
+  });
+
+  it("refuses the unsealed shape with a valid grant, and a relay sent twice", async () => {
+    const a = await publisher("hs");
+    await connected(a, "slack");
+    const inst = await publishAndInstall(
+      a,
+      rawPackage(a.slug, PLUGIN, { permissions: ["integrations:slack"] }),
+      { environment: "production" },
+    );
+    const fields = { provider: "slack", path: "/api/auth.test", init: { method: "POST" } };
+    const unsealed = await call("/__host/integrations", {
+      method: "POST",
+      json: { grant: await grantFor(inst.id), ...fields },
+    });
+    expect(unsealed.status).toBe(403);
+    const { sealRelay } = await import("../../src/runtime/host-auth");
+    const relay = await sealRelay(
+      env.ATOLL_HOST_SECRET ?? "",
+      "/__host/integrations",
+      await grantFor(inst.id),
+      JSON.stringify(fields),
+    );
+    const send = () => call("/__host/integrations", { method: "POST", body: relay });
+    expect((await send()).status).toBe(200);
+    expect((await send()).status).toBe(403);
+    // A relay sealed for the logs bridge does not open here.
+    const elsewhere = await sealRelay(
+      env.ATOLL_HOST_SECRET ?? "",
+      "/__host/logs",
+      await grantFor(inst.id),
+      JSON.stringify(fields),
+    );
+    expect((await call("/__host/integrations", { method: "POST", body: elsewhere })).status).toBe(
+      403,
+    );
   });
 });

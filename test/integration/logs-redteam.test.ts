@@ -11,7 +11,7 @@ import { installationTag } from "../../src/runtime/script-tags";
 import { logRecords } from "../../src/runtime/logs";
 import { LOGS_MAX_AGE_MS, appendLogs } from "../../src/runtime/log-store";
 import { getDb } from "../../src/platform/db/client";
-import { call, problem, type Account } from "../helpers";
+import { call, problem, type Account, hostRelay } from "../helpers";
 import { until } from "../integration-helpers";
 import { publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
 
@@ -362,7 +362,7 @@ describe("promise 3: age", () => {
 describe("POST /__host/logs", () => {
   const token = (installationId: string) =>
     seal(env.ATOLL_HOST_SECRET ?? "", { kind: "logs", exp: Date.now() + 60_000, installationId });
-  const forward = (body: unknown) => call("/__host/logs", { method: "POST", json: body });
+  const forward = (body: Record<string, unknown>) => hostRelay("/__host/logs", body);
 
   // WAS A HOLE, FIXED (low): the route reads and parses the whole body (up to any size: `c.req.text()` before
   // the 4 MB check) and validates it before it looks at the token, so a caller without the host

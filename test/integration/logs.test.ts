@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { LOGS_KEPT, appendLogs } from "../../src/runtime/log-store";
 import { getDb } from "../../src/platform/db/client";
-import { seal } from "../../src/runtime/host-auth";
+import { seal, sealRelay } from "../../src/runtime/host-auth";
 import { installationTag } from "../../src/runtime/script-tags";
-import { call, OPERATOR_KEY, problem, signup, type Account } from "../helpers";
+import { call, OPERATOR_KEY, problem, signup, type Account, hostRelay } from "../helpers";
 import { until } from "../integration-helpers";
 import { publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
 
@@ -237,7 +237,7 @@ describe("POST /__host/logs (the local plugin host's forward)", () => {
       exceptions: [],
     },
   ];
-  const forward = (body: unknown) => call("/__host/logs", { method: "POST", json: body });
+  const forward = (body: Record<string, unknown>) => hostRelay("/__host/logs", body);
 
   it("files a trace under the installation its sealed message names, redacted", async () => {
     const a = await publisher();
@@ -300,5 +300,24 @@ describe("POST /__host/logs (the local plugin host's forward)", () => {
     expect(malformed.status).toBe(400);
     await problem(malformed);
     expect((await logsOf(a, victim.id)).logs).toEqual([]);
+  });
+  it("refuses the unsealed shape with a current token, and a report sent twice", async () => {
+    const a = await publisher();
+    const inst = await install(a);
+    const unsealed = await call("/__host/logs", {
+      method: "POST",
+      json: { token: await logsToken(inst.id), installationId: inst.id, traces: traces("plain") },
+    });
+    expect(unsealed.status).toBe(403);
+    const relay = await sealRelay(
+      env.ATOLL_HOST_SECRET ?? "",
+      "/__host/logs",
+      await logsToken(inst.id),
+      JSON.stringify({ installationId: inst.id, traces: traces("once") }),
+    );
+    const send = () => call("/__host/logs", { method: "POST", body: relay });
+    expect((await send()).status).toBe(204);
+    expect((await send()).status).toBe(403);
+    expect((await logsOf(a, inst.id)).logs.map((r) => r.message)).toEqual(["once"]);
   });
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { forgetCachedPackages } from "../../src/runtime/packages";
 import { loadSpec } from "../../src/runtime/resolve";
-import { macOf, seal } from "../../src/runtime/host-auth";
+import { seal, sealInvoke } from "../../src/runtime/host-auth";
 import { getDb } from "../../src/platform/db/client";
 import pluginHost from "../../workers/plugin-host/src/index";
 import { problem, type Account } from "../helpers";
@@ -123,20 +123,21 @@ describe("a signed version on the service backend's plugin host", () => {
     const secret = "test-host-secret-for-provenance";
     const call = async () => {
       // Through JSON, as the sealed message carries it.
+      const specId = crypto.randomUUID();
       const specToken = await seal(secret, {
         kind: "spec",
         exp: Date.now() + 60_000,
+        id: specId,
         spec: JSON.parse(JSON.stringify({ ...spec, revision: Date.now() })),
       });
-      const token = await seal(secret, {
-        kind: "invoke",
-        exp: Date.now() + 30_000,
-        nonce: "n0nce",
+      const headers = new Headers();
+      const { token } = await sealInvoke(secret, {
+        specId,
         method: "GET",
-        path: "/",
-        search: "",
+        url: new URL("http://host/"),
+        headers,
+        body: null,
         deadlineMs: 10_000,
-        specMac: macOf(specToken),
       });
       return pluginHost.fetch(
         new Request("http://host/__host/invoke", {

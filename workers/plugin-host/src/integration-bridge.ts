@@ -1,13 +1,14 @@
 /**
  * The plugin host's `IntegrationGate`: the host has no connections (they live in the gateway's
  * D1 and brokers), so a plugin's integrations:<provider> call is forwarded to the gateway over
- * loopback with the installation's sealed grant — the latest one the gateway sent with a call of
+ * loopback in a sealed `relay` with the installation's sealed grant — the latest one the gateway sent with a call of
  * this installation (host-auth.ts). The gateway verifies it, derives organization, environment
  * and providers from the installation it names, and injects credentials. Nothing the host or the
  * plugin sends can name another installation or organization.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { subrequestBudgets } from "../../../src/runtime/egress";
+import { sealRelay } from "../../../src/runtime/host-auth";
 import type { HostEnv } from "./env";
 
 interface GateProps {
@@ -42,10 +43,16 @@ export class HostIntegrationGate extends WorkerEntrypoint<HostEnv, GateProps> {
         429,
         "the plugin's subrequest limit for this call is reached (limits.subrequests)",
       );
+    // Sealed whole (grant, call): nothing on loopback can be read, changed or sent again.
     const res = await fetch(`${this.env.ATOLL_GATEWAY_URL}/__host/integrations`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ grant, provider: String(provider), path: String(path), init }),
+      headers: { "content-type": "text/plain" },
+      body: await sealRelay(
+        this.env.ATOLL_HOST_SECRET,
+        "/__host/integrations",
+        grant,
+        JSON.stringify({ provider: String(provider), path: String(path), init }),
+      ),
     });
     if (!res.ok) return refused(502, `the gateway refused the integration call (${res.status})`);
     return (await res.json()) as { status: number; headers: Record<string, string>; body: string };

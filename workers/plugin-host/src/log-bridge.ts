@@ -1,6 +1,7 @@
 /**
  * The plugin host's `LogTail`: the tail of every isolate it runs (loader-host.ts). The host keeps
- * no logs: each trace goes to the gateway (`POST /__host/logs`) with the installation's sealed
+ * no logs: each trace goes to the gateway (`POST /__host/logs`) in a sealed `relay`, with the
+ * installation's sealed
  * `logs` message — the latest one the gateway sent with a call of this installation
  * (host-auth.ts) — and the gateway redacts and stores it. The installation comes from the tail's
  * props (set by the host, never by the plugin) and must match the sealed message.
@@ -12,6 +13,7 @@ import {
   traceHasRecords,
   type TraceLike,
 } from "../../../src/runtime/logs";
+import { sealRelay } from "../../../src/runtime/host-auth";
 import type { HostEnv } from "./env";
 
 const tokens = new Map<string, string>();
@@ -48,14 +50,19 @@ export class HostLogTail extends WorkerEntrypoint<HostEnv, { installationId: str
     if (!traceHasRecords(events)) return;
     const token = tokens.get(this.ctx.props.installationId);
     if (!token) return;
+    // Sealed whole: the token and the traces are neither readable nor replayable on loopback.
     const res = await fetch(`${this.env.ATOLL_GATEWAY_URL}/__host/logs`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
+      headers: { "content-type": "text/plain" },
+      body: await sealRelay(
+        this.env.ATOLL_HOST_SECRET,
+        "/__host/logs",
         token,
-        installationId: this.ctx.props.installationId,
-        traces: portableTrace(events),
-      }),
+        JSON.stringify({
+          installationId: this.ctx.props.installationId,
+          traces: portableTrace(events),
+        }),
+      ),
     });
     await res.body?.cancel();
   }
