@@ -23,6 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, startPlatformOnFreePorts } from "../../scripts/local-platform.mjs";
 import { benchAdmit } from "./admit.mjs";
+import { cpuPerRequest } from "./cpu.mjs";
 import { cleanupLoad, client, fixedRate, requestsOf, saturate } from "./load.mjs";
 import { benchSearch, seedCatalogue } from "./search.mjs";
 import { OPERATOR, prepare } from "./setup.mjs";
@@ -34,6 +35,8 @@ const fixedDuration = Number(process.env.BENCH_FIXED_DURATION ?? 8);
 const backends = (process.env.BENCH_BACKENDS ?? "loader,service").split(",");
 /** With logging as npm start has it, the scenarios that show its cost. */
 const LOGGED = ["bare", "apikey", "plugin-route"];
+/** The scenarios whose CPU per request is broken down by process. */
+const CPU_SCENARIOS = ["bare", "apikey", "plugin-route"];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const states = [];
@@ -77,7 +80,15 @@ async function start(backend, logging, { catalogue = false } = {}) {
         );
       await res.arrayBuffer();
     }
-  return { backend, logging, url: platform.url, scenarios: kept, cold, samples: new Map() };
+  return {
+    backend,
+    logging,
+    url: platform.url,
+    platform,
+    scenarios: kept,
+    cold,
+    samples: new Map(),
+  };
 }
 
 try {
@@ -122,6 +133,18 @@ try {
     const bare = t.results.find((r) => r.name === "bare").requestsPerSec || 1;
     for (const r of t.results) r.ratioToBare = +(r.requestsPerSec / bare).toFixed(3);
   }
+
+  // Where the CPU goes: per request and process, one more saturated run of the routes compared.
+  const cpu = [];
+  for (const t of targets.filter((x) => x.logging === "off"))
+    for (const name of CPU_SCENARIOS) {
+      const s = t.scenarios.find((x) => x.name === name);
+      const { requests, roles } = await cpuPerRequest(t.platform, async () => {
+        const r = await saturate(t.url, s, { connections, duration });
+        return r.total;
+      });
+      cpu.push({ backend: t.backend, scenario: name, requests, usPerRequest: roles });
+    }
 
   // Fixed rate: bare and the warm plugin route at half the bare route's saturation throughput.
   const fixed = [];
@@ -203,6 +226,17 @@ try {
     console.log(
       `${f.backend.padEnd(8)} ${String(f.rate).padStart(6)}   ${`${f.bare.p50} / ${f.bare.p90} / ${f.bare.p99}`.padEnd(26)} ${`${f.plugin.p50} / ${f.plugin.p90} / ${f.plugin.p99}`.padEnd(26)} ${(f.plugin.p50 - f.bare.p50).toFixed(2).padStart(7)}  ${(f.plugin.p99 / f.bare.p99).toFixed(2).padStart(5)}`,
     );
+  console.log("\nCPU per request by process (µs, one saturated run each; logging off):");
+  for (const c of cpu)
+    console.log(
+      `${c.backend.padEnd(8)} ${c.scenario.padEnd(13)} ` +
+        (c.usPerRequest
+          ? `total ${String(Object.values(c.usPerRequest).reduce((a, b) => a + b, 0)).padStart(5)}  ` +
+            Object.entries(c.usPerRequest)
+              .map(([r, us]) => `${r} ${us}`)
+              .join(", ")
+          : "(no /proc here: not measured)"),
+    );
   console.log("\nmarketplace search over 10,000 listings (sequential requests):");
   for (const [name, r] of Object.entries(search))
     console.log(`  ${name.padEnd(9)} p50 ${r.p50ms} ms  p95 ${r.p95ms} ms  (${r.results} results)`);
@@ -258,6 +292,7 @@ try {
         node: process.version,
         backends: report,
         fixedRate: fixed,
+        cpuPerRequest: cpu,
         search,
         admit: admitCost,
         goals,
