@@ -1,7 +1,7 @@
 // The local platform's Cron Triggers: Cloudflare fires the Worker's `[triggers] crons` on their
 // schedule in production; under `npm start` nothing would, so the supervisor runs this scheduler.
 // Each minute (UTC, as Cloudflare's crons), every cron that matches that minute is fired at the
-// gateway through Miniflare's trigger route (/cdn-cgi/handler/scheduled), which runs the Worker's
+// gateway through Miniflare's trigger route (/cdn-cgi/local/scheduled), which runs the Worker's
 // real scheduled() handler (src/jobs.ts), with scheduledTime the minute it was due.
 //
 // Run as a script, it fires one cron now (docs/revenue.md "Schedules"):
@@ -76,7 +76,7 @@ export function configuredCrons(config = join(ROOT, "wrangler.toml")) {
  */
 export async function fireCron(url, cron, scheduledTime = Date.now()) {
   const q = new URLSearchParams({ cron, time: String(scheduledTime), format: "json" });
-  const res = await fetch(`${url}/cdn-cgi/handler/scheduled?${q}`, {
+  const res = await fetch(`${url}/cdn-cgi/local/scheduled?${q}`, {
     signal: AbortSignal.timeout(120_000),
   });
   const text = await res.text();

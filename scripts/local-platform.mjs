@@ -1,4 +1,4 @@
-// Starts the whole platform locally (wrangler dev on workerd: D1, R2 and Durable Objects on disk)
+// Starts the whole platform locally (workerd through Miniflare: D1, R2 and Durable Objects on disk)
 // and seeds demo data. Used by `npm start`, the end-to-end tests and the benchmark.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -229,9 +229,9 @@ export async function startPlatform({
 
   const hostOptions = {
     config: join(ROOT, "workers", "plugin-host", "wrangler.toml"),
-    // Straight on Miniflare: the gateway calls it on every plugin request, and wrangler's dev
-    // proxy would add a hop (and a queue through one Durable Object) to each.
-    direct: true,
+    // On its Worker's own socket: the gateway calls it on every plugin request, and Miniflare's
+    // routing entry Worker would add work to each.
+    directSocket: true,
     port: hPort,
     persist: persistTo_,
     logLevel,

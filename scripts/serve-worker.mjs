@@ -1,8 +1,9 @@
-// Serves one Worker locally (workerd through wrangler's programmatic API), for the local platform.
+// Serves one Worker locally (workerd through Miniflare, configured from its wrangler.toml by
+// wrangler's programmatic API), for the local platform.
 // Options arrive as the first line of standard input — never on the command line, where `ps`
 // would show the secrets among them. Standard input then stays open: when it closes, the process
 // that started this one is gone (however it ended, kill -9 included), and this Worker stops too.
-//   { config, port, persist, logLevel, vars: { NAME: "text" }, secrets: { NAME: "text" }, inspectorPort?, direct? }
+//   { config, port, persist, logLevel, vars: { NAME: "text" }, secrets: { NAME: "text" }, inspectorPort?, directSocket? }
 // Unlike `wrangler dev`, this opens no V8 inspector port unless `inspectorPort` is given (a
 // developer asks for one with ATOLL_INSPECT=1 npm start): an inspector is an unauthenticated
 // console on the Worker and its secrets. Prints "ready <url>" once serving; SIGTERM stops it.
@@ -31,9 +32,8 @@ const options = await new Promise((resolve, reject) => {
 // its logger; the access log (one line per request) is on the hot path.
 const structuredLogsHandler = ({ level, message }) =>
   (level === "warn" || level === "error" ? process.stderr : process.stdout).write(`${message}\n`);
-// Wrangler's own messages at warn and above only (debug when asked for): at info, its dev proxy's
-// Miniflare logs every request — a loopback HTTP call from workerd to Node per request, for a
-// `[wrangler:info] GET /path 200 OK (3ms)` line that would duplicate the Worker's structured one.
+// Wrangler's own messages (it reads the config) at warn and above only (debug when asked for).
+// Miniflare logs no line per request: the Worker writes its own structured one.
 process.env.WRANGLER_LOG = options.logLevel === "debug" ? "debug" : "warn";
 // Never the local explorer or observability store (unauthenticated /cdn-cgi/local/* routes onto
 // every tenant's D1 rows, Durable Object storage and R2 objects), whoever starts this script.
@@ -57,11 +57,12 @@ const bindings = {
 };
 
 /**
- * `direct`: the Worker on Miniflare itself, listening on `port` on its own direct socket — no dev
- * proxy in front (the proxy queues every request through one Durable Object and a second HTTP
- * hop), nor Miniflare's routing entry Worker, no reloads, no
- * [build] step: for a Worker that only the platform calls (the plugin host). Its bindings come
- * from its wrangler.toml, as wrangler dev would read them, and its code is bundled here.
+ * The Worker on Miniflare itself, listening on `port` — no dev proxy in front (a second
+ * workerd process and HTTP hop per request that cost more CPU than the gateway itself, and a
+ * queue through one Durable Object), no reloads, no [build] step (local-platform.mjs prepares the
+ * assets). With `directSocket` (the plugin host, which only the platform calls), on the Worker's
+ * own socket, without Miniflare's routing entry Worker either. Its bindings come from its
+ * wrangler.toml, as wrangler dev would read them, and its code is bundled here.
  */
 async function serveDirect() {
   const { build } = await import("esbuild");
@@ -88,11 +89,13 @@ async function serveDirect() {
   });
   const mf = new Miniflare(
     convertV4MiniflareOptions({
-      // Miniflare's own entry (a routing Worker that rebuilds each request before the user
-      // Worker sees it) on a free port nobody calls: callers reach the Worker on its direct
-      // socket below, one hop less per call.
+      // With `directSocket`, Miniflare's own entry (a routing Worker that rebuilds each request
+      // before the user Worker sees it) listens on a free port nobody calls: callers reach the
+      // Worker on its direct socket below, one hop less per call. Without, the entry serves
+      // `port` (it also serves /cdn-cgi/local/scheduled, which local-cron.mjs fires).
       host: "127.0.0.1",
-      port: 0,
+      port: options.directSocket ? 0 : options.port,
+      unsafeTriggerHandlers: !options.directSocket,
       ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
       // Where wrangler dev keeps them (the gateway shares the R2 bucket of packages).
       resourcePersistencePath: join(options.persist, "v3"),
@@ -102,7 +105,9 @@ async function serveDirect() {
         {
           ...workerOptions,
           name: config.name,
-          unsafeDirectSockets: [{ host: "127.0.0.1", port: options.port }],
+          ...(options.directSocket
+            ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: options.port }] }
+            : {}),
           modules: [
             {
               type: "ESModule",
@@ -120,27 +125,6 @@ async function serveDirect() {
   );
   await mf.ready;
   return { url: `http://127.0.0.1:${options.port}`, dispose: () => mf.dispose() };
-}
-
-async function serveWithWrangler() {
-  // One access-log line per request: the Worker writes its own structured line (requestId,
-  // status, duration, principal; src/platform/http/middleware.ts); wrangler's proxy adds none at
-  // its warn level (above).
-  const worker = await wrangler.unstable_startWorker({
-    config: options.config,
-    bindings,
-    dev: {
-      server: { hostname: "127.0.0.1", port: options.port },
-      inspector: options.inspectorPort
-        ? { hostname: "127.0.0.1", port: options.inspectorPort }
-        : false,
-      persist: options.persist,
-      watch: false,
-      structuredLogsHandler,
-    },
-  });
-  await worker.ready;
-  return { url: String(await worker.url).replace(/\/$/, ""), dispose: () => worker.dispose() };
 }
 
 /**
@@ -165,7 +149,7 @@ function bindingSummary() {
   return `Bindings of ${c.name}: ${kinds.map(([n, k]) => `${n} (${k})`).join(", ")}`;
 }
 
-const worker = options.direct ? await serveDirect() : await serveWithWrangler();
+const worker = await serveDirect();
 console.log(bindingSummary());
 console.log(`ready ${worker.url}`);
 let stopping = false;

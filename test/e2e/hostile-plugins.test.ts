@@ -247,8 +247,8 @@ describe("the local platform, as an attacker on loopback sees it", () => {
   it("answers OPTIONS * without a stack trace or a local path", async () => {
     const answer = await raw(base, "OPTIONS * HTTP/1.1");
     const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
-    // Locally, wrangler's dev proxy in front of the Worker refuses a "*" target itself, with a bare
-    // 500 and no detail; the Worker answers any target that is not an absolute path with a 400
+    // Locally, Miniflare's entry in front of the Worker may refuse a "*" target itself, with a
+    // bare 500 and no detail; the Worker answers any target that is not an absolute path with a 400
     // problem (src/index.ts). Either way: nothing about the machine.
     expect([400, 500]).toContain(status);
     expect(answer).not.toMatch(/\/work\/|\/tmp\/|node_modules|\bat [\w.<>]+ \(|\.ts:\d+|\.js:\d+/);
