@@ -1,8 +1,8 @@
 // Where a request's CPU goes: CPU time per request of each process of a running local platform,
 // read from Linux's /proc while one scenario saturates it. The processes are found by process
 // group (the gateway's and the plugin host's supervisors start each in a group of its own) and
-// named by role: the gateway Worker, wrangler's dev proxy in front of it (the workerd listening on
-// the platform's public port), the plugin host, and the Node processes that supervise them.
+// named by role: the gateway's workerd, the plugin host's, and the Node processes that supervise
+// them.
 // On a machine without /proc it measures nothing and says so.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 
@@ -28,24 +28,22 @@ function processes() {
   return out;
 }
 
-function role(p, gatewayGroup, hostGroup, port) {
+function role(p, gatewayGroup, hostGroup) {
   const workerd = /\bworkerd\b/.test(p.cmd);
   if (p.pgrp === hostGroup) return workerd ? "plugin host" : "host supervisor (node)";
   if (p.pgrp !== gatewayGroup) return null;
-  if (!workerd) return "gateway supervisor (node)";
-  return p.cmd.includes(`127.0.0.1:${port} `) ? "dev proxy (wrangler)" : "gateway";
+  return workerd ? "gateway" : "gateway supervisor (node)";
 }
 
 /** CPU time per request by role while `run()` (which returns a request count) runs. */
 export async function cpuPerRequest(platform, run) {
   if (!existsSync("/proc/self/stat")) return { requests: await run(), roles: null };
   const [gatewayGroup, hostGroup] = platform.processGroups();
-  const port = new URL(platform.url).port;
   const before = new Map(processes().map((p) => [p.pid, p.ticks]));
   const requests = await run();
   const byRole = new Map();
   for (const p of processes()) {
-    const r = role(p, gatewayGroup, hostGroup, port);
+    const r = role(p, gatewayGroup, hostGroup);
     if (!r) continue;
     const ticks = p.ticks - (before.get(p.pid) ?? 0);
     byRole.set(r, (byRole.get(r) ?? 0) + ticks);
