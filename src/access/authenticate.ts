@@ -8,8 +8,7 @@
 import { decodeJwt } from "jose";
 import type { RouteConfig } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { matchedRoutes } from "hono/route";
-import type { AppEnv } from "../platform/http/router";
+import { routeFactsOf, type AppEnv } from "../platform/http/router";
 import { checkApiKeyFormat, looksLikeApiKey } from "./tokens/api-key";
 import { findKeyByHash, findKeyRecordById, type KeyRecord } from "./api-keys";
 import { sha256Hex, secretsEqual } from "../platform/crypto/hash";
@@ -82,7 +81,7 @@ export function optionalCredentialRoute<R extends Route>(route: R): R {
 
 /** How the route this request matched declared its access. */
 export function declaredAccess(c: Context<AppEnv>): "public" | "optional" | "credential" {
-  const handlers = matchedRoutes(c).map((r) => r.handler);
+  const handlers = routeFactsOf(c).routes.map((r) => r.handler);
   if (handlers.includes(optionalCredentialAccess)) return "optional";
   if (handlers.includes(anonymousAccess)) return "public";
   return "credential";
@@ -116,7 +115,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     const credential = readCredential(c.req.raw.headers);
     if (access !== "credential" && (credential === null || isProviderDelivery(c))) return next();
     // No handler for this method and path: let the not-found handler answer 404/405 precisely.
-    if (!matchedRoutes(c).some((r) => r.method !== "ALL")) return next();
+    if (!routeFactsOf(c).hasHandler) return next();
     try {
       c.set("principal", await resolve(c.env, credential));
     } catch (err) {

@@ -1,7 +1,6 @@
 /** Who is calling, as established by authentication. */
 import type { Context, MiddlewareHandler } from "hono";
-import { matchedRoutes } from "hono/route";
-import type { AppEnv } from "../platform/http/router";
+import { routeFactsOf, type AppEnv } from "../platform/http/router";
 import type { Role } from "../platform/db/schema";
 import { forbidden, notFound, unauthorized } from "../platform/http/problem";
 import type { Scope } from "./scopes";
@@ -71,7 +70,7 @@ export function requireOrg(c: Context<AppEnv>, orgId: string, scope: Scope): Pri
  */
 export function operatorOnly(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (matchedRoutes(c).some((r) => r.method !== "ALL")) requireOperator(c);
+    if (routeFactsOf(c).hasHandler) requireOperator(c);
     await next();
   };
 }

@@ -6,8 +6,7 @@
  * `RateLimit-Policy` and `RateLimit`; a refusal is a 429 problem with `Retry-After`.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { matchedRoutes } from "hono/route";
-import type { AppEnv } from "../../platform/http/router";
+import { routeFactsOf, type AppEnv } from "../../platform/http/router";
 import { isolateState } from "../credential-cache";
 import { ApiError, problemResponse, unauthorized } from "../../platform/http/problem";
 import { clientAddress } from "./client-ip";
@@ -65,7 +64,7 @@ export async function chargeRefusal(c: Context<AppEnv>, err: unknown): Promise<u
 /** Limits the request in `cls` (for authenticated callers) or as anonymous (no principal), per client IP. */
 export function rateLimit(cls: PlanClass): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (!matchedRoutes(c).some((r) => r.method !== "ALL")) return next();
+    if (!routeFactsOf(c).hasHandler) return next();
     const principal = c.get("principal");
     const anonymous = !principal;
     const routeClass: RouteClass = anonymous ? "anonymous" : cls;

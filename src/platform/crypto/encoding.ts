@@ -29,16 +29,20 @@ export function toHex(bytes: Uint8Array): string {
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
+const BASE62_CODES = Uint8Array.from(BASE62, (ch) => ch.charCodeAt(0));
+
 /** Uniformly random base62 string (rejection sampling, no modulo bias). */
 export function randomBase62(length: number): string {
-  let out = "";
-  while (out.length < length) {
-    const bytes = crypto.getRandomValues(new Uint8Array(length * 2));
-    for (const b of bytes) {
-      if (b < 248 && out.length < length) out += BASE62[b % 62];
+  const codes = new Uint8Array(length);
+  let n = 0;
+  while (n < length) {
+    for (const b of crypto.getRandomValues(new Uint8Array(Math.min(length * 2, 65_536)))) {
+      if (b >= 248) continue;
+      codes[n++] = BASE62_CODES[b % 62] as number;
+      if (n === length) break;
     }
   }
-  return out;
+  return String.fromCharCode(...codes);
 }
 
 /** Encodes a non-negative integer in base62, left-padded to `width`. */

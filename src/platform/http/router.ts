@@ -4,6 +4,9 @@
  * `declare module "hono" { interface ContextVariableMap … }` (the caller's `principal`: access/principal.ts).
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { matchedRoutes } from "hono/route";
+import type { RouterRoute } from "hono/types";
 import { badRequest } from "./problem";
 
 export interface AppVariables {
@@ -43,4 +46,21 @@ export function createRouter(): OpenAPIHono<AppEnv> {
       return undefined;
     },
   });
+}
+
+const routeFacts = new WeakMap<Context, { routes: RouterRoute[]; hasHandler: boolean }>();
+
+/**
+ * The routes this request matched (Hono's `matchedRoutes`), and whether one of them is a handler
+ * for its method rather than a middleware on ALL: computed once per request, however many
+ * middlewares ask.
+ */
+export function routeFactsOf(c: Context): { routes: RouterRoute[]; hasHandler: boolean } {
+  let facts = routeFacts.get(c);
+  if (!facts) {
+    const routes = matchedRoutes(c);
+    facts = { routes, hasHandler: routes.some((r) => r.method !== "ALL") };
+    routeFacts.set(c, facts);
+  }
+  return facts;
 }
