@@ -146,37 +146,45 @@ try {
       cpu.push({ backend: t.backend, scenario: name, requests, usPerRequest: roles });
     }
 
-  // Fixed rate: bare and the warm plugin route at half the bare route's saturation throughput.
+  // Fixed rate: bare and the warm plugin route side by side at the same rate — half the bare
+  // route's saturation throughput (the goal's rate), and half the plugin route's (a rate both
+  // routes sustain: where the first is beyond the plugin route's saturation, it measures a queue).
   const fixed = [];
   for (const t of targets.filter((x) => x.logging === "off")) {
-    const bare = t.results.find((r) => r.name === "bare").requestsPerSec;
-    const rate = Math.max(50, Math.round(bare / 2));
+    const sat = (n) => t.results.find((r) => r.name === n).requestsPerSec;
+    const rates = [
+      { basis: "half of bare", rate: Math.max(50, Math.round(sat("bare") / 2)) },
+      { basis: "half of plugin", rate: Math.max(50, Math.round(sat("plugin-route") / 2)) },
+    ];
     const pair = ["bare", "plugin-route"].map((n) => t.scenarios.find((s) => s.name === n));
-    const samples = { bare: [], "plugin-route": [] };
-    await fixedRate(t.url, pair[1], { rate, duration: 2 }); // warm-up at the rate
-    for (let round = 1; round <= rounds; round++)
-      for (const s of round % 2 ? pair : [...pair].reverse()) {
-        const r = await fixedRate(t.url, s, { rate, duration: fixedDuration });
-        samples[s.name].push(r);
-        console.log(
-          `  fixed ${rate}/s ${t.backend.padEnd(7)} ${s.name.padEnd(12)} p50 ${r.p50} ms  p90 ${r.p90} ms  p99 ${r.p99} ms  (${r.ok}/${r.sent} ok, ${r.late} sent late)`,
-        );
-      }
-    const med = (name, key) => +median(samples[name].map((r) => r[key])).toFixed(3);
-    fixed.push({
-      backend: t.backend,
-      rate,
-      bare: { p50: med("bare", "p50"), p90: med("bare", "p90"), p99: med("bare", "p99") },
-      plugin: {
-        p50: med("plugin-route", "p50"),
-        p90: med("plugin-route", "p90"),
-        p99: med("plugin-route", "p99"),
-      },
-      okShare: +(
-        [...samples.bare, ...samples["plugin-route"]].reduce((n, r) => n + r.ok, 0) /
-        [...samples.bare, ...samples["plugin-route"]].reduce((n, r) => n + r.sent, 0)
-      ).toFixed(4),
-    });
+    for (const { basis, rate } of rates) {
+      const samples = { bare: [], "plugin-route": [] };
+      await fixedRate(t.url, pair[1], { rate, duration: 2 }); // warm-up at the rate
+      for (let round = 1; round <= rounds; round++)
+        for (const s of round % 2 ? pair : [...pair].reverse()) {
+          const r = await fixedRate(t.url, s, { rate, duration: fixedDuration });
+          samples[s.name].push(r);
+          console.log(
+            `  fixed ${rate}/s ${t.backend.padEnd(7)} ${s.name.padEnd(12)} p50 ${r.p50} ms  p90 ${r.p90} ms  p99 ${r.p99} ms  (${r.ok}/${r.sent} ok, ${r.late} sent late)`,
+          );
+        }
+      const med = (name, key) => +median(samples[name].map((r) => r[key])).toFixed(3);
+      const all = [...samples.bare, ...samples["plugin-route"]];
+      fixed.push({
+        backend: t.backend,
+        basis,
+        rate,
+        bare: { p50: med("bare", "p50"), p90: med("bare", "p90"), p99: med("bare", "p99") },
+        plugin: {
+          p50: med("plugin-route", "p50"),
+          p90: med("plugin-route", "p90"),
+          p99: med("plugin-route", "p99"),
+        },
+        okShare: +(all.reduce((n, r) => n + r.ok, 0) / all.reduce((n, r) => n + r.sent, 0)).toFixed(
+          4,
+        ),
+      });
+    }
   }
 
   // Marketplace search over the 10,000 generated listings (the first backend's quiet platform).
@@ -220,11 +228,11 @@ try {
     "\nFixed rate (open loop, latency from when each request was due), medians of rounds:",
   );
   console.log(
-    "backend   rate/s   bare p50/p90/p99 ms        plugin p50/p90/p99 ms      Δp50 ms  p99 ×",
+    "backend  rate (basis)             bare p50/p90/p99 ms        plugin p50/p90/p99 ms      Δp50 ms  p99 ×",
   );
   for (const f of fixed)
     console.log(
-      `${f.backend.padEnd(8)} ${String(f.rate).padStart(6)}   ${`${f.bare.p50} / ${f.bare.p90} / ${f.bare.p99}`.padEnd(26)} ${`${f.plugin.p50} / ${f.plugin.p90} / ${f.plugin.p99}`.padEnd(26)} ${(f.plugin.p50 - f.bare.p50).toFixed(2).padStart(7)}  ${(f.plugin.p99 / f.bare.p99).toFixed(2).padStart(5)}`,
+      `${f.backend.padEnd(8)} ${`${f.rate}/s (${f.basis})`.padEnd(24)} ${`${f.bare.p50} / ${f.bare.p90} / ${f.bare.p99}`.padEnd(26)} ${`${f.plugin.p50} / ${f.plugin.p90} / ${f.plugin.p99}`.padEnd(26)} ${(f.plugin.p50 - f.bare.p50).toFixed(2).padStart(7)}  ${(f.plugin.p99 / f.bare.p99).toFixed(2).padStart(5)}`,
     );
   console.log("\nCPU per request by process (µs, one saturated run each; logging off):");
   for (const c of cpu)
@@ -267,12 +275,18 @@ try {
       goal(`${backend}: logging costs ${l.name} ≤ 10% of throughput`, cost, cost <= 0.1);
     }
   }
+  // The goal's rate is half of bare; the other rate is printed beside it (one both sustain).
   for (const f of fixed) {
     const slack = f.backend === "service" ? 4 : 2;
     const dp50 = +(f.plugin.p50 - f.bare.p50).toFixed(3);
     const p99x = +(f.plugin.p99 / f.bare.p99).toFixed(3);
-    goal(`${f.backend}: fixed-rate plugin p50 within +${slack} ms of bare`, dp50, dp50 <= slack);
-    goal(`${f.backend}: fixed-rate plugin p99 ≤ 1.5× bare`, p99x, p99x <= 1.5);
+    const at = `at ${f.rate}/s, ${f.basis}`;
+    goal(
+      `${f.backend}: fixed-rate plugin p50 within +${slack} ms of bare (${at})`,
+      dp50,
+      dp50 <= slack,
+    );
+    goal(`${f.backend}: fixed-rate plugin p99 ≤ 1.5× bare (${at})`, p99x, p99x <= 1.5);
   }
   console.log("\nGoals:");
   for (const g of goals) console.log(`  ${g.ok ? "meets " : "misses"} ${g.what}: ${g.value}`);
