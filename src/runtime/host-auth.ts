@@ -34,8 +34,12 @@ export interface InvokeMessage {
   method: string;
   path: string;
   search: string;
-  /** The gateway's deadline for this call (the host's subrequest budget lasts no longer). */
-  deadlineMs: number;
+  /**
+   * When the gateway abandons this call (epoch ms, the gateway's clock: gateway and host share a
+   * machine). The host's subrequest budget for the call ends then, not a full deadline after the
+   * invoke arrives: a budget outliving the gateway's 504 would be lent to the next call.
+   */
+  deadlineAt: number;
   /** The `id` of the sealed `spec` message to run (the host holds it, or it is sent beside). */
   specId: string;
   /** The request headers the call carries (lower-case, sorted): the plugin gets these only. */
@@ -255,7 +259,7 @@ export async function sealInvoke(
     url: URL;
     headers: Headers;
     body: Uint8Array | null;
-    deadlineMs: number;
+    deadlineAt: number;
   },
   now = Date.now(),
 ): Promise<{ token: string; nonce: string }> {
@@ -268,7 +272,7 @@ export async function sealInvoke(
     method: call.method,
     path: call.url.pathname,
     search: call.url.search,
-    deadlineMs: call.deadlineMs,
+    deadlineAt: call.deadlineAt,
     specId: call.specId,
     headers: names,
     digest: await callDigest(call.headers, names, call.body),

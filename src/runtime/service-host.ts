@@ -51,6 +51,9 @@ export class ServiceHost implements PluginHost {
   ) {}
 
   async fetch(spec: PluginSpec, request: Request): Promise<Response> {
+    // The gateway's deadline starts now (invokePlugin's timer): the host's budget ends with it,
+    // however long the hop, or a resend of the spec, takes.
+    const deadlineAt = Date.now() + this.deadlineMs;
     const url = new URL(request.url);
     const sealed = await this.sealedSpec(spec, Date.now());
     // The body is bounded (PLUGIN_BODY_LIMIT) and read whole: its digest is sealed in the invoke,
@@ -68,9 +71,17 @@ export class ServiceHost implements PluginHost {
     headers.set("accept-encoding", "identity");
     // The spec travels once per host: later calls name it by id. A host that does not hold it
     // (first call, or recycled since) says `unknown-spec`, and the call goes again with it.
-    const first = await this.send(sealed, !sealed.delivered, request, url, headers, body);
+    const first = await this.send(
+      sealed,
+      !sealed.delivered,
+      request,
+      url,
+      headers,
+      body,
+      deadlineAt,
+    );
     const res = first.unknownSpec
-      ? await this.send(sealed, true, request, url, headers, body)
+      ? await this.send(sealed, true, request, url, headers, body, deadlineAt)
       : first;
     if (res.unknownSpec) throw new Error("the plugin host did not take the spec");
     sealed.delivered = true;
@@ -84,6 +95,7 @@ export class ServiceHost implements PluginHost {
     url: URL,
     headers: Headers,
     body: Uint8Array | null,
+    deadlineAt: number,
   ): Promise<{ unknownSpec: boolean; response: Response }> {
     const { token: auth, nonce } = await sealInvoke(this.secret, {
       specId: sealed.id,
@@ -91,7 +103,7 @@ export class ServiceHost implements PluginHost {
       url,
       headers,
       body,
-      deadlineMs: this.deadlineMs,
+      deadlineAt,
     });
     const wire = new Headers(headers);
     wire.set(HOST_AUTH_HEADER, auth);

@@ -137,7 +137,7 @@ describe("a signed version on the service backend's plugin host", () => {
         url: new URL("http://host/"),
         headers,
         body: null,
-        deadlineMs: 10_000,
+        deadlineAt: Date.now() + 10_000,
       });
       return pluginHost.fetch(
         new Request("http://host/__host/invoke", {

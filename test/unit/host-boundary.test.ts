@@ -244,7 +244,14 @@ describe("host boundary: splices and forgeries", () => {
     const headers = new Headers({ "x-atoll-subject": "user_alice" });
     const { token } = await sealInvoke(
       secret,
-      { specId, method, url: new URL("https://p/x"), headers, body: null, deadlineMs: 1000 },
+      {
+        specId,
+        method,
+        url: new URL("https://p/x"),
+        headers,
+        body: null,
+        deadlineAt: Date.now() + 1000,
+      },
       now,
     );
     return { auth: token, spec: specToken, method, headers, body: null };

@@ -77,7 +77,7 @@ export default {
       const failure: HostFailure = { kind: "unknown-spec", message: "send the spec" };
       return Response.json(failure, { status: 409, headers: { [HOST_ERROR_HEADER]: call.nonce } });
     }
-    const { method, path, search, nonce, deadlineMs } = call.invoke;
+    const { method, path, search, nonce, deadlineAt } = call.invoke;
     const { spec, grant, logs } = call.spec;
     if (grant) rememberGrant(spec.installationId, grant);
     if (logs) rememberLogsToken(spec.installationId, logs);
@@ -93,7 +93,8 @@ export default {
       env.PACKAGES,
       hostExports(ctx),
       undefined,
-      Number(deadlineMs) || undefined,
+      // What is left of the gateway's deadline (at least 1 ms: none left spends nothing).
+      Number.isFinite(deadlineAt) ? Math.max(1, deadlineAt - Date.now()) : 1,
     );
     let res: Response;
     try {
