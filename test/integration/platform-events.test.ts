@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { call, problem, type Account } from "../helpers";
+import { OPERATOR_KEY, call, problem, type Account } from "../helpers";
 import {
   installPlugin,
   publishAndInstall,
@@ -730,6 +730,41 @@ describe("lifecycle events reach plugins and endpoints", { timeout: 30_000 }, ()
     expect(rows[0]?.dispatchedAt).not.toBeNull();
     expect(await deliveriesOf(bystander, bystanderHook.endpoint.id)).toHaveLength(0);
     expect(await received(bystanderHook.name)).toHaveLength(0);
+  });
+
+  it("a listing the operator stops, then lets run again, emits installation.updated (stopped, resumed) for each running installation", async () => {
+    const pub = await publisher("evstp");
+    const tenant = await publisher("evstt");
+    const hook = await receiving(tenant, ["installation.updated"]);
+    const name = `@${pub.slug}/stoppable`;
+    expect((await publishZip(pub, rawPackage(pub.slug, WATCHER, { name }))).status).toBe(201);
+    const res = await installPlugin(tenant, { plugin: name, environment: "staging", grants: [] });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const suspend = (json: Record<string, unknown>) =>
+      call(`/v1/operator/listings/@${pub.slug}/stoppable/suspension`, {
+        method: "PUT",
+        key: OPERATOR_KEY,
+        json,
+      });
+    expect(
+      (await suspend({ suspended: true, reason: "malware report", mode: "stop" })).status,
+    ).toBe(200);
+    expect((await suspend({ suspended: false })).status).toBe(200);
+    const got = await until(async () => {
+      const r = await received(hook.name);
+      return r.length >= 2 ? r : null;
+    }, 8000);
+    const bodies = got.map((d) => JSON.parse(d.raw) as { payload: Record<string, unknown> });
+    expect(bodies.map((b) => [b.payload.change, b.payload.reason]).sort()).toEqual([
+      ["resumed", "listing-resumed"],
+      ["stopped", "listing-stopped"],
+    ]);
+    expect(bodies[0]?.payload.installation).toMatchObject({
+      id,
+      version: "1.0.0",
+      environment: "staging",
+    });
   });
 
   it("an event recorded in a batch exists exactly when the change does: a failing batch or a guarded change that lost records none", async () => {
