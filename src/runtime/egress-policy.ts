@@ -59,6 +59,60 @@ export function egressTarget(
   return { ok: true, target };
 }
 
+/**
+ * What a plugin's refused fetch answers, on every backend (the local egress gate and the
+ * production outbound Worker): 403, `x-atoll-egress: refused`, the reason as text. An answer and
+ * not a thrown error, because an exception's way out of an outbound Worker into the user Worker
+ * is not something the platform promises; a response is.
+ */
+export function egressRefusal(reason: string): Response {
+  return new Response(`Atoll refused this request: ${reason}`, {
+    status: 403,
+    headers: { "x-atoll-egress": "refused", "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
+/** Not sent on to another origin by a redirect (the Fetch standard drops Authorization; undici also these). */
+const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
+/** Describe a body: dropped when a redirect turns the request into a GET. */
+const BODY_HEADERS = [
+  "content-type",
+  "content-length",
+  "content-encoding",
+  "content-language",
+  "content-location",
+];
+
+export type RedirectHop = Result<{ request: Request }>;
+
+/**
+ * The next request of a redirect: `location` resolved against `url` (the URL the plugin asked
+ * for, not the rebuilt target), the method and body kept only for 307 and 308, and the plugin's
+ * credentials dropped when the redirect leaves the origin. The gates check and rebuild the result
+ * like any other hop.
+ */
+export function redirectHop(
+  request: Request,
+  url: URL,
+  status: number,
+  location: string,
+): RedirectHop {
+  const next = URL.parse(location, url);
+  if (!next) return { ok: false, reason: "the redirect's location is not a URL" };
+  const keepBody = status === 307 || status === 308;
+  const headers = new Headers(request.headers);
+  if (next.origin !== url.origin) for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+  if (!keepBody) for (const name of BODY_HEADERS) headers.delete(name);
+  return {
+    ok: true,
+    request: new Request(next, {
+      method: keepBody ? request.method : "GET",
+      headers,
+      body: keepBody ? request.body : null,
+    }),
+  };
+}
+
 /** Parses ATOLL_EGRESS_OVERRIDES: JSON `{ "api.example.com": "http://127.0.0.1:9000" }` (local stand-ins). */
 export function parseOverrides(value: string | undefined): Record<string, string> {
   if (!value) return {};
