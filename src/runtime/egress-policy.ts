@@ -83,13 +83,17 @@ const BODY_HEADERS = [
   "content-location",
 ];
 
-export type RedirectHop = Result<{ request: Request }>;
+/** The next request, or null: not followed, the redirect answer goes back to the plugin as it is. */
+export type RedirectHop = Result<{ request: Request | null }>;
 
 /**
- * The next request of a redirect: `location` resolved against `url` (the URL the plugin asked
- * for, not the rebuilt target), the method and body kept only for 307 and 308, and the plugin's
- * credentials dropped when the redirect leaves the origin. The gates check and rebuild the result
- * like any other hop.
+ * The next request of a redirect, as the Fetch standard builds it: `location` resolved against
+ * `url` (the URL the plugin asked for, not the rebuilt target); a POST after 301 or 302, and
+ * anything but GET or HEAD after 303, becomes a GET without its body; the plugin's credentials
+ * are dropped when the redirect leaves the origin. The gates check and rebuild the result like
+ * any other hop. A redirect that would send the body again is not followed: the body has gone to
+ * the first hop and is not kept (a gate buffers no plugin upload), so the plugin gets the
+ * redirect answer and may send again itself.
  */
 export function redirectHop(
   request: Request,
@@ -99,17 +103,16 @@ export function redirectHop(
 ): RedirectHop {
   const next = URL.parse(location, url);
   if (!next) return { ok: false, reason: "the redirect's location is not a URL" };
-  const keepBody = status === 307 || status === 308;
+  const toGet =
+    ((status === 301 || status === 302) && request.method === "POST") ||
+    (status === 303 && request.method !== "GET" && request.method !== "HEAD");
+  if (!toGet && request.body !== null) return { ok: true, request: null };
   const headers = new Headers(request.headers);
   if (next.origin !== url.origin) for (const name of CREDENTIAL_HEADERS) headers.delete(name);
-  if (!keepBody) for (const name of BODY_HEADERS) headers.delete(name);
+  if (toGet) for (const name of BODY_HEADERS) headers.delete(name);
   return {
     ok: true,
-    request: new Request(next, {
-      method: keepBody ? request.method : "GET",
-      headers,
-      body: keepBody ? request.body : null,
-    }),
+    request: new Request(next, { method: toGet ? "GET" : request.method, headers }),
   };
 }
 

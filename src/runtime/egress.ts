@@ -60,9 +60,14 @@ export class Egress extends WorkerEntrypoint<Env, EgressProps> {
       const res = await fetch(new Request(decision.target, req), { redirect: "manual" });
       const location = res.headers.get("location");
       if (res.status >= 300 && res.status < 400 && location) {
-        await res.body?.cancel();
         const next = redirectHop(req, url, res.status, location);
-        if (!next.ok) return refuse(url.hostname, next.reason);
+        if (!next.ok) {
+          await res.body?.cancel();
+          return refuse(url.hostname, next.reason);
+        }
+        // Not followed (it would send the body again): the plugin gets the redirect.
+        if (next.request === null) return res;
+        await res.body?.cancel();
         req = next.request;
         continue;
       }

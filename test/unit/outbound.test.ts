@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { outboundFetch } from "../../workers/outbound/src/index";
-import { checkEgress } from "../../src/runtime/egress-policy";
+import { checkEgress, redirectHop } from "../../src/runtime/egress-policy";
 
 describe("egress policy", () => {
   it.each([
@@ -158,5 +158,64 @@ describe("the production outbound Worker's redirects", () => {
     const res = await outboundFetch(new Request("https://api.stripe.com/start"), hosts, fake);
     expect(res.status).toBe(403);
     expect(res.headers.get("x-atoll-egress")).toBe("refused");
+  });
+});
+
+describe("the production outbound Worker and a redirect that keeps the body", () => {
+  it("hands a 307 of a request with a body back to the plugin, sent once, instead of throwing", async () => {
+    const seen: string[] = [];
+    const fake = (async (req: Request) => {
+      seen.push(`${req.method} ${new URL(req.url).pathname} ${await req.text()}`);
+      return new URL(req.url).pathname === "/start"
+        ? new Response("moved", { status: 307, headers: { location: "/next" } })
+        : new Response("landed");
+    }) as typeof fetch;
+    const res = await outboundFetch(
+      new Request("https://api.stripe.com/start", { method: "POST", body: "amount=1" }),
+      { hosts: "api.stripe.com" },
+      fake,
+    );
+    expect(res.status).toBe(307);
+    expect(res.headers.get("location")).toBe("/next");
+    expect(seen).toEqual(["POST /start amount=1"]);
+  });
+
+  it("still follows a 308 of a request without a body, method kept", async () => {
+    const seen: string[] = [];
+    const fake = (async (req: Request) => {
+      seen.push(`${req.method} ${new URL(req.url).pathname}`);
+      return new URL(req.url).pathname === "/start"
+        ? new Response(null, { status: 308, headers: { location: "/next" } })
+        : new Response("landed");
+    }) as typeof fetch;
+    const res = await outboundFetch(
+      new Request("https://api.stripe.com/start", { method: "DELETE" }),
+      { hosts: "api.stripe.com" },
+      fake,
+    );
+    expect(await res.text()).toBe("landed");
+    expect(seen).toEqual(["DELETE /start", "DELETE /next"]);
+  });
+});
+
+describe("redirectHop (both gates' redirect rule)", () => {
+  it.each([
+    [301, "POST", true, "GET"],
+    [302, "POST", true, "GET"],
+    [303, "PUT", true, "GET"],
+    [303, "GET", false, "GET"],
+    [302, "DELETE", false, "DELETE"],
+    [307, "GET", false, "GET"],
+    [308, "PATCH", false, "PATCH"],
+    [307, "POST", true, null],
+    [302, "PUT", true, null],
+  ])("%i after %s (body: %s) → %s", (status, method, hasBody, expected) => {
+    const request = new Request("https://api.stripe.com/a", {
+      method,
+      body: hasBody ? "x" : null,
+    });
+    const hop = redirectHop(request, new URL(request.url), status, "/b");
+    expect(hop.ok).toBe(true);
+    if (hop.ok) expect(hop.request?.method ?? null).toBe(expected);
   });
 });
