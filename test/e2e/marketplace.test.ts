@@ -39,7 +39,9 @@ describe("the marketplace, as docs/marketplace.md walks it", () => {
     const found = await json<{ listings: { name: string }[] }>(
       await fetch(`${base}/v1/marketplace/listings?q=percentiles`),
     );
-    expect(found.listings[0]?.name).toBe("@demo/advanced-analytics");
+    // Other e2e files publish copies of the example plugins (same text, same rank): the demo's is
+    // among the matches, not necessarily first.
+    expect(found.listings.map((l) => l.name)).toContain("@demo/advanced-analytics");
     const page = await json<{ latestVersion: string; permissions: unknown[] }>(
       await fetch(`${base}/v1/marketplace/listings/@demo/advanced-analytics`),
     );
