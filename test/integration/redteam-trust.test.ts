@@ -9,7 +9,7 @@ import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { OPERATOR_KEY, call, problem, type Account } from "../helpers";
-import { installPlugin, publishZip, publisher, rawPackage } from "../plugin-helpers";
+import { fromBase64, installPlugin, publishZip, publisher, rawPackage } from "../plugin-helpers";
 import { envelopeHeader, factsOf, newKey, publishSigned, register } from "../signing-helpers";
 import { invite } from "../mail-helpers";
 import { saas, standin, until } from "../integration-helpers";
@@ -25,12 +25,14 @@ import {
 } from "../../src/platform/db/schema";
 import { fanOut } from "../../src/events/deliver";
 import type { HostExports } from "../../src/runtime/loader-host";
-import { newId } from "../../src/platform/crypto/encoding";
+import { newId, toBase64Url } from "../../src/platform/crypto/encoding";
+import { forgetCachedPackages } from "../../src/runtime/packages";
 import {
   DSSE_PAYLOAD_TYPE,
   bytesToBase64,
   pae,
   publishStatement,
+  sha256Hex,
 } from "../../src/contract/provenance";
 
 const db = () => getDb(env.DB);
@@ -763,3 +765,147 @@ describe("event payloads: what the publisher learns about a tenant", { timeout: 
       expect(raw).not.toContain(secretish);
   });
 });
+
+// --- round two ----------------------------------------------------------------------------------
+
+describe("the kill switch's fallback after a reconfiguration", { timeout: 30_000 }, () => {
+  // HOLE: the fallback is the fromVersion of the newest history event *to* the revoked version; a reconfiguration (from 2.0.0 to 2.0.0) after the upgrade hides the upgrade, so the installation is stopped (503) instead of moved back to 1.0.0.
+  it.fails(
+    "an installation upgraded to 2.0.0 and then reconfigured still falls back to 1.0.0",
+    async () => {
+      const pub = await publisher("rtkr");
+      const name = `@${pub.slug}/rt-${Math.random().toString(36).slice(2, 8)}`;
+      const config = { type: "object", properties: { region: { type: "string" } } };
+      for (const version of ["1.0.0", "2.0.0"]) {
+        const res = await publishZip(
+          pub,
+          rawPackage(pub.slug, answer(`v${version}`), { name, version, config }),
+        );
+        expect(res.status).toBe(201);
+      }
+      const tenant = await publisher("rtkrt");
+      const inst = await install(tenant, name, "1.0.0");
+      for (const json of [{ version: "2.0.0" }, { config: { region: "eu" } }]) {
+        const res = await call(`/v1/installations/${inst.id}`, {
+          method: "PATCH",
+          key: tenant.apiKey,
+          json,
+        });
+        expect(res.status, JSON.stringify(json)).toBe(200);
+      }
+      const res = await revoke(pub.apiKey, name, "2.0.0");
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ fellBack: 1, stopped: 0 });
+      expect(await bodyText(call(`${inst.endpoint}/`, { key: tenant.apiKey }))).toBe("v1.0.0");
+    },
+  );
+});
+
+describe("signing keys: an organization's key list", { timeout: 60_000 }, () => {
+  // HOLE: keys are unbounded per organization, but publish checks only the first 100 (listPublisherKeys .limit(100)): the 101st key registers fine and then never verifies (signature-unknown-key).
+  it.fails(
+    "a key that was registered is one that verifies (or registration is capped)",
+    async () => {
+      const a = await publisher("rtkl");
+      let last: Awaited<ReturnType<typeof newKey>> | null = null;
+      let registered = 0;
+      for (let i = 0; i < 101; i++) {
+        const k = await newKey();
+        const res = await call(`/v1/organizations/${a.orgId}/signing-keys`, {
+          method: "POST",
+          key: a.apiKey,
+          json: { name: `k${i}`, publicKey: k.pem },
+        });
+        if (res.status !== 201) break;
+        registered += 1;
+        last = k;
+      }
+      if (registered <= 100) return; // a cap: the last registered key is within the checked list
+      const zip = rawPackage(a.slug, answer("x"));
+      const header = await envelopeHeader(
+        await factsOf(zip),
+        last!.pair.privateKey,
+        last!.fingerprint,
+      );
+      expect((await publishSigned(a, zip, header)).status).toBe(201);
+    },
+  );
+});
+
+const GOOD = answer("good");
+const EVIL = answer("evil");
+
+/** Publishes GOOD signed; its plugin, hash and the publisher's key. */
+async function signedGood(a: Account) {
+  const key = await newKey();
+  await register(a, key, unique("k"));
+  const zip = rawPackage(a.slug, GOOD);
+  const res = await publishSigned(
+    a,
+    zip,
+    await envelopeHeader(await factsOf(zip), key.pair.privateKey, key.fingerprint),
+  );
+  expect(res.status).toBe(201);
+  return (await res.json()) as { plugin: string; sha256: string };
+}
+
+/** EVIL's zip in R2 and its hash (as provenance.test.ts's attacker: storage is tampered). */
+async function evilInR2(a: Account) {
+  const evil = rawPackage(a.slug, EVIL);
+  const evilSha = await sha256Hex(evil);
+  await env.PACKAGES.put(`packages/sha256/${evilSha}.zip`, evil);
+  return { evil, evilSha };
+}
+
+describe(
+  "provenance at load, against the attacker of provenance.test.ts (R2 and the recorded hash tampered)",
+  { timeout: 30_000 },
+  () => {
+    // HOLE: the runtime checks a signature only when the version's provenance column is set; clearing it in the same UPDATE that changes sha256 makes a signed version (signer_key_id still set) run the swapped bytes as if it were unsigned.
+    it.fails(
+      "a signed version whose provenance record was removed does not run other bytes",
+      async () => {
+        const a = await publisher("rtpv");
+        const pub = await signedGood(a);
+        const { evilSha } = await evilInR2(a);
+        await env.DB.prepare(
+          "UPDATE plugin_versions SET sha256 = ?, provenance = NULL WHERE sha256 = ?",
+        )
+          .bind(evilSha, pub.sha256)
+          .run();
+        forgetCachedPackages();
+        const res = await installPlugin(a, { plugin: pub.plugin, grants: [] });
+        expect(res.status).toBe(502);
+      },
+    );
+
+    // HOLE: the stored provenance carries its own public key and the runtime verifies against that, not against the publisher's registered key (signer_key_id): a record re-signed with any key passes.
+    it.fails(
+      "a provenance record re-signed with a key that is not the publisher's does not run",
+      async () => {
+        const a = await publisher("rtpv");
+        const pub = await signedGood(a);
+        const { evil, evilSha } = await evilInR2(a);
+        const rogue = await newKey();
+        const header = await envelopeHeader(
+          await factsOf(evil),
+          rogue.pair.privateKey,
+          rogue.fingerprint,
+        );
+        const envelope = JSON.parse(new TextDecoder().decode(fromBase64(header))) as unknown;
+        const raw = new Uint8Array(
+          (await crypto.subtle.exportKey("raw", rogue.pair.publicKey)) as ArrayBuffer,
+        );
+        const provenance = JSON.stringify({ envelope, publicKey: toBase64Url(raw) });
+        await env.DB.prepare(
+          "UPDATE plugin_versions SET sha256 = ?, provenance = ? WHERE sha256 = ?",
+        )
+          .bind(evilSha, provenance, pub.sha256)
+          .run();
+        forgetCachedPackages();
+        const res = await installPlugin(a, { plugin: pub.plugin, grants: [] });
+        expect(res.status).toBe(502);
+      },
+    );
+  },
+);
