@@ -770,36 +770,34 @@ describe("event payloads: what the publisher learns about a tenant", { timeout: 
 // --- round two ----------------------------------------------------------------------------------
 
 describe("the kill switch's fallback after a reconfiguration", { timeout: 30_000 }, () => {
-  // HOLE: the fallback is the fromVersion of the newest history event *to* the revoked version; a reconfiguration (from 2.0.0 to 2.0.0) after the upgrade hides the upgrade, so the installation is stopped (503) instead of moved back to 1.0.0.
-  it.fails(
-    "an installation upgraded to 2.0.0 and then reconfigured still falls back to 1.0.0",
-    async () => {
-      const pub = await publisher("rtkr");
-      const name = `@${pub.slug}/rt-${Math.random().toString(36).slice(2, 8)}`;
-      const config = { type: "object", properties: { region: { type: "string" } } };
-      for (const version of ["1.0.0", "2.0.0"]) {
-        const res = await publishZip(
-          pub,
-          rawPackage(pub.slug, answer(`v${version}`), { name, version, config }),
-        );
-        expect(res.status).toBe(201);
-      }
-      const tenant = await publisher("rtkrt");
-      const inst = await install(tenant, name, "1.0.0");
-      for (const json of [{ version: "2.0.0" }, { config: { region: "eu" } }]) {
-        const res = await call(`/v1/installations/${inst.id}`, {
-          method: "PATCH",
-          key: tenant.apiKey,
-          json,
-        });
-        expect(res.status, JSON.stringify(json)).toBe(200);
-      }
-      const res = await revoke(pub.apiKey, name, "2.0.0");
-      expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ fellBack: 1, stopped: 0 });
-      expect(await bodyText(call(`${inst.endpoint}/`, { key: tenant.apiKey }))).toBe("v1.0.0");
-    },
-  );
+  // Was a hole (fixed with this test): the fallback took the fromVersion of the newest history
+  // event to the revoked version, and a reconfiguration (2.0.0 to 2.0.0) hid the upgrade.
+  it("an installation upgraded to 2.0.0 and then reconfigured still falls back to 1.0.0", async () => {
+    const pub = await publisher("rtkr");
+    const name = `@${pub.slug}/rt-${Math.random().toString(36).slice(2, 8)}`;
+    const config = { type: "object", properties: { region: { type: "string" } } };
+    for (const version of ["1.0.0", "2.0.0"]) {
+      const res = await publishZip(
+        pub,
+        rawPackage(pub.slug, answer(`v${version}`), { name, version, config }),
+      );
+      expect(res.status).toBe(201);
+    }
+    const tenant = await publisher("rtkrt");
+    const inst = await install(tenant, name, "1.0.0");
+    for (const json of [{ version: "2.0.0" }, { config: { region: "eu" } }]) {
+      const res = await call(`/v1/installations/${inst.id}`, {
+        method: "PATCH",
+        key: tenant.apiKey,
+        json,
+      });
+      expect(res.status, JSON.stringify(json)).toBe(200);
+    }
+    const res = await revoke(pub.apiKey, name, "2.0.0");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ fellBack: 1, stopped: 0 });
+    expect(await bodyText(call(`${inst.endpoint}/`, { key: tenant.apiKey }))).toBe("v1.0.0");
+  });
 });
 
 describe("signing keys: an organization's key list", { timeout: 60_000 }, () => {
