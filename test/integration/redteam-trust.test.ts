@@ -498,32 +498,30 @@ describe("the kill switch: revoked code never runs again", { timeout: 40_000 }, 
 // --- platform events to plugins ----------------------------------------------------------------
 
 describe("platform events to a halted installation", { timeout: 30_000 }, () => {
-  // HOLE: fan-out counts a revoked (or stopped) installation's 503 as a failed delivery, so the whole event message is retried with backoff until the queue gives up (nothing ran, but every retry re-walks the audience).
-  it.fails(
-    "an installation on a revoked version granted events:<topic> is skipped, not reported for a retry",
-    async () => {
-      const pub = await publisher("rtev");
-      const plugin = await versions(pub, ["1.0.0"], { permissions: ["events:version.published"] });
-      const tenant = await publisher("rtevt");
-      await install(tenant, plugin, "1.0.0", ["events:version.published"]);
-      expect((await revoke(pub.apiKey, plugin, "1.0.0")).status).toBe(200);
-      // Recorded only (not queued): the test drives the fan-out itself.
-      const id = newId("pev");
-      await db()
-        .insert(platformEvents)
-        .values({
-          id,
-          topic: "version.published",
-          orgIds: [tenant.orgId],
-          environment: null,
-          payload: JSON.stringify({ version: { plugin: "@x/y", version: "1.0.0", sha256: "0" } }),
-          createdAt: Date.now(),
-          dispatchedAt: Date.now(),
-        });
-      const report = await fanOut(env, () => exports as unknown as HostExports, id);
-      expect(report.failed).toEqual([]);
-    },
-  );
+  // Was a hole (fixed with this test): fan-out counted a halted installation's 503 as a failed
+  // delivery, so the whole event message was retried until the queue gave up.
+  it("an installation on a revoked version granted events:<topic> is skipped, not reported for a retry", async () => {
+    const pub = await publisher("rtev");
+    const plugin = await versions(pub, ["1.0.0"], { permissions: ["events:version.published"] });
+    const tenant = await publisher("rtevt");
+    await install(tenant, plugin, "1.0.0", ["events:version.published"]);
+    expect((await revoke(pub.apiKey, plugin, "1.0.0")).status).toBe(200);
+    // Recorded only (not queued): the test drives the fan-out itself.
+    const id = newId("pev");
+    await db()
+      .insert(platformEvents)
+      .values({
+        id,
+        topic: "version.published",
+        orgIds: [tenant.orgId],
+        environment: null,
+        payload: JSON.stringify({ version: { plugin: "@x/y", version: "1.0.0", sha256: "0" } }),
+        createdAt: Date.now(),
+        dispatchedAt: Date.now(),
+      });
+    const report = await fanOut(env, () => exports as unknown as HostExports, id);
+    expect(report.failed).toEqual([]);
+  });
 });
 
 // --- webhook endpoints --------------------------------------------------------------------------
