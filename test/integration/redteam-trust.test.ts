@@ -16,6 +16,7 @@ import { saas, standin, until } from "../integration-helpers";
 import { getDb } from "../../src/platform/db/client";
 import {
   auditLog,
+  integrationEvents,
   orgNotices,
   platformEvents,
   plugins,
@@ -25,6 +26,7 @@ import {
 } from "../../src/platform/db/schema";
 import { app } from "../../src/app";
 import { fanOut } from "../../src/events/deliver";
+import { deliverEvent } from "../../src/integrations/events";
 import type { HostExports } from "../../src/runtime/loader-host";
 import { newId, toBase64Url } from "../../src/platform/crypto/encoding";
 import { forgetCachedPackages } from "../../src/runtime/packages";
@@ -1205,5 +1207,32 @@ describe("webhook replay", { timeout: 30_000 }, () => {
     expect(again).toEqual(original_);
     expect(both[1]!.raw).not.toContain("forged");
     expect(both[1]!.verified).toBe(true);
+  });
+});
+
+describe("provider events to a halted installation", { timeout: 30_000 }, () => {
+  // Was a hole (fixed with this test): as for platform events, a revoked installation's 503 was
+  // a failed delivery, retried until the queue gave up.
+  it("an installation on a revoked version granted events:<provider topic> is skipped, not retried", async () => {
+    const pub = await publisher("rtpe");
+    const plugin = await versions(pub, ["1.0.0"], { permissions: ["events:slack.message"] });
+    const tenant = await publisher("rtpet");
+    await install(tenant, plugin, "1.0.0", ["events:slack.message"]);
+    expect((await revoke(pub.apiKey, plugin, "1.0.0")).status).toBe(200);
+    const id = newId("iev");
+    await db()
+      .insert(integrationEvents)
+      .values({
+        id,
+        orgId: tenant.orgId,
+        environment: "development",
+        connectionId: null,
+        topic: "slack.message",
+        payload: JSON.stringify({ text: "hi" }),
+        createdAt: Date.now(),
+      });
+    const report = await deliverEvent(env, () => exports as unknown as HostExports, id, false);
+    expect(report.failed).toEqual([]);
+    expect(report.delivered).toEqual([]);
   });
 });
