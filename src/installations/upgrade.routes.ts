@@ -87,7 +87,9 @@ upgradeRoutes.openapi(change, async (c) => {
   const targetVersion = body.version ?? current.version;
   const target = await findVersion(db, row.pluginId, targetVersion);
   const plugin = { orgId: (await findPluginOwner(db, row.pluginId)) ?? "" };
-  if (!target || !versionVisibleTo(target, plugin, p.orgId, p.role === "operator"))
+  // Staying on a yanked version (which keeps serving its installations) is a reconfiguration.
+  const staying = target?.id === row.versionId && target.status === "yanked";
+  if (!target || (!staying && !versionVisibleTo(target, plugin, p.orgId, p.role === "operator")))
     throw notFound(`${current.plugin}@${targetVersion} (published)`);
   const manifest = target.manifest;
 

@@ -860,7 +860,8 @@ describe(
   "provenance at load, against the attacker of provenance.test.ts (R2 and the recorded hash tampered)",
   { timeout: 30_000 },
   () => {
-    // HOLE: the runtime checks a signature only when the version's provenance column is set; clearing it in the same UPDATE that changes sha256 makes a signed version (signer_key_id still set) run the swapped bytes as if it were unsigned.
+    // HOLE (low; trust-model.md leaves out an attacker who rewrites the stored envelope and key, but
+    // here one column is merely cleared): the runtime checks a signature only when provenance is set; clearing it in the same UPDATE that changes sha256 makes a signed version (signer_key_id still set) run the swapped bytes as if it were unsigned.
     it.fails(
       "a signed version whose provenance record was removed does not run other bytes",
       async () => {
@@ -878,7 +879,7 @@ describe(
       },
     );
 
-    // HOLE: the stored provenance carries its own public key and the runtime verifies against that, not against the publisher's registered key (signer_key_id): a record re-signed with any key passes.
+    // HOLE (documented limit, trust-model.md "What it does not cover"): the stored provenance carries its own public key and the runtime verifies against that, not against the publisher's registered key (signer_key_id): a record re-signed with any key passes.
     it.fails(
       "a provenance record re-signed with a key that is not the publisher's does not run",
       async () => {
@@ -978,8 +979,10 @@ describe("the kill switch's events", { timeout: 40_000 }, () => {
 });
 
 describe("a tenant running a yanked version", { timeout: 30_000 }, () => {
-  // HOLE: PATCH without a version re-validates the *current* version as a target, which must be published: a tenant on a yanked version (kept running by design, or put there by the kill switch's fallback) cannot change a secret or its config — e.g. rotate a leaked API token — without moving version (404).
-  it.fails("can still rotate a secret of its installation", async () => {
+  // Was a hole (fixed with this test): PATCH without a version re-validated the current version
+  // as a target, which had to be published, so a tenant on a yanked version (kept running by
+  // design, or put there by the kill switch's fallback) could not rotate a leaked secret (404).
+  it("can still rotate a secret of its installation", async () => {
     const pub = await publisher("rtyk");
     const name = `@${pub.slug}/rt-${Math.random().toString(36).slice(2, 8)}`;
     const res = await publishZip(
@@ -1005,6 +1008,8 @@ describe("a tenant running a yanked version", { timeout: 30_000 }, () => {
       json: { secrets: { API_TOKEN: "tok_fresh" } },
     });
     expect(rotate.status).toBe(200);
+    // It stays where it was; moving onto a yanked version from another one is still refused.
+    expect(((await rotate.json()) as { version: string }).version).toBe("1.0.0");
   });
 });
 
