@@ -8,7 +8,7 @@
 import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { OPERATOR_KEY, call, problem, type Account } from "../helpers";
+import { OPERATOR_KEY, call, problem, token, type Account } from "../helpers";
 import { fromBase64, installPlugin, publishZip, publisher, rawPackage } from "../plugin-helpers";
 import { envelopeHeader, factsOf, newKey, publishSigned, register } from "../signing-helpers";
 import { invite } from "../mail-helpers";
@@ -1239,5 +1239,43 @@ describe("provider events to a halted installation", { timeout: 30_000 }, () => 
     const report = await deliverEvent(env, () => exports as unknown as HostExports, id, false);
     expect(report.failed).toEqual([]);
     expect(report.delivered).toEqual([]);
+  });
+});
+
+describe("kill switch and notices: more callers and ids", { timeout: 30_000 }, () => {
+  it("an access token narrowed to installations:read cannot revoke", async () => {
+    const pub = await publisher("rtkt");
+    const plugin = await versions(pub, ["1.0.0"]);
+    const narrow = await token(pub, "installations:read");
+    const res = await call(`${versionPath(plugin, "1.0.0")}/revoke`, {
+      method: "POST",
+      token: narrow,
+      json: { reason: "x" },
+    });
+    expect(res.status).toBe(403);
+    expect((await versionRow(plugin, "1.0.0"))?.status).toBe("published");
+  });
+
+  it.each([
+    ["a unicode scope", "/v1/plugins/@ключ/x/versions/1.0.0/revoke"],
+    ["a huge name", `/v1/plugins/@a/${"n".repeat(5000)}/versions/1.0.0/revoke`],
+    ["an encoded slash in the name", "/v1/plugins/@a/b%2Fc/versions/1.0.0/revoke"],
+    ["no @ in the scope", "/v1/plugins/a/b/versions/1.0.0/revoke"],
+  ])("a hostile listing path (%s) is a 4xx problem", async (_what, path) => {
+    const pub = await publisher("rtkt");
+    const res = await call(path, { method: "POST", key: pub.apiKey, json: { reason: "x" } });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+  });
+
+  it("another organization's notices are 404; an id of another kind is a 4xx", async () => {
+    const a = await publisher("rtkn");
+    const b = await publisher("rtkn");
+    expect((await call(`/v1/organizations/${a.orgId}/notices`, { key: b.apiKey })).status).toBe(
+      404,
+    );
+    const wrong = await call("/v1/organizations/ins_0123456789/notices", { key: a.apiKey });
+    expect(wrong.status).toBeGreaterThanOrEqual(400);
+    expect(wrong.status).toBeLessThan(500);
   });
 });
