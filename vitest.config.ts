@@ -31,6 +31,8 @@ export default defineConfig(async () => {
           plugins: [
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
+              // src/index.ts's exports and the dispatch stand-in's outbound entrypoints.
+              main: "./test/worker.ts",
               remoteBindings: false,
               miniflare: {
                 // Outbound network is denied except to the stand-ins the global setup names.

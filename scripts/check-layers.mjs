@@ -38,6 +38,7 @@ export const PUBLIC = {
     "access/ratelimit/policy.ts",
     "access/ratelimit/middleware.ts",
     "access/ratelimit/provider-webhooks.ts",
+    "access/ratelimit/installation.ts",
     "access/ratelimit/durable-object.ts",
     "access/tokens/api-key.ts",
   ],

@@ -7,19 +7,23 @@
  *   found" (what Cloudflare's dispatcher throws);
  * - the env is built from the upload's bindings alone, service bindings resolved by name and
  *   entrypoint through the platform Worker's exports, no special cases;
- * - every fetch goes to the outbound side (the egress gate, with the call's `outbound`
- *   parameters), even with no host granted, and `connect()` is refused (Cloudflare blocks it
- *   when an outbound Worker is set);
+ * - every fetch the plugin makes goes to the namespace's outbound Worker — the real
+ *   workers/outbound code, bundled by the global setup and run as its own isolate whose env is the
+ *   call's `outbound` parameters, even with no host granted — not to the local egress gate; its
+ *   own network maps granted hosts to the local stand-ins and applies no policy, so every refusal
+ *   is the outbound Worker's (test/dispatch-outbound.ts). `connect()` is refused (Cloudflare
+ *   blocks it when an outbound Worker is set);
  * - the call's `limits` are handed to the isolate (cpuMs, subRequests); subRequests are counted
- *   per call by the egress gate. cpuMs is not enforced: local workerd ignores it (a 2 s spin with
+ *   per call, one for each fetch the plugin makes (as Cloudflare counts; the outbound Worker's own
+ *   redirect hops are its own). cpuMs is not enforced: local workerd ignores it (a 2 s spin with
  *   cpuMs 10 runs to the end), and wall time is no measure of CPU, so only the gateway's deadline
  *   bounds a spinning plugin here (docs/deploying.md lists it as a real account's to settle);
  * - the traces go to the tail consumer the upload names.
  */
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
-import { subrequestBudgets } from "../src/runtime/egress";
 import { installationOfTags } from "../src/runtime/script-tags";
+import { dispatchBudgets, standInExports, type OutboundWorkerCode } from "./dispatch-outbound";
 
 export const cf = inject("cloudflareApi");
 
@@ -80,8 +84,15 @@ export async function apiLog(
   return log.filter((l) => l.account === account);
 }
 
-/** A stand-in DispatchNamespace of `account`: runs the uploaded script, recording each get(). */
-export function standInDispatcher(account = ACCOUNT) {
+/** The real outbound Worker (workers/outbound), bundled by the global setup. */
+const realOutbound: OutboundWorkerCode = { id: "workers/outbound", ...inject("outboundWorker") };
+
+/**
+ * A stand-in DispatchNamespace of `account`: runs the uploaded script, recording each get().
+ * `outboundWorker` replaces the namespace's outbound Worker (a test's own, to watch what reaches
+ * it); by default it is the production one.
+ */
+export function standInDispatcher(account = ACCOUNT, outboundWorker = realOutbound) {
   const calls: {
     name: string;
     options: {
@@ -112,9 +123,6 @@ export function standInDispatcher(account = ACCOUNT) {
               bindings[b.name] = (entry as (o: { props: unknown }) => unknown)({ props: b.props });
             } else throw new Error(`binding ${b.name}: type ${b.type} is not supported here`);
           }
-          const hosts = String(options.outbound?.hosts ?? "")
-            .split(",")
-            .filter(Boolean);
           // Cloudflare hands a user Worker's traces, with its script tags, to the tail consumers
           // its upload names; the stand-in does so through the platform's tail entrypoint, with
           // the installation its tags name.
@@ -127,24 +135,23 @@ export function standInDispatcher(account = ACCOUNT) {
             cpuMs: Number(options.limits?.cpuMs ?? 50),
             subRequests: Number(options.limits?.subRequests ?? 50),
           };
-          const worker = env.LOADER.get(`dispatch:${account}:${name}`, () => ({
+          const outbound = options.outbound ?? {};
+          // One isolate per script and outbound parameters: its outbound side is bound at load.
+          const id = `dispatch:${account}:${name}:${outboundWorker.id}:${JSON.stringify(outbound)}`;
+          const worker = env.LOADER.get(id, () => ({
             tails,
             compatibilityDate: script.metadata.compatibility_date,
             mainModule: script.metadata.main_module,
             modules: script.modules,
             env: bindings,
-            // The namespace's outbound Worker sees every fetch (none granted: each refused), and
-            // its connect() refuses raw sockets.
-            globalOutbound: exports.Egress({
-              props: {
-                installationId: String(options.outbound?.installationId),
-                hosts,
-                isolate: `dispatch:${name}`,
-              },
+            // Every fetch goes to the namespace's outbound Worker (none granted: it refuses each),
+            // and connect() is blocked (test/dispatch-outbound.ts).
+            globalOutbound: standInExports.DispatchOutbound({
+              props: { outbound, budget: id, worker: outboundWorker },
             }),
           }));
-          // Cloudflare enforces limits.subRequests per call; the stand-in does it with the egress gate's budgets.
-          const end = subrequestBudgets.begin(`dispatch:${name}`, limits.subRequests, 10_000);
+          // Cloudflare enforces limits.subRequests per call: a budget for this call's fetches.
+          const end = dispatchBudgets.begin(id, limits.subRequests, 10_000);
           try {
             return await worker
               .getEntrypoint(undefined, { limits })

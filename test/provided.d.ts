@@ -10,6 +10,8 @@ declare module "vitest" {
     saas: string;
     /** The mail stand-in (scripts/standins/mail.mjs, Mailpit's API): where invitations are mailed. */
     mail: string;
+    /** The production outbound Worker (workers/outbound/src/index.ts) bundled as one ES module. */
+    outboundWorker: { module: string; compatibilityDate: string };
     plugins: Record<
       string,
       {

@@ -2,8 +2,11 @@
  * The kill switch: revoking a version stops every running installation of it. In one D1 batch the
  * version becomes `revoked`, each installation on it falls back to the version it ran before (if
  * that one is still good) or stays on it and answers 503 until the tenant acts, the tenant gets a
- * dashboard notice and the audit log an entry. Then every installation's Durable Object is told
- * that what isolates cached about it is stale, so each isolate reloads at its next lease (≤ 1 s).
+ * dashboard notice and the audit log an entry, and the batch records the platform events
+ * (`version.revoked` to the publisher and the tenants running it, `installation.updated` for each
+ * installation moved or stopped), so they exist exactly when the revocation does. Then every
+ * installation's Durable Object is told that what isolates cached about it is stale, so each
+ * isolate reloads at its next lease (≤ 1 s).
  */
 import { and, desc, eq, isNotNull, ne } from "drizzle-orm";
 import type { Db } from "../platform/db/client";
@@ -19,6 +22,8 @@ import {
   type PluginVersionRow,
 } from "../platform/db/schema";
 import { auditInsert } from "../access/audit";
+import { eventRecord } from "../events/emit";
+import { installationPayload, versionPayload } from "../events/topics";
 import type { RateLimiter } from "../access/ratelimit/durable-object";
 import { listVersions, listingStatements } from "./queries";
 
@@ -32,6 +37,8 @@ export interface Revocation {
   fellBack: { installationId: string; orgId: string; to: string }[];
   /** Installations left on the revoked version: they answer 503 until the tenant acts. */
   stopped: { installationId: string; orgId: string }[];
+  /** The platform events the batch recorded, to queue (dispatchEvent) now that it committed. */
+  eventIds: string[];
 }
 
 /** The version installation `inst` ran before `revoked`, if it is still good. */
@@ -76,9 +83,36 @@ export async function revokeVersion(
     .from(installations)
     .where(and(eq(installations.versionId, target.id), eq(installations.status, "active")))
     .limit(5000);
-  const out: Revocation = { fellBack: [], stopped: [] };
+  const out: Revocation = { fellBack: [], stopped: [], eventIds: [] };
   const name = `${plugin.name}@${target.version}`;
   const moves = [];
+  const record = (event: Parameters<typeof eventRecord>[1], guarded: boolean) => {
+    const ev = eventRecord(db, event, { guarded, now });
+    out.eventIds.push(ev.id);
+    return ev.statement;
+  };
+  /** installation.updated for `inst`, now on `version` (`change`: downgraded to it, or stopped on it). */
+  const updated = (inst: InstallationRow, version: string, change: "downgraded" | "stopped") =>
+    record(
+      {
+        topic: "installation.updated",
+        orgIds: [inst.orgId, plugin.orgId],
+        environment: inst.environment,
+        payload: {
+          ...installationPayload({
+            id: inst.id,
+            orgId: inst.orgId,
+            plugin: plugin.name,
+            version,
+            environment: inst.environment,
+          }),
+          change,
+          previousVersion: target.version,
+          reason: "version-revoked",
+        },
+      },
+      change === "downgraded",
+    );
   for (const inst of running) {
     const prev = await previousGood(db, inst, target, versions);
     if (!prev) {
@@ -92,6 +126,7 @@ export async function revokeVersion(
           message: `${name} was revoked (${who.reason}). Installation ${inst.id} (${inst.environment}) is stopped: it answers 503 until you move it to another version.`,
           createdAt: now,
         }),
+        updated(inst, target.version, "stopped"),
       );
       continue;
     }
@@ -119,6 +154,8 @@ export async function revokeVersion(
         actor: KILL_SWITCH_ACTOR,
         at: now,
       }),
+      // Guarded on the history row, which follows the guarded move: a lost race records neither.
+      updated(inst, prev.version, "downgraded"),
       db.insert(orgNotices).values({
         id: newId("ntc"),
         orgId: inst.orgId,
@@ -137,6 +174,21 @@ export async function revokeVersion(
       .update(pluginVersions)
       .set({ status: "revoked", revokedAt: now, reviewNote: who.reason })
       .where(and(eq(pluginVersions.id, target.id), eq(pluginVersions.status, target.status))),
+    record(
+      {
+        topic: "version.revoked",
+        orgIds: [plugin.orgId, ...running.map((i) => i.orgId)],
+        payload: {
+          ...versionPayload({
+            plugin: plugin.name,
+            version: target.version,
+            sha256: target.sha256,
+          }),
+          reason: who.reason,
+        },
+      },
+      true,
+    ),
     ...listingStatements(db, plugin, after, now),
     auditInsert(
       db,

@@ -27,8 +27,8 @@ import { conflict, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, ListingParams, problems, iso } from "../platform/http/schemas";
 import { findPluginByName, listVersions, listingStatements, recountInstalls } from "./queries";
 import { describePermission } from "../contract/permissions";
-import { emitPlatformEvent } from "../events/emit";
-import { versionPayload } from "../events/topics";
+import { dispatchEvent, emitPlatformEvent, eventRecord } from "../events/emit";
+import { installationPayload, versionPayload } from "../events/topics";
 
 export const reviewRoutes = createRouter();
 /** Its operator routes, mounted under /v1/operator with the other domains' (src/app.ts). */
@@ -267,11 +267,35 @@ reviewOperatorRoutes.openapi(suspendListing, async (c) => {
   const affects = mode === "stop" || plugin.suspensionMode === "stop";
   const running = affects
     ? await db
-        .select({ id: installations.id, orgId: installations.orgId })
+        .select({
+          id: installations.id,
+          orgId: installations.orgId,
+          environment: installations.environment,
+          version: pluginVersions.version,
+        })
         .from(installations)
+        .innerJoin(pluginVersions, eq(pluginVersions.id, installations.versionId))
         .where(and(eq(installations.pluginId, plugin.id), eq(installations.status, "active")))
         .limit(5000)
     : [];
+  // Each running installation's tenant and the publisher hear of it (recorded with the change).
+  const events = running.map((r) =>
+    eventRecord(
+      db,
+      {
+        topic: "installation.updated",
+        orgIds: [r.orgId, plugin.orgId],
+        environment: r.environment,
+        payload: {
+          ...installationPayload({ ...r, plugin: plugin.name }),
+          change: mode === "stop" ? "stopped" : "resumed",
+          previousVersion: r.version,
+          reason: mode === "stop" ? "listing-stopped" : "listing-resumed",
+        },
+      },
+      { now },
+    ),
+  );
   await db.batch([
     db
       .update(plugins)
@@ -303,12 +327,14 @@ reviewOperatorRoutes.openapi(suspendListing, async (c) => {
       },
       now,
     ),
+    ...events.map((e) => e.statement),
   ]);
   for (const r of running) forgetInstallation(c.env, r.id);
   await invalidateInstallations(
     c.env.RATE_LIMITER,
     running.map((r) => r.id),
   );
+  for (const e of events) await dispatchEvent(c.env, db, e.id);
   const listed = !suspended && versions.some((v) => v.status === "published");
   return c.json({ name: plugin.name, suspended, mode, listed }, 200);
 });

@@ -14,6 +14,7 @@ import { conflict, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, ListingParams, iso, problems } from "../platform/http/schemas";
 import { forgetInstallation, loadSpec } from "../runtime/resolve";
 import { pluginHost } from "../runtime/invoke";
+import { dispatchEvent } from "../events/emit";
 import { findPluginByName } from "./queries";
 import { invalidateInstallations, revokeVersion } from "./kill-switch";
 
@@ -86,6 +87,7 @@ revocationRoutes.openapi(revoke, async (c) => {
   const ids = [...done.fellBack, ...done.stopped].map((i) => i.installationId);
   for (const id of ids) forgetInstallation(c.env, id);
   await invalidateInstallations(c.env.RATE_LIMITER, ids);
+  for (const id of done.eventIds) await dispatchEvent(c.env, db, id);
   // A backend that deploys per revision (dispatch) needs the fallback's Worker; until it is
   // uploaded the new revision's script does not exist, so the revoked code cannot run meanwhile.
   const host = pluginHost(c);

@@ -40,7 +40,7 @@ import { hostExports, type HostExports } from "../runtime/loader-host";
 import { tilled, type Till } from "../revenue/till";
 import { checkEgressUrl, egressOptions } from "../integrations/egress-policy";
 import { PlatformMessage } from "./emit";
-import { SIGNATURE_HEADER, signatureHeader } from "./signature";
+import { SIGNATURE_HEADER, signatureHeader } from "../contract/webhook-signature";
 import type { PlatformEnvelope, PlatformTopic } from "./topics";
 
 /** Seconds before attempt n+1 after attempt n failed (n = 1…5): 1 min, 5 min, 30 min, 2 h, 8 h. */

@@ -4,16 +4,21 @@
  * recorded (platform_events), then queued on atoll-events; the consumer (src/events/deliver.ts)
  * fans it out to plugins granted `events:<topic>` and to the webhook endpoints of its audience.
  *
- * Emitting never fails the action that caused it (that action is already committed): a failure to
- * record or queue is logged, and an event recorded but not queued is queued again by the minutely
- * cron (`redispatchEvents`).
+ * A transactional outbox: where the change is one D1 batch, `eventRecord` puts the event's row in
+ * that batch, so the event exists exactly when the change does (never lost when the change
+ * commits, never sent when it does not), and `dispatchEvent` queues it after the commit. An event
+ * recorded but not queued (the queue was down, the isolate died in between) is queued by the
+ * minutely cron (`redispatchEvents`); delivery is idempotent per installation and endpoint.
+ * `emitPlatformEvent` records and queues in one step, for changes that are not one batch. Neither
+ * fails the action that caused it: a failure to queue is logged.
  */
 import { and, asc, eq, isNull, lt, lte, ne, notExists } from "drizzle-orm";
 import { z } from "zod";
-import type { Db } from "../platform/db/client";
+import type { Db, Statement } from "../platform/db/client";
+import { insertIfPreviousChanged } from "../platform/db/guard";
 import { newId } from "../platform/crypto/encoding";
 import { platformEvents, webhookDeliveries } from "../platform/db/schema";
-import { versionPayload, type PlatformTopic } from "./topics";
+import type { PlatformTopic } from "./topics";
 
 export interface PlatformEventInput {
   topic: PlatformTopic;
@@ -51,6 +56,67 @@ async function enqueue(env: Pick<Env, "EVENTS_QUEUE">, db: Db, id: string): Prom
     .where(eq(platformEvents.id, id));
 }
 
+function rowOf(id: string, event: PlatformEventInput, now: number) {
+  return {
+    id,
+    topic: event.topic,
+    orgIds: [...new Set(event.orgIds)],
+    environment: event.environment ?? null,
+    payload: JSON.stringify(event.payload),
+    createdAt: now,
+    dispatchedAt: null,
+  };
+}
+
+/**
+ * The statement recording `event`, for the batch that makes the change it reports; queue it with
+ * `dispatchEvent(env, db, id)` once the batch has committed. `guarded`: the row is written only if
+ * the previous statement of the batch changed exactly one row (src/platform/db/guard.ts), so a
+ * guarded change that lost a race records no event.
+ *
+ * @example
+ * const ev = eventRecord(db, { topic: "installation.created", orgIds, payload });
+ * await db.batch([db.insert(installations).values(row), ev.statement]);
+ * await dispatchEvent(c.env, db, ev.id);
+ */
+export function eventRecord(
+  db: Db,
+  event: PlatformEventInput,
+  { guarded = false, now = Date.now() }: { guarded?: boolean; now?: number } = {},
+): { id: string; statement: Statement } {
+  const id = newId("pev");
+  const row = rowOf(id, event, now);
+  return {
+    id,
+    statement: guarded
+      ? insertIfPreviousChanged(db, platformEvents, row)
+      : db.insert(platformEvents).values(row),
+  };
+}
+
+/**
+ * Queues an event recorded by `eventRecord` after its batch committed. A failure is logged, not
+ * thrown: the minutely cron queues the event later.
+ */
+export async function dispatchEvent(
+  env: Pick<Env, "EVENTS_QUEUE">,
+  db: Db,
+  id: string,
+): Promise<void> {
+  try {
+    await enqueue(env, db, id);
+  } catch (err) {
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        msg: "platform event not queued; the cron queues it again",
+        eventId: id,
+        error: String(err),
+      }),
+    );
+  }
+}
+
 /**
  * Records and queues one event; returns its id (null when it could not even be recorded, which is
  * logged). Call it after the change it reports is committed.
@@ -68,19 +134,10 @@ export async function emitPlatformEvent(
   event: PlatformEventInput,
   now = Date.now(),
 ): Promise<string | null> {
-  const orgIds = [...new Set(event.orgIds)];
-  if (orgIds.length === 0) return null;
+  if (event.orgIds.length === 0) return null;
   const id = newId("pev");
   try {
-    await db.insert(platformEvents).values({
-      id,
-      topic: event.topic,
-      orgIds,
-      environment: event.environment ?? null,
-      payload: JSON.stringify(event.payload),
-      createdAt: now,
-      dispatchedAt: null,
-    });
+    await db.insert(platformEvents).values(rowOf(id, event, now));
   } catch (err) {
     console.error(
       JSON.stringify({
@@ -92,18 +149,7 @@ export async function emitPlatformEvent(
     );
     return null;
   }
-  try {
-    await enqueue(env, db, id);
-  } catch (err) {
-    console.warn(
-      JSON.stringify({
-        level: "warn",
-        msg: "platform event not queued; the cron queues it again",
-        eventId: id,
-        error: String(err),
-      }),
-    );
-  }
+  await dispatchEvent(env, db, id);
   return id;
 }
 
@@ -121,43 +167,6 @@ export async function redispatchEvents(
     .limit(100);
   for (const { id } of stale) await enqueue(env, db, id);
   return stale.length;
-}
-
-/**
- * `version.revoked`, for the kill switch: to the publisher and to every organization running the
- * version (their plugins granted `events:version.revoked` and their endpoints).
- *
- * @example
- * await emitVersionRevoked(env, db, {
- *   plugin: "@acme/hello", version: "1.2.0", sha256, publisherOrgId, tenantOrgIds, reason: "key compromised",
- * });
- */
-export function emitVersionRevoked(
-  env: Pick<Env, "EVENTS_QUEUE">,
-  db: Db,
-  v: {
-    plugin: string;
-    version: string;
-    sha256: string;
-    publisherOrgId: string;
-    tenantOrgIds: readonly string[];
-    reason: string;
-  },
-  now = Date.now(),
-): Promise<string | null> {
-  return emitPlatformEvent(
-    env,
-    db,
-    {
-      topic: "version.revoked",
-      orgIds: [v.publisherOrgId, ...v.tenantOrgIds],
-      payload: {
-        ...versionPayload({ plugin: v.plugin, version: v.version, sha256: v.sha256 }),
-        reason: v.reason,
-      },
-    },
-    now,
-  );
 }
 
 /** How long events and their delivery logs are kept (replay works within it). */

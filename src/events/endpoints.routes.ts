@@ -1,6 +1,6 @@
 /**
  * Outbound webhook endpoints: an organization (as a tenant or as a publisher) registers URLs that
- * receive its platform events, signed (src/events/signature.ts). `/v1/webhook-endpoints`:
+ * receive its platform events, signed (src/contract/webhook-signature.ts). `/v1/webhook-endpoints`:
  * register (the signing secret is in that answer only), list, read, change, delete, rotate the
  * secret (the old one keeps signing for a grace period the caller chooses, 0 to end it at once),
  * the delivery log, and replay of a delivery. Another organization's endpoint or delivery is 404.

@@ -8,15 +8,10 @@ import { z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { Context } from "hono";
 import { createRouter, type AppEnv } from "../platform/http/router";
-import { isolateState } from "../access/credential-cache";
 import { requireScope } from "../access/principal";
 import { ApiError, notFound, problemResponse } from "../platform/http/problem";
 import { AUTHENTICATED, problems } from "../platform/http/schemas";
-import {
-  DEFAULT_INSTALLATION_LIMIT,
-  rateLimitHeaders,
-  tooManyRequests,
-} from "../access/ratelimit/policy";
+import { isStale, takeInstallationLease, takeLease } from "../access/ratelimit/installation";
 import { invokePlugin, pluginDeadline, pluginHost, pluginRequest } from "../runtime/invoke";
 import { appInstallation, forgetInstallation, installationSpec } from "../runtime/resolve";
 import { tilled, tillOf } from "../revenue/till";
@@ -85,8 +80,8 @@ async function forwardTo(
   let routePolicy: Record<string, string> | null = null;
   if (route?.limit) {
     const limit = { quota: route.limit.requests, windowSec: route.limit.window };
-    const taken = await takeOrRefuse(
-      c,
+    const taken = await takeLease(
+      c.env,
       // Keyed by the route's identity, not its position: a version that reorders the routes
       // (an upgrade or downgrade is the tenant's to make) must not hand out a fresh bucket.
       `route:${id}:${route.method} ${route.path}:${p.orgId ?? p.subject}`,
@@ -94,24 +89,16 @@ async function forwardTo(
       limit,
       `This route accepts ${limit.quota} requests per ${limit.windowSec} s from your organization.`,
     );
-    if (taken instanceof Response) return taken;
+    if (!taken.ok) return problemResponse(taken.problem, c.get("requestId"), c.req.path);
     routePolicy = taken.headers;
   }
-  const limit = spec.requestsPerMinute
-    ? { quota: spec.requestsPerMinute, windowSec: 60 }
-    : DEFAULT_INSTALLATION_LIMIT;
-  const installationLimit = await takeOrRefuse(
-    c,
-    `inst:${id}`,
-    "installation",
-    limit,
-    `${spec.plugin} accepts ${limit.quota} requests per minute for this installation.`,
-  );
-  if (installationLimit instanceof Response) return installationLimit;
+  const installationLimit = await takeInstallationLease(c.env, spec);
+  if (!installationLimit.ok)
+    return problemResponse(installationLimit.problem, c.get("requestId"), c.req.path);
   // The kill switch's path to every isolate: the installation's lease says when what isolates
   // cached about it went stale (a revoked version, a stopped listing, a fallback), so this
   // isolate reloads the spec within one lease (≤ 1 s) instead of the cache's 10 s.
-  if (!reloaded && installationLimit.staleBefore > (spec.loadedAt ?? Infinity)) {
+  if (!reloaded && isStale(installationLimit, spec.loadedAt)) {
     forgetInstallation(c.env, id);
     return forwardTo(c, id, prefix, true);
   }
@@ -161,37 +148,6 @@ async function forwardTo(
       );
   }
   return response;
-}
-
-/**
- * One request from `subject`'s budget in `cls`: the 429 naming the policy (with its RateLimit
- * headers), or the policy's RateLimit headers for the answer and the subject's invalidation time.
- */
-async function takeOrRefuse(
-  c: Context<AppEnv>,
-  subject: string,
-  cls: "route" | "installation",
-  limit: { quota: number; windowSec: number },
-  detail: string,
-): Promise<Response | { headers: Record<string, string>; staleBefore: number }> {
-  const decision = await isolateState(c.env).limiter.take(
-    subject,
-    cls,
-    limit.quota,
-    limit.windowSec * 1000,
-  );
-  const now = Date.now();
-  if (decision.allowed)
-    return {
-      headers: rateLimitHeaders(cls, limit, decision.remaining, decision.resetAt, now),
-      staleBefore: decision.staleBefore ?? 0,
-    };
-  const resetAt = decision.reason === "limited" ? decision.resetAt : now + 1000;
-  return problemResponse(
-    tooManyRequests(cls, limit, resetAt, now, detail),
-    c.get("requestId"),
-    c.req.path,
-  );
 }
 
 /**

@@ -49,7 +49,8 @@ import { getOrganization } from "../access/queries";
 import { hasEntitlement, paymentRequired } from "../revenue/entitlements";
 import type { PluginSpec } from "../runtime/spec";
 import { LOGS_KEPT, LOG_LEVELS, deleteLogsStatement, readLogs } from "../runtime/log-store";
-import { emitPlatformEvent } from "../events/emit";
+import { dispatchEvent, eventRecord } from "../events/emit";
+import { isStale, takeInstallationLease } from "../access/ratelimit/installation";
 import { notifyRemovedPlugin } from "../events/deliver";
 import { dataDeletionDeadline, installationPayload } from "../events/topics";
 
@@ -280,6 +281,22 @@ installationRoutes.openapi(install, async (c) => {
       detail: `The plugin's initialize answered ${init.status}${describeBody(init.body)}.`,
     });
   }
+  const created = eventRecord(
+    db,
+    {
+      topic: "installation.created",
+      orgIds: [p.orgId, plugin.orgId],
+      environment: row.environment,
+      payload: installationPayload({
+        id,
+        orgId: p.orgId,
+        plugin: plugin.name,
+        version: version.version,
+        environment: row.environment,
+      }),
+    },
+    { now },
+  );
   try {
     await db.batch([
       db.insert(installations).values(row),
@@ -310,6 +327,7 @@ installationRoutes.openapi(install, async (c) => {
         },
         now,
       ),
+      created.statement,
     ]);
   } catch (err) {
     await callLifecycle(host, spec, callerOf(c, p, p.orgId), "cleanup", {
@@ -324,18 +342,7 @@ installationRoutes.openapi(install, async (c) => {
     throw err;
   }
   forgetApps(c.env);
-  await emitPlatformEvent(c.env, db, {
-    topic: "installation.created",
-    orgIds: [p.orgId, plugin.orgId],
-    environment: row.environment,
-    payload: installationPayload({
-      id,
-      orgId: p.orgId,
-      plugin: plugin.name,
-      version: version.version,
-      environment: row.environment,
-    }),
-  });
+  await dispatchEvent(c.env, db, created.id);
   return c.json(
     toInstallation(row, plugin.name, version.version, manifest, org?.slug ?? null),
     201,
@@ -563,8 +570,29 @@ installationRoutes.openapi(uninstall, async (c) => {
   }
   const db = getDb(c.env.DB);
   const now = Date.now();
+  // Its own installation.deleted reaches the plugin before its code and storage are retired.
+  const deleted = eventRecord(
+    db,
+    {
+      topic: "installation.deleted",
+      orgIds: [row.orgId, (await findPluginOwner(db, row.pluginId)) ?? row.orgId],
+      environment: row.environment,
+      payload: {
+        ...installationPayload({
+          id: row.id,
+          orgId: row.orgId,
+          plugin: spec.plugin,
+          version: spec.version,
+          environment: row.environment,
+        }),
+        dataDeletionDeadline: dataDeletionDeadline(now),
+      },
+    },
+    { guarded: true, now },
+  );
   // Uninstall happens once: the update is guarded on "still active", and the count, the history
-  // event and the audit entry each follow the statement before them (src/platform/db/guard.ts).
+  // event, the audit entry and the platform event each follow the statement before them
+  // (src/platform/db/guard.ts).
   const [removed] = await db.batch([
     db
       .update(installations)
@@ -592,29 +620,15 @@ installationRoutes.openapi(uninstall, async (c) => {
       },
       now,
     ),
+    deleted.statement,
     // Last: the guarded statements above each follow the one before them.
     deleteLogsStatement(db, row.id),
   ]);
   if (removed.length === 0) throw notFound("The installation");
   forgetInstallation(c.env, row.id);
   forgetApps(c.env);
-  // Its own installation.deleted reaches the plugin before its code and storage are retired.
-  const eventId = await emitPlatformEvent(c.env, db, {
-    topic: "installation.deleted",
-    orgIds: [row.orgId, (await findPluginOwner(db, row.pluginId)) ?? row.orgId],
-    environment: row.environment,
-    payload: {
-      ...installationPayload({
-        id: row.id,
-        orgId: row.orgId,
-        plugin: spec.plugin,
-        version: spec.version,
-        environment: row.environment,
-      }),
-      dataDeletionDeadline: dataDeletionDeadline(now),
-    },
-  });
-  if (eventId) await notifyRemovedPlugin(c.env, db, host, spec, eventId);
+  await dispatchEvent(c.env, db, deleted.id);
+  await notifyRemovedPlugin(c.env, db, host, spec, deleted.id);
   await host.clearStorage(row.id);
   await host.retire?.(spec).catch((err: unknown) =>
     console.error(
@@ -675,8 +689,17 @@ const execute = createRoute({
 
 installationRoutes.openapi(execute, async (c) => {
   const p = requireScope(c, "plugins:call");
+  const id = c.req.valid("param").installationId;
   // Warm path: the cached spec only (no D1), as for the plugin's own routes.
-  const spec = await installationSpec(c.env, c.req.valid("param").installationId);
+  const cached = await installationSpec(c.env, id);
+  if (!cached || (p.role !== "operator" && cached.orgId !== p.orgId))
+    throw notFound("The installation");
+  // The installation's own limit and the kill switch's invalidation, as for its routes.
+  const lease = await takeInstallationLease(c.env, cached);
+  if (!lease.ok) throw new ApiError(lease.problem);
+  const stale = isStale(lease, cached.loadedAt);
+  if (stale) forgetInstallation(c.env, id);
+  const spec = stale ? await installationSpec(c.env, id) : cached;
   if (!spec || (p.role !== "operator" && spec.orgId !== p.orgId))
     throw notFound("The installation");
   const row = { orgId: spec.orgId };

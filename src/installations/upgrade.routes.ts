@@ -20,7 +20,7 @@ import { compareGrants, describePermission } from "../contract/permissions";
 import { callLifecycle, pluginDeadline, pluginHost } from "../runtime/invoke";
 import { checkSecrets, validateConfig } from "./config";
 import { findPluginOwner, findVersion, versionVisibleTo } from "../catalog/queries";
-import { emitPlatformEvent } from "../events/emit";
+import { dispatchEvent, eventRecord } from "../events/emit";
 import { installationPayload } from "../events/topics";
 import { forgetInstallation, specFrom, type SealedValues } from "../runtime/resolve";
 import { getOrganization } from "../access/queries";
@@ -188,6 +188,26 @@ upgradeRoutes.openapi(change, async (c) => {
       : semver.gt(target.version, current.version)
         ? "upgraded"
         : "downgraded";
+  const updatedEvent = eventRecord(
+    db,
+    {
+      topic: "installation.updated",
+      orgIds: [row.orgId, plugin.orgId || row.orgId],
+      environment: row.environment,
+      payload: {
+        ...installationPayload({
+          id: row.id,
+          orgId: row.orgId,
+          plugin: current.plugin,
+          version: target.version,
+          environment: row.environment,
+        }),
+        change: action,
+        previousVersion: current.version,
+      },
+    },
+    { guarded: true, now },
+  );
   // Guarded on the revision read above: a concurrent change makes this one a no-op (409).
   const [updated] = await db.batch([
     db
@@ -230,6 +250,7 @@ upgradeRoutes.openapi(change, async (c) => {
       },
       now,
     ),
+    updatedEvent.statement,
   ]);
   if (updated.length === 0) {
     await host.retire?.(spec).catch(() => undefined);
@@ -242,22 +263,7 @@ upgradeRoutes.openapi(change, async (c) => {
   }
   forgetInstallation(c.env, row.id);
   await host.retire?.(current).catch(() => undefined);
-  await emitPlatformEvent(c.env, db, {
-    topic: "installation.updated",
-    orgIds: [row.orgId, plugin.orgId || row.orgId],
-    environment: row.environment,
-    payload: {
-      ...installationPayload({
-        id: row.id,
-        orgId: row.orgId,
-        plugin: current.plugin,
-        version: target.version,
-        environment: row.environment,
-      }),
-      change: action,
-      previousVersion: current.version,
-    },
-  });
+  await dispatchEvent(c.env, db, updatedEvent.id);
   const slug = (await getOrganization(db, row.orgId))?.slug ?? null;
   return c.json(toInstallation(next, current.plugin, target.version, manifest, slug), 200);
 });

@@ -37,6 +37,7 @@ import {
 import { billingPrincipal, processorFor } from "./purchases.routes";
 import { renewDue } from "./subscriptions";
 import { billUsage } from "./usage-billing";
+import { renewalEvents } from "./events";
 import type { Context } from "hono";
 
 export const payoutRoutes = createRouter();
@@ -654,7 +655,11 @@ revenueOperatorRoutes.openapi(billingRun, async (c) => {
     const processor = processorFor(c);
     return {
       status: 200,
-      body: { renewals: await renewDue(db, processor), usage: await billUsage(db, processor) },
+      body: {
+        // The same events as the hourly job's run.
+        renewals: await renewDue(db, processor, Date.now(), 200, renewalEvents(c.env, db)),
+        usage: await billUsage(db, processor, Date.now(), c.env),
+      },
     };
   });
 });

@@ -36,6 +36,7 @@ import {
 import { refund, refundsOf } from "./refunds";
 import { cancelSubscription } from "./subscriptions";
 import { emitPurchase, emitSubscription } from "./events";
+import { dispatchEvent } from "../events/emit";
 
 export const purchaseRoutes = createRouter();
 
@@ -228,8 +229,7 @@ purchaseRoutes.openapi(create, async (c) => {
       requestId: c.get("requestId"),
     });
     forgetEntitlements(c.env, p.orgId);
-    if (!result.replayed)
-      await emitPurchase(c.env, db, "purchase.succeeded", result.purchase, listing.name);
+    if (result.eventId) await dispatchEvent(c.env, db, result.eventId);
     return { status: 201, body: toPurchase(result.purchase, listing.name, result.subscription) };
   });
 });

@@ -25,6 +25,8 @@ import { hasEntitlement } from "./entitlements";
 import { DEFAULT_FEE_BPS, splitSale } from "./money";
 import { failureProblem, type PaymentProcessor } from "./processor";
 import { availableAt, payoutHoldHours } from "./recovery";
+import { purchasePayload } from "./events";
+import { eventRecord } from "../events/emit";
 
 export interface Pricing {
   model: "free" | "one-time" | "subscription" | "usage";
@@ -113,12 +115,20 @@ function checkBuyable(input: PurchaseInput): { amount: number; currency: string 
   return { amount: pricing.amount, currency: pricing.currency };
 }
 
-/** Buys a listing. Returns the purchase (and the subscription it started, if any). */
+/**
+ * Buys a listing. Returns the purchase (and the subscription it started, if any), and the id of its
+ * purchase.succeeded event, recorded in the purchase's batch: queue it (dispatchEvent) after.
+ */
 export async function purchase(
   db: Db,
   processor: PaymentProcessor,
   input: PurchaseInput,
-): Promise<{ purchase: PurchaseRow; subscription: SubscriptionRow | null; replayed: boolean }> {
+): Promise<{
+  purchase: PurchaseRow;
+  subscription: SubscriptionRow | null;
+  replayed: boolean;
+  eventId: string | null;
+}> {
   const now = input.now ?? Date.now();
   const { amount, currency } = checkBuyable(input);
   const { listing, pricing, buyerOrgId } = input;
@@ -214,6 +224,7 @@ export async function purchase(
         purchase: existing,
         subscription: await subscriptionOf(db, existing.subscriptionId),
         replayed: true,
+        eventId: null,
       };
   }
 
@@ -270,6 +281,16 @@ export async function purchase(
       now,
     ),
   );
+  const event = eventRecord(
+    db,
+    {
+      topic: "purchase.succeeded",
+      orgIds: [row.buyerOrgId, row.publisherOrgId],
+      payload: purchasePayload(row, listing.name),
+    },
+    { now },
+  );
+  statements.push(event.statement);
   try {
     await db.batch(statements as [Statement, ...Statement[]]);
   } catch (err) {
@@ -285,7 +306,7 @@ export async function purchase(
       throw conflict(`Your organization already has ${listing.name}.`, "already-subscribed");
     throw err;
   }
-  return { purchase: row, subscription: sub, replayed: false };
+  return { purchase: row, subscription: sub, replayed: false, eventId: event.id };
 }
 
 export async function paymentMethodOf(db: Db, orgId: string): Promise<string | null> {

@@ -58,7 +58,7 @@ export async function billingJob(
   const processor = processorFor(controller, env, ctx);
   const now = controller.scheduledTime;
   const renewals = await renewDue(db, processor, now, 200, renewalEvents(env, db));
-  const usage = await billUsage(db, processor, now);
+  const usage = await billUsage(db, processor, now, env);
   const pruned = await pruneIdempotencyKeys(db, now);
   console.log(
     JSON.stringify({

@@ -5,7 +5,9 @@
  * between what that total costs (money.usageOwed, floor) and what was billed before — when the
  * difference reaches the provider's minimum charge; smaller amounts wait for the next run, so no
  * fraction is lost (what is still below the minimum when a subscription ends is waived). The charge's idempotency key and the purchase row are keyed by the
- * subscription and the hour billed through, so a run repeated or run twice bills once.
+ * subscription and the hour billed through, so a run repeated or run twice bills once. A charge's
+ * `purchase.succeeded` event is recorded in the same batch as the purchase (src/events/emit.ts,
+ * outbox), so it exists exactly when the charge is booked, and is queued after it.
  */
 import { type Statement, type Db, isUniqueViolation } from "../platform/db/client";
 import { and, eq, gte, inArray, lt, or, sql } from "drizzle-orm";
@@ -23,6 +25,8 @@ import { postStatements } from "./ledger-store";
 import { minimumCharge, splitSale, usageOwed } from "./money";
 import type { PaymentProcessor } from "./processor";
 import { paymentMethodOf, saleAvailableAt } from "./purchases";
+import { dispatchEvent, eventRecord } from "../events/emit";
+import { purchasePayload } from "./events";
 
 /** An hour is billed once this long has passed after its end (isolates flush within seconds). */
 export const SETTLE_MS = 5 * 60_000;
@@ -35,10 +39,12 @@ export type UsageOutcome = {
   reason?: string;
 };
 
+/** `queue`: where the charges' purchase.succeeded events are queued (else the minutely cron queues them). */
 export async function billUsage(
   db: Db,
   processor: PaymentProcessor,
   now = Date.now(),
+  queue?: Pick<Env, "EVENTS_QUEUE">,
 ): Promise<UsageOutcome[]> {
   const through = Math.floor((now - SETTLE_MS) / HOUR_MS) * HOUR_MS;
   const subs = await db
@@ -59,7 +65,11 @@ export async function billUsage(
     )
     .limit(500);
   const out: UsageOutcome[] = [];
-  for (const sub of subs) out.push(await billOne(db, processor, sub, through));
+  for (const sub of subs) {
+    const { outcome, eventId } = await billOne(db, processor, sub, through);
+    out.push(outcome);
+    if (eventId && queue) await dispatchEvent(queue, db, eventId);
+  }
   return out;
 }
 
@@ -68,7 +78,7 @@ async function billOne(
   processor: PaymentProcessor,
   sub: SubscriptionRow,
   through: number,
-): Promise<UsageOutcome> {
+): Promise<{ outcome: UsageOutcome; eventId?: string }> {
   const from = sub.usageThrough ?? Math.floor(sub.createdAt / HOUR_MS) * HOUR_MS;
   const [row] = await db
     .select({ calls: sql<number>`COALESCE(SUM(${usageRollups.calls}), 0)` })
@@ -93,7 +103,7 @@ async function billOne(
       .update(subscriptions)
       .set({ usageCalls: totalCalls, usageThrough: through })
       .where(guard);
-    return { subscriptionId: sub.id, calls, charged: 0, status: "accrued" };
+    return { outcome: { subscriptionId: sub.id, calls, charged: 0, status: "accrued" } };
   }
   const [listing] = await db
     .select({ name: plugins.name })
@@ -113,11 +123,13 @@ async function billOne(
   if (!result.ok) {
     if (result.reason === "unavailable")
       return {
-        subscriptionId: sub.id,
-        calls,
-        charged: 0,
-        status: "retry_later",
-        reason: result.message,
+        outcome: {
+          subscriptionId: sub.id,
+          calls,
+          charged: 0,
+          status: "retry_later",
+          reason: result.message,
+        },
       };
     // Not billed: the calls stay unbilled (usageThrough unchanged) and the subscription goes past due.
     await db
@@ -128,7 +140,15 @@ async function billOne(
         failedAttempts: sub.failedAttempts + 1,
       })
       .where(eq(subscriptions.id, sub.id));
-    return { subscriptionId: sub.id, calls, charged: 0, status: "failed", reason: result.message };
+    return {
+      outcome: {
+        subscriptionId: sub.id,
+        calls,
+        charged: 0,
+        status: "failed",
+        reason: result.message,
+      },
+    };
   }
   const amount = due;
   const split = splitSale(amount, sub.feeBps);
@@ -180,12 +200,25 @@ async function billOne(
       .where(guard),
     ...postStatements(db, journal, purchase.createdAt, `txn_${id}`).statements,
   ];
+  const event = eventRecord(
+    db,
+    {
+      topic: "purchase.succeeded",
+      orgIds: [purchase.buyerOrgId, purchase.publisherOrgId],
+      payload: purchasePayload(purchase, listing?.name ?? sub.pluginId),
+    },
+    { now: purchase.createdAt },
+  );
+  statements.push(event.statement);
   try {
     await db.batch(statements as [Statement, ...Statement[]]);
   } catch (err) {
     if (isUniqueViolation(err))
-      return { subscriptionId: sub.id, calls, charged: 0, status: "already_billed" };
+      return { outcome: { subscriptionId: sub.id, calls, charged: 0, status: "already_billed" } };
     throw err;
   }
-  return { subscriptionId: sub.id, calls, charged: amount, status: "charged" };
+  return {
+    outcome: { subscriptionId: sub.id, calls, charged: amount, status: "charged" },
+    eventId: event.id,
+  };
 }

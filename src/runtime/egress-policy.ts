@@ -59,6 +59,63 @@ export function egressTarget(
   return { ok: true, target };
 }
 
+/**
+ * What a plugin's refused fetch answers, on every backend (the local egress gate and the
+ * production outbound Worker): 403, `x-atoll-egress: refused`, the reason as text. An answer and
+ * not a thrown error, because an exception's way out of an outbound Worker into the user Worker
+ * is not something the platform promises; a response is.
+ */
+export function egressRefusal(reason: string): Response {
+  return new Response(`Atoll refused this request: ${reason}`, {
+    status: 403,
+    headers: { "x-atoll-egress": "refused", "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
+/** Not sent on to another origin by a redirect (the Fetch standard drops Authorization; undici also these). */
+const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
+/** Describe a body: dropped when a redirect turns the request into a GET. */
+const BODY_HEADERS = [
+  "content-type",
+  "content-length",
+  "content-encoding",
+  "content-language",
+  "content-location",
+];
+
+/** The next request, or null: not followed, the redirect answer goes back to the plugin as it is. */
+export type RedirectHop = Result<{ request: Request | null }>;
+
+/**
+ * The next request of a redirect, as the Fetch standard builds it: `location` resolved against
+ * `url` (the URL the plugin asked for, not the rebuilt target); a POST after 301 or 302, and
+ * anything but GET or HEAD after 303, becomes a GET without its body; the plugin's credentials
+ * are dropped when the redirect leaves the origin. The gates check and rebuild the result like
+ * any other hop. A redirect that would send the body again is not followed: the body has gone to
+ * the first hop and is not kept (a gate buffers no plugin upload), so the plugin gets the
+ * redirect answer and may send again itself.
+ */
+export function redirectHop(
+  request: Request,
+  url: URL,
+  status: number,
+  location: string,
+): RedirectHop {
+  const next = URL.parse(location, url);
+  if (!next) return { ok: false, reason: "the redirect's location is not a URL" };
+  const toGet =
+    ((status === 301 || status === 302) && request.method === "POST") ||
+    (status === 303 && request.method !== "GET" && request.method !== "HEAD");
+  if (!toGet && request.body !== null) return { ok: true, request: null };
+  const headers = new Headers(request.headers);
+  if (next.origin !== url.origin) for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+  if (toGet) for (const name of BODY_HEADERS) headers.delete(name);
+  return {
+    ok: true,
+    request: new Request(next, { method: toGet ? "GET" : request.method, headers }),
+  };
+}
+
 /** Parses ATOLL_EGRESS_OVERRIDES: JSON `{ "api.example.com": "http://127.0.0.1:9000" }` (local stand-ins). */
 export function parseOverrides(value: string | undefined): Record<string, string> {
   if (!value) return {};

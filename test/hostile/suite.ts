@@ -31,7 +31,7 @@ export default { async fetch(req) {
   if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
   try {
     const res = await fetch(${JSON.stringify(url)}, ${JSON.stringify(init)});
-    return Response.json({ status: res.status, body: (await res.text()).slice(0, 200) });
+    return Response.json({ status: res.status, egress: res.headers.get("x-atoll-egress"), body: (await res.text()).slice(0, 200) });
   } catch (err) {
     return Response.json({ error: String(err && err.message || err) });
   }
@@ -95,13 +95,18 @@ export function hostileSuite(backend: string, target: () => HostileTarget): void
         "a trailing-dot granted host on another port",
         (hp: string, tag: string) => `https://api.stripe.com.:${hp.split(":")[1]}/${tag}`,
       ],
-    ])("refuses %s outright", async (_label, make) => {
+    ])("refuses %s outright, with the outbound Worker's 403", async (_label, make) => {
       const tag = `direct-${Math.random().toString(36).slice(2, 10)}`;
       const inst = await target().install(fetcher(make(canaryHostPort(), tag)), NET);
+      // The same answer on every backend (egressRefusal): a plugin sees locally what it sees in
+      // production, where the namespace's outbound Worker answers it.
       const body = (await (await target().call(`${inst.endpoint}/go`)).json()) as {
-        error?: string;
+        status?: number;
+        egress?: string;
+        body?: string;
       };
-      expect(body.error).toContain("Atoll refused");
+      expect(body).toMatchObject({ status: 403, egress: "refused" });
+      expect(body.body).toContain("Atoll refused");
       expect(await target().hits(tag)).toBe(0);
     });
 

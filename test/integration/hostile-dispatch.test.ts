@@ -1,8 +1,8 @@
 /**
  * The hostile-plugin suite (test/hostile/suite.ts) against the dispatch backend's path: installs
  * upload a user Worker to the Cloudflare API stand-in, calls go through the stand-in dispatch
- * namespace (test/dispatch-standin.ts), whose outbound is the egress gate and whose subrequest
- * limit is enforced per call as Cloudflare does.
+ * namespace (test/dispatch-standin.ts), whose outbound side is the real outbound Worker
+ * (workers/outbound) and whose subrequest limit is enforced per call as Cloudflare does.
  */
 import { inject } from "vitest";
 import { app } from "../../src/app";

@@ -54,10 +54,16 @@ function isolate() {
   });
   const e = { ...env, DB: db };
   const ctx = { exports, waitUntil() {}, passThroughOnException() {}, props: {} };
-  return (path: string, key: string) =>
+  return (path: string, key: string, json?: unknown) =>
     app.request(
       new Request(`http://atoll.test${path}`, {
-        headers: { "x-api-key": key, "cf-connecting-ip": "10.9.9.9" },
+        method: json === undefined ? "GET" : "POST",
+        headers: {
+          "x-api-key": key,
+          "cf-connecting-ip": "10.9.9.9",
+          ...(json === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: json === undefined ? null : JSON.stringify(json),
       }),
       undefined,
       e,
@@ -182,6 +188,54 @@ describe("POST /v1/plugins/{scope}/{name}/versions/{version}/revoke", () => {
     const times = await Promise.all(isolates.map(settled));
     // The spec cache would take up to 10 s; the lease path takes about one lease (1 s).
     for (const t of times) expect(t).toBeLessThan(3_000);
+  });
+
+  it("stops execute on every isolate within the lease time too (execute takes the installation's lease)", async () => {
+    const a = await publisher("ks");
+    const plugin = await twoVersions(a);
+    const inst = await install(a, plugin, "2.0.0");
+    const exec = (gw: ReturnType<typeof isolate>) =>
+      text(gw(`/v1/installations/${inst.id}/execute`, a.apiKey, { input: {} }));
+    const isolates = [isolate(), isolate(), isolate()];
+    // Each isolate has the spec cached (the plugin implements no execute: 501).
+    for (const gw of isolates)
+      expect(await exec(gw)).toBe("501 https://atoll.dev/problems/plugin-no-execute");
+    const started = Date.now();
+    expect((await revoke(a.apiKey, plugin, "2.0.0")).status).toBe(200);
+    const settled = async (gw: ReturnType<typeof isolate>) => {
+      for (;;) {
+        if ((await exec(gw)) === "503 https://atoll.dev/problems/version-revoked")
+          return Date.now() - started;
+        expect(Date.now() - started).toBeLessThan(9_000);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    for (const t of await Promise.all(isolates.map(settled))) expect(t).toBeLessThan(3_000);
+  });
+
+  it("execute spends the installation's own limit, as its routes do", async () => {
+    const a = await publisher("ks");
+    const name = `@${a.slug}/ks-rpm-${Math.random().toString(36).slice(2, 8)}`;
+    const res = await publishZip(
+      a,
+      rawPackage(a.slug, source("ok"), { name, limits: { requestsPerMinute: 2 } }),
+    );
+    expect(res.status).toBe(201);
+    const inst = await install(a, name, "1.0.0");
+    const statuses = [];
+    for (let i = 0; i < 3; i++)
+      statuses.push(
+        (
+          await call(`/v1/installations/${inst.id}/execute`, {
+            method: "POST",
+            key: a.apiKey,
+            json: { input: {} },
+          })
+        ).status,
+      );
+    expect(statuses).toEqual([501, 501, 429]);
+    // The routes share the same budget: it is spent.
+    expect((await call(`${inst.endpoint}/`, { key: a.apiKey })).status).toBe(429);
   });
 });
 

@@ -13,8 +13,19 @@ import type { HostExports } from "../../src/runtime/loader-host";
 import { PluginProcessor } from "../../src/revenue/processor";
 import { renewDue } from "../../src/revenue/subscriptions";
 import { renewalEvents } from "../../src/revenue/events";
+import { HOUR_MS } from "../../src/revenue/meter";
+import { SETTLE_MS, billUsage } from "../../src/revenue/usage-billing";
+import { usageRollups } from "../../src/platform/db/schema";
 import { buy, buyer, seller, setupPayments, type Seller } from "../revenue-helpers";
-import { publishAndInstall, rawPackage } from "../plugin-helpers";
+import {
+  examplePackage,
+  installPlugin,
+  publishAndInstall,
+  publishZip,
+  publisher,
+  rawPackage,
+  repack,
+} from "../plugin-helpers";
 
 /** Records each event it receives; GET anything lists them. */
 const RECORDER = `
@@ -53,7 +64,19 @@ const TOPICS = [
 
 interface Got {
   topic: string;
-  payload: Record<string, { id: string; listing: string; buyer: string; status?: string }>;
+  id?: string;
+  payload: Record<
+    string,
+    {
+      id: string;
+      listing: string;
+      buyer: string;
+      status?: string;
+      kind?: string;
+      amount?: number;
+      subscription?: string | null;
+    }
+  >;
 }
 
 async function receiver(a: Account): Promise<() => Promise<Got[]>> {
@@ -157,5 +180,82 @@ describe("revenue events", { timeout: 40_000 }, () => {
     expect(cancel.status).toBe(200);
     await arrived(inbox, "subscription.canceled", sub);
     await arrived(sellerInbox, "subscription.canceled", sub);
+  });
+
+  it("a usage charge emits purchase.succeeded (kind usage) once, recorded with the charge", async () => {
+    const d = await publisher("evusage");
+    const listing = `@${d.slug}/metered`;
+    const zip = repack(examplePackage("advanced-analytics", d.slug), (m) => ({
+      ...m,
+      name: listing,
+      pricing: { model: "usage", amount: 100, currency: "USD", per: 10 },
+    }));
+    expect((await publishZip(d, zip)).status).toBe(201);
+    await call("/v1/revenue/payout-account", {
+      method: "PUT",
+      key: d.apiKey,
+      json: { account: "acct_evusage0001" },
+    });
+    const b = await buyer("evusb");
+    const bought = await buy(b, listing);
+    expect(bought.status).toBe(201);
+    const sub = ((await bought.json()) as { subscription: { id: string } }).subscription.id;
+    const inst = (await (await installPlugin(b, { plugin: listing, grants: [] })).json()) as {
+      id: string;
+    };
+    const buyerInbox = await receiver(b);
+    const sellerInbox = await receiver(d);
+    // The gateway's metering wrote this hour's rollup: 25 calls at 1.00 USD per 10 → 2.50 USD.
+    const hour = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+    const [{ pluginId } = { pluginId: "" }] = await env.DB.prepare(
+      "SELECT plugin_id AS pluginId FROM subscriptions WHERE id = ?",
+    )
+      .bind(sub)
+      .all<{ pluginId: string }>()
+      .then((r) => r.results);
+    await db.insert(usageRollups).values({
+      installationId: inst.id,
+      orgId: b.orgId,
+      pluginId,
+      granularity: "hour",
+      bucket: hour,
+      calls: 25,
+    });
+    const later = hour + HOUR_MS + SETTLE_MS + 1000;
+    const [charged] = (await billUsage(db, processor(), later, env)).filter(
+      (o) => o.subscriptionId === sub,
+    );
+    expect(charged).toMatchObject({ status: "charged", charged: 250 });
+    const got = await until(async () => {
+      const all = await buyerInbox();
+      // (The sign-up itself was a purchase of 0: the charge is the one with an amount.)
+      return all.find(
+        (e) =>
+          e.topic === "purchase.succeeded" &&
+          e.payload.purchase?.subscription === sub &&
+          (e.payload.purchase.amount ?? 0) > 0,
+      );
+    }, 10_000);
+    expect(got.payload.purchase).toMatchObject({
+      kind: "usage",
+      amount: 250,
+      buyer: b.orgId,
+      listing,
+    });
+    const atSeller = await until(async () => {
+      const all = await sellerInbox();
+      return all.find((e) => e.payload.purchase?.id === got.payload.purchase!.id);
+    }, 10_000);
+    expect(atSeller.topic).toBe("purchase.succeeded");
+    // Billing the same hours again charges nothing and emits nothing.
+    expect(
+      (await billUsage(db, processor(), later, env)).filter((o) => o.subscriptionId === sub),
+    ).toEqual([]);
+    const events = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM platform_events WHERE topic = 'purchase.succeeded' AND payload LIKE ?",
+    )
+      .bind(`%${got.payload.purchase!.id}%`)
+      .all<{ n: number }>();
+    expect(events.results[0]?.n).toBe(1);
   });
 });

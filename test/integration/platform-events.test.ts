@@ -7,13 +7,20 @@
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { call, problem, type Account } from "../helpers";
-import { publishAndInstall, publisher, rawPackage } from "../plugin-helpers";
+import { OPERATOR_KEY, call, problem, type Account } from "../helpers";
+import {
+  installPlugin,
+  publishAndInstall,
+  publishZip,
+  publisher,
+  rawPackage,
+} from "../plugin-helpers";
 import { saas, standin, until } from "../integration-helpers";
 import { latestMail } from "../mail-helpers";
 import { getDb } from "../../src/platform/db/client";
 import {
   auditLog,
+  organizations,
   platformEventPluginDeliveries,
   platformEvents,
   webhookDeliveries,
@@ -21,8 +28,9 @@ import {
 } from "../../src/platform/db/schema";
 import {
   EVENT_RETENTION_MS,
+  dispatchEvent,
   emitPlatformEvent,
-  emitVersionRevoked,
+  eventRecord,
   pruneEvents,
   redispatchEvents,
 } from "../../src/events/emit";
@@ -630,41 +638,171 @@ describe("lifecycle events reach plugins and endpoints", { timeout: 30_000 }, ()
     expect(got!.headers["atoll-event-id"]).toBe(id);
   });
 
-  it("version.revoked (the kill switch's emit) reaches a tenant's plugin granted events:version.revoked and the publisher's endpoint, not an unrelated organization", async () => {
+  it("the kill switch emits version.revoked to the publisher and the tenants running it, and installation.updated for each installation moved back or stopped; an unrelated organization gets nothing", async () => {
     const pub = await publisher("evrvp");
     const tenant = await publisher("evrvt");
     const bystander = await publisher("evrvb");
-    const hook = await receiving(pub, ["version.revoked"]);
-    const bystanderHook = await receiving(bystander, ["version.revoked"]);
+    const hook = await receiving(pub, ["version.revoked", "installation.updated"]);
+    const bystanderHook = await receiving(bystander, ["version.revoked", "installation.updated"]);
     const watcher = await publishAndInstall(
       tenant,
-      rawPackage(tenant.slug, WATCHER, { permissions: ["storage", "events:version.revoked"] }),
+      rawPackage(tenant.slug, WATCHER, {
+        permissions: ["storage", "events:version.revoked", "events:installation.updated"],
+      }),
     );
-    const id = await emitVersionRevoked(env, getDb(env.DB), {
-      plugin: `@${pub.slug}/bad`,
-      version: "1.0.0",
-      sha256: "0".repeat(64),
-      publisherOrgId: pub.orgId,
-      tenantOrgIds: [tenant.orgId],
-      reason: "the signing key was compromised",
+    const name = `@${pub.slug}/bad`;
+    for (const version of ["1.0.0", "2.0.0"])
+      expect((await publishZip(pub, rawPackage(pub.slug, WATCHER, { name, version }))).status).toBe(
+        201,
+      );
+    // One installation upgraded from 1.0.0 (it falls back), one installed on 2.0.0 (it stops).
+    const install = async (version: string, environment: string) => {
+      const res = await installPlugin(tenant, { plugin: name, version, environment, grants: [] });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const movedId = await install("1.0.0", "development");
+    const up = await call(`/v1/installations/${movedId}`, {
+      method: "PATCH",
+      key: tenant.apiKey,
+      json: { version: "2.0.0" },
     });
+    expect(up.status).toBe(200);
+    const stoppedId = await install("2.0.0", "staging");
+    const res = await call(`/v1/plugins/@${pub.slug}/bad/versions/2.0.0/revoke`, {
+      method: "POST",
+      key: pub.apiKey,
+      json: { reason: "the signing key was compromised" },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ fellBack: 1, stopped: 1 });
+
+    type Ev = { id: string; topic: string; payload: Record<string, unknown> };
+    const isRevocationEvent = (e: Ev) =>
+      e.topic === "version.revoked" ||
+      (e.topic === "installation.updated" && e.payload.reason === "version-revoked");
     const events = await until(async () => {
-      const res = await call(`${watcher.endpoint}/events`, { key: tenant.apiKey });
-      const body = (await res.json()) as { events: { id: string; topic: string }[] };
-      return body.events.some((e) => e.id === id) ? body.events : null;
+      const r = await call(`${watcher.endpoint}/events`, { key: tenant.apiKey });
+      const body = (await r.json()) as { events: Ev[] };
+      const mine = body.events.filter(isRevocationEvent);
+      return mine.length >= 2 ? mine : null;
     }, 8000);
-    expect(events.find((e) => e.id === id)).toMatchObject({
-      topic: "version.revoked",
-      payload: { version: { version: "1.0.0" }, reason: "the signing key was compromised" },
+    // The watcher runs in development: it gets the version.revoked and its environment's update only.
+    expect(events.find((e) => e.topic === "version.revoked")).toMatchObject({
+      payload: {
+        version: { plugin: name, version: "2.0.0" },
+        reason: "the signing key was compromised",
+      },
     });
-    const [got] = await until(async () => {
-      const r = await received(hook.name);
-      return r.length > 0 ? r : null;
+    expect(events.find((e) => e.topic === "installation.updated")).toMatchObject({
+      payload: {
+        installation: { id: movedId, version: "1.0.0", environment: "development" },
+        change: "downgraded",
+        previousVersion: "2.0.0",
+      },
+    });
+    // The publisher's endpoint: the revocation's three events (beside the tenant's earlier upgrade).
+    const got = await until(async () => {
+      const r = (await received(hook.name)).filter((d) =>
+        isRevocationEvent(JSON.parse(d.raw) as Ev),
+      );
+      return r.length >= 3 ? r : null;
     }, 8000);
-    expect(got!.verified).toBe(true);
-    // The fan-out made every delivery row before queueing any: the bystander has none.
+    expect(got.every((d) => d.verified)).toBe(true);
+    const bodies = got.map((d) => JSON.parse(d.raw) as Ev);
+    expect(bodies.map((b) => b.topic).sort()).toEqual([
+      "installation.updated",
+      "installation.updated",
+      "version.revoked",
+    ]);
+    expect(
+      bodies.find(
+        (b) =>
+          b.topic === "installation.updated" &&
+          (b.payload.installation as { id: string }).id === stoppedId,
+      ),
+    ).toMatchObject({ payload: { change: "stopped", installation: { version: "2.0.0" } } });
+    // The events were recorded in the revocation's batch and queued after it.
+    const rows = await getDb(env.DB)
+      .select()
+      .from(platformEvents)
+      .where(eq(platformEvents.id, bodies[0]!.id));
+    expect(rows[0]?.dispatchedAt).not.toBeNull();
     expect(await deliveriesOf(bystander, bystanderHook.endpoint.id)).toHaveLength(0);
     expect(await received(bystanderHook.name)).toHaveLength(0);
+  });
+
+  it("a listing the operator stops, then lets run again, emits installation.updated (stopped, resumed) for each running installation", async () => {
+    const pub = await publisher("evstp");
+    const tenant = await publisher("evstt");
+    const hook = await receiving(tenant, ["installation.updated"]);
+    const name = `@${pub.slug}/stoppable`;
+    expect((await publishZip(pub, rawPackage(pub.slug, WATCHER, { name }))).status).toBe(201);
+    const res = await installPlugin(tenant, { plugin: name, environment: "staging", grants: [] });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const suspend = (json: Record<string, unknown>) =>
+      call(`/v1/operator/listings/@${pub.slug}/stoppable/suspension`, {
+        method: "PUT",
+        key: OPERATOR_KEY,
+        json,
+      });
+    expect(
+      (await suspend({ suspended: true, reason: "malware report", mode: "stop" })).status,
+    ).toBe(200);
+    expect((await suspend({ suspended: false })).status).toBe(200);
+    const got = await until(async () => {
+      const r = await received(hook.name);
+      return r.length >= 2 ? r : null;
+    }, 8000);
+    const bodies = got.map((d) => JSON.parse(d.raw) as { payload: Record<string, unknown> });
+    expect(bodies.map((b) => [b.payload.change, b.payload.reason]).sort()).toEqual([
+      ["resumed", "listing-resumed"],
+      ["stopped", "listing-stopped"],
+    ]);
+    expect(bodies[0]?.payload.installation).toMatchObject({
+      id,
+      version: "1.0.0",
+      environment: "staging",
+    });
+  });
+
+  it("an event recorded in a batch exists exactly when the change does: a failing batch or a guarded change that lost records none", async () => {
+    const db = getDb(env.DB);
+    const a = await publisher("evoutbox");
+    const event = {
+      topic: "version.published" as const,
+      orgIds: [a.orgId],
+      payload: { version: { plugin: `@${a.slug}/x`, version: "1.0.0" } },
+    };
+    // The batch fails on its second statement (the organization's id is taken): no event.
+    const failing = eventRecord(db, event);
+    const [org] = await db.select().from(organizations).where(eq(organizations.id, a.orgId));
+    await expect(
+      db.batch([failing.statement, db.insert(organizations).values(org!)]),
+    ).rejects.toThrow();
+    expect(
+      await db.select().from(platformEvents).where(eq(platformEvents.id, failing.id)),
+    ).toHaveLength(0);
+    // A guarded change that changed nothing: the guarded event is not written.
+    const lost = eventRecord(db, event, { guarded: true });
+    await db.batch([
+      db.update(organizations).set({ name: "x" }).where(eq(organizations.id, "org_none")),
+      lost.statement,
+    ]);
+    expect(
+      await db.select().from(platformEvents).where(eq(platformEvents.id, lost.id)),
+    ).toHaveLength(0);
+    // A guarded change that happened: the event is written, and dispatching queues it.
+    const won = eventRecord(db, event, { guarded: true });
+    await db.batch([
+      db.update(organizations).set({ name: org!.name }).where(eq(organizations.id, a.orgId)),
+      won.statement,
+    ]);
+    await dispatchEvent(env, db, won.id);
+    const [row] = await db.select().from(platformEvents).where(eq(platformEvents.id, won.id));
+    expect(row).toMatchObject({ topic: "version.published", orgIds: [a.orgId] });
+    expect(row?.dispatchedAt).not.toBeNull();
   });
 
   it("events and finished deliveries older than the retention are pruned; a pending one is kept", async () => {

@@ -206,7 +206,7 @@ describe("a failing or hostile plugin", () => {
     export default {
       async fetch(req, env) {
         const u = new URL(req.url);
-        const attempt = async (f) => { try { const r = await f(); return { ok: true, status: r.status ?? null }; } catch (e) { return { ok: false, error: String(e && e.message || e) }; } };
+        const attempt = async (f) => { try { const r = await f(); return { ok: true, status: r.status ?? null, egress: r.headers ? r.headers.get("x-atoll-egress") : null, text: r.text ? await r.text() : null }; } catch (e) { return { ok: false, error: String(e && e.message || e) }; } };
         switch (u.pathname) {
           case "/env": return Response.json(Object.keys(env).sort());
           case "/granted": return Response.json(await attempt(() => fetch("https://api.stripe.com/v1/charges/ch_x", { headers: { authorization: "Bearer sk_test_x" } })));
@@ -248,12 +248,15 @@ describe("a failing or hostile plugin", () => {
 
   it("reaches exactly its granted host, and nothing else", async () => {
     const { get } = await installHostile(["network:api.stripe.com"]);
-    expect(await (await get("/granted")).json()).toMatchObject({ ok: true });
-    for (const path of ["/ungranted", "/loopback", "/ip"]) {
-      const r = (await (await get(path)).json()) as { ok: boolean; error?: string };
-      expect(r.ok, path).toBe(false);
-    }
-    expect(((await (await get("/ungranted")).json()) as { error: string }).error).toContain(
+    expect(await (await get("/granted")).json()).toMatchObject({ ok: true, egress: null });
+    // Refused with the production outbound Worker's answer (egressRefusal), never fetched.
+    for (const path of ["/ungranted", "/loopback", "/ip"])
+      expect(await (await get(path)).json(), path).toMatchObject({
+        ok: true,
+        status: 403,
+        egress: "refused",
+      });
+    expect(((await (await get("/ungranted")).json()) as { text: string }).text).toContain(
       "evil.example.com is not granted",
     );
   });

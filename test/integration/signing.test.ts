@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { OPERATOR_KEY, call, problem, signup } from "../helpers";
 import { rawPackage, publishZip } from "../plugin-helpers";
+import { invite } from "../mail-helpers";
 import { envelopeHeader, factsOf, newKey, publishSigned, register } from "../signing-helpers";
 
 const src = "export default { fetch() { return new Response('ok'); } };";
@@ -309,16 +310,42 @@ describe("/v1/organizations/{orgId}/signing-keys", () => {
     ).toBe(404);
   });
 
-  it("is for owners only: an admin cannot add a key", async () => {
-    // An admin-scoped credential: the owner invites nobody here, so the operator key stands in
-    // for "not an owner" (it may act on any organization, but not as its owner).
+  it("is for owners only: an admin of the organization, with org:write, can neither add nor revoke a key; nor can the operator", async () => {
     const a = await signup("sg");
+    const admin = await invite(
+      a,
+      `sg-admin-${Math.random().toString(36).slice(2, 10)}@example.test`,
+      "admin",
+    );
     const k = await newKey();
-    const res = await call(`/v1/organizations/${a.orgId}/signing-keys`, {
+    for (const key of [admin.apiKey, OPERATOR_KEY]) {
+      const res = await call(`/v1/organizations/${a.orgId}/signing-keys`, {
+        method: "POST",
+        key,
+        json: { name: "x", publicKey: k.pem },
+      });
+      expect(res.status).toBe(403);
+      expect((await problem(res)).detail).toContain("owner");
+    }
+    const added = await call(`/v1/organizations/${a.orgId}/signing-keys`, {
       method: "POST",
-      key: OPERATOR_KEY,
-      json: { name: "x", publicKey: k.pem },
+      key: a.apiKey,
+      json: { name: "owner's", publicKey: k.pem },
     });
-    expect(res.status).toBe(403);
+    expect(added.status).toBe(201);
+    const { id } = (await added.json()) as { id: string };
+    // The admin may read the keys (org:read) but not revoke one.
+    expect(
+      (await call(`/v1/organizations/${a.orgId}/signing-keys`, { key: admin.apiKey })).status,
+    ).toBe(200);
+    const revoke = await call(`/v1/organizations/${a.orgId}/signing-keys/${id}`, {
+      method: "DELETE",
+      key: admin.apiKey,
+    });
+    expect(revoke.status).toBe(403);
+    const listed = (await (
+      await call(`/v1/organizations/${a.orgId}/signing-keys`, { key: a.apiKey })
+    ).json()) as { keys: { id: string; revokedAt: string | null }[] };
+    expect(listed.keys.find((x) => x.id === id)?.revokedAt).toBeNull();
   });
 });

@@ -4,7 +4,7 @@ import {
   parseSignatureHeader,
   signatureHeader,
   verifySignature,
-} from "../../src/events/signature";
+} from "../../src/contract/webhook-signature";
 import { checkedUrl, newSecret } from "../../src/events/endpoints.routes";
 
 const NOW = 1_700_000_000_000;

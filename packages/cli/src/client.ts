@@ -193,3 +193,29 @@ export async function listKeys(t: Target): Promise<PublisherKeyInfo[]> {
   if (r.status !== 200) fail("listing keys", r.status, r.body);
   return r.body.keys;
 }
+
+export interface Revocation {
+  plugin: string;
+  version: string;
+  status: "revoked";
+  fellBack: number;
+  stopped: number;
+}
+
+/** The kill switch: revokes `version` of `plugin` (the publisher's own, or any as the operator). */
+export async function revokeVersion(
+  t: Target,
+  plugin: string,
+  version: string,
+  reason: string,
+): Promise<Revocation> {
+  const [scope = "", name = ""] = plugin.split("/");
+  const path = `/v1/plugins/${encodeURIComponent(scope)}/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/revoke`;
+  const r = await call<Revocation & Problem>(t, path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ reason }),
+  });
+  if (r.status !== 200) fail(`revoking ${plugin}@${version}`, r.status, r.body);
+  return r.body;
+}

@@ -14,6 +14,10 @@
  *   atoll test <dir> [--input JSON]              the conformance checks on a fresh standalone server
  *   atoll logs <dir> [--follow]                  the plugin's console output and exceptions (dev server)
  *   atoll logs <dir|ins_…> --platform [URL]      … of its installation on a platform (--follow)
+ *   atoll revoke <@scope/name@version> --reason R the kill switch: running installations stop or fall back
+ *   atoll webhooks verify --body FILE --signature HEADER
+ *                                                checks a delivery's Atoll-Signature with the endpoint's
+ *                                                secret from $ATOLL_WEBHOOK_SECRET or --secret-file FILE
  *
  * --url/--key default to $ATOLL_URL/$ATOLL_API_KEY, then to .atoll/local-credentials.json (npm start).
  */
@@ -33,6 +37,7 @@ import { unzipSync } from "fflate";
 import semver from "semver";
 import { CliError, buildPlugin, readDevFile, readManifest } from "./build";
 import { generateKeyFile, provenanceHeader, publicPemOf, sourceDigest } from "./signing";
+import { SECRET_PATTERN, verifySignature } from "../../../src/contract/webhook-signature";
 import { homedir } from "node:os";
 import {
   install,
@@ -42,6 +47,7 @@ import {
   listKeys,
   publish,
   registerKey,
+  revokeVersion,
   upgrade,
   type LogLine,
   type Target,
@@ -59,7 +65,9 @@ function parseArgs(argv: string[]): { positional: string[]; flags: Record<string
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a.startsWith("--")) {
-      const [k, v] = a.slice(2).split("=", 2) as [string, string | undefined];
+      // At the first "=" only: a value may hold "=" itself (--signature=t=…,v1=…).
+      const eq = a.indexOf("=");
+      const [k, v] = eq < 0 ? [a.slice(2), undefined] : [a.slice(2, eq), a.slice(eq + 1)];
       flags[k] =
         v ?? (argv[i + 1] && !argv[i + 1]?.startsWith("--") ? (argv[++i] as string) : "true");
     } else positional.push(a);
@@ -559,6 +567,64 @@ function inputFlag(flags: Record<string, string>): unknown {
 }
 
 /** `atoll test <dir>`: the conformance checks; exit 1 when one fails. */
+/** `atoll revoke @scope/name@version --reason R`: the kill switch. */
+async function revokeCmd(what: string | undefined, flags: Record<string, string>): Promise<void> {
+  const m = /^(@[a-z0-9-]+\/[a-z0-9][a-z0-9._-]*)@([^@\s]+)$/.exec(what ?? "");
+  const reason = flags.reason?.trim();
+  if (!m || !reason || reason === "true")
+    throw new CliError('usage: atoll revoke <@scope/name@version> --reason "why"');
+  const r = await revokeVersion(target(flags), m[1]!, m[2]!, reason);
+  step(`revoked ${r.plugin}@${r.version}`);
+  out(
+    `  ${r.fellBack} installation(s) moved back to the version they ran before, ${r.stopped} stopped (503 until their tenant moves them)`,
+  );
+}
+
+/**
+ * `atoll webhooks verify --body FILE --signature HEADER`: checks a delivery as a receiver does. The
+ * secret comes from $ATOLL_WEBHOOK_SECRET or --secret-file, never from the command line.
+ */
+async function webhooksCmd(
+  sub: string | undefined,
+  flags: Record<string, string>,
+): Promise<number> {
+  const usage =
+    "usage: atoll webhooks verify --body FILE --signature 't=…,v1=…' [--secret-file FILE] [--tolerance SECONDS] (secret: $ATOLL_WEBHOOK_SECRET or --secret-file)";
+  if (sub !== "verify" || !flags.body || !flags.signature || flags.signature === "true")
+    throw new CliError(usage);
+  if (flags.secret !== undefined)
+    throw new CliError(
+      "--secret would put the secret on the command line (and in shell history): use $ATOLL_WEBHOOK_SECRET or --secret-file",
+    );
+  const secret = (
+    flags["secret-file"]
+      ? readFileSync(flags["secret-file"], "utf8")
+      : (process.env.ATOLL_WEBHOOK_SECRET ?? "")
+  ).trim();
+  if (!SECRET_PATTERN.test(secret))
+    throw new CliError(
+      "no endpoint secret (whsec_…): set $ATOLL_WEBHOOK_SECRET or pass --secret-file FILE",
+    );
+  const tolerance = flags.tolerance === undefined ? undefined : Number(flags.tolerance);
+  if (tolerance !== undefined && !(Number.isInteger(tolerance) && tolerance >= 0))
+    throw new CliError("--tolerance takes a whole number of seconds");
+  // The exact bytes received: a re-serialized body would not verify.
+  const body = readFileSync(flags.body, "utf8");
+  const r = await verifySignature(secret, flags.signature, body, Date.now(), tolerance);
+  if (r.ok) {
+    out("✓ signature verified");
+    return 0;
+  }
+  const why = {
+    missing: "no signature given",
+    malformed: "the header is not t=…,v1=…",
+    "outside-window": "the timestamp is outside the tolerance (a replay, or a clock far off)",
+    mismatch: "no v1 matches: another secret, or the body is not the exact bytes received",
+  }[r.reason];
+  out(`✗ not verified: ${why}`);
+  return 1;
+}
+
 async function testCmd(dir: string | undefined, flags: Record<string, string>): Promise<number> {
   if (!dir) throw new CliError("usage: atoll test <dir> [--input JSON]");
   const input = inputFlag(flags);
@@ -638,9 +704,14 @@ export async function main(argv: string[]): Promise<number> {
       case "logs":
         await logsCmd(positional[0], flags);
         return 0;
+      case "revoke":
+        await revokeCmd(positional[0], flags);
+        return 0;
+      case "webhooks":
+        return await webhooksCmd(positional[0], flags);
       default:
         out(
-          "usage: atoll <init|build|publish|keys|dev|invoke|test|logs> …\n  init <dir>        a new plugin from the hello template (or --template @scope/name from the marketplace)\n  build <dir>       bundle, validate, package, hash\n  publish <dir|zip> upload to the platform (--url, --key; --sign FILE signs it)\n  keys <generate|register|list> your Ed25519 signing key and its registration\n  dev <dir>         run the plugin here (workerd), rebuild on change; --platform [URL] installs it on a platform\n  invoke <dir> <hook> call initialize|execute|cleanup on the running dev server\n  test <dir>        the conformance checks on a fresh dev server\n  logs <dir>        the plugin's console output and exceptions (--follow; --platform [URL])",
+          "usage: atoll <init|build|publish|keys|dev|invoke|test|logs|revoke|webhooks> …\n  init <dir>        a new plugin from the hello template (or --template @scope/name from the marketplace)\n  build <dir>       bundle, validate, package, hash\n  publish <dir|zip> upload to the platform (--url, --key; --sign FILE signs it)\n  keys <generate|register|list> your Ed25519 signing key and its registration\n  dev <dir>         run the plugin here (workerd), rebuild on change; --platform [URL] installs it on a platform\n  invoke <dir> <hook> call initialize|execute|cleanup on the running dev server\n  test <dir>        the conformance checks on a fresh dev server\n  logs <dir>        the plugin's console output and exceptions (--follow; --platform [URL])\n  revoke <@scope/name@version> --reason R   the kill switch\n  webhooks verify   check a delivery's Atoll-Signature (--body FILE --signature H; secret: $ATOLL_WEBHOOK_SECRET)",
         );
         return command ? 2 : 0;
     }

@@ -8,11 +8,27 @@
  * verifying. The HMAC key is the secret string as given (`whsec_…`, UTF-8). A receiver recomputes
  * the HMAC over the timestamp and the exact bytes it received, compares in constant time with each
  * `v1`, and refuses a timestamp more than five minutes away (a captured delivery cannot be replayed
- * later). The recipe, with Node's crypto, is in docs/events.md.
+ * later). The recipe, with Node's crypto, is in docs/events.md; `atoll webhooks verify` runs this
+ * module. Part of the contract because receivers outside the platform (the CLI) check it too: it
+ * uses only Web Crypto, which Workers and Node share.
  */
-import type { NoFields, Result } from "../contract/result";
-import { toHex } from "../platform/crypto/encoding";
-import { hmacSha256, secretsEqual } from "../platform/crypto/hash";
+import type { NoFields, Result } from "./result";
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
+}
+
+const hex = (bytes: ArrayBuffer) =>
+  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** 64 hex digits (already checked by the parser) as 32 bytes. */
+const fromHex = (h: string) =>
+  Uint8Array.from({ length: h.length / 2 }, (_, i) => parseInt(h.slice(i * 2, i * 2 + 2), 16));
 
 export const SIGNATURE_HEADER = "Atoll-Signature";
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -25,7 +41,7 @@ export async function signatureOf(
   timestamp: string,
   body: string,
 ): Promise<string> {
-  return toHex(await hmacSha256(secret, `${timestamp}.${body}`));
+  return hex(await crypto.subtle.sign("HMAC", await hmacKey(secret), utf8(`${timestamp}.${body}`)));
 }
 
 /**
@@ -69,7 +85,10 @@ export function parseSignatureHeader(header: string): { t: string; v1: string[] 
   return t !== null && v1.length > 0 ? { t, v1 } : null;
 }
 
-/** What a receiver does: parse, check the window, compare each v1 in constant time. */
+/**
+ * What a receiver does: parse, check the window, compare each v1 in constant time (Web Crypto's
+ * HMAC verify).
+ */
 export async function verifySignature(
   secret: string,
   header: string | null | undefined,
@@ -82,8 +101,9 @@ export async function verifySignature(
   if (!parsed) return { ok: false, reason: "malformed" };
   if (Math.abs(Number(parsed.t) - nowMs / 1000) > toleranceSeconds)
     return { ok: false, reason: "outside-window" };
-  const expected = await signatureOf(secret, parsed.t, body);
+  const key = await hmacKey(secret);
+  const signed = utf8(`${parsed.t}.${body}`);
   for (const candidate of parsed.v1)
-    if (await secretsEqual(expected, candidate)) return { ok: true };
+    if (await crypto.subtle.verify("HMAC", key, fromHex(candidate), signed)) return { ok: true };
   return { ok: false, reason: "mismatch" };
 }
