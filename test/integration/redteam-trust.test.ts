@@ -307,25 +307,23 @@ describe("signed publishing: hostile envelopes", { timeout: 30_000 }, () => {
     expect((await problem(res)).type).toMatch(/signature-statement-mismatch$/);
   });
 
-  // HOLE: a version signed only by a key the publisher has since revoked (declared compromised) is still offered to new installs; it is only flagged keyRevoked.
-  it.fails(
-    "a version signed only by a since-revoked key is not installable by a new tenant",
-    async () => {
-      const { a, key } = await signedOrg();
-      const name = `@${a.slug}/rt-${Math.random().toString(36).slice(2, 8)}`;
-      const zip = rawPackage(a.slug, answer("signed"), { name });
-      const header = await envelopeHeader(await factsOf(zip), key.pair.privateKey, key.fingerprint);
-      expect((await publishSigned(a, zip, header)).status).toBe(201);
-      const [k] = await db().select().from(publisherKeys).where(eq(publisherKeys.orgId, a.orgId));
-      await call(`/v1/organizations/${a.orgId}/signing-keys/${k!.id}`, {
-        method: "DELETE",
-        key: a.apiKey,
-      });
-      const tenant = await publisher("rtsgt");
-      const res = await installPlugin(tenant, { plugin: name, version: "1.0.0", grants: [] });
-      expect(res.status).toBeGreaterThanOrEqual(400);
-    },
-  );
+  // Was a hole: a version signed only by a since-revoked key was offered to new installs.
+  it("a version signed only by a since-revoked key is not installable by a new tenant", async () => {
+    const { a, key } = await signedOrg();
+    const name = `@${a.slug}/rt-${Math.random().toString(36).slice(2, 8)}`;
+    const zip = rawPackage(a.slug, answer("signed"), { name });
+    const header = await envelopeHeader(await factsOf(zip), key.pair.privateKey, key.fingerprint);
+    expect((await publishSigned(a, zip, header)).status).toBe(201);
+    const [k] = await db().select().from(publisherKeys).where(eq(publisherKeys.orgId, a.orgId));
+    await call(`/v1/organizations/${a.orgId}/signing-keys/${k!.id}`, {
+      method: "DELETE",
+      key: a.apiKey,
+    });
+    const tenant = await publisher("rtsgt");
+    const res = await installPlugin(tenant, { plugin: name, version: "1.0.0", grants: [] });
+    expect(res.status).toBe(409);
+    expect((await problem(res)).type).toMatch(/version-key-revoked$/);
+  });
 });
 
 // --- the kill switch ----------------------------------------------------------------------------
@@ -801,34 +799,31 @@ describe("the kill switch's fallback after a reconfiguration", { timeout: 30_000
 });
 
 describe("signing keys: an organization's key list", { timeout: 60_000 }, () => {
-  // HOLE: keys are unbounded per organization, but publish checks only the first 100 (listPublisherKeys .limit(100)): the 101st key registers fine and then never verifies (signature-unknown-key).
-  it.fails(
-    "a key that was registered is one that verifies (or registration is capped)",
-    async () => {
-      const a = await publisher("rtkl");
-      let last: Awaited<ReturnType<typeof newKey>> | null = null;
-      let registered = 0;
-      for (let i = 0; i < 101; i++) {
-        const k = await newKey();
-        const res = await call(`/v1/organizations/${a.orgId}/signing-keys`, {
-          method: "POST",
-          key: a.apiKey,
-          json: { name: `k${i}`, publicKey: k.pem },
-        });
-        if (res.status !== 201) break;
-        registered += 1;
-        last = k;
-      }
-      if (registered <= 100) return; // a cap: the last registered key is within the checked list
-      const zip = rawPackage(a.slug, answer("x"));
-      const header = await envelopeHeader(
-        await factsOf(zip),
-        last!.pair.privateKey,
-        last!.fingerprint,
-      );
-      expect((await publishSigned(a, zip, header)).status).toBe(201);
-    },
-  );
+  // Was a hole: the 101st key registered, then never verified (publish checked only 100); now capped.
+  it("a key that was registered is one that verifies (or registration is capped)", async () => {
+    const a = await publisher("rtkl");
+    let last: Awaited<ReturnType<typeof newKey>> | null = null;
+    let registered = 0;
+    for (let i = 0; i < 101; i++) {
+      const k = await newKey();
+      const res = await call(`/v1/organizations/${a.orgId}/signing-keys`, {
+        method: "POST",
+        key: a.apiKey,
+        json: { name: `k${i}`, publicKey: k.pem },
+      });
+      if (res.status !== 201) break;
+      registered += 1;
+      last = k;
+    }
+    if (registered <= 100) return; // a cap: the last registered key is within the checked list
+    const zip = rawPackage(a.slug, answer("x"));
+    const header = await envelopeHeader(
+      await factsOf(zip),
+      last!.pair.privateKey,
+      last!.fingerprint,
+    );
+    expect((await publishSigned(a, zip, header)).status).toBe(201);
+  });
 });
 
 const GOOD = answer("good");
@@ -860,24 +855,20 @@ describe(
   "provenance at load, against the attacker of provenance.test.ts (R2 and the recorded hash tampered)",
   { timeout: 30_000 },
   () => {
-    // HOLE (low; trust-model.md leaves out an attacker who rewrites the stored envelope and key, but
-    // here one column is merely cleared): the runtime checks a signature only when provenance is set; clearing it in the same UPDATE that changes sha256 makes a signed version (signer_key_id still set) run the swapped bytes as if it were unsigned.
-    it.fails(
-      "a signed version whose provenance record was removed does not run other bytes",
-      async () => {
-        const a = await publisher("rtpv");
-        const pub = await signedGood(a);
-        const { evilSha } = await evilInR2(a);
-        await env.DB.prepare(
-          "UPDATE plugin_versions SET sha256 = ?, provenance = NULL WHERE sha256 = ?",
-        )
-          .bind(evilSha, pub.sha256)
-          .run();
-        forgetCachedPackages();
-        const res = await installPlugin(a, { plugin: pub.plugin, grants: [] });
-        expect(res.status).toBe(502);
-      },
-    );
+    // Was a hole: clearing the provenance in the same UPDATE that swapped sha256 ran the bytes as unsigned.
+    it("a signed version whose provenance record was removed does not run other bytes", async () => {
+      const a = await publisher("rtpv");
+      const pub = await signedGood(a);
+      const { evilSha } = await evilInR2(a);
+      await env.DB.prepare(
+        "UPDATE plugin_versions SET sha256 = ?, provenance = NULL WHERE sha256 = ?",
+      )
+        .bind(evilSha, pub.sha256)
+        .run();
+      forgetCachedPackages();
+      const res = await installPlugin(a, { plugin: pub.plugin, grants: [] });
+      expect(res.status).toBe(502);
+    });
 
     // HOLE (documented limit, trust-model.md "What it does not cover"): the stored provenance carries its own public key and the runtime verifies against that, not against the publisher's registered key (signer_key_id): a record re-signed with any key passes.
     it.fails(
@@ -933,49 +924,46 @@ async function receiver(a: Account, topics: string[]) {
 }
 
 describe("the kill switch's events", { timeout: 40_000 }, () => {
-  // HOLE (in this clone): the revoke route emits no platform event at all; the lead's new code emits version.revoked and installation.updated — this test then checks that each tenant hears of it and learns nothing of the other tenant.
-  it.fails(
-    "each tenant running the version hears version.revoked; neither learns the other's organization or installation",
-    async () => {
-      const pub = await publisher("rtke");
-      const plugin = await versions(pub, ["1.0.0", "2.0.0"]);
-      const a = await publisher("rtkea");
-      const b = await publisher("rtkeb");
-      const bystander = await publisher("rtkex");
-      const topics = ["version.revoked", "installation.updated"];
-      const [heardA, heardB, heardX] = [
-        await receiver(a, topics),
-        await receiver(b, topics),
-        await receiver(bystander, topics),
-      ];
-      const ia = await install(a, plugin, "1.0.0");
-      expect(
-        (
-          await call(`/v1/installations/${ia.id}`, {
-            method: "PATCH",
-            key: a.apiKey,
-            json: { version: "2.0.0" },
-          })
-        ).status,
-      ).toBe(200);
-      const ib = await install(b, plugin, "2.0.0");
-      expect((await revoke(pub.apiKey, plugin, "2.0.0")).status).toBe(200);
-      const revokedTo = async (heard: () => Promise<Delivered[]>) =>
-        until(async () => {
-          const d = await heard();
-          return d.some((x) => x.raw.includes('"version.revoked"')) ? d : null;
-        }, 10_000);
-      const [gotA, gotB] = [await revokedTo(heardA), await revokedTo(heardB)];
-      for (const d of [...gotA, ...gotB]) expect(d.verified).toBe(true);
-      const rawA = gotA.map((d) => d.raw).join("\n");
-      const rawB = gotB.map((d) => d.raw).join("\n");
-      expect(rawA).not.toContain(b.orgId);
-      expect(rawA).not.toContain(ib.id);
-      expect(rawB).not.toContain(a.orgId);
-      expect(rawB).not.toContain(ia.id);
-      expect(await heardX()).toHaveLength(0);
-    },
-  );
+  // Held since the lead's change: the revoke route emits no platform event at all; the lead's new code emits version.revoked and installation.updated — this test then checks that each tenant hears of it and learns nothing of the other tenant.
+  it("each tenant running the version hears version.revoked; neither learns the other's organization or installation", async () => {
+    const pub = await publisher("rtke");
+    const plugin = await versions(pub, ["1.0.0", "2.0.0"]);
+    const a = await publisher("rtkea");
+    const b = await publisher("rtkeb");
+    const bystander = await publisher("rtkex");
+    const topics = ["version.revoked", "installation.updated"];
+    const [heardA, heardB, heardX] = [
+      await receiver(a, topics),
+      await receiver(b, topics),
+      await receiver(bystander, topics),
+    ];
+    const ia = await install(a, plugin, "1.0.0");
+    expect(
+      (
+        await call(`/v1/installations/${ia.id}`, {
+          method: "PATCH",
+          key: a.apiKey,
+          json: { version: "2.0.0" },
+        })
+      ).status,
+    ).toBe(200);
+    const ib = await install(b, plugin, "2.0.0");
+    expect((await revoke(pub.apiKey, plugin, "2.0.0")).status).toBe(200);
+    const revokedTo = async (heard: () => Promise<Delivered[]>) =>
+      until(async () => {
+        const d = await heard();
+        return d.some((x) => x.raw.includes('"version.revoked"')) ? d : null;
+      }, 10_000);
+    const [gotA, gotB] = [await revokedTo(heardA), await revokedTo(heardB)];
+    for (const d of [...gotA, ...gotB]) expect(d.verified).toBe(true);
+    const rawA = gotA.map((d) => d.raw).join("\n");
+    const rawB = gotB.map((d) => d.raw).join("\n");
+    expect(rawA).not.toContain(b.orgId);
+    expect(rawA).not.toContain(ib.id);
+    expect(rawB).not.toContain(a.orgId);
+    expect(rawB).not.toContain(ia.id);
+    expect(await heardX()).toHaveLength(0);
+  });
 });
 
 describe("a tenant running a yanked version", { timeout: 30_000 }, () => {
@@ -1014,8 +1002,8 @@ describe("a tenant running a yanked version", { timeout: 30_000 }, () => {
 });
 
 describe("the operator's signature requirement and the review queue", { timeout: 30_000 }, () => {
-  // HOLE: the requirement is checked only at POST /v1/packages; an unsigned version already waiting in review when the operator requires signatures is approved and published unsigned.
-  it.fails("approving an unsigned version of a publisher that must sign is refused", async () => {
+  // Was a hole: an unsigned version waiting in review was approved after signatures became required.
+  it("approving an unsigned version of a publisher that must sign is refused", async () => {
     const pub = await publisher("rtrq");
     const plugin = await versions(pub, ["1.0.0"]);
     // As if submitted before the requirement, under ATOLL_AUTO_APPROVE=false (the review queue).
@@ -1035,7 +1023,8 @@ describe("the operator's signature requirement and the review queue", { timeout:
       key: OPERATOR_KEY,
       json: { decision: "approve" },
     });
-    expect(approve.status).toBeGreaterThanOrEqual(400);
+    expect(approve.status).toBe(409);
+    expect((await problem(approve)).type).toMatch(/signature-required$/);
     expect((await versionRow(plugin, "1.0.0"))?.status).toBe("in_review");
   });
 });
@@ -1075,8 +1064,8 @@ function gateway() {
 }
 
 describe("the kill switch on execute", { timeout: 40_000 }, () => {
-  // HOLE (in this clone): execute runs from the isolate's cached spec and takes no lease, so another isolate keeps executing the revoked version for up to the spec cache's 10 s (the lead's new code takes the installation's lease on execute).
-  it.fails("every isolate stops executing a revoked version within the lease time", async () => {
+  // Held since the lead's change: execute runs from the isolate's cached spec and takes no lease, so another isolate keeps executing the revoked version for up to the spec cache's 10 s (the lead's new code takes the installation's lease on execute).
+  it("every isolate stops executing a revoked version within the lease time", async () => {
     const pub = await publisher("rtkx");
     const name = `@${pub.slug}/rt-${Math.random().toString(36).slice(2, 8)}`;
     const res = await publishZip(pub, rawPackage(pub.slug, executes("v1"), { name }));
@@ -1100,8 +1089,8 @@ describe("the kill switch on execute", { timeout: 40_000 }, () => {
 });
 
 describe("webhook endpoints: wildcard-DNS names that spell loopback", { timeout: 30_000 }, () => {
-  // HOLE (low; a denylist): well-known wildcard names for loopback beyond the list are accepted (docs/events.md promises "no wildcard-DNS service that spells an address"); on Cloudflare's egress they reach nothing, elsewhere they would.
-  it.fails.each([
+  // Was a hole (a denylist, so never complete): these wildcard and rebinding names were accepted.
+  it.each([
     ["localhost.direct", "https://app.localhost.direct/hook"],
     ["local.gd", "https://x.local.gd/hook"],
     ["1u.ms", "https://make-127.0.0.1-rr.1u.ms/hook"],
@@ -1157,8 +1146,8 @@ describe("the operator's signature requirement: hostile input", { timeout: 30_00
     await problem(res);
   });
 
-  // HOLE (low): for an organization that does not exist the route answers 404 but its batch has already written a "signatures.required" audit entry for that id (the update and the audit insert are not guarded on each other).
-  it.fails("an organization that does not exist is a 404 and nothing is written", async () => {
+  // Was a hole: the 404 for an unknown organization came after its audit entry was written.
+  it("an organization that does not exist is a 404 and nothing is written", async () => {
     const ghost = newId("org");
     const res = await call(`/v1/operator/organizations/${ghost}/signature-requirement`, {
       method: "PUT",
