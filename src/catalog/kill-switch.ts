@@ -8,7 +8,7 @@
  * installation's Durable Object is told that what isolates cached about it is stale, so each
  * isolate reloads at its next lease (≤ 1 s).
  */
-import { and, desc, eq, isNotNull } from "drizzle-orm";
+import { and, desc, eq, isNotNull, ne } from "drizzle-orm";
 import type { Db } from "../platform/db/client";
 import { insertIfPreviousChanged } from "../platform/db/guard";
 import { newId } from "../platform/crypto/encoding";
@@ -56,6 +56,8 @@ async function previousGood(
         eq(installationEvents.installationId, inst.id),
         eq(installationEvents.toVersion, revoked.version),
         isNotNull(installationEvents.fromVersion),
+        // A reconfiguration (from the version to itself) says nothing of what ran before it.
+        ne(installationEvents.action, "reconfigured"),
       ),
     )
     .orderBy(desc(installationEvents.id))

@@ -6,10 +6,12 @@ import { previousChangedOne } from "../platform/db/guard";
 import {
   pluginVersions,
   plugins,
+  publisherKeys,
   type PluginRow,
   type PluginVersionRow,
 } from "../platform/db/schema";
 import type { Manifest } from "../contract/manifest";
+import { ApiError } from "../platform/http/problem";
 import { listingsFts } from "./fts";
 import { displaySkeleton, listingFields } from "./listing";
 
@@ -255,4 +257,29 @@ export async function findVersion(
     .where(and(eq(pluginVersions.pluginId, pluginId), eq(pluginVersions.version, version)))
     .limit(1);
   return row ?? null;
+}
+
+/**
+ * The refusal of a version signed only by a key its publisher has since revoked (declared
+ * compromised): no new installation or move onto it; those running it keep running until the
+ * operator (or the publisher, with the kill switch) decides. Null when the version may be taken.
+ */
+export async function revokedSignerProblem(
+  db: Db,
+  plugin: string,
+  version: Pick<PluginVersionRow, "version" | "signerKeyId">,
+): Promise<ApiError | null> {
+  if (!version.signerKeyId) return null;
+  const [key] = await db
+    .select({ revokedAt: publisherKeys.revokedAt, fingerprint: publisherKeys.fingerprint })
+    .from(publisherKeys)
+    .where(eq(publisherKeys.id, version.signerKeyId))
+    .limit(1);
+  if (!key || key.revokedAt === null) return null;
+  return new ApiError({
+    status: 409,
+    type: "version-key-revoked",
+    title: "Version signed with a revoked key",
+    detail: `${plugin}@${version.version} was signed with ${key.fingerprint}, which its publisher has revoked: it cannot be installed or moved to. Choose another version.`,
+  });
 }

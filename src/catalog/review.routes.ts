@@ -27,6 +27,8 @@ import { conflict, notFound } from "../platform/http/problem";
 import { AUTHENTICATED, IdParam, ListingParams, problems, iso } from "../platform/http/schemas";
 import { findPluginByName, listVersions, listingStatements, recountInstalls } from "./queries";
 import { describePermission } from "../contract/permissions";
+import { getOrganization } from "../access/queries";
+import { signaturesRequired } from "./signing";
 import { dispatchEvent, emitPlatformEvent, eventRecord } from "../events/emit";
 import { installationPayload, versionPayload } from "../events/topics";
 
@@ -163,6 +165,16 @@ reviewOperatorRoutes.openapi(decide, async (c) => {
   if (!row) throw notFound("The version");
   if (!TRANSITIONS[decision].includes(row.v.status))
     throw conflict(`A ${row.v.status} version cannot be ${decision}d.`, "invalid-transition");
+  // The operator's signature requirement holds at approval too: a version submitted unsigned
+  // before the publisher had to sign is not published unsigned now.
+  if (decision === "approve" && !row.v.signerKeyId) {
+    const org = await getOrganization(db, row.plugin.orgId);
+    if (org && (await signaturesRequired(db, org)))
+      throw conflict(
+        `${row.plugin.name}@${row.v.version} is unsigned and ${org.slug} must sign its packages: reject it; the publisher publishes a signed version.`,
+        "signature-required",
+      );
+  }
   const now = Date.now();
   const status = TARGET[decision];
   const versions = (await listVersions(db, row.plugin.id)).map((v) =>

@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { actorOf, auditInsert } from "../access/audit";
+import { actorOf, auditInsert, auditInsertIfPreviousChanged } from "../access/audit";
 import { requireOperator, requireOrg, type Principal } from "../access/principal";
 import { createRouter } from "../platform/http/router";
 import { getDb, isUniqueViolation } from "../platform/db/client";
@@ -24,6 +24,7 @@ import {
   SIGNATURE_PLANS_SETTING,
   findPublisherKey,
   listPublisherKeys,
+  MAX_PUBLISHER_KEYS,
   revokeKeyStatement,
   signaturePlans,
 } from "./signing";
@@ -96,6 +97,12 @@ signingKeyRoutes.openapi(addKey, async (c) => {
   const parsed = parsePublicKeyPem(publicKey);
   if (!parsed.ok) throw badRequest(parsed.detail, "invalid-public-key");
   const db = getDb(c.env.DB);
+  // A key beyond the list publish checks would register and never verify.
+  if ((await listPublisherKeys(db, orgId)).length >= MAX_PUBLISHER_KEYS)
+    throw conflict(
+      `An organization registers at most ${MAX_PUBLISHER_KEYS} signing keys (revoked ones included).`,
+      "key-limit",
+    );
   const now = Date.now();
   const row: PublisherKeyRow = {
     id: newId("pbk"),
@@ -238,7 +245,8 @@ signingOperatorRoutes.openapi(requirePublisher, async (c) => {
       .set({ requireSignatures: required })
       .where(eq(organizations.id, orgId))
       .returning({ id: organizations.id }),
-    auditInsert(db, {
+    // Follows the update: an organization that does not exist gets no entry.
+    auditInsertIfPreviousChanged(db, {
       orgId,
       actor: actorOf(p),
       action: required ? "signatures.required" : "signatures.not_required",

@@ -26,13 +26,16 @@ import { err, ok, type Result } from "../contract/result";
 /** The platform setting listing the plans whose publishers must sign (JSON array). */
 export const SIGNATURE_PLANS_SETTING = "signatures.required_plans";
 
+/** The keys an organization may register (revoked ones count): each one is in every check. */
+export const MAX_PUBLISHER_KEYS = 100;
+
 export function listPublisherKeys(db: Db, orgId: string): Promise<PublisherKeyRow[]> {
   return db
     .select()
     .from(publisherKeys)
     .where(eq(publisherKeys.orgId, orgId))
     .orderBy(publisherKeys.createdAt)
-    .limit(100);
+    .limit(MAX_PUBLISHER_KEYS);
 }
 
 /** The plans the operator requires signatures of. */

@@ -177,7 +177,8 @@ export async function fanOut(
   for (const inst of subscribed) {
     try {
       const spec = await loadSpec(db, env.ATOLL_SECRET_KEY, inst.id);
-      if (!spec) continue;
+      // A revoked or stopped version never runs: nothing to deliver, nothing to retry.
+      if (!spec || spec.halted) continue;
       let status: number;
       try {
         status = await sendToPlugin(host, spec, envelope, pluginDeadline(env), (run) =>

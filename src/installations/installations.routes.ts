@@ -32,6 +32,7 @@ import {
   findPluginByName,
   findPluginOwner,
   findVersion,
+  revokedSignerProblem,
   isDevVersion,
   listVersions,
   versionVisibleTo,
@@ -188,6 +189,8 @@ installationRoutes.openapi(install, async (c) => {
         .sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null);
   if (!version || !versionVisibleTo(version, plugin, p.orgId, p.role === "operator"))
     throw notFound(`${body.plugin}@${body.version ?? "latest"}`);
+  const keyRevoked = await revokedSignerProblem(db, plugin.name, version);
+  if (keyRevoked) throw keyRevoked;
   const manifest = version.manifest;
 
   const { missing, undeclared } = compareGrants(manifest.permissions, body.grants);

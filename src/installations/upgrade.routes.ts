@@ -19,7 +19,12 @@ import { AUTHENTICATED, IdParam, problems, problemWith, iso } from "../platform/
 import { compareGrants, describePermission } from "../contract/permissions";
 import { callLifecycle, pluginDeadline, pluginHost } from "../runtime/invoke";
 import { checkSecrets, validateConfig } from "./config";
-import { findPluginOwner, findVersion, versionVisibleTo } from "../catalog/queries";
+import {
+  findPluginOwner,
+  findVersion,
+  revokedSignerProblem,
+  versionVisibleTo,
+} from "../catalog/queries";
 import { dispatchEvent, eventRecord } from "../events/emit";
 import { installationPayload } from "../events/topics";
 import { forgetInstallation, specFrom, type SealedValues } from "../runtime/resolve";
@@ -87,8 +92,14 @@ upgradeRoutes.openapi(change, async (c) => {
   const targetVersion = body.version ?? current.version;
   const target = await findVersion(db, row.pluginId, targetVersion);
   const plugin = { orgId: (await findPluginOwner(db, row.pluginId)) ?? "" };
-  if (!target || !versionVisibleTo(target, plugin, p.orgId, p.role === "operator"))
+  // Staying on a yanked version (which keeps serving its installations) is a reconfiguration.
+  const staying = target?.id === row.versionId && target.status === "yanked";
+  if (!target || (!staying && !versionVisibleTo(target, plugin, p.orgId, p.role === "operator")))
     throw notFound(`${current.plugin}@${targetVersion} (published)`);
+  if (target.id !== row.versionId) {
+    const keyRevoked = await revokedSignerProblem(db, current.plugin, target);
+    if (keyRevoked) throw keyRevoked;
+  }
   const manifest = target.manifest;
 
   const currentGrants = row.grants;

@@ -70,6 +70,13 @@ const ADDRESS_DNS = [
   "lacolhost.com",
   "traefik.me",
   "localhost.run",
+  "localhost.direct",
+  "local.gd",
+  "nip.direct",
+  // DNS-rebinding services: names that answer with an address the name spells, or alternate.
+  "1u.ms",
+  "rbndr.us",
+  "rebind.it",
 ];
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;

@@ -83,7 +83,8 @@ export async function deliverEvent(
     if (done.has(target)) continue;
     try {
       const spec = await loadSpec(db, env.ATOLL_SECRET_KEY, inst.id);
-      if (!spec) continue;
+      // A revoked or stopped version never runs: nothing to deliver, nothing to retry.
+      if (!spec || spec.halted) continue;
       const req = pluginRequest(
         spec,
         { orgId: spec.orgId, subject: "platform:events", requestId: `evt-${event.id}` },

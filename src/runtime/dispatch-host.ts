@@ -52,7 +52,7 @@ export class DispatchHost implements PluginHost {
   async prepare(spec: PluginSpec): Promise<void> {
     await this.api.upload(scriptName(spec), {
       mainModule: spec.entry,
-      modules: await loadModules(this.packages, spec.sha256, spec.provenance),
+      modules: await loadModules(this.packages, spec.sha256, spec.provenance, spec.signed),
       compatibilityDate: PLUGIN_COMPATIBILITY_DATE,
       bindings: scriptBindings(spec, this.platformService),
       // In the safe tag alphabet (./script-tags.ts): installation, org, plugin, environment, package.

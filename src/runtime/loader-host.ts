@@ -88,7 +88,7 @@ export class LoaderHost implements PluginHost {
       const hosts = networkHosts(spec);
       let modules: Record<string, string>;
       try {
-        modules = await loadModules(this.packages, spec.sha256, spec.provenance);
+        modules = await loadModules(this.packages, spec.sha256, spec.provenance, spec.signed);
       } catch (err) {
         if (err instanceof PackageIntegrityError) integrity = err;
         throw err;

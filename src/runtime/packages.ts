@@ -45,7 +45,13 @@ export async function loadModules(
   bucket: R2Bucket,
   sha256: string,
   provenance?: StoredProvenance,
+  signed = false,
 ): Promise<Record<string, string>> {
+  // A signed version whose provenance record is gone is not run as if it were unsigned.
+  if (signed && !provenance)
+    throw new PackageIntegrityError(
+      `package ${sha256} was published signed but its provenance record is missing`,
+    );
   if (provenance && !(await signs(provenance, sha256)))
     throw new PackageIntegrityError(
       `package ${sha256} is not the package its publisher signed (the signature does not verify or signs another digest)`,

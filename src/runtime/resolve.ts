@@ -120,6 +120,7 @@ export function specFrom(
     version: version.version,
     sha256: version.sha256,
     ...(version.provenance ? { provenance: storedProvenance(version.provenance) } : {}),
+    ...(version.signerKeyId ? { signed: true as const } : {}),
     entry: manifest.entry,
     grants: inst.grants,
     config: { ...inst.config, ...sealed.config },

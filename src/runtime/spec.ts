@@ -21,6 +21,8 @@ export interface PluginSpec {
    * exactly their SHA-256.
    */
   provenance?: StoredProvenance;
+  /** The version was published signed: it never loads without a provenance that verifies. */
+  signed?: true;
   entry: string;
   grants: string[];
   config: Record<string, unknown>;
