@@ -1,7 +1,9 @@
 /**
  * The revenue domain's platform events (src/events/emit.ts): purchase.succeeded|refunded and
- * subscription.renewed|past_due|canceled, emitted after the change is committed, to the buyer and
- * the publisher. Payloads hold what both already see in their own purchase and subscription lists.
+ * subscription.renewed|past_due|canceled, to the buyer and the publisher. Purchases, usage charges
+ * and refunds record theirs in their own batch (purchases.ts, usage-billing.ts, refunds.ts: the
+ * outbox of src/events/emit.ts); renewals and cancellations are emitted after their commit.
+ * Payloads hold what both already see in their own purchase and subscription lists.
  */
 import { eq } from "drizzle-orm";
 import type { Db } from "../platform/db/client";
@@ -9,7 +11,6 @@ import {
   plugins,
   subscriptions,
   type PurchaseRow,
-  type RefundRow,
   type SubscriptionRow,
 } from "../platform/db/schema";
 import { emitPlatformEvent } from "../events/emit";
@@ -53,24 +54,6 @@ export function subscriptionPayload(s: SubscriptionRow, listing: string): Record
 }
 
 type Queue = Pick<Env, "EVENTS_QUEUE">;
-
-export async function emitPurchase(
-  env: Queue,
-  db: Db,
-  topic: Extract<PlatformTopic, `purchase.${string}`>,
-  p: PurchaseRow,
-  listing: string,
-  refund?: RefundRow,
-): Promise<void> {
-  await emitPlatformEvent(env, db, {
-    topic,
-    orgIds: [p.buyerOrgId, p.publisherOrgId],
-    payload: {
-      ...purchasePayload(p, listing),
-      ...(refund ? { refund: { id: refund.id, amount: refund.amount } } : {}),
-    },
-  });
-}
 
 export async function emitSubscription(
   env: Queue,

@@ -35,7 +35,7 @@ import {
 } from "./purchases";
 import { refund, refundsOf } from "./refunds";
 import { cancelSubscription } from "./subscriptions";
-import { emitPurchase, emitSubscription } from "./events";
+import { emitSubscription } from "./events";
 import { dispatchEvent } from "../events/emit";
 
 export const purchaseRoutes = createRouter();
@@ -403,12 +403,7 @@ purchaseRoutes.openapi(refundRoute, async (c) => {
     });
     forgetEntitlements(c.env, row.buyerOrgId);
     const sub = await subscriptionOf(db, row.subscriptionId);
-    if (result.refund.status === "succeeded") {
-      await emitPurchase(c.env, db, "purchase.refunded", result.purchase, listing, result.refund);
-      // A refund that ends the subscription (refunds.ts) cancels it.
-      if (sub && sub.status === "canceled" && sub.lastError === "refunded")
-        await emitSubscription(c.env, db, "subscription.canceled", sub, listing);
-    }
+    for (const id of result.eventIds) await dispatchEvent(c.env, db, id);
     return {
       status: 201,
       body: {

@@ -8,6 +8,7 @@ import { and, asc, eq } from "drizzle-orm";
 import { type Batch, type Db, type Statement, isUniqueViolation } from "../platform/db/client";
 import {
   ledgerTransactions,
+  plugins,
   purchases,
   refunds,
   subscriptions,
@@ -22,6 +23,8 @@ import { isGuardRefusal, postStatements, recoverable, recoverableGuard } from ".
 import { refundRecovery } from "./recovery";
 import { format, splitRefund } from "./money";
 import { failureProblem, type PaymentProcessor } from "./processor";
+import { purchasePayload, subscriptionPayload } from "./events";
+import { eventRecord } from "../events/emit";
 
 export interface RefundInput {
   purchase: PurchaseRow;
@@ -38,6 +41,17 @@ export interface RefundInput {
   providerRefundId?: string;
 }
 
+/**
+ * A refund's outcome; `eventIds`: the platform events its batch recorded (purchase.refunded, and
+ * subscription.canceled when it ended the subscription), to queue with dispatchEvent. Empty when
+ * this call recorded nothing (the refund was already recorded).
+ */
+export interface Refunded {
+  refund: RefundRow;
+  purchase: PurchaseRow;
+  eventIds: string[];
+}
+
 /** A pending refund older than this is presumed abandoned; any later request finishes it. */
 export const PENDING_REFUND_MS = 60_000;
 
@@ -51,7 +65,7 @@ export async function refund(
   db: Db,
   processor: PaymentProcessor,
   input: RefundInput,
-): Promise<{ refund: RefundRow; purchase: PurchaseRow }> {
+): Promise<Refunded> {
   const now = input.now ?? Date.now();
   const id = `re_${(await sha256Hex(`${input.owner}\n${input.key}`)).slice(0, 24)}`;
   const mine = (await db.select().from(refunds).where(eq(refunds.id, id)))[0];
@@ -59,6 +73,7 @@ export async function refund(
     return {
       refund: mine,
       purchase: (await freshPurchase(db, input.purchase.id)) ?? input.purchase,
+      eventIds: [],
     };
 
   // Finish refunds that an earlier request left pending (its response was lost) before counting.
@@ -176,7 +191,7 @@ async function complete(
   row: RefundRow,
   input: RefundInput,
   now: number,
-): Promise<{ refund: RefundRow; purchase: PurchaseRow }> {
+): Promise<Refunded> {
   const p = (await freshPurchase(db, row.purchaseId)) ?? input.purchase;
   const result = input.providerRefundId
     ? ({ ok: true, value: { id: input.providerRefundId } } as const)
@@ -247,6 +262,27 @@ async function complete(
       now,
     ),
   ];
+  // Its events are recorded with it (an outbox): provider-initiated refunds and pending ones
+  // finished by a later request included, each once.
+  const [listing] = await db
+    .select({ name: plugins.name })
+    .from(plugins)
+    .where(eq(plugins.id, p.pluginId));
+  const listingName = listing?.name ?? p.pluginId;
+  const refundedEvent = eventRecord(
+    db,
+    {
+      topic: "purchase.refunded",
+      orgIds: [p.buyerOrgId, p.publisherOrgId],
+      payload: {
+        ...purchasePayload(updated, listingName),
+        refund: { id: row.id, amount: row.amount },
+      },
+    },
+    { now },
+  );
+  statements.push(refundedEvent.statement);
+  const eventIds = [refundedEvent.id];
   // A fully refunded subscription period ends the subscription at once.
   if (updated.status === "refunded" && p.subscriptionId) {
     statements.push(
@@ -257,6 +293,27 @@ async function complete(
           and(eq(subscriptions.id, p.subscriptionId), eq(subscriptions.period, p.period ?? -1)),
         ),
     );
+    const [sub] = await db
+      .select()
+      .from(subscriptions)
+      .where(eq(subscriptions.id, p.subscriptionId));
+    if (sub) {
+      // Guarded on the cancellation above: recorded only if the refund ended this period.
+      const canceled = eventRecord(
+        db,
+        {
+          topic: "subscription.canceled",
+          orgIds: [sub.buyerOrgId, sub.publisherOrgId],
+          payload: subscriptionPayload(
+            { ...sub, status: "canceled", endedAt: now, lastError: "refunded" },
+            listingName,
+          ),
+        },
+        { guarded: true, now },
+      );
+      statements.push(canceled.statement);
+      eventIds.push(canceled.id);
+    }
   }
   try {
     await db.batch(statements as Batch);
@@ -264,10 +321,14 @@ async function complete(
     // Recorded by a concurrent request finishing the same refund: answer with what is stored.
     const [existing] = await db.select().from(refunds).where(eq(refunds.id, row.id));
     if (existing?.status === "succeeded")
-      return { refund: existing, purchase: (await freshPurchase(db, p.id)) ?? updated };
+      return {
+        refund: existing,
+        purchase: (await freshPurchase(db, p.id)) ?? updated,
+        eventIds: [],
+      };
     throw err;
   }
-  return { refund: done, purchase: updated };
+  return { refund: done, purchase: updated, eventIds };
 }
 
 export async function refundsOf(db: Db, purchaseId: string): Promise<RefundRow[]> {

@@ -19,6 +19,7 @@ import { processorFor } from "./purchases.routes";
 import { verifyStripe } from "./stripe-signature";
 import { PAYMENTS_WEBHOOK_LIMIT, takeDeliveryBudget } from "../access/ratelimit/provider-webhooks";
 import { publicRoute } from "../access/authenticate";
+import { dispatchEvent } from "../events/emit";
 
 export const paymentsWebhookRoutes = createRouter();
 
@@ -120,7 +121,7 @@ paymentsWebhookRoutes.openapi(route, async (c) => {
       const missing = charge.data.amount_refunded - p.refundedAmount - Number(pending?.n ?? 0);
       if (missing > 0) {
         const providerRefundId = charge.data.refunds?.data[0]?.id ?? `external:${parsed.id}`;
-        await refund(db, processorFor(c), {
+        const done = await refund(db, processorFor(c), {
           purchase: p,
           amount: missing,
           reason: "refunded at the payment provider",
@@ -130,6 +131,7 @@ paymentsWebhookRoutes.openapi(route, async (c) => {
           providerRefundId,
           requestId: c.get("requestId"),
         });
+        for (const id of done.eventIds) await dispatchEvent(c.env, db, id);
         applied = true;
       }
     }

@@ -459,6 +459,25 @@ describe("POST /v1/payments/webhook", () => {
     expect(row).toEqual({ r: 2900, status: "refunded" });
     expect((await balanceOf(dev.account)).available).toBe(before.available - 2610);
     expect(await ledgerInvariants()).toMatchObject({ unbalanced: 0, total: 0 });
+    // Each refund recorded its purchase.refunded, once, queued; the last ended the subscription.
+    const events = await env.DB.prepare(
+      "SELECT topic, payload, dispatched_at AS d FROM platform_events WHERE payload LIKE ? ORDER BY created_at",
+    )
+      .bind(`%${p.id}%`)
+      .all<{ topic: string; payload: string; d: number | null }>();
+    const refundsSeen = events.results.filter((e) => e.topic === "purchase.refunded");
+    expect(
+      refundsSeen.map(
+        (e) => (JSON.parse(e.payload) as { refund: { amount: number } }).refund.amount,
+      ),
+    ).toEqual([1000, 1900]);
+    expect(refundsSeen.every((e) => e.d !== null)).toBe(true);
+    const canceled = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM platform_events WHERE topic = 'subscription.canceled' AND payload LIKE ?",
+    )
+      .bind(`%${p.subscription?.id ?? "none"}%`)
+      .first<{ n: number }>();
+    expect(canceled?.n).toBe(1);
   });
 
   it.each([
